@@ -318,7 +318,6 @@ func TestNewCertificateTemplateErrors(t *testing.T) {
 	}
 }
 
-
 // sameBig reports whether a and b are both nil or equal.
 func sameBig(a, b *big.Int) bool {
 	if a == nil || b == nil {
