@@ -21,7 +21,6 @@ package pdf
 import (
 	"bytes"
 	"fmt"
-	"sort"
 	"strconv"
 )
 
@@ -94,65 +93,9 @@ func (d Dict) Clone() Dict {
 // Marshal appends the PDF syntax of o to b. Dictionary keys are written in
 // sorted order so that output is deterministic.
 func Marshal(b []byte, o Object) []byte {
-	switch v := o.(type) {
-	case nil, Null:
-		return append(b, "null"...)
-	case Bool:
-		if v {
-			return append(b, "true"...)
-		}
-		return append(b, "false"...)
-	case Integer:
-		return strconv.AppendInt(b, int64(v), 10)
-	case int:
-		return strconv.AppendInt(b, int64(v), 10)
-	case Real:
-		return append(b, v...)
-	case String:
-		return appendLiteral(b, v)
-	case HexString:
-		b = append(b, '<')
-		b = appendHex(b, v)
-		return append(b, '>')
-	case Name:
-		return appendName(b, v)
-	case Ref:
-		b = strconv.AppendInt(b, int64(v.Num), 10)
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, int64(v.Gen), 10)
-		return append(b, " R"...)
-	case Array:
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ' ')
-			}
-			b = Marshal(b, e)
-		}
-		return append(b, ']')
-	case Dict:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, string(k))
-		}
-		sort.Strings(keys)
-		b = append(b, "<<"...)
-		for _, k := range keys {
-			b = appendName(b, Name(k))
-			b = append(b, ' ')
-			b = Marshal(b, v[Name(k)])
-		}
-		return append(b, ">>"...)
-	case *Stream:
-		d := v.Dict.Clone()
-		d["Length"] = Integer(len(v.Data))
-		b = Marshal(b, d)
-		b = append(b, "\nstream\n"...)
-		b = append(b, v.Data...)
-		return append(b, "\nendstream"...)
-	default:
-		panic(fmt.Sprintf("pdf: cannot marshal %T", o))
-	}
+	e := &encoder{b: b}
+	e.marshal(o)
+	return e.b
 }
 
 // HexString is a string written in hexadecimal form (<…>) when marshalled.

@@ -49,6 +49,9 @@ type Section struct {
 	// Objects lists the object numbers the section marks in use, including
 	// those from a hybrid file's /XRefStm stream.
 	Objects []int
+	// Freed lists the object numbers the section marks free (object 0
+	// excepted).
+	Freed []int
 }
 
 // A Reader gives access to the objects of a PDF file.
@@ -199,7 +202,7 @@ func (r *Reader) readSection(off int64, seen map[int64]bool) (*Section, error) {
 			return nil
 		}
 		l.pos += 4
-		entries, objs, err := parseXrefTable(l)
+		entries, objs, freed, err := parseXrefTable(l)
 		if err != nil {
 			return err
 		}
@@ -217,7 +220,7 @@ func (r *Reader) readSection(off int64, seen map[int64]bool) (*Section, error) {
 				r.xref[e.num] = e.entry
 			}
 		}
-		sec.Objects = objs
+		sec.Objects, sec.Freed = objs, freed
 		return nil
 	})
 	if err != nil {
@@ -234,6 +237,7 @@ func (r *Reader) readSection(off int64, seen map[int64]bool) (*Section, error) {
 				return nil, err
 			}
 			sec.Objects = append(sec.Objects, s.Objects...)
+			sec.Freed = append(sec.Freed, s.Freed...)
 		}
 		return sec, nil
 	}
@@ -245,26 +249,26 @@ type numEntry struct {
 	entry xrefEntry
 }
 
-func parseXrefTable(l *lexer) ([]numEntry, []int, error) {
+func parseXrefTable(l *lexer) ([]numEntry, []int, []int, error) {
 	var out []numEntry
-	var objs []int
+	var objs, freed []int
 	for {
 		l.skipSpace()
 		if l.pos >= len(l.b) {
-			return nil, nil, l.short()
+			return nil, nil, nil, l.short()
 		}
 		if bytes.HasPrefix(l.b[l.pos:], []byte("trailer")) {
 			l.pos += len("trailer")
-			return out, objs, nil
+			return out, objs, freed, nil
 		}
 		start, err1 := strconv.Atoi(string(l.keyword()))
 		l.skipSpace()
 		count, err2 := strconv.Atoi(string(l.keyword()))
 		if l.pos >= len(l.b) {
-			return nil, nil, l.short()
+			return nil, nil, nil, l.short()
 		}
 		if err1 != nil || err2 != nil || start < 0 || count < 0 || count > 10_000_000 {
-			return nil, nil, fmt.Errorf("bad subsection header")
+			return nil, nil, nil, fmt.Errorf("bad subsection header")
 		}
 		for i := 0; i < count; i++ {
 			l.skipSpace()
@@ -274,15 +278,17 @@ func parseXrefTable(l *lexer) ([]numEntry, []int, error) {
 			l.skipSpace()
 			t := l.keyword()
 			if l.pos >= len(l.b) {
-				return nil, nil, l.short()
+				return nil, nil, nil, l.short()
 			}
 			if e1 != nil || e2 != nil || len(t) != 1 || (t[0] != 'n' && t[0] != 'f') {
-				return nil, nil, fmt.Errorf("bad entry %d in subsection %d", i, start)
+				return nil, nil, nil, fmt.Errorf("bad entry %d in subsection %d", i, start)
 			}
 			e := xrefEntry{kind: entryFree, off: o, gen: g}
 			if t[0] == 'n' {
 				e.kind = entryInUse
 				objs = append(objs, start+i)
+			} else if start+i != 0 {
+				freed = append(freed, start+i)
 			}
 			out = append(out, numEntry{start + i, e})
 		}
@@ -364,6 +370,9 @@ func (r *Reader) readXrefStream(off int64) (*Section, error) {
 			switch typ {
 			case 0:
 				e = xrefEntry{kind: entryFree}
+				if num != 0 {
+					sec.Freed = append(sec.Freed, num)
+				}
 			case 1:
 				e = xrefEntry{kind: entryInUse, off: f2, gen: int(f3)}
 				sec.Objects = append(sec.Objects, num)
@@ -502,7 +511,7 @@ func (r *Reader) Dict(o Object) (Dict, error) {
 		return d, nil
 	case *Stream:
 		return d.Dict, nil
-	case Null:
+	case Null, nil:
 		return nil, nil
 	}
 	return nil, fmt.Errorf("pdf: expected a dictionary, found %T", v)

@@ -230,7 +230,39 @@ func (e *encoder) marshal(o Object) {
 			e.marshal(v[Name(k)])
 		}
 		e.b = append(e.b, ">>"...)
+	case nil, Null:
+		e.b = append(e.b, "null"...)
+	case Bool:
+		if v {
+			e.b = append(e.b, "true"...)
+		} else {
+			e.b = append(e.b, "false"...)
+		}
+	case Integer:
+		e.b = strconv.AppendInt(e.b, int64(v), 10)
+	case Real:
+		e.b = append(e.b, v...)
+	case String:
+		e.b = appendLiteral(e.b, v)
+	case HexString:
+		e.b = append(e.b, '<')
+		e.b = appendHex(e.b, v)
+		e.b = append(e.b, '>')
+	case Name:
+		e.b = appendName(e.b, v)
+	case Ref:
+		e.b = strconv.AppendInt(e.b, int64(v.Num), 10)
+		e.b = append(e.b, ' ')
+		e.b = strconv.AppendInt(e.b, int64(v.Gen), 10)
+		e.b = append(e.b, " R"...)
+	case *Stream:
+		d := v.Dict.Clone()
+		d["Length"] = Integer(len(v.Data))
+		e.marshal(d)
+		e.b = append(e.b, "\nstream\n"...)
+		e.b = append(e.b, v.Data...)
+		e.b = append(e.b, "\nendstream"...)
 	default:
-		e.b = Marshal(e.b, o)
+		panic(fmt.Sprintf("pdf: cannot marshal %T", o))
 	}
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `Signet signs PDF documents with PAdES signatures and verifies them offline.
+
+Usage:
+  signet sign [flags] IN.pdf OUT.pdf        add a PAdES signature (B-B or B-T)
+  signet verify [--trust ROOTS.pem] [--json] FILE.pdf
+                                            validate every signature
+  signet quickstart [--dir DIR]             sign and verify a sample end to end
+
+Run "signet COMMAND -h" for a command's flags.
+`
+
+// command is one subcommand.
+type command func(args []string, env *environment) error
+
+// environment is what commands may touch besides their arguments.
+type environment struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	env := &environment{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	commands := map[string]command{
+		"sign":       cmdSign,
+		"verify":     cmdVerify,
+		"quickstart": cmdQuickstart,
+	}
+	name := args[0]
+	if name == "-h" || name == "--help" || name == "help" {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		printError(stderr, fmt.Errorf("unknown command %q (want sign, verify or quickstart)", name))
+		return exitUsage
+	}
+	err := cmd(args[1:], env)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		printError(stderr, err)
+	}
+	return exitCode(err)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, env *environment) *flag.FlagSet {
+	fs := flag.NewFlagSet("signet "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	return fs
+}
+
+// parseFlags parses flags that may come before or after the positional
+// arguments, as users write "signet verify FILE --json".
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageErrorf("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/pades"
+)
+
+func cmdVerify(args []string, env *environment) error {
+	fs := newFlagSet("verify", env)
+	trust := fs.String("trust", "", "PEM file of trusted root certificates")
+	asJSON := fs.Bool("json", false, "print the report as JSON (docs/VERIFY-JSON.md)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("verify needs exactly one FILE.pdf")
+	}
+	opts := pades.VerifyOptions{}
+	if *trust != "" {
+		p, err := loadPool(*trust)
+		if err != nil {
+			return err
+		}
+		opts.Roots = p
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	rep, err := pades.Verify(f, st.Size(), opts)
+	if err != nil {
+		return usageErrorf("%s: %v", pos[0], err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printReport(env.stdout, pos[0], rep)
+	}
+	if len(rep.Signatures) == 0 {
+		return &cliError{code: exitFailed, msg: pos[0] + ": no signatures found"}
+	}
+	if !rep.Valid {
+		return &cliError{code: exitFailed, msg: pos[0] + ": not every signature is valid"}
+	}
+	return nil
+}
+
+func printReport(w io.Writer, name string, rep *pades.Report) {
+	fmt.Fprintf(w, "%s: %d signature(s), %d revision(s), %d bytes\n", name, len(rep.Signatures), rep.Revisions, rep.Size)
+	for i, s := range rep.Signatures {
+		fmt.Fprintf(w, "\n#%d %q: %s signature, revision %d", i+1, s.Field, s.Kind, s.Revision)
+		if s.CoversWholeFile {
+			fmt.Fprint(w, " (covers the whole file)")
+		}
+		fmt.Fprintln(w)
+		verdict := strings.ToUpper(s.Verdict)
+		fmt.Fprintf(w, "  verdict:     %s (%s", verdict, s.Indication)
+		if s.SubIndication != "" {
+			fmt.Fprintf(w, "/%s", s.SubIndication)
+		}
+		fmt.Fprintln(w, ")")
+		if s.Reason != "" {
+			fmt.Fprintf(w, "  reason:      %s\n", s.Reason)
+		}
+		if s.Signer != nil {
+			fmt.Fprintf(w, "  signer:      %s\n", s.Signer.Subject)
+			fmt.Fprintf(w, "  issuer:      %s\n", s.Signer.Issuer)
+		}
+		if s.ClaimedTime != nil {
+			fmt.Fprintf(w, "  claimed:     %s (the signer's claim, not proven)\n", s.ClaimedTime.Format(time.RFC3339))
+		}
+		if s.TimestampTime != nil {
+			by := ""
+			if s.TimestampAuthority != nil {
+				by = " by " + s.TimestampAuthority.Subject
+			}
+			fmt.Fprintf(w, "  timestamp:   %s%s\n", s.TimestampTime.UTC().Format(time.RFC3339), by)
+		}
+		if s.DigestAlgorithm != "" {
+			fmt.Fprintf(w, "  algorithms:  %s, %s (%s)\n", s.DigestAlgorithm, s.SignatureAlgorithm, s.SubFilter)
+		}
+		fmt.Fprintf(w, "  level:       %s\n", s.Level)
+		if s.DocMDP > 0 {
+			fmt.Fprintf(w, "  certified:   DocMDP P=%d\n", s.DocMDP)
+		}
+		for _, c := range s.Checks {
+			detail := ""
+			if c.Detail != "" {
+				detail = ": " + c.Detail
+			}
+			fmt.Fprintf(w, "  - %-22s %s%s\n", c.Name, c.Status, detail)
+		}
+		for _, m := range s.PermittedChanges {
+			fmt.Fprintf(w, "  later, permitted: %s\n", m)
+		}
+		for _, m := range s.Modifications {
+			fmt.Fprintf(w, "  later, NOT permitted: %s\n", m)
+		}
+	}
+	if rep.Valid {
+		fmt.Fprintln(w, "\nall signatures are valid")
+	}
+}
+
+// loadPool reads PEM certificates into a pool.
+func loadPool(path string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	p := x509.NewCertPool()
+	n := 0
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, usageErrorf("%s: %v", path, err)
+		}
+		p.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, usageErrorf("%s holds no PEM certificates", path)
+	}
+	return p, nil
+}
