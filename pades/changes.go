@@ -57,9 +57,13 @@ type changeSet struct {
 	formFill  []string
 }
 
-func (c *changeSet) allow(f string, a ...any)   { c.permitted = append(c.permitted, fmt.Sprintf(f, a...)) }
-func (c *changeSet) modify(f string, a ...any)  { c.modified = append(c.modified, fmt.Sprintf(f, a...)) }
-func (c *changeSet) filling(f string, a ...any) { c.formFill = append(c.formFill, fmt.Sprintf(f, a...)) }
+func (c *changeSet) allow(f string, a ...any) {
+	c.permitted = append(c.permitted, fmt.Sprintf(f, a...))
+}
+func (c *changeSet) modify(f string, a ...any) { c.modified = append(c.modified, fmt.Sprintf(f, a...)) }
+func (c *changeSet) filling(f string, a ...any) {
+	c.formFill = append(c.formFill, fmt.Sprintf(f, a...))
+}
 
 // compare walks the objects that sections after the signed revision define.
 func (c *changeSet) compare(size int64) {

@@ -41,10 +41,10 @@ const (
 
 // Check statuses.
 const (
-	Passed           = "passed"
-	Failed           = "failed"
+	Passed             = "passed"
+	Failed             = "failed"
 	CheckIndeterminate = "indeterminate"
-	NotChecked       = "not_checked"
+	NotChecked         = "not_checked"
 )
 
 // VerifyOptions configures [Verify].
@@ -94,9 +94,9 @@ type Check struct {
 type SignatureReport struct {
 	Field string `json:"field"`
 	// Kind is "approval", "certification" or "document-timestamp".
-	Kind      string   `json:"kind"`
-	SubFilter string   `json:"sub_filter"`
-	ByteRange []int64  `json:"byte_range"`
+	Kind      string  `json:"kind"`
+	SubFilter string  `json:"sub_filter"`
+	ByteRange []int64 `json:"byte_range"`
 	// Revision is the 1-based number of the revision the signature closes.
 	Revision int `json:"revision"`
 	// CoversWholeFile reports whether the signed revision is the whole file.
@@ -115,9 +115,9 @@ type SignatureReport struct {
 	Level string `json:"level"`
 	// DocMDP is the certification permission P (1–3) of a certification
 	// signature.
-	DocMDP        int      `json:"docmdp,omitempty"`
-	Indication    string   `json:"indication"`
-	SubIndication string   `json:"sub_indication,omitempty"`
+	DocMDP        int    `json:"docmdp,omitempty"`
+	Indication    string `json:"indication"`
+	SubIndication string `json:"sub_indication,omitempty"`
 	// Verdict is "valid", "invalid" or "indeterminate".
 	Verdict string `json:"verdict"`
 	// Reason explains a verdict other than valid in one line.
