@@ -195,6 +195,7 @@ func (r *Reader) parseAt(off int64, fn func(l *lexer) error) error {
 func (r *Reader) readSection(off int64, seen map[int64]bool) (*Section, error) {
 	sec := &Section{Offset: off}
 	var classic bool
+	var table []numEntry
 	err := r.parseAt(off, func(l *lexer) error {
 		l.skipSpace()
 		classic = bytes.HasPrefix(l.b[l.pos:], []byte("xref"))
@@ -215,33 +216,52 @@ func (r *Reader) readSection(off int64, seen map[int64]bool) (*Section, error) {
 			return fmt.Errorf("pdf: trailer is not a dictionary")
 		}
 		sec.Trailer = d
-		for _, e := range entries {
-			if _, dup := r.xref[e.num]; !dup {
-				r.xref[e.num] = e.entry
-			}
-		}
+		table = entries
 		sec.Objects, sec.Freed = objs, freed
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w at offset %d: %v", ErrBrokenXref, off, err)
 	}
-	if classic {
-		if xs, ok := sec.Trailer.Int("XRefStm"); ok {
-			if seen[xs] {
-				return nil, fmt.Errorf("%w: /XRefStm loop", ErrBrokenXref)
-			}
-			seen[xs] = true
-			s, err := r.readXrefStream(xs)
-			if err != nil {
-				return nil, err
-			}
-			sec.Objects = append(sec.Objects, s.Objects...)
-			sec.Freed = append(sec.Freed, s.Freed...)
-		}
-		return sec, nil
+	if !classic {
+		return r.readXrefStream(off)
 	}
-	return r.readXrefStream(off)
+	// In-use entries of the table come first; in a hybrid file the
+	// /XRefStm stream then supplies the objects the table leaves free for
+	// older readers (§7.5.8.4); free entries come last.
+	for _, e := range table {
+		if _, dup := r.xref[e.num]; !dup && e.entry.kind == entryInUse {
+			r.xref[e.num] = e.entry
+		}
+	}
+	if xs, ok := sec.Trailer.Int("XRefStm"); ok {
+		if seen[xs] {
+			return nil, fmt.Errorf("%w: /XRefStm loop", ErrBrokenXref)
+		}
+		seen[xs] = true
+		s, err := r.readXrefStream(xs)
+		if err != nil {
+			return nil, err
+		}
+		inStream := map[int]bool{}
+		for _, n := range s.Objects {
+			inStream[n] = true
+		}
+		sec.Objects = append(sec.Objects, s.Objects...)
+		freed := sec.Freed[:0]
+		for _, n := range sec.Freed {
+			if !inStream[n] {
+				freed = append(freed, n)
+			}
+		}
+		sec.Freed = append(freed, s.Freed...)
+	}
+	for _, e := range table {
+		if _, dup := r.xref[e.num]; !dup {
+			r.xref[e.num] = e.entry
+		}
+	}
+	return sec, nil
 }
 
 type numEntry struct {
