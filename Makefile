@@ -1,6 +1,7 @@
 # Signet build and test entry points.
 #
-#   make test    install missing Debian tools, vet, gofmt check, go test, short fuzz pass
+#   make test    install missing Debian tools, vet, gofmt check, PDF corpus check,
+#                go test, short fuzz pass
 #   make build   build bin/signet
 #   make bench   run Go benchmarks
 #   make fuzz    run every fuzz target for $(FUZZTIME)
@@ -18,11 +19,11 @@ DEB_PACKAGES := poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-too
 FUZZ_TARGETS := \
 	keyref:FuzzParsePKCS11URI
 
-.PHONY: all test deps vet fmtcheck unit fuzz build bench
+.PHONY: all test deps vet fmtcheck corpus unit fuzz build bench
 
 all: build
 
-test: deps vet fmtcheck unit fuzz
+test: deps vet fmtcheck corpus unit fuzz
 
 deps:
 	@missing=""; \
@@ -41,6 +42,10 @@ vet:
 fmtcheck:
 	@out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# corpus checks the committed PDF samples (structure, qpdf --check clean).
+corpus:
+	testdata/pdf/make.sh --check
 
 unit:
 	$(GO) test ./...
