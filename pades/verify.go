@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -379,7 +380,15 @@ func hashRanges(src io.ReaderAt, br []int64, h crypto.Hash) ([]byte, error) {
 	return hs.Sum(nil), nil
 }
 
-func trimDER(b []byte) []byte { return bytes.TrimRight(b, "\x00") }
+// trimPadding returns the DER element at the start of b without the zero
+// padding that fills the rest of a /Contents string.
+func trimPadding(b []byte) []byte {
+	var v asn1.RawValue
+	if _, err := asn1.Unmarshal(b, &v); err != nil {
+		return b
+	}
+	return v.FullBytes
+}
 
 func verifyCMS(s *SignatureReport, src io.ReaderAt, br []int64, contents []byte, roots *x509.CertPool, now time.Time) {
 	sd, err := cms.Parse(contents)
@@ -477,7 +486,7 @@ func verifyCMS(s *SignatureReport, src io.ReaderAt, br []int64, contents []byte,
 // of data. It reports whether the token is valid and whether its TSA chains
 // to the trust anchors.
 func checkToken(s *SignatureReport, name string, der, data []byte, roots *x509.CertPool) (*tsa.Token, *x509.Certificate, bool, bool) {
-	tok, err := tsa.ParseToken(trimDER(der))
+	tok, err := tsa.ParseToken(der)
 	if err != nil {
 		s.fail(name, FormatFailure, "time-stamp token: "+err.Error())
 		return nil, nil, false, false
@@ -506,7 +515,7 @@ func checkToken(s *SignatureReport, name string, der, data []byte, roots *x509.C
 }
 
 func verifyDocTimestamp(s *SignatureReport, src io.ReaderAt, br []int64, contents []byte, roots *x509.CertPool) {
-	tok, err := tsa.ParseToken(trimDER(contents))
+	tok, err := tsa.ParseToken(trimPadding(contents))
 	if err != nil {
 		s.fail("timestamp-token", FormatFailure, err.Error())
 		return
