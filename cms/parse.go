@@ -22,7 +22,7 @@ var ErrBER = errors.New("cms: BER indefinite-length encoding is not supported")
 // the other CertificateChoices, are kept for [SignedData.Marshal] but left
 // out of Certificates.
 func Parse(der []byte) (*SignedData, error) {
-	if len(der) >= 2 && der[1] == 0x80 {
+	if len(der) >= 2 && der[0] == 0x30 && der[1] == 0x80 {
 		return nil, ErrBER
 	}
 	var ci asn1.RawValue
