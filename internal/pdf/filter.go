@@ -9,7 +9,7 @@ import (
 
 // maxDecoded bounds the size of a decoded stream that this package reads for
 // its own use (object streams and cross-reference streams).
-const maxDecoded = 256 << 20
+const maxDecoded = 32 << 20
 
 // Decode returns the decoded data of a stream. It supports FlateDecode with
 // PNG and TIFF predictors, which is what object and cross-reference streams
@@ -94,6 +94,9 @@ func unpredict(data []byte, p Dict) ([]byte, error) {
 	}
 	bpp := int((colors*bpc + 7) / 8)
 	rowLen := int((cols*colors*bpc + 7) / 8)
+	if rowLen > len(data) {
+		return nil, fmt.Errorf("pdf: predictor row longer than the data")
+	}
 	if pred == 2 {
 		if bpc != 8 {
 			return nil, fmt.Errorf("pdf: unsupported TIFF predictor depth")

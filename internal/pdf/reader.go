@@ -36,6 +36,9 @@ type xrefEntry struct {
 	gen  int   // generation (in use) or index within the stream (compressed)
 }
 
+// maxStream bounds the encoded size of a stream the reader loads.
+const maxStream = 1 << 30
+
 // A Section is one cross-reference section of the file: a classic table
 // with its trailer, or a cross-reference stream.
 type Section struct {
@@ -468,7 +471,7 @@ func (r *Reader) readIndirect(off int64, want int) (Ref, Object, error) {
 		if err != nil {
 			return ref, nil, err
 		}
-		if length < 0 || streamStart+length > r.size || length > maxDecoded {
+		if length < 0 || streamStart+length > r.size || length > maxStream {
 			return ref, nil, fmt.Errorf("pdf: stream length of object %d is out of range", ref.Num)
 		}
 		s.Data = make([]byte, length)
