@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/signet-pki/signet/internal/testpki"
+)
+
+// signetRun runs the CLI in-process and returns exit code, stdout, stderr.
+func signetRun(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+type cliFixture struct {
+	dir, root, key, cert, expKey, expCert, otherCert, p12, tsaURL string
+}
+
+func newFixture(t *testing.T) *cliFixture {
+	t.Helper()
+	dir := t.TempDir()
+	f := &cliFixture{dir: dir}
+	p := func(n string) string { return filepath.Join(dir, n) }
+	root, err := testpki.NewRoot("CLI Root", testpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := root.IssueSigner("CLI Signer", testpki.ECDSAP256, testpki.LeafOptions{Email: "cli@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, expKey, err := root.IssueSigner("Expired Signer", testpki.ECDSAP256, testpki.LeafOptions{
+		NotBefore: time.Now().Add(-72 * time.Hour), NotAfter: time.Now().Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := root.IssueSigner("Other Signer", testpki.ECDSAP256, testpki.LeafOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.root, f.key, f.cert = p("root.pem"), p("key.pem"), p("cert.pem")
+	f.expKey, f.expCert, f.otherCert = p("exp-key.pem"), p("exp.pem"), p("other.pem")
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(testpki.WritePEM(f.root, root.Cert))
+	must(testpki.WritePEM(f.cert, cert))
+	must(testpki.WriteKeyPEM(f.key, key))
+	must(testpki.WritePEM(f.expCert, exp))
+	must(testpki.WriteKeyPEM(f.expKey, expKey))
+	must(testpki.WritePEM(f.otherCert, other))
+	return f
+}
+
+func sample(name string) string { return filepath.Join("..", "..", "testdata", "pdf", name) }
+
+// TestSignVerifyCLI signs at B-B and B-T through the command line and
+// verifies, in text and JSON.
+func TestSignVerifyCLI(t *testing.T) {
+	f := newFixture(t)
+	out := filepath.Join(f.dir, "out.pdf")
+	code, stdout, stderr := signetRun(t, "sign", "--key", f.key, "--cert", f.cert, "--reason", "test", sample("classic.pdf"), out)
+	if code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "PAdES-B-B") {
+		t.Errorf("sign output %q does not name the level", stdout)
+	}
+	code, stdout, stderr = signetRun(t, "verify", "--trust", f.root, out)
+	if code != 0 || !strings.Contains(stdout, "VALID") {
+		t.Fatalf("verify: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = signetRun(t, "verify", out, "--json", "--trust", f.root)
+	var rep struct {
+		Valid      bool `json:"valid"`
+		Signatures []struct {
+			Verdict, Level, Indication string
+			Signer                     struct{ Subject string }
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 {
+		t.Fatalf("verify --json: exit %d, %v\n%s", code, err, stdout)
+	}
+	if !rep.Valid || rep.Signatures[0].Verdict != "valid" || rep.Signatures[0].Level != "PAdES-B-B" || !strings.Contains(rep.Signatures[0].Signer.Subject, "CLI Signer") {
+		t.Errorf("json report: %+v", rep)
+	}
+	// Without trust anchors the signature is indeterminate: exit 1.
+	if code, _, _ := signetRun(t, "verify", out); code != 1 {
+		t.Errorf("verify without --trust: exit %d, want 1", code)
+	}
+}
+
+// TestBadInputCLI: each bad input exits 2 with one line naming the
+// problem, and OUT is never created (nor a temporary file left behind).
+func TestBadInputCLI(t *testing.T) {
+	f := newFixture(t)
+	certified := filepath.Join(f.dir, "certified.pdf")
+	if code, _, stderr := signetRun(t, "sign", "--key", f.key, "--cert", f.cert, "--certify", "1", sample("classic.pdf"), certified); code != 0 {
+		t.Fatalf("certify: %s", stderr)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not a pdf", []string{"--key", f.key, "--cert", f.cert, sample("notpdf.pdf")}, "not a PDF"},
+		{"truncated", []string{"--key", f.key, "--cert", f.cert, sample("truncated.pdf")}, "truncated"},
+		{"broken xref", []string{"--key", f.key, "--cert", f.cert, sample("broken-xref.pdf")}, "broken cross-reference"},
+		{"encrypted", []string{"--key", f.key, "--cert", f.cert, sample("encrypted.pdf")}, "encrypted"},
+		{"certified P=1", []string{"--key", f.key, "--cert", f.cert, certified}, "DocMDP P=1"},
+		{"key/cert mismatch", []string{"--key", f.key, "--cert", f.otherCert, sample("classic.pdf")}, "does not match"},
+		{"expired signer", []string{"--key", f.expKey, "--cert", f.expCert, sample("classic.pdf")}, "not valid at the signing time"},
+		{"missing input", []string{"--key", f.key, "--cert", f.cert, filepath.Join(f.dir, "nope.pdf")}, "no such file"},
+		{"B-T without TSA", []string{"--key", f.key, "--cert", f.cert, "--level", "B-T", sample("classic.pdf")}, "needs at least one --tsa"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			outDir := t.TempDir()
+			out := filepath.Join(outDir, "out.pdf")
+			code, _, stderr := signetRun(t, append(append([]string{"sign"}, c.args...), out)...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2 (stderr %q)", code, stderr)
+			}
+			if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr %q: want one line containing %q", stderr, c.want)
+			}
+			if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+				t.Errorf("left files behind: %v", entries)
+			}
+		})
+	}
+	t.Run("tsa unreachable", func(t *testing.T) {
+		outDir := t.TempDir()
+		code, _, stderr := signetRun(t, "sign", "--key", f.key, "--cert", f.cert, "--tsa", "http://127.0.0.1:1/", "--tsa-timeout", "1s", sample("classic.pdf"), filepath.Join(outDir, "out.pdf"))
+		if code != 1 || !strings.Contains(stderr, "time-stamp") {
+			t.Errorf("exit %d, stderr %q; want 1 naming the time-stamp", code, stderr)
+		}
+		if entries, _ := os.ReadDir(outDir); len(entries) != 0 {
+			t.Errorf("left files behind: %v", entries)
+		}
+	})
+	t.Run("verify not a pdf", func(t *testing.T) {
+		if code, _, _ := signetRun(t, "verify", sample("notpdf.pdf")); code != 2 {
+			t.Errorf("exit %d, want 2", code)
+		}
+	})
+}
+
+// TestPKCS12CLI signs with a PKCS#12 file written by OpenSSL 3, password
+// from the environment.
+func TestPKCS12CLI(t *testing.T) {
+	f := newFixture(t)
+	p12 := filepath.Join(f.dir, "id.p12")
+	out, err := exec.Command("openssl", "pkcs12", "-export", "-inkey", f.key, "-in", f.cert, "-out", p12, "-passout", "pass:s3cret").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl pkcs12: %v\n%s", err, out)
+	}
+	t.Setenv("SIGNET_TEST_P12_PASS", "s3cret")
+	signed := filepath.Join(f.dir, "p12.pdf")
+	if code, _, stderr := signetRun(t, "sign", "--key", p12, "--pass-env", "SIGNET_TEST_P12_PASS", sample("xrefstream.pdf"), signed); code != 0 {
+		t.Fatalf("sign with p12: %s", stderr)
+	}
+	if code, _, _ := signetRun(t, "verify", "--trust", f.root, signed); code != 0 {
+		t.Errorf("verify: exit %d", code)
+	}
+	t.Setenv("SIGNET_TEST_P12_PASS", "hunter2-bad")
+	code, _, stderr := signetRun(t, "sign", "--key", p12, "--pass-env", "SIGNET_TEST_P12_PASS", sample("xrefstream.pdf"), filepath.Join(f.dir, "x.pdf"))
+	if code != 2 || !strings.Contains(stderr, "password") || strings.Contains(stderr, "hunter2-bad") {
+		t.Errorf("wrong password: exit %d, %q", code, stderr)
+	}
+}
+
+// TestQuickstart runs the newcomer's command end to end.
+func TestQuickstart(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := signetRun(t, "quickstart", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("quickstart: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, n := range []string{"root.pem", "signer.pem", "signer-key.pem", "tsa.pem", "sample.pdf", "signed.pdf", "report.json"} {
+		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+			t.Errorf("missing %s", n)
+		}
+		if !strings.Contains(stdout, filepath.Join(dir, n)) {
+			t.Errorf("output does not list %s", n)
+		}
+	}
+	if !strings.Contains(stdout, "PAdES-B-T") {
+		t.Errorf("quickstart did not report B-T:\n%s", stdout)
+	}
+	if code, _, _ := signetRun(t, "verify", "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf")); code != 0 {
+		t.Errorf("verify of the quickstart output: exit %d", code)
+	}
+	st, err := os.Stat(filepath.Join(dir, "signer-key.pem"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("signer key mode %v, want 0600", st.Mode())
+	}
+}
