@@ -1,0 +1,114 @@
+package auditlog
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// Errors that Storage implementations return and callers branch on.
+var (
+	// ErrConflict means an Append did not start at the current size: another
+	// writer got there first, or the caller's view is stale. Nothing was
+	// stored.
+	ErrConflict = errors.New("auditlog: append does not start at the end of the log")
+	// ErrNotFound means the requested record, hash or checkpoint is absent.
+	ErrNotFound = errors.New("auditlog: not found")
+)
+
+// A Record is one event as stored: its position in the log, the fields the
+// store indexes, the leaf bytes that the Merkle tree commits to, and the
+// sealed clear values that the leaf only holds as keyed HMACs.
+type Record struct {
+	// Index is the record's position, from 0.
+	Index int64
+	// ID is the event's immutable, unique identifier.
+	ID string
+	// Tenant is the owning tenant ("" for platform events).
+	Tenant string
+	// Type is the normalized event name, e.g. "document.uploaded".
+	Type string
+	// Time is the event time.
+	Time time.Time
+	// Leaf is the canonical encoding of the event: the Merkle tree leaf data
+	// (RFC 6962 leaf hash = SHA-256(0x00 ‖ Leaf)).
+	Leaf []byte
+	// Sealed holds the event's sensitive clear values encrypted under the
+	// tenant's key. It is outside the leaf, so destroying the tenant key
+	// (crypto-shredding) removes them without breaking the tree. May be nil.
+	Sealed []byte
+}
+
+// A HashEntry is one stored hash of the tree, at its tlog stored-hash index
+// (see [tlog.StoredHashIndex]).
+type HashEntry struct {
+	Index int64
+	Hash  tlog.Hash
+}
+
+// A Checkpoint is a signed tree head as stored: a C2SP tlog-checkpoint
+// signed note.
+type Checkpoint struct {
+	// Size is the tree size the checkpoint commits to.
+	Size int64
+	// Note is the signed note text (checkpoint body and signature lines).
+	Note []byte
+	// Time is when the checkpoint was published.
+	Time time.Time
+}
+
+// An Anchor is evidence of a checkpoint held outside the log's operator:
+// an RFC 3161 token over the checkpoint, a witness cosignature, or the
+// receipt of a write-once sink.
+type Anchor struct {
+	// Size identifies the checkpoint.
+	Size int64
+	// Kind is "rfc3161", "witness" or "sink".
+	Kind string
+	// Name names the witness, TSA or sink.
+	Name string
+	// Data is the evidence: a DER time-stamp token, a cosignature line, or
+	// a sink locator.
+	Data []byte
+	// Time is when the anchor was obtained.
+	Time time.Time
+}
+
+// Storage is where the log keeps its records, tree hashes, checkpoints and
+// anchors. Implementations: SQLite (store/sqlite) and PostgreSQL
+// (store/postgres); both pass the conformance suite in auditlog/storetest.
+//
+// The log only ever inserts and reads: an implementation MUST NOT need
+// UPDATE or DELETE privileges, so a database role limited to INSERT and
+// SELECT can run it. All methods are safe for concurrent use.
+type Storage interface {
+	// Size returns the number of durably stored records.
+	Size(ctx context.Context) (int64, error)
+	// Append stores records with consecutive indexes starting at recs[0].Index
+	// together with the tree hashes they add, in one transaction that is
+	// durable (synced) when Append returns nil. If recs[0].Index is not the
+	// current size it MUST return ErrConflict and store nothing. On any error
+	// nothing is stored.
+	Append(ctx context.Context, recs []Record, hashes []HashEntry) error
+	// ReadHashes returns the stored hashes at the given stored-hash indexes,
+	// in the same order, with the semantics of [tlog.HashReader]. A missing
+	// hash is ErrNotFound.
+	ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
+	// Records returns the records with start <= Index < end, in index order.
+	Records(ctx context.Context, start, end int64) ([]Record, error)
+	// RecordByID returns the record with the given event ID, or ErrNotFound.
+	RecordByID(ctx context.Context, id string) (Record, error)
+	// AddCheckpoint stores a checkpoint. Storing a second, different
+	// checkpoint for the same size MUST fail.
+	AddCheckpoint(ctx context.Context, c Checkpoint) error
+	// Checkpoints returns every stored checkpoint, by increasing size.
+	Checkpoints(ctx context.Context) ([]Checkpoint, error)
+	// AddAnchor stores anchoring evidence for a checkpoint.
+	AddAnchor(ctx context.Context, a Anchor) error
+	// Anchors returns the anchors of the checkpoint of the given size.
+	Anchors(ctx context.Context, size int64) ([]Anchor, error)
+	// Close releases the storage.
+	Close() error
+}
