@@ -1,0 +1,222 @@
+// Package memstore is an in-memory [auditlog.Storage] for tests and
+// benchmarks. Nothing it holds survives the process.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/signet-pki/signet/auditlog"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// A Store is an in-memory Storage. The zero value is not usable; call New.
+type Store struct {
+	mu      sync.RWMutex
+	recs    []auditlog.Record // sorted by Index
+	byID    map[string]int64
+	hashes  []tlog.Hash // by stored-hash index
+	cps     []auditlog.Checkpoint
+	anchors map[int64][]auditlog.Anchor
+	closed  bool
+}
+
+var _ auditlog.Storage = (*Store)(nil)
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{byID: map[string]int64{}, anchors: map[int64][]auditlog.Anchor{}}
+}
+
+func (s *Store) check() error {
+	if s.closed {
+		return fmt.Errorf("memstore: closed")
+	}
+	return nil
+}
+
+// Size implements [auditlog.Storage].
+func (s *Store) Size(ctx context.Context) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	return int64(len(s.recs)), nil
+}
+
+// Append implements [auditlog.Storage].
+func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []auditlog.HashEntry) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: %w", err)
+	}
+	if len(recs) == 0 {
+		return fmt.Errorf("memstore: append: no records")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return err
+	}
+	n := int64(len(s.recs))
+	if recs[0].Index != n {
+		return fmt.Errorf("memstore: append at %d, size %d: %w", recs[0].Index, n, auditlog.ErrConflict)
+	}
+	for i, r := range recs {
+		if r.Index != n+int64(i) {
+			return fmt.Errorf("memstore: append: record %d has index %d, want %d", i, r.Index, n+int64(i))
+		}
+		if _, dup := s.byID[r.ID]; dup || r.ID == "" {
+			return fmt.Errorf("memstore: append: duplicate or empty event id %q", r.ID)
+		}
+	}
+	h := int64(len(s.hashes))
+	for i, e := range hashes {
+		if e.Index != h+int64(i) {
+			return fmt.Errorf("memstore: append: hash %d has index %d, want %d", i, e.Index, h+int64(i))
+		}
+	}
+	if want := tlog.StoredHashIndex(0, n+int64(len(recs))); h+int64(len(hashes)) != want {
+		return fmt.Errorf("memstore: append: %d hashes leave %d stored, want %d", len(hashes), h+int64(len(hashes)), want)
+	}
+	for _, r := range recs {
+		r.Leaf = bytes.Clone(r.Leaf)
+		r.Sealed = bytes.Clone(r.Sealed)
+		s.byID[r.ID] = r.Index
+		s.recs = append(s.recs, r)
+	}
+	for _, e := range hashes {
+		s.hashes = append(s.hashes, e.Hash)
+	}
+	return nil
+}
+
+// ReadHashes implements [auditlog.Storage].
+func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(s.hashes)) {
+			return nil, fmt.Errorf("memstore: hash %d: %w", x, auditlog.ErrNotFound)
+		}
+		out[i] = s.hashes[x]
+	}
+	return out, nil
+}
+
+// Records implements [auditlog.Storage].
+func (s *Store) Records(ctx context.Context, start, end int64) ([]auditlog.Record, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	i := sort.Search(len(s.recs), func(i int) bool { return s.recs[i].Index >= start })
+	var out []auditlog.Record
+	for ; i < len(s.recs) && s.recs[i].Index < end; i++ {
+		r := s.recs[i]
+		r.Leaf = bytes.Clone(r.Leaf)
+		r.Sealed = bytes.Clone(r.Sealed)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// RecordByID implements [auditlog.Storage].
+func (s *Store) RecordByID(ctx context.Context, id string) (auditlog.Record, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return auditlog.Record{}, err
+	}
+	if x, ok := s.byID[id]; ok {
+		i := sort.Search(len(s.recs), func(i int) bool { return s.recs[i].Index >= x })
+		for ; i < len(s.recs) && s.recs[i].Index == x; i++ {
+			if s.recs[i].ID == id {
+				r := s.recs[i]
+				r.Leaf = bytes.Clone(r.Leaf)
+				r.Sealed = bytes.Clone(r.Sealed)
+				return r, nil
+			}
+		}
+	}
+	return auditlog.Record{}, fmt.Errorf("memstore: event %q: %w", id, auditlog.ErrNotFound)
+}
+
+// AddCheckpoint implements [auditlog.Storage].
+func (s *Store) AddCheckpoint(ctx context.Context, c auditlog.Checkpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return err
+	}
+	i := sort.Search(len(s.cps), func(i int) bool { return s.cps[i].Size >= c.Size })
+	if i < len(s.cps) && s.cps[i].Size == c.Size {
+		if bytes.Equal(s.cps[i].Note, c.Note) {
+			return nil
+		}
+		return fmt.Errorf("memstore: a different checkpoint of size %d exists", c.Size)
+	}
+	c.Note = bytes.Clone(c.Note)
+	s.cps = append(s.cps, auditlog.Checkpoint{})
+	copy(s.cps[i+1:], s.cps[i:])
+	s.cps[i] = c
+	return nil
+}
+
+// Checkpoints implements [auditlog.Storage].
+func (s *Store) Checkpoints(ctx context.Context) ([]auditlog.Checkpoint, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	out := make([]auditlog.Checkpoint, len(s.cps))
+	for i, c := range s.cps {
+		c.Note = bytes.Clone(c.Note)
+		out[i] = c
+	}
+	return out, nil
+}
+
+// AddAnchor implements [auditlog.Storage].
+func (s *Store) AddAnchor(ctx context.Context, a auditlog.Anchor) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(); err != nil {
+		return err
+	}
+	a.Data = bytes.Clone(a.Data)
+	s.anchors[a.Size] = append(s.anchors[a.Size], a)
+	return nil
+}
+
+// Anchors implements [auditlog.Storage].
+func (s *Store) Anchors(ctx context.Context, size int64) ([]auditlog.Anchor, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	var out []auditlog.Anchor
+	for _, a := range s.anchors[size] {
+		a.Data = bytes.Clone(a.Data)
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Close implements [auditlog.Storage].
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	return nil
+}
