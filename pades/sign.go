@@ -263,7 +263,7 @@ func writeSigned(dst io.Writer, src io.ReaderAt, size int64, built *pdf.Built, c
 	copy(data[byteRange.Offset:], br)
 
 	hs := h.New()
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, copyBufferSize(size))
 	if _, err := io.CopyBuffer(io.MultiWriter(dst, hs), io.NewSectionReader(src, 0, size), buf); err != nil {
 		return fmt.Errorf("pades: copying the document: %w", err)
 	}
@@ -282,6 +282,12 @@ func writeSigned(dst io.Writer, src io.ReaderAt, size int64, built *pdf.Built, c
 		return fmt.Errorf("pades: writing the update: %w", err)
 	}
 	return nil
+}
+
+// copyBufferSize sizes the copy buffer to the data, up to 1 MiB: small
+// documents should not pay for zeroing a large buffer.
+func copyBufferSize(n int64) int {
+	return int(max(min(n, 1<<20), 4096))
 }
 
 // formatDate formats t as a PDF date string (§7.9.4).

@@ -370,7 +370,7 @@ func endsRevision(src io.ReaderAt, off int64) bool {
 // hashRanges streams the two signed ranges through h.
 func hashRanges(src io.ReaderAt, br []int64, h crypto.Hash) ([]byte, error) {
 	hs := h.New()
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, copyBufferSize(br[1]+br[3]))
 	if _, err := io.CopyBuffer(hs, io.NewSectionReader(src, br[0], br[1]), buf); err != nil {
 		return nil, err
 	}
