@@ -145,7 +145,7 @@ func TestClientFailsClosed(t *testing.T) {
 			}
 			tok, err := c.Timestamp(context.Background(), crypto.SHA256, digest)
 			if tok != nil || err == nil {
-				t.Fatalf("Timestamp returned token %v, error %v", tok, err)
+				t.Fatalf("Timestamp returned token=%v, error %v", tok != nil, err)
 			}
 			if !errors.Is(err, ErrNoToken) {
 				t.Errorf("error %v does not wrap ErrNoToken", err)
