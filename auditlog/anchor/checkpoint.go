@@ -60,7 +60,7 @@ func parseCheckpoint(body []byte) (checkpoint, error) {
 	if err != nil {
 		return checkpoint{}, fmt.Errorf("%w: checkpoint size: %w", ErrMalformed, err)
 	}
-	h, err := base64.StdEncoding.Strict().DecodeString(lines[2])
+	h, err := decodeBase64(lines[2])
 	if err != nil || len(h) != tlog.HashSize {
 		return checkpoint{}, fmt.Errorf("%w: checkpoint root hash is not base64 of %d bytes", ErrMalformed, tlog.HashSize)
 	}
@@ -77,4 +77,14 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a decimal size", s)
 	}
 	return n, nil
+}
+
+// decodeBase64 decodes canonical standard base64 (RFC 4648 §4). Unlike
+// encoding/base64 alone it refuses embedded CR and LF characters, so that
+// each accepted encoding has exactly one form.
+func decodeBase64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, fmt.Errorf("base64 contains a line break")
+	}
+	return base64.StdEncoding.Strict().DecodeString(s)
 }

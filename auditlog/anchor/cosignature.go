@@ -64,7 +64,7 @@ func ParseCosignerKey(vkey string) (CosignerKey, error) {
 	if err != nil {
 		return CosignerKey{}, fmt.Errorf("%w: cosigner vkey id %q", ErrMalformed, id16)
 	}
-	raw, err := base64.StdEncoding.Strict().DecodeString(key64)
+	raw, err := decodeBase64(key64)
 	if err != nil || len(raw) != 1+ed25519.PublicKeySize || raw[0] != cosignatureAlgEd25519 {
 		return CosignerKey{}, fmt.Errorf("%w: cosigner vkey is not an Ed25519 cosignature/v1 key", ErrMalformed)
 	}
@@ -138,7 +138,7 @@ func ParseCosignature(line string) (Cosignature, error) {
 	if !ok || !validKeyName(name) {
 		return Cosignature{}, fmt.Errorf("%w: signature line has no valid key name", ErrMalformed)
 	}
-	raw, err := base64.StdEncoding.Strict().DecodeString(b64)
+	raw, err := decodeBase64(b64)
 	if err != nil || len(raw) != cosignatureSize {
 		return Cosignature{}, fmt.Errorf("%w: signature of %s is not a base64 Ed25519 cosignature", ErrMalformed, name)
 	}

@@ -2,7 +2,6 @@ package anchor
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -41,7 +40,7 @@ func parseSignatureLines(body []byte) ([]sigLine, error) {
 		if !ok || !validKeyName(name) {
 			return nil, fmt.Errorf("%w: witness response line has no valid key name", ErrMalformed)
 		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
+		raw, err := decodeBase64(b64)
 		if err != nil || len(raw) < 5 {
 			return nil, fmt.Errorf("%w: witness response line for %s has no valid signature", ErrMalformed, name)
 		}

@@ -52,7 +52,7 @@ func ParseRequest(body []byte) (Request, error) {
 		if len(r.Proof) == 63 {
 			return r, fmt.Errorf("%w: more than 63 proof lines", errRequest)
 		}
-		h, err := base64.StdEncoding.Strict().DecodeString(string(line))
+		h, err := decode64(string(line))
 		if err != nil || len(h) != tlog.HashSize {
 			return r, fmt.Errorf("%w: proof line is not a base64 hash", errRequest)
 		}
@@ -98,7 +98,7 @@ func ParseCheckpoint(text []byte) (Checkpoint, error) {
 	if err != nil {
 		return c, err
 	}
-	h, err := base64.StdEncoding.Strict().DecodeString(lines[2])
+	h, err := decode64(lines[2])
 	if err != nil || len(h) != tlog.HashSize {
 		return c, fmt.Errorf("%w: checkpoint hash", errRequest)
 	}
@@ -123,4 +123,12 @@ func decimal(s string) (int64, error) {
 		return 0, fmt.Errorf("%w: %q is not a size", errRequest, s)
 	}
 	return n, nil
+}
+
+// decode64 decodes canonical base64 with no embedded line breaks.
+func decode64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errRequest
+	}
+	return base64.StdEncoding.Strict().DecodeString(s)
 }
