@@ -51,6 +51,10 @@ func (sd *SignedData) SignerCertificate() (*x509.Certificate, error) {
 //     that its first ESSCertID binds the signer certificate by hash and, if
 //     present, issuerSerial, else [ErrSigningCertificate].
 //
+// Because the ESS check comes last, a caller that does not require the
+// attribute (e.g. for adbe.pkcs7.detached signatures, ISO 32000-1 §12.8.3.3)
+// may treat [ErrNoSigningCertificate] as "signature valid, no ESS binding".
+//
 // Verify does not build or check certificate chains, key usages or validity
 // periods: callers do, with the returned certificate. It accepts whatever
 // algorithms [Parse] accepted, including SHA-1; callers apply their
