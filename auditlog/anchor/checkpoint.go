@@ -7,66 +7,31 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/mod/sumdb/tlog"
+	"github.com/signet-pki/signet/auditlog"
 )
 
 // maxCheckpointSize bounds the checkpoint notes this package reads.
 const maxCheckpointSize = 64 << 10
 
-// checkpoint is the parsed body of a C2SP tlog-checkpoint.
-type checkpoint struct {
-	Origin string
-	Size   int64
-	Hash   tlog.Hash
-}
-
 // checkpointBody returns the body of a signed checkpoint note: the text up
 // to and including the newline before the blank line that starts the
 // signature block (C2SP signed-note). The body is checked to be a
-// well-formed checkpoint; signatures are not verified.
-func checkpointBody(signed []byte) ([]byte, checkpoint, error) {
+// well-formed checkpoint ([auditlog.ParseTreeHead]); signatures are not
+// verified.
+func checkpointBody(signed []byte) ([]byte, auditlog.TreeHead, error) {
 	if len(signed) > maxCheckpointSize {
-		return nil, checkpoint{}, fmt.Errorf("%w: checkpoint note exceeds %d bytes", ErrMalformed, maxCheckpointSize)
+		return nil, auditlog.TreeHead{}, fmt.Errorf("%w: checkpoint note exceeds %d bytes", ErrMalformed, maxCheckpointSize)
 	}
 	i := bytes.Index(signed, []byte("\n\n"))
 	if i < 0 {
-		return nil, checkpoint{}, fmt.Errorf("%w: checkpoint note has no signature block", ErrMalformed)
+		return nil, auditlog.TreeHead{}, fmt.Errorf("%w: checkpoint note has no signature block", ErrMalformed)
 	}
 	body := signed[:i+1]
-	c, err := parseCheckpoint(body)
+	c, err := auditlog.ParseTreeHead(body)
 	if err != nil {
-		return nil, checkpoint{}, err
+		return nil, auditlog.TreeHead{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return body, c, nil
-}
-
-// parseCheckpoint parses a C2SP tlog-checkpoint body: an origin line, the
-// tree size in decimal without leading zeroes, the base64 root hash, then
-// optional non-empty extension lines, each line ending in a newline.
-func parseCheckpoint(body []byte) (checkpoint, error) {
-	if len(body) == 0 || body[len(body)-1] != '\n' {
-		return checkpoint{}, fmt.Errorf("%w: checkpoint body does not end in a newline", ErrMalformed)
-	}
-	lines := strings.Split(string(body[:len(body)-1]), "\n")
-	if len(lines) < 3 {
-		return checkpoint{}, fmt.Errorf("%w: checkpoint body has %d lines, want at least 3", ErrMalformed, len(lines))
-	}
-	for _, l := range lines {
-		if l == "" {
-			return checkpoint{}, fmt.Errorf("%w: checkpoint body has an empty line", ErrMalformed)
-		}
-	}
-	size, err := parseSize(lines[1])
-	if err != nil {
-		return checkpoint{}, fmt.Errorf("%w: checkpoint size: %w", ErrMalformed, err)
-	}
-	h, err := decodeBase64(lines[2])
-	if err != nil || len(h) != tlog.HashSize {
-		return checkpoint{}, fmt.Errorf("%w: checkpoint root hash is not base64 of %d bytes", ErrMalformed, tlog.HashSize)
-	}
-	c := checkpoint{Origin: lines[0], Size: size}
-	copy(c.Hash[:], h)
-	return c, nil
 }
 
 // parseSize parses a tree size: ASCII decimal with no sign and no leading

@@ -3,8 +3,8 @@
 // time-stamp authority, cosignatures from C2SP tlog-witness witnesses, and
 // copies in write-once storage.
 //
-// Each mechanism is an [Anchorer]: given a newly published checkpoint it
-// returns [auditlog.Anchor] records, which the log stores beside the
+// Each mechanism is an [auditlog.Anchorer]: given a newly published
+// checkpoint it returns [auditlog.Anchor] records, which the log stores beside the
 // checkpoint and which a verifier checks later, offline, with
 // [VerifyTimestampAnchor], [VerifyCosignatureAnchor] and [VerifySink].
 //
