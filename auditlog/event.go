@@ -1,0 +1,189 @@
+package auditlog
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrInvalidEvent reports an event that the log refuses: an unknown type,
+// actor kind or outcome, or a malformed field.
+var ErrInvalidEvent = errors.New("auditlog: invalid event")
+
+// An EventType is a normalized event name, "<object>.<past-tense verb>".
+type EventType string
+
+// The event types Signet records. [Event.Validate] rejects any other.
+const (
+	DocumentUploaded       EventType = "document.uploaded"
+	DocumentDownloaded     EventType = "document.downloaded"
+	DocumentDeleted        EventType = "document.deleted"
+	EnvelopeCreated        EventType = "envelope.created"
+	EnvelopeSent           EventType = "envelope.sent"
+	EnvelopeCompleted      EventType = "envelope.completed"
+	EnvelopeVoided         EventType = "envelope.voided"
+	RecipientViewed        EventType = "recipient.viewed"
+	RecipientAuthenticated EventType = "recipient.authenticated"
+	RecipientDeclined      EventType = "recipient.declined"
+	SignatureCreated       EventType = "signature.created"
+	SignatureVerified      EventType = "signature.verified"
+	KeyCreated             EventType = "key.created"
+	KeyUsed                EventType = "key.used"
+	KeyRotated             EventType = "key.rotated"
+	KeyDestroyed           EventType = "key.destroyed"
+	CertificateIssued      EventType = "certificate.issued"
+	CertificateRevoked     EventType = "certificate.revoked"
+	UserLoggedIn           EventType = "user.logged_in"
+	AdminElevated          EventType = "admin.elevated"
+	AdminPolicyChanged     EventType = "admin.policy_changed"
+	TenantCreated          EventType = "tenant.created"
+	TenantKeysShredded     EventType = "tenant.keys_shredded"
+	AuditExported          EventType = "audit.exported"
+	AuditVerified          EventType = "audit.verified"
+)
+
+var knownTypes = map[EventType]bool{
+	DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
+	EnvelopeCreated: true, EnvelopeSent: true, EnvelopeCompleted: true, EnvelopeVoided: true,
+	RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true,
+	SignatureCreated: true, SignatureVerified: true,
+	KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyDestroyed: true,
+	CertificateIssued: true, CertificateRevoked: true,
+	UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
+	TenantCreated: true, TenantKeysShredded: true,
+	AuditExported: true, AuditVerified: true,
+}
+
+// Known reports whether t is one of the event types above.
+func (t EventType) Known() bool { return knownTypes[t] }
+
+// An ActorKind says who acted.
+type ActorKind string
+
+// Actor kinds.
+const (
+	ActorUser      ActorKind = "user"
+	ActorService   ActorKind = "service"
+	ActorRecipient ActorKind = "recipient"
+	ActorSystem    ActorKind = "system"
+)
+
+// An Outcome is how the recorded action ended.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeFailure Outcome = "failure"
+	OutcomeDenied  Outcome = "denied"
+)
+
+// An Event is one fact in the audit log. The [Log] assigns Time (from a
+// clock that never goes backwards) and, if empty, ID; the other fields
+// are the caller's. Fields marked sensitive appear in the leaf only as
+// per-tenant keyed HMACs; their clear values are sealed beside it.
+type Event struct {
+	// ID is the immutable event identifier (a UUIDv7 unless set).
+	ID string
+	// Type is the normalized event name.
+	Type EventType
+	// Time is assigned by the log.
+	Time time.Time
+	// Tenant owns the event; "" for platform events.
+	Tenant string
+	// Actor is who acted.
+	Actor Actor
+	// Subject is what was acted upon.
+	Subject Subject
+	// Request is the request the action came in.
+	Request Request
+	// Outcome is how it ended; Reason says why it failed or was denied.
+	Outcome Outcome
+	Reason  string
+	// Policy is the decision that allowed (or denied) the action.
+	Policy Policy
+	// Details are further non-sensitive attributes.
+	Details map[string]string
+	// Sensitive are further sensitive attributes (sealed, HMAC in leaf).
+	Sensitive map[string]string
+}
+
+// An Actor is who performed an action.
+type Actor struct {
+	Kind ActorKind
+	// ID is the stable account, service or recipient identifier.
+	ID string
+	// Email and Name are sensitive.
+	Email string
+	Name  string
+	// AuthStrength is the authentication assurance, e.g. "aal2".
+	AuthStrength string
+	// AuthMethods are the authentication methods used, e.g. "pwd", "otp",
+	// "webauthn" (RFC 8176 amr values).
+	AuthMethods []string
+}
+
+// A Subject references what an action was about.
+type Subject struct {
+	// DocumentSHA256 is the hex SHA-256 of the document.
+	DocumentSHA256 string
+	EnvelopeID     string
+	// RecipientEmail is sensitive.
+	RecipientEmail    string
+	KeyID             string
+	KeyVersion        string
+	CertificateSerial string
+}
+
+// A Request is the context an action arrived in.
+type Request struct {
+	CorrelationID string
+	// IP is sensitive.
+	IP        string
+	UserAgent string
+}
+
+// A Policy is the authorization decision behind an action.
+type Policy struct {
+	// Decision is "allow" or "deny".
+	Decision string
+	// Policy and Rule name what decided.
+	Policy string
+	Rule   string
+}
+
+// Validate checks e's type, actor kind, outcome and field formats. It does
+// not require ID or Time, which the log assigns.
+func (e *Event) Validate() error {
+	if !e.Type.Known() {
+		return fmt.Errorf("%w: unknown type %q", ErrInvalidEvent, e.Type)
+	}
+	switch e.Actor.Kind {
+	case ActorUser, ActorService, ActorRecipient, ActorSystem:
+	default:
+		return fmt.Errorf("%w: unknown actor kind %q", ErrInvalidEvent, e.Actor.Kind)
+	}
+	if e.Actor.Kind != ActorSystem && e.Actor.ID == "" {
+		return fmt.Errorf("%w: %s actor without id", ErrInvalidEvent, e.Actor.Kind)
+	}
+	switch e.Outcome {
+	case OutcomeSuccess, OutcomeFailure, OutcomeDenied:
+	default:
+		return fmt.Errorf("%w: unknown outcome %q", ErrInvalidEvent, e.Outcome)
+	}
+	switch e.Policy.Decision {
+	case "", "allow", "deny":
+	default:
+		return fmt.Errorf("%w: unknown policy decision %q", ErrInvalidEvent, e.Policy.Decision)
+	}
+	if d := e.Subject.DocumentSHA256; d != "" {
+		if b, err := hex.DecodeString(d); err != nil || len(b) != 32 {
+			return fmt.Errorf("%w: document sha256 %q is not 64 hex digits", ErrInvalidEvent, d)
+		}
+	}
+	if len(e.ID) > 128 {
+		return fmt.Errorf("%w: id longer than 128 bytes", ErrInvalidEvent)
+	}
+	return nil
+}

@@ -1,0 +1,215 @@
+package auditlog
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by Append after Shutdown.
+var ErrClosed = errors.New("auditlog: log is shut down")
+
+// A Recorder records audit events. It is the interface the rest of Signet
+// depends on.
+//
+// Record MUST return nil only once the event is durably stored in the log.
+// A caller MUST treat an error as the failure of the action it records and
+// MUST NOT carry that action out (fail closed): an action that cannot be
+// audited does not happen.
+type Recorder interface {
+	Record(ctx context.Context, e Event) error
+}
+
+// Config configures a [Log].
+type Config struct {
+	// Storage holds the log.
+	Storage Storage
+	// Keys provides the tenants' HMAC and sealing keys.
+	Keys TenantKeys
+	// Now returns the wall-clock time; nil means time.Now. Event times
+	// never go backwards, even if Now does.
+	Now func() time.Time
+	// Rand is the source of event ids and nonces; nil means crypto/rand.
+	Rand io.Reader
+	// QueueSize bounds the appends waiting for the sequencer (default
+	// 4096); Append blocks when the queue is full.
+	QueueSize int
+	// MaxBatch bounds the records per storage transaction (default 1024).
+	MaxBatch int
+	// Publisher, if set, is notified of the size after each durable batch.
+	Publisher *Publisher
+}
+
+// Validate reports whether the configuration is usable.
+func (c *Config) Validate() error {
+	if c.Storage == nil {
+		return errors.New("auditlog: no storage")
+	}
+	if c.Keys == nil {
+		return errors.New("auditlog: no tenant keys")
+	}
+	if c.QueueSize < 0 || c.MaxBatch < 0 {
+		return errors.New("auditlog: negative QueueSize or MaxBatch")
+	}
+	return nil
+}
+
+// A Log appends events to Storage through a single sequencer goroutine
+// that batches concurrent appends into one storage transaction (group
+// commit).
+//
+// Shutdown order: stop the callers, call [Log.Shutdown] (it drains the
+// queue), then [Publisher.Shutdown], then close the Storage.
+type Log struct {
+	cfg   Config
+	rand  io.Reader
+	randM sync.Mutex
+
+	mu     sync.RWMutex // guards closed and sends on queue
+	closed bool
+	queue  chan *pending
+	done   chan struct{}
+
+	seq *sequencer
+}
+
+var _ Recorder = (*Log)(nil)
+
+type pending struct {
+	p     *prepared
+	index int64
+	err   error
+	done  chan struct{}
+}
+
+// New opens the log over cfg.Storage and starts its sequencer.
+func New(ctx context.Context, cfg Config) (*Log, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.QueueSize == 0 {
+		cfg.QueueSize = 4096
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = 1024
+	}
+	l := &Log{cfg: cfg, rand: cfg.Rand, queue: make(chan *pending, cfg.QueueSize), done: make(chan struct{})}
+	if l.rand == nil {
+		l.rand = rand.Reader
+	}
+	seq, err := newSequencer(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.seq = seq
+	go l.run()
+	return l, nil
+}
+
+// Append validates e, assigns its ID (if empty) and time, and appends it.
+// It returns the event's index only once the batch holding it is durable.
+// On error the event may or may not have been stored (a storage failure
+// can be ambiguous), but it was never acknowledged.
+func (l *Log) Append(ctx context.Context, e Event) (int64, error) {
+	if e.ID == "" {
+		l.randM.Lock()
+		id, err := newUUIDv7(l.cfg.Now(), l.rand)
+		l.randM.Unlock()
+		if err != nil {
+			return 0, fmt.Errorf("auditlog: event id: %w", err)
+		}
+		e.ID = id
+	}
+	l.randM.Lock()
+	p, err := prepare(ctx, e, l.cfg.Keys, l.rand)
+	l.randM.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	pe := &pending{p: p, done: make(chan struct{})}
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return 0, ErrClosed
+	}
+	select {
+	case l.queue <- pe:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		return 0, fmt.Errorf("auditlog: append: %w", ctx.Err())
+	}
+	l.mu.RUnlock()
+	select {
+	case <-pe.done:
+		return pe.index, pe.err
+	case <-ctx.Done():
+		return 0, fmt.Errorf("auditlog: append: %w", ctx.Err())
+	}
+}
+
+// Record implements [Recorder] with Append.
+func (l *Log) Record(ctx context.Context, e Event) error {
+	_, err := l.Append(ctx, e)
+	return err
+}
+
+// Size returns the number of durably appended events.
+func (l *Log) Size() int64 { return l.seq.size.Load() }
+
+// Shutdown refuses new appends, waits until every queued append is
+// committed or failed, and stops the sequencer.
+func (l *Log) Shutdown(ctx context.Context) error {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		close(l.queue)
+	}
+	l.mu.Unlock()
+	select {
+	case <-l.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("auditlog: shutdown: %w", ctx.Err())
+	}
+}
+
+// run is the sequencer loop: take what is queued (without waiting for
+// more when idle), commit it as one batch, repeat.
+func (l *Log) run() {
+	defer close(l.done)
+	batch := make([]*pending, 0, l.cfg.MaxBatch)
+	for {
+		first, ok := <-l.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < l.cfg.MaxBatch {
+			select {
+			case pe, ok := <-l.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, pe)
+			default:
+				break fill
+			}
+		}
+		size, err := l.seq.commit(batch)
+		for _, pe := range batch {
+			pe.err = err
+			close(pe.done)
+		}
+		if err == nil && l.cfg.Publisher != nil {
+			l.cfg.Publisher.Notify(size)
+		}
+	}
+}
