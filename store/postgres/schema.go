@@ -1,0 +1,44 @@
+package postgres
+
+// logMigrations is the schema history of the audit log tables (versions
+// 1–99). Times are Unix nanoseconds (NULL for the zero time), hashes 32-byte
+// BYTEA values.
+var logMigrations = []Migration{
+	{
+		Version: 1,
+		Name:    "audit log tables",
+		SQL: `
+CREATE TABLE records (
+	idx     BIGINT PRIMARY KEY CHECK (idx >= 0),
+	id      TEXT   NOT NULL UNIQUE,
+	tenant  TEXT   NOT NULL,
+	type    TEXT   NOT NULL,
+	time_ns BIGINT,
+	leaf    BYTEA  NOT NULL,
+	sealed  BYTEA
+);
+CREATE TABLE hashes (
+	idx  BIGINT PRIMARY KEY CHECK (idx >= 0),
+	hash BYTEA  NOT NULL CHECK (length(hash) = 32)
+);
+CREATE TABLE checkpoints (
+	size    BIGINT PRIMARY KEY,
+	note    BYTEA  NOT NULL,
+	time_ns BIGINT
+);
+CREATE TABLE anchors (
+	seq     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	size    BIGINT NOT NULL,
+	kind    TEXT   NOT NULL,
+	name    TEXT   NOT NULL,
+	data    BYTEA  NOT NULL,
+	time_ns BIGINT
+);
+CREATE INDEX anchors_size ON anchors (size, seq);
+`,
+	},
+}
+
+// logTables are the tables the application role may read and insert into,
+// and nothing else.
+var logTables = []string{"records", "hashes", "checkpoints", "anchors"}
