@@ -31,6 +31,10 @@ type LeafOptions struct {
 	Email string
 	// Organization, when set, becomes the subject's O attribute.
 	Organization string
+	// OCSPServer and IssuingCertificateURL fill the authority information
+	// access extension, CRLDistributionPoints the CRL distribution points
+	// (RFC 5280 §4.2.2.1, §4.2.1.13), for long-term validation tests.
+	OCSPServer, IssuingCertificateURL, CRLDistributionPoints []string
 }
 
 var (
@@ -142,6 +146,9 @@ func leafTemplate(commonName string, o LeafOptions) *x509.Certificate {
 	if o.Email != "" {
 		tmpl.EmailAddresses = []string{o.Email}
 	}
+	tmpl.OCSPServer = o.OCSPServer
+	tmpl.IssuingCertificateURL = o.IssuingCertificateURL
+	tmpl.CRLDistributionPoints = o.CRLDistributionPoints
 	return tmpl
 }
 
