@@ -292,13 +292,18 @@ func (v *verifier) compareStored(lo, hi int64) (*TamperError, error) {
 	}
 	stored, err := v.s.ReadHashes(v.ctx, idx)
 	if errors.Is(err, ErrNotFound) {
-		// Hashes are missing: find the first leaf without them.
-		for x := lo; x < hi; x++ {
-			if _, err := v.s.ReadHashes(v.ctx, []int64{tlog.StoredHashIndex(0, x)}); err != nil {
-				return v.classify(x)
+		// Some hashes are missing: compare one by one, in order.
+		for _, x := range idx {
+			hs, err := v.s.ReadHashes(v.ctx, []int64{x})
+			level, n := tlog.SplitStoredHashIndex(x)
+			if err != nil || hs[0] != v.tree[x] {
+				if level > 0 {
+					return tampered(Modified, n<<level, "stored tree hash at level %d differs from the records", level), nil
+				}
+				return v.classify(n)
 			}
 		}
-		return tampered(Modified, lo, "stored tree hashes missing"), nil
+		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: verify: stored hashes: %w", err)
