@@ -65,8 +65,8 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// corpusSeeds builds the seed corpus: valid SignedData from Sign and from
-// OpenSSL, a timestamped one, zero-padded and truncated variants. Names
+// corpusSeeds builds the seed corpus: valid SignedData from
+// Sign, a timestamped one, BER, zero-padded and truncated variants. Names
 // starting with "valid-" must parse and verify.
 func corpusSeeds(t *testing.T) map[string][]byte {
 	seeds := map[string][]byte{}
@@ -104,6 +104,7 @@ func corpusSeeds(t *testing.T) map[string][]byte {
 			}
 			seeds["valid-"+name+"-timestamped"] = withToken
 			seeds["valid-"+name+"-padded"] = append(bytes.Clone(der), make([]byte, 64)...)
+			seeds["valid-"+name+"-ber"] = toBER(t, withToken)
 			for _, cut := range []int{1, 2, 40, len(der) / 2, len(der) - 1} {
 				seeds[fmt.Sprintf("truncated-%d", cut)] = der[:cut]
 			}

@@ -19,8 +19,11 @@ func TestVerifyOpenSSLSigned(t *testing.T) {
 		hash     crypto.Hash
 		attached bool
 		pss      bool
+		stream   bool // BER output with indefinite lengths
 		want     x509.SignatureAlgorithm
 	}{
+		{key: "p256", md: "sha256", hash: crypto.SHA256, stream: true, want: x509.ECDSAWithSHA256},
+		{key: "rsa2048", md: "sha384", hash: crypto.SHA384, attached: true, stream: true, want: x509.SHA384WithRSA},
 		{key: "p256", md: "sha256", hash: crypto.SHA256, want: x509.ECDSAWithSHA256},
 		{key: "p384", md: "sha384", hash: crypto.SHA384, attached: true, want: x509.ECDSAWithSHA384},
 		{key: "rsa2048", md: "sha256", hash: crypto.SHA256, want: x509.SHA256WithRSA},
@@ -36,6 +39,9 @@ func TestVerifyOpenSSLSigned(t *testing.T) {
 		}
 		if tc.attached {
 			name += "-attached"
+		}
+		if tc.stream {
+			name += "-ber"
 		}
 		t.Run(name, func(t *testing.T) {
 			key := testKey(t, tc.key)
@@ -57,6 +63,9 @@ func TestVerifyOpenSSLSigned(t *testing.T) {
 			}
 			if tc.pss {
 				args = append(args, "-keyopt", "rsa_padding_mode:pss")
+			}
+			if tc.stream {
+				args = append(args, "-stream")
 			}
 			openssl(t, args...)
 			der, err := os.ReadFile(out)
@@ -94,7 +103,18 @@ func TestVerifyOpenSSLSigned(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(again, der) {
+			if tc.stream {
+				if !bytes.Contains(der[:4], []byte{0x80}) {
+					t.Fatalf("openssl -stream did not write indefinite lengths")
+				}
+				reparsed, err := Parse(again)
+				if err != nil {
+					t.Fatalf("Parse(Marshal(BER)): %v", err)
+				}
+				if _, err := reparsed.Verify(hashOf(tc.hash, content)); err != nil {
+					t.Fatalf("Verify after BER to DER: %v", err)
+				}
+			} else if !bytes.Equal(again, der) {
 				t.Errorf("Marshal does not reproduce OpenSSL's DER")
 			}
 			wrong := hashOf(tc.hash, append(content, '!'))

@@ -7,33 +7,31 @@ import (
 	"fmt"
 )
 
-// ErrBER is wrapped by Parse when the input uses a BER indefinite-length
-// encoding, which Signet does not read (RFC 5652 §5.1 allows BER outside the
-// signed attributes; PAdES signers write DER).
-var ErrBER = errors.New("cms: BER indefinite-length encoding is not supported")
-
 // Parse parses a DER ContentInfo (RFC 5652 §3) holding a SignedData
 // (RFC 5652 §5.1). Trailing 0x00 bytes, the padding of a PDF /Contents
 // string (ISO 32000-1 §12.8.1), are accepted; any other trailing data is an
-// error. BER indefinite lengths are rejected with [ErrBER]. A SignedData
-// without exactly one SignerInfo is rejected with [ErrSignerCount].
+// error. BER input (indefinite lengths, constructed OCTET STRINGs), which
+// RFC 5652 §5.1 allows and some signers write, is read by first converting it
+// to DER; the signed attributes must already be DER (RFC 5652 §5.3). A
+// SignedData without exactly one SignerInfo is rejected with
+// [ErrSignerCount].
 //
 // Certificates in the certificates field that crypto/x509 cannot parse, and
 // the other CertificateChoices, are kept for [SignedData.Marshal] but left
 // out of Certificates.
 func Parse(der []byte) (*SignedData, error) {
-	if len(der) >= 2 && der[0] == 0x30 && der[1] == 0x80 {
-		return nil, ErrBER
-	}
-	var ci asn1.RawValue
-	rest, err := asn1.Unmarshal(der, &ci)
+	norm, rest, err := berToDER(der)
 	if err != nil {
-		return nil, wrapParse("ContentInfo", err)
+		return nil, fmt.Errorf("cms: ContentInfo: %w", err)
 	}
 	for _, b := range rest {
 		if b != 0 {
 			return nil, errors.New("cms: trailing data after ContentInfo")
 		}
+	}
+	var ci asn1.RawValue
+	if err := unmarshalExact(norm, &ci, "ContentInfo"); err != nil {
+		return nil, err
 	}
 	if ci.Class != asn1.ClassUniversal || ci.Tag != asn1.TagSequence || !ci.IsCompound {
 		return nil, errors.New("cms: ContentInfo: not a SEQUENCE")
@@ -41,7 +39,7 @@ func Parse(der []byte) (*SignedData, error) {
 	r := derReader{ci.Bytes}
 	oidRV, err := r.nextTagged("ContentInfo contentType", asn1.ClassUniversal, asn1.TagOID, false)
 	if err != nil {
-		return nil, wrapParse("", err)
+		return nil, err
 	}
 	var ct asn1.ObjectIdentifier
 	if err := unmarshalExact(oidRV.FullBytes, &ct, "ContentInfo contentType"); err != nil {
@@ -52,7 +50,7 @@ func Parse(der []byte) (*SignedData, error) {
 	}
 	wrapper, err := r.nextTagged("ContentInfo content", asn1.ClassContextSpecific, 0, true)
 	if err != nil {
-		return nil, wrapParse("", err)
+		return nil, err
 	}
 	if !r.empty() {
 		return nil, errors.New("cms: ContentInfo: trailing data")
@@ -60,29 +58,16 @@ func Parse(der []byte) (*SignedData, error) {
 	inner := derReader{wrapper.Bytes}
 	sdRV, err := inner.nextTagged("SignedData", asn1.ClassUniversal, asn1.TagSequence, true)
 	if err != nil {
-		return nil, wrapParse("", err)
+		return nil, err
 	}
 	if !inner.empty() {
 		return nil, errors.New("cms: ContentInfo content: trailing data")
 	}
 	sd, err := parseSignedData(sdRV.Bytes)
 	if err != nil {
-		return nil, wrapParse("", err)
+		return nil, err
 	}
 	return sd, nil
-}
-
-// wrapParse adds ErrBER to errors that encoding/asn1 raises for
-// indefinite lengths.
-func wrapParse(what string, err error) error {
-	var se asn1.SyntaxError
-	if errors.As(err, &se) && se.Msg == "indefinite length found (not DER)" {
-		return fmt.Errorf("%w: %w", ErrBER, err)
-	}
-	if what == "" {
-		return err
-	}
-	return fmt.Errorf("cms: %s: %w", what, err)
 }
 
 func parseSignedData(content []byte) (*SignedData, error) {

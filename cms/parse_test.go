@@ -59,6 +59,53 @@ func indefinite(t *testing.T, der []byte) []byte {
 	return append(out, 0, 0)
 }
 
+// toBER re-encodes der the way streaming BER encoders do: every
+// constructed value with an indefinite length, and every OCTET STRING longer
+// than 4 bytes as a constructed string of 4-byte segments.
+func toBER(t *testing.T, der []byte) []byte {
+	t.Helper()
+	var out []byte
+	r := derReader{der}
+	for !r.empty() {
+		rv, err := r.next("value")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The identifier is one byte: CMS uses no tag numbers above 30.
+		tag := rv.FullBytes[0]
+		switch {
+		case rv.IsCompound:
+			out = append(out, tag, 0x80)
+			out = append(out, toBER(t, rv.Bytes)...)
+			out = append(out, 0, 0)
+		case tag == 0x04 && len(rv.Bytes) > 4:
+			out = append(out, 0x24, 0x80)
+			for b := rv.Bytes; len(b) > 0; {
+				n := min(4, len(b))
+				out = append(out, 0x04, byte(n))
+				out = append(out, b[:n]...)
+				b = b[n:]
+			}
+			out = append(out, 0, 0)
+		default:
+			out = append(out, rv.FullBytes...)
+		}
+	}
+	return out
+}
+
+// deepNesting returns n nested indefinite-length SEQUENCEs.
+func deepNesting(n int) []byte {
+	var out []byte
+	for range n {
+		out = append(out, 0x30, 0x80)
+	}
+	for range n {
+		out = append(out, 0, 0)
+	}
+	return out
+}
+
 // TestParse checks what Parse accepts and rejects.
 func TestParse(t *testing.T) {
 	f := newFixture(t, "p256", 1000)
@@ -91,8 +138,13 @@ func TestParse(t *testing.T) {
 		{name: "two signers", der: rebuild(t, good, 2, OIDSignedData), wantErr: ErrSignerCount},
 		{name: "no signers", der: rebuild(t, good, 0, OIDSignedData), wantErr: ErrSignerCount},
 		{name: "not signedData", der: rebuild(t, good, 1, OIDData)},
-		{name: "indefinite length outside", der: indefinite(t, good), wantErr: ErrBER},
-		{name: "indefinite length inside", der: nestedBER, wantErr: ErrBER},
+		{name: "indefinite length outside", der: indefinite(t, good), ok: true},
+		{name: "indefinite length inside", der: nestedBER, ok: true},
+		{name: "BER throughout", der: toBER(t, good), ok: true},
+		{name: "BER throughout, padded", der: append(toBER(t, good), 0, 0, 0), ok: true},
+		{name: "BER missing end-of-contents", der: toBER(t, good)[:len(toBER(t, good))-2]},
+		{name: "indefinite primitive", der: []byte{0x04, 0x80, 0x01, 0x00, 0x00}},
+		{name: "deep nesting", der: deepNesting(200)},
 		{name: "truncated", der: good[:len(good)-1]},
 		{name: "empty", der: nil},
 		{name: "zeros only", der: make([]byte, 64)},
