@@ -204,12 +204,12 @@ func (l *Log) run() {
 			}
 		}
 		size, err := l.seq.commit(batch)
+		if err == nil && l.cfg.Publisher != nil {
+			l.cfg.Publisher.Notify(size)
+		}
 		for _, pe := range batch {
 			pe.err = err
 			close(pe.done)
-		}
-		if err == nil && l.cfg.Publisher != nil {
-			l.cfg.Publisher.Notify(size)
 		}
 	}
 }
