@@ -20,10 +20,22 @@
 //
 // # Parsing and re-encoding
 //
-// [Parse] reads a DER ContentInfo and tolerates the zero padding of a PDF
-// /Contents string. [SignedData.Marshal] writes the signed parts back byte
-// for byte, so adding a timestamp with [SignedData.SetTimestampToken]
-// (RFC 3161 Appendix A) keeps the signature valid.
+// [Parse] reads a ContentInfo and tolerates the zero padding of a PDF
+// /Contents string. BER input, such as the indefinite-length encodings that
+// streaming encoders and Network Security Services write, is converted to
+// DER first; the signed attributes must be DER already (RFC 5652 §5.3), as
+// their signature covers that encoding. [SignedData.Marshal] writes DER and
+// keeps the signed parts byte for byte, so adding a timestamp with
+// [SignedData.SetTimestampToken] (RFC 3161 Appendix A) keeps the signature
+// valid.
+//
+// # Fuzzing
+//
+// FuzzParse, with its seed corpus in testdata/fuzz/FuzzParse, checks that
+// Parse never panics and that whatever it accepts re-encodes to the same
+// signed bytes. Regenerate the seeds with
+//
+//	go test -run TestFuzzCorpus -update ./cms
 //
 // # Verification
 //

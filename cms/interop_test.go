@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,8 +21,10 @@ func TestVerifyOpenSSLSigned(t *testing.T) {
 		attached bool
 		pss      bool
 		stream   bool // BER output with indefinite lengths
+		keyid    bool // sid is subjectKeyIdentifier
 		want     x509.SignatureAlgorithm
 	}{
+		{key: "p256", md: "sha256", hash: crypto.SHA256, keyid: true, want: x509.ECDSAWithSHA256},
 		{key: "p256", md: "sha256", hash: crypto.SHA256, stream: true, want: x509.ECDSAWithSHA256},
 		{key: "rsa2048", md: "sha384", hash: crypto.SHA384, attached: true, stream: true, want: x509.SHA384WithRSA},
 		{key: "p256", md: "sha256", hash: crypto.SHA256, want: x509.ECDSAWithSHA256},
@@ -42,6 +45,9 @@ func TestVerifyOpenSSLSigned(t *testing.T) {
 		}
 		if tc.stream {
 			name += "-ber"
+		}
+		if tc.keyid {
+			name += "-keyid"
 		}
 		t.Run(name, func(t *testing.T) {
 			key := testKey(t, tc.key)
@@ -67,6 +73,9 @@ func TestVerifyOpenSSLSigned(t *testing.T) {
 			if tc.stream {
 				args = append(args, "-stream")
 			}
+			if tc.keyid {
+				args = append(args, "-keyid")
+			}
 			openssl(t, args...)
 			der, err := os.ReadFile(out)
 			if err != nil {
@@ -82,6 +91,9 @@ func TestVerifyOpenSSLSigned(t *testing.T) {
 					t.Fatalf("attached content = %q", sd.Content)
 				}
 				digest = nil
+			}
+			if tc.keyid != (sd.sid.Class == asn1.ClassContextSpecific) {
+				t.Fatalf("sid class %d, want subjectKeyIdentifier = %v", sd.sid.Class, tc.keyid)
 			}
 			got, err := sd.Verify(digest)
 			if err != nil {

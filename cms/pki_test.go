@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -106,7 +107,13 @@ func rootCA(t testing.TB) *testCA {
 // and common name.
 func (ca *testCA) issue(t testing.TB, pub crypto.PublicKey, serial int64, cn string) *x509.Certificate {
 	t.Helper()
+	spki, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ski := sha256.Sum256(spki)
 	tmpl := &x509.Certificate{
+		SubjectKeyId: ski[:20],
 		SerialNumber: big.NewInt(serial),
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"Signet"}},
 		NotBefore:    time.Now().Add(-time.Hour),
