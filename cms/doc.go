@@ -24,7 +24,8 @@
 // /Contents string. BER input, such as the indefinite-length encodings that
 // streaming encoders and Network Security Services write, is converted to
 // DER first; the signed attributes must be DER already (RFC 5652 §5.3), as
-// their signature covers that encoding. [SignedData.Marshal] writes DER and
+// their signature covers that encoding. [SignedData.Marshal] writes definite-length
+// DER (keeping the given order of certificates and unsigned attributes) and
 // keeps the signed parts byte for byte, so adding a timestamp with
 // [SignedData.SetTimestampToken] (RFC 3161 Appendix A) keeps the signature
 // valid.

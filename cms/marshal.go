@@ -10,8 +10,10 @@ import (
 // SignedData the signed attributes, algorithm identifiers, signer identifier
 // and signature are written back byte for byte, so Parse(Marshal()) yields
 // the same signed bytes; ContentType, Content, Certificates and
-// UnsignedAttributes are encoded from the exported fields, with the
-// certificates in their given order.
+// UnsignedAttributes are encoded from the exported fields. The SET OF
+// certificates and of unsigned attributes keep their given order (signer
+// certificate first) rather than DER's sorted order; RFC 5652 §5.3 requires
+// DER only for the signed attributes, which are always sorted.
 func (sd *SignedData) Marshal() ([]byte, error) {
 	if len(sd.digestAlgID) == 0 || len(sd.sigAlgID) == 0 || len(sd.sid.FullBytes) == 0 {
 		return nil, errors.New("cms: SignedData was not built by Sign or Parse")
