@@ -112,4 +112,3 @@ func VerifyReceipt(receipt []byte, verifier note.Verifier, leaf []byte) (TreeHea
 	}
 	return th, r, nil
 }
-

@@ -148,4 +148,3 @@ func (s *sequencer) commit(batch []*pending) (int64, error) {
 	s.size.Store(end)
 	return end, nil
 }
-

@@ -195,4 +195,3 @@ func RunTamper(t *testing.T, open func(t *testing.T) auditlog.Storage, tam Tampe
 		})
 	}
 }
-
