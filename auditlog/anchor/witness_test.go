@@ -333,3 +333,10 @@ func TestWitnessMalformedConflict(t *testing.T) {
 		})
 	}
 }
+
+// newHTTPServer serves h for the test and returns its URL.
+func newHTTPServer(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
