@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
@@ -85,10 +86,14 @@ type Options struct {
 	Hash crypto.Hash
 	// PSS selects RSASSA-PSS for RSA keys (PKCS#1 v1.5 otherwise).
 	PSS bool
-	// Level is B-B or B-T (default B-B). B-T requires Timestamper.
+	// Level is B-B (default), B-T, B-LT or B-LTA. B-T and above require
+	// Timestamper; B-LT and B-LTA also Fetcher, and a dst that is a [File].
 	Level Level
-	// Timestamper provides the signature time-stamp at level B-T.
+	// Timestamper provides the signature time-stamp at level B-T and above,
+	// and the document time-stamp at B-LTA.
 	Timestamper Timestamper
+	// Fetcher gathers validation data at levels B-LT and B-LTA.
+	Fetcher ValidationFetcher
 	// Certify, when 1, 2 or 3, makes a certification signature with DocMDP
 	// permissions P (§12.8.2.2); zero makes an approval signature.
 	Certify int
@@ -123,12 +128,15 @@ func (o *Options) validate(now time.Time) error {
 	}
 	switch o.Level {
 	case "", LevelBB:
-	case LevelBT:
+	case LevelBT, LevelBLT, LevelBLTA:
 		if o.Timestamper == nil {
 			return ErrNoTimestamp
 		}
+		if o.Level != LevelBT && o.Fetcher == nil {
+			return fmt.Errorf("%w: level %s needs a validation data fetcher", ErrNoValidationData, o.Level)
+		}
 	default:
-		return fmt.Errorf("pades: level %s is not supported by this signer (B-B or B-T)", o.Level)
+		return fmt.Errorf("pades: unknown level %q", o.Level)
 	}
 	if o.Certify < 0 || o.Certify > 3 {
 		return fmt.Errorf("pades: certification permission P must be 1, 2 or 3, not %d", o.Certify)
@@ -152,7 +160,7 @@ func (o *Options) contentsSize() int {
 	for _, c := range o.Certificates {
 		n += len(c.Raw) + 32
 	}
-	if o.Level == LevelBT {
+	if o.Level != "" && o.Level != LevelBB {
 		n += 12 << 10
 	}
 	return n
@@ -170,6 +178,14 @@ func Sign(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts 
 	}
 	if err := opts.validate(now); err != nil {
 		return err
+	}
+	var file File
+	if opts.Level == LevelBLT || opts.Level == LevelBLTA {
+		f, ok := dst.(File)
+		if !ok {
+			return fmt.Errorf("pades: level %s appends to its output, which must be a File", opts.Level)
+		}
+		file = f
 	}
 	r, err := pdf.Open(src, size)
 	if err != nil {
@@ -218,9 +234,23 @@ func Sign(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts 
 		return err
 	}
 	h := opts.hash()
-	return writeSigned(dst, src, size, built, contents, byteRange, h, func(digest []byte) ([]byte, error) {
+	err = writeSigned(dst, src, size, built, contents, byteRange, h, func(digest []byte) ([]byte, error) {
 		return signCMS(ctx, digest, opts)
 	})
+	if err != nil || file == nil {
+		return err
+	}
+	lo := LTVOptions{Fetcher: opts.Fetcher, Timestamper: opts.Timestamper, Hash: h}
+	n, err := AddValidationData(ctx, file, size+int64(len(built.Data)), lo)
+	if err != nil || opts.Level == LevelBLT {
+		return err
+	}
+	n, err = AddDocumentTimestamp(ctx, file, n, lo)
+	if err != nil {
+		return err
+	}
+	_, err = AddValidationData(ctx, file, n, lo)
+	return err
 }
 
 // signCMS builds the CMS SignedData over digest, with a signature
@@ -231,7 +261,7 @@ func signCMS(ctx context.Context, digest []byte, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pades: %w", err)
 	}
-	if opts.Level == LevelBT {
+	if opts.Level != "" && opts.Level != LevelBB {
 		sh := h.New()
 		sh.Write(sd.Signature())
 		tok, err := opts.Timestamper.Timestamp(ctx, h, sh.Sum(nil))
@@ -252,21 +282,61 @@ func signCMS(ctx context.Context, digest []byte, opts Options) ([]byte, error) {
 // hashes the update outside the Contents slot, asks sign for the contents
 // over that digest and writes the update with the contents in place.
 func writeSigned(dst io.Writer, src io.ReaderAt, size int64, built *pdf.Built, contents *pdf.HexSlot, byteRange *pdf.TextSlot, h crypto.Hash, sign func(digest []byte) ([]byte, error)) error {
-	data := built.Data
-	a := built.Base + int64(contents.Offset)
-	b := a + int64(2*contents.Len+2)
-	end := built.Base + int64(len(data))
-	br := fmt.Appendf(nil, "[0 %d %d %d]", a, b, end-b)
-	if len(br) > byteRange.Width {
-		return errors.New("pades: /ByteRange does not fit its slot")
+	if err := fillByteRange(built, contents, byteRange); err != nil {
+		return err
 	}
-	copy(data[byteRange.Offset:], br)
-
 	hs := h.New()
 	buf := make([]byte, copyBufferSize(size))
 	if _, err := io.CopyBuffer(io.MultiWriter(dst, hs), io.NewSectionReader(src, 0, size), buf); err != nil {
 		return fmt.Errorf("pades: copying the document: %w", err)
 	}
+	if err := fillContents(hs, built, contents, sign); err != nil {
+		return err
+	}
+	if _, err := dst.Write(built.Data); err != nil {
+		return fmt.Errorf("pades: writing the update: %w", err)
+	}
+	return nil
+}
+
+// appendSigned is writeSigned for an update appended to the file it reads:
+// the existing bytes are hashed in place, not copied.
+func appendSigned(f File, size int64, built *pdf.Built, contents *pdf.HexSlot, byteRange *pdf.TextSlot, h crypto.Hash, sign func(digest []byte) ([]byte, error)) (int64, error) {
+	if err := fillByteRange(built, contents, byteRange); err != nil {
+		return 0, err
+	}
+	hs := h.New()
+	buf := make([]byte, copyBufferSize(size))
+	if _, err := io.CopyBuffer(hs, io.NewSectionReader(f, 0, size), buf); err != nil {
+		return 0, fmt.Errorf("pades: reading the document: %w", err)
+	}
+	if err := fillContents(hs, built, contents, sign); err != nil {
+		return 0, err
+	}
+	if _, err := f.WriteAt(built.Data, size); err != nil {
+		return 0, fmt.Errorf("pades: writing the update: %w", err)
+	}
+	return size + int64(len(built.Data)), nil
+}
+
+// fillByteRange writes the /ByteRange into its slot: everything but the
+// /Contents slot, up to the end of the update.
+func fillByteRange(built *pdf.Built, contents *pdf.HexSlot, byteRange *pdf.TextSlot) error {
+	a := built.Base + int64(contents.Offset)
+	b := a + int64(2*contents.Len+2)
+	end := built.Base + int64(len(built.Data))
+	br := fmt.Appendf(nil, "[0 %d %d %d]", a, b, end-b)
+	if len(br) > byteRange.Width {
+		return errors.New("pades: /ByteRange does not fit its slot")
+	}
+	copy(built.Data[byteRange.Offset:], br)
+	return nil
+}
+
+// fillContents finishes the digest over the update outside the /Contents
+// slot, asks sign for the contents and hex-encodes them into the slot.
+func fillContents(hs hash.Hash, built *pdf.Built, contents *pdf.HexSlot, sign func(digest []byte) ([]byte, error)) error {
+	data := built.Data
 	hs.Write(data[:contents.Offset])
 	hs.Write(data[contents.Offset+2*contents.Len+2:])
 	der, err := sign(hs.Sum(nil))
@@ -276,11 +346,8 @@ func writeSigned(dst io.Writer, src io.ReaderAt, size int64, built *pdf.Built, c
 	if len(der) > contents.Len {
 		return fmt.Errorf("%w: %d bytes needed, %d reserved", ErrContentsTooSmall, len(der), contents.Len)
 	}
-	hex.Encode(data[contents.Offset+1:], der)
 	// hex.Encode writes lower case; the rest of the slot stays "0".
-	if _, err := dst.Write(data); err != nil {
-		return fmt.Errorf("pades: writing the update: %w", err)
-	}
+	hex.Encode(data[contents.Offset+1:], der)
 	return nil
 }
 

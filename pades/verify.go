@@ -35,6 +35,7 @@ const (
 	SigCryptoFailure        = "SIG_CRYPTO_FAILURE"
 	NoCertificateChainFound = "NO_CERTIFICATE_CHAIN_FOUND"
 	OutOfBoundsNoPOE        = "OUT_OF_BOUNDS_NO_POE"
+	RevokedIndication       = "REVOKED"
 	ChainConstraintsFailure = "CHAIN_CONSTRAINTS_FAILURE"
 	SigConstraintsFailure   = "SIG_CONSTRAINTS_FAILURE"
 	ModifiedAfterSigning    = "MODIFIED_AFTER_SIGNING"
@@ -133,6 +134,18 @@ type SignatureReport struct {
 	sd                    *cms.SignedData
 	end                   int64
 	tsTrusted             bool
+	// chains to check for revocation, each with the time it must hold at.
+	chains []timedChain
+	// ltv is set when embedded data established the revocation status of
+	// every certificate of every chain.
+	ltv bool
+}
+
+// timedChain is a verified chain and the time its validity was checked at.
+type timedChain struct {
+	chain []*x509.Certificate
+	at    time.Time
+	what  string
 }
 
 type finding struct{ sub, reason string }
@@ -192,6 +205,7 @@ func Verify(src io.ReaderAt, size int64, opts VerifyOptions) (*Report, error) {
 			}
 		}
 	}
+	checkRevocation(r, src, rep, now())
 	analyseChanges(r, src, rep)
 	rep.Valid = len(rep.Signatures) > 0
 	for _, s := range rep.Signatures {
@@ -473,7 +487,6 @@ func verifyCMS(s *SignatureReport, src io.ReaderAt, br []int64, contents []byte,
 	} else {
 		s.check("key-usage", Passed, "")
 	}
-	s.check("revocation", NotChecked, "no revocation data is evaluated at levels B-B and B-T")
 	switch {
 	case baseline && hasTS && len(s.failed) == 0:
 		s.Level = "PAdES-B-T"
@@ -506,10 +519,12 @@ func checkToken(s *SignatureReport, name string, der, data []byte, roots *x509.C
 		s.unsure(name, NoCertificateChainFound, "no trust anchors given: the time-stamp authority cannot be trusted")
 		return tok, cert, false, true
 	}
-	if _, _, err := tok.Verify(tsa.VerifyOptions{Roots: roots, Intermediates: pool(tok.SignedData.Certificates)}); err != nil {
+	_, chains, err := tok.Verify(tsa.VerifyOptions{Roots: roots, Intermediates: pool(tok.SignedData.Certificates)})
+	if err != nil {
 		s.unsure(name, NoCertificateChainFound, "time-stamp authority "+cert.Subject.String()+" is not trusted: "+oneLine(err))
 		return tok, cert, false, true
 	}
+	s.chains = append(s.chains, timedChain{chain: chains[0], at: tok.Info.Time, what: "time-stamp authority"})
 	s.check(name, Passed, fmt.Sprintf("%s by %s", tok.Info.Time.UTC().Format(time.RFC3339), cert.Subject.String()))
 	return tok, cert, true, true
 }
@@ -552,12 +567,19 @@ func checkChain(s *SignatureReport, cert *x509.Certificate, certs []*x509.Certif
 		s.unsure("certificate-chain", NoCertificateChainFound, "no trust anchors given (--trust): the signer's identity cannot be trusted")
 		return
 	}
-	_, err := cert.Verify(x509.VerifyOptions{
+	chains, err := cert.Verify(x509.VerifyOptions{
 		Roots:         roots,
 		Intermediates: pool(certs),
 		CurrentTime:   at,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	})
+	if err == nil {
+		what := "signer"
+		if s.Kind == "document-timestamp" {
+			what = "time-stamp authority"
+		}
+		s.chains = append(s.chains, timedChain{chain: chains[0], at: at, what: what})
+	}
 	var ua x509.UnknownAuthorityError
 	var ci x509.CertificateInvalidError
 	switch {

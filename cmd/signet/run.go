@@ -11,9 +11,10 @@ import (
 const usage = `Signet signs PDF documents with PAdES signatures and verifies them offline.
 
 Usage:
-  signet sign [flags] IN.pdf OUT.pdf        add a PAdES signature (B-B or B-T)
+  signet sign [flags] IN.pdf OUT.pdf        add a PAdES signature (B-B, B-T, B-LT, B-LTA)
   signet verify [--trust ROOTS.pem] [--json] FILE.pdf
                                             validate every signature
+  signet timestamp --tsa URL IN.pdf OUT.pdf  renew long-term validity (DSS + document time-stamp)
   signet quickstart [--dir DIR]             sign and verify a sample end to end
 
 Run "signet COMMAND -h" for a command's flags.
@@ -39,6 +40,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"sign":       cmdSign,
 		"verify":     cmdVerify,
 		"quickstart": cmdQuickstart,
+		"timestamp":  cmdTimestamp,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

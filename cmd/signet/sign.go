@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/signet-pki/signet/keyref"
+	"github.com/signet-pki/signet/ltv"
 	"github.com/signet-pki/signet/pades"
 	"github.com/signet-pki/signet/tsa"
 )
@@ -32,7 +33,7 @@ func cmdSign(args []string, env *environment) error {
 	chain := fs.String("chain", "", "intermediate certificates (PEM) to embed")
 	passEnv := fs.String("pass-env", "", "read the key's password from this environment variable (default: prompt)")
 	fs.Var(&tsas, "tsa", "RFC 3161 time-stamp authority URL (repeatable, tried in order); implies --level B-T")
-	level := fs.String("level", "", "PAdES level: B-B or B-T (default B-T with --tsa, else B-B)")
+	level := fs.String("level", "", "PAdES level: B-B, B-T, B-LT or B-LTA (default B-T with --tsa, else B-B)")
 	hashName := fs.String("hash", "sha256", "digest algorithm: sha256, sha384 or sha512")
 	pss := fs.Bool("pss", false, "use RSASSA-PSS for RSA keys")
 	certify := fs.Int("certify", 0, "make a certification signature with DocMDP permissions P (1, 2 or 3)")
@@ -87,12 +88,13 @@ func cmdSign(args []string, env *environment) error {
 		if len(tsas) > 0 {
 			return usageErrorf("--tsa asks for a time-stamp but --level is B-B")
 		}
-	case pades.LevelBT:
-		if len(tsas) == 0 {
-			return usageErrorf("--level B-T needs at least one --tsa URL")
-		}
 	default:
-		return usageErrorf("--level %s is not available yet (B-B or B-T)", opts.Level)
+		if len(tsas) == 0 {
+			return usageErrorf("--level %s needs at least one --tsa URL", opts.Level)
+		}
+		if opts.Level != pades.LevelBT {
+			opts.Fetcher = &ltv.Fetcher{Timeout: *tsaTimeout}
+		}
 	}
 	if *certify < 0 || *certify > 3 {
 		return usageErrorf("--certify takes 1, 2 or 3")
@@ -142,7 +144,7 @@ func cmdSign(args []string, env *environment) error {
 		return pades.Sign(context.Background(), f, src, st.Size(), opts)
 	})
 	if err != nil {
-		if errors.Is(err, tsa.ErrNoToken) {
+		if errors.Is(err, tsa.ErrNoToken) || errors.Is(err, pades.ErrNoValidationData) {
 			return failf("%s: %v", in, err)
 		}
 		return usageErrorf("%s: %v", in, err)
