@@ -1,7 +1,6 @@
 package anchor_test
 
 import (
-	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -145,7 +144,6 @@ func TestVerifyCosignatureAnchor(t *testing.T) {
 			}
 		})
 	}
-	_ = ed25519.PublicKeySize
 }
 
 func withName(a auditlog.Anchor, n string) auditlog.Anchor { a.Name = n; return a }

@@ -162,7 +162,7 @@ func TestWitnessStaleOldRecovers(t *testing.T) {
 	}
 	// Another publisher of the same log moves the witness to 8.
 	b := ws.client(ws.log)
-	cp8, _, err := publish(t, b, ws.log, auditlog.Checkpoint{}, 8)
+	_, _, err = publish(t, b, ws.log, auditlog.Checkpoint{}, 8)
 	if err != nil {
 		t.Fatalf("second publisher from unknown size: %v", err)
 	}
@@ -182,7 +182,6 @@ func TestWitnessStaleOldRecovers(t *testing.T) {
 	if err := anchor.VerifyCosignatureAnchor(as[0], cp12, ws.key); err != nil {
 		t.Fatal(err)
 	}
-	_ = cp8
 	// The witness now refuses to go back: a rolled-back log gets 409.
 	old := ws.log.fork(t, 10)
 	_, _, err = publish(t, ws.client(old), old, cp4, 10)
