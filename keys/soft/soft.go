@@ -1,0 +1,415 @@
+// Package soft is Signet's embedded key backend: keys generated in the
+// process and kept sealed on disk.
+//
+// # Sealed store
+//
+// Each key version is one file, DIR/<handle>.key (mode 0600, in a 0700
+// directory), written to a temporary file, synced and linked into place so
+// that a crash never leaves a partial key and a handle is never reused.
+// Its content is the key material (PKCS #8 for asymmetric keys, raw bytes
+// for AES and HMAC keys) encrypted with AES-256-GCM under the master key,
+// with the handle as additional data so that files cannot be swapped.
+// Destroying a key overwrites its file, syncs it and unlinks it.
+//
+// # Master key
+//
+// The master key (32 bytes) comes from a 0600 key file ([LoadKeyFile]) or,
+// base64-encoded, from the SIGNET_MASTER_KEY environment variable
+// ([ParseMasterKey]); the command line chooses. It never sits in the
+// metadata database next to the data it protects.
+//
+// No method returns private or secret key material, and formatting a
+// [Backend] or a signer it returns prints no secrets.
+package soft
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/signet-pki/signet/keys"
+)
+
+// Name is the backend name recorded in key metadata.
+const Name = "soft"
+
+// Config configures a [Backend].
+type Config struct {
+	// Dir holds the sealed key files; it is created (0700) if missing.
+	Dir string
+	// MasterKey is the 32-byte AES-256 key that seals every key file. The
+	// backend keeps its own copy.
+	MasterKey []byte
+	// Rand is the source of handles, nonces and symmetric keys; nil means
+	// crypto/rand. (Asymmetric key generation always uses the standard
+	// library's secure source.)
+	Rand io.Reader
+}
+
+// Validate reports whether the configuration is usable.
+func (c *Config) Validate() error {
+	if c.Dir == "" {
+		return errors.New("soft: no key directory")
+	}
+	if len(c.MasterKey) != MasterKeySize {
+		return fmt.Errorf("soft: master key is %d bytes, want %d", len(c.MasterKey), MasterKeySize)
+	}
+	return nil
+}
+
+// Backend is the sealed software [keys.Backend]; it is also a
+// [keys.Wrapper] (AES-256-GCM) and a [keys.MACer] (HMAC-SHA256).
+type Backend struct {
+	dir    string
+	master []byte
+	rand   io.Reader
+}
+
+var (
+	_ keys.Backend = (*Backend)(nil)
+	_ keys.Wrapper = (*Backend)(nil)
+	_ keys.MACer   = (*Backend)(nil)
+)
+
+// New returns a Backend over cfg, creating cfg.Dir if needed.
+func New(cfg Config) (*Backend, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("soft: %w", err)
+	}
+	r := cfg.Rand
+	if r == nil {
+		r = rand.Reader
+	}
+	return &Backend{dir: cfg.Dir, master: append([]byte(nil), cfg.MasterKey...), rand: r}, nil
+}
+
+// Name implements [keys.Backend].
+func (b *Backend) Name() string { return Name }
+
+// String describes the backend without its master key.
+func (b *Backend) String() string { return "soft.Backend(" + b.dir + ")" }
+
+// GoString describes the backend without its master key.
+func (b *Backend) GoString() string { return b.String() }
+
+// Format prints b.String() for every verb, so that no formatting of a
+// Backend reaches the master key.
+func (b *Backend) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, b.String()) }
+
+// Generate implements [keys.Backend]. label is not stored: handles are
+// random, and metadata lives in the key store.
+func (b *Backend) Generate(ctx context.Context, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
+	var (
+		material []byte
+		pub      crypto.PublicKey
+	)
+	switch alg {
+	case keys.ECDSAP256, keys.ECDSAP384, keys.RSA2048, keys.RSA3072, keys.RSA4096, keys.Ed25519:
+		priv, err := generateAsymmetric(alg)
+		if err != nil {
+			return "", nil, err
+		}
+		if material, err = x509.MarshalPKCS8PrivateKey(priv); err != nil {
+			return "", nil, fmt.Errorf("soft: %w", err)
+		}
+		pub = priv.Public()
+	case keys.AES256, keys.HMACSHA256:
+		material = make([]byte, 32)
+		if _, err := io.ReadFull(b.rand, material); err != nil {
+			return "", nil, fmt.Errorf("soft: %w", err)
+		}
+	default:
+		return "", nil, fmt.Errorf("%w: %q", keys.ErrUnsupportedAlgorithm, alg)
+	}
+	h, err := b.newHandle()
+	if err != nil {
+		return "", nil, err
+	}
+	plain := append([]byte(string(alg)+"\n"), material...)
+	clear(material)
+	blob, err := seal(b.master, h, plain, b.rand)
+	clear(plain)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := b.write(h, blob); err != nil {
+		return "", nil, err
+	}
+	return h, pub, nil
+}
+
+func generateAsymmetric(alg keys.Algorithm) (crypto.Signer, error) {
+	var (
+		s   crypto.Signer
+		err error
+	)
+	switch alg {
+	case keys.ECDSAP256:
+		s, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case keys.ECDSAP384:
+		s, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case keys.RSA2048:
+		s, err = rsa.GenerateKey(rand.Reader, 2048)
+	case keys.RSA3072:
+		s, err = rsa.GenerateKey(rand.Reader, 3072)
+	case keys.RSA4096:
+		s, err = rsa.GenerateKey(rand.Reader, 4096)
+	case keys.Ed25519:
+		_, s, err = ed25519.GenerateKey(rand.Reader)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("soft: generate %s: %w", alg, err)
+	}
+	return s, nil
+}
+
+// handlePrefix starts every handle; 32 hex digits (128 random bits)
+// follow.
+const handlePrefix = "soft-"
+
+func (b *Backend) newHandle() (string, error) {
+	var r [16]byte
+	if _, err := io.ReadFull(b.rand, r[:]); err != nil {
+		return "", fmt.Errorf("soft: handle: %w", err)
+	}
+	return handlePrefix + hex.EncodeToString(r[:]), nil
+}
+
+// path returns the file of handle h, refusing anything that is not a
+// handle this backend makes (so no handle can name a path elsewhere).
+func (b *Backend) path(h string) (string, error) {
+	hexPart, ok := strings.CutPrefix(h, handlePrefix)
+	if !ok || len(hexPart) != 32 || strings.ToLower(hexPart) != hexPart {
+		return "", fmt.Errorf("%w: %q is not a soft handle", keys.ErrKeyNotFound, h)
+	}
+	if _, err := hex.DecodeString(hexPart); err != nil {
+		return "", fmt.Errorf("%w: %q is not a soft handle", keys.ErrKeyNotFound, h)
+	}
+	return filepath.Join(b.dir, h+".key"), nil
+}
+
+// write stores blob as handle h: temp file, sync, link (never replacing
+// an existing file), then sync the directory.
+func (b *Backend) write(h string, blob []byte) error {
+	final, err := b.path(h)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(b.dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("soft: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.Write(blob)
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("soft: write sealed key: %w", err)
+	}
+	if err := os.Link(tmp.Name(), final); err != nil {
+		return fmt.Errorf("soft: store sealed key: %w", err)
+	}
+	return syncDir(b.dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("soft: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("soft: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// load unseals handle h and returns its algorithm and material. The
+// caller must clear the material when done with it.
+func (b *Backend) load(h string) (keys.Algorithm, []byte, error) {
+	p, err := b.path(h)
+	if err != nil {
+		return "", nil, err
+	}
+	blob, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil, fmt.Errorf("%w: %s", keys.ErrKeyNotFound, h)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %w", keys.ErrBackendUnavailable, err)
+	}
+	plain, err := unseal(b.master, h, blob)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %s: %w", keys.ErrBackendUnavailable, h, err)
+	}
+	alg, material, ok := strings.Cut(string(plain), "\n")
+	clear(plain)
+	if !ok {
+		return "", nil, fmt.Errorf("%w: %s: malformed sealed key", keys.ErrBackendUnavailable, h)
+	}
+	return keys.Algorithm(alg), []byte(material), nil
+}
+
+// Signer implements [keys.Backend]. The signer holds the private key in
+// memory; formatting it prints no key material.
+func (b *Backend) Signer(ctx context.Context, h string) (crypto.Signer, error) {
+	alg, material, err := b.load(h)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(material)
+	if !alg.Asymmetric() {
+		return nil, fmt.Errorf("%w: %s is a %s key, which does not sign", keys.ErrUnsupportedAlgorithm, h, alg)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(material)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", keys.ErrBackendUnavailable, h, err)
+	}
+	s, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", keys.ErrUnsupportedAlgorithm, h)
+	}
+	return &signer{handle: h, key: s}, nil
+}
+
+// symmetric loads the 32-byte key of handle h, which must be of alg.
+func (b *Backend) symmetric(h string, alg keys.Algorithm) ([]byte, error) {
+	got, material, err := b.load(h)
+	if err != nil {
+		return nil, err
+	}
+	if got != alg {
+		clear(material)
+		return nil, fmt.Errorf("%w: %s is a %s key, not %s", keys.ErrUnsupportedAlgorithm, h, got, alg)
+	}
+	return material, nil
+}
+
+// Wrap implements [keys.Wrapper] with AES-256-GCM: nonce ‖ ciphertext ‖
+// tag.
+func (b *Backend) Wrap(ctx context.Context, h string, plaintext, aad []byte) ([]byte, error) {
+	k, err := b.symmetric(h, keys.AES256)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(k)
+	aead, err := newGCM(k)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
+	if _, err := io.ReadFull(b.rand, out); err != nil {
+		return nil, fmt.Errorf("soft: nonce: %w", err)
+	}
+	return aead.Seal(out, out, plaintext, aad), nil
+}
+
+// ErrUnwrap means a wrapped blob does not open: wrong key, wrong
+// additional data or a damaged blob.
+var ErrUnwrap = errors.New("soft: wrapped data does not open")
+
+// Unwrap implements [keys.Wrapper].
+func (b *Backend) Unwrap(ctx context.Context, h string, ciphertext, aad []byte) ([]byte, error) {
+	k, err := b.symmetric(h, keys.AES256)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(k)
+	aead, err := newGCM(k)
+	if err != nil {
+		return nil, err
+	}
+	if len(ciphertext) < aead.NonceSize()+aead.Overhead() {
+		return nil, ErrUnwrap
+	}
+	pt, err := aead.Open(nil, ciphertext[:aead.NonceSize()], ciphertext[aead.NonceSize():], aad)
+	if err != nil {
+		return nil, ErrUnwrap
+	}
+	return pt, nil
+}
+
+// MAC implements [keys.MACer] with HMAC-SHA256 (RFC 2104).
+func (b *Backend) MAC(ctx context.Context, h string, data []byte) ([]byte, error) {
+	k, err := b.symmetric(h, keys.HMACSHA256)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(k)
+	m := hmac.New(sha256.New, k)
+	m.Write(data)
+	return m.Sum(nil), nil
+}
+
+// Destroy implements [keys.Backend]: it overwrites the sealed file with
+// zeros, syncs it and unlinks it. On copy-on-write file systems and flash
+// the old blocks may survive; they stay sealed under the master key.
+func (b *Backend) Destroy(ctx context.Context, h string) error {
+	p, err := b.path(h)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s", keys.ErrKeyNotFound, h)
+	}
+	if err != nil {
+		return fmt.Errorf("soft: destroy %s: %w", h, err)
+	}
+	st, err := f.Stat()
+	if err == nil {
+		_, err = f.WriteAt(make([]byte, st.Size()), 0)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	err = errors.Join(err, f.Close())
+	if err != nil {
+		return fmt.Errorf("soft: destroy %s: %w", h, err)
+	}
+	if err := os.Remove(p); err != nil {
+		return fmt.Errorf("soft: destroy %s: %w", h, err)
+	}
+	return syncDir(b.dir)
+}
+
+// signer is a software key in memory.
+type signer struct {
+	handle string
+	key    crypto.Signer
+}
+
+// Public implements crypto.Signer.
+func (s *signer) Public() crypto.PublicKey { return s.key.Public() }
+
+// Sign implements crypto.Signer.
+func (s *signer) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return s.key.Sign(r, digest, opts)
+}
+
+// String describes the signer without its key.
+func (s *signer) String() string { return "soft.Signer(" + s.handle + ")" }
+
+// GoString describes the signer without its key.
+func (s *signer) GoString() string { return s.String() }
+
+// Format prints s.String() for every verb.
+func (s *signer) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, s.String()) }
