@@ -16,6 +16,8 @@ Usage:
                                             validate every signature
   signet timestamp --tsa URL IN.pdf OUT.pdf  renew long-term validity (DSS + document time-stamp)
   signet quickstart [--dir DIR]             sign and verify a sample end to end
+  signet audit verify|proof|verify-receipt|export|append
+                                            check and query the audit log
 
 Run "signet COMMAND -h" for a command's flags.
 `
@@ -40,6 +42,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"sign":       cmdSign,
 		"verify":     cmdVerify,
 		"quickstart": cmdQuickstart,
+		"audit":      cmdAudit,
 		"timestamp":  cmdTimestamp,
 	}
 	name := args[0]
@@ -49,7 +52,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		printError(stderr, fmt.Errorf("unknown command %q (want sign, verify or quickstart)", name))
+		printError(stderr, fmt.Errorf("unknown command %q (want sign, verify, quickstart or audit)", name))
 		return exitUsage
 	}
 	err := cmd(args[1:], env)
