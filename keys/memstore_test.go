@@ -1,0 +1,12 @@
+package keys_test
+
+import (
+	"testing"
+
+	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/keys/storetest"
+)
+
+func TestMemStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) keys.Store { return keys.NewMemStore() })
+}
