@@ -13,7 +13,9 @@ GO ?= go
 FUZZTIME ?= 8s
 
 # Debian packages the tests call out to (independent verifiers, SoftHSM2, benchmarks).
-DEB_PACKAGES := poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-tools libnss3-tools time hyperfine
+# postgresql provides initdb/pg_ctl for the throwaway clusters of the store tests
+# (internal/pgtest); no system cluster is created or started for it.
+DEB_PACKAGES := poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-tools libnss3-tools time hyperfine postgresql
 
 # Fuzz targets as pkgdir:FuzzName pairs. Append new targets here.
 FUZZ_TARGETS := \
@@ -32,6 +34,10 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
+		case " $$missing " in *" postgresql "*) \
+			mkdir -p /etc/postgresql-common/createcluster.d && \
+			echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/signet-tests.conf;; \
+		esac; \
 		apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
