@@ -1,0 +1,46 @@
+// Package pkcs11 is a [keys.Backend] over a PKCS#11 token: an HSM such as
+// CloudHSM, Luna, nShield, YubiHSM or Google's kmsp11, or SoftHSM2 in tests.
+//
+// # Custody
+//
+// Keys are generated inside the token (C_GenerateKeyPair, PKCS#11 v2.40
+// §5.13) as token objects that are private, sensitive and non-extractable
+// (CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE true, CKA_EXTRACTABLE false), and
+// [Backend.Generate] refuses a key the token reports otherwise. Private key
+// material never enters the process: [Backend.Signer] returns a
+// [crypto.Signer] whose Sign runs C_Sign in the token.
+//
+// # Configuration
+//
+// A [Config] names the module (the vendor's .so), the token by its label
+// (CK_TOKEN_INFO.label; never by slot id, which can change when tokens are
+// added or re-initialized) and the user PIN. The PIN is never logged and
+// never appears in errors: [Config] prints it as "REDACTED".
+//
+// # Handles
+//
+// A key's handle is its CKA_ID in lower-case hex. Generate sets a random
+// 16-byte CKA_ID on both halves of the pair and the label it is given as
+// CKA_LABEL; [Backend.Find] maps a label (or id) of an existing key, such
+// as one named by an RFC 7512 URI, to its handle.
+//
+// # Mechanisms
+//
+// ECDSA (P-256, P-384) signs a digest with CKM_ECDSA and returns the
+// ASN.1 DER form of RFC 5480 §2.2.3 (the token returns r‖s, PKCS#11 v2.40
+// §2.3.1). RSA (2048–4096 bits) signs with CKM_RSA_PKCS over a DigestInfo
+// (RFC 8017 §9.2) or with CKM_RSA_PKCS_PSS for [rsa.PSSOptions]. The
+// hash-and-sign mechanisms (CKM_ECDSA_SHA256 and friends) are not used:
+// callers hand a crypto.Signer a digest, and SoftHSM 2.6 lacks them.
+//
+// # Concurrency and errors
+//
+// A Backend keeps one logged-in session for its lifetime and a pool of up to
+// [Config.MaxSessions] sessions for operations, so its methods and its
+// signers are safe for concurrent use. A missing module, an absent token or
+// a wrong PIN yields an error wrapping [keys.ErrBackendUnavailable]; an
+// unknown handle, [keys.ErrKeyNotFound].
+//
+// Without cgo the package still compiles, and [Open] returns
+// [keys.ErrBackendUnavailable].
+package pkcs11
