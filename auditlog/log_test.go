@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -318,7 +319,7 @@ func TestPublisherAnchors(t *testing.T) {
 	s := memstore.New()
 	signer, verifier := newKey(t)
 	good, bad := &anchorer{}, &anchorer{fail: true}
-	pub, _ := auditlog.NewPublisher(s, auditlog.PublisherConfig{Origin: origin, Signer: signer, Anchorers: []auditlog.Anchorer{good, bad}})
+	pub, _ := auditlog.NewPublisher(s, auditlog.PublisherConfig{Origin: origin, Signer: signer, Anchorers: []auditlog.Anchorer{good, bad}, Logger: slog.New(slog.DiscardHandler)})
 	l := newLog(t, s, auditlog.Config{})
 	for _, n := range []int{3, 5, 5, 9} {
 		for int(l.Size()) < n {
