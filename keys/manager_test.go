@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -531,5 +532,21 @@ func TestFailingRecorder(t *testing.T) {
 				t.Error("revocation hook ran")
 			}
 		})
+	}
+}
+
+// TestSignerFormatting checks that the manager's signer prints only its
+// key reference.
+func TestSignerFormatting(t *testing.T) {
+	f := newFixture(t)
+	k := f.create(t, keys.CreateRequest{Purpose: keys.PurposeDocumentSigning})
+	s, ref, err := f.m.Signer(context.Background(), k.ID, keys.PurposeDocumentSigning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
+		if got, want := fmt.Sprintf(verb, s), "keys.Signer("+ref.String()+")"; got != want {
+			t.Errorf("%s = %q, want %q", verb, got, want)
+		}
 	}
 }

@@ -104,15 +104,17 @@ func New(cfg Config) (*Backend, error) {
 // Name implements [keys.Backend].
 func (b *Backend) Name() string { return Name }
 
-// String describes the backend without its master key.
-func (b *Backend) String() string { return "soft.Backend(" + b.dir + ")" }
+// String describes the backend without its master key. The formatting
+// methods have value receivers so that a copy of a Backend prints no
+// secret either.
+func (b Backend) String() string { return "soft.Backend(" + b.dir + ")" }
 
 // GoString describes the backend without its master key.
-func (b *Backend) GoString() string { return b.String() }
+func (b Backend) GoString() string { return b.String() }
 
 // Format prints b.String() for every verb, so that no formatting of a
 // Backend reaches the master key.
-func (b *Backend) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, b.String()) }
+func (b Backend) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, b.String()) }
 
 // Generate implements [keys.Backend]. label is not stored: handles are
 // random, and metadata lives in the key store.
