@@ -1,0 +1,80 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+)
+
+// MaxJSONBody is the default limit of a JSON request body, 1 MiB.
+const MaxJSONBody = 1 << 20
+
+// DecodeJSON decodes r's body, which must be a single JSON object of media
+// type application/json no larger than [MaxJSONBody], into v. Unknown
+// fields, trailing data and syntax errors are refused. The returned error
+// is an [*Error] ready for [WriteProblem]: 415 "unsupported-media-type",
+// 400 "malformed-json", 422 "unknown-field" or "invalid-json", or 413.
+func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	return DecodeJSONLimit(w, r, v, MaxJSONBody)
+}
+
+// DecodeJSONLimit is [DecodeJSON] with an explicit body limit in bytes.
+func DecodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return &Error{Kind: KindUnsupportedMedia, Detail: "the request body must be application/json"}
+	}
+	body := http.MaxBytesReader(w, r.Body, limit)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if err == nil {
+			return &Error{Kind: KindInvalid, Type: "malformed-json", Status: http.StatusBadRequest, Detail: "trailing data after the JSON object"}
+		}
+		return jsonError(err)
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var mb *http.MaxBytesError
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mb):
+		return &Error{Kind: KindTooLarge, Detail: "request body exceeds " + strconv.FormatInt(mb.Limit, 10) + " bytes", Err: err}
+	case errors.Is(err, io.EOF):
+		return &Error{Kind: KindInvalid, Type: "malformed-json", Status: http.StatusBadRequest, Detail: "empty request body"}
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &syn):
+		return &Error{Kind: KindInvalid, Type: "malformed-json", Status: http.StatusBadRequest, Detail: "the request body is not valid JSON", Err: err}
+	case errors.As(err, &typ):
+		return &Error{Kind: KindInvalid, Type: "invalid-json", Detail: fmt.Sprintf("field %q has the wrong type", typ.Field), Err: err}
+	}
+	const unknown = "json: unknown field "
+	if s := err.Error(); len(s) > len(unknown) && s[:len(unknown)] == unknown {
+		return &Error{Kind: KindInvalid, Type: "unknown-field", Detail: "unknown field " + s[len(unknown):], Err: err}
+	}
+	return &Error{Kind: KindInvalid, Type: "malformed-json", Status: http.StatusBadRequest, Detail: "the request body is not valid JSON", Err: err}
+}
+
+// WriteJSON answers with status and v encoded as JSON.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		w.Header().Set("Content-Type", ContentTypeProblem)
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"type":"` + ProblemBase + `internal","title":"Internal error","status":500}` + "\n"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
