@@ -121,6 +121,7 @@ func cmdSign(args []string, env *environment) error {
 	k, err := keyref.Open(*key, keyref.Options{
 		CertFile: *cert, ChainFile: *chain,
 		Password: passwordSource(*passEnv, *key, env),
+		PKCS11:   pkcs11Opener(env),
 	})
 	if err != nil {
 		return usageErrorf("%v", err)
