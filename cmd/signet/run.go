@@ -42,6 +42,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"sign":       cmdSign,
 		"verify":     cmdVerify,
 		"quickstart": cmdQuickstart,
+		"keys":       cmdKeys,
 		"audit":      cmdAudit,
 		"timestamp":  cmdTimestamp,
 	}

@@ -122,6 +122,7 @@ func cmdSign(args []string, env *environment) error {
 		CertFile: *cert, ChainFile: *chain,
 		Password: passwordSource(*passEnv, *key, env),
 		PKCS11:   pkcs11Opener(env),
+		Store:    keyStoreRef(env),
 	})
 	if err != nil {
 		return usageErrorf("%v", err)
