@@ -53,7 +53,7 @@ type AuthEvidence struct {
 
 type authEvidenceASN1 struct {
 	Version        int
-	Methods        []string  `asn1:"utf8"`
+	Methods        []asn1.RawValue
 	AssuranceLevel string    `asn1:"utf8"`
 	Time           time.Time `asn1:"generalized"`
 }
@@ -96,9 +96,13 @@ func (e AuthEvidence) Marshal() ([]byte, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
+	methods := make([]asn1.RawValue, len(e.Methods))
+	for i, m := range e.Methods {
+		methods[i] = asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte(m)}
+	}
 	der, err := asn1.Marshal(authEvidenceASN1{
 		Version:        1,
-		Methods:        e.Methods,
+		Methods:        methods,
 		AssuranceLevel: e.AssuranceLevel,
 		Time:           e.Time.UTC().Truncate(time.Second),
 	})
@@ -123,7 +127,13 @@ func UnmarshalAuthEvidence(der []byte) (AuthEvidence, error) {
 	if v.Version != 1 {
 		return AuthEvidence{}, fmt.Errorf("%w: version %d", ErrInvalidAuthEvidence, v.Version)
 	}
-	e := AuthEvidence{Methods: v.Methods, AssuranceLevel: v.AssuranceLevel, Time: v.Time.UTC()}
+	e := AuthEvidence{AssuranceLevel: v.AssuranceLevel, Time: v.Time.UTC()}
+	for _, m := range v.Methods {
+		if m.Class != asn1.ClassUniversal || m.Tag != asn1.TagUTF8String || m.IsCompound {
+			return AuthEvidence{}, fmt.Errorf("%w: method is not a UTF8String", ErrInvalidAuthEvidence)
+		}
+		e.Methods = append(e.Methods, string(m.Bytes))
+	}
 	if err := e.Validate(); err != nil {
 		return AuthEvidence{}, err
 	}

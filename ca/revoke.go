@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/keys"
 )
 
 // Revoke revokes the certificate with serial for reason, effective now
@@ -94,4 +96,17 @@ func (a *Authority) tenantOf(issuer string) string {
 		return iss.Tenant
 	}
 	return ""
+}
+
+// KeyRevocationHook returns the hook to register with the key manager
+// (keys.Manager.OnRevoke): revoking a key version revokes its certificates
+// (see [Authority.RevokeByKey]), with the key's reason and compromise time.
+func (a *Authority) KeyRevocationHook() keys.RevocationHook {
+	return func(ctx context.Context, r keys.KeyRevocation) error {
+		if r.Key == nil {
+			return fmt.Errorf("%w: revocation without key", ErrInvalidRequest)
+		}
+		_, err := a.RevokeByKey(ctx, r.Key.ID, strconv.Itoa(r.Version), Reason(r.Reason), r.CompromiseTime)
+		return err
+	}
 }
