@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // openTemp migrates a fresh database and opens it as the application role.
 // It returns the store and the owner URL, which tests use to play the
 // malicious DBA.
-func openTemp(t *testing.T) (*Store, string) {
+func openTemp(t testing.TB) (*Store, string) {
 	t.Helper()
 	ctx := context.Background()
 	owner, app := pgtest.NewDatabase(t)
