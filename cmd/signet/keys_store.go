@@ -53,6 +53,9 @@ func openKeyStore(ctx context.Context, dir string, env *environment) (*keyStore,
 	}
 	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})
 	clear(mk)
+	if errors.Is(err, soft.ErrWrongMasterKey) {
+		return nil, usageErrorf("%v", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,10 @@
 // Its content is the key material (PKCS #8 for asymmetric keys, raw bytes
 // for AES and HMAC keys) encrypted with AES-256-GCM under the master key,
 // with the handle as additional data so that files cannot be swapped.
-// Destroying a key overwrites its file, syncs it and unlinks it.
+// Destroying a key overwrites its file, syncs it and unlinks it. A check
+// value of the master key (DIR/master.check, an HMAC that reveals nothing
+// of it) makes a wrong master key fail at start-up with
+// [ErrWrongMasterKey].
 //
 // # Master key
 //
@@ -98,7 +101,52 @@ func New(cfg Config) (*Backend, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	return &Backend{dir: cfg.Dir, master: append([]byte(nil), cfg.MasterKey...), rand: r}, nil
+	b := &Backend{dir: cfg.Dir, master: append([]byte(nil), cfg.MasterKey...), rand: r}
+	if err := b.checkMaster(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// ErrWrongMasterKey means the key directory was sealed under another
+// master key.
+var ErrWrongMasterKey = errors.New("soft: master key does not match the key directory")
+
+// checkFile holds HMAC-SHA256(master, checkLabel), written when the
+// directory is first used, so that a wrong master key is refused at once
+// instead of sealing new keys under a second master key.
+const (
+	checkFile  = "master.check"
+	checkLabel = "signet soft master key check v1"
+)
+
+func (b *Backend) checkMaster() error {
+	m := hmac.New(sha256.New, b.master)
+	m.Write([]byte(checkLabel))
+	want := hex.EncodeToString(m.Sum(nil)) + "\n"
+	p := filepath.Join(b.dir, checkFile)
+	got, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			return b.checkMaster()
+		}
+		if err != nil {
+			return fmt.Errorf("soft: %w", err)
+		}
+		_, werr := f.WriteString(want)
+		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+			return fmt.Errorf("soft: write %s: %w", p, err)
+		}
+		return syncDir(b.dir)
+	}
+	if err != nil {
+		return fmt.Errorf("soft: %w", err)
+	}
+	if !hmac.Equal(got, []byte(want)) {
+		return fmt.Errorf("%w (%s)", ErrWrongMasterKey, b.dir)
+	}
+	return nil
 }
 
 // Name implements [keys.Backend].

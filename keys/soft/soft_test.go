@@ -212,7 +212,12 @@ func TestSealing(t *testing.T) {
 	if bytes.Contains(blob, pub[len(pub)-32:]) || bytes.Contains(blob, []byte(keys.ECDSAP256)) {
 		t.Error("sealed file holds plaintext")
 	}
-	// A wrong master key does not open it.
+	// A wrong master key is refused at once.
+	if _, err := soft.New(soft.Config{Dir: dir, MasterKey: masterKey(t)}); !errors.Is(err, soft.ErrWrongMasterKey) {
+		t.Errorf("wrong master key: err = %v, want ErrWrongMasterKey", err)
+	}
+	// And, should the check file be lost, it still opens nothing.
+	os.Remove(filepath.Join(dir, "master.check"))
 	other := newBackend(t, dir, masterKey(t))
 	if _, err := other.Signer(ctx, h1); !errors.Is(err, keys.ErrBackendUnavailable) {
 		t.Errorf("wrong master key: err = %v, want ErrBackendUnavailable", err)
