@@ -31,10 +31,20 @@
 // authenticated: their handlers authenticate recipient link tokens
 // themselves.
 //
+// # Routes
+//
+// Each handler package exposes Register(mux api.Mux) and registers its
+// routes with method and path patterns ("POST /v1/envelopes"); [Mux] is
+// satisfied by [*http.ServeMux] and by the recording [Router] the server
+// uses, so the OpenAPI test can check every registered route against the
+// document. Each package also embeds an OpenAPI 3.1 fragment (paths and
+// components) exported as var OpenAPI []byte; [MergeOpenAPI] assembles
+// them into /v1/openapi.json.
+//
 // # Middleware order
 //
-// [Chain] builds, from the outside in: panic recovery, request id and
-// request logger ([Logger]), access log, body size limit, per-IP rate limit,
+// [Chain] builds, from the outside in: request id and request logger
+// ([Logger]), panic recovery, access log, body size limit, per-IP rate limit,
 // API-key authentication, per-key rate limit, idempotency, then the
 // [http.ServeMux] with the handlers. Rate limits are stricter for routes
 // whose registered handler is wrapped in [Sensitive].

@@ -85,12 +85,15 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 // wait before retrying; [WriteProblem] sends it as Retry-After (RFC 9110
 // §10.2.3).
 type RetryAfterError struct {
-	*Error
+	Err     *Error
 	Seconds int
 }
+
+// Error returns the wrapped error's text.
+func (e *RetryAfterError) Error() string { return e.Err.Error() }
 
 // RetryAfter returns the delay in seconds.
 func (e *RetryAfterError) RetryAfter() int { return e.Seconds }
 
-// Unwrap returns the embedded *Error.
-func (e *RetryAfterError) Unwrap() error { return e.Error }
+// Unwrap returns the wrapped *Error.
+func (e *RetryAfterError) Unwrap() error { return e.Err }
