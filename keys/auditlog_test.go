@@ -53,7 +53,7 @@ func TestRealAuditLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantTypes := []auditlog.EventType{auditlog.KeyCreated, auditlog.KeyUsed, auditlog.KeyRotated, auditlog.KeyRotated, auditlog.KeyDestroyed}
+	wantTypes := []auditlog.EventType{auditlog.KeyCreated, auditlog.KeyUsed, auditlog.KeyRotated, auditlog.EventType(revokedType()), auditlog.KeyDestroyed}
 	if len(recs) != len(wantTypes) {
 		t.Fatalf("%d records, want %d", len(recs), len(wantTypes))
 	}
