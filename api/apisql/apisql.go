@@ -1,0 +1,138 @@
+// Package apisql stores Signet's tenants, API keys and idempotency records
+// in the service database (SQLite), implementing [api.TenantStore],
+// [api.KeyStore] and [api.IdempotencyStore].
+//
+// Its tables are prefixed api_ and its migrations own versions 100–199 of
+// the database's schema_migrations ([sqlite.Migrate]).
+package apisql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/api"
+	"github.com/signet-pki/signet/store/sqlite"
+)
+
+// Migrations are the api tables' schema history.
+var Migrations = []sqlite.Migration{{
+	Version: 100,
+	Name:    "api tenants, keys and idempotency records",
+	SQL: `
+CREATE TABLE api_tenants (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL,
+	created_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE api_keys (
+	id         TEXT PRIMARY KEY,
+	tenant     TEXT NOT NULL,
+	name       TEXT NOT NULL,
+	scopes     TEXT NOT NULL,
+	prefix     TEXT NOT NULL,
+	hash       BLOB NOT NULL UNIQUE,
+	created_at TEXT NOT NULL,
+	revoked_at TEXT
+) STRICT;
+CREATE INDEX api_keys_tenant ON api_keys (tenant, created_at);
+CREATE TABLE api_idempotency (
+	principal    TEXT NOT NULL,
+	key          TEXT NOT NULL,
+	request_hash BLOB NOT NULL,
+	done         INTEGER NOT NULL,
+	status       INTEGER NOT NULL,
+	header       TEXT NOT NULL,
+	body         BLOB NOT NULL,
+	created_at   TEXT NOT NULL,
+	expires_at   TEXT NOT NULL,
+	PRIMARY KEY (principal, key)
+) STRICT;
+CREATE INDEX api_idempotency_expiry ON api_idempotency (expires_at);
+`,
+}}
+
+// Store implements the api stores over one database.
+type Store struct {
+	db *sql.DB
+}
+
+var (
+	_ api.TenantStore      = (*Store)(nil)
+	_ api.KeyStore         = (*Store)(nil)
+	_ api.IdempotencyStore = (*Store)(nil)
+)
+
+// New applies [Migrations] to db and returns the store. db SHOULD be a
+// single-writer handle (one open connection) as the service database is.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := sqlite.Migrate(ctx, db, Migrations); err != nil {
+		return nil, fmt.Errorf("apisql: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+const timeFmt = time.RFC3339Nano
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFmt) }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(timeFmt, s) }
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") || err != nil && strings.Contains(err.Error(), "PRIMARY KEY")
+}
+
+// CreateTenant implements [api.TenantStore].
+func (s *Store) CreateTenant(ctx context.Context, t api.Tenant) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, fmtTime(t.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("apisql: tenant %s: %w", t.ID, api.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("apisql: create tenant: %w", err)
+	}
+	return nil
+}
+
+// Tenant implements [api.TenantStore].
+func (s *Store) Tenant(ctx context.Context, id string) (api.Tenant, error) {
+	var t api.Tenant
+	var created string
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, created_at FROM api_tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("apisql: tenant %s: %w", id, api.ErrNoRecord)
+	}
+	if err != nil {
+		return t, fmt.Errorf("apisql: tenant: %w", err)
+	}
+	t.CreatedAt, err = parseTime(created)
+	return t, err
+}
+
+// Tenants implements [api.TenantStore].
+func (s *Store) Tenants(ctx context.Context) ([]api.Tenant, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at FROM api_tenants ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("apisql: tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []api.Tenant
+	for rows.Next() {
+		var t api.Tenant
+		var created string
+		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+			return nil, fmt.Errorf("apisql: tenants: %w", err)
+		}
+		if t.CreatedAt, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("apisql: tenants: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
