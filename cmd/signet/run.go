@@ -45,6 +45,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"keys":       cmdKeys,
 		"audit":      cmdAudit,
 		"timestamp":  cmdTimestamp,
+		"pki":        cmdPKI,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {
