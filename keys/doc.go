@@ -33,9 +33,3 @@
 // Metadata lives behind [Store]: [MemStore] in memory, keys/keysql on
 // SQLite. keys/storetest is the conformance suite for both.
 package keys
-
-import "github.com/signet-pki/signet/auditlog"
-
-// The import documents the [auditlog.Recorder] contract the Manager
-// follows.
-var _ Recorder = auditlog.Recorder(nil)
