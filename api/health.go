@@ -27,7 +27,7 @@ type Health struct {
 }
 
 // Register mounts the probes on mux.
-func (h *Health) Register(mux *http.ServeMux) {
+func (h *Health) Register(mux Mux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

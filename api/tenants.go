@@ -37,7 +37,7 @@ type Accounts struct {
 }
 
 // Register mounts the endpoints on mux.
-func (h *Accounts) Register(mux *http.ServeMux) {
+func (h *Accounts) Register(mux Mux) {
 	admin := RequireScope(ScopeAdmin)
 	mux.Handle("POST /v1/tenants", admin(http.HandlerFunc(h.createTenant)))
 	mux.Handle("GET /v1/tenants", admin(http.HandlerFunc(h.listTenants)))
