@@ -1,0 +1,50 @@
+// Package workflow is Signet's document and envelope workflow: uploads of
+// PDF documents, envelopes (documents, recipients, routing order, expiry)
+// with their state machine, the recipient-side progress the signing
+// package drives, reminders and expiry, and the HTTP handlers under
+// /v1/documents and /v1/envelopes.
+//
+// # Documents
+//
+// [Service.Upload] reads at most the configured size (25 MB by default),
+// checks the %PDF- magic bytes, parses the whole file with the internal
+// PDF reader (cross-reference data, catalog, every page of the page tree,
+// every listed object), refuses encrypted PDFs and, under the "refuse"
+// policy, PDFs with JavaScript, additional actions or launch actions, and
+// only then stores the content in the [blob.Store] and the row.
+//
+// # Envelopes
+//
+// An envelope moves draft → sent → in_progress → completed | declined |
+// voided | expired along the table returned by [Transitions]; any other
+// move is [ErrInvalidTransition] (HTTP 409). Signers and approvers act in
+// increasing routing order; recipients sharing an order form a parallel
+// group whose members act in any order; cc recipients are notified at
+// completion. Each recipient's turn, reminder and the end of an envelope
+// go through a [Notifier]; the completion seal through a [Completer].
+//
+// # Recipient side
+//
+// The signing package authenticates recipients (link token and email
+// code) and then calls [Service.RecipientContext], [Service.MarkViewed],
+// [Service.ConsentRecorded], [Service.RecipientSigned] (under
+// [Service.LockDocument]) and [Service.RecipientDeclined] with an [Actor]
+// of kind recipient whose ID is the recipient id: a recipient can only
+// ever act as themselves.
+//
+// # Audit and storage
+//
+// Every state change records its audit event before it is stored, and
+// does not happen if the event cannot be recorded (fail closed). Each
+// stored state change carries a [Transition] naming the actor, time,
+// reason, request id and audit event id; [Service.History] and
+// [Service.Explain] read them. Storage is behind [DocumentStore] and
+// [EnvelopeStore]; package workflowsql implements them on SQLite with
+// portable SQL (migration versions 200–299).
+//
+// # Scheduler
+//
+// [Service.Run] calls [Service.Tick] periodically; Tick expires envelopes,
+// retries pending completions and notifications, and sends reminders,
+// using the service's injected clock.
+package workflow

@@ -1,0 +1,104 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// DefaultTick is how often [Service.Run] looks for due envelopes.
+const DefaultTick = 5 * time.Second
+
+// dueBatch bounds the envelopes one [Service.Tick] handles.
+const dueBatch = 256
+
+// Run calls [Service.Tick] every interval (DefaultTick if zero) until ctx
+// is done, and returns ctx's error. A failing tick is logged and retried
+// at the next one.
+func (s *Service) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		interval = DefaultTick
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "workflow: scheduler tick failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// Tick handles every envelope due at the service clock's now: it expires
+// sent and in-progress envelopes past their expiry (envelope.expired),
+// completes envelopes whose recipients have all acted, notifies active
+// recipients not yet notified, and reminds active recipients whose
+// reminder interval has passed. It returns how many envelopes it handled
+// and the first error (it goes on after errors).
+func (s *Service) Tick(ctx context.Context) (int, error) {
+	ids, err := s.cfg.Envelopes.DueEnvelopes(ctx, s.now(), dueBatch)
+	if err != nil {
+		return 0, err
+	}
+	var first error
+	for _, id := range ids {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if err := s.handleDue(ctx, id); err != nil && first == nil {
+			first = err
+		}
+	}
+	return len(ids), first
+}
+
+func (s *Service) handleDue(ctx context.Context, id string) error {
+	e, err := s.cfg.Envelopes.Envelope(ctx, id)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	switch {
+	case e.Status.Terminal() || e.Status == StatusDraft:
+		return nil
+	case !e.ExpiresAt.After(now):
+		_, err := s.mutate(ctx, System, id, func(e *Envelope) (*change, error) {
+			if err := transit(e, ActionExpire); err != nil {
+				return nil, err
+			}
+			e.Reason = "expired"
+			return &change{
+				action: ActionExpire, reason: "expired at " + e.ExpiresAt.Format(time.RFC3339),
+				audit:  audit{typ: EventEnvelopeExpired, reason: "expired"},
+				notify: endNotifications(e, ""),
+			}, nil
+		})
+		if errors.Is(err, ErrInvalidTransition) {
+			return nil // it ended meanwhile
+		}
+		return err
+	case e.AllActed():
+		_, err := s.complete(ctx, System, id)
+		return err
+	}
+	_, err = s.mutate(ctx, System, id, func(e *Envelope) (*change, error) {
+		var ns []Notification
+		for _, r := range e.Recipients {
+			if r.Status != RecipientActive {
+				continue
+			}
+			switch {
+			case r.NotifiedAt.IsZero():
+				ns = append(ns, notification(NotifyTurn, e, r))
+			case e.ReminderEvery > 0 && !lastContact(r).Add(e.ReminderEvery).After(now):
+				ns = append(ns, notification(NotifyReminder, e, r))
+			}
+		}
+		return &change{notify: ns}, nil
+	})
+	return err
+}
