@@ -8,12 +8,12 @@ import (
 // A Document is an uploaded PDF. Its content lives in the blob store under
 // SHA256; the row is tenant-scoped.
 type Document struct {
-	ID     string    `json:"id"`
-	Tenant string    `json:"-"`
-	SHA256 string    `json:"sha256"`
-	Size   int64     `json:"size"`
-	Pages  int       `json:"pages"`
-	Name   string    `json:"name"`
+	ID      string    `json:"id"`
+	Tenant  string    `json:"-"`
+	SHA256  string    `json:"sha256"`
+	Size    int64     `json:"size"`
+	Pages   int       `json:"pages"`
+	Name    string    `json:"name"`
 	Created time.Time `json:"created_at"`
 }
 
