@@ -10,7 +10,9 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"slices"
 	"testing"
+	"time"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -153,4 +155,118 @@ func benchCSign(b *testing.B, be *Backend, s *signer, digest []byte, parallel bo
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sig/s")
+}
+
+// BenchmarkOverhead compares Signet's PKCS#11 signer with SoftHSM2's own
+// C_Sign in alternating rounds of 64 signatures (the order swapped every
+// round), so that both see the same machine load, and reports the median
+// over rounds of each rate and of their ratio (pkcs11/c_sign; 1.0 means no
+// overhead). In the parallel variant each path signs from two goroutines.
+//
+// Run: go test -run '^$' -bench BenchmarkOverhead -benchtime 40x ./keys/pkcs11
+func BenchmarkOverhead(b *testing.B) {
+	ctx := context.Background()
+	be := openTest(b, 0)
+	digest := sha256.Sum256([]byte("Signet benchmark"))
+	for _, alg := range []keys.Algorithm{keys.ECDSAP256, keys.RSA2048} {
+		handle, _, err := be.Generate(ctx, alg, "overhead-"+string(alg))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { be.Destroy(ctx, handle) })
+		cs, err := be.Signer(ctx, handle)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := cs.(*signer)
+		mech, data, err := s.mechanism(digest[:], crypto.SHA256)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := be.mod.ctx
+		for _, workers := range []int{1, 2} {
+			mode := map[int]string{1: "serial", 2: "parallel"}[workers]
+			b.Run(string(alg)+"/"+mode, func(b *testing.B) {
+				sessions := make([]p11.SessionHandle, workers)
+				for i := range sessions {
+					if sessions[i], err = c.OpenSession(be.slot, p11.CKF_SERIAL_SESSION); err != nil {
+						b.Fatal(err)
+					}
+					defer c.CloseSession(sessions[i])
+				}
+				ours := func(w int) error {
+					_, err := s.Sign(nil, digest[:], crypto.SHA256)
+					return err
+				}
+				floor := func(w int) error {
+					if err := c.SignInit(sessions[w], mech, s.key); err != nil {
+						return err
+					}
+					_, err := c.Sign(sessions[w], data)
+					return err
+				}
+				const perRound = 64
+				var oursRates, floorRates, ratios []float64
+				for i := 0; b.Loop(); i++ {
+					paths := []func(int) error{ours, floor}
+					if i%2 == 1 {
+						paths = []func(int) error{floor, ours}
+					}
+					var rates [2]float64
+					for j, p := range paths {
+						r, err := roundRate(p, workers, perRound)
+						if err != nil {
+							b.Fatal(err)
+						}
+						rates[j] = r
+					}
+					if i%2 == 1 {
+						rates[0], rates[1] = rates[1], rates[0]
+					}
+					oursRates = append(oursRates, rates[0])
+					floorRates = append(floorRates, rates[1])
+					ratios = append(ratios, rates[0]/rates[1])
+				}
+				b.ReportMetric(median(oursRates), "pkcs11-sig/s")
+				b.ReportMetric(median(floorRates), "c_sign-sig/s")
+				b.ReportMetric(median(ratios), "ratio")
+			})
+		}
+	}
+}
+
+// roundRate runs n signatures split over workers goroutines and returns
+// signatures per second.
+func roundRate(sign func(worker int) error, workers, n int) (float64, error) {
+	errs := make(chan error, workers)
+	start := time.Now()
+	for w := range workers {
+		go func() {
+			for range n / workers {
+				if err := sign(w); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
