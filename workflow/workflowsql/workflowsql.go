@@ -1,0 +1,168 @@
+// Package workflowsql keeps the workflow's documents and envelopes
+// ([workflow.DocumentStore], [workflow.EnvelopeStore]) in the service's
+// SQLite database (modernc.org/sqlite, pure Go), by default DIR/signet.db.
+//
+// Every method runs in one transaction; an envelope, its documents, its
+// recipients and the transition explaining a state change are written
+// together or not at all. The schema is versioned with store/sqlite's
+// migrations (versions 200–299, tables prefixed workflow_).
+package workflowsql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/store/sqlite"
+	"github.com/signet-pki/signet/workflow"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Store implements the workflow repositories on a SQLite database.
+type Store struct {
+	db    *sql.DB
+	owned bool
+}
+
+var (
+	_ workflow.DocumentStore = (*Store)(nil)
+	_ workflow.EnvelopeStore = (*Store)(nil)
+)
+
+// Open opens (creating if needed) the database at path, with WAL,
+// synchronous=FULL and one writer connection, and applies the workflow
+// migrations. The caller must Close it.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("workflowsql: invalid database path %q", path)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("workflowsql: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	s, err := New(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New applies the workflow migrations to db, an already open service
+// database, and returns a store over it. Close does not close db.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("workflowsql: %w", err)
+	}
+	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
+		return nil, fmt.Errorf("workflowsql: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database if Open opened it.
+func (s *Store) Close() error {
+	if s.owned {
+		return s.db.Close()
+	}
+	return nil
+}
+
+// DB returns the underlying database (for tests that count rows).
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("workflowsql: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		if errors.Is(err, workflow.ErrNoRecord) || errors.Is(err, workflow.ErrStale) {
+			return err
+		}
+		return fmt.Errorf("workflowsql: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("workflowsql: commit: %w", err)
+	}
+	return nil
+}
+
+func nanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// InsertDocument implements [workflow.DocumentStore].
+func (s *Store) InsertDocument(ctx context.Context, d *workflow.Document) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO workflow_documents
+			(id, tenant, sha256, size, pages, name, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			d.ID, d.Tenant, d.SHA256, d.Size, d.Pages, d.Name, d.Created.UnixNano())
+		return err
+	})
+}
+
+// Document implements [workflow.DocumentStore].
+func (s *Store) Document(ctx context.Context, tenant, id string) (*workflow.Document, error) {
+	d := &workflow.Document{}
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, tenant, sha256, size, pages, name, created_ns
+		FROM workflow_documents WHERE id = ? AND tenant = ?`, id, tenant).
+		Scan(&d.ID, &d.Tenant, &d.SHA256, &d.Size, &d.Pages, &d.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, workflow.ErrNoRecord
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workflowsql: %w", err)
+	}
+	d.Created = time.Unix(0, created).UTC()
+	return d, nil
+}
+
+// DocumentExists implements [workflow.DocumentStore].
+func (s *Store) DocumentExists(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM workflow_documents WHERE id = ?", id).Scan(&n); err != nil {
+		return false, fmt.Errorf("workflowsql: %w", err)
+	}
+	return n > 0, nil
+}
+
+// BlobReferenced implements [workflow.DocumentStore].
+func (s *Store) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM workflow_documents WHERE sha256 = ?) +
+		(SELECT COUNT(*) FROM workflow_envelope_documents WHERE sha256 = ? OR original_sha256 = ?)`,
+		sha256, sha256, sha256).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("workflowsql: %w", err)
+	}
+	return n > 0, nil
+}
