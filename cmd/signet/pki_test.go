@@ -237,3 +237,64 @@ func TestPKITimestampWithOpenSSL(t *testing.T) {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestPKICommands runs signet pki issue-signer and signet pki revoke on an
+// initialized data directory and checks their effect on the records.
+func TestPKICommands(t *testing.T) {
+	dir := t.TempDir()
+	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	data, err := openPKIData(context.Background(), dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openPKI(context.Background(), data, pkiOptions{BaseURL: "http://127.0.0.1:9", Tenants: []string{"default"}}); err != nil {
+		t.Fatal(err)
+	}
+	data.close()
+
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"pki", "issue-signer", "--data", dir, "--name", "Bob", "--email", "bob@example.com",
+		"--amr", "pwd,hwk", "--aal", "aal3", "--key-out", filepath.Join(out, "k.pem"), "--cert-out", filepath.Join(out, "c.pem")},
+		nil, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("issue-signer: exit %d: %s", code, stderr.String())
+	}
+	if fi, err := os.Stat(filepath.Join(out, "k.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %v %v", fi, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "c.pem"))
+	blk, _ := pem.Decode(b)
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := ca.ParseAuthEvidence(cert)
+	if err != nil || ev.AssuranceLevel != "aal3" || strings.Join(ev.Methods, ",") != "pwd,hwk" {
+		t.Errorf("evidence %+v, %v", ev, err)
+	}
+	serial := cert.SerialNumber.Text(16)
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--serial", serial, "--reason", "keyCompromise", "--invalid-since", "2020-01-01T00:00:00Z"}, 0},
+		{[]string{"--serial", serial}, exitUsage},                     // already revoked
+		{[]string{"--serial", "abc123"}, exitUsage},                   // unknown
+		{[]string{"--serial", serial, "--reason", "hold"}, exitUsage}, // bad reason
+	} {
+		stderr.Reset()
+		if got := run(append([]string{"pki", "revoke", "--data", dir}, c.args...), nil, io.Discard, &stderr); got != c.code {
+			t.Errorf("revoke %v: exit %d, want %d: %s", c.args, got, c.code, stderr.String())
+		}
+	}
+	data, err = openPKIData(context.Background(), dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.close()
+	r, err := data.store.Get(context.Background(), cert.SerialNumber)
+	if err != nil || r.Status != ca.StatusRevoked || r.Reason != ca.ReasonKeyCompromise || r.InvalidityDate.Year() != 2020 {
+		t.Errorf("record after revoke: %+v, %v", r, err)
+	}
+}
