@@ -142,3 +142,31 @@ func (s *Service) auditProbe(ctx context.Context, a Actor, id string) {
 		details: map[string]string{"document_id": id},
 	})
 }
+
+// OpenEnvelopeDocument returns the current version (after the signatures
+// so far, or the sealed one) of document documentID of the acting
+// tenant's envelope envelopeID, and records the download. The caller MUST
+// close the reader.
+func (s *Service) OpenEnvelopeDocument(ctx context.Context, a Actor, envelopeID, documentID string) (blob.Reader, *EnvelopeDocument, error) {
+	e, err := s.load(ctx, a, envelopeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := e.Document(documentID)
+	if d == nil {
+		return nil, nil, withDetail(ErrNotFound, "no document "+quoteID(documentID)+" in the envelope", nil)
+	}
+	rd, err := s.openBlob(ctx, d.SHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.record(ctx, a, audit{
+		typ: auditlog.DocumentDownloaded, tenant: e.Tenant,
+		subject: auditlog.Subject{DocumentSHA256: d.SHA256, EnvelopeID: e.ID},
+		details: map[string]string{"document_id": d.DocumentID},
+	}); err != nil {
+		rd.Close()
+		return nil, nil, err
+	}
+	return rd, d, nil
+}
