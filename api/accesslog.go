@@ -28,7 +28,6 @@ func AccessLog(next http.Handler) http.Handler {
 		Logger(ctx).LogAttrs(ctx, level, "request",
 			slog.String("method", r.Method),
 			slog.String("path", redactPath(r.URL.Path)),
-			slog.String("route", r.Pattern),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.n),
 			slog.Duration("duration", time.Since(start)),
