@@ -11,7 +11,6 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"io"
-	"math/big"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -48,7 +47,7 @@ func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 		return nil, err
 	}
 	var sig []byte
-	err = s.b.with(context.Background(), "sign with "+s.handle, func(sh p11.SessionHandle) error {
+	err = s.b.with(context.Background(), "sign", func(sh p11.SessionHandle) error {
 		if err := s.b.mod.ctx.SignInit(sh, mech, s.key); err != nil {
 			return err
 		}
@@ -128,12 +127,47 @@ func digestInfo(h crypto.Hash, digest []byte) ([]byte, error) {
 }
 
 // ecdsaDER converts the r‖s signature a token returns for CKM_ECDSA
-// (PKCS#11 v2.40 §2.3.1) into a DER Ecdsa-Sig-Value (RFC 5480 §2.2.3).
+// (PKCS#11 v2.40 §2.3.1) into a DER Ecdsa-Sig-Value (RFC 5480 §2.2.3):
+// SEQUENCE { r INTEGER, s INTEGER }, each integer minimal and positive.
 func ecdsaDER(sig []byte, size int) ([]byte, error) {
 	if len(sig) != 2*size {
 		return nil, fmt.Errorf("pkcs11: sign: ECDSA signature of %d bytes, want %d", len(sig), 2*size)
 	}
-	r := new(big.Int).SetBytes(sig[:size])
-	s := new(big.Int).SetBytes(sig[size:])
-	return asn1.Marshal(struct{ R, S *big.Int }{r, s})
+	body := make([]byte, 0, 2*size+6)
+	body = derInteger(body, sig[:size])
+	body = derInteger(body, sig[size:])
+	out := make([]byte, 0, len(body)+4)
+	out = append(out, 0x30)
+	out = derLength(out, len(body))
+	return append(out, body...), nil
+}
+
+// derInteger appends the DER INTEGER of the unsigned big-endian v (X.690
+// §8.3: minimal octets, a leading zero when the high bit is set).
+func derInteger(dst, v []byte) []byte {
+	for len(v) > 0 && v[0] == 0 {
+		v = v[1:]
+	}
+	n := len(v)
+	pad := n == 0 || v[0]&0x80 != 0
+	if pad {
+		n++
+	}
+	dst = append(dst, 0x02)
+	dst = derLength(dst, n)
+	if pad {
+		dst = append(dst, 0)
+	}
+	return append(dst, v...)
+}
+
+// derLength appends a DER length (X.690 §8.1.3).
+func derLength(dst []byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return append(dst, byte(n))
+	case n < 0x100:
+		return append(dst, 0x81, byte(n))
+	}
+	return append(dst, 0x82, byte(n>>8), byte(n))
 }
