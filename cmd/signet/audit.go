@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -364,10 +363,11 @@ func cmdAuditAppend(args []string, env *environment) error {
 	return nil
 }
 
-// auditKeys loads DIR/audit.key and DIR/audit.master, creating them (and
-// DIR/audit.pub) on first use.
+// auditKeys loads the checkpoint signing key DIR/audit.key and the
+// sensitive-value secret DIR/audit.master, creating them (and DIR/audit.pub)
+// on first use.
 func auditKeys(dir, origin string) (note.Signer, []byte, error) {
-	keyPath, pubPath, masterPath := filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub"), filepath.Join(dir, "audit.master")
+	keyPath, pubPath := filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub")
 	if !fileExists(keyPath) {
 		skey, vkey, err := note.GenerateKey(rand.Reader, origin)
 		if err != nil {
@@ -380,15 +380,6 @@ func auditKeys(dir, origin string) (note.Signer, []byte, error) {
 			return nil, nil, err
 		}
 	}
-	if !fileExists(masterPath) {
-		m := make([]byte, 32)
-		if _, err := io.ReadFull(rand.Reader, m); err != nil {
-			return nil, nil, err
-		}
-		if err := os.WriteFile(masterPath, m, 0o600); err != nil {
-			return nil, nil, err
-		}
-	}
 	b, err := os.ReadFile(keyPath)
 	if err != nil {
 		return nil, nil, err
@@ -397,7 +388,7 @@ func auditKeys(dir, origin string) (note.Signer, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit key %s: %w", keyPath, err)
 	}
-	master, err := os.ReadFile(masterPath)
+	master, err := loadAuditMaster(dir)
 	if err != nil {
 		return nil, nil, err
 	}

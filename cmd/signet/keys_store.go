@@ -14,7 +14,6 @@ import (
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/keysql"
 	"github.com/signet-pki/signet/keys/soft"
-	"github.com/signet-pki/signet/store/sqlite"
 )
 
 // defaultDataDir is where the key store lives unless --data says
@@ -27,10 +26,10 @@ const defaultDataDir = "./signet-data"
 //	                SIGNET_MASTER_KEY is set
 //	DIR/keys/       sealed key files
 //	DIR/keys.db     key metadata
-//	DIR/audit.db    the audit log
-//	DIR/audit.key   the audit log's tenant-key secret (0600)
+//	DIR/audit.*     the audit log (see local.go)
 type keyStore struct {
 	m     *keys.Manager
+	log   *auditlog.Log
 	close func() error
 }
 
@@ -63,26 +62,9 @@ func openKeyStore(ctx context.Context, dir string, env *environment) (*keyStore,
 	if err != nil {
 		return nil, err
 	}
-	auditSecret, err := soft.LoadKeyFile(filepath.Join(dir, "audit.key"), rand.Reader)
+	log, auditStore, err := openLocalAudit(ctx, dir)
 	if err != nil {
 		meta.Close()
-		return nil, usageErrorf("%v", err)
-	}
-	tk, err := auditlog.NewDerivedKeys(auditSecret)
-	clear(auditSecret)
-	if err != nil {
-		meta.Close()
-		return nil, err
-	}
-	auditStore, err := sqlite.Open(filepath.Join(dir, "audit.db"))
-	if err != nil {
-		meta.Close()
-		return nil, err
-	}
-	log, err := auditlog.New(ctx, auditlog.Config{Storage: auditStore, Keys: tk})
-	if err != nil {
-		meta.Close()
-		auditStore.Close()
 		return nil, err
 	}
 	closeAll := func() error {
@@ -95,7 +77,7 @@ func openKeyStore(ctx context.Context, dir string, env *environment) (*keyStore,
 		closeAll()
 		return nil, err
 	}
-	return &keyStore{m: m, close: closeAll}, nil
+	return &keyStore{m: m, log: log, close: closeAll}, nil
 }
 
 // localActor names the operating-system user running the command.

@@ -195,7 +195,7 @@ func TestKeysCLI(t *testing.T) {
 
 	// No private material in anything printed.
 	printed := c.printed.String()
-	for _, name := range []string{"master.key", "audit.key"} {
+	for _, name := range []string{"master.key", "audit.master"} {
 		b, err := os.ReadFile(filepath.Join(c.data, name))
 		if err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -18,13 +17,10 @@ import (
 	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/ca/sqlitestore"
 	"github.com/signet-pki/signet/keys"
-	"github.com/signet-pki/signet/keys/keysql"
-	"github.com/signet-pki/signet/keys/soft"
-	"github.com/signet-pki/signet/store/sqlite"
 )
 
 // pkiData is the PKI's part of a data directory, beside the key store's
-// files (master.key, keys/, keys.db, audit.db, audit.key):
+// files (master.key, keys/, keys.db, audit.*):
 //
 //	DIR/pki.db         certificate records and CRL numbers
 //	DIR/pki.json       which key and certificate file each role uses
@@ -76,47 +72,12 @@ func openPKIData(ctx context.Context, dir string, env *environment) (*pkiData, e
 	}
 	fail := func(err error) (*pkiData, error) { closeAll(); return nil, err }
 
-	var mk []byte
-	if v := env.getenv("SIGNET_MASTER_KEY"); v != "" {
-		if mk, err = soft.ParseMasterKey(v); err != nil {
-			return fail(usageErrorf("SIGNET_MASTER_KEY: %v", err))
-		}
-	} else if mk, err = soft.LoadKeyFile(filepath.Join(dir, "master.key"), rand.Reader); err != nil {
-		return fail(usageErrorf("%v", err))
-	}
-	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})
-	clear(mk)
+	ks, err := openKeyStore(ctx, dir, env)
 	if err != nil {
 		return fail(err)
 	}
-	meta, err := keysql.Open(ctx, filepath.Join(dir, "keys.db"))
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, meta.Close)
-	secret, err := soft.LoadKeyFile(filepath.Join(dir, "audit.key"), rand.Reader)
-	if err != nil {
-		return fail(usageErrorf("%v", err))
-	}
-	tk, err := auditlog.NewDerivedKeys(secret)
-	clear(secret)
-	if err != nil {
-		return fail(err)
-	}
-	auditStore, err := sqlite.Open(filepath.Join(dir, "audit.db"))
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, auditStore.Close)
-	log, err := auditlog.New(ctx, auditlog.Config{Storage: auditStore, Keys: tk})
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, func() error { return log.Shutdown(context.Background()) })
-	m, err := keys.New(ctx, keys.Config{Store: meta, Backends: []keys.Backend{backend}, Recorder: log, Actor: localActor()})
-	if err != nil {
-		return fail(err)
-	}
+	closers = append(closers, ks.close)
+	m, log := ks.m, ks.log
 	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "pki.db"))
 	if err != nil {
 		return fail(err)

@@ -18,6 +18,9 @@ Usage:
   signet quickstart [--dir DIR]             sign and verify a sample end to end
   signet audit verify|proof|verify-receipt|export|append
                                             check and query the audit log
+  signet keys list|create|show|rotate|revoke|export-public
+                                            manage keys in the data directory
+  signet pki serve|issue-signer|revoke      run the internal CA, OCSP, CRLs and TSA
 
 Run "signet COMMAND -h" for a command's flags.
 `
@@ -54,7 +57,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		printError(stderr, fmt.Errorf("unknown command %q (want sign, verify, quickstart or audit)", name))
+		printError(stderr, fmt.Errorf("unknown command %q (run signet help)", name))
 		return exitUsage
 	}
 	err := cmd(args[1:], env)

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"path/filepath"
+
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/keys/soft"
+	"github.com/signet-pki/signet/store/sqlite"
+)
+
+// A data directory holds, for the audit log:
+//
+//	DIR/audit.db      the log (SQLite)
+//	DIR/audit.master  the secret the per-tenant HMAC and sealing keys of
+//	                  sensitive event values derive from (0600, base64)
+//	DIR/audit.key     the checkpoint signing key (note signer key, 0600)
+//	DIR/audit.pub     its verifier key
+//
+// and, for keys and the PKI, the files listed at [keyStore] and [pkiData].
+
+// loadAuditMaster returns DIR/audit.master, creating it on first use.
+func loadAuditMaster(dir string) ([]byte, error) {
+	return soft.LoadKeyFile(filepath.Join(dir, "audit.master"), rand.Reader)
+}
+
+// openLocalAudit opens the audit log of a data directory for appending.
+// The caller shuts the log down, then closes the store.
+func openLocalAudit(ctx context.Context, dir string) (*auditlog.Log, *sqlite.Store, error) {
+	secret, err := loadAuditMaster(dir)
+	if err != nil {
+		return nil, nil, usageErrorf("%v", err)
+	}
+	tk, err := auditlog.NewDerivedKeys(secret)
+	clear(secret)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := sqlite.Open(filepath.Join(dir, "audit.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := auditlog.New(ctx, auditlog.Config{Storage: st, Keys: tk})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return log, st, nil
+}
