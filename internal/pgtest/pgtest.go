@@ -239,6 +239,10 @@ func startLocal() (*Cluster, error) {
 	}
 	c := &Cluster{base: base, bin: bin}
 	fail := func(err error) (*Cluster, error) {
+		if c.watchdog != nil {
+			_ = c.watchdog.Process.Kill()
+			_ = c.watchdog.Wait()
+		}
 		os.RemoveAll(base)
 		return nil, err
 	}
@@ -253,6 +257,9 @@ func startLocal() (*Cluster, error) {
 			return fail(err)
 		}
 	}
+	// From here on, a cluster left behind by a killed test binary is
+	// stopped and removed by the watchdog.
+	c.startWatchdog()
 	data := filepath.Join(base, "data")
 	if out, err := c.command("initdb", "-D", data, "-U", "postgres", "-A", "scram-sha-256",
 		"--pwfile="+filepath.Join(base, "pw"), "-E", "UTF8", "--locale=C", "--no-sync").CombinedOutput(); err != nil {
@@ -275,7 +282,6 @@ func startLocal() (*Cluster, error) {
 			Host:   net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 			Path:   "/postgres",
 		}).String() + "?sslmode=disable"
-		c.startWatchdog()
 		return c, nil
 	}
 	log, _ := os.ReadFile(filepath.Join(base, "log"))
