@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/keys"
 )
 
@@ -286,7 +288,7 @@ func keysRevoke(args []string, env *environment) error {
 			return usageErrorf("keys revoke: --compromise-time: %v", err)
 		}
 	}
-	return withStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	revoke := func(ctx context.Context, m *keys.Manager) error {
 		refs, err := m.Revoke(ctx, id, *version, reason, ct)
 		for _, r := range refs {
 			fmt.Fprintf(env.stdout, "revoked %s (%s)\n", r, reason)
@@ -295,7 +297,24 @@ func keysRevoke(args []string, env *environment) error {
 			return usageErrorf("%v", err)
 		}
 		return err
-	})
+	}
+	if !fileExists(filepath.Join(*data, "pki.json")) {
+		return withStore(*data, env, revoke)
+	}
+	// The data directory runs a PKI: revoking the key revokes its
+	// certificates too, so CRLs and OCSP reflect it.
+	ctx := context.Background()
+	pd, err := openPKIData(ctx, *data, env)
+	if err != nil {
+		return err
+	}
+	defer pd.close()
+	a, err := ca.New(ca.Config{Store: pd.store, Recorder: pd.log, BaseURL: pd.state.BaseURL})
+	if err != nil {
+		return err
+	}
+	pd.keys.OnRevoke(a.KeyRevocationHook())
+	return keysError(revoke(ctx, pd.keys))
 }
 
 func keysExportPublic(args []string, env *environment) error {

@@ -298,3 +298,37 @@ func TestPKICommands(t *testing.T) {
 		t.Errorf("record after revoke: %+v, %v", r, err)
 	}
 }
+
+// TestKeysRevokeRevokesCertificates: revoking a key with signet keys in a
+// data directory that runs a PKI revokes the certificates issued for it.
+func TestKeysRevokeRevokesCertificates(t *testing.T) {
+	dir := t.TempDir()
+	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	data, err := openPKIData(context.Background(), dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openPKI(context.Background(), data, pkiOptions{BaseURL: "http://127.0.0.1:9", Tenants: []string{"acme"}}); err != nil {
+		t.Fatal(err)
+	}
+	keyID := data.state.Roles["ca/acme"].KeyID
+	issuing, err := data.loadCert("ca/acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data.close()
+
+	var stderr bytes.Buffer
+	if code := run([]string{"keys", "revoke", keyID, "--data", dir, "--reason", "keyCompromise"}, nil, io.Discard, &stderr); code != 0 {
+		t.Fatalf("keys revoke: exit %d: %s", code, stderr.String())
+	}
+	data, err = openPKIData(context.Background(), dir, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.close()
+	r, err := data.store.Get(context.Background(), issuing.SerialNumber)
+	if err != nil || r.Status != ca.StatusRevoked || r.Reason != ca.ReasonKeyCompromise {
+		t.Fatalf("issuing CA record after key revocation: %+v, %v", r, err)
+	}
+}
