@@ -1,0 +1,158 @@
+package server
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/signet-pki/signet/api"
+)
+
+// Defaults of [Config].
+const (
+	DefaultListen     = "127.0.0.1:8443"
+	DefaultPKIListen  = "127.0.0.1:8480"
+	DefaultDataDir    = "./signet-data"
+	DefaultUploadSize = 25 << 20
+)
+
+// Config is the server configuration, read from a JSON file by
+// `signet serve --config`. The zero value plus [Config.Defaults] is a
+// working loopback server.
+type Config struct {
+	// Listen is the HTTPS address (default 127.0.0.1:8443).
+	Listen string `json:"listen"`
+	// PKIListen is the plain-HTTP loopback address of the PKI endpoints
+	// that certificates point to: CA certificates, CRLs and the TSA
+	// (default 127.0.0.1:8480). AIA and CRL distribution point URLs are
+	// plain HTTP by design (RFC 5280 §4.2.1.13, §4.2.2.1): relying parties
+	// fetch them without TLS, and the data are signed.
+	PKIListen string `json:"pki_listen"`
+	// DataDir holds the databases, keys, blobs and PKI (default
+	// ./signet-data).
+	DataDir string `json:"data_dir"`
+	// TLSMinVersion is "1.3" (default) or "1.2".
+	TLSMinVersion string `json:"tls_min_version"`
+	// TLSCertFile and TLSKeyFile name a PEM certificate chain and key to
+	// serve instead of the one issued by the internal PKI; both or neither.
+	TLSCertFile string `json:"tls_cert_file"`
+	TLSKeyFile  string `json:"tls_key_file"`
+	// TLSHosts are the DNS names and IP addresses of the internal-PKI
+	// server certificate (default localhost, 127.0.0.1, ::1).
+	TLSHosts []string `json:"tls_hosts"`
+	// SMTP is the mail server for recipients' one-time codes.
+	SMTP SMTPConfig `json:"smtp"`
+	// TSAURLs are RFC 3161 authorities tried in order; empty means the
+	// built-in TSA.
+	TSAURLs []string `json:"tsa_urls"`
+	// RateLimits bound requests per IP and per API key.
+	RateLimits *api.RateLimits `json:"rate_limits"`
+	// MaxUploadSize bounds document uploads in bytes (default 25 MB).
+	MaxUploadSize int64 `json:"max_upload_size"`
+}
+
+// SMTPConfig is the outgoing mail server.
+type SMTPConfig struct {
+	// Addr is host:port; empty disables mail (codes cannot be sent).
+	Addr     string `json:"addr"`
+	From     string `json:"from"`
+	Username string `json:"username"`
+	// PasswordEnv names the environment variable holding the password, so
+	// that the configuration file holds no secret.
+	PasswordEnv string `json:"password_env"`
+	// StartTLS requires STARTTLS before authentication.
+	StartTLS bool `json:"starttls"`
+}
+
+// ParseConfig decodes a JSON configuration, refusing unknown fields, and
+// applies [Config.Defaults].
+func ParseConfig(b []byte) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("server: config: %w", err)
+	}
+	c.Defaults()
+	return c, c.Validate()
+}
+
+// Defaults fills unset fields with their defaults.
+func (c *Config) Defaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.PKIListen == "" {
+		c.PKIListen = DefaultPKIListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.TLSMinVersion == "" {
+		c.TLSMinVersion = "1.3"
+	}
+	if len(c.TLSHosts) == 0 {
+		c.TLSHosts = []string{"localhost", "127.0.0.1", "::1"}
+	}
+	if c.MaxUploadSize == 0 {
+		c.MaxUploadSize = DefaultUploadSize
+	}
+	if c.RateLimits == nil {
+		rl := api.DefaultRateLimits
+		c.RateLimits = &rl
+	}
+}
+
+// Validate reports whether c is usable.
+func (c *Config) Validate() error {
+	var errs []error
+	for name, a := range map[string]string{"listen": c.Listen, "pki_listen": c.PKIListen} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is empty"))
+	}
+	if _, err := c.tlsMinVersion(); err != nil {
+		errs = append(errs, err)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("tls_cert_file and tls_key_file go together"))
+	}
+	if c.MaxUploadSize < 1024 || c.MaxUploadSize > 1<<30 {
+		errs = append(errs, fmt.Errorf("max_upload_size %d is outside 1 KiB–1 GiB", c.MaxUploadSize))
+	}
+	if c.SMTP.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("smtp.addr: %w", err))
+		}
+		if c.SMTP.From == "" {
+			errs = append(errs, errors.New("smtp.from is required with smtp.addr"))
+		}
+	}
+	if rl := c.RateLimits; rl != nil {
+		for _, r := range []api.Rate{rl.PerIP, rl.PerKey, rl.SensitiveIP, rl.SensitiveKey} {
+			if r.PerSecond < 0 || r.Burst < 0 || (r.PerSecond > 0) != (r.Burst > 0) {
+				errs = append(errs, fmt.Errorf("rate limit %+v: per_second and burst are both positive or both zero", r))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("server: config: %w", err)
+	}
+	return nil
+}
+
+func (c *Config) tlsMinVersion() (uint16, error) {
+	switch c.TLSMinVersion {
+	case "1.3", "":
+		return tls.VersionTLS13, nil
+	case "1.2":
+		return tls.VersionTLS12, nil
+	}
+	return 0, fmt.Errorf("tls_min_version %q: only 1.3 and 1.2 are allowed", c.TLSMinVersion)
+}

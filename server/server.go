@@ -1,0 +1,389 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/signet-pki/signet/api"
+	"github.com/signet-pki/signet/api/apisql"
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/ca"
+	"github.com/signet-pki/signet/ca/sqlitestore"
+	"github.com/signet-pki/signet/crl"
+	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/keys/keysql"
+	"github.com/signet-pki/signet/keys/soft"
+	"github.com/signet-pki/signet/store/sqlite"
+)
+
+// An Option adjusts [New].
+type Option func(*options)
+
+type options struct {
+	logger   *slog.Logger
+	terminal io.Writer
+	now      func() time.Time
+	mounts   []func(api.Mux)
+	openapi  [][]byte
+}
+
+// WithLogger sets the structured logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithTerminal sets where the one-time bootstrap admin key is printed on
+// first start (default os.Stdout). It is never logged.
+func WithTerminal(w io.Writer) Option { return func(o *options) { o.terminal = w } }
+
+// WithClock sets the clock of the PKI and the API (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithRoutes mounts extra routes, documented by an OpenAPI fragment, on the
+// API router (inside authentication and the other middleware).
+func WithRoutes(register func(api.Mux), openapi []byte) Option {
+	return func(o *options) {
+		o.mounts = append(o.mounts, register)
+		if openapi != nil {
+			o.openapi = append(o.openapi, openapi)
+		}
+	}
+}
+
+// Server is a running Signet service: the HTTPS API and the plain-HTTP
+// PKI endpoints over one data directory.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+
+	db         *sql.DB // signet.db
+	api        *apisql.Store
+	auditStore *sqlite.Store
+	audit      *auditlog.Log
+	auditProbe *sql.DB
+	keyMeta    *keysql.Store
+	keys       *keys.Manager
+	caStore    *sqlitestore.Store
+	pki        *pki
+	tlsKeyID   string
+
+	router  *api.Router
+	handler http.Handler
+	openapi []byte
+
+	https, pkiHTTP *http.Server
+	ln, pkiLn      net.Listener
+
+	closers  []func() error // in reverse order of opening
+	shutOnce sync.Once
+	shutErr  error
+	closed   atomic.Bool
+}
+
+// New initializes the data directory if needed (see the package doc),
+// opens every store, sets up the PKI, binds the listeners and returns the
+// server, ready to [Server.Run]. On first start it prints the bootstrap
+// admin API key to the terminal.
+func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error) {
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	o := options{logger: slog.Default(), terminal: os.Stdout, now: time.Now}
+	for _, f := range opts {
+		f(&o)
+	}
+	s = &Server{cfg: cfg, logger: o.logger}
+	defer func() {
+		if err != nil {
+			s.closeAll()
+		}
+	}()
+	dir := cfg.DataDir
+	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "pki")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("server: data dir: %w", err)
+		}
+	}
+
+	// Service database.
+	if s.db, err = apisql.OpenDB(filepath.Join(dir, "signet.db")); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.db.Close)
+	if s.api, err = apisql.New(ctx, s.db); err != nil {
+		return nil, err
+	}
+	if err := sqlite.Migrate(ctx, s.db, migrations); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	// Audit log.
+	secret, err := soft.LoadKeyFile(filepath.Join(dir, "audit.master"), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("server: audit key: %w", err)
+	}
+	tk, err := auditlog.NewDerivedKeys(secret)
+	clear(secret)
+	if err != nil {
+		return nil, err
+	}
+	if s.auditStore, err = sqlite.Open(filepath.Join(dir, "audit.db")); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.auditStore.Close)
+	if s.audit, err = auditlog.New(ctx, auditlog.Config{Storage: s.auditStore, Keys: tk, Now: o.now}); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() error { return s.audit.Shutdown(context.Background()) })
+	if s.auditProbe, err = openProbe(filepath.Join(dir, "audit.db")); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.auditProbe.Close)
+
+	// Keys.
+	mk, err := soft.LoadKeyFile(filepath.Join(dir, "master.key"), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("server: master key: %w", err)
+	}
+	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})
+	clear(mk)
+	if err != nil {
+		return nil, err
+	}
+	if s.keyMeta, err = keysql.Open(ctx, filepath.Join(dir, "keys.db")); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.keyMeta.Close)
+	if s.keys, err = keys.New(ctx, keys.Config{Store: s.keyMeta, Backends: []keys.Backend{backend}, Recorder: s.audit, Now: o.now}); err != nil {
+		return nil, err
+	}
+
+	// Listeners: the PKI's address goes into certificates.
+	if s.pkiLn, err = net.Listen("tcp", cfg.PKIListen); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.closers = append(s.closers, ignoreClosed(s.pkiLn.Close))
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.closers = append(s.closers, ignoreClosed(s.ln.Close))
+
+	// PKI.
+	if s.caStore, err = sqlitestore.Open(ctx, filepath.Join(dir, "pki.db")); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.caStore.Close)
+	p := &pki{db: s.db, keys: s.keys, now: o.now, certs: map[string]*x509.Certificate{}}
+	p.crls = &crl.Publisher{Source: s.caStore, Now: o.now, Logger: o.logger}
+	if p.authority, err = ca.New(ca.Config{
+		Store: s.caStore, Recorder: s.audit, BaseURL: "http://" + s.pkiLn.Addr().String(), Now: o.now,
+		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
+	}); err != nil {
+		return nil, err
+	}
+	s.pki = p
+	tenants, err := s.api.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, t := range tenants {
+		ids = append(ids, t.ID)
+	}
+	if err := p.setUp(ctx, ids); err != nil {
+		return nil, err
+	}
+	if err := writePEM(filepath.Join(dir, "pki", "root.pem"), p.cert("ca/"+ca.RootName).Raw, 0o644); err != nil {
+		return nil, err
+	}
+
+	// TLS.
+	tlsCfg, err := s.tlsConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	// Bootstrap administrator.
+	if err := s.bootstrap(ctx, o.terminal, o.now); err != nil {
+		return nil, err
+	}
+
+	// API.
+	s.router = api.NewRouter()
+	fragments := [][]byte{api.OpenAPI}
+	(&api.Accounts{Tenants: s.api, Keys: s.api, Recorder: s.audit, Provision: p.provisionTenant, Now: o.now}).Register(s.router)
+	(&api.Health{Checks: s.checks()}).Register(s.router)
+	for _, m := range o.mounts {
+		m(s.router)
+	}
+	fragments = append(fragments, o.openapi...)
+	if s.openapi, err = api.MergeOpenAPI(api.OpenAPIBase, fragments...); err != nil {
+		return nil, err
+	}
+	s.router.Handle("GET /v1/openapi.json", api.ServeOpenAPI(s.openapi))
+	limiter := api.NewRateLimiter(*cfg.RateLimits)
+	s.handler = api.Chain(s.router, api.Stack{
+		Logger:      o.logger,
+		MaxBody:     cfg.MaxUploadSize + 1<<20,
+		Limiter:     limiter,
+		Auth:        &api.Authenticator{Keys: s.api},
+		Idempotency: &api.Idempotency{Store: s.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
+	})
+	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
+	s.https = &http.Server{
+		Handler: s.handler, TLSConfig: tlsCfg, ErrorLog: errLog,
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	}
+	s.pkiHTTP = &http.Server{Handler: p, ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
+	return s, nil
+}
+
+
+func ignoreClosed(f func() error) func() error {
+	return func() error {
+		if err := f(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
+	minV, _ := s.cfg.tlsMinVersion()
+	c := &tls.Config{MinVersion: minV}
+	if s.cfg.TLSCertFile != "" {
+		kp, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: TLS key pair: %w", err)
+		}
+		c.Certificates = []tls.Certificate{kp}
+		return c, nil
+	}
+	kp, err := s.pki.tlsCertificate(ctx, s.cfg.TLSHosts)
+	if err != nil {
+		return nil, err
+	}
+	c.Certificates = []tls.Certificate{kp}
+	return c, nil
+}
+
+// bootstrap creates the platform administrator's API key on first start
+// and prints it once to terminal.
+func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() time.Time) error {
+	ks, err := s.api.Keys(ctx, "")
+	if err != nil {
+		return err
+	}
+	if len(ks) > 0 {
+		return nil
+	}
+	secret, k, err := api.NewAPIKey(nil, "", "bootstrap administrator", []string{api.ScopeAdmin}, now())
+	if err != nil {
+		return err
+	}
+	if err := s.audit.Record(ctx, auditlog.Event{
+		Type: auditlog.AdminPolicyChanged, Actor: auditlog.Actor{Kind: auditlog.ActorSystem},
+		Outcome: auditlog.OutcomeSuccess, Details: map[string]string{"action": "api_key.created", "api_key_id": k.ID, "scopes": api.ScopeAdmin},
+	}); err != nil {
+		return fmt.Errorf("server: bootstrap: %w", err)
+	}
+	if err := s.api.CreateKey(ctx, k); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(terminal, "signet: bootstrap administrator API key (shown once, store it now):\n\n    %s\n\n", secret)
+	return err
+}
+
+func writePEM(path string, der []byte, mode os.FileMode) error {
+	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, mode); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// Addr returns the HTTPS listener's address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// PKIAddr returns the plain-HTTP PKI listener's address.
+func (s *Server) PKIAddr() net.Addr { return s.pkiLn.Addr() }
+
+// Handler returns the API handler with its middleware, for in-process
+// use.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Router returns the API router, whose Patterns list every route.
+func (s *Server) Router() *api.Router { return s.router }
+
+// OpenAPI returns the assembled OpenAPI document.
+func (s *Server) OpenAPI() []byte { return s.openapi }
+
+// Run serves HTTPS and the PKI endpoints until ctx is done or
+// [Server.Shutdown] is called, then shuts down gracefully (with a 30 s
+// deadline when ctx ended). It returns nil after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- s.https.ServeTLS(s.ln, "", "") }()
+	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
+	s.logger.InfoContext(ctx, "signet serving", "https", "https://"+s.ln.Addr().String(), "pki", "http://"+s.pkiLn.Addr().String())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return errors.Join(err, s.Shutdown(sctx))
+}
+
+// Shutdown stops the server in this order: stop accepting connections
+// and wait for in-flight API requests until ctx's deadline, then close
+// the remaining connections (their requests' contexts are canceled, so a
+// signing aborts before writing); stop the PKI listener; drain the audit
+// log; close the stores. It is safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutOnce.Do(func() {
+		var errs []error
+		if err := s.https.Shutdown(ctx); err != nil {
+			errs = append(errs, err, s.https.Close())
+		}
+		if err := s.pkiHTTP.Shutdown(ctx); err != nil {
+			errs = append(errs, err, s.pkiHTTP.Close())
+		}
+		if err := s.audit.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, s.closeAll())
+		s.shutErr = errors.Join(errs...)
+	})
+	return s.shutErr
+}
+
+func (s *Server) closeAll() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	return errors.Join(errs...)
+}
