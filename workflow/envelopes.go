@@ -313,5 +313,9 @@ func decodeCursor(c string) (time.Time, string, error) {
 	if err != nil {
 		return time.Time{}, "", bad
 	}
-	return time.Unix(0, ns).UTC(), parts[2], nil
+	t := time.Unix(0, ns).UTC()
+	if encodeCursor(t, parts[2]) != c {
+		return time.Time{}, "", bad // only the canonical form is accepted
+	}
+	return t, parts[2], nil
 }
