@@ -252,7 +252,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	return s, nil
 }
 
-
 func ignoreClosed(f func() error) func() error {
 	return func() error {
 		if err := f(); err != nil && !errors.Is(err, net.ErrClosed) {
