@@ -11,6 +11,8 @@ import (
 const usage = `Signet signs PDF documents with PAdES signatures and verifies them offline.
 
 Usage:
+  signet serve [--data DIR] [--listen ADDR] [--config FILE]
+                                            run the signing service (HTTPS API)
   signet sign [flags] IN.pdf OUT.pdf        add a PAdES signature (B-B, B-T, B-LT, B-LTA)
   signet verify [--trust ROOTS.pem] [--json] FILE.pdf
                                             validate every signature
@@ -49,6 +51,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"audit":      cmdAudit,
 		"timestamp":  cmdTimestamp,
 		"pki":        cmdPKI,
+		"serve":      cmdServe,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/signet-pki/signet/server"
+)
+
+// cmdServe runs the signing service until SIGINT or SIGTERM, then shuts
+// it down gracefully.
+func cmdServe(args []string, env *environment) error {
+	fs := newFlagSet("serve", env)
+	data := fs.String("data", "", "data directory (default ./signet-data)")
+	listen := fs.String("listen", "", "HTTPS listen address (default 127.0.0.1:8443)")
+	config := fs.String("config", "", "JSON configuration file")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usageErrorf("serve takes no arguments")
+	}
+	cfg := server.Config{}
+	if *config != "" {
+		b, err := os.ReadFile(*config)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		if cfg, err = server.ParseConfig(b); err != nil {
+			return usageErrorf("%v", err)
+		}
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	cfg.Defaults()
+	if err := cfg.Validate(); err != nil {
+		return usageErrorf("%v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewJSONHandler(env.stderr, nil))
+	srv, err := server.New(ctx, cfg, server.WithLogger(logger), server.WithTerminal(env.stdout))
+	if err != nil {
+		return failf("%v", err)
+	}
+	if err := srv.Run(ctx); err != nil {
+		return failf("%v", err)
+	}
+	return nil
+}
