@@ -34,8 +34,9 @@ type DocumentStore interface {
 type ListFilter struct {
 	// Status, if set, keeps only envelopes in that state.
 	Status Status
-	// After, if set, continues after this position (exclusive) in the
-	// order newest first: (CreatedAt, ID) descending.
+	// AfterCreated and AfterID, if AfterID is set, continue after that
+	// position (exclusive) in the order newest first: (CreatedAt, ID)
+	// descending.
 	AfterCreated time.Time
 	AfterID      string
 	// Limit bounds the number returned (at least 1).
