@@ -44,8 +44,8 @@ func TestProblems(t *testing.T) {
 	big := `{"name":"` + strings.Repeat("a", 2<<20) + `"}`
 	tests := []struct {
 		name, method, path, body, ctype string
-		status                           int
-		slug                             string
+		status                          int
+		slug                            string
 	}{
 		{"unknown field", "POST", "/v1/recipient/echo", `{"name":"a","admin":true}`, "application/json", 422, "unknown-field"},
 		{"wrong type", "POST", "/v1/recipient/echo", `{"count":"x"}`, "application/json", 422, "invalid-json"},
