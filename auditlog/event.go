@@ -23,14 +23,18 @@ const (
 	EnvelopeSent           EventType = "envelope.sent"
 	EnvelopeCompleted      EventType = "envelope.completed"
 	EnvelopeVoided         EventType = "envelope.voided"
+	EnvelopeStarted        EventType = "envelope.started"
+	EnvelopeExpired        EventType = "envelope.expired"
 	RecipientViewed        EventType = "recipient.viewed"
 	RecipientAuthenticated EventType = "recipient.authenticated"
 	RecipientDeclined      EventType = "recipient.declined"
+	RecipientConsented     EventType = "recipient.consented"
 	SignatureCreated       EventType = "signature.created"
 	SignatureVerified      EventType = "signature.verified"
 	KeyCreated             EventType = "key.created"
 	KeyUsed                EventType = "key.used"
 	KeyRotated             EventType = "key.rotated"
+	KeyRevoked             EventType = "key.revoked"
 	KeyDestroyed           EventType = "key.destroyed"
 	CertificateIssued      EventType = "certificate.issued"
 	CertificateRevoked     EventType = "certificate.revoked"
@@ -38,6 +42,8 @@ const (
 	AdminElevated          EventType = "admin.elevated"
 	AdminPolicyChanged     EventType = "admin.policy_changed"
 	TenantCreated          EventType = "tenant.created"
+	APIKeyCreated          EventType = "apikey.created"
+	APIKeyRevoked          EventType = "apikey.revoked"
 	TenantKeysShredded     EventType = "tenant.keys_shredded"
 	AuditExported          EventType = "audit.exported"
 	AuditVerified          EventType = "audit.verified"
@@ -46,12 +52,13 @@ const (
 var knownTypes = map[EventType]bool{
 	DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
 	EnvelopeCreated: true, EnvelopeSent: true, EnvelopeCompleted: true, EnvelopeVoided: true,
-	RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true,
+	EnvelopeStarted: true, EnvelopeExpired: true,
+	RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true, RecipientConsented: true,
 	SignatureCreated: true, SignatureVerified: true,
-	KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyDestroyed: true,
+	KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyRevoked: true, KeyDestroyed: true,
 	CertificateIssued: true, CertificateRevoked: true,
 	UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
-	TenantCreated: true, TenantKeysShredded: true,
+	TenantCreated: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
 	AuditExported: true, AuditVerified: true,
 }
 
