@@ -80,14 +80,14 @@ func BenchmarkSign(b *testing.B) {
 			s    crypto.Signer
 		}{{"pkcs11", hsmSigner}, {"stdlib", std}, {"soft", softSigner}}
 		for _, mode := range []string{"serial", "parallel"} {
+			b.Run(string(alg)+"/c_sign/"+mode, func(b *testing.B) {
+				benchCSign(b, be, hsmSigner.(*signer), digest[:], mode == "parallel")
+			})
 			for _, sg := range signers {
 				b.Run(string(alg)+"/"+sg.name+"/"+mode, func(b *testing.B) {
 					benchSigner(b, sg.s, digest[:], mode == "parallel")
 				})
 			}
-			b.Run(string(alg)+"/c_sign/"+mode, func(b *testing.B) {
-				benchCSign(b, be, hsmSigner.(*signer), digest[:], mode == "parallel")
-			})
 		}
 	}
 }
