@@ -1,0 +1,49 @@
+// Package signing is the recipient side of Signet: link tokens, email
+// one-time codes, recipient sessions, the per-recipient PAdES signature and
+// the completion seal.
+//
+// # Links
+//
+// When a recipient's turn comes, the workflow calls [Service.Notify] (a
+// workflow.Notifier). It issues a link token of 32 random bytes (256 bits,
+// base64url without padding), stores only its SHA-256 bound to that one
+// recipient of that one envelope with an expiry (seven days by default,
+// never later than the envelope's), and emails a link that carries the
+// token in the URL fragment, so that it never reaches a server log, a
+// proxy or a Referer header.
+//
+// # Authentication
+//
+// Clients send tokens in the Authorization header, never in a path or a
+// query (which access logs, browser history and Referer headers keep):
+//
+//	Authorization: Link <link token>        POST /v1/recipient/code, /verify
+//	Authorization: Session <session token>  every other /v1/recipient/ route
+//
+// POST /v1/recipient/code emails a six-digit one-time code, stored as a
+// keyed hash with a ten-minute expiry; sends are rate-limited per
+// recipient. POST /v1/recipient/verify compares the code in constant time;
+// five wrong codes lock the recipient out for fifteen minutes, and every
+// attempt is audited as recipient.authenticated (success or failure). A
+// correct code yields a short-lived session bound to the same recipient.
+// A link or session never grants more than its own recipient's actions,
+// and a document id grants nothing outside the session's envelope.
+//
+// # Signatures
+//
+// [Service.Sign] signs every document of the envelope that the recipient
+// has not signed yet, one at a time under the workflow's document lock: a
+// key generated in the configured backend, certified for ten minutes by
+// the tenant's issuing CA to the recipient's verified name and email with
+// the authentication evidence (amr otp and email), a PAdES B-T approval
+// signature time-stamped by the built-in TSA (no time-stamp, no
+// signature), the new revision stored in the blob store, and the workflow
+// told. The key is destroyed after use.
+//
+// # Completion
+//
+// [Service.Complete] (a workflow.Completer) seals each document with the
+// tenant's seal key and a seal certificate from its issuing CA, then adds
+// the DSS with the validation data of every signature and a document
+// time-stamp: PAdES B-LTA (ETSI EN 319 142-1 §6).
+package signing
