@@ -1,0 +1,226 @@
+// Package signingsql keeps the recipient side's links, sessions and
+// one-time-code state ([signing.Store]) in the service's SQLite database
+// (modernc.org/sqlite, pure Go), by default DIR/signet.db. Tokens are
+// stored only as their SHA-256, codes only as keyed hashes. The schema is
+// versioned with store/sqlite's migrations (versions 300–399, tables
+// prefixed signing_).
+package signingsql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/signing"
+	"github.com/signet-pki/signet/store/sqlite"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+var migrations = []sqlite.Migration{{
+	Version: 300,
+	Name:    "signing links, sessions and code state",
+	SQL: `CREATE TABLE signing_links (
+	hash         BLOB PRIMARY KEY,
+	tenant       TEXT NOT NULL,
+	envelope_id  TEXT NOT NULL,
+	recipient_id TEXT NOT NULL,
+	created_at   INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL,
+	used_at      INTEGER
+) STRICT;
+CREATE INDEX signing_links_recipient ON signing_links (envelope_id, recipient_id);
+CREATE TABLE signing_sessions (
+	hash         BLOB PRIMARY KEY,
+	tenant       TEXT NOT NULL,
+	envelope_id  TEXT NOT NULL,
+	recipient_id TEXT NOT NULL,
+	email        TEXT NOT NULL,
+	auth_time    INTEGER NOT NULL,
+	expires_at   INTEGER NOT NULL
+) STRICT;
+CREATE TABLE signing_auth (
+	envelope_id     TEXT NOT NULL,
+	recipient_id    TEXT NOT NULL,
+	code_mac        BLOB,
+	code_expires_at INTEGER,
+	failures        INTEGER NOT NULL,
+	locked_until    INTEGER,
+	window_start    INTEGER,
+	window_sends    INTEGER NOT NULL,
+	PRIMARY KEY (envelope_id, recipient_id)
+) STRICT;`,
+}}
+
+// Store implements [signing.Store] on a SQLite database.
+type Store struct {
+	db    *sql.DB
+	owned bool
+}
+
+var _ signing.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path, with WAL,
+// synchronous=FULL and one writer connection, and applies the migrations.
+// The caller must Close it.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("signingsql: invalid database path %q", path)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("signingsql: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	s, err := New(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New applies the migrations to db, an already open service database, and
+// returns a store over it. Close does not close db.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	if err := db.PingContext(ctx); err != nil {
+		return nil, fmt.Errorf("signingsql: %w", err)
+	}
+	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
+		return nil, fmt.Errorf("signingsql: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database if Open opened it.
+func (s *Store) Close() error {
+	if s.owned {
+		return s.db.Close()
+	}
+	return nil
+}
+
+// DB returns the underlying database (for tests that count rows).
+func (s *Store) DB() *sql.DB { return s.db }
+
+func nanos(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// CreateLink implements [signing.Store].
+func (s *Store) CreateLink(ctx context.Context, l signing.Link) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_links (hash, tenant, envelope_id, recipient_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		l.Hash[:], l.Tenant, l.EnvelopeID, l.RecipientID, l.CreatedAt.UnixNano(), l.ExpiresAt.UnixNano(), nanos(l.UsedAt))
+	if err != nil {
+		return fmt.Errorf("signingsql: insert link: %w", err)
+	}
+	return nil
+}
+
+// LinkByHash implements [signing.Store].
+func (s *Store) LinkByHash(ctx context.Context, hash [32]byte) (signing.Link, error) {
+	l := signing.Link{Hash: hash}
+	var created, expires int64
+	var used sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, created_at, expires_at, used_at FROM signing_links WHERE hash = ?`, hash[:]).
+		Scan(&l.Tenant, &l.EnvelopeID, &l.RecipientID, &created, &expires, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return signing.Link{}, signing.ErrNoRecord
+	}
+	if err != nil {
+		return signing.Link{}, fmt.Errorf("signingsql: link: %w", err)
+	}
+	l.CreatedAt, l.ExpiresAt, l.UsedAt = time.Unix(0, created).UTC(), time.Unix(0, expires).UTC(), fromNanos(used)
+	return l, nil
+}
+
+// MarkLinksUsed implements [signing.Store].
+func (s *Store) MarkLinksUsed(ctx context.Context, envelopeID, recipientID string, t time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE signing_links SET used_at = ? WHERE envelope_id = ? AND recipient_id = ? AND used_at IS NULL`,
+		t.UnixNano(), envelopeID, recipientID)
+	if err != nil {
+		return fmt.Errorf("signingsql: mark links used: %w", err)
+	}
+	return nil
+}
+
+// CreateSession implements [signing.Store].
+func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ss.Hash[:], ss.Tenant, ss.EnvelopeID, ss.RecipientID, ss.Email, ss.AuthTime.UnixNano(), ss.ExpiresAt.UnixNano())
+	if err != nil {
+		return fmt.Errorf("signingsql: insert session: %w", err)
+	}
+	return nil
+}
+
+// SessionByHash implements [signing.Store].
+func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Session, error) {
+	ss := signing.Session{Hash: hash}
+	var auth, expires int64
+	err := s.db.QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at FROM signing_sessions WHERE hash = ?`, hash[:]).
+		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return signing.Session{}, signing.ErrNoRecord
+	}
+	if err != nil {
+		return signing.Session{}, fmt.Errorf("signingsql: session: %w", err)
+	}
+	ss.AuthTime, ss.ExpiresAt = time.Unix(0, auth).UTC(), time.Unix(0, expires).UTC()
+	return ss, nil
+}
+
+// AuthState implements [signing.Store].
+func (s *Store) AuthState(ctx context.Context, envelopeID, recipientID string) (signing.AuthState, error) {
+	st := signing.AuthState{EnvelopeID: envelopeID, RecipientID: recipientID}
+	var codeExp, locked, window sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends FROM signing_auth WHERE envelope_id = ? AND recipient_id = ?`,
+		envelopeID, recipientID).Scan(&st.CodeMAC, &codeExp, &st.Failures, &locked, &window, &st.WindowSends)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return signing.AuthState{}, fmt.Errorf("signingsql: code state: %w", err)
+	}
+	st.CodeExpiresAt, st.LockedUntil, st.WindowStart = fromNanos(codeExp), fromNanos(locked), fromNanos(window)
+	return st, nil
+}
+
+// PutAuthState implements [signing.Store].
+func (s *Store) PutAuthState(ctx context.Context, st signing.AuthState) error {
+	var mac any
+	if len(st.CodeMAC) > 0 {
+		mac = st.CodeMAC
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_auth (envelope_id, recipient_id, code_mac, code_expires_at, failures, locked_until, window_start, window_sends)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (envelope_id, recipient_id) DO UPDATE SET code_mac = excluded.code_mac, code_expires_at = excluded.code_expires_at,
+			failures = excluded.failures, locked_until = excluded.locked_until, window_start = excluded.window_start, window_sends = excluded.window_sends`,
+		st.EnvelopeID, st.RecipientID, mac, nanos(st.CodeExpiresAt), st.Failures, nanos(st.LockedUntil), nanos(st.WindowStart), st.WindowSends)
+	if err != nil {
+		return fmt.Errorf("signingsql: store code state: %w", err)
+	}
+	return nil
+}
