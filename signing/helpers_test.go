@@ -445,3 +445,5 @@ func (e *env) verifyPDF(b []byte) *pades.Report {
 	}
 	return rep
 }
+
+func newRecorder() *httptest.ResponseRecorder { return httptest.NewRecorder() }

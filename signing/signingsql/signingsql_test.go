@@ -1,0 +1,89 @@
+package signingsql_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/signet-pki/signet/signing"
+	"github.com/signet-pki/signet/signing/signingsql"
+)
+
+// TestRoundTripAcrossRestart writes links, a session and code state,
+// closes the database, reopens it and reads everything back.
+func TestRoundTripAcrossRestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "signet.db")
+	now := time.Unix(1_800_000_000, 123).UTC()
+	link := signing.Link{Hash: [32]byte{1}, Tenant: "acme", EnvelopeID: "env_1", RecipientID: "rcp_1", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	other := link
+	other.Hash, other.RecipientID = [32]byte{2}, "rcp_2"
+	sess := signing.Session{Hash: [32]byte{3}, Tenant: "acme", EnvelopeID: "env_1", RecipientID: "rcp_1", Email: "a@example.com", AuthTime: now, ExpiresAt: now.Add(time.Minute)}
+	st := signing.AuthState{EnvelopeID: "env_1", RecipientID: "rcp_1", CodeMAC: []byte{9, 9}, CodeExpiresAt: now, Failures: 3, LockedUntil: now.Add(time.Second), WindowStart: now, WindowSends: 2}
+
+	s, err := signingsql.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []signing.Link{link, other} {
+		if err := s.CreateLink(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateLink(ctx, link); err == nil {
+		t.Fatal("duplicate link hash accepted")
+	}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutAuthState(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkLinksUsed(ctx, "env_1", "rcp_1", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s, err = signingsql.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.LinkByHash(ctx, link.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.UsedAt.Equal(now.Add(time.Minute)) || got.RecipientID != "rcp_1" || !got.ExpiresAt.Equal(link.ExpiresAt) || got.Tenant != "acme" {
+		t.Errorf("link = %+v", got)
+	}
+	if got, err := s.LinkByHash(ctx, other.Hash); err != nil || !got.UsedAt.IsZero() {
+		t.Errorf("other recipient's link = %+v, %v; want unused", got, err)
+	}
+	if _, err := s.LinkByHash(ctx, [32]byte{7}); !errors.Is(err, signing.ErrNoRecord) {
+		t.Errorf("missing link: %v", err)
+	}
+	gs, err := s.SessionByHash(ctx, sess.Hash)
+	if err != nil || gs.Email != sess.Email || !gs.AuthTime.Equal(now) || !gs.ExpiresAt.Equal(sess.ExpiresAt) {
+		t.Errorf("session = %+v, %v", gs, err)
+	}
+	if _, err := s.SessionByHash(ctx, [32]byte{8}); !errors.Is(err, signing.ErrNoRecord) {
+		t.Errorf("missing session: %v", err)
+	}
+	ga, err := s.AuthState(ctx, "env_1", "rcp_1")
+	if err != nil || !bytes.Equal(ga.CodeMAC, st.CodeMAC) || ga.Failures != 3 || !ga.LockedUntil.Equal(st.LockedUntil) || ga.WindowSends != 2 {
+		t.Errorf("auth state = %+v, %v", ga, err)
+	}
+	ga.CodeMAC, ga.Failures = nil, 0
+	if err := s.PutAuthState(ctx, ga); err != nil {
+		t.Fatal(err)
+	}
+	if ga, _ = s.AuthState(ctx, "env_1", "rcp_1"); ga.CodeMAC != nil || ga.Failures != 0 {
+		t.Errorf("cleared auth state = %+v", ga)
+	}
+	if z, err := s.AuthState(ctx, "env_1", "nobody"); err != nil || z.Failures != 0 || z.RecipientID != "nobody" {
+		t.Errorf("absent auth state = %+v, %v", z, err)
+	}
+}
