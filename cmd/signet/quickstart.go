@@ -1,27 +1,41 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"crypto"
+	"crypto/tls"
 	"crypto/x509"
-	"encoding/asn1"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"net"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
+	"github.com/signet-pki/signet/api"
+	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/pdf"
-	"github.com/signet-pki/signet/internal/testpki"
+	"github.com/signet-pki/signet/mail/mailtest"
 	"github.com/signet-pki/signet/pades"
-	"github.com/signet-pki/signet/tsa"
+	"github.com/signet-pki/signet/server"
+	"github.com/signet-pki/signet/workflow"
 )
 
-// quickstartPolicy is the TSA policy OID of the throwaway quickstart TSA
-// (a private arc used for examples).
-var quickstartPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 55555, 1, 1}
+// bootstrapKeyRE finds the bootstrap administrator key that a first
+// start prints to its terminal.
+var bootstrapKeyRE = regexp.MustCompile(`\bsk_[A-Za-z0-9_-]+`)
+
+// quickstartSigner is one of the two recipients of the quickstart
+// envelope.
+type quickstartSigner struct{ name, email string }
+
+var quickstartSigners = []quickstartSigner{
+	{"Alice Example", "alice@example.com"},
+	{"Bob Example", "bob@example.com"},
+}
 
 func cmdQuickstart(args []string, env *environment) error {
 	fs := newFlagSet("quickstart", env)
@@ -33,122 +47,169 @@ func cmdQuickstart(args []string, env *environment) error {
 	if len(pos) != 0 {
 		return usageErrorf("quickstart takes no arguments")
 	}
-	if err := os.MkdirAll(*dir, 0o755); err != nil {
-		return failf("%v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := runQuickstart(ctx, *dir, env.stdout); err != nil {
+		return failf("quickstart: %v", err)
 	}
-	out := env.stdout
-	path := func(name string) string { return filepath.Join(*dir, name) }
+	return nil
+}
+
+// runQuickstart is the whole flow: an in-process server over DIR/data, a
+// tenant and an API key, a sample document, an envelope to two signers in
+// sequence, their codes from the in-process mailbox, their signatures,
+// the sealed B-LTA result in DIR/signed.pdf, verified against the
+// tenant's root in DIR/root.pem.
+func runQuickstart(ctx context.Context, dir string, out io.Writer) error {
 	step := func(format string, a ...any) { fmt.Fprintf(out, "• "+format+"\n", a...) }
+	data := filepath.Join(dir, "data")
+	// The data directory is quickstart's own: start fresh, so that the
+	// bootstrap administrator key is printed (only a first start does).
+	if err := os.RemoveAll(data); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 
-	// 1. A throwaway PKI: root, signer, time-stamp authority.
-	root, err := testpki.NewRoot("Signet Quickstart Root CA", testpki.ECDSAP256)
-	if err != nil {
-		return failf("%v", err)
-	}
-	signerCert, signerKey, err := root.IssueSigner("Quinn Quickstart", testpki.ECDSAP256, testpki.LeafOptions{Email: "quinn@example.com", Organization: "Signet Quickstart"})
-	if err != nil {
-		return failf("%v", err)
-	}
-	tsaCert, tsaKey, err := root.IssueTSA("Signet Quickstart TSA", testpki.ECDSAP256, testpki.LeafOptions{})
-	if err != nil {
-		return failf("%v", err)
-	}
-	for _, w := range []struct {
-		name string
-		fn   func(string) error
-	}{
-		{"root.pem", func(p string) error { return testpki.WritePEM(p, root.Cert) }},
-		{"signer.pem", func(p string) error { return testpki.WritePEM(p, signerCert) }},
-		{"signer-key.pem", func(p string) error { return testpki.WriteKeyPEM(p, signerKey) }},
-		{"tsa.pem", func(p string) error { return testpki.WritePEM(p, tsaCert) }},
-	} {
-		if err := w.fn(path(w.name)); err != nil {
-			return failf("%v", err)
-		}
-	}
-	step("created a throwaway CA %q, a signer certificate for %s and a TSA certificate (critical timeStamping EKU)",
-		root.Cert.Subject.CommonName, signerCert.EmailAddresses[0])
-
-	// 2. An in-process RFC 3161 time-stamp authority over real HTTP.
-	srv := &tsa.Server{Signer: tsaKey, Certificate: tsaCert, Policy: quickstartPolicy, Hash: crypto.SHA256}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return failf("starting the time-stamp authority: %v", err)
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	defer hs.Close()
-	tsaURL := "http://" + ln.Addr().String() + "/"
-	step("started an RFC 3161 time-stamp authority at %s", tsaURL)
-
-	// 3. A sample document.
-	sample := path("sample.pdf")
-	err = writeAtomically(sample, func(f *os.File) error {
-		return pdf.WriteSample(f, pdf.SampleOptions{Pages: 1, Title: "Signet quickstart sample", Lines: []string{
-			"This document was signed by signet quickstart.",
-			"Check it with: signet verify --trust root.pem signed.pdf",
-		}})
-	})
-	if err != nil {
-		return failf("%v", err)
-	}
-	step("wrote a sample document %s", sample)
-
-	// 4. Sign at PAdES B-T.
-	src, err := os.Open(sample)
-	if err != nil {
-		return failf("%v", err)
-	}
-	defer src.Close()
-	st, _ := src.Stat()
-	signed := path("signed.pdf")
-	opts := pades.Options{
-		Signer: signerKey, Certificates: []*x509.Certificate{signerCert},
-		Level: pades.LevelBT, Timestamper: &tsa.Client{URLs: []string{tsaURL}},
-		Reason: "Signet quickstart", Location: "localhost",
-	}
-	err = writeAtomically(signed, func(f *os.File) error {
-		return pades.Sign(context.Background(), f, src, st.Size(), opts)
-	})
-	if err != nil {
-		return failf("signing: %v", err)
-	}
-	step("signed it at PAdES B-T (ECDSA P-256, SHA-256, RFC 3161 time-stamp): %s", signed)
-
-	// 5. Verify it offline against the throwaway root.
-	f, err := os.Open(signed)
-	if err != nil {
-		return failf("%v", err)
-	}
-	defer f.Close()
-	st, _ = f.Stat()
-	roots, err := loadPool(path("root.pem"))
+	// 1. An in-process mailbox and the server.
+	box, err := mailtest.New(mailtest.Options{})
 	if err != nil {
 		return err
 	}
-	rep, err := pades.Verify(f, st.Size(), pades.VerifyOptions{Roots: roots})
+	defer box.Close()
+	var terminal bytes.Buffer
+	srv, err := server.New(ctx, server.Config{
+		DataDir: data, Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0",
+		SMTP: server.SMTPConfig{Addr: box.Addr(), From: "signet@quickstart.invalid"},
+	}, server.WithTerminal(&terminal), server.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
-		return failf("verifying: %v", err)
+		return fmt.Errorf("starting the server: %w", err)
 	}
-	report := path("report.json")
-	err = writeAtomically(report, func(f *os.File) error {
-		enc := json.NewEncoder(f)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
-	})
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx) }()
+	defer func() {
+		stop()
+		<-done
+	}()
+	base := "https://" + srv.Addr().String()
+	step("started Signet at %s (data in %s) with an in-process mailbox at %s", base, data, box.Addr())
+	admin := bootstrapKeyRE.FindString(terminal.String())
+	if admin == "" {
+		return errors.New("the server printed no bootstrap administrator key")
+	}
+	rootPEM, err := os.ReadFile(filepath.Join(data, "pki", "root.pem"))
 	if err != nil {
-		return failf("%v", err)
+		return err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(rootPEM) {
+		return errors.New("no root certificate in the data directory")
+	}
+	hc := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}}}
+	client := &apiclient.Client{Base: base, HTTP: hc}
+
+	// 2. A tenant and its API key.
+	t, err := client.WithAuth("Bearer "+admin).CreateTenant(ctx, "Quickstart Inc.")
+	if err != nil {
+		return fmt.Errorf("creating the tenant: %w", err)
+	}
+	secret, err := client.WithAuth("Bearer "+admin).CreateKey(ctx, t.ID, "quickstart",
+		[]string{api.ScopeDocumentsWrite, api.ScopeDocumentsRead, api.ScopeEnvelopesWrite, api.ScopeEnvelopesRead, api.ScopeEnvelopesSend})
+	if err != nil {
+		return fmt.Errorf("creating the API key: %w", err)
+	}
+	step("created tenant %q (%s), with its own issuing CA and seal key, and a scoped API key", t.Name, t.ID)
+	sender := client.WithAuth("Bearer " + secret)
+
+	// 3. A document and an envelope to two signers in sequence.
+	var sample bytes.Buffer
+	if err := pdf.WriteSample(&sample, pdf.SampleOptions{Pages: 1, Title: "Signet quickstart agreement", Lines: []string{
+		"Signed by Alice, then Bob, then sealed by Signet.",
+		"Check it with: signet verify --trust root.pem signed.pdf",
+	}}); err != nil {
+		return err
+	}
+	doc, err := sender.Upload(ctx, "agreement.pdf", sample.Bytes())
+	if err != nil {
+		return fmt.Errorf("uploading: %w", err)
+	}
+	step("uploaded agreement.pdf (%d bytes, SHA-256 %s…)", doc.Size, doc.SHA256[:16])
+	req := workflow.CreateRequest{Subject: "Quickstart agreement", Message: "Please sign.", Documents: []string{doc.ID}}
+	for i, s := range quickstartSigners {
+		req.Recipients = append(req.Recipients, workflow.RecipientInput{Role: workflow.RoleSigner, Name: s.name, Email: s.email, Order: i + 1})
+	}
+	e, err := sender.CreateEnvelope(ctx, req)
+	if err != nil {
+		return fmt.Errorf("creating the envelope: %w", err)
+	}
+	if e, err = sender.Send(ctx, e.ID); err != nil {
+		return fmt.Errorf("sending the envelope: %w", err)
+	}
+	step("sent envelope %s to %s, then %s", e.ID, quickstartSigners[0].email, quickstartSigners[1].email)
+
+	// 4. Each signer: link, code, view, consent, sign.
+	mb := &apiclient.Mailbox{Server: box}
+	for _, s := range quickstartSigners {
+		link, err := mb.Link(ctx, s.email, 1)
+		if err != nil {
+			return err
+		}
+		rc, err := mb.Authenticate(ctx, client, s.email, link)
+		if err != nil {
+			return fmt.Errorf("%s: proving the email address: %w", s.name, err)
+		}
+		step("%s opened the emailed link and proved control of %s with a one-time code", s.name, s.email)
+		if _, err := rc.View(ctx); err != nil {
+			return err
+		}
+		if err := rc.Consent(ctx); err != nil {
+			return err
+		}
+		res, err := rc.Sign(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: signing: %w", s.name, err)
+		}
+		step("%s consented and signed (PAdES B-T, ten-minute certificate from the tenant's CA, key destroyed after use)", s.name)
+		if res.Completed {
+			step("every signer is done: Signet sealed the document and made it PAdES B-LTA (DSS + document time-stamp)")
+		}
+	}
+	if e, err = sender.Envelope(ctx, e.ID); err != nil {
+		return err
+	}
+	if e.Status != workflow.StatusCompleted {
+		return fmt.Errorf("envelope is %s, not completed", e.Status)
+	}
+
+	// 5. The result, its trust anchor, and a verification.
+	signed, err := sender.Content(ctx, e.ID, doc.ID)
+	if err != nil {
+		return err
+	}
+	signedPath, rootPath := filepath.Join(dir, "signed.pdf"), filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(signedPath, signed, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(rootPath, rootPEM, 0o644); err != nil {
+		return err
+	}
+	rep, err := pades.Verify(bytes.NewReader(signed), int64(len(signed)), pades.VerifyOptions{Roots: roots})
+	if err != nil {
+		return err
 	}
 	for _, s := range rep.Signatures {
-		step("verified: %s, %s, signed by %s, time-stamped %s", s.Verdict, s.Level, s.Signer.Subject, s.TimestampTime.UTC().Format(time.RFC3339))
+		who := "document time-stamp"
+		if s.Signer != nil {
+			who = s.Signer.Subject
+		}
+		step("verified %s: %s, %s, %s", s.Field, s.Verdict, s.Level, who)
 	}
 	if !rep.Valid {
-		return failf("the quickstart signature did not verify; see %s", report)
+		return errors.New("the completed document did not verify")
 	}
-	fmt.Fprintf(out, "\nFiles in %s:\n", *dir)
-	for _, n := range []string{"root.pem", "signer.pem", "signer-key.pem", "tsa.pem", "sample.pdf", "signed.pdf", "report.json"} {
-		fmt.Fprintf(out, "  %s\n", path(n))
-	}
-	fmt.Fprintf(out, "\nTry:\n  signet verify --trust %s %s\n  pdfsig %s\n", path("root.pem"), signed, signed)
+	fmt.Fprintf(out, "\nWrote %s (the signed, sealed document) and %s (the tenant's root CA).\n", signedPath, rootPath)
+	fmt.Fprintf(out, "Try:\n  signet verify --trust %s %s\n  pdfsig %s\n", rootPath, signedPath, signedPath)
 	return nil
 }
