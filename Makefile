@@ -15,7 +15,9 @@ FUZZTIME ?= 5s
 # Debian packages the tests call out to (independent verifiers, SoftHSM2, benchmarks).
 # postgresql provides initdb/pg_ctl for the throwaway clusters of the store tests
 # (internal/pgtest); no system cluster is created or started for it.
-DEB_PACKAGES := poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-tools libnss3-tools time hyperfine postgresql
+# gcc and libc6-dev: cgo, for the PKCS#11 backend (keys/pkcs11); without a C
+# compiler go builds without cgo and the SoftHSM2 tests would not be compiled.
+DEB_PACKAGES := gcc libc6-dev poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-tools libnss3-tools time hyperfine postgresql
 
 # Every Fuzz* function in a _test.go file is a fuzz target; `make fuzz`
 # finds them all, so a new target runs in CI without being listed here.
