@@ -75,7 +75,9 @@ func TestRecipientAPIBadInput(t *testing.T) {
 		slug   string
 	}{
 		{"no token", func() error { return in.client.SendCode(ctx) }, 401, "invalid-link"},
-		{"API key as link", func() error { return acme.WithAuth("Link " + strings.TrimPrefix(acme.Authorization, "Bearer ")).SendCode(ctx) }, 401, "invalid-link"},
+		{"API key as link", func() error {
+			return acme.WithAuth("Link " + strings.TrimPrefix(acme.Authorization, "Bearer ")).SendCode(ctx)
+		}, 401, "invalid-link"},
 		{"other tenant's document by id", func() error {
 			_, err := session.RecipientDocument(ctx, g.Documents[0].DocumentID)
 			return err
