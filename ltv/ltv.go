@@ -14,6 +14,8 @@ import (
 	"context"
 	"crypto/sha1"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -291,6 +293,37 @@ type Result struct {
 	// RevokedAt and Reason are set when Status is Revoked.
 	RevokedAt time.Time
 	Reason    int
+	// InvalidSince is the invalidity date (RFC 5280 §5.3.2) of a revoked
+	// certificate when the evidence states one: when the key is known or
+	// suspected to have been compromised, which may precede RevokedAt.
+	InvalidSince time.Time
+}
+
+// Effective returns the time from which a revoked certificate must not be
+// trusted: the invalidity date when stated and earlier, else the revocation
+// time.
+func (r Result) Effective() time.Time {
+	if !r.InvalidSince.IsZero() && r.InvalidSince.Before(r.RevokedAt) {
+		return r.InvalidSince
+	}
+	return r.RevokedAt
+}
+
+// oidInvalidityDate is the CRL entry (and OCSP single) extension
+// id-ce-invalidityDate (RFC 5280 §5.3.2).
+var oidInvalidityDate = asn1.ObjectIdentifier{2, 5, 29, 24}
+
+// invalidityDate returns the invalidity date among exts, if any.
+func invalidityDate(exts []pkix.Extension) time.Time {
+	for _, e := range exts {
+		if e.Id.Equal(oidInvalidityDate) {
+			var t time.Time
+			if _, err := asn1.UnmarshalWithParams(e.Value, &t, "generalized"); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
 }
 
 // Status answers the revocation status of cert, issued by issuer, from d
@@ -305,7 +338,8 @@ func (d *Data) Status(cert, issuer *x509.Certificate) (Result, error) {
 		}
 		switch resp.Status {
 		case ocsp.Revoked:
-			return Result{Status: Revoked, Source: "ocsp", Issued: resp.ProducedAt, RevokedAt: resp.RevokedAt, Reason: resp.RevocationReason}, nil
+			return Result{Status: Revoked, Source: "ocsp", Issued: resp.ProducedAt, RevokedAt: resp.RevokedAt, Reason: resp.RevocationReason,
+				InvalidSince: invalidityDate(resp.Extensions)}, nil
 		case ocsp.Good:
 			if good == nil {
 				good = &Result{Status: Good, Source: "ocsp", Issued: resp.ProducedAt}
@@ -319,7 +353,8 @@ func (d *Data) Status(cert, issuer *x509.Certificate) (Result, error) {
 		}
 		for _, e := range crl.RevokedCertificateEntries {
 			if e.SerialNumber.Cmp(cert.SerialNumber) == 0 {
-				return Result{Status: Revoked, Source: "crl", Issued: crl.ThisUpdate, RevokedAt: e.RevocationTime, Reason: e.ReasonCode}, nil
+				return Result{Status: Revoked, Source: "crl", Issued: crl.ThisUpdate, RevokedAt: e.RevocationTime, Reason: e.ReasonCode,
+					InvalidSince: invalidityDate(e.Extensions)}, nil
 			}
 		}
 		if good == nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"io"
 	"math/big"
@@ -34,12 +36,13 @@ type ltvPKI struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	revoked map[string]time.Time // serial → revocation time
+	invalid map[string]time.Time // serial → invalidity date (key compromise time)
 	down    bool
 }
 
 func newLTVPKI(t *testing.T) *ltvPKI {
 	t.Helper()
-	p := &ltvPKI{revoked: map[string]time.Time{}}
+	p := &ltvPKI{revoked: map[string]time.Time{}, invalid: map[string]time.Time{}}
 	var err error
 	if p.root, err = testpki.NewRoot("LTV Root", testpki.ECDSAP256); err != nil {
 		t.Fatal(err)
@@ -89,6 +92,9 @@ func (p *ltvPKI) ocsp(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	if at, ok := p.revoked[req.SerialNumber.String()]; ok {
 		tmpl.Status, tmpl.RevokedAt, tmpl.RevocationReason = ocsp.Revoked, at, ocsp.KeyCompromise
+		if inv, ok := p.invalid[req.SerialNumber.String()]; ok {
+			tmpl.ExtraExtensions = []pkix.Extension{invalidityExtension(inv)}
+		}
 	}
 	p.mu.Unlock()
 	der, err := ocsp.CreateResponse(p.root.Cert, p.root.Cert, tmpl, p.root.Key)
@@ -105,7 +111,11 @@ func (p *ltvPKI) crl(w http.ResponseWriter, r *http.Request) {
 	var entries []x509.RevocationListEntry
 	for s, at := range p.revoked {
 		n, _ := new(big.Int).SetString(s, 10)
-		entries = append(entries, x509.RevocationListEntry{SerialNumber: n, RevocationTime: at, ReasonCode: 1})
+		e := x509.RevocationListEntry{SerialNumber: n, RevocationTime: at, ReasonCode: 1}
+		if inv, ok := p.invalid[s]; ok {
+			e.ExtraExtensions = []pkix.Extension{invalidityExtension(inv)}
+		}
+		entries = append(entries, e)
 	}
 	p.mu.Unlock()
 	der, err := x509.CreateRevocationList(nil, &x509.RevocationList{
@@ -256,6 +266,67 @@ func TestLTVFailsClosed(t *testing.T) {
 	err = Sign(context.Background(), f, bytes.NewReader(data), int64(len(data)), o)
 	if !errors.Is(err, ErrNoValidationData) {
 		t.Fatalf("Sign: %v, want ErrNoValidationData", err)
+	}
+}
+
+func invalidityExtension(t time.Time) pkix.Extension {
+	v, err := asn1.MarshalWithParams(t.UTC(), "generalized")
+	if err != nil {
+		panic(err)
+	}
+	return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 24}, Value: v}
+}
+
+// TestCompromiseTime: once a signer key is revoked with a compromise time,
+// a signature time-stamped before that time stays valid and one
+// time-stamped after it does not, even if the revocation was processed
+// later (RFC 5280 invalidity date).
+func TestCompromiseTime(t *testing.T) {
+	p := newLTVPKI(t)
+	now := time.Now()
+	tsaCert, tsaKey, err := p.root.IssueTSA("Earlier TSA", testpki.ECDSAP256, testpki.LeafOptions{
+		NotBefore: now.Add(-2 * time.Hour), OCSPServer: []string{p.srv.URL + "/ocsp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier := httptest.NewServer(&tsa.Server{Signer: tsaKey, Certificate: tsaCert, Policy: testPolicy,
+		Now: func() time.Time { return now.Add(-30 * time.Minute) }})
+	defer earlier.Close()
+
+	before := p.options(LevelBT)
+	before.Timestamper = &tsa.Client{URLs: []string{earlier.URL}}
+	signedBefore := signToFile(t, corpusPath("classic.pdf"), before)
+	signedAfter := signToFile(t, corpusPath("classic.pdf"), p.options(LevelBT))
+
+	p.mu.Lock()
+	p.revoked[p.cert.SerialNumber.String()] = time.Now()
+	p.invalid[p.cert.SerialNumber.String()] = now.Add(-10 * time.Minute)
+	p.mu.Unlock()
+
+	for _, c := range []struct {
+		name string
+		path string
+		want string
+	}{{"time-stamped before the compromise", signedBefore, TotalPassed}, {"time-stamped after the compromise", signedAfter, TotalFailed}} {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := os.OpenFile(c.path, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, _ := f.Stat()
+			o := p.options(LevelBLT)
+			if _, err := AddValidationData(context.Background(), f, st.Size(), LTVOptions{Fetcher: o.Fetcher}); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			s := verifyAt(t, c.path, p.roots, time.Now()).Signatures[0]
+			if s.Indication != c.want {
+				t.Fatalf("got %s/%s (%s), want %s", s.Indication, s.SubIndication, s.Reason, c.want)
+			}
+			if c.want == TotalFailed && s.SubIndication != RevokedIndication {
+				t.Errorf("sub-indication %s, want REVOKED", s.SubIndication)
+			}
+		})
 	}
 }
 

@@ -89,15 +89,15 @@ func checkRevocation(r *pdf.Reader, src io.ReaderAt, rep *Report, now time.Time)
 					}
 					continue
 				}
-				if res.Status == ltv.Revoked && !res.RevokedAt.After(tc.at) {
-					s.fail("revocation", RevokedIndication, fmt.Sprintf("%q (%s) was revoked on %s (reason %d), before %s",
-						cert.Subject.CommonName, tc.what, res.RevokedAt.UTC().Format(time.RFC3339), res.Reason, tc.at.UTC().Format(time.RFC3339)))
+				if res.Status == ltv.Revoked && !res.Effective().After(tc.at) {
+					s.fail("revocation", RevokedIndication, fmt.Sprintf("%q (%s) is revoked (reason %d) and invalid since %s, before %s",
+						cert.Subject.CommonName, tc.what, res.Reason, res.Effective().UTC().Format(time.RFC3339), tc.at.UTC().Format(time.RFC3339)))
 					failed = true
 					continue
 				}
 				if res.Status == ltv.Revoked {
-					s.check("revocation", Passed, fmt.Sprintf("%q was revoked on %s, after the proven time %s", cert.Subject.CommonName,
-						res.RevokedAt.UTC().Format(time.RFC3339), tc.at.UTC().Format(time.RFC3339)))
+					s.check("revocation", Passed, fmt.Sprintf("%q is revoked, invalid only since %s, after the proven time %s", cert.Subject.CommonName,
+						res.Effective().UTC().Format(time.RFC3339), tc.at.UTC().Format(time.RFC3339)))
 				}
 				covered++
 			}
