@@ -299,7 +299,9 @@ func TestCompromiseTime(t *testing.T) {
 	signedAfter := signToFile(t, corpusPath("classic.pdf"), p.options(LevelBT))
 
 	p.mu.Lock()
-	p.revoked[p.cert.SerialNumber.String()] = time.Now()
+	// Processed a little after both signatures (OCSP and CRL times have
+	// one-second resolution), effective from the compromise before them.
+	p.revoked[p.cert.SerialNumber.String()] = time.Now().Add(5 * time.Second)
 	p.invalid[p.cert.SerialNumber.String()] = now.Add(-10 * time.Minute)
 	p.mu.Unlock()
 
