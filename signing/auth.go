@@ -45,14 +45,20 @@ func (s *Service) link(ctx context.Context, hash [32]byte) (Link, error) {
 	return l, nil
 }
 
-// Session resolves a session token's hash to a live session.
+// Session resolves a session token's hash to a live session. Sessions
+// never change once created, so found ones are cached in memory.
 func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
-	ss, err := s.cfg.Store.SessionByHash(ctx, hash)
-	if errors.Is(err, ErrNoRecord) {
-		return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("signing: load session: %w", err)
+	ss, ok := s.sessions.get(hash)
+	if !ok {
+		var err error
+		ss, err = s.cfg.Store.SessionByHash(ctx, hash)
+		if errors.Is(err, ErrNoRecord) {
+			return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
+		}
+		if err != nil {
+			return Session{}, fmt.Errorf("signing: load session: %w", err)
+		}
+		s.sessions.put(ss)
 	}
 	if !s.now().Before(ss.ExpiresAt) {
 		return Session{}, withDetail(ErrInvalidSession, "the session has expired; verify a new code", nil)
@@ -209,6 +215,7 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 	if err := s.cfg.Store.CreateSession(ctx, ss); err != nil {
 		return "", Session{}, fmt.Errorf("signing: store session: %w", err)
 	}
+	s.sessions.put(ss)
 	return tok, ss, nil
 }
 

@@ -48,7 +48,7 @@ func TestFlow(t *testing.T) {
 
 	bob := e.session("bob@example.com", e.link("bob@example.com", 1))
 	res = e.signAs(bob)
-	if len(res.Signed) != 2 || !res.Completed || res.View.Status != workflow.StatusCompleted {
+	if len(res.Signed) != 2 || !res.Completed || res.Status != workflow.StatusCompleted {
 		t.Fatalf("bob's sign result = %+v", res)
 	}
 

@@ -154,6 +154,8 @@ type Service struct {
 
 	sealMu    sync.Mutex
 	sealCerts map[string]*x509.Certificate
+
+	sessions sessionCache
 }
 
 // New returns a service over cfg.

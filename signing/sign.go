@@ -26,7 +26,9 @@ type SignResult struct {
 	// Completed reports whether this signature completed the envelope
 	// (sealed at B-LTA).
 	Completed bool `json:"completed"`
-	View      View `json:"envelope"`
+	// Status is the envelope's state after the signature: in_progress,
+	// or completed.
+	Status workflow.Status `json:"status"`
 }
 
 // Sign makes the session's recipient's signature on every document of the
@@ -75,18 +77,16 @@ func (s *Service) Sign(ctx context.Context, ss Session, req auditlog.Request) (S
 			s.log.WarnContext(ctx, "signing: marking links used failed", "envelope", ss.EnvelopeID, "error", err)
 		}
 	}
+	res.Status = workflow.StatusInProgress
 	if p.ReadyToComplete {
 		e, err := wf.Complete(context.WithoutCancel(ctx), ss.EnvelopeID)
 		if err != nil {
 			s.log.WarnContext(ctx, "signing: completion failed; the scheduler retries", "envelope", ss.EnvelopeID, "error", err)
 		} else {
 			res.Completed = e.Status == workflow.StatusCompleted
+			res.Status = e.Status
 		}
 	}
-	if v, err = s.view(ctx, ss.EnvelopeID, ss.RecipientID); err != nil {
-		return SignResult{}, err
-	}
-	res.View = toView(v)
 	return res, nil
 }
 

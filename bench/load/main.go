@@ -1,0 +1,307 @@
+// Command load measures Signet's recipient signing over loopback: it
+// starts a server in process (TLS 1.3, SQLite, software keys, the
+// built-in TSA, an in-process SMTP mailbox), prepares envelopes with a
+// 1 MB PDF, authenticates and consents each first signer, and then times
+// only the sign calls (PAdES B-T with a short-lived certificate from the
+// tenant's CA, the new revision stored, the next signer notified) at each
+// concurrency level. Beside them it measures the raw floor of this
+// machine: ECDSA P-256 signatures/s and fsyncs/s.
+//
+//	go run ./bench/load [-n 200] [-c 1,16,64] [-size 1048576] [-timeout 10m]
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/signet-pki/signet/api"
+	"github.com/signet-pki/signet/internal/apiclient"
+	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/mail/mailtest"
+	"github.com/signet-pki/signet/server"
+	"github.com/signet-pki/signet/workflow"
+)
+
+func main() {
+	n := flag.Int("n", 200, "sign calls per concurrency level")
+	levels := flag.String("c", "1,16,64", "concurrency levels")
+	size := flag.Int64("size", 1<<20, "approximate PDF size in bytes")
+	timeout := flag.Duration("timeout", 10*time.Minute, "bound on the whole run")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed sign calls to this file")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		profile = f
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	if err := run(ctx, *n, *levels, *size); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// profile, if set, receives a CPU profile of the first level's sign
+// calls.
+var profile *os.File
+
+var keyRE = regexp.MustCompile(`\bsk_[A-Za-z0-9_-]+`)
+
+func run(ctx context.Context, n int, levels string, size int64) error {
+	dir, err := os.MkdirTemp("", "signet-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	box, err := mailtest.New(mailtest.Options{})
+	if err != nil {
+		return err
+	}
+	defer box.Close()
+	var term bytes.Buffer
+	srv, err := server.New(ctx, server.Config{
+		DataDir: filepath.Join(dir, "data"), Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0",
+		RateLimits: &api.RateLimits{}, // the load comes from one address
+		SMTP:       server.SMTPConfig{Addr: box.Addr(), From: "signet@load.invalid"},
+	}, server.WithTerminal(&term), server.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return err
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+
+	rootPEM, err := os.ReadFile(filepath.Join(dir, "data", "pki", "root.pem"))
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(rootPEM)
+	hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}, MaxIdleConnsPerHost: 128,
+	}}
+	c := &apiclient.Client{Base: "https://" + srv.Addr().String(), HTTP: hc}
+	admin := c.WithAuth("Bearer " + keyRE.FindString(term.String()))
+	tn, err := admin.CreateTenant(ctx, "Load")
+	if err != nil {
+		return err
+	}
+	secret, err := admin.CreateKey(ctx, tn.ID, "load", []string{api.ScopeDocumentsWrite, api.ScopeEnvelopesWrite, api.ScopeEnvelopesSend, api.ScopeEnvelopesRead})
+	if err != nil {
+		return err
+	}
+	sender := c.WithAuth("Bearer " + secret)
+	var doc bytes.Buffer
+	if err := pdf.WriteSample(&doc, pdf.SampleOptions{Pages: 1, Title: "Load test", Padding: size}); err != nil {
+		return err
+	}
+	mb := &apiclient.Mailbox{Server: box}
+
+	fmt.Printf("Signet recipient signing over loopback: %d-byte PDF, PAdES B-T, built-in TSA, software keys, %d CPUs\n\n", doc.Len(), runtime.NumCPU())
+	fmt.Println("| concurrent recipients | sign calls | signatures/s | p50 | p99 | max |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|")
+	round := 0
+	for _, f := range strings.Split(levels, ",") {
+		conc, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || conc < 1 {
+			return fmt.Errorf("bad concurrency %q", f)
+		}
+		round++
+		sessions, err := prepare(ctx, sender, c, mb, doc.Bytes(), n, round)
+		if err != nil {
+			return err
+		}
+		if profile != nil {
+			if err := pprof.StartCPUProfile(profile); err != nil {
+				return err
+			}
+		}
+		lat, wall, err := signAll(ctx, sessions, conc)
+		if profile != nil {
+			pprof.StopCPUProfile()
+			profile = nil // one profile: the first level
+		}
+		if err != nil {
+			return err
+		}
+		slices.Sort(lat)
+		fmt.Printf("| %d | %d | %.0f | %s | %s | %s |\n", conc, n, float64(n)/wall.Seconds(),
+			ms(lat[len(lat)/2]), ms(lat[(len(lat)*99+99)/100-1]), ms(lat[len(lat)-1]))
+	}
+	fmt.Println()
+	floor(filepath.Join(dir, "fsync"))
+	return nil
+}
+
+// prepare makes n envelopes, each to two signers in sequence, and returns
+// a session of each first signer, authenticated and consented.
+func prepare(ctx context.Context, sender, c *apiclient.Client, mb *apiclient.Mailbox, pdfBytes []byte, n, round int) ([]*apiclient.Client, error) {
+	out := make([]*apiclient.Client, n)
+	errs := make(chan error, n)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				a := fmt.Sprintf("first%d-%04d@example.com", round, i)
+				b := fmt.Sprintf("second%d-%04d@example.com", round, i)
+				d, err := sender.Upload(ctx, "load.pdf", pdfBytes)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				e, err := sender.CreateEnvelope(ctx, workflow.CreateRequest{Subject: "Load", Documents: []string{d.ID}, Recipients: []workflow.RecipientInput{
+					{Role: workflow.RoleSigner, Name: "First Signer", Email: a, Order: 1},
+					{Role: workflow.RoleSigner, Name: "Second Signer", Email: b, Order: 2},
+				}})
+				if err == nil {
+					_, err = sender.Send(ctx, e.ID)
+				}
+				var link string
+				if err == nil {
+					link, err = mb.Link(ctx, a, 1)
+				}
+				var rc *apiclient.Client
+				if err == nil {
+					rc, err = mb.Authenticate(ctx, c, a, link)
+				}
+				if err == nil {
+					err = rc.Consent(ctx)
+				}
+				if err != nil {
+					errs <- err
+					continue
+				}
+				out[i] = rc
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, fmt.Errorf("preparing envelopes: %w", err)
+	}
+	return out, nil
+}
+
+// signAll makes every session sign, conc at a time, and returns each sign
+// call's latency and the wall time.
+func signAll(ctx context.Context, sessions []*apiclient.Client, conc int) ([]time.Duration, time.Duration, error) {
+	lat := make([]time.Duration, len(sessions))
+	errs := make(chan error, len(sessions))
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				t0 := time.Now()
+				if _, err := sessions[i].Sign(ctx); err != nil {
+					errs <- err
+					continue
+				}
+				lat[i] = time.Since(t0)
+			}
+		}()
+	}
+	start := time.Now()
+	for i := range sessions {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	wall := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, 0, fmt.Errorf("sign: %w", err)
+	}
+	return lat, wall, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// floor prints the machine's raw rates: ECDSA P-256 signatures/s on one
+// goroutine and on one per CPU, and 4 KiB write+fsync/s in the data
+// directory's file system.
+func floor(path string) {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	digest := sha256.Sum256([]byte("floor"))
+	rate := func(workers int) float64 {
+		var wg sync.WaitGroup
+		counts := make([]int, workers)
+		deadline := time.Now().Add(time.Second)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+					if _, err := ecdsa.SignASN1(rand.Reader, key, digest[:]); err == nil {
+						counts[w]++
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		total := 0
+		for _, c := range counts {
+			total += c
+		}
+		return float64(total)
+	}
+	fmt.Println("| raw floor | per second |")
+	fmt.Println("|---|---:|")
+	fmt.Printf("| ECDSA P-256 signatures, 1 goroutine | %.0f |\n", rate(1))
+	fmt.Printf("| ECDSA P-256 signatures, %d goroutines | %.0f |\n", runtime.NumCPU(), rate(runtime.NumCPU()))
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Println("| fsync |", err, "|")
+		return
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	count := 0
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := f.Write(buf); err != nil {
+			break
+		}
+		if err := f.Sync(); err != nil {
+			break
+		}
+		count++
+	}
+	fmt.Printf("| 4 KiB write + fsync | %d |\n", count)
+}
