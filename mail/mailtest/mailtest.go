@@ -258,6 +258,10 @@ func decode(m *Message) error {
 	if err != nil {
 		return fmt.Errorf("mailtest: body: %w", err)
 	}
-	m.Body = strings.ReplaceAll(string(b), "\r\n", "\n")
+	text := string(b)
+	for strings.Contains(text, "\r\n") {
+		text = strings.ReplaceAll(text, "\r\n", "\n")
+	}
+	m.Body = text
 	return nil
 }
