@@ -303,3 +303,9 @@ func (p *pki) sealOrTLSKey(ctx context.Context) (crypto.Signer, error) {
 	s, _, _, err := p.signer(ctx, role{name: "tls", purpose: keys.PurposeTLS, alg: keys.ECDSAP256})
 	return s, err
 }
+
+// SealKey returns tenant's seal key and its reference.
+func (p *pki) SealKey(ctx context.Context, tenant string) (crypto.Signer, ca.KeyRef, error) {
+	s, ref, _, err := p.signer(ctx, role{name: "seal/" + tenant, tenant: tenant, purpose: keys.PurposePlatformSeal, alg: keys.ECDSAP256})
+	return s, ref, err
+}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
@@ -15,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,13 +25,22 @@ import (
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/api/apisql"
 	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/auditlog/anchor"
+	"github.com/signet-pki/signet/blob"
 	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/ca/sqlitestore"
 	"github.com/signet-pki/signet/crl"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/keysql"
 	"github.com/signet-pki/signet/keys/soft"
+	"github.com/signet-pki/signet/ltv"
+	"github.com/signet-pki/signet/mail"
+	"github.com/signet-pki/signet/signing"
+	"github.com/signet-pki/signet/signing/signingsql"
 	"github.com/signet-pki/signet/store/sqlite"
+	"github.com/signet-pki/signet/tsa"
+	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/workflow/workflowsql"
 )
 
 // An Option adjusts [New].
@@ -40,7 +52,14 @@ type options struct {
 	now      func() time.Time
 	mounts   []func(api.Mux)
 	openapi  [][]byte
+	// smtpPassword is the SMTP password, read by the caller from the
+	// environment variable the configuration names.
+	smtpPassword string
 }
+
+// WithSMTPPassword sets the SMTP password (the configuration names only the
+// environment variable that holds it; only cmd/ reads the environment).
+func WithSMTPPassword(p string) Option { return func(o *options) { o.smtpPassword = p } }
 
 // WithLogger sets the structured logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -73,12 +92,16 @@ type Server struct {
 	api        *apisql.Store
 	auditStore *sqlite.Store
 	audit      *auditlog.Log
+	publisher  *auditlog.Publisher
 	auditProbe *sql.DB
-	keyMeta    *keysql.Store
-	keys       *keys.Manager
-	caStore    *sqlitestore.Store
-	pki        *pki
-	tlsKeyID   string
+	workflow   *workflow.Service
+	// stopScheduler stops the workflow scheduler and waits for it.
+	stopScheduler func()
+	keyMeta       *keysql.Store
+	keys          *keys.Manager
+	caStore       *sqlitestore.Store
+	pki           *pki
+	tlsKeyID      string
 
 	router  *api.Router
 	handler http.Handler
@@ -131,7 +154,27 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		return nil, fmt.Errorf("server: %w", err)
 	}
 
-	// Audit log.
+	// Listeners: the PKI's address goes into certificates and into the
+	// audit log's anchoring (its built-in TSA).
+	if s.pkiLn, err = net.Listen("tcp", cfg.PKIListen); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.closers = append(s.closers, ignoreClosed(s.pkiLn.Close))
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.closers = append(s.closers, ignoreClosed(s.ln.Close))
+
+	// Audit log, its checkpoints and their anchors: an RFC 3161 time-stamp
+	// from the built-in TSA and a copy in the write-once directory.
+	checkpointKey, err := auditlog.LoadCheckpointKey(filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub"), auditOrigin)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	sinkDir := filepath.Join(dir, "checkpoints")
+	if err := os.MkdirAll(sinkDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	secret, err := soft.LoadKeyFile(filepath.Join(dir, "audit.master"), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("server: audit key: %w", err)
@@ -145,7 +188,17 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		return nil, err
 	}
 	s.closers = append(s.closers, s.auditStore.Close)
-	if s.audit, err = auditlog.New(ctx, auditlog.Config{Storage: s.auditStore, Keys: tk, Now: o.now}); err != nil {
+	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
+		Origin: auditOrigin, Signer: checkpointKey, Every: 1000, Interval: 30 * time.Second, Now: o.now, Logger: o.logger,
+		Anchorers: []auditlog.Anchorer{
+			&anchor.Timestamper{Client: &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}, Now: o.now},
+			&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.audit, err = auditlog.New(ctx, auditlog.Config{Storage: s.auditStore, Keys: tk, Now: o.now, Publisher: s.publisher}); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() error { return s.audit.Shutdown(context.Background()) })
@@ -160,6 +213,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		return nil, fmt.Errorf("server: master key: %w", err)
 	}
 	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})
+	ckm := hmac.New(sha256.New, mk)
+	ckm.Write([]byte("signet recipient codes"))
+	codeKey := ckm.Sum(nil)
 	clear(mk)
 	if err != nil {
 		return nil, err
@@ -171,16 +227,6 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	if s.keys, err = keys.New(ctx, keys.Config{Store: s.keyMeta, Backends: []keys.Backend{backend}, Recorder: s.audit, Now: o.now}); err != nil {
 		return nil, err
 	}
-
-	// Listeners: the PKI's address goes into certificates.
-	if s.pkiLn, err = net.Listen("tcp", cfg.PKIListen); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	s.closers = append(s.closers, ignoreClosed(s.pkiLn.Close))
-	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
-	s.closers = append(s.closers, ignoreClosed(s.ln.Close))
 
 	// PKI.
 	if s.caStore, err = sqlitestore.Open(ctx, filepath.Join(dir, "pki.db")); err != nil {
@@ -227,6 +273,59 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	fragments := [][]byte{api.OpenAPI}
 	(&api.Accounts{Tenants: s.api, Keys: s.api, Recorder: s.audit, Provision: p.provisionTenant, Now: o.now}).Register(s.router)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
+	blobs, err := blob.NewFS(filepath.Join(dir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	wfStore, err := workflowsql.New(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	sgStore, err := signingsql.New(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	var mailer mail.Mailer = &mail.Spool{Dir: filepath.Join(dir, "outbox"), Now: o.now}
+	if cfg.SMTP.Addr != "" {
+		host, port, _ := net.SplitHostPort(cfg.SMTP.Addr)
+		pn, _ := strconv.Atoi(port)
+		if mailer, err = mail.NewSMTP(mail.Config{Host: host, Port: pn, From: cfg.SMTP.From,
+			Username: cfg.SMTP.Username, Password: o.smtpPassword, RequireTLS: cfg.SMTP.StartTLS}); err != nil {
+			return nil, err
+		}
+	} else {
+		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", filepath.Join(dir, "outbox"))
+	}
+	rootCert := p.cert("ca/" + ca.RootName)
+	pool := x509.NewCertPool()
+	pool.AddCert(rootCert)
+	tsaURLs := cfg.TSAURLs
+	if len(tsaURLs) == 0 {
+		tsaURLs = []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	sg, err := signing.New(signing.Config{
+		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
+		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: pool},
+		Fetcher:     &ltv.Fetcher{Roots: []*x509.Certificate{rootCert}},
+		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
+		TempDir: filepath.Join(dir, "tmp"), Now: o.now, Logger: o.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	wf, err := workflow.New(workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: s.audit,
+		Notifier: sg, Completer: sg, MaxDocumentSize: cfg.MaxUploadSize, Now: o.now, Logger: o.logger})
+	if err != nil {
+		return nil, err
+	}
+	sg.Bind(wf)
+	s.workflow = wf
+	(&workflow.Handler{Service: wf}).Register(s.router)
+	(&signing.Handler{Service: sg}).Register(s.router)
+	fragments = append(fragments, workflow.OpenAPI, signing.OpenAPI)
 	for _, m := range o.mounts {
 		m(s.router)
 	}
@@ -339,6 +438,14 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.https.ServeTLS(s.ln, "", "") }()
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
+	s.publisher.Start(context.WithoutCancel(ctx))
+	sctxSched, stop := context.WithCancel(context.WithoutCancel(ctx))
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		s.workflow.Run(sctxSched, workflow.DefaultTick)
+	}()
+	s.stopScheduler = func() { stop(); <-schedDone }
 	s.logger.InfoContext(ctx, "signet serving", "https", "https://"+s.ln.Addr().String(), "pki", "http://"+s.pkiLn.Addr().String())
 	var err error
 	select {
@@ -356,19 +463,34 @@ func (s *Server) Run(ctx context.Context) error {
 // Shutdown stops the server in this order: stop accepting connections
 // and wait for in-flight API requests until ctx's deadline, then close
 // the remaining connections (their requests' contexts are canceled, so a
-// signing aborts before writing); stop the PKI listener; drain the audit
-// log; close the stores. It is safe to call more than once.
+// signing aborts before writing); stop the workflow scheduler; drain the
+// audit log; publish and anchor a last checkpoint; stop the PKI listener;
+// close the stores. It is safe to call more than once.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutOnce.Do(func() {
 		var errs []error
 		if err := s.https.Shutdown(ctx); err != nil {
 			errs = append(errs, err, s.https.Close())
 		}
-		if err := s.pkiHTTP.Shutdown(ctx); err != nil {
-			errs = append(errs, err, s.pkiHTTP.Close())
+		if s.stopScheduler != nil {
+			s.stopScheduler()
+		}
+		// A checkpoint over everything done, time-stamped while the audit
+		// log still records the TSA key's use; then drain the log and sign
+		// a last checkpoint over that use too (anchored in the write-once
+		// directory; its time-stamp would need the closed log, so the next
+		// start's first checkpoint carries one).
+		if _, err := s.publisher.Publish(ctx); err != nil {
+			errs = append(errs, err)
 		}
 		if err := s.audit.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
+		}
+		if err := s.publisher.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.pkiHTTP.Shutdown(ctx); err != nil {
+			errs = append(errs, err, s.pkiHTTP.Close())
 		}
 		errs = append(errs, s.closeAll())
 		s.shutErr = errors.Join(errs...)
@@ -386,3 +508,6 @@ func (s *Server) closeAll() error {
 	}
 	return errors.Join(errs...)
 }
+
+// auditOrigin names the audit log in its checkpoints.
+const auditOrigin = "signet.local/audit"

@@ -3,7 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/store/postgres"
 	"github.com/signet-pki/signet/store/sqlite"
 	"golang.org/x/mod/sumdb/note"
@@ -122,6 +123,10 @@ func cmdAuditVerify(args []string, env *environment) error {
 	sf.register(fs)
 	pubkey := fs.String("pubkey", "", "audit public key (verifier key text or file; default DIR/audit.pub)")
 	cpFile := fs.String("checkpoint", "", "a signed checkpoint held outside the storage, to detect rollback")
+	sinkDir := fs.String("sink", "", "write-once checkpoint directory to compare with (default DIR/checkpoints when it exists)")
+	tsaTrust := fs.String("tsa-trust", "", "PEM roots for the checkpoints' RFC 3161 anchors (default DIR/pki/root.pem when it exists)")
+	var witnesses listFlag
+	fs.Var(&witnesses, "witness", "witness verifier key (vkey) whose cosignatures to check (repeatable)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -146,12 +151,65 @@ func cmdAuditVerify(args []string, env *environment) error {
 		opts.Reference = &auditlog.Checkpoint{Size: th.Size, Note: b}
 	}
 	ctx := context.Background()
+	if *sinkDir == "" && sf.data != "" && fileExists(filepath.Join(sf.data, "checkpoints")) {
+		*sinkDir = filepath.Join(sf.data, "checkpoints")
+	}
+	var sink *anchor.FileSink
+	if *sinkDir != "" {
+		sink = &anchor.FileSink{Dir: *sinkDir}
+		if latest, err := sink.Latest(ctx); err == nil && opts.Reference == nil {
+			opts.Reference = &latest
+		}
+	}
+	if *tsaTrust == "" && sf.data != "" && fileExists(filepath.Join(sf.data, "pki", "root.pem")) {
+		*tsaTrust = filepath.Join(sf.data, "pki", "root.pem")
+	}
+	var roots *x509.CertPool
+	if *tsaTrust != "" {
+		if roots, err = loadPool(*tsaTrust); err != nil {
+			return err
+		}
+	}
+	cosigners := map[string]anchor.CosignerKey{}
+	for _, w := range witnesses {
+		k, err := anchor.ParseCosignerKey(w)
+		if err != nil {
+			return usageErrorf("--witness: %v", err)
+		}
+		cosigners[k.Name] = k
+	}
+	unchecked := 0
+	opts.CheckAnchor = func(a auditlog.Anchor, cp auditlog.Checkpoint) error {
+		switch a.Kind {
+		case anchor.KindRFC3161:
+			return anchor.VerifyTimestampAnchor(a, cp, roots)
+		case anchor.KindWitness:
+			k, ok := cosigners[a.Name]
+			if !ok {
+				unchecked++
+				return nil
+			}
+			return anchor.VerifyCosignatureAnchor(a, cp, k)
+		case anchor.KindSink:
+			return nil // compared with the sink itself below
+		}
+		return fmt.Errorf("unknown anchor kind %q", a.Kind)
+	}
 	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	res, err := auditlog.Verify(ctx, st, opts)
+	if err == nil && sink != nil {
+		cps, cerr := st.Checkpoints(ctx)
+		if cerr != nil {
+			return failf("%v", cerr)
+		}
+		if serr := anchor.VerifySink(ctx, sink, cps); serr != nil {
+			return failf("audit log disagrees with the write-once copies in %s: %v", *sinkDir, serr)
+		}
+	}
 	var te *auditlog.TamperError
 	if errors.As(err, &te) {
 		return failf("audit log tampered: %s at index %d: %s", te.Kind, te.Index, te.Detail)
@@ -162,6 +220,9 @@ func cmdAuditVerify(args []string, env *environment) error {
 	fmt.Fprintf(env.stdout, "audit log OK: %d events, %d checkpoints, %d anchors\n", res.Size, res.Checkpoints, res.Anchors)
 	if res.Latest.Size > 0 {
 		fmt.Fprintf(env.stdout, "latest checkpoint: %s size %d root %s\n", res.Latest.Origin, res.Latest.Size, res.Latest.Hash)
+	}
+	if unchecked > 0 {
+		fmt.Fprintf(env.stdout, "%d witness cosignatures not checked (no --witness key for them)\n", unchecked)
 	}
 	if res.Unsigned > 0 {
 		fmt.Fprintf(env.stdout, "%d events after the latest checkpoint are not yet signed\n", res.Unsigned)
@@ -367,26 +428,9 @@ func cmdAuditAppend(args []string, env *environment) error {
 // sensitive-value secret DIR/audit.master, creating them (and DIR/audit.pub)
 // on first use.
 func auditKeys(dir, origin string) (note.Signer, []byte, error) {
-	keyPath, pubPath := filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub")
-	if !fileExists(keyPath) {
-		skey, vkey, err := note.GenerateKey(rand.Reader, origin)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := os.WriteFile(keyPath, []byte(skey+"\n"), 0o600); err != nil {
-			return nil, nil, err
-		}
-		if err := os.WriteFile(pubPath, []byte(vkey+"\n"), 0o644); err != nil {
-			return nil, nil, err
-		}
-	}
-	b, err := os.ReadFile(keyPath)
+	signer, err := auditlog.LoadCheckpointKey(filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub"), origin)
 	if err != nil {
 		return nil, nil, err
-	}
-	signer, err := note.NewSigner(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, nil, fmt.Errorf("audit key %s: %w", keyPath, err)
 	}
 	master, err := loadAuditMaster(dir)
 	if err != nil {

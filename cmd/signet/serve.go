@@ -47,7 +47,11 @@ func cmdServe(args []string, env *environment) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(env.stderr, nil))
-	srv, err := server.New(ctx, cfg, server.WithLogger(logger), server.WithTerminal(env.stdout))
+	opts := []server.Option{server.WithLogger(logger), server.WithTerminal(env.stdout)}
+	if cfg.SMTP.PasswordEnv != "" {
+		opts = append(opts, server.WithSMTPPassword(env.getenv(cfg.SMTP.PasswordEnv)))
+	}
+	srv, err := server.New(ctx, cfg, opts...)
 	if err != nil {
 		return failf("%v", err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"net"
@@ -99,5 +100,11 @@ func TestServeCommand(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), key) {
 		t.Fatal("the bootstrap key reached the log")
+	}
+	// What the server did verifies offline: the tree, the checkpoints, their
+	// RFC 3161 anchors (against pki/root.pem) and write-once copies.
+	var out, errb bytes.Buffer
+	if code := run([]string{"audit", "verify", "--data", data}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "audit log OK") {
+		t.Fatalf("audit verify --data: exit %d\n%s%s", code, out.String(), errb.String())
 	}
 }
