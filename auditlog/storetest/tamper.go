@@ -61,7 +61,7 @@ func Populate(t *testing.T, s auditlog.Storage) *TamperFixture {
 }
 
 // NewKey returns a fresh Ed25519 note key pair.
-func NewKey(t *testing.T, name string) (note.Signer, note.Verifier) {
+func NewKey(t testing.TB, name string) (note.Signer, note.Verifier) {
 	t.Helper()
 	skey, vkey, err := note.GenerateKey(rand.Reader, name)
 	if err != nil {
