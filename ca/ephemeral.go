@@ -45,9 +45,14 @@ type BackendKeys struct {
 var _ KeyGenerator = BackendKeys{}
 
 // GenerateKey implements [KeyGenerator]. The key's ID is the backend name
-// and handle, its version "1".
+// and handle, its version "1". When the backend can make session keys
+// ([keys.SessionGenerator]) the key is one: it never reaches storage.
 func (b BackendKeys) GenerateKey(ctx context.Context, label string) (*GeneratedKey, error) {
-	h, _, err := b.Backend.Generate(ctx, b.Algorithm, label)
+	generate := b.Backend.Generate
+	if sg, ok := b.Backend.(keys.SessionGenerator); ok {
+		generate = sg.GenerateSession
+	}
+	h, _, err := generate(ctx, b.Algorithm, label)
 	if err != nil {
 		return nil, fmt.Errorf("ca: generate key: %w", err)
 	}

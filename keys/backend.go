@@ -70,3 +70,13 @@ type Wrapper interface {
 type MACer interface {
 	MAC(ctx context.Context, handle string, data []byte) ([]byte, error)
 }
+
+// A SessionGenerator is a Backend that can make session keys: keys that
+// live only in the backend's memory (for PKCS#11, session objects with
+// CKA_TOKEN false), are never written to storage, and are gone at Destroy
+// or when the process ends. Per-signing-event keys use them: such a key
+// signs once and nothing of it should outlive the event. Signer and
+// Destroy accept their handles like any other.
+type SessionGenerator interface {
+	GenerateSession(ctx context.Context, alg Algorithm, label string) (handle string, pub crypto.PublicKey, err error)
+}

@@ -78,9 +78,10 @@ func (c *Config) Validate() error {
 // Backend is the sealed software [keys.Backend]; it is also a
 // [keys.Wrapper] (AES-256-GCM) and a [keys.MACer] (HMAC-SHA256).
 type Backend struct {
-	dir    string
-	master []byte
-	rand   io.Reader
+	dir      string
+	master   []byte
+	rand     io.Reader
+	sessions *sessions
 }
 
 var (
@@ -101,7 +102,7 @@ func New(cfg Config) (*Backend, error) {
 	if r == nil {
 		r = rand.Reader
 	}
-	b := &Backend{dir: cfg.Dir, master: append([]byte(nil), cfg.MasterKey...), rand: r}
+	b := &Backend{dir: cfg.Dir, master: append([]byte(nil), cfg.MasterKey...), rand: r, sessions: &sessions{keys: map[string]crypto.Signer{}}}
 	if err := b.checkMaster(); err != nil {
 		return nil, err
 	}
@@ -321,6 +322,12 @@ func (b *Backend) load(h string) (keys.Algorithm, []byte, error) {
 // Signer implements [keys.Backend]. The signer holds the private key in
 // memory; formatting it prints no key material.
 func (b *Backend) Signer(ctx context.Context, h string) (crypto.Signer, error) {
+	if s, ok, err := b.sessionKey(h); ok {
+		if err != nil {
+			return nil, err
+		}
+		return &signer{handle: h, key: s}, nil
+	}
 	alg, material, err := b.load(h)
 	if err != nil {
 		return nil, err
@@ -413,6 +420,9 @@ func (b *Backend) MAC(ctx context.Context, h string, data []byte) ([]byte, error
 // zeros, syncs it and unlinks it. On copy-on-write file systems and flash
 // the old blocks may survive; they stay sealed under the master key.
 func (b *Backend) Destroy(ctx context.Context, h string) error {
+	if strings.HasPrefix(h, sessionPrefix) {
+		return b.destroySession(h)
+	}
 	p, err := b.path(h)
 	if err != nil {
 		return err

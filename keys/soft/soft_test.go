@@ -289,3 +289,39 @@ func TestNoSecretsInFormatting(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionKeys: session keys sign, never reach the key directory, and
+// are gone after Destroy.
+func TestSessionKeys(t *testing.T) {
+	dir := t.TempDir()
+	b, err := soft.New(soft.Config{Dir: dir, MasterKey: make([]byte, soft.MasterKeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	h, pub, err := b.GenerateSession(ctx, keys.ECDSAP256, "event")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 1 { // master.check only
+		t.Errorf("session key wrote files: %v", entries)
+	}
+	s, err := b.Signer(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := sha256.Sum256([]byte("x"))
+	sig, err := s.Sign(nil, digest[:], crypto.SHA256)
+	if err != nil || !ecdsa.VerifyASN1(pub.(*ecdsa.PublicKey), digest[:], sig) {
+		t.Fatalf("session signature: %v", err)
+	}
+	if err := b.Destroy(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Signer(ctx, h); !errors.Is(err, keys.ErrKeyNotFound) {
+		t.Errorf("Signer after Destroy: %v", err)
+	}
+	if _, _, err := b.GenerateSession(ctx, keys.AES256, "x"); !errors.Is(err, keys.ErrUnsupportedAlgorithm) {
+		t.Errorf("symmetric session key: %v", err)
+	}
+}
