@@ -1,12 +1,11 @@
 package apisql
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
-	"net/url"
-	"strings"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"github.com/signet-pki/signet/store/sqlite"
 )
 
 // OpenDB opens (creating if needed) the service database at path for
@@ -15,27 +14,9 @@ import (
 // (BEGIN IMMEDIATE), through a single connection so that writers
 // serialize in the pool rather than failing with SQLITE_BUSY.
 func OpenDB(path string) (*sql.DB, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("apisql: invalid database path %q", path)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "foreign_keys(ON)")
-	q.Set("_txlock", "immediate")
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlite.OpenDB(context.Background(), path)
 	if err != nil {
-		return nil, fmt.Errorf("apisql: open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	if err := db.Ping(); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("apisql: open %s: %w", path, err)
+		return nil, fmt.Errorf("apisql: %w", err)
 	}
 	return db, nil
 }

@@ -13,14 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/store/sqlite"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 var migrations = []sqlite.Migration{{
@@ -61,19 +57,10 @@ var _ ca.Store = (*Store)(nil)
 // Open opens (creating if needed) the database at path and applies the
 // CA's migrations. The caller must Close it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("sqlitestore: invalid database path %q", path)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := sqlite.OpenDB(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	db.SetMaxOpenConns(1)
 	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: %w", err)

@@ -14,14 +14,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/store/sqlite"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // Store is a [keys.Store] in a SQLite database.
@@ -34,25 +30,9 @@ var _ keys.Store = (*Store)(nil)
 // Open opens (creating if needed) the database at path and applies the
 // key metadata migrations. The caller must Close it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("keysql: invalid database path %q", path)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "foreign_keys(ON)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := sqlite.OpenDB(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("keysql: open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("keysql: open %s: %w", path, err)
+		return nil, fmt.Errorf("keysql: %w", err)
 	}
 	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
 		db.Close()

@@ -11,14 +11,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/signing"
 	"github.com/signet-pki/signet/store/sqlite"
-
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 var migrations = []sqlite.Migration{{
@@ -68,21 +64,10 @@ var _ signing.Store = (*Store)(nil)
 // synchronous=FULL and one writer connection, and applies the migrations.
 // The caller must Close it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	if path == "" || strings.ContainsAny(path, "?#") {
-		return nil, fmt.Errorf("signingsql: invalid database path %q", path)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := sqlite.OpenDB(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("signingsql: open %s: %w", path, err)
+		return nil, fmt.Errorf("signingsql: %w", err)
 	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
-	db.SetConnMaxLifetime(0)
 	s, err := New(ctx, db)
 	if err != nil {
 		db.Close()
