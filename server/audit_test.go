@@ -3,7 +3,10 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +16,8 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
+	"github.com/signet-pki/signet/auditlog/anchor/witnesstest"
+	"github.com/signet-pki/signet/server"
 	"github.com/signet-pki/signet/store/sqlite"
 )
 
@@ -100,5 +105,74 @@ func TestAuditCheckpointsAnchored(t *testing.T) {
 	}
 	if err := anchor.VerifySink(ctx, sink, cps); err != nil {
 		t.Errorf("write-once copies: %v", err)
+	}
+}
+
+// TestAuditWitness: a configured C2SP witness receives the checkpoints with
+// consistency proofs and its cosignatures are stored as anchors that verify
+// with its key.
+func TestAuditWitness(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auditlog.LoadCheckpointKey(filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub"), "signet.local/audit"); err != nil {
+		t.Fatal(err)
+	}
+	pub, err := os.ReadFile(filepath.Join(dir, "audit.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wkey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := witnesstest.New("witness.test", wkey)
+	if err := w.AddLog("signet.local/audit", strings.TrimSpace(string(pub))); err != nil {
+		t.Fatal(err)
+	}
+	ws := httptest.NewServer(w)
+	defer ws.Close()
+	r := start(t, dir, func(c *server.Config) {
+		c.Witnesses = []server.WitnessConfig{{URL: ws.URL, Key: w.VerifierKey()}}
+	})
+	admin := r.bootstrapKey()
+	if res := r.do("POST", "/v1/tenants", admin, map[string]string{"name": "Witnessed"}); res.status != http.StatusCreated {
+		t.Fatalf("create tenant: %d %s", res.status, res.body)
+	}
+	r.stop()
+
+	st, err := sqlite.Open(filepath.Join(dir, "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	key, err := anchor.ParseCosignerKey(w.VerifierKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps, err := st.Checkpoints(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cosigned := 0
+	for _, cp := range cps {
+		as, err := st.Anchors(ctx, cp.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range as {
+			if a.Kind != anchor.KindWitness {
+				continue
+			}
+			if err := anchor.VerifyCosignatureAnchor(a, cp, key); err != nil {
+				t.Errorf("cosignature of checkpoint %d: %v", cp.Size, err)
+			}
+			cosigned++
+		}
+	}
+	if cosigned != len(cps) || w.Size("signet.local/audit") != cps[len(cps)-1].Size {
+		t.Errorf("%d of %d checkpoints cosigned; witness at size %d", cosigned, len(cps), w.Size("signet.local/audit"))
 	}
 }

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"strings"
 
 	"github.com/signet-pki/signet/api"
+	"github.com/signet-pki/signet/auditlog/anchor"
 )
 
 // Defaults of [Config].
@@ -52,6 +55,17 @@ type Config struct {
 	RateLimits *api.RateLimits `json:"rate_limits"`
 	// MaxUploadSize bounds document uploads in bytes (default 25 MB).
 	MaxUploadSize int64 `json:"max_upload_size"`
+	// Witnesses receive every audit checkpoint with a consistency proof
+	// (C2SP tlog-witness) and return cosignatures, stored as anchors.
+	Witnesses []WitnessConfig `json:"witnesses"`
+}
+
+// WitnessConfig names a C2SP tlog-witness.
+type WitnessConfig struct {
+	// URL is the witness's submission prefix (no trailing slash).
+	URL string `json:"url"`
+	// Key is the witness's verifier key (vkey), e.g. "witness.example+1234abcd+A...".
+	Key string `json:"key"`
 }
 
 // SMTPConfig is the outgoing mail server.
@@ -132,6 +146,14 @@ func (c *Config) Validate() error {
 		}
 		if c.SMTP.From == "" {
 			errs = append(errs, errors.New("smtp.from is required with smtp.addr"))
+		}
+	}
+	for i, w := range c.Witnesses {
+		if _, err := url.Parse(w.URL); err != nil || !strings.HasPrefix(w.URL, "http") {
+			errs = append(errs, fmt.Errorf("witnesses[%d].url %q is not an http(s) URL", i, w.URL))
+		}
+		if _, err := anchor.ParseCosignerKey(w.Key); err != nil {
+			errs = append(errs, fmt.Errorf("witnesses[%d].key: %w", i, err))
 		}
 	}
 	if rl := c.RateLimits; rl != nil {

@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/api/apisql"
 	"github.com/signet-pki/signet/auditlog"
@@ -188,12 +190,23 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		return nil, err
 	}
 	s.closers = append(s.closers, s.auditStore.Close)
+	anchorers := []auditlog.Anchorer{
+		&anchor.Timestamper{Client: &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}, Now: o.now},
+		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
+	}
+	for _, w := range cfg.Witnesses {
+		k, err := anchor.ParseCosignerKey(w.Key)
+		if err != nil {
+			return nil, fmt.Errorf("server: witness %s: %w", w.URL, err)
+		}
+		anchorers = append(anchorers, &anchor.Witness{Key: k, URL: w.URL, Now: o.now,
+			ProofFrom: func(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error) {
+				return auditlog.ConsistencyProof(ctx, s.auditStore, oldSize, newSize)
+			}})
+	}
 	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
-		Origin: auditOrigin, Signer: checkpointKey, Every: 1000, Interval: 30 * time.Second, Now: o.now, Logger: o.logger,
-		Anchorers: []auditlog.Anchorer{
-			&anchor.Timestamper{Client: &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}, Now: o.now},
-			&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
-		},
+		Origin: auditOrigin, Signer: checkpointKey, Every: 1000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
+		Anchorers: anchorers,
 	})
 	if err != nil {
 		return nil, err
