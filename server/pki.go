@@ -169,21 +169,35 @@ func (p *pki) issuing(ctx context.Context, name, tenant string) error {
 }
 
 func (p *pki) setUpTSA(ctx context.Context) error {
-	s, ref, c, err := p.signer(ctx, role{name: "tsa", purpose: keys.PurposeTimestamping, alg: keys.ECDSAP256})
+	s, _, c, err := p.signer(ctx, role{name: "tsa", purpose: keys.PurposeTimestamping, alg: keys.ECDSAP256})
 	if err != nil {
 		return err
 	}
 	if c == nil || c.NotAfter.Before(p.now().Add(30*24*time.Hour)) {
-		if c, err = p.authority.IssueTSA(ctx, ca.PlatformName, s.Public(), ref, 0); err != nil {
-			return fmt.Errorf("server: TSA certificate: %w", err)
-		}
-		if err := p.setCert(ctx, "tsa", c); err != nil {
-			return err
-		}
-	} else {
-		p.mu.Lock()
-		p.certs["tsa"] = c
-		p.mu.Unlock()
+		return p.renewTSA(ctx)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.certs["tsa"] = c
+	p.tsa = &tsa.Server{
+		Signer: s, Certificate: c, Chain: []*x509.Certificate{p.certs["ca/"+ca.PlatformName]},
+		Policy: tsaPolicy, Hash: crypto.SHA256, Now: p.now,
+	}
+	return nil
+}
+
+// renewTSA issues a new certificate for the TSA key and puts it in use.
+func (p *pki) renewTSA(ctx context.Context) error {
+	s, ref, _, err := p.signer(ctx, role{name: "tsa", purpose: keys.PurposeTimestamping, alg: keys.ECDSAP256})
+	if err != nil {
+		return err
+	}
+	c, err := p.authority.IssueTSA(ctx, ca.PlatformName, s.Public(), ref, 0)
+	if err != nil {
+		return fmt.Errorf("server: TSA certificate: %w", err)
+	}
+	if err := p.setCert(ctx, "tsa", c); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	p.tsa = &tsa.Server{
@@ -192,6 +206,11 @@ func (p *pki) setUpTSA(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	return nil
+}
+
+// renewables are the certificates the server renews while it runs.
+func (p *pki) renewables() []ca.Renewable {
+	return []ca.Renewable{{Name: "tsa", Current: func() *x509.Certificate { return p.cert("tsa") }, Renew: p.renewTSA}}
 }
 
 // provisionTenant creates a new tenant's issuing CA and seal key.

@@ -458,7 +458,16 @@ func (s *Server) Run(ctx context.Context) error {
 		defer close(schedDone)
 		s.workflow.Run(sctxSched, workflow.DefaultTick)
 	}()
-	s.stopScheduler = func() { stop(); <-schedDone }
+	renewer := &ca.Renewer{Logger: s.logger, Now: s.pki.now}
+	for _, it := range s.pki.renewables() {
+		renewer.Add(it)
+	}
+	renewDone := make(chan struct{})
+	go func() {
+		defer close(renewDone)
+		renewer.Run(sctxSched, time.Hour)
+	}()
+	s.stopScheduler = func() { stop(); <-schedDone; <-renewDone }
 	s.logger.InfoContext(ctx, "signet serving", "https", "https://"+s.ln.Addr().String(), "pki", "http://"+s.pkiLn.Addr().String())
 	var err error
 	select {
