@@ -48,6 +48,7 @@ func main() {
 	size := flag.Int64("size", 1<<20, "approximate PDF size in bytes")
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on the whole run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed sign calls to this file")
+	blockprofile := flag.String("blockprofile", "", "write a blocking profile of the last concurrency level's sign calls to this file")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -58,6 +59,7 @@ func main() {
 		defer f.Close()
 		profile = f
 	}
+	blockProfilePath = *blockprofile
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	if err := run(ctx, *n, *levels, *size); err != nil {
@@ -69,6 +71,10 @@ func main() {
 // profile, if set, receives a CPU profile of the first level's sign
 // calls.
 var profile *os.File
+
+// blockProfilePath, if set, receives a blocking profile of the last
+// level's sign calls: where they wait (locks, database connections, I/O).
+var blockProfilePath string
 
 var keyRE = regexp.MustCompile(`\bsk_[A-Za-z0-9_-]+`)
 
@@ -142,7 +148,17 @@ func run(ctx context.Context, n int, levels string, size int64) error {
 				return err
 			}
 		}
+		if blockProfilePath != "" {
+			runtime.SetBlockProfileRate(10000) // one event per 10 µs blocked
+		}
 		lat, wall, err := signAll(ctx, sessions, conc)
+		if blockProfilePath != "" {
+			runtime.SetBlockProfileRate(0)
+			if f, ferr := os.Create(blockProfilePath); ferr == nil {
+				pprof.Lookup("block").WriteTo(f, 0)
+				f.Close()
+			}
+		}
 		if profile != nil {
 			pprof.StopCPUProfile()
 			profile = nil // one profile: the first level
