@@ -97,13 +97,16 @@ type Server struct {
 	publisher  *auditlog.Publisher
 	auditProbe *sql.DB
 	workflow   *workflow.Service
-	// stopScheduler stops the workflow scheduler and waits for it.
-	stopScheduler func()
-	keyMeta       *keysql.Store
-	keys          *keys.Manager
-	caStore       *sqlitestore.Store
-	pki           *pki
-	tlsKeyID      string
+	// background runs the workflow scheduler and certificate renewal
+	// started by Run; Shutdown cancels it and waits for them.
+	background     sync.WaitGroup
+	stopBackground context.CancelFunc
+	backgroundCtx  context.Context
+	keyMeta        *keysql.Store
+	keys           *keys.Manager
+	caStore        *sqlitestore.Store
+	pki            *pki
+	tlsKeyID       string
 
 	router  *api.Router
 	handler http.Handler
@@ -132,6 +135,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		f(&o)
 	}
 	s = &Server{cfg: cfg, logger: o.logger}
+	s.backgroundCtx, s.stopBackground = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
 			s.closeAll()
@@ -452,22 +456,19 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.https.ServeTLS(s.ln, "", "") }()
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
 	s.publisher.Start(context.WithoutCancel(ctx))
-	sctxSched, stop := context.WithCancel(context.WithoutCancel(ctx))
-	schedDone := make(chan struct{})
-	go func() {
-		defer close(schedDone)
-		s.workflow.Run(sctxSched, workflow.DefaultTick)
-	}()
 	renewer := &ca.Renewer{Logger: s.logger, Now: s.pki.now}
 	for _, it := range s.pki.renewables() {
 		renewer.Add(it)
 	}
-	renewDone := make(chan struct{})
+	s.background.Add(2)
 	go func() {
-		defer close(renewDone)
-		renewer.Run(sctxSched, time.Hour)
+		defer s.background.Done()
+		s.workflow.Run(s.backgroundCtx, workflow.DefaultTick)
 	}()
-	s.stopScheduler = func() { stop(); <-schedDone; <-renewDone }
+	go func() {
+		defer s.background.Done()
+		renewer.Run(s.backgroundCtx, time.Hour)
+	}()
 	s.logger.InfoContext(ctx, "signet serving", "https", "https://"+s.ln.Addr().String(), "pki", "http://"+s.pkiLn.Addr().String())
 	var err error
 	select {
@@ -494,9 +495,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.https.Shutdown(ctx); err != nil {
 			errs = append(errs, err, s.https.Close())
 		}
-		if s.stopScheduler != nil {
-			s.stopScheduler()
-		}
+		s.stopBackground()
+		s.background.Wait()
 		// A checkpoint over everything done, time-stamped while the audit
 		// log still records the TSA key's use; then drain the log and sign
 		// a last checkpoint over that use too (anchored in the write-once
