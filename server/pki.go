@@ -23,6 +23,7 @@ import (
 	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/crl"
 	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/ocsp"
 	"github.com/signet-pki/signet/store/sqlite"
 	"github.com/signet-pki/signet/tsa"
 )
@@ -52,6 +53,8 @@ type pki struct {
 	keys      *keys.Manager
 	authority *ca.Authority
 	crls      *crl.Publisher
+	ocsp      *ocsp.Responder
+	renewer   *ca.Renewer
 	now       func() time.Time
 
 	mu    sync.RWMutex
@@ -165,10 +168,53 @@ func (p *pki) issuing(ctx context.Context, name, tenant string) error {
 	if err := p.setCert(ctx, rn, c); err != nil {
 		return err
 	}
-	return p.crls.SetIssuer(name, c, s)
+	if err := p.crls.SetIssuer(name, c, s); err != nil {
+		return err
+	}
+	return p.setUpOCSP(ctx, name, tenant)
+}
+
+// setUpOCSP gives issuing CA name a delegated OCSP responder: a key of its
+// own (so the CA key is not used on every query) with a certificate from the
+// CA (id-kp-OCSPSigning, ocsp-nocheck), renewed while the server runs.
+func (p *pki) setUpOCSP(ctx context.Context, name, tenant string) error {
+	rn := "ocsp/" + name
+	s, _, c, err := p.signer(ctx, role{name: rn, tenant: tenant, purpose: keys.PurposeIssuingCA, alg: keys.ECDSAP256})
+	if err != nil {
+		return err
+	}
+	renew := func(ctx context.Context) error {
+		s, ref, _, err := p.signer(ctx, role{name: rn, tenant: tenant, purpose: keys.PurposeIssuingCA, alg: keys.ECDSAP256})
+		if err != nil {
+			return err
+		}
+		c, err := p.authority.IssueOCSPResponder(ctx, name, s.Public(), ref, 0)
+		if err != nil {
+			return fmt.Errorf("server: OCSP responder of %s: %w", name, err)
+		}
+		if err := p.setCert(ctx, rn, c); err != nil {
+			return err
+		}
+		return p.ocsp.SetSigner(ocsp.Signer{CAName: name, CA: p.cert("ca/" + name), Certificate: c, Key: s})
+	}
+	if c == nil || c.CheckSignatureFrom(p.cert("ca/"+name)) != nil || p.renewer.Due(c, p.now()) {
+		if err := renew(ctx); err != nil {
+			return err
+		}
+	} else {
+		p.mu.Lock()
+		p.certs[rn] = c
+		p.mu.Unlock()
+		if err := p.ocsp.SetSigner(ocsp.Signer{CAName: name, CA: p.cert("ca/" + name), Certificate: c, Key: s}); err != nil {
+			return err
+		}
+	}
+	p.renewer.Add(ca.Renewable{Name: rn, Current: func() *x509.Certificate { return p.cert(rn) }, Renew: renew})
+	return nil
 }
 
 func (p *pki) setUpTSA(ctx context.Context) error {
+	p.renewer.Add(ca.Renewable{Name: "tsa", Current: func() *x509.Certificate { return p.cert("tsa") }, Renew: p.renewTSA})
 	s, _, c, err := p.signer(ctx, role{name: "tsa", purpose: keys.PurposeTimestamping, alg: keys.ECDSAP256})
 	if err != nil {
 		return err
@@ -206,11 +252,6 @@ func (p *pki) renewTSA(ctx context.Context) error {
 	}
 	p.mu.Unlock()
 	return nil
-}
-
-// renewables are the certificates the server renews while it runs.
-func (p *pki) renewables() []ca.Renewable {
-	return []ca.Renewable{{Name: "tsa", Current: func() *x509.Certificate { return p.cert("tsa") }, Renew: p.renewTSA}}
 }
 
 // provisionTenant creates a new tenant's issuing CA and seal key.
@@ -292,10 +333,13 @@ func (p *pki) issueTLS(s crypto.Signer, hosts []string, now time.Time) (*x509.Ce
 }
 
 // ServeHTTP serves the PKI endpoints certificates point to: /ca/NAME.crt,
-// /crl/NAME.crl and the TSA at /tsa.
+// /crl/NAME.crl, the OCSP responder (RFC 6960) at /ocsp and the TSA at
+// /tsa.
 func (p *pki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch {
+	case path == "/ocsp" || strings.HasPrefix(path, "/ocsp/"):
+		http.StripPrefix("/ocsp", p.ocsp).ServeHTTP(w, r)
 	case strings.HasPrefix(path, "/crl/"):
 		http.StripPrefix("/crl", p.crls).ServeHTTP(w, r)
 	case strings.HasPrefix(path, "/ca/") && strings.HasSuffix(path, ".crt"):

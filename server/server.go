@@ -37,6 +37,7 @@ import (
 	"github.com/signet-pki/signet/keys/soft"
 	"github.com/signet-pki/signet/ltv"
 	"github.com/signet-pki/signet/mail"
+	"github.com/signet-pki/signet/ocsp"
 	"github.com/signet-pki/signet/signing"
 	"github.com/signet-pki/signet/signing/signingsql"
 	"github.com/signet-pki/signet/store/sqlite"
@@ -252,6 +253,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	s.closers = append(s.closers, s.caStore.Close)
 	p := &pki{db: s.db, keys: s.keys, now: o.now, certs: map[string]*x509.Certificate{}}
 	p.crls = &crl.Publisher{Source: s.caStore, Now: o.now, Logger: o.logger}
+	p.ocsp = &ocsp.Responder{Store: s.caStore, Now: o.now, Logger: o.logger}
+	p.renewer = &ca.Renewer{Logger: o.logger, Now: o.now}
 	if p.authority, err = ca.New(ca.Config{
 		Store: s.caStore, Recorder: s.audit, BaseURL: "http://" + s.pkiLn.Addr().String(), Now: o.now,
 		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
@@ -456,10 +459,7 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.https.ServeTLS(s.ln, "", "") }()
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
 	s.publisher.Start(context.WithoutCancel(ctx))
-	renewer := &ca.Renewer{Logger: s.logger, Now: s.pki.now}
-	for _, it := range s.pki.renewables() {
-		renewer.Add(it)
-	}
+	renewer := s.pki.renewer
 	s.background.Add(2)
 	go func() {
 		defer s.background.Done()
