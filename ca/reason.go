@@ -3,51 +3,33 @@ package ca
 import (
 	"fmt"
 	"strings"
+
+	"github.com/signet-pki/signet/keys"
 )
 
-// A Reason is a CRLReason code (RFC 5280 §5.3.1). certificateHold and
-// removeFromCRL are not supported: Signet revocations are final.
-type Reason int
+// A Reason is a CRLReason code (RFC 5280 §5.3.1): the same type the key
+// manager revokes keys with, so that a key's revocation carries over to its
+// certificates unchanged. certificateHold and removeFromCRL are not
+// supported: Signet revocations are final.
+type Reason = keys.RevocationReason
 
 // Revocation reasons (RFC 5280 §5.3.1).
 const (
-	ReasonUnspecified          Reason = 0
-	ReasonKeyCompromise        Reason = 1
-	ReasonCACompromise         Reason = 2
-	ReasonAffiliationChanged   Reason = 3
-	ReasonSuperseded           Reason = 4
-	ReasonCessationOfOperation Reason = 5
-	ReasonPrivilegeWithdrawn   Reason = 9
-	ReasonAACompromise         Reason = 10
+	ReasonUnspecified          = keys.ReasonUnspecified
+	ReasonKeyCompromise        = keys.ReasonKeyCompromise
+	ReasonCACompromise         = keys.ReasonCACompromise
+	ReasonAffiliationChanged   = keys.ReasonAffiliationChanged
+	ReasonSuperseded           = keys.ReasonSuperseded
+	ReasonCessationOfOperation = keys.ReasonCessationOfOperation
+	ReasonPrivilegeWithdrawn   = keys.ReasonPrivilegeWithdrawn
+	ReasonAACompromise         = keys.ReasonAACompromise
 )
-
-var reasonNames = map[Reason]string{
-	ReasonUnspecified:          "unspecified",
-	ReasonKeyCompromise:        "keyCompromise",
-	ReasonCACompromise:         "cACompromise",
-	ReasonAffiliationChanged:   "affiliationChanged",
-	ReasonSuperseded:           "superseded",
-	ReasonCessationOfOperation: "cessationOfOperation",
-	ReasonPrivilegeWithdrawn:   "privilegeWithdrawn",
-	ReasonAACompromise:         "aACompromise",
-}
-
-// Valid reports whether r is a reason Signet revokes with.
-func (r Reason) Valid() bool { _, ok := reasonNames[r]; return ok }
-
-// String returns the RFC 5280 name of r, e.g. "keyCompromise".
-func (r Reason) String() string {
-	if n, ok := reasonNames[r]; ok {
-		return n
-	}
-	return fmt.Sprintf("Reason(%d)", int(r))
-}
 
 // ParseReason returns the reason named s (the RFC 5280 name, compared
 // without regard to case).
 func ParseReason(s string) (Reason, error) {
-	for r, n := range reasonNames {
-		if strings.EqualFold(n, s) {
+	for r := ReasonUnspecified; r <= ReasonAACompromise; r++ {
+		if r.Valid() && strings.EqualFold(r.String(), s) {
 			return r, nil
 		}
 	}

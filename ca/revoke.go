@@ -106,7 +106,7 @@ func (a *Authority) KeyRevocationHook() keys.RevocationHook {
 		if r.Key == nil {
 			return fmt.Errorf("%w: revocation without key", ErrInvalidRequest)
 		}
-		_, err := a.RevokeByKey(ctx, r.Key.ID, strconv.Itoa(r.Version), Reason(r.Reason), r.CompromiseTime)
+		_, err := a.RevokeByKey(ctx, r.Key.ID, strconv.Itoa(r.Version), r.Reason, r.CompromiseTime)
 		return err
 	}
 }
