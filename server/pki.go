@@ -263,12 +263,6 @@ func (p *pki) provisionTenant(ctx context.Context, t api.Tenant) error {
 	return err
 }
 
-// SealSigner returns tenant's seal key.
-func (p *pki) sealSigner(ctx context.Context, tenant string) (crypto.Signer, error) {
-	s, _, _, err := p.signer(ctx, role{name: "seal/" + tenant, tenant: tenant, purpose: keys.PurposePlatformSeal, alg: keys.ECDSAP256})
-	return s, err
-}
-
 // tlsCertificate returns the server certificate for hosts: a 90-day
 // certificate from the platform CA for a TLS key in the key manager,
 // renewed when a third of its life remains or the hosts changed.

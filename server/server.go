@@ -107,7 +107,6 @@ type Server struct {
 	keys           *keys.Manager
 	caStore        *sqlitestore.Store
 	pki            *pki
-	tlsKeyID       string
 
 	router  *api.Router
 	handler http.Handler

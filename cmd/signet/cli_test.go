@@ -22,7 +22,7 @@ func signetRun(t *testing.T, args ...string) (int, string, string) {
 }
 
 type cliFixture struct {
-	dir, root, key, cert, expKey, expCert, otherCert, p12, tsaURL string
+	dir, root, key, cert, expKey, expCert, otherCert string
 }
 
 func newFixture(t *testing.T) *cliFixture {

@@ -114,17 +114,3 @@ func wrap(label, op string, err error) error {
 func errorf(sentinel error, format string, args ...any) error {
 	return &opError{msg: "pkcs11: " + fmt.Sprintf(format, args...), sentinel: sentinel}
 }
-
-// isSessionLost reports whether err means the session must be discarded.
-func isSessionLost(err error) bool {
-	var ck p11.Error
-	if !errors.As(err, &ck) {
-		return false
-	}
-	switch ck {
-	case p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_SESSION_CLOSED, p11.CKR_DEVICE_REMOVED,
-		p11.CKR_TOKEN_NOT_PRESENT, p11.CKR_DEVICE_ERROR, p11.CKR_CRYPTOKI_NOT_INITIALIZED:
-		return true
-	}
-	return false
-}
