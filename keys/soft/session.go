@@ -27,13 +27,9 @@ func (b *Backend) GenerateSession(ctx context.Context, alg keys.Algorithm, label
 	if !alg.Asymmetric() {
 		return "", nil, fmt.Errorf("%w: session keys are for signing, not %q", keys.ErrUnsupportedAlgorithm, alg)
 	}
-	priv, err := generateAsymmetric(alg)
+	s, err := generateAsymmetric(alg)
 	if err != nil {
 		return "", nil, err
-	}
-	s, ok := priv.(crypto.Signer)
-	if !ok {
-		return "", nil, fmt.Errorf("%w: %q", keys.ErrUnsupportedAlgorithm, alg)
 	}
 	h, err := b.newHandle()
 	if err != nil {
