@@ -91,7 +91,9 @@ type Server struct {
 	cfg    Config
 	logger *slog.Logger
 
-	db         *sql.DB // signet.db
+	db         *sql.DB // signet.db, its single writer connection
+	rdb        *sql.DB // signet.db, read-only connections
+	pool       *sqlite.Pool
 	api        *apisql.Store
 	auditStore *sqlite.Store
 	audit      *auditlog.Log
@@ -159,6 +161,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	if err := sqlite.Migrate(ctx, s.db, migrations); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if s.rdb, err = sqlite.OpenReadDB(ctx, filepath.Join(dir, "signet.db"), readConns); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.rdb.Close)
+	s.pool = sqlite.NewPool(s.db, s.rdb)
+	s.api.SetPool(s.pool)
 
 	// Listeners: the PKI's address goes into certificates and into the
 	// audit log's anchoring (its built-in TSA).
@@ -300,10 +308,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	if err != nil {
 		return nil, err
 	}
+	wfStore.SetPool(s.pool)
 	sgStore, err := signingsql.New(ctx, s.db)
 	if err != nil {
 		return nil, err
 	}
+	sgStore.SetPool(s.pool)
 	var mailer mail.Mailer = &mail.Spool{Dir: filepath.Join(dir, "outbox"), Now: o.now}
 	if cfg.SMTP.Addr != "" {
 		host, port, _ := net.SplitHostPort(cfg.SMTP.Addr)
@@ -532,3 +542,7 @@ func (s *Server) closeAll() error {
 
 // auditOrigin names the audit log in its checkpoints.
 const auditOrigin = "signet.local/audit"
+
+// readConns is the number of read-only connections to signet.db: reads of
+// envelopes, links, sessions and keys run beside the single writer (WAL).
+const readConns = 4

@@ -57,7 +57,8 @@ CREATE INDEX api_idempotency_expiry ON api_idempotency (expires_at);
 
 // Store implements the api stores over one database.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	pool *sqlite.Pool
 }
 
 var (
@@ -72,8 +73,14 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err := sqlite.Migrate(ctx, db, Migrations); err != nil {
 		return nil, fmt.Errorf("apisql: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, pool: sqlite.NewPool(db, db)}, nil
 }
+
+// SetPool makes the store write through p, shared with the other stores
+// of the service database so that their transactions commit in groups,
+// and look up tenants and API keys through p's read-only connections. p
+// MUST be over the database given to New. Call it before use.
+func (s *Store) SetPool(p *sqlite.Pool) { s.pool = p }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -90,7 +97,7 @@ func isUnique(err error) bool {
 
 // CreateTenant implements [api.TenantStore].
 func (s *Store) CreateTenant(ctx context.Context, t api.Tenant) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO api_tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, fmtTime(t.CreatedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, fmtTime(t.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("apisql: tenant %s: %w", t.ID, api.ErrExists)
 	}
@@ -104,7 +111,7 @@ func (s *Store) CreateTenant(ctx context.Context, t api.Tenant) error {
 func (s *Store) Tenant(ctx context.Context, id string) (api.Tenant, error) {
 	var t api.Tenant
 	var created string
-	err := s.db.QueryRowContext(ctx, `SELECT id, name, created_at FROM api_tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT id, name, created_at FROM api_tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("apisql: tenant %s: %w", id, api.ErrNoRecord)
 	}
@@ -117,7 +124,7 @@ func (s *Store) Tenant(ctx context.Context, id string) (api.Tenant, error) {
 
 // Tenants implements [api.TenantStore].
 func (s *Store) Tenants(ctx context.Context) ([]api.Tenant, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, created_at FROM api_tenants ORDER BY created_at, id`)
+	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT id, name, created_at FROM api_tenants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("apisql: tenants: %w", err)
 	}

@@ -16,33 +16,42 @@ import (
 // (the service database takes its write lock at BEGIN), so two requests
 // racing for a key cannot both reserve it.
 func (s *Store) Reserve(ctx context.Context, rec api.IdempotencyRecord, now, staleBefore time.Time) (*api.IdempotencyRecord, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	var live *api.IdempotencyRecord
+	err := s.pool.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		live, err = reserve(ctx, tx, rec, now, staleBefore)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("apisql: reserve: %w", err)
 	}
-	defer tx.Rollback()
+	return live, nil
+}
+
+// reserve returns the live record of rec's key, or reserves the key.
+func reserve(ctx context.Context, tx *sql.Tx, rec api.IdempotencyRecord, now, staleBefore time.Time) (*api.IdempotencyRecord, error) {
 	var prev api.IdempotencyRecord
 	var hash, body []byte
 	var done int
 	var header, created, expires string
-	err = tx.QueryRowContext(ctx,
+	err := tx.QueryRowContext(ctx,
 		`SELECT request_hash, done, status, header, body, created_at, expires_at FROM api_idempotency WHERE principal = ? AND key = ?`,
 		rec.Principal, rec.Key).Scan(&hash, &done, &prev.Status, &header, &body, &created, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return nil, fmt.Errorf("apisql: reserve: %w", err)
+		return nil, err
 	default:
 		prev.Principal, prev.Key, prev.Done, prev.Body = rec.Principal, rec.Key, done != 0, body
 		copy(prev.RequestHash[:], hash)
 		if prev.CreatedAt, err = parseTime(created); err != nil {
-			return nil, fmt.Errorf("apisql: reserve: %w", err)
+			return nil, err
 		}
 		if prev.ExpiresAt, err = parseTime(expires); err != nil {
-			return nil, fmt.Errorf("apisql: reserve: %w", err)
+			return nil, err
 		}
 		if err := json.Unmarshal([]byte(header), &prev.Header); err != nil {
-			return nil, fmt.Errorf("apisql: reserve: %w", err)
+			return nil, err
 		}
 		live := now.Before(prev.ExpiresAt) && (prev.Done || !prev.CreatedAt.Before(staleBefore))
 		if live {
@@ -53,15 +62,12 @@ func (s *Store) Reserve(ctx context.Context, rec api.IdempotencyRecord, now, sta
 		`INSERT OR REPLACE INTO api_idempotency (principal, key, request_hash, done, status, header, body, created_at, expires_at)
 		 VALUES (?, ?, ?, 0, 0, '{}', x'', ?, ?)`,
 		rec.Principal, rec.Key, rec.RequestHash[:], fmtTime(rec.CreatedAt), fmtTime(rec.ExpiresAt)); err != nil {
-		return nil, fmt.Errorf("apisql: reserve: %w", err)
+		return nil, err
 	}
 	// Expired records of anyone are garbage; drop a few with each write.
 	if _, err := tx.ExecContext(ctx,
 		`DELETE FROM api_idempotency WHERE rowid IN (SELECT rowid FROM api_idempotency WHERE expires_at < ? LIMIT 100)`, fmtTime(now)); err != nil {
-		return nil, fmt.Errorf("apisql: reserve: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("apisql: reserve: %w", err)
+		return nil, err
 	}
 	return nil, nil
 }
@@ -80,7 +86,7 @@ func (s *Store) Complete(ctx context.Context, rec api.IdempotencyRecord) error {
 	if body == nil {
 		body = []byte{}
 	}
-	res, err := s.db.ExecContext(ctx,
+	res, err := s.pool.Exec(ctx,
 		`UPDATE api_idempotency SET done = 1, status = ?, header = ?, body = ? WHERE principal = ? AND key = ? AND request_hash = ? AND done = 0`,
 		rec.Status, string(hj), body, rec.Principal, rec.Key, rec.RequestHash[:])
 	if err != nil {
@@ -94,7 +100,7 @@ func (s *Store) Complete(ctx context.Context, rec api.IdempotencyRecord) error {
 
 // Release implements [api.IdempotencyStore].
 func (s *Store) Release(ctx context.Context, principal, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM api_idempotency WHERE principal = ? AND key = ? AND done = 0`, principal, key); err != nil {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM api_idempotency WHERE principal = ? AND key = ? AND done = 0`, principal, key); err != nil {
 		return fmt.Errorf("apisql: release: %w", err)
 	}
 	return nil

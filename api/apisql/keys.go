@@ -13,7 +13,7 @@ import (
 
 // CreateKey implements [api.KeyStore].
 func (s *Store) CreateKey(ctx context.Context, k api.APIKey) error {
-	_, err := s.db.ExecContext(ctx,
+	_, err := s.pool.Exec(ctx,
 		`INSERT INTO api_keys (id, tenant, name, scopes, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Tenant, k.Name, strings.Join(k.Scopes, " "), k.Prefix, k.Hash[:], fmtTime(k.CreatedAt))
 	if isUnique(err) {
@@ -58,7 +58,7 @@ func scanKey(sc scanner) (api.APIKey, error) {
 
 // KeyByHash implements [api.KeyStore].
 func (s *Store) KeyByHash(ctx context.Context, h [32]byte) (api.APIKey, error) {
-	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, h[:]))
+	k, err := scanKey(s.pool.Reader().QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, h[:]))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, fmt.Errorf("apisql: api key: %w", api.ErrNoRecord)
 	}
@@ -70,7 +70,7 @@ func (s *Store) KeyByHash(ctx context.Context, h [32]byte) (api.APIKey, error) {
 
 // Keys implements [api.KeyStore].
 func (s *Store) Keys(ctx context.Context, tenant string) ([]api.APIKey, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE tenant = ? ORDER BY created_at, id`, tenant)
+	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE tenant = ? ORDER BY created_at, id`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("apisql: api keys: %w", err)
 	}
@@ -88,7 +88,7 @@ func (s *Store) Keys(ctx context.Context, tenant string) ([]api.APIKey, error) {
 
 // RevokeKey implements [api.KeyStore].
 func (s *Store) RevokeKey(ctx context.Context, tenant, id string, t time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant = ? AND id = ?`, fmtTime(t), tenant, id)
+	res, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant = ? AND id = ?`, fmtTime(t), tenant, id)
 	if err != nil {
 		return fmt.Errorf("apisql: revoke api key: %w", err)
 	}

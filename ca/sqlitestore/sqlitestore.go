@@ -49,7 +49,8 @@ var migrations = []sqlite.Migration{{
 
 // Store is a [ca.Store] in one SQLite file.
 type Store struct {
-	db *sql.DB
+	db, rd *sql.DB // the writer; read-only connections (lookups, lists)
+	pool   *sqlite.Pool
 }
 
 var _ ca.Store = (*Store)(nil)
@@ -65,11 +66,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	return &Store{db: db}, nil
+	rd, err := sqlite.OpenReadDB(ctx, path, readConns)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	return &Store{db: db, rd: rd, pool: sqlite.NewPool(db, rd)}, nil
 }
 
+// readConns is the size of the read-only pool, which OCSP lookups use.
+const readConns = 4
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.rd.Close(), s.db.Close()) }
 
 func key(serial *big.Int) string { return serial.Text(16) }
 
@@ -92,31 +101,29 @@ func (s *Store) Insert(ctx context.Context, r ca.Record) error {
 	if r.Serial == nil {
 		return errors.New("sqlitestore: insert: nil serial")
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	err := s.pool.Tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ca_certificates WHERE serial = ?`, key(r.Serial)).Scan(&n); err != nil {
+			return err
+		}
+		if n != 0 {
+			return fmt.Errorf("%w: %s", ca.ErrDuplicateSerial, key(r.Serial))
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO ca_certificates
+			(serial, issuer, kind, key_id, key_version, subject, not_before, not_after,
+			 status, reason, revoked_at, invalidity_date, revoked_seq, issued_seq, der)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			 CASE WHEN ?9 = 'revoked' THEN (SELECT coalesce(max(revoked_seq), 0) + 1 FROM ca_certificates) END,
+			 (SELECT coalesce(max(issued_seq), 0) + 1 FROM ca_certificates), ?)`,
+			key(r.Serial), r.Issuer, string(r.Kind), r.Key.ID, r.Key.Version, r.Subject,
+			r.NotBefore.Unix(), r.NotAfter.Unix(), string(r.Status), int(r.Reason),
+			unix(r.RevokedAt), unix(r.InvalidityDate), r.DER)
+		return err
+	})
+	if errors.Is(err, ca.ErrDuplicateSerial) {
+		return err
+	}
 	if err != nil {
-		return fmt.Errorf("sqlitestore: insert: %w", err)
-	}
-	defer tx.Rollback()
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM ca_certificates WHERE serial = ?`, key(r.Serial)).Scan(&n); err != nil {
-		return fmt.Errorf("sqlitestore: insert: %w", err)
-	}
-	if n != 0 {
-		return fmt.Errorf("%w: %s", ca.ErrDuplicateSerial, key(r.Serial))
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO ca_certificates
-		(serial, issuer, kind, key_id, key_version, subject, not_before, not_after,
-		 status, reason, revoked_at, invalidity_date, revoked_seq, issued_seq, der)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-		 CASE WHEN ?9 = 'revoked' THEN (SELECT coalesce(max(revoked_seq), 0) + 1 FROM ca_certificates) END,
-		 (SELECT coalesce(max(issued_seq), 0) + 1 FROM ca_certificates), ?)`,
-		key(r.Serial), r.Issuer, string(r.Kind), r.Key.ID, r.Key.Version, r.Subject,
-		r.NotBefore.Unix(), r.NotAfter.Unix(), string(r.Status), int(r.Reason),
-		unix(r.RevokedAt), unix(r.InvalidityDate), r.DER)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: insert: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlitestore: insert: %w", err)
 	}
 	return nil
@@ -149,7 +156,7 @@ func scan(row interface{ Scan(...any) error }) (ca.Record, error) {
 
 // Get implements [ca.Store].
 func (s *Store) Get(ctx context.Context, serial *big.Int) (ca.Record, error) {
-	r, err := scan(s.db.QueryRowContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE serial = ?`, key(serial)))
+	r, err := scan(s.rd.QueryRowContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE serial = ?`, key(serial)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ca.Record{}, ca.ErrNotFound
 	}
@@ -161,28 +168,30 @@ func (s *Store) Get(ctx context.Context, serial *big.Int) (ca.Record, error) {
 
 // Revoke implements [ca.Store].
 func (s *Store) Revoke(ctx context.Context, serial *big.Int, reason ca.Reason, at, inv time.Time) (ca.Record, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return ca.Record{}, fmt.Errorf("sqlitestore: revoke: %w", err)
-	}
-	defer tx.Rollback()
-	r, err := scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE serial = ?`, key(serial)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return ca.Record{}, ca.ErrNotFound
-	}
-	if err != nil {
-		return ca.Record{}, fmt.Errorf("sqlitestore: revoke: %w", err)
-	}
-	if r.Status == ca.StatusRevoked {
-		return r, ca.ErrAlreadyRevoked
-	}
-	_, err = tx.ExecContext(ctx, `UPDATE ca_certificates SET status = ?, reason = ?, revoked_at = ?, invalidity_date = ?,
-		revoked_seq = (SELECT coalesce(max(revoked_seq), 0) + 1 FROM ca_certificates) WHERE serial = ?`,
-		string(ca.StatusRevoked), int(reason), at.Unix(), unix(inv), key(serial))
-	if err != nil {
-		return ca.Record{}, fmt.Errorf("sqlitestore: revoke: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
+	var r ca.Record
+	err := s.pool.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		r, err = scan(tx.QueryRowContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE serial = ?`, key(serial)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ca.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if r.Status == ca.StatusRevoked {
+			return ca.ErrAlreadyRevoked
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE ca_certificates SET status = ?, reason = ?, revoked_at = ?, invalidity_date = ?,
+			revoked_seq = (SELECT coalesce(max(revoked_seq), 0) + 1 FROM ca_certificates) WHERE serial = ?`,
+			string(ca.StatusRevoked), int(reason), at.Unix(), unix(inv), key(serial))
+		return err
+	})
+	switch {
+	case errors.Is(err, ca.ErrNotFound):
+		return ca.Record{}, err
+	case errors.Is(err, ca.ErrAlreadyRevoked):
+		return r, err
+	case err != nil:
 		return ca.Record{}, fmt.Errorf("sqlitestore: revoke: %w", err)
 	}
 	r.Status, r.Reason, r.RevokedAt = ca.StatusRevoked, reason, time.Unix(at.Unix(), 0).UTC()
@@ -191,7 +200,7 @@ func (s *Store) Revoke(ctx context.Context, serial *big.Int, reason ca.Reason, a
 }
 
 func (s *Store) list(ctx context.Context, where string, args ...any) ([]ca.Record, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE `+where, args...)
+	rows, err := s.rd.QueryContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list: %w", err)
 	}
@@ -226,8 +235,10 @@ func (s *Store) Revoked(ctx context.Context, issuer string) ([]ca.Record, error)
 // NextCRLNumber implements [ca.Store].
 func (s *Store) NextCRLNumber(ctx context.Context, issuer string) (*big.Int, error) {
 	var n int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO ca_crl_numbers (issuer, last) VALUES (?, 1)
-		ON CONFLICT (issuer) DO UPDATE SET last = last + 1 RETURNING last`, issuer).Scan(&n)
+	err := s.pool.Tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO ca_crl_numbers (issuer, last) VALUES (?, 1)
+			ON CONFLICT (issuer) DO UPDATE SET last = last + 1 RETURNING last`, issuer).Scan(&n)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: crl number: %w", err)
 	}

@@ -3,9 +3,9 @@
 // It holds ids, purposes, states, handles and public keys, never key
 // material: that stays in the backend.
 //
-// All access goes through one connection in WAL mode with
-// synchronous=FULL, so updates are serialized and durable when they
-// return.
+// Updates go through one connection in WAL mode with synchronous=FULL,
+// so they are serialized and durable when they return; lookups go through
+// a small pool of read-only connections beside it.
 package keysql
 
 import (
@@ -22,7 +22,8 @@ import (
 
 // Store is a [keys.Store] in a SQLite database.
 type Store struct {
-	db *sql.DB
+	db, rd *sql.DB // the writer; read-only connections
+	pool   *sqlite.Pool
 }
 
 var _ keys.Store = (*Store)(nil)
@@ -38,11 +39,19 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("keysql: %w", err)
 	}
-	return &Store{db: db}, nil
+	rd, err := sqlite.OpenReadDB(ctx, path, readConns)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("keysql: %w", err)
+	}
+	return &Store{db: db, rd: rd, pool: sqlite.NewPool(db, rd)}, nil
 }
 
+// readConns is the size of the read-only pool.
+const readConns = 4
+
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.rd.Close(), s.db.Close()) }
 
 // Create implements [keys.Store].
 func (s *Store) Create(ctx context.Context, k *keys.Key) error {
@@ -68,7 +77,7 @@ func (s *Store) Create(ctx context.Context, k *keys.Key) error {
 // Get implements [keys.Store].
 func (s *Store) Get(ctx context.Context, id string) (*keys.Key, error) {
 	var k *keys.Key
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *sql.Tx) error {
 		var err error
 		k, err = get(ctx, tx, id)
 		return err
@@ -79,7 +88,7 @@ func (s *Store) Get(ctx context.Context, id string) (*keys.Key, error) {
 // List implements [keys.Store].
 func (s *Store) List(ctx context.Context, tenant string) ([]*keys.Key, error) {
 	var out []*keys.Key
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, "SELECT id FROM keys WHERE ? = '*' OR tenant = ? ORDER BY id", tenant, tenant)
 		if err != nil {
 			return err
@@ -136,18 +145,12 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*keys.Key) error)
 // tx runs fn in a transaction and commits if it returns nil. Errors that
 // are not the store's own sentinels get the package prefix.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("keysql: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("keysql: commit: %w", err)
-	}
-	return nil
+	return s.pool.Tx(ctx, fn)
+}
+
+// view runs fn in a read-only transaction on the read pool: one snapshot.
+func (s *Store) view(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.pool.View(ctx, fn)
 }
 
 func get(ctx context.Context, tx *sql.Tx, id string) (*keys.Key, error) {

@@ -55,6 +55,7 @@ CREATE TABLE signing_auth (
 // Store implements [signing.Store] on a SQLite database.
 type Store struct {
 	db    *sql.DB
+	pool  *sqlite.Pool
 	owned bool
 }
 
@@ -86,8 +87,15 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
 		return nil, fmt.Errorf("signingsql: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, pool: sqlite.NewPool(db, db)}, nil
 }
+
+// SetPool makes the store write through p, shared with the other stores
+// of the service database so that their transactions commit in groups,
+// and look up links, sessions and code state through p's read-only
+// connections. p MUST be over the database given to New. Call it before
+// use.
+func (s *Store) SetPool(p *sqlite.Pool) { s.pool = p }
 
 // Close closes the database if Open opened it.
 func (s *Store) Close() error {
@@ -116,7 +124,7 @@ func fromNanos(n sql.NullInt64) time.Time {
 
 // CreateLink implements [signing.Store].
 func (s *Store) CreateLink(ctx context.Context, l signing.Link) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_links (hash, tenant, envelope_id, recipient_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO signing_links (hash, tenant, envelope_id, recipient_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		l.Hash[:], l.Tenant, l.EnvelopeID, l.RecipientID, l.CreatedAt.UnixNano(), l.ExpiresAt.UnixNano(), nanos(l.UsedAt))
 	if err != nil {
 		return fmt.Errorf("signingsql: insert link: %w", err)
@@ -129,7 +137,7 @@ func (s *Store) LinkByHash(ctx context.Context, hash [32]byte) (signing.Link, er
 	l := signing.Link{Hash: hash}
 	var created, expires int64
 	var used sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, created_at, expires_at, used_at FROM signing_links WHERE hash = ?`, hash[:]).
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, created_at, expires_at, used_at FROM signing_links WHERE hash = ?`, hash[:]).
 		Scan(&l.Tenant, &l.EnvelopeID, &l.RecipientID, &created, &expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return signing.Link{}, signing.ErrNoRecord
@@ -143,7 +151,7 @@ func (s *Store) LinkByHash(ctx context.Context, hash [32]byte) (signing.Link, er
 
 // MarkLinksUsed implements [signing.Store].
 func (s *Store) MarkLinksUsed(ctx context.Context, envelopeID, recipientID string, t time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE signing_links SET used_at = ? WHERE envelope_id = ? AND recipient_id = ? AND used_at IS NULL`,
+	_, err := s.pool.Exec(ctx, `UPDATE signing_links SET used_at = ? WHERE envelope_id = ? AND recipient_id = ? AND used_at IS NULL`,
 		t.UnixNano(), envelopeID, recipientID)
 	if err != nil {
 		return fmt.Errorf("signingsql: mark links used: %w", err)
@@ -153,7 +161,7 @@ func (s *Store) MarkLinksUsed(ctx context.Context, envelopeID, recipientID strin
 
 // CreateSession implements [signing.Store].
 func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		ss.Hash[:], ss.Tenant, ss.EnvelopeID, ss.RecipientID, ss.Email, ss.AuthTime.UnixNano(), ss.ExpiresAt.UnixNano())
 	if err != nil {
 		return fmt.Errorf("signingsql: insert session: %w", err)
@@ -165,7 +173,7 @@ func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Session, error) {
 	ss := signing.Session{Hash: hash}
 	var auth, expires int64
-	err := s.db.QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at FROM signing_sessions WHERE hash = ?`, hash[:]).
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at FROM signing_sessions WHERE hash = ?`, hash[:]).
 		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return signing.Session{}, signing.ErrNoRecord
@@ -181,7 +189,7 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Sessi
 func (s *Store) AuthState(ctx context.Context, envelopeID, recipientID string) (signing.AuthState, error) {
 	st := signing.AuthState{EnvelopeID: envelopeID, RecipientID: recipientID}
 	var codeExp, locked, window sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends FROM signing_auth WHERE envelope_id = ? AND recipient_id = ?`,
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends FROM signing_auth WHERE envelope_id = ? AND recipient_id = ?`,
 		envelopeID, recipientID).Scan(&st.CodeMAC, &codeExp, &st.Failures, &locked, &window, &st.WindowSends)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
@@ -199,7 +207,7 @@ func (s *Store) PutAuthState(ctx context.Context, st signing.AuthState) error {
 	if len(st.CodeMAC) > 0 {
 		mac = st.CodeMAC
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO signing_auth (envelope_id, recipient_id, code_mac, code_expires_at, failures, locked_until, window_start, window_sends)
+	_, err := s.pool.Exec(ctx, `INSERT INTO signing_auth (envelope_id, recipient_id, code_mac, code_expires_at, failures, locked_until, window_start, window_sends)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (envelope_id, recipient_id) DO UPDATE SET code_mac = excluded.code_mac, code_expires_at = excluded.code_expires_at,
 			failures = excluded.failures, locked_until = excluded.locked_until, window_start = excluded.window_start, window_sends = excluded.window_sends`,

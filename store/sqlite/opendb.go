@@ -38,3 +38,36 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	}
 	return db, nil
 }
+
+// OpenReadDB opens conns read-only connections to the existing database at
+// path, which a handle from [OpenDB] writes. In WAL mode readers neither
+// wait for the writer nor block it, and a read transaction begun after a
+// commit returned sees that commit, so reads that need no write lock go
+// through this pool instead of queueing behind the single writer
+// connection. Its transactions are DEFERRED (plain BEGIN) and every
+// connection has query_only set, so a write through it fails.
+func OpenReadDB(ctx context.Context, path string, conns int) (*sql.DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	if conns < 1 {
+		return nil, fmt.Errorf("sqlite: %d read connections", conns)
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_query_only", "1")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return db, nil
+}

@@ -173,7 +173,7 @@ func fill(ctx context.Context, q querier, e *workflow.Envelope) error {
 // Envelope implements [workflow.EnvelopeStore].
 func (s *Store) Envelope(ctx context.Context, id string) (*workflow.Envelope, error) {
 	var e *workflow.Envelope
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *sql.Tx) error {
 		var err error
 		e, err = scanEnvelope(tx.QueryRowContext(ctx, "SELECT "+envelopeColumns+" FROM workflow_envelopes WHERE id = ?", id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -206,7 +206,7 @@ func (s *Store) ListEnvelopes(ctx context.Context, tenant string, f workflow.Lis
 	q += " ORDER BY created_ns DESC, id DESC LIMIT ?"
 	args = append(args, max(f.Limit, 1))
 	var out []*workflow.Envelope
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.view(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Store) ListEnvelopes(ctx context.Context, tenant string, f workflow.Lis
 
 // DueEnvelopes implements [workflow.EnvelopeStore].
 func (s *Store) DueEnvelopes(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM workflow_envelopes
+	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT id FROM workflow_envelopes
 		WHERE next_due_ns IS NOT NULL AND next_due_ns <= ? ORDER BY next_due_ns LIMIT ?`, now.UnixNano(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("workflowsql: %w", err)
@@ -256,7 +256,7 @@ func (s *Store) DueEnvelopes(ctx context.Context, now time.Time, limit int) ([]s
 
 // Transitions implements [workflow.EnvelopeStore].
 func (s *Store) Transitions(ctx context.Context, id string) ([]workflow.Transition, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, from_status, to_status, action, actor_kind, actor_id,
+	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT seq, from_status, to_status, action, actor_kind, actor_id,
 		reason, at_ns, correlation_id, audit_event_id
 		FROM workflow_transitions WHERE envelope_id = ? ORDER BY seq`, id)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 // Store implements the workflow repositories on a SQLite database.
 type Store struct {
 	db    *sql.DB
+	pool  *sqlite.Pool
 	owned bool
 }
 
@@ -56,8 +57,14 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
 		return nil, fmt.Errorf("workflowsql: %w", err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, pool: sqlite.NewPool(db, db)}, nil
 }
+
+// SetPool makes the store write through p, shared with the other stores
+// of the service database so that their transactions commit in groups,
+// and read through p's read-only connections. p MUST be over the database
+// given to New. Call it before use.
+func (s *Store) SetPool(p *sqlite.Pool) { s.pool = p }
 
 // Close closes the database if Open opened it.
 func (s *Store) Close() error {
@@ -70,22 +77,22 @@ func (s *Store) Close() error {
 // DB returns the underlying database (for tests that count rows).
 func (s *Store) DB() *sql.DB { return s.db }
 
+// tx runs fn in a write transaction (grouped, see [sqlite.Pool]).
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("workflowsql: %w", err)
+	return wrap(s.pool.Tx(ctx, fn))
+}
+
+// view runs fn in a read-only transaction of the reader, for reads that
+// must see one consistent snapshot.
+func (s *Store) view(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return wrap(s.pool.View(ctx, fn))
+}
+
+func wrap(err error) error {
+	if err == nil || errors.Is(err, workflow.ErrNoRecord) || errors.Is(err, workflow.ErrStale) {
+		return err
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		if errors.Is(err, workflow.ErrNoRecord) || errors.Is(err, workflow.ErrStale) {
-			return err
-		}
-		return fmt.Errorf("workflowsql: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("workflowsql: commit: %w", err)
-	}
-	return nil
+	return fmt.Errorf("workflowsql: %w", err)
 }
 
 func nanos(t time.Time) sql.NullInt64 {
@@ -116,7 +123,7 @@ func (s *Store) InsertDocument(ctx context.Context, d *workflow.Document) error 
 func (s *Store) Document(ctx context.Context, tenant, id string) (*workflow.Document, error) {
 	d := &workflow.Document{}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `SELECT id, tenant, sha256, size, pages, name, created_ns
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT id, tenant, sha256, size, pages, name, created_ns
 		FROM workflow_documents WHERE id = ? AND tenant = ?`, id, tenant).
 		Scan(&d.ID, &d.Tenant, &d.SHA256, &d.Size, &d.Pages, &d.Name, &created)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -132,7 +139,7 @@ func (s *Store) Document(ctx context.Context, tenant, id string) (*workflow.Docu
 // DocumentExists implements [workflow.DocumentStore].
 func (s *Store) DocumentExists(ctx context.Context, id string) (bool, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM workflow_documents WHERE id = ?", id).Scan(&n); err != nil {
+	if err := s.pool.Reader().QueryRowContext(ctx, "SELECT COUNT(*) FROM workflow_documents WHERE id = ?", id).Scan(&n); err != nil {
 		return false, fmt.Errorf("workflowsql: %w", err)
 	}
 	return n > 0, nil
@@ -141,7 +148,7 @@ func (s *Store) DocumentExists(ctx context.Context, id string) (bool, error) {
 // BlobReferenced implements [workflow.DocumentStore].
 func (s *Store) BlobReferenced(ctx context.Context, sha256 string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM workflow_documents WHERE sha256 = ?) +
 		(SELECT COUNT(*) FROM workflow_envelope_documents WHERE sha256 = ? OR original_sha256 = ?)`,
 		sha256, sha256, sha256).Scan(&n)
