@@ -47,6 +47,11 @@ type Client struct {
 	Rand io.Reader
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+
+	// chains remembers the TSA certificate chains already validated to
+	// Roots, so that each token costs one signature check rather than a
+	// chain build.
+	chains chainCache
 }
 
 // Timestamp asks each URL in order for a token over digest, computed with h.
@@ -61,11 +66,18 @@ type Client struct {
 // [ErrNonce] or [ErrImprint]). Timestamp never returns a token it did not
 // verify and never substitutes a local time.
 func (c *Client) Timestamp(ctx context.Context, h crypto.Hash, digest []byte) (*Token, error) {
+	tok, _, err := c.TimestampFrom(ctx, h, digest)
+	return tok, err
+}
+
+// TimestampFrom is [Client.Timestamp] that also returns the URL whose
+// token it returns.
+func (c *Client) TimestampFrom(ctx context.Context, h crypto.Hash, digest []byte) (*Token, string, error) {
 	if !acceptedHash(h) {
-		return nil, fmt.Errorf("%w: %v", ErrUnsupportedHash, h)
+		return nil, "", fmt.Errorf("%w: %v", ErrUnsupportedHash, h)
 	}
 	if len(c.URLs) == 0 {
-		return nil, fmt.Errorf("%w: no TSA URLs configured", ErrNoToken)
+		return nil, "", fmt.Errorf("%w: no TSA URLs configured", ErrNoToken)
 	}
 	var failures []error
 	for _, u := range c.URLs {
@@ -75,11 +87,11 @@ func (c *Client) Timestamp(ctx context.Context, h crypto.Hash, digest []byte) (*
 		}
 		tok, err := c.ask(ctx, u, h, digest)
 		if err == nil {
-			return tok, nil
+			return tok, u, nil
 		}
 		failures = append(failures, fmt.Errorf("tsa: %s: %w", u, err))
 	}
-	return nil, fmt.Errorf("%w: %w", ErrNoToken, errors.Join(failures...))
+	return nil, "", fmt.Errorf("%w: %w", ErrNoToken, errors.Join(failures...))
 }
 
 // ask performs one exchange with url and checks the answer.
@@ -110,14 +122,31 @@ func (c *Client) ask(ctx context.Context, url string, h crypto.Hash, digest []by
 	if len(c.Policy) > 0 && !tok.Info.Policy.Equal(c.Policy) {
 		return nil, fmt.Errorf("%w: requested %v, got %v", ErrPolicy, c.Policy, tok.Info.Policy)
 	}
-	opts := VerifyOptions{Roots: c.Roots}
-	if c.Roots != nil {
-		opts.CurrentTime = c.now()
-	}
-	if _, _, err := tok.Verify(opts); err != nil {
+	if err := c.verify(tok); err != nil {
 		return nil, err
 	}
 	return tok, nil
+}
+
+// verify is [Token.Verify] with Roots at Now, except that a chain already
+// validated for the same signer and certificates is not built again while
+// Now lies within the validity of every certificate in it.
+func (c *Client) verify(tok *Token) error {
+	cert, err := tok.verifySigner()
+	if err != nil || c.Roots == nil {
+		return err
+	}
+	now := c.now()
+	key := chainKey(cert, tok.SignedData.Certificates)
+	if c.chains.valid(key, now) {
+		return nil
+	}
+	chains, err := tok.verifyChain(cert, VerifyOptions{Roots: c.Roots, CurrentTime: now})
+	if err != nil {
+		return err
+	}
+	c.chains.add(key, chains[0])
+	return nil
 }
 
 // post sends der to url and returns the reply body.

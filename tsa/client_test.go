@@ -290,3 +290,45 @@ func TestClientArguments(t *testing.T) {
 		t.Errorf("TSA was asked %d times", n)
 	}
 }
+
+// TestClientChainCache checks that a validated chain is reused only while
+// it is the same signer and certificates and Now lies within their
+// validity: a later time, or another TSA behind the same URL, is checked
+// afresh.
+func TestClientChainCache(t *testing.T) {
+	p := newPKI(t)
+	var handler atomic.Value
+	handler.Store(http.Handler(p.server()))
+	url := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		handler.Load().(http.Handler).ServeHTTP(w, r)
+	}))
+	now := testNow
+	c := &Client{URLs: []string{url}, Roots: p.rootPool, Now: func() time.Time { return now }}
+	digest := digestOf(crypto.SHA256, "cached")
+	for range 2 {
+		if _, err := c.Timestamp(context.Background(), crypto.SHA256, digest); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(c.chains.m); n != 1 {
+		t.Fatalf("%d cached chains after two tokens of one TSA, want 1", n)
+	}
+
+	now = pkiNotAfter.Add(time.Hour)
+	_, err := c.Timestamp(context.Background(), crypto.SHA256, digest)
+	if !errors.As(err, new(x509.CertificateInvalidError)) {
+		t.Errorf("after the chain expired: error %v, want a CertificateInvalidError", err)
+	}
+
+	now = testNow
+	handler.Store(http.Handler(newPKI(t).server()))
+	_, err = c.Timestamp(context.Background(), crypto.SHA256, digest)
+	if !errors.As(err, new(x509.UnknownAuthorityError)) {
+		t.Errorf("another TSA behind the URL: error %v, want an UnknownAuthorityError", err)
+	}
+
+	handler.Store(http.Handler(newPKI(t, nonCriticalEKU).server()))
+	if _, err = c.Timestamp(context.Background(), crypto.SHA256, digest); !errors.Is(err, ErrEKU) {
+		t.Errorf("signer without a critical EKU: error %v, want ErrEKU", err)
+	}
+}

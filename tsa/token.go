@@ -72,26 +72,44 @@ var oidExtKeyUsage = asn1.ObjectIdentifier{2, 5, 29, 37}
 // Verify does not compare the message imprint or nonce: see
 // [Token.CheckImprint].
 func (t *Token) Verify(opts VerifyOptions) (*x509.Certificate, [][]*x509.Certificate, error) {
+	cert, err := t.verifySigner()
+	if err != nil || opts.Roots == nil {
+		return cert, nil, err
+	}
+	chains, err := t.verifyChain(cert, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cert, chains, nil
+}
+
+// verifySigner checks the token's signature, algorithms, the signer's
+// extended key usage and that genTime lies in the signer's validity, and
+// returns the signer's certificate.
+func (t *Token) verifySigner() (*x509.Certificate, error) {
 	if t.SignedData == nil {
-		return nil, nil, errors.New("tsa: token has no SignedData")
+		return nil, errors.New("tsa: token has no SignedData")
 	}
 	cert, err := t.SignedData.Verify(nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("tsa: token signature: %w", err)
+		return nil, fmt.Errorf("tsa: token signature: %w", err)
 	}
 	if err := checkAlgorithms(t.SignedData); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := checkEKU(cert); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if gen := t.Info.Time; gen.Before(cert.NotBefore) || gen.After(cert.NotAfter) {
-		return nil, nil, fmt.Errorf("%w: genTime %s, certificate valid %s to %s", ErrGenTime,
+		return nil, fmt.Errorf("%w: genTime %s, certificate valid %s to %s", ErrGenTime,
 			gen.Format(time.RFC3339), cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
 	}
-	if opts.Roots == nil {
-		return cert, nil, nil
-	}
+	return cert, nil
+}
+
+// verifyChain validates signer cert's chain to opts.Roots (opts.Roots must
+// not be nil) with the token's certificates as intermediates.
+func (t *Token) verifyChain(cert *x509.Certificate, opts VerifyOptions) ([][]*x509.Certificate, error) {
 	inter := x509.NewCertPool()
 	if opts.Intermediates != nil {
 		inter = opts.Intermediates.Clone()
@@ -112,9 +130,9 @@ func (t *Token) Verify(opts VerifyOptions) (*x509.Certificate, [][]*x509.Certifi
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("tsa: TSA certificate chain: %w", err)
+		return nil, fmt.Errorf("tsa: TSA certificate chain: %w", err)
 	}
-	return cert, chains, nil
+	return chains, nil
 }
 
 // checkAlgorithms refuses tokens signed with SHA-1, which cms.Verify accepts

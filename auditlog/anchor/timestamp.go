@@ -43,27 +43,17 @@ func (t *Timestamper) Anchor(ctx context.Context, cp, _ auditlog.Checkpoint, _ t
 		return nil, err
 	}
 	digest := sha256.Sum256(body)
-	var failures []error
-	for _, u := range t.Client.URLs {
-		one := *t.Client
-		one.URLs = []string{u}
-		tok, err := one.Timestamp(ctx, crypto.SHA256, digest[:])
-		if err != nil {
-			failures = append(failures, err)
-			continue
-		}
-		return []auditlog.Anchor{{
-			Size: cp.Size,
-			Kind: KindRFC3161,
-			Name: u,
-			Data: tok.Raw,
-			Time: t.now(),
-		}}, nil
+	tok, u, err := t.Client.TimestampFrom(ctx, crypto.SHA256, digest[:])
+	if err != nil {
+		return nil, fmt.Errorf("anchor: time-stamp checkpoint %d: %w", cp.Size, err)
 	}
-	if len(failures) == 0 {
-		return nil, fmt.Errorf("anchor: time-stamp checkpoint %d: %w: no TSA URLs configured", cp.Size, tsa.ErrNoToken)
-	}
-	return nil, fmt.Errorf("anchor: time-stamp checkpoint %d: %w", cp.Size, errors.Join(failures...))
+	return []auditlog.Anchor{{
+		Size: cp.Size,
+		Kind: KindRFC3161,
+		Name: u,
+		Data: tok.Raw,
+		Time: t.now(),
+	}}, nil
 }
 
 func (t *Timestamper) now() time.Time {

@@ -45,6 +45,14 @@ var migrations = []sqlite.Migration{{
 		issuer TEXT    PRIMARY KEY,
 		last   INTEGER NOT NULL
 	) STRICT;`,
+}, {
+	// Each insert numbers the certificate max(issued_seq)+1, and each
+	// revocation max(revoked_seq)+1: without these indexes each is a scan
+	// of every certificate ever issued.
+	Version: 301,
+	Name:    "indexes of issue and revocation order",
+	SQL: `CREATE UNIQUE INDEX ca_certificates_issued ON ca_certificates (issued_seq);
+	CREATE UNIQUE INDEX ca_certificates_revoked_seq ON ca_certificates (revoked_seq);`,
 }}
 
 // Store is a [ca.Store] in one SQLite file.
