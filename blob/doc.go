@@ -17,4 +17,17 @@
 // into place and fsyncs the directory, so a crash never leaves a partial
 // file under a final name: a reader sees the whole blob or no blob.
 // Leftover temporary files from a crash are removed by [NewFS].
+//
+// # Revisions
+//
+// A signature adds an incremental update to a PDF: the signed version is
+// the previous version followed by a few kilobytes. [Store.Append] stores
+// it that way. [FS] writes DIR/ab/cdef….rev holding only the new bytes and
+// a trailer naming the base blob, its size, the chain depth and the
+// SHA-256 state after the whole content, so the next revision is hashed
+// from that state without reading what came before ([Store.Digest]), and
+// Open reads the chain's files as one. A signature on a 25 MB document
+// thus writes and hashes kilobytes, not 25 MB per signer. A chain is at
+// most 32 revisions deep; the next is stored whole. Garbage collection
+// keeps the base of every blob it keeps ([FS.Base]).
 package blob

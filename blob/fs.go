@@ -3,6 +3,7 @@ package blob
 import (
 	"context"
 	"crypto/sha256"
+	"encoding"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -19,6 +21,8 @@ type FS struct {
 	// Now returns the time Put stamps on content it finds already stored
 	// (see [FS.Put]); nil means time.Now.
 	Now func() time.Time
+
+	states stateCache // SHA-256 states of whole blobs, for Append
 }
 
 var _ Store = (*FS)(nil)
@@ -62,83 +66,47 @@ func (s *FS) now() time.Time {
 // garbage collector that spares recently touched blobs (see
 // [FS.ModTime]) cannot remove it between Put and the caller's reference.
 func (s *FS) Put(ctx context.Context, r io.Reader) (string, int64, error) {
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "put-*")
-	if err != nil {
-		return "", 0, fmt.Errorf("blob: put: %w", err)
-	}
-	tmp := f.Name()
-	committed := false
-	defer func() {
-		if !committed {
-			f.Close()
-			os.Remove(tmp)
+	return s.write(ctx, func(f *os.File) (string, int64, []byte, error) {
+		h := sha256.New()
+		n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, r})
+		if err != nil {
+			return "", 0, nil, err
 		}
-	}()
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, r})
-	if err != nil {
-		return "", 0, fmt.Errorf("blob: put: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return "", 0, fmt.Errorf("blob: put: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return "", 0, fmt.Errorf("blob: put: %w", err)
-	}
-	name := hex.EncodeToString(h.Sum(nil))
-	final := s.path(name)
-	if fi, err := os.Stat(final); err == nil && fi.Size() == n {
-		now := s.now()
-		if err := os.Chtimes(final, now, now); err != nil {
-			return "", 0, fmt.Errorf("blob: put: %w", err)
-		}
-		return name, n, nil
-	}
-	sub := filepath.Dir(final)
-	if err := os.MkdirAll(sub, 0o700); err != nil {
-		return "", 0, fmt.Errorf("blob: put: %w", err)
-	}
-	// rename(2) is atomic: a concurrent Put of the same content replaces
-	// one complete file with another identical one.
-	if err := os.Rename(tmp, final); err != nil {
-		return "", 0, fmt.Errorf("blob: put: %w", err)
-	}
-	committed = true
-	if err := syncDir(sub); err != nil {
-		return "", 0, fmt.Errorf("blob: put: %w", err)
-	}
-	return name, n, nil
+		state, _ := h.(encoding.BinaryMarshaler).MarshalBinary()
+		return hex.EncodeToString(h.Sum(nil)), n, state, nil
+	}, "")
 }
 
-// Open implements [Store]. The returned reader is an *os.File.
+// Open implements [Store]. A whole blob's reader is an *os.File; a
+// revision's reads its base's files and its own as one.
 func (s *FS) Open(ctx context.Context, name string) (Reader, int64, error) {
 	if err := checkName(name); err != nil {
 		return nil, 0, err
 	}
-	f, err := os.Open(s.path(name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, fmt.Errorf("%w: %s", ErrNotFound, name)
-	}
+	segs, size, _, err := s.openChain(name, 0)
 	if err != nil {
-		return nil, 0, fmt.Errorf("blob: open: %w", err)
+		return nil, 0, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("blob: open: %w", err)
+	if len(segs) == 1 {
+		return segs[0].f, size, nil
 	}
-	return f, fi.Size(), nil
+	return &chain{segs: segs, size: size}, size, nil
 }
 
-// Delete implements [Store].
+// Delete implements [Store]. Deleting a blob that a stored revision
+// extends breaks that revision: callers delete only blobs that no kept
+// blob has as its base (see [FS.Base]).
 func (s *FS) Delete(ctx context.Context, name string) error {
 	if err := checkName(name); err != nil {
 		return err
 	}
 	p := s.path(name)
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("blob: delete: %w", err)
+	for _, f := range []string{p, p + revSuffix} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("blob: delete: %w", err)
+		}
 	}
+	s.states.forget(name)
 	return syncDir(filepath.Dir(p))
 }
 
@@ -148,7 +116,11 @@ func (s *FS) ModTime(name string) (time.Time, error) {
 	if err := checkName(name); err != nil {
 		return time.Time{}, err
 	}
-	fi, err := os.Stat(s.path(name))
+	p, err := s.file(name)
+	var fi os.FileInfo
+	if err == nil {
+		fi, err = os.Stat(p)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return time.Time{}, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
@@ -175,6 +147,12 @@ func (s *FS) Walk(ctx context.Context, fn func(name string) error) error {
 		}
 		for _, f := range files {
 			name := sub.Name() + f.Name()
+			if rev, ok := strings.CutSuffix(name, revSuffix); ok {
+				if _, err := os.Lstat(s.path(rev)); err == nil {
+					continue // also stored whole: listed once
+				}
+				name = rev
+			}
 			if checkName(name) != nil {
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 )
 
@@ -35,6 +36,18 @@ type Store interface {
 	// succeeds and returns the same name. If reading r fails, nothing is
 	// stored and the error is returned wrapped.
 	Put(ctx context.Context, r io.Reader) (name string, size int64, err error)
+	// Append stores the content of blob base followed by everything read
+	// from tail as a new blob and returns its name and size, as Put of
+	// that content would. It is how a new revision of a document (a PDF
+	// incremental update) is stored: an implementation may keep it as a
+	// reference to base plus tail, in which case base stays stored as
+	// long as the new blob is. An error wraps ErrNotFound if base is not
+	// stored.
+	Append(ctx context.Context, base string, tail io.Reader) (name string, size int64, err error)
+	// Digest returns a SHA-256 hash.Hash in the state after writing the
+	// blob's content, so that a caller can hash content appended to the
+	// blob without reading the blob again. Each call returns a new hash.
+	Digest(ctx context.Context, name string) (hash.Hash, error)
 	// Open returns a reader of the blob and its size, or an error wrapping
 	// ErrNotFound.
 	Open(ctx context.Context, name string) (Reader, int64, error)

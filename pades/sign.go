@@ -172,11 +172,8 @@ func (o *Options) contentsSize() int {
 // copying it. On error, what was written to dst must be discarded; callers
 // write to a temporary file and rename it on success.
 func Sign(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts Options) error {
-	now := opts.Time
-	if now.IsZero() {
-		now = time.Now()
-	}
-	if err := opts.validate(now); err != nil {
+	now, err := opts.now()
+	if err != nil {
 		return err
 	}
 	var file File
@@ -187,19 +184,106 @@ func Sign(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts 
 		}
 		file = f
 	}
-	r, err := pdf.Open(src, size)
+	p, err := prepare(src, size, opts, now)
 	if err != nil {
 		return err
+	}
+	h := opts.hash()
+	hs := h.New()
+	buf := make([]byte, copyBufferSize(size))
+	if _, err := io.CopyBuffer(io.MultiWriter(dst, hs), io.NewSectionReader(src, 0, size), buf); err != nil {
+		return fmt.Errorf("pades: copying the document: %w", err)
+	}
+	err = p.write(dst, hs, func(digest []byte) ([]byte, error) {
+		return signCMS(ctx, digest, opts)
+	})
+	if err != nil || file == nil {
+		return err
+	}
+	lo := LTVOptions{Fetcher: opts.Fetcher, Timestamper: opts.Timestamper, Hash: h}
+	n, err := AddValidationData(ctx, file, size+int64(len(p.built.Data)), lo)
+	if err != nil || opts.Level == LevelBLT {
+		return err
+	}
+	n, err = AddDocumentTimestamp(ctx, file, n, lo)
+	if err != nil {
+		return err
+	}
+	_, err = AddValidationData(ctx, file, n, lo)
+	return err
+}
+
+// SignUpdate is [Sign] at level B-B or B-T for a caller that stores a
+// new revision apart from the document it extends: it writes to dst only
+// the incremental update (the bytes that follow src in the signed file).
+//
+// If prefix is not nil it MUST be a hash of the signature's digest
+// algorithm in the state after writing exactly src's size bytes (a blob
+// store can keep that state, see blob.Store.Digest); SignUpdate then
+// continues it instead of reading src through the digest, so that it
+// reads from src only the cross-reference data and the objects the update
+// changes. A prefix whose output size is not the algorithm's is refused.
+func SignUpdate(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, prefix hash.Hash, opts Options) error {
+	if opts.Level != "" && opts.Level != LevelBB && opts.Level != LevelBT {
+		return fmt.Errorf("pades: SignUpdate makes B-B or B-T signatures, not %s", opts.Level)
+	}
+	now, err := opts.now()
+	if err != nil {
+		return err
+	}
+	p, err := prepare(src, size, opts, now)
+	if err != nil {
+		return err
+	}
+	h := opts.hash()
+	hs := prefix
+	if hs == nil {
+		hs = h.New()
+		buf := make([]byte, copyBufferSize(size))
+		if _, err := io.CopyBuffer(hs, io.NewSectionReader(src, 0, size), buf); err != nil {
+			return fmt.Errorf("pades: reading the document: %w", err)
+		}
+	} else if hs.Size() != h.Size() {
+		return fmt.Errorf("pades: the document's digest state is not %v", h)
+	}
+	return p.write(dst, hs, func(digest []byte) ([]byte, error) {
+		return signCMS(ctx, digest, opts)
+	})
+}
+
+// now returns the signing time of opts and checks them.
+func (o *Options) now() (time.Time, error) {
+	now := o.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return now, o.validate(now)
+}
+
+// prepared is an incremental update built around an empty signature: its
+// bytes, and the /Contents and /ByteRange slots in them.
+type prepared struct {
+	built     *pdf.Built
+	contents  *pdf.HexSlot
+	byteRange *pdf.TextSlot
+}
+
+// prepare parses src and builds the update that adds the signature of
+// opts, with its slots still empty.
+func prepare(src io.ReaderAt, size int64, opts Options, now time.Time) (*prepared, error) {
+	r, err := pdf.Open(src, size)
+	if err != nil {
+		return nil, err
 	}
 	doc, err := inspect(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if doc.docMDP == 1 {
-		return ErrCertified
+		return nil, ErrCertified
 	}
 	if opts.Certify > 0 && doc.signatures > 0 {
-		return ErrAlreadySigned
+		return nil, ErrAlreadySigned
 	}
 	upd := pdf.NewUpdate(r)
 	contents := &pdf.HexSlot{Len: opts.contentsSize()}
@@ -227,30 +311,30 @@ func Sign(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts 
 	sigRef := upd.Add(sig)
 	ap := appearance{signer: opts.Certificates[0].Subject.CommonName, reason: opts.Reason, when: now}
 	if err := addField(r, upd, doc, sigRef, opts, ap); err != nil {
-		return err
+		return nil, err
 	}
 	built, err := upd.Build()
 	if err != nil {
+		return nil, err
+	}
+	return &prepared{built: built, contents: contents, byteRange: byteRange}, nil
+}
+
+// write fills the slots and writes the update to dst: hs is the digest
+// in the state after the document the update follows; the update outside
+// the /Contents slot is added to it and sign makes the contents over the
+// result.
+func (p *prepared) write(dst io.Writer, hs hash.Hash, sign func(digest []byte) ([]byte, error)) error {
+	if err := fillByteRange(p.built, p.contents, p.byteRange); err != nil {
 		return err
 	}
-	h := opts.hash()
-	err = writeSigned(dst, src, size, built, contents, byteRange, h, func(digest []byte) ([]byte, error) {
-		return signCMS(ctx, digest, opts)
-	})
-	if err != nil || file == nil {
+	if err := fillContents(hs, p.built, p.contents, sign); err != nil {
 		return err
 	}
-	lo := LTVOptions{Fetcher: opts.Fetcher, Timestamper: opts.Timestamper, Hash: h}
-	n, err := AddValidationData(ctx, file, size+int64(len(built.Data)), lo)
-	if err != nil || opts.Level == LevelBLT {
-		return err
+	if _, err := dst.Write(p.built.Data); err != nil {
+		return fmt.Errorf("pades: writing the update: %w", err)
 	}
-	n, err = AddDocumentTimestamp(ctx, file, n, lo)
-	if err != nil {
-		return err
-	}
-	_, err = AddValidationData(ctx, file, n, lo)
-	return err
+	return nil
 }
 
 // signCMS builds the CMS SignedData over digest, with a signature
@@ -278,29 +362,8 @@ func signCMS(ctx context.Context, digest []byte, opts Options) ([]byte, error) {
 	return sd.Marshal()
 }
 
-// writeSigned fills the ByteRange slot, copies src to dst while hashing it,
-// hashes the update outside the Contents slot, asks sign for the contents
-// over that digest and writes the update with the contents in place.
-func writeSigned(dst io.Writer, src io.ReaderAt, size int64, built *pdf.Built, contents *pdf.HexSlot, byteRange *pdf.TextSlot, h crypto.Hash, sign func(digest []byte) ([]byte, error)) error {
-	if err := fillByteRange(built, contents, byteRange); err != nil {
-		return err
-	}
-	hs := h.New()
-	buf := make([]byte, copyBufferSize(size))
-	if _, err := io.CopyBuffer(io.MultiWriter(dst, hs), io.NewSectionReader(src, 0, size), buf); err != nil {
-		return fmt.Errorf("pades: copying the document: %w", err)
-	}
-	if err := fillContents(hs, built, contents, sign); err != nil {
-		return err
-	}
-	if _, err := dst.Write(built.Data); err != nil {
-		return fmt.Errorf("pades: writing the update: %w", err)
-	}
-	return nil
-}
-
-// appendSigned is writeSigned for an update appended to the file it reads:
-// the existing bytes are hashed in place, not copied.
+// appendSigned signs an update appended to the file it reads: the
+// existing bytes are hashed in place, not copied.
 func appendSigned(f File, size int64, built *pdf.Built, contents *pdf.HexSlot, byteRange *pdf.TextSlot, h crypto.Hash, sign func(digest []byte) ([]byte, error)) (int64, error) {
 	if err := fillByteRange(built, contents, byteRange); err != nil {
 		return 0, err

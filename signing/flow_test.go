@@ -93,6 +93,20 @@ func TestFlow(t *testing.T) {
 			}
 		}
 		checkTools(t, b, 3)
+
+		// Each version is stored as a revision of the one it signed, down
+		// to the upload: alice's and bob's signatures and the seal.
+		var chain []string
+		for n := d.SHA256; n != ""; {
+			chain = append(chain, n)
+			if n, err = e.blobs.Base(n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(chain) != 4 || chain[len(chain)-1] != d.OriginalSHA256 {
+			t.Errorf("document %s: version chain %d long ending at %.8s, want 4 ending at the upload %.8s",
+				d.DocumentID, len(chain), chain[len(chain)-1], d.OriginalSHA256)
+		}
 	}
 	if n := e.audit.count(auditlog.SignatureCreated, auditlog.OutcomeSuccess); n != 4 {
 		t.Errorf("%d signature.created events, want 4", n)

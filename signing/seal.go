@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -67,10 +68,13 @@ func (s *Service) sealDocument(ctx context.Context, signer crypto.Signer, certs 
 	if err != nil {
 		return "", err
 	}
-	if _, err := f.Seek(0, 0); err != nil {
+	// The sealed file is the document followed by the seal's revisions:
+	// store those as a revision of the document.
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
 		return "", err
 	}
-	name, _, err := s.cfg.Blobs.Put(ctx, f)
+	name, _, err := s.cfg.Blobs.Append(ctx, sum, io.NewSectionReader(f, size, end-size))
 	return name, err
 }
 

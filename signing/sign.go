@@ -129,11 +129,11 @@ func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a w
 	if d == nil || slices.Contains(v.Recipient.Signed, id) {
 		return nil, workflow.Progress{}, nil
 	}
-	signed, err := s.signVersion(lctx, ss, v.Recipient, d.SHA256)
+	update, err := s.signVersion(lctx, ss, v.Recipient, d.SHA256)
 	if err != nil {
 		return nil, workflow.Progress{}, err
 	}
-	name, _, err := s.cfg.Blobs.Put(lctx, bytes.NewReader(signed))
+	name, _, err := s.cfg.Blobs.Append(lctx, d.SHA256, bytes.NewReader(update))
 	if err != nil {
 		return nil, workflow.Progress{}, fmt.Errorf("signing: store signed document: %w", err)
 	}
@@ -146,14 +146,20 @@ func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a w
 	return &SignedDocument{DocumentID: id, SHA256: name}, p, nil
 }
 
-// signVersion returns blob sum with the recipient's B-T signature
-// appended.
+// signVersion returns the incremental update that adds the recipient's
+// B-T signature to blob sum. The update is stored as a revision of sum:
+// neither the document's bytes are copied nor, thanks to the blob store's
+// digest state, hashed again.
 func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipient, sum string) ([]byte, error) {
 	rd, size, err := s.cfg.Blobs.Open(ctx, sum)
 	if err != nil {
 		return nil, fmt.Errorf("signing: open document: %w", err)
 	}
 	defer rd.Close()
+	prefix, err := s.cfg.Blobs.Digest(ctx, sum)
+	if err != nil {
+		return nil, fmt.Errorf("signing: document digest: %w", err)
+	}
 	chain, err := s.chain(ss.Tenant)
 	if err != nil {
 		return nil, err
@@ -179,8 +185,7 @@ func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipi
 		return nil, withDetail(ErrUnavailable, "the signature could not be recorded; nothing was signed", err)
 	}
 	var out bytes.Buffer
-	out.Grow(int(size) + 32<<10)
-	err = pades.Sign(ctx, &out, rd, size, pades.Options{
+	err = pades.SignUpdate(ctx, &out, rd, size, prefix, pades.Options{
 		Signer: signer, Certificates: append([]*x509.Certificate{cert}, chain...),
 		Level: pades.LevelBT, Timestamper: s.cfg.Timestamper,
 		Name: r.Name, Reason: "Signed by " + r.Name + " (" + string(r.Role) + ")",

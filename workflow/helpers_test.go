@@ -96,16 +96,7 @@ func (s *sealer) Complete(ctx context.Context, e *workflow.Envelope) (map[string
 }
 
 func appendBlob(ctx context.Context, bs blob.Store, sum, suffix string) (string, error) {
-	r, _, err := bs.Open(ctx, sum)
-	if err != nil {
-		return "", err
-	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return "", err
-	}
-	name, _, err := bs.Put(ctx, bytes.NewReader(append(b, suffix...)))
+	name, _, err := bs.Append(ctx, sum, strings.NewReader(suffix))
 	return name, err
 }
 

@@ -165,3 +165,57 @@ func TestCollectGarbage(t *testing.T) {
 		t.Fatal("orphan survived")
 	}
 }
+
+// TestCollectGarbageKeepsChains checks that the versions a kept revision
+// extends survive collection while unreferenced revisions go.
+func TestCollectGarbageKeepsChains(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	d := e.upload("t1", "chained")
+	v1, err := appendBlob(ctx, e.blobs, d.SHA256, "%first signature\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := appendBlob(ctx, e.blobs, v1, "%second signature\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	abandoned, err := appendBlob(ctx, e.blobs, v1, "%a signature whose request failed\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the latest version is referenced (as an envelope document's
+	// current version would be).
+	if err := e.store.InsertDocument(ctx, &workflow.Document{ID: "doc_latest", Tenant: "t1", SHA256: v2,
+		Size: 1, Pages: 1, Name: "latest.pdf", Created: e.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	old := e.clock.Now().Add(-2 * time.Hour)
+	for _, name := range []string{d.SHA256, v1, v2, abandoned} {
+		ageBlob(t, e.dir, name, old)
+	}
+	if n, err := e.svc.CollectGarbage(ctx, e.blobs, time.Hour); err != nil || n != 1 {
+		t.Fatalf("collected %d (%v), want the abandoned revision only", n, err)
+	}
+	for _, name := range []string{d.SHA256, v1, v2} {
+		if _, _, err := e.blobs.Open(ctx, name); err != nil {
+			t.Errorf("version %s of the kept chain: %v", name[:8], err)
+		}
+	}
+	if _, _, err := e.blobs.Open(ctx, abandoned); err == nil {
+		t.Error("abandoned revision survived")
+	}
+}
+
+// ageBlob sets the modification time of blob name's file, whole or
+// revision.
+func ageBlob(t *testing.T, dir, name string, tm time.Time) {
+	t.Helper()
+	p := filepath.Join(dir, "blobs", name[:2], name[2:])
+	if err := os.Chtimes(p, tm, tm); err == nil {
+		return
+	}
+	if err := os.Chtimes(p+".rev", tm, tm); err != nil {
+		t.Fatal(err)
+	}
+}
