@@ -337,7 +337,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	}
 	sg, err := signing.New(signing.Config{
 		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
-		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: pool},
+		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: pool, HTTPClient: tsaHTTPClient()},
 		Fetcher:     &ltv.Fetcher{Roots: []*x509.Certificate{rootCert}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		TempDir: filepath.Join(dir, "tmp"), Now: o.now, Logger: o.logger,
@@ -546,3 +546,13 @@ const auditOrigin = "signet.local/audit"
 // readConns is the number of read-only connections to signet.db: reads of
 // envelopes, links, sessions and keys run beside the single writer (WAL).
 const readConns = 4
+
+// tsaHTTPClient is the HTTP client of signature time-stamps: every
+// recipient signature asks the TSA once, so it keeps as many idle
+// connections as signatures run at once (net/http keeps two per host by
+// default and would open a new connection for most requests).
+func tsaHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: t}
+}
