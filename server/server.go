@@ -217,7 +217,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 			}})
 	}
 	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
-		Origin: auditOrigin, Signer: checkpointKey, Every: 1000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
+		Origin: auditOrigin, Signer: checkpointKey, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
 		Anchorers: anchorers,
 	})
 	if err != nil {
@@ -328,16 +328,19 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	rootCert := p.cert("ca/" + ca.RootName)
 	pool := x509.NewCertPool()
 	pool.AddCert(rootCert)
-	tsaURLs := cfg.TSAURLs
+	tsaURLs, tsaHTTP := cfg.TSAURLs, tsaHTTPClient()
 	if len(tsaURLs) == 0 {
+		// The built-in TSA answers in process: the token is requested,
+		// issued and checked exactly as over the PKI listener.
 		tsaURLs = []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}
+		tsaHTTP = &http.Client{Transport: localTransport{p}}
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	sg, err := signing.New(signing.Config{
 		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
-		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: pool, HTTPClient: tsaHTTPClient()},
+		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: pool, HTTPClient: tsaHTTP},
 		Fetcher:     &ltv.Fetcher{Roots: []*x509.Certificate{rootCert}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		TempDir: filepath.Join(dir, "tmp"), Now: o.now, Logger: o.logger,

@@ -1,0 +1,34 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestLocalTransport checks that a request served in process arrives as
+// a server request would and that the handler's status, headers and body
+// come back.
+func TestLocalTransport(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Method != http.MethodPost || r.URL.Path != "/tsa" || r.RequestURI != "/tsa?x=1" || r.Header.Get("Content-Type") != "application/timestamp-query" {
+			http.Error(w, "unexpected request "+r.Method+" "+r.RequestURI, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/timestamp-reply")
+		w.WriteHeader(http.StatusAccepted)
+		w.Write(append([]byte("echo:"), body...))
+	})
+	c := &http.Client{Transport: localTransport{h}}
+	resp, err := c.Post("http://127.0.0.1:1/tsa?x=1", "application/timestamp-query", strings.NewReader("query"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted || resp.Header.Get("Content-Type") != "application/timestamp-reply" || string(body) != "echo:query" || resp.ContentLength != int64(len(body)) {
+		t.Fatalf("response %d %q %q (length %d)", resp.StatusCode, resp.Header.Get("Content-Type"), body, resp.ContentLength)
+	}
+}
