@@ -51,9 +51,18 @@ type outbox struct {
 	mu      sync.Mutex
 	sent    []workflow.Notification
 	failing atomic.Bool
+	// gate, when set, holds every Notify until it is closed.
+	gate atomic.Pointer[chan struct{}]
 }
 
 func (o *outbox) Notify(ctx context.Context, n workflow.Notification) error {
+	if g := o.gate.Load(); g != nil {
+		select {
+		case <-*g:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	if o.failing.Load() {
 		return errors.New("smtp: connection refused")
 	}

@@ -16,6 +16,9 @@ type change struct {
 	reason string
 	audit  audit
 	notify []Notification
+	// notifyLater: the notifications are turn notifications that may be
+	// sent after the caller returns (see [Service.Run]).
+	notifyLater bool
 }
 
 // mutate runs fn on envelope id under the envelope's lock and stores the
@@ -74,6 +77,15 @@ func (s *Service) mutate(ctx context.Context, a Actor, id string, fn func(e *Env
 	}
 	if err := s.store(ctx, e, prev, t); err != nil {
 		return nil, err
+	}
+	if ch.notifyLater && len(ch.notify) > 0 && s.running.Load() > 0 {
+		select {
+		case s.turns <- e.ID:
+		default:
+			// The queue is full: the recipients are due, the scheduler's
+			// next tick notifies them.
+		}
+		return e, nil
 	}
 	s.dispatch(ctx, e, ch.notify)
 	return e, nil

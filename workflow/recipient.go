@@ -172,7 +172,8 @@ func (s *Service) RecipientSigned(ctx context.Context, a Actor, envelopeID, docu
 					"previous_sha256": prevSHA,
 				},
 			},
-			notify: notify,
+			notify:      notify,
+			notifyLater: true,
 		}, nil
 	})
 	if err != nil {

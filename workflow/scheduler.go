@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 )
 
@@ -12,15 +13,38 @@ const DefaultTick = 5 * time.Second
 // dueBatch bounds the envelopes one [Service.Tick] handles.
 const dueBatch = 256
 
+// turnQueue bounds the envelopes waiting for their turn notifications;
+// beyond it, the scheduler's next tick notifies (their recipients are due).
+const turnQueue = 4096
+
+// notifiers is the number of goroutines [Service.Run] sends turn
+// notifications from.
+const notifiers = 8
+
 // Run calls [Service.Tick] every interval (DefaultTick if zero) until ctx
 // is done, and returns ctx's error. A failing tick is logged and retried
 // at the next one.
+//
+// While Run runs, a recipient's action that makes it the next recipients'
+// turn does not wait for their emails: the envelope is handed to Run's
+// notifiers, which issue the links and send them (see notifyLater). The
+// state that says who is to be notified is stored first, so a crash in
+// between leaves the recipients due, and the next tick notifies them.
 func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		interval = DefaultTick
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var wg sync.WaitGroup
+	for range notifiers {
+		wg.Go(func() { s.notifyTurns(ctx) })
+	}
+	s.running.Add(1)
+	defer func() {
+		s.running.Add(-1)
+		wg.Wait()
+	}()
 	for {
 		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "workflow: scheduler tick failed", "error", err)
@@ -96,6 +120,39 @@ func (s *Service) handleDue(ctx context.Context, id string) error {
 				ns = append(ns, notification(NotifyTurn, e, r))
 			case e.ReminderEvery > 0 && !lastContact(r).Add(e.ReminderEvery).After(now):
 				ns = append(ns, notification(NotifyReminder, e, r))
+			}
+		}
+		return &change{notify: ns}, nil
+	})
+	return err
+}
+
+// notifyTurns notifies the active recipients not yet notified of each
+// envelope handed to it, until ctx is done.
+func (s *Service) notifyTurns(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-s.turns:
+			if err := s.notifyPending(ctx, id); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "workflow: notifying the next recipients failed; the scheduler retries", "envelope", id, "error", err)
+			}
+		}
+	}
+}
+
+// notifyPending sends turn notifications to envelope id's active
+// recipients that have not been notified.
+func (s *Service) notifyPending(ctx context.Context, id string) error {
+	_, err := s.mutate(ctx, System, id, func(e *Envelope) (*change, error) {
+		if e.Status != StatusSent && e.Status != StatusInProgress {
+			return &change{}, nil
+		}
+		var ns []Notification
+		for _, r := range e.Recipients {
+			if r.Status == RecipientActive && r.NotifiedAt.IsZero() {
+				ns = append(ns, notification(NotifyTurn, e, r))
 			}
 		}
 		return &change{notify: ns}, nil

@@ -219,3 +219,49 @@ func ageBlob(t *testing.T, dir, name string, tm time.Time) {
 		t.Fatal(err)
 	}
 }
+
+// TestTurnNotifiedAfterSign checks that, while the scheduler runs, a
+// signature does not wait for the next signer's notification: the sign
+// returns with the notification pending, and Run's notifiers send and
+// record it.
+func TestTurnNotifiedAfterSign(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.svc.Run(ctx, time.Hour) }()
+	defer func() { cancel(); <-done }()
+
+	env := e.draft("t1", []string{e.upload("t1", "one").ID}, "signer:1", "signer:2")
+	if _, err := e.svc.Send(ctx, actor("t1"), env.ID); err != nil {
+		t.Fatal(err)
+	}
+	if k := kinds(e.outbox.take()); !slices.Equal(k, []string{"turn:R0"}) {
+		t.Fatalf("send notified %v", k)
+	}
+	gate := make(chan struct{})
+	e.outbox.gate.Store(&gate)
+	signed := make(chan workflow.Progress, 1)
+	go func() { signed <- e.sign(env.ID, env.Recipients[0].ID) }()
+	select {
+	case p := <-signed:
+		if !p.RecipientDone {
+			t.Fatalf("progress %+v", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the signature waited for the next signer's notification")
+	}
+	if !e.get(env.ID).Recipients[1].NotifiedAt.IsZero() {
+		t.Fatal("next signer marked notified before the notification was sent")
+	}
+	close(gate)
+	deadline := time.Now().Add(10 * time.Second)
+	for e.get(env.ID).Recipients[1].NotifiedAt.IsZero() {
+		if time.Now().After(deadline) {
+			t.Fatal("the next signer was never notified")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if k := kinds(e.outbox.take()); !slices.Equal(k, []string{"turn:R1"}) {
+		t.Fatalf("after the signature the notifiers sent %v, want turn:R1 once", k)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
@@ -90,6 +91,11 @@ type Service struct {
 	envLocks keyedLocks
 	docLocks keyedLocks
 	log      *slog.Logger
+
+	// turns carries the ids of envelopes whose next recipients are to be
+	// notified, to the notifiers [Service.Run] starts (see notifyLater).
+	turns   chan string
+	running atomic.Int32
 }
 
 // New returns a service over cfg.
@@ -113,7 +119,7 @@ func New(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: log}, nil
+	return &Service{cfg: cfg, log: log, turns: make(chan string, turnQueue)}, nil
 }
 
 // MaxDocumentSize returns the upload limit in bytes.
