@@ -148,7 +148,13 @@ type Version struct {
 	State State
 	// Created is when the version was generated.
 	Created time.Time
-	// Usage counts the operations made with the version.
+	// Usage counts the operations made with the version. A Manager
+	// counts a busy version's uses in blocks: one durable update
+	// reserves up to 64 uses ahead, and the uses a process had reserved
+	// but not made when it stopped stay counted, so Usage may exceed the
+	// operations made but never falls short of them. Occasional uses,
+	// and every use within two blocks of the usage limit, are counted
+	// one by one.
 	Usage int64
 	// Revocation is set once the version is revoked.
 	Revocation *Revocation

@@ -75,6 +75,8 @@ type Manager struct {
 
 	hooksMu sync.RWMutex
 	hooks   []RevocationHook
+
+	reserved reservations
 }
 
 // New returns a Manager over cfg.

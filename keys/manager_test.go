@@ -559,3 +559,60 @@ func revokedType() string {
 	}
 	return string(auditlog.KeyRotated)
 }
+
+// TestUsageCountedInBlocks checks the usage count of a busy key: a few
+// durable updates for many uses, never fewer counted than made, exact
+// counting for occasional use and near the limit, and revocation taking
+// effect at once although uses are reserved.
+func TestUsageCountedInBlocks(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sk := f.create(t, keys.CreateRequest{Purpose: keys.PurposeDocumentSigning})
+	s, _, err := f.m.Signer(ctx, sk.ID, keys.PurposeDocumentSigning)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usage := func() int64 {
+		k, err := f.m.Get(ctx, sk.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Versions[0].Usage
+	}
+	sign(t, s)
+	if u := usage(); u != 1 {
+		t.Fatalf("one occasional use counted as %d", u)
+	}
+	// Busy: many uses within a second (the fixture's clock stands still).
+	for range 199 {
+		sign(t, s)
+	}
+	if u := usage(); u < 200 || u >= 200+64 {
+		t.Fatalf("200 uses counted as %d, want at least 200 and fewer than 264", u)
+	}
+	// Uses are reserved, yet a revocation refuses the next one.
+	if _, err := f.m.Revoke(ctx, sk.ID, 0, keys.ReasonKeyCompromise, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); !errors.Is(err, keys.ErrState) {
+		t.Fatalf("signature after revocation: %v, want ErrState", err)
+	}
+
+	// Near a usage limit every busy use is counted on its own.
+	lk := f.create(t, keys.CreateRequest{Purpose: keys.PurposePlatformSeal, UsageLimit: 100})
+	ls, _, err := f.m.Signer(ctx, lk.ID, keys.PurposePlatformSeal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 99 {
+		sign(t, ls)
+	}
+	k, _ := f.m.Get(ctx, lk.ID)
+	if k.Versions[0].Usage != 99 || k.Versions[0].State != keys.StateActive {
+		t.Fatalf("99 uses of a key limited to 100: %+v", k.Versions[0])
+	}
+	sign(t, ls)
+	if k, _ = f.m.Get(ctx, lk.ID); len(k.Versions) != 2 || k.Versions[0].Usage != 100 {
+		t.Fatalf("after the 100th use: %+v", k.Versions)
+	}
+}

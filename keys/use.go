@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
+	"time"
 )
 
 // useSpec says what an operation on key material requires.
@@ -57,7 +59,14 @@ func (m *Manager) use(ctx context.Context, id string, n int, s useSpec) (*Key, V
 	if err := m.attempt(ctx, s.op, k, v.Number, nil); err != nil {
 		return nil, Version{}, nil, err
 	}
+	// The state was checked on the stored key just now, so a revoked or
+	// rotated version is refused at once, reservation or not.
+	if m.reserved.take(id, v.Number) {
+		return k, *v, b, nil
+	}
+	busy := m.reserved.busy(id, v.Number, m.now())
 	var counted Version
+	var block int64
 	err = m.store.Update(ctx, id, func(c *Key) error {
 		cv := c.Version(v.Number)
 		if cv == nil {
@@ -66,14 +75,81 @@ func (m *Manager) use(ctx context.Context, id string, n int, s useSpec) (*Key, V
 		if err := checkUse(c, cv, s); err != nil {
 			return err
 		}
-		cv.Usage++
+		block = 1
+		if busy && (c.UsageLimit == 0 || c.UsageLimit-cv.Usage > 2*usageBlock) {
+			block = usageBlock
+		}
+		cv.Usage += block
 		counted = *cv
 		return nil
 	})
 	if err != nil {
 		return nil, Version{}, nil, m.fail(ctx, s.op, k, v.Number, err)
 	}
+	m.reserved.add(id, v.Number, block-1)
 	return k, counted, b, nil
+}
+
+// usageBlock is the number of uses one durable update of a version's
+// usage count reserves (see [Version.Usage]) once the version is busy,
+// i.e. its count was last updated by this Manager less than busyWithin
+// ago: a busy signing key, such as an issuing CA's or the TSA's, then
+// commits its count once per block rather than once per signature, while
+// an occasional use (a command-line signature) is counted exactly.
+const (
+	usageBlock = 64
+	busyWithin = time.Second
+)
+
+// reservations are the uses of key versions counted ahead and not yet
+// made by this Manager.
+type reservations struct {
+	mu   sync.Mutex
+	left map[reservedVersion]int64
+	last map[reservedVersion]time.Time
+}
+
+// busy reports whether version n of key id had its count updated by this
+// Manager within busyWithin of now, and records now as its last update.
+func (r *reservations) busy(id string, n int, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		r.last = map[reservedVersion]time.Time{}
+	}
+	k := reservedVersion{id, n}
+	prev, ok := r.last[k]
+	r.last[k] = now
+	return ok && now.Sub(prev) < busyWithin
+}
+
+type reservedVersion struct {
+	id string
+	n  int
+}
+
+// take uses one reserved use of version n of key id, if there is one.
+func (r *reservations) take(id string, n int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := reservedVersion{id, n}
+	if r.left[k] == 0 {
+		return false
+	}
+	r.left[k]--
+	return true
+}
+
+func (r *reservations) add(id string, n int, uses int64) {
+	if uses <= 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.left == nil {
+		r.left = map[reservedVersion]int64{}
+	}
+	r.left[reservedVersion{id, n}] += uses
 }
 
 // checkUse checks v's state and, for limited operations, its usage.
