@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/signet-pki/signet/api"
@@ -143,6 +144,11 @@ func run(ctx context.Context, n int, levels string, size int64) error {
 		if err != nil {
 			return err
 		}
+		// The timed calls start on a quiet disk: the preparation's
+		// writes (and the deletes of its uploads' temporary files) are
+		// flushed first.
+		syscall.Sync()
+		time.Sleep(time.Second)
 		if profile != nil {
 			if err := pprof.StartCPUProfile(profile); err != nil {
 				return err
