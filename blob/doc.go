@@ -16,7 +16,9 @@
 // Put streams into a temporary file under DIR/tmp, fsyncs it, renames it
 // into place and fsyncs the directory, so a crash never leaves a partial
 // file under a final name: a reader sees the whole blob or no blob.
-// Leftover temporary files from a crash are removed by [NewFS].
+// A revision's small file is written the same way, but its temporary file
+// and rename stay in the blob's own directory. Leftover temporary files
+// from a crash are removed by [NewFS].
 //
 // # Revisions
 //

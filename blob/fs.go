@@ -45,6 +45,11 @@ func NewFS(dir string) (*FS, error) {
 		// Only Put writes here, and a file here is never a complete blob.
 		_ = os.Remove(filepath.Join(tmp, e.Name()))
 	}
+	// Append writes its temporary files in the blobs' own directories.
+	leftovers, _ := filepath.Glob(filepath.Join(dir, "??", tmpPrefix+"*"))
+	for _, l := range leftovers {
+		_ = os.Remove(l)
+	}
 	return &FS{dir: dir}, nil
 }
 

@@ -187,16 +187,24 @@ func TestCrashLeftoversRemoved(t *testing.T) {
 	if _, err := blob.NewFS(dir); err != nil {
 		t.Fatal(err)
 	}
-	left := filepath.Join(dir, "tmp", "put-123")
-	if err := os.WriteFile(left, []byte("half a docu"), 0o600); err != nil {
-		t.Fatal(err)
+	// A whole blob's temporary file, and a revision's in its directory.
+	lefts := []string{filepath.Join(dir, "tmp", "put-123"), filepath.Join(dir, "ab", ".put-456")}
+	for _, left := range lefts {
+		if err := os.MkdirAll(filepath.Dir(left), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(left, []byte("half a docu"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s, err := blob.NewFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(left); !os.IsNotExist(err) {
-		t.Fatalf("leftover temporary file survived NewFS: %v", err)
+	for _, left := range lefts {
+		if _, err := os.Stat(left); !os.IsNotExist(err) {
+			t.Fatalf("leftover temporary file %s survived NewFS: %v", left, err)
+		}
 	}
 	var names []string
 	s.Walk(context.Background(), func(n string) error { names = append(names, n); return nil })

@@ -261,6 +261,27 @@ func (s *FS) Append(ctx context.Context, base string, tail io.Reader) (string, i
 	if err := s.touch(base); err != nil {
 		return "", 0, err
 	}
+	// A signature's update is a few kilobytes: read it whole, so that the
+	// new blob's name is known before its file is written and the file is
+	// written in its own directory (see writeIn).
+	small, err := io.ReadAll(io.LimitReader(ctxReader{ctx, tail}, smallTail+1))
+	if err != nil {
+		return "", 0, fmt.Errorf("blob: put: %w", err)
+	}
+	if len(small) <= smallTail {
+		h.Write(small)
+		name := hex.EncodeToString(h.Sum(nil))
+		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			return "", 0, fmt.Errorf("blob: put: %w", err)
+		}
+		t := trailer{base: base, baseSize: baseSize, depth: depth + 1, state: state}
+		if err := s.writeIn(name, revSuffix, append(small, t.marshal()...)); err != nil {
+			return "", 0, err
+		}
+		return name, baseSize + int64(len(small)), nil
+	}
+	tail = io.MultiReader(bytes.NewReader(small), tail)
 	return s.write(ctx, func(f *os.File) (string, int64, []byte, error) {
 		n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, tail})
 		if err != nil {
@@ -277,6 +298,63 @@ func (s *FS) Append(ctx context.Context, base string, tail io.Reader) (string, i
 		}
 		return name, baseSize + n, state, nil
 	}, revSuffix)
+}
+
+// smallTail is the largest tail Append reads into memory.
+const smallTail = 4 << 20
+
+// tmpPrefix starts the names of the temporary files writeIn leaves in a
+// blob directory if the process dies; NewFS removes them.
+const tmpPrefix = ".put-"
+
+// writeIn stores data as the file of blob name (name plus suffix): a
+// temporary file in the blob's own directory, fsynced and renamed within
+// that directory, which is then fsynced. Creating and renaming within one
+// of 256 directories, rather than all in DIR/tmp and across directories,
+// keeps concurrent writers off a single directory's lock and the file
+// system's cross-directory rename lock. If the content is already stored
+// it refreshes that file's modification time instead.
+func (s *FS) writeIn(name, suffix string, data []byte) error {
+	if _, err := s.file(name); err == nil {
+		if err := s.touch(name); err != nil {
+			return fmt.Errorf("blob: put: %w", err)
+		}
+		return nil
+	}
+	final := s.path(name) + suffix
+	sub := filepath.Dir(final)
+	if err := os.MkdirAll(sub, 0o700); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	f, err := os.CreateTemp(sub, tmpPrefix+"*")
+	if err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	tmp := f.Name()
+	committed := false
+	defer func() {
+		if !committed {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	committed = true
+	if err := syncDir(sub); err != nil {
+		return fmt.Errorf("blob: put: %w", err)
+	}
+	return nil
 }
 
 // Digest implements [Store].
