@@ -40,6 +40,8 @@ type instance struct {
 	pki     string
 	mailbox *mailtest.Server
 	limits  *api.RateLimits
+	// configure, if set, changes the configuration before each start.
+	configure func(*server.Config)
 
 	srv    *server.Server
 	stop   context.CancelFunc
@@ -63,12 +65,18 @@ func freeAddr(t *testing.T) string {
 // the defaults.
 func start(t *testing.T, limits *api.RateLimits) *instance {
 	t.Helper()
+	return startWith(t, limits, nil)
+}
+
+// startWith is start with a configuration change applied at each start.
+func startWith(t *testing.T, limits *api.RateLimits, configure func(*server.Config)) *instance {
+	t.Helper()
 	box, err := mailtest.New(mailtest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { box.Close() })
-	in := &instance{t: t, dir: filepath.Join(t.TempDir(), "data"), listen: freeAddr(t), pki: freeAddr(t), mailbox: box, limits: limits}
+	in := &instance{t: t, dir: filepath.Join(t.TempDir(), "data"), listen: freeAddr(t), pki: freeAddr(t), mailbox: box, limits: limits, configure: configure}
 	in.up()
 	t.Cleanup(in.down)
 	return in
@@ -78,10 +86,14 @@ func start(t *testing.T, limits *api.RateLimits) *instance {
 func (in *instance) up() {
 	in.t.Helper()
 	var term bytes.Buffer
-	srv, err := server.New(context.Background(), server.Config{
+	cfg := server.Config{
 		DataDir: in.dir, Listen: in.listen, PKIListen: in.pki, RateLimits: in.limits,
 		SMTP: server.SMTPConfig{Addr: in.mailbox.Addr(), From: "signet@e2e.invalid"},
-	}, server.WithTerminal(&term), server.WithLogger(slog.New(slog.DiscardHandler)))
+	}
+	if in.configure != nil {
+		in.configure(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg, server.WithTerminal(&term), server.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		in.t.Fatal(err)
 	}

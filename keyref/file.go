@@ -24,14 +24,14 @@ func openKeyFile(path string, opts Options) (*Key, error) {
 	if opts.CertFile == "" {
 		return nil, errorf(ErrNoCertificate, "no certificate for the key in %s: give its certificate file (--cert)", path)
 	}
-	certs, err := readCerts(opts.CertFile)
+	certs, err := ReadCertificates(opts.CertFile)
 	if err != nil {
 		return nil, err
 	}
 	var pool []*x509.Certificate
 	pool = append(pool, certs[1:]...)
 	if opts.ChainFile != "" {
-		chain, err := readCerts(opts.ChainFile)
+		chain, err := ReadCertificates(opts.ChainFile)
 		if err != nil {
 			return nil, err
 		}
@@ -90,9 +90,10 @@ func parseDERKey(der []byte, path string) (crypto.Signer, error) {
 	return signer, nil
 }
 
-// readCerts reads one or more certificates from a PEM file (every
-// "CERTIFICATE" block, in order) or a single DER certificate.
-func readCerts(path string) ([]*x509.Certificate, error) {
+// ReadCertificates reads one or more certificates from a PEM file (every
+// "CERTIFICATE" block, in order) or a single DER certificate. A file
+// without any fails with an error wrapping [ErrNoCertificate].
+func ReadCertificates(path string) ([]*x509.Certificate, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("keyref: %w", err)

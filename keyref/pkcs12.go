@@ -48,7 +48,7 @@ func openPKCS12(path string, opts Options) (*Key, error) {
 	}
 	chain := orderChain(cert, cas)
 	if opts.ChainFile != "" {
-		extra, err := readCerts(opts.ChainFile)
+		extra, err := ReadCertificates(opts.ChainFile)
 		if err != nil {
 			return nil, err
 		}

@@ -48,9 +48,13 @@ type Config struct {
 	TLSHosts []string `json:"tls_hosts"`
 	// SMTP is the mail server for recipients' one-time codes.
 	SMTP SMTPConfig `json:"smtp"`
-	// TSAURLs are RFC 3161 authorities tried in order; empty means the
-	// built-in TSA.
+	// TSAURLs are RFC 3161 authorities tried in order for signature and
+	// document time-stamps; empty means the built-in TSA.
 	TSAURLs []string `json:"tsa_urls"`
+	// TSARootsFile names a PEM file with the trust anchors of the TSAs in
+	// TSAURLs; their tokens are accepted only if the TSA certificate
+	// chains to one of them. Required with TSAURLs.
+	TSARootsFile string `json:"tsa_roots_file"`
 	// RateLimits bound requests per IP and per API key.
 	RateLimits *api.RateLimits `json:"rate_limits"`
 	// MaxUploadSize bounds document uploads in bytes (default 25 MB).
@@ -147,6 +151,14 @@ func (c *Config) Validate() error {
 		if c.SMTP.From == "" {
 			errs = append(errs, errors.New("smtp.from is required with smtp.addr"))
 		}
+	}
+	for i, u := range c.TSAURLs {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("tsa_urls[%d] %q is not an http(s) URL", i, u))
+		}
+	}
+	if (len(c.TSAURLs) > 0) != (c.TSARootsFile != "") {
+		errs = append(errs, errors.New("tsa_urls and tsa_roots_file go together: the roots are the trust anchors of those TSAs"))
 	}
 	for i, w := range c.Witnesses {
 		if _, err := url.Parse(w.URL); err != nil || !strings.HasPrefix(w.URL, "http") {

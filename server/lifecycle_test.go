@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"net/http"
+	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,6 +160,10 @@ func TestConfigValidate(t *testing.T) {
 		{"tiny upload", `{"max_upload_size":10}`, false},
 		{"smtp without from", `{"smtp":{"addr":"127.0.0.1:25"}}`, false},
 		{"half a rate", `{"rate_limits":{"per_ip":{"per_second":1}}}`, false},
+		{"external tsa", `{"tsa_urls":["https://tsa.example/"],"tsa_roots_file":"roots.pem"}`, true},
+		{"tsa without roots", `{"tsa_urls":["https://tsa.example/"]}`, false},
+		{"roots without tsa", `{"tsa_roots_file":"roots.pem"}`, false},
+		{"tsa not http", `{"tsa_urls":["ftp://tsa.example/"],"tsa_roots_file":"roots.pem"}`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,5 +175,30 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("defaults not applied: %+v", c)
 			}
 		})
+	}
+}
+
+// TestConfigurationDocExample parses the example of docs/CONFIGURATION.md
+// and checks that the document names every field of the configuration.
+func TestConfigurationDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/CONFIGURATION.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```json\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no JSON example in docs/CONFIGURATION.md")
+	}
+	if _, err := server.ParseConfig([]byte(example)); err != nil {
+		t.Fatalf("the documented example does not parse: %v", err)
+	}
+	for _, typ := range []reflect.Type{reflect.TypeFor[server.Config](), reflect.TypeFor[server.SMTPConfig]()} {
+		for f := range typ.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !strings.Contains(string(doc), "`"+name) && !strings.Contains(string(doc), "."+name+"`") {
+				t.Errorf("docs/CONFIGURATION.md does not describe %q", name)
+			}
+		}
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/ca/sqlitestore"
 	"github.com/signet-pki/signet/crl"
+	"github.com/signet-pki/signet/keyref"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/keysql"
 	"github.com/signet-pki/signet/keys/soft"
@@ -328,20 +329,31 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	rootCert := p.cert("ca/" + ca.RootName)
 	pool := x509.NewCertPool()
 	pool.AddCert(rootCert)
-	tsaURLs, tsaHTTP := cfg.TSAURLs, tsaHTTPClient()
+	tsaURLs, tsaHTTP, tsaRoots := cfg.TSAURLs, tsaHTTPClient(), pool
+	validationRoots := []*x509.Certificate{rootCert}
 	if len(tsaURLs) == 0 {
 		// The built-in TSA answers in process: the token is requested,
 		// issued and checked exactly as over the PKI listener.
 		tsaURLs = []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}
 		tsaHTTP = &http.Client{Transport: localTransport{p}}
+	} else {
+		certs, err := keyref.ReadCertificates(cfg.TSARootsFile)
+		if err != nil {
+			return nil, fmt.Errorf("server: tsa_roots_file: %w", err)
+		}
+		tsaRoots = x509.NewCertPool()
+		for _, c := range certs {
+			tsaRoots.AddCert(c)
+		}
+		validationRoots = append(validationRoots, certs...)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	sg, err := signing.New(signing.Config{
 		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
-		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: pool, HTTPClient: tsaHTTP},
-		Fetcher:     &ltv.Fetcher{Roots: []*x509.Certificate{rootCert}},
+		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
+		Fetcher:     &ltv.Fetcher{Roots: validationRoots},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		TempDir: filepath.Join(dir, "tmp"), Now: o.now, Logger: o.logger,
 	})

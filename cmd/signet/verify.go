@@ -3,13 +3,13 @@ package main
 import (
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/signet-pki/signet/keyref"
 	"github.com/signet-pki/signet/pades"
 )
 
@@ -122,30 +122,13 @@ func printReport(w io.Writer, name string, rep *pades.Report) {
 
 // loadPool reads PEM certificates into a pool.
 func loadPool(path string) (*x509.CertPool, error) {
-	data, err := os.ReadFile(path)
+	certs, err := keyref.ReadCertificates(path)
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
 	p := x509.NewCertPool()
-	n := 0
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, usageErrorf("%s: %v", path, err)
-		}
+	for _, c := range certs {
 		p.AddCert(c)
-		n++
-	}
-	if n == 0 {
-		return nil, usageErrorf("%s holds no PEM certificates", path)
 	}
 	return p, nil
 }
