@@ -173,40 +173,55 @@ func (c *chain) Close() error {
 	return errors.Join(errs...)
 }
 
+// openSized opens path and returns it with its size. A missing file's
+// error wraps fs.ErrNotExist.
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, fi.Size(), nil
+}
+
+// openRevision opens the revision file of blob name and reads its
+// trailer; it returns the file, the trailer and the tail's length. A
+// missing revision file's error wraps fs.ErrNotExist.
+func (s *FS) openRevision(name string) (*os.File, *trailer, int64, error) {
+	f, n, err := openSized(s.path(name) + revSuffix)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	t, tail, err := readTrailer(f, n)
+	if err != nil {
+		f.Close()
+		return nil, nil, 0, fmt.Errorf("%w (%s)", err, name)
+	}
+	return f, t, tail, nil
+}
+
 // openChain opens blob name, a full file or a revision, as segments.
 func (s *FS) openChain(name string, depth int) ([]segment, int64, *trailer, error) {
 	if depth > maxDepth {
 		return nil, 0, nil, fmt.Errorf("%w: chain longer than %d", ErrCorrupt, maxDepth)
 	}
-	p := s.path(name)
-	f, err := os.Open(p)
+	f, n, err := openSized(s.path(name))
 	if err == nil {
-		fi, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return nil, 0, nil, fmt.Errorf("blob: open: %w", err)
-		}
-		return []segment{{f: f, len: fi.Size()}}, fi.Size(), nil, nil
+		return []segment{{f: f, len: n}}, n, nil, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil, fmt.Errorf("blob: open: %w", err)
 	}
-	f, err = os.Open(p + revSuffix)
+	f, t, tail, err := s.openRevision(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("blob: open: %w", err)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, nil, fmt.Errorf("blob: open: %w", err)
-	}
-	t, tail, err := readTrailer(f, fi.Size())
-	if err != nil {
-		f.Close()
-		return nil, 0, nil, fmt.Errorf("%w (%s)", err, name)
 	}
 	segs, size, _, err := s.openChain(t.base, depth+1)
 	if errors.Is(err, ErrNotFound) {
@@ -371,8 +386,7 @@ func (s *FS) Digest(ctx context.Context, name string) (hash.Hash, error) {
 // of a revision is in its trailer; that of a whole blob is remembered from
 // Put or computed by reading it once.
 func (s *FS) digest(ctx context.Context, name string) (hash.Hash, int64, int, error) {
-	p := s.path(name)
-	f, err := os.Open(p)
+	f, size, err := openSized(s.path(name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return s.revisionDigest(name)
 	}
@@ -380,13 +394,9 @@ func (s *FS) digest(ctx context.Context, name string) (hash.Hash, int64, int, er
 		return nil, 0, 0, fmt.Errorf("blob: digest: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("blob: digest: %w", err)
-	}
 	h := sha256.New()
-	if st, ok := s.states.get(name, fi.Size()); ok && h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st) == nil {
-		return h, fi.Size(), 0, nil
+	if st, ok := s.states.get(name, size); ok && h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st) == nil {
+		return h, size, 0, nil
 	}
 	h.Reset()
 	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
@@ -396,29 +406,21 @@ func (s *FS) digest(ctx context.Context, name string) (hash.Hash, int64, int, er
 		return nil, 0, 0, fmt.Errorf("%w: %s does not hash to its name", ErrCorrupt, name)
 	}
 	if st, err := h.(encoding.BinaryMarshaler).MarshalBinary(); err == nil {
-		s.states.put(name, fi.Size(), st)
+		s.states.put(name, size, st)
 	}
-	return h, fi.Size(), 0, nil
+	return h, size, 0, nil
 }
 
 // revisionDigest is digest for a revision: its trailer's state.
 func (s *FS) revisionDigest(name string) (hash.Hash, int64, int, error) {
-	f, err := os.Open(s.path(name) + revSuffix)
+	f, t, tail, err := s.openRevision(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, 0, fmt.Errorf("%w: %s", ErrNotFound, name)
 	}
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("blob: digest: %w", err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("blob: digest: %w", err)
-	}
-	t, tail, err := readTrailer(f, fi.Size())
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("%w (%s)", err, name)
-	}
+	f.Close()
 	size := t.baseSize + tail
 	h := sha256.New()
 	if stateLength(t.state) != size || h.(encoding.BinaryUnmarshaler).UnmarshalBinary(t.state) != nil {
@@ -477,7 +479,7 @@ func (s *FS) Base(name string) (string, error) {
 	if err := checkName(name); err != nil {
 		return "", err
 	}
-	f, err := os.Open(s.path(name) + revSuffix)
+	f, t, _, err := s.openRevision(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, err := os.Stat(s.path(name)); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -490,15 +492,7 @@ func (s *FS) Base(name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("blob: %w", err)
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return "", fmt.Errorf("blob: %w", err)
-	}
-	t, _, err := readTrailer(f, fi.Size())
-	if err != nil {
-		return "", fmt.Errorf("%w (%s)", err, name)
-	}
+	f.Close()
 	return t.base, nil
 }
 

@@ -19,7 +19,7 @@ func TestInsertUsesIndexes(t *testing.T) {
 		"SELECT coalesce(max(issued_seq), 0) + 1 FROM ca_certificates",
 		"SELECT coalesce(max(revoked_seq), 0) + 1 FROM ca_certificates",
 	} {
-		rows, err := s.db.Query("EXPLAIN QUERY PLAN " + q)
+		rows, err := s.pool.Reader().Query("EXPLAIN QUERY PLAN " + q)
 		if err != nil {
 			t.Fatal(err)
 		}

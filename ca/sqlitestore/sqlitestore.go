@@ -57,8 +57,7 @@ var migrations = []sqlite.Migration{{
 
 // Store is a [ca.Store] in one SQLite file.
 type Store struct {
-	db, rd *sql.DB // the writer; read-only connections (lookups, lists)
-	pool   *sqlite.Pool
+	pool *sqlite.Pool // the writer and read-only connections (lookups, lists)
 }
 
 var _ ca.Store = (*Store)(nil)
@@ -66,27 +65,18 @@ var _ ca.Store = (*Store)(nil)
 // Open opens (creating if needed) the database at path and applies the
 // CA's migrations. The caller must Close it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlite.OpenDB(ctx, path)
+	pool, err := sqlite.OpenPool(ctx, path, migrations, readConns)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlitestore: %w", err)
-	}
-	rd, err := sqlite.OpenReadDB(ctx, path, readConns)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("sqlitestore: %w", err)
-	}
-	return &Store{db: db, rd: rd, pool: sqlite.NewPool(db, rd)}, nil
+	return &Store{pool: pool}, nil
 }
 
 // readConns is the size of the read-only pool, which OCSP lookups use.
 const readConns = 4
 
 // Close closes the database.
-func (s *Store) Close() error { return errors.Join(s.rd.Close(), s.db.Close()) }
+func (s *Store) Close() error { return s.pool.Close() }
 
 func key(serial *big.Int) string { return serial.Text(16) }
 
@@ -164,7 +154,7 @@ func scan(row interface{ Scan(...any) error }) (ca.Record, error) {
 
 // Get implements [ca.Store].
 func (s *Store) Get(ctx context.Context, serial *big.Int) (ca.Record, error) {
-	r, err := scan(s.rd.QueryRowContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE serial = ?`, key(serial)))
+	r, err := scan(s.pool.Reader().QueryRowContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE serial = ?`, key(serial)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return ca.Record{}, ca.ErrNotFound
 	}
@@ -208,7 +198,7 @@ func (s *Store) Revoke(ctx context.Context, serial *big.Int, reason ca.Reason, a
 }
 
 func (s *Store) list(ctx context.Context, where string, args ...any) ([]ca.Record, error) {
-	rows, err := s.rd.QueryContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE `+where, args...)
+	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT `+columns+` FROM ca_certificates WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list: %w", err)
 	}

@@ -22,8 +22,7 @@ import (
 
 // Store is a [keys.Store] in a SQLite database.
 type Store struct {
-	db, rd *sql.DB // the writer; read-only connections
-	pool   *sqlite.Pool
+	pool *sqlite.Pool
 }
 
 var _ keys.Store = (*Store)(nil)
@@ -31,27 +30,18 @@ var _ keys.Store = (*Store)(nil)
 // Open opens (creating if needed) the database at path and applies the
 // key metadata migrations. The caller must Close it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlite.OpenDB(ctx, path)
+	pool, err := sqlite.OpenPool(ctx, path, migrations, readConns)
 	if err != nil {
 		return nil, fmt.Errorf("keysql: %w", err)
 	}
-	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("keysql: %w", err)
-	}
-	rd, err := sqlite.OpenReadDB(ctx, path, readConns)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("keysql: %w", err)
-	}
-	return &Store{db: db, rd: rd, pool: sqlite.NewPool(db, rd)}, nil
+	return &Store{pool: pool}, nil
 }
 
 // readConns is the size of the read-only pool.
 const readConns = 4
 
 // Close closes the database.
-func (s *Store) Close() error { return errors.Join(s.rd.Close(), s.db.Close()) }
+func (s *Store) Close() error { return s.pool.Close() }
 
 // Create implements [keys.Store].
 func (s *Store) Create(ctx context.Context, k *keys.Key) error {

@@ -24,12 +24,18 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
+	return open(ctx, path, q, 1)
+}
+
+// open opens path with the DSN parameters q through conns connections,
+// kept open for the handle's life, and checks that it answers.
+func open(ctx context.Context, path string, q url.Values, conns int) (*sql.DB, error) {
 	db, err := sql.Open(DriverName, "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(1)
-	db.SetMaxIdleConns(1)
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
 	if err := db.PingContext(ctx); err != nil {
@@ -57,17 +63,27 @@ func OpenReadDB(ctx context.Context, path string, conns int) (*sql.DB, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_query_only", "1")
-	db, err := sql.Open(DriverName, "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	return open(ctx, path, q, conns)
+}
+
+// OpenPool opens the database at path as a store that owns it uses it:
+// the writer ([OpenDB]) with migrations applied, readConns read-only
+// connections ([OpenReadDB]), and the [Pool] over both, which closes them.
+func OpenPool(ctx context.Context, path string, migrations []Migration, readConns int) (*Pool, error) {
+	db, err := OpenDB(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, err
 	}
-	db.SetMaxOpenConns(conns)
-	db.SetMaxIdleConns(conns)
-	db.SetConnMaxLifetime(0)
-	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
+	if err := Migrate(ctx, db, migrations); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		return nil, err
 	}
-	return db, nil
+	rd, err := OpenReadDB(ctx, path, readConns)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	p := NewPool(db, rd)
+	p.owned = true
+	return p, nil
 }

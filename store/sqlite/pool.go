@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -20,6 +21,7 @@ import (
 // only once its group is durable.
 type Pool struct {
 	db, rd *sql.DB
+	owned  bool // Close closes db and rd ([OpenPool])
 
 	mu      sync.Mutex
 	queue   []*call
@@ -44,6 +46,18 @@ func NewPool(db, rd *sql.DB) *Pool {
 		rd = db
 	}
 	return &Pool{db: db, rd: rd}
+}
+
+// Close closes the handles if the pool opened them ([OpenPool]).
+func (p *Pool) Close() error {
+	if !p.owned {
+		return nil
+	}
+	var errs []error
+	if p.rd != p.db {
+		errs = append(errs, p.rd.Close())
+	}
+	return errors.Join(append(errs, p.db.Close())...)
 }
 
 // Reader returns the read-only handle, for single statements.
