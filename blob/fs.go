@@ -71,7 +71,7 @@ func (s *FS) now() time.Time {
 // garbage collector that spares recently touched blobs (see
 // [FS.ModTime]) cannot remove it between Put and the caller's reference.
 func (s *FS) Put(ctx context.Context, r io.Reader) (string, int64, error) {
-	return s.write(ctx, func(f *os.File) (string, int64, []byte, error) {
+	return s.write(ctx, filepath.Join(s.dir, "tmp"), "put-", func(f *os.File) (string, int64, []byte, error) {
 		h := sha256.New()
 		n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, r})
 		if err != nil {

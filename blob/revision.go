@@ -291,13 +291,13 @@ func (s *FS) Append(ctx context.Context, base string, tail io.Reader) (string, i
 			return "", 0, fmt.Errorf("blob: put: %w", err)
 		}
 		t := trailer{base: base, baseSize: baseSize, depth: depth + 1, state: state}
-		if err := s.writeIn(name, revSuffix, append(small, t.marshal()...)); err != nil {
+		if err := s.writeIn(ctx, name, revSuffix, append(small, t.marshal()...)); err != nil {
 			return "", 0, err
 		}
 		return name, baseSize + int64(len(small)), nil
 	}
 	tail = io.MultiReader(bytes.NewReader(small), tail)
-	return s.write(ctx, func(f *os.File) (string, int64, []byte, error) {
+	return s.write(ctx, filepath.Join(s.dir, "tmp"), "put-", func(f *os.File) (string, int64, []byte, error) {
 		n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, tail})
 		if err != nil {
 			return "", 0, nil, err
@@ -322,54 +322,21 @@ const smallTail = 4 << 20
 // blob directory if the process dies; NewFS removes them.
 const tmpPrefix = ".put-"
 
-// writeIn stores data as the file of blob name (name plus suffix): a
-// temporary file in the blob's own directory, fsynced and renamed within
-// that directory, which is then fsynced. Creating and renaming within one
-// of 256 directories, rather than all in DIR/tmp and across directories,
-// keeps concurrent writers off a single directory's lock and the file
-// system's cross-directory rename lock. If the content is already stored
-// it refreshes that file's modification time instead.
-func (s *FS) writeIn(name, suffix string, data []byte) error {
-	if _, err := s.file(name); err == nil {
-		if err := s.touch(name); err != nil {
-			return fmt.Errorf("blob: put: %w", err)
-		}
-		return nil
-	}
-	final := s.path(name) + suffix
-	sub := filepath.Dir(final)
+// writeIn stores data as the file of blob name (name plus suffix), with
+// its temporary file in the blob's own directory: creating and renaming
+// within one of 256 directories, rather than all in DIR/tmp and across
+// directories, keeps concurrent writers off a single directory's lock and
+// the file system's cross-directory rename lock.
+func (s *FS) writeIn(ctx context.Context, name, suffix string, data []byte) error {
+	sub := filepath.Dir(s.path(name))
 	if err := os.MkdirAll(sub, 0o700); err != nil {
 		return fmt.Errorf("blob: put: %w", err)
 	}
-	f, err := os.CreateTemp(sub, tmpPrefix+"*")
-	if err != nil {
-		return fmt.Errorf("blob: put: %w", err)
-	}
-	tmp := f.Name()
-	committed := false
-	defer func() {
-		if !committed {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
-	}
-	if err := os.Rename(tmp, final); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
-	}
-	committed = true
-	if err := syncDir(sub); err != nil {
-		return fmt.Errorf("blob: put: %w", err)
-	}
-	return nil
+	_, _, err := s.write(ctx, sub, tmpPrefix, func(f *os.File) (string, int64, []byte, error) {
+		_, err := f.Write(data)
+		return name, int64(len(data)), nil, err
+	}, suffix)
+	return err
 }
 
 // Digest implements [Store].
@@ -524,14 +491,15 @@ func (s *FS) touch(name string) error {
 	return nil
 }
 
-// write stores a blob: fill writes its file (through a temporary file
-// under DIR/tmp) and returns its name, content size and SHA-256 state;
+// write stores a blob: fill writes its file (through a temporary file in
+// tmpDir named prefix*) and returns its name, content size and SHA-256
+// state (nil for a revision, whose state is in its trailer);
 // write fsyncs the file, renames it to its name plus suffix ("" for a
 // whole blob, ".rev" for a revision) and fsyncs the directory. If the
 // content is already stored, in either form, it refreshes that file's
 // modification time instead.
-func (s *FS) write(ctx context.Context, fill func(*os.File) (string, int64, []byte, error), suffix string) (string, int64, error) {
-	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "put-*")
+func (s *FS) write(ctx context.Context, tmpDir, prefix string, fill func(*os.File) (string, int64, []byte, error), suffix string) (string, int64, error) {
+	f, err := os.CreateTemp(tmpDir, prefix+"*")
 	if err != nil {
 		return "", 0, fmt.Errorf("blob: put: %w", err)
 	}
@@ -553,7 +521,7 @@ func (s *FS) write(ctx context.Context, fill func(*os.File) (string, int64, []by
 	if err := f.Close(); err != nil {
 		return "", 0, fmt.Errorf("blob: put: %w", err)
 	}
-	if suffix == "" {
+	if suffix == "" && state != nil {
 		s.states.put(name, n, state)
 	}
 	if _, err := s.file(name); err == nil {
