@@ -149,28 +149,41 @@ func (p *pki) setUp(ctx context.Context, tenants []string) error {
 	return p.setUpTSA(ctx)
 }
 
-// issuing loads or creates the issuing CA name of tenant.
+// issuing loads or creates the issuing CA name of tenant, renews its
+// certificate (same key, from the root) when due, and puts it under
+// renewal while the server runs.
 func (p *pki) issuing(ctx context.Context, name, tenant string) error {
 	rn := "ca/" + name
-	s, ref, c, err := p.signer(ctx, role{name: rn, tenant: tenant, purpose: keys.PurposeIssuingCA, alg: keys.ECDSAP256})
+	r := role{name: rn, tenant: tenant, purpose: keys.PurposeIssuingCA, alg: keys.ECDSAP256}
+	s, ref, c, err := p.signer(ctx, r)
 	if err != nil {
 		return err
 	}
-	if c == nil {
+	use := func(ctx context.Context, c *x509.Certificate) error {
+		if err := p.setCert(ctx, rn, c); err != nil {
+			return err
+		}
+		return p.crls.SetIssuer(name, c, s)
+	}
+	renew := func(ctx context.Context) error {
 		iss, err := p.authority.NewIssuing(ctx, ca.IssuingRequest{Name: name, Tenant: tenant, Signer: s, Key: ref})
 		if err != nil {
 			return fmt.Errorf("server: issuing CA %s: %w", name, err)
 		}
-		c = iss.Certificate
-	} else if err := p.authority.Register(&ca.Issuer{Name: name, Tenant: tenant, Certificate: c, Signer: s}); err != nil {
+		return use(ctx, iss.Certificate)
+	}
+	switch {
+	case c == nil || p.renewer.Due(c, p.now()):
+		err = renew(ctx)
+	default:
+		if err = p.authority.Register(&ca.Issuer{Name: name, Tenant: tenant, Certificate: c, Signer: s}); err == nil {
+			err = use(ctx, c)
+		}
+	}
+	if err != nil {
 		return err
 	}
-	if err := p.setCert(ctx, rn, c); err != nil {
-		return err
-	}
-	if err := p.crls.SetIssuer(name, c, s); err != nil {
-		return err
-	}
+	p.renewer.Add(ca.Renewable{Name: rn, Current: func() *x509.Certificate { return p.cert(rn) }, Renew: renew})
 	return p.setUpOCSP(ctx, name, tenant)
 }
 

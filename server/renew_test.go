@@ -6,6 +6,8 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"io"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -52,4 +54,52 @@ func tsaCert(t *testing.T, r *running) *x509.Certificate {
 		t.Fatal(err)
 	}
 	return cert
+}
+
+// TestIssuingCARenewedAtStart: started with a clock four years on (the
+// platform issuing CA's five-year certificate is past two thirds of its
+// life), the server gives the CA a new certificate from the root for the
+// same key, serves it, and issues under it.
+func TestIssuingCARenewedAtStart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	r := start(t, dir, nil)
+	before := caCert(t, r, "platform")
+	r.stop()
+
+	later := time.Now().AddDate(4, 0, 0)
+	r2 := start(t, dir, nil, server.WithClock(func() time.Time { return later }))
+	after := caCert(t, r2, "platform")
+	if bytes.Equal(before.Raw, after.Raw) {
+		t.Fatal("the issuing CA certificate was not renewed")
+	}
+	if !bytes.Equal(before.RawSubjectPublicKeyInfo, after.RawSubjectPublicKeyInfo) || !after.IsCA {
+		t.Errorf("renewal changed the CA key or made a non-CA certificate")
+	}
+	if !after.NotAfter.After(later.AddDate(1, 0, 0)) {
+		t.Errorf("renewed certificate expires %v", after.NotAfter)
+	}
+	// The TSA's certificate, issued at this start by the platform CA,
+	// chains to the renewed certificate.
+	if err := tsaCert(t, r2).CheckSignatureFrom(after); err != nil {
+		t.Errorf("TSA certificate not issued under the renewed CA certificate: %v", err)
+	}
+}
+
+// caCert fetches issuing CA name's certificate from the PKI listener.
+func caCert(t *testing.T, r *running, name string) *x509.Certificate {
+	t.Helper()
+	resp, err := http.Get("http://" + r.srv.PKIAddr().String() + "/ca/" + name + ".crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	der, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /ca/%s.crt: %d %v", name, resp.StatusCode, err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
