@@ -18,6 +18,7 @@ import (
 	"github.com/signet-pki/signet/api/apisql"
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/memstore"
+	"github.com/signet-pki/signet/store/sqlite"
 )
 
 // env is a real API stack over SQLite in a temporary directory and an
@@ -78,12 +79,12 @@ type envOptions struct {
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := apisql.OpenDB(filepath.Join(t.TempDir(), "signet.db"))
+	pool, err := sqlite.OpenPool(ctx, filepath.Join(t.TempDir(), "signet.db"), nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	st, err := apisql.New(ctx, db)
+	t.Cleanup(func() { pool.Close() })
+	st, err := apisql.New(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}

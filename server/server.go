@@ -92,9 +92,8 @@ type Server struct {
 	cfg    Config
 	logger *slog.Logger
 
-	db         *sql.DB // signet.db, its single writer connection
-	rdb        *sql.DB // signet.db, read-only connections
-	pool       *sqlite.Pool
+	pool       *sqlite.Pool // signet.db
+	db         *sql.DB      // signet.db's writer (pool.Writer())
 	api        *apisql.Store
 	auditStore *sqlite.Store
 	audit      *auditlog.Log
@@ -151,23 +150,17 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		}
 	}
 
-	// Service database.
-	if s.db, err = apisql.OpenDB(filepath.Join(dir, "signet.db")); err != nil {
-		return nil, err
-	}
-	s.closers = append(s.closers, s.db.Close)
-	if s.api, err = apisql.New(ctx, s.db); err != nil {
-		return nil, err
-	}
-	if err := sqlite.Migrate(ctx, s.db, migrations); err != nil {
+	// Service database: one group-committing writer and read-only
+	// connections, shared by the api, workflow, signing and PKI-role
+	// tables.
+	if s.pool, err = sqlite.OpenPool(ctx, filepath.Join(dir, "signet.db"), migrations, readConns); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	if s.rdb, err = sqlite.OpenReadDB(ctx, filepath.Join(dir, "signet.db"), readConns); err != nil {
+	s.closers = append(s.closers, s.pool.Close)
+	s.db = s.pool.Writer()
+	if s.api, err = apisql.New(ctx, s.pool); err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, s.rdb.Close)
-	s.pool = sqlite.NewPool(s.db, s.rdb)
-	s.api.SetPool(s.pool)
 
 	// Listeners: the PKI's address goes into certificates and into the
 	// audit log's anchoring (its built-in TSA).
@@ -305,16 +298,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	if err != nil {
 		return nil, err
 	}
-	wfStore, err := workflowsql.New(ctx, s.db)
+	wfStore, err := workflowsql.New(ctx, s.pool)
 	if err != nil {
 		return nil, err
 	}
-	wfStore.SetPool(s.pool)
-	sgStore, err := signingsql.New(ctx, s.db)
+	sgStore, err := signingsql.New(ctx, s.pool)
 	if err != nil {
 		return nil, err
 	}
-	sgStore.SetPool(s.pool)
 	var mailer mail.Mailer = &mail.Spool{Dir: filepath.Join(dir, "outbox"), Now: o.now}
 	if cfg.SMTP.Addr != "" {
 		host, port, _ := net.SplitHostPort(cfg.SMTP.Addr)

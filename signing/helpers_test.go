@@ -38,6 +38,7 @@ import (
 	"github.com/signet-pki/signet/pades"
 	"github.com/signet-pki/signet/signing"
 	"github.com/signet-pki/signet/signing/signingsql"
+	"github.com/signet-pki/signet/store/sqlite"
 	"github.com/signet-pki/signet/tsa"
 	"github.com/signet-pki/signet/workflow"
 	"github.com/signet-pki/signet/workflow/workflowsql"
@@ -257,12 +258,17 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 
-	wfStore, err := workflowsql.Open(ctx, filepath.Join(dir, "signet.db"))
+	// One service database for both stores, as the server has.
+	pool, err := sqlite.OpenPool(ctx, filepath.Join(dir, "signet.db"), nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { wfStore.Close() })
-	st, err := signingsql.New(ctx, wfStore.DB())
+	t.Cleanup(func() { pool.Close() })
+	wfStore, err := workflowsql.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := signingsql.New(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}

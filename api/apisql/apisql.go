@@ -57,7 +57,6 @@ CREATE INDEX api_idempotency_expiry ON api_idempotency (expires_at);
 
 // Store implements the api stores over one database.
 type Store struct {
-	db   *sql.DB
 	pool *sqlite.Pool
 }
 
@@ -67,23 +66,19 @@ var (
 	_ api.IdempotencyStore = (*Store)(nil)
 )
 
-// New applies [Migrations] to db and returns the store. db SHOULD be a
-// single-writer handle (one open connection) as the service database is.
-func New(ctx context.Context, db *sql.DB) (*Store, error) {
-	if err := sqlite.Migrate(ctx, db, Migrations); err != nil {
+// New applies [Migrations] to the service database behind p and returns
+// a store that writes through p, grouped with the database's other
+// stores, and looks up tenants and API keys through p's read-only
+// connections.
+func New(ctx context.Context, p *sqlite.Pool) (*Store, error) {
+	if err := sqlite.Migrate(ctx, p.Writer(), Migrations); err != nil {
 		return nil, fmt.Errorf("apisql: %w", err)
 	}
-	return &Store{db: db, pool: sqlite.NewPool(db, db)}, nil
+	return &Store{pool: p}, nil
 }
 
-// SetPool makes the store write through p, shared with the other stores
-// of the service database so that their transactions commit in groups,
-// and look up tenants and API keys through p's read-only connections. p
-// MUST be over the database given to New. Call it before use.
-func (s *Store) SetPool(p *sqlite.Pool) { s.pool = p }
-
 // Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Writer().PingContext(ctx) }
 
 const timeFmt = time.RFC3339Nano
 

@@ -54,59 +54,43 @@ CREATE TABLE signing_auth (
 
 // Store implements [signing.Store] on a SQLite database.
 type Store struct {
-	db    *sql.DB
-	pool  *sqlite.Pool
-	owned bool
+	pool *sqlite.Pool
 }
 
 var _ signing.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the database at path, with WAL,
-// synchronous=FULL and one writer connection, and applies the migrations.
-// The caller must Close it.
+// Open opens (creating if needed) the database at path as a store of
+// its own: one writer connection (WAL, synchronous=FULL), read-only
+// connections beside it, and the migrations applied. The caller must
+// Close it.
 func Open(ctx context.Context, path string) (*Store, error) {
-	db, err := sqlite.OpenDB(ctx, path)
+	p, err := sqlite.OpenPool(ctx, path, migrations, readConns)
 	if err != nil {
 		return nil, fmt.Errorf("signingsql: %w", err)
 	}
-	s, err := New(ctx, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	s.owned = true
-	return s, nil
+	return &Store{pool: p}, nil
 }
 
-// New applies the migrations to db, an already open service database, and
-// returns a store over it. Close does not close db.
-func New(ctx context.Context, db *sql.DB) (*Store, error) {
-	if err := db.PingContext(ctx); err != nil {
-		return nil, fmt.Errorf("signingsql: %w", err)
-	}
-	if err := sqlite.Migrate(ctx, db, migrations); err != nil {
-		return nil, fmt.Errorf("signingsql: %w", err)
-	}
-	return &Store{db: db, pool: sqlite.NewPool(db, db)}, nil
-}
+// readConns is the size of the read-only pool Open opens.
+const readConns = 4
 
-// SetPool makes the store write through p, shared with the other stores
-// of the service database so that their transactions commit in groups,
-// and look up links, sessions and code state through p's read-only
-// connections. p MUST be over the database given to New. Call it before
-// use.
-func (s *Store) SetPool(p *sqlite.Pool) { s.pool = p }
+// New applies the migrations to the service database behind p and returns
+// a store over it that writes through p, so that its transactions commit
+// in groups with the other stores of that database, and looks
+// up links, sessions and code state through p's read-only connections.
+// Close does not close p.
+func New(ctx context.Context, p *sqlite.Pool) (*Store, error) {
+	if err := sqlite.Migrate(ctx, p.Writer(), migrations); err != nil {
+		return nil, fmt.Errorf("signingsql: %w", err)
+	}
+	return &Store{pool: p}, nil
+}
 
 // Close closes the database if Open opened it.
-func (s *Store) Close() error {
-	if s.owned {
-		return s.db.Close()
-	}
-	return nil
-}
+func (s *Store) Close() error { return s.pool.Close() }
 
-// DB returns the underlying database (for tests that count rows).
-func (s *Store) DB() *sql.DB { return s.db }
+// DB returns the writer handle (for tests that count rows).
+func (s *Store) DB() *sql.DB { return s.pool.Writer() }
 
 func nanos(t time.Time) sql.NullInt64 {
 	if t.IsZero() {

@@ -60,6 +60,10 @@ func (p *Pool) Close() error {
 	return errors.Join(append(errs, p.db.Close())...)
 }
 
+// Writer returns the writer handle: for migrations, and for tests that
+// count rows. Writes go through [Pool.Tx].
+func (p *Pool) Writer() *sql.DB { return p.db }
+
 // Reader returns the read-only handle, for single statements.
 func (p *Pool) Reader() *sql.DB { return p.rd }
 
