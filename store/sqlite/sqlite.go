@@ -1,5 +1,9 @@
 // Package sqlite stores Signet's audit log in an embedded SQLite database
-// (modernc.org/sqlite, pure Go).
+// (modernc.org/sqlite, pure Go), and provides what every Signet SQLite
+// database is opened with: [OpenDB] (the single writer connection),
+// [OpenReadDB] (read-only connections), [Pool] (group commit over the
+// writer, reads over the readers), [OpenPool], [Migrate] and the
+// [DriverName] driver, which keeps statements prepared.
 //
 // # Durability
 //
