@@ -26,7 +26,9 @@
 //
 // Every operation, refused attempt and failure is recorded through a
 // [Recorder] before it takes effect; if the record fails, the operation
-// does not happen (fail closed, as [auditlog.Recorder] requires).
+// does not happen (fail closed, as [auditlog.Recorder] requires). The one
+// exception is the successful signature of an audit-checkpoint key: the
+// signed checkpoint is its own record (see [PurposeAuditCheckpoint]).
 //
 // # Storage
 //

@@ -26,7 +26,9 @@ const (
 	PurposePlatformSeal Purpose = "platform-seal"
 	// PurposeTimestamping keys sign RFC 3161 time-stamp tokens.
 	PurposeTimestamping Purpose = "timestamping"
-	// PurposeAuditCheckpoint keys sign audit log checkpoints.
+	// PurposeAuditCheckpoint keys sign audit log checkpoints. Their
+	// successful signatures are not recorded as key.used events: each
+	// is a signed checkpoint, stored in the log and its anchors.
 	PurposeAuditCheckpoint Purpose = "audit-checkpoint"
 	// PurposeDataKeyWrapping keys encrypt data keys (envelope encryption).
 	PurposeDataKeyWrapping Purpose = "data-key-wrapping"

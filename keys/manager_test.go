@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -614,5 +615,47 @@ func TestUsageCountedInBlocks(t *testing.T) {
 	sign(t, ls)
 	if k, _ = f.m.Get(ctx, lk.ID); len(k.Versions) != 2 || k.Versions[0].Usage != 100 {
 		t.Fatalf("after the 100th use: %+v", k.Versions)
+	}
+}
+
+// TestAuditCheckpointKeySelfRecording: a checkpoint key's signatures are
+// not key.used events (each is a checkpoint of its own), so they work
+// while the audit log takes no events, as at shutdown; its refusals are
+// still recorded.
+func TestAuditCheckpointKeySelfRecording(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ck := f.create(t, keys.CreateRequest{Purpose: keys.PurposeAuditCheckpoint, Algorithm: keys.Ed25519})
+	s, _, err := f.m.Signer(ctx, ck.ID, keys.PurposeAuditCheckpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rec.take()
+	f.rec.setRefuse(true)
+	msg := []byte("signet.local/audit\n42\nroot\n")
+	sig, err := s.Sign(rand.Reader, msg, crypto.Hash(0))
+	if err != nil {
+		t.Fatalf("checkpoint signature while the log takes no events: %v", err)
+	}
+	if !ed25519.Verify(s.Public().(ed25519.PublicKey), msg, sig) {
+		t.Fatal("signature does not verify")
+	}
+	f.rec.setRefuse(false)
+	if ev := f.rec.take(); len(ev) != 0 {
+		t.Fatalf("checkpoint signature recorded %d events", len(ev))
+	}
+	if k, _ := f.m.Get(ctx, ck.ID); k.Versions[0].Usage != 1 {
+		t.Errorf("usage %d, want 1", k.Versions[0].Usage)
+	}
+	if _, err := f.m.Revoke(ctx, ck.ID, 0, keys.ReasonKeyCompromise, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	f.rec.take()
+	if _, err := s.Sign(rand.Reader, msg, crypto.Hash(0)); !errors.Is(err, keys.ErrState) {
+		t.Fatalf("signature with a revoked checkpoint key: %v", err)
+	}
+	ev := f.rec.take()
+	if len(ev) != 1 || ev[0].Outcome != auditlog.OutcomeDenied {
+		t.Fatalf("refusal recorded as %+v, want one denied event", ev)
 	}
 }

@@ -56,8 +56,10 @@ func (m *Manager) use(ctx context.Context, id string, n int, s useSpec) (*Key, V
 	if err != nil {
 		return nil, Version{}, nil, m.deny(ctx, s.op, k, v.Number, err)
 	}
-	if err := m.attempt(ctx, s.op, k, v.Number, nil); err != nil {
-		return nil, Version{}, nil, err
+	if !selfRecording(k) {
+		if err := m.attempt(ctx, s.op, k, v.Number, nil); err != nil {
+			return nil, Version{}, nil, err
+		}
 	}
 	// The state was checked on the stored key just now, so a revoked or
 	// rotated version is refused at once, reservation or not.
@@ -182,3 +184,13 @@ func purposeIs(p Purpose, op string) func(*Key) error {
 		return nil
 	}
 }
+
+// selfRecording reports whether k's successful uses leave their own
+// record and are therefore not recorded as key.used events: each
+// signature of an audit-checkpoint key is a checkpoint, stored with the
+// log it signs and copied to its anchors. Recording it in that log would
+// add an event after every checkpoint, which the next checkpoint would
+// have to cover, and so on without end; and the last checkpoint at
+// shutdown, signed once the log has stopped taking events, could not be
+// signed at all. Refusals and failures of such keys are still recorded.
+func selfRecording(k *Key) bool { return k.Purpose == PurposeAuditCheckpoint }
