@@ -1,6 +1,8 @@
 package auditlog
 
 import (
+	"crypto"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -56,4 +58,37 @@ func LoadCheckpointKey(keyPath, pubPath, origin string) (note.Signer, error) {
 		return nil, fmt.Errorf("auditlog: checkpoint key %s: malformed", keyPath)
 	}
 	return s, nil
+}
+
+// NoteSigner makes s, an Ed25519 key held elsewhere (the key store or an
+// HSM), the checkpoint signer named name, and returns it with its
+// verifier key: C2SP signed notes are Ed25519 signatures over the note
+// text. Signing passes the note text to s unhashed (crypto.Hash(0)), as
+// Ed25519 requires.
+func NoteSigner(name string, s crypto.Signer) (note.Signer, string, error) {
+	pub, ok := s.Public().(ed25519.PublicKey)
+	if !ok {
+		return nil, "", fmt.Errorf("auditlog: checkpoint key is %T, not Ed25519", s.Public())
+	}
+	vkey, err := note.NewEd25519VerifierKey(name, pub)
+	if err != nil {
+		return nil, "", fmt.Errorf("auditlog: checkpoint key: %w", err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, "", fmt.Errorf("auditlog: checkpoint key: %w", err)
+	}
+	return &cryptoNoteSigner{name: name, hash: v.KeyHash(), s: s}, vkey, nil
+}
+
+type cryptoNoteSigner struct {
+	name string
+	hash uint32
+	s    crypto.Signer
+}
+
+func (n *cryptoNoteSigner) Name() string    { return n.name }
+func (n *cryptoNoteSigner) KeyHash() uint32 { return n.hash }
+func (n *cryptoNoteSigner) Sign(msg []byte) ([]byte, error) {
+	return n.s.Sign(rand.Reader, msg, crypto.Hash(0))
 }
