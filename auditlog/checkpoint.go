@@ -128,7 +128,12 @@ func SignTreeHead(t TreeHead, signer note.Signer) ([]byte, error) {
 // wraps [ErrBadSignature]. If origin is not empty, the checkpoint's origin
 // must equal it.
 func OpenCheckpoint(msg []byte, verifier note.Verifier, origin string) (TreeHead, error) {
-	n, err := note.Open(msg, note.VerifierList(verifier))
+	return openCheckpoint(msg, note.VerifierList(verifier), origin)
+}
+
+// openCheckpoint is OpenCheckpoint accepting a signature by any of keys.
+func openCheckpoint(msg []byte, keys note.Verifiers, origin string) (TreeHead, error) {
+	n, err := note.Open(msg, keys)
 	if err != nil {
 		return TreeHead{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -75,6 +76,8 @@ type Log struct {
 	done   chan struct{}
 
 	seq *sequencer
+
+	publisher atomic.Pointer[Publisher]
 }
 
 var _ Recorder = (*Log)(nil)
@@ -109,6 +112,9 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l.seq = seq
+	if cfg.Publisher != nil {
+		l.publisher.Store(cfg.Publisher)
+	}
 	go l.run()
 	return l, nil
 }
@@ -153,6 +159,11 @@ func (l *Log) Append(ctx context.Context, e Event) (int64, error) {
 		return 0, fmt.Errorf("auditlog: append: %w", ctx.Err())
 	}
 }
+
+// SetPublisher makes p the publisher notified after each durable batch,
+// for when p can only be built once the log records events (its
+// checkpoint key lives in a key store that audits through this log).
+func (l *Log) SetPublisher(p *Publisher) { l.publisher.Store(p) }
 
 // Record implements [Recorder] with Append.
 func (l *Log) Record(ctx context.Context, e Event) error {
@@ -204,8 +215,8 @@ func (l *Log) run() {
 			}
 		}
 		size, err := l.seq.commit(batch)
-		if err == nil && l.cfg.Publisher != nil {
-			l.cfg.Publisher.Notify(size)
+		if p := l.publisher.Load(); err == nil && p != nil {
+			p.Notify(size)
 		}
 		for _, pe := range batch {
 			pe.err = err

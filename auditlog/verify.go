@@ -62,6 +62,9 @@ func tampered(kind TamperKind, index int64, format string, a ...any) *TamperErro
 type VerifyOptions struct {
 	// Verifier is the audit checkpoint key. Required.
 	Verifier note.Verifier
+	// Retired are earlier checkpoint keys (before a rotation): a
+	// checkpoint signed by any of them is accepted too.
+	Retired []note.Verifier
 	// Origin, if set, is the origin every checkpoint must carry.
 	Origin string
 	// Reference is a checkpoint held outside the storage (from the
@@ -101,7 +104,8 @@ func Verify(ctx context.Context, s Storage, opts VerifyOptions) (*VerifyResult, 
 	if opts.ChunkSize <= 0 {
 		opts.ChunkSize = 8192
 	}
-	v := &verifier{ctx: ctx, s: s, opts: opts}
+	v := &verifier{ctx: ctx, s: s, opts: opts,
+		keys: note.VerifierList(append([]note.Verifier{opts.Verifier}, opts.Retired...)...)}
 	return v.run()
 }
 
@@ -109,6 +113,7 @@ type verifier struct {
 	ctx  context.Context
 	s    Storage
 	opts VerifyOptions
+	keys note.Verifiers // opts.Verifier and opts.Retired
 
 	heads   []TreeHead   // checkpoints with good signatures, in order
 	cps     []Checkpoint // their stored form
@@ -179,7 +184,7 @@ func (v *verifier) checkpoints() error {
 	}
 	var prev int64
 	for _, cp := range cps {
-		th, err := OpenCheckpoint(cp.Note, v.opts.Verifier, v.opts.Origin)
+		th, err := openCheckpoint(cp.Note, v.keys, v.opts.Origin)
 		if err != nil || th.Size != cp.Size || (len(v.heads) > 0 && th.Size <= prev) {
 			if err == nil {
 				err = fmt.Errorf("stored as size %d after %d", cp.Size, prev)
@@ -425,7 +430,7 @@ func (v *verifier) reference() (*TamperError, error) {
 	if v.opts.Reference == nil {
 		return nil, nil
 	}
-	ref, err := OpenCheckpoint(v.opts.Reference.Note, v.opts.Verifier, v.opts.Origin)
+	ref, err := openCheckpoint(v.opts.Reference.Note, v.keys, v.opts.Origin)
 	if err != nil {
 		return nil, fmt.Errorf("auditlog: verify: reference checkpoint: %w", err)
 	}

@@ -173,12 +173,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	}
 	s.closers = append(s.closers, ignoreClosed(s.ln.Close))
 
-	// Audit log, its checkpoints and their anchors: an RFC 3161 time-stamp
-	// from the built-in TSA and a copy in the write-once directory.
-	checkpointKey, err := auditlog.LoadCheckpointKey(filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub"), auditOrigin)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
+	// Audit log. Its checkpoint publisher follows the key manager, which
+	// holds the checkpoint key and records through the log.
 	sinkDir := filepath.Join(dir, "checkpoints")
 	if err := os.MkdirAll(sinkDir, 0o700); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -196,28 +192,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		return nil, err
 	}
 	s.closers = append(s.closers, s.auditStore.Close)
-	anchorers := []auditlog.Anchorer{
-		&anchor.Timestamper{Client: &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}, Now: o.now},
-		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
-	}
-	for _, w := range cfg.Witnesses {
-		k, err := anchor.ParseCosignerKey(w.Key)
-		if err != nil {
-			return nil, fmt.Errorf("server: witness %s: %w", w.URL, err)
-		}
-		anchorers = append(anchorers, &anchor.Witness{Key: k, URL: w.URL, Now: o.now,
-			ProofFrom: func(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error) {
-				return auditlog.ConsistencyProof(ctx, s.auditStore, oldSize, newSize)
-			}})
-	}
-	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
-		Origin: auditOrigin, Signer: checkpointKey, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
-		Anchorers: anchorers,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if s.audit, err = auditlog.New(ctx, auditlog.Config{Storage: s.auditStore, Keys: tk, Now: o.now, Publisher: s.publisher}); err != nil {
+	if s.audit, err = auditlog.New(ctx, auditlog.Config{Storage: s.auditStore, Keys: tk, Now: o.now}); err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, func() error { return s.audit.Shutdown(context.Background()) })
@@ -246,6 +221,36 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	if s.keys, err = keys.New(ctx, keys.Config{Store: s.keyMeta, Backends: []keys.Backend{backend}, Recorder: s.audit, Now: o.now}); err != nil {
 		return nil, err
 	}
+
+	// Checkpoints of the audit log, signed by the key store's checkpoint
+	// key and anchored by an RFC 3161 time-stamp from the built-in TSA, a
+	// copy in the write-once directory and the configured witnesses.
+	anchorers := []auditlog.Anchorer{
+		&anchor.Timestamper{Client: &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}, Now: o.now},
+		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
+	}
+	for _, w := range cfg.Witnesses {
+		k, err := anchor.ParseCosignerKey(w.Key)
+		if err != nil {
+			return nil, fmt.Errorf("server: witness %s: %w", w.URL, err)
+		}
+		anchorers = append(anchorers, &anchor.Witness{Key: k, URL: w.URL, Now: o.now,
+			ProofFrom: func(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error) {
+				return auditlog.ConsistencyProof(ctx, s.auditStore, oldSize, newSize)
+			}})
+	}
+	checkpointKey, err := CheckpointSigner(ctx, dir, AuditOrigin, s.keys)
+	if err != nil {
+		return nil, err
+	}
+	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
+		Origin: AuditOrigin, Signer: checkpointKey, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
+		Anchorers: anchorers,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.audit.SetPublisher(s.publisher)
 
 	// PKI.
 	if s.caStore, err = sqlitestore.Open(ctx, filepath.Join(dir, "pki.db")); err != nil {
@@ -443,11 +448,10 @@ func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() t
 
 func writePEM(path string, der []byte, mode os.FileMode) error {
 	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, mode); err != nil {
+	if err := writeFileAtomic(path, b, mode); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // Addr returns the HTTPS listener's address.
@@ -546,8 +550,8 @@ func (s *Server) closeAll() error {
 	return errors.Join(errs...)
 }
 
-// auditOrigin names the audit log in its checkpoints.
-const auditOrigin = "signet.local/audit"
+// AuditOrigin names a data directory's audit log in its checkpoints.
+const AuditOrigin = "signet.local/audit"
 
 // readConns is the number of read-only connections to signet.db: reads of
 // envelopes, links, sessions and keys run beside the single writer (WAL).

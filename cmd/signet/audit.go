@@ -14,6 +14,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
+	"github.com/signet-pki/signet/server"
 	"github.com/signet-pki/signet/store/postgres"
 	"github.com/signet-pki/signet/store/sqlite"
 	"golang.org/x/mod/sumdb/note"
@@ -28,7 +29,7 @@ const auditUsage = `Usage:
 `
 
 // defaultOrigin names the audit log in its checkpoints.
-const defaultOrigin = "signet.local/audit"
+const defaultOrigin = server.AuditOrigin
 
 func cmdAudit(args []string, env *environment) error {
 	if len(args) == 0 {
@@ -88,9 +89,10 @@ func (s *storeFlags) open(ctx context.Context) (auditlog.Storage, error) {
 	return nil, usageErrorf("no storage: give --data DIR or --db URL")
 }
 
-// loadVerifier reads a note verifier key given inline or as a file, or
-// from DIR/audit.pub.
-func loadVerifier(key, data string) (note.Verifier, error) {
+// loadVerifiers reads note verifier keys given inline or as a file (one
+// per line), or from DIR/audit.pub: the current checkpoint key first, then
+// keys of earlier versions.
+func loadVerifiers(key, data string) ([]note.Verifier, error) {
 	if key == "" && data != "" {
 		key = filepath.Join(data, "audit.pub")
 	}
@@ -103,13 +105,23 @@ func loadVerifier(key, data string) (note.Verifier, error) {
 		if err != nil {
 			return nil, usageErrorf("public key: %v", err)
 		}
-		text = strings.TrimSpace(string(b))
+		text = string(b)
 	}
-	v, err := note.NewVerifier(text)
-	if err != nil {
-		return nil, usageErrorf("public key: %v", err)
+	var vs []note.Verifier
+	for _, line := range strings.Split(text, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		v, err := note.NewVerifier(line)
+		if err != nil {
+			return nil, usageErrorf("public key: %v", err)
+		}
+		vs = append(vs, v)
 	}
-	return v, nil
+	if len(vs) == 0 {
+		return nil, usageErrorf("public key: %s holds no verifier key", key)
+	}
+	return vs, nil
 }
 
 func fileExists(p string) bool {
@@ -134,11 +146,11 @@ func cmdAuditVerify(args []string, env *environment) error {
 	if len(pos) != 0 {
 		return usageErrorf("audit verify: unexpected argument %q", pos[0])
 	}
-	v, err := loadVerifier(*pubkey, sf.data)
+	vs, err := loadVerifiers(*pubkey, sf.data)
 	if err != nil {
 		return err
 	}
-	opts := auditlog.VerifyOptions{Verifier: v}
+	opts := auditlog.VerifyOptions{Verifier: vs[0], Retired: vs[1:]}
 	if *cpFile != "" {
 		b, err := os.ReadFile(*cpFile)
 		if err != nil {
@@ -269,7 +281,7 @@ func cmdAuditVerifyReceipt(args []string, env *environment) error {
 	if len(pos) != 1 {
 		return usageErrorf("audit verify-receipt: want one RECEIPT file")
 	}
-	v, err := loadVerifier(*pubkey, "")
+	vs, err := loadVerifiers(*pubkey, "")
 	if err != nil {
 		return err
 	}
@@ -290,7 +302,12 @@ func cmdAuditVerifyReceipt(args []string, env *environment) error {
 	if leaf == nil {
 		return usageErrorf("receipt carries no event: give --leaf FILE")
 	}
-	th, _, err := auditlog.VerifyReceipt(text, v, leaf)
+	var th auditlog.TreeHead
+	for _, v := range vs {
+		if th, _, err = auditlog.VerifyReceipt(text, v, leaf); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		return failf("receipt does not verify: %v", err)
 	}
@@ -383,32 +400,17 @@ func cmdAuditAppend(args []string, env *environment) error {
 	if err := os.MkdirAll(*data, 0o700); err != nil {
 		return failf("%v", err)
 	}
-	signer, master, err := auditKeys(*data, *origin)
-	if err != nil {
-		return failf("%v", err)
-	}
-	keys, err := auditlog.NewDerivedKeys(master)
-	if err != nil {
-		return failf("%v", err)
-	}
-	st, err := sqlite.Open(filepath.Join(*data, "audit.db"))
-	if err != nil {
-		return failf("%v", err)
-	}
-	defer st.Close()
 	ctx := context.Background()
+	l, st, signer, done, err := openAppendLog(ctx, *data, *origin, env)
+	if err != nil {
+		return err
+	}
+	defer done()
 	pub, err := auditlog.NewPublisher(st, auditlog.PublisherConfig{Origin: *origin, Signer: signer})
 	if err != nil {
 		return failf("%v", err)
 	}
-	l, err := auditlog.New(ctx, auditlog.Config{Storage: st, Keys: keys})
-	if err != nil {
-		return failf("%v", err)
-	}
 	idx, err := l.Append(ctx, e)
-	if serr := l.Shutdown(ctx); err == nil {
-		err = serr
-	}
 	if err != nil {
 		return failf("%v", err)
 	}
@@ -424,17 +426,38 @@ func cmdAuditAppend(args []string, env *environment) error {
 	return nil
 }
 
-// auditKeys loads the checkpoint signing key DIR/audit.key and the
-// sensitive-value secret DIR/audit.master, creating them (and DIR/audit.pub)
-// on first use.
-func auditKeys(dir, origin string) (note.Signer, []byte, error) {
+// openAppendLog opens data directory dir's audit log for appending and
+// returns it with its storage and checkpoint signer, and the function that
+// shuts them down. In a service data directory (one with a key store) the
+// checkpoint key is the key store's and the log's origin is the
+// service's; elsewhere it is the note key file DIR/audit.key, created
+// with DIR/audit.pub on first use.
+func openAppendLog(ctx context.Context, dir, origin string, env *environment) (*auditlog.Log, *sqlite.Store, note.Signer, func(), error) {
+	if _, err := os.Stat(filepath.Join(dir, "keys.db")); err == nil {
+		if origin != server.AuditOrigin {
+			return nil, nil, nil, nil, usageErrorf("%s is a service data directory: its log's origin is %s", dir, server.AuditOrigin)
+		}
+		ks, err := openKeyStore(ctx, dir, env)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		signer, err := server.CheckpointSigner(ctx, dir, origin, ks.m)
+		if err != nil {
+			ks.close()
+			return nil, nil, nil, nil, failf("%v", err)
+		}
+		return ks.log, ks.audit, signer, func() { ks.close() }, nil
+	}
 	signer, err := auditlog.LoadCheckpointKey(filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub"), origin)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, failf("%v", err)
 	}
-	master, err := loadAuditMaster(dir)
+	l, st, err := openLocalAudit(ctx, dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return signer, master, nil
+	return l, st, signer, func() {
+		l.Shutdown(context.Background())
+		st.Close()
+	}, nil
 }

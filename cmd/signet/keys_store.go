@@ -14,6 +14,7 @@ import (
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/keysql"
 	"github.com/signet-pki/signet/keys/soft"
+	"github.com/signet-pki/signet/store/sqlite"
 )
 
 // defaultDataDir is where the key store lives unless --data says
@@ -30,6 +31,7 @@ const defaultDataDir = "./signet-data"
 type keyStore struct {
 	m     *keys.Manager
 	log   *auditlog.Log
+	audit *sqlite.Store // the log's storage
 	close func() error
 }
 
@@ -77,7 +79,7 @@ func openKeyStore(ctx context.Context, dir string, env *environment) (*keyStore,
 		closeAll()
 		return nil, err
 	}
-	return &keyStore{m: m, log: log, close: closeAll}, nil
+	return &keyStore{m: m, log: log, audit: auditStore, close: closeAll}, nil
 }
 
 // localActor names the operating-system user running the command.

@@ -15,8 +15,11 @@ import (
 //	DIR/audit.db      the log (SQLite)
 //	DIR/audit.master  the secret the per-tenant HMAC and sealing keys of
 //	                  sensitive event values derive from (0600, base64)
-//	DIR/audit.key     the checkpoint signing key (note signer key, 0600)
-//	DIR/audit.pub     its verifier key
+//	DIR/audit.pub     the checkpoint verifier keys (the key store's
+//	                  audit-checkpoint key, every version)
+//	DIR/audit.key     only in data directories without a key store, or
+//	                  created before checkpoint keys moved into it: the
+//	                  checkpoint signing key as a note key file (0600)
 //
 // and, for keys and the PKI, the files listed at [keyStore] and [pkiData].
 

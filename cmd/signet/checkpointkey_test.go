@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signet-pki/signet/server"
+)
+
+// serveOnce starts the service over data, lets it run and shuts it down
+// gracefully (which publishes a checkpoint).
+func serveOnce(t *testing.T, data string) {
+	t.Helper()
+	srv, err := server.New(context.Background(), server.Config{DataDir: data, Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0"},
+		server.WithTerminal(io.Discard), server.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	stop()
+	<-done
+}
+
+// TestCheckpointKeyInKeyStore: a service data directory's checkpoints are
+// signed by the key store's audit-checkpoint key (no key file on disk);
+// after `signet keys rotate` of that key, the next start signs with the new
+// version, audit.pub lists both, and `signet audit verify` accepts every
+// checkpoint; `signet audit append` signs with the key store's key too.
+func TestCheckpointKeyInKeyStore(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	serveOnce(t, data)
+	if _, err := os.Stat(filepath.Join(data, "audit.key")); !os.IsNotExist(err) {
+		t.Fatalf("a checkpoint key file exists: %v", err)
+	}
+	c := &keysCLI{t: t, data: data}
+	var id string
+	for _, line := range strings.Split(c.mustKeys("list"), "\n") {
+		if strings.Contains(line, "audit-checkpoint") {
+			id = strings.Fields(line)[0]
+		}
+	}
+	if id == "" {
+		t.Fatalf("no audit-checkpoint key in the key store:\n%s", c.mustKeys("list"))
+	}
+	if show := c.mustKeys("show", id); !strings.Contains(show, "ed25519") {
+		t.Fatalf("checkpoint key:\n%s", show)
+	}
+	pub1, err := os.ReadFile(filepath.Join(data, "audit.pub"))
+	if err != nil || bytes.Count(pub1, []byte("\n")) != 1 {
+		t.Fatalf("audit.pub = %q, %v; want one verifier key", pub1, err)
+	}
+	verify := func() string {
+		t.Helper()
+		code, out, errb := signetRun(t, "audit", "verify", "--data", data)
+		if code != 0 {
+			t.Fatalf("audit verify: exit %d: %s%s", code, out, errb)
+		}
+		return out
+	}
+	verify()
+
+	c.mustKeys("rotate", id)
+	serveOnce(t, data)
+	pub2, err := os.ReadFile(filepath.Join(data, "audit.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(pub2)), "\n")
+	if len(lines) != 2 || lines[1] != strings.TrimSpace(string(pub1)) {
+		t.Fatalf("audit.pub after rotation = %q; want the new key, then the old one", pub2)
+	}
+	verify()
+
+	// With only the new key, the checkpoints signed before the rotation
+	// are refused: the old key's line is what accepts them.
+	if err := os.WriteFile(filepath.Join(data, "audit.pub"), []byte(lines[0]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := signetRun(t, "audit", "verify", "--data", data); code != 1 {
+		t.Fatalf("audit verify without the retired key: exit %d, want 1", code)
+	}
+	if err := os.WriteFile(filepath.Join(data, "audit.pub"), pub2, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if code, out, errb := signetRun(t, "audit", "append", "--data", data, "--type", "admin.policy_changed"); code != 0 {
+		t.Fatalf("audit append: exit %d: %s%s", code, out, errb)
+	}
+	if _, err := os.Stat(filepath.Join(data, "audit.key")); !os.IsNotExist(err) {
+		t.Fatalf("audit append created a checkpoint key file: %v", err)
+	}
+	verify()
+	if code, _, errb := signetRun(t, "audit", "append", "--data", data, "--type", "admin.policy_changed", "--origin", "elsewhere"); code != 2 {
+		t.Fatalf("audit append with another origin: exit %d (%s), want 2", code, errb)
+	}
+}
