@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -50,18 +51,30 @@ func CheckpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) 
 	if err != nil {
 		return nil, fmt.Errorf("server: checkpoint key: %w", err)
 	}
+	// Every checkpoint key this store ever held, every version: a
+	// checkpoint signed before a rotation, or by a key since revoked,
+	// still verifies (against the key's history, not its present state).
 	lines := []string{vkey}
-	for i := len(k.Versions) - 1; i >= 0; i-- {
-		pub, ok := k.Versions[i].Public.(ed25519.PublicKey)
-		if !ok {
+	all, err := m.List(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("server: checkpoint key: %w", err)
+	}
+	for _, old := range all {
+		if old.Purpose != keys.PurposeAuditCheckpoint || old.Label != checkpointKeyLabel {
 			continue
 		}
-		old, err := note.NewEd25519VerifierKey(origin, pub)
-		if err != nil {
-			return nil, fmt.Errorf("server: checkpoint key: %w", err)
-		}
-		if old != vkey {
-			lines = append(lines, old)
+		for i := len(old.Versions) - 1; i >= 0; i-- {
+			pub, ok := old.Versions[i].Public.(ed25519.PublicKey)
+			if !ok {
+				continue
+			}
+			v, err := note.NewEd25519VerifierKey(origin, pub)
+			if err != nil {
+				return nil, fmt.Errorf("server: checkpoint key: %w", err)
+			}
+			if !slices.Contains(lines, v) {
+				lines = append(lines, v)
+			}
 		}
 	}
 	if err := writeFileAtomic(filepath.Join(dir, "audit.pub"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -22,7 +23,9 @@ func (t localTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		in.Body = http.NoBody
 	}
 	w := &localResponse{header: http.Header{}}
-	t.h.ServeHTTP(w, in)
+	if err := serveLocal(t.h, w, in); err != nil {
+		return nil, err
+	}
 	if r.Body != nil {
 		r.Body.Close()
 	}
@@ -60,4 +63,17 @@ func (w *localResponse) WriteHeader(status int) {
 func (w *localResponse) Write(b []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	return w.body.Write(b)
+}
+
+// serveLocal calls h, turning a panic into an error as http.Server would
+// turn it into a closed connection, so that a failing handler fails the
+// request rather than the process.
+func serveLocal(h http.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("server: local handler for %s panicked: %v", r.URL.Path, v)
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return nil
 }

@@ -32,3 +32,15 @@ func TestLocalTransport(t *testing.T) {
 		t.Fatalf("response %d %q %q (length %d)", resp.StatusCode, resp.Header.Get("Content-Type"), body, resp.ContentLength)
 	}
 }
+
+// TestLocalTransportPanic: a panicking handler fails the request, not the
+// process.
+func TestLocalTransportPanic(t *testing.T) {
+	c := &http.Client{Transport: localTransport{http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })}}
+	if resp, err := c.Get("http://127.0.0.1:1/tsa"); err == nil || !strings.Contains(err.Error(), "panicked") {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		t.Fatalf("Get = %v, %v; want a panic error", resp, err)
+	}
+}

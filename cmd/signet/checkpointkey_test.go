@@ -33,7 +33,9 @@ func serveOnce(t *testing.T, data string) {
 // signed by the key store's audit-checkpoint key (no key file on disk);
 // after `signet keys rotate` of that key, the next start signs with the new
 // version, audit.pub lists both, and `signet audit verify` accepts every
-// checkpoint; `signet audit append` signs with the key store's key too.
+// checkpoint; after `signet keys revoke`, a new key takes over and the old
+// one's checkpoints still verify; `signet audit append` signs with the key
+// store's key too.
 func TestCheckpointKeyInKeyStore(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	serveOnce(t, data)
@@ -90,6 +92,19 @@ func TestCheckpointKeyInKeyStore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "audit.pub"), pub2, 0o644); err != nil {
 		t.Fatal(err)
 	}
+
+	// A revoked checkpoint key is replaced by a new key at the next start;
+	// the checkpoints of the revoked key's versions still verify.
+	c.mustKeys("revoke", id, "--reason", "keyCompromise")
+	serveOnce(t, data)
+	pub3, err := os.ReadFile(filepath.Join(data, "audit.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Split(strings.TrimSpace(string(pub3)), "\n"); len(got) != 3 || got[1] != lines[0] || got[2] != lines[1] {
+		t.Fatalf("audit.pub after revocation = %q; want a new key, then both versions of the revoked one", pub3)
+	}
+	verify()
 
 	if code, out, errb := signetRun(t, "audit", "append", "--data", data, "--type", "admin.policy_changed"); code != 0 {
 		t.Fatalf("audit append: exit %d: %s%s", code, out, errb)
