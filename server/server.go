@@ -39,6 +39,7 @@ import (
 	"github.com/signet-pki/signet/ltv"
 	"github.com/signet-pki/signet/mail"
 	"github.com/signet-pki/signet/ocsp"
+	"github.com/signet-pki/signet/pkiroles"
 	"github.com/signet-pki/signet/signing"
 	"github.com/signet-pki/signet/signing/signingsql"
 	"github.com/signet-pki/signet/store/sqlite"
@@ -257,13 +258,17 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		return nil, err
 	}
 	s.closers = append(s.closers, s.caStore.Close)
-	p := &pki{db: s.db, keys: s.keys, now: o.now, certs: map[string]*x509.Certificate{}}
-	p.crls = &crl.Publisher{Source: s.caStore, Now: o.now, Logger: o.logger}
-	p.ocsp = &ocsp.Responder{Store: s.caStore, Now: o.now, Logger: o.logger}
-	p.renewer = &ca.Renewer{Logger: o.logger, Now: o.now}
+	p := &pki{db: s.db, keys: s.keys, now: o.now, renewer: &ca.Renewer{Logger: o.logger, Now: o.now}}
+	crls := &crl.Publisher{Source: s.caStore, Now: o.now, Logger: o.logger}
 	if p.authority, err = ca.New(ca.Config{
 		Store: s.caStore, Recorder: s.audit, BaseURL: "http://" + s.pkiLn.Addr().String(), Now: o.now,
 		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
+	}); err != nil {
+		return nil, err
+	}
+	if p.PKI, err = pkiroles.New(pkiroles.Config{
+		Store: p, Authority: p.authority, CRLs: crls, Renewer: p.renewer, Now: o.now,
+		OCSP: &ocsp.Responder{Store: s.caStore, Now: o.now, Logger: o.logger},
 	}); err != nil {
 		return nil, err
 	}
@@ -276,10 +281,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	for _, t := range tenants {
 		ids = append(ids, t.ID)
 	}
-	if err := p.setUp(ctx, ids); err != nil {
+	if err := p.SetUp(ctx, ids); err != nil {
 		return nil, err
 	}
-	if err := writePEM(filepath.Join(dir, "pki", "root.pem"), p.cert("ca/"+ca.RootName).Raw, 0o644); err != nil {
+	if err := writePEM(filepath.Join(dir, "pki", "root.pem"), p.Cert("ca/"+ca.RootName).Raw, 0o644); err != nil {
 		return nil, err
 	}
 
@@ -322,7 +327,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	} else {
 		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", filepath.Join(dir, "outbox"))
 	}
-	rootCert := p.cert("ca/" + ca.RootName)
+	rootCert := p.Cert("ca/" + ca.RootName)
 	pool := x509.NewCertPool()
 	pool.AddCert(rootCert)
 	tsaURLs, tsaHTTP, tsaRoots := cfg.TSAURLs, tsaHTTPClient(), pool

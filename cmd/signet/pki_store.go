@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +18,7 @@ import (
 	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/ca/sqlitestore"
 	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/pkiroles"
 )
 
 // pkiData is the PKI's part of a data directory, beside the key store's
@@ -141,24 +143,40 @@ func (d *pkiData) saveCert(role string, c *x509.Certificate) error {
 	return os.Rename(tmp, p)
 }
 
-// roleKey returns the role's signer (its key's active version), creating
-// the key with purpose on first use.
-func (d *pkiData) roleKey(ctx context.Context, role string, purpose keys.Purpose, alg keys.Algorithm, tenant string) (crypto.Signer, ca.KeyRef, error) {
-	r, ok := d.state.Roles[role]
+var _ pkiroles.Store = (*pkiData)(nil)
+
+// Key implements [pkiroles.Store]: the role's signer (its key's active
+// version), the key created with the role's purpose on first use.
+func (d *pkiData) Key(ctx context.Context, role pkiroles.Role) (crypto.Signer, ca.KeyRef, error) {
+	r, ok := d.state.Roles[role.Name]
 	if !ok {
-		k, err := d.keys.Create(ctx, keys.CreateRequest{Purpose: purpose, Algorithm: alg, Tenant: tenant, Label: "pki " + role})
+		k, err := d.keys.Create(ctx, keys.CreateRequest{Purpose: role.Purpose, Algorithm: role.Algorithm, Tenant: role.Tenant, Label: "pki " + role.Name})
 		if err != nil {
 			return nil, ca.KeyRef{}, err
 		}
-		r = &pkiRole{KeyID: k.ID, Tenant: tenant}
-		d.state.Roles[role] = r
+		r = &pkiRole{KeyID: k.ID, Tenant: role.Tenant}
+		d.state.Roles[role.Name] = r
 		if err := d.saveState(); err != nil {
 			return nil, ca.KeyRef{}, err
 		}
 	}
-	s, ref, err := d.keys.Signer(ctx, r.KeyID, purpose)
+	s, ref, err := d.keys.Signer(ctx, r.KeyID, role.Purpose)
 	if err != nil {
-		return nil, ca.KeyRef{}, fmt.Errorf("key for %s: %w", role, err)
+		return nil, ca.KeyRef{}, fmt.Errorf("key for %s: %w", role.Name, err)
 	}
 	return s, ca.KeyRef{ID: ref.KeyID, Version: strconv.Itoa(ref.Version)}, nil
+}
+
+// Certificate implements [pkiroles.Store].
+func (d *pkiData) Certificate(ctx context.Context, role string) (*x509.Certificate, error) {
+	c, err := d.loadCert(role)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return c, err
+}
+
+// SetCertificate implements [pkiroles.Store].
+func (d *pkiData) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
+	return d.saveCert(role, c)
 }

@@ -54,9 +54,9 @@ func newPKIFixture(t *testing.T) *pkiFixture {
 	ts.Start()
 	t.Cleanup(func() { ts.Close(); data.close() })
 	f := &pkiFixture{dir: t.TempDir(), url: url, srv: srv}
-	f.writePEM(t, "root.pem", srv.cert("ca/root").Raw)
-	f.writePEM(t, "acme.pem", srv.cert("ca/acme").Raw)
-	f.writePEM(t, "platform.pem", srv.cert("ca/platform").Raw)
+	f.writePEM(t, "root.pem", srv.Cert("ca/root").Raw)
+	f.writePEM(t, "acme.pem", srv.Cert("ca/acme").Raw)
+	f.writePEM(t, "platform.pem", srv.Cert("ca/platform").Raw)
 	return f
 }
 
