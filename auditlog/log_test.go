@@ -381,3 +381,62 @@ func TestPublisherLoop(t *testing.T) {
 		t.Fatalf("checkpoints %v, want at least one every 10 events and a final one at 25", len(cps))
 	}
 }
+
+// selfRecordingAnchorer appends an event to the log while anchoring, as
+// the built-in TSA records its key's use.
+type selfRecordingAnchorer struct{ l *auditlog.Log }
+
+func (a *selfRecordingAnchorer) Anchor(ctx context.Context, cp, _ auditlog.Checkpoint, _ tlog.TreeProof) ([]auditlog.Anchor, error) {
+	if _, err := a.l.Append(ctx, event(int(cp.Size))); err != nil {
+		return nil, err
+	}
+	return []auditlog.Anchor{{Kind: "rfc3161", Name: "tsa", Data: cp.Note, Time: time.Unix(1, 0)}}, nil
+}
+
+// TestPublisherIdleAfterAnchoring: on an idle log, the events a
+// publication's anchoring appends do not make the interval publish again
+// (and again); a real event does, and the final checkpoint covers all.
+func TestPublisherIdleAfterAnchoring(t *testing.T) {
+	ctx := context.Background()
+	s := memstore.New()
+	signer, _ := newKey(t)
+	anc := &selfRecordingAnchorer{}
+	pub, _ := auditlog.NewPublisher(s, auditlog.PublisherConfig{Origin: origin, Signer: signer, Interval: 5 * time.Millisecond,
+		Anchorers: []auditlog.Anchorer{anc}, Logger: slog.New(slog.DiscardHandler)})
+	l := newLog(t, s, auditlog.Config{Publisher: pub})
+	anc.l = l
+	pub.Start(ctx)
+	checkpoints := func() int {
+		cps, _ := s.Checkpoints(ctx)
+		return len(cps)
+	}
+	waitFor := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); checkpoints() < n; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d checkpoints, want %d", checkpoints(), n)
+			}
+		}
+	}
+	if _, err := l.Append(ctx, event(1)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(1)
+	time.Sleep(100 * time.Millisecond) // twenty intervals
+	if n := checkpoints(); n != 1 {
+		t.Fatalf("an idle log published %d checkpoints over twenty intervals, want 1", n)
+	}
+	if _, err := l.Append(ctx, event(2)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(2)
+	l.Shutdown(ctx)
+	if err := pub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cps, _ := s.Checkpoints(ctx)
+	size, _ := s.Size(ctx)
+	if last := cps[len(cps)-1]; last.Size != size {
+		t.Fatalf("final checkpoint at %d of %d events", last.Size, size)
+	}
+}

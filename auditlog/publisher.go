@@ -70,10 +70,14 @@ type Publisher struct {
 	init bool
 
 	anchorFailures atomic.Int64
-	wake           chan struct{}
-	stop           chan struct{}
-	done           chan struct{}
-	notified       atomic.Int64
+	// settled is the log's size right after the last publication's
+	// anchors: anchoring may itself append events (the built-in TSA's
+	// key.used), which are no reason for another checkpoint.
+	settled  atomic.Int64
+	wake     chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	notified atomic.Int64
 }
 
 // NewPublisher returns a Publisher for store.
@@ -172,6 +176,9 @@ func (p *Publisher) Publish(ctx context.Context) (Checkpoint, error) {
 	}
 	p.last, p.head = cp, head
 	p.anchor(ctx, cp, prev, proof)
+	if n, err := p.store.Size(ctx); err == nil {
+		p.settled.Store(n)
+	}
 	return cp, nil
 }
 
@@ -235,6 +242,14 @@ func (p *Publisher) loop(ctx context.Context) {
 			return
 		case <-p.wake:
 		case <-tick:
+			// An interval passed: publish if events came in since the
+			// last publication, other than those its anchoring appended
+			// (they are covered by the next checkpoint, or the final
+			// one). Otherwise an idle log would time-stamp a checkpoint
+			// of its own anchoring every interval, for ever.
+			if n, err := p.store.Size(ctx); err == nil && n <= p.settled.Load() {
+				continue
+			}
 		}
 		if _, err := p.Publish(ctx); err != nil {
 			p.cfg.Logger.Error("auditlog: publishing checkpoint failed", "err", err)
