@@ -128,14 +128,18 @@ func (s *Service) handleDue(ctx context.Context, id string) error {
 }
 
 // notifyTurns notifies the active recipients not yet notified of each
-// envelope handed to it, until ctx is done.
+// envelope handed to it, until ctx is done; envelopes still queued then
+// are left to the next tick (their recipients are due).
 func (s *Service) notifyTurns(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case id := <-s.turns:
-			if err := s.notifyPending(ctx, id); err != nil && ctx.Err() == nil {
+			// A notification under way is finished even if Run is being
+			// stopped: an email sent but not recorded would be sent again
+			// after the restart. Run waits for it.
+			if err := s.notifyPending(context.WithoutCancel(ctx), id); err != nil {
 				s.log.WarnContext(ctx, "workflow: notifying the next recipients failed; the scheduler retries", "envelope", id, "error", err)
 			}
 		}
