@@ -41,7 +41,7 @@ func resolvePKCS11(u *keyref.PKCS11URI, getenv func(string) string) (*pkcs11Ref,
 	case u.Token == "":
 		return nil, errors.New("the URI names no token: add token=LABEL")
 	case u.Object == "" && len(u.ID) == 0:
-		return nil, errors.New("the URI names no key: add object=LABEL or id=...")
+		return nil, errors.New("the URI names no key: add object=LABEL or id=HEX")
 	case u.Type != "" && u.Type != "private":
 		return nil, fmt.Errorf("type=%s: signing needs the private key (type=private or no type)", u.Type)
 	}

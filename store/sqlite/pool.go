@@ -134,7 +134,7 @@ func (p *Pool) commit(group []*call) {
 			fail(group, fmt.Errorf("sqlite: savepoint: %w", err))
 			return
 		}
-		c.err, c.panic = run(c, tx)
+		c.panic, c.err = run(c, tx)
 		if c.err != nil || c.panic != nil {
 			if _, err := tx.ExecContext(bg, "ROLLBACK TO grp"); err != nil {
 				_ = tx.Rollback()
@@ -170,13 +170,13 @@ func (p *Pool) commit(group []*call) {
 
 // run calls c.fn, turning a panic into a value re-raised in the caller's
 // goroutine.
-func run(c *call, tx *sql.Tx) (err error, pv any) {
+func run(c *call, tx *sql.Tx) (pv any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			pv = v
 		}
 	}()
-	return c.fn(tx), nil
+	return nil, c.fn(tx)
 }
 
 // fail gives every call of group that has not failed on its own err: the
