@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -91,4 +92,31 @@ func (n *cryptoNoteSigner) Name() string    { return n.name }
 func (n *cryptoNoteSigner) KeyHash() uint32 { return n.hash }
 func (n *cryptoNoteSigner) Sign(msg []byte) ([]byte, error) {
 	return n.s.Sign(rand.Reader, msg, crypto.Hash(0))
+}
+
+// ParseNoteKey returns the name and Ed25519 key of a note signer key
+// ("PRIVATE+KEY+name+hash+base64(0x01 ‖ seed)", as [LoadCheckpointKey]
+// files hold), for moving it into a key store. The key hash is checked.
+func ParseNoteKey(skey string) (string, ed25519.PrivateKey, error) {
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		return "", nil, fmt.Errorf("auditlog: note key: %w", err)
+	}
+	// The base64 key may itself contain "+": split off the four fields
+	// before it ("PRIVATE", "KEY", name, hash; a name has no "+").
+	fields := strings.SplitN(skey, "+", 5)
+	raw, err := base64.StdEncoding.DecodeString(fields[len(fields)-1])
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return "", nil, errors.New("auditlog: note key: not an Ed25519 key")
+	}
+	priv := ed25519.NewKeyFromSeed(raw[1:])
+	clear(raw)
+	vkey, err := note.NewEd25519VerifierKey(s.Name(), priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		return "", nil, fmt.Errorf("auditlog: note key: %w", err)
+	}
+	if v, err := note.NewVerifier(vkey); err != nil || v.KeyHash() != s.KeyHash() {
+		return "", nil, errors.New("auditlog: note key: hash does not match the key")
+	}
+	return s.Name(), priv, nil
 }

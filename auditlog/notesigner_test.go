@@ -44,3 +44,25 @@ func TestNoteSigner(t *testing.T) {
 		t.Error("an ECDSA key was accepted as a checkpoint signer")
 	}
 }
+
+// TestParseNoteKey: a note key file's key, signing through NoteSigner,
+// makes the same signatures and verifier key as the file's own signer.
+func TestParseNoteKey(t *testing.T) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, "signet.test/audit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, priv, err := auditlog.ParseNoteKey(skey)
+	if err != nil || name != "signet.test/audit" {
+		t.Fatalf("ParseNoteKey = %q, %v", name, err)
+	}
+	_, vkey2, err := auditlog.NoteSigner(name, priv)
+	if err != nil || vkey2 != vkey {
+		t.Fatalf("verifier key %q, want %q (%v)", vkey2, vkey, err)
+	}
+	for _, bad := range []string{"", "PRIVATE+KEY+x+00000000+AQ==", skey[:len(skey)-4] + "AAAA"} {
+		if _, _, err := auditlog.ParseNoteKey(bad); err == nil {
+			t.Errorf("ParseNoteKey(%.30q) succeeded", bad)
+		}
+	}
+}

@@ -58,6 +58,14 @@ type Backend interface {
 	Destroy(ctx context.Context, handle string) error
 }
 
+// An Importer is a Backend that can take in a key generated elsewhere.
+// Signet imports only what an earlier version kept outside the key store
+// (the audit checkpoint key file); keys are otherwise generated inside the
+// backend.
+type Importer interface {
+	Import(ctx context.Context, alg Algorithm, label string, key crypto.Signer) (handle string, pub crypto.PublicKey, err error)
+}
+
 // A Wrapper is a Backend that can encrypt data keys under a symmetric key it
 // holds (envelope encryption). aad binds the ciphertext to its context.
 type Wrapper interface {

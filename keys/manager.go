@@ -175,6 +175,40 @@ func (m *Manager) Create(ctx context.Context, req CreateRequest) (*Key, error) {
 	return k.Clone(), nil
 }
 
+// Import is [Manager.Create] with the key's material given: key becomes
+// version 1, sealed or stored by the default backend (which must be an
+// [Importer]). The key.created event records that it was imported. Use it
+// only to take into custody a key an earlier version kept elsewhere.
+func (m *Manager) Import(ctx context.Context, req CreateRequest, key crypto.Signer) (*Key, error) {
+	if !req.Purpose.Allows(req.Algorithm) {
+		return nil, fmt.Errorf("%w: %s keys cannot be %s", ErrAlgorithm, req.Purpose, req.Algorithm)
+	}
+	imp, ok := m.def.(Importer)
+	if !ok {
+		return nil, fmt.Errorf("%w: backend %s cannot import keys", ErrUnsupportedAlgorithm, m.def.Name())
+	}
+	id, err := m.newID()
+	if err != nil {
+		return nil, err
+	}
+	now := m.now().UTC()
+	k := &Key{ID: id, Purpose: req.Purpose, Algorithm: req.Algorithm, Backend: m.def.Name(),
+		Tenant: req.Tenant, Label: req.Label, Created: now}
+	if err := m.attempt(ctx, opGenerate, k, 1, map[string]string{"label": req.Label, "imported": "true"}); err != nil {
+		return nil, err
+	}
+	h, pub, err := imp.Import(ctx, req.Algorithm, fmt.Sprintf("%s/v1", id), key)
+	if err != nil {
+		return nil, m.fail(ctx, opGenerate, k, 1, fmt.Errorf("keys: import %s: %w", id, err))
+	}
+	k.Versions = []Version{{Number: 1, Handle: h, Public: pub, State: StateActive, Created: now}}
+	if err := m.store.Create(ctx, k); err != nil {
+		_ = m.def.Destroy(ctx, h)
+		return nil, m.fail(ctx, opGenerate, k, 1, fmt.Errorf("keys: store key %s: %w", id, err))
+	}
+	return k.Clone(), nil
+}
+
 // generate makes version n of k in b.
 func (m *Manager) generate(ctx context.Context, b Backend, k *Key, n int) (Version, error) {
 	label := fmt.Sprintf("%s/v%d", k.ID, n)

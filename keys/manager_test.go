@@ -6,6 +6,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -657,5 +658,41 @@ func TestAuditCheckpointKeySelfRecording(t *testing.T) {
 	ev := f.rec.take()
 	if len(ev) != 1 || ev[0].Outcome != auditlog.OutcomeDenied {
 		t.Fatalf("refusal recorded as %+v, want one denied event", ev)
+	}
+}
+
+// TestImport: an Ed25519 key taken into custody signs as itself, its
+// creation is recorded as an import, and other keys are refused.
+func TestImport(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.rec.take()
+	k, err := f.m.Import(ctx, keys.CreateRequest{Purpose: keys.PurposeAuditCheckpoint, Algorithm: keys.Ed25519, Label: "imported"}, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := f.rec.take()
+	if len(ev) != 1 || ev[0].Type != auditlog.KeyCreated || ev[0].Details["imported"] != "true" {
+		t.Fatalf("import recorded as %+v", ev)
+	}
+	s, _, err := f.m.Signer(ctx, k.ID, keys.PurposeAuditCheckpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("checkpoint")
+	sig, err := s.Sign(rand.Reader, msg, crypto.Hash(0))
+	if err != nil || !ed25519.Verify(priv.Public().(ed25519.PublicKey), msg, sig) {
+		t.Fatalf("imported key does not sign as itself: %v", err)
+	}
+	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if _, err := f.m.Import(ctx, keys.CreateRequest{Purpose: keys.PurposeTLS, Algorithm: keys.ECDSAP256}, ec); err == nil {
+		t.Error("an ECDSA key was imported")
+	}
+	if _, err := f.m.Import(ctx, keys.CreateRequest{Purpose: keys.PurposeDataKeyWrapping, Algorithm: keys.Ed25519}, priv); !errors.Is(err, keys.ErrAlgorithm) {
+		t.Errorf("import for a purpose that does not allow Ed25519: %v", err)
 	}
 }

@@ -21,21 +21,29 @@ import (
 const checkpointKeyLabel = "audit checkpoints"
 
 // CheckpointSigner returns the signer of data directory dir's audit
-// checkpoints (origin names the log):
+// checkpoints (origin names the log): the key store's audit-checkpoint key
+// (Ed25519, sealed by the backend like every other key), created on first
+// use, whose verifier keys, the active version's first and then every
+// earlier one's, it writes to DIR/audit.pub for `signet audit verify`.
 //
-//   - the key store's audit-checkpoint key (Ed25519, sealed by the
-//     backend like every other key), created on first use, whose verifier
-//     keys, the active version's first and then every earlier version's,
-//     it writes to DIR/audit.pub for `signet audit verify`;
-//   - or, in a data directory created before checkpoint keys moved into
-//     the key store, the note key file DIR/audit.key it already has.
+// A data directory of an earlier version keeps its checkpoint key in the
+// note key file DIR/audit.key: that key is imported into the key store
+// (same key, so audit.pub and every checkpoint stay valid) and the file
+// is overwritten and removed. A backend that cannot import keeps using the
+// file.
 //
 // Rotating the key (`signet keys rotate`) takes effect at the next start;
 // checkpoints signed by earlier versions still verify.
 func CheckpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) (note.Signer, error) {
 	legacy := filepath.Join(dir, "audit.key")
 	if _, err := os.Lstat(legacy); err == nil {
-		return auditlog.LoadCheckpointKey(legacy, filepath.Join(dir, "audit.pub"), origin)
+		imported, err := importNoteKey(ctx, legacy, filepath.Join(dir, "audit.pub"), origin, m)
+		if errors.Is(err, keys.ErrUnsupportedAlgorithm) {
+			return auditlog.LoadCheckpointKey(legacy, filepath.Join(dir, "audit.pub"), origin)
+		}
+		if err != nil || !imported {
+			return nil, err
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("server: checkpoint key: %w", err)
 	}
@@ -100,4 +108,71 @@ func checkpointKey(ctx context.Context, m *keys.Manager) (*keys.Key, error) {
 		return nil, fmt.Errorf("server: checkpoint key: %w", err)
 	}
 	return k, nil
+}
+
+// importNoteKey moves the checkpoint key of note key file path into the
+// key store, unless a checkpoint key there already is that key (an import
+// interrupted before the file was removed), then overwrites and removes
+// the file.
+func importNoteKey(ctx context.Context, path, pubPath, origin string, m *keys.Manager) (bool, error) {
+	// LoadCheckpointKey checks the file (regular, mode 0600, well formed).
+	if _, err := auditlog.LoadCheckpointKey(path, pubPath, origin); err != nil {
+		return false, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, fmt.Errorf("server: checkpoint key: %w", err)
+	}
+	name, priv, err := auditlog.ParseNoteKey(strings.TrimSpace(string(b)))
+	clear(b)
+	if err != nil {
+		return false, fmt.Errorf("server: checkpoint key %s: %w", path, err)
+	}
+	defer clear(priv)
+	if name != origin {
+		return false, fmt.Errorf("server: checkpoint key %s is for %q, not %q", path, name, origin)
+	}
+	all, err := m.List(ctx, "")
+	if err != nil {
+		return false, fmt.Errorf("server: checkpoint key: %w", err)
+	}
+	have := false
+	for _, k := range all {
+		for _, v := range k.Versions {
+			if pub, ok := v.Public.(ed25519.PublicKey); ok && k.Purpose == keys.PurposeAuditCheckpoint && pub.Equal(priv.Public()) {
+				have = true
+			}
+		}
+	}
+	if !have {
+		if _, err := m.Import(ctx, keys.CreateRequest{Purpose: keys.PurposeAuditCheckpoint, Algorithm: keys.Ed25519, Label: checkpointKeyLabel}, priv); err != nil {
+			return false, fmt.Errorf("server: import checkpoint key: %w", err)
+		}
+	}
+	if err := shred(path); err != nil {
+		return false, fmt.Errorf("server: remove imported checkpoint key file: %w", err)
+	}
+	return true, nil
+}
+
+// shred overwrites the file at path with zeros, syncs it and removes it.
+func shred(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		_, err = f.Write(make([]byte, fi.Size()))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Remove(path)
 }

@@ -117,3 +117,57 @@ func TestCheckpointKeyInKeyStore(t *testing.T) {
 		t.Fatalf("audit append with another origin: exit %d (%s), want 2", code, errb)
 	}
 }
+
+// TestCheckpointKeyFileImported: a data directory whose checkpoints an
+// earlier version signed with the note key file audit.key: the next start
+// moves that very key into the key store (audit.pub unchanged), removes
+// the file, and every checkpoint, before and after, verifies.
+func TestCheckpointKeyFileImported(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	// A log with checkpoints signed by a key file, as earlier versions
+	// kept it.
+	if code, out, errb := signetRun(t, "audit", "append", "--data", data, "--type", "admin.policy_changed"); code != 0 {
+		t.Fatalf("audit append: exit %d: %s%s", code, out, errb)
+	}
+	keyFile := filepath.Join(data, "audit.key")
+	if _, err := os.Stat(keyFile); err != nil {
+		t.Fatalf("no key file to start from: %v", err)
+	}
+	pubBefore, err := os.ReadFile(filepath.Join(data, "audit.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyBytes, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	serveOnce(t, data)
+	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+		t.Fatalf("the key file is still there: %v", err)
+	}
+	pubAfter, err := os.ReadFile(filepath.Join(data, "audit.pub"))
+	if err != nil || !bytes.Equal(pubAfter, pubBefore) {
+		t.Fatalf("audit.pub changed: %q → %q (%v)", pubBefore, pubAfter, err)
+	}
+	c := &keysCLI{t: t, data: data}
+	if list := c.mustKeys("list"); strings.Count(list, "audit-checkpoint") != 1 {
+		t.Fatalf("key store after the import:\n%s", list)
+	}
+	if code, out, errb := signetRun(t, "audit", "verify", "--data", data); code != 0 {
+		t.Fatalf("audit verify: exit %d: %s%s", code, out, errb)
+	}
+	// An import interrupted before the file was removed: the next start
+	// finds the key already in the store, imports nothing, removes the
+	// file.
+	if err := os.WriteFile(keyFile, keyBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serveOnce(t, data)
+	if _, err := os.Stat(keyFile); !os.IsNotExist(err) {
+		t.Fatalf("the restored key file is still there: %v", err)
+	}
+	if list := c.mustKeys("list"); strings.Count(list, "audit-checkpoint") != 1 {
+		t.Fatalf("key store after an interrupted import:\n%s", list)
+	}
+}

@@ -17,9 +17,9 @@ import (
 //	                  sensitive event values derive from (0600, base64)
 //	DIR/audit.pub     the checkpoint verifier keys (the key store's
 //	                  audit-checkpoint key, every version)
-//	DIR/audit.key     only in data directories without a key store, or
-//	                  created before checkpoint keys moved into it: the
-//	                  checkpoint signing key as a note key file (0600)
+//	DIR/audit.key     only in data directories without a key store: the
+//	                  checkpoint signing key as a note key file (0600);
+//	                  `signet serve` imports it into its key store
 //
 // and, for keys and the PKI, the files listed at [keyStore] and [pkiData].
 

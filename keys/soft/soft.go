@@ -190,21 +190,48 @@ func (b *Backend) Generate(ctx context.Context, alg keys.Algorithm, label string
 	default:
 		return "", nil, fmt.Errorf("%w: %q", keys.ErrUnsupportedAlgorithm, alg)
 	}
-	h, err := b.newHandle()
+	h, err := b.store(alg, material)
 	if err != nil {
-		return "", nil, err
-	}
-	plain := append([]byte(string(alg)+"\n"), material...)
-	clear(material)
-	blob, err := seal(b.master, h, plain, b.rand)
-	clear(plain)
-	if err != nil {
-		return "", nil, err
-	}
-	if err := b.write(h, blob); err != nil {
 		return "", nil, err
 	}
 	return h, pub, nil
+}
+
+// Import implements [keys.Importer]: key is sealed like a generated key.
+// Only Ed25519 keys are accepted, the one case Signet imports (a note key
+// file of an earlier version).
+func (b *Backend) Import(ctx context.Context, alg keys.Algorithm, label string, key crypto.Signer) (string, crypto.PublicKey, error) {
+	if _, ok := key.(ed25519.PrivateKey); !ok || alg != keys.Ed25519 {
+		return "", nil, fmt.Errorf("%w: importing %T as %s", keys.ErrUnsupportedAlgorithm, key, alg)
+	}
+	material, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", nil, fmt.Errorf("soft: %w", err)
+	}
+	h, err := b.store(alg, material)
+	if err != nil {
+		return "", nil, err
+	}
+	return h, key.Public(), nil
+}
+
+// store seals material (cleared afterwards) under a new handle.
+func (b *Backend) store(alg keys.Algorithm, material []byte) (string, error) {
+	defer clear(material)
+	h, err := b.newHandle()
+	if err != nil {
+		return "", err
+	}
+	plain := append([]byte(string(alg)+"\n"), material...)
+	blob, err := seal(b.master, h, plain, b.rand)
+	clear(plain)
+	if err != nil {
+		return "", err
+	}
+	if err := b.write(h, blob); err != nil {
+		return "", err
+	}
+	return h, nil
 }
 
 func generateAsymmetric(alg keys.Algorithm) (crypto.Signer, error) {
