@@ -2,11 +2,7 @@ package keys
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/signet-pki/signet/keyref"
@@ -35,12 +31,12 @@ func (m *Manager) OpenRef(ref string, opts keyref.Options) (*keyref.Key, error) 
 	if opts.CertFile == "" {
 		return nil, fmt.Errorf("keys: %s: a certificate is needed (--cert)", ref)
 	}
-	chain, err := readCertificates(opts.CertFile)
+	chain, err := keyref.ReadCertificates(opts.CertFile)
 	if err != nil {
 		return nil, err
 	}
 	if opts.ChainFile != "" {
-		more, err := readCertificates(opts.ChainFile)
+		more, err := keyref.ReadCertificates(opts.ChainFile)
 		if err != nil {
 			return nil, err
 		}
@@ -51,38 +47,4 @@ func (m *Manager) OpenRef(ref string, opts keyref.Options) (*keyref.Key, error) 
 		return nil, err
 	}
 	return &keyref.Key{Signer: s, Chain: chain, Close: func() error { return nil }}, nil
-}
-
-// readCertificates reads PEM certificates, or one DER certificate, from
-// path.
-func readCertificates(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("keys: %w", err)
-	}
-	var out []*x509.Certificate
-	rest := data
-	for {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("keys: %s: %w", path, err)
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		c, err := x509.ParseCertificate(data)
-		if err != nil {
-			return nil, fmt.Errorf("keys: %s: %w", path, errors.New("no certificate"))
-		}
-		out = append(out, c)
-	}
-	return out, nil
 }

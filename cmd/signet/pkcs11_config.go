@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -97,54 +96,18 @@ func readPINSource(src string) (string, error) {
 	return pin, nil
 }
 
-// readCertificates reads the PEM certificates (or one DER certificate) in
-// path, leaf first.
-func readCertificates(path string) ([]*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.Contains(string(data), "-----BEGIN") {
-		c, err := x509.ParseCertificate(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-		return []*x509.Certificate{c}, nil
-	}
-	var certs []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, fmt.Errorf("%s holds no certificates", path)
-	}
-	return certs, nil
-}
-
 // pkcs11Chain reads the signer certificate (--cert) and the intermediates
 // (--chain) for a key on a token, which holds no certificate here.
 func pkcs11Chain(opts keyref.Options) ([]*x509.Certificate, error) {
 	if opts.CertFile == "" {
 		return nil, fmt.Errorf("%w: a pkcs11: key needs --cert", keyref.ErrNoCertificate)
 	}
-	chain, err := readCertificates(opts.CertFile)
+	chain, err := keyref.ReadCertificates(opts.CertFile)
 	if err != nil {
 		return nil, err
 	}
 	if opts.ChainFile != "" {
-		more, err := readCertificates(opts.ChainFile)
+		more, err := keyref.ReadCertificates(opts.ChainFile)
 		if err != nil {
 			return nil, err
 		}
