@@ -49,11 +49,22 @@ const (
 	AuditVerified          EventType = "audit.verified"
 )
 
+// Event types of recipient one-time-code lockouts and link re-issues.
+const (
+	// RecipientLockedOut: repeated wrong one-time codes locked a
+	// recipient out for a while, or revoked their link.
+	RecipientLockedOut EventType = "recipient.locked_out"
+	// RecipientLinkReissued: the sender re-issued a recipient's link,
+	// revoking the earlier ones and clearing the lockouts.
+	RecipientLinkReissued EventType = "recipient.link_reissued"
+)
+
 var knownTypes = map[EventType]bool{
 	DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
 	EnvelopeCreated: true, EnvelopeSent: true, EnvelopeCompleted: true, EnvelopeVoided: true,
 	EnvelopeStarted: true, EnvelopeExpired: true,
 	RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true, RecipientConsented: true,
+	RecipientLockedOut: true, RecipientLinkReissued: true,
 	SignatureCreated: true, SignatureVerified: true,
 	KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyRevoked: true, KeyDestroyed: true,
 	CertificateIssued: true, CertificateRevoked: true,

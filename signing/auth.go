@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,26 +28,41 @@ var (
 // codeDigits is the length of one-time codes.
 const codeDigits = 6
 
-// link resolves a link token's hash to a live link.
-func (s *Service) link(ctx context.Context, hash [32]byte) (Link, error) {
+// link authenticates a link token's hash: a known link of an envelope
+// that is still open (see [Service.open]), neither revoked nor used nor
+// expired. It returns the link and its recipient's view of the envelope.
+func (s *Service) link(ctx context.Context, hash [32]byte) (Link, *workflow.RecipientView, error) {
 	l, err := s.cfg.Store.LinkByHash(ctx, hash)
 	if errors.Is(err, ErrNoRecord) {
-		return Link{}, withDetail(ErrInvalidLink, "the link is not valid", nil)
+		return Link{}, nil, withDetail(ErrInvalidLink, "the link is not valid", nil)
 	}
 	if err != nil {
-		return Link{}, fmt.Errorf("signing: load link: %w", err)
+		return Link{}, nil, fmt.Errorf("signing: load link: %w", err)
 	}
-	if !l.UsedAt.IsZero() {
-		return Link{}, withDetail(ErrInvalidLink, "the link was already used", nil)
+	v, err := s.open(ctx, l.EnvelopeID, l.RecipientID)
+	if err != nil {
+		return Link{}, nil, err
 	}
-	if !s.now().Before(l.ExpiresAt) {
-		return Link{}, withDetail(ErrInvalidLink, "the link has expired", nil)
+	switch {
+	case !l.RevokedAt.IsZero():
+		return Link{}, nil, revoked()
+	case !l.UsedAt.IsZero():
+		return Link{}, nil, withDetail(ErrInvalidLink, "the link was already used", nil)
+	case !s.now().Before(l.ExpiresAt):
+		return Link{}, nil, withDetail(ErrInvalidLink, "the link has expired", nil)
 	}
-	return l, nil
+	return l, v, nil
 }
 
-// Session resolves a session token's hash to a live session. Sessions
-// never change once created, so found ones are cached in memory.
+// revoked is the answer to a revoked link.
+func revoked() error {
+	return withDetail(ErrLinkRevoked, "this link was revoked (after repeated wrong codes, or replaced by a newer one); ask the sender to re-issue it", nil)
+}
+
+// Session authenticates a session token's hash: a known, unexpired
+// session of an envelope that is still open (see [Service.open]). Sessions
+// never change once created, so found ones are cached in memory; the
+// envelope's state is read on every call.
 func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
 	ss, ok := s.sessions.get(hash)
 	if !ok {
@@ -60,13 +76,43 @@ func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
 		}
 		s.sessions.put(ss)
 	}
+	if _, err := s.open(ctx, ss.EnvelopeID, ss.RecipientID); err != nil {
+		if errors.Is(err, ErrInvalidLink) {
+			return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
+		}
+		return Session{}, err
+	}
 	if !s.now().Before(ss.ExpiresAt) {
 		return Session{}, withDetail(ErrInvalidSession, "the session has expired; verify a new code", nil)
 	}
 	return ss, nil
 }
 
-// view returns the recipient's view of the link's envelope.
+// open returns the recipient's view of the envelope if the envelope is
+// still open: sent or in progress, and not past its expiry. At a final
+// state (completed, declined, voided, expired) every link and session of
+// the envelope stops working at once: this check runs on every
+// recipient request, before anything else is done, so nothing (a code, an
+// e-mail, a session, a view, a document) is given out after the
+// transition.
+func (s *Service) open(ctx context.Context, envelopeID, recipientID string) (*workflow.RecipientView, error) {
+	v, err := s.view(ctx, envelopeID, recipientID)
+	if err != nil {
+		return nil, err
+	}
+	st := v.Envelope.Status
+	switch {
+	case st != workflow.StatusSent && st != workflow.StatusInProgress:
+	case !s.now().Before(v.Envelope.ExpiresAt):
+		// Past its expiry, before the scheduler has recorded it.
+		st = workflow.StatusExpired
+	default:
+		return v, nil
+	}
+	return nil, withDetail(ErrEnvelopeEnded, fmt.Sprintf("the envelope is %s: its links and sessions no longer work", st), nil)
+}
+
+// view returns the recipient's view of the envelope, whatever its state.
 func (s *Service) view(ctx context.Context, envelopeID, recipientID string) (*workflow.RecipientView, error) {
 	wf, err := s.workflow()
 	if err != nil {
@@ -81,13 +127,10 @@ func (s *Service) view(ctx context.Context, envelopeID, recipientID string) (*wo
 
 // SendCode emails a fresh one-time code to the recipient of the link
 // whose token hashes to linkHash, replacing any pending code. It returns
-// the address masked for display ("a***@example.com").
+// the address masked for display ("a***@example.com"). The code is in
+// the message's body only, never in its subject or another header.
 func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, error) {
-	l, err := s.link(ctx, linkHash)
-	if err != nil {
-		return "", err
-	}
-	v, err := s.view(ctx, l.EnvelopeID, l.RecipientID)
+	l, v, err := s.link(ctx, linkHash)
 	if err != nil {
 		return "", err
 	}
@@ -97,6 +140,9 @@ func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, erro
 	st, err := s.cfg.Store.AuthState(ctx, l.EnvelopeID, l.RecipientID)
 	if err != nil {
 		return "", fmt.Errorf("signing: load code state: %w", err)
+	}
+	if !st.RevokedAt.IsZero() {
+		return "", revoked()
 	}
 	if now.Before(st.LockedUntil) {
 		return "", retryAfter(ErrLockedOut, "too many wrong codes; try again later", seconds(st.LockedUntil.Sub(now)))
@@ -119,7 +165,9 @@ func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, erro
 	}
 	body := fmt.Sprintf("Hello %s,\n\nyour Signet code is %s\n\nIt is valid for %d minutes. If you did not ask for it, ignore this message.\n\n— Signet\n",
 		v.Recipient.Name, code, int(s.cfg.CodeTTL/time.Minute))
-	if err := s.send(ctx, v.Recipient.Email, "Your Signet code: "+code, body); err != nil {
+	// The subject carries no code: subjects are shown in notifications,
+	// lock screens and mail-server logs.
+	if err := s.send(ctx, v.Recipient.Email, "Your Signet code", body); err != nil {
 		return "", withDetail(ErrUnavailable, "the code could not be sent; try again", err)
 	}
 	return maskEmail(v.Recipient.Email), nil
@@ -127,14 +175,13 @@ func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, erro
 
 // Verify checks code for the link whose token hashes to linkHash. A
 // correct code is consumed and yields a session token; a wrong one counts
-// toward the lockout. Every attempt is audited as
-// recipient.authenticated, and a success is not granted unless recorded.
+// toward a lockout. Lockouts escalate along [Config.Lockouts], and the
+// run of wrong codes after the last one revokes the recipient's links
+// until the sender re-issues one ([Service.Reissue]). Every attempt is
+// audited as recipient.authenticated (success or failure), every lockout
+// as recipient.locked_out, and a success is not granted unless recorded.
 func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, req auditlog.Request) (string, Session, error) {
-	l, err := s.link(ctx, linkHash)
-	if err != nil {
-		return "", Session{}, err
-	}
-	v, err := s.view(ctx, l.EnvelopeID, l.RecipientID)
+	l, v, err := s.link(ctx, linkHash)
 	if err != nil {
 		return "", Session{}, err
 	}
@@ -155,47 +202,31 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 		Request: req,
 		Details: map[string]string{"recipient_id": l.RecipientID, "method": workflow.AuthEmailOTP},
 	}
-	if now.Before(st.LockedUntil) {
+	if !st.RevokedAt.IsZero() || now.Before(st.LockedUntil) {
 		ev.Outcome, ev.Reason = auditlog.OutcomeDenied, "locked out after repeated wrong codes"
+		if !st.RevokedAt.IsZero() {
+			ev.Reason = "link revoked after repeated lockouts"
+		}
 		if err := s.cfg.Audit.Record(ctx, ev); err != nil {
 			return "", Session{}, withDetail(ErrUnavailable, "the attempt could not be recorded", err)
+		}
+		if !st.RevokedAt.IsZero() {
+			return "", Session{}, revoked()
 		}
 		return "", Session{}, retryAfter(ErrLockedOut, "too many wrong codes; try again later", seconds(st.LockedUntil.Sub(now)))
 	}
 	ok := len(st.CodeMAC) > 0 && now.Before(st.CodeExpiresAt) && validCode(code) &&
 		hmac.Equal(s.codeMAC(l.EnvelopeID, l.RecipientID, code), st.CodeMAC)
 	if !ok {
-		reason := "wrong code"
-		switch {
-		case len(st.CodeMAC) == 0:
-			reason = "no code pending"
-		case !now.Before(st.CodeExpiresAt):
-			reason = "code expired"
-		}
-		st.Failures++
-		locked := st.Failures >= s.cfg.MaxFailures
-		if locked {
-			st.LockedUntil = now.Add(s.cfg.Lockout)
-			st.Failures, st.CodeMAC, st.CodeExpiresAt = 0, nil, time.Time{}
-			reason += "; locked out"
-		}
-		if err := s.cfg.Store.PutAuthState(ctx, st); err != nil {
-			return "", Session{}, fmt.Errorf("signing: store code state: %w", err)
-		}
-		ev.Outcome, ev.Reason = auditlog.OutcomeFailure, reason
-		if err := s.cfg.Audit.Record(ctx, ev); err != nil {
-			return "", Session{}, withDetail(ErrUnavailable, "the attempt could not be recorded", err)
-		}
-		if locked {
-			return "", Session{}, retryAfter(ErrLockedOut, "too many wrong codes; try again later", seconds(s.cfg.Lockout))
-		}
-		return "", Session{}, withDetail(ErrWrongCode, "the code is wrong or expired", nil)
+		return "", Session{}, s.wrongCode(ctx, &st, ev, now)
 	}
 	ev.Outcome = auditlog.OutcomeSuccess
 	ev.Actor.AuthStrength = recipientAssurance
 	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
 		return "", Session{}, withDetail(ErrUnavailable, "the authentication could not be recorded", err)
 	}
+	// A success clears the failures of the current run, not the
+	// lockouts: guesses stay bounded over the link's whole life.
 	st.CodeMAC, st.CodeExpiresAt, st.Failures = nil, time.Time{}, 0
 	if err := s.cfg.Store.PutAuthState(ctx, st); err != nil {
 		return "", Session{}, fmt.Errorf("signing: store code state: %w", err)
@@ -217,6 +248,69 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 	}
 	s.sessions.put(ss)
 	return tok, ss, nil
+}
+
+// wrongCode counts a wrong code in st (the caller holds authMu), locks
+// the recipient out after [Config.MaxFailures] of them, for longer at
+// each lockout, and revokes their links after the last lockout of the
+// schedule. The state is stored before anything is recorded, so that a
+// lockout holds even if the audit log is down; the failed attempt is
+// recorded as recipient.authenticated and a lockout as
+// recipient.locked_out (with the recipient, the lockout's number and its
+// end, never the code). It returns the error to answer.
+func (s *Service) wrongCode(ctx context.Context, st *AuthState, ev auditlog.Event, now time.Time) error {
+	reason := "wrong code"
+	switch {
+	case len(st.CodeMAC) == 0:
+		reason = "no code pending"
+	case !now.Before(st.CodeExpiresAt):
+		reason = "code expired"
+	}
+	st.Failures++
+	locked := st.Failures >= s.cfg.MaxFailures
+	if locked {
+		st.Failures, st.CodeMAC, st.CodeExpiresAt = 0, nil, time.Time{}
+		st.Lockouts++
+		if st.Lockouts > len(s.cfg.Lockouts) {
+			st.RevokedAt, st.LockedUntil = now, time.Time{}
+			reason += "; link revoked"
+		} else {
+			st.LockedUntil = now.Add(s.cfg.Lockouts[st.Lockouts-1])
+			reason += "; locked out"
+		}
+	}
+	var err error
+	if st.RevokedAt.IsZero() {
+		err = s.cfg.Store.PutAuthState(ctx, *st)
+	} else {
+		err = s.cfg.Store.RevokeRecipient(ctx, *st)
+	}
+	if err != nil {
+		return fmt.Errorf("signing: store code state: %w", err)
+	}
+	ev.Outcome, ev.Reason = auditlog.OutcomeFailure, reason
+	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
+		return withDetail(ErrUnavailable, "the attempt could not be recorded", err)
+	}
+	if !locked {
+		return withDetail(ErrWrongCode, "the code is wrong or expired", nil)
+	}
+	lo := ev
+	lo.Type, lo.Outcome, lo.Reason = auditlog.RecipientLockedOut, auditlog.OutcomeDenied, "too many wrong codes"
+	lo.Details = map[string]string{"recipient_id": st.RecipientID, "lockout": strconv.Itoa(st.Lockouts)}
+	if st.RevokedAt.IsZero() {
+		lo.Details["locked_until"] = st.LockedUntil.Format(time.RFC3339)
+	} else {
+		lo.Details["revoked"] = "true"
+	}
+	if err := s.cfg.Audit.Record(ctx, lo); err != nil {
+		s.log.WarnContext(ctx, "signing: a lockout could not be recorded", "envelope", st.EnvelopeID, "recipient", st.RecipientID, "error", err)
+		return withDetail(ErrUnavailable, "the lockout could not be recorded", err)
+	}
+	if !st.RevokedAt.IsZero() {
+		return revoked()
+	}
+	return retryAfter(ErrLockedOut, "too many wrong codes; try again later", seconds(st.LockedUntil.Sub(now)))
 }
 
 // newCode returns a uniformly random code of codeDigits decimal digits.

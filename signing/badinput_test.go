@@ -151,7 +151,7 @@ func TestRecipientBadInput(t *testing.T) {
 				st, p := s.e.call("POST", "/v1/recipient/sign", "Session", s.ss, nil, nil)
 				return st, p.Type
 			}},
-		{name: "decline then sign", setupChanges: true, wantStatus: 409, wantType: "invalid-transition",
+		{name: "decline then sign", setupChanges: true, wantStatus: 410, wantType: "envelope-ended",
 			run: func(t *testing.T, s *setup) (int, string) {
 				if st, p := s.e.call("POST", "/v1/recipient/decline", "Session", s.ss, map[string]string{"reason": "wrong salary"}, nil); st != 200 {
 					t.Fatalf("decline: %d %+v", st, p)

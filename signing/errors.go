@@ -2,6 +2,7 @@ package signing
 
 import (
 	"errors"
+	"net/http"
 
 	"github.com/signet-pki/signet/api"
 )
@@ -16,6 +17,14 @@ var (
 	// ErrInvalidSession means the session token is missing, unknown or
 	// expired (401).
 	ErrInvalidSession = &api.Error{Kind: api.KindUnauthorized, Type: "invalid-session", Title: "Invalid or expired recipient session"}
+	// ErrEnvelopeEnded means the link's or session's envelope reached a
+	// final state (completed, declined, voided or expired): every link
+	// and session of it stops working at once (410).
+	ErrEnvelopeEnded = &api.Error{Kind: api.KindUnauthorized, Status: http.StatusGone, Type: "envelope-ended", Title: "The envelope has ended"}
+	// ErrLinkRevoked means the recipient's link was revoked, after
+	// repeated lockouts or because the sender re-issued it; only a link
+	// the sender re-issues opens the envelope again (410).
+	ErrLinkRevoked = &api.Error{Kind: api.KindUnauthorized, Status: http.StatusGone, Type: "link-revoked", Title: "Link revoked"}
 	// ErrWrongCode means the one-time code is wrong, expired or was never
 	// sent (401).
 	ErrWrongCode = &api.Error{Kind: api.KindUnauthorized, Type: "invalid-code", Title: "Invalid one-time code"}

@@ -117,9 +117,9 @@ func TestFlow(t *testing.T) {
 	if n := e.audit.count(auditlog.EnvelopeCompleted, ""); n != 1 {
 		t.Errorf("%d envelope.completed events, want 1", n)
 	}
-	// Both signers' links are used up.
-	if st, _ := e.call("POST", "/v1/recipient/code", "Link", e.link("alice@example.com", 1), nil, nil); st != http.StatusUnauthorized {
-		t.Errorf("code with a used link: %d, want 401", st)
+	// The envelope is completed: the signers' links no longer work.
+	if st, p := e.call("POST", "/v1/recipient/code", "Link", e.link("alice@example.com", 1), nil, nil); st != http.StatusGone || p.Type != "https://signet.dev/problems/envelope-ended" {
+		t.Errorf("code with a link of the completed envelope: %d %s, want 410 envelope-ended", st, p.Type)
 	}
 }
 

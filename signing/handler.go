@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/api"
+	"github.com/signet-pki/signet/workflow"
 )
 
 // OpenAPI is this package's OpenAPI 3.1 fragment: the recipient paths and
@@ -20,7 +21,12 @@ var OpenAPI []byte
 
 // Handler serves the recipient endpoints under /v1/recipient/. They are
 // not API-key authenticated: code and verify take the link token, the
-// others the session token (see the package documentation).
+// others the session token (see the package documentation). It also
+// serves the sender's
+//
+//	POST /v1/envelopes/{id}/recipients/{recipient}/reissue
+//
+// (API key with scope envelopes:send), which replaces a recipient's link.
 type Handler struct {
 	Service *Service
 }
@@ -35,6 +41,32 @@ func (h *Handler) Register(mux api.Mux) {
 	mux.Handle("POST /v1/recipient/consent", h.withSession(h.consent))
 	mux.Handle("POST /v1/recipient/sign", api.Sensitive(h.withSession(h.sign)))
 	mux.Handle("POST /v1/recipient/decline", h.withSession(h.decline))
+	mux.Handle("POST /v1/envelopes/{id}/recipients/{recipient}/reissue", api.RequireScope(api.ScopeEnvelopesSend)(http.HandlerFunc(h.reissue)))
+}
+
+// reissue re-issues a recipient's link at the sender's request.
+func (h *Handler) reissue(w http.ResponseWriter, r *http.Request) {
+	p, ok := api.PrincipalFrom(r.Context())
+	if !ok {
+		api.WriteProblem(w, r, api.ErrUnauthorized)
+		return
+	}
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	aa, ar := api.AuditActor(p), api.AuditRequest(r)
+	a := workflow.Actor{
+		Tenant: p.Tenant, Kind: aa.Kind, ID: aa.ID,
+		CorrelationID: ar.CorrelationID, IP: ar.IP, UserAgent: ar.UserAgent,
+	}
+	res, err := h.Service.Reissue(r.Context(), a, r.PathValue("id"), r.PathValue("recipient"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, res)
 }
 
 func unauthorized(w http.ResponseWriter, r *http.Request, scheme string, err error) {

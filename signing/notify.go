@@ -32,22 +32,49 @@ func (s *Service) Notify(ctx context.Context, n workflow.Notification) error {
 }
 
 func (s *Service) sendLink(ctx context.Context, n workflow.Notification) error {
-	now := s.now()
-	exp := now.Add(s.cfg.LinkTTL)
-	if !n.ExpiresAt.IsZero() && n.ExpiresAt.Before(exp) {
-		exp = n.ExpiresAt
+	if n.Kind == workflow.NotifyReminder {
+		// A recipient whose links were revoked by repeated lockouts gets
+		// no new link until the sender re-issues one: it would not open.
+		st, err := s.cfg.Store.AuthState(ctx, n.EnvelopeID, n.Recipient.ID)
+		if err != nil {
+			return fmt.Errorf("signing: load code state: %w", err)
+		}
+		if !st.RevokedAt.IsZero() {
+			s.log.InfoContext(ctx, "signing: no reminder for a recipient whose link was revoked", "envelope", n.EnvelopeID, "recipient", n.Recipient.ID)
+			return nil
+		}
 	}
-	if !exp.After(now) {
-		return fmt.Errorf("signing: envelope %s has expired; no link issued", n.EnvelopeID)
-	}
-	tok, hash, err := s.token()
+	tok, l, err := s.newLink(n.Tenant, n.EnvelopeID, n.Recipient.ID, n.ExpiresAt)
 	if err != nil {
 		return err
 	}
-	l := Link{Hash: hash, Tenant: n.Tenant, EnvelopeID: n.EnvelopeID, RecipientID: n.Recipient.ID, CreatedAt: now, ExpiresAt: exp}
 	if err := s.cfg.Store.CreateLink(ctx, l); err != nil {
 		return fmt.Errorf("signing: store link: %w", err)
 	}
+	return s.mailLink(ctx, n, tok, l.ExpiresAt, false)
+}
+
+// newLink makes a link for the recipient, expiring after [Config.LinkTTL]
+// and never after the envelope (at envExpiry), and returns its token.
+func (s *Service) newLink(tenant, envelopeID, recipientID string, envExpiry time.Time) (string, Link, error) {
+	now := s.now()
+	exp := now.Add(s.cfg.LinkTTL)
+	if !envExpiry.IsZero() && envExpiry.Before(exp) {
+		exp = envExpiry
+	}
+	if !exp.After(now) {
+		return "", Link{}, fmt.Errorf("signing: envelope %s has expired; no link issued", envelopeID)
+	}
+	tok, hash, err := s.token()
+	if err != nil {
+		return "", Link{}, err
+	}
+	return tok, Link{Hash: hash, Tenant: tenant, EnvelopeID: envelopeID, RecipientID: recipientID, CreatedAt: now, ExpiresAt: exp}, nil
+}
+
+// mailLink emails the link with token tok, valid until exp, to n's
+// recipient; reissued says the sender replaced their earlier links.
+func (s *Service) mailLink(ctx context.Context, n workflow.Notification, tok string, exp time.Time, reissued bool) error {
 	verb := "sign"
 	if n.Recipient.Role == workflow.RoleApprover {
 		verb = "approve"
@@ -57,11 +84,17 @@ func (s *Service) sendLink(ctx context.Context, n workflow.Notification) error {
 	if n.Message != "" {
 		fmt.Fprintf(&b, "\n%s\n", n.Message)
 	}
+	if reissued {
+		b.WriteString("\nThe sender has issued you a new link; earlier links no longer work.\n")
+	}
 	fmt.Fprintf(&b, "\nOpen this link to review and %s (valid until %s):\n\n%s\n\n", verb, exp.Format(time.RFC1123), LinkFor(s.cfg.LinkURL, tok))
 	b.WriteString("Before you see the documents we will email you a one-time code to confirm this address.\n" +
 		"Do not forward this message: the link is personal.\n\n— Signet\n")
 	subject := "Please " + verb + ": " + n.Subject
-	if n.Kind == workflow.NotifyReminder {
+	switch {
+	case reissued:
+		subject = "New link: " + subject
+	case n.Kind == workflow.NotifyReminder:
 		subject = "Reminder: " + subject
 	}
 	return s.send(ctx, n.Recipient.Email, subject, b.String())

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,17 +27,27 @@ const (
 	DefaultCodeTTL     = 10 * time.Minute
 	DefaultSessionTTL  = 30 * time.Minute
 	DefaultMaxFailures = 5
-	DefaultLockout     = 15 * time.Minute
 	// DefaultCodeSends codes may be sent per recipient in each
 	// DefaultCodeWindow.
 	DefaultCodeSends  = 5
 	DefaultCodeWindow = 15 * time.Minute
 )
 
+// DefaultLockouts is the lockout schedule: the first run of
+// [DefaultMaxFailures] wrong codes locks the recipient out for fifteen
+// minutes, the second for an hour, the third for a day; the next run
+// revokes the recipient's links, and only a link the sender re-issues
+// opens the envelope again. A link's life thus allows at most
+// (len+1)×MaxFailures = 20 guesses of a six-digit code.
+func DefaultLockouts() []time.Duration {
+	return []time.Duration{15 * time.Minute, time.Hour, 24 * time.Hour}
+}
+
 // Workflow is what the signing side needs of the envelope workflow;
 // *workflow.Service implements it. Its methods are documented there.
 type Workflow interface {
 	RecipientContext(ctx context.Context, envelopeID, recipientID string) (*workflow.RecipientView, error)
+	Envelope(ctx context.Context, a workflow.Actor, id string) (*workflow.Envelope, error)
 	MarkViewed(ctx context.Context, a workflow.Actor, envelopeID string) (*workflow.Envelope, error)
 	ConsentRecorded(ctx context.Context, a workflow.Actor, envelopeID string) (*workflow.Envelope, error)
 	RecipientSigned(ctx context.Context, a workflow.Actor, envelopeID, documentID, newSHA256 string) (workflow.Progress, error)
@@ -95,13 +106,16 @@ type Config struct {
 	// directory's master key), so that a copy of the database does not
 	// reveal pending codes by brute force.
 	CodeKey []byte
-	// LinkTTL, CodeTTL, SessionTTL, MaxFailures, Lockout, CodeSends and
+	// LinkTTL, CodeTTL, SessionTTL, MaxFailures, CodeSends and
 	// CodeWindow override the defaults above.
 	LinkTTL, CodeTTL, SessionTTL time.Duration
 	MaxFailures                  int
-	Lockout                      time.Duration
 	CodeSends                    int
 	CodeWindow                   time.Duration
+	// Lockouts is the lockout schedule (nil: [DefaultLockouts]): the
+	// n-th run of MaxFailures wrong codes locks the recipient out for
+	// Lockouts[n-1]; the run after the last revokes their links.
+	Lockouts []time.Duration
 	// TempDir holds the seal's working files (empty: os.TempDir).
 	TempDir string
 	// Now is the clock (nil: time.Now); Rand the source of tokens and
@@ -134,8 +148,13 @@ func (c *Config) Validate() error {
 		return errors.New("signing: no link URL")
 	case len(c.CodeKey) < 16:
 		return errors.New("signing: code key shorter than 16 bytes")
-	case c.LinkTTL < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 || c.Lockout < 0 || c.CodeWindow < 0 || c.MaxFailures < 0 || c.CodeSends < 0:
+	case c.LinkTTL < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 || c.CodeWindow < 0 || c.MaxFailures < 0 || c.CodeSends < 0:
 		return errors.New("signing: negative limit")
+	}
+	for _, d := range c.Lockouts {
+		if d <= 0 {
+			return errors.New("signing: a lockout of the schedule is not positive")
+		}
 	}
 	return nil
 }
@@ -171,7 +190,10 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.LinkTTL, DefaultLinkTTL)
 	def(&cfg.CodeTTL, DefaultCodeTTL)
 	def(&cfg.SessionTTL, DefaultSessionTTL)
-	def(&cfg.Lockout, DefaultLockout)
+	if cfg.Lockouts == nil {
+		cfg.Lockouts = DefaultLockouts()
+	}
+	cfg.Lockouts = slices.Clone(cfg.Lockouts)
 	def(&cfg.CodeWindow, DefaultCodeWindow)
 	if cfg.MaxFailures == 0 {
 		cfg.MaxFailures = DefaultMaxFailures

@@ -18,6 +18,10 @@ type Link struct {
 	// UsedAt is set once the recipient has finished (signed every
 	// document or declined); a used link opens nothing.
 	UsedAt time.Time
+	// RevokedAt is set when the link was revoked: by repeated lockouts,
+	// or because the sender re-issued the recipient's link. A revoked
+	// link opens nothing.
+	RevokedAt time.Time
 }
 
 // A Session is a stored recipient session, created by a correct one-time
@@ -46,6 +50,12 @@ type AuthState struct {
 	// Failures counts wrong codes since the last success or lockout.
 	Failures    int
 	LockedUntil time.Time
+	// Lockouts counts the lockouts so far; they are not forgotten on a
+	// success, only when the sender re-issues the link.
+	Lockouts int
+	// RevokedAt is set when one lockout too many revoked the recipient's
+	// links: no link works until the sender re-issues one.
+	RevokedAt time.Time
 	// WindowStart and WindowSends rate-limit code sends.
 	WindowStart time.Time
 	WindowSends int
@@ -61,6 +71,13 @@ type Store interface {
 	LinkByHash(ctx context.Context, hash [32]byte) (Link, error)
 	// MarkLinksUsed marks every link of the recipient used at t.
 	MarkLinksUsed(ctx context.Context, envelopeID, recipientID string, t time.Time) error
+	// RevokeRecipient stores st, whose RevokedAt is set, and revokes
+	// every link of its recipient at st.RevokedAt, in one transaction.
+	RevokeRecipient(ctx context.Context, st AuthState) error
+	// Reissue revokes every link of l's recipient at l.CreatedAt, stores
+	// st (the recipient's fresh code state) and creates l, in one
+	// transaction.
+	Reissue(ctx context.Context, l Link, st AuthState) error
 	CreateSession(ctx context.Context, s Session) error
 	SessionByHash(ctx context.Context, hash [32]byte) (Session, error)
 	// AuthState returns the recipient's state, or a zero state (with the

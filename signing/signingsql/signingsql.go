@@ -1,5 +1,5 @@
 // Package signingsql keeps the recipient side's links, sessions and
-// one-time-code state ([signing.Store]) in the service's SQLite database
+// one-time-code state (with the lockouts, which survive restarts) ([signing.Store]) in the service's SQLite database
 // (modernc.org/sqlite, pure Go), by default DIR/signet.db. Tokens are
 // stored only as their SHA-256, codes only as keyed hashes. The schema is
 // versioned with store/sqlite's migrations (versions 300–399, tables
@@ -50,6 +50,12 @@ CREATE TABLE signing_auth (
 	window_sends    INTEGER NOT NULL,
 	PRIMARY KEY (envelope_id, recipient_id)
 ) STRICT;`,
+}, {
+	Version: 301,
+	Name:    "signing link revocation and escalating lockouts",
+	SQL: `ALTER TABLE signing_links ADD COLUMN revoked_at INTEGER;
+ALTER TABLE signing_auth ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE signing_auth ADD COLUMN revoked_at INTEGER;`,
 }}
 
 // Store implements [signing.Store] on a SQLite database.
@@ -106,30 +112,78 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
+// execer is what the statements below run on: the pool (a transaction
+// of their own) or one transaction of several statements.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
 // CreateLink implements [signing.Store].
 func (s *Store) CreateLink(ctx context.Context, l signing.Link) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_links (hash, tenant, envelope_id, recipient_id, created_at, expires_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		l.Hash[:], l.Tenant, l.EnvelopeID, l.RecipientID, l.CreatedAt.UnixNano(), l.ExpiresAt.UnixNano(), nanos(l.UsedAt))
+	return s.pool.Tx(ctx, func(tx *sql.Tx) error { return insertLink(ctx, tx, l) })
+}
+
+func insertLink(ctx context.Context, x execer, l signing.Link) error {
+	_, err := x.ExecContext(ctx, `INSERT INTO signing_links (hash, tenant, envelope_id, recipient_id, created_at, expires_at, used_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		l.Hash[:], l.Tenant, l.EnvelopeID, l.RecipientID, l.CreatedAt.UnixNano(), l.ExpiresAt.UnixNano(), nanos(l.UsedAt), nanos(l.RevokedAt))
 	if err != nil {
 		return fmt.Errorf("signingsql: insert link: %w", err)
 	}
 	return nil
 }
 
+func revokeLinks(ctx context.Context, x execer, envelopeID, recipientID string, t time.Time) error {
+	_, err := x.ExecContext(ctx, `UPDATE signing_links SET revoked_at = ? WHERE envelope_id = ? AND recipient_id = ? AND revoked_at IS NULL`,
+		t.UnixNano(), envelopeID, recipientID)
+	if err != nil {
+		return fmt.Errorf("signingsql: revoke links: %w", err)
+	}
+	return nil
+}
+
+// RevokeRecipient implements [signing.Store].
+func (s *Store) RevokeRecipient(ctx context.Context, st signing.AuthState) error {
+	if st.RevokedAt.IsZero() {
+		return errors.New("signingsql: revoking without a revocation time")
+	}
+	return s.pool.Tx(ctx, func(tx *sql.Tx) error {
+		if err := putAuthState(ctx, tx, st); err != nil {
+			return err
+		}
+		return revokeLinks(ctx, tx, st.EnvelopeID, st.RecipientID, st.RevokedAt)
+	})
+}
+
+// Reissue implements [signing.Store].
+func (s *Store) Reissue(ctx context.Context, l signing.Link, st signing.AuthState) error {
+	if st.EnvelopeID != l.EnvelopeID || st.RecipientID != l.RecipientID {
+		return errors.New("signingsql: re-issue: code state of another recipient")
+	}
+	return s.pool.Tx(ctx, func(tx *sql.Tx) error {
+		if err := revokeLinks(ctx, tx, l.EnvelopeID, l.RecipientID, l.CreatedAt); err != nil {
+			return err
+		}
+		if err := putAuthState(ctx, tx, st); err != nil {
+			return err
+		}
+		return insertLink(ctx, tx, l)
+	})
+}
+
 // LinkByHash implements [signing.Store].
 func (s *Store) LinkByHash(ctx context.Context, hash [32]byte) (signing.Link, error) {
 	l := signing.Link{Hash: hash}
 	var created, expires int64
-	var used sql.NullInt64
-	err := s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, created_at, expires_at, used_at FROM signing_links WHERE hash = ?`, hash[:]).
-		Scan(&l.Tenant, &l.EnvelopeID, &l.RecipientID, &created, &expires, &used)
+	var used, revoked sql.NullInt64
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, created_at, expires_at, used_at, revoked_at FROM signing_links WHERE hash = ?`, hash[:]).
+		Scan(&l.Tenant, &l.EnvelopeID, &l.RecipientID, &created, &expires, &used, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return signing.Link{}, signing.ErrNoRecord
 	}
 	if err != nil {
 		return signing.Link{}, fmt.Errorf("signingsql: link: %w", err)
 	}
-	l.CreatedAt, l.ExpiresAt, l.UsedAt = time.Unix(0, created).UTC(), time.Unix(0, expires).UTC(), fromNanos(used)
+	l.CreatedAt, l.ExpiresAt, l.UsedAt, l.RevokedAt = time.Unix(0, created).UTC(), time.Unix(0, expires).UTC(), fromNanos(used), fromNanos(revoked)
 	return l, nil
 }
 
@@ -172,30 +226,36 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Sessi
 // AuthState implements [signing.Store].
 func (s *Store) AuthState(ctx context.Context, envelopeID, recipientID string) (signing.AuthState, error) {
 	st := signing.AuthState{EnvelopeID: envelopeID, RecipientID: recipientID}
-	var codeExp, locked, window sql.NullInt64
-	err := s.pool.Reader().QueryRowContext(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends FROM signing_auth WHERE envelope_id = ? AND recipient_id = ?`,
-		envelopeID, recipientID).Scan(&st.CodeMAC, &codeExp, &st.Failures, &locked, &window, &st.WindowSends)
+	var codeExp, locked, window, revoked sql.NullInt64
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends, lockouts, revoked_at FROM signing_auth WHERE envelope_id = ? AND recipient_id = ?`,
+		envelopeID, recipientID).Scan(&st.CodeMAC, &codeExp, &st.Failures, &locked, &window, &st.WindowSends, &st.Lockouts, &revoked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}
 	if err != nil {
 		return signing.AuthState{}, fmt.Errorf("signingsql: code state: %w", err)
 	}
-	st.CodeExpiresAt, st.LockedUntil, st.WindowStart = fromNanos(codeExp), fromNanos(locked), fromNanos(window)
+	st.CodeExpiresAt, st.LockedUntil, st.WindowStart, st.RevokedAt = fromNanos(codeExp), fromNanos(locked), fromNanos(window), fromNanos(revoked)
 	return st, nil
 }
 
 // PutAuthState implements [signing.Store].
 func (s *Store) PutAuthState(ctx context.Context, st signing.AuthState) error {
+	return s.pool.Tx(ctx, func(tx *sql.Tx) error { return putAuthState(ctx, tx, st) })
+}
+
+func putAuthState(ctx context.Context, x execer, st signing.AuthState) error {
 	var mac any
 	if len(st.CodeMAC) > 0 {
 		mac = st.CodeMAC
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_auth (envelope_id, recipient_id, code_mac, code_expires_at, failures, locked_until, window_start, window_sends)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := x.ExecContext(ctx, `INSERT INTO signing_auth (envelope_id, recipient_id, code_mac, code_expires_at, failures, locked_until, window_start, window_sends, lockouts, revoked_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (envelope_id, recipient_id) DO UPDATE SET code_mac = excluded.code_mac, code_expires_at = excluded.code_expires_at,
-			failures = excluded.failures, locked_until = excluded.locked_until, window_start = excluded.window_start, window_sends = excluded.window_sends`,
-		st.EnvelopeID, st.RecipientID, mac, nanos(st.CodeExpiresAt), st.Failures, nanos(st.LockedUntil), nanos(st.WindowStart), st.WindowSends)
+			failures = excluded.failures, locked_until = excluded.locked_until, window_start = excluded.window_start, window_sends = excluded.window_sends,
+			lockouts = excluded.lockouts, revoked_at = excluded.revoked_at`,
+		st.EnvelopeID, st.RecipientID, mac, nanos(st.CodeExpiresAt), st.Failures, nanos(st.LockedUntil), nanos(st.WindowStart), st.WindowSends,
+		st.Lockouts, nanos(st.RevokedAt))
 	if err != nil {
 		return fmt.Errorf("signingsql: store code state: %w", err)
 	}
