@@ -167,6 +167,21 @@ func (c *Client) Content(ctx context.Context, envelopeID, documentID string) ([]
 	return b, err
 }
 
+// Void voids an envelope with reason.
+func (c *Client) Void(ctx context.Context, id, reason string) (workflow.Envelope, error) {
+	var e workflow.Envelope
+	_, err := c.Do(ctx, "POST", "/v1/envelopes/"+url.PathEscape(id)+"/void", map[string]string{"reason": reason}, "", &e)
+	return e, err
+}
+
+// ReissueLink re-issues a recipient's link: the earlier ones are revoked
+// and a new one is emailed to the recipient.
+func (c *Client) ReissueLink(ctx context.Context, envelopeID, recipientID string) (signing.Reissued, error) {
+	var r signing.Reissued
+	_, err := c.Do(ctx, "POST", "/v1/envelopes/"+url.PathEscape(envelopeID)+"/recipients/"+url.PathEscape(recipientID)+"/reissue", nil, "", &r)
+	return r, err
+}
+
 // Recipient returns a client acting with a recipient's link token.
 func (c *Client) Recipient(link string) *Client { return c.WithAuth(signing.SchemeLink + " " + link) }
 
