@@ -20,14 +20,29 @@
 //	Authorization: Link <link token>        POST /v1/recipient/code, /verify
 //	Authorization: Session <session token>  every other /v1/recipient/ route
 //
-// POST /v1/recipient/code emails a six-digit one-time code, stored as a
-// keyed hash with a ten-minute expiry; sends are rate-limited per
-// recipient. POST /v1/recipient/verify compares the code in constant time;
-// five wrong codes lock the recipient out for fifteen minutes, and every
-// attempt is audited as recipient.authenticated (success or failure). A
-// correct code yields a short-lived session bound to the same recipient.
-// A link or session never grants more than its own recipient's actions,
-// and a document id grants nothing outside the session's envelope.
+// POST /v1/recipient/code emails a six-digit one-time code (in the body,
+// never the subject), stored as a keyed hash with a ten-minute expiry;
+// sends are rate-limited per recipient. POST /v1/recipient/verify compares
+// the code in constant time, and every attempt is audited as
+// recipient.authenticated (success or failure). A correct code yields a
+// short-lived session bound to the same recipient. A link or session never
+// grants more than its own recipient's actions, and a document id grants
+// nothing outside the session's envelope.
+//
+// Every link and session authentication reads the envelope's state: once
+// the envelope is completed, declined, voided or expired, all its links
+// and sessions answer 410 (envelope-ended) and nothing is sent or shown.
+//
+// # Lockouts
+//
+// Five wrong codes lock the recipient out, for longer each time
+// ([DefaultLockouts]: fifteen minutes, an hour, a day); the run after the
+// last lockout revokes the recipient's links (410 link-revoked). The
+// counters are stored with the code state and cleared only when the sender
+// re-issues the link ([Service.Reissue], POST
+// /v1/envelopes/{id}/recipients/{recipient}/reissue), which revokes every
+// earlier link. Lockouts are audited as recipient.locked_out, re-issues as
+// recipient.link_reissued.
 //
 // # Signatures
 //
