@@ -1,7 +1,7 @@
 # Signet build and test entry points.
 #
-#   make test    install missing Debian tools, vet, gofmt check, PDF corpus check,
-#                go test, short fuzz pass
+#   make test    install missing Debian tools, vet, gofmt check, tree check,
+#                PDF corpus check, go test, short fuzz pass
 #   make build   build bin/signet
 #   make bench   run the benchmarks of BENCHMARKS.md (bench/run.sh)
 #   make fuzz    run every fuzz target for $(FUZZTIME)
@@ -25,11 +25,11 @@ DEB_PACKAGES := gcc libc6-dev poppler-utils qpdf openssl softhsm2 opensc ghostsc
 # Every Fuzz* function in a _test.go file is a fuzz target; `make fuzz`
 # finds them all, so a new target runs in CI without being listed here.
 
-.PHONY: all test deps vet fmtcheck corpus unit fuzz build bench
+.PHONY: all test deps vet fmtcheck treecheck corpus unit fuzz build bench
 
 all: build
 
-test: deps vet fmtcheck corpus unit fuzz
+test: deps vet fmtcheck treecheck corpus unit fuzz
 
 deps:
 	@missing=""; \
@@ -52,6 +52,32 @@ vet:
 fmtcheck:
 	@out="$$(gofmt -l .)"; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# treecheck fails when git tracks a built executable (ELF, Mach-O or PE
+# magic) anywhere, or a file larger than TREE_MAX_BYTES outside a testdata
+# directory. Build outputs go to bin/ (make build) or a temporary directory
+# (bench/run.sh), both outside the tree git tracks.
+TREE_MAX_BYTES ?= 5242880
+
+treecheck:
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "treecheck: not a git checkout" >&2; exit 1; }; \
+	export LC_ALL=C; bad=0; \
+	while IFS= read -r -d '' f; do \
+		[ -f "$$f" ] && [ ! -L "$$f" ] || continue; \
+		magic=; IFS= read -r -N 4 magic < "$$f" || true; \
+		case "$$magic" in \
+		$$'\x7fELF') kind=ELF;; \
+		$$'\xfe\xed\xfa'[$$'\xce\xcf'] | [$$'\xce\xcf']$$'\xfa\xed\xfe' | $$'\xca\xfe\xba'[$$'\xbe\xbf']) kind=Mach-O;; \
+		MZ*) pe=$$(od -An -tu4 -j 60 -N 4 "$$f" 2>/dev/null | tr -d ' '); \
+			[ -n "$$pe" ] && [ "$$(od -An -tx1 -j "$$pe" -N 4 "$$f" 2>/dev/null | tr -d ' \n')" = 50450000 ] && kind=PE || kind=;; \
+		*) kind=;; \
+		esac; \
+		[ -z "$$kind" ] || { echo "treecheck: $$f is a built $$kind executable (build into bin/, which git ignores)" >&2; bad=1; }; \
+	done < <(git ls-files -z); \
+	big=$$(git ls-files -z | xargs -0 -r stat -c '%s %n' -- 2>/dev/null | \
+		awk -v max=$(TREE_MAX_BYTES) '$$1 > max { n = substr($$0, index($$0, " ") + 1); if (("/" n) !~ /\/testdata\//) print n " (" $$1 " bytes)" }'); \
+	[ -z "$$big" ] || { echo "treecheck: files over $(TREE_MAX_BYTES) bytes outside testdata:" >&2; echo "$$big" >&2; bad=1; }; \
+	exit $$bad
 
 # corpus checks the committed PDF samples (structure, qpdf --check clean).
 corpus:

@@ -277,7 +277,9 @@ func (c *changeSet) growingArray(n int, what string, oldObj, newObj pdf.Object) 
 	}
 }
 
-// annotsArray reports whether na is oa plus new signature widgets.
+// annotsArray reports whether na is oa plus new signature fields or
+// widgets of signature fields (/FT /Sig, inherited through /Parent), the
+// same test by which scanFields finds a signature field in /Annots.
 func (c *changeSet) annotsArray(oa, na pdf.Array) bool {
 	if len(na) < len(oa) {
 		return false
@@ -298,8 +300,7 @@ func (c *changeSet) annotsArray(oa, na pdf.Array) bool {
 			kept++
 			continue
 		}
-		d, err := c.cur.Dict(r)
-		if err != nil || d == nil || d.Name("FT") != "Sig" {
+		if !isSignatureField(c.cur, r) {
 			return false
 		}
 	}

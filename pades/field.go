@@ -20,7 +20,8 @@ type document struct {
 	docMDP     int // P of a certification signature, 0 if none
 }
 
-// inspect reads the catalog, the AcroForm and its fields.
+// inspect reads the catalog, the AcroForm and the form fields, including
+// those only the pages' widget annotations reach (see scanFields).
 func inspect(r *pdf.Reader) (*document, error) {
 	ref, cat, err := r.Catalog()
 	if err != nil {
@@ -34,21 +35,14 @@ func inspect(r *pdf.Reader) (*document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pades: reading /AcroForm: %w", err)
 	}
-	if d.acro != nil {
-		fields, err := r.Resolve(d.acro["Fields"])
-		if err != nil {
-			return nil, fmt.Errorf("pades: reading /Fields: %w", err)
+	err = scanFields(r, func(f formField) {
+		d.fieldNames[f.name] = true
+		if f.dict.Name("FT") == "Sig" && f.dict["V"] != nil {
+			d.signatures++
 		}
-		arr, _ := fields.(pdf.Array)
-		err = walkFields(r, arr, "", 0, func(name string, f pdf.Dict) {
-			d.fieldNames[name] = true
-			if f.Name("FT") == "Sig" && f["V"] != nil {
-				d.signatures++
-			}
-		})
-		if err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if perms, err := r.Dict(cat["Perms"]); err == nil && perms != nil {
 		if sig, err := r.Dict(perms["DocMDP"]); err == nil && sig != nil {
@@ -78,9 +72,10 @@ func docMDPPermission(r *pdf.Reader, sig pdf.Dict) int {
 }
 
 // walkFields calls fn for every terminal field with its fully qualified
-// name, inheriting /FT from ancestors.
-func walkFields(r *pdf.Reader, fields pdf.Array, prefix string, depth int, fn func(string, pdf.Dict)) error {
-	if depth > 32 {
+// name, its object (zero for a direct one) and its dictionary, inheriting
+// /FT from ancestors.
+func walkFields(r *pdf.Reader, fields pdf.Array, prefix string, depth int, fn func(string, pdf.Ref, pdf.Dict)) error {
+	if depth > maxFieldDepth {
 		return fmt.Errorf("pades: form fields nested too deeply")
 	}
 	for _, f := range fields {
@@ -103,19 +98,20 @@ func walkFields(r *pdf.Reader, fields pdf.Array, prefix string, depth int, fn fu
 			// Kids without /T are widgets of this field.
 			first, _ := r.Dict(arr[0])
 			if first != nil && first["T"] != nil {
-				if err := walkFields(r, arr, name, depth+1, func(n string, kd pdf.Dict) {
+				if err := walkFields(r, arr, name, depth+1, func(n string, kr pdf.Ref, kd pdf.Dict) {
 					if kd["FT"] == nil && d["FT"] != nil {
 						kd = kd.Clone()
 						kd["FT"] = d["FT"]
 					}
-					fn(n, kd)
+					fn(n, kr, kd)
 				}); err != nil {
 					return err
 				}
 				continue
 			}
 		}
-		fn(name, d)
+		ref, _ := f.(pdf.Ref)
+		fn(name, ref, d)
 	}
 	return nil
 }

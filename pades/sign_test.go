@@ -29,6 +29,7 @@ var corpus = []string{
 	"cairo.pdf",         // poppler's cairo backend
 	"mupdf.pdf",         // mutool create
 	"acroform.pdf",      // AcroForm with a text field and an empty signature field
+	"emptyform.pdf",     // direct AcroForm with an empty /Fields
 	"incremental.pdf",   // an earlier incremental update
 	"hybrid.pdf",        // hybrid-reference file (/XRefStm)
 	"signed-pdfsig.pdf", // already signed by poppler/NSS

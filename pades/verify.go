@@ -84,6 +84,23 @@ type CertInfo struct {
 	NotAfter  time.Time `json:"not_after"`
 }
 
+// Warning names of [SignatureReport.Warnings].
+const (
+	// WarningFieldNotInForm: the signature's field is not reachable from
+	// the AcroForm's /Fields array (or the document has no AcroForm); it was
+	// found through a page's widget annotation. Viewers that list a form's
+	// fields will not show the signature. The verdict is not affected: what
+	// the signature covers is judged by its byte range, as for any other.
+	WarningFieldNotInForm = "field-not-in-form"
+)
+
+// Warning is a finding about a signature's document structure that does
+// not change its verdict.
+type Warning struct {
+	Name   string `json:"name"`
+	Detail string `json:"detail"`
+}
+
 // Check is one validation step and its outcome.
 type Check struct {
 	Name   string `json:"name"`
@@ -129,6 +146,8 @@ type SignatureReport struct {
 	PermittedChanges []string `json:"permitted_changes,omitempty"`
 	// Modifications lists what later revisions changed outside them.
 	Modifications []string `json:"modifications,omitempty"`
+	// Warnings are findings that do not change the verdict.
+	Warnings []Warning `json:"warnings,omitempty"`
 
 	failed, indeterminate []finding
 	sd                    *cms.SignedData
@@ -164,11 +183,14 @@ func (s *SignatureReport) unsure(name, sub, reason string) {
 	s.indeterminate = append(s.indeterminate, finding{sub, reason})
 }
 
-// signatureField is a signature field found in the AcroForm.
+// signatureField is a signed signature field.
 type signatureField struct {
 	name string
 	sig  pdf.Dict
 	br   []int64
+	// outsideForm is, for a field the AcroForm's /Fields does not reach,
+	// the 1-based page whose /Annots holds its widget; 0 otherwise.
+	outsideForm int
 }
 
 // Verify validates every signature and document time-stamp of the PDF in
@@ -232,28 +254,16 @@ func (s *SignatureReport) conclude() {
 	}
 }
 
-// signatureFields finds the signed signature fields, oldest first.
+// signatureFields finds the signed signature fields, oldest first: those
+// of the AcroForm and those only a page's widget annotation reaches.
 func signatureFields(r *pdf.Reader) ([]signatureField, error) {
-	_, cat, err := r.Catalog()
-	if err != nil {
-		return nil, err
-	}
-	acro, err := r.Dict(cat["AcroForm"])
-	if err != nil || acro == nil {
-		return nil, err
-	}
-	fl, err := r.Resolve(acro["Fields"])
-	if err != nil {
-		return nil, err
-	}
-	arr, _ := fl.(pdf.Array)
 	var out []signatureField
 	var ferr error
-	err = walkFields(r, arr, "", 0, func(name string, f pdf.Dict) {
-		if f.Name("FT") != "Sig" || f["V"] == nil || ferr != nil {
+	err := scanFields(r, func(f formField) {
+		if f.dict.Name("FT") != "Sig" || f.dict["V"] == nil || ferr != nil {
 			return
 		}
-		sig, err := r.Dict(f["V"])
+		sig, err := r.Dict(f.dict["V"])
 		if err != nil {
 			ferr = err
 			return
@@ -261,7 +271,10 @@ func signatureFields(r *pdf.Reader) ([]signatureField, error) {
 		if sig == nil {
 			return
 		}
-		sf := signatureField{name: name, sig: sig}
+		sf := signatureField{name: f.name, sig: sig}
+		if !f.inForm {
+			sf.outsideForm = f.page
+		}
 		brObj, _ := r.Resolve(sig["ByteRange"])
 		if a, ok := brObj.(pdf.Array); ok {
 			for _, e := range a {
@@ -296,6 +309,10 @@ func verifyOne(r *pdf.Reader, src io.ReaderAt, size int64, f signatureField, roo
 	} else if p := docMDPPermission(r, f.sig); p > 0 {
 		s.Kind = "certification"
 		s.DocMDP = p
+	}
+	if f.outsideForm > 0 {
+		s.Warnings = append(s.Warnings, Warning{Name: WarningFieldNotInForm, Detail: fmt.Sprintf(
+			"the signature field is not listed in the AcroForm /Fields; it was found through a widget annotation of page %d", f.outsideForm)})
 	}
 	if m, ok := f.sig["M"].(pdf.String); ok {
 		if t, err := parseDate(string(m)); err == nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/internal/pdfsigtest"
 	"github.com/signet-pki/signet/internal/testpki"
 )
 
@@ -207,5 +208,41 @@ func TestQuickstart(t *testing.T) {
 	}
 	if code, out, _ := signetRun(t, "verify", "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf")); code != 0 {
 		t.Errorf("verify of the quickstart output: exit %d\n%s", code, out)
+	}
+}
+
+// TestVerifyPdfsigOutsideFieldsCLI verifies a file signed by poppler's
+// `pdfsig -add-signature` whose field is in the page's /Annots and not in
+// the empty AcroForm /Fields: signet verify finds it, calls it valid as
+// pdfsig does, and says in text and JSON that the form does not list it.
+func TestVerifyPdfsigOutsideFieldsCLI(t *testing.T) {
+	nss := pdfsigtest.New(t)
+	signed := nss.AddSignature(t, sample("emptyform.pdf"), "Sig1")
+	if out := nss.Report(t, signed); !strings.Contains(out, "Signature Validation: Signature is Valid.") {
+		t.Fatalf("pdfsig does not validate its own signature:\n%s", out)
+	}
+	code, stdout, stderr := signetRun(t, "verify", "--trust", nss.RootPEM, signed)
+	if code != 0 || !strings.Contains(stdout, `#1 "Sig1"`) || !strings.Contains(stdout, "VALID") ||
+		!strings.Contains(stdout, "warning:     the signature field is not listed in the AcroForm /Fields") {
+		t.Fatalf("verify: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, _ = signetRun(t, "verify", "--json", "--trust", nss.RootPEM, signed)
+	var rep struct {
+		Valid      bool `json:"valid"`
+		Signatures []struct {
+			Field    string `json:"field"`
+			Verdict  string `json:"verdict"`
+			Warnings []struct {
+				Name   string `json:"name"`
+				Detail string `json:"detail"`
+			} `json:"warnings"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 {
+		t.Fatalf("verify --json: exit %d, %v\n%s", code, err, stdout)
+	}
+	if !rep.Valid || len(rep.Signatures) != 1 || rep.Signatures[0].Field != "Sig1" || rep.Signatures[0].Verdict != "valid" ||
+		len(rep.Signatures[0].Warnings) != 1 || rep.Signatures[0].Warnings[0].Name != "field-not-in-form" {
+		t.Errorf("json report: %+v", rep)
 	}
 }

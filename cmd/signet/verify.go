@@ -101,6 +101,9 @@ func printReport(w io.Writer, name string, rep *pades.Report) {
 		if s.DocMDP > 0 {
 			fmt.Fprintf(w, "  certified:   DocMDP P=%d\n", s.DocMDP)
 		}
+		for _, warn := range s.Warnings {
+			fmt.Fprintf(w, "  warning:     %s (%s)\n", warn.Detail, warn.Name)
+		}
 		for _, c := range s.Checks {
 			detail := ""
 			if c.Detail != "" {

@@ -66,6 +66,7 @@ EOF
 	mutool create -o mupdf.pdf "$T/page.txt"
 
 	make_acroform
+	make_emptyform
 	make_incremental
 	make_hybrid
 	make_signed
@@ -104,6 +105,33 @@ make_acroform() {
 	} >> "$f"
 	qpdf --check "$f" >/dev/null || die "hand-written acroform source is not clean"
 	qpdf --deterministic-id --object-streams=disable "$f" acroform.pdf
+}
+
+# make_emptyform writes a one-page PDF by hand whose catalog holds a direct
+# AcroForm dictionary with an empty /Fields array and no field at all, then
+# lets qpdf normalize it. poppler's pdfsig -add-signature, given such a file,
+# puts the new signature field in the page's /Annots and leaves /Fields
+# empty (the pades tests sign it so at test time).
+make_emptyform() {
+	local f="$T/emptyform-raw.pdf" off=()
+	: > "$f"
+	printf '%%PDF-1.7\n%%\342\343\317\323\n' >> "$f"
+	obj() { off[$1]=$(size "$f"); printf '%d 0 obj\n%s\nendobj\n' "$1" "$2" >> "$f"; }
+	obj 1 '<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [] >> >>'
+	obj 2 '<< /Type /Pages /Kids [3 0 R] /Count 1 >>'
+	obj 3 '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>'
+	local content='BT /F1 18 Tf 72 760 Td (Signet sample: an AcroForm without fields) Tj ET'
+	obj 4 "$(printf '<< /Length %d >>\nstream\n%s\nendstream' $(( ${#content} + 1 )) "$content")"
+	obj 5 '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>'
+	local xref i
+	xref=$(size "$f")
+	{
+		printf 'xref\n0 6\n0000000000 65535 f \n'
+		for i in 1 2 3 4 5; do xref_entry "${off[$i]}"; done
+		printf 'trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n' "$xref"
+	} >> "$f"
+	qpdf --check "$f" >/dev/null || die "hand-written emptyform source is not clean"
+	qpdf --deterministic-id --object-streams=disable "$f" emptyform.pdf
 }
 
 # make_incremental appends one revision to classic.pdf that replaces its
@@ -218,7 +246,7 @@ in_objstm() { local x; x=$(qpdf --show-xref "$1"); grep -q "^$2/0: compressed" <
 
 verify() {
 	local f
-	for f in classic xrefstream linearized ghostscript cairo mupdf acroform incremental hybrid signed-pdfsig; do
+	for f in classic xrefstream linearized ghostscript cairo mupdf acroform emptyform incremental hybrid signed-pdfsig; do
 		check_clean "$f.pdf"
 		[ "$(size "$f.pdf")" -lt 51200 ] || die "$f.pdf is larger than 50 KB"
 	done
@@ -248,6 +276,10 @@ verify() {
 	grep -aq '/FT /Sig' acroform.pdf || die "acroform.pdf has no signature field"
 	grep -aq '/FT /Tx' acroform.pdf || die "acroform.pdf has no text field"
 	grep -aq '/AcroForm' acroform.pdf || die "acroform.pdf has no AcroForm"
+
+	qpdf --show-object="$(trailer_value emptyform.pdf Root | cut -d' ' -f1)" emptyform.pdf |
+		grep -F '/AcroForm << /Fields [ ] >>' >/dev/null || die "emptyform.pdf has no direct AcroForm with an empty /Fields"
+	grep -aq '/Annots' emptyform.pdf && die "emptyform.pdf has annotations"
 
 	[ "$(grep -ac '^startxref' incremental.pdf)" = 2 ] || die "incremental.pdf does not have two revisions"
 	grep -aq '/Prev' incremental.pdf || die "incremental.pdf has no /Prev"
