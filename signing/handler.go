@@ -114,8 +114,8 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	api.WriteJSON(w, http.StatusOK, verifyResponse{Session: tok, ExpiresAt: ss.ExpiresAt})
+	// The session token is shown once: never kept for an idempotent replay.
+	api.WriteSecretJSON(w, r, http.StatusOK, verifyResponse{Session: tok, ExpiresAt: ss.ExpiresAt})
 }
 
 // withSession authenticates the session token before fn.
