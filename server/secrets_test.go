@@ -38,6 +38,20 @@ func (r *running) doIdem(path, secret, key string, body any) resp {
 	return resp{status: res.StatusCode, header: res.Header, body: out}
 }
 
+// accessLogNames reports whether the access log line of request id names
+// the API key keyID of tenant.
+func accessLogNames(t *testing.T, logs, id, keyID, tenant string) bool {
+	t.Helper()
+	for _, l := range strings.Split(logs, "\n") {
+		var line map[string]any
+		if json.Unmarshal([]byte(l), &line) != nil || line["msg"] != "request" || line["request_id"] != id {
+			continue
+		}
+		return line["principal"] == keyID && line["principal_kind"] == "api_key" && line["tenant"] == tenant
+	}
+	return false
+}
+
 // TestAPIKeySecretNotAtRest: an API key created with an Idempotency-Key
 // through the HTTPS server is shown once; no file under the data directory
 // (databases with their -wal and -shm files included) holds its secret in
@@ -58,13 +72,17 @@ func TestAPIKeySecretNotAtRest(t *testing.T) {
 	if res.status != http.StatusCreated {
 		t.Fatalf("create key: %d %s", res.status, res.body)
 	}
-	var k struct{ Secret string }
+	var k struct{ ID, Secret string }
 	if err := json.Unmarshal(res.body, &k); err != nil || !strings.HasPrefix(k.Secret, "sk_") {
 		t.Fatalf("no secret in %s", res.body)
 	}
-	// The key works.
-	if res := r.do("GET", "/v1/api-keys", k.Secret, nil); res.status != http.StatusForbidden {
+	// The key works, and the access log names it by its id.
+	res = r.do("GET", "/v1/api-keys", k.Secret, nil)
+	if res.status != http.StatusForbidden {
 		t.Fatalf("the new key (without api-keys:read) gets %d, want 403", res.status)
+	}
+	if !accessLogNames(t, r.logs.String(), res.header.Get("X-Request-Id"), k.ID, tn.ID) {
+		t.Errorf("no access log line names key %s", k.ID)
 	}
 	res = r.doIdem("/v1/api-keys", admin, "create-ci-key", body)
 	if res.status != http.StatusConflict || !strings.Contains(string(res.body), "https://signet.dev/problems/secret-shown-once") || strings.Contains(string(res.body), k.Secret) {

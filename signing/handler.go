@@ -132,6 +132,8 @@ func (h *Handler) withSession(fn func(w http.ResponseWriter, r *http.Request, ss
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		// Names the recipient in the access log line.
+		r = r.WithContext(api.WithPrincipal(r.Context(), api.Principal{Kind: api.PrincipalRecipient, ID: ss.RecipientID, Tenant: ss.Tenant}))
 		fn(w, r, ss)
 	})
 }
