@@ -1,21 +1,27 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
 // AccessLog returns middleware that writes one structured line per request
 // through the request logger (so it carries request_id): method, path
-// (never the query, which may hold tokens), route pattern, status, bytes,
-// duration and client IP. Headers and bodies are never logged.
+// (never the query, which may hold tokens), status, bytes, duration,
+// client IP and, once authenticated, the principal: its kind
+// (principal_kind), id (principal: the API key id or recipient id, never
+// a secret) and tenant. Headers and bodies are never logged.
 func AccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		note := new(atomic.Pointer[Principal])
+		r = r.WithContext(context.WithValue(r.Context(), accessNoteKey{}, note))
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {
 			sw.status = http.StatusOK
@@ -25,15 +31,33 @@ func AccessLog(next http.Handler) http.Handler {
 			level = slog.LevelError
 		}
 		ctx := r.Context()
-		Logger(ctx).LogAttrs(ctx, level, "request",
+		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("path", redactPath(r.URL.Path)),
 			slog.Int("status", sw.status),
 			slog.Int64("bytes", sw.n),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("ip", ClientIP(r)),
-		)
+		}
+		if p := note.Load(); p != nil {
+			attrs = append(attrs, slog.String("principal_kind", string(p.Kind)), slog.String("principal", p.ID))
+			if p.Tenant != "" {
+				attrs = append(attrs, slog.String("tenant", p.Tenant))
+			}
+		}
+		Logger(ctx).LogAttrs(ctx, level, "request", attrs...)
 	})
+}
+
+// accessNoteKey holds, in a request context, where [WithPrincipal] leaves
+// the principal for the access log line.
+type accessNoteKey struct{}
+
+// notePrincipal names p in the access log line of the request of ctx.
+func notePrincipal(ctx context.Context, p Principal) {
+	if n, ok := ctx.Value(accessNoteKey{}).(*atomic.Pointer[Principal]); ok {
+		n.Store(&Principal{Kind: p.Kind, ID: p.ID, Tenant: p.Tenant})
+	}
 }
 
 // redactPath hides the path segment after /v1/recipient/, where link

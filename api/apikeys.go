@@ -95,8 +95,7 @@ func (h *Accounts) createKey(w http.ResponseWriter, r *http.Request) {
 		WriteProblem(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	WriteJSON(w, http.StatusCreated, createKeyResponse{APIKey: k, Secret: secret})
+	WriteSecretJSON(w, r, http.StatusCreated, createKeyResponse{APIKey: k, Secret: secret})
 }
 
 func keyEvent(r *http.Request, p Principal, k APIKey, action string) auditlog.Event {

@@ -7,10 +7,14 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 )
 
-// AuditRequest returns the request context of an audit event for r: its
-// correlation id, client IP (sensitive in the log) and user agent.
+// AuditRequest returns the request context of an audit event for r: the
+// server's correlation id, the client's own request id, the client IP
+// (sensitive in the log) and user agent.
 func AuditRequest(r *http.Request) auditlog.Request {
-	return auditlog.Request{CorrelationID: RequestID(r.Context()), IP: ClientIP(r), UserAgent: r.UserAgent()}
+	return auditlog.Request{
+		CorrelationID: RequestID(r.Context()), ClientRequestID: ClientRequestID(r.Context()),
+		IP: ClientIP(r), UserAgent: r.UserAgent(),
+	}
 }
 
 // AuditActor returns the audit actor for p.

@@ -31,6 +31,20 @@
 // authenticated: their handlers authenticate recipient link tokens
 // themselves.
 //
+// # Strict JSON and secrets
+//
+// [DecodeJSON] refuses unknown fields, duplicate keys and keys that match
+// a field only case-insensitively ([UnmarshalStrict]). A handler whose
+// response carries a secret shown once (a new API key, a session token)
+// writes it with [WriteSecretJSON], so that the idempotency middleware
+// keeps no copy of it.
+//
+// # Request ids
+//
+// Every request gets the server's own id ([RequestID], X-Request-Id in
+// the response), the correlation id of its log lines and audit events; a
+// client's X-Request-Id is kept beside it ([ClientRequestID]).
+//
 // # Routes
 //
 // Each handler package exposes Register(mux api.Mux) and registers its

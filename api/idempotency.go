@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,13 @@ const DefaultIdempotencyTTL = 24 * time.Hour
 //     "idempotency-key-reused";
 //   - one arriving while the first is still running is refused with 409
 //     "idempotency-key-in-flight".
+//
+// A response that carries a secret shown only once (a new API key, a
+// recipient session token) is marked by its handler with [MarkSecret] or
+// [WriteSecretJSON]. Of such a response only a marker is stored (status,
+// request hash; no headers, no body), and a repeated request is refused with
+// 409 "secret-shown-once" instead of being replayed: the secret is never at
+// rest in the idempotency records.
 //
 // Records expire after TTL. The principal is the authenticated API key;
 // unauthenticated routes (recipient links) are keyed by the SHA-256 of the
@@ -139,13 +147,20 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 				WriteProblem(w, r, &Error{Kind: KindInvalid, Type: "idempotency-key-reused", Detail: "this Idempotency-Key was used with a different request"})
 			case !prev.Done:
 				WriteProblem(w, r, &Error{Kind: KindConflict, Type: "idempotency-key-in-flight", Detail: "a request with this Idempotency-Key is still in progress"})
+			case prev.Secret:
+				WriteProblem(w, r, &Error{Kind: KindConflict, Type: "secret-shown-once", Title: "Secret shown once",
+					Detail: "the request with this Idempotency-Key was answered with status " + strconv.Itoa(prev.Status) +
+						"; that response carried a secret, which is shown only once and not kept, so it cannot be replayed." +
+						" If it was lost, start again with a new Idempotency-Key (and revoke an API key whose secret was not received)."})
 			default:
 				replay(w, prev)
 			}
 			return
 		}
 
-		cw := &captureWriter{ResponseWriter: w, max: maxResp}
+		secret := new(atomic.Bool)
+		r = r.WithContext(context.WithValue(r.Context(), secretMarkKey{}, secret))
+		cw := &captureWriter{ResponseWriter: w, max: maxResp, secret: secret}
 		stored := false
 		defer func() {
 			if !stored {
@@ -160,10 +175,18 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		if status >= 500 || status == http.StatusTooManyRequests || cw.overflow {
+		if status >= 500 || status == http.StatusTooManyRequests {
 			return
 		}
-		rec.Done, rec.Status, rec.Header, rec.Body = true, status, replayHeaders(cw.Header()), cw.buf.Bytes()
+		switch {
+		case secret.Load():
+			// Only a marker: the secret must not be kept.
+			rec.Done, rec.Status, rec.Secret = true, status, true
+		case cw.overflow:
+			return
+		default:
+			rec.Done, rec.Status, rec.Header, rec.Body = true, status, replayHeaders(cw.Header()), cw.buf.Bytes()
+		}
 		if err := m.Store.Complete(context.WithoutCancel(r.Context()), rec); err != nil {
 			Logger(r.Context()).ErrorContext(r.Context(), "cannot store idempotent response", "error", err.Error())
 			return
@@ -194,13 +217,36 @@ func replay(w http.ResponseWriter, rec *IdempotencyRecord) {
 	_, _ = w.Write(rec.Body)
 }
 
-// captureWriter passes a response through while keeping a copy.
+type secretMarkKey struct{}
+
+// MarkSecret records that the response to r carries a secret shown only
+// once, such as a new API key or a session token: the [Idempotency]
+// middleware then keeps no copy of the response and refuses to replay it.
+// Call it before writing the body. Outside the middleware it does nothing.
+func MarkSecret(r *http.Request) {
+	if f, ok := r.Context().Value(secretMarkKey{}).(*atomic.Bool); ok {
+		f.Store(true)
+	}
+}
+
+// WriteSecretJSON answers r with status and v, which carries a secret,
+// encoded as JSON: it calls [MarkSecret], forbids caching
+// (Cache-Control: no-store) and writes v with [WriteJSON].
+func WriteSecretJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	MarkSecret(r)
+	w.Header().Set("Cache-Control", "no-store")
+	WriteJSON(w, status, v)
+}
+
+// captureWriter passes a response through while keeping a copy, unless
+// the response is marked secret.
 type captureWriter struct {
 	http.ResponseWriter
 	status   int
 	buf      bytes.Buffer
 	max      int
 	overflow bool
+	secret   *atomic.Bool
 }
 
 func (c *captureWriter) WriteHeader(status int) {
@@ -214,7 +260,9 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	if c.status == 0 {
 		c.status = http.StatusOK
 	}
-	if !c.overflow {
+	if c.secret.Load() {
+		c.buf = bytes.Buffer{}
+	} else if !c.overflow {
 		if c.buf.Len()+len(b) > c.max {
 			c.overflow = true
 			c.buf = bytes.Buffer{}

@@ -149,3 +149,60 @@ func TestIdempotency(t *testing.T) {
 		}
 	})
 }
+
+// TestIdempotencySecretShownOnce: a response carrying a secret (a new API
+// key) is not replayed; a repeat of the request is refused with a problem
+// that says so, and the stored record holds no copy of the response.
+func TestIdempotencySecretShownOnce(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ta := e.tenant("A")
+	body := map[string]any{"name": "ci", "scopes": []string{api.ScopeDocumentsRead}, "tenant": ta}
+	first := e.do("POST", "/v1/api-keys", e.admin, body, "Idempotency-Key: new-key")
+	if first.status != 201 {
+		t.Fatalf("create key: %d %s", first.status, first.body)
+	}
+	var k struct {
+		ID     string `json:"id"`
+		Secret string `json:"secret"`
+	}
+	first.json(t, &k)
+	if k.Secret == "" || first.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("first answer %s, Cache-Control %q", first.body, first.header.Get("Cache-Control"))
+	}
+	for range 2 {
+		r := e.do("POST", "/v1/api-keys", e.admin, body, "Idempotency-Key: new-key")
+		checkProblem(t, r, 409, "secret-shown-once", "/v1/api-keys")
+		if strings.Contains(string(r.body), k.Secret) || r.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("repeat answered %s %v", r.body, r.header)
+		}
+		var p api.Problem
+		r.json(t, &p)
+		if !strings.Contains(p.Detail, "201") || !strings.Contains(p.Detail, "shown only once") {
+			t.Errorf("detail %q", p.Detail)
+		}
+	}
+	// A different request under the key is still a reuse.
+	body["name"] = "other"
+	r := e.do("POST", "/v1/api-keys", e.admin, body, "Idempotency-Key: new-key")
+	checkProblem(t, r, 422, "idempotency-key-reused", "/v1/api-keys")
+	// One key was created, and it works.
+	if r := e.do("GET", "/v1/api-keys?tenant="+ta, e.admin, nil); !strings.Contains(string(r.body), k.ID) || strings.Count(string(r.body), `"id"`) != 1 {
+		t.Fatalf("keys: %s", r.body)
+	}
+	// The store holds the marker only.
+	var platform struct {
+		Keys []api.APIKey `json:"api_keys"`
+	}
+	e.do("GET", "/v1/api-keys", e.admin, nil).json(t, &platform)
+	if len(platform.Keys) != 1 {
+		t.Fatalf("platform keys %+v", platform.Keys)
+	}
+	now := e.clock.Now()
+	rec, err := e.store.Reserve(t.Context(), api.IdempotencyRecord{Principal: "api_key:" + platform.Keys[0].ID, Key: "new-key", ExpiresAt: now.Add(time.Hour)}, now, now)
+	if err != nil || rec == nil {
+		t.Fatalf("reserve: %v %v", rec, err)
+	}
+	if !rec.Done || !rec.Secret || rec.Status != 201 || len(rec.Body) != 0 || len(rec.Header) != 0 {
+		t.Fatalf("stored record %+v", rec)
+	}
+}

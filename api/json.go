@@ -8,16 +8,20 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // MaxJSONBody is the default limit of a JSON request body, 1 MiB.
 const MaxJSONBody = 1 << 20
 
-// DecodeJSON decodes r's body, which must be a single JSON object of media
-// type application/json no larger than [MaxJSONBody], into v. Unknown
-// fields, trailing data and syntax errors are refused. The returned error
-// is an [*Error] ready for [WriteProblem]: 415 "unsupported-media-type",
-// 400 "malformed-json", 422 "unknown-field" or "invalid-json", or 413.
+// DecodeJSON decodes r's body, which must be a single JSON value of media
+// type application/json no larger than [MaxJSONBody], into v, with
+// [UnmarshalStrict]: unknown fields, duplicate keys, keys that match a
+// field only case-insensitively, trailing data, excess nesting and syntax
+// errors are refused. The returned error is an [*Error] ready for
+// [WriteProblem]: 415 "unsupported-media-type", 400 "malformed-json",
+// "duplicate-key" or "key-case-mismatch", 422 "unknown-field" or
+// "invalid-json", or 413.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return DecodeJSONLimit(w, r, v, MaxJSONBody)
 }
@@ -27,16 +31,11 @@ func DecodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64)
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return &Error{Kind: KindUnsupportedMedia, Detail: "the request body must be application/json"}
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		return jsonError(err)
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err == nil {
-			return &Error{Kind: KindInvalid, Type: "malformed-json", Status: http.StatusBadRequest, Detail: "trailing data after the JSON object"}
-		}
+	if err := UnmarshalStrict(body, v); err != nil {
 		return jsonError(err)
 	}
 	return nil
@@ -46,9 +45,23 @@ func jsonError(err error) error {
 	var mb *http.MaxBytesError
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var key *JSONKeyError
 	switch {
 	case errors.As(err, &mb):
 		return &Error{Kind: KindTooLarge, Detail: "request body exceeds " + strconv.FormatInt(mb.Limit, 10) + " bytes", Err: err}
+	case errors.As(err, &key):
+		detail := strings.TrimPrefix(key.Error(), "json: ")
+		switch key.Reason {
+		case KeyDuplicate:
+			return &Error{Kind: KindInvalid, Type: "duplicate-key", Title: "Duplicate key", Status: http.StatusBadRequest, Detail: detail, Err: err}
+		case KeyCaseMismatch:
+			return &Error{Kind: KindInvalid, Type: "key-case-mismatch", Title: "Key differs from a field in case", Status: http.StatusBadRequest, Detail: detail, Err: err}
+		}
+		return &Error{Kind: KindInvalid, Type: "unknown-field", Detail: detail, Err: err}
+	case errors.Is(err, ErrJSONTrailingData):
+		return &Error{Kind: KindInvalid, Type: "malformed-json", Status: http.StatusBadRequest, Detail: "trailing data after the JSON object"}
+	case errors.Is(err, ErrJSONTooDeep):
+		return &Error{Kind: KindInvalid, Type: "malformed-json", Status: http.StatusBadRequest, Detail: "the JSON is nested deeper than " + strconv.Itoa(MaxJSONDepth) + " levels"}
 	case errors.Is(err, io.EOF):
 		return &Error{Kind: KindInvalid, Type: "malformed-json", Status: http.StatusBadRequest, Detail: "empty request body"}
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &syn):

@@ -15,16 +15,17 @@ import (
 func TestRequestIDAndLogs(t *testing.T) {
 	e := newEnv(t, envOptions{extra: echoRoutes})
 	ta := e.tenant("A")
-	secret, _ := e.key(ta, api.ScopeAPIKeysRead)
+	secret, keyID := e.key(ta, api.ScopeAPIKeysRead)
 	tests := []struct {
 		name, sent string
-		echoed     bool
+		kept       bool // as the client request id
 	}{
 		{"sane", "req-123.abc_X", true},
 		{"absent", "", false},
 		{"injection", "a\"b", false},
 		{"too long", strings.Repeat("a", 65), false},
 	}
+	ids := map[string]bool{}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var hdr []string
@@ -32,27 +33,33 @@ func TestRequestIDAndLogs(t *testing.T) {
 				hdr = append(hdr, api.HeaderRequestID+": "+tc.sent)
 			}
 			r := e.do("GET", "/v1/api-keys", secret, nil, hdr...)
+			// The request id is the server's own, always fresh.
 			id := r.header.Get(api.HeaderRequestID)
-			if (id == tc.sent) != tc.echoed || id == "" {
+			if len(id) != 32 || id == tc.sent || ids[id] {
 				t.Fatalf("request id %q for %q", id, tc.sent)
 			}
-			// The access log line carries the request id.
-			found := false
-			sc := bufio.NewScanner(strings.NewReader(e.logs.String()))
-			for sc.Scan() {
-				var line map[string]any
-				if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-					t.Fatalf("log line is not JSON: %s", sc.Text())
-				}
-				if line["msg"] == "request" && line["request_id"] == id {
-					found = true
-					if line["path"] != "/v1/api-keys" || line["status"] != float64(200) {
-						t.Errorf("access line %v", line)
-					}
-				}
+			ids[id] = true
+			client, want := r.header.Get(api.HeaderClientRequestID), ""
+			if tc.kept {
+				want = tc.sent
 			}
-			if !found {
-				t.Errorf("no access log line with request_id %s", id)
+			if client != want {
+				t.Fatalf("client request id %q for %q", client, tc.sent)
+			}
+			// The access log line carries the request id, the client's
+			// beside it, and names the principal.
+			line := accessLine(t, e.logs.String(), id)
+			if line == nil {
+				t.Fatalf("no access log line with request_id %s", id)
+			}
+			if line["path"] != "/v1/api-keys" || line["status"] != float64(200) {
+				t.Errorf("access line %v", line)
+			}
+			if got, _ := line["client_request_id"].(string); got != client {
+				t.Errorf("client_request_id %q, want %q", got, client)
+			}
+			if line["principal"] != keyID || line["principal_kind"] != "api_key" || line["tenant"] != ta {
+				t.Errorf("access line does not name the principal: %v", line)
 			}
 		})
 	}
@@ -70,6 +77,67 @@ func TestRequestIDAndLogs(t *testing.T) {
 	e.doRaw("POST", "/v1/recipient/echo", `{"name":"body-marker"}`, "application/json")
 	if logs := e.logs.String(); strings.Contains(logs, secret) || strings.Contains(logs, e.admin) || strings.Contains(logs, "body-marker") {
 		t.Error("a secret or a body reached the logs")
+	}
+}
+
+// accessLine returns the access log line of request id in logs.
+func accessLine(t *testing.T, logs, id string) map[string]any {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var line map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("log line is not JSON: %s", sc.Text())
+		}
+		if line["msg"] == "request" && line["request_id"] == id {
+			return line
+		}
+	}
+	return nil
+}
+
+// TestClientRequestIDRepeated: two requests with the same client
+// X-Request-Id are audited under distinct correlation ids (the server's,
+// as answered), each with the client's id beside it.
+func TestClientRequestIDRepeated(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	var answered []string
+	for _, name := range []string{"A", "B"} {
+		r := e.do("POST", "/v1/tenants", e.admin, map[string]string{"name": name}, api.HeaderRequestID+": retry-42")
+		if r.status != 201 {
+			t.Fatalf("create tenant: %d %s", r.status, r.body)
+		}
+		answered = append(answered, r.header.Get(api.HeaderRequestID))
+	}
+	n, err := e.events.Size(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := e.events.Records(t.Context(), 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rec := range recs {
+		if rec.Type != "tenant.created" {
+			continue
+		}
+		var leaf struct {
+			Request struct {
+				CorrelationID   string `json:"correlation_id"`
+				ClientRequestID string `json:"client_request_id"`
+			} `json:"request"`
+		}
+		if err := json.Unmarshal(rec.Leaf, &leaf); err != nil {
+			t.Fatal(err)
+		}
+		if leaf.Request.ClientRequestID != "retry-42" {
+			t.Errorf("client_request_id %q in %s", leaf.Request.ClientRequestID, rec.Leaf)
+		}
+		got = append(got, leaf.Request.CorrelationID)
+	}
+	if !slices.Equal(got, answered) || got[0] == got[1] {
+		t.Fatalf("audited correlation ids %q, answered %q", got, answered)
 	}
 }
 

@@ -60,9 +60,12 @@ func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes
 
 type principalKey struct{}
 
-// WithPrincipal returns a copy of ctx carrying p. The authentication
-// middleware calls it; recipient token authentication may too.
+// WithPrincipal returns a copy of ctx carrying p, and names p (kind, id,
+// tenant) in the request's access log line ([AccessLog]). The
+// authentication middleware calls it; recipient token authentication may
+// too.
 func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	notePrincipal(ctx, p)
 	return context.WithValue(ctx, principalKey{}, p)
 }
 

@@ -77,6 +77,10 @@ type IdempotencyRecord struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Secret marks a response that carried a secret shown once (see
+	// [MarkSecret]): only Status is kept, Header and Body are empty, and
+	// the response is never replayed.
+	Secret bool
 	// CreatedAt is when the key was first used; the record expires at
 	// ExpiresAt.
 	CreatedAt time.Time
@@ -92,7 +96,7 @@ type IdempotencyStore interface {
 	// replaced.
 	Reserve(ctx context.Context, rec IdempotencyRecord, now, staleBefore time.Time) (*IdempotencyRecord, error)
 	// Complete stores the response of an in-flight record and marks it
-	// done.
+	// done. For a Secret record it MUST NOT store a header or body.
 	Complete(ctx context.Context, rec IdempotencyRecord) error
 	// Release deletes the in-flight record of principal and key, so that
 	// the request may be retried.

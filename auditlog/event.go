@@ -156,7 +156,11 @@ type Subject struct {
 
 // A Request is the context an action arrived in.
 type Request struct {
+	// CorrelationID is the server's unique id of the request.
 	CorrelationID string
+	// ClientRequestID is the id the client gave the request (its
+	// X-Request-Id); clients may repeat it.
+	ClientRequestID string
 	// IP is sensitive.
 	IP        string
 	UserAgent string

@@ -78,6 +78,7 @@ func prepare(ctx context.Context, e Event, keys TenantKeys, r io.Reader) (*prepa
 	}
 	req := map[string]any{}
 	putStr(req, "correlation_id", e.Request.CorrelationID)
+	putStr(req, "client_request_id", e.Request.ClientRequestID)
 	if e.Request.IP != "" {
 		req["ip"] = hide("request.ip", e.Request.IP)
 	}

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -85,13 +83,12 @@ type SMTPConfig struct {
 	StartTLS bool `json:"starttls"`
 }
 
-// ParseConfig decodes a JSON configuration, refusing unknown fields, and
-// applies [Config.Defaults].
+// ParseConfig decodes a JSON configuration strictly ([api.UnmarshalStrict]:
+// unknown fields, duplicate keys and keys that differ from a field's name
+// in case are refused) and applies [Config.Defaults].
 func ParseConfig(b []byte) (Config, error) {
 	var c Config
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
+	if err := api.UnmarshalStrict(b, &c); err != nil {
 		return c, fmt.Errorf("server: config: %w", err)
 	}
 	c.Defaults()

@@ -146,8 +146,8 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, err)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	api.WriteJSON(w, http.StatusOK, verifyResponse{Session: tok, ExpiresAt: ss.ExpiresAt})
+	// The session token is shown once: never kept for an idempotent replay.
+	api.WriteSecretJSON(w, r, http.StatusOK, verifyResponse{Session: tok, ExpiresAt: ss.ExpiresAt})
 }
 
 // withSession authenticates the session token before fn.
@@ -164,6 +164,8 @@ func (h *Handler) withSession(fn func(w http.ResponseWriter, r *http.Request, ss
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
+		// Names the recipient in the access log line.
+		r = r.WithContext(api.WithPrincipal(r.Context(), api.Principal{Kind: api.PrincipalRecipient, ID: ss.RecipientID, Tenant: ss.Tenant}))
 		fn(w, r, ss)
 	})
 }

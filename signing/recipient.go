@@ -15,7 +15,7 @@ import (
 func actor(ss Session, req auditlog.Request) workflow.Actor {
 	return workflow.Actor{
 		Tenant: ss.Tenant, Kind: auditlog.ActorRecipient, ID: ss.RecipientID,
-		CorrelationID: req.CorrelationID, IP: req.IP, UserAgent: req.UserAgent,
+		CorrelationID: req.CorrelationID, ClientRequestID: req.ClientRequestID, IP: req.IP, UserAgent: req.UserAgent,
 	}
 }
 

@@ -75,7 +75,7 @@ func (s *Service) record(ctx context.Context, a Actor, ev audit) (string, error)
 		Tenant:  ev.tenant,
 		Actor:   auditlog.Actor{Kind: a.Kind, ID: a.ID},
 		Subject: ev.subject,
-		Request: auditlog.Request{CorrelationID: a.CorrelationID, IP: a.IP, UserAgent: a.UserAgent},
+		Request: auditlog.Request{CorrelationID: a.CorrelationID, ClientRequestID: a.ClientRequestID, IP: a.IP, UserAgent: a.UserAgent},
 		Outcome: outcome,
 		Reason:  ev.reason,
 		Policy:  auditlog.Policy{Decision: decision, Policy: "workflow"},

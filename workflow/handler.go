@@ -54,7 +54,7 @@ func actor(r *http.Request) (Actor, error) {
 	aa, req := api.AuditActor(p), api.AuditRequest(r)
 	return Actor{
 		Tenant: p.Tenant, Kind: aa.Kind, ID: aa.ID,
-		CorrelationID: req.CorrelationID, IP: req.IP, UserAgent: req.UserAgent,
+		CorrelationID: req.CorrelationID, ClientRequestID: req.ClientRequestID, IP: req.IP, UserAgent: req.UserAgent,
 	}, nil
 }
 

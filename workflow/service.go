@@ -170,8 +170,10 @@ type Actor struct {
 	Kind auditlog.ActorKind
 	// ID identifies the principal (API key id, recipient id).
 	ID string
-	// CorrelationID is the request id (X-Request-Id).
-	CorrelationID string
+	// CorrelationID is the server's request id; ClientRequestID the
+	// client's own (its X-Request-Id), kept beside it.
+	CorrelationID   string
+	ClientRequestID string
 	// IP and UserAgent describe the client; IP is sealed in the audit log.
 	IP        string
 	UserAgent string

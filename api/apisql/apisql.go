@@ -53,6 +53,19 @@ CREATE TABLE api_idempotency (
 ) STRICT;
 CREATE INDEX api_idempotency_expiry ON api_idempotency (expires_at);
 `,
+}, {
+	Version: 101,
+	Name:    "idempotency records of responses carrying a secret keep only a marker",
+	// Records stored before the marker existed may hold a new API key's
+	// secret or a recipient session token: keep only their marker.
+	// secure_delete zeroes the bytes the update frees.
+	SQL: `
+ALTER TABLE api_idempotency ADD COLUMN secret INTEGER NOT NULL DEFAULT 0;
+PRAGMA secure_delete = ON;
+UPDATE api_idempotency SET secret = 1, header = '{}', body = x''
+ WHERE done = 1 AND (instr(CAST(body AS TEXT), '"secret":"sk_') > 0 OR instr(CAST(body AS TEXT), '"session":"') > 0);
+PRAGMA secure_delete = OFF;
+`,
 }}
 
 // Store implements the api stores over one database.

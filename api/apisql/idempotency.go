@@ -32,17 +32,17 @@ func (s *Store) Reserve(ctx context.Context, rec api.IdempotencyRecord, now, sta
 func reserve(ctx context.Context, tx *sql.Tx, rec api.IdempotencyRecord, now, staleBefore time.Time) (*api.IdempotencyRecord, error) {
 	var prev api.IdempotencyRecord
 	var hash, body []byte
-	var done int
+	var done, secret int
 	var header, created, expires string
 	err := tx.QueryRowContext(ctx,
-		`SELECT request_hash, done, status, header, body, created_at, expires_at FROM api_idempotency WHERE principal = ? AND key = ?`,
-		rec.Principal, rec.Key).Scan(&hash, &done, &prev.Status, &header, &body, &created, &expires)
+		`SELECT request_hash, done, secret, status, header, body, created_at, expires_at FROM api_idempotency WHERE principal = ? AND key = ?`,
+		rec.Principal, rec.Key).Scan(&hash, &done, &secret, &prev.Status, &header, &body, &created, &expires)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return nil, err
 	default:
-		prev.Principal, prev.Key, prev.Done, prev.Body = rec.Principal, rec.Key, done != 0, body
+		prev.Principal, prev.Key, prev.Done, prev.Secret, prev.Body = rec.Principal, rec.Key, done != 0, secret != 0, body
 		copy(prev.RequestHash[:], hash)
 		if prev.CreatedAt, err = parseTime(created); err != nil {
 			return nil, err
@@ -59,8 +59,8 @@ func reserve(ctx context.Context, tx *sql.Tx, rec api.IdempotencyRecord, now, st
 		}
 	}
 	if _, err := tx.ExecContext(ctx,
-		`INSERT OR REPLACE INTO api_idempotency (principal, key, request_hash, done, status, header, body, created_at, expires_at)
-		 VALUES (?, ?, ?, 0, 0, '{}', x'', ?, ?)`,
+		`INSERT OR REPLACE INTO api_idempotency (principal, key, request_hash, done, secret, status, header, body, created_at, expires_at)
+		 VALUES (?, ?, ?, 0, 0, 0, '{}', x'', ?, ?)`,
 		rec.Principal, rec.Key, rec.RequestHash[:], fmtTime(rec.CreatedAt), fmtTime(rec.ExpiresAt)); err != nil {
 		return nil, err
 	}
@@ -72,10 +72,11 @@ func reserve(ctx context.Context, tx *sql.Tx, rec api.IdempotencyRecord, now, st
 	return nil, nil
 }
 
-// Complete implements [api.IdempotencyStore].
+// Complete implements [api.IdempotencyStore]. Of a Secret record it
+// stores the status only.
 func (s *Store) Complete(ctx context.Context, rec api.IdempotencyRecord) error {
 	h := rec.Header
-	if h == nil {
+	if h == nil || rec.Secret {
 		h = http.Header{}
 	}
 	hj, err := json.Marshal(h)
@@ -83,12 +84,16 @@ func (s *Store) Complete(ctx context.Context, rec api.IdempotencyRecord) error {
 		return fmt.Errorf("apisql: complete: %w", err)
 	}
 	body := rec.Body
-	if body == nil {
+	if body == nil || rec.Secret {
 		body = []byte{}
 	}
+	secret := 0
+	if rec.Secret {
+		secret = 1
+	}
 	res, err := s.pool.Exec(ctx,
-		`UPDATE api_idempotency SET done = 1, status = ?, header = ?, body = ? WHERE principal = ? AND key = ? AND request_hash = ? AND done = 0`,
-		rec.Status, string(hj), body, rec.Principal, rec.Key, rec.RequestHash[:])
+		`UPDATE api_idempotency SET done = 1, secret = ?, status = ?, header = ?, body = ? WHERE principal = ? AND key = ? AND request_hash = ? AND done = 0`,
+		secret, rec.Status, string(hj), body, rec.Principal, rec.Key, rec.RequestHash[:])
 	if err != nil {
 		return fmt.Errorf("apisql: complete: %w", err)
 	}
