@@ -159,6 +159,18 @@ func TestCertification(t *testing.T) {
 	if !errors.Is(err, ErrCertified) {
 		t.Errorf("signing a P=1 document: %v, want ErrCertified", err)
 	}
+	// CheckSignable tells the same before any signing is attempted, and
+	// passes the P=2 and uncertified documents.
+	for path, want := range map[string]error{cert1: ErrCertified, cert2: nil, corpusPath("classic.pdf"): nil} {
+		b, _ := os.ReadFile(path)
+		r, err := pdf.Open(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckSignable(r); !errors.Is(err, want) || (want == nil && err != nil) {
+			t.Errorf("CheckSignable(%s) = %v, want %v", filepath.Base(path), err, want)
+		}
+	}
 	o.Certify = 3
 	data, _ = os.ReadFile(both)
 	err = Sign(context.Background(), &bytes.Buffer{}, bytes.NewReader(data), int64(len(data)), o)
