@@ -18,6 +18,10 @@ import (
 // DefaultMaxDocumentSize is the default upload limit, 25 MB.
 const DefaultMaxDocumentSize = 25 << 20
 
+// DefaultMaxDecodedSize is the default decoding budget of the upload
+// check, 256 MiB.
+const DefaultMaxDecodedSize = 256 << 20
+
 // DefaultExpiry is how long a sent envelope stays open when its draft
 // names no expiry.
 const DefaultExpiry = 30 * 24 * time.Hour
@@ -51,6 +55,11 @@ type Config struct {
 	Completer Completer
 	// MaxDocumentSize bounds uploads in bytes (default 25 MB).
 	MaxDocumentSize int64
+	// MaxDecodedSize is the decoding budget of the upload check, in bytes
+	// (default [DefaultMaxDecodedSize]): what one document may decompress
+	// to and read as stream data, in total. Beyond it the upload is
+	// refused with [ErrDecodeBudget].
+	MaxDecodedSize int64
 	// ActiveContent is the policy for PDFs with JavaScript or launch
 	// actions; only [PolicyRefuse] is implemented.
 	ActiveContent ActiveContentPolicy
@@ -77,6 +86,8 @@ func (c *Config) Validate() error {
 		return errors.New("workflow: no completer")
 	case c.MaxDocumentSize < 0:
 		return errors.New("workflow: negative MaxDocumentSize")
+	case c.MaxDecodedSize < 0:
+		return errors.New("workflow: negative MaxDecodedSize")
 	case c.ActiveContent != "" && c.ActiveContent != PolicyRefuse:
 		return fmt.Errorf("workflow: unsupported active content policy %q", c.ActiveContent)
 	}
@@ -105,6 +116,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxDocumentSize == 0 {
 		cfg.MaxDocumentSize = DefaultMaxDocumentSize
+	}
+	if cfg.MaxDecodedSize == 0 {
+		cfg.MaxDecodedSize = DefaultMaxDecodedSize
 	}
 	if cfg.ActiveContent == "" {
 		cfg.ActiveContent = PolicyRefuse

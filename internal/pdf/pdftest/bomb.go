@@ -15,17 +15,26 @@ import (
 // about inflated/1000 bytes per stream; 64 streams of 32 MiB make a file
 // of about 2 MB that decompresses to 2 GiB.
 //
-// Every object stream has the same content (so it is compressed once):
-// each holds object 999999, which no cross-reference entry names; the
-// entries of objects 4+streams+i point into object stream 4+i.
+// Every object stream holds the same object, <</Pad true>>; see
+// [ObjectStreams].
 func Bomb(streams, inflated int) []byte {
-	inflated = max(inflated, 64)
+	return ObjectStreams(streams, inflated, "<</Pad true>>")
+}
+
+// ObjectStreams returns a one-page PDF 1.7 document with a
+// cross-reference stream and streams object streams (§7.5.7), each of
+// which holds object, in PDF syntax, padded with spaces to inflated bytes.
+// Every object stream has the same content (so it is compressed once):
+// its header names the object 999999, which no cross-reference entry
+// names; the entries of objects 4+streams+i point into object stream 4+i.
+func ObjectStreams(streams, inflated int, object string) []byte {
 	const header = "999999 0 "
+	inflated = max(inflated, len(header)+len(object))
 	var z bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&z, zlib.DefaultCompression)
-	zw.Write([]byte(header + "<</Pad true>>"))
+	zw.Write([]byte(header + object))
 	spaces := bytes.Repeat([]byte{' '}, 64<<10)
-	for left := inflated - len(header) - len("<</Pad true>>"); left > 0; {
+	for left := inflated - len(header) - len(object); left > 0; {
 		n := min(left, len(spaces))
 		zw.Write(spaces[:n])
 		left -= n
