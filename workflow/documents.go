@@ -52,7 +52,14 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 		return nil, withDetail(ErrTooLarge, "the document exceeds "+strconv.FormatInt(s.cfg.MaxDocumentSize, 10)+" bytes", nil)
 	}
 	data := buf.Bytes()
+	// At most cap(s.checks) checks run at once; the others wait here.
+	select {
+	case s.checks <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("workflow: waiting to check the upload: %w", ctx.Err())
+	}
 	info, err := checkPDF(bytes.NewReader(data), int64(len(data)), s.cfg.MaxDecodedSize)
+	<-s.checks
 	if err != nil {
 		if errors.Is(err, ErrEncryptedPDF) || errors.Is(err, ErrActiveContent) || errors.Is(err, ErrDecodeBudget) {
 			// A refused upload of possibly hostile content is worth an

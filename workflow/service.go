@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -107,6 +108,11 @@ type Service struct {
 	// notified, to the notifiers [Service.Run] starts (see notifyLater).
 	turns   chan string
 	running atomic.Int32
+
+	// checks holds a token for each upload check under way; its capacity
+	// bounds how many run at once, and so the memory they take together
+	// (each stays within its decoding budget).
+	checks chan struct{}
 }
 
 // New returns a service over cfg.
@@ -133,7 +139,8 @@ func New(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: log, turns: make(chan string, turnQueue)}, nil
+	return &Service{cfg: cfg, log: log, turns: make(chan string, turnQueue),
+		checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
 }
 
 // MaxDocumentSize returns the upload limit in bytes.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -156,4 +157,26 @@ func uploadBomb(t *testing.T) {
 	}
 	e.refuseUpload(t, bomb, "pdf-decode-budget",
 		fmt.Sprintf("decompresses to more than %d bytes", workflow.DefaultMaxDecodedSize), true)
+}
+
+// TestUploadChecksBounded: while every check slot is taken, an upload
+// waits for one and gives up with its context, storing nothing; once the
+// slots are free it goes through.
+func TestUploadChecksBounded(t *testing.T) {
+	e := newEnv(t)
+	doc := samplePDF(t, 1, "waiting")
+	release := workflow.HoldUploadChecks(e.svc)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the request is gone: the wait ends at once
+	_, err := e.svc.Upload(ctx, actor("t1"), "a.pdf", bytes.NewReader(doc))
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "waiting to check") {
+		t.Fatalf("upload while every check slot is taken: %v, want it cancelled while waiting for a slot", err)
+	}
+	if c := e.counts(); c.documents != 0 || c.blobs != 0 {
+		t.Fatalf("stored while waiting: %+v", c)
+	}
+	release()
+	if _, err := e.svc.Upload(context.Background(), actor("t1"), "a.pdf", bytes.NewReader(doc)); err != nil {
+		t.Fatalf("upload after the slots were released: %v", err)
+	}
 }
