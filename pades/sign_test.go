@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
 	"github.com/signet-pki/signet/internal/testpki"
 	"github.com/signet-pki/signet/tsa"
 )
@@ -176,6 +177,19 @@ func TestCertification(t *testing.T) {
 	err = Sign(context.Background(), &bytes.Buffer{}, bytes.NewReader(data), int64(len(data)), o)
 	if !errors.Is(err, ErrAlreadySigned) {
 		t.Errorf("certifying a signed document: %v, want ErrAlreadySigned", err)
+	}
+}
+
+// TestSignKeepsDecodingBudget signs a decompression bomb whose form
+// fields sit in twelve object streams of 32 MiB each: reading the fields
+// exceeds the default decoding budget, and Sign fails with ErrBudget
+// instead of inflating 384 MiB.
+func TestSignKeepsDecodingBudget(t *testing.T) {
+	p := sharedPKI(t)
+	bomb := pdftest.Bomb(12, 32<<20)
+	err := Sign(context.Background(), &bytes.Buffer{}, bytes.NewReader(bomb), int64(len(bomb)), p.options(LevelBB))
+	if !errors.Is(err, pdf.ErrBudget) {
+		t.Fatalf("signing a decompression bomb: %v, want pdf.ErrBudget", err)
 	}
 }
 

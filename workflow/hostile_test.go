@@ -108,7 +108,7 @@ func HostilePDFs(tb testing.TB) []HostilePDF {
 		{"embedded shell script", attach("notes", "", []byte("#!/bin/sh\nrm -rf ~\n")), "script"},
 		{"embedded pdf", attach("annex", "", base), "PDF document"},
 		{"javascript in an object stream", objectStreamJS(tb, base), "JavaScript"},
-		{"javascript only an object stream holds", pdftest.ObjectStreams(1, 0, "<</S /JavaScript /JS (app.alert(1))>>"), "JavaScript"},
+		{"javascript only an object stream holds", pdftest.ObjectStreams(1, 0, "<</FT /Tx /T (name)>>", "<</S /JavaScript /JS (app.alert(1))>>"), "a JavaScript action (in object 999999)"},
 		{"javascript name tree", jsTree, "JavaScript name tree"},
 		{"javascript in an annotation action", annot(js), "JavaScript"},
 		{"rendition action with javascript", annot(pdf.Dict{"S": pdf.Name("Rendition"), "OP": pdf.Integer(4), "JS": pdf.String("app.alert(1)")}), "JavaScript (/JS)"},
@@ -144,7 +144,7 @@ func BenignPDFs(tb testing.TB) map[string][]byte {
 		"uri link":             withLink,
 		"xml attachment":       invoice,
 		"object streams":       qpdf(tb, withLink, "--object-streams=generate"),
-		"large object streams": pdftest.ObjectStreams(2, 4<<20, "<</Type /Metadata>>"),
+		"large object streams": pdftest.ObjectStreams(2, 4<<20, "<</FT /Tx /T (name)>>", "<</Type /Annot /Subtype /Text>>"),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,6 +70,34 @@ func TestUploadAcceptsBenign(t *testing.T) {
 	e := newEnv(t)
 	for name, doc := range workflow.BenignPDFs(t) {
 		t.Run(name, func(t *testing.T) {
+			resp, body := e.do("t1", "POST", "/v1/documents", "application/pdf", doc)
+			if resp.StatusCode != http.StatusCreated {
+				t.Fatalf("upload: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+}
+
+// TestUploadAcceptsCorpus uploads every valid sample of testdata/pdf (from
+// qpdf, ghostscript, cairo, mupdf, pdfsig; with incremental updates,
+// object streams, hybrid and linearized files): the complete scan finds
+// nothing to refuse in them.
+func TestUploadAcceptsCorpus(t *testing.T) {
+	e := newEnv(t)
+	bad := map[string]bool{"broken-xref.pdf": true, "encrypted.pdf": true, "notpdf.pdf": true, "truncated.pdf": true}
+	paths, err := filepath.Glob("../testdata/pdf/*.pdf")
+	if err != nil || len(paths) < 10 {
+		t.Fatalf("corpus: %v %v", paths, err)
+	}
+	for _, p := range paths {
+		if bad[filepath.Base(p)] {
+			continue
+		}
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			doc, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
 			resp, body := e.do("t1", "POST", "/v1/documents", "application/pdf", doc)
 			if resp.StatusCode != http.StatusCreated {
 				t.Fatalf("upload: %d %s", resp.StatusCode, body)

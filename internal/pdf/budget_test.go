@@ -73,7 +73,7 @@ func TestCacheBounded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d, _ := o.(Dict); d["Pad"] != Bool(true) {
+			if d, _ := o.(Dict); d.Name("FT") != "Tx" {
 				t.Fatalf("object %d = %v", 4+streams+i, o)
 			}
 			if r.cache.used > r.cache.max {

@@ -7,34 +7,36 @@ import (
 	"compress/zlib"
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // Bomb returns a one-page PDF 1.7 document with a cross-reference stream
 // and streams object streams (§7.5.7), each of which inflates to inflated
-// bytes (at least 64): one small object, then spaces. The whole file is
-// about inflated/1000 bytes per stream; 64 streams of 32 MiB make a file
-// of about 2 MB that decompresses to 2 GiB.
-//
-// Every object stream holds the same object, <</Pad true>>; see
-// [ObjectStreams].
+// bytes: see [ObjectStreams]. The whole file is about inflated/1000 bytes
+// per stream; 64 streams of 32 MiB make a file of about 2 MB that
+// decompresses to 2 GiB. Every stream is reachable from the catalog, as a
+// form field.
 func Bomb(streams, inflated int) []byte {
-	return ObjectStreams(streams, inflated, "<</Pad true>>")
+	return ObjectStreams(streams, inflated, "<</FT /Tx /T (pad)>>", "null")
 }
 
 // ObjectStreams returns a one-page PDF 1.7 document with a
-// cross-reference stream and streams object streams (§7.5.7), each of
-// which holds object, in PDF syntax, padded with spaces to inflated bytes.
-// Every object stream has the same content (so it is compressed once):
-// its header names the object 999999, which no cross-reference entry
-// names; the entries of objects 4+streams+i point into object stream 4+i.
-func ObjectStreams(streams, inflated int, object string) []byte {
-	const header = "999999 0 "
-	inflated = max(inflated, len(header)+len(object))
+// cross-reference stream and streams object streams (§7.5.7), each padded
+// with spaces to inflated bytes (at least its objects' size). Each holds
+// two objects, listed and unlisted, in PDF syntax. The cross-reference
+// entry of object 4+streams+i points to listed in object stream 4+i, and
+// the catalog's /AcroForm /Fields array refers to each of them; unlisted,
+// object 999999 in every stream's header, has no cross-reference entry.
+// Every object stream has the same content, so it is compressed once.
+func ObjectStreams(streams, inflated int, listed, unlisted string) []byte {
+	header := fmt.Sprintf("999998 0 999999 %d ", len(listed)+1)
+	objects := listed + " " + unlisted
+	inflated = max(inflated, len(header)+len(objects))
 	var z bytes.Buffer
 	zw, _ := zlib.NewWriterLevel(&z, zlib.DefaultCompression)
-	zw.Write([]byte(header + object))
+	zw.Write([]byte(header + objects))
 	spaces := bytes.Repeat([]byte{' '}, 64<<10)
-	for left := inflated - len(header) - len(object); left > 0; {
+	for left := inflated - len(header) - len(objects); left > 0; {
 		n := min(left, len(spaces))
 		zw.Write(spaces[:n])
 		left -= n
@@ -49,12 +51,16 @@ func ObjectStreams(streams, inflated int, object string) []byte {
 		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", len(offsets), s)
 	}
 	b.WriteString("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-	obj("<</Type /Catalog /Pages 2 0 R>>")
+	fields := make([]string, streams)
+	for i := range fields {
+		fields[i] = fmt.Sprintf("%d 0 R", 4+streams+i)
+	}
+	obj(fmt.Sprintf("<</Type /Catalog /Pages 2 0 R /AcroForm <</Fields [%s]>>>>", strings.Join(fields, " ")))
 	obj("<</Type /Pages /Count 1 /Kids [3 0 R]>>")
 	obj("<</Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]>>")
 	for range streams {
 		offsets = append(offsets, b.Len())
-		fmt.Fprintf(&b, "%d 0 obj\n<</Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d>>\nstream\n", len(offsets), len(header), len(body))
+		fmt.Fprintf(&b, "%d 0 obj\n<</Type /ObjStm /N 2 /First %d /Filter /FlateDecode /Length %d>>\nstream\n", len(offsets), len(header), len(body))
 		b.Write(body)
 		b.WriteString("\nendstream\nendobj\n")
 	}
