@@ -142,6 +142,11 @@ func (s *scanner) dict(d pdf.Dict) (string, error) {
 			return k.why, nil
 		}
 	}
+	if u, ok := d["URI"].(pdf.String); ok && d.Name("S") == "URI" {
+		if why := uriScheme(string(u)); why != "" {
+			return why, nil
+		}
+	}
 	if d.Name("Subtype") == "RichMedia" {
 		return "a rich-media annotation (/RichMedia: Flash or 3D content that runs code)", nil
 	}
@@ -212,6 +217,40 @@ func (s *scanner) embeddedFile(st *pdf.Stream, name string) (string, error) {
 		return label + " that is a PDF document (executables, scripts and PDF documents are not accepted as attachments)", nil
 	}
 	return "", nil
+}
+
+// linkSchemes are the URI schemes a link (/S /URI, §12.6.4.7) may use.
+// Others run code in the viewer (javascript:, vbscript:), reach local
+// files (file:) or start other programs (ms-msdt: and its kind).
+var linkSchemes = map[string]bool{"http": true, "https": true, "mailto": true, "tel": true}
+
+// uriScheme returns why a link's address is refused, or "". An address
+// without a scheme is relative and accepted. Whitespace and control
+// characters are dropped first, as browsers drop them ("java\tscript:").
+func uriScheme(u string) string {
+	clean := strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, u)
+	i := strings.IndexByte(clean, ':')
+	if i <= 0 {
+		return ""
+	}
+	scheme := strings.ToLower(clean[:i])
+	for j, c := range scheme {
+		if !(c >= 'a' && c <= 'z' || j > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+			return "" // not a scheme: a relative address with a colon later on
+		}
+	}
+	if linkSchemes[scheme] {
+		return ""
+	}
+	if len(scheme) > 20 {
+		scheme = scheme[:20] + "…"
+	}
+	return "a link to a " + scheme + ": address (links may use http, https, mailto and tel)"
 }
 
 // executableName returns why a file name is refused, or "".

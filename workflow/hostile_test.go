@@ -112,6 +112,8 @@ func HostilePDFs(tb testing.TB) []HostilePDF {
 		{"javascript name tree", jsTree, "JavaScript name tree"},
 		{"javascript in an annotation action", annot(js), "JavaScript"},
 		{"rendition action with javascript", annot(pdf.Dict{"S": pdf.Name("Rendition"), "OP": pdf.Integer(4), "JS": pdf.String("app.alert(1)")}), "JavaScript (/JS)"},
+		{"javascript: link", annot(pdf.Dict{"S": pdf.Name("URI"), "URI": pdf.String(" Java\tScript:app.alert(1)")}), "javascript: address"},
+		{"file: link", annot(pdf.Dict{"S": pdf.Name("URI"), "URI": pdf.String("file:///C:/Windows/System32/calc.exe")}), "file: address"},
 		{"submit-form action", annot(pdf.Dict{"S": pdf.Name("SubmitForm"), "F": pdf.Dict{"FS": pdf.Name("URL"), "F": pdf.String("https://example.com/collect")}}), "submit-form"},
 		{"javascript in an earlier revision", earlier, "JavaScript"},
 	}
