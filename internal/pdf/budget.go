@@ -23,8 +23,8 @@ const entryCost = 48
 var ErrBudget = errors.New("pdf: the document exceeds its decoding budget")
 
 // A BudgetError means that reading the document needed more than the
-// Reader's budget: more bytes decompressed, read as stream data or held as
-// cross-reference entries than [WithBudget] allows. Once a Reader has
+// Reader's budget: more bytes decompressed, read as stream data, parsed or
+// held as cross-reference entries than [WithBudget] allows. Once a Reader has
 // returned one, every later read that needs budget fails with it too.
 type BudgetError struct {
 	// Limit is the budget in bytes.
@@ -32,7 +32,7 @@ type BudgetError struct {
 }
 
 func (e *BudgetError) Error() string {
-	return fmt.Sprintf("pdf: the document needs more than its budget of %d bytes to read (decompressed streams, stream data and cross-reference entries)", e.Limit)
+	return fmt.Sprintf("pdf: the document needs more than its budget of %d bytes to read (decompressed streams, stream data, parsed objects and cross-reference entries)", e.Limit)
 }
 
 // Is reports whether target is [ErrBudget].
@@ -44,9 +44,10 @@ type Option func(*Reader)
 // WithBudget sets the total of bytes the Reader may materialize for the
 // document over its whole life: the decoded output of every stream it
 // decodes (object streams, cross-reference streams, and [Reader.Decode]),
-// the encoded data of every stream object it loads, and a fixed cost per
-// cross-reference entry. Data read again after it left the cache is
-// charged again. n <= 0 keeps [DefaultBudget].
+// the encoded data of every stream object it loads, the syntax of every
+// object it parses, and a fixed cost per cross-reference entry. Data read
+// again after it left the cache is charged again. n <= 0 keeps
+// [DefaultBudget].
 func WithBudget(n int64) Option {
 	return func(r *Reader) {
 		if n > 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/signet-pki/signet/internal/pdf/pdftest"
@@ -188,4 +189,41 @@ func sampleBytes(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestBudgetOverlappingObjects reads a 2 MB file whose 2,000 objects are
+// nested literal strings, each running to the end of the file: parsing
+// them all would read about 2 GB. Parsing is charged, so a 64 MiB budget
+// stops it.
+func TestBudgetOverlappingObjects(t *testing.T) {
+	const n, pad = 2000, 1000
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.7\n")
+	offsets := map[int]int{}
+	for k := 4; k < 4+n; k++ {
+		offsets[k] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj (", k)
+		b.Write(bytes.Repeat([]byte{'x'}, pad))
+	}
+	b.Write(bytes.Repeat([]byte{')'}, n))
+	b.WriteString("\n")
+	for k, body := range []string{"<</Type /Catalog /Pages 2 0 R>>", "<</Type /Pages /Count 1 /Kids [3 0 R]>>", "<</Type /Page /Parent 2 0 R>>"} {
+		offsets[k+1] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", k+1, body)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f\r\n", n+4)
+	for k := 1; k < n+4; k++ {
+		fmt.Fprintf(&b, "%010d 00000 n\r\n", offsets[k])
+	}
+	fmt.Fprintf(&b, "trailer\n<</Size %d /Root 1 0 R>>\nstartxref\n%d\n%%%%EOF\n", n+4, xref)
+
+	r := openBytes(t, b.Bytes(), WithBudget(64<<20))
+	if _, _, err := r.Catalog(); err != nil {
+		t.Fatal(err)
+	}
+	err := r.Objects(func(int, Object) error { return nil })
+	if !errors.Is(err, ErrBudget) {
+		t.Fatalf("Objects over overlapping objects: %v, want ErrBudget", err)
+	}
 }

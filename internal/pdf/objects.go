@@ -73,7 +73,7 @@ func (r *Reader) visit(num int, o Object, current bool, fn func(int, Object) err
 		if current && r.xref[n] == (xrefEntry{kind: entryCompressed, off: int64(num), gen: i}) {
 			continue // visited as the current version of n
 		}
-		obj, err := stm.object(i)
+		obj, err := r.objStmObject(stm, i)
 		if err != nil {
 			return fmt.Errorf("pdf: object %d in object stream %d: %w", n, num, err)
 		}

@@ -453,6 +453,7 @@ func (r *Reader) readIndirect(off int64, want int) (Ref, Object, error) {
 	var ref Ref
 	var obj Object
 	var streamStart int64 = -1
+	parsed := 0
 	err := r.parseAt(off, func(l *lexer) error {
 		l.skipSpace()
 		n, err := strconv.Atoi(string(l.keyword()))
@@ -495,9 +496,15 @@ func (r *Reader) readIndirect(off int64, want int) (Ref, Object, error) {
 				l.pos = save
 			}
 		}
+		parsed = l.pos
 		return nil
 	})
 	if err != nil {
+		return ref, nil, err
+	}
+	// Parsing is charged too: objects may overlap, and a file can make
+	// many objects parse the same large region.
+	if err := r.charge(int64(parsed)); err != nil {
 		return ref, nil, err
 	}
 	if s, ok := obj.(*Stream); ok {
@@ -608,21 +615,28 @@ func (r *Reader) loadEntry(num int, e xrefEntry) (Object, error) {
 	if e.gen < 0 || e.gen >= len(stm.offsets) {
 		return nil, fmt.Errorf("pdf: object %d: index %d outside object stream %d", num, e.gen, e.off)
 	}
-	obj, err := stm.object(e.gen)
+	obj, err := r.objStmObject(stm, e.gen)
 	if err != nil {
 		return nil, fmt.Errorf("pdf: object %d: %w", num, err)
 	}
 	return obj, nil
 }
 
-// object parses the i-th object of the stream.
-func (stm *objStm) object(i int) (Object, error) {
+// objStmObject parses the i-th object of stm, charging the bytes parsed.
+func (r *Reader) objStmObject(stm *objStm, i int) (Object, error) {
 	start := stm.first + stm.offsets[i]
 	if start < 0 || start >= len(stm.data) {
 		return nil, fmt.Errorf("offset outside object stream")
 	}
 	l := &lexer{b: stm.data[start:], eofOK: true}
-	return l.object(0)
+	obj, err := l.object(0)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.charge(int64(l.pos)); err != nil {
+		return nil, err
+	}
+	return obj, nil
 }
 
 func (r *Reader) objectStream(num int) (*objStm, error) {
