@@ -44,12 +44,50 @@ func inspect(r *pdf.Reader) (*document, error) {
 	if err != nil {
 		return nil, err
 	}
-	if perms, err := r.Dict(cat["Perms"]); err == nil && perms != nil {
-		if sig, err := r.Dict(perms["DocMDP"]); err == nil && sig != nil {
-			d.docMDP = docMDPPermission(r, sig)
-		}
+	if d.docMDP, err = certification(r, cat); err != nil {
+		return nil, err
 	}
 	return d, nil
+}
+
+// CheckSignable returns [ErrCertified] when the document r reads is
+// certified with DocMDP permissions P=1 (catalog /Perms /DocMDP,
+// ISO 32000-1 §12.8.2.2): no change at all is permitted, not even another
+// signature, so [Sign] refuses it. It returns nil for any other document,
+// and the error when the catalog or permissions cannot be read.
+func CheckSignable(r *pdf.Reader) error {
+	_, cat, err := r.Catalog()
+	if err != nil {
+		return err
+	}
+	p, err := certification(r, cat)
+	if err != nil {
+		return err
+	}
+	if p == 1 {
+		return ErrCertified
+	}
+	return nil
+}
+
+// certification returns the DocMDP permission P of the document's
+// certification signature, the one catalog /Perms /DocMDP names, or 0.
+func certification(r *pdf.Reader, cat pdf.Dict) (int, error) {
+	perms, err := r.Dict(cat["Perms"])
+	if err != nil {
+		return 0, fmt.Errorf("pades: reading /Perms: %w", err)
+	}
+	if perms == nil {
+		return 0, nil
+	}
+	sig, err := r.Dict(perms["DocMDP"])
+	if err != nil {
+		return 0, fmt.Errorf("pades: reading the certification signature: %w", err)
+	}
+	if sig == nil {
+		return 0, nil
+	}
+	return docMDPPermission(r, sig), nil
 }
 
 // docMDPPermission returns P from a certification signature dictionary's

@@ -185,7 +185,7 @@ func dssUpdate(r *pdf.Reader, all *ltv.Data, vri map[string]*ltv.Data) (*pdf.Bui
 			}
 			if s, err := r.Resolve(ref); err == nil {
 				if st, ok := s.(*pdf.Stream); ok {
-					if data, err := pdf.Decode(st); err == nil {
+					if data, err := r.Decode(st); err == nil {
 						refs[string(key)][string(data)] = ref
 					}
 				}

@@ -32,7 +32,7 @@ func readDSS(r *pdf.Reader) *ltv.Data {
 				continue
 			}
 			if st, ok := o.(*pdf.Stream); ok {
-				if data, err := pdf.Decode(st); err == nil {
+				if data, err := r.Decode(st); err == nil {
 					out = append(out, data)
 				}
 			}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
 	"github.com/signet-pki/signet/internal/testpki"
 	"github.com/signet-pki/signet/tsa"
 )
@@ -160,11 +161,36 @@ func TestCertification(t *testing.T) {
 	if !errors.Is(err, ErrCertified) {
 		t.Errorf("signing a P=1 document: %v, want ErrCertified", err)
 	}
+	// CheckSignable tells the same before any signing is attempted, and
+	// passes the P=2 and uncertified documents.
+	for path, want := range map[string]error{cert1: ErrCertified, cert2: nil, corpusPath("classic.pdf"): nil} {
+		b, _ := os.ReadFile(path)
+		r, err := pdf.Open(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckSignable(r); !errors.Is(err, want) || (want == nil && err != nil) {
+			t.Errorf("CheckSignable(%s) = %v, want %v", filepath.Base(path), err, want)
+		}
+	}
 	o.Certify = 3
 	data, _ = os.ReadFile(both)
 	err = Sign(context.Background(), &bytes.Buffer{}, bytes.NewReader(data), int64(len(data)), o)
 	if !errors.Is(err, ErrAlreadySigned) {
 		t.Errorf("certifying a signed document: %v, want ErrAlreadySigned", err)
+	}
+}
+
+// TestSignKeepsDecodingBudget signs a decompression bomb whose form
+// fields sit in twelve object streams of 32 MiB each: reading the fields
+// exceeds the default decoding budget, and Sign fails with ErrBudget
+// instead of inflating 384 MiB.
+func TestSignKeepsDecodingBudget(t *testing.T) {
+	p := sharedPKI(t)
+	bomb := pdftest.Bomb(12, 32<<20)
+	err := Sign(context.Background(), &bytes.Buffer{}, bytes.NewReader(bomb), int64(len(bomb)), p.options(LevelBB))
+	if !errors.Is(err, pdf.ErrBudget) {
+		t.Fatalf("signing a decompression bomb: %v, want pdf.ErrBudget", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/auditlog/anchor"
+	"github.com/signet-pki/signet/workflow"
 )
 
 // Defaults of [Config].
@@ -57,6 +58,10 @@ type Config struct {
 	RateLimits *api.RateLimits `json:"rate_limits"`
 	// MaxUploadSize bounds document uploads in bytes (default 25 MB).
 	MaxUploadSize int64 `json:"max_upload_size"`
+	// MaxDecodedSize is the decoding budget of one uploaded document in
+	// bytes (default 256 MiB): what checking it may decompress and read
+	// in total; an upload needing more is refused (a decompression bomb).
+	MaxDecodedSize int64 `json:"max_decoded_size"`
 	// Witnesses receive every audit checkpoint with a consistency proof
 	// (C2SP tlog-witness) and return cosignatures, stored as anchors.
 	Witnesses []WitnessConfig `json:"witnesses"`
@@ -115,6 +120,9 @@ func (c *Config) Defaults() {
 	if c.MaxUploadSize == 0 {
 		c.MaxUploadSize = DefaultUploadSize
 	}
+	if c.MaxDecodedSize == 0 {
+		c.MaxDecodedSize = workflow.DefaultMaxDecodedSize
+	}
 	if c.RateLimits == nil {
 		rl := api.DefaultRateLimits
 		c.RateLimits = &rl
@@ -140,6 +148,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxUploadSize < 1024 || c.MaxUploadSize > 1<<30 {
 		errs = append(errs, fmt.Errorf("max_upload_size %d is outside 1 KiB–1 GiB", c.MaxUploadSize))
+	}
+	if c.MaxDecodedSize < 1<<20 || c.MaxDecodedSize > 16<<30 {
+		errs = append(errs, fmt.Errorf("max_decoded_size %d is outside 1 MiB–16 GiB", c.MaxDecodedSize))
 	}
 	if c.SMTP.Addr != "" {
 		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {

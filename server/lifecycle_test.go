@@ -163,6 +163,8 @@ func TestConfigValidate(t *testing.T) {
 		{"folded case-variant key", `{"tls_hoſts":["example.com"]}`, false},
 		{"trailing data", `{} {}`, false},
 		{"tiny upload", `{"max_upload_size":10}`, false},
+		{"tiny decoding budget", `{"max_decoded_size":1000}`, false},
+		{"decoding budget", `{"max_decoded_size":67108864}`, true},
 		{"smtp without from", `{"smtp":{"addr":"127.0.0.1:25"}}`, false},
 		{"half a rate", `{"rate_limits":{"per_ip":{"per_second":1}}}`, false},
 		{"external tsa", `{"tsa_urls":["https://tsa.example/"],"tsa_roots_file":"roots.pem"}`, true},

@@ -362,7 +362,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		return nil, err
 	}
 	wf, err := workflow.New(workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: s.audit,
-		Notifier: sg, Completer: sg, MaxDocumentSize: cfg.MaxUploadSize, Now: o.now, Logger: o.logger})
+		Notifier: sg, Completer: sg, MaxDocumentSize: cfg.MaxUploadSize, MaxDecodedSize: cfg.MaxDecodedSize, Now: o.now, Logger: o.logger})
 	if err != nil {
 		return nil, err
 	}

@@ -19,9 +19,11 @@ const maxNameLen = 200
 
 // Upload checks and stores a PDF read from body and returns its document
 // row. The body is read into memory up to the size limit (larger is
-// [ErrTooLarge]) and fully parsed (see [ErrNotPDF], [ErrMalformedPDF],
-// [ErrEncryptedPDF], [ErrActiveContent]) before anything is written.
-// Refusals of encrypted or active content are audited as denied uploads.
+// [ErrTooLarge]) and fully parsed within the decoding budget (see
+// [ErrNotPDF], [ErrMalformedPDF], [ErrDecodeBudget], [ErrEncryptedPDF],
+// [ErrCertifiedPDF], [ErrActiveContent]) before anything is written.
+// Refusals of encrypted or active content and of decompression bombs are
+// audited as denied uploads.
 //
 // Then the content goes to the blob store, the document.uploaded event is
 // recorded and the row is inserted, in that order: a failure after the
@@ -50,9 +52,16 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 		return nil, withDetail(ErrTooLarge, "the document exceeds "+strconv.FormatInt(s.cfg.MaxDocumentSize, 10)+" bytes", nil)
 	}
 	data := buf.Bytes()
-	info, err := checkPDF(bytes.NewReader(data), int64(len(data)))
+	// At most cap(s.checks) checks run at once; the others wait here.
+	select {
+	case s.checks <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("workflow: waiting to check the upload: %w", ctx.Err())
+	}
+	info, err := checkPDF(bytes.NewReader(data), int64(len(data)), s.cfg.MaxDecodedSize)
+	<-s.checks
 	if err != nil {
-		if errors.Is(err, ErrEncryptedPDF) || errors.Is(err, ErrActiveContent) {
+		if errors.Is(err, ErrEncryptedPDF) || errors.Is(err, ErrActiveContent) || errors.Is(err, ErrDecodeBudget) {
 			// A refused upload of possibly hostile content is worth an
 			// audit record; its failure does not change the answer.
 			_, _ = s.record(ctx, a, audit{

@@ -35,9 +35,18 @@ var (
 	// ErrEncryptedPDF means an upload is encrypted, which Signet refuses:
 	// it could neither check nor sign what it cannot read.
 	ErrEncryptedPDF = &api.Error{Kind: api.KindInvalid, Type: "encrypted-pdf"}
-	// ErrActiveContent means an upload carries JavaScript or launch
-	// actions, which the refuse policy rejects.
+	// ErrActiveContent means an upload carries active content (JavaScript,
+	// launch and other refused actions, XFA forms, embedded executables),
+	// which the refuse policy rejects: a signature must cover what the
+	// signer sees.
 	ErrActiveContent = &api.Error{Kind: api.KindInvalid, Type: "pdf-active-content"}
+	// ErrDecodeBudget means an upload needs more than the decoding budget
+	// to read (a decompression bomb, or a document too complex to check).
+	ErrDecodeBudget = &api.Error{Kind: api.KindInvalid, Type: "pdf-decode-budget"}
+	// ErrCertifiedPDF means an upload carries a certification signature
+	// whose DocMDP permissions (P=1) forbid any change: it could never be
+	// signed.
+	ErrCertifiedPDF = &api.Error{Kind: api.KindInvalid, Type: "pdf-certified-no-changes"}
 )
 
 func invalid(format string, args ...any) error {

@@ -3,24 +3,38 @@ package workflow
 import (
 	"bytes"
 	"errors"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
 )
 
 // FuzzCheckPDF feeds arbitrary bytes to the upload check. Property: it
 // never panics, every refusal is one of the upload problems, and an
 // accepted file has at least one page and is accepted again identically.
+// Seeds: a sample, every hostile and benign test document, and a small
+// decompression bomb.
 func FuzzCheckPDF(f *testing.F) {
 	var b bytes.Buffer
 	pdf.WriteSample(&b, pdf.SampleOptions{Pages: 2, Title: "seed"})
 	f.Add(b.Bytes())
 	f.Add([]byte("%PDF-1.7\n"))
+	for _, h := range HostilePDFs(f) {
+		f.Add(h.Data)
+	}
+	benign := BenignPDFs(f)
+	for _, name := range slices.Sorted(maps.Keys(benign)) {
+		f.Add(benign[name])
+	}
+	f.Add(pdftest.Bomb(8, 1<<20))
+	const budget = 4 << 20
 	f.Fuzz(func(t *testing.T, data []byte) {
-		info, err := checkPDF(bytes.NewReader(data), int64(len(data)))
+		info, err := checkPDF(bytes.NewReader(data), int64(len(data)), budget)
 		if err != nil {
-			for _, want := range []error{ErrNotPDF, ErrMalformedPDF, ErrEncryptedPDF, ErrActiveContent} {
+			for _, want := range []error{ErrNotPDF, ErrMalformedPDF, ErrEncryptedPDF, ErrActiveContent, ErrDecodeBudget, ErrCertifiedPDF} {
 				if errors.Is(err, want) {
 					return
 				}
@@ -30,7 +44,7 @@ func FuzzCheckPDF(f *testing.F) {
 		if info.Pages < 1 {
 			t.Fatalf("accepted with %d pages", info.Pages)
 		}
-		again, err := checkPDF(bytes.NewReader(data), int64(len(data)))
+		again, err := checkPDF(bytes.NewReader(data), int64(len(data)), budget)
 		if err != nil || again != info {
 			t.Fatalf("second check differs: %+v %v", again, err)
 		}

@@ -144,6 +144,13 @@ const maxUpload = 256 << 10
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvConfig(t, nil)
+}
+
+// newEnvConfig is newEnv with the service configuration adjusted by
+// adjust (if not nil).
+func newEnvConfig(t *testing.T, adjust func(*workflow.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := workflowsql.Open(ctx, filepath.Join(dir, "signet.db"))
@@ -168,10 +175,14 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { log.Shutdown(context.Background()) })
 	e := &env{t: t, dir: dir, clock: clk, store: st, blobs: bs, audit: ms,
 		recorder: &switchable{rec: log}, outbox: &outbox{}, sealer: &sealer{blobs: bs}}
-	e.svc, err = workflow.New(workflow.Config{
+	cfg := workflow.Config{
 		Documents: st, Envelopes: st, Blobs: bs, Audit: e.recorder,
 		Notifier: e.outbox, Completer: e.sealer, MaxDocumentSize: maxUpload, Now: clk.Now,
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	e.svc, err = workflow.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
+	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/pades"
 )
 
 // pdfInfo is what the upload check learns about a PDF.
@@ -18,13 +21,18 @@ type pdfInfo struct {
 // no limit; real documents stay far below).
 const maxPageTreeDepth = 64
 
-// checkPDF parses the whole PDF in ra (size bytes): header, cross-reference
-// data and trailer, the catalog, every page of the page tree, and every
-// object the cross-reference data lists. It refuses encrypted documents
-// (§7.6) and documents with active content: JavaScript actions or a
-// /JavaScript name tree (§12.6.4.16, §7.7.4), /JS entries, additional
-// actions /AA (§12.6.3) and launch actions (§12.6.4.5).
-func checkPDF(ra io.ReaderAt, size int64) (pdfInfo, error) {
+// checkPDF parses the whole PDF in ra (size bytes) within a decoding
+// budget of budget bytes: header, cross-reference data and trailers, the
+// catalog, every page of the page tree, and every object of the file (see
+// [pdf.Reader.Objects]: current and superseded versions and the contents
+// of object streams). It refuses
+//   - a document that needs more than budget bytes to read
+//     ([ErrDecodeBudget]): a decompression bomb;
+//   - encrypted documents (§7.6, [ErrEncryptedPDF]);
+//   - documents certified with DocMDP P=1 ([ErrCertifiedPDF]), which can
+//     never be signed;
+//   - active content ([ErrActiveContent], see [activeContent]).
+func checkPDF(ra io.ReaderAt, size, budget int64) (pdfInfo, error) {
 	head := make([]byte, min(size, 1024))
 	if _, err := ra.ReadAt(head, 0); err != nil && err != io.EOF {
 		return pdfInfo{}, fmt.Errorf("workflow: read upload: %w", err)
@@ -32,84 +40,77 @@ func checkPDF(ra io.ReaderAt, size int64) (pdfInfo, error) {
 	if !bytes.HasPrefix(head, []byte("%PDF-")) {
 		return pdfInfo{}, withDetail(ErrNotPDF, "the body does not start with %PDF-", nil)
 	}
-	r, err := pdf.Open(ra, size)
+	r, err := pdf.Open(ra, size, pdf.WithBudget(budget))
 	switch {
 	case errors.Is(err, pdf.ErrEncrypted):
 		return pdfInfo{}, withDetail(ErrEncryptedPDF, "encrypted PDFs are refused", err)
 	case err != nil:
-		return pdfInfo{}, withDetail(ErrMalformedPDF, "the PDF's cross-reference data or trailer is unreadable", err)
+		return pdfInfo{}, malformed("the PDF's cross-reference data or trailer is unreadable", err)
 	}
 	_, cat, err := r.Catalog()
 	if err != nil {
-		return pdfInfo{}, withDetail(ErrMalformedPDF, "the PDF has no readable document catalog", err)
+		return pdfInfo{}, malformed("the PDF has no readable document catalog", err)
 	}
 	pages, err := countPages(r, cat["Pages"])
 	if err != nil {
-		return pdfInfo{}, withDetail(ErrMalformedPDF, "the PDF's page tree is broken: "+err.Error(), err)
+		return pdfInfo{}, malformed("the PDF's page tree is broken: "+err.Error(), err)
 	}
 	if pages == 0 {
 		return pdfInfo{}, withDetail(ErrMalformedPDF, "the PDF has no pages", nil)
 	}
-	if names, err := r.Dict(cat["Names"]); err == nil && names != nil {
-		if _, ok := names["JavaScript"]; ok {
-			return pdfInfo{}, withDetail(ErrActiveContent, "the PDF carries JavaScript (a /JavaScript name tree)", nil)
+	switch err := pades.CheckSignable(r); {
+	case errors.Is(err, pades.ErrCertified):
+		return pdfInfo{}, withDetail(ErrCertifiedPDF, "the PDF carries a certification signature whose DocMDP permissions "+
+			"(catalog /Perms /DocMDP, /TransformParams /P 1) forbid any change, so it can never be signed; "+
+			"upload the document before it was certified", err)
+	case err != nil:
+		return pdfInfo{}, malformed("the PDF's certification permissions are unreadable", err)
+	}
+	sc := &scanner{r: r}
+	for _, sec := range r.Sections {
+		why, err := sc.object(sec.Trailer)
+		if err != nil {
+			return pdfInfo{}, malformed("a trailer of the PDF is unreadable", err)
+		}
+		if why != "" {
+			return pdfInfo{}, activeContent(why, fmt.Sprintf("in the trailer at offset %d", sec.Offset))
 		}
 	}
-	seen := map[int]bool{}
-	for _, sec := range r.Sections {
-		for _, num := range sec.Objects {
-			if seen[num] {
-				continue
-			}
-			seen[num] = true
-			obj, err := r.Resolve(pdf.Ref{Num: num, Gen: r.Generation(num)})
-			if err != nil {
-				return pdfInfo{}, withDetail(ErrMalformedPDF, fmt.Sprintf("object %d does not parse", num), err)
-			}
-			if why := activeContent(obj, 0); why != "" {
-				return pdfInfo{}, withDetail(ErrActiveContent, fmt.Sprintf("the PDF carries %s (object %d)", why, num), nil)
-			}
+	err = r.Objects(func(num int, o pdf.Object) error {
+		why, err := sc.object(o)
+		if err != nil {
+			return err
 		}
+		if why != "" {
+			return activeContent(why, "in object "+strconv.Itoa(num))
+		}
+		return nil
+	})
+	var refused *api.Error
+	switch {
+	case errors.As(err, &refused):
+		return pdfInfo{}, err
+	case err != nil:
+		return pdfInfo{}, malformed("an object of the PDF does not parse", err)
 	}
 	return pdfInfo{Pages: pages}, nil
 }
 
-// activeContent returns what active content o (walked to a bounded depth,
-// without following references: every object is checked on its own)
-// holds, or "".
-func activeContent(o pdf.Object, depth int) string {
-	if depth > 32 {
-		return ""
+// activeContent returns the upload problem for active content.
+func activeContent(why, where string) error {
+	return withDetail(ErrActiveContent, "the PDF carries "+why+" ("+where+"); "+
+		"a signature must cover what the signer sees, so documents with active content are refused", nil)
+}
+
+// malformed returns the upload problem for a parse failure: a spent
+// decoding budget, or a malformed PDF.
+func malformed(detail string, err error) error {
+	var be *pdf.BudgetError
+	if errors.As(err, &be) {
+		return withDetail(ErrDecodeBudget, "the PDF decompresses to more than "+strconv.FormatInt(be.Limit, 10)+
+			" bytes (streams decoded and read, and cross-reference entries), the limit for one document", err)
 	}
-	switch v := o.(type) {
-	case *pdf.Stream:
-		return activeContent(v.Dict, depth)
-	case pdf.Dict:
-		switch v.Name("S") {
-		case "JavaScript":
-			return "a JavaScript action"
-		case "Launch":
-			return "a launch action"
-		}
-		if _, ok := v["JS"]; ok {
-			return "JavaScript (/JS)"
-		}
-		if _, ok := v["AA"]; ok {
-			return "additional actions (/AA)"
-		}
-		for _, e := range v {
-			if why := activeContent(e, depth+1); why != "" {
-				return why
-			}
-		}
-	case pdf.Array:
-		for _, e := range v {
-			if why := activeContent(e, depth+1); why != "" {
-				return why
-			}
-		}
-	}
-	return ""
+	return withDetail(ErrMalformedPDF, detail, err)
 }
 
 // countPages walks the page tree from node and counts its leaves, refusing

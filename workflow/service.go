@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,10 @@ import (
 
 // DefaultMaxDocumentSize is the default upload limit, 25 MB.
 const DefaultMaxDocumentSize = 25 << 20
+
+// DefaultMaxDecodedSize is the default decoding budget of the upload
+// check, 256 MiB.
+const DefaultMaxDecodedSize = 256 << 20
 
 // DefaultExpiry is how long a sent envelope stays open when its draft
 // names no expiry.
@@ -51,6 +56,11 @@ type Config struct {
 	Completer Completer
 	// MaxDocumentSize bounds uploads in bytes (default 25 MB).
 	MaxDocumentSize int64
+	// MaxDecodedSize is the decoding budget of the upload check, in bytes
+	// (default [DefaultMaxDecodedSize]): what one document may decompress
+	// to and read as stream data, in total. Beyond it the upload is
+	// refused with [ErrDecodeBudget].
+	MaxDecodedSize int64
 	// ActiveContent is the policy for PDFs with JavaScript or launch
 	// actions; only [PolicyRefuse] is implemented.
 	ActiveContent ActiveContentPolicy
@@ -77,6 +87,8 @@ func (c *Config) Validate() error {
 		return errors.New("workflow: no completer")
 	case c.MaxDocumentSize < 0:
 		return errors.New("workflow: negative MaxDocumentSize")
+	case c.MaxDecodedSize < 0:
+		return errors.New("workflow: negative MaxDecodedSize")
 	case c.ActiveContent != "" && c.ActiveContent != PolicyRefuse:
 		return fmt.Errorf("workflow: unsupported active content policy %q", c.ActiveContent)
 	}
@@ -96,6 +108,11 @@ type Service struct {
 	// notified, to the notifiers [Service.Run] starts (see notifyLater).
 	turns   chan string
 	running atomic.Int32
+
+	// checks holds a token for each upload check under way; its capacity
+	// bounds how many run at once, and so the memory they take together
+	// (each stays within its decoding budget).
+	checks chan struct{}
 }
 
 // New returns a service over cfg.
@@ -105,6 +122,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxDocumentSize == 0 {
 		cfg.MaxDocumentSize = DefaultMaxDocumentSize
+	}
+	if cfg.MaxDecodedSize == 0 {
+		cfg.MaxDecodedSize = DefaultMaxDecodedSize
 	}
 	if cfg.ActiveContent == "" {
 		cfg.ActiveContent = PolicyRefuse
@@ -119,7 +139,8 @@ func New(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: log, turns: make(chan string, turnQueue)}, nil
+	return &Service{cfg: cfg, log: log, turns: make(chan string, turnQueue),
+		checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
 }
 
 // MaxDocumentSize returns the upload limit in bytes.

@@ -7,14 +7,29 @@ import (
 	"io"
 )
 
-// maxDecoded bounds the size of a decoded stream that this package reads for
-// its own use (object streams and cross-reference streams).
+// maxDecoded bounds the size of one decoded stream.
 const maxDecoded = 32 << 20
 
-// Decode returns the decoded data of a stream. It supports FlateDecode with
-// PNG and TIFF predictors, which is what object and cross-reference streams
-// use; other filters are reported as unsupported.
-func Decode(s *Stream) ([]byte, error) {
+// Decode returns the decoded data of a stream of the document r reads,
+// charging the decoded bytes to r's budget (see [WithBudget]). It supports
+// FlateDecode with PNG and TIFF predictors, which is what object and
+// cross-reference streams use; other filters are reported as unsupported.
+// A stream that decodes to more than 32 MiB is refused.
+func (r *Reader) Decode(s *Stream) ([]byte, error) {
+	return r.decode(s, maxDecoded, false)
+}
+
+// DecodePrefix returns at most the first n bytes of the decoded data of
+// s, as [Reader.Decode] does, decoding (and charging) no more than it
+// needs.
+func (r *Reader) DecodePrefix(s *Stream, n int) ([]byte, error) {
+	return r.decode(s, min(n, maxDecoded), true)
+}
+
+// decode runs the stream's filters, each stage's output limited to limit
+// bytes and charged to the budget. With prefix, longer output is cut at
+// limit rather than refused.
+func (r *Reader) decode(s *Stream, limit int, prefix bool) ([]byte, error) {
 	var filters []Name
 	switch f := s.Dict["Filter"].(type) {
 	case nil:
@@ -42,6 +57,9 @@ func Decode(s *Stream) ([]byte, error) {
 		}
 	}
 	data := s.Data
+	if prefix && len(filters) == 0 && len(data) > limit {
+		data = data[:limit]
+	}
 	for i, f := range filters {
 		var p Dict
 		if i < len(parms) {
@@ -53,12 +71,30 @@ func Decode(s *Stream) ([]byte, error) {
 			if err != nil {
 				return nil, fmt.Errorf("pdf: flate: %w", err)
 			}
-			out, err := io.ReadAll(io.LimitReader(zr, maxDecoded+1))
+			// Never inflate more than the budget has left: a stream that
+			// would exceed it fails here, not after it is in memory.
+			room := min(int64(limit), r.remaining())
+			out, err := io.ReadAll(io.LimitReader(zr, room+1))
 			if err != nil && len(out) == 0 {
 				return nil, fmt.Errorf("pdf: flate: %w", err)
 			}
-			if len(out) > maxDecoded {
+			if len(out) > limit && prefix {
+				out = out[:limit]
+			}
+			if len(out) > limit {
 				return nil, fmt.Errorf("pdf: decoded stream too large")
+			}
+			// Output beyond the budget's room fails here.
+			if err := r.charge(int64(len(out))); err != nil {
+				return nil, err
+			}
+			if pred, _ := p.Int("Predictor"); pred > 1 {
+				if prefix {
+					out = wholeRows(out, p)
+				}
+				if err := r.charge(int64(len(out))); err != nil {
+					return nil, err
+				}
 			}
 			data, err = unpredict(out, p)
 			if err != nil {
@@ -69,6 +105,30 @@ func Decode(s *Stream) ([]byte, error) {
 		}
 	}
 	return data, nil
+}
+
+// wholeRows cuts data, the start of a predicted stream, after its last
+// whole PNG row, so that [unpredict] can undo the predictor on it.
+func wholeRows(data []byte, p Dict) []byte {
+	pred, _ := p.Int("Predictor")
+	if pred < 10 {
+		return data
+	}
+	cols, colors, bpc := int64(1), int64(1), int64(8)
+	if c, ok := p.Int("Columns"); ok {
+		cols = c
+	}
+	if c, ok := p.Int("Colors"); ok {
+		colors = c
+	}
+	if c, ok := p.Int("BitsPerComponent"); ok {
+		bpc = c
+	}
+	if cols < 1 || cols > 1<<20 || colors < 1 || colors > 32 || bpc < 1 || bpc > 16 {
+		return data
+	}
+	row := int((cols*colors*bpc+7)/8) + 1
+	return data[:len(data)/row*row]
 }
 
 // unpredict reverses a PNG (§7.4.4.4, predictors 10–15) or TIFF 2 predictor.

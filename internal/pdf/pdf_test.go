@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
 )
 
 func corpusFiles(t testing.TB) map[string][]byte {
@@ -186,16 +188,26 @@ func TestObjectSyntax(t *testing.T) {
 
 // FuzzOpen feeds arbitrary bytes to the reader: it must never panic, and
 // whatever it opens must resolve its catalog and pages without panicking.
-// Seeds: every sample in testdata/pdf.
+// Every object it visits stays within the budget. Seeds: every sample in
+// testdata/pdf and small decompression bombs.
 func FuzzOpen(f *testing.F) {
 	for _, data := range corpusFiles(f) {
 		f.Add(data)
 	}
+	f.Add(pdftest.Bomb(2, 4096))
+	f.Add(pdftest.Bomb(40, 64<<10))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := Open(bytes.NewReader(data), int64(len(data)))
+		const budget = 1 << 20
+		r, err := Open(bytes.NewReader(data), int64(len(data)), WithBudget(budget), WithCacheSize(64<<10))
 		if err != nil {
 			return
 		}
+		defer func() {
+			if r.Used() > budget {
+				t.Fatalf("used %d bytes of a budget of %d", r.Used(), budget)
+			}
+		}()
+		r.Objects(func(int, Object) error { return nil })
 		r.Catalog()
 		for i := 1; i <= 3; i++ {
 			if _, _, err := r.Page(i); err != nil {

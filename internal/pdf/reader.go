@@ -70,22 +70,38 @@ type Reader struct {
 	// Version is the version in the file header, e.g. "1.7".
 	Version string
 
-	xref     map[int]xrefEntry
-	objStms  map[int]*objStm
-	maxWin   int
-	resolved map[int]Object
+	xref   map[int]xrefEntry
+	maxWin int
+	// superseded holds entries of older sections that a newer section
+	// replaced or freed: the objects as earlier revisions had them.
+	superseded []numEntry
+
+	budget, used int64
+	exhausted    bool
+	cache        *cache
+	loading      map[int]bool // objects being loaded, against /Length cycles
 }
 
 type objStm struct {
 	data    []byte
 	first   int
+	nums    []int // object numbers, from the header
 	offsets []int
 }
 
 // Open reads the header, trailer and cross-reference data of the PDF held
 // in ra, which is size bytes long. It does not read objects.
-func Open(ra io.ReaderAt, size int64) (*Reader, error) {
-	r := &Reader{ra: ra, size: size, xref: map[int]xrefEntry{}, objStms: map[int]*objStm{}, resolved: map[int]Object{}, maxWin: 64 << 20}
+//
+// Every Reader has a budget (see [WithBudget], default [DefaultBudget])
+// for the bytes it materializes and a bounded cache (see [WithCacheSize],
+// default [DefaultCacheSize]); a read beyond the budget fails with a
+// [*BudgetError], which matches [ErrBudget].
+func Open(ra io.ReaderAt, size int64, opts ...Option) (*Reader, error) {
+	r := &Reader{ra: ra, size: size, xref: map[int]xrefEntry{}, maxWin: 64 << 20,
+		budget: DefaultBudget, cache: newCache(DefaultCacheSize), loading: map[int]bool{}}
+	for _, o := range opts {
+		o(r)
+	}
 	head := make([]byte, min(size, 1024))
 	if _, err := ra.ReadAt(head, 0); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("pdf: reading header: %w", err)
@@ -224,17 +240,20 @@ func (r *Reader) readSection(off int64, seen map[int64]bool) (*Section, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w at offset %d: %v", ErrBrokenXref, off, err)
+		return nil, fmt.Errorf("%w at offset %d: %w", ErrBrokenXref, off, err)
 	}
 	if !classic {
 		return r.readXrefStream(off)
+	}
+	if err := r.charge(int64(len(table)) * entryCost); err != nil {
+		return nil, err
 	}
 	// In-use entries of the table come first; in a hybrid file the
 	// /XRefStm stream then supplies the objects the table leaves free for
 	// older readers (§7.5.8.4); free entries come last.
 	for _, e := range table {
-		if _, dup := r.xref[e.num]; !dup && e.entry.kind == entryInUse {
-			r.xref[e.num] = e.entry
+		if e.entry.kind == entryInUse {
+			r.define(e.num, e.entry)
 		}
 	}
 	if xs, ok := sec.Trailer.Int("XRefStm"); ok {
@@ -260,11 +279,25 @@ func (r *Reader) readSection(off int64, seen map[int64]bool) (*Section, error) {
 		sec.Freed = append(freed, s.Freed...)
 	}
 	for _, e := range table {
-		if _, dup := r.xref[e.num]; !dup {
-			r.xref[e.num] = e.entry
+		if e.entry.kind == entryFree {
+			r.define(e.num, e.entry)
 		}
 	}
 	return sec, nil
+}
+
+// define records entry e for object num from a section read after every
+// newer one: the newest definition wins, and an older in-use definition it
+// hides is kept as superseded.
+func (r *Reader) define(num int, e xrefEntry) {
+	cur, dup := r.xref[num]
+	if !dup {
+		r.xref[num] = e
+		return
+	}
+	if e.kind != entryFree && cur != e {
+		r.superseded = append(r.superseded, numEntry{num, e})
+	}
 }
 
 type numEntry struct {
@@ -321,15 +354,15 @@ func parseXrefTable(l *lexer) ([]numEntry, []int, []int, error) {
 func (r *Reader) readXrefStream(off int64) (*Section, error) {
 	_, obj, err := r.readIndirect(off, -1)
 	if err != nil {
-		return nil, fmt.Errorf("%w at offset %d: %v", ErrBrokenXref, off, err)
+		return nil, fmt.Errorf("%w at offset %d: %w", ErrBrokenXref, off, err)
 	}
 	s, ok := obj.(*Stream)
 	if !ok || s.Dict.Name("Type") != "XRef" {
 		return nil, fmt.Errorf("%w: no cross-reference table or stream at offset %d", ErrBrokenXref, off)
 	}
-	data, err := Decode(s)
+	data, err := r.Decode(s)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBrokenXref, err)
+		return nil, fmt.Errorf("%w: %w", ErrBrokenXref, err)
 	}
 	w, ok := s.Dict["W"].(Array)
 	if !ok || len(w) != 3 {
@@ -385,6 +418,9 @@ func (r *Reader) readXrefStream(off int64) (*Section, error) {
 			if pos+total > len(data) {
 				return nil, fmt.Errorf("%w: cross-reference stream is short", ErrBrokenXref)
 			}
+			if err := r.charge(entryCost); err != nil {
+				return nil, err
+			}
 			typ := field(0, 1)
 			f2 := field(1, 0)
 			f3 := field(2, 0)
@@ -405,9 +441,7 @@ func (r *Reader) readXrefStream(off int64) (*Section, error) {
 			default:
 				continue // reserved types are ignored (§7.5.8.3)
 			}
-			if _, dup := r.xref[num]; !dup {
-				r.xref[num] = e
-			}
+			r.define(num, e)
 		}
 	}
 	return sec, nil
@@ -419,6 +453,7 @@ func (r *Reader) readIndirect(off int64, want int) (Ref, Object, error) {
 	var ref Ref
 	var obj Object
 	var streamStart int64 = -1
+	parsed := 0
 	err := r.parseAt(off, func(l *lexer) error {
 		l.skipSpace()
 		n, err := strconv.Atoi(string(l.keyword()))
@@ -461,9 +496,15 @@ func (r *Reader) readIndirect(off int64, want int) (Ref, Object, error) {
 				l.pos = save
 			}
 		}
+		parsed = l.pos
 		return nil
 	})
 	if err != nil {
+		return ref, nil, err
+	}
+	// Parsing is charged too: objects may overlap, and a file can make
+	// many objects parse the same large region.
+	if err := r.charge(int64(parsed)); err != nil {
 		return ref, nil, err
 	}
 	if s, ok := obj.(*Stream); ok {
@@ -473,6 +514,9 @@ func (r *Reader) readIndirect(off int64, want int) (Ref, Object, error) {
 		}
 		if length < 0 || streamStart+length > r.size || length > maxStream {
 			return ref, nil, fmt.Errorf("pdf: stream length of object %d is out of range", ref.Num)
+		}
+		if err := r.charge(length); err != nil {
+			return ref, nil, err
 		}
 		s.Data = make([]byte, length)
 		if _, err := r.ra.ReadAt(s.Data, streamStart); err != nil && err != io.EOF {
@@ -508,17 +552,21 @@ func (r *Reader) Resolve(o Object) (Object, error) {
 	if !ok {
 		return o, nil
 	}
-	if v, ok := r.resolved[ref.Num]; ok {
+	key := cacheKey{num: ref.Num}
+	if v, ok := r.cache.get(key); ok {
 		return v, nil
 	}
 	// Guard against reference cycles through /Length.
-	r.resolved[ref.Num] = Null{}
+	if r.loading[ref.Num] {
+		return Null{}, nil
+	}
+	r.loading[ref.Num] = true
 	v, err := r.load(ref.Num)
+	delete(r.loading, ref.Num)
 	if err != nil {
-		delete(r.resolved, ref.Num)
 		return nil, err
 	}
-	r.resolved[ref.Num] = v
+	r.cache.put(key, v, sizeOf(v))
 	return v, nil
 }
 
@@ -542,10 +590,18 @@ func (r *Reader) Dict(o Object) (Dict, error) {
 
 func (r *Reader) load(num int) (Object, error) {
 	e, ok := r.xref[num]
-	if !ok || e.kind == entryFree {
+	if !ok {
 		return Null{}, nil
 	}
-	if e.kind == entryInUse {
+	return r.loadEntry(num, e)
+}
+
+// loadEntry parses object num where entry e says it is.
+func (r *Reader) loadEntry(num int, e xrefEntry) (Object, error) {
+	switch e.kind {
+	case entryFree:
+		return Null{}, nil
+	case entryInUse:
 		_, obj, err := r.readIndirect(e.off, num)
 		if err != nil {
 			return nil, fmt.Errorf("pdf: object %d: %w", num, err)
@@ -559,21 +615,34 @@ func (r *Reader) load(num int) (Object, error) {
 	if e.gen < 0 || e.gen >= len(stm.offsets) {
 		return nil, fmt.Errorf("pdf: object %d: index %d outside object stream %d", num, e.gen, e.off)
 	}
-	start := stm.first + stm.offsets[e.gen]
-	if start < 0 || start >= len(stm.data) {
-		return nil, fmt.Errorf("pdf: object %d: offset outside object stream", num)
-	}
-	l := &lexer{b: stm.data[start:], eofOK: true}
-	obj, err := l.object(0)
+	obj, err := r.objStmObject(stm, e.gen)
 	if err != nil {
 		return nil, fmt.Errorf("pdf: object %d: %w", num, err)
 	}
 	return obj, nil
 }
 
+// objStmObject parses the i-th object of stm, charging the bytes parsed.
+func (r *Reader) objStmObject(stm *objStm, i int) (Object, error) {
+	start := stm.first + stm.offsets[i]
+	if start < 0 || start >= len(stm.data) {
+		return nil, fmt.Errorf("offset outside object stream")
+	}
+	l := &lexer{b: stm.data[start:], eofOK: true}
+	obj, err := l.object(0)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.charge(int64(l.pos)); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
 func (r *Reader) objectStream(num int) (*objStm, error) {
-	if s, ok := r.objStms[num]; ok {
-		return s, nil
+	key := cacheKey{objStm: true, num: num}
+	if s, ok := r.cache.get(key); ok {
+		return s.(*objStm), nil
 	}
 	e, ok := r.xref[num]
 	if !ok || e.kind != entryInUse {
@@ -587,7 +656,17 @@ func (r *Reader) objectStream(num int) (*objStm, error) {
 	if !ok || s.Dict.Name("Type") != "ObjStm" {
 		return nil, fmt.Errorf("object %d is not an object stream", num)
 	}
-	data, err := Decode(s)
+	stm, err := r.parseObjStm(num, s)
+	if err != nil {
+		return nil, err
+	}
+	r.cache.put(key, stm, int64(len(stm.data))+16*int64(len(stm.offsets))+64)
+	return stm, nil
+}
+
+// parseObjStm decodes object stream num and reads its header (§7.5.7).
+func (r *Reader) parseObjStm(num int, s *Stream) (*objStm, error) {
+	data, err := r.Decode(s)
 	if err != nil {
 		return nil, err
 	}
@@ -600,7 +679,8 @@ func (r *Reader) objectStream(num int) (*objStm, error) {
 	stm := &objStm{data: data, first: int(first)}
 	for i := int64(0); i < n; i++ {
 		l.skipSpace()
-		if _, err := strconv.Atoi(string(l.keyword())); err != nil {
+		on, err := strconv.Atoi(string(l.keyword()))
+		if err != nil {
 			return nil, fmt.Errorf("object stream %d has a bad header", num)
 		}
 		l.skipSpace()
@@ -608,9 +688,9 @@ func (r *Reader) objectStream(num int) (*objStm, error) {
 		if err != nil {
 			return nil, fmt.Errorf("object stream %d has a bad header", num)
 		}
+		stm.nums = append(stm.nums, on)
 		stm.offsets = append(stm.offsets, o)
 	}
-	r.objStms[num] = stm
 	return stm, nil
 }
 
