@@ -51,7 +51,7 @@ func (s *mapStore) Key(ctx context.Context, r pkiroles.Role) (crypto.Signer, ca.
 		s.ids[r.Name] = id
 		s.mu.Unlock()
 	}
-	sg, ref, err := s.m.Signer(ctx, id, r.Purpose)
+	sg, ref, err := s.m.Signer(ctx, id, r.Purpose, r.SignerOptions()...)
 	if err != nil {
 		return nil, ca.KeyRef{}, err
 	}
