@@ -48,8 +48,10 @@ const (
 	ContentTypeResponse = "application/ocsp-response"
 )
 
-// MaxRequestSize bounds request bodies and decoded GET paths.
-const MaxRequestSize = 16 << 10
+// MaxRequestSize bounds request bodies and decoded GET paths: room for
+// [MaxCertIDs] CertIDs and an optional signature with a few certificates
+// (RFC 6960 §4.1.1), and no more, since requests are anonymous.
+const MaxRequestSize = 8 << 10
 
 // DefaultValidity is the time from thisUpdate to nextUpdate when
 // [Responder.Validity] is zero.
