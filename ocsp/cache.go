@@ -51,11 +51,11 @@ func certState(sr SingleResponse) string {
 }
 
 // get returns the response for k stating state, produced at most reuse
-// before now, or has produce make it (at now) and keeps it. It keeps at
-// most max responses.
-func (c *responseCache) get(k cacheKey, state string, now time.Time, reuse time.Duration, max int, produce func() ([]byte, error)) ([]byte, error) {
+// before now (unless renew is set), or has produce make it (at now) and
+// keeps it. It keeps at most max responses.
+func (c *responseCache) get(k cacheKey, state string, now time.Time, reuse time.Duration, max int, renew bool, produce func() ([]byte, error)) ([]byte, error) {
 	c.mu.Lock()
-	if r := c.m[k]; r != nil && r.state == state && fresh(r, now, reuse) {
+	if r := c.m[k]; r != nil && !renew && r.state == state && fresh(r, now, reuse) {
 		c.mu.Unlock()
 		<-r.ready
 		return r.der, r.err

@@ -72,8 +72,9 @@ func writePEM(t *testing.T, dir, name string, der []byte) string {
 // TestPreProducedResponses: over HTTP, many requests for one certificate
 // (each with its own nonce, by POST and GET, at once or one after the
 // other) are answered by one signature; openssl verifies the response it
-// is served from the cache; a revocation is answered at once; and a
-// response is produced again after ReuseFor.
+// is served from the cache; a revocation is answered at once; a no-cache
+// request gets a response signed now; and a response is produced again
+// after ReuseFor.
 func TestPreProducedResponses(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Fatal("openssl is required: ", err)
@@ -159,6 +160,27 @@ func TestPreProducedResponses(t *testing.T) {
 		t.Errorf("%d signatures after the revocation, want 3", n)
 	}
 
+	// A request with Cache-Control: no-cache gets a response signed now,
+	// which the next requests are served.
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(f.request(t, f.rev.SerialNumber, crypto.SHA1, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ocsp.ContentTypeRequest)
+	req.Header.Set("Cache-Control", "max-age=0, no-cache")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if n := f.signer.n.Load(); n != 4 {
+		t.Errorf("a no-cache request made %d signatures in all, want 4", n)
+	}
+	if again := post(t, url, f.request(t, f.rev.SerialNumber, crypto.SHA1, nil)); !bytes.Equal(again, renewed) || f.signer.n.Load() != 4 {
+		t.Error("the response signed for a no-cache request is not served to the next")
+	}
+
 	// Past ReuseFor, a response is produced again, with a new thisUpdate.
 	later := now.Add(11 * time.Minute)
 	clock.Store(&later)
@@ -166,7 +188,7 @@ func TestPreProducedResponses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.ThisUpdate.Equal(later) || f.signer.n.Load() != 4 {
+	if !r.ThisUpdate.Equal(later) || f.signer.n.Load() != 5 {
 		t.Errorf("after ReuseFor: thisUpdate %v, %d signatures", r.ThisUpdate, f.signer.n.Load())
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"math/big"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,6 +170,18 @@ func indexKey(h crypto.Hash, name, key []byte) string {
 // (a serial the CA never issued). The answer for a single CertID may be
 // one produced earlier for the same status (see the package doc).
 func (r *Responder) Respond(ctx context.Context, req []byte) ([]byte, error) {
+	return r.respond(ctx, req, false)
+}
+
+// RespondFresh is [Responder.Respond] without reusing a response
+// produced earlier: the answer is signed now (and kept for the requests
+// that follow), for a caller that needs status information produced
+// after some event, such as the validation data of a signature just made.
+func (r *Responder) RespondFresh(ctx context.Context, req []byte) ([]byte, error) {
+	return r.respond(ctx, req, true)
+}
+
+func (r *Responder) respond(ctx context.Context, req []byte, fresh bool) ([]byte, error) {
 	q, err := ParseRequest(req)
 	if err != nil {
 		return errorResponse(MalformedRequest), nil
@@ -229,7 +242,7 @@ func (r *Responder) Respond(ctx context.Context, req []byte) ([]byte, error) {
 		if maxCached <= 0 {
 			maxCached = DefaultMaxCached
 		}
-		der, err = r.cache.get(cacheKey{e, certIDKey(rs[0].CertID)}, certState(rs[0]), t, reuse, maxCached, func() ([]byte, error) {
+		der, err = r.cache.get(cacheKey{e, certIDKey(rs[0].CertID)}, certState(rs[0]), t, reuse, maxCached, fresh, func() ([]byte, error) {
 			return e.rs.sign(rnd, t, rs, nil)
 		})
 	default:
@@ -246,6 +259,11 @@ func (r *Responder) Respond(ctx context.Context, req []byte) ([]byte, error) {
 // request as the last part of the path (mount r with [http.StripPrefix] so
 // that the path it sees is "/" followed by the request). Mount it without
 // a path-cleaning [http.ServeMux] in front for GET: base64 may contain "//".
+//
+// A request with "Cache-Control: no-cache" is answered as by
+// [Responder.RespondFresh]. A server that faces untrusted clients MUST
+// remove that header from their requests (pkiroles does), or each of them
+// could make the responder sign.
 func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var body []byte
 	switch req.Method {
@@ -276,7 +294,10 @@ func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "ocsp: only GET and POST are supported", http.StatusMethodNotAllowed)
 		return
 	}
-	resp, err := r.Respond(req.Context(), body)
+	// RFC 9111 §5.2.1.4: a request with no-cache asks for a response
+	// not served from storage.
+	fresh := slices.Contains(strings.Split(strings.ReplaceAll(req.Header.Get("Cache-Control"), " ", ""), ","), "no-cache")
+	resp, err := r.respond(req.Context(), body, fresh)
 	if err != nil {
 		log := r.Logger
 		if log == nil {

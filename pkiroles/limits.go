@@ -133,7 +133,9 @@ func HTTPServer(h http.Handler, l Limits) *http.Server {
 //     with Retry-After: 1;
 //   - a body longer than its endpoint's bound ([tsa.MaxRequestSize],
 //     [ocsp.MaxRequestSize], none for the others) is answered 413, before
-//     it is read when its length is declared.
+//     it is read when its length is declared;
+//   - a request's Cache-Control is removed: only the service itself asks
+//     the OCSP responder for a fresh response.
 //
 // Refusals are not logged: logging them would turn a flood into log
 // growth.
@@ -191,6 +193,9 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	// A network client does not choose to bypass the OCSP responder's
+	// pre-produced responses (see [ocsp.Responder.ServeHTTP]).
+	r.Header.Del("Cache-Control")
 	if class != classStatic {
 		select {
 		case g.inFlight <- struct{}{}:

@@ -266,7 +266,7 @@ func TestSlowBody(t *testing.T) {
 // TestAnonymousUseAudit: 1000 time-stamps over the listener add a few
 // key.used events that reserve, before them, at least the uses made;
 // every token verifies with openssl; 100 identical OCSP requests sign
-// once; and once the audit log fails, the TSA refuses as soon as the uses
+// once, even when they ask for a fresh response; and once the audit log fails, the TSA refuses as soon as the uses
 // recorded before are spent.
 func TestAnonymousUseAudit(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
@@ -347,11 +347,24 @@ func TestAnonymousUseAudit(t *testing.T) {
 	close(jobs)
 	wg.Wait()
 
-	// 100 identical OCSP requests: one signature, one event of one use.
+	// 100 identical OCSP requests, asking for no cached response: one
+	// signature, one event of one use.
 	q := ocspq(t, p)
 	for range 100 {
-		if r := do(t, &http.Client{}, http.MethodPost, url+"/ocsp", ocsp.ContentTypeRequest, bytes.NewReader(q)); r.status != http.StatusOK {
-			t.Fatalf("OCSP: %d", r.status)
+		req, err := http.NewRequest(http.MethodPost, url+"/ocsp", bytes.NewReader(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", ocsp.ContentTypeRequest)
+		req.Header.Set("Cache-Control", "no-cache")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("OCSP: %d", resp.StatusCode)
 		}
 	}
 	if es := e.rec.keyUsed(e.store.ids["ocsp/platform"]); len(es) != 1 || es[0].Details["uses_reserved"] != "1" {
