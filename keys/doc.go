@@ -26,9 +26,12 @@
 //
 // Every operation, refused attempt and failure is recorded through a
 // [Recorder] before it takes effect; if the record fails, the operation
-// does not happen (fail closed, as [auditlog.Recorder] requires). The one
-// exception is the successful signature of an audit-checkpoint key: the
-// signed checkpoint is its own record (see [PurposeAuditCheckpoint]).
+// does not happen (fail closed, as [auditlog.Recorder] requires). A
+// signer asked for with [AggregateUses], for a key that signs for anyone
+// who asks, records its uses in blocks: one key.used event, before them,
+// reserves the uses of a block of at most an interval. The one exception
+// is the successful signature of an audit-checkpoint key: the signed
+// checkpoint is its own record (see [PurposeAuditCheckpoint]).
 //
 // # Storage
 //

@@ -77,6 +77,7 @@ type Manager struct {
 	hooks   []RevocationHook
 
 	reserved reservations
+	blocks   useBlocks
 }
 
 // New returns a Manager over cfg.

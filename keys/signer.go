@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Signer returns a crypto.Signer for the active version of key id, which
@@ -17,8 +18,13 @@ import (
 // records a key.used event before the backend signs (and a failure event
 // if the backend fails), counts the use, and rotates the key when the
 // usage limit is reached. Sign uses context.Background(): crypto.Signer
-// carries no context.
-func (m *Manager) Signer(ctx context.Context, id string, purpose Purpose) (crypto.Signer, KeyVersionRef, error) {
+// carries no context. Options may record uses in blocks instead
+// ([AggregateUses]).
+func (m *Manager) Signer(ctx context.Context, id string, purpose Purpose, opts ...SignerOption) (crypto.Signer, KeyVersionRef, error) {
+	var o signerOptions
+	for _, f := range opts {
+		f(&o)
+	}
 	check := signingPurpose(purpose)
 	k, err := m.store.Get(ctx, id)
 	if err != nil {
@@ -51,7 +57,7 @@ func (m *Manager) Signer(ctx context.Context, id string, purpose Purpose) (crypt
 		return nil, KeyVersionRef{}, m.deny(ctx, opSign, k, v.Number, fmt.Errorf("keys: backend %s returned a different key for %s/v%d", b.Name(), id, v.Number))
 	}
 	ref := KeyVersionRef{KeyID: id, Version: v.Number}
-	return &signer{m: m, ref: ref, pub: v.Public, purpose: purpose, backend: bs}, ref, nil
+	return &signer{m: m, ref: ref, pub: v.Public, purpose: purpose, backend: bs, aggregate: o.aggregate}, ref, nil
 }
 
 // signingPurpose returns the purpose check for signing under p: the key
@@ -75,6 +81,8 @@ type signer struct {
 	pub     crypto.PublicKey
 	purpose Purpose
 	backend crypto.Signer
+	// aggregate is the block interval of [AggregateUses], or zero.
+	aggregate time.Duration
 }
 
 var _ crypto.Signer = (*signer)(nil)
@@ -86,7 +94,7 @@ func (s *signer) Public() crypto.PublicKey { return s.pub }
 // [Manager.Signer].
 func (s *signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
 	ctx := context.Background()
-	spec := useSpec{op: opSign, purpose: signingPurpose(s.purpose), states: activeOnly, limited: true}
+	spec := useSpec{op: opSign, purpose: signingPurpose(s.purpose), states: activeOnly, limited: true, aggregate: s.aggregate}
 	k, v, _, err := s.m.use(ctx, s.ref.KeyID, s.ref.Version, spec)
 	if err != nil {
 		return nil, err

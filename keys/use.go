@@ -18,6 +18,9 @@ type useSpec struct {
 	states []State
 	// limited operations are new uses subject to the usage limit.
 	limited bool
+	// aggregate, if positive, records uses in blocks (see
+	// [AggregateUses]).
+	aggregate time.Duration
 }
 
 var activeOnly = []State{StateActive}
@@ -57,7 +60,7 @@ func (m *Manager) use(ctx context.Context, id string, n int, s useSpec) (*Key, V
 		return nil, Version{}, nil, m.deny(ctx, s.op, k, v.Number, err)
 	}
 	if !selfRecording(k) {
-		if err := m.attempt(ctx, s.op, k, v.Number, nil); err != nil {
+		if err := m.recordUse(ctx, s, k, v.Number); err != nil {
 			return nil, Version{}, nil, err
 		}
 	}

@@ -3,10 +3,21 @@
 // A [Responder] answers for the issuing CAs registered with
 // [Responder.SetSigner], each through a delegated responder certificate
 // (id-kp-OCSPSigning, RFC 6960 §4.2.2.2) or the CA's own key. Statuses come
-// from the CA's record store, so a revocation is visible in the next
-// response. Responses are produced per request, signed, with thisUpdate and
-// producedAt from an injected clock, and echo the request's nonce
-// (RFC 8954).
+// from the CA's record store, read on every request, so a revocation is
+// visible in the next response.
+//
+// # Pre-produced responses
+//
+// A signed response for one certificate is kept and served again, for
+// [Responder.ReuseFor], to every request for that certificate while its
+// record states the same status (RFC 6960 §2.4 allows pre-produced
+// responses): a flood of requests for one certificate signs once, and a
+// revocation is answered at once with a new response. Such responses
+// carry no nonce: the responder ignores the nonce extension of requests,
+// which RFC 9654 (formerly RFC 8954) leaves optional for responders and
+// RFC 5019 expects of responders that pre-produce responses; freshness
+// comes from thisUpdate, within ReuseFor of the answer. A negative
+// ReuseFor signs every response and echoes the nonce.
 package ocsp
 
 import (
@@ -23,6 +34,7 @@ import (
 	"math/big"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,8 +49,10 @@ const (
 	ContentTypeResponse = "application/ocsp-response"
 )
 
-// MaxRequestSize bounds request bodies and decoded GET paths.
-const MaxRequestSize = 16 << 10
+// MaxRequestSize bounds request bodies and decoded GET paths: room for
+// [MaxCertIDs] CertIDs and an optional signature with a few certificates
+// (RFC 6960 §4.1.1), and no more, since requests are anonymous.
+const MaxRequestSize = 8 << 10
 
 // DefaultValidity is the time from thisUpdate to nextUpdate when
 // [Responder.Validity] is zero.
@@ -81,9 +95,18 @@ type Responder struct {
 	Rand io.Reader
 	// Logger receives internal errors; nil means slog.Default().
 	Logger *slog.Logger
+	// ReuseFor is how long a response for one certificate is served
+	// again while the certificate's status is unchanged (see the package
+	// doc); zero means a quarter of the validity, negative never.
+	ReuseFor time.Duration
+	// MaxCached bounds the responses kept; zero means
+	// [DefaultMaxCached].
+	MaxCached int
 
 	mu    sync.RWMutex
 	index map[string]*entry // by hash|nameHash|keyHash
+
+	cache responseCache
 }
 
 var _ http.Handler = (*Responder)(nil)
@@ -144,8 +167,21 @@ func indexKey(h crypto.Hash, name, key []byte) string {
 // the request mixes CAs), internalError when the store fails (the error is
 // returned too), and otherwise a signed response with one SingleResponse
 // per CertID: good, revoked (time, reason, invalidity date) or unknown
-// (a serial the CA never issued).
+// (a serial the CA never issued). The answer for a single CertID may be
+// one produced earlier for the same status (see the package doc).
 func (r *Responder) Respond(ctx context.Context, req []byte) ([]byte, error) {
+	return r.respond(ctx, req, false)
+}
+
+// RespondFresh is [Responder.Respond] without reusing a response
+// produced earlier: the answer is signed now (and kept for the requests
+// that follow), for a caller that needs status information produced
+// after some event, such as the validation data of a signature just made.
+func (r *Responder) RespondFresh(ctx context.Context, req []byte) ([]byte, error) {
+	return r.respond(ctx, req, true)
+}
+
+func (r *Responder) respond(ctx context.Context, req []byte, fresh bool) ([]byte, error) {
 	q, err := ParseRequest(req)
 	if err != nil {
 		return errorResponse(MalformedRequest), nil
@@ -193,7 +229,25 @@ func (r *Responder) Respond(ctx context.Context, req []byte) ([]byte, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	der, err := e.rs.sign(rnd, t, rs, q.Nonce)
+	reuse := r.ReuseFor
+	if reuse == 0 {
+		reuse = validity / 4
+	}
+	var der []byte
+	switch {
+	case reuse < 0:
+		der, err = e.rs.sign(rnd, t, rs, q.Nonce)
+	case len(rs) == 1:
+		maxCached := r.MaxCached
+		if maxCached <= 0 {
+			maxCached = DefaultMaxCached
+		}
+		der, err = r.cache.get(cacheKey{e, certIDKey(rs[0].CertID)}, certState(rs[0]), t, reuse, maxCached, fresh, func() ([]byte, error) {
+			return e.rs.sign(rnd, t, rs, nil)
+		})
+	default:
+		der, err = e.rs.sign(rnd, t, rs, nil)
+	}
 	if err != nil {
 		return errorResponse(InternalError), err
 	}
@@ -205,6 +259,11 @@ func (r *Responder) Respond(ctx context.Context, req []byte) ([]byte, error) {
 // request as the last part of the path (mount r with [http.StripPrefix] so
 // that the path it sees is "/" followed by the request). Mount it without
 // a path-cleaning [http.ServeMux] in front for GET: base64 may contain "//".
+//
+// A request with "Cache-Control: no-cache" is answered as by
+// [Responder.RespondFresh]. A server that faces untrusted clients MUST
+// remove that header from their requests (pkiroles does), or each of them
+// could make the responder sign.
 func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var body []byte
 	switch req.Method {
@@ -235,7 +294,10 @@ func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "ocsp: only GET and POST are supported", http.StatusMethodNotAllowed)
 		return
 	}
-	resp, err := r.Respond(req.Context(), body)
+	// RFC 9111 §5.2.1.4: a request with no-cache asks for a response
+	// not served from storage.
+	fresh := slices.Contains(strings.Split(strings.ReplaceAll(req.Header.Get("Cache-Control"), " ", ""), ","), "no-cache")
+	resp, err := r.respond(req.Context(), body, fresh)
 	if err != nil {
 		log := r.Logger
 		if log == nil {
@@ -244,9 +306,9 @@ func (r *Responder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		log.ErrorContext(req.Context(), "ocsp: responder failed", "err", err)
 	}
 	w.Header().Set("Content-Type", ContentTypeResponse)
-	// Responses are made per request from the live store: tell caches not
-	// to keep them, so a revocation is visible at once (RFC 5019 §6 would
-	// allow caching until nextUpdate).
+	// Statuses are read per request from the live store: tell HTTP caches
+	// not to keep responses, so a revocation is visible at once (RFC 5019
+	// §6 would allow caching until nextUpdate).
 	w.Header().Set("Cache-Control", "no-cache, no-store")
 	w.Write(resp)
 }

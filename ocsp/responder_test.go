@@ -28,9 +28,13 @@ var t0 = time.Date(2030, 3, 1, 12, 0, 0, 0, time.UTC)
 
 type fixture struct {
 	store     *ca.MemoryStore
+	authority *ca.Authority
 	responder *ocsp.Responder
+	root      *x509.Certificate
 	issuer    *x509.Certificate
 	good, rev *x509.Certificate
+	// signer is the responder's key, counting its signatures.
+	signer *countingSigner
 }
 
 func newKey(t testing.TB) *ecdsa.PrivateKey {
@@ -43,13 +47,21 @@ func newKey(t testing.TB) *ecdsa.PrivateKey {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureAt(t, t0)
+}
+
+// newFixtureAt makes the CAs, certificates and responder at the time t0,
+// the responder's clock.
+func newFixtureAt(t testing.TB, t0 time.Time) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	store := new(ca.MemoryStore)
 	a, err := ca.New(ca.Config{Store: store, Recorder: discard{}, BaseURL: "http://127.0.0.1:1", Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.NewRoot(ctx, newKey(t), ca.KeyRef{}, 0); err != nil {
+	root, err := a.NewRoot(ctx, newKey(t), ca.KeyRef{}, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
 	iss, err := a.NewIssuing(ctx, ca.IssuingRequest{Name: "acme", Tenant: "acme", Signer: newKey(t)})
@@ -61,9 +73,9 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: store, issuer: iss.Certificate}
+	f := &fixture{store: store, authority: a, root: root.Certificate, issuer: iss.Certificate, signer: &countingSigner{Signer: rkey}}
 	f.responder = &ocsp.Responder{Store: store, Now: func() time.Time { return t0 }, Validity: 2 * time.Hour}
-	if err := f.responder.SetSigner(ocsp.Signer{CAName: "acme", CA: iss.Certificate, Certificate: rcert, Key: rkey}); err != nil {
+	if err := f.responder.SetSigner(ocsp.Signer{CAName: "acme", CA: iss.Certificate, Certificate: rcert, Key: f.signer}); err != nil {
 		t.Fatal(err)
 	}
 	id := ca.Identity{Name: "A", Email: "a@example.com", Tenant: "acme"}
@@ -144,21 +156,34 @@ func TestRespond(t *testing.T) {
 	}
 }
 
-func TestNonceEcho(t *testing.T) {
+// oidNonceDER is the DER of the nonce extension's OID,
+// 1.3.6.1.5.5.7.48.1.2.
+var oidNonceDER = []byte{0x06, 0x09, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02}
+
+// TestNonce: with pre-produced responses (the default) the nonce is
+// ignored; a responder that never reuses responses echoes it (RFC 9654).
+func TestNonce(t *testing.T) {
 	f := newFixture(t)
 	nonce := bytes.Repeat([]byte{0xab}, 16)
+	// The nonce extension's value: OCTET STRING 04 10 ab…ab.
+	echoed := append([]byte{0x04, 0x10}, nonce...)
 	der, err := f.responder.Respond(context.Background(), f.request(t, f.good.SerialNumber, crypto.SHA1, nonce))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The nonce extension: OID 1.3.6.1.5.5.7.48.1.2, value OCTET STRING
-	// (04 10 ab…ab).
-	want := append([]byte{0x04, 0x10}, nonce...)
-	if !bytes.Contains(der, want) {
-		t.Error("response does not carry the request's nonce")
+	if bytes.Contains(der, oidNonceDER) {
+		t.Error("a pre-produced response carries a nonce")
+	}
+	f.responder.ReuseFor = -1
+	der, err = f.responder.Respond(context.Background(), f.request(t, f.good.SerialNumber, crypto.SHA1, nonce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(der, echoed) {
+		t.Error("a responder without reuse does not echo the request's nonce")
 	}
 	der, _ = f.responder.Respond(context.Background(), f.request(t, f.good.SerialNumber, crypto.SHA1, nil))
-	if bytes.Contains(der, []byte{0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01, 0x02}) {
+	if bytes.Contains(der, oidNonceDER) {
 		t.Error("response without a request nonce carries a nonce extension")
 	}
 }

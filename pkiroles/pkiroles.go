@@ -43,12 +43,31 @@ type Role struct {
 	Name, Tenant string
 	Purpose      keys.Purpose
 	Algorithm    keys.Algorithm
+	// Anonymous roles sign for anyone who asks over the PKI listener
+	// (the TSA, the OCSP responders): their keys record uses in blocks
+	// (see [Role.SignerOptions]).
+	Anonymous bool
+}
+
+// UseRecordInterval is the longest time one key.used event of an
+// anonymous role's key covers ([keys.AggregateUses]).
+const UseRecordInterval = time.Minute
+
+// SignerOptions are the options a [Store] passes to [keys.Manager.Signer]
+// for r's key: an anonymous role's uses are recorded in blocks of at
+// most [UseRecordInterval], so that a flood of anonymous requests adds
+// audit events per minute, not per request.
+func (r Role) SignerOptions() []keys.SignerOption {
+	if r.Anonymous {
+		return []keys.SignerOption{keys.AggregateUses(UseRecordInterval)}
+	}
+	return nil
 }
 
 // The PKI's roles.
 var (
 	RootRole = Role{Name: "ca/" + ca.RootName, Purpose: keys.PurposeRootCA, Algorithm: keys.ECDSAP384}
-	TSARole  = Role{Name: "tsa", Purpose: keys.PurposeTimestamping, Algorithm: keys.ECDSAP256}
+	TSARole  = Role{Name: "tsa", Purpose: keys.PurposeTimestamping, Algorithm: keys.ECDSAP256, Anonymous: true}
 )
 
 // IssuingRole is the role of issuing CA name of tenant ("" for the
@@ -61,14 +80,15 @@ func IssuingRole(name, tenant string) Role {
 // key of its own, so that the CA key is not used on every query, of
 // purpose issuing-ca (it signs on the CA's behalf).
 func OCSPRole(name, tenant string) Role {
-	return Role{Name: "ocsp/" + name, Tenant: tenant, Purpose: keys.PurposeIssuingCA, Algorithm: keys.ECDSAP256}
+	return Role{Name: "ocsp/" + name, Tenant: tenant, Purpose: keys.PurposeIssuingCA, Algorithm: keys.ECDSAP256, Anonymous: true}
 }
 
 // A Store keeps which key serves each role and the role's current
 // certificate.
 type Store interface {
 	// Key returns the active version of the role's key, creating the key
-	// on first use.
+	// on first use. A signer from a [keys.Manager] MUST be asked for with
+	// the role's [Role.SignerOptions].
 	Key(ctx context.Context, r Role) (crypto.Signer, ca.KeyRef, error)
 	// Certificate returns the role's stored certificate, or nil if it has
 	// none.

@@ -7,12 +7,14 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +53,7 @@ func (s *mapStore) Key(ctx context.Context, r pkiroles.Role) (crypto.Signer, ca.
 		s.ids[r.Name] = id
 		s.mu.Unlock()
 	}
-	sg, ref, err := s.m.Signer(ctx, id, r.Purpose)
+	sg, ref, err := s.m.Signer(ctx, id, r.Purpose, r.SignerOptions()...)
 	if err != nil {
 		return nil, ca.KeyRef{}, err
 	}
@@ -75,7 +77,47 @@ type env struct {
 	store   *mapStore
 	caStore *sqlitestore.Store
 	audit   *auditlog.Log
-	now     time.Time
+	// rec is the key manager's recorder, in front of audit.
+	rec *recorder
+	now time.Time
+}
+
+// recorder passes events to the audit log, keeps the key.used events, and
+// can be told to fail.
+type recorder struct {
+	log  *auditlog.Log
+	fail atomic.Bool
+
+	mu   sync.Mutex
+	used []auditlog.Event
+}
+
+func (r *recorder) Record(ctx context.Context, e auditlog.Event) error {
+	if r.fail.Load() {
+		return errors.New("audit storage is down")
+	}
+	if err := r.log.Record(ctx, e); err != nil {
+		return err
+	}
+	if e.Type == auditlog.KeyUsed {
+		r.mu.Lock()
+		r.used = append(r.used, e)
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+// keyUsed returns the key.used events recorded for key id.
+func (r *recorder) keyUsed(id string) []auditlog.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []auditlog.Event
+	for _, e := range r.used {
+		if e.Subject.KeyID == id {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func newEnv(t *testing.T) *env {
@@ -102,7 +144,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { meta.Close() })
-	m, err := keys.New(ctx, keys.Config{Store: meta, Backends: []keys.Backend{backend}, Recorder: log})
+	rec := &recorder{log: log}
+	m, err := keys.New(ctx, keys.Config{Store: meta, Backends: []keys.Backend{backend}, Recorder: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +154,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cs.Close() })
-	return &env{store: &mapStore{m: m, ids: map[string]string{}, certs: map[string]*x509.Certificate{}}, caStore: cs, audit: log, now: time.Now()}
+	return &env{store: &mapStore{m: m, ids: map[string]string{}, certs: map[string]*x509.Certificate{}}, caStore: cs, audit: log, rec: rec, now: time.Now()}
 }
 
 // start builds a PKI over the environment at the environment's clock, as

@@ -11,6 +11,7 @@ import (
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/pkiroles"
 )
 
 // Defaults of [Config].
@@ -33,6 +34,10 @@ type Config struct {
 	// plain HTTP by design (RFC 5280 §4.2.1.13, §4.2.2.1): relying parties
 	// fetch them without TLS, and the data are signed.
 	PKIListen string `json:"pki_listen"`
+	// PKILimits bound what clients of PKIListen may ask: per-client
+	// budgets of /tsa, /ocsp and the static endpoints, signings at once
+	// (see [pkiroles.Limits]); a field left out keeps its default.
+	PKILimits *pkiroles.Limits `json:"pki_limits"`
 	// DataDir holds the databases, keys, blobs and PKI (default
 	// ./signet-data).
 	DataDir string `json:"data_dir"`
@@ -127,6 +132,10 @@ func (c *Config) Defaults() {
 		rl := api.DefaultRateLimits
 		c.RateLimits = &rl
 	}
+	if c.PKILimits == nil {
+		pl := pkiroles.DefaultLimits
+		c.PKILimits = &pl
+	}
 }
 
 // Validate reports whether c is usable.
@@ -181,6 +190,11 @@ func (c *Config) Validate() error {
 			if r.PerSecond < 0 || r.Burst < 0 || (r.PerSecond > 0) != (r.Burst > 0) {
 				errs = append(errs, fmt.Errorf("rate limit %+v: per_second and burst are both positive or both zero", r))
 			}
+		}
+	}
+	if c.PKILimits != nil {
+		if err := c.PKILimits.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("pki_limits: %w", err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

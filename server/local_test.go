@@ -44,3 +44,35 @@ func TestLocalTransportPanic(t *testing.T) {
 		t.Fatalf("Get = %v, %v; want a panic error", resp, err)
 	}
 }
+
+// TestOwnPKI: requests for the PKI listener's address are answered in
+// process and ask for fresh responses; others go to the next transport.
+func TestOwnPKI(t *testing.T) {
+	local := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "local "+r.Header.Get("Cache-Control"))
+	})
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("next " + r.URL.Host)), Request: r}, nil
+	})
+	c := &http.Client{Transport: ownPKI{"127.0.0.1:8480", localTransport{local}, next}}
+	for url, want := range map[string]string{
+		"http://127.0.0.1:8480/crl/acme.crl":  "local no-cache",
+		"http://127.0.0.1:8481/crl/acme.crl":  "next 127.0.0.1:8481",
+		"https://127.0.0.1:8480/crl/acme.crl": "next 127.0.0.1:8480",
+		"http://tsa.example/tsa":              "next tsa.example",
+	} {
+		resp, err := c.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != want {
+			t.Errorf("%s: %q, want %q", url, b, want)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -68,7 +68,7 @@ func (p *pki) Key(ctx context.Context, r pkiroles.Role) (crypto.Signer, ca.KeyRe
 	} else if err != nil {
 		return nil, ca.KeyRef{}, fmt.Errorf("server: pki role %s: %w", r.Name, err)
 	}
-	s, ref, err := p.keys.Signer(ctx, keyID, r.Purpose)
+	s, ref, err := p.keys.Signer(ctx, keyID, r.Purpose, r.SignerOptions()...)
 	if err != nil {
 		return nil, ca.KeyRef{}, fmt.Errorf("server: key for %s: %w", r.Name, err)
 	}

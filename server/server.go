@@ -226,8 +226,9 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	// Checkpoints of the audit log, signed by the key store's checkpoint
 	// key and anchored by an RFC 3161 time-stamp from the built-in TSA, a
 	// copy in the write-once directory and the configured witnesses.
+	anchorTSA := &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}
 	anchorers := []auditlog.Anchorer{
-		&anchor.Timestamper{Client: &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}, Now: o.now},
+		&anchor.Timestamper{Client: anchorTSA, Now: o.now},
 		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
 	}
 	for _, w := range cfg.Witnesses {
@@ -273,6 +274,10 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		return nil, err
 	}
 	s.pki = p
+	// The service's own requests to its PKI (checkpoint time-stamps,
+	// validation data) are answered in process, outside the listener's
+	// per-client limits.
+	anchorTSA.HTTPClient = &http.Client{Transport: localTransport{p}}
 	tenants, err := s.api.Tenants(ctx)
 	if err != nil {
 		return nil, err
@@ -354,7 +359,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	sg, err := signing.New(signing.Config{
 		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
-		Fetcher:     &ltv.Fetcher{Roots: validationRoots},
+		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{s.pkiLn.Addr().String(), localTransport{p}, http.DefaultTransport}}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		TempDir: filepath.Join(dir, "tmp"), Now: o.now, Logger: o.logger,
 	})
@@ -392,7 +397,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		Handler: s.handler, TLSConfig: tlsCfg, ErrorLog: errLog,
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
-	s.pkiHTTP = &http.Server{Handler: p, ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
+	s.pkiHTTP = pkiroles.HTTPServer(p, *cfg.PKILimits)
+	s.pkiHTTP.ErrorLog = errLog
 	return s, nil
 }
 

@@ -24,8 +24,9 @@ const (
 
 // MaxRequestSize is the largest request body [Server.ServeHTTP] reads. A
 // TimeStampReq with a SHA-512 imprint, a policy and a nonce is well under
-// 200 bytes.
-const MaxRequestSize = 64 << 10
+// 200 bytes; the bound leaves room for a long nonce, nothing more, since
+// every request is read by an anonymous endpoint.
+const MaxRequestSize = 4 << 10
 
 // defaultAccuracy is the accuracy stated in tokens when Server.Accuracy is
 // zero.

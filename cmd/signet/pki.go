@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,12 +19,13 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/ca"
+	"github.com/signet-pki/signet/pkiroles"
 )
 
 const pkiUsage = `Usage:
   signet pki serve [--data DIR] [--listen ADDR] [--base-url URL] [--tenant NAME]...
       initialize the internal PKI (first run) and serve /ocsp, /crl/CA.crl,
-      /ca/CA.crt, /tsa and /metrics over HTTP
+      /ca/CA.crt, /tsa and /metrics over HTTP, with per-client rate limits
   signet pki issue-signer [--data DIR] --name NAME --email ADDR [--tenant NAME]
       [--amr pwd,otp] [--aal aal2] [--validity 10m] --key-out KEY.pem --cert-out CERT.pem
       issue an identity-bound signer certificate for a new key (demo and tests)
@@ -98,7 +98,10 @@ func cmdPKIServe(args []string, env *environment) error {
 		return failf("pki serve: %v", err)
 	}
 	go srv.renewLoop(ctx, time.Minute)
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// The listener's default budgets, signatures at once, request sizes
+	// and timeouts (docs/CONFIGURATION.md, "The PKI listener on a
+	// network").
+	hs := pkiroles.HTTPServer(srv, pkiroles.DefaultLimits)
 	fmt.Fprintf(env.stdout, "serving the PKI at %s (certificates name %s)\n", ln.Addr(), data.state.BaseURL)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

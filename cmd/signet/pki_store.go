@@ -160,7 +160,7 @@ func (d *pkiData) Key(ctx context.Context, role pkiroles.Role) (crypto.Signer, c
 			return nil, ca.KeyRef{}, err
 		}
 	}
-	s, ref, err := d.keys.Signer(ctx, r.KeyID, role.Purpose)
+	s, ref, err := d.keys.Signer(ctx, r.KeyID, role.Purpose, role.SignerOptions()...)
 	if err != nil {
 		return nil, ca.KeyRef{}, fmt.Errorf("key for %s: %w", role.Name, err)
 	}
