@@ -10,8 +10,8 @@ import (
 
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/auditlog/anchor"
-	"github.com/signet-pki/signet/workflow"
 	"github.com/signet-pki/signet/pkiroles"
+	"github.com/signet-pki/signet/workflow"
 )
 
 // Defaults of [Config].
