@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/auditlog/anchor"
+	"github.com/signet-pki/signet/keyref"
 )
 
 // Defaults of [Config].
@@ -179,6 +181,30 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: config: %w", err)
 	}
 	return nil
+}
+
+// tsaRoots reads TSARootsFile, if set.
+func (c *Config) tsaRoots() ([]*x509.Certificate, error) {
+	if c.TSARootsFile == "" {
+		return nil, nil
+	}
+	certs, err := keyref.ReadCertificates(c.TSARootsFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: tsa_roots_file: %w", err)
+	}
+	return certs, nil
+}
+
+// tlsKeyPair reads TLSCertFile and TLSKeyFile, if set.
+func (c *Config) tlsKeyPair() (*tls.Certificate, error) {
+	if c.TLSCertFile == "" {
+		return nil, nil
+	}
+	kp, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: tls_cert_file %s, tls_key_file %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	return &kp, nil
 }
 
 func (c *Config) tlsMinVersion() (uint16, error) {
