@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/auditlog/anchor"
@@ -22,6 +23,10 @@ const (
 	DefaultPKIListen  = "127.0.0.1:8480"
 	DefaultDataDir    = "./signet-data"
 	DefaultUploadSize = 25 << 20
+	// DefaultBlobGCInterval and DefaultBlobGCGrace schedule the
+	// collection of orphaned blobs.
+	DefaultBlobGCInterval = time.Hour
+	DefaultBlobGCGrace    = time.Hour
 )
 
 // Config is the server configuration, read from a JSON file by
@@ -64,7 +69,41 @@ type Config struct {
 	// Witnesses receive every audit checkpoint with a consistency proof
 	// (C2SP tlog-witness) and return cosignatures, stored as anchors.
 	Witnesses []WitnessConfig `json:"witnesses"`
+	// BodyReadTimeout bounds each read of a request body, and
+	// BodyMinRate (bytes per second) the body's average rate after the
+	// first BodyReadTimeout (defaults 30 s and 16 KiB/s): a body that
+	// arrives slower is answered 408 and its connection closed.
+	BodyReadTimeout Duration `json:"body_read_timeout"`
+	BodyMinRate     int64    `json:"body_min_rate"`
+	// BlobGCInterval is how often blobs that nothing references (left by
+	// failed or abandoned requests) are deleted, besides once at start
+	// (default 1 h); BlobGCGrace spares blobs written more recently than
+	// that (default 1 h, at least 1 min), so that a request in flight
+	// never loses its blob.
+	BlobGCInterval Duration `json:"blob_gc_interval"`
+	BlobGCGrace    Duration `json:"blob_gc_grace"`
 }
+
+// Duration is a [time.Duration] written in JSON as a Go duration string,
+// e.g. "90s" or "1h30m".
+type Duration time.Duration
+
+// UnmarshalJSON decodes a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New("a duration is a string such as \"30s\" or \"1h\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON encodes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // WitnessConfig names a C2SP tlog-witness.
 type WitnessConfig struct {
@@ -124,6 +163,18 @@ func (c *Config) Defaults() {
 		rl := api.DefaultRateLimits
 		c.RateLimits = &rl
 	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = Duration(DefaultBodyReadTimeout)
+	}
+	if c.BodyMinRate == 0 {
+		c.BodyMinRate = DefaultBodyMinRate
+	}
+	if c.BlobGCInterval == 0 {
+		c.BlobGCInterval = Duration(DefaultBlobGCInterval)
+	}
+	if c.BlobGCGrace == 0 {
+		c.BlobGCGrace = Duration(DefaultBlobGCGrace)
+	}
 }
 
 // Validate reports whether c is usable.
@@ -176,6 +227,18 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("rate limit %+v: per_second and burst are both positive or both zero", r))
 			}
 		}
+	}
+	if t := time.Duration(c.BodyReadTimeout); t < 0 || t > time.Hour {
+		errs = append(errs, fmt.Errorf("body_read_timeout %v is outside 0–1h", t))
+	}
+	if c.BodyMinRate < 0 {
+		errs = append(errs, fmt.Errorf("body_min_rate %d is negative", c.BodyMinRate))
+	}
+	if t := time.Duration(c.BlobGCInterval); t < 0 || (t > 0 && t < time.Second) {
+		errs = append(errs, fmt.Errorf("blob_gc_interval %v is shorter than 1s", t))
+	}
+	if t := time.Duration(c.BlobGCGrace); t < 0 || (t > 0 && t < time.Minute) {
+		errs = append(errs, fmt.Errorf("blob_gc_grace %v is shorter than 1m: a request in flight could lose its blob", t))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)

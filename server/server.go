@@ -108,6 +108,7 @@ type Server struct {
 	publisher  *auditlog.Publisher
 	auditProbe *sql.DB
 	workflow   *workflow.Service
+	blobs      *blob.FS
 	// background runs the workflow scheduler and certificate renewal
 	// started by Run; Shutdown cancels it and waits for them.
 	background     sync.WaitGroup
@@ -335,6 +336,7 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 	if err != nil {
 		return err
 	}
+	s.blobs = blobs
 	wfStore, err := workflowsql.New(ctx, s.pool)
 	if err != nil {
 		return err
@@ -409,11 +411,12 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 		Idempotency: &api.Idempotency{Store: s.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
+	bodyTimeout := time.Duration(cfg.BodyReadTimeout)
 	s.https = &http.Server{
-		Handler: s.handler, TLSConfig: tlsCfg, ErrorLog: errLog,
+		Handler: limitBodyRead(s.handler, bodyTimeout, cfg.BodyMinRate), TLSConfig: tlsCfg, ErrorLog: errLog,
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
-	s.pkiHTTP = &http.Server{Handler: p, ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
+	s.pkiHTTP = &http.Server{Handler: limitBodyRead(p, bodyTimeout, cfg.BodyMinRate), ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
 
 	// Bootstrap administrator, last: the key is printed only by a start
 	// that succeeds, so a failed first start leaves it for the next one.
@@ -530,10 +533,14 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
 	s.publisher.Start(context.WithoutCancel(ctx))
 	renewer := s.pki.renewer
-	s.background.Add(2)
+	s.background.Add(3)
 	go func() {
 		defer s.background.Done()
 		s.workflow.Run(s.backgroundCtx, workflow.DefaultTick)
+	}()
+	go func() {
+		defer s.background.Done()
+		s.collectBlobs(s.backgroundCtx)
 	}()
 	go func() {
 		defer s.background.Done()
