@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -61,6 +62,8 @@ func TestNewFailureClosesWhatItOpened(t *testing.T) {
 	r := start(t, dir, func(c *server.Config) { c.Listen, c.PKIListen = listen, pkiListen })
 	r.bootstrapKey()
 }
+
+var slogDiscard = slog.New(slog.DiscardHandler)
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -277,5 +280,144 @@ func TestSlowRequestBodyHTTP2(t *testing.T) {
 	res, body = post(&slowReader{data: payload, chunk: 256, pause: 200 * time.Millisecond}, int64(len(payload)))
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("slow but steady body: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestNewFailures makes each step of New fail in turn and checks that New
+// returns an error naming what failed (no panic), prints no bootstrap key
+// and leaves both addresses free.
+func TestNewFailures(t *testing.T) {
+	mkdir := func(t *testing.T, p string) {
+		if err := os.MkdirAll(p, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := func(t *testing.T, p, content string, mode os.FileMode) {
+		mkdir(t, filepath.Dir(p))
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	garbage := strings.Repeat("not a database ", 100)
+	busy := freeAddr(t)
+	held, err := net.Listen("tcp", busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	for _, tc := range []struct {
+		name    string
+		prepare func(t *testing.T, dir string, cfg *server.Config) []server.Option
+		want    string // a relative path is joined to the data directory
+	}{
+		{"data directory is a file", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, dir, "x", 0o600)
+			return nil
+		}, "."},
+		{"busy listen", func(t *testing.T, dir string, c *server.Config) []server.Option {
+			c.Listen = busy
+			return nil
+		}, "listen " + busy + ": address already in use"},
+		{"busy pki_listen", func(t *testing.T, dir string, c *server.Config) []server.Option {
+			c.PKIListen = busy
+			return nil
+		}, "pki_listen " + busy + ": address already in use"},
+		{"service database", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "signet.db"), garbage, 0o600)
+			return nil
+		}, "signet.db"},
+		{"checkpoints is a file", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "checkpoints"), "x", 0o600)
+			return nil
+		}, "checkpoints"},
+		{"audit secret too open", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "audit.master"), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 0o644)
+			return nil
+		}, "audit.master"},
+		{"audit database", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "audit.db"), garbage, 0o600)
+			return nil
+		}, "audit.db"},
+		{"master key file too open", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "master.key"), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 0o644)
+			return nil
+		}, "master.key"},
+		{"master key in the environment and another in the file", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "master.key"), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n", 0o600)
+			return []server.Option{server.WithMasterKey("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")}
+		}, "SIGNET_MASTER_KEY and the master key file hold different keys"},
+		{"keys sealed under a master key that is nowhere", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "keys", "master.check"), "0000\n", 0o600)
+			return nil
+		}, "no master key"},
+		{"wrong master key", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "keys", "master.check"), "0000\n", 0o600)
+			return []server.Option{server.WithMasterKey("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")}
+		}, "master key does not match"},
+		{"keys is a file", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "keys"), "x", 0o600)
+			return nil
+		}, "keys"},
+		{"key database", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "keys.db"), garbage, 0o600)
+			return nil
+		}, "keys.db"},
+		{"PKI database", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "pki.db"), garbage, 0o600)
+			return nil
+		}, "pki.db"},
+		{"root certificate path is a directory", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			mkdir(t, filepath.Join(dir, "pki", "root.pem"))
+			return nil
+		}, "pki/root.pem"},
+		{"tmp is a file", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			file(t, filepath.Join(dir, "tmp"), "x", 0o600)
+			return nil
+		}, "tmp"},
+		{"missing tsa_roots_file", func(t *testing.T, dir string, c *server.Config) []server.Option {
+			c.TSAURLs, c.TSARootsFile = []string{"http://127.0.0.1:1/tsa"}, filepath.Join(dir, "missing.pem")
+			return nil
+		}, "tsa_roots_file"},
+		{"missing tls_cert_file", func(t *testing.T, dir string, c *server.Config) []server.Option {
+			c.TLSCertFile, c.TLSKeyFile = filepath.Join(dir, "missing.pem"), filepath.Join(dir, "missing.key")
+			return nil
+		}, "missing.pem"},
+		{"bad OpenAPI fragment of extra routes", func(t *testing.T, dir string, _ *server.Config) []server.Option {
+			return []server.Option{server.WithRoutes(func(api.Mux) {}, []byte("{not json"))}
+		}, "openapi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			cfg := server.Config{DataDir: dir, Listen: freeAddr(t), PKIListen: freeAddr(t)}
+			var terminal bytes.Buffer
+			opts := append([]server.Option{server.WithTerminal(&terminal), server.WithLogger(slogDiscard)}, tc.prepare(t, dir, &cfg)...)
+			srv, err := server.New(context.Background(), cfg, opts...)
+			if err == nil || srv != nil {
+				t.Fatalf("New: %v, %v; want an error", srv, err)
+			}
+			want := tc.want
+			if !strings.Contains(want, " ") && !strings.HasPrefix(want, "openapi") && !strings.HasPrefix(want, "tsa_") {
+				want = filepath.Join(dir, want)
+			}
+			if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(want)) {
+				t.Errorf("error %q does not name %q", err, want)
+			}
+			if terminal.Len() != 0 {
+				t.Errorf("a failed start printed %q", terminal.String())
+			}
+			for _, a := range []string{cfg.Listen, cfg.PKIListen} {
+				if a == busy {
+					continue
+				}
+				ln, err := net.Listen("tcp", a)
+				if err != nil {
+					t.Fatalf("%s still bound after the failed start: %v", a, err)
+				}
+				ln.Close()
+			}
+		})
 	}
 }
