@@ -98,7 +98,10 @@ func cmdPKIServe(args []string, env *environment) error {
 		return failf("pki serve: %v", err)
 	}
 	go srv.renewLoop(ctx, time.Minute)
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// PKI requests are small (RFC 3161 and OCSP requests): the whole
+	// request must arrive within ReadTimeout, so a client trickling its
+	// body cannot hold a connection.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	fmt.Fprintf(env.stdout, "serving the PKI at %s (certificates name %s)\n", ln.Addr(), data.state.BaseURL)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
