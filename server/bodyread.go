@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -31,12 +32,12 @@ var errBodyTimeout = &api.Error{
 //
 //	deadline = min(now + timeout, start + timeout + bytesRead/minRate)
 //
-// A body that misses its deadline is answered 408 (a problem) and the
-// connection is closed. Once the body is read to its end the deadline is
+// A body that misses its deadline is answered 408 (a problem), the
+// connection is closed and a warning is logged. Once the body is read to its end the deadline is
 // lifted, so that a long computation afterwards (a signature) is not cut
 // short. Over HTTP/1 the deadline is the connection's read deadline, over
 // HTTP/2 the stream's ([http.ResponseController.SetReadDeadline]).
-func limitBodyRead(next http.Handler, timeout time.Duration, minRate int64) http.Handler {
+func limitBodyRead(next http.Handler, timeout time.Duration, minRate int64, logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
@@ -52,9 +53,13 @@ func limitBodyRead(next http.Handler, timeout time.Duration, minRate int64) http
 		r.Body = b
 		tw := &timeoutWriter{ResponseWriter: w, body: b}
 		next.ServeHTTP(tw, r)
-		if b.timedOut.Load() && !tw.wrote {
-			w.Header().Set("Connection", "close")
-			api.WriteProblem(w, r, errBodyTimeout)
+		if b.timedOut.Load() {
+			logger.WarnContext(r.Context(), "request body arrived too slowly", "method", r.Method, "path", r.URL.Path,
+				"remote", r.RemoteAddr, "bytes", b.n, "seconds", int(time.Since(b.start).Seconds()))
+			if !tw.wrote {
+				w.Header().Set("Connection", "close")
+				api.WriteProblem(w, r, errBodyTimeout)
+			}
 		}
 	})
 }

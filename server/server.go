@@ -413,10 +413,10 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
 	bodyTimeout := time.Duration(cfg.BodyReadTimeout)
 	s.https = &http.Server{
-		Handler: limitBodyRead(s.handler, bodyTimeout, cfg.BodyMinRate), TLSConfig: tlsCfg, ErrorLog: errLog,
+		Handler: limitBodyRead(s.handler, bodyTimeout, cfg.BodyMinRate, o.logger), TLSConfig: tlsCfg, ErrorLog: errLog,
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
-	s.pkiHTTP = &http.Server{Handler: limitBodyRead(p, bodyTimeout, cfg.BodyMinRate), ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
+	s.pkiHTTP = &http.Server{Handler: limitBodyRead(p, bodyTimeout, cfg.BodyMinRate, o.logger), ErrorLog: errLog, ReadHeaderTimeout: 10 * time.Second}
 
 	// Bootstrap administrator, last: the key is printed only by a start
 	// that succeeds, so a failed first start leaves it for the next one.
