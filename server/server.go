@@ -109,8 +109,9 @@ type Server struct {
 	auditProbe *sql.DB
 	workflow   *workflow.Service
 	blobs      *blob.FS
-	// background runs the workflow scheduler and certificate renewal
-	// started by Run; Shutdown cancels it and waits for them.
+	// background runs the workflow scheduler, certificate renewal and
+	// blob garbage collection started by Run; Shutdown cancels it and
+	// waits for them.
 	background     sync.WaitGroup
 	stopBackground context.CancelFunc
 	backgroundCtx  context.Context
@@ -135,7 +136,9 @@ type Server struct {
 // New initializes the data directory if needed (see the package doc),
 // opens every store, sets up the PKI, binds the listeners and returns the
 // server, ready to [Server.Run]. On first start it prints the bootstrap
-// admin API key to the terminal.
+// admin API key to the terminal, once everything else has succeeded. If a
+// step fails, New closes whatever it had opened and returns an error that
+// names what failed (the file, or the setting and address).
 func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
