@@ -39,7 +39,7 @@ func LoadCheckpointKey(keyPath, pubPath, origin string) (note.Signer, error) {
 		if err := errors.Join(werr, serr, f.Close()); err != nil {
 			return nil, fmt.Errorf("auditlog: checkpoint key: %w", err)
 		}
-		if err := os.WriteFile(pubPath, []byte(vkey+"\n"), 0o644); err != nil {
+		if err := os.WriteFile(pubPath, []byte(vkey+"\n"), 0o600); err != nil {
 			return nil, fmt.Errorf("auditlog: checkpoint verifier key: %w", err)
 		}
 		return note.NewSigner(skey)

@@ -85,7 +85,7 @@ func CheckpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) 
 			}
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "audit.pub"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+	if err := writeFileAtomic(filepath.Join(dir, "audit.pub"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("server: checkpoint verifier keys: %w", err)
 	}
 	return signer, nil

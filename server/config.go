@@ -2,14 +2,18 @@ package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/auditlog/anchor"
+	"github.com/signet-pki/signet/keyref"
 	"github.com/signet-pki/signet/pkiroles"
 	"github.com/signet-pki/signet/workflow"
 )
@@ -20,6 +24,10 @@ const (
 	DefaultPKIListen  = "127.0.0.1:8480"
 	DefaultDataDir    = "./signet-data"
 	DefaultUploadSize = 25 << 20
+	// DefaultBlobGCInterval and DefaultBlobGCGrace schedule the
+	// collection of orphaned blobs.
+	DefaultBlobGCInterval = time.Hour
+	DefaultBlobGCGrace    = time.Hour
 )
 
 // Config is the server configuration, read from a JSON file by
@@ -70,7 +78,41 @@ type Config struct {
 	// Witnesses receive every audit checkpoint with a consistency proof
 	// (C2SP tlog-witness) and return cosignatures, stored as anchors.
 	Witnesses []WitnessConfig `json:"witnesses"`
+	// BodyReadTimeout bounds each read of a request body, and
+	// BodyMinRate (bytes per second) the body's average rate after the
+	// first BodyReadTimeout (defaults 30 s and 16 KiB/s): a body that
+	// arrives slower is answered 408 and its connection closed.
+	BodyReadTimeout Duration `json:"body_read_timeout"`
+	BodyMinRate     int64    `json:"body_min_rate"`
+	// BlobGCInterval is how often blobs that nothing references (left by
+	// failed or abandoned requests) are deleted, besides once at start
+	// (default 1 h); BlobGCGrace spares blobs written more recently than
+	// that (default 1 h, at least 1 min), so that a request in flight
+	// never loses its blob.
+	BlobGCInterval Duration `json:"blob_gc_interval"`
+	BlobGCGrace    Duration `json:"blob_gc_grace"`
 }
+
+// Duration is a [time.Duration] written in JSON as a Go duration string,
+// e.g. "90s" or "1h30m".
+type Duration time.Duration
+
+// UnmarshalJSON decodes a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New("a duration is a string such as \"30s\" or \"1h\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON encodes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // WitnessConfig names a C2SP tlog-witness.
 type WitnessConfig struct {
@@ -136,6 +178,18 @@ func (c *Config) Defaults() {
 		pl := pkiroles.DefaultLimits
 		c.PKILimits = &pl
 	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = Duration(DefaultBodyReadTimeout)
+	}
+	if c.BodyMinRate == 0 {
+		c.BodyMinRate = DefaultBodyMinRate
+	}
+	if c.BlobGCInterval == 0 {
+		c.BlobGCInterval = Duration(DefaultBlobGCInterval)
+	}
+	if c.BlobGCGrace == 0 {
+		c.BlobGCGrace = Duration(DefaultBlobGCGrace)
+	}
 }
 
 // Validate reports whether c is usable.
@@ -197,10 +251,46 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("pki_limits: %w", err))
 		}
 	}
+	if t := time.Duration(c.BodyReadTimeout); t < 0 || t > time.Hour {
+		errs = append(errs, fmt.Errorf("body_read_timeout %v is outside 0–1h", t))
+	}
+	if c.BodyMinRate < 0 {
+		errs = append(errs, fmt.Errorf("body_min_rate %d is negative", c.BodyMinRate))
+	}
+	if t := time.Duration(c.BlobGCInterval); t < 0 || (t > 0 && t < time.Second) {
+		errs = append(errs, fmt.Errorf("blob_gc_interval %v is shorter than 1s", t))
+	}
+	if t := time.Duration(c.BlobGCGrace); t < 0 || (t > 0 && t < time.Minute) {
+		errs = append(errs, fmt.Errorf("blob_gc_grace %v is shorter than 1m: a request in flight could lose its blob", t))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)
 	}
 	return nil
+}
+
+// tsaRoots reads TSARootsFile, if set.
+func (c *Config) tsaRoots() ([]*x509.Certificate, error) {
+	if c.TSARootsFile == "" {
+		return nil, nil
+	}
+	certs, err := keyref.ReadCertificates(c.TSARootsFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: tsa_roots_file: %w", err)
+	}
+	return certs, nil
+}
+
+// tlsKeyPair reads TLSCertFile and TLSKeyFile, if set.
+func (c *Config) tlsKeyPair() (*tls.Certificate, error) {
+	if c.TLSCertFile == "" {
+		return nil, nil
+	}
+	kp, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: tls_cert_file %s, tls_key_file %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	return &kp, nil
 }
 
 func (c *Config) tlsMinVersion() (uint16, error) {

@@ -32,7 +32,6 @@ import (
 	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/ca/sqlitestore"
 	"github.com/signet-pki/signet/crl"
-	"github.com/signet-pki/signet/keyref"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/keysql"
 	"github.com/signet-pki/signet/keys/soft"
@@ -60,7 +59,15 @@ type options struct {
 	// smtpPassword is the SMTP password, read by the caller from the
 	// environment variable the configuration names.
 	smtpPassword string
+	// masterKey is the value of SIGNET_MASTER_KEY ("" when unset).
+	masterKey string
 }
+
+// WithMasterKey sets the master key of the software key backend, in the
+// base64 form of the SIGNET_MASTER_KEY environment variable, which the
+// caller reads; "" means the data directory's master.key file. The rules
+// are those of [soft.LoadMasterKey], which every command shares.
+func WithMasterKey(b64 string) Option { return func(o *options) { o.masterKey = b64 } }
 
 // WithSMTPPassword sets the SMTP password (the configuration names only the
 // environment variable that holds it; only cmd/ reads the environment).
@@ -101,8 +108,10 @@ type Server struct {
 	publisher  *auditlog.Publisher
 	auditProbe *sql.DB
 	workflow   *workflow.Service
-	// background runs the workflow scheduler and certificate renewal
-	// started by Run; Shutdown cancels it and waits for them.
+	blobs      *blob.FS
+	// background runs the workflow scheduler, certificate renewal and
+	// blob garbage collection started by Run; Shutdown cancels it and
+	// waits for them.
 	background     sync.WaitGroup
 	stopBackground context.CancelFunc
 	backgroundCtx  context.Context
@@ -127,8 +136,10 @@ type Server struct {
 // New initializes the data directory if needed (see the package doc),
 // opens every store, sets up the PKI, binds the listeners and returns the
 // server, ready to [Server.Run]. On first start it prints the bootstrap
-// admin API key to the terminal.
-func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error) {
+// admin API key to the terminal, once everything else has succeeded. If a
+// step fails, New closes whatever it had opened and returns an error that
+// names what failed (the file, or the setting and address).
+func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -137,17 +148,42 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	for _, f := range opts {
 		f(&o)
 	}
-	s = &Server{cfg: cfg, logger: o.logger}
+	// Files the configuration names are read first, so that a missing one
+	// stops the start before anything is created or bound.
+	tsaRootCerts, err := cfg.tsaRoots()
+	if err != nil {
+		return nil, err
+	}
+	tlsPair, err := cfg.tlsKeyPair()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: o.logger}
 	s.backgroundCtx, s.stopBackground = context.WithCancel(context.Background())
+	// Whatever fails below, what was opened so far is closed in reverse
+	// order (s stays set: the result is only returned on success).
+	started := false
 	defer func() {
-		if err != nil {
+		if !started {
+			s.stopBackground()
 			s.closeAll()
 		}
 	}()
+	if err := s.open(ctx, o, tsaRootCerts, tlsPair); err != nil {
+		return nil, err
+	}
+	started = true
+	return s, nil
+}
+
+// open does the work of [New] on s, appending to s.closers whatever it
+// opens; New closes them if open fails.
+func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certificate, tlsPair *tls.Certificate) (err error) {
+	cfg := s.cfg
 	dir := cfg.DataDir
 	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "pki")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("server: data dir: %w", err)
+			return fmt.Errorf("server: data directory: %w", err)
 		}
 	}
 
@@ -155,22 +191,22 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	// connections, shared by the api, workflow, signing and PKI-role
 	// tables.
 	if s.pool, err = sqlite.OpenPool(ctx, filepath.Join(dir, "signet.db"), migrations, readConns); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	s.closers = append(s.closers, s.pool.Close)
 	s.db = s.pool.Writer()
 	if s.api, err = apisql.New(ctx, s.pool); err != nil {
-		return nil, err
+		return err
 	}
 
 	// Listeners: the PKI's address goes into certificates and into the
 	// audit log's anchoring (its built-in TSA).
-	if s.pkiLn, err = net.Listen("tcp", cfg.PKIListen); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	if s.pkiLn, err = listen("pki_listen", cfg.PKIListen); err != nil {
+		return err
 	}
 	s.closers = append(s.closers, ignoreClosed(s.pkiLn.Close))
-	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	if s.ln, err = listen("listen", cfg.Listen); err != nil {
+		return err
 	}
 	s.closers = append(s.closers, ignoreClosed(s.ln.Close))
 
@@ -178,34 +214,34 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	// holds the checkpoint key and records through the log.
 	sinkDir := filepath.Join(dir, "checkpoints")
 	if err := os.MkdirAll(sinkDir, 0o700); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	secret, err := soft.LoadKeyFile(filepath.Join(dir, "audit.master"), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("server: audit key: %w", err)
+		return fmt.Errorf("server: audit key: %w", err)
 	}
 	tk, err := auditlog.NewDerivedKeys(secret)
 	clear(secret)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if s.auditStore, err = sqlite.Open(filepath.Join(dir, "audit.db")); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, s.auditStore.Close)
 	if s.audit, err = auditlog.New(ctx, auditlog.Config{Storage: s.auditStore, Keys: tk, Now: o.now}); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, func() error { return s.audit.Shutdown(context.Background()) })
 	if s.auditProbe, err = openProbe(filepath.Join(dir, "audit.db")); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, s.auditProbe.Close)
 
 	// Keys.
-	mk, err := soft.LoadKeyFile(filepath.Join(dir, "master.key"), rand.Reader)
+	mk, err := soft.LoadMasterKey(filepath.Join(dir, "master.key"), o.masterKey, filepath.Join(dir, "keys"), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("server: master key: %w", err)
+		return fmt.Errorf("server: master key: %w", err)
 	}
 	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})
 	ckm := hmac.New(sha256.New, mk)
@@ -213,14 +249,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	codeKey := ckm.Sum(nil)
 	clear(mk)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if s.keyMeta, err = keysql.Open(ctx, filepath.Join(dir, "keys.db")); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, s.keyMeta.Close)
 	if s.keys, err = keys.New(ctx, keys.Config{Store: s.keyMeta, Backends: []keys.Backend{backend}, Recorder: s.audit, Now: o.now}); err != nil {
-		return nil, err
+		return err
 	}
 
 	// Checkpoints of the audit log, signed by the key store's checkpoint
@@ -234,7 +270,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	for _, w := range cfg.Witnesses {
 		k, err := anchor.ParseCosignerKey(w.Key)
 		if err != nil {
-			return nil, fmt.Errorf("server: witness %s: %w", w.URL, err)
+			return fmt.Errorf("server: witness %s: %w", w.URL, err)
 		}
 		anchorers = append(anchorers, &anchor.Witness{Key: k, URL: w.URL, Now: o.now,
 			ProofFrom: func(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error) {
@@ -243,20 +279,20 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	}
 	checkpointKey, err := CheckpointSigner(ctx, dir, AuditOrigin, s.keys)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
 		Origin: AuditOrigin, Signer: checkpointKey, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
 		Anchorers: anchorers,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.audit.SetPublisher(s.publisher)
 
 	// PKI.
 	if s.caStore, err = sqlitestore.Open(ctx, filepath.Join(dir, "pki.db")); err != nil {
-		return nil, err
+		return err
 	}
 	s.closers = append(s.closers, s.caStore.Close)
 	p := &pki{db: s.db, keys: s.keys, now: o.now, renewer: &ca.Renewer{Logger: o.logger, Now: o.now}}
@@ -265,13 +301,13 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		Store: s.caStore, Recorder: s.audit, BaseURL: "http://" + s.pkiLn.Addr().String(), Now: o.now,
 		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	if p.PKI, err = pkiroles.New(pkiroles.Config{
 		Store: p, Authority: p.authority, CRLs: crls, Renewer: p.renewer, Now: o.now,
 		OCSP: &ocsp.Responder{Store: s.caStore, Now: o.now, Logger: o.logger},
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	s.pki = p
 	// The service's own requests to its PKI (checkpoint time-stamps,
@@ -280,28 +316,23 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	anchorTSA.HTTPClient = &http.Client{Transport: localTransport{p}}
 	tenants, err := s.api.Tenants(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var ids []string
 	for _, t := range tenants {
 		ids = append(ids, t.ID)
 	}
 	if err := p.SetUp(ctx, ids); err != nil {
-		return nil, err
+		return err
 	}
-	if err := writePEM(filepath.Join(dir, "pki", "root.pem"), p.Cert("ca/"+ca.RootName).Raw, 0o644); err != nil {
-		return nil, err
+	if err := writePEM(filepath.Join(dir, "pki", "root.pem"), p.Cert("ca/"+ca.RootName).Raw, 0o600); err != nil {
+		return err
 	}
 
 	// TLS.
-	tlsCfg, err := s.tlsConfig(ctx)
+	tlsCfg, err := s.tlsConfig(ctx, tlsPair)
 	if err != nil {
-		return nil, err
-	}
-
-	// Bootstrap administrator.
-	if err := s.bootstrap(ctx, o.terminal, o.now); err != nil {
-		return nil, err
+		return err
 	}
 
 	// API.
@@ -311,15 +342,16 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
 	blobs, err := blob.NewFS(filepath.Join(dir, "blobs"))
 	if err != nil {
-		return nil, err
+		return err
 	}
+	s.blobs = blobs
 	wfStore, err := workflowsql.New(ctx, s.pool)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sgStore, err := signingsql.New(ctx, s.pool)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var mailer mail.Mailer = &mail.Spool{Dir: filepath.Join(dir, "outbox"), Now: o.now}
 	if cfg.SMTP.Addr != "" {
@@ -327,10 +359,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		pn, _ := strconv.Atoi(port)
 		if mailer, err = mail.NewSMTP(mail.Config{Host: host, Port: pn, From: cfg.SMTP.From,
 			Username: cfg.SMTP.Username, Password: o.smtpPassword, RequireTLS: cfg.SMTP.StartTLS}); err != nil {
-			return nil, err
+			return err
 		}
-	} else {
-		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", filepath.Join(dir, "outbox"))
 	}
 	rootCert := p.Cert("ca/" + ca.RootName)
 	pool := x509.NewCertPool()
@@ -343,18 +373,14 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		tsaURLs = []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}
 		tsaHTTP = &http.Client{Transport: localTransport{p}}
 	} else {
-		certs, err := keyref.ReadCertificates(cfg.TSARootsFile)
-		if err != nil {
-			return nil, fmt.Errorf("server: tsa_roots_file: %w", err)
-		}
 		tsaRoots = x509.NewCertPool()
-		for _, c := range certs {
+		for _, c := range tsaRootCerts {
 			tsaRoots.AddCert(c)
 		}
-		validationRoots = append(validationRoots, certs...)
+		validationRoots = append(validationRoots, tsaRootCerts...)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	sg, err := signing.New(signing.Config{
 		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
@@ -364,12 +390,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		TempDir: filepath.Join(dir, "tmp"), Now: o.now, Logger: o.logger,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	wf, err := workflow.New(workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: s.audit,
 		Notifier: sg, Completer: sg, MaxDocumentSize: cfg.MaxUploadSize, MaxDecodedSize: cfg.MaxDecodedSize, Now: o.now, Logger: o.logger})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sg.Bind(wf)
 	s.workflow = wf
@@ -381,7 +407,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 	}
 	fragments = append(fragments, o.openapi...)
 	if s.openapi, err = api.MergeOpenAPI(api.OpenAPIBase, fragments...); err != nil {
-		return nil, err
+		return err
 	}
 	s.router.Handle("GET /v1/openapi.json", api.ServeOpenAPI(s.openapi))
 	limiter := api.NewRateLimiter(*cfg.RateLimits)
@@ -393,13 +419,41 @@ func New(ctx context.Context, cfg Config, opts ...Option) (s *Server, err error)
 		Idempotency: &api.Idempotency{Store: s.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
+	bodyTimeout := time.Duration(cfg.BodyReadTimeout)
 	s.https = &http.Server{
-		Handler: s.handler, TLSConfig: tlsCfg, ErrorLog: errLog,
+		Handler: limitBodyRead(s.handler, bodyTimeout, cfg.BodyMinRate, o.logger), TLSConfig: tlsCfg, ErrorLog: errLog,
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
 	s.pkiHTTP = pkiroles.HTTPServer(p, *cfg.PKILimits)
 	s.pkiHTTP.ErrorLog = errLog
-	return s, nil
+
+	// Bootstrap administrator, last: the key is printed only by a start
+	// that succeeds, so a failed first start leaves it for the next one.
+	if err := s.bootstrap(ctx, o.terminal, o.now); err != nil {
+		return err
+	}
+	if cfg.SMTP.Addr == "" {
+		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", filepath.Join(dir, "outbox"))
+	}
+	return nil
+}
+
+// listen binds the TCP address addr of the setting name; its error names
+// both, e.g. "server: listen 127.0.0.1:8443: address already in use".
+func listen(name, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	var op *net.OpError
+	if errors.As(err, &op) {
+		err = op.Err
+	}
+	var sc *os.SyscallError
+	if errors.As(err, &sc) {
+		err = sc.Err
+	}
+	return nil, fmt.Errorf("server: %s %s: %w", name, addr, err)
 }
 
 func ignoreClosed(f func() error) func() error {
@@ -411,15 +465,13 @@ func ignoreClosed(f func() error) func() error {
 	}
 }
 
-func (s *Server) tlsConfig(ctx context.Context) (*tls.Config, error) {
+// tlsConfig returns the HTTPS listener's TLS configuration: the
+// configured key pair if any, else a certificate of the internal PKI.
+func (s *Server) tlsConfig(ctx context.Context, configured *tls.Certificate) (*tls.Config, error) {
 	minV, _ := s.cfg.tlsMinVersion()
 	c := &tls.Config{MinVersion: minV}
-	if s.cfg.TLSCertFile != "" {
-		kp, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("server: TLS key pair: %w", err)
-		}
-		c.Certificates = []tls.Certificate{kp}
+	if configured != nil {
+		c.Certificates = []tls.Certificate{*configured}
 		return c, nil
 	}
 	kp, err := s.pki.tlsCertificate(ctx, s.cfg.TLSHosts)
@@ -490,10 +542,14 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
 	s.publisher.Start(context.WithoutCancel(ctx))
 	renewer := s.pki.renewer
-	s.background.Add(2)
+	s.background.Add(3)
 	go func() {
 		defer s.background.Done()
 		s.workflow.Run(s.backgroundCtx, workflow.DefaultTick)
+	}()
+	go func() {
+		defer s.background.Done()
+		s.collectBlobs(s.backgroundCtx)
 	}()
 	go func() {
 		defer s.background.Done()

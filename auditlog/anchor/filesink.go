@@ -23,9 +23,10 @@ const checkpointExt = ".checkpoint"
 
 // FileSink is a [Sink] in a directory. Put writes each checkpoint note to
 // "<Dir>/<size>.checkpoint", created with O_EXCL (it is never overwritten)
-// and mode 0444, and appends the line "<size> <base64 of the note>" to
-// "<Dir>/checkpoints.log", opened with O_APPEND. The file, the index and the
-// directory are fsynced before Put returns.
+// and mode 0400 (read-only, its owner's only), and appends the line
+// "<size> <base64 of the note>" to "<Dir>/checkpoints.log" (0600), opened
+// with O_APPEND. The file, the index and the directory are fsynced before
+// Put returns.
 //
 // # Making it write-once
 //
@@ -124,11 +125,11 @@ func (s *FileSink) Latest(ctx context.Context) (auditlog.Checkpoint, error) {
 	return auditlog.Checkpoint{Size: best, Note: note, Time: info.ModTime()}, nil
 }
 
-// createOnce creates path exclusively with mode 0444, writes data and syncs
+// createOnce creates path exclusively with mode 0400, writes data and syncs
 // it. If path exists with the same content it succeeds; with other content
 // it fails with ErrExists.
 func createOnce(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o400)
 	if errors.Is(err, fs.ErrExist) {
 		old, rerr := os.ReadFile(path)
 		if rerr != nil {
@@ -156,9 +157,9 @@ func createOnce(path string, data []byte) error {
 	return nil
 }
 
-// appendSync appends data to path (created 0644 if missing) and syncs it.
+// appendSync appends data to path (created 0600 if missing) and syncs it.
 func appendSync(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("anchor: open %s: %w", path, err)
 	}

@@ -36,8 +36,8 @@ func TestFileSink(t *testing.T) {
 			t.Errorf("locator %q, want %q", loc, want)
 		}
 		fi, err := os.Stat(loc)
-		if err != nil || fi.Mode().Perm() != 0o444 {
-			t.Errorf("%s: mode %v, %v; want 0444", loc, fi.Mode(), err)
+		if err != nil || fi.Mode().Perm() != 0o400 {
+			t.Errorf("%s: mode %v, %v; want 0400", loc, fi.Mode(), err)
 		}
 		cps[n] = cp
 		order = append(order, n)

@@ -40,16 +40,8 @@ func openKeyStore(ctx context.Context, dir string, env *environment) (*keyStore,
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, usageErrorf("%v", err)
 	}
-	var (
-		mk  []byte
-		err error
-	)
-	if v := env.getenv("SIGNET_MASTER_KEY"); v != "" {
-		mk, err = soft.ParseMasterKey(v)
-		if err != nil {
-			return nil, usageErrorf("SIGNET_MASTER_KEY: %v", err)
-		}
-	} else if mk, err = soft.LoadKeyFile(filepath.Join(dir, "master.key"), rand.Reader); err != nil {
+	mk, err := soft.LoadMasterKey(filepath.Join(dir, "master.key"), env.getenv(soft.MasterKeyEnv), filepath.Join(dir, "keys"), rand.Reader)
+	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}
 	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})

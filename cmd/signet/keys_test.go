@@ -241,10 +241,27 @@ func TestKeysCLIMasterKey(t *testing.T) {
 	os.Chmod(mk, 0o600)
 
 	// Another master key from the environment is refused before any key
-	// is sealed under it.
+	// is sealed under it: beside the file it contradicts it, and alone it
+	// does not open the key directory.
 	t.Setenv("SIGNET_MASTER_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+	if code, _, errb := c.keys("rotate", id); code != 2 || !strings.Contains(errb, "SIGNET_MASTER_KEY and the master key file hold different keys") {
+		t.Errorf("rotate with another master key beside master.key: exit %d, %q", code, errb)
+	}
+	saved, err := os.ReadFile(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(mk); err != nil {
+		t.Fatal(err)
+	}
 	if code, _, errb := c.keys("rotate", id); code != 2 || !strings.Contains(errb, "master key does not match") {
 		t.Errorf("rotate under another master key: exit %d, %q", code, errb)
+	}
+	if _, err := os.Stat(mk); err == nil {
+		t.Error("a master key in the environment wrote master.key")
+	}
+	if err := os.WriteFile(mk, saved, 0o600); err != nil {
+		t.Fatal(err)
 	}
 	if show := c.mustKeysEnvFree(t, id); !strings.Contains(show, "version 1:    active") || strings.Contains(show, "version 2") {
 		t.Errorf("key changed under a wrong master key:\n%s", show)

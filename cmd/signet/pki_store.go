@@ -137,7 +137,7 @@ func (d *pkiData) loadCert(role string) (*x509.Certificate, error) {
 func (d *pkiData) saveCert(role string, c *x509.Certificate) error {
 	p := d.rolePath(role)
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644); err != nil {
+	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, p)

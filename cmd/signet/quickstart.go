@@ -18,6 +18,7 @@ import (
 	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/keys/soft"
 	"github.com/signet-pki/signet/mail/mailtest"
 	"github.com/signet-pki/signet/pades"
 	"github.com/signet-pki/signet/server"
@@ -49,7 +50,7 @@ func cmdQuickstart(args []string, env *environment) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if err := runQuickstart(ctx, *dir, env.stdout); err != nil {
+	if err := runQuickstart(ctx, *dir, env.getenv(soft.MasterKeyEnv), env.stdout); err != nil {
 		return failf("quickstart: %v", err)
 	}
 	return nil
@@ -59,8 +60,9 @@ func cmdQuickstart(args []string, env *environment) error {
 // tenant and an API key, a sample document, an envelope to two signers in
 // sequence, their codes from the in-process mailbox, their signatures,
 // the sealed B-LTA result in DIR/signed.pdf, verified against the
-// tenant's root in DIR/root.pem.
-func runQuickstart(ctx context.Context, dir string, out io.Writer) error {
+// tenant's root in DIR/root.pem. masterKey is SIGNET_MASTER_KEY's value, as
+// for every command that opens a data directory.
+func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) error {
 	step := func(format string, a ...any) { fmt.Fprintf(out, "• "+format+"\n", a...) }
 	data := filepath.Join(dir, "data")
 	// The data directory is quickstart's own: start fresh, so that the
@@ -82,7 +84,7 @@ func runQuickstart(ctx context.Context, dir string, out io.Writer) error {
 	srv, err := server.New(ctx, server.Config{
 		DataDir: data, Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0",
 		SMTP: server.SMTPConfig{Addr: box.Addr(), From: "signet@quickstart.invalid"},
-	}, server.WithTerminal(&terminal), server.WithLogger(slog.New(slog.DiscardHandler)))
+	}, server.WithTerminal(&terminal), server.WithLogger(slog.New(slog.DiscardHandler)), server.WithMasterKey(masterKey))
 	if err != nil {
 		return fmt.Errorf("starting the server: %w", err)
 	}

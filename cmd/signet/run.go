@@ -11,7 +11,7 @@ import (
 const usage = `Signet signs PDF documents with PAdES signatures and verifies them offline.
 
 Usage:
-  signet serve [--data DIR] [--listen ADDR] [--config FILE]
+  signet serve [--data DIR] [--listen ADDR] [--pki-listen ADDR] [--config FILE]
                                             run the signing service (HTTPS API)
   signet sign [flags] IN.pdf OUT.pdf        add a PAdES signature (B-B, B-T, B-LT, B-LTA)
   signet verify [--trust ROOTS.pem] [--json] FILE.pdf

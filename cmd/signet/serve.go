@@ -7,15 +7,20 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/signet-pki/signet/keys/soft"
 	"github.com/signet-pki/signet/server"
 )
 
 // cmdServe runs the signing service until SIGINT or SIGTERM, then shuts
-// it down gracefully.
+// it down gracefully. Flags override the configuration file; the master
+// key comes from SIGNET_MASTER_KEY or DATA/master.key (see
+// [soft.LoadMasterKey]). Any start-up failure is one line on stderr and
+// exit status 1.
 func cmdServe(args []string, env *environment) error {
 	fs := newFlagSet("serve", env)
 	data := fs.String("data", "", "data directory (default ./signet-data)")
 	listen := fs.String("listen", "", "HTTPS listen address (default 127.0.0.1:8443)")
+	pkiListen := fs.String("pki-listen", "", "plain-HTTP address of the PKI endpoints: CA certificates, CRLs, OCSP, TSA (default 127.0.0.1:8480)")
 	config := fs.String("config", "", "JSON configuration file")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -40,6 +45,9 @@ func cmdServe(args []string, env *environment) error {
 	if *listen != "" {
 		cfg.Listen = *listen
 	}
+	if *pkiListen != "" {
+		cfg.PKIListen = *pkiListen
+	}
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return usageErrorf("%v", err)
@@ -47,7 +55,8 @@ func cmdServe(args []string, env *environment) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(env.stderr, nil))
-	opts := []server.Option{server.WithLogger(logger), server.WithTerminal(env.stdout)}
+	opts := []server.Option{server.WithLogger(logger), server.WithTerminal(env.stdout),
+		server.WithMasterKey(env.getenv(soft.MasterKeyEnv))}
 	if cfg.SMTP.PasswordEnv != "" {
 		opts = append(opts, server.WithSMTPPassword(env.getenv(cfg.SMTP.PasswordEnv)))
 	}

@@ -21,10 +21,7 @@ import (
 // DATA/pki/root.pem, and SIGTERM stops it cleanly.
 func TestServeCommand(t *testing.T) {
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "signet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := signetBinary(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,14 @@
 package soft
 
 import (
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -82,4 +84,70 @@ func createKeyFile(path string, rand io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("soft: write %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// MasterKeyEnv is the environment variable that may hold the master key,
+// base64-encoded, instead of the data directory's key file.
+const MasterKeyEnv = "SIGNET_MASTER_KEY"
+
+// ErrMasterKeyConflict means the master key is both in the environment and
+// in the key file, with different values.
+var ErrMasterKeyConflict = errors.New("soft: " + MasterKeyEnv + " and the master key file hold different keys")
+
+// ErrNoMasterKey means the key directory was sealed under a master key
+// that is neither in the environment nor in the key file.
+var ErrNoMasterKey = errors.New("soft: no master key")
+
+// LoadMasterKey returns the master key of a data directory, by the rules
+// every Signet command follows:
+//
+//   - fromEnv, the value of [MasterKeyEnv] ("" when unset), is used if set;
+//     no key file is then ever written. If the key file at file exists
+//     too, it must hold the same key, else [ErrMasterKeyConflict].
+//   - Otherwise the key file is loaded ([LoadKeyFile] rules: 0600, a
+//     regular file).
+//   - Neither: on first use, when keyDir holds no keys sealed under an
+//     earlier key (no master.check), the file is created (0600) with a key
+//     from rand; otherwise [ErrNoMasterKey], since a new key could open
+//     none of them.
+func LoadMasterKey(file, fromEnv, keyDir string, rand io.Reader) ([]byte, error) {
+	_, statErr := os.Lstat(file)
+	fileExists := statErr == nil
+	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("soft: %w", statErr)
+	}
+	if fromEnv != "" {
+		k, err := ParseMasterKey(fromEnv)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", MasterKeyEnv, err)
+		}
+		if fileExists {
+			fk, err := LoadKeyFile(file, failingReader{})
+			if err != nil {
+				clear(k)
+				return nil, err
+			}
+			same := subtle.ConstantTimeCompare(k, fk) == 1
+			clear(fk)
+			if !same {
+				clear(k)
+				return nil, fmt.Errorf("%w (%s): keep the key in one place", ErrMasterKeyConflict, file)
+			}
+		}
+		return k, nil
+	}
+	if !fileExists {
+		if _, err := os.Lstat(filepath.Join(keyDir, checkFile)); err == nil {
+			return nil, fmt.Errorf("%w: %s is missing and %s is unset, but %s holds keys sealed under one", ErrNoMasterKey, file, MasterKeyEnv, keyDir)
+		}
+	}
+	return LoadKeyFile(file, rand)
+}
+
+// failingReader is the source of randomness of a key file that must
+// already exist: it never yields a key.
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) {
+	return 0, errors.New("soft: master key file vanished while being read")
 }

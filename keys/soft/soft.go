@@ -18,8 +18,9 @@
 //
 // The master key (32 bytes) comes from a 0600 key file ([LoadKeyFile]) or,
 // base64-encoded, from the SIGNET_MASTER_KEY environment variable
-// ([ParseMasterKey]); the command line chooses. It never sits in the
-// metadata database next to the data it protects.
+// ([ParseMasterKey]); [LoadMasterKey] holds the rules that the server and
+// every command apply. It never sits in the metadata database next to the
+// data it protects.
 //
 // No method returns private or secret key material, and formatting a
 // [Backend] or a signer it returns prints no secrets.

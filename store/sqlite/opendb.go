@@ -8,15 +8,19 @@ import (
 	"strings"
 )
 
-// OpenDB opens (creating if needed) the SQLite database at path the way
-// every Signet schema uses it: WAL, synchronous=FULL (a commit is durable
-// when it returns), foreign keys on, a 10 s busy timeout, IMMEDIATE write
-// transactions, and one connection, so that writers queue in the process
-// instead of spinning on SQLite's lock. The caller applies its migrations
+// OpenDB opens (creating if needed, mode 0600, as its -wal and -shm files)
+// the SQLite database at path the way every Signet schema uses it: WAL,
+// synchronous=FULL (a commit is durable when it returns), foreign keys on,
+// a 10 s busy timeout, IMMEDIATE write transactions, and one connection,
+// so that writers queue in the process instead of spinning on SQLite's
+// lock. The caller applies its migrations
 // with [Migrate] and closes the database.
 func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
 	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")

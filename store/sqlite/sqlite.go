@@ -50,11 +50,15 @@ type Store struct {
 	r *sql.DB // reader pool
 }
 
-// Open opens (creating if needed) the SQLite database at path, applies the
-// audit log migrations and returns the store. The caller must Close it.
+// Open opens (creating if needed, mode 0600, as its -wal and -shm files)
+// the SQLite database at path, applies the audit log migrations and
+// returns the store. The caller must Close it.
 func Open(path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("sqlite: invalid database path %q", path)
+	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
 	}
 	w, err := openDB(path, false)
 	if err != nil {
