@@ -77,8 +77,8 @@ type Anchor struct {
 }
 
 // Storage is where the log keeps its records, tree hashes, checkpoints and
-// anchors. Implementations: SQLite (store/sqlite) and PostgreSQL
-// (store/postgres); both pass the conformance suite in auditlog/storetest.
+// anchors. Implementations: SQLite (auditlog/sqlite) and PostgreSQL
+// (auditlog/postgres); both pass the conformance suite in auditlog/storetest.
 //
 // The log only ever inserts and reads: an implementation MUST NOT need
 // UPDATE or DELETE privileges, so a database role limited to INSERT and

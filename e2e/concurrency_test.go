@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/workflow"
 )
 
 // TestConcurrentEnvelopes is the concurrency test: 200 envelopes, each

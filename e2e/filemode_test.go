@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-pki/signet/server"
-	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/workflow"
 )
 
 // TestDataDirectoryModes runs a whole signing flow, then a restart with

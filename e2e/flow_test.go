@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/signet-pki/signet/internal/apiclient"
-	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/internal/workflow"
 )
 
 // TestFullFlow: through the HTTPS API, two signers in sequence sign a

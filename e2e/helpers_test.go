@@ -18,15 +18,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-pki/signet/api"
 	"github.com/signet-pki/signet/auditlog"
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/apiclient"
+	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
-	"github.com/signet-pki/signet/mail/mailtest"
+	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/pades"
-	"github.com/signet-pki/signet/server"
-	"github.com/signet-pki/signet/store/sqlite"
-	"github.com/signet-pki/signet/workflow"
 )
 
 var bootstrapKeyRE = regexp.MustCompile(`\bsk_[A-Za-z0-9_-]+`)
@@ -245,7 +245,7 @@ func (in *instance) checkPDF(t *testing.T, b []byte, wantApprovals int, tools bo
 func (in *instance) auditRecords(t *testing.T) []auditlog.Record {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(filepath.Join(in.dir, "audit.db"))
+	st, err := auditsqlite.Open(filepath.Join(in.dir, "audit.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

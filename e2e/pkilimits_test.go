@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/signet-pki/signet/pkiroles"
-	"github.com/signet-pki/signet/server"
-	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/pki"
 )
 
 // TestFlowBehindClosedPKIListener: with the PKI listener's budgets at one
@@ -17,9 +17,9 @@ import (
 // process, not as a client of the listener, which refuses a network
 // client's second request.
 func TestFlowBehindClosedPKIListener(t *testing.T) {
-	one := pkiroles.Rate{PerSecond: 0.0001, Burst: 1}
+	one := pki.Rate{PerSecond: 0.0001, Burst: 1}
 	in := startWith(t, nil, func(c *server.Config) {
-		c.PKILimits = &pkiroles.Limits{TSA: one, OCSP: one, Static: one, MaxInFlight: 1, MaxClients: 100}
+		c.PKILimits = &pki.Limits{TSA: one, OCSP: one, Static: one, MaxInFlight: 1, MaxClients: 100}
 	})
 	ctx := context.Background()
 	sender, _ := in.sender("Acme")

@@ -7,7 +7,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/apiclient"
-	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/internal/workflow"
 )
 
 // TestRestartMidFlow: the first signer signs, the server shuts down and

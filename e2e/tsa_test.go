@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/testpki"
-	"github.com/signet-pki/signet/server"
+	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/tsa"
-	"github.com/signet-pki/signet/workflow"
 )
 
 // externalTSA is an RFC 3161 authority of another PKI, with a CRL for

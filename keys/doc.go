@@ -35,6 +35,6 @@
 //
 // # Storage
 //
-// Metadata lives behind [Store]: [MemStore] in memory, keys/keysql on
+// Metadata lives behind [Store]: [MemStore] in memory, keys/sqlite on
 // SQLite. keys/storetest is the conformance suite for both.
 package keys

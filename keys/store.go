@@ -9,7 +9,7 @@ import (
 )
 
 // A Store keeps key metadata (never key material). Implementations: the
-// in-memory [MemStore] and the SQLite store in keys/keysql; the suite in
+// in-memory [MemStore] and the SQLite store in keys/sqlite; the suite in
 // keys/storetest checks both.
 type Store interface {
 	// Create stores a new key. It MUST fail with an error wrapping

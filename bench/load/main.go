@@ -35,12 +35,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/signet-pki/signet/api"
+	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/apiclient"
+	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
-	"github.com/signet-pki/signet/mail/mailtest"
-	"github.com/signet-pki/signet/server"
-	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/workflow"
 )
 
 func main() {

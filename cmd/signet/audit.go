@@ -14,9 +14,9 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
-	"github.com/signet-pki/signet/server"
-	"github.com/signet-pki/signet/store/postgres"
-	"github.com/signet-pki/signet/store/sqlite"
+	auditpostgres "github.com/signet-pki/signet/auditlog/postgres"
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/server"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -70,7 +70,7 @@ func (s *storeFlags) open(ctx context.Context) (auditlog.Storage, error) {
 	case s.data != "" && s.db != "":
 		return nil, usageErrorf("use --data or --db, not both")
 	case s.db != "":
-		st, err := postgres.Open(ctx, s.db)
+		st, err := auditpostgres.Open(ctx, s.db)
 		if err != nil {
 			return nil, failf("%v", err)
 		}
@@ -80,7 +80,7 @@ func (s *storeFlags) open(ctx context.Context) (auditlog.Storage, error) {
 		if _, err := os.Stat(path); err != nil {
 			return nil, usageErrorf("no audit log at %s", path)
 		}
-		st, err := sqlite.Open(path)
+		st, err := auditsqlite.Open(path)
 		if err != nil {
 			return nil, failf("%v", err)
 		}
@@ -432,7 +432,7 @@ func cmdAuditAppend(args []string, env *environment) error {
 // checkpoint key is the key store's and the log's origin is the
 // service's; elsewhere it is the note key file DIR/audit.key, created
 // with DIR/audit.pub on first use.
-func openAppendLog(ctx context.Context, dir, origin string, env *environment) (*auditlog.Log, *sqlite.Store, note.Signer, func(), error) {
+func openAppendLog(ctx context.Context, dir, origin string, env *environment) (*auditlog.Log, *auditsqlite.Store, note.Signer, func(), error) {
 	if _, err := os.Stat(filepath.Join(dir, "keys.db")); err == nil {
 		if origin != server.AuditOrigin {
 			return nil, nil, nil, nil, usageErrorf("%s is a service data directory: its log's origin is %s", dir, server.AuditOrigin)

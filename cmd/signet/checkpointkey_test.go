@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-pki/signet/server"
+	"github.com/signet-pki/signet/internal/server"
 )
 
 // serveOnce starts the service over data, lets it run and shuts it down

@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/signet-pki/signet/ca"
 	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/pki/ca"
 )
 
 const keysUsage = `Usage:

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 
 	"github.com/signet-pki/signet/auditlog"
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/keyref"
 	"github.com/signet-pki/signet/keys"
-	"github.com/signet-pki/signet/keys/keysql"
 	"github.com/signet-pki/signet/keys/soft"
-	"github.com/signet-pki/signet/store/sqlite"
+	keysqlite "github.com/signet-pki/signet/keys/sqlite"
 )
 
 // defaultDataDir is where the key store lives unless --data says
@@ -31,7 +31,7 @@ const defaultDataDir = "./signet-data"
 type keyStore struct {
 	m     *keys.Manager
 	log   *auditlog.Log
-	audit *sqlite.Store // the log's storage
+	audit *auditsqlite.Store // the log's storage
 	close func() error
 }
 
@@ -52,7 +52,7 @@ func openKeyStore(ctx context.Context, dir string, env *environment) (*keyStore,
 	if err != nil {
 		return nil, err
 	}
-	meta, err := keysql.Open(ctx, filepath.Join(dir, "keys.db"))
+	meta, err := keysqlite.Open(ctx, filepath.Join(dir, "keys.db"))
 	if err != nil {
 		return nil, err
 	}

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/internal/testpki"
-	"github.com/signet-pki/signet/store/sqlite"
 )
 
 // keysCLI runs signet commands against one data directory and keeps every
@@ -183,7 +183,7 @@ func TestKeysCLI(t *testing.T) {
 	}
 
 	// Every operation reached the audit log.
-	as, err := sqlite.Open(filepath.Join(c.data, "audit.db"))
+	as, err := auditsqlite.Open(filepath.Join(c.data, "audit.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 
 	"github.com/signet-pki/signet/auditlog"
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/keys/soft"
-	"github.com/signet-pki/signet/store/sqlite"
 )
 
 // A data directory holds, for the audit log:
@@ -30,7 +30,7 @@ func loadAuditMaster(dir string) ([]byte, error) {
 
 // openLocalAudit opens the audit log of a data directory for appending.
 // The caller shuts the log down, then closes the store.
-func openLocalAudit(ctx context.Context, dir string) (*auditlog.Log, *sqlite.Store, error) {
+func openLocalAudit(ctx context.Context, dir string) (*auditlog.Log, *auditsqlite.Store, error) {
 	secret, err := loadAuditMaster(dir)
 	if err != nil {
 		return nil, nil, usageErrorf("%v", err)
@@ -40,7 +40,7 @@ func openLocalAudit(ctx context.Context, dir string) (*auditlog.Log, *sqlite.Sto
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := sqlite.Open(filepath.Join(dir, "audit.db"))
+	st, err := auditsqlite.Open(filepath.Join(dir, "audit.db"))
 	if err != nil {
 		return nil, nil, err
 	}

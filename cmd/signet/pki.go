@@ -18,8 +18,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/signet-pki/signet/ca"
-	"github.com/signet-pki/signet/pkiroles"
+	"github.com/signet-pki/signet/pki"
+	"github.com/signet-pki/signet/pki/ca"
 )
 
 const pkiUsage = `Usage:
@@ -101,7 +101,7 @@ func cmdPKIServe(args []string, env *environment) error {
 	// The listener's default budgets, signatures at once, request sizes
 	// and timeouts (docs/CONFIGURATION.md, "The PKI listener on a
 	// network").
-	hs := pkiroles.HTTPServer(srv, pkiroles.DefaultLimits)
+	hs := pki.HTTPServer(srv, pki.DefaultLimits)
 	fmt.Fprintf(env.stdout, "serving the PKI at %s (certificates name %s)\n", ln.Addr(), data.state.BaseURL)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

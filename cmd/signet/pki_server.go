@@ -9,16 +9,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signet-pki/signet/ca"
-	"github.com/signet-pki/signet/crl"
-	"github.com/signet-pki/signet/ocsp"
-	"github.com/signet-pki/signet/pkiroles"
+	"github.com/signet-pki/signet/pki"
+	"github.com/signet-pki/signet/pki/ca"
+	"github.com/signet-pki/signet/pki/crl"
+	"github.com/signet-pki/signet/pki/ocsp"
 )
 
 // pkiServer is the internal PKI over a data directory: the roles of
-// [pkiroles] with automatic renewal, and a /metrics endpoint.
+// [pki] with automatic renewal, and a /metrics endpoint.
 type pkiServer struct {
-	*pkiroles.PKI
+	*pki.PKI
 	data      *pkiData
 	authority *ca.Authority
 	renewer   *ca.Renewer
@@ -65,7 +65,7 @@ func openPKI(ctx context.Context, data *pkiData, o pkiOptions) (*pkiServer, erro
 	}
 	s.authority = a
 	data.keys.OnRevoke(a.KeyRevocationHook())
-	if s.PKI, err = pkiroles.New(pkiroles.Config{
+	if s.PKI, err = pki.New(pki.Config{
 		Store: data, Authority: a, CRLs: crls, Renewer: s.renewer, Now: o.Now,
 		OCSP: &ocsp.Responder{Store: data.store, Now: o.Now, Logger: o.Logger},
 	}); err != nil {
@@ -85,7 +85,7 @@ func openPKI(ctx context.Context, data *pkiData, o pkiOptions) (*pkiServer, erro
 	return s, nil
 }
 
-// ServeHTTP serves the PKI's endpoints ([pkiroles.PKI.ServeHTTP]) and
+// ServeHTTP serves the PKI's endpoints ([pki.PKI.ServeHTTP]) and
 // /metrics: expvar-style JSON counters for alerting on failed renewals.
 func (s *pkiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/metrics" {

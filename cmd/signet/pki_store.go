@@ -15,10 +15,10 @@ import (
 	"syscall"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/ca"
-	"github.com/signet-pki/signet/ca/sqlitestore"
 	"github.com/signet-pki/signet/keys"
-	"github.com/signet-pki/signet/pkiroles"
+	"github.com/signet-pki/signet/pki"
+	"github.com/signet-pki/signet/pki/ca"
+	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
 )
 
 // pkiData is the PKI's part of a data directory, beside the key store's
@@ -36,7 +36,7 @@ type pkiData struct {
 	state pkiState
 	keys  *keys.Manager
 	log   *auditlog.Log
-	store *sqlitestore.Store
+	store *casqlite.Store
 	close func() error
 }
 
@@ -80,7 +80,7 @@ func openPKIData(ctx context.Context, dir string, env *environment) (*pkiData, e
 	}
 	closers = append(closers, ks.close)
 	m, log := ks.m, ks.log
-	store, err := sqlitestore.Open(ctx, filepath.Join(dir, "pki.db"))
+	store, err := casqlite.Open(ctx, filepath.Join(dir, "pki.db"))
 	if err != nil {
 		return fail(err)
 	}
@@ -143,11 +143,11 @@ func (d *pkiData) saveCert(role string, c *x509.Certificate) error {
 	return os.Rename(tmp, p)
 }
 
-var _ pkiroles.Store = (*pkiData)(nil)
+var _ pki.Store = (*pkiData)(nil)
 
-// Key implements [pkiroles.Store]: the role's signer (its key's active
+// Key implements [pki.Store]: the role's signer (its key's active
 // version), the key created with the role's purpose on first use.
-func (d *pkiData) Key(ctx context.Context, role pkiroles.Role) (crypto.Signer, ca.KeyRef, error) {
+func (d *pkiData) Key(ctx context.Context, role pki.Role) (crypto.Signer, ca.KeyRef, error) {
 	r, ok := d.state.Roles[role.Name]
 	if !ok {
 		k, err := d.keys.Create(ctx, keys.CreateRequest{Purpose: role.Purpose, Algorithm: role.Algorithm, Tenant: role.Tenant, Label: "pki " + role.Name})
@@ -167,7 +167,7 @@ func (d *pkiData) Key(ctx context.Context, role pkiroles.Role) (crypto.Signer, c
 	return s, ca.KeyRef{ID: ref.KeyID, Version: strconv.Itoa(ref.Version)}, nil
 }
 
-// Certificate implements [pkiroles.Store].
+// Certificate implements [pki.Store].
 func (d *pkiData) Certificate(ctx context.Context, role string) (*x509.Certificate, error) {
 	c, err := d.loadCert(role)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -176,7 +176,7 @@ func (d *pkiData) Certificate(ctx context.Context, role string) (*x509.Certifica
 	return c, err
 }
 
-// SetCertificate implements [pkiroles.Store].
+// SetCertificate implements [pki.Store].
 func (d *pkiData) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
 	return d.saveCert(role, c)
 }

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-pki/signet/ca"
+	"github.com/signet-pki/signet/pki/ca"
 )
 
 // pkiFixture is a PKI served over HTTP from a temporary data directory.

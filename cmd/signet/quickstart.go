@@ -15,14 +15,14 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/signet-pki/signet/api"
+	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/apiclient"
+	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys/soft"
-	"github.com/signet-pki/signet/mail/mailtest"
 	"github.com/signet-pki/signet/pades"
-	"github.com/signet-pki/signet/server"
-	"github.com/signet-pki/signet/workflow"
 )
 
 // bootstrapKeyRE finds the bootstrap administrator key that a first

@@ -7,8 +7,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/keys/soft"
-	"github.com/signet-pki/signet/server"
 )
 
 // cmdServe runs the signing service until SIGINT or SIGTERM, then shuts

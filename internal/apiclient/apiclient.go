@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signet-pki/signet/signing"
-	"github.com/signet-pki/signet/workflow"
+	"github.com/signet-pki/signet/internal/signing"
+	"github.com/signet-pki/signet/internal/workflow"
 )
 
 // A Problem is an RFC 9457 problem answered by the server.

@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/signet-pki/signet/mail/mailtest"
+	"github.com/signet-pki/signet/internal/mail/mailtest"
 )
 
 var (

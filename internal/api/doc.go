@@ -1,0 +1,73 @@
+// Package api is Signet's HTTP infrastructure: the conventions every
+// handler package follows (errors as RFC 9457 problem details, strict JSON,
+// principals and scopes), the middleware that [server] wraps around the
+// router (request ids, access logs, API-key authentication, rate limits,
+// idempotency, body limits), the tenants and API-keys endpoints, health
+// probes and the assembled OpenAPI 3.1 document.
+//
+// # Errors
+//
+// Domain packages never choose HTTP status codes. They return an [*Error]
+// carrying an HTTP-agnostic [Kind] (or wrap one with %w), and handlers
+// answer every failure with [WriteProblem], which maps the kind to a status
+// and writes an RFC 9457 problem+json body whose "type" is
+// https://signet.dev/problems/<slug>. The slug comes from [Error.Type] when
+// set, else from the kind (for example "not-found"); slugs are stable API.
+// A few conditions need no wrapping: [http.MaxBytesError] becomes 413
+// "too-large", and any other error becomes a 500 "internal" problem whose
+// detail never repeats the error text (it is logged with the request id).
+//
+// Kind to status: [KindInvalid] 422 (400 with Type "malformed-json" for
+// syntax errors), [KindUnauthorized] 401, [KindForbidden] 403,
+// [KindNotFound] 404, [KindConflict] 409, [KindTooLarge] 413,
+// [KindUnsupportedMedia] 415, [KindRateLimited] 429, [KindUnavailable] 503.
+//
+// # Principals
+//
+// The authentication middleware puts a [Principal] in the request context;
+// handlers read it with [PrincipalFrom] and take the tenant from it, never
+// from the request. [RequireScope] guards a route with a scope such as
+// "envelopes:send". Routes under /v1/recipient/ are not API-key
+// authenticated: their handlers authenticate recipient link tokens
+// themselves.
+//
+// # Strict JSON and secrets
+//
+// [DecodeJSON] refuses unknown fields, duplicate keys and keys that match
+// a field only case-insensitively ([UnmarshalStrict]). A handler whose
+// response carries a secret shown once (a new API key, a session token)
+// writes it with [WriteSecretJSON], so that the idempotency middleware
+// keeps no copy of it.
+//
+// # Request ids
+//
+// Every request gets the server's own id ([RequestID], X-Request-Id in
+// the response), the correlation id of its log lines and audit events; a
+// client's X-Request-Id is kept beside it ([ClientRequestID]).
+//
+// # Routes
+//
+// Each handler package exposes Register(mux api.Mux) and registers its
+// routes with method and path patterns ("POST /v1/envelopes"); [Mux] is
+// satisfied by [*http.ServeMux] and by the recording [Router] the server
+// uses, so the OpenAPI test can check every registered route against the
+// document. Each package also embeds an OpenAPI 3.1 fragment (paths and
+// components) exported as var OpenAPI []byte; [MergeOpenAPI] assembles
+// them into /v1/openapi.json.
+//
+// # Middleware order
+//
+// [Chain] builds, from the outside in: request id and request logger
+// ([Logger]), panic recovery, access log, body size limit, per-IP rate limit,
+// API-key authentication, per-key rate limit, idempotency, then the
+// [http.ServeMux] with the handlers. Rate limits are stricter for routes
+// whose registered handler is wrapped in [Sensitive].
+//
+// # Storage
+//
+// API keys, tenants and idempotency records live behind the [Store]
+// interfaces; package internal/api/sqlite implements them on SQLite. Schema
+// migration versions in the service database (signet.db) are allocated in
+// blocks of 100 per package: api 100–199, workflow 200–299, signing
+// 300–399.
+package api

@@ -1,0 +1,304 @@
+package server
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/auditlog/anchor"
+	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/keyref"
+	"github.com/signet-pki/signet/pki"
+)
+
+// Defaults of [Config].
+const (
+	DefaultListen     = "127.0.0.1:8443"
+	DefaultPKIListen  = "127.0.0.1:8480"
+	DefaultDataDir    = "./signet-data"
+	DefaultUploadSize = 25 << 20
+	// DefaultBlobGCInterval and DefaultBlobGCGrace schedule the
+	// collection of orphaned blobs.
+	DefaultBlobGCInterval = time.Hour
+	DefaultBlobGCGrace    = time.Hour
+)
+
+// Config is the server configuration, read from a JSON file by
+// `signet serve --config`. The zero value plus [Config.Defaults] is a
+// working loopback server.
+type Config struct {
+	// Listen is the HTTPS address (default 127.0.0.1:8443).
+	Listen string `json:"listen"`
+	// PKIListen is the plain-HTTP loopback address of the PKI endpoints
+	// that certificates point to: CA certificates, CRLs and the TSA
+	// (default 127.0.0.1:8480). AIA and CRL distribution point URLs are
+	// plain HTTP by design (RFC 5280 §4.2.1.13, §4.2.2.1): relying parties
+	// fetch them without TLS, and the data are signed.
+	PKIListen string `json:"pki_listen"`
+	// PKILimits bound what clients of PKIListen may ask: per-client
+	// budgets of /tsa, /ocsp and the static endpoints, signings at once
+	// (see [pki.Limits]); a field left out keeps its default.
+	PKILimits *pki.Limits `json:"pki_limits"`
+	// DataDir holds the databases, keys, blobs and PKI (default
+	// ./signet-data).
+	DataDir string `json:"data_dir"`
+	// TLSMinVersion is "1.3" (default) or "1.2".
+	TLSMinVersion string `json:"tls_min_version"`
+	// TLSCertFile and TLSKeyFile name a PEM certificate chain and key to
+	// serve instead of the one issued by the internal PKI; both or neither.
+	TLSCertFile string `json:"tls_cert_file"`
+	TLSKeyFile  string `json:"tls_key_file"`
+	// TLSHosts are the DNS names and IP addresses of the internal-PKI
+	// server certificate (default localhost, 127.0.0.1, ::1).
+	TLSHosts []string `json:"tls_hosts"`
+	// SMTP is the mail server for recipients' one-time codes.
+	SMTP SMTPConfig `json:"smtp"`
+	// TSAURLs are RFC 3161 authorities tried in order for signature and
+	// document time-stamps; empty means the built-in TSA.
+	TSAURLs []string `json:"tsa_urls"`
+	// TSARootsFile names a PEM file with the trust anchors of the TSAs in
+	// TSAURLs; their tokens are accepted only if the TSA certificate
+	// chains to one of them. Required with TSAURLs.
+	TSARootsFile string `json:"tsa_roots_file"`
+	// RateLimits bound requests per IP and per API key.
+	RateLimits *api.RateLimits `json:"rate_limits"`
+	// MaxUploadSize bounds document uploads in bytes (default 25 MB).
+	MaxUploadSize int64 `json:"max_upload_size"`
+	// MaxDecodedSize is the decoding budget of one uploaded document in
+	// bytes (default 256 MiB): what checking it may decompress and read
+	// in total; an upload needing more is refused (a decompression bomb).
+	MaxDecodedSize int64 `json:"max_decoded_size"`
+	// Witnesses receive every audit checkpoint with a consistency proof
+	// (C2SP tlog-witness) and return cosignatures, stored as anchors.
+	Witnesses []WitnessConfig `json:"witnesses"`
+	// BodyReadTimeout bounds each read of a request body, and
+	// BodyMinRate (bytes per second) the body's average rate after the
+	// first BodyReadTimeout (defaults 30 s and 16 KiB/s): a body that
+	// arrives slower is answered 408 and its connection closed.
+	BodyReadTimeout Duration `json:"body_read_timeout"`
+	BodyMinRate     int64    `json:"body_min_rate"`
+	// BlobGCInterval is how often blobs that nothing references (left by
+	// failed or abandoned requests) are deleted, besides once at start
+	// (default 1 h); BlobGCGrace spares blobs written more recently than
+	// that (default 1 h, at least 1 min), so that a request in flight
+	// never loses its blob.
+	BlobGCInterval Duration `json:"blob_gc_interval"`
+	BlobGCGrace    Duration `json:"blob_gc_grace"`
+}
+
+// Duration is a [time.Duration] written in JSON as a Go duration string,
+// e.g. "90s" or "1h30m".
+type Duration time.Duration
+
+// UnmarshalJSON decodes a duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return errors.New("a duration is a string such as \"30s\" or \"1h\"")
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON encodes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// WitnessConfig names a C2SP tlog-witness.
+type WitnessConfig struct {
+	// URL is the witness's submission prefix (no trailing slash).
+	URL string `json:"url"`
+	// Key is the witness's verifier key (vkey), e.g. "witness.example+1234abcd+A...".
+	Key string `json:"key"`
+}
+
+// SMTPConfig is the outgoing mail server.
+type SMTPConfig struct {
+	// Addr is host:port; empty disables mail (codes cannot be sent).
+	Addr     string `json:"addr"`
+	From     string `json:"from"`
+	Username string `json:"username"`
+	// PasswordEnv names the environment variable holding the password, so
+	// that the configuration file holds no secret.
+	PasswordEnv string `json:"password_env"`
+	// StartTLS requires STARTTLS before authentication.
+	StartTLS bool `json:"starttls"`
+}
+
+// ParseConfig decodes a JSON configuration strictly ([api.UnmarshalStrict]:
+// unknown fields, duplicate keys and keys that differ from a field's name
+// in case are refused) and applies [Config.Defaults].
+func ParseConfig(b []byte) (Config, error) {
+	var c Config
+	if err := api.UnmarshalStrict(b, &c); err != nil {
+		return c, fmt.Errorf("server: config: %w", err)
+	}
+	c.Defaults()
+	return c, c.Validate()
+}
+
+// Defaults fills unset fields with their defaults.
+func (c *Config) Defaults() {
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.PKIListen == "" {
+		c.PKIListen = DefaultPKIListen
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.TLSMinVersion == "" {
+		c.TLSMinVersion = "1.3"
+	}
+	if len(c.TLSHosts) == 0 {
+		c.TLSHosts = []string{"localhost", "127.0.0.1", "::1"}
+	}
+	if c.MaxUploadSize == 0 {
+		c.MaxUploadSize = DefaultUploadSize
+	}
+	if c.MaxDecodedSize == 0 {
+		c.MaxDecodedSize = workflow.DefaultMaxDecodedSize
+	}
+	if c.RateLimits == nil {
+		rl := api.DefaultRateLimits
+		c.RateLimits = &rl
+	}
+	if c.PKILimits == nil {
+		pl := pki.DefaultLimits
+		c.PKILimits = &pl
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = Duration(DefaultBodyReadTimeout)
+	}
+	if c.BodyMinRate == 0 {
+		c.BodyMinRate = DefaultBodyMinRate
+	}
+	if c.BlobGCInterval == 0 {
+		c.BlobGCInterval = Duration(DefaultBlobGCInterval)
+	}
+	if c.BlobGCGrace == 0 {
+		c.BlobGCGrace = Duration(DefaultBlobGCGrace)
+	}
+}
+
+// Validate reports whether c is usable.
+func (c *Config) Validate() error {
+	var errs []error
+	for name, a := range map[string]string{"listen": c.Listen, "pki_listen": c.PKIListen} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data_dir is empty"))
+	}
+	if _, err := c.tlsMinVersion(); err != nil {
+		errs = append(errs, err)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("tls_cert_file and tls_key_file go together"))
+	}
+	if c.MaxUploadSize < 1024 || c.MaxUploadSize > 1<<30 {
+		errs = append(errs, fmt.Errorf("max_upload_size %d is outside 1 KiB–1 GiB", c.MaxUploadSize))
+	}
+	if c.MaxDecodedSize < 1<<20 || c.MaxDecodedSize > 16<<30 {
+		errs = append(errs, fmt.Errorf("max_decoded_size %d is outside 1 MiB–16 GiB", c.MaxDecodedSize))
+	}
+	if c.SMTP.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
+			errs = append(errs, fmt.Errorf("smtp.addr: %w", err))
+		}
+		if c.SMTP.From == "" {
+			errs = append(errs, errors.New("smtp.from is required with smtp.addr"))
+		}
+	}
+	for i, u := range c.TSAURLs {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("tsa_urls[%d] %q is not an http(s) URL", i, u))
+		}
+	}
+	if (len(c.TSAURLs) > 0) != (c.TSARootsFile != "") {
+		errs = append(errs, errors.New("tsa_urls and tsa_roots_file go together: the roots are the trust anchors of those TSAs"))
+	}
+	for i, w := range c.Witnesses {
+		if _, err := url.Parse(w.URL); err != nil || !strings.HasPrefix(w.URL, "http") {
+			errs = append(errs, fmt.Errorf("witnesses[%d].url %q is not an http(s) URL", i, w.URL))
+		}
+		if _, err := anchor.ParseCosignerKey(w.Key); err != nil {
+			errs = append(errs, fmt.Errorf("witnesses[%d].key: %w", i, err))
+		}
+	}
+	if rl := c.RateLimits; rl != nil {
+		for _, r := range []api.Rate{rl.PerIP, rl.PerKey, rl.SensitiveIP, rl.SensitiveKey} {
+			if r.PerSecond < 0 || r.Burst < 0 || (r.PerSecond > 0) != (r.Burst > 0) {
+				errs = append(errs, fmt.Errorf("rate limit %+v: per_second and burst are both positive or both zero", r))
+			}
+		}
+	}
+	if c.PKILimits != nil {
+		if err := c.PKILimits.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("pki_limits: %w", err))
+		}
+	}
+	if t := time.Duration(c.BodyReadTimeout); t < 0 || t > time.Hour {
+		errs = append(errs, fmt.Errorf("body_read_timeout %v is outside 0–1h", t))
+	}
+	if c.BodyMinRate < 0 {
+		errs = append(errs, fmt.Errorf("body_min_rate %d is negative", c.BodyMinRate))
+	}
+	if t := time.Duration(c.BlobGCInterval); t < 0 || (t > 0 && t < time.Second) {
+		errs = append(errs, fmt.Errorf("blob_gc_interval %v is shorter than 1s", t))
+	}
+	if t := time.Duration(c.BlobGCGrace); t < 0 || (t > 0 && t < time.Minute) {
+		errs = append(errs, fmt.Errorf("blob_gc_grace %v is shorter than 1m: a request in flight could lose its blob", t))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("server: config: %w", err)
+	}
+	return nil
+}
+
+// tsaRoots reads TSARootsFile, if set.
+func (c *Config) tsaRoots() ([]*x509.Certificate, error) {
+	if c.TSARootsFile == "" {
+		return nil, nil
+	}
+	certs, err := keyref.ReadCertificates(c.TSARootsFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: tsa_roots_file: %w", err)
+	}
+	return certs, nil
+}
+
+// tlsKeyPair reads TLSCertFile and TLSKeyFile, if set.
+func (c *Config) tlsKeyPair() (*tls.Certificate, error) {
+	if c.TLSCertFile == "" {
+		return nil, nil
+	}
+	kp, err := tls.LoadX509KeyPair(c.TLSCertFile, c.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("server: tls_cert_file %s, tls_key_file %s: %w", c.TLSCertFile, c.TLSKeyFile, err)
+	}
+	return &kp, nil
+}
+
+func (c *Config) tlsMinVersion() (uint16, error) {
+	switch c.TLSMinVersion {
+	case "1.3", "":
+		return tls.VersionTLS13, nil
+	case "1.2":
+		return tls.VersionTLS12, nil
+	}
+	return 0, fmt.Errorf("tls_min_version %q: only 1.3 and 1.2 are allowed", c.TLSMinVersion)
+}

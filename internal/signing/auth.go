@@ -1,0 +1,360 @@
+package signing
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/workflow"
+)
+
+// Authentication methods recorded for a verified recipient (RFC 8176 amr
+// "otp", plus "email" for the channel) and the assurance reached: a
+// one-time code to an email address is a single factor (NIST SP 800-63B
+// AAL1).
+var (
+	recipientAMR       = []string{"otp", "email"}
+	recipientAssurance = "aal1"
+)
+
+// codeDigits is the length of one-time codes.
+const codeDigits = 6
+
+// link authenticates a link token's hash: a known link of an envelope
+// that is still open (see [Service.open]), neither revoked nor used nor
+// expired. It returns the link and its recipient's view of the envelope.
+func (s *Service) link(ctx context.Context, hash [32]byte) (Link, *workflow.RecipientView, error) {
+	l, err := s.cfg.Store.LinkByHash(ctx, hash)
+	if errors.Is(err, ErrNoRecord) {
+		return Link{}, nil, withDetail(ErrInvalidLink, "the link is not valid", nil)
+	}
+	if err != nil {
+		return Link{}, nil, fmt.Errorf("signing: load link: %w", err)
+	}
+	v, err := s.open(ctx, l.EnvelopeID, l.RecipientID)
+	if err != nil {
+		return Link{}, nil, err
+	}
+	switch {
+	case !l.RevokedAt.IsZero():
+		return Link{}, nil, revoked()
+	case !l.UsedAt.IsZero():
+		return Link{}, nil, withDetail(ErrInvalidLink, "the link was already used", nil)
+	case !s.now().Before(l.ExpiresAt):
+		return Link{}, nil, withDetail(ErrInvalidLink, "the link has expired", nil)
+	}
+	return l, v, nil
+}
+
+// revoked is the answer to a revoked link.
+func revoked() error {
+	return withDetail(ErrLinkRevoked, "this link was revoked (after repeated wrong codes, or replaced by a newer one); ask the sender to re-issue it", nil)
+}
+
+// Session authenticates a session token's hash: a known, unexpired
+// session of an envelope that is still open (see [Service.open]). Sessions
+// never change once created, so found ones are cached in memory; the
+// envelope's state is read on every call.
+func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
+	ss, ok := s.sessions.get(hash)
+	if !ok {
+		var err error
+		ss, err = s.cfg.Store.SessionByHash(ctx, hash)
+		if errors.Is(err, ErrNoRecord) {
+			return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
+		}
+		if err != nil {
+			return Session{}, fmt.Errorf("signing: load session: %w", err)
+		}
+		s.sessions.put(ss)
+	}
+	if _, err := s.open(ctx, ss.EnvelopeID, ss.RecipientID); err != nil {
+		if errors.Is(err, ErrInvalidLink) {
+			return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
+		}
+		return Session{}, err
+	}
+	if !s.now().Before(ss.ExpiresAt) {
+		return Session{}, withDetail(ErrInvalidSession, "the session has expired; verify a new code", nil)
+	}
+	return ss, nil
+}
+
+// open returns the recipient's view of the envelope if the envelope is
+// still open: sent or in progress, and not past its expiry. At a final
+// state (completed, declined, voided, expired) every link and session of
+// the envelope stops working at once: this check runs on every
+// recipient request, before anything else is done, so nothing (a code, an
+// e-mail, a session, a view, a document) is given out after the
+// transition.
+func (s *Service) open(ctx context.Context, envelopeID, recipientID string) (*workflow.RecipientView, error) {
+	v, err := s.view(ctx, envelopeID, recipientID)
+	if err != nil {
+		return nil, err
+	}
+	st := v.Envelope.Status
+	switch {
+	case st != workflow.StatusSent && st != workflow.StatusInProgress:
+	case !s.now().Before(v.Envelope.ExpiresAt):
+		// Past its expiry, before the scheduler has recorded it.
+		st = workflow.StatusExpired
+	default:
+		return v, nil
+	}
+	return nil, withDetail(ErrEnvelopeEnded, fmt.Sprintf("the envelope is %s: its links and sessions no longer work", st), nil)
+}
+
+// view returns the recipient's view of the envelope, whatever its state.
+func (s *Service) view(ctx context.Context, envelopeID, recipientID string) (*workflow.RecipientView, error) {
+	wf, err := s.workflow()
+	if err != nil {
+		return nil, err
+	}
+	v, err := wf.RecipientContext(ctx, envelopeID, recipientID)
+	if errors.Is(err, workflow.ErrNotFound) {
+		return nil, withDetail(ErrInvalidLink, "the link is not valid", nil)
+	}
+	return v, err
+}
+
+// SendCode emails a fresh one-time code to the recipient of the link
+// whose token hashes to linkHash, replacing any pending code. It returns
+// the address masked for display ("a***@example.com"). The code is in
+// the message's body only, never in its subject or another header.
+func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, error) {
+	l, v, err := s.link(ctx, linkHash)
+	if err != nil {
+		return "", err
+	}
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	now := s.now()
+	st, err := s.cfg.Store.AuthState(ctx, l.EnvelopeID, l.RecipientID)
+	if err != nil {
+		return "", fmt.Errorf("signing: load code state: %w", err)
+	}
+	if !st.RevokedAt.IsZero() {
+		return "", revoked()
+	}
+	if now.Before(st.LockedUntil) {
+		return "", retryAfter(ErrLockedOut, "too many wrong codes; try again later", seconds(st.LockedUntil.Sub(now)))
+	}
+	if now.Sub(st.WindowStart) >= s.cfg.CodeWindow {
+		st.WindowStart, st.WindowSends = now, 0
+	}
+	if st.WindowSends >= s.cfg.CodeSends {
+		return "", retryAfter(ErrTooManyCodes, "too many codes requested; try again later", seconds(st.WindowStart.Add(s.cfg.CodeWindow).Sub(now)))
+	}
+	code, err := s.newCode()
+	if err != nil {
+		return "", err
+	}
+	st.CodeMAC = s.codeMAC(l.EnvelopeID, l.RecipientID, code)
+	st.CodeExpiresAt = now.Add(s.cfg.CodeTTL)
+	st.WindowSends++
+	if err := s.cfg.Store.PutAuthState(ctx, st); err != nil {
+		return "", fmt.Errorf("signing: store code: %w", err)
+	}
+	body := fmt.Sprintf("Hello %s,\n\nyour Signet code is %s\n\nIt is valid for %d minutes. If you did not ask for it, ignore this message.\n\n— Signet\n",
+		v.Recipient.Name, code, int(s.cfg.CodeTTL/time.Minute))
+	// The subject carries no code: subjects are shown in notifications,
+	// lock screens and mail-server logs.
+	if err := s.send(ctx, v.Recipient.Email, "Your Signet code", body); err != nil {
+		return "", withDetail(ErrUnavailable, "the code could not be sent; try again", err)
+	}
+	return maskEmail(v.Recipient.Email), nil
+}
+
+// Verify checks code for the link whose token hashes to linkHash. A
+// correct code is consumed and yields a session token; a wrong one counts
+// toward a lockout. Lockouts escalate along [Config.Lockouts], and the
+// run of wrong codes after the last one revokes the recipient's links
+// until the sender re-issues one ([Service.Reissue]). Every attempt is
+// audited as recipient.authenticated (success or failure), every lockout
+// as recipient.locked_out, and a success is not granted unless recorded.
+func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, req auditlog.Request) (string, Session, error) {
+	l, v, err := s.link(ctx, linkHash)
+	if err != nil {
+		return "", Session{}, err
+	}
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	now := s.now()
+	st, err := s.cfg.Store.AuthState(ctx, l.EnvelopeID, l.RecipientID)
+	if err != nil {
+		return "", Session{}, fmt.Errorf("signing: load code state: %w", err)
+	}
+	ev := auditlog.Event{
+		Type: auditlog.RecipientAuthenticated, Tenant: l.Tenant,
+		Actor: auditlog.Actor{
+			Kind: auditlog.ActorRecipient, ID: l.RecipientID, Email: v.Recipient.Email, Name: v.Recipient.Name,
+			AuthMethods: recipientAMR,
+		},
+		Subject: auditlog.Subject{EnvelopeID: l.EnvelopeID, RecipientEmail: v.Recipient.Email},
+		Request: req,
+		Details: map[string]string{"recipient_id": l.RecipientID, "method": workflow.AuthEmailOTP},
+	}
+	if !st.RevokedAt.IsZero() || now.Before(st.LockedUntil) {
+		ev.Outcome, ev.Reason = auditlog.OutcomeDenied, "locked out after repeated wrong codes"
+		if !st.RevokedAt.IsZero() {
+			ev.Reason = "link revoked after repeated lockouts"
+		}
+		if err := s.cfg.Audit.Record(ctx, ev); err != nil {
+			return "", Session{}, withDetail(ErrUnavailable, "the attempt could not be recorded", err)
+		}
+		if !st.RevokedAt.IsZero() {
+			return "", Session{}, revoked()
+		}
+		return "", Session{}, retryAfter(ErrLockedOut, "too many wrong codes; try again later", seconds(st.LockedUntil.Sub(now)))
+	}
+	ok := len(st.CodeMAC) > 0 && now.Before(st.CodeExpiresAt) && validCode(code) &&
+		hmac.Equal(s.codeMAC(l.EnvelopeID, l.RecipientID, code), st.CodeMAC)
+	if !ok {
+		return "", Session{}, s.wrongCode(ctx, &st, ev, now)
+	}
+	ev.Outcome = auditlog.OutcomeSuccess
+	ev.Actor.AuthStrength = recipientAssurance
+	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
+		return "", Session{}, withDetail(ErrUnavailable, "the authentication could not be recorded", err)
+	}
+	// A success clears the failures of the current run, not the
+	// lockouts: guesses stay bounded over the link's whole life.
+	st.CodeMAC, st.CodeExpiresAt, st.Failures = nil, time.Time{}, 0
+	if err := s.cfg.Store.PutAuthState(ctx, st); err != nil {
+		return "", Session{}, fmt.Errorf("signing: store code state: %w", err)
+	}
+	tok, hash, err := s.token()
+	if err != nil {
+		return "", Session{}, err
+	}
+	exp := now.Add(s.cfg.SessionTTL)
+	if l.ExpiresAt.Before(exp) {
+		exp = l.ExpiresAt
+	}
+	ss := Session{
+		Hash: hash, Tenant: l.Tenant, EnvelopeID: l.EnvelopeID, RecipientID: l.RecipientID,
+		Email: v.Recipient.Email, AuthTime: now, ExpiresAt: exp,
+	}
+	if err := s.cfg.Store.CreateSession(ctx, ss); err != nil {
+		return "", Session{}, fmt.Errorf("signing: store session: %w", err)
+	}
+	s.sessions.put(ss)
+	return tok, ss, nil
+}
+
+// wrongCode counts a wrong code in st (the caller holds authMu), locks
+// the recipient out after [Config.MaxFailures] of them, for longer at
+// each lockout, and revokes their links after the last lockout of the
+// schedule. The state is stored before anything is recorded, so that a
+// lockout holds even if the audit log is down; the failed attempt is
+// recorded as recipient.authenticated and a lockout as
+// recipient.locked_out (with the recipient, the lockout's number and its
+// end, never the code). It returns the error to answer.
+func (s *Service) wrongCode(ctx context.Context, st *AuthState, ev auditlog.Event, now time.Time) error {
+	reason := "wrong code"
+	switch {
+	case len(st.CodeMAC) == 0:
+		reason = "no code pending"
+	case !now.Before(st.CodeExpiresAt):
+		reason = "code expired"
+	}
+	st.Failures++
+	locked := st.Failures >= s.cfg.MaxFailures
+	if locked {
+		st.Failures, st.CodeMAC, st.CodeExpiresAt = 0, nil, time.Time{}
+		st.Lockouts++
+		if st.Lockouts > len(s.cfg.Lockouts) {
+			st.RevokedAt, st.LockedUntil = now, time.Time{}
+			reason += "; link revoked"
+		} else {
+			st.LockedUntil = now.Add(s.cfg.Lockouts[st.Lockouts-1])
+			reason += "; locked out"
+		}
+	}
+	var err error
+	if st.RevokedAt.IsZero() {
+		err = s.cfg.Store.PutAuthState(ctx, *st)
+	} else {
+		err = s.cfg.Store.RevokeRecipient(ctx, *st)
+	}
+	if err != nil {
+		return fmt.Errorf("signing: store code state: %w", err)
+	}
+	ev.Outcome, ev.Reason = auditlog.OutcomeFailure, reason
+	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
+		return withDetail(ErrUnavailable, "the attempt could not be recorded", err)
+	}
+	if !locked {
+		return withDetail(ErrWrongCode, "the code is wrong or expired", nil)
+	}
+	lo := ev
+	lo.Type, lo.Outcome, lo.Reason = auditlog.RecipientLockedOut, auditlog.OutcomeDenied, "too many wrong codes"
+	lo.Details = map[string]string{"recipient_id": st.RecipientID, "lockout": strconv.Itoa(st.Lockouts)}
+	if st.RevokedAt.IsZero() {
+		lo.Details["locked_until"] = st.LockedUntil.Format(time.RFC3339)
+	} else {
+		lo.Details["revoked"] = "true"
+	}
+	if err := s.cfg.Audit.Record(ctx, lo); err != nil {
+		s.log.WarnContext(ctx, "signing: a lockout could not be recorded", "envelope", st.EnvelopeID, "recipient", st.RecipientID, "error", err)
+		return withDetail(ErrUnavailable, "the lockout could not be recorded", err)
+	}
+	if !st.RevokedAt.IsZero() {
+		return revoked()
+	}
+	return retryAfter(ErrLockedOut, "too many wrong codes; try again later", seconds(st.LockedUntil.Sub(now)))
+}
+
+// newCode returns a uniformly random code of codeDigits decimal digits.
+func (s *Service) newCode() (string, error) {
+	const n = 1_000_000
+	limit := uint64(math.MaxUint64 - math.MaxUint64%n)
+	var b [8]byte
+	for {
+		if err := s.random(b[:]); err != nil {
+			return "", err
+		}
+		if v := binary.BigEndian.Uint64(b[:]); v < limit {
+			return fmt.Sprintf("%06d", v%n), nil
+		}
+	}
+}
+
+// codeMAC is HMAC-SHA256 under [Config.CodeKey] of the code bound to the
+// recipient of the envelope.
+func (s *Service) codeMAC(envelopeID, recipientID, code string) []byte {
+	m := hmac.New(sha256.New, s.cfg.CodeKey)
+	fmt.Fprintf(m, "signet recipient code\x00%s\x00%s\x00%s", envelopeID, recipientID, code)
+	return m.Sum(nil)
+}
+
+func validCode(c string) bool {
+	if len(c) != codeDigits {
+		return false
+	}
+	for i := 0; i < len(c); i++ {
+		if c[i] < '0' || c[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+// maskEmail shows the first character of the local part and the domain.
+func maskEmail(e string) string {
+	at := strings.LastIndexByte(e, '@')
+	if at < 1 {
+		return "***"
+	}
+	return e[:1] + "***" + e[at:]
+}

@@ -1,0 +1,70 @@
+package signing
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/signet-pki/signet/internal/api"
+)
+
+// Errors that callers branch on. They are [api.Error] values (match with
+// errors.Is), so [api.WriteProblem] answers them with a stable problem
+// type.
+var (
+	// ErrInvalidLink means the link token is missing, unknown, expired or
+	// already used (401).
+	ErrInvalidLink = &api.Error{Kind: api.KindUnauthorized, Type: "invalid-link", Title: "Invalid or expired link"}
+	// ErrInvalidSession means the session token is missing, unknown or
+	// expired (401).
+	ErrInvalidSession = &api.Error{Kind: api.KindUnauthorized, Type: "invalid-session", Title: "Invalid or expired recipient session"}
+	// ErrEnvelopeEnded means the link's or session's envelope reached a
+	// final state (completed, declined, voided or expired): every link
+	// and session of it stops working at once (410).
+	ErrEnvelopeEnded = &api.Error{Kind: api.KindUnauthorized, Status: http.StatusGone, Type: "envelope-ended", Title: "The envelope has ended"}
+	// ErrLinkRevoked means the recipient's link was revoked, after
+	// repeated lockouts or because the sender re-issued it; only a link
+	// the sender re-issues opens the envelope again (410).
+	ErrLinkRevoked = &api.Error{Kind: api.KindUnauthorized, Status: http.StatusGone, Type: "link-revoked", Title: "Link revoked"}
+	// ErrWrongCode means the one-time code is wrong, expired or was never
+	// sent (401).
+	ErrWrongCode = &api.Error{Kind: api.KindUnauthorized, Type: "invalid-code", Title: "Invalid one-time code"}
+	// ErrLockedOut means too many wrong codes: the recipient must wait
+	// (429).
+	ErrLockedOut = &api.Error{Kind: api.KindRateLimited, Type: "recipient-locked", Title: "Too many wrong codes"}
+	// ErrTooManyCodes means codes were requested too often (429).
+	ErrTooManyCodes = &api.Error{Kind: api.KindRateLimited, Type: "too-many-codes", Title: "Too many codes requested"}
+	// ErrNotFound means an object outside the recipient's envelope (404).
+	ErrNotFound = &api.Error{Kind: api.KindNotFound}
+	// ErrConsentRequired means the recipient has not consented to sign
+	// electronically (409).
+	ErrConsentRequired = &api.Error{Kind: api.KindConflict, Type: "consent-required", Title: "Consent required"}
+	// ErrNotSigner means the recipient's role does not sign (409).
+	ErrNotSigner = &api.Error{Kind: api.KindConflict, Type: "not-a-signer", Title: "Recipient does not sign"}
+	// ErrInvalid means a malformed request field (422).
+	ErrInvalid = &api.Error{Kind: api.KindInvalid, Type: "invalid-request"}
+	// ErrUnavailable means a dependency (time-stamp authority, key
+	// backend, mail server, audit log) failed, so nothing was done (503).
+	ErrUnavailable = &api.Error{Kind: api.KindUnavailable}
+
+	// errNoRecord is what a [Store] returns for a missing row.
+	errNoRecord = errors.New("signing: no such record")
+)
+
+// ErrNoRecord is returned by [Store] lookups that find nothing.
+var ErrNoRecord = errNoRecord
+
+func withDetail(sentinel *api.Error, detail string, cause error) error {
+	e := *sentinel
+	e.Detail = detail
+	e.Err = cause
+	return &e
+}
+
+func retryAfter(sentinel *api.Error, detail string, seconds int) error {
+	e := *sentinel
+	e.Detail = detail
+	if seconds < 1 {
+		seconds = 1
+	}
+	return &api.RetryAfterError{Err: &e, Seconds: seconds}
+}

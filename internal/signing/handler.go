@@ -1,0 +1,257 @@
+package signing
+
+import (
+	_ "embed"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/workflow"
+)
+
+// OpenAPI is this package's OpenAPI 3.1 fragment: the recipient paths and
+// their schemas, merged by [api.MergeOpenAPI].
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+// Handler serves the recipient endpoints under /v1/recipient/. They are
+// not API-key authenticated: code and verify take the link token, the
+// others the session token (see the package documentation). It also
+// serves the sender's
+//
+//	POST /v1/envelopes/{id}/recipients/{recipient}/reissue
+//
+// (API key with scope envelopes:send), which replaces a recipient's link.
+type Handler struct {
+	Service *Service
+}
+
+// Register mounts the endpoints on mux; code, verify and sign are marked
+// sensitive for the stricter rate limits.
+func (h *Handler) Register(mux api.Mux) {
+	mux.Handle("POST /v1/recipient/code", api.Sensitive(http.HandlerFunc(h.code)))
+	mux.Handle("POST /v1/recipient/verify", api.Sensitive(http.HandlerFunc(h.verify)))
+	mux.Handle("GET /v1/recipient/envelope", h.withSession(h.envelope))
+	mux.Handle("GET /v1/recipient/documents/{id}", h.withSession(h.document))
+	mux.Handle("POST /v1/recipient/consent", h.withSession(h.consent))
+	mux.Handle("POST /v1/recipient/sign", api.Sensitive(h.withSession(h.sign)))
+	mux.Handle("POST /v1/recipient/decline", h.withSession(h.decline))
+	mux.Handle("POST /v1/envelopes/{id}/recipients/{recipient}/reissue", api.RequireScope(api.ScopeEnvelopesSend)(http.HandlerFunc(h.reissue)))
+}
+
+// reissue re-issues a recipient's link at the sender's request.
+func (h *Handler) reissue(w http.ResponseWriter, r *http.Request) {
+	p, ok := api.PrincipalFrom(r.Context())
+	if !ok {
+		api.WriteProblem(w, r, api.ErrUnauthorized)
+		return
+	}
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	aa, ar := api.AuditActor(p), api.AuditRequest(r)
+	a := workflow.Actor{
+		Tenant: p.Tenant, Kind: aa.Kind, ID: aa.ID,
+		CorrelationID: ar.CorrelationID, IP: ar.IP, UserAgent: ar.UserAgent,
+	}
+	res, err := h.Service.Reissue(r.Context(), a, r.PathValue("id"), r.PathValue("recipient"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, res)
+}
+
+func unauthorized(w http.ResponseWriter, r *http.Request, scheme string, err error) {
+	w.Header().Set("WWW-Authenticate", scheme+` realm="signet-recipient"`)
+	api.WriteProblem(w, r, err)
+}
+
+func problem(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrInvalidLink) {
+		w.Header().Set("WWW-Authenticate", SchemeLink+` realm="signet-recipient"`)
+	} else if errors.Is(err, ErrInvalidSession) {
+		w.Header().Set("WWW-Authenticate", SchemeSession+` realm="signet-recipient"`)
+	}
+	api.WriteProblem(w, r, err)
+}
+
+// decodeOptional decodes a JSON body into v when there is one; an empty
+// body leaves v as it is.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return nil
+	}
+	return api.DecodeJSON(w, r, v)
+}
+
+type codeResponse struct {
+	SentTo    string `json:"sent_to"`
+	ExpiresIn int    `json:"expires_in"`
+}
+
+func (h *Handler) code(w http.ResponseWriter, r *http.Request) {
+	hash, ok := tokenFrom(r, SchemeLink)
+	if !ok {
+		unauthorized(w, r, SchemeLink, withDetail(ErrInvalidLink, "send the link token as Authorization: Link <token>", nil))
+		return
+	}
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	to, err := h.Service.SendCode(r.Context(), hash)
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusAccepted, codeResponse{SentTo: to, ExpiresIn: int(h.Service.cfg.CodeTTL / time.Second)})
+}
+
+type verifyRequest struct {
+	Code string `json:"code"`
+}
+
+type verifyResponse struct {
+	Session   string    `json:"session"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
+	hash, ok := tokenFrom(r, SchemeLink)
+	if !ok {
+		unauthorized(w, r, SchemeLink, withDetail(ErrInvalidLink, "send the link token as Authorization: Link <token>", nil))
+		return
+	}
+	var req verifyRequest
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	req.Code = strings.TrimSpace(req.Code)
+	if len(req.Code) > 32 {
+		api.WriteProblem(w, r, withDetail(ErrInvalid, "code is too long", nil))
+		return
+	}
+	tok, ss, err := h.Service.Verify(r.Context(), hash, req.Code, api.AuditRequest(r))
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	// The session token is shown once: never kept for an idempotent replay.
+	api.WriteSecretJSON(w, r, http.StatusOK, verifyResponse{Session: tok, ExpiresAt: ss.ExpiresAt})
+}
+
+// withSession authenticates the session token before fn.
+func (h *Handler) withSession(fn func(w http.ResponseWriter, r *http.Request, ss Session)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hash, ok := tokenFrom(r, SchemeSession)
+		if !ok {
+			unauthorized(w, r, SchemeSession, withDetail(ErrInvalidSession, "send the session token as Authorization: Session <token>", nil))
+			return
+		}
+		ss, err := h.Service.Session(r.Context(), hash)
+		if err != nil {
+			problem(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		// Names the recipient in the access log line.
+		r = r.WithContext(api.WithPrincipal(r.Context(), api.Principal{Kind: api.PrincipalRecipient, ID: ss.RecipientID, Tenant: ss.Tenant}))
+		fn(w, r, ss)
+	})
+}
+
+func (h *Handler) envelope(w http.ResponseWriter, r *http.Request, ss Session) {
+	v, err := h.Service.View(r.Context(), ss, api.AuditRequest(r))
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) document(w http.ResponseWriter, r *http.Request, ss Session) {
+	rd, d, err := h.Service.Document(r.Context(), ss, r.PathValue("id"), api.AuditRequest(r))
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	defer rd.Close()
+	size, err := rd.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = rd.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set("ETag", `"`+d.SHA256+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", `attachment; filename="document.pdf"`)
+	_, _ = io.Copy(w, rd)
+}
+
+type consentRequest struct {
+	Consent bool `json:"consent"`
+}
+
+func (h *Handler) consent(w http.ResponseWriter, r *http.Request, ss Session) {
+	var req consentRequest
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	if !req.Consent {
+		api.WriteProblem(w, r, withDetail(ErrInvalid, `consent must be true; to refuse, decline the envelope`, nil))
+		return
+	}
+	v, err := h.Service.Consent(r.Context(), ss, api.AuditRequest(r))
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) sign(w http.ResponseWriter, r *http.Request, ss Session) {
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	res, err := h.Service.Sign(r.Context(), ss, api.AuditRequest(r))
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, res)
+}
+
+type declineRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (h *Handler) decline(w http.ResponseWriter, r *http.Request, ss Session) {
+	var req declineRequest
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	v, err := h.Service.Decline(r.Context(), ss, req.Reason, api.AuditRequest(r))
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, v)
+}

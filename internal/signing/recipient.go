@@ -1,0 +1,116 @@
+package signing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/workflow"
+)
+
+// actor is the workflow actor of session ss in request req.
+func actor(ss Session, req auditlog.Request) workflow.Actor {
+	return workflow.Actor{
+		Tenant: ss.Tenant, Kind: auditlog.ActorRecipient, ID: ss.RecipientID,
+		CorrelationID: req.CorrelationID, ClientRequestID: req.ClientRequestID, IP: req.IP, UserAgent: req.UserAgent,
+	}
+}
+
+// A View is what a verified recipient sees: the envelope's subject,
+// message, state and documents, and their own entry. Other recipients'
+// addresses are not shown.
+type View struct {
+	EnvelopeID string                      `json:"envelope_id"`
+	Subject    string                      `json:"subject"`
+	Message    string                      `json:"message,omitempty"`
+	Status     workflow.Status             `json:"status"`
+	ExpiresAt  time.Time                   `json:"expires_at"`
+	Documents  []workflow.EnvelopeDocument `json:"documents"`
+	Recipient  workflow.Recipient          `json:"recipient"`
+	// CanAct reports whether it is the recipient's turn.
+	CanAct bool `json:"can_act"`
+}
+
+func toView(v *workflow.RecipientView) View {
+	e := v.Envelope
+	return View{
+		EnvelopeID: e.ID, Subject: e.Subject, Message: e.Message, Status: e.Status, ExpiresAt: e.ExpiresAt,
+		Documents: e.Documents, Recipient: v.Recipient, CanAct: v.CanAct,
+	}
+}
+
+// View returns the session's envelope as its recipient may see it, and
+// records the first view (recipient.viewed) while it is their turn.
+func (s *Service) View(ctx context.Context, ss Session, req auditlog.Request) (View, error) {
+	wf, err := s.workflow()
+	if err != nil {
+		return View{}, err
+	}
+	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
+	if err != nil {
+		return View{}, err
+	}
+	if v.CanAct && v.Recipient.ViewedAt.IsZero() {
+		if _, err := wf.MarkViewed(ctx, actor(ss, req), ss.EnvelopeID); err != nil {
+			return View{}, err
+		}
+		if v, err = s.view(ctx, ss.EnvelopeID, ss.RecipientID); err != nil {
+			return View{}, err
+		}
+	}
+	return toView(v), nil
+}
+
+// Document opens the current version of document id of the session's
+// envelope. A document of any other envelope is not found. The caller
+// MUST close the reader.
+func (s *Service) Document(ctx context.Context, ss Session, id string, req auditlog.Request) (blob.Reader, *workflow.EnvelopeDocument, error) {
+	wf, err := s.workflow()
+	if err != nil {
+		return nil, nil, err
+	}
+	rd, d, err := wf.OpenEnvelopeDocument(ctx, actor(ss, req), ss.EnvelopeID, id)
+	if errors.Is(err, workflow.ErrNotFound) {
+		return nil, nil, withDetail(ErrNotFound, "no such document in this envelope", nil)
+	}
+	return rd, d, err
+}
+
+// Consent records the recipient's consent to sign electronically.
+func (s *Service) Consent(ctx context.Context, ss Session, req auditlog.Request) (View, error) {
+	wf, err := s.workflow()
+	if err != nil {
+		return View{}, err
+	}
+	if _, err := wf.ConsentRecorded(ctx, actor(ss, req), ss.EnvelopeID); err != nil {
+		return View{}, err
+	}
+	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
+	if err != nil {
+		return View{}, err
+	}
+	return toView(v), nil
+}
+
+// Decline records that the recipient declines with reason, which ends the
+// envelope; the recipient's links are used up.
+func (s *Service) Decline(ctx context.Context, ss Session, reason string, req auditlog.Request) (View, error) {
+	wf, err := s.workflow()
+	if err != nil {
+		return View{}, err
+	}
+	if _, err := wf.RecipientDeclined(ctx, actor(ss, req), ss.EnvelopeID, reason); err != nil {
+		return View{}, err
+	}
+	if err := s.cfg.Store.MarkLinksUsed(ctx, ss.EnvelopeID, ss.RecipientID, s.now()); err != nil {
+		s.log.WarnContext(ctx, "signing: marking links used failed", "envelope", ss.EnvelopeID, "recipient", ss.RecipientID, "error", err)
+	}
+	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
+	if err != nil {
+		return View{}, fmt.Errorf("signing: reload envelope: %w", err)
+	}
+	return toView(v), nil
+}

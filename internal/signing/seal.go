@@ -1,0 +1,112 @@
+package signing
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/pades"
+	"github.com/signet-pki/signet/pki/ca"
+)
+
+// sealEmail is the address in seal certificates (RFC 2606 .invalid: the
+// seal is the platform's, no mailbox answers for it).
+const sealEmail = "seal@signet.invalid"
+
+var _ workflow.Completer = (*Service)(nil)
+
+// Complete implements workflow.Completer: for each document of e it
+// appends the tenant's seal, an approval signature with the tenant's seal
+// key and a seal certificate from its issuing CA, then the DSS with the
+// validation data of every signature and time-stamp and a document
+// time-stamp (PAdES B-LTA), and stores the result. It returns the sealed
+// versions by document id. The workflow holds the document locks.
+func (s *Service) Complete(ctx context.Context, e *workflow.Envelope) (map[string]string, error) {
+	signer, cert, err := s.seal(ctx, e.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	chain, err := s.chain(e.Tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(e.Documents))
+	for _, d := range e.Documents {
+		sum, err := s.sealDocument(ctx, signer, append([]*x509.Certificate{cert}, chain...), d.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("signing: seal document %s: %w", d.DocumentID, err)
+		}
+		out[d.DocumentID] = sum
+	}
+	return out, nil
+}
+
+func (s *Service) sealDocument(ctx context.Context, signer crypto.Signer, certs []*x509.Certificate, sum string) (string, error) {
+	rd, size, err := s.cfg.Blobs.Open(ctx, sum)
+	if err != nil {
+		return "", err
+	}
+	defer rd.Close()
+	// B-LT and B-LTA append to what they wrote, so the output is a file.
+	f, err := os.CreateTemp(s.cfg.TempDir, "signet-seal-*.pdf")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	err = pades.Sign(ctx, f, rd, size, pades.Options{
+		Signer: signer, Certificates: certs,
+		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, Fetcher: s.cfg.Fetcher,
+		Name: certs[0].Subject.CommonName, Reason: "Sealed by Signet on completion",
+		Time: s.now(),
+	})
+	if err != nil {
+		return "", err
+	}
+	// The sealed file is the document followed by the seal's revisions:
+	// store those as a revision of the document.
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return "", err
+	}
+	name, _, err := s.cfg.Blobs.Append(ctx, sum, io.NewSectionReader(f, size, end-size))
+	return name, err
+}
+
+// seal returns the tenant's seal key and a current seal certificate for
+// it, issuing one when none is cached or it is within a day of expiry.
+func (s *Service) seal(ctx context.Context, tenant string) (crypto.Signer, *x509.Certificate, error) {
+	signer, ref, err := s.cfg.Seal.SealKey(ctx, tenant)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing: seal key of tenant %s: %w", tenant, err)
+	}
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
+	now := s.now()
+	if c := s.sealCerts[tenant]; c != nil && now.Add(24*time.Hour).Before(c.NotAfter) && samePublicKey(c.PublicKey, signer.Public()) {
+		return signer, c, nil
+	}
+	name := "Signet seal"
+	if len(name)+len(tenant)+3 <= 64 {
+		name += " (" + tenant + ")"
+	}
+	c, err := s.cfg.CA.IssueSigner(ctx,
+		ca.Identity{Name: name, Email: sealEmail, Tenant: tenant},
+		ca.AuthEvidence{Methods: []string{"swk"}, AssuranceLevel: "platform", Time: now},
+		signer.Public(), ref)
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing: seal certificate of tenant %s: %w", tenant, err)
+	}
+	s.sealCerts[tenant] = c
+	return signer, c, nil
+}
+
+func samePublicKey(a, b crypto.PublicKey) bool {
+	ea, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && ea.Equal(b)
+}

@@ -1,0 +1,181 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/blob"
+)
+
+// maxNameLen bounds document names, subjects and similar labels.
+const maxNameLen = 200
+
+// Upload checks and stores a PDF read from body and returns its document
+// row. The body is read into memory up to the size limit (larger is
+// [ErrTooLarge]) and fully parsed within the decoding budget (see
+// [ErrNotPDF], [ErrMalformedPDF], [ErrDecodeBudget], [ErrEncryptedPDF],
+// [ErrCertifiedPDF], [ErrActiveContent]) before anything is written.
+// Refusals of encrypted or active content and of decompression bombs are
+// audited as denied uploads.
+//
+// Then the content goes to the blob store, the document.uploaded event is
+// recorded and the row is inserted, in that order: a failure after the
+// blob write leaves an unreferenced blob, which is harmless (blobs are
+// reachable only through tenant-scoped rows; identical content uploaded
+// later reuses it) and which [Service.CollectGarbage] removes.
+func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Reader) (*Document, error) {
+	if a.Tenant == "" {
+		return nil, withDetail(ErrInvalid, "documents belong to a tenant", nil)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		name = "document.pdf"
+	}
+	if len(name) > maxNameLen || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\r\n") {
+		return nil, invalid("the document name must be valid UTF-8 of at most %d bytes on one line", maxNameLen)
+	}
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(body, s.cfg.MaxDocumentSize+1))
+	if err != nil {
+		// An *http.MaxBytesError from the server's body limit stays
+		// wrapped; api answers it with 413.
+		return nil, fmt.Errorf("workflow: read upload: %w", err)
+	}
+	if n > s.cfg.MaxDocumentSize {
+		return nil, withDetail(ErrTooLarge, "the document exceeds "+strconv.FormatInt(s.cfg.MaxDocumentSize, 10)+" bytes", nil)
+	}
+	data := buf.Bytes()
+	// At most cap(s.checks) checks run at once; the others wait here.
+	select {
+	case s.checks <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("workflow: waiting to check the upload: %w", ctx.Err())
+	}
+	info, err := checkPDF(bytes.NewReader(data), int64(len(data)), s.cfg.MaxDecodedSize)
+	<-s.checks
+	if err != nil {
+		if errors.Is(err, ErrEncryptedPDF) || errors.Is(err, ErrActiveContent) || errors.Is(err, ErrDecodeBudget) {
+			// A refused upload of possibly hostile content is worth an
+			// audit record; its failure does not change the answer.
+			_, _ = s.record(ctx, a, audit{
+				typ: auditlog.DocumentUploaded, tenant: a.Tenant,
+				subject: auditlog.Subject{DocumentSHA256: sha256Hex(data)},
+				outcome: auditlog.OutcomeDenied, reason: problemType(err),
+				details: map[string]string{"name": name, "size": strconv.Itoa(len(data))},
+			})
+		}
+		return nil, err
+	}
+	id, err := s.newID("doc_")
+	if err != nil {
+		return nil, err
+	}
+	sum, size, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("workflow: store document: %w", err)
+	}
+	d := &Document{ID: id, Tenant: a.Tenant, SHA256: sum, Size: size, Pages: info.Pages, Name: name, Created: s.now()}
+	if _, err := s.record(ctx, a, audit{
+		typ: auditlog.DocumentUploaded, tenant: a.Tenant,
+		subject: auditlog.Subject{DocumentSHA256: sum},
+		details: map[string]string{"document_id": id, "name": name, "size": strconv.FormatInt(size, 10), "pages": strconv.Itoa(info.Pages)},
+	}); err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Documents.InsertDocument(ctx, d); err != nil {
+		return nil, fmt.Errorf("workflow: insert document: %w", err)
+	}
+	return d, nil
+}
+
+// Document returns the metadata of the acting tenant's document id.
+func (s *Service) Document(ctx context.Context, a Actor, id string) (*Document, error) {
+	d, err := s.cfg.Documents.Document(ctx, a.Tenant, id)
+	if errors.Is(err, ErrNoRecord) {
+		s.auditProbe(ctx, a, id)
+		return nil, withDetail(ErrNotFound, "no document "+quoteID(id), nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workflow: document: %w", err)
+	}
+	return d, nil
+}
+
+// OpenDocument returns the content of the acting tenant's document id as
+// uploaded, and records the download. The caller MUST close the reader.
+func (s *Service) OpenDocument(ctx context.Context, a Actor, id string) (blob.Reader, *Document, error) {
+	d, err := s.Document(ctx, a, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rd, err := s.openBlob(ctx, d.SHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.record(ctx, a, audit{
+		typ: auditlog.DocumentDownloaded, tenant: a.Tenant,
+		subject: auditlog.Subject{DocumentSHA256: d.SHA256},
+		details: map[string]string{"document_id": d.ID},
+	}); err != nil {
+		rd.Close()
+		return nil, nil, err
+	}
+	return rd, d, nil
+}
+
+func (s *Service) openBlob(ctx context.Context, sum string) (blob.Reader, error) {
+	rd, _, err := s.cfg.Blobs.Open(ctx, sum)
+	if err != nil {
+		return nil, fmt.Errorf("workflow: open document content: %w", err)
+	}
+	return rd, nil
+}
+
+// auditProbe records a denied access when id exists under another tenant:
+// a cross-tenant probe is security-relevant, though the client only ever
+// sees "not found".
+func (s *Service) auditProbe(ctx context.Context, a Actor, id string) {
+	if ok, err := s.cfg.Documents.DocumentExists(ctx, id); err != nil || !ok {
+		return
+	}
+	_, _ = s.record(ctx, a, audit{
+		typ: auditlog.DocumentDownloaded, tenant: a.Tenant,
+		outcome: auditlog.OutcomeDenied, reason: "document of another tenant",
+		details: map[string]string{"document_id": id},
+	})
+}
+
+// OpenEnvelopeDocument returns the current version (after the signatures
+// so far, or the sealed one) of document documentID of the acting
+// tenant's envelope envelopeID, and records the download. The caller MUST
+// close the reader.
+func (s *Service) OpenEnvelopeDocument(ctx context.Context, a Actor, envelopeID, documentID string) (blob.Reader, *EnvelopeDocument, error) {
+	e, err := s.load(ctx, a, envelopeID)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := e.Document(documentID)
+	if d == nil {
+		return nil, nil, withDetail(ErrNotFound, "no document "+quoteID(documentID)+" in the envelope", nil)
+	}
+	rd, err := s.openBlob(ctx, d.SHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := s.record(ctx, a, audit{
+		typ: auditlog.DocumentDownloaded, tenant: e.Tenant,
+		subject: auditlog.Subject{DocumentSHA256: d.SHA256, EnvelopeID: e.ID},
+		details: map[string]string{"document_id": d.DocumentID},
+	}); err != nil {
+		rd.Close()
+		return nil, nil, err
+	}
+	return rd, d, nil
+}

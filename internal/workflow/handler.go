@@ -1,0 +1,298 @@
+package workflow
+
+import (
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/internal/api"
+)
+
+// Handler serves the document and envelope endpoints:
+//
+//	POST /v1/documents                                      upload a PDF
+//	GET  /v1/documents/{id}                                 document metadata
+//	GET  /v1/documents/{id}/content                         download as uploaded
+//	POST /v1/envelopes                                      create a draft
+//	GET  /v1/envelopes                                      list (cursor, status filter)
+//	GET  /v1/envelopes/{id}                                 get
+//	POST /v1/envelopes/{id}/send                            send
+//	POST /v1/envelopes/{id}/void                            void with a reason
+//	GET  /v1/envelopes/{id}/history                         the recorded transitions
+//	GET  /v1/envelopes/{id}/documents/{document}/content    current version
+//
+// Every route needs an API key with the matching scope; the tenant is the
+// key's.
+type Handler struct {
+	Service *Service
+}
+
+// Register mounts the endpoints on mux.
+func (h *Handler) Register(mux api.Mux) {
+	scoped := func(scope string, fn http.HandlerFunc) http.Handler { return api.RequireScope(scope)(fn) }
+	mux.Handle("POST /v1/documents", scoped(api.ScopeDocumentsWrite, h.upload))
+	mux.Handle("GET /v1/documents/{id}", scoped(api.ScopeDocumentsRead, h.getDocument))
+	mux.Handle("GET /v1/documents/{id}/content", scoped(api.ScopeDocumentsRead, h.documentContent))
+	mux.Handle("POST /v1/envelopes", scoped(api.ScopeEnvelopesWrite, h.createEnvelope))
+	mux.Handle("GET /v1/envelopes", scoped(api.ScopeEnvelopesRead, h.listEnvelopes))
+	mux.Handle("GET /v1/envelopes/{id}", scoped(api.ScopeEnvelopesRead, h.getEnvelope))
+	mux.Handle("POST /v1/envelopes/{id}/send", scoped(api.ScopeEnvelopesSend, h.send))
+	mux.Handle("POST /v1/envelopes/{id}/void", scoped(api.ScopeEnvelopesSend, h.void))
+	mux.Handle("GET /v1/envelopes/{id}/history", scoped(api.ScopeEnvelopesRead, h.history))
+	mux.Handle("GET /v1/envelopes/{id}/documents/{document}/content", scoped(api.ScopeEnvelopesRead, h.envelopeContent))
+}
+
+// actor returns the acting principal of r.
+func actor(r *http.Request) (Actor, error) {
+	p, ok := api.PrincipalFrom(r.Context())
+	if !ok {
+		return Actor{}, api.ErrUnauthorized
+	}
+	aa, req := api.AuditActor(p), api.AuditRequest(r)
+	return Actor{
+		Tenant: p.Tenant, Kind: aa.Kind, ID: aa.ID,
+		CorrelationID: req.CorrelationID, ClientRequestID: req.ClientRequestID, IP: req.IP, UserAgent: req.UserAgent,
+	}, nil
+}
+
+// envelopeJSON is an envelope as the API shows it.
+type envelopeJSON struct {
+	*Envelope
+	ReminderEveryHours int `json:"reminder_every_hours"`
+}
+
+func toJSON(e *Envelope) envelopeJSON {
+	return envelopeJSON{Envelope: e, ReminderEveryHours: int(e.ReminderEvery.Hours())}
+}
+
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/pdf" {
+		api.WriteProblem(w, r, withDetail(ErrUnsupportedMedia, "the request body must be application/pdf", nil))
+		return
+	}
+	limit := h.Service.MaxDocumentSize()
+	if r.ContentLength > limit {
+		api.WriteProblem(w, r, withDetail(ErrTooLarge, "the document exceeds "+strconv.FormatInt(limit, 10)+" bytes", nil))
+		return
+	}
+	body := http.MaxBytesReader(w, r.Body, limit+1)
+	d, err := h.Service.Upload(r.Context(), a, r.URL.Query().Get("name"), body)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/documents/"+d.ID)
+	api.WriteJSON(w, http.StatusCreated, d)
+}
+
+func (h *Handler) getDocument(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	d, err := h.Service.Document(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, d)
+}
+
+func (h *Handler) documentContent(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	rd, d, err := h.Service.OpenDocument(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	defer rd.Close()
+	servePDF(w, r, d.Name, d.SHA256, rd)
+}
+
+func (h *Handler) envelopeContent(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	rd, d, err := h.Service.OpenEnvelopeDocument(r.Context(), a, r.PathValue("id"), r.PathValue("document"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	defer rd.Close()
+	servePDF(w, r, d.Name, d.SHA256, rd)
+}
+
+func (h *Handler) createEnvelope(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	var req CreateRequest
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	e, err := h.Service.CreateEnvelope(r.Context(), a, req)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/envelopes/"+e.ID)
+	api.WriteJSON(w, http.StatusCreated, toJSON(e))
+}
+
+func (h *Handler) getEnvelope(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	e, err := h.Service.Envelope(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, toJSON(e))
+}
+
+func (h *Handler) listEnvelopes(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	limit := 0
+	if s := q.Get("limit"); s != "" {
+		if limit, err = strconv.Atoi(s); err != nil || limit < 1 {
+			api.WriteProblem(w, r, invalid("limit must be a positive integer"))
+			return
+		}
+	}
+	es, next, err := h.Service.ListEnvelopes(r.Context(), a, Status(q.Get("status")), q.Get("cursor"), limit)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	out := struct {
+		Envelopes  []envelopeJSON `json:"envelopes"`
+		NextCursor string         `json:"next_cursor,omitempty"`
+	}{Envelopes: []envelopeJSON{}, NextCursor: next}
+	for _, e := range es {
+		out.Envelopes = append(out.Envelopes, toJSON(e))
+	}
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// decodeOptional decodes an optional JSON body: an empty body is fine.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return nil
+	}
+	return api.DecodeJSON(w, r, v)
+}
+
+func (h *Handler) send(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	e, err := h.Service.Send(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, toJSON(e))
+}
+
+func (h *Handler) void(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	e, err := h.Service.Void(r.Context(), a, r.PathValue("id"), req.Reason)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, toJSON(e))
+}
+
+func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	ts, err := h.Service.History(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	type item struct {
+		Transition
+		Explanation string `json:"explanation"`
+	}
+	out := struct {
+		Transitions []item `json:"transitions"`
+	}{Transitions: []item{}}
+	for _, t := range ts {
+		out.Transitions = append(out.Transitions, item{t, t.Explain()})
+	}
+	api.WriteJSON(w, http.StatusOK, out)
+}
+
+// servePDF answers with the PDF in rd, supporting Range and conditional
+// requests with the content's SHA-256 as strong ETag.
+func servePDF(w http.ResponseWriter, r *http.Request, name, sum string, rd io.ReadSeeker) {
+	h := w.Header()
+	h.Set("Content-Type", "application/pdf")
+	h.Set("ETag", `"`+sum+`"`)
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": safeFilename(name)}))
+	http.ServeContent(w, r, "", time.Time{}, rd)
+}
+
+// safeFilename keeps a download name printable.
+func safeFilename(name string) string {
+	name = strings.Map(func(c rune) rune {
+		if c < 0x20 || c == 0x7f || c == '/' || c == '\\' || c == '"' {
+			return '_'
+		}
+		return c
+	}, name)
+	if name == "" {
+		return "document.pdf"
+	}
+	return name
+}

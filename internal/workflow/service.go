@@ -1,0 +1,204 @@
+package workflow
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/blob"
+)
+
+// DefaultMaxDocumentSize is the default upload limit, 25 MB.
+const DefaultMaxDocumentSize = 25 << 20
+
+// DefaultMaxDecodedSize is the default decoding budget of the upload
+// check, 256 MiB.
+const DefaultMaxDecodedSize = 256 << 20
+
+// DefaultExpiry is how long a sent envelope stays open when its draft
+// names no expiry.
+const DefaultExpiry = 30 * 24 * time.Hour
+
+// MaxExpiry bounds how far in the future an envelope may expire.
+const MaxExpiry = 366 * 24 * time.Hour
+
+// ActiveContentPolicy says what to do with an uploaded PDF that carries
+// JavaScript or launch actions.
+type ActiveContentPolicy string
+
+// Active content policies.
+const (
+	// PolicyRefuse refuses such uploads (the default).
+	PolicyRefuse ActiveContentPolicy = "refuse"
+)
+
+// Config configures a [Service].
+type Config struct {
+	// Documents and Envelopes are the repositories (package workflowsql
+	// implements both on SQLite).
+	Documents DocumentStore
+	Envelopes EnvelopeStore
+	// Blobs holds document content.
+	Blobs blob.Store
+	// Audit records every state change; a failure to record fails the
+	// change (fail closed).
+	Audit auditlog.Recorder
+	// Notifier contacts recipients; Completer seals completed envelopes.
+	Notifier  Notifier
+	Completer Completer
+	// MaxDocumentSize bounds uploads in bytes (default 25 MB).
+	MaxDocumentSize int64
+	// MaxDecodedSize is the decoding budget of the upload check, in bytes
+	// (default [DefaultMaxDecodedSize]): what one document may decompress
+	// to and read as stream data, in total. Beyond it the upload is
+	// refused with [ErrDecodeBudget].
+	MaxDecodedSize int64
+	// ActiveContent is the policy for PDFs with JavaScript or launch
+	// actions; only [PolicyRefuse] is implemented.
+	ActiveContent ActiveContentPolicy
+	// Now is the clock (nil: time.Now); Rand the source of ids (nil:
+	// crypto/rand).
+	Now  func() time.Time
+	Rand io.Reader
+	// Logger receives scheduler and notification failures (nil: discard).
+	Logger *slog.Logger
+}
+
+// Validate reports whether the configuration is usable.
+func (c *Config) Validate() error {
+	switch {
+	case c.Documents == nil || c.Envelopes == nil:
+		return errors.New("workflow: no stores")
+	case c.Blobs == nil:
+		return errors.New("workflow: no blob store")
+	case c.Audit == nil:
+		return errors.New("workflow: no audit recorder")
+	case c.Notifier == nil:
+		return errors.New("workflow: no notifier")
+	case c.Completer == nil:
+		return errors.New("workflow: no completer")
+	case c.MaxDocumentSize < 0:
+		return errors.New("workflow: negative MaxDocumentSize")
+	case c.MaxDecodedSize < 0:
+		return errors.New("workflow: negative MaxDecodedSize")
+	case c.ActiveContent != "" && c.ActiveContent != PolicyRefuse:
+		return fmt.Errorf("workflow: unsupported active content policy %q", c.ActiveContent)
+	}
+	return nil
+}
+
+// Service is the document and envelope workflow. Its methods are safe for
+// concurrent use.
+type Service struct {
+	cfg      Config
+	randMu   sync.Mutex
+	envLocks keyedLocks
+	docLocks keyedLocks
+	log      *slog.Logger
+
+	// turns carries the ids of envelopes whose next recipients are to be
+	// notified, to the notifiers [Service.Run] starts (see notifyLater).
+	turns   chan string
+	running atomic.Int32
+
+	// checks holds a token for each upload check under way; its capacity
+	// bounds how many run at once, and so the memory they take together
+	// (each stays within its decoding budget).
+	checks chan struct{}
+}
+
+// New returns a service over cfg.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxDocumentSize == 0 {
+		cfg.MaxDocumentSize = DefaultMaxDocumentSize
+	}
+	if cfg.MaxDecodedSize == 0 {
+		cfg.MaxDecodedSize = DefaultMaxDecodedSize
+	}
+	if cfg.ActiveContent == "" {
+		cfg.ActiveContent = PolicyRefuse
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, log: log, turns: make(chan string, turnQueue),
+		checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
+}
+
+// MaxDocumentSize returns the upload limit in bytes.
+func (s *Service) MaxDocumentSize() int64 { return s.cfg.MaxDocumentSize }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// newID returns prefix followed by 128 random bits in hex.
+func (s *Service) newID(prefix string) (string, error) {
+	var b [16]byte
+	s.randMu.Lock()
+	_, err := io.ReadFull(s.cfg.Rand, b[:])
+	s.randMu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("workflow: random id: %w", err)
+	}
+	return prefix + hex.EncodeToString(b[:]), nil
+}
+
+// newEventID returns a UUIDv7 (RFC 9562 §5.7) from the service's clock and
+// randomness, so that a transition can name its audit event.
+func (s *Service) newEventID() (string, error) {
+	var b [16]byte
+	s.randMu.Lock()
+	_, err := io.ReadFull(s.cfg.Rand, b[6:])
+	s.randMu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("workflow: random id: %w", err)
+	}
+	ms := uint64(s.cfg.Now().UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	b[6] = 0x70 | b[6]&0x0f
+	b[8] = 0x80 | b[8]&0x3f
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+// An Actor is who performs an action, as taken from the authenticated
+// principal (never from the request body), with the request it came in.
+type Actor struct {
+	// Tenant is the principal's tenant. For recipient actions it may be
+	// empty (the envelope's tenant applies); if set it must match.
+	Tenant string
+	// Kind is the audit actor kind: service (API key), user, recipient or
+	// system.
+	Kind auditlog.ActorKind
+	// ID identifies the principal (API key id, recipient id).
+	ID string
+	// CorrelationID is the server's request id; ClientRequestID the
+	// client's own (its X-Request-Id), kept beside it.
+	CorrelationID   string
+	ClientRequestID string
+	// IP and UserAgent describe the client; IP is sealed in the audit log.
+	IP        string
+	UserAgent string
+}
+
+// System is the actor of scheduler actions (reminders, expiry, seal).
+var System = Actor{Kind: auditlog.ActorSystem, ID: "scheduler"}
