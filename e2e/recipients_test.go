@@ -82,6 +82,14 @@ func TestReissueLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A session opened through the old link ends with the re-issue.
+	oldSession, err := mb.Authenticate(ctx, in.client, "bob@example.com", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oldSession.View(ctx); err != nil {
+		t.Fatal(err)
+	}
 	rid := env.Recipients[0].ID
 	_, err = globex.ReissueLink(ctx, env.ID, rid)
 	wantProblem(t, "another tenant's re-issue", err, 404, "not-found")
@@ -93,7 +101,9 @@ func TestReissueLink(t *testing.T) {
 		t.Errorf("re-issue answer %+v", res)
 	}
 	wantProblem(t, "old link", in.client.Recipient(old).SendCode(ctx), 410, "link-revoked")
-	fresh, err := mb.Link(ctx, "bob@example.com", 2)
+	_, err = oldSession.View(ctx)
+	wantProblem(t, "session of the old link", err, 401, "invalid-session")
+	fresh, err := mb.Link(ctx, "bob@example.com", 3) // after the old link and its code
 	if err != nil {
 		t.Fatal(err)
 	}

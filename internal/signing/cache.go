@@ -7,7 +7,9 @@ import "sync"
 const maxCachedSessions = 10000
 
 // sessionCache keeps sessions by token hash. Sessions are immutable, so a
-// cached copy is never stale; expiry is checked on every use.
+// cached copy is never stale; expiry is checked on every use, and a
+// re-issue, which deletes the recipient's sessions from the store, drops
+// them here ([sessionCache.drop]).
 type sessionCache struct {
 	mu sync.Mutex
 	m  map[[32]byte]Session
@@ -27,4 +29,16 @@ func (c *sessionCache) put(s Session) {
 		c.m = make(map[[32]byte]Session)
 	}
 	c.m[s.Hash] = s
+}
+
+// drop removes the sessions of recipient recipientID of envelope
+// envelopeID.
+func (c *sessionCache) drop(envelopeID, recipientID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for h, s := range c.m {
+		if s.EnvelopeID == envelopeID && s.RecipientID == recipientID {
+			delete(c.m, h)
+		}
+	}
 }

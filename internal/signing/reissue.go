@@ -26,7 +26,8 @@ type Reissued struct {
 
 // Reissue issues recipient recipientID of envelope envelopeID a new link
 // at the request of a, a principal of the envelope's tenant (the sender's
-// API key): every earlier link of the recipient is revoked, their
+// API key): every earlier link of the recipient is revoked and every
+// session opened through one ends, their
 // one-time-code state (failures, lockouts, revocation, pending code) is
 // cleared, and the new link is emailed to them. It is recorded as
 // recipient.link_reissued before anything changes (fail closed). The
@@ -89,6 +90,7 @@ func (s *Service) Reissue(ctx context.Context, a workflow.Actor, envelopeID, rec
 	if err := s.cfg.Store.Reissue(ctx, l, fresh); err != nil {
 		return Reissued{}, fmt.Errorf("signing: store re-issued link: %w", err)
 	}
+	s.sessions.drop(e.ID, r.ID)
 	n := workflow.Notification{
 		Kind: workflow.NotifyTurn, Tenant: e.Tenant, EnvelopeID: e.ID, Recipient: *r,
 		Subject: e.Subject, Message: e.Message, Status: e.Status, ExpiresAt: e.ExpiresAt,

@@ -74,9 +74,9 @@ type Store interface {
 	// RevokeRecipient stores st, whose RevokedAt is set, and revokes
 	// every link of its recipient at st.RevokedAt, in one transaction.
 	RevokeRecipient(ctx context.Context, st AuthState) error
-	// Reissue revokes every link of l's recipient at l.CreatedAt, stores
-	// st (the recipient's fresh code state) and creates l, in one
-	// transaction.
+	// Reissue revokes every link of l's recipient at l.CreatedAt, deletes
+	// the recipient's sessions, stores st (the recipient's fresh code
+	// state) and creates l, in one transaction.
 	Reissue(ctx context.Context, l Link, st AuthState) error
 	CreateSession(ctx context.Context, s Session) error
 	SessionByHash(ctx context.Context, hash [32]byte) (Session, error)

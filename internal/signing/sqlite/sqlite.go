@@ -163,6 +163,9 @@ func (s *Store) Reissue(ctx context.Context, l signing.Link, st signing.AuthStat
 		if err := revokeLinks(ctx, tx, l.EnvelopeID, l.RecipientID, l.CreatedAt); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signing_sessions WHERE envelope_id = ? AND recipient_id = ?`, l.EnvelopeID, l.RecipientID); err != nil {
+			return fmt.Errorf("signing/sqlite: end sessions: %w", err)
+		}
 		if err := putAuthState(ctx, tx, st); err != nil {
 			return err
 		}
