@@ -42,6 +42,12 @@ func DecodeJSONLimit(w http.ResponseWriter, r *http.Request, v any, limit int64)
 }
 
 func jsonError(err error) error {
+	// A read error that is already a problem (a body cut off for arriving
+	// too slowly, 408) is answered as it is.
+	var pe *Error
+	if errors.As(err, &pe) {
+		return pe
+	}
 	var mb *http.MaxBytesError
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError

@@ -228,6 +228,10 @@ func TestSlowRequestBodyCutOff(t *testing.T) {
 	if logs := r.logs.String(); !strings.Contains(logs, "request body arrived too slowly") {
 		t.Errorf("the cut-off is not logged:\n%s", logs)
 	}
+	// The access log records the answer the client got.
+	if !accessLogged(t, r.logs.String(), "POST", "/v1/tenants", http.StatusRequestTimeout) {
+		t.Errorf("no access log line for POST /v1/tenants with status 408:\n%s", r.logs.String())
+	}
 	if res := r.do("GET", "/v1/tenants", admin, nil); res.status != 200 || strings.Contains(string(res.body), "slow") {
 		t.Fatalf("after the cut-off: %d %s", res.status, res.body)
 	}
@@ -423,4 +427,20 @@ func TestNewFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// accessLogged reports whether the JSON log lines in logs hold an access
+// log line for method and path with status.
+func accessLogged(t *testing.T, logs, method, path string, status int) bool {
+	t.Helper()
+	for _, line := range strings.Split(logs, "\n") {
+		var l struct {
+			Msg, Method, Path string
+			Status            int
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "request" && l.Method == method && l.Path == path && l.Status == status {
+			return true
+		}
+	}
+	return false
 }
