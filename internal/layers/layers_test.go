@@ -260,3 +260,18 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestArchitectureNamesEveryPackage checks that docs/ARCHITECTURE.md, which
+// describes every package, names each one of the module (in backquotes).
+func TestArchitectureNamesEveryPackage(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "ARCHITECTURE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs, _ := modulePackages(t)
+	for p := range pkgs {
+		if !bytes.Contains(doc, []byte("`"+p+"`")) {
+			t.Errorf("docs/ARCHITECTURE.md does not describe package %s (name it as `%s`)", p, p)
+		}
+	}
+}
