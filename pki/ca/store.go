@@ -74,7 +74,7 @@ type Record struct {
 }
 
 // A Store keeps certificate records. Implementations: [MemStore] and
-// pki/ca/sqlite; ca/storetest is their conformance suite. A Store MUST be
+// pki/ca/sqlite; pki/ca/storetest is their conformance suite. A Store MUST be
 // safe for concurrent use, and a method that returns nil MUST have made its
 // change durable.
 type Store interface {
