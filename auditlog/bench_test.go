@@ -9,7 +9,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 )
 
 // BenchmarkAppend measures appends/s through the sequencer with 1, 8 and
@@ -17,7 +16,7 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	for _, workers := range []int{1, 8, 64} {
 		b.Run(fmt.Sprintf("appenders=%d", workers), func(b *testing.B) {
-			l := newLog(b, memstore.New(), auditlog.Config{})
+			l := newLog(b, auditlog.NewMemStore(), auditlog.Config{})
 			ctx := context.Background()
 			b.ResetTimer()
 			var wg sync.WaitGroup
@@ -42,14 +41,14 @@ func BenchmarkAppend(b *testing.B) {
 
 var (
 	millionOnce     sync.Once
-	millionStore    *memstore.Store
+	millionStore    *auditlog.MemStore
 	millionVerifier note.Verifier
 )
 
 // million returns a log of 1M events with one checkpoint over it, built
 // once per process (benchmarks run their function more than once), and the
 // checkpoint's verifier key.
-func million(b *testing.B) (*memstore.Store, note.Verifier) {
+func million(b *testing.B) (*auditlog.MemStore, note.Verifier) {
 	millionOnce.Do(func() {
 		millionStore = storeLeaves(b, validLeaves(1_000_000))
 		signer, verifier := newKey(b)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -119,9 +118,9 @@ func (nt naiveTree) subproof(m, lo, hi int, b bool) []tlog.Hash {
 }
 
 // storeLeaves appends raw leaves to a fresh memory store.
-func storeLeaves(t testing.TB, leaves [][]byte) *memstore.Store {
+func storeLeaves(t testing.TB, leaves [][]byte) *auditlog.MemStore {
 	t.Helper()
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	var all []tlog.Hash
 	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {
 		out := make([]tlog.Hash, len(idx))

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
@@ -20,7 +19,7 @@ import (
 // indexes are unique and dense, times increase with the index, and the
 // result verifies.
 func TestAppendConcurrent(t *testing.T) {
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	signer, verifier := newKey(t)
 	pub, err := auditlog.NewPublisher(s, auditlog.PublisherConfig{Origin: origin, Signer: signer, Every: 100})
 	if err != nil {
@@ -79,7 +78,7 @@ func TestAppendConcurrent(t *testing.T) {
 // TestClockNeverGoesBack steps the wall clock back, also across a
 // restart, and checks that event times still increase.
 func TestClockNeverGoesBack(t *testing.T) {
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	var mu sync.Mutex
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -113,7 +112,7 @@ func TestClockNeverGoesBack(t *testing.T) {
 
 // failingStore fails Append while fail is set, storing nothing.
 type failingStore struct {
-	*memstore.Store
+	*auditlog.MemStore
 	fail atomic.Bool
 }
 
@@ -121,13 +120,13 @@ func (f *failingStore) Append(ctx context.Context, recs []auditlog.Record, hs []
 	if f.fail.Load() {
 		return errors.New("disk full")
 	}
-	return f.Store.Append(ctx, recs, hs)
+	return f.MemStore.Append(ctx, recs, hs)
 }
 
 // TestFailClosed checks that a failed write fails every Append of its
 // batch and that the log continues correctly afterwards.
 func TestFailClosed(t *testing.T) {
-	fs := &failingStore{Store: memstore.New()}
+	fs := &failingStore{MemStore: auditlog.NewMemStore()}
 	ctx := context.Background()
 	l := newLog(t, fs, auditlog.Config{})
 	for i := 0; i < 5; i++ {
@@ -183,7 +182,7 @@ func TestEventValidation(t *testing.T) {
 		{"bad decision", func(e *auditlog.Event) { e.Policy.Decision = "perhaps" }, false},
 		{"bad document hash", func(e *auditlog.Event) { e.Subject.DocumentSHA256 = "abc" }, false},
 	}
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	l := newLog(t, s, auditlog.Config{})
 	for _, tt := range tests {
 		e := ok
@@ -203,7 +202,7 @@ func TestEventValidation(t *testing.T) {
 // be matched by HMAC, unsealed with the tenant key, and shredded without
 // breaking verification.
 func TestSensitiveValues(t *testing.T) {
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	keys := testKeys(t)
 	ctx := context.Background()
 	l := newLog(t, s, auditlog.Config{Keys: keys})
@@ -316,7 +315,7 @@ func (a *anchorer) Anchor(ctx context.Context, cp, prev auditlog.Checkpoint, pro
 // that failures are counted without unpublishing; then CheckAnchor.
 func TestPublisherAnchors(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	signer, verifier := newKey(t)
 	good, bad := &anchorer{}, &anchorer{fail: true}
 	pub, _ := auditlog.NewPublisher(s, auditlog.PublisherConfig{Origin: origin, Signer: signer, Anchorers: []auditlog.Anchorer{good, bad}, Logger: slog.New(slog.DiscardHandler)})
@@ -354,7 +353,7 @@ func TestPublisherAnchors(t *testing.T) {
 
 func TestPublisherLoop(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	signer, _ := newKey(t)
 	pub, _ := auditlog.NewPublisher(s, auditlog.PublisherConfig{Origin: origin, Signer: signer, Every: 10})
 	pub.Start(ctx)
@@ -398,7 +397,7 @@ func (a *selfRecordingAnchorer) Anchor(ctx context.Context, cp, _ auditlog.Check
 // (and again); a real event does, and the final checkpoint covers all.
 func TestPublisherIdleAfterAnchoring(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	signer, _ := newKey(t)
 	anc := &selfRecordingAnchorer{}
 	pub, _ := auditlog.NewPublisher(s, auditlog.PublisherConfig{Origin: origin, Signer: signer, Interval: 5 * time.Millisecond,

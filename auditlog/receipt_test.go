@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
@@ -57,7 +56,7 @@ func TestCheckpointFormat(t *testing.T) {
 // also with transparency-dev/merkle, and checks what must fail.
 func TestReceipt(t *testing.T) {
 	ctx := context.Background()
-	s := memstore.New()
+	s := auditlog.NewMemStore()
 	signer, verifier := newKey(t)
 	l := newLog(t, s, auditlog.Config{})
 	var ids []string

@@ -77,8 +77,9 @@ type Anchor struct {
 }
 
 // Storage is where the log keeps its records, tree hashes, checkpoints and
-// anchors. Implementations: SQLite (auditlog/sqlite) and PostgreSQL
-// (auditlog/postgres); both pass the conformance suite in auditlog/storetest.
+// anchors. Implementations: SQLite (auditlog/sqlite), PostgreSQL
+// (auditlog/postgres) and, for tests, [MemStore]; all pass the conformance
+// and tamper suites in auditlog/storetest.
 //
 // The log only ever inserts and reads: an implementation MUST NOT need
 // UPDATE or DELETE privileges, so a database role limited to INSERT and

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"github.com/signet-pki/signet/keys"
 )
 
@@ -20,7 +19,7 @@ func TestRealAuditLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := memstore.New()
+	st := auditlog.NewMemStore()
 	log, err := auditlog.New(ctx, auditlog.Config{Storage: st, Keys: tk})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,6 @@ import (
 	"github.com/signet-pki/signet/keys/storetest"
 )
 
-func TestMemStore(t *testing.T) {
+func TestMemStoreConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) keys.Store { return keys.NewMemStore() })
 }

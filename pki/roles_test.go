@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/soft"
 	keysqlite "github.com/signet-pki/signet/keys/sqlite"
@@ -128,7 +127,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := auditlog.New(ctx, auditlog.Config{Storage: memstore.New(), Keys: tk})
+	log, err := auditlog.New(ctx, auditlog.Config{Storage: auditlog.NewMemStore(), Keys: tk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/auditlog/anchor/witnesstest"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"github.com/signet-pki/signet/tsa"
 )
 
@@ -22,7 +21,7 @@ import (
 // cosignature and a sink copy, and each verifies.
 func TestPublisherAnchors(t *testing.T) {
 	ctx := context.Background()
-	store := memstore.New()
+	store := auditlog.NewMemStore()
 	hashes := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) { return store.ReadHashes(ctx, idx) })
 	appendN := func(n int) {
 		t.Helper()

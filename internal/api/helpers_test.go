@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
 	"github.com/signet-pki/signet/internal/sqldb"
@@ -28,7 +27,7 @@ type env struct {
 	srv     *httptest.Server
 	store   *apisqlite.Store
 	audit   *auditlog.Log
-	events  *memstore.Store
+	events  *auditlog.MemStore
 	logs    *syncBuffer
 	clock   *clock
 	router  *api.Router
@@ -92,7 +91,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := memstore.New()
+	mem := auditlog.NewMemStore()
 	log, err := auditlog.New(ctx, auditlog.Config{Storage: mem, Keys: keys})
 	if err != nil {
 		t.Fatal(err)

@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/mail"
@@ -168,7 +167,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	alog, err := auditlog.New(ctx, auditlog.Config{Storage: memstore.New(), Keys: tk})
+	alog, err := auditlog.New(ctx, auditlog.Config{Storage: auditlog.NewMemStore(), Keys: tk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +194,7 @@ func newEnv(t *testing.T) *env {
 		pkiHandler.Load().(http.Handler).ServeHTTP(w, r)
 	}))
 	t.Cleanup(pkiSrv.Close)
-	caStore := &ca.MemoryStore{}
+	caStore := ca.NewMemStore()
 	auth, err := ca.New(ca.Config{
 		Store: caStore, Recorder: audit, BaseURL: pkiSrv.URL, Now: clk.Now,
 		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/pdf"
@@ -132,7 +131,7 @@ type env struct {
 	clock    *clock
 	store    *workflowsqlite.Store
 	blobs    *blob.FS
-	audit    *memstore.Store
+	audit    *auditlog.MemStore
 	recorder *switchable
 	outbox   *outbox
 	sealer   *sealer
@@ -166,7 +165,7 @@ func newEnvConfig(t *testing.T, adjust func(*workflow.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms := memstore.New()
+	ms := auditlog.NewMemStore()
 	clk := &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	log, err := auditlog.New(ctx, auditlog.Config{Storage: ms, Keys: keys, Now: clk.Now})
 	if err != nil {

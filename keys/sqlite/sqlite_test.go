@@ -22,7 +22,7 @@ func open(t *testing.T, path string) *keysqlite.Store {
 	return s
 }
 
-func TestStore(t *testing.T) {
+func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) keys.Store { return open(t, filepath.Join(t.TempDir(), "keys.db")) })
 }
 

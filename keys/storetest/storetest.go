@@ -1,7 +1,7 @@
 // Package storetest is the conformance suite for [keys.Store]
 // implementations. Every store runs it from its own tests:
 //
-//	func TestStore(t *testing.T) {
+//	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) keys.Store { return open(t) })
 //	}
 package storetest

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/memstore"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/soft"
 	"github.com/signet-pki/signet/pki/ca"
@@ -52,7 +51,7 @@ func newAuditLog(t testing.TB) *auditlog.Log {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := auditlog.New(context.Background(), auditlog.Config{Storage: memstore.New(), Keys: k})
+	l, err := auditlog.New(context.Background(), auditlog.Config{Storage: auditlog.NewMemStore(), Keys: k})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +93,7 @@ func (c *clock) Add(d time.Duration) {
 
 type fixture struct {
 	a       *ca.Authority
-	store   *ca.MemoryStore
+	store   *ca.MemStore
 	tap     *tap
 	log     *auditlog.Log
 	clock   *clock
@@ -113,7 +112,7 @@ var t0 = time.Date(2030, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{store: new(ca.MemoryStore), log: newAuditLog(t), clock: &clock{t: t0}}
+	f := &fixture{store: ca.NewMemStore(), log: newAuditLog(t), clock: &clock{t: t0}}
 	f.soft, f.softDir = newSoftBackend(t)
 	f.tap = &tap{next: f.log}
 	a, err := ca.New(ca.Config{

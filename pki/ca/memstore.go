@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// MemoryStore is a [Store] in memory, for tests and single-process tools.
-// The zero value is ready to use.
-type MemoryStore struct {
+// MemStore is a [Store] in memory, for tests and single-process tools.
+// The zero value is ready to use; [NewMemStore] returns one.
+type MemStore struct {
 	mu      sync.Mutex
 	records map[string]*Record // by serial, hex
 	order   []string           // serials in issuance order
@@ -18,7 +18,10 @@ type MemoryStore struct {
 	crlNums map[string]int64
 }
 
-var _ Store = (*MemoryStore)(nil)
+var _ Store = (*MemStore)(nil)
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore { return &MemStore{} }
 
 func serialKey(s *big.Int) string { return s.Text(16) }
 
@@ -30,7 +33,7 @@ func copyRecord(r *Record) Record {
 }
 
 // Insert implements [Store].
-func (m *MemoryStore) Insert(_ context.Context, r Record) error {
+func (m *MemStore) Insert(_ context.Context, r Record) error {
 	if r.Serial == nil {
 		return fmt.Errorf("ca: insert: nil serial")
 	}
@@ -53,7 +56,7 @@ func (m *MemoryStore) Insert(_ context.Context, r Record) error {
 }
 
 // Get implements [Store].
-func (m *MemoryStore) Get(_ context.Context, serial *big.Int) (Record, error) {
+func (m *MemStore) Get(_ context.Context, serial *big.Int) (Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[serialKey(serial)]
@@ -64,7 +67,7 @@ func (m *MemoryStore) Get(_ context.Context, serial *big.Int) (Record, error) {
 }
 
 // Revoke implements [Store].
-func (m *MemoryStore) Revoke(_ context.Context, serial *big.Int, reason Reason, at, inv time.Time) (Record, error) {
+func (m *MemStore) Revoke(_ context.Context, serial *big.Int, reason Reason, at, inv time.Time) (Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := serialKey(serial)
@@ -81,7 +84,7 @@ func (m *MemoryStore) Revoke(_ context.Context, serial *big.Int, reason Reason, 
 }
 
 // ByKey implements [Store].
-func (m *MemoryStore) ByKey(_ context.Context, id, version string) ([]Record, error) {
+func (m *MemStore) ByKey(_ context.Context, id, version string) ([]Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Record
@@ -95,7 +98,7 @@ func (m *MemoryStore) ByKey(_ context.Context, id, version string) ([]Record, er
 }
 
 // Revoked implements [Store].
-func (m *MemoryStore) Revoked(_ context.Context, issuer string) ([]Record, error) {
+func (m *MemStore) Revoked(_ context.Context, issuer string) ([]Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []Record
@@ -108,7 +111,7 @@ func (m *MemoryStore) Revoked(_ context.Context, issuer string) ([]Record, error
 }
 
 // NextCRLNumber implements [Store].
-func (m *MemoryStore) NextCRLNumber(_ context.Context, issuer string) (*big.Int, error) {
+func (m *MemStore) NextCRLNumber(_ context.Context, issuer string) (*big.Int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.crlNums == nil {

@@ -7,6 +7,6 @@ import (
 	"github.com/signet-pki/signet/pki/ca/storetest"
 )
 
-func TestMemoryStore(t *testing.T) {
-	storetest.TestStore(t, func(*testing.T) ca.Store { return new(ca.MemoryStore) })
+func TestMemStoreConformance(t *testing.T) {
+	storetest.Run(t, func(*testing.T) ca.Store { return ca.NewMemStore() })
 }

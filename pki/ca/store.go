@@ -73,8 +73,8 @@ type Record struct {
 	DER []byte
 }
 
-// A Store keeps certificate records. Implementations: [MemoryStore] and
-// pki/ca/sqlite; ca/storetest is their conformance suite. A Store MUST be
+// A Store keeps certificate records. Implementations: [MemStore] and
+// pki/ca/sqlite; pki/ca/storetest is their conformance suite. A Store MUST be
 // safe for concurrent use, and a method that returns nil MUST have made its
 // change durable.
 type Store interface {

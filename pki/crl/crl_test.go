@@ -42,7 +42,7 @@ func TestPublisher(t *testing.T) {
 	ctx := context.Background()
 	now := t0
 	clock := func() time.Time { return now }
-	store := new(ca.MemoryStore)
+	store := ca.NewMemStore()
 	p := &crl.Publisher{Source: store, Now: clock, Validity: 10 * time.Hour}
 	a, err := ca.New(ca.Config{Store: store, Recorder: accept{}, BaseURL: "http://x", Now: clock,
 		OnRevoke: func(ctx context.Context, r ca.Record) { p.Regenerate(ctx, r.Issuer) }})

@@ -27,7 +27,7 @@ import (
 var t0 = time.Date(2030, 3, 1, 12, 0, 0, 0, time.UTC)
 
 type fixture struct {
-	store     *ca.MemoryStore
+	store     *ca.MemStore
 	authority *ca.Authority
 	responder *ocsp.Responder
 	root      *x509.Certificate
@@ -55,7 +55,7 @@ func newFixture(t testing.TB) *fixture {
 func newFixtureAt(t testing.TB, t0 time.Time) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	store := new(ca.MemoryStore)
+	store := ca.NewMemStore()
 	a, err := ca.New(ca.Config{Store: store, Recorder: discard{}, BaseURL: "http://127.0.0.1:1", Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)

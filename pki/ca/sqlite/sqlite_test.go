@@ -10,8 +10,8 @@ import (
 	"github.com/signet-pki/signet/pki/ca/storetest"
 )
 
-func TestStore(t *testing.T) {
-	storetest.TestStore(t, func(t *testing.T) ca.Store {
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) ca.Store {
 		s, err := casqlite.Open(context.Background(), filepath.Join(t.TempDir(), "pki.db"))
 		if err != nil {
 			t.Fatal(err)

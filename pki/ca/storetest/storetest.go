@@ -1,5 +1,9 @@
 // Package storetest is the conformance suite for [ca.Store]
-// implementations.
+// implementations. Every store runs it from its own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) ca.Store { return open(t) })
+//	}
 package storetest
 
 import (
@@ -13,9 +17,9 @@ import (
 	"github.com/signet-pki/signet/pki/ca"
 )
 
-// TestStore runs the conformance suite against stores made by open; each
-// call must return a new, empty store.
-func TestStore(t *testing.T, open func(t *testing.T) ca.Store) {
+// Run runs the conformance suite against stores made by open; each call
+// must return a new, empty store.
+func Run(t *testing.T, open func(t *testing.T) ca.Store) {
 	t.Run("InsertGet", func(t *testing.T) { testInsertGet(t, open(t)) })
 	t.Run("Revoke", func(t *testing.T) { testRevoke(t, open(t)) })
 	t.Run("ByKey", func(t *testing.T) { testByKey(t, open(t)) })

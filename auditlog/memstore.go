@@ -1,6 +1,4 @@
-// Package memstore is an in-memory [auditlog.Storage] for tests and
-// benchmarks. Nothing it holds survives the process.
-package memstore
+package auditlog
 
 import (
 	"bytes"
@@ -9,37 +7,38 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/signet-pki/signet/auditlog"
 	"golang.org/x/mod/sumdb/tlog"
 )
 
-// A Store is an in-memory Storage. The zero value is not usable; call New.
-type Store struct {
+// A MemStore is a [Storage] in memory, for tests and benchmarks. Nothing it
+// holds survives the process. The zero value is not usable; call
+// [NewMemStore].
+type MemStore struct {
 	mu      sync.RWMutex
-	recs    []auditlog.Record // sorted by Index
+	recs    []Record // sorted by Index
 	byID    map[string]int64
 	hashes  []tlog.Hash // by stored-hash index
-	cps     []auditlog.Checkpoint
-	anchors map[int64][]auditlog.Anchor
+	cps     []Checkpoint
+	anchors map[int64][]Anchor
 	closed  bool
 }
 
-var _ auditlog.Storage = (*Store)(nil)
+var _ Storage = (*MemStore)(nil)
 
-// New returns an empty Store.
-func New() *Store {
-	return &Store{byID: map[string]int64{}, anchors: map[int64][]auditlog.Anchor{}}
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore {
+	return &MemStore{byID: map[string]int64{}, anchors: map[int64][]Anchor{}}
 }
 
-func (s *Store) check() error {
+func (s *MemStore) check() error {
 	if s.closed {
-		return fmt.Errorf("memstore: closed")
+		return fmt.Errorf("auditlog: memstore: closed")
 	}
 	return nil
 }
 
-// Size implements [auditlog.Storage].
-func (s *Store) Size(ctx context.Context) (int64, error) {
+// Size implements [Storage].
+func (s *MemStore) Size(ctx context.Context) (int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(); err != nil {
@@ -48,13 +47,13 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 	return int64(len(s.recs)), nil
 }
 
-// Append implements [auditlog.Storage].
-func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []auditlog.HashEntry) error {
+// Append implements [Storage].
+func (s *MemStore) Append(ctx context.Context, recs []Record, hashes []HashEntry) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: %w", err)
+		return fmt.Errorf("auditlog: memstore: %w", err)
 	}
 	if len(recs) == 0 {
-		return fmt.Errorf("memstore: append: no records")
+		return fmt.Errorf("auditlog: memstore: append: no records")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -63,24 +62,24 @@ func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []aud
 	}
 	n := int64(len(s.recs))
 	if recs[0].Index != n {
-		return fmt.Errorf("memstore: append at %d, size %d: %w", recs[0].Index, n, auditlog.ErrConflict)
+		return fmt.Errorf("auditlog: memstore: append at %d, size %d: %w", recs[0].Index, n, ErrConflict)
 	}
 	for i, r := range recs {
 		if r.Index != n+int64(i) {
-			return fmt.Errorf("memstore: append: record %d has index %d, want %d", i, r.Index, n+int64(i))
+			return fmt.Errorf("auditlog: memstore: append: record %d has index %d, want %d", i, r.Index, n+int64(i))
 		}
 		if _, dup := s.byID[r.ID]; dup || r.ID == "" {
-			return fmt.Errorf("memstore: append: duplicate or empty event id %q", r.ID)
+			return fmt.Errorf("auditlog: memstore: append: duplicate or empty event id %q", r.ID)
 		}
 	}
 	h := int64(len(s.hashes))
 	for i, e := range hashes {
 		if e.Index != h+int64(i) {
-			return fmt.Errorf("memstore: append: hash %d has index %d, want %d", i, e.Index, h+int64(i))
+			return fmt.Errorf("auditlog: memstore: append: hash %d has index %d, want %d", i, e.Index, h+int64(i))
 		}
 	}
 	if want := tlog.StoredHashIndex(0, n+int64(len(recs))); h+int64(len(hashes)) != want {
-		return fmt.Errorf("memstore: append: %d hashes leave %d stored, want %d", len(hashes), h+int64(len(hashes)), want)
+		return fmt.Errorf("auditlog: memstore: append: %d hashes leave %d stored, want %d", len(hashes), h+int64(len(hashes)), want)
 	}
 	for _, r := range recs {
 		r.Leaf = bytes.Clone(r.Leaf)
@@ -94,8 +93,8 @@ func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []aud
 	return nil
 }
 
-// ReadHashes implements [auditlog.Storage].
-func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+// ReadHashes implements [Storage].
+func (s *MemStore) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(); err != nil {
@@ -104,22 +103,22 @@ func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, e
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
 		if x < 0 || x >= int64(len(s.hashes)) {
-			return nil, fmt.Errorf("memstore: hash %d: %w", x, auditlog.ErrNotFound)
+			return nil, fmt.Errorf("auditlog: memstore: hash %d: %w", x, ErrNotFound)
 		}
 		out[i] = s.hashes[x]
 	}
 	return out, nil
 }
 
-// Records implements [auditlog.Storage].
-func (s *Store) Records(ctx context.Context, start, end int64) ([]auditlog.Record, error) {
+// Records implements [Storage].
+func (s *MemStore) Records(ctx context.Context, start, end int64) ([]Record, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(); err != nil {
 		return nil, err
 	}
 	i := sort.Search(len(s.recs), func(i int) bool { return s.recs[i].Index >= start })
-	var out []auditlog.Record
+	var out []Record
 	for ; i < len(s.recs) && s.recs[i].Index < end; i++ {
 		r := s.recs[i]
 		r.Leaf = bytes.Clone(r.Leaf)
@@ -129,12 +128,12 @@ func (s *Store) Records(ctx context.Context, start, end int64) ([]auditlog.Recor
 	return out, nil
 }
 
-// RecordByID implements [auditlog.Storage].
-func (s *Store) RecordByID(ctx context.Context, id string) (auditlog.Record, error) {
+// RecordByID implements [Storage].
+func (s *MemStore) RecordByID(ctx context.Context, id string) (Record, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(); err != nil {
-		return auditlog.Record{}, err
+		return Record{}, err
 	}
 	if x, ok := s.byID[id]; ok {
 		i := sort.Search(len(s.recs), func(i int) bool { return s.recs[i].Index >= x })
@@ -147,11 +146,11 @@ func (s *Store) RecordByID(ctx context.Context, id string) (auditlog.Record, err
 			}
 		}
 	}
-	return auditlog.Record{}, fmt.Errorf("memstore: event %q: %w", id, auditlog.ErrNotFound)
+	return Record{}, fmt.Errorf("auditlog: memstore: event %q: %w", id, ErrNotFound)
 }
 
-// AddCheckpoint implements [auditlog.Storage].
-func (s *Store) AddCheckpoint(ctx context.Context, c auditlog.Checkpoint) error {
+// AddCheckpoint implements [Storage].
+func (s *MemStore) AddCheckpoint(ctx context.Context, c Checkpoint) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(); err != nil {
@@ -162,23 +161,23 @@ func (s *Store) AddCheckpoint(ctx context.Context, c auditlog.Checkpoint) error 
 		if bytes.Equal(s.cps[i].Note, c.Note) {
 			return nil
 		}
-		return fmt.Errorf("memstore: a different checkpoint of size %d exists", c.Size)
+		return fmt.Errorf("auditlog: memstore: a different checkpoint of size %d exists", c.Size)
 	}
 	c.Note = bytes.Clone(c.Note)
-	s.cps = append(s.cps, auditlog.Checkpoint{})
+	s.cps = append(s.cps, Checkpoint{})
 	copy(s.cps[i+1:], s.cps[i:])
 	s.cps[i] = c
 	return nil
 }
 
-// Checkpoints implements [auditlog.Storage].
-func (s *Store) Checkpoints(ctx context.Context) ([]auditlog.Checkpoint, error) {
+// Checkpoints implements [Storage].
+func (s *MemStore) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	out := make([]auditlog.Checkpoint, len(s.cps))
+	out := make([]Checkpoint, len(s.cps))
 	for i, c := range s.cps {
 		c.Note = bytes.Clone(c.Note)
 		out[i] = c
@@ -186,8 +185,8 @@ func (s *Store) Checkpoints(ctx context.Context) ([]auditlog.Checkpoint, error) 
 	return out, nil
 }
 
-// AddAnchor implements [auditlog.Storage].
-func (s *Store) AddAnchor(ctx context.Context, a auditlog.Anchor) error {
+// AddAnchor implements [Storage].
+func (s *MemStore) AddAnchor(ctx context.Context, a Anchor) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(); err != nil {
@@ -198,14 +197,14 @@ func (s *Store) AddAnchor(ctx context.Context, a auditlog.Anchor) error {
 	return nil
 }
 
-// Anchors implements [auditlog.Storage].
-func (s *Store) Anchors(ctx context.Context, size int64) ([]auditlog.Anchor, error) {
+// Anchors implements [Storage].
+func (s *MemStore) Anchors(ctx context.Context, size int64) ([]Anchor, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(); err != nil {
 		return nil, err
 	}
-	var out []auditlog.Anchor
+	var out []Anchor
 	for _, a := range s.anchors[size] {
 		a.Data = bytes.Clone(a.Data)
 		out = append(out, a)
@@ -213,8 +212,8 @@ func (s *Store) Anchors(ctx context.Context, size int64) ([]auditlog.Anchor, err
 	return out, nil
 }
 
-// Close implements [auditlog.Storage].
-func (s *Store) Close() error {
+// Close implements [Storage].
+func (s *MemStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true

@@ -1,0 +1,53 @@
+// Package layers holds no code: its test reads `go list` output for the
+// whole module and fails on an import that breaks Signet's layer rules.
+// docs/ARCHITECTURE.md draws the layers; this is the rule book the test
+// enforces, stated once.
+//
+// Layers, lowest first (a package's sub-packages belong to its layer unless
+// listed as test support):
+//
+//  1. Standards: internal/pdf, cms, tsa, ltv, pades, keyref. No Signet
+//     domain words; usable by anyone. They import no Signet package outside
+//     layer 1.
+//
+//  2. Custody and evidence: internal/sqldb, auditlog/..., keys/...
+//     Layers 1-2 only. auditlog/... does not import keys/... (the log
+//     records what custody did, it never holds keys), and keys/... does not
+//     import keyref (custody does not read the command line's key
+//     references).
+//
+//  3. PKI: pki/... (the roles a service runs, the CA, OCSP, CRL). Layers 1-3.
+//
+//  4. Service: internal/api, internal/accounts, internal/blob,
+//     internal/mail, internal/workflow, internal/signing, internal/datadir,
+//     internal/server and their sub-packages. Layers 1-4, with an order
+//     inside the layer:
+//
+//     api < accounts < (blob, mail) < workflow < signing < datadir < server
+//
+//     A package imports only packages earlier in that order, plus packages
+//     of its own group (internal/workflow/sqlite imports internal/workflow).
+//     Nothing but cmd/signet, bench/ and e2e imports internal/server (tests
+//     may).
+//
+//  5. Binary: cmd/signet. Everything except test support.
+//
+// Test support (internal/testpki, internal/pgtest, internal/pdfsigtest,
+// internal/secretscan, internal/pdf/pdftest, internal/mail/mailtest,
+// internal/apiclient, every */storetest, auditlog/anchor/witnesstest,
+// auditlog/internal/logbench, and this package) is imported only by tests,
+// by other test support, and by the tools under bench/ and e2e. The test
+// also checks that `go list -deps ./cmd/signet` holds no test support, so
+// the release binary never links a test server.
+//
+// Only the non-test imports of a package are checked: a _test.go file may
+// import anything, internal/server and test support included.
+//
+// Every package of the module must be classified: a new package that falls
+// in no layer fails the test with "classify package X in internal/layers".
+// The test's pending table lists the known violations that are being
+// removed, each with its reason; an entry that no longer matches an import
+// fails the test too, so the table only shrinks.
+//
+// A second test checks that docs/ARCHITECTURE.md names every package.
+package layers
