@@ -2,13 +2,9 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,6 +25,7 @@ import (
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
 	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/signing"
 	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
@@ -37,8 +33,6 @@ import (
 	"github.com/signet-pki/signet/internal/workflow"
 	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
 	"github.com/signet-pki/signet/keys"
-	"github.com/signet-pki/signet/keys/soft"
-	keysqlite "github.com/signet-pki/signet/keys/sqlite"
 	"github.com/signet-pki/signet/ltv"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
@@ -101,6 +95,7 @@ type Server struct {
 	cfg    Config
 	logger *slog.Logger
 
+	dir        *datadir.Dir
 	pool       *sqldb.Pool // signet.db
 	db         *sql.DB     // signet.db's writer (pool.Writer())
 	api        *apisqlite.Store
@@ -116,7 +111,6 @@ type Server struct {
 	background     sync.WaitGroup
 	stopBackground context.CancelFunc
 	backgroundCtx  context.Context
-	keyMeta        *keysqlite.Store
 	keys           *keys.Manager
 	caStore        *casqlite.Store
 	pki            *pkiRoles
@@ -181,20 +175,22 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 // opens; New closes them if open fails.
 func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certificate, tlsPair *tls.Certificate) (err error) {
 	cfg := s.cfg
-	dir := cfg.DataDir
-	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "pki")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fmt.Errorf("server: data directory: %w", err)
-		}
+	dir, err := datadir.Open(cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now})
+	if err != nil {
+		return err
 	}
+	s.dir = dir
+	s.closers = append(s.closers, dir.Close)
 
 	// Service database: one group-committing writer and read-only
 	// connections, shared by the api, workflow, signing and PKI-role
 	// tables.
-	if s.pool, err = sqldb.OpenPool(ctx, filepath.Join(dir, "signet.db"), migrations, readConns); err != nil {
+	if s.pool, err = dir.ServiceDB(ctx); err != nil {
+		return err
+	}
+	if err := sqldb.Migrate(ctx, s.pool.Writer(), migrations); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	s.closers = append(s.closers, s.pool.Close)
 	s.db = s.pool.Writer()
 	if s.api, err = apisqlite.New(ctx, s.pool); err != nil {
 		return err
@@ -213,50 +209,30 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 
 	// Audit log. Its checkpoint publisher follows the key manager, which
 	// holds the checkpoint key and records through the log.
-	sinkDir := filepath.Join(dir, "checkpoints")
-	if err := os.MkdirAll(sinkDir, 0o700); err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	secret, err := soft.LoadKeyFile(filepath.Join(dir, "audit.master"), rand.Reader)
-	if err != nil {
-		return fmt.Errorf("server: audit key: %w", err)
-	}
-	tk, err := auditlog.NewDerivedKeys(secret)
-	clear(secret)
+	sinkDir, err := dir.Checkpoints()
 	if err != nil {
 		return err
 	}
-	if s.auditStore, err = auditsqlite.Open(filepath.Join(dir, "audit.db")); err != nil {
+	if s.audit, err = dir.AuditLog(ctx); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, s.auditStore.Close)
-	if s.audit, err = auditlog.New(ctx, auditlog.Config{Storage: s.auditStore, Keys: tk, Now: o.now}); err != nil {
+	if s.auditStore, err = dir.AuditStore(ctx); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, func() error { return s.audit.Shutdown(context.Background()) })
-	if s.auditProbe, err = openProbe(filepath.Join(dir, "audit.db")); err != nil {
+	if s.auditProbe, err = dir.AuditProbe(ctx); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, s.auditProbe.Close)
 
 	// Keys.
-	mk, err := soft.LoadMasterKey(filepath.Join(dir, "master.key"), o.masterKey, filepath.Join(dir, "keys"), rand.Reader)
-	if err != nil {
-		return fmt.Errorf("server: master key: %w", err)
-	}
-	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})
-	ckm := hmac.New(sha256.New, mk)
-	ckm.Write([]byte("signet recipient codes"))
-	codeKey := ckm.Sum(nil)
-	clear(mk)
+	backend, err := dir.KeyBackend(ctx)
 	if err != nil {
 		return err
 	}
-	if s.keyMeta, err = keysqlite.Open(ctx, filepath.Join(dir, "keys.db")); err != nil {
+	codeKey, err := dir.RecipientCodeKey(ctx)
+	if err != nil {
 		return err
 	}
-	s.closers = append(s.closers, s.keyMeta.Close)
-	if s.keys, err = keys.New(ctx, keys.Config{Store: s.keyMeta, Backends: []keys.Backend{backend}, Recorder: s.audit, Now: o.now}); err != nil {
+	if s.keys, err = dir.Keys(ctx); err != nil {
 		return err
 	}
 
@@ -278,12 +254,12 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 				return auditlog.ConsistencyProof(ctx, s.auditStore, oldSize, newSize)
 			}})
 	}
-	checkpointKey, err := CheckpointSigner(ctx, dir, AuditOrigin, s.keys)
+	checkpointKey, err := dir.CheckpointSigner(ctx)
 	if err != nil {
 		return err
 	}
 	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
-		Origin: AuditOrigin, Signer: checkpointKey, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
+		Origin: datadir.AuditOrigin, Signer: checkpointKey, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
 		Anchorers: anchorers,
 	})
 	if err != nil {
@@ -292,10 +268,9 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 	s.audit.SetPublisher(s.publisher)
 
 	// PKI.
-	if s.caStore, err = casqlite.Open(ctx, filepath.Join(dir, "pki.db")); err != nil {
+	if s.caStore, err = dir.CAStore(ctx); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, s.caStore.Close)
 	p := &pkiRoles{db: s.db, keys: s.keys, now: o.now, renewer: &ca.Renewer{Logger: o.logger, Now: o.now}}
 	crls := &crl.Publisher{Source: s.caStore, Now: o.now, Logger: o.logger}
 	if p.authority, err = ca.New(ca.Config{
@@ -326,7 +301,7 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 	if err := p.SetUp(ctx, ids); err != nil {
 		return err
 	}
-	if err := writePEM(filepath.Join(dir, "pki", "root.pem"), p.Cert("ca/"+ca.RootName).Raw, 0o600); err != nil {
+	if err := dir.WriteRootCert(p.Cert("ca/" + ca.RootName).Raw); err != nil {
 		return err
 	}
 
@@ -341,7 +316,7 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 	fragments := [][]byte{api.OpenAPI}
 	(&api.Accounts{Tenants: s.api, Keys: s.api, Recorder: s.audit, Provision: p.provisionTenant, Now: o.now}).Register(s.router)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
-	blobs, err := blob.NewFS(filepath.Join(dir, "blobs"))
+	blobs, err := dir.Blobs()
 	if err != nil {
 		return err
 	}
@@ -354,7 +329,7 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 	if err != nil {
 		return err
 	}
-	var mailer mail.Mailer = &mail.Spool{Dir: filepath.Join(dir, "outbox"), Now: o.now}
+	var mailer mail.Mailer = &mail.Spool{Dir: dir.Outbox(), Now: o.now}
 	if cfg.SMTP.Addr != "" {
 		host, port, _ := net.SplitHostPort(cfg.SMTP.Addr)
 		pn, _ := strconv.Atoi(port)
@@ -380,15 +355,16 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 		}
 		validationRoots = append(validationRoots, tsaRootCerts...)
 	}
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
-		return fmt.Errorf("server: %w", err)
+	tempDir, err := dir.Temp()
+	if err != nil {
+		return err
 	}
 	sg, err := signing.New(signing.Config{
 		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
 		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{s.pkiLn.Addr().String(), localTransport{p}, http.DefaultTransport}}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
-		TempDir: filepath.Join(dir, "tmp"), Now: o.now, Logger: o.logger,
+		TempDir: tempDir, Now: o.now, Logger: o.logger,
 	})
 	if err != nil {
 		return err
@@ -434,7 +410,7 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 		return err
 	}
 	if cfg.SMTP.Addr == "" {
-		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", filepath.Join(dir, "outbox"))
+		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", dir.Outbox())
 	}
 	return nil
 }
@@ -508,14 +484,6 @@ func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() t
 	}
 	_, err = fmt.Fprintf(terminal, "signet: bootstrap administrator API key (shown once, store it now):\n\n    %s\n\n", secret)
 	return err
-}
-
-func writePEM(path string, der []byte, mode os.FileMode) error {
-	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileAtomic(path, b, mode); err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	return nil
 }
 
 // Addr returns the HTTPS listener's address.
@@ -617,13 +585,6 @@ func (s *Server) closeAll() error {
 	}
 	return errors.Join(errs...)
 }
-
-// AuditOrigin names a data directory's audit log in its checkpoints.
-const AuditOrigin = "signet.local/audit"
-
-// readConns is the number of read-only connections to signet.db: reads of
-// envelopes, links, sessions and keys run beside the single writer (WAL).
-const readConns = 4
 
 // tsaHTTPClient is the HTTP client of signature time-stamps: every
 // recipient signature asks the TSA once, so it keeps as many idle
