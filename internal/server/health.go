@@ -14,7 +14,7 @@ func (s *Server) checks() []api.Check {
 	return []api.Check{
 		{Name: "database", Func: func(ctx context.Context) error {
 			var one int
-			return s.db.QueryRowContext(ctx, "SELECT 1 FROM schema_migrations LIMIT 1").Scan(&one)
+			return s.stores.pool.Writer().QueryRowContext(ctx, "SELECT 1 FROM schema_migrations LIMIT 1").Scan(&one)
 		}},
 		{Name: "key-backend", Func: func(ctx context.Context) error {
 			_, err := s.pki.sealOrTLSKey(ctx)
@@ -29,7 +29,7 @@ func (s *Server) auditWritable(ctx context.Context) error {
 	if s.closed.Load() {
 		return errors.New("server: audit log closed")
 	}
-	conn, err := s.auditProbe.Conn(ctx)
+	conn, err := s.audit.probe.Conn(ctx)
 	if err != nil {
 		return err
 	}

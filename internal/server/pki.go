@@ -15,11 +15,15 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
+	"github.com/signet-pki/signet/pki/crl"
+	"github.com/signet-pki/signet/pki/ocsp"
 )
 
 // migrations are the server's tables in signet.db (versions 400–499).
@@ -50,6 +54,51 @@ type pkiRoles struct {
 }
 
 var _ pki.Store = (*pkiRoles)(nil)
+
+// openPKI sets up the internal PKI of the data directory dir: certificate
+// records in pki.db, role keys in the key manager km (the issuing CAs'
+// ephemeral signer keys in its backend), roles in signet.db; the root, the
+// platform CA and every tenant's issuing CA, created or renewed; the root
+// written to pki/root.pem. Certificates point to baseURL.
+func openPKI(ctx context.Context, dir *datadir.Dir, km *keys.Manager, rec auditlog.Recorder, st *stores, baseURL string, o options) (*pkiRoles, error) {
+	caStore, err := dir.CAStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	backend, err := dir.KeyBackend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := &pkiRoles{db: st.pool.Writer(), keys: km, now: o.now, renewer: &ca.Renewer{Logger: o.logger, Now: o.now}}
+	if p.authority, err = ca.New(ca.Config{
+		Store: caStore, Recorder: rec, BaseURL: baseURL, Now: o.now,
+		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
+	}); err != nil {
+		return nil, err
+	}
+	if p.PKI, err = pki.New(pki.Config{
+		Store: p, Authority: p.authority, Renewer: p.renewer, Now: o.now,
+		CRLs: &crl.Publisher{Source: caStore, Now: o.now, Logger: o.logger},
+		OCSP: &ocsp.Responder{Store: caStore, Now: o.now, Logger: o.logger},
+	}); err != nil {
+		return nil, err
+	}
+	tenants, err := st.api.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, t := range tenants {
+		ids = append(ids, t.ID)
+	}
+	if err := p.SetUp(ctx, ids); err != nil {
+		return nil, err
+	}
+	if err := dir.WriteRootCert(p.Cert("ca/" + ca.RootName).Raw); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
 
 // Key implements [pki.Store].
 func (p *pkiRoles) Key(ctx context.Context, r pki.Role) (crypto.Signer, ca.KeyRef, error) {

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -12,34 +10,15 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/anchor"
-	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/internal/api"
-	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
-	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/datadir"
-	"github.com/signet-pki/signet/internal/mail"
-	"github.com/signet-pki/signet/internal/signing"
-	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
-	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/internal/workflow"
-	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
 	"github.com/signet-pki/signet/keys"
-	"github.com/signet-pki/signet/ltv"
-	"github.com/signet-pki/signet/pki"
-	"github.com/signet-pki/signet/pki/ca"
-	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
-	"github.com/signet-pki/signet/pki/crl"
-	"github.com/signet-pki/signet/pki/ocsp"
-	"github.com/signet-pki/signet/tsa"
 )
 
 // An Option adjusts [New].
@@ -95,25 +74,18 @@ type Server struct {
 	cfg    Config
 	logger *slog.Logger
 
-	dir        *datadir.Dir
-	pool       *sqldb.Pool // signet.db
-	db         *sql.DB     // signet.db's writer (pool.Writer())
-	api        *apisqlite.Store
-	auditStore *auditsqlite.Store
-	audit      *auditlog.Log
-	publisher  *auditlog.Publisher
-	auditProbe *sql.DB
-	workflow   *workflow.Service
-	blobs      *blob.FS
+	dir      *datadir.Dir
+	stores   *stores
+	audit    *auditTrail
+	keys     *keys.Manager
+	pki      *pkiRoles
+	workflow *workflow.Service
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
 	// waits for them.
 	background     sync.WaitGroup
 	stopBackground context.CancelFunc
 	backgroundCtx  context.Context
-	keys           *keys.Manager
-	caStore        *casqlite.Store
-	pki            *pkiRoles
 
 	router  *api.Router
 	handler http.Handler
@@ -128,8 +100,8 @@ type Server struct {
 	closed   atomic.Bool
 }
 
-// New initializes the data directory if needed (see the package doc),
-// opens every store, sets up the PKI, binds the listeners and returns the
+// New initializes the data directory if needed (see [datadir]), opens
+// every store, sets up the PKI, binds the listeners and returns the
 // server, ready to [Server.Run]. On first start it prints the bootstrap
 // admin API key to the terminal, once everything else has succeeded. If a
 // step fails, New closes whatever it had opened and returns an error that
@@ -145,272 +117,77 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	}
 	// Files the configuration names are read first, so that a missing one
 	// stops the start before anything is created or bound.
-	tsaRootCerts, err := cfg.tsaRoots()
-	if err != nil {
-		return nil, err
-	}
-	tlsPair, err := cfg.tlsKeyPair()
+	files, err := cfg.readFiles()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: o.logger}
 	s.backgroundCtx, s.stopBackground = context.WithCancel(context.Background())
-	// Whatever fails below, what was opened so far is closed in reverse
-	// order (s stays set: the result is only returned on success).
-	started := false
-	defer func() {
-		if !started {
-			s.stopBackground()
-			s.closeAll()
-		}
-	}()
-	if err := s.open(ctx, o, tsaRootCerts, tlsPair); err != nil {
+	if err := s.open(ctx, o, files); err != nil {
+		// What was opened so far is closed in reverse order.
+		s.stopBackground()
+		s.closeAll()
 		return nil, err
 	}
-	started = true
 	return s, nil
 }
 
-// open does the work of [New] on s, appending to s.closers whatever it
-// opens; New closes them if open fails.
-func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certificate, tlsPair *tls.Certificate) (err error) {
-	cfg := s.cfg
-	dir, err := datadir.Open(cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now})
+// open wires the subsystems in the order they depend on each other,
+// appending to s.closers whatever it opens; New closes them if open
+// fails.
+func (s *Server) open(ctx context.Context, o options, files configFiles) (err error) {
+	if s.dir, err = datadir.Open(s.cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now}); err != nil {
+		return err
+	}
+	s.closers = append(s.closers, s.dir.Close)
+	if s.stores, err = openStores(ctx, s.dir); err != nil {
+		return err
+	}
+	// The PKI's address goes into certificates and into the audit log's
+	// anchoring (its built-in TSA).
+	if s.ln, s.pkiLn, err = s.openListeners(); err != nil {
+		return err
+	}
+	if s.audit, err = openAudit(ctx, s.dir); err != nil {
+		return err
+	}
+	// The key manager records through the log; it holds the checkpoint
+	// key, created (on first start) before the PKI's.
+	if s.keys, err = s.dir.Keys(ctx); err != nil {
+		return err
+	}
+	checkpointKey, err := s.dir.CheckpointSigner(ctx)
 	if err != nil {
 		return err
 	}
-	s.dir = dir
-	s.closers = append(s.closers, dir.Close)
-
-	// Service database: one group-committing writer and read-only
-	// connections, shared by the api, workflow, signing and PKI-role
-	// tables.
-	if s.pool, err = dir.ServiceDB(ctx); err != nil {
+	if s.pki, err = openPKI(ctx, s.dir, s.keys, s.audit.log, s.stores, s.pkiURL(), o); err != nil {
 		return err
 	}
-	if err := sqldb.Migrate(ctx, s.pool.Writer(), migrations); err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	s.db = s.pool.Writer()
-	if s.api, err = apisqlite.New(ctx, s.pool); err != nil {
+	if s.audit.publisher, err = s.openPublisher(checkpointKey, o); err != nil {
 		return err
 	}
-
-	// Listeners: the PKI's address goes into certificates and into the
-	// audit log's anchoring (its built-in TSA).
-	if s.pkiLn, err = listen("pki_listen", cfg.PKIListen); err != nil {
-		return err
-	}
-	s.closers = append(s.closers, ignoreClosed(s.pkiLn.Close))
-	if s.ln, err = listen("listen", cfg.Listen); err != nil {
-		return err
-	}
-	s.closers = append(s.closers, ignoreClosed(s.ln.Close))
-
-	// Audit log. Its checkpoint publisher follows the key manager, which
-	// holds the checkpoint key and records through the log.
-	sinkDir, err := dir.Checkpoints()
+	tlsCfg, err := s.tlsConfig(ctx, files.tlsPair)
 	if err != nil {
 		return err
 	}
-	if s.audit, err = dir.AuditLog(ctx); err != nil {
-		return err
-	}
-	if s.auditStore, err = dir.AuditStore(ctx); err != nil {
-		return err
-	}
-	if s.auditProbe, err = dir.AuditProbe(ctx); err != nil {
-		return err
-	}
-
-	// Keys.
-	backend, err := dir.KeyBackend(ctx)
+	mailer, err := s.openMailer(o)
 	if err != nil {
 		return err
 	}
-	codeKey, err := dir.RecipientCodeKey(ctx)
+	sg, err := s.openSigning(ctx, mailer, files.tsaRoots, o)
 	if err != nil {
 		return err
 	}
-	if s.keys, err = dir.Keys(ctx); err != nil {
+	if err := s.openHTTP(tlsCfg, sg, o); err != nil {
 		return err
 	}
-
-	// Checkpoints of the audit log, signed by the key store's checkpoint
-	// key and anchored by an RFC 3161 time-stamp from the built-in TSA, a
-	// copy in the write-once directory and the configured witnesses.
-	anchorTSA := &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}
-	anchorers := []auditlog.Anchorer{
-		&anchor.Timestamper{Client: anchorTSA, Now: o.now},
-		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
-	}
-	for _, w := range cfg.Witnesses {
-		k, err := anchor.ParseCosignerKey(w.Key)
-		if err != nil {
-			return fmt.Errorf("server: witness %s: %w", w.URL, err)
-		}
-		anchorers = append(anchorers, &anchor.Witness{Key: k, URL: w.URL, Now: o.now,
-			ProofFrom: func(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error) {
-				return auditlog.ConsistencyProof(ctx, s.auditStore, oldSize, newSize)
-			}})
-	}
-	checkpointKey, err := dir.CheckpointSigner(ctx)
-	if err != nil {
-		return err
-	}
-	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
-		Origin: datadir.AuditOrigin, Signer: checkpointKey, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
-		Anchorers: anchorers,
-	})
-	if err != nil {
-		return err
-	}
-	s.audit.SetPublisher(s.publisher)
-
-	// PKI.
-	if s.caStore, err = dir.CAStore(ctx); err != nil {
-		return err
-	}
-	p := &pkiRoles{db: s.db, keys: s.keys, now: o.now, renewer: &ca.Renewer{Logger: o.logger, Now: o.now}}
-	crls := &crl.Publisher{Source: s.caStore, Now: o.now, Logger: o.logger}
-	if p.authority, err = ca.New(ca.Config{
-		Store: s.caStore, Recorder: s.audit, BaseURL: "http://" + s.pkiLn.Addr().String(), Now: o.now,
-		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
-	}); err != nil {
-		return err
-	}
-	if p.PKI, err = pki.New(pki.Config{
-		Store: p, Authority: p.authority, CRLs: crls, Renewer: p.renewer, Now: o.now,
-		OCSP: &ocsp.Responder{Store: s.caStore, Now: o.now, Logger: o.logger},
-	}); err != nil {
-		return err
-	}
-	s.pki = p
-	// The service's own requests to its PKI (checkpoint time-stamps,
-	// validation data) are answered in process, outside the listener's
-	// per-client limits.
-	anchorTSA.HTTPClient = &http.Client{Transport: localTransport{p}}
-	tenants, err := s.api.Tenants(ctx)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for _, t := range tenants {
-		ids = append(ids, t.ID)
-	}
-	if err := p.SetUp(ctx, ids); err != nil {
-		return err
-	}
-	if err := dir.WriteRootCert(p.Cert("ca/" + ca.RootName).Raw); err != nil {
-		return err
-	}
-
-	// TLS.
-	tlsCfg, err := s.tlsConfig(ctx, tlsPair)
-	if err != nil {
-		return err
-	}
-
-	// API.
-	s.router = api.NewRouter()
-	fragments := [][]byte{api.OpenAPI}
-	(&api.Accounts{Tenants: s.api, Keys: s.api, Recorder: s.audit, Provision: p.provisionTenant, Now: o.now}).Register(s.router)
-	(&api.Health{Checks: s.checks()}).Register(s.router)
-	blobs, err := dir.Blobs()
-	if err != nil {
-		return err
-	}
-	s.blobs = blobs
-	wfStore, err := workflowsqlite.New(ctx, s.pool)
-	if err != nil {
-		return err
-	}
-	sgStore, err := signingsqlite.New(ctx, s.pool)
-	if err != nil {
-		return err
-	}
-	var mailer mail.Mailer = &mail.Spool{Dir: dir.Outbox(), Now: o.now}
-	if cfg.SMTP.Addr != "" {
-		host, port, _ := net.SplitHostPort(cfg.SMTP.Addr)
-		pn, _ := strconv.Atoi(port)
-		if mailer, err = mail.NewSMTP(mail.Config{Host: host, Port: pn, From: cfg.SMTP.From,
-			Username: cfg.SMTP.Username, Password: o.smtpPassword, RequireTLS: cfg.SMTP.StartTLS}); err != nil {
-			return err
-		}
-	}
-	rootCert := p.Cert("ca/" + ca.RootName)
-	pool := x509.NewCertPool()
-	pool.AddCert(rootCert)
-	tsaURLs, tsaHTTP, tsaRoots := cfg.TSAURLs, tsaHTTPClient(), pool
-	validationRoots := []*x509.Certificate{rootCert}
-	if len(tsaURLs) == 0 {
-		// The built-in TSA answers in process: the token is requested,
-		// issued and checked exactly as over the PKI listener.
-		tsaURLs = []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}
-		tsaHTTP = &http.Client{Transport: localTransport{p}}
-	} else {
-		tsaRoots = x509.NewCertPool()
-		for _, c := range tsaRootCerts {
-			tsaRoots.AddCert(c)
-		}
-		validationRoots = append(validationRoots, tsaRootCerts...)
-	}
-	tempDir, err := dir.Temp()
-	if err != nil {
-		return err
-	}
-	sg, err := signing.New(signing.Config{
-		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
-		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
-		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{s.pkiLn.Addr().String(), localTransport{p}, http.DefaultTransport}}},
-		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
-		TempDir: tempDir, Now: o.now, Logger: o.logger,
-	})
-	if err != nil {
-		return err
-	}
-	wf, err := workflow.New(workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: s.audit,
-		Notifier: sg, Completer: sg, MaxDocumentSize: cfg.MaxUploadSize, MaxDecodedSize: cfg.MaxDecodedSize, Now: o.now, Logger: o.logger})
-	if err != nil {
-		return err
-	}
-	sg.Bind(wf)
-	s.workflow = wf
-	(&workflow.Handler{Service: wf}).Register(s.router)
-	(&signing.Handler{Service: sg}).Register(s.router)
-	fragments = append(fragments, workflow.OpenAPI, signing.OpenAPI)
-	for _, m := range o.mounts {
-		m(s.router)
-	}
-	fragments = append(fragments, o.openapi...)
-	if s.openapi, err = api.MergeOpenAPI(api.OpenAPIBase, fragments...); err != nil {
-		return err
-	}
-	s.router.Handle("GET /v1/openapi.json", api.ServeOpenAPI(s.openapi))
-	limiter := api.NewRateLimiter(*cfg.RateLimits)
-	s.handler = api.Chain(s.router, api.Stack{
-		Logger:      o.logger,
-		MaxBody:     cfg.MaxUploadSize + 1<<20,
-		Limiter:     limiter,
-		Auth:        &api.Authenticator{Keys: s.api},
-		Idempotency: &api.Idempotency{Store: s.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
-	})
-	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
-	bodyTimeout := time.Duration(cfg.BodyReadTimeout)
-	s.https = &http.Server{
-		Handler: limitBodyRead(s.handler, bodyTimeout, cfg.BodyMinRate, o.logger), TLSConfig: tlsCfg, ErrorLog: errLog,
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-	}
-	s.pkiHTTP = pki.HTTPServer(p, *cfg.PKILimits)
-	s.pkiHTTP.ErrorLog = errLog
-
 	// Bootstrap administrator, last: the key is printed only by a start
 	// that succeeds, so a failed first start leaves it for the next one.
 	if err := s.bootstrap(ctx, o.terminal, o.now); err != nil {
 		return err
 	}
-	if cfg.SMTP.Addr == "" {
-		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", dir.Outbox())
+	if s.cfg.SMTP.Addr == "" {
+		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", s.dir.Outbox())
 	}
 	return nil
 }
@@ -462,7 +239,7 @@ func (s *Server) tlsConfig(ctx context.Context, configured *tls.Certificate) (*t
 // bootstrap creates the platform administrator's API key on first start
 // and prints it once to terminal.
 func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() time.Time) error {
-	ks, err := s.api.Keys(ctx, "")
+	ks, err := s.stores.api.Keys(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -473,13 +250,13 @@ func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() t
 	if err != nil {
 		return err
 	}
-	if err := s.audit.Record(ctx, auditlog.Event{
+	if err := s.audit.log.Record(ctx, auditlog.Event{
 		Type: auditlog.AdminPolicyChanged, Actor: auditlog.Actor{Kind: auditlog.ActorSystem},
 		Outcome: auditlog.OutcomeSuccess, Details: map[string]string{"action": "api_key.created", "api_key_id": k.ID, "scopes": api.ScopeAdmin},
 	}); err != nil {
 		return fmt.Errorf("server: bootstrap: %w", err)
 	}
-	if err := s.api.CreateKey(ctx, k); err != nil {
+	if err := s.stores.api.CreateKey(ctx, k); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(terminal, "signet: bootstrap administrator API key (shown once, store it now):\n\n    %s\n\n", secret)
@@ -509,7 +286,7 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.https.ServeTLS(s.ln, "", "") }()
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
-	s.publisher.Start(context.WithoutCancel(ctx))
+	s.audit.publisher.Start(context.WithoutCancel(ctx))
 	renewer := s.pki.renewer
 	s.background.Add(3)
 	go func() {
@@ -557,13 +334,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// a last checkpoint over that use too (anchored in the write-once
 		// directory; its time-stamp would need the closed log, so the next
 		// start's first checkpoint carries one).
-		if _, err := s.publisher.Publish(ctx); err != nil {
+		if _, err := s.audit.publisher.Publish(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		if err := s.audit.Shutdown(ctx); err != nil {
+		if err := s.audit.log.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		if err := s.publisher.Shutdown(ctx); err != nil {
+		if err := s.audit.publisher.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
 		if err := s.pkiHTTP.Shutdown(ctx); err != nil {
