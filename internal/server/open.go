@@ -197,24 +197,28 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		validationRoots = append(validationRoots, tsaRootCerts...)
 	}
 	st := s.stores
-	sg, err := signing.New(signing.Config{
+	cfg := signing.Config{
 		Store: st.signing, Blobs: st.blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
 		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{s.pkiLn.Addr().String(), localTransport{p}, http.DefaultTransport}}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		TempDir: tempDir, Now: o.now, Logger: o.logger,
-	})
+	}
+	// The workflow calls the notifier and the sealer, which need nothing
+	// of it; the service calls the workflow.
+	notifier, err := signing.NewNotifier(cfg)
 	if err != nil {
 		return nil, err
 	}
-	wf, err := workflow.New(workflow.Config{Documents: st.workflow, Envelopes: st.workflow, Blobs: st.blobs, Audit: s.audit.log,
-		Notifier: sg, Completer: sg, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger})
+	sealer, err := signing.NewSealer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	sg.Bind(wf)
-	s.workflow = wf
-	return sg, nil
+	if s.workflow, err = workflow.New(workflow.Config{Documents: st.workflow, Envelopes: st.workflow, Blobs: st.blobs, Audit: s.audit.log,
+		Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger}); err != nil {
+		return nil, err
+	}
+	return signing.New(cfg, s.workflow, notifier)
 }
 
 // openHTTP builds the API router with its handlers and OpenAPI document,
