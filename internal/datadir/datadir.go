@@ -25,8 +25,8 @@
 //	DIR/tmp/            the seal's scratch space
 //	DIR/outbox/         e-mails written as files when no SMTP server is set
 //
-// and, for `signet pki serve`, which keeps its PKI roles in files rather
-// than in signet.db ([PKIFiles]):
+// The PKI roles of `signet serve` are in signet.db ([Dir.PKIRoles]);
+// `signet pki serve` keeps them in files instead ([PKIFiles]):
 //
 //	DIR/pki.json        which key each role uses, and the base URL
 //	DIR/pki/ROLE.pem    each role's current certificate
@@ -52,6 +52,7 @@ import (
 	"github.com/signet-pki/signet/keys/soft"
 	keysqlite "github.com/signet-pki/signet/keys/sqlite"
 	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
+	pkisqlite "github.com/signet-pki/signet/pki/sqlite"
 )
 
 // Default is the data directory of every command unless told otherwise.
@@ -133,6 +134,7 @@ type Dir struct {
 	pool       *sqldb.Pool
 	caStore    *casqlite.Store
 	pkiFiles   *PKIFiles
+	pkiRoles   *pkisqlite.Store
 }
 
 // Open returns the data directory at path. It creates and opens nothing

@@ -19,6 +19,7 @@ import (
 	"github.com/signet-pki/signet/keys/soft"
 	keysqlite "github.com/signet-pki/signet/keys/sqlite"
 	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
+	pkisqlite "github.com/signet-pki/signet/pki/sqlite"
 )
 
 // ServiceReadConns is the number of read-only connections to signet.db:
@@ -212,6 +213,30 @@ func (d *Dir) CAStore(ctx context.Context) (*casqlite.Store, error) {
 	d.onClose(st.Close)
 	d.caStore = st
 	return st, nil
+}
+
+// PKIRoles opens the PKI roles of a service (which key serves each role,
+// and its certificate) in signet.db ([Dir.ServiceDB]), their keys in the
+// key manager ([Dir.Keys]).
+func (d *Dir) PKIRoles(ctx context.Context) (*pkisqlite.Store, error) {
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.pkiRoles != nil {
+		return d.pkiRoles, nil
+	}
+	pool, err := d.ServiceDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := d.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.pkiRoles, err = pkisqlite.New(ctx, pool, m); err != nil {
+		return nil, err
+	}
+	return d.pkiRoles, nil
 }
 
 // Blobs opens the blob store in blobs/.

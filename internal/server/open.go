@@ -53,9 +53,6 @@ func openStores(ctx context.Context, dir *datadir.Dir) (*stores, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sqldb.Migrate(ctx, pool.Writer(), migrations); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
-	}
 	st := &stores{pool: pool}
 	if st.api, err = apisqlite.New(ctx, pool); err != nil {
 		return nil, err

@@ -160,7 +160,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
-	if s.pki, err = openPKI(ctx, s.dir, s.keys, s.audit.log, s.stores, s.pkiURL(), o); err != nil {
+	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.api, s.pkiURL(), o); err != nil {
 		return err
 	}
 	if s.audit.publisher, err = s.openPublisher(checkpointKey, o); err != nil {
