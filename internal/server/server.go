@@ -18,7 +18,6 @@ import (
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/workflow"
-	"github.com/signet-pki/signet/keys"
 )
 
 // An Option adjusts [New].
@@ -77,7 +76,6 @@ type Server struct {
 	dir      *datadir.Dir
 	stores   *stores
 	audit    *auditTrail
-	keys     *keys.Manager
 	pki      *pkiRoles
 	workflow *workflow.Service
 	// background runs the workflow scheduler, certificate renewal and
@@ -151,11 +149,8 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if s.audit, err = openAudit(ctx, s.dir); err != nil {
 		return err
 	}
-	// The key manager records through the log; it holds the checkpoint
-	// key, created (on first start) before the PKI's.
-	if s.keys, err = s.dir.Keys(ctx); err != nil {
-		return err
-	}
+	// The key manager (it records through the log) holds the checkpoint
+	// key, created on first start before the PKI's keys.
 	checkpointKey, err := s.dir.CheckpointSigner(ctx)
 	if err != nil {
 		return err
