@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 	"github.com/signet-pki/signet/auditlog/anchor"
 	auditpostgres "github.com/signet-pki/signet/auditlog/postgres"
 	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
-	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/datadir"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -29,7 +28,7 @@ const auditUsage = `Usage:
 `
 
 // defaultOrigin names the audit log in its checkpoints.
-const defaultOrigin = server.AuditOrigin
+const defaultOrigin = datadir.AuditOrigin
 
 func cmdAudit(args []string, env *environment) error {
 	if len(args) == 0 {
@@ -76,11 +75,14 @@ func (s *storeFlags) open(ctx context.Context) (auditlog.Storage, error) {
 		}
 		return st, nil
 	case s.data != "":
-		path := filepath.Join(s.data, "audit.db")
-		if _, err := os.Stat(path); err != nil {
+		if path := datadir.File(s.data, datadir.AuditDB); !fileExists(path) {
 			return nil, usageErrorf("no audit log at %s", path)
 		}
-		st, err := auditsqlite.Open(path)
+		d, err := datadir.Open(s.data, datadir.Options{})
+		if err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		st, err := d.AuditStore(ctx)
 		if err != nil {
 			return nil, failf("%v", err)
 		}
@@ -94,7 +96,7 @@ func (s *storeFlags) open(ctx context.Context) (auditlog.Storage, error) {
 // keys of earlier versions.
 func loadVerifiers(key, data string) ([]note.Verifier, error) {
 	if key == "" && data != "" {
-		key = filepath.Join(data, "audit.pub")
+		key = datadir.File(data, datadir.AuditPub)
 	}
 	if key == "" {
 		return nil, usageErrorf("no public key: give --pubkey KEY")
@@ -163,8 +165,8 @@ func cmdAuditVerify(args []string, env *environment) error {
 		opts.Reference = &auditlog.Checkpoint{Size: th.Size, Note: b}
 	}
 	ctx := context.Background()
-	if *sinkDir == "" && sf.data != "" && fileExists(filepath.Join(sf.data, "checkpoints")) {
-		*sinkDir = filepath.Join(sf.data, "checkpoints")
+	if *sinkDir == "" && sf.data != "" && fileExists(datadir.File(sf.data, datadir.CheckpointsDir)) {
+		*sinkDir = datadir.File(sf.data, datadir.CheckpointsDir)
 	}
 	var sink *anchor.FileSink
 	if *sinkDir != "" {
@@ -173,8 +175,8 @@ func cmdAuditVerify(args []string, env *environment) error {
 			opts.Reference = &latest
 		}
 	}
-	if *tsaTrust == "" && sf.data != "" && fileExists(filepath.Join(sf.data, "pki", "root.pem")) {
-		*tsaTrust = filepath.Join(sf.data, "pki", "root.pem")
+	if *tsaTrust == "" && sf.data != "" && fileExists(datadir.File(sf.data, datadir.RootCert)) {
+		*tsaTrust = datadir.File(sf.data, datadir.RootCert)
 	}
 	var roots *x509.CertPool
 	if *tsaTrust != "" {
@@ -397,9 +399,6 @@ func cmdAuditAppend(args []string, env *environment) error {
 	if err := e.Validate(); err != nil {
 		return usageErrorf("%v", err)
 	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
-		return failf("%v", err)
-	}
 	ctx := context.Background()
 	l, st, signer, done, err := openAppendLog(ctx, *data, *origin, env)
 	if err != nil {
@@ -430,34 +429,35 @@ func cmdAuditAppend(args []string, env *environment) error {
 // returns it with its storage and checkpoint signer, and the function that
 // shuts them down. In a service data directory (one with a key store) the
 // checkpoint key is the key store's and the log's origin is the
-// service's; elsewhere it is the note key file DIR/audit.key, created
-// with DIR/audit.pub on first use.
+// service's; elsewhere it is the note key file of [datadir.AuditNoteKey],
+// created with the verifier key file on first use.
 func openAppendLog(ctx context.Context, dir, origin string, env *environment) (*auditlog.Log, *auditsqlite.Store, note.Signer, func(), error) {
-	if _, err := os.Stat(filepath.Join(dir, "keys.db")); err == nil {
-		if origin != server.AuditOrigin {
-			return nil, nil, nil, nil, usageErrorf("%s is a service data directory: its log's origin is %s", dir, server.AuditOrigin)
-		}
-		ks, err := openKeyStore(ctx, dir, env)
-		if err != nil {
-			return nil, nil, nil, nil, err
-		}
-		signer, err := server.CheckpointSigner(ctx, dir, origin, ks.m)
-		if err != nil {
-			ks.close()
-			return nil, nil, nil, nil, failf("%v", err)
-		}
-		return ks.log, ks.audit, signer, func() { ks.close() }, nil
-	}
-	signer, err := auditlog.LoadCheckpointKey(filepath.Join(dir, "audit.key"), filepath.Join(dir, "audit.pub"), origin)
-	if err != nil {
-		return nil, nil, nil, nil, failf("%v", err)
-	}
-	l, st, err := openLocalAudit(ctx, dir)
+	d, err := openData(dir, env)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	return l, st, signer, func() {
-		l.Shutdown(context.Background())
-		st.Close()
-	}, nil
+	fail := func(err error) (*auditlog.Log, *auditsqlite.Store, note.Signer, func(), error) {
+		d.Close()
+		return nil, nil, nil, nil, err
+	}
+	var signer note.Signer
+	if d.Has(datadir.KeysDB) {
+		if origin != datadir.AuditOrigin {
+			return fail(usageErrorf("%s is a service data directory: its log's origin is %s", dir, datadir.AuditOrigin))
+		}
+		if signer, err = d.CheckpointSigner(ctx); err != nil {
+			return fail(dataError(err))
+		}
+	} else if signer, err = d.NoteCheckpointSigner(origin); err != nil {
+		return fail(failf("%v", err))
+	}
+	l, err := d.AuditLog(ctx)
+	if err != nil {
+		return fail(dataError(err))
+	}
+	st, err := d.AuditStore(ctx)
+	if err != nil {
+		return fail(dataError(err))
+	}
+	return l, st, signer, func() { d.Close() }, nil
 }

@@ -8,12 +8,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/pki/ca"
 )
@@ -67,12 +67,12 @@ func keysFlags(name string, env *environment) (*flag.FlagSet, *string) {
 // withStore opens the data directory, runs fn and closes it.
 func withStore(dir string, env *environment, fn func(context.Context, *keys.Manager) error) error {
 	ctx := context.Background()
-	ks, err := openKeyStore(ctx, dir, env)
+	m, d, err := openKeys(ctx, dir, env)
 	if err != nil {
 		return err
 	}
-	err = fn(ctx, ks.m)
-	if cerr := ks.close(); err == nil && cerr != nil {
+	err = fn(ctx, m)
+	if cerr := d.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	return keysError(err)
@@ -298,7 +298,7 @@ func keysRevoke(args []string, env *environment) error {
 		}
 		return err
 	}
-	if !fileExists(filepath.Join(*data, "pki.json")) {
+	if !fileExists(datadir.File(*data, datadir.PKIState)) {
 		return withStore(*data, env, revoke)
 	}
 	// The data directory runs a PKI: revoking the key revokes its
@@ -309,7 +309,7 @@ func keysRevoke(args []string, env *environment) error {
 		return err
 	}
 	defer pd.close()
-	a, err := ca.New(ca.Config{Store: pd.store, Recorder: pd.log, BaseURL: pd.state.BaseURL})
+	a, err := ca.New(ca.Config{Store: pd.store, Recorder: pd.log, BaseURL: pd.roles.BaseURL()})
 	if err != nil {
 		return err
 	}

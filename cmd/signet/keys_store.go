@@ -2,84 +2,27 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"errors"
 	"fmt"
-	"os"
-	"os/user"
-	"path/filepath"
 
-	"github.com/signet-pki/signet/auditlog"
-	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/keyref"
 	"github.com/signet-pki/signet/keys"
-	"github.com/signet-pki/signet/keys/soft"
-	keysqlite "github.com/signet-pki/signet/keys/sqlite"
 )
 
-// defaultDataDir is where the key store lives unless --data says
-// otherwise.
-const defaultDataDir = "./signet-data"
-
-// keyStore is the key manager over a local data directory:
-//
-//	DIR/master.key  the soft backend's master key (0600), unless
-//	                SIGNET_MASTER_KEY is set
-//	DIR/keys/       sealed key files
-//	DIR/keys.db     key metadata
-//	DIR/audit.*     the audit log (see local.go)
-type keyStore struct {
-	m     *keys.Manager
-	log   *auditlog.Log
-	audit *auditsqlite.Store // the log's storage
-	close func() error
-}
-
-// openKeyStore opens (creating if needed) the data directory dir.
-func openKeyStore(ctx context.Context, dir string, env *environment) (*keyStore, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, usageErrorf("%v", err)
-	}
-	mk, err := soft.LoadMasterKey(filepath.Join(dir, "master.key"), env.getenv(soft.MasterKeyEnv), filepath.Join(dir, "keys"), rand.Reader)
+// openKeys opens the key manager of data directory dir (creating the
+// directory if needed) and returns it with the directory, which the caller
+// closes.
+func openKeys(ctx context.Context, dir string, env *environment) (*keys.Manager, *datadir.Dir, error) {
+	d, err := openData(dir, env)
 	if err != nil {
-		return nil, usageErrorf("%v", err)
+		return nil, nil, err
 	}
-	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})
-	clear(mk)
-	if errors.Is(err, soft.ErrWrongMasterKey) {
-		return nil, usageErrorf("%v", err)
-	}
+	m, err := d.Keys(ctx)
 	if err != nil {
-		return nil, err
+		d.Close()
+		return nil, nil, dataError(err)
 	}
-	meta, err := keysqlite.Open(ctx, filepath.Join(dir, "keys.db"))
-	if err != nil {
-		return nil, err
-	}
-	log, auditStore, err := openLocalAudit(ctx, dir)
-	if err != nil {
-		meta.Close()
-		return nil, err
-	}
-	closeAll := func() error {
-		return errors.Join(log.Shutdown(context.Background()), auditStore.Close(), meta.Close())
-	}
-	m, err := keys.New(ctx, keys.Config{
-		Store: meta, Backends: []keys.Backend{backend}, Recorder: log, Actor: localActor(),
-	})
-	if err != nil {
-		closeAll()
-		return nil, err
-	}
-	return &keyStore{m: m, log: log, audit: auditStore, close: closeAll}, nil
-}
-
-// localActor names the operating-system user running the command.
-func localActor() auditlog.Actor {
-	if u, err := user.Current(); err == nil && u.Username != "" {
-		return auditlog.Actor{Kind: auditlog.ActorUser, ID: "os:" + u.Username}
-	}
-	return auditlog.Actor{Kind: auditlog.ActorSystem}
+	return m, d, nil
 }
 
 // keyStoreRef resolves "signet:KEY-ID" references for signet sign from the
@@ -90,19 +33,19 @@ func keyStoreRef(env *environment) func(ref string, opts keyref.Options) (*keyre
 		if dir == "" {
 			dir = defaultDataDir
 		}
-		if _, err := os.Stat(filepath.Join(dir, "keys.db")); err != nil {
+		if !fileExists(datadir.File(dir, datadir.KeysDB)) {
 			return nil, fmt.Errorf("no key store in %s (set SIGNET_DATA): %w", dir, keys.ErrNotFound)
 		}
-		ks, err := openKeyStore(context.Background(), dir, env)
+		m, d, err := openKeys(context.Background(), dir, env)
 		if err != nil {
 			return nil, err
 		}
-		k, err := ks.m.OpenRef(ref, opts)
+		k, err := m.OpenRef(ref, opts)
 		if err != nil {
-			ks.close()
+			d.Close()
 			return nil, err
 		}
-		k.Close = ks.close
+		k.Close = d.Close
 		return k, nil
 	}
 }

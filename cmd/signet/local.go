@@ -1,53 +1,48 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"path/filepath"
+	"errors"
+	"os/user"
 
 	"github.com/signet-pki/signet/auditlog"
-	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/keys/soft"
 )
 
-// A data directory holds, for the audit log:
-//
-//	DIR/audit.db      the log (SQLite)
-//	DIR/audit.master  the secret the per-tenant HMAC and sealing keys of
-//	                  sensitive event values derive from (0600, base64)
-//	DIR/audit.pub     the checkpoint verifier keys (the key store's
-//	                  audit-checkpoint key, every version)
-//	DIR/audit.key     only in data directories without a key store: the
-//	                  checkpoint signing key as a note key file (0600);
-//	                  `signet serve` imports it into its key store
-//
-// and, for keys and the PKI, the files listed at [keyStore] and [pkiData].
+// defaultDataDir is the data directory unless --data (or SIGNET_DATA for
+// signet sign's key references) says otherwise.
+const defaultDataDir = datadir.Default
 
-// loadAuditMaster returns DIR/audit.master, creating it on first use.
-func loadAuditMaster(dir string) ([]byte, error) {
-	return soft.LoadKeyFile(filepath.Join(dir, "audit.master"), rand.Reader)
+// openData returns the data directory dir for a command: its master key
+// from SIGNET_MASTER_KEY or the directory's key file, the operating-system
+// user as the actor of key operations. It opens nothing yet (see
+// [datadir.Dir]); the caller closes it.
+func openData(dir string, env *environment) (*datadir.Dir, error) {
+	d, err := datadir.Open(dir, datadir.Options{MasterKey: env.getenv(soft.MasterKeyEnv), Actor: localActor()})
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return d, nil
 }
 
-// openLocalAudit opens the audit log of a data directory for appending.
-// The caller shuts the log down, then closes the store.
-func openLocalAudit(ctx context.Context, dir string) (*auditlog.Log, *auditsqlite.Store, error) {
-	secret, err := loadAuditMaster(dir)
-	if err != nil {
-		return nil, nil, usageErrorf("%v", err)
+// dataError maps a failure to open part of a data directory to an exit
+// status: a problem with its secrets (master key, audit secret) is the
+// caller's to fix (exit 2); others exit 1.
+func dataError(err error) error {
+	var ce *cliError
+	switch {
+	case err == nil || errors.As(err, &ce):
+		return err
+	case errors.Is(err, datadir.ErrSecret):
+		return usageErrorf("%v", err)
 	}
-	tk, err := auditlog.NewDerivedKeys(secret)
-	clear(secret)
-	if err != nil {
-		return nil, nil, err
+	return failf("%v", err)
+}
+
+// localActor names the operating-system user running the command.
+func localActor() auditlog.Actor {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return auditlog.Actor{Kind: auditlog.ActorUser, ID: "os:" + u.Username}
 	}
-	st, err := auditsqlite.Open(filepath.Join(dir, "audit.db"))
-	if err != nil {
-		return nil, nil, err
-	}
-	log, err := auditlog.New(ctx, auditlog.Config{Storage: st, Keys: tk})
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	return log, st, nil
+	return auditlog.Actor{Kind: auditlog.ActorSystem}
 }

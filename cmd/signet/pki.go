@@ -102,7 +102,7 @@ func cmdPKIServe(args []string, env *environment) error {
 	// and timeouts (docs/CONFIGURATION.md, "The PKI listener on a
 	// network").
 	hs := pki.HTTPServer(srv, pki.DefaultLimits)
-	fmt.Fprintf(env.stdout, "serving the PKI at %s (certificates name %s)\n", ln.Addr(), data.state.BaseURL)
+	fmt.Fprintf(env.stdout, "serving the PKI at %s (certificates name %s)\n", ln.Addr(), data.roles.BaseURL())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -138,23 +138,26 @@ func cmdPKIIssueSigner(args []string, env *environment) error {
 		return err
 	}
 	defer data.close()
-	if data.state.BaseURL == "" {
+	if data.roles.BaseURL() == "" {
 		return usageErrorf("pki issue-signer: no PKI in %s (run signet pki serve first)", *dir)
 	}
-	a, err := ca.New(ca.Config{Store: data.store, Recorder: data.log, BaseURL: data.state.BaseURL, SignerValidity: *validity})
+	a, err := ca.New(ca.Config{Store: data.store, Recorder: data.log, BaseURL: data.roles.BaseURL(), SignerValidity: *validity})
 	if err != nil {
 		return err
 	}
 	role := "ca/" + *tenant
-	r, ok := data.state.Roles[role]
+	keyID, _, ok := data.roles.RoleKey(role)
 	if !ok {
 		return usageErrorf("pki issue-signer: no issuing CA for tenant %q", *tenant)
 	}
-	iss, err := data.loadCert(role)
+	iss, err := data.roles.Certificate(ctx, role)
 	if err != nil {
 		return err
 	}
-	signer, _, err := data.keys.Signer(ctx, r.KeyID, "issuing-ca")
+	if iss == nil {
+		return failf("pki issue-signer: no certificate for %s", role)
+	}
+	signer, _, err := data.keys.Signer(ctx, keyID, "issuing-ca")
 	if err != nil {
 		return err
 	}
@@ -218,7 +221,7 @@ func cmdPKIRevoke(args []string, env *environment) error {
 		return err
 	}
 	defer data.close()
-	a, err := ca.New(ca.Config{Store: data.store, Recorder: data.log, BaseURL: data.state.BaseURL})
+	a, err := ca.New(ca.Config{Store: data.store, Recorder: data.log, BaseURL: data.roles.BaseURL()})
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/pki"
@@ -38,9 +37,7 @@ type pkiOptions struct {
 // run the root, the platform CA, the tenants' CAs, an OCSP responder per
 // issuing CA and the TSA.
 func openPKI(ctx context.Context, data *pkiData, o pkiOptions) (*pkiServer, error) {
-	if data.state.BaseURL == "" {
-		data.state.BaseURL = o.BaseURL
-	}
+	baseURL := data.roles.SetBaseURL(o.BaseURL)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -52,7 +49,7 @@ func openPKI(ctx context.Context, data *pkiData, o pkiOptions) (*pkiServer, erro
 	a, err := ca.New(ca.Config{
 		Store:    data.store,
 		Recorder: data.log,
-		BaseURL:  data.state.BaseURL,
+		BaseURL:  baseURL,
 		Now:      o.Now,
 		OnRevoke: func(ctx context.Context, r ca.Record) {
 			if _, err := crls.Regenerate(ctx, r.Issuer); err != nil {
@@ -66,7 +63,7 @@ func openPKI(ctx context.Context, data *pkiData, o pkiOptions) (*pkiServer, erro
 	s.authority = a
 	data.keys.OnRevoke(a.KeyRevocationHook())
 	if s.PKI, err = pki.New(pki.Config{
-		Store: data, Authority: a, CRLs: crls, Renewer: s.renewer, Now: o.Now,
+		Store: data.roles, Authority: a, CRLs: crls, Renewer: s.renewer, Now: o.Now,
 		OCSP: &ocsp.Responder{Store: data.store, Now: o.Now, Logger: o.Logger},
 	}); err != nil {
 		return nil, err
@@ -75,9 +72,9 @@ func openPKI(ctx context.Context, data *pkiData, o pkiOptions) (*pkiServer, erro
 		return nil, err
 	}
 	// Tenants of earlier runs not named this time.
-	for role, r := range data.state.Roles {
-		if name, ok := strings.CutPrefix(role, "ca/"); ok && name != ca.RootName && s.Cert(role) == nil {
-			if err := s.Issuing(ctx, name, r.Tenant); err != nil {
+	for name, tenant := range data.roles.Tenants() {
+		if s.Cert("ca/"+name) == nil {
+			if err := s.Issuing(ctx, name, tenant); err != nil {
 				return nil, err
 			}
 		}

@@ -230,7 +230,7 @@ func TestPKITimestampWithOpenSSL(t *testing.T) {
 		t.Errorf("openssl ts -verify: %v\n%s", err, out)
 	}
 	// The token's certificate is the TSA's, with a critical timeStamping EKU.
-	out, err = openssl(t, "x509", "-in", filepath.Join(f.srv.data.dir, "pki", "tsa.pem"), "-noout", "-text")
+	out, err = openssl(t, "x509", "-in", filepath.Join(f.srv.data.dir.Path(), "pki", "tsa.pem"), "-noout", "-text")
 	if err != nil || !regexpMatch(`X509v3 Extended Key Usage: critical\s+Time Stamping`, out) {
 		t.Errorf("TSA certificate:\n%s", out)
 	}
@@ -311,8 +311,8 @@ func TestKeysRevokeRevokesCertificates(t *testing.T) {
 	if _, err := openPKI(context.Background(), data, pkiOptions{BaseURL: "http://127.0.0.1:9", Tenants: []string{"acme"}}); err != nil {
 		t.Fatal(err)
 	}
-	keyID := data.state.Roles["ca/acme"].KeyID
-	issuing, err := data.loadCert("ca/acme")
+	keyID, _, _ := data.roles.RoleKey("ca/acme")
+	issuing, err := data.roles.Certificate(context.Background(), "ca/acme")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/apiclient"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/server"
@@ -101,7 +102,7 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 	if admin == "" {
 		return errors.New("the server printed no bootstrap administrator key")
 	}
-	rootPEM, err := os.ReadFile(filepath.Join(data, "pki", "root.pem"))
+	rootPEM, err := os.ReadFile(datadir.File(data, datadir.RootCert))
 	if err != nil {
 		return err
 	}

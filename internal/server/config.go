@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,6 +136,22 @@ type SMTPConfig struct {
 	StartTLS bool `json:"starttls"`
 }
 
+// hostPort splits Addr into a host and a port number (1–65535).
+func (c SMTPConfig) hostPort() (string, int, error) {
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("smtp.addr %q is not host:port: %w", c.Addr, err)
+	}
+	if host == "" {
+		return "", 0, fmt.Errorf("smtp.addr %q has no host", c.Addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", 0, fmt.Errorf("smtp.addr %q: the port %q is not a number from 1 to 65535", c.Addr, port)
+	}
+	return host, n, nil
+}
+
 // ParseConfig decodes a JSON configuration strictly ([api.UnmarshalStrict]:
 // unknown fields, duplicate keys and keys that differ from a field's name
 // in case are refused) and applies [Config.Defaults].
@@ -216,8 +233,8 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("max_decoded_size %d is outside 1 MiB–16 GiB", c.MaxDecodedSize))
 	}
 	if c.SMTP.Addr != "" {
-		if _, _, err := net.SplitHostPort(c.SMTP.Addr); err != nil {
-			errs = append(errs, fmt.Errorf("smtp.addr: %w", err))
+		if _, _, err := c.SMTP.hostPort(); err != nil {
+			errs = append(errs, err)
 		}
 		if c.SMTP.From == "" {
 			errs = append(errs, errors.New("smtp.from is required with smtp.addr"))
@@ -267,6 +284,23 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("server: config: %w", err)
 	}
 	return nil
+}
+
+// configFiles are the contents of the files a configuration names.
+type configFiles struct {
+	tsaRoots []*x509.Certificate // TSARootsFile
+	tlsPair  *tls.Certificate    // TLSCertFile and TLSKeyFile
+}
+
+// readFiles reads the files the configuration names.
+func (c *Config) readFiles() (configFiles, error) {
+	var f configFiles
+	var err error
+	if f.tsaRoots, err = c.tsaRoots(); err != nil {
+		return f, err
+	}
+	f.tlsPair, err = c.tlsKeyPair()
+	return f, err
 }
 
 // tsaRoots reads TSARootsFile, if set.

@@ -166,6 +166,12 @@ func TestConfigValidate(t *testing.T) {
 		{"tiny decoding budget", `{"max_decoded_size":1000}`, false},
 		{"decoding budget", `{"max_decoded_size":67108864}`, true},
 		{"smtp without from", `{"smtp":{"addr":"127.0.0.1:25"}}`, false},
+		{"smtp", `{"smtp":{"addr":"mail.example.org:587","from":"a@example.com"}}`, true},
+		{"smtp port by name", `{"smtp":{"addr":"mail.example.org:submission","from":"a@example.com"}}`, false},
+		{"smtp port out of range", `{"smtp":{"addr":"mail.example.org:70000","from":"a@example.com"}}`, false},
+		{"smtp port zero", `{"smtp":{"addr":"mail.example.org:0","from":"a@example.com"}}`, false},
+		{"smtp without host", `{"smtp":{"addr":":25","from":"a@example.com"}}`, false},
+		{"smtp without port", `{"smtp":{"addr":"mail.example.org","from":"a@example.com"}}`, false},
 		{"half a rate", `{"rate_limits":{"per_ip":{"per_second":1}}}`, false},
 		{"external tsa", `{"tsa_urls":["https://tsa.example/"],"tsa_roots_file":"roots.pem"}`, true},
 		{"tsa without roots", `{"tsa_urls":["https://tsa.example/"]}`, false},
@@ -182,6 +188,21 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("defaults not applied: %+v", c)
 			}
 		})
+	}
+}
+
+// TestConfigSMTPAddr: an SMTP address whose port is not a number from 1
+// to 65535 is refused at start with a message naming the setting and the
+// port, rather than read as port 0.
+func TestConfigSMTPAddr(t *testing.T) {
+	_, err := server.ParseConfig([]byte(`{"smtp":{"addr":"mail.example.org:smtps","from":"a@example.com"}}`))
+	if err == nil || !strings.Contains(err.Error(), `smtp.addr "mail.example.org:smtps"`) || !strings.Contains(err.Error(), `port "smtps" is not a number from 1 to 65535`) {
+		t.Fatalf("ParseConfig: %v", err)
+	}
+	_, err = server.New(context.Background(), server.Config{DataDir: filepath.Join(t.TempDir(), "data"),
+		SMTP: server.SMTPConfig{Addr: "mail.example.org:99999", From: "a@example.com"}})
+	if err == nil || !strings.Contains(err.Error(), "smtp.addr") {
+		t.Fatalf("New: %v", err)
 	}
 }
 

@@ -7,97 +7,87 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"database/sql"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
-	"strconv"
 	"time"
 
+	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/api"
-	"github.com/signet-pki/signet/internal/sqldb"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
+	"github.com/signet-pki/signet/pki/crl"
+	"github.com/signet-pki/signet/pki/ocsp"
 )
-
-// migrations are the server's tables in signet.db (versions 400–499).
-var migrations = []sqldb.Migration{{
-	Version: 400,
-	Name:    "server pki roles",
-	SQL: `CREATE TABLE server_pki_roles (
-	role    TEXT PRIMARY KEY,
-	tenant  TEXT NOT NULL,
-	key_id  TEXT NOT NULL,
-	purpose TEXT NOT NULL,
-	cert    BLOB
-) STRICT;`,
-}}
 
 // pkiRoles is the internal PKI of a server: the roles of [pki] (root,
 // platform and tenant issuing CAs with their OCSP responders, the built-in
 // TSA), plus the TLS certificate and one seal key per tenant. Role keys
 // live in the key manager; which key serves which role, and the role's
-// current certificate, in server_pki_roles ([pki.Store]).
+// current certificate, in the data directory's [pki.Store] (pki/sqlite).
 type pkiRoles struct {
 	*pki.PKI
-	db        *sql.DB
-	keys      *keys.Manager
+	roles     pki.Store
 	authority *ca.Authority
 	renewer   *ca.Renewer
 	now       func() time.Time
 }
 
-var _ pki.Store = (*pkiRoles)(nil)
-
-// Key implements [pki.Store].
-func (p *pkiRoles) Key(ctx context.Context, r pki.Role) (crypto.Signer, ca.KeyRef, error) {
-	var keyID string
-	err := p.db.QueryRowContext(ctx, `SELECT key_id FROM server_pki_roles WHERE role = ?`, r.Name).Scan(&keyID)
-	if errors.Is(err, sql.ErrNoRows) {
-		k, err := p.keys.Create(ctx, keys.CreateRequest{Purpose: r.Purpose, Algorithm: r.Algorithm, Tenant: r.Tenant, Label: "server " + r.Name})
-		if err != nil {
-			return nil, ca.KeyRef{}, fmt.Errorf("server: key for %s: %w", r.Name, err)
-		}
-		keyID = k.ID
-		if _, err := p.db.ExecContext(ctx, `INSERT INTO server_pki_roles (role, tenant, key_id, purpose) VALUES (?, ?, ?, ?)`,
-			r.Name, r.Tenant, keyID, string(r.Purpose)); err != nil {
-			return nil, ca.KeyRef{}, fmt.Errorf("server: pki role %s: %w", r.Name, err)
-		}
-	} else if err != nil {
-		return nil, ca.KeyRef{}, fmt.Errorf("server: pki role %s: %w", r.Name, err)
-	}
-	s, ref, err := p.keys.Signer(ctx, keyID, r.Purpose, r.SignerOptions()...)
-	if err != nil {
-		return nil, ca.KeyRef{}, fmt.Errorf("server: key for %s: %w", r.Name, err)
-	}
-	return s, ca.KeyRef{ID: ref.KeyID, Version: strconv.Itoa(ref.Version)}, nil
+// tenantLister lists the tenants, whose issuing CAs the PKI sets up.
+type tenantLister interface {
+	Tenants(ctx context.Context) ([]api.Tenant, error)
 }
 
-// Certificate implements [pki.Store].
-func (p *pkiRoles) Certificate(ctx context.Context, role string) (*x509.Certificate, error) {
-	var der []byte
-	err := p.db.QueryRowContext(ctx, `SELECT cert FROM server_pki_roles WHERE role = ?`, role).Scan(&der)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && len(der) == 0 {
-		return nil, nil
-	}
+// openPKI sets up the internal PKI of the data directory dir: certificate
+// records in pki.db, role keys in the key manager (the issuing CAs'
+// ephemeral signer keys in its backend), which key serves which role in
+// signet.db (pki/sqlite); the root, the platform CA and every tenant's
+// issuing CA, created or renewed; the root written to pki/root.pem.
+// Certificates point to baseURL; rec records the CA's operations.
+func openPKI(ctx context.Context, dir *datadir.Dir, rec auditlog.Recorder, tenants tenantLister, baseURL string, o options) (*pkiRoles, error) {
+	caStore, err := dir.CAStore(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("server: pki role %s: %w", role, err)
+		return nil, err
 	}
-	c, err := x509.ParseCertificate(der)
+	roles, err := dir.PKIRoles(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("server: certificate of %s: %w", role, err)
+		return nil, err
 	}
-	return c, nil
-}
-
-// SetCertificate implements [pki.Store].
-func (p *pkiRoles) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
-	if _, err := p.db.ExecContext(ctx, `UPDATE server_pki_roles SET cert = ? WHERE role = ?`, c.Raw, role); err != nil {
-		return fmt.Errorf("server: store certificate of %s: %w", role, err)
+	backend, err := dir.KeyBackend(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	p := &pkiRoles{roles: roles, now: o.now, renewer: &ca.Renewer{Logger: o.logger, Now: o.now}}
+	if p.authority, err = ca.New(ca.Config{
+		Store: caStore, Recorder: rec, BaseURL: baseURL, Now: o.now,
+		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
+	}); err != nil {
+		return nil, err
+	}
+	if p.PKI, err = pki.New(pki.Config{
+		Store: roles, Authority: p.authority, Renewer: p.renewer, Now: o.now,
+		CRLs: &crl.Publisher{Source: caStore, Now: o.now, Logger: o.logger},
+		OCSP: &ocsp.Responder{Store: caStore, Now: o.now, Logger: o.logger},
+	}); err != nil {
+		return nil, err
+	}
+	ts, err := tenants.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, t := range ts {
+		ids = append(ids, t.ID)
+	}
+	if err := p.SetUp(ctx, ids); err != nil {
+		return nil, err
+	}
+	if err := dir.WriteRootCert(p.Cert("ca/" + ca.RootName).Raw); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Roles of the server beside the PKI's.
@@ -112,7 +102,7 @@ func (p *pkiRoles) provisionTenant(ctx context.Context, t api.Tenant) error {
 	if err := p.Issuing(ctx, t.ID, t.ID); err != nil {
 		return err
 	}
-	_, _, err := p.Key(ctx, sealRole(t.ID))
+	_, _, err := p.roles.Key(ctx, sealRole(t.ID))
 	return err
 }
 
@@ -120,11 +110,11 @@ func (p *pkiRoles) provisionTenant(ctx context.Context, t api.Tenant) error {
 // certificate from the platform CA for a TLS key in the key manager,
 // renewed when a third of its life remains or the hosts changed.
 func (p *pkiRoles) tlsCertificate(ctx context.Context, hosts []string) (tls.Certificate, error) {
-	s, _, err := p.Key(ctx, tlsRole)
+	s, _, err := p.roles.Key(ctx, tlsRole)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	c, err := p.Certificate(ctx, tlsRole.Name)
+	c, err := p.roles.Certificate(ctx, tlsRole.Name)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -185,11 +175,11 @@ func (p *pkiRoles) issueTLS(s crypto.Signer, hosts []string, now time.Time) (*x5
 
 // sealOrTLSKey checks the key backend by loading the TLS role's key.
 func (p *pkiRoles) sealOrTLSKey(ctx context.Context) (crypto.Signer, error) {
-	s, _, err := p.Key(ctx, tlsRole)
+	s, _, err := p.roles.Key(ctx, tlsRole)
 	return s, err
 }
 
 // SealKey returns tenant's seal key and its reference.
 func (p *pkiRoles) SealKey(ctx context.Context, tenant string) (crypto.Signer, ca.KeyRef, error) {
-	return p.Key(ctx, sealRole(tenant))
+	return p.roles.Key(ctx, sealRole(tenant))
 }

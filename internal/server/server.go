@@ -2,13 +2,7 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"database/sql"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -16,36 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/mod/sumdb/tlog"
-
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/anchor"
-	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/internal/api"
-	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
-	"github.com/signet-pki/signet/internal/blob"
-	"github.com/signet-pki/signet/internal/mail"
-	"github.com/signet-pki/signet/internal/signing"
-	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
-	"github.com/signet-pki/signet/internal/sqldb"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/workflow"
-	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
-	"github.com/signet-pki/signet/keys"
-	"github.com/signet-pki/signet/keys/soft"
-	keysqlite "github.com/signet-pki/signet/keys/sqlite"
-	"github.com/signet-pki/signet/ltv"
-	"github.com/signet-pki/signet/pki"
-	"github.com/signet-pki/signet/pki/ca"
-	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
-	"github.com/signet-pki/signet/pki/crl"
-	"github.com/signet-pki/signet/pki/ocsp"
-	"github.com/signet-pki/signet/tsa"
 )
 
 // An Option adjusts [New].
@@ -101,25 +73,17 @@ type Server struct {
 	cfg    Config
 	logger *slog.Logger
 
-	pool       *sqldb.Pool // signet.db
-	db         *sql.DB     // signet.db's writer (pool.Writer())
-	api        *apisqlite.Store
-	auditStore *auditsqlite.Store
-	audit      *auditlog.Log
-	publisher  *auditlog.Publisher
-	auditProbe *sql.DB
-	workflow   *workflow.Service
-	blobs      *blob.FS
+	dir      *datadir.Dir
+	stores   *stores
+	audit    *auditTrail
+	pki      *pkiRoles
+	workflow *workflow.Service
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
 	// waits for them.
 	background     sync.WaitGroup
 	stopBackground context.CancelFunc
 	backgroundCtx  context.Context
-	keyMeta        *keysqlite.Store
-	keys           *keys.Manager
-	caStore        *casqlite.Store
-	pki            *pkiRoles
 
 	router  *api.Router
 	handler http.Handler
@@ -134,8 +98,8 @@ type Server struct {
 	closed   atomic.Bool
 }
 
-// New initializes the data directory if needed (see the package doc),
-// opens every store, sets up the PKI, binds the listeners and returns the
+// New initializes the data directory if needed (see [datadir]), opens
+// every store, sets up the PKI, binds the listeners and returns the
 // server, ready to [Server.Run]. On first start it prints the bootstrap
 // admin API key to the terminal, once everything else has succeeded. If a
 // step fails, New closes whatever it had opened and returns an error that
@@ -151,290 +115,74 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	}
 	// Files the configuration names are read first, so that a missing one
 	// stops the start before anything is created or bound.
-	tsaRootCerts, err := cfg.tsaRoots()
-	if err != nil {
-		return nil, err
-	}
-	tlsPair, err := cfg.tlsKeyPair()
+	files, err := cfg.readFiles()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: o.logger}
 	s.backgroundCtx, s.stopBackground = context.WithCancel(context.Background())
-	// Whatever fails below, what was opened so far is closed in reverse
-	// order (s stays set: the result is only returned on success).
-	started := false
-	defer func() {
-		if !started {
-			s.stopBackground()
-			s.closeAll()
-		}
-	}()
-	if err := s.open(ctx, o, tsaRootCerts, tlsPair); err != nil {
+	if err := s.open(ctx, o, files); err != nil {
+		// What was opened so far is closed in reverse order.
+		s.stopBackground()
+		s.closeAll()
 		return nil, err
 	}
-	started = true
 	return s, nil
 }
 
-// open does the work of [New] on s, appending to s.closers whatever it
-// opens; New closes them if open fails.
-func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certificate, tlsPair *tls.Certificate) (err error) {
-	cfg := s.cfg
-	dir := cfg.DataDir
-	for _, d := range []string{dir, filepath.Join(dir, "blobs"), filepath.Join(dir, "pki")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return fmt.Errorf("server: data directory: %w", err)
-		}
-	}
-
-	// Service database: one group-committing writer and read-only
-	// connections, shared by the api, workflow, signing and PKI-role
-	// tables.
-	if s.pool, err = sqldb.OpenPool(ctx, filepath.Join(dir, "signet.db"), migrations, readConns); err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	s.closers = append(s.closers, s.pool.Close)
-	s.db = s.pool.Writer()
-	if s.api, err = apisqlite.New(ctx, s.pool); err != nil {
+// open wires the subsystems in the order they depend on each other,
+// appending to s.closers whatever it opens; New closes them if open
+// fails.
+func (s *Server) open(ctx context.Context, o options, files configFiles) (err error) {
+	if s.dir, err = datadir.Open(s.cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now}); err != nil {
 		return err
 	}
-
-	// Listeners: the PKI's address goes into certificates and into the
-	// audit log's anchoring (its built-in TSA).
-	if s.pkiLn, err = listen("pki_listen", cfg.PKIListen); err != nil {
+	s.closers = append(s.closers, s.dir.Close)
+	if s.stores, err = openStores(ctx, s.dir); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, ignoreClosed(s.pkiLn.Close))
-	if s.ln, err = listen("listen", cfg.Listen); err != nil {
+	// The PKI's address goes into certificates and into the audit log's
+	// anchoring (its built-in TSA).
+	if s.ln, s.pkiLn, err = s.openListeners(); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, ignoreClosed(s.ln.Close))
-
-	// Audit log. Its checkpoint publisher follows the key manager, which
-	// holds the checkpoint key and records through the log.
-	sinkDir := filepath.Join(dir, "checkpoints")
-	if err := os.MkdirAll(sinkDir, 0o700); err != nil {
-		return fmt.Errorf("server: %w", err)
+	if s.audit, err = openAudit(ctx, s.dir); err != nil {
+		return err
 	}
-	secret, err := soft.LoadKeyFile(filepath.Join(dir, "audit.master"), rand.Reader)
-	if err != nil {
-		return fmt.Errorf("server: audit key: %w", err)
-	}
-	tk, err := auditlog.NewDerivedKeys(secret)
-	clear(secret)
+	// The key manager (it records through the log) holds the checkpoint
+	// key, created on first start before the PKI's keys.
+	checkpointKey, err := s.dir.CheckpointSigner(ctx)
 	if err != nil {
 		return err
 	}
-	if s.auditStore, err = auditsqlite.Open(filepath.Join(dir, "audit.db")); err != nil {
+	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.api, s.pkiURL(), o); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, s.auditStore.Close)
-	if s.audit, err = auditlog.New(ctx, auditlog.Config{Storage: s.auditStore, Keys: tk, Now: o.now}); err != nil {
+	if s.audit.publisher, err = s.openPublisher(checkpointKey, o); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, func() error { return s.audit.Shutdown(context.Background()) })
-	if s.auditProbe, err = openProbe(filepath.Join(dir, "audit.db")); err != nil {
-		return err
-	}
-	s.closers = append(s.closers, s.auditProbe.Close)
-
-	// Keys.
-	mk, err := soft.LoadMasterKey(filepath.Join(dir, "master.key"), o.masterKey, filepath.Join(dir, "keys"), rand.Reader)
-	if err != nil {
-		return fmt.Errorf("server: master key: %w", err)
-	}
-	backend, err := soft.New(soft.Config{Dir: filepath.Join(dir, "keys"), MasterKey: mk})
-	ckm := hmac.New(sha256.New, mk)
-	ckm.Write([]byte("signet recipient codes"))
-	codeKey := ckm.Sum(nil)
-	clear(mk)
+	tlsCfg, err := s.tlsConfig(ctx, files.tlsPair)
 	if err != nil {
 		return err
 	}
-	if s.keyMeta, err = keysqlite.Open(ctx, filepath.Join(dir, "keys.db")); err != nil {
-		return err
-	}
-	s.closers = append(s.closers, s.keyMeta.Close)
-	if s.keys, err = keys.New(ctx, keys.Config{Store: s.keyMeta, Backends: []keys.Backend{backend}, Recorder: s.audit, Now: o.now}); err != nil {
-		return err
-	}
-
-	// Checkpoints of the audit log, signed by the key store's checkpoint
-	// key and anchored by an RFC 3161 time-stamp from the built-in TSA, a
-	// copy in the write-once directory and the configured witnesses.
-	anchorTSA := &tsa.Client{URLs: []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}}
-	anchorers := []auditlog.Anchorer{
-		&anchor.Timestamper{Client: anchorTSA, Now: o.now},
-		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
-	}
-	for _, w := range cfg.Witnesses {
-		k, err := anchor.ParseCosignerKey(w.Key)
-		if err != nil {
-			return fmt.Errorf("server: witness %s: %w", w.URL, err)
-		}
-		anchorers = append(anchorers, &anchor.Witness{Key: k, URL: w.URL, Now: o.now,
-			ProofFrom: func(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error) {
-				return auditlog.ConsistencyProof(ctx, s.auditStore, oldSize, newSize)
-			}})
-	}
-	checkpointKey, err := CheckpointSigner(ctx, dir, AuditOrigin, s.keys)
+	mailer, err := s.openMailer(o)
 	if err != nil {
 		return err
 	}
-	s.publisher, err = auditlog.NewPublisher(s.auditStore, auditlog.PublisherConfig{
-		Origin: AuditOrigin, Signer: checkpointKey, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
-		Anchorers: anchorers,
-	})
+	sg, err := s.openSigning(ctx, mailer, files.tsaRoots, o)
 	if err != nil {
 		return err
 	}
-	s.audit.SetPublisher(s.publisher)
-
-	// PKI.
-	if s.caStore, err = casqlite.Open(ctx, filepath.Join(dir, "pki.db")); err != nil {
+	if err := s.openHTTP(tlsCfg, sg, o); err != nil {
 		return err
 	}
-	s.closers = append(s.closers, s.caStore.Close)
-	p := &pkiRoles{db: s.db, keys: s.keys, now: o.now, renewer: &ca.Renewer{Logger: o.logger, Now: o.now}}
-	crls := &crl.Publisher{Source: s.caStore, Now: o.now, Logger: o.logger}
-	if p.authority, err = ca.New(ca.Config{
-		Store: s.caStore, Recorder: s.audit, BaseURL: "http://" + s.pkiLn.Addr().String(), Now: o.now,
-		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
-	}); err != nil {
-		return err
-	}
-	if p.PKI, err = pki.New(pki.Config{
-		Store: p, Authority: p.authority, CRLs: crls, Renewer: p.renewer, Now: o.now,
-		OCSP: &ocsp.Responder{Store: s.caStore, Now: o.now, Logger: o.logger},
-	}); err != nil {
-		return err
-	}
-	s.pki = p
-	// The service's own requests to its PKI (checkpoint time-stamps,
-	// validation data) are answered in process, outside the listener's
-	// per-client limits.
-	anchorTSA.HTTPClient = &http.Client{Transport: localTransport{p}}
-	tenants, err := s.api.Tenants(ctx)
-	if err != nil {
-		return err
-	}
-	var ids []string
-	for _, t := range tenants {
-		ids = append(ids, t.ID)
-	}
-	if err := p.SetUp(ctx, ids); err != nil {
-		return err
-	}
-	if err := writePEM(filepath.Join(dir, "pki", "root.pem"), p.Cert("ca/"+ca.RootName).Raw, 0o600); err != nil {
-		return err
-	}
-
-	// TLS.
-	tlsCfg, err := s.tlsConfig(ctx, tlsPair)
-	if err != nil {
-		return err
-	}
-
-	// API.
-	s.router = api.NewRouter()
-	fragments := [][]byte{api.OpenAPI}
-	(&api.Accounts{Tenants: s.api, Keys: s.api, Recorder: s.audit, Provision: p.provisionTenant, Now: o.now}).Register(s.router)
-	(&api.Health{Checks: s.checks()}).Register(s.router)
-	blobs, err := blob.NewFS(filepath.Join(dir, "blobs"))
-	if err != nil {
-		return err
-	}
-	s.blobs = blobs
-	wfStore, err := workflowsqlite.New(ctx, s.pool)
-	if err != nil {
-		return err
-	}
-	sgStore, err := signingsqlite.New(ctx, s.pool)
-	if err != nil {
-		return err
-	}
-	var mailer mail.Mailer = &mail.Spool{Dir: filepath.Join(dir, "outbox"), Now: o.now}
-	if cfg.SMTP.Addr != "" {
-		host, port, _ := net.SplitHostPort(cfg.SMTP.Addr)
-		pn, _ := strconv.Atoi(port)
-		if mailer, err = mail.NewSMTP(mail.Config{Host: host, Port: pn, From: cfg.SMTP.From,
-			Username: cfg.SMTP.Username, Password: o.smtpPassword, RequireTLS: cfg.SMTP.StartTLS}); err != nil {
-			return err
-		}
-	}
-	rootCert := p.Cert("ca/" + ca.RootName)
-	pool := x509.NewCertPool()
-	pool.AddCert(rootCert)
-	tsaURLs, tsaHTTP, tsaRoots := cfg.TSAURLs, tsaHTTPClient(), pool
-	validationRoots := []*x509.Certificate{rootCert}
-	if len(tsaURLs) == 0 {
-		// The built-in TSA answers in process: the token is requested,
-		// issued and checked exactly as over the PKI listener.
-		tsaURLs = []string{"http://" + s.pkiLn.Addr().String() + "/tsa"}
-		tsaHTTP = &http.Client{Transport: localTransport{p}}
-	} else {
-		tsaRoots = x509.NewCertPool()
-		for _, c := range tsaRootCerts {
-			tsaRoots.AddCert(c)
-		}
-		validationRoots = append(validationRoots, tsaRootCerts...)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	sg, err := signing.New(signing.Config{
-		Store: sgStore, Blobs: blobs, Mailer: mailer, Audit: s.audit, CA: p.authority, Seal: p,
-		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
-		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{s.pkiLn.Addr().String(), localTransport{p}, http.DefaultTransport}}},
-		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
-		TempDir: filepath.Join(dir, "tmp"), Now: o.now, Logger: o.logger,
-	})
-	if err != nil {
-		return err
-	}
-	wf, err := workflow.New(workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: s.audit,
-		Notifier: sg, Completer: sg, MaxDocumentSize: cfg.MaxUploadSize, MaxDecodedSize: cfg.MaxDecodedSize, Now: o.now, Logger: o.logger})
-	if err != nil {
-		return err
-	}
-	sg.Bind(wf)
-	s.workflow = wf
-	(&workflow.Handler{Service: wf}).Register(s.router)
-	(&signing.Handler{Service: sg}).Register(s.router)
-	fragments = append(fragments, workflow.OpenAPI, signing.OpenAPI)
-	for _, m := range o.mounts {
-		m(s.router)
-	}
-	fragments = append(fragments, o.openapi...)
-	if s.openapi, err = api.MergeOpenAPI(api.OpenAPIBase, fragments...); err != nil {
-		return err
-	}
-	s.router.Handle("GET /v1/openapi.json", api.ServeOpenAPI(s.openapi))
-	limiter := api.NewRateLimiter(*cfg.RateLimits)
-	s.handler = api.Chain(s.router, api.Stack{
-		Logger:      o.logger,
-		MaxBody:     cfg.MaxUploadSize + 1<<20,
-		Limiter:     limiter,
-		Auth:        &api.Authenticator{Keys: s.api},
-		Idempotency: &api.Idempotency{Store: s.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
-	})
-	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
-	bodyTimeout := time.Duration(cfg.BodyReadTimeout)
-	s.https = &http.Server{
-		Handler: limitBodyRead(s.handler, bodyTimeout, cfg.BodyMinRate, o.logger), TLSConfig: tlsCfg, ErrorLog: errLog,
-		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-	}
-	s.pkiHTTP = pki.HTTPServer(p, *cfg.PKILimits)
-	s.pkiHTTP.ErrorLog = errLog
-
 	// Bootstrap administrator, last: the key is printed only by a start
 	// that succeeds, so a failed first start leaves it for the next one.
 	if err := s.bootstrap(ctx, o.terminal, o.now); err != nil {
 		return err
 	}
-	if cfg.SMTP.Addr == "" {
-		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", filepath.Join(dir, "outbox"))
+	if s.cfg.SMTP.Addr == "" {
+		o.logger.WarnContext(ctx, "no SMTP server configured: recipient e-mails are written to the data directory's outbox", "dir", s.dir.Outbox())
 	}
 	return nil
 }
@@ -486,7 +234,7 @@ func (s *Server) tlsConfig(ctx context.Context, configured *tls.Certificate) (*t
 // bootstrap creates the platform administrator's API key on first start
 // and prints it once to terminal.
 func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() time.Time) error {
-	ks, err := s.api.Keys(ctx, "")
+	ks, err := s.stores.api.Keys(ctx, "")
 	if err != nil {
 		return err
 	}
@@ -497,25 +245,17 @@ func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() t
 	if err != nil {
 		return err
 	}
-	if err := s.audit.Record(ctx, auditlog.Event{
+	if err := s.audit.log.Record(ctx, auditlog.Event{
 		Type: auditlog.AdminPolicyChanged, Actor: auditlog.Actor{Kind: auditlog.ActorSystem},
 		Outcome: auditlog.OutcomeSuccess, Details: map[string]string{"action": "api_key.created", "api_key_id": k.ID, "scopes": api.ScopeAdmin},
 	}); err != nil {
 		return fmt.Errorf("server: bootstrap: %w", err)
 	}
-	if err := s.api.CreateKey(ctx, k); err != nil {
+	if err := s.stores.api.CreateKey(ctx, k); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(terminal, "signet: bootstrap administrator API key (shown once, store it now):\n\n    %s\n\n", secret)
 	return err
-}
-
-func writePEM(path string, der []byte, mode os.FileMode) error {
-	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := writeFileAtomic(path, b, mode); err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-	return nil
 }
 
 // Addr returns the HTTPS listener's address.
@@ -541,7 +281,7 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.https.ServeTLS(s.ln, "", "") }()
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
-	s.publisher.Start(context.WithoutCancel(ctx))
+	s.audit.publisher.Start(context.WithoutCancel(ctx))
 	renewer := s.pki.renewer
 	s.background.Add(3)
 	go func() {
@@ -589,13 +329,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// a last checkpoint over that use too (anchored in the write-once
 		// directory; its time-stamp would need the closed log, so the next
 		// start's first checkpoint carries one).
-		if _, err := s.publisher.Publish(ctx); err != nil {
+		if _, err := s.audit.publisher.Publish(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		if err := s.audit.Shutdown(ctx); err != nil {
+		if err := s.audit.log.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		if err := s.publisher.Shutdown(ctx); err != nil {
+		if err := s.audit.publisher.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
 		if err := s.pkiHTTP.Shutdown(ctx); err != nil {
@@ -617,13 +357,6 @@ func (s *Server) closeAll() error {
 	}
 	return errors.Join(errs...)
 }
-
-// AuditOrigin names a data directory's audit log in its checkpoints.
-const AuditOrigin = "signet.local/audit"
-
-// readConns is the number of read-only connections to signet.db: reads of
-// envelopes, links, sessions and keys run beside the single writer (WAL).
-const readConns = 4
 
 // tsaHTTPClient is the HTTP client of signature time-stamps: every
 // recipient signature asks the TSA once, so it keeps as many idle

@@ -114,10 +114,7 @@ func (s *Service) open(ctx context.Context, envelopeID, recipientID string) (*wo
 
 // view returns the recipient's view of the envelope, whatever its state.
 func (s *Service) view(ctx context.Context, envelopeID, recipientID string) (*workflow.RecipientView, error) {
-	wf, err := s.workflow()
-	if err != nil {
-		return nil, err
-	}
+	wf := s.wf
 	v, err := wf.RecipientContext(ctx, envelopeID, recipientID)
 	if errors.Is(err, workflow.ErrNotFound) {
 		return nil, withDetail(ErrInvalidLink, "the link is not valid", nil)
@@ -167,7 +164,7 @@ func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, erro
 		v.Recipient.Name, code, int(s.cfg.CodeTTL/time.Minute))
 	// The subject carries no code: subjects are shown in notifications,
 	// lock screens and mail-server logs.
-	if err := s.send(ctx, v.Recipient.Email, "Your Signet code", body); err != nil {
+	if err := s.notifier.send(ctx, v.Recipient.Email, "Your Signet code", body); err != nil {
 		return "", withDetail(ErrUnavailable, "the code could not be sent; try again", err)
 	}
 	return maskEmail(v.Recipient.Email), nil

@@ -170,7 +170,7 @@ func TestRecipientBadInput(t *testing.T) {
 				// stale or forged notification).
 				env, _ := s.e.wf.Envelope(context.Background(), sender, s.envID)
 				bob := env.Recipients[1]
-				if err := s.e.svc.Notify(context.Background(), workflow.Notification{Kind: workflow.NotifyTurn, Tenant: tenant, EnvelopeID: s.envID, Recipient: bob, Subject: env.Subject, ExpiresAt: env.ExpiresAt}); err != nil {
+				if err := s.e.notifier.Notify(context.Background(), workflow.Notification{Kind: workflow.NotifyTurn, Tenant: tenant, EnvelopeID: s.envID, Recipient: bob, Subject: env.Subject, ExpiresAt: env.ExpiresAt}); err != nil {
 					t.Fatal(err)
 				}
 				ss := s.e.session("bob@example.com", s.e.link("bob@example.com", 1))

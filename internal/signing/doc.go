@@ -4,7 +4,7 @@
 //
 // # Links
 //
-// When a recipient's turn comes, the workflow calls [Service.Notify] (a
+// When a recipient's turn comes, the workflow calls [Notifier.Notify] (a
 // workflow.Notifier). It issues a link token of 32 random bytes (256 bits,
 // base64url without padding), stores only its SHA-256 bound to that one
 // recipient of that one envelope with an expiry (seven days by default,
@@ -55,9 +55,17 @@
 // signature), the new revision stored in the blob store, and the workflow
 // told. The key is destroyed after use.
 //
+// # Construction
+//
+// The workflow calls the signing side to notify recipients and to seal
+// completed envelopes, and the signing side calls the workflow for
+// everything else: build the [Notifier] and the [Sealer] first (they need
+// nothing of the workflow), pass them to workflow.New, then build the
+// [Service] over that workflow with [New].
+//
 // # Completion
 //
-// [Service.Complete] (a workflow.Completer) seals each document with the
+// [Sealer.Complete] (a workflow.Completer) seals each document with the
 // tenant's seal key and a seal certificate from its issuing CA, then adds
 // the DSS with the validation data of every signature and a document
 // time-stamp: PAdES B-LTA (ETSI EN 319 142-1 §6).

@@ -148,6 +148,8 @@ type env struct {
 	tsa      *switchTSA
 	wf       *workflow.Service
 	svc      *signing.Service
+	notifier *signing.Notifier
+	cfg      signing.Config
 	store    *signingsqlite.Store
 	wfStore  *workflowsqlite.Store
 	blobs    *blob.FS
@@ -277,27 +279,37 @@ func newEnv(t *testing.T) *env {
 	}
 	codeKey := make([]byte, 32)
 	rand.Read(codeKey)
-	svc, err := signing.New(signing.Config{
+	// As the server builds it: the notifier and the sealer first, then
+	// the workflow that calls them, then the service over the workflow.
+	cfg := signing.Config{
 		Store: st, Blobs: blobs, Mailer: mailer, Audit: audit, CA: auth,
 		Seal: &seals{m: km, id: map[string]string{}}, Timestamper: ts,
 		Fetcher: &ltv.Fetcher{Roots: []*x509.Certificate{root.Certificate}},
 		LinkURL: "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now, TempDir: dir,
-	})
+	}
+	notifier, err := signing.NewNotifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := signing.NewSealer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wf, err := workflow.New(workflow.Config{
 		Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: audit,
-		Notifier: svc, Completer: svc, Now: clk.Now,
+		Notifier: notifier, Completer: sealer, Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.Bind(wf)
+	svc, err := signing.New(cfg, wf, notifier)
+	if err != nil {
+		t.Fatal(err)
+	}
 	router := http.NewServeMux()
 	(&signing.Handler{Service: svc}).Register(router)
 	return &env{
-		t: t, clock: clk, audit: audit, mailbox: box, tsa: ts, wf: wf, svc: svc, store: st, wfStore: wfStore,
+		t: t, clock: clk, audit: audit, mailbox: box, tsa: ts, wf: wf, svc: svc, notifier: notifier, cfg: cfg, store: st, wfStore: wfStore,
 		blobs: blobs, root: root.Certificate, api: apiKeys(router),
 	}
 }

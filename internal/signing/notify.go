@@ -10,13 +10,13 @@ import (
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
-var _ workflow.Notifier = (*Service)(nil)
+var _ workflow.Notifier = (*Notifier)(nil)
 
 // Notify implements workflow.Notifier. For a turn or a reminder it issues
 // a new link for the recipient (expiring after [Config.LinkTTL], never
 // after the envelope) and emails it; for a completed or ended envelope it
 // emails a short notice. It never calls back into the workflow.
-func (s *Service) Notify(ctx context.Context, n workflow.Notification) error {
+func (s *Notifier) Notify(ctx context.Context, n workflow.Notification) error {
 	switch n.Kind {
 	case workflow.NotifyTurn, workflow.NotifyReminder:
 		return s.sendLink(ctx, n)
@@ -31,7 +31,7 @@ func (s *Service) Notify(ctx context.Context, n workflow.Notification) error {
 	}
 }
 
-func (s *Service) sendLink(ctx context.Context, n workflow.Notification) error {
+func (s *Notifier) sendLink(ctx context.Context, n workflow.Notification) error {
 	if n.Kind == workflow.NotifyReminder {
 		// A recipient whose links were revoked by repeated lockouts gets
 		// no new link until the sender re-issues one: it would not open.
@@ -56,7 +56,7 @@ func (s *Service) sendLink(ctx context.Context, n workflow.Notification) error {
 
 // newLink makes a link for the recipient, expiring after [Config.LinkTTL]
 // and never after the envelope (at envExpiry), and returns its token.
-func (s *Service) newLink(tenant, envelopeID, recipientID string, envExpiry time.Time) (string, Link, error) {
+func (s *Notifier) newLink(tenant, envelopeID, recipientID string, envExpiry time.Time) (string, Link, error) {
 	now := s.now()
 	exp := now.Add(s.cfg.LinkTTL)
 	if !envExpiry.IsZero() && envExpiry.Before(exp) {
@@ -74,7 +74,7 @@ func (s *Service) newLink(tenant, envelopeID, recipientID string, envExpiry time
 
 // mailLink emails the link with token tok, valid until exp, to n's
 // recipient; reissued says the sender replaced their earlier links.
-func (s *Service) mailLink(ctx context.Context, n workflow.Notification, tok string, exp time.Time, reissued bool) error {
+func (s *Notifier) mailLink(ctx context.Context, n workflow.Notification, tok string, exp time.Time, reissued bool) error {
 	verb := "sign"
 	if n.Recipient.Role == workflow.RoleApprover {
 		verb = "approve"
@@ -100,7 +100,7 @@ func (s *Service) mailLink(ctx context.Context, n workflow.Notification, tok str
 	return s.send(ctx, n.Recipient.Email, subject, b.String())
 }
 
-func (s *Service) send(ctx context.Context, to, subject, body string) error {
+func (s *Notifier) send(ctx context.Context, to, subject, body string) error {
 	// A subject is one line; an envelope subject is checked by the
 	// workflow, but a stray line break must not fail a notification.
 	subject = strings.Join(strings.Fields(subject), " ")

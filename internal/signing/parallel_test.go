@@ -71,7 +71,7 @@ func TestReminderLink(t *testing.T) {
 	env := e.newEnvelope(1, signer("Alice Doe", "alice@example.com", 1))
 	first := e.link("alice@example.com", 1)
 	r := env.Recipients[0]
-	if err := e.svc.Notify(context.Background(), workflow.Notification{Kind: workflow.NotifyReminder, Tenant: tenant, EnvelopeID: env.ID, Recipient: r, Subject: env.Subject, ExpiresAt: env.ExpiresAt}); err != nil {
+	if err := e.notifier.Notify(context.Background(), workflow.Notification{Kind: workflow.NotifyReminder, Tenant: tenant, EnvelopeID: env.ID, Recipient: r, Subject: env.Subject, ExpiresAt: env.ExpiresAt}); err != nil {
 		t.Fatal(err)
 	}
 	second := e.link("alice@example.com", 2)

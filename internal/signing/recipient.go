@@ -45,10 +45,7 @@ func toView(v *workflow.RecipientView) View {
 // View returns the session's envelope as its recipient may see it, and
 // records the first view (recipient.viewed) while it is their turn.
 func (s *Service) View(ctx context.Context, ss Session, req auditlog.Request) (View, error) {
-	wf, err := s.workflow()
-	if err != nil {
-		return View{}, err
-	}
+	wf := s.wf
 	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
 	if err != nil {
 		return View{}, err
@@ -68,10 +65,7 @@ func (s *Service) View(ctx context.Context, ss Session, req auditlog.Request) (V
 // envelope. A document of any other envelope is not found. The caller
 // MUST close the reader.
 func (s *Service) Document(ctx context.Context, ss Session, id string, req auditlog.Request) (blob.Reader, *workflow.EnvelopeDocument, error) {
-	wf, err := s.workflow()
-	if err != nil {
-		return nil, nil, err
-	}
+	wf := s.wf
 	rd, d, err := wf.OpenEnvelopeDocument(ctx, actor(ss, req), ss.EnvelopeID, id)
 	if errors.Is(err, workflow.ErrNotFound) {
 		return nil, nil, withDetail(ErrNotFound, "no such document in this envelope", nil)
@@ -81,10 +75,7 @@ func (s *Service) Document(ctx context.Context, ss Session, id string, req audit
 
 // Consent records the recipient's consent to sign electronically.
 func (s *Service) Consent(ctx context.Context, ss Session, req auditlog.Request) (View, error) {
-	wf, err := s.workflow()
-	if err != nil {
-		return View{}, err
-	}
+	wf := s.wf
 	if _, err := wf.ConsentRecorded(ctx, actor(ss, req), ss.EnvelopeID); err != nil {
 		return View{}, err
 	}
@@ -98,10 +89,7 @@ func (s *Service) Consent(ctx context.Context, ss Session, req auditlog.Request)
 // Decline records that the recipient declines with reason, which ends the
 // envelope; the recipient's links are used up.
 func (s *Service) Decline(ctx context.Context, ss Session, reason string, req auditlog.Request) (View, error) {
-	wf, err := s.workflow()
-	if err != nil {
-		return View{}, err
-	}
+	wf := s.wf
 	if _, err := wf.RecipientDeclined(ctx, actor(ss, req), ss.EnvelopeID, reason); err != nil {
 		return View{}, err
 	}

@@ -38,10 +38,7 @@ func (s *Service) Reissue(ctx context.Context, a workflow.Actor, envelopeID, rec
 	if a.Tenant == "" || a.Kind == auditlog.ActorRecipient || a.ID == "" {
 		return Reissued{}, withDetail(ErrInvalid, "only the sender's tenant may re-issue a link", nil)
 	}
-	wf, err := s.workflow()
-	if err != nil {
-		return Reissued{}, err
-	}
+	wf := s.wf
 	e, err := wf.Envelope(ctx, a, envelopeID)
 	if err != nil {
 		return Reissued{}, err
@@ -66,7 +63,7 @@ func (s *Service) Reissue(ctx context.Context, a workflow.Actor, envelopeID, rec
 	if err != nil {
 		return Reissued{}, fmt.Errorf("signing: load code state: %w", err)
 	}
-	tok, l, err := s.newLink(e.Tenant, e.ID, r.ID, e.ExpiresAt)
+	tok, l, err := s.notifier.newLink(e.Tenant, e.ID, r.ID, e.ExpiresAt)
 	if err != nil {
 		return Reissued{}, err
 	}
@@ -95,7 +92,7 @@ func (s *Service) Reissue(ctx context.Context, a workflow.Actor, envelopeID, rec
 		Kind: workflow.NotifyTurn, Tenant: e.Tenant, EnvelopeID: e.ID, Recipient: *r,
 		Subject: e.Subject, Message: e.Message, Status: e.Status, ExpiresAt: e.ExpiresAt,
 	}
-	if err := s.mailLink(ctx, n, tok, l.ExpiresAt, true); err != nil {
+	if err := s.notifier.mailLink(ctx, n, tok, l.ExpiresAt, true); err != nil {
 		return Reissued{}, withDetail(ErrUnavailable, "the new link could not be emailed (the earlier links are revoked); re-issue it again", err)
 	}
 	return Reissued{

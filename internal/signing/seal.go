@@ -18,7 +18,7 @@ import (
 // seal is the platform's, no mailbox answers for it).
 const sealEmail = "seal@signet.invalid"
 
-var _ workflow.Completer = (*Service)(nil)
+var _ workflow.Completer = (*Sealer)(nil)
 
 // Complete implements workflow.Completer: for each document of e it
 // appends the tenant's seal, an approval signature with the tenant's seal
@@ -26,12 +26,12 @@ var _ workflow.Completer = (*Service)(nil)
 // validation data of every signature and time-stamp and a document
 // time-stamp (PAdES B-LTA), and stores the result. It returns the sealed
 // versions by document id. The workflow holds the document locks.
-func (s *Service) Complete(ctx context.Context, e *workflow.Envelope) (map[string]string, error) {
+func (s *Sealer) Complete(ctx context.Context, e *workflow.Envelope) (map[string]string, error) {
 	signer, cert, err := s.seal(ctx, e.Tenant)
 	if err != nil {
 		return nil, err
 	}
-	chain, err := s.chain(e.Tenant)
+	chain, err := caChain(s.cfg.CA, e.Tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,7 @@ func (s *Service) Complete(ctx context.Context, e *workflow.Envelope) (map[strin
 	return out, nil
 }
 
-func (s *Service) sealDocument(ctx context.Context, signer crypto.Signer, certs []*x509.Certificate, sum string) (string, error) {
+func (s *Sealer) sealDocument(ctx context.Context, signer crypto.Signer, certs []*x509.Certificate, sum string) (string, error) {
 	rd, size, err := s.cfg.Blobs.Open(ctx, sum)
 	if err != nil {
 		return "", err
@@ -80,15 +80,15 @@ func (s *Service) sealDocument(ctx context.Context, signer crypto.Signer, certs 
 
 // seal returns the tenant's seal key and a current seal certificate for
 // it, issuing one when none is cached or it is within a day of expiry.
-func (s *Service) seal(ctx context.Context, tenant string) (crypto.Signer, *x509.Certificate, error) {
+func (s *Sealer) seal(ctx context.Context, tenant string) (crypto.Signer, *x509.Certificate, error) {
 	signer, ref, err := s.cfg.Seal.SealKey(ctx, tenant)
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing: seal key of tenant %s: %w", tenant, err)
 	}
-	s.sealMu.Lock()
-	defer s.sealMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	now := s.now()
-	if c := s.sealCerts[tenant]; c != nil && now.Add(24*time.Hour).Before(c.NotAfter) && samePublicKey(c.PublicKey, signer.Public()) {
+	if c := s.certs[tenant]; c != nil && now.Add(24*time.Hour).Before(c.NotAfter) && samePublicKey(c.PublicKey, signer.Public()) {
 		return signer, c, nil
 	}
 	name := "Signet seal"
@@ -102,7 +102,7 @@ func (s *Service) seal(ctx context.Context, tenant string) (crypto.Signer, *x509
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing: seal certificate of tenant %s: %w", tenant, err)
 	}
-	s.sealCerts[tenant] = c
+	s.certs[tenant] = c
 	return signer, c, nil
 }
 

@@ -79,10 +79,6 @@ type SealKeys interface {
 type Config struct {
 	// Store keeps links, sessions and code state.
 	Store Store
-	// Workflow is the envelope workflow; it may be set later with
-	// [Service.Bind], since the workflow needs the service as its
-	// notifier and completer.
-	Workflow Workflow
 	// Blobs stores the signed document versions.
 	Blobs blob.Store
 	// Mailer sends links and codes.
@@ -159,90 +155,169 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// Service is the recipient side of Signet. Its methods are safe for
-// concurrent use.
-type Service struct {
-	cfg Config
-	log *slog.Logger
-
-	wfMu sync.RWMutex
-	wf   Workflow
-
-	randMu sync.Mutex
-	authMu sync.Mutex // serializes code sends and checks
-
-	sealMu    sync.Mutex
-	sealCerts map[string]*x509.Certificate
-
-	sessions sessionCache
+// validateNotifier reports whether the configuration is usable by a
+// [Notifier].
+func (c *Config) validateNotifier() error {
+	switch {
+	case c.Store == nil:
+		return errors.New("signing: no store")
+	case c.Mailer == nil:
+		return errors.New("signing: no mailer")
+	case c.LinkURL == "":
+		return errors.New("signing: no link URL")
+	case c.LinkTTL < 0:
+		return errors.New("signing: negative limit")
+	}
+	return nil
 }
 
-// New returns a service over cfg.
-func New(cfg Config) (*Service, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+// validateSealer reports whether the configuration is usable by a
+// [Sealer].
+func (c *Config) validateSealer() error {
+	switch {
+	case c.Blobs == nil:
+		return errors.New("signing: no blob store")
+	case c.CA == nil || c.Seal == nil:
+		return errors.New("signing: no certificate authority or seal keys")
+	case c.Timestamper == nil:
+		return errors.New("signing: no time-stamp authority")
+	case c.Fetcher == nil:
+		return errors.New("signing: no validation data fetcher")
 	}
+	return nil
+}
+
+// withDefaults returns c with the defaults of unset fields.
+func (c Config) withDefaults() Config {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
 		}
 	}
-	def(&cfg.LinkTTL, DefaultLinkTTL)
-	def(&cfg.CodeTTL, DefaultCodeTTL)
-	def(&cfg.SessionTTL, DefaultSessionTTL)
-	if cfg.Lockouts == nil {
-		cfg.Lockouts = DefaultLockouts()
+	def(&c.LinkTTL, DefaultLinkTTL)
+	def(&c.CodeTTL, DefaultCodeTTL)
+	def(&c.SessionTTL, DefaultSessionTTL)
+	if c.Lockouts == nil {
+		c.Lockouts = DefaultLockouts()
 	}
-	cfg.Lockouts = slices.Clone(cfg.Lockouts)
-	def(&cfg.CodeWindow, DefaultCodeWindow)
-	if cfg.MaxFailures == 0 {
-		cfg.MaxFailures = DefaultMaxFailures
+	c.Lockouts = slices.Clone(c.Lockouts)
+	def(&c.CodeWindow, DefaultCodeWindow)
+	if c.MaxFailures == 0 {
+		c.MaxFailures = DefaultMaxFailures
 	}
-	if cfg.CodeSends == 0 {
-		cfg.CodeSends = DefaultCodeSends
+	if c.CodeSends == 0 {
+		c.CodeSends = DefaultCodeSends
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	if cfg.Rand == nil {
-		cfg.Rand = rand.Reader
+	if c.Rand == nil {
+		c.Rand = rand.Reader
 	}
+	return c
+}
+
+// base is what the notifier, the sealer and the service each hold: the
+// configuration with its defaults, the logger and the source of tokens
+// and codes.
+type base struct {
+	cfg  Config
+	log  *slog.Logger
+	rand *lockedReader
+}
+
+func newBase(cfg Config) base {
+	cfg = cfg.withDefaults()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: log, wf: cfg.Workflow, sealCerts: map[string]*x509.Certificate{}}, nil
+	return base{cfg: cfg, log: log, rand: &lockedReader{r: cfg.Rand}}
 }
 
-// Bind sets the workflow, for when it is built after the service (it takes
-// the service as its notifier and completer).
-func (s *Service) Bind(wf Workflow) {
-	s.wfMu.Lock()
-	s.wf = wf
-	s.wfMu.Unlock()
+// lockedReader serializes reads of a source of randomness that may not be
+// safe for concurrent use (a test's deterministic reader).
+type lockedReader struct {
+	mu sync.Mutex
+	r  io.Reader
 }
 
-func (s *Service) workflow() (Workflow, error) {
-	s.wfMu.RLock()
-	defer s.wfMu.RUnlock()
-	if s.wf == nil {
-		return nil, withDetail(ErrUnavailable, "the workflow is not ready", errors.New("signing: no workflow bound"))
+// Notifier contacts recipients for the envelope workflow (it is the
+// workflow's [workflow.Notifier]): it issues and emails their links, and
+// tells them when an envelope completes or ends. Build it first, from the
+// same configuration as the [Service], and pass it to workflow.New and to
+// [New]. Its methods are safe for concurrent use.
+type Notifier struct{ base }
+
+// NewNotifier returns the notifier of cfg (Store, Mailer, LinkURL,
+// LinkTTL, Now, Rand and Logger are used).
+func NewNotifier(cfg Config) (*Notifier, error) {
+	if err := cfg.validateNotifier(); err != nil {
+		return nil, err
 	}
-	return s.wf, nil
+	return &Notifier{newBase(cfg)}, nil
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
-
-func (s *Service) token() (string, [32]byte, error) {
-	s.randMu.Lock()
-	defer s.randMu.Unlock()
-	return newToken(s.cfg.Rand)
+// Sealer seals completed envelopes for the envelope workflow (it is the
+// workflow's [workflow.Completer]). Build it first, from the same
+// configuration as the [Service], and pass it to workflow.New. Its
+// methods are safe for concurrent use.
+type Sealer struct {
+	base
+	mu    sync.Mutex
+	certs map[string]*x509.Certificate // seal certificates by tenant
 }
 
-func (s *Service) random(b []byte) error {
-	s.randMu.Lock()
-	defer s.randMu.Unlock()
-	if _, err := io.ReadFull(s.cfg.Rand, b); err != nil {
+// NewSealer returns the sealer of cfg (Blobs, CA, Seal, Timestamper,
+// Fetcher, TempDir and Now are used).
+func NewSealer(cfg Config) (*Sealer, error) {
+	if err := cfg.validateSealer(); err != nil {
+		return nil, err
+	}
+	return &Sealer{base: newBase(cfg), certs: map[string]*x509.Certificate{}}, nil
+}
+
+// Service is the recipient side of Signet. Its methods are safe for
+// concurrent use.
+type Service struct {
+	base
+	wf       Workflow
+	notifier *Notifier
+
+	authMu sync.Mutex // serializes code sends and checks
+
+	sessions sessionCache
+}
+
+// New returns the service over cfg, the envelope workflow wf (built with
+// the notifier n and a [Sealer] of the same configuration) and n, through
+// which it emails one-time codes and re-issued links.
+func New(cfg Config, wf Workflow, n *Notifier) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if wf == nil || n == nil {
+		return nil, errors.New("signing: no workflow or no notifier")
+	}
+	b := newBase(cfg)
+	// One source of randomness, read under one lock, for link tokens,
+	// session tokens and codes.
+	b.rand = n.rand
+	return &Service{base: b, wf: wf, notifier: n}, nil
+}
+
+func (b *base) now() time.Time { return b.cfg.Now().UTC() }
+
+func (b *base) token() (string, [32]byte, error) {
+	b.rand.mu.Lock()
+	defer b.rand.mu.Unlock()
+	return newToken(b.rand.r)
+}
+
+func (b *base) random(p []byte) error {
+	b.rand.mu.Lock()
+	defer b.rand.mu.Unlock()
+	if _, err := io.ReadFull(b.rand.r, p); err != nil {
 		return fmt.Errorf("signing: random: %w", err)
 	}
 	return nil

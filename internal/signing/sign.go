@@ -41,10 +41,7 @@ type SignResult struct {
 // it was. When the last signer is done, the envelope is completed (the
 // seal); a failure there leaves it for the workflow scheduler to retry.
 func (s *Service) Sign(ctx context.Context, ss Session, req auditlog.Request) (SignResult, error) {
-	wf, err := s.workflow()
-	if err != nil {
-		return SignResult{}, err
-	}
+	wf := s.wf
 	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
 	if err != nil {
 		return SignResult{}, err
@@ -160,7 +157,7 @@ func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipi
 	if err != nil {
 		return nil, fmt.Errorf("signing: document digest: %w", err)
 	}
-	chain, err := s.chain(ss.Tenant)
+	chain, err := caChain(s.cfg.CA, ss.Tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -200,13 +197,13 @@ func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipi
 	return out.Bytes(), nil
 }
 
-// chain returns the tenant's issuing CA certificate and the root.
-func (s *Service) chain(tenant string) ([]*x509.Certificate, error) {
-	iss, err := s.cfg.CA.Issuer(tenant)
+// caChain returns the tenant's issuing CA certificate and the root.
+func caChain(a Authority, tenant string) ([]*x509.Certificate, error) {
+	iss, err := a.Issuer(tenant)
 	if err != nil {
 		return nil, withDetail(ErrUnavailable, "the tenant has no issuing CA", err)
 	}
-	root, err := s.cfg.CA.Issuer(ca.RootName)
+	root, err := a.Issuer(ca.RootName)
 	if err != nil {
 		return nil, withDetail(ErrUnavailable, "no root CA", err)
 	}

@@ -95,7 +95,7 @@ func TestMaskAndCode(t *testing.T) {
 			t.Errorf("validCode(%q) != %v", c.code, c.ok)
 		}
 	}
-	s := &Service{cfg: Config{Rand: randReader{}}}
+	s := &Service{base: newBase(Config{Rand: randReader{}})}
 	counts := map[byte]int{}
 	for i := 0; i < 2000; i++ {
 		c, err := s.newCode()

@@ -1,4 +1,4 @@
-package server
+package datadir
 
 import (
 	"context"
@@ -17,10 +17,31 @@ import (
 	"github.com/signet-pki/signet/keys"
 )
 
+// CheckpointSigner returns the signer of the service audit log's
+// checkpoints: the key store's audit-checkpoint key (see
+// [checkpointSigner]), origin [AuditOrigin]. It opens the key manager.
+func (d *Dir) CheckpointSigner(ctx context.Context) (note.Signer, error) {
+	m, err := d.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return checkpointSigner(ctx, d.path, AuditOrigin, m)
+}
+
+// NoteCheckpointSigner returns the checkpoint signer of a data directory
+// without a key store: the note key file audit.key, created with
+// audit.pub on first use, for the log named origin.
+func (d *Dir) NoteCheckpointSigner(origin string) (note.Signer, error) {
+	if _, err := d.mkdir(""); err != nil {
+		return nil, err
+	}
+	return auditlog.LoadCheckpointKey(d.File(AuditNoteKey), d.File(AuditPub), origin)
+}
+
 // checkpointKeyLabel labels the key store's audit checkpoint key.
 const checkpointKeyLabel = "audit checkpoints"
 
-// CheckpointSigner returns the signer of data directory dir's audit
+// checkpointSigner returns the signer of data directory dir's audit
 // checkpoints (origin names the log): the key store's audit-checkpoint key
 // (Ed25519, sealed by the backend like every other key), created on first
 // use, whose verifier keys, the active version's first and then every
@@ -34,18 +55,18 @@ const checkpointKeyLabel = "audit checkpoints"
 //
 // Rotating the key (`signet keys rotate`) takes effect at the next start;
 // checkpoints signed by earlier versions still verify.
-func CheckpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) (note.Signer, error) {
-	legacy := filepath.Join(dir, "audit.key")
+func checkpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) (note.Signer, error) {
+	legacy := filepath.Join(dir, AuditNoteKey)
 	if _, err := os.Lstat(legacy); err == nil {
-		imported, err := importNoteKey(ctx, legacy, filepath.Join(dir, "audit.pub"), origin, m)
+		imported, err := importNoteKey(ctx, legacy, filepath.Join(dir, AuditPub), origin, m)
 		if errors.Is(err, keys.ErrUnsupportedAlgorithm) {
-			return auditlog.LoadCheckpointKey(legacy, filepath.Join(dir, "audit.pub"), origin)
+			return auditlog.LoadCheckpointKey(legacy, filepath.Join(dir, AuditPub), origin)
 		}
 		if err != nil || !imported {
 			return nil, err
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("server: checkpoint key: %w", err)
+		return nil, fmt.Errorf("datadir: checkpoint key: %w", err)
 	}
 	k, err := checkpointKey(ctx, m)
 	if err != nil {
@@ -53,11 +74,11 @@ func CheckpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) 
 	}
 	s, _, err := m.Signer(ctx, k.ID, keys.PurposeAuditCheckpoint)
 	if err != nil {
-		return nil, fmt.Errorf("server: checkpoint key: %w", err)
+		return nil, fmt.Errorf("datadir: checkpoint key: %w", err)
 	}
 	signer, vkey, err := auditlog.NoteSigner(origin, s)
 	if err != nil {
-		return nil, fmt.Errorf("server: checkpoint key: %w", err)
+		return nil, fmt.Errorf("datadir: checkpoint key: %w", err)
 	}
 	// Every checkpoint key this store ever held, every version: a
 	// checkpoint signed before a rotation, or by a key since revoked,
@@ -65,7 +86,7 @@ func CheckpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) 
 	lines := []string{vkey}
 	all, err := m.List(ctx, "")
 	if err != nil {
-		return nil, fmt.Errorf("server: checkpoint key: %w", err)
+		return nil, fmt.Errorf("datadir: checkpoint key: %w", err)
 	}
 	for _, old := range all {
 		if old.Purpose != keys.PurposeAuditCheckpoint || old.Label != checkpointKeyLabel {
@@ -78,15 +99,15 @@ func CheckpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) 
 			}
 			v, err := note.NewEd25519VerifierKey(origin, pub)
 			if err != nil {
-				return nil, fmt.Errorf("server: checkpoint key: %w", err)
+				return nil, fmt.Errorf("datadir: checkpoint key: %w", err)
 			}
 			if !slices.Contains(lines, v) {
 				lines = append(lines, v)
 			}
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "audit.pub"), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("server: checkpoint verifier keys: %w", err)
+	if err := writeFileAtomic(filepath.Join(dir, AuditPub), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("datadir: checkpoint verifier keys: %w", err)
 	}
 	return signer, nil
 }
@@ -96,7 +117,7 @@ func CheckpointSigner(ctx context.Context, dir, origin string, m *keys.Manager) 
 func checkpointKey(ctx context.Context, m *keys.Manager) (*keys.Key, error) {
 	all, err := m.List(ctx, "")
 	if err != nil {
-		return nil, fmt.Errorf("server: checkpoint key: %w", err)
+		return nil, fmt.Errorf("datadir: checkpoint key: %w", err)
 	}
 	for _, k := range all {
 		if k.Purpose == keys.PurposeAuditCheckpoint && k.Label == checkpointKeyLabel && k.Active() != nil {
@@ -105,7 +126,7 @@ func checkpointKey(ctx context.Context, m *keys.Manager) (*keys.Key, error) {
 	}
 	k, err := m.Create(ctx, keys.CreateRequest{Purpose: keys.PurposeAuditCheckpoint, Algorithm: keys.Ed25519, Label: checkpointKeyLabel})
 	if err != nil {
-		return nil, fmt.Errorf("server: checkpoint key: %w", err)
+		return nil, fmt.Errorf("datadir: checkpoint key: %w", err)
 	}
 	return k, nil
 }
@@ -121,20 +142,20 @@ func importNoteKey(ctx context.Context, path, pubPath, origin string, m *keys.Ma
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return false, fmt.Errorf("server: checkpoint key: %w", err)
+		return false, fmt.Errorf("datadir: checkpoint key: %w", err)
 	}
 	name, priv, err := auditlog.ParseNoteKey(strings.TrimSpace(string(b)))
 	clear(b)
 	if err != nil {
-		return false, fmt.Errorf("server: checkpoint key %s: %w", path, err)
+		return false, fmt.Errorf("datadir: checkpoint key %s: %w", path, err)
 	}
 	defer clear(priv)
 	if name != origin {
-		return false, fmt.Errorf("server: checkpoint key %s is for %q, not %q", path, name, origin)
+		return false, fmt.Errorf("datadir: checkpoint key %s is for %q, not %q", path, name, origin)
 	}
 	all, err := m.List(ctx, "")
 	if err != nil {
-		return false, fmt.Errorf("server: checkpoint key: %w", err)
+		return false, fmt.Errorf("datadir: checkpoint key: %w", err)
 	}
 	have := false
 	for _, k := range all {
@@ -146,11 +167,11 @@ func importNoteKey(ctx context.Context, path, pubPath, origin string, m *keys.Ma
 	}
 	if !have {
 		if _, err := m.Import(ctx, keys.CreateRequest{Purpose: keys.PurposeAuditCheckpoint, Algorithm: keys.Ed25519, Label: checkpointKeyLabel}, priv); err != nil {
-			return false, fmt.Errorf("server: import checkpoint key: %w", err)
+			return false, fmt.Errorf("datadir: import checkpoint key: %w", err)
 		}
 	}
 	if err := shred(path); err != nil {
-		return false, fmt.Errorf("server: remove imported checkpoint key file: %w", err)
+		return false, fmt.Errorf("datadir: remove imported checkpoint key file: %w", err)
 	}
 	return true, nil
 }

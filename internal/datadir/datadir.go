@@ -1,0 +1,204 @@
+// Package datadir owns a Signet data directory: the names of its files and
+// directories, their modes (directories 0700, files 0600), the master key
+// (from the master.key file or SIGNET_MASTER_KEY, by the rules of
+// [soft.LoadMasterKey]) and the opening of the stores it holds. Both
+// `signet serve` and the CLI commands open a data directory through it,
+// so the layout is written down once:
+//
+//	DIR/signet.db       the service database: api, workflow, signing and
+//	                    PKI-role tables (sqldb migrations 100–499)
+//	DIR/audit.db        the audit log (auditlog/sqlite)
+//	DIR/audit.master    the secret the audit log's per-tenant HMAC and
+//	                    sealing keys derive from (0600)
+//	DIR/audit.pub       the checkpoint verifier keys (every version of the
+//	                    key store's audit-checkpoint key)
+//	DIR/audit.key       only in data directories without a key store: the
+//	                    checkpoint signing key as a note key file (0600)
+//	DIR/checkpoints/    write-once copies of every signed checkpoint
+//	DIR/keys.db         key metadata (keys/sqlite)
+//	DIR/keys/           sealed software keys (keys/soft)
+//	DIR/master.key      the soft backend's master key (0600), unless
+//	                    SIGNET_MASTER_KEY holds it
+//	DIR/pki.db          certificate records and CRL numbers (pki/ca/sqlite)
+//	DIR/pki/root.pem    the root CA certificate, the clients' trust anchor
+//	DIR/blobs/          documents by SHA-256 (internal/blob)
+//	DIR/tmp/            the seal's scratch space
+//	DIR/outbox/         e-mails written as files when no SMTP server is set
+//
+// The PKI roles of `signet serve` are in signet.db ([Dir.PKIRoles]);
+// `signet pki serve` keeps them in files instead ([PKIFiles]):
+//
+//	DIR/pki.json        which key each role uses, and the base URL
+//	DIR/pki/ROLE.pem    each role's current certificate
+//	DIR/pki.lock        held while a pki command runs
+//
+// [Open] creates nothing: each opener ([Dir.Keys], [Dir.AuditLog],
+// [Dir.ServiceDB], ...) creates what it needs on first use and opens only
+// that, so a command pays only for the stores it uses. [Dir.Close] closes
+// whatever was opened, in reverse order.
+package datadir
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/signet-pki/signet/auditlog"
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/sqldb"
+	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/keys/soft"
+	keysqlite "github.com/signet-pki/signet/keys/sqlite"
+	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
+	pkisqlite "github.com/signet-pki/signet/pki/sqlite"
+)
+
+// Default is the data directory of every command unless told otherwise.
+const Default = "./signet-data"
+
+// Names of the files and directories of a data directory, relative to it.
+const (
+	ServiceDB      = "signet.db"
+	AuditDB        = "audit.db"
+	AuditMaster    = "audit.master"
+	AuditPub       = "audit.pub"
+	AuditNoteKey   = "audit.key"
+	CheckpointsDir = "checkpoints"
+	KeysDB         = "keys.db"
+	KeysDir        = "keys"
+	MasterKey      = "master.key"
+	PKIDB          = "pki.db"
+	PKIDir         = "pki"
+	RootCert       = "pki/root.pem"
+	BlobsDir       = "blobs"
+	TempDir        = "tmp"
+	OutboxDir      = "outbox"
+	PKIState       = "pki.json"
+	PKILock        = "pki.lock"
+)
+
+// AuditOrigin names a service data directory's audit log in its
+// checkpoints.
+const AuditOrigin = "signet.local/audit"
+
+// ErrSecret marks a failure to load one of the data directory's secrets
+// (the master key, the audit secret): a matter of the operator's set-up,
+// such as a key file readable by others or a master key that does not
+// match, rather than of the stores.
+var ErrSecret = errors.New("datadir: secret")
+
+// secretError is a failure to load the secret what; it matches both
+// [ErrSecret] and the cause.
+type secretError struct {
+	what string
+	err  error
+}
+
+func (e *secretError) Error() string   { return "datadir: " + e.what + ": " + e.err.Error() }
+func (e *secretError) Unwrap() []error { return []error{ErrSecret, e.err} }
+
+var errClosed = errors.New("datadir: data directory closed")
+
+// Options adjust [Open].
+type Options struct {
+	// MasterKey is the value of SIGNET_MASTER_KEY ("" when unset: the
+	// master.key file); see [soft.LoadMasterKey]. Only cmd/ reads the
+	// environment.
+	MasterKey string
+	// Now is the clock of the audit log and the key manager (nil:
+	// time.Now).
+	Now func() time.Time
+	// Actor is recorded as the actor of key operations (zero: the
+	// system).
+	Actor auditlog.Actor
+}
+
+// A Dir is an open data directory. Its openers are not safe for
+// concurrent use (a command or the server calls them while starting); the
+// stores they return are.
+type Dir struct {
+	path    string
+	opts    Options
+	made    bool
+	closers []func() error
+	closed  bool
+
+	auditStore *auditsqlite.Store
+	audit      *auditlog.Log
+	backend    *soft.Backend
+	codeKey    []byte
+	keyMeta    *keysqlite.Store
+	keys       *keys.Manager
+	pool       *sqldb.Pool
+	caStore    *casqlite.Store
+	pkiFiles   *PKIFiles
+	pkiRoles   *pkisqlite.Store
+}
+
+// Open returns the data directory at path. It creates and opens nothing
+// yet: the openers do, on first use.
+func Open(path string, opts Options) (*Dir, error) {
+	if path == "" {
+		return nil, errors.New("datadir: no data directory given")
+	}
+	return &Dir{path: path, opts: opts}, nil
+}
+
+// Path returns the data directory's path.
+func (d *Dir) Path() string { return d.path }
+
+// File returns the path of name (one of the names above) in the data
+// directory.
+func (d *Dir) File(name string) string { return File(d.path, name) }
+
+// File returns the path of name (one of the names above) in the data
+// directory dir, for a command that only reads a file there.
+func File(dir, name string) string { return filepath.Join(dir, filepath.FromSlash(name)) }
+
+// Has reports whether name exists in the data directory.
+func (d *Dir) Has(name string) bool {
+	_, err := os.Stat(d.File(name))
+	return err == nil
+}
+
+// Close closes whatever the openers opened, in reverse order. It is safe
+// to call more than once.
+func (d *Dir) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		errs = append(errs, d.closers[i]())
+	}
+	clear(d.codeKey)
+	return errors.Join(errs...)
+}
+
+// onClose registers f to run at Close.
+func (d *Dir) onClose(f func() error) { d.closers = append(d.closers, f) }
+
+// mkdir creates the data directory (0700) and, if given, the
+// subdirectory name in it, and returns the latter's path.
+func (d *Dir) mkdir(name string) (string, error) {
+	if d.closed {
+		return "", errClosed
+	}
+	if !d.made {
+		if err := os.MkdirAll(d.path, 0o700); err != nil {
+			return "", fmt.Errorf("datadir: data directory: %w", err)
+		}
+		d.made = true
+	}
+	if name == "" {
+		return d.path, nil
+	}
+	p := d.File(name)
+	if err := os.MkdirAll(p, 0o700); err != nil {
+		return "", fmt.Errorf("datadir: %w", err)
+	}
+	return p, nil
+}

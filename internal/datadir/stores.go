@@ -1,0 +1,273 @@
+package datadir
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/signet-pki/signet/auditlog"
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/sqldb"
+	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/keys/soft"
+	keysqlite "github.com/signet-pki/signet/keys/sqlite"
+	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
+	pkisqlite "github.com/signet-pki/signet/pki/sqlite"
+)
+
+// ServiceReadConns is the number of read-only connections to signet.db:
+// reads of envelopes, links, sessions and keys run beside the single
+// writer (WAL).
+const ServiceReadConns = 4
+
+// AuditStore opens audit.db, the audit log's storage.
+func (d *Dir) AuditStore(ctx context.Context) (*auditsqlite.Store, error) {
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.auditStore != nil {
+		return d.auditStore, nil
+	}
+	if _, err := d.mkdir(""); err != nil {
+		return nil, err
+	}
+	st, err := auditsqlite.Open(d.File(AuditDB))
+	if err != nil {
+		return nil, err
+	}
+	d.onClose(st.Close)
+	d.auditStore = st
+	return st, nil
+}
+
+// AuditLog starts the audit log over [Dir.AuditStore], its event keys
+// derived from audit.master (created on first use). Close shuts it down
+// (draining what it holds) before closing its store.
+func (d *Dir) AuditLog(ctx context.Context) (*auditlog.Log, error) {
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.audit != nil {
+		return d.audit, nil
+	}
+	if _, err := d.mkdir(""); err != nil {
+		return nil, err
+	}
+	secret, err := soft.LoadKeyFile(d.File(AuditMaster), rand.Reader)
+	if err != nil {
+		return nil, &secretError{"audit secret", err}
+	}
+	tk, err := auditlog.NewDerivedKeys(secret)
+	clear(secret)
+	if err != nil {
+		return nil, err
+	}
+	st, err := d.AuditStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l, err := auditlog.New(ctx, auditlog.Config{Storage: st, Keys: tk, Now: d.opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	d.onClose(func() error { return l.Shutdown(context.Background()) })
+	d.audit = l
+	return l, nil
+}
+
+// AuditProbe opens a second handle on audit.db used only to check that it
+// accepts writes (BEGIN IMMEDIATE, then ROLLBACK: it never changes the
+// log), with a short busy timeout so that a stuck writer shows as not
+// ready instead of hanging the check.
+func (d *Dir) AuditProbe(ctx context.Context) (*sql.DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(500)")
+	dsn := "file:" + (&url.URL{Path: d.File(AuditDB)}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("datadir: audit probe: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	d.onClose(db.Close)
+	return db, nil
+}
+
+// KeyBackend opens the software key backend over keys/, sealed under the
+// master key: SIGNET_MASTER_KEY ([Options.MasterKey]) or master.key,
+// created on first use only ([soft.LoadMasterKey]).
+func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.backend != nil {
+		return d.backend, nil
+	}
+	if _, err := d.mkdir(""); err != nil {
+		return nil, err
+	}
+	mk, err := soft.LoadMasterKey(d.File(MasterKey), d.opts.MasterKey, d.File(KeysDir), rand.Reader)
+	if err != nil {
+		return nil, &secretError{"master key", err}
+	}
+	defer clear(mk)
+	b, err := soft.New(soft.Config{Dir: d.File(KeysDir), MasterKey: mk})
+	if errors.Is(err, soft.ErrWrongMasterKey) {
+		return nil, &secretError{"master key", err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The key of recipients' one-time code hashes derives from the master
+	// key, so a copy of signet.db alone does not reveal pending codes.
+	m := hmac.New(sha256.New, mk)
+	m.Write([]byte("signet recipient codes"))
+	d.codeKey = m.Sum(nil)
+	d.backend = b
+	return b, nil
+}
+
+// RecipientCodeKey returns the key of the hashes of recipients' one-time
+// codes (32 bytes), derived from the master key.
+func (d *Dir) RecipientCodeKey(ctx context.Context) ([]byte, error) {
+	if _, err := d.KeyBackend(ctx); err != nil {
+		return nil, err
+	}
+	return d.codeKey, nil
+}
+
+// Keys starts the key manager: the software backend ([Dir.KeyBackend]),
+// metadata in keys.db, every operation recorded in the audit log
+// ([Dir.AuditLog]).
+func (d *Dir) Keys(ctx context.Context) (*keys.Manager, error) {
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.keys != nil {
+		return d.keys, nil
+	}
+	backend, err := d.KeyBackend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log, err := d.AuditLog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	meta, err := keysqlite.Open(ctx, d.File(KeysDB))
+	if err != nil {
+		return nil, err
+	}
+	d.onClose(meta.Close)
+	m, err := keys.New(ctx, keys.Config{Store: meta, Backends: []keys.Backend{backend}, Recorder: log, Actor: d.opts.Actor, Now: d.opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	d.keyMeta, d.keys = meta, m
+	return m, nil
+}
+
+// ServiceDB opens signet.db: one group-committing writer and
+// [ServiceReadConns] read-only connections, shared by the stores of the
+// service (each applies its own migrations).
+func (d *Dir) ServiceDB(ctx context.Context) (*sqldb.Pool, error) {
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.pool != nil {
+		return d.pool, nil
+	}
+	if _, err := d.mkdir(""); err != nil {
+		return nil, err
+	}
+	p, err := sqldb.OpenPool(ctx, d.File(ServiceDB), nil, ServiceReadConns)
+	if err != nil {
+		return nil, fmt.Errorf("datadir: %w", err)
+	}
+	d.onClose(p.Close)
+	d.pool = p
+	return p, nil
+}
+
+// CAStore opens pki.db, the certificate authority's records.
+func (d *Dir) CAStore(ctx context.Context) (*casqlite.Store, error) {
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.caStore != nil {
+		return d.caStore, nil
+	}
+	if _, err := d.mkdir(""); err != nil {
+		return nil, err
+	}
+	st, err := casqlite.Open(ctx, d.File(PKIDB))
+	if err != nil {
+		return nil, err
+	}
+	d.onClose(st.Close)
+	d.caStore = st
+	return st, nil
+}
+
+// PKIRoles opens the PKI roles of a service (which key serves each role,
+// and its certificate) in signet.db ([Dir.ServiceDB]), their keys in the
+// key manager ([Dir.Keys]).
+func (d *Dir) PKIRoles(ctx context.Context) (*pkisqlite.Store, error) {
+	if d.closed {
+		return nil, errClosed
+	}
+	if d.pkiRoles != nil {
+		return d.pkiRoles, nil
+	}
+	pool, err := d.ServiceDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := d.Keys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if d.pkiRoles, err = pkisqlite.New(ctx, pool, m); err != nil {
+		return nil, err
+	}
+	return d.pkiRoles, nil
+}
+
+// Blobs opens the blob store in blobs/.
+func (d *Dir) Blobs() (*blob.FS, error) {
+	p, err := d.mkdir(BlobsDir)
+	if err != nil {
+		return nil, err
+	}
+	return blob.NewFS(p)
+}
+
+// Checkpoints returns the directory of write-once checkpoint copies,
+// created if missing.
+func (d *Dir) Checkpoints() (string, error) { return d.mkdir(CheckpointsDir) }
+
+// Temp returns the scratch directory of the seal, created if missing.
+func (d *Dir) Temp() (string, error) { return d.mkdir(TempDir) }
+
+// Outbox returns the directory that e-mails are written to when no SMTP
+// server is configured (the mail spool creates it on first use, 0700).
+func (d *Dir) Outbox() string { return d.File(OutboxDir) }
+
+// WriteRootCert writes the root CA certificate (DER) to pki/root.pem, the
+// trust anchor of clients, unless it already holds it.
+func (d *Dir) WriteRootCert(der []byte) error {
+	if _, err := d.mkdir(PKIDir); err != nil {
+		return err
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := writeFileAtomic(d.File(RootCert), b, 0o600); err != nil {
+		return fmt.Errorf("datadir: %w", err)
+	}
+	return nil
+}

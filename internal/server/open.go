@@ -1,0 +1,256 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/auditlog/anchor"
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/api"
+	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
+	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/datadir"
+	"github.com/signet-pki/signet/internal/mail"
+	"github.com/signet-pki/signet/internal/signing"
+	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
+	"github.com/signet-pki/signet/internal/sqldb"
+	"github.com/signet-pki/signet/internal/workflow"
+	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
+	"github.com/signet-pki/signet/ltv"
+	"github.com/signet-pki/signet/pki"
+	"github.com/signet-pki/signet/pki/ca"
+	"github.com/signet-pki/signet/tsa"
+)
+
+// The subsystem openers of [New]. Each builds one part from what the
+// earlier ones built; what they open is closed by the data directory or
+// registered in s.closers.
+
+// stores are the service's stores in the data directory: signet.db (one
+// group-committing writer and read-only connections shared by the api,
+// workflow, signing and PKI-role tables) and the blob store.
+type stores struct {
+	pool     *sqldb.Pool
+	api      *apisqlite.Store
+	workflow *workflowsqlite.Store
+	signing  *signingsqlite.Store
+	blobs    *blob.FS
+}
+
+func openStores(ctx context.Context, dir *datadir.Dir) (*stores, error) {
+	pool, err := dir.ServiceDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st := &stores{pool: pool}
+	if st.api, err = apisqlite.New(ctx, pool); err != nil {
+		return nil, err
+	}
+	if st.workflow, err = workflowsqlite.New(ctx, pool); err != nil {
+		return nil, err
+	}
+	if st.signing, err = signingsqlite.New(ctx, pool); err != nil {
+		return nil, err
+	}
+	if st.blobs, err = dir.Blobs(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// openListeners binds the PKI listener, then the HTTPS one.
+func (s *Server) openListeners() (ln, pkiLn net.Listener, err error) {
+	if pkiLn, err = listen("pki_listen", s.cfg.PKIListen); err != nil {
+		return nil, nil, err
+	}
+	s.closers = append(s.closers, ignoreClosed(pkiLn.Close))
+	if ln, err = listen("listen", s.cfg.Listen); err != nil {
+		return nil, nil, err
+	}
+	s.closers = append(s.closers, ignoreClosed(ln.Close))
+	return ln, pkiLn, nil
+}
+
+// pkiURL is the base URL of the PKI listener.
+func (s *Server) pkiURL() string { return "http://" + s.pkiLn.Addr().String() }
+
+// auditTrail is the audit log with its storage, the handle that checks it
+// accepts writes, and its checkpoint publisher.
+type auditTrail struct {
+	log       *auditlog.Log
+	store     *auditsqlite.Store
+	probe     *sql.DB
+	publisher *auditlog.Publisher
+}
+
+func openAudit(ctx context.Context, dir *datadir.Dir) (*auditTrail, error) {
+	a := &auditTrail{}
+	var err error
+	if a.log, err = dir.AuditLog(ctx); err != nil {
+		return nil, err
+	}
+	if a.store, err = dir.AuditStore(ctx); err != nil {
+		return nil, err
+	}
+	if a.probe, err = dir.AuditProbe(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// openPublisher sets up the audit log's checkpoints, signed by signer and
+// anchored by an RFC 3161 time-stamp from the built-in TSA, a copy in the
+// write-once directory and the configured witnesses, and attaches the
+// publisher to the log.
+func (s *Server) openPublisher(signer note.Signer, o options) (*auditlog.Publisher, error) {
+	sinkDir, err := s.dir.Checkpoints()
+	if err != nil {
+		return nil, err
+	}
+	// The service's own requests to its PKI are answered in process,
+	// outside the listener's per-client limits.
+	anchorTSA := &tsa.Client{URLs: []string{s.pkiURL() + "/tsa"}, HTTPClient: &http.Client{Transport: localTransport{s.pki}}}
+	anchorers := []auditlog.Anchorer{
+		&anchor.Timestamper{Client: anchorTSA, Now: o.now},
+		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
+	}
+	store := s.audit.store
+	for _, w := range s.cfg.Witnesses {
+		k, err := anchor.ParseCosignerKey(w.Key)
+		if err != nil {
+			return nil, fmt.Errorf("server: witness %s: %w", w.URL, err)
+		}
+		anchorers = append(anchorers, &anchor.Witness{Key: k, URL: w.URL, Now: o.now,
+			ProofFrom: func(ctx context.Context, oldSize, newSize int64) (tlog.TreeProof, error) {
+				return auditlog.ConsistencyProof(ctx, store, oldSize, newSize)
+			}})
+	}
+	p, err := auditlog.NewPublisher(store, auditlog.PublisherConfig{
+		Origin: datadir.AuditOrigin, Signer: signer, Every: 10000, Interval: 10 * time.Second, Now: o.now, Logger: o.logger,
+		Anchorers: anchorers,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.audit.log.SetPublisher(p)
+	return p, nil
+}
+
+// openMailer returns the SMTP mailer, or without an SMTP server the
+// outbox spool of the data directory.
+func (s *Server) openMailer(o options) (mail.Mailer, error) {
+	c := s.cfg.SMTP
+	if c.Addr == "" {
+		return &mail.Spool{Dir: s.dir.Outbox(), Now: o.now}, nil
+	}
+	host, port, err := c.hostPort()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return mail.NewSMTP(mail.Config{Host: host, Port: port, From: c.From,
+		Username: c.Username, Password: o.smtpPassword, RequireTLS: c.StartTLS})
+}
+
+// openSigning builds the envelope workflow and the recipient side
+// (links, codes, signatures, the completion seal) over the stores, the
+// PKI and the time-stamp authority: the built-in one, or the configured
+// ones trusted through tsaRootCerts.
+func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCerts []*x509.Certificate, o options) (*signing.Service, error) {
+	codeKey, err := s.dir.RecipientCodeKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tempDir, err := s.dir.Temp()
+	if err != nil {
+		return nil, err
+	}
+	p := s.pki
+	rootCert := p.Cert("ca/" + ca.RootName)
+	roots := x509.NewCertPool()
+	roots.AddCert(rootCert)
+	tsaURLs, tsaHTTP, tsaRoots := s.cfg.TSAURLs, tsaHTTPClient(), roots
+	validationRoots := []*x509.Certificate{rootCert}
+	if len(tsaURLs) == 0 {
+		// The built-in TSA answers in process: the token is requested,
+		// issued and checked exactly as over the PKI listener.
+		tsaURLs = []string{s.pkiURL() + "/tsa"}
+		tsaHTTP = &http.Client{Transport: localTransport{p}}
+	} else {
+		tsaRoots = x509.NewCertPool()
+		for _, c := range tsaRootCerts {
+			tsaRoots.AddCert(c)
+		}
+		validationRoots = append(validationRoots, tsaRootCerts...)
+	}
+	st := s.stores
+	cfg := signing.Config{
+		Store: st.signing, Blobs: st.blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
+		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
+		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{s.pkiLn.Addr().String(), localTransport{p}, http.DefaultTransport}}},
+		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
+		TempDir: tempDir, Now: o.now, Logger: o.logger,
+	}
+	// The workflow calls the notifier and the sealer, which need nothing
+	// of it; the service calls the workflow.
+	notifier, err := signing.NewNotifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := signing.NewSealer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if s.workflow, err = workflow.New(workflow.Config{Documents: st.workflow, Envelopes: st.workflow, Blobs: st.blobs, Audit: s.audit.log,
+		Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger}); err != nil {
+		return nil, err
+	}
+	return signing.New(cfg, s.workflow, notifier)
+}
+
+// openHTTP builds the API router with its handlers and OpenAPI document,
+// the middleware, and the HTTPS and PKI servers.
+func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) error {
+	cfg := s.cfg
+	s.router = api.NewRouter()
+	(&api.Accounts{Tenants: s.stores.api, Keys: s.stores.api, Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}).Register(s.router)
+	(&api.Health{Checks: s.checks()}).Register(s.router)
+	(&workflow.Handler{Service: s.workflow}).Register(s.router)
+	(&signing.Handler{Service: sg}).Register(s.router)
+	fragments := [][]byte{api.OpenAPI, workflow.OpenAPI, signing.OpenAPI}
+	for _, m := range o.mounts {
+		m(s.router)
+	}
+	fragments = append(fragments, o.openapi...)
+	var err error
+	if s.openapi, err = api.MergeOpenAPI(api.OpenAPIBase, fragments...); err != nil {
+		return err
+	}
+	s.router.Handle("GET /v1/openapi.json", api.ServeOpenAPI(s.openapi))
+	s.handler = api.Chain(s.router, api.Stack{
+		Logger:      o.logger,
+		MaxBody:     cfg.MaxUploadSize + 1<<20,
+		Limiter:     api.NewRateLimiter(*cfg.RateLimits),
+		Auth:        &api.Authenticator{Keys: s.stores.api},
+		Idempotency: &api.Idempotency{Store: s.stores.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
+	})
+	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
+	s.https = &http.Server{
+		Handler:   limitBodyRead(s.handler, time.Duration(cfg.BodyReadTimeout), cfg.BodyMinRate, o.logger),
+		TLSConfig: tlsCfg, ErrorLog: errLog,
+		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	}
+	s.pkiHTTP = pki.HTTPServer(s.pki, *cfg.PKILimits)
+	s.pkiHTTP.ErrorLog = errLog
+	return nil
+}
