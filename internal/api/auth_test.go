@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 )
 
@@ -58,7 +59,7 @@ func TestAuthentication(t *testing.T) {
 	created.json(t, &obj)
 	path := "/v1/things/" + obj.ID
 	// A well-formed secret that was never issued.
-	unknown := api.KeyPrefix + strings.Repeat("A", 43)
+	unknown := accounts.KeyPrefix + strings.Repeat("A", 43)
 
 	tests := []struct {
 		name   string
@@ -136,7 +137,7 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	// A's listing holds only A's keys.
 	var list struct {
-		Keys []api.APIKey `json:"api_keys"`
+		Keys []accounts.APIKey `json:"api_keys"`
 	}
 	e.do("GET", "/v1/api-keys", ka, nil).json(t, &list)
 	if len(list.Keys) != 2 {
@@ -165,7 +166,7 @@ func TestAPIKeysStoredHashed(t *testing.T) {
 	if strings.Contains(string(r.body), secret) || strings.Contains(string(r.body), secret[10:]) {
 		t.Fatal("listing shows the secret")
 	}
-	k, err := e.store.KeyByHash(t.Context(), api.HashSecret(secret))
+	k, err := e.store.KeyByHash(t.Context(), accounts.HashSecret(secret))
 	if err != nil || k.ID != id {
 		t.Fatalf("lookup by hash: %v %v", k.ID, err)
 	}

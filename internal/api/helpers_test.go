@@ -16,17 +16,21 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/memstore"
+	"github.com/signet-pki/signet/internal/accounts"
+	accountssqlite "github.com/signet-pki/signet/internal/accounts/sqlite"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
 	"github.com/signet-pki/signet/internal/sqldb"
 )
 
 // env is a real API stack over SQLite in a temporary directory and an
-// audit log in memory.
+// audit log in memory, with the tenants and API keys of package accounts
+// as its principals.
 type env struct {
 	t       *testing.T
 	srv     *httptest.Server
-	store   *apisqlite.Store
+	store   *accountssqlite.Store
+	idem    *apisqlite.Store
 	audit   *auditlog.Log
 	events  *memstore.Store
 	logs    *syncBuffer
@@ -84,7 +88,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
-	st, err := apisqlite.New(ctx, pool)
+	st, err := accountssqlite.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idem, err := apisqlite.New(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,10 +106,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Shutdown(context.Background()) })
-	e := &env{t: t, store: st, audit: log, events: mem, logs: &syncBuffer{}, clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	e := &env{t: t, store: st, idem: idem, audit: log, events: mem, logs: &syncBuffer{}, clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	secret, k, err := api.NewAPIKey(nil, "", "bootstrap", []string{api.ScopeAdmin}, e.clock.Now())
+	secret, k, err := accounts.NewAPIKey(nil, "", "bootstrap", []string{api.ScopeAdmin}, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +119,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.admin = secret
 
 	rt := api.NewRouter()
-	(&api.Accounts{Tenants: st, Keys: st, Recorder: log, Now: e.clock.Now}).Register(rt)
+	svc := &accounts.Service{Tenants: st, Keys: st, Recorder: log, Now: e.clock.Now}
+	(&accounts.Handler{Service: svc}).Register(rt)
 	(&api.Health{Checks: o.checks}).Register(rt)
 	if o.extra != nil {
 		o.extra(rt, e)
@@ -126,8 +135,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Logger:      logger,
 		MaxBody:     1 << 20,
 		Limiter:     e.limiter,
-		Auth:        &api.Authenticator{Keys: st},
-		Idempotency: &api.Idempotency{Store: st, Now: e.clock.Now},
+		Auth:        &api.Authenticator{Credentials: svc.Verifier()},
+		Idempotency: &api.Idempotency{Store: idem, Now: e.clock.Now},
 	})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
@@ -198,7 +207,7 @@ func (e *env) tenant(name string) string {
 	if r.status != http.StatusCreated {
 		e.t.Fatalf("create tenant: %d %s", r.status, r.body)
 	}
-	var t api.Tenant
+	var t accounts.Tenant
 	r.json(e.t, &t)
 	return t.ID
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 )
 
@@ -191,14 +192,14 @@ func TestIdempotencySecretShownOnce(t *testing.T) {
 	}
 	// The store holds the marker only.
 	var platform struct {
-		Keys []api.APIKey `json:"api_keys"`
+		Keys []accounts.APIKey `json:"api_keys"`
 	}
 	e.do("GET", "/v1/api-keys", e.admin, nil).json(t, &platform)
 	if len(platform.Keys) != 1 {
 		t.Fatalf("platform keys %+v", platform.Keys)
 	}
 	now := e.clock.Now()
-	rec, err := e.store.Reserve(t.Context(), api.IdempotencyRecord{Principal: "api_key:" + platform.Keys[0].ID, Key: "new-key", ExpiresAt: now.Add(time.Hour)}, now, now)
+	rec, err := e.idem.Reserve(t.Context(), api.IdempotencyRecord{Principal: "api_key:" + platform.Keys[0].ID, Key: "new-key", ExpiresAt: now.Add(time.Hour)}, now, now)
 	if err != nil || rec == nil {
 		t.Fatalf("reserve: %v %v", rec, err)
 	}

@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/pki"
@@ -108,7 +108,7 @@ func sealRole(tenant string) pki.Role {
 }
 
 // provisionTenant creates a new tenant's issuing CA and seal key.
-func (p *pkiRoles) provisionTenant(ctx context.Context, t api.Tenant) error {
+func (p *pkiRoles) provisionTenant(ctx context.Context, t accounts.Tenant) error {
 	if err := p.Issuing(ctx, t.ID, t.ID); err != nil {
 		return err
 	}

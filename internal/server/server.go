@@ -27,6 +27,8 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
 	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/accounts"
+	accountssqlite "github.com/signet-pki/signet/internal/accounts/sqlite"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
 	"github.com/signet-pki/signet/internal/blob"
@@ -104,6 +106,8 @@ type Server struct {
 	pool       *sqldb.Pool // signet.db
 	db         *sql.DB     // signet.db's writer (pool.Writer())
 	api        *apisqlite.Store
+	accountsDB *accountssqlite.Store
+	accounts   *accounts.Service
 	auditStore *auditsqlite.Store
 	audit      *auditlog.Log
 	publisher  *auditlog.Publisher
@@ -197,6 +201,9 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 	s.closers = append(s.closers, s.pool.Close)
 	s.db = s.pool.Writer()
 	if s.api, err = apisqlite.New(ctx, s.pool); err != nil {
+		return err
+	}
+	if s.accountsDB, err = accountssqlite.New(ctx, s.pool); err != nil {
 		return err
 	}
 
@@ -315,7 +322,7 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 	// validation data) are answered in process, outside the listener's
 	// per-client limits.
 	anchorTSA.HTTPClient = &http.Client{Transport: localTransport{p}}
-	tenants, err := s.api.Tenants(ctx)
+	tenants, err := s.accountsDB.Tenants(ctx)
 	if err != nil {
 		return err
 	}
@@ -338,8 +345,9 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 
 	// API.
 	s.router = api.NewRouter()
-	fragments := [][]byte{api.OpenAPI}
-	(&api.Accounts{Tenants: s.api, Keys: s.api, Recorder: s.audit, Provision: p.provisionTenant, Now: o.now}).Register(s.router)
+	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI}
+	s.accounts = &accounts.Service{Tenants: s.accountsDB, Keys: s.accountsDB, Recorder: s.audit, Provision: p.provisionTenant, Now: o.now}
+	(&accounts.Handler{Service: s.accounts}).Register(s.router)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
 	blobs, err := blob.NewFS(filepath.Join(dir, "blobs"))
 	if err != nil {
@@ -416,7 +424,7 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 		Logger:      o.logger,
 		MaxBody:     cfg.MaxUploadSize + 1<<20,
 		Limiter:     limiter,
-		Auth:        &api.Authenticator{Keys: s.api},
+		Auth:        &api.Authenticator{Credentials: s.accounts.Verifier()},
 		Idempotency: &api.Idempotency{Store: s.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
@@ -430,7 +438,7 @@ func (s *Server) open(ctx context.Context, o options, tsaRootCerts []*x509.Certi
 
 	// Bootstrap administrator, last: the key is printed only by a start
 	// that succeeds, so a failed first start leaves it for the next one.
-	if err := s.bootstrap(ctx, o.terminal, o.now); err != nil {
+	if err := s.bootstrap(ctx, o.terminal); err != nil {
 		return err
 	}
 	if cfg.SMTP.Addr == "" {
@@ -485,25 +493,9 @@ func (s *Server) tlsConfig(ctx context.Context, configured *tls.Certificate) (*t
 
 // bootstrap creates the platform administrator's API key on first start
 // and prints it once to terminal.
-func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() time.Time) error {
-	ks, err := s.api.Keys(ctx, "")
-	if err != nil {
-		return err
-	}
-	if len(ks) > 0 {
-		return nil
-	}
-	secret, k, err := api.NewAPIKey(nil, "", "bootstrap administrator", []string{api.ScopeAdmin}, now())
-	if err != nil {
-		return err
-	}
-	if err := s.audit.Record(ctx, auditlog.Event{
-		Type: auditlog.AdminPolicyChanged, Actor: auditlog.Actor{Kind: auditlog.ActorSystem},
-		Outcome: auditlog.OutcomeSuccess, Details: map[string]string{"action": "api_key.created", "api_key_id": k.ID, "scopes": api.ScopeAdmin},
-	}); err != nil {
-		return fmt.Errorf("server: bootstrap: %w", err)
-	}
-	if err := s.api.CreateKey(ctx, k); err != nil {
+func (s *Server) bootstrap(ctx context.Context, terminal io.Writer) error {
+	secret, err := s.accounts.Bootstrap(ctx)
+	if err != nil || secret == "" {
 		return err
 	}
 	_, err = fmt.Fprintf(terminal, "signet: bootstrap administrator API key (shown once, store it now):\n\n    %s\n\n", secret)
