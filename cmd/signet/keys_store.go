@@ -97,7 +97,7 @@ func keyStoreRef(env *environment) func(ref string, opts keyref.Options) (*keyre
 		if err != nil {
 			return nil, err
 		}
-		k, err := ks.m.OpenRef(ref, opts)
+		k, err := openSignetRef(ks.m, ref, opts)
 		if err != nil {
 			ks.close()
 			return nil, err
