@@ -105,10 +105,6 @@ func TestPurposeViolations(t *testing.T) {
 			_, _, err := f.m.MAC(ctx, wrapping.ID, []byte("x"))
 			return err
 		}},
-		{"open a timestamping key as a signet: reference", func() error {
-			_, err := f.m.OpenRef("signet:"+tsaKey.ID, keyrefOptions(t, nil))
-			return err
-		}},
 	} {
 		err := tc.op()
 		if !errors.Is(err, keys.ErrPurpose) {

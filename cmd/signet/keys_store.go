@@ -40,7 +40,7 @@ func keyStoreRef(env *environment) func(ref string, opts keyref.Options) (*keyre
 		if err != nil {
 			return nil, err
 		}
-		k, err := m.OpenRef(ref, opts)
+		k, err := openSignetRef(m, ref, opts)
 		if err != nil {
 			d.Close()
 			return nil, err

@@ -1,17 +1,29 @@
 package api
 
 import (
-	"crypto/subtle"
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 )
 
-// An Authenticator is the API-key authentication middleware: it resolves
-// "Authorization: Bearer sk_..." to a [Principal] in the request context.
+// A CredentialVerifier resolves the bearer credential of a request (an API
+// key secret) to the principal it authenticates. Package internal/accounts
+// implements it over the stored API keys.
+type CredentialVerifier interface {
+	// VerifyCredential returns the principal that secret authenticates.
+	// A malformed, unknown or revoked credential is an error matching
+	// [ErrUnauthorized]; any other error means the credential cannot be
+	// checked now.
+	VerifyCredential(ctx context.Context, secret string) (Principal, error)
+}
+
+// An Authenticator is the authentication middleware: it resolves
+// "Authorization: Bearer <credential>" to a [Principal] in the request
+// context.
 type Authenticator struct {
-	// Keys resolves secrets by their hash.
-	Keys KeyStore
+	// Credentials verifies bearer credentials.
+	Credentials CredentialVerifier
 	// Public reports whether a request needs no API key (health probes,
 	// the OpenAPI document, recipient routes, PKI endpoints). nil means
 	// [DefaultPublic].
@@ -57,22 +69,13 @@ func (a *Authenticator) authenticate(r *http.Request) (Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Principal{}, errBadKey
 	}
-	secret = strings.TrimSpace(secret)
-	if !wellFormedSecret(secret) {
-		return Principal{}, errBadKey
-	}
-	sum := HashSecret(secret)
-	k, err := a.Keys.KeyByHash(r.Context(), sum)
-	if errors.Is(err, ErrNoRecord) {
+	p, err := a.Credentials.VerifyCredential(r.Context(), strings.TrimSpace(secret))
+	if errors.Is(err, ErrUnauthorized) {
+		// Every refused credential gets the same answer.
 		return Principal{}, errBadKey
 	}
 	if err != nil {
 		return Principal{}, &Error{Kind: KindUnavailable, Detail: "cannot check the API key now", Err: err}
 	}
-	// The lookup is by hash; compare again in constant time so that a
-	// store that matched loosely cannot authenticate a different secret.
-	if subtle.ConstantTimeCompare(k.Hash[:], sum[:]) != 1 || k.RevokedAt != nil {
-		return Principal{}, errBadKey
-	}
-	return Principal{Kind: PrincipalAPIKey, ID: k.ID, Tenant: k.Tenant, Scopes: k.Scopes}, nil
+	return p, nil
 }

@@ -1,9 +1,10 @@
 // Package api is Signet's HTTP infrastructure: the conventions every
 // handler package follows (errors as RFC 9457 problem details, strict JSON,
 // principals and scopes), the middleware that [server] wraps around the
-// router (request ids, access logs, API-key authentication, rate limits,
-// idempotency, body limits), the tenants and API-keys endpoints, health
-// probes and the assembled OpenAPI 3.1 document.
+// router (request ids, access logs, authentication, rate limits,
+// idempotency, body limits), health probes and the assembled OpenAPI 3.1
+// document. It knows principals and scopes, not how they are stored:
+// tenants and API keys are package internal/accounts.
 //
 // # Errors
 //
@@ -24,9 +25,11 @@
 //
 // # Principals
 //
-// The authentication middleware puts a [Principal] in the request context;
-// handlers read it with [PrincipalFrom] and take the tenant from it, never
-// from the request. [RequireScope] guards a route with a scope such as
+// The authentication middleware ([Authenticator]) turns a bearer
+// credential into a [Principal] through a [CredentialVerifier], which
+// package internal/accounts implements over the stored API keys, and puts
+// the principal in the request context; handlers read it with
+// [PrincipalFrom] and take the tenant from it, never from the request. [RequireScope] guards a route with a scope such as
 // "envelopes:send". Routes under /v1/recipient/ are not API-key
 // authenticated: their handlers authenticate recipient link tokens
 // themselves.
@@ -65,9 +68,10 @@
 //
 // # Storage
 //
-// API keys, tenants and idempotency records live behind the [Store]
-// interfaces; package internal/api/sqlite implements them on SQLite. Schema
-// migration versions in the service database (signet.db) are allocated in
-// blocks of 100 per package: api 100–199, workflow 200–299, signing
-// 300–399.
+// Idempotency records live behind [IdempotencyStore]; package
+// internal/api/sqlite implements it on SQLite. Schema migration versions in
+// the service database (signet.db) are allocated in blocks of 100 per
+// package: api (with the tenants and API keys tables of accounts, created
+// with it) 100–199, workflow 200–299, signing 300–399, the server's PKI
+// roles 400–499, accounts' later migrations 500–599.
 package api

@@ -3,7 +3,10 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,20 +17,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
 	"github.com/signet-pki/signet/internal/sqldb"
 )
 
-// env is a real API stack over SQLite in a temporary directory and an
-// audit log in memory.
+// env is a real API stack over SQLite in a temporary directory. Its
+// principals are those of a [keyring]: package api does not know how
+// credentials are stored (package accounts does, and tests the stack with
+// its own keys).
 type env struct {
 	t       *testing.T
 	srv     *httptest.Server
-	store   *apisqlite.Store
-	audit   *auditlog.Log
-	events  *auditlog.MemStore
+	keys    *keyring
+	idem    *apisqlite.Store
 	logs    *syncBuffer
 	clock   *clock
 	router  *api.Router
@@ -83,34 +86,17 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pool.Close() })
-	st, err := apisqlite.New(ctx, pool)
+	idem, err := apisqlite.New(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := auditlog.NewDerivedKeys(bytes.Repeat([]byte{9}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mem := auditlog.NewMemStore()
-	log, err := auditlog.New(ctx, auditlog.Config{Storage: mem, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { log.Shutdown(context.Background()) })
-	e := &env{t: t, store: st, audit: log, events: mem, logs: &syncBuffer{}, clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	e := &env{t: t, keys: &keyring{m: map[string]api.Principal{}}, idem: idem, logs: &syncBuffer{}, clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	secret, k, err := api.NewAPIKey(nil, "", "bootstrap", []string{api.ScopeAdmin}, e.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateKey(ctx, k); err != nil {
-		t.Fatal(err)
-	}
-	e.admin = secret
+	e.admin, _ = e.keys.mint("", api.ScopeAdmin)
 
 	rt := api.NewRouter()
-	(&api.Accounts{Tenants: st, Keys: st, Recorder: log, Now: e.clock.Now}).Register(rt)
+	rt.HandleFunc("GET /v1/whoami", whoami)
 	(&api.Health{Checks: o.checks}).Register(rt)
 	if o.extra != nil {
 		o.extra(rt, e)
@@ -125,8 +111,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Logger:      logger,
 		MaxBody:     1 << 20,
 		Limiter:     e.limiter,
-		Auth:        &api.Authenticator{Keys: st},
-		Idempotency: &api.Idempotency{Store: st, Now: e.clock.Now},
+		Auth:        &api.Authenticator{Credentials: e.keys},
+		Idempotency: &api.Idempotency{Store: idem, Now: e.clock.Now},
 	})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
@@ -190,32 +176,54 @@ func (e *env) do(method, path, secret string, body any, headers ...string) resp 
 	return resp{status: res.StatusCode, header: res.Header, body: b}
 }
 
-// tenant creates a tenant as the admin and returns its id.
-func (e *env) tenant(name string) string {
-	e.t.Helper()
-	r := e.do("POST", "/v1/tenants", e.admin, map[string]string{"name": name})
-	if r.status != http.StatusCreated {
-		e.t.Fatalf("create tenant: %d %s", r.status, r.body)
-	}
-	var t api.Tenant
-	r.json(e.t, &t)
-	return t.ID
+// keyring is the stack's [api.CredentialVerifier]: credentials minted by
+// the test, each naming a principal.
+type keyring struct {
+	mu sync.Mutex
+	m  map[string]api.Principal
+	n  int
 }
 
-// key creates an API key of tenant with scopes as the admin and returns
-// its secret and id.
+// VerifyCredential implements [api.CredentialVerifier].
+func (k *keyring) VerifyCredential(_ context.Context, secret string) (api.Principal, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	p, ok := k.m[secret]
+	if !ok {
+		return api.Principal{}, api.ErrUnauthorized
+	}
+	return p, nil
+}
+
+// mint returns a new credential of an API key of tenant with scopes, and
+// the key's id.
+func (k *keyring) mint(tenant string, scopes ...string) (string, string) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.n++
+	id := fmt.Sprintf("key_%d", k.n)
+	secret := "tk_" + hex.EncodeToString(b[:])
+	k.m[secret] = api.Principal{Kind: api.PrincipalAPIKey, ID: id, Tenant: tenant, Scopes: scopes}
+	return secret, id
+}
+
+// whoami answers the principal of the request.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	p, _ := api.PrincipalFrom(r.Context())
+	api.WriteJSON(w, http.StatusOK, map[string]string{"id": p.ID, "tenant": p.Tenant})
+}
+
+// tenant returns the id of a tenant named name (tenants are not stored
+// here: a principal's tenant is only a name).
+func (e *env) tenant(name string) string { return "t-" + name }
+
+// key mints a credential of tenant with scopes and returns it and its id.
 func (e *env) key(tenant string, scopes ...string) (string, string) {
-	e.t.Helper()
-	r := e.do("POST", "/v1/api-keys", e.admin, map[string]any{"name": "k", "scopes": scopes, "tenant": tenant})
-	if r.status != http.StatusCreated {
-		e.t.Fatalf("create key: %d %s", r.status, r.body)
-	}
-	var k struct {
-		ID     string `json:"id"`
-		Secret string `json:"secret"`
-	}
-	r.json(e.t, &k)
-	return k.Secret, k.ID
+	return e.keys.mint(tenant, scopes...)
 }
 
 // checkProblem asserts that r is an RFC 9457 problem with status and

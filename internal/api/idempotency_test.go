@@ -150,29 +150,41 @@ func TestIdempotency(t *testing.T) {
 	})
 }
 
-// TestIdempotencySecretShownOnce: a response carrying a secret (a new API
-// key) is not replayed; a repeat of the request is refused with a problem
-// that says so, and the stored record holds no copy of the response.
+// TestIdempotencySecretShownOnce: a response carrying a secret shown once
+// ([api.WriteSecretJSON]) is not replayed; a repeat of the request is
+// refused with a problem that says so, and the stored record holds no copy
+// of the response.
 func TestIdempotencySecretShownOnce(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	var runs atomic.Int64
+	e := newEnv(t, envOptions{extra: func(mux api.Mux, _ *env) {
+		mux.HandleFunc("POST /v1/secrets", func(w http.ResponseWriter, r *http.Request) {
+			var body map[string]any
+			if err := api.DecodeJSON(w, r, &body); err != nil {
+				api.WriteProblem(w, r, err)
+				return
+			}
+			n := runs.Add(1)
+			api.WriteSecretJSON(w, r, http.StatusCreated, map[string]any{"id": n, "secret": fmt.Sprintf("sk_secret-number-%d", n)})
+		})
+	}})
 	ta := e.tenant("A")
-	body := map[string]any{"name": "ci", "scopes": []string{api.ScopeDocumentsRead}, "tenant": ta}
-	first := e.do("POST", "/v1/api-keys", e.admin, body, "Idempotency-Key: new-key")
+	k, keyID := e.key(ta, api.ScopeDocumentsWrite)
+	body := map[string]any{"name": "ci"}
+	first := e.do("POST", "/v1/secrets", k, body, "Idempotency-Key: new-key")
 	if first.status != 201 {
-		t.Fatalf("create key: %d %s", first.status, first.body)
+		t.Fatalf("create: %d %s", first.status, first.body)
 	}
-	var k struct {
-		ID     string `json:"id"`
+	var got struct {
 		Secret string `json:"secret"`
 	}
-	first.json(t, &k)
-	if k.Secret == "" || first.header.Get("Cache-Control") != "no-store" {
+	first.json(t, &got)
+	if got.Secret == "" || first.header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("first answer %s, Cache-Control %q", first.body, first.header.Get("Cache-Control"))
 	}
 	for range 2 {
-		r := e.do("POST", "/v1/api-keys", e.admin, body, "Idempotency-Key: new-key")
-		checkProblem(t, r, 409, "secret-shown-once", "/v1/api-keys")
-		if strings.Contains(string(r.body), k.Secret) || r.header.Get("Idempotent-Replayed") != "" {
+		r := e.do("POST", "/v1/secrets", k, body, "Idempotency-Key: new-key")
+		checkProblem(t, r, 409, "secret-shown-once", "/v1/secrets")
+		if strings.Contains(string(r.body), got.Secret) || r.header.Get("Idempotent-Replayed") != "" {
 			t.Fatalf("repeat answered %s %v", r.body, r.header)
 		}
 		var p api.Problem
@@ -183,22 +195,14 @@ func TestIdempotencySecretShownOnce(t *testing.T) {
 	}
 	// A different request under the key is still a reuse.
 	body["name"] = "other"
-	r := e.do("POST", "/v1/api-keys", e.admin, body, "Idempotency-Key: new-key")
-	checkProblem(t, r, 422, "idempotency-key-reused", "/v1/api-keys")
-	// One key was created, and it works.
-	if r := e.do("GET", "/v1/api-keys?tenant="+ta, e.admin, nil); !strings.Contains(string(r.body), k.ID) || strings.Count(string(r.body), `"id"`) != 1 {
-		t.Fatalf("keys: %s", r.body)
+	r := e.do("POST", "/v1/secrets", k, body, "Idempotency-Key: new-key")
+	checkProblem(t, r, 422, "idempotency-key-reused", "/v1/secrets")
+	if n := runs.Load(); n != 1 {
+		t.Fatalf("handler ran %d times, want 1", n)
 	}
 	// The store holds the marker only.
-	var platform struct {
-		Keys []api.APIKey `json:"api_keys"`
-	}
-	e.do("GET", "/v1/api-keys", e.admin, nil).json(t, &platform)
-	if len(platform.Keys) != 1 {
-		t.Fatalf("platform keys %+v", platform.Keys)
-	}
 	now := e.clock.Now()
-	rec, err := e.store.Reserve(t.Context(), api.IdempotencyRecord{Principal: "api_key:" + platform.Keys[0].ID, Key: "new-key", ExpiresAt: now.Add(time.Hour)}, now, now)
+	rec, err := e.idem.Reserve(t.Context(), api.IdempotencyRecord{Principal: "api_key:" + keyID, Key: "new-key", ExpiresAt: now.Add(time.Hour)}, now, now)
 	if err != nil || rec == nil {
 		t.Fatalf("reserve: %v %v", rec, err)
 	}

@@ -16,8 +16,7 @@ import (
 //go:embed openapi/base.json
 var OpenAPIBase []byte
 
-// OpenAPI is this package's fragment: the probes, the document itself,
-// tenants and API keys.
+// OpenAPI is this package's fragment: the probes and the document itself.
 //
 //go:embed openapi/platform.json
 var OpenAPI []byte

@@ -60,7 +60,7 @@ func TestProblems(t *testing.T) {
 		{"panic", "GET", "/v1/recipient/panic", "", "", 500, "internal"},
 		{"wrapped cause", "GET", "/v1/recipient/wrapped", "", "", 404, "not-found"},
 		{"no route", "GET", "/v1/nothing-here", "", "", 401, "unauthorized"},
-		{"unauthenticated", "GET", "/v1/tenants", "", "", 401, "unauthorized"},
+		{"unauthenticated", "GET", "/v1/whoami", "", "", 401, "unauthorized"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/pdf"
@@ -83,7 +84,7 @@ func (r *running) tenantKey(scopes ...string) string {
 	if res.status != http.StatusCreated {
 		r.t.Fatalf("create tenant: %d %s", res.status, res.body)
 	}
-	var tenant api.Tenant
+	var tenant accounts.Tenant
 	if err := json.Unmarshal(res.body, &tenant); err != nil {
 		r.t.Fatal(err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
 	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/accounts"
+	accountssqlite "github.com/signet-pki/signet/internal/accounts/sqlite"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
 	"github.com/signet-pki/signet/internal/blob"
@@ -38,11 +40,12 @@ import (
 // registered in s.closers.
 
 // stores are the service's stores in the data directory: signet.db (one
-// group-committing writer and read-only connections shared by the api,
-// workflow, signing and PKI-role tables) and the blob store.
+// group-committing writer and read-only connections shared by the
+// idempotency, accounts, workflow, signing and PKI-role tables) and the blob store.
 type stores struct {
 	pool     *sqldb.Pool
 	api      *apisqlite.Store
+	accounts *accountssqlite.Store
 	workflow *workflowsqlite.Store
 	signing  *signingsqlite.Store
 	blobs    *blob.FS
@@ -55,6 +58,9 @@ func openStores(ctx context.Context, dir *datadir.Dir) (*stores, error) {
 	}
 	st := &stores{pool: pool}
 	if st.api, err = apisqlite.New(ctx, pool); err != nil {
+		return nil, err
+	}
+	if st.accounts, err = accountssqlite.New(ctx, pool); err != nil {
 		return nil, err
 	}
 	if st.workflow, err = workflowsqlite.New(ctx, pool); err != nil {
@@ -223,11 +229,12 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) error {
 	cfg := s.cfg
 	s.router = api.NewRouter()
-	(&api.Accounts{Tenants: s.stores.api, Keys: s.stores.api, Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}).Register(s.router)
+	s.accounts = &accounts.Service{Tenants: s.stores.accounts, Keys: s.stores.accounts, Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}
+	(&accounts.Handler{Service: s.accounts}).Register(s.router)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
 	(&workflow.Handler{Service: s.workflow}).Register(s.router)
 	(&signing.Handler{Service: sg}).Register(s.router)
-	fragments := [][]byte{api.OpenAPI, workflow.OpenAPI, signing.OpenAPI}
+	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI}
 	for _, m := range o.mounts {
 		m(s.router)
 	}
@@ -241,7 +248,7 @@ func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) er
 		Logger:      o.logger,
 		MaxBody:     cfg.MaxUploadSize + 1<<20,
 		Limiter:     api.NewRateLimiter(*cfg.RateLimits),
-		Auth:        &api.Authenticator{Keys: s.stores.api},
+		Auth:        &api.Authenticator{Credentials: s.accounts.Verifier()},
 		Idempotency: &api.Idempotency{Store: s.stores.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)

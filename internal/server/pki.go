@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/pki"
@@ -37,7 +37,7 @@ type pkiRoles struct {
 
 // tenantLister lists the tenants, whose issuing CAs the PKI sets up.
 type tenantLister interface {
-	Tenants(ctx context.Context) ([]api.Tenant, error)
+	Tenants(ctx context.Context) ([]accounts.Tenant, error)
 }
 
 // openPKI sets up the internal PKI of the data directory dir: certificate
@@ -98,7 +98,7 @@ func sealRole(tenant string) pki.Role {
 }
 
 // provisionTenant creates a new tenant's issuing CA and seal key.
-func (p *pkiRoles) provisionTenant(ctx context.Context, t api.Tenant) error {
+func (p *pkiRoles) provisionTenant(ctx context.Context, t accounts.Tenant) error {
 	if err := p.Issuing(ctx, t.ID, t.ID); err != nil {
 		return err
 	}

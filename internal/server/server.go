@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -77,6 +77,7 @@ type Server struct {
 	stores   *stores
 	audit    *auditTrail
 	pki      *pkiRoles
+	accounts *accounts.Service
 	workflow *workflow.Service
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
@@ -155,7 +156,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
-	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.api, s.pkiURL(), o); err != nil {
+	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.accounts, s.pkiURL(), o); err != nil {
 		return err
 	}
 	if s.audit.publisher, err = s.openPublisher(checkpointKey, o); err != nil {
@@ -178,7 +179,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	}
 	// Bootstrap administrator, last: the key is printed only by a start
 	// that succeeds, so a failed first start leaves it for the next one.
-	if err := s.bootstrap(ctx, o.terminal, o.now); err != nil {
+	if err := s.bootstrap(ctx, o.terminal); err != nil {
 		return err
 	}
 	if s.cfg.SMTP.Addr == "" {
@@ -233,25 +234,9 @@ func (s *Server) tlsConfig(ctx context.Context, configured *tls.Certificate) (*t
 
 // bootstrap creates the platform administrator's API key on first start
 // and prints it once to terminal.
-func (s *Server) bootstrap(ctx context.Context, terminal io.Writer, now func() time.Time) error {
-	ks, err := s.stores.api.Keys(ctx, "")
-	if err != nil {
-		return err
-	}
-	if len(ks) > 0 {
-		return nil
-	}
-	secret, k, err := api.NewAPIKey(nil, "", "bootstrap administrator", []string{api.ScopeAdmin}, now())
-	if err != nil {
-		return err
-	}
-	if err := s.audit.log.Record(ctx, auditlog.Event{
-		Type: auditlog.AdminPolicyChanged, Actor: auditlog.Actor{Kind: auditlog.ActorSystem},
-		Outcome: auditlog.OutcomeSuccess, Details: map[string]string{"action": "api_key.created", "api_key_id": k.ID, "scopes": api.ScopeAdmin},
-	}); err != nil {
-		return fmt.Errorf("server: bootstrap: %w", err)
-	}
-	if err := s.stores.api.CreateKey(ctx, k); err != nil {
+func (s *Server) bootstrap(ctx context.Context, terminal io.Writer) error {
+	secret, err := s.accounts.Bootstrap(ctx)
+	if err != nil || secret == "" {
 		return err
 	}
 	_, err = fmt.Fprintf(terminal, "signet: bootstrap administrator API key (shown once, store it now):\n\n    %s\n\n", secret)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 )
 
@@ -56,7 +57,7 @@ func TestFirstStart(t *testing.T) {
 	if res.status != http.StatusCreated {
 		t.Fatalf("create tenant: %d %s", res.status, res.body)
 	}
-	var tenant api.Tenant
+	var tenant accounts.Tenant
 	if err := json.Unmarshal(res.body, &tenant); err != nil {
 		t.Fatal(err)
 	}

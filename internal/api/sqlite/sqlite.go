@@ -1,24 +1,26 @@
-// Package sqlite stores Signet's tenants, API keys and idempotency records
-// in the service database (SQLite), implementing [api.TenantStore],
-// [api.KeyStore] and [api.IdempotencyStore].
+// Package sqlite stores the idempotency records of Signet's HTTP API in
+// the service database (SQLite), implementing [api.IdempotencyStore].
 //
-// Its tables are prefixed api_ and its migrations own versions 100–199 of
-// the database's schema_migrations ([sqldb.Migrate]).
+// Its migrations own versions 100–199 of the database's schema_migrations
+// ([sqldb.Migrate]). Version 100 also created the tables of tenants and
+// API keys (api_tenants, api_keys), which package internal/accounts/sqlite
+// reads and writes: it applies [Migrations] too, so that either store may
+// be opened first, and a database of any release keeps its history.
 package sqlite
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/sqldb"
 )
 
-// Migrations are the api tables' schema history.
+// Migrations are the schema history of the api_ tables: the idempotency
+// records, and the tenants and API keys of internal/accounts/sqlite. A
+// released migration is never edited; the accounts tables' later
+// migrations take versions 500–599 in that package.
 var Migrations = []sqldb.Migration{{
 	Version: 100,
 	Name:    "api tenants, keys and idempotency records",
@@ -68,21 +70,16 @@ PRAGMA secure_delete = OFF;
 `,
 }}
 
-// Store implements the api stores over one database.
+// Store implements [api.IdempotencyStore] over one database.
 type Store struct {
 	pool *sqldb.Pool
 }
 
-var (
-	_ api.TenantStore      = (*Store)(nil)
-	_ api.KeyStore         = (*Store)(nil)
-	_ api.IdempotencyStore = (*Store)(nil)
-)
+var _ api.IdempotencyStore = (*Store)(nil)
 
 // New applies [Migrations] to the service database behind p and returns
 // a store that writes through p, grouped with the database's other
-// stores, and looks up tenants and API keys through p's read-only
-// connections.
+// stores.
 func New(ctx context.Context, p *sqldb.Pool) (*Store, error) {
 	if err := sqldb.Migrate(ctx, p.Writer(), Migrations); err != nil {
 		return nil, fmt.Errorf("api/sqlite: %w", err)
@@ -98,56 +95,3 @@ const timeFmt = time.RFC3339Nano
 func fmtTime(t time.Time) string { return t.UTC().Format(timeFmt) }
 
 func parseTime(s string) (time.Time, error) { return time.Parse(timeFmt, s) }
-
-func isUnique(err error) bool {
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") || err != nil && strings.Contains(err.Error(), "PRIMARY KEY")
-}
-
-// CreateTenant implements [api.TenantStore].
-func (s *Store) CreateTenant(ctx context.Context, t api.Tenant) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, fmtTime(t.CreatedAt))
-	if isUnique(err) {
-		return fmt.Errorf("api/sqlite: tenant %s: %w", t.ID, api.ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("api/sqlite: create tenant: %w", err)
-	}
-	return nil
-}
-
-// Tenant implements [api.TenantStore].
-func (s *Store) Tenant(ctx context.Context, id string) (api.Tenant, error) {
-	var t api.Tenant
-	var created string
-	err := s.pool.Reader().QueryRowContext(ctx, `SELECT id, name, created_at FROM api_tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, fmt.Errorf("api/sqlite: tenant %s: %w", id, api.ErrNoRecord)
-	}
-	if err != nil {
-		return t, fmt.Errorf("api/sqlite: tenant: %w", err)
-	}
-	t.CreatedAt, err = parseTime(created)
-	return t, err
-}
-
-// Tenants implements [api.TenantStore].
-func (s *Store) Tenants(ctx context.Context) ([]api.Tenant, error) {
-	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT id, name, created_at FROM api_tenants ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("api/sqlite: tenants: %w", err)
-	}
-	defer rows.Close()
-	var out []api.Tenant
-	for rows.Next() {
-		var t api.Tenant
-		var created string
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
-			return nil, fmt.Errorf("api/sqlite: tenants: %w", err)
-		}
-		if t.CreatedAt, err = parseTime(created); err != nil {
-			return nil, fmt.Errorf("api/sqlite: tenants: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}

@@ -8,19 +8,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/accounts"
 )
 
-// CreateKey implements [api.KeyStore].
-func (s *Store) CreateKey(ctx context.Context, k api.APIKey) error {
+// CreateKey implements [accounts.KeyStore].
+func (s *Store) CreateKey(ctx context.Context, k accounts.APIKey) error {
 	_, err := s.pool.Exec(ctx,
 		`INSERT INTO api_keys (id, tenant, name, scopes, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Tenant, k.Name, strings.Join(k.Scopes, " "), k.Prefix, k.Hash[:], fmtTime(k.CreatedAt))
 	if isUnique(err) {
-		return fmt.Errorf("api/sqlite: api key %s: %w", k.ID, api.ErrExists)
+		return fmt.Errorf("accounts/sqlite: api key %s: %w", k.ID, accounts.ErrExists)
 	}
 	if err != nil {
-		return fmt.Errorf("api/sqlite: create api key: %w", err)
+		return fmt.Errorf("accounts/sqlite: create api key: %w", err)
 	}
 	return nil
 }
@@ -29,8 +29,8 @@ const keyColumns = `id, tenant, name, scopes, prefix, hash, created_at, revoked_
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanKey(sc scanner) (api.APIKey, error) {
-	var k api.APIKey
+func scanKey(sc scanner) (accounts.APIKey, error) {
+	var k accounts.APIKey
 	var scopes, created string
 	var hash []byte
 	var revoked sql.NullString
@@ -38,7 +38,7 @@ func scanKey(sc scanner) (api.APIKey, error) {
 		return k, err
 	}
 	if len(hash) != len(k.Hash) {
-		return k, fmt.Errorf("api/sqlite: api key %s: bad hash length", k.ID)
+		return k, fmt.Errorf("accounts/sqlite: api key %s: bad hash length", k.ID)
 	}
 	copy(k.Hash[:], hash)
 	k.Scopes = strings.Fields(scopes)
@@ -56,46 +56,46 @@ func scanKey(sc scanner) (api.APIKey, error) {
 	return k, nil
 }
 
-// KeyByHash implements [api.KeyStore].
-func (s *Store) KeyByHash(ctx context.Context, h [32]byte) (api.APIKey, error) {
+// KeyByHash implements [accounts.KeyStore].
+func (s *Store) KeyByHash(ctx context.Context, h [32]byte) (accounts.APIKey, error) {
 	k, err := scanKey(s.pool.Reader().QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, h[:]))
 	if errors.Is(err, sql.ErrNoRows) {
-		return k, fmt.Errorf("api/sqlite: api key: %w", api.ErrNoRecord)
+		return k, fmt.Errorf("accounts/sqlite: api key: %w", accounts.ErrNoRecord)
 	}
 	if err != nil {
-		return k, fmt.Errorf("api/sqlite: api key: %w", err)
+		return k, fmt.Errorf("accounts/sqlite: api key: %w", err)
 	}
 	return k, nil
 }
 
-// Keys implements [api.KeyStore].
-func (s *Store) Keys(ctx context.Context, tenant string) ([]api.APIKey, error) {
+// Keys implements [accounts.KeyStore].
+func (s *Store) Keys(ctx context.Context, tenant string) ([]accounts.APIKey, error) {
 	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE tenant = ? ORDER BY created_at, id`, tenant)
 	if err != nil {
-		return nil, fmt.Errorf("api/sqlite: api keys: %w", err)
+		return nil, fmt.Errorf("accounts/sqlite: api keys: %w", err)
 	}
 	defer rows.Close()
-	var out []api.APIKey
+	var out []accounts.APIKey
 	for rows.Next() {
 		k, err := scanKey(rows)
 		if err != nil {
-			return nil, fmt.Errorf("api/sqlite: api keys: %w", err)
+			return nil, fmt.Errorf("accounts/sqlite: api keys: %w", err)
 		}
 		out = append(out, k)
 	}
 	return out, rows.Err()
 }
 
-// RevokeKey implements [api.KeyStore].
+// RevokeKey implements [accounts.KeyStore].
 func (s *Store) RevokeKey(ctx context.Context, tenant, id string, t time.Time) error {
 	res, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant = ? AND id = ?`, fmtTime(t), tenant, id)
 	if err != nil {
-		return fmt.Errorf("api/sqlite: revoke api key: %w", err)
+		return fmt.Errorf("accounts/sqlite: revoke api key: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("api/sqlite: revoke api key: %w", err)
+		return fmt.Errorf("accounts/sqlite: revoke api key: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("api/sqlite: api key %s: %w", id, api.ErrNoRecord)
+		return fmt.Errorf("accounts/sqlite: api key %s: %w", id, accounts.ErrNoRecord)
 	}
 	return nil
 }

@@ -1,0 +1,104 @@
+// Package sqlite stores Signet's tenants and API keys in the service
+// database (SQLite), implementing [accounts.TenantStore] and
+// [accounts.KeyStore].
+//
+// Its tables, api_tenants and api_keys, were created by version 100 of
+// the history of package internal/api/sqlite, when tenants and API keys
+// were part of the HTTP layer; [New] applies that history
+// ([apisqlite.Migrations], versions 100–199) so that either store may be
+// opened first, and the names stay those of existing databases. Later
+// migrations of these tables take versions 500–599.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/signet-pki/signet/internal/accounts"
+	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
+	"github.com/signet-pki/signet/internal/sqldb"
+)
+
+// Store implements the accounts stores over one database.
+type Store struct {
+	pool *sqldb.Pool
+}
+
+var (
+	_ accounts.TenantStore = (*Store)(nil)
+	_ accounts.KeyStore    = (*Store)(nil)
+)
+
+// New applies the migrations that create the tables to the service
+// database behind p and returns a store that writes through p, grouped
+// with the database's other stores, and looks up tenants and API keys
+// through p's read-only connections.
+func New(ctx context.Context, p *sqldb.Pool) (*Store, error) {
+	if err := sqldb.Migrate(ctx, p.Writer(), apisqlite.Migrations); err != nil {
+		return nil, fmt.Errorf("accounts/sqlite: %w", err)
+	}
+	return &Store{pool: p}, nil
+}
+
+const timeFmt = time.RFC3339Nano
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFmt) }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(timeFmt, s) }
+
+func isUnique(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY"))
+}
+
+// CreateTenant implements [accounts.TenantStore].
+func (s *Store) CreateTenant(ctx context.Context, t accounts.Tenant) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, fmtTime(t.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("accounts/sqlite: tenant %s: %w", t.ID, accounts.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("accounts/sqlite: create tenant: %w", err)
+	}
+	return nil
+}
+
+// Tenant implements [accounts.TenantStore].
+func (s *Store) Tenant(ctx context.Context, id string) (accounts.Tenant, error) {
+	var t accounts.Tenant
+	var created string
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT id, name, created_at FROM api_tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("accounts/sqlite: tenant %s: %w", id, accounts.ErrNoRecord)
+	}
+	if err != nil {
+		return t, fmt.Errorf("accounts/sqlite: tenant: %w", err)
+	}
+	t.CreatedAt, err = parseTime(created)
+	return t, err
+}
+
+// Tenants implements [accounts.TenantStore].
+func (s *Store) Tenants(ctx context.Context) ([]accounts.Tenant, error) {
+	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT id, name, created_at FROM api_tenants ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("accounts/sqlite: tenants: %w", err)
+	}
+	defer rows.Close()
+	var out []accounts.Tenant
+	for rows.Next() {
+		var t accounts.Tenant
+		var created string
+		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
+			return nil, fmt.Errorf("accounts/sqlite: tenants: %w", err)
+		}
+		if t.CreatedAt, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("accounts/sqlite: tenants: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
