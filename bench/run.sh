@@ -79,7 +79,7 @@ hf_stats() {
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "building signet and the bench tools into $W/bin"
-go build -o "$W/bin/" ./cmd/signet ./bench/mkpdf ./bench/mkpki ./bench/tsad ./bench/hello
+go build -o "$W/bin/" ./cmd/signet ./bench/mkpdf ./bench/mkpki ./bench/tsad ./bench/hello ./bench/hellocgo
 SIGNET=$W/bin/signet
 
 say "throwaway PKI (RSA-2048 signer) and NSS database"
@@ -241,11 +241,16 @@ if want 5; then
 	say "5. start-up: signet --help vs a Go hello-world built the same way"
 	hyperfine -N --style basic --warmup 5 --runs "$STARTUP_RUNS" \
 		--export-csv "$W/startup.csv" \
-		-n hello "$W/bin/hello" -n signet-help "$SIGNET --help" >&2
+		-n hello "$W/bin/hello" -n hello-cgo "$W/bin/hellocgo" -n signet-help "$SIGNET --help" >&2
 	for _ in $(seq 21); do init_done "$W/bin/hello"; done >"$W/init-hello.txt"
+	for _ in $(seq 21); do init_done "$W/bin/hellocgo"; done >"$W/init-hellocgo.txt"
 	for _ in $(seq 21); do init_done "$SIGNET" --help; done >"$W/init-signet.txt"
 	read -r H_MEAN H_SD H_MED < <(hf_stats "$W/startup.csv" hello)
+	read -r C_MEAN C_SD C_MED < <(hf_stats "$W/startup.csv" hello-cgo)
 	read -r G_MEAN G_SD G_MED < <(hf_stats "$W/startup.csv" signet-help)
+	C_INIT=$(col_median "$W/init-hellocgo.txt" 1)
+	C_PKGS=$(col_median "$W/init-hellocgo.txt" 2)
+	C_SIZE=$(stat -c %s "$W/bin/hellocgo")
 	H_INIT=$(col_median "$W/init-hello.txt" 1)
 	H_PKGS=$(col_median "$W/init-hello.txt" 2)
 	G_INIT=$(col_median "$W/init-signet.txt" 1)
@@ -379,8 +384,9 @@ if want 5; then
 	echo "5. Start-up: signet --help vs a Go hello-world (same go build), hyperfine $STARTUP_RUNS runs"
 	printf '| %-14s | %12s | %16s | %10s | %22s | %14s |\n' program "binary bytes" "mean ± sd (ms)" "median ms" "inits done at (ms, med)" "packages w/ init"
 	printf '| %-14s | %12s | %16s | %10s | %22s | %14s |\n' hello "$H_SIZE" "$H_MEAN ± $H_SD" "$H_MED" "$H_INIT" "$H_PKGS"
+	printf '| %-14s | %12s | %16s | %10s | %22s | %14s |\n' "hello, cgo" "$C_SIZE" "$C_MEAN ± $C_SD" "$C_MED" "$C_INIT" "$C_PKGS"
 	printf '| %-14s | %12s | %16s | %10s | %22s | %14s |\n' "signet --help" "$G_SIZE" "$G_MEAN ± $G_SD" "$G_MED" "$G_INIT" "$G_PKGS"
-	echo "   signet --help / hello: $(ratio "$G_MED" "$H_MED")x by median"
+	echo "   signet --help / hello: $(ratio "$G_MED" "$H_MED")x by median; / hello with cgo: $(ratio "$G_MED" "$C_MED")x"
 	echo
 fi
 if want 6; then
