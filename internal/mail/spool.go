@@ -53,20 +53,13 @@ func (s *Spool) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: spool: %w", err)
 	}
 	t := now().UTC()
-	var b strings.Builder
-	b.WriteString("To: <" + m.To + ">\r\n")
-	b.WriteString("Subject: " + mime.QEncoding.Encode("utf-8", m.Subject) + "\r\n")
-	b.WriteString("Date: " + t.Format(time.RFC1123Z) + "\r\n")
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
-	b.WriteString("\r\n")
 	name := filepath.Join(s.Dir, t.Format("20060102T150405.000000000Z")+"-"+hex.EncodeToString(id)+".eml")
 	f, err := os.CreateTemp(s.Dir, ".spool-*")
 	if err != nil {
 		return fmt.Errorf("mail: spool: %w", err)
 	}
 	defer os.Remove(f.Name())
-	if _, err := f.WriteString(b.String()); err != nil {
+	if _, err := f.WriteString(spoolFile(m, t)); err != nil {
 		f.Close()
 		return fmt.Errorf("mail: spool: %w", err)
 	}
@@ -81,6 +74,18 @@ func (s *Spool) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: spool: %w", err)
 	}
 	return nil
+}
+
+// spoolFile is the content of the file Send writes for m at time t.
+func spoolFile(m Message, t time.Time) string {
+	var b strings.Builder
+	b.WriteString("To: <" + m.To + ">\r\n")
+	b.WriteString("Subject: " + mime.QEncoding.Encode("utf-8", m.Subject) + "\r\n")
+	b.WriteString("Date: " + t.Format(time.RFC1123Z) + "\r\n")
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
+	b.WriteString("\r\n")
+	return b.String()
 }
 
 // Bounds on what the spool's readers accept: a message Send writes is a
