@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -59,22 +60,24 @@ const (
 	RecipientLinkReissued EventType = "recipient.link_reissued"
 )
 
-var knownTypes = map[EventType]bool{
-	DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
-	EnvelopeCreated: true, EnvelopeSent: true, EnvelopeCompleted: true, EnvelopeVoided: true,
-	EnvelopeStarted: true, EnvelopeExpired: true,
-	RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true, RecipientConsented: true,
-	RecipientLockedOut: true, RecipientLinkReissued: true,
-	SignatureCreated: true, SignatureVerified: true,
-	KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyRevoked: true, KeyDestroyed: true,
-	CertificateIssued: true, CertificateRevoked: true,
-	UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
-	TenantCreated: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
-	AuditExported: true, AuditVerified: true,
-}
+var knownTypes = sync.OnceValue(func() map[EventType]bool {
+	return map[EventType]bool{
+		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
+		EnvelopeCreated: true, EnvelopeSent: true, EnvelopeCompleted: true, EnvelopeVoided: true,
+		EnvelopeStarted: true, EnvelopeExpired: true,
+		RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true, RecipientConsented: true,
+		RecipientLockedOut: true, RecipientLinkReissued: true,
+		SignatureCreated: true, SignatureVerified: true,
+		KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyRevoked: true, KeyDestroyed: true,
+		CertificateIssued: true, CertificateRevoked: true,
+		UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
+		TenantCreated: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
+		AuditExported: true, AuditVerified: true,
+	}
+})
 
 // Known reports whether t is one of the event types above.
-func (t EventType) Known() bool { return knownTypes[t] }
+func (t EventType) Known() bool { return knownTypes()[t] }
 
 // An ActorKind says who acted.
 type ActorKind string

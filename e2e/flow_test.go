@@ -59,7 +59,7 @@ func TestRecipientAPIBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb := &apiclient.Mailbox{Server: in.mailbox}
+	mb := &apiclient.Mailbox{Inbox: in.mailbox.Sent()}
 	link, err := mb.Link(ctx, "alice@example.com", 1)
 	if err != nil {
 		t.Fatal(err)

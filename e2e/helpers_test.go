@@ -175,7 +175,7 @@ func envelope(ctx context.Context, c *apiclient.Client, title string, pdfBytes [
 // signAs runs one recipient's whole part: the nth link emailed to addr,
 // code, view, consent, sign.
 func (in *instance) signAs(ctx context.Context, addr string, nthLink int) (*apiclient.Client, error) {
-	mb := &apiclient.Mailbox{Server: in.mailbox}
+	mb := &apiclient.Mailbox{Inbox: in.mailbox.Sent()}
 	link, err := mb.Link(ctx, addr, nthLink)
 	if err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ func TestVoidCutsOffRecipients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb := &apiclient.Mailbox{Server: in.mailbox}
+	mb := &apiclient.Mailbox{Inbox: in.mailbox.Sent()}
 	link, err := mb.Link(ctx, "alice@example.com", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func TestVoidCutsOffRecipients(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The void notice is sent before Void answers.
-	mails := mb.Count("alice@example.com")
+	mails := len(in.mailbox.To("alice@example.com"))
 
 	p := wantProblem(t, "code", in.client.Recipient(link).SendCode(ctx), 410, "envelope-ended")
 	if !strings.Contains(p.Detail, "voided") {
@@ -60,7 +60,7 @@ func TestVoidCutsOffRecipients(t *testing.T) {
 	wantProblem(t, "document", err, 410, "envelope-ended")
 	_, err = session.Sign(ctx)
 	wantProblem(t, "sign", err, 410, "envelope-ended")
-	if n := mb.Count("alice@example.com"); n != mails {
+	if n := len(in.mailbox.To("alice@example.com")); n != mails {
 		t.Errorf("%d messages sent after the void", n-mails)
 	}
 }
@@ -77,7 +77,7 @@ func TestReissueLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb := &apiclient.Mailbox{Server: in.mailbox}
+	mb := &apiclient.Mailbox{Inbox: in.mailbox.Sent()}
 	old, err := mb.Link(ctx, "bob@example.com", 1)
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func TestRestartMidFlow(t *testing.T) {
 	// after alice's sign call returns).
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := (&apiclient.Mailbox{Server: in.mailbox}).Link(wctx, "bob@example.com", 1); err != nil {
+	if _, err := (&apiclient.Mailbox{Inbox: in.mailbox.Sent()}).Link(wctx, "bob@example.com", 1); err != nil {
 		t.Fatalf("bob was not notified before the restart: %v", err)
 	}
 	key := sender.Authorization

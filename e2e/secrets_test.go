@@ -25,7 +25,7 @@ func TestSessionTokenNotAtRest(t *testing.T) {
 	if _, err := envelope(ctx, sender, "Offer", samplePDF(t, "Offer", 0), "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	mb := &apiclient.Mailbox{Server: in.mailbox}
+	mb := &apiclient.Mailbox{Inbox: in.mailbox.Sent()}
 	link, err := mb.Link(ctx, "alice@example.com", 1)
 	if err != nil {
 		t.Fatal(err)

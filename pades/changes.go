@@ -164,12 +164,40 @@ func (c *changeSet) added(n int, o pdf.Object) {
 	}
 }
 
-var (
-	catalogKeys  = map[pdf.Name]bool{"DSS": true, "AcroForm": true, "Extensions": true}
-	acroFormKeys = map[pdf.Name]bool{"Fields": true, "SigFlags": true, "DR": true, "DA": true, "NeedAppearances": true}
-	sigFieldKeys = map[pdf.Name]bool{"V": true, "AP": true, "AS": true, "F": true, "Lock": true, "SV": true}
-	formKeys     = map[pdf.Name]bool{"V": true, "AS": true, "AP": true}
-)
+// The keys a later revision may change in the catalog, the AcroForm
+// dictionary, a signature field and another form field. (Functions, not
+// package-level maps, which are built when the package is initialized.)
+func catalogKeys(k pdf.Name) bool {
+	switch k {
+	case "DSS", "AcroForm", "Extensions":
+		return true
+	}
+	return false
+}
+
+func acroFormKeys(k pdf.Name) bool {
+	switch k {
+	case "Fields", "SigFlags", "DR", "DA", "NeedAppearances":
+		return true
+	}
+	return false
+}
+
+func sigFieldKeys(k pdf.Name) bool {
+	switch k {
+	case "V", "AP", "AS", "F", "Lock", "SV":
+		return true
+	}
+	return false
+}
+
+func formKeys(k pdf.Name) bool {
+	switch k {
+	case "V", "AS", "AP":
+		return true
+	}
+	return false
+}
 
 func (c *changeSet) changedObject(n int, oldObj, newObj pdf.Object, roles map[int]string) {
 	od, ok1 := asDict(oldObj)
@@ -183,7 +211,7 @@ func (c *changeSet) changedObject(n int, oldObj, newObj pdf.Object, roles map[in
 		return
 	case roles[n] == "catalog" && ok1 && ok2:
 		for _, k := range diffKeys(od, nd) {
-			if !catalogKeys[k] {
+			if !catalogKeys(k) {
 				c.modify("the document catalog's /%s changed", k)
 			}
 		}
@@ -225,7 +253,7 @@ func (c *changeSet) changedObject(n int, oldObj, newObj pdf.Object, roles map[in
 		}
 	case od.Name("FT") == "Sig" || nd.Name("FT") == "Sig":
 		for _, k := range diffKeys(od, nd) {
-			if !sigFieldKeys[k] {
+			if !sigFieldKeys(k) {
 				c.modify("signature field object %d: /%s changed", n, k)
 			}
 		}
@@ -236,7 +264,7 @@ func (c *changeSet) changedObject(n int, oldObj, newObj pdf.Object, roles map[in
 		}
 	case od["FT"] != nil:
 		for _, k := range diffKeys(od, nd) {
-			if !formKeys[k] {
+			if !formKeys(k) {
 				c.modify("form field %q: /%s changed", fieldName(nd), k)
 			}
 		}
@@ -255,7 +283,7 @@ func (c *changeSet) changedObject(n int, oldObj, newObj pdf.Object, roles map[in
 
 func (c *changeSet) acroForm(od, nd pdf.Dict) {
 	for _, k := range diffKeys(od, nd) {
-		if !acroFormKeys[k] {
+		if !acroFormKeys(k) {
 			c.modify("the form's /%s changed", k)
 		}
 	}

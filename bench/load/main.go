@@ -128,7 +128,7 @@ func run(ctx context.Context, n int, levels string, size int64) error {
 	if err := pdf.WriteSample(&doc, pdf.SampleOptions{Pages: 1, Title: "Load test", Padding: size}); err != nil {
 		return err
 	}
-	mb := &apiclient.Mailbox{Server: box}
+	mb := &apiclient.Mailbox{Inbox: box.Sent()}
 
 	fmt.Printf("Signet recipient signing over loopback: %d-byte PDF, PAdES B-T, built-in TSA, software keys, %d CPUs\n\n", doc.Len(), runtime.NumCPU())
 	fmt.Println("| concurrent recipients | sign calls | signatures/s | p50 | p99 | max |")

@@ -206,6 +206,21 @@ func TestQuickstart(t *testing.T) {
 	if strings.Contains(stdout, "sk_") {
 		t.Errorf("quickstart printed an API key:\n%s", stdout)
 	}
+	// The signers' links and codes came from the outbox: at least a link
+	// and a code per signer, owner-only.
+	outbox := filepath.Join(dir, "data", "outbox")
+	if st, err := os.Stat(outbox); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("outbox: %v, %v (want a 0700 directory)", st, err)
+	}
+	mails, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	if len(mails) < 2*len(quickstartSigners) {
+		t.Errorf("outbox holds %d messages, want at least %d", len(mails), 2*len(quickstartSigners))
+	}
+	for _, m := range mails {
+		if st, err := os.Stat(m); err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, %v (want 0600)", m, st, err)
+		}
+	}
 	if code, out, _ := signetRun(t, "verify", "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf")); code != 0 {
 		t.Errorf("verify of the quickstart output: exit %d\n%s", code, out)
 	}

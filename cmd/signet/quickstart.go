@@ -13,12 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/datadir"
-	"github.com/signet-pki/signet/internal/mail/mailtest"
+	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -27,8 +28,9 @@ import (
 )
 
 // bootstrapKeyRE finds the bootstrap administrator key that a first
-// start prints to its terminal.
-var bootstrapKeyRE = regexp.MustCompile(`\bsk_[A-Za-z0-9_-]+`)
+// start prints to its terminal. It is compiled on first use: no command
+// but quickstart needs it.
+var bootstrapKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bsk_[A-Za-z0-9_-]+`) })
 
 // quickstartSigner is one of the two recipients of the quickstart
 // envelope.
@@ -59,7 +61,9 @@ func cmdQuickstart(args []string, env *environment) error {
 
 // runQuickstart is the whole flow: an in-process server over DIR/data, a
 // tenant and an API key, a sample document, an envelope to two signers in
-// sequence, their codes from the in-process mailbox, their signatures,
+// sequence, their links and codes from the data directory's outbox (the
+// server has no SMTP server configured, so it spools its e-mail there,
+// and the binary links no SMTP server), their signatures,
 // the sealed B-LTA result in DIR/signed.pdf, verified against the
 // tenant's root in DIR/root.pem. masterKey is SIGNET_MASTER_KEY's value, as
 // for every command that opens a data directory.
@@ -75,16 +79,10 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 		return err
 	}
 
-	// 1. An in-process mailbox and the server.
-	box, err := mailtest.New(mailtest.Options{})
-	if err != nil {
-		return err
-	}
-	defer box.Close()
+	// 1. The server, with no SMTP server: its e-mail goes to the outbox.
 	var terminal bytes.Buffer
 	srv, err := server.New(ctx, server.Config{
 		DataDir: data, Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0",
-		SMTP: server.SMTPConfig{Addr: box.Addr(), From: "signet@quickstart.invalid"},
 	}, server.WithTerminal(&terminal), server.WithLogger(slog.New(slog.DiscardHandler)), server.WithMasterKey(masterKey))
 	if err != nil {
 		return fmt.Errorf("starting the server: %w", err)
@@ -97,8 +95,9 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 		<-done
 	}()
 	base := "https://" + srv.Addr().String()
-	step("started Signet at %s (data in %s) with an in-process mailbox at %s", base, data, box.Addr())
-	admin := bootstrapKeyRE.FindString(terminal.String())
+	outbox := datadir.File(data, datadir.OutboxDir)
+	step("started Signet at %s (data in %s; no SMTP server, so e-mails go to %s)", base, data, outbox)
+	admin := bootstrapKeyRE().FindString(terminal.String())
 	if admin == "" {
 		return errors.New("the server printed no bootstrap administrator key")
 	}
@@ -153,7 +152,7 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 	step("sent envelope %s to %s, then %s", e.ID, quickstartSigners[0].email, quickstartSigners[1].email)
 
 	// 4. Each signer: link, code, view, consent, sign.
-	mb := &apiclient.Mailbox{Server: box}
+	mb := &apiclient.Mailbox{Inbox: &mail.Spool{Dir: outbox}}
 	for _, s := range quickstartSigners {
 		link, err := mb.Link(ctx, s.email, 1)
 		if err != nil {
@@ -163,7 +162,7 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 		if err != nil {
 			return fmt.Errorf("%s: proving the email address: %w", s.name, err)
 		}
-		step("%s opened the emailed link and proved control of %s with a one-time code", s.name, s.email)
+		step("%s opened the e-mailed link and proved control of %s with a one-time code", s.name, s.email)
 		if _, err := rc.View(ctx); err != nil {
 			return err
 		}

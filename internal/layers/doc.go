@@ -20,10 +20,10 @@
 //
 //  4. Service: internal/api, internal/accounts, internal/blob,
 //     internal/mail, internal/workflow, internal/signing, internal/datadir,
-//     internal/server and their sub-packages. Layers 1-4, with an order
-//     inside the layer:
+//     internal/apiclient, internal/server and their sub-packages. Layers
+//     1-4, with an order inside the layer:
 //
-//     api < accounts < (blob, mail) < workflow < signing < datadir < server
+//     api < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < server
 //
 //     A package imports only packages earlier in that order, plus packages
 //     of its own group (internal/workflow/sqlite imports internal/workflow).
@@ -34,7 +34,7 @@
 //
 // Test support (internal/testpki, internal/pgtest, internal/pdfsigtest,
 // internal/secretscan, internal/pdf/pdftest, internal/mail/mailtest,
-// internal/apiclient, every */storetest, auditlog/anchor/witnesstest,
+// every */storetest, auditlog/anchor/witnesstest,
 // auditlog/internal/logbench, and this package) is imported only by tests,
 // by other test support, and by the tools under bench/ and e2e. The test
 // also checks that `go list -deps ./cmd/signet` holds no test support, so

@@ -14,7 +14,7 @@ const (
 	ruleKeysKeyref  = "keys/... does not import keyref (custody does not read the command line's key references)"
 	ruleLayer3      = "layer 3 (PKI) imports layers 1-3 only"
 	ruleLayer4      = "layer 4 (service) imports layers 1-4 only"
-	ruleOrder       = "layer 4 order api < accounts < (blob, mail) < workflow < signing < datadir < server: a service package imports only earlier ones and its own sub-packages"
+	ruleOrder       = "layer 4 order api < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < server: a service package imports only earlier ones and its own sub-packages"
 	ruleServer      = "nothing but cmd/signet, bench/ and e2e imports internal/server"
 	ruleTestSupport = "test support is imported only by tests, test support, bench/ and e2e"
 	ruleLinked      = "the release binary links no test support (go list -deps ./cmd/signet)"
@@ -56,6 +56,7 @@ var (
 		{"internal/workflow", 3},
 		{"internal/signing", 4},
 		{"internal/datadir", 5},
+		{"internal/apiclient", 5},
 		{"internal/server", 6},
 	}
 	layer5 = []string{"cmd/signet"}
@@ -64,7 +65,7 @@ var (
 	testSupportRoots = []string{
 		"internal/testpki", "internal/pgtest", "internal/pdfsigtest",
 		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest",
-		"internal/apiclient", "auditlog/anchor/witnesstest",
+		"auditlog/anchor/witnesstest",
 		"auditlog/internal/logbench", "internal/layers",
 	}
 	toolRoots = []string{"bench", "e2e"}

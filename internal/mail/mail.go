@@ -14,8 +14,14 @@
 // in this package logs or returns a body or a subject; errors name only the
 // SMTP step that failed and the server's reply code.
 //
+// # Spool
+//
+// A server with no SMTP server configured writes each message to a
+// [Spool], a directory of .eml files; [Spool.To] and [Spool.Wait] read
+// them back (`signet quickstart` reads its signers' links and codes there).
+//
 // Package mail/mailtest provides an in-process SMTP server that captures
-// messages, for tests and for `signet quickstart`.
+// messages, for tests.
 package mail
 
 import (

@@ -1,11 +1,16 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"mime"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,20 +53,13 @@ func (s *Spool) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: spool: %w", err)
 	}
 	t := now().UTC()
-	var b strings.Builder
-	b.WriteString("To: <" + m.To + ">\r\n")
-	b.WriteString("Subject: " + mime.QEncoding.Encode("utf-8", m.Subject) + "\r\n")
-	b.WriteString("Date: " + t.Format(time.RFC1123Z) + "\r\n")
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
-	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
-	b.WriteString("\r\n")
 	name := filepath.Join(s.Dir, t.Format("20060102T150405.000000000Z")+"-"+hex.EncodeToString(id)+".eml")
 	f, err := os.CreateTemp(s.Dir, ".spool-*")
 	if err != nil {
 		return fmt.Errorf("mail: spool: %w", err)
 	}
 	defer os.Remove(f.Name())
-	if _, err := f.WriteString(b.String()); err != nil {
+	if _, err := f.WriteString(spoolFile(m, t)); err != nil {
 		f.Close()
 		return fmt.Errorf("mail: spool: %w", err)
 	}
@@ -76,4 +74,135 @@ func (s *Spool) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: spool: %w", err)
 	}
 	return nil
+}
+
+// spoolFile is the content of the file Send writes for m at time t.
+func spoolFile(m Message, t time.Time) string {
+	var b strings.Builder
+	b.WriteString("To: <" + m.To + ">\r\n")
+	b.WriteString("Subject: " + mime.QEncoding.Encode("utf-8", m.Subject) + "\r\n")
+	b.WriteString("Date: " + t.Format(time.RFC1123Z) + "\r\n")
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
+	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Body, "\r\n", "\n"), "\n", "\r\n"))
+	b.WriteString("\r\n")
+	return b.String()
+}
+
+// Bounds on what the spool's readers accept: a message Send writes is a
+// few hundred bytes, and an outbox holds one installation's mail.
+const (
+	maxSpoolFileSize = 1 << 20
+	maxSpoolFiles    = 10000
+)
+
+// ErrSpoolTooLarge means the outbox holds more messages, or a message
+// file is larger, than the spool's readers accept.
+var ErrSpoolTooLarge = errors.New("mail: spool: outbox too large to read")
+
+// To returns the messages spooled in Dir to addr (compared without regard
+// to case), in the order of their file names: the order Send wrote them,
+// as long as the clock moved forward. A missing Dir holds no messages.
+// Files that are not spooled messages (no .eml suffix, hidden, not
+// regular) are skipped; a .eml file that does not parse is an error.
+func (s *Spool) To(addr string) ([]Message, error) {
+	entries, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mail: spool: %w", err)
+	}
+	if len(entries) > maxSpoolFiles {
+		return nil, ErrSpoolTooLarge
+	}
+	var out []Message
+	for _, e := range entries { // os.ReadDir sorts by name
+		name := e.Name()
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".eml") {
+			continue
+		}
+		b, err := readBounded(filepath.Join(s.Dir, name), maxSpoolFileSize)
+		if err != nil {
+			return nil, err
+		}
+		m, err := ParseSpooled(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w (file %s)", err, name)
+		}
+		if strings.EqualFold(m.To, addr) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Wait polls Dir until at least n messages to addr are spooled and
+// returns them all (as [Spool.To]), or returns ctx's error.
+func (s *Spool) Wait(ctx context.Context, addr string, n int) ([]Message, error) {
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		msgs, err := s.To(addr)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) >= n {
+			return msgs, nil
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("mail: spool: waiting for message %d to %s: %w", n, addr, ctx.Err())
+		}
+	}
+}
+
+func readBounded(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("mail: spool: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("mail: spool: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, ErrSpoolTooLarge
+	}
+	return b, nil
+}
+
+// ErrBadSpoolFile means a spooled message file is not in the form Send
+// writes.
+var ErrBadSpoolFile = errors.New("mail: spool: malformed message file")
+
+// ParseSpooled decodes one message file written by [Spool.Send]: the
+// bare address of its To header, its decoded Subject, and its body with
+// line ends turned back into LF (a body that held CRLF reads back with LF).
+func ParseSpooled(b []byte) (Message, error) {
+	if len(b) > maxSpoolFileSize {
+		return Message{}, ErrSpoolTooLarge
+	}
+	pm, err := netmail.ReadMessage(bytes.NewReader(b))
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: %w", ErrBadSpoolFile, err)
+	}
+	to, err := netmail.ParseAddress(pm.Header.Get("To"))
+	if err != nil || to.Name != "" {
+		return Message{}, fmt.Errorf("%w: To is not one bare address", ErrBadSpoolFile)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject"))
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: subject: %w", ErrBadSpoolFile, err)
+	}
+	body, err := io.ReadAll(pm.Body)
+	if err != nil {
+		return Message{}, fmt.Errorf("%w: %w", ErrBadSpoolFile, err)
+	}
+	text, ok := strings.CutSuffix(string(body), "\r\n")
+	if !ok {
+		return Message{}, fmt.Errorf("%w: body does not end with CRLF", ErrBadSpoolFile)
+	}
+	return Message{To: to.Address, Subject: subject, Body: strings.ReplaceAll(text, "\r\n", "\n")}, nil
 }

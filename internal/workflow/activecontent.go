@@ -7,6 +7,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf16"
 
 	"github.com/signet-pki/signet/internal/pdf"
@@ -22,15 +23,17 @@ import (
 // refused, with the reason shown. Navigation (GoTo, URI, Named, Thread),
 // media without scripts, Hide, SetOCGState and ResetForm act only on what
 // the signed file already holds, and are accepted.
-var refusedActions = map[pdf.Name]string{
-	"JavaScript":       "a JavaScript action",
-	"Launch":           "a launch action (/Launch runs a program or opens a file)",
-	"ImportData":       "an import-data action (/ImportData fills the form from an outside file)",
-	"SubmitForm":       "a submit-form action (/SubmitForm sends the form's data to an outside address)",
-	"GoToR":            "a remote go-to action (/GoToR opens another file)",
-	"GoToE":            "an embedded go-to action (/GoToE opens an embedded document)",
-	"RichMediaExecute": "a rich-media execute action (/RichMediaExecute runs a script in embedded media)",
-}
+var refusedActions = sync.OnceValue(func() map[pdf.Name]string {
+	return map[pdf.Name]string{
+		"JavaScript":       "a JavaScript action",
+		"Launch":           "a launch action (/Launch runs a program or opens a file)",
+		"ImportData":       "an import-data action (/ImportData fills the form from an outside file)",
+		"SubmitForm":       "a submit-form action (/SubmitForm sends the form's data to an outside address)",
+		"GoToR":            "a remote go-to action (/GoToR opens another file)",
+		"GoToE":            "an embedded go-to action (/GoToE opens an embedded document)",
+		"RichMediaExecute": "a rich-media execute action (/RichMediaExecute runs a script in embedded media)",
+	}
+})
 
 // refusedKeys are dictionary keys whose mere presence is refused, in the
 // order they are tested.
@@ -48,28 +51,32 @@ var refusedKeys = []struct {
 // executableTypes are the MIME types (/Subtype of an embedded file stream)
 // that mark an executable, a script or a document Signet would have to
 // check in turn.
-var executableTypes = map[string]bool{
-	"application/x-msdownload": true, "application/x-msdos-program": true, "application/x-dosexec": true,
-	"application/vnd.microsoft.portable-executable": true, "application/x-ms-installer": true, "application/x-msi": true,
-	"application/x-executable": true, "application/x-elf": true, "application/x-sharedlib": true,
-	"application/x-mach-binary": true, "application/x-apple-diskimage": true,
-	"application/x-sh": true, "application/x-shellscript": true, "application/x-bat": true, "application/x-msbatch": true,
-	"application/javascript": true, "application/x-javascript": true, "text/javascript": true,
-	"application/java-archive": true, "application/x-java-archive": true, "application/vnd.android.package-archive": true,
-	"application/hta": true, "application/x-ms-shortcut": true, "application/pdf": true,
-}
+var executableTypes = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"application/x-msdownload": true, "application/x-msdos-program": true, "application/x-dosexec": true,
+		"application/vnd.microsoft.portable-executable": true, "application/x-ms-installer": true, "application/x-msi": true,
+		"application/x-executable": true, "application/x-elf": true, "application/x-sharedlib": true,
+		"application/x-mach-binary": true, "application/x-apple-diskimage": true,
+		"application/x-sh": true, "application/x-shellscript": true, "application/x-bat": true, "application/x-msbatch": true,
+		"application/javascript": true, "application/x-javascript": true, "text/javascript": true,
+		"application/java-archive": true, "application/x-java-archive": true, "application/vnd.android.package-archive": true,
+		"application/hta": true, "application/x-ms-shortcut": true, "application/pdf": true,
+	}
+})
 
 // executableExts are file name extensions that mark the same.
-var executableExts = map[string]bool{
-	"exe": true, "dll": true, "com": true, "scr": true, "pif": true, "cpl": true, "sys": true, "ocx": true,
-	"msi": true, "msp": true, "mst": true, "msc": true, "bat": true, "cmd": true, "ps1": true, "psm1": true,
-	"vbs": true, "vbe": true, "js": true, "jse": true, "mjs": true, "wsf": true, "wsh": true, "wsc": true,
-	"hta": true, "jar": true, "class": true, "lnk": true, "url": true, "reg": true, "inf": true,
-	"app": true, "command": true, "dmg": true, "pkg": true, "sh": true, "bash": true, "csh": true, "ksh": true,
-	"zsh": true, "run": true, "bin": true, "elf": true, "so": true, "dylib": true, "apk": true, "deb": true,
-	"rpm": true, "appimage": true, "py": true, "pyw": true, "pl": true, "rb": true, "php": true, "scpt": true,
-	"pdf": true,
-}
+var executableExts = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{
+		"exe": true, "dll": true, "com": true, "scr": true, "pif": true, "cpl": true, "sys": true, "ocx": true,
+		"msi": true, "msp": true, "mst": true, "msc": true, "bat": true, "cmd": true, "ps1": true, "psm1": true,
+		"vbs": true, "vbe": true, "js": true, "jse": true, "mjs": true, "wsf": true, "wsh": true, "wsc": true,
+		"hta": true, "jar": true, "class": true, "lnk": true, "url": true, "reg": true, "inf": true,
+		"app": true, "command": true, "dmg": true, "pkg": true, "sh": true, "bash": true, "csh": true, "ksh": true,
+		"zsh": true, "run": true, "bin": true, "elf": true, "so": true, "dylib": true, "apk": true, "deb": true,
+		"rpm": true, "appimage": true, "py": true, "pyw": true, "pl": true, "rb": true, "php": true, "scpt": true,
+		"pdf": true,
+	}
+})
 
 // magics are the first bytes of executables, scripts and PDF documents.
 var magics = []struct {
@@ -134,7 +141,7 @@ func (s *scanner) object(o pdf.Object) (string, error) {
 
 // dict checks one dictionary, not its values.
 func (s *scanner) dict(d pdf.Dict) (string, error) {
-	if why, ok := refusedActions[d.Name("S")]; ok {
+	if why, ok := refusedActions()[d.Name("S")]; ok {
 		return why, nil
 	}
 	for _, k := range refusedKeys {
@@ -198,7 +205,7 @@ func (s *scanner) embeddedFile(st *pdf.Stream, name string) (string, error) {
 	if name != "" {
 		label += " " + quoteName(name)
 	}
-	if mt := strings.ToLower(string(st.Dict.Name("Subtype"))); executableTypes[mt] {
+	if mt := strings.ToLower(string(st.Dict.Name("Subtype"))); executableTypes()[mt] {
 		return label + " of type " + mt + " (executables, scripts and PDF documents are not accepted as attachments)", nil
 	}
 	head, err := s.r.DecodePrefix(st, sniffLen)
@@ -222,7 +229,9 @@ func (s *scanner) embeddedFile(st *pdf.Stream, name string) (string, error) {
 // linkSchemes are the URI schemes a link (/S /URI, §12.6.4.7) may use.
 // Others run code in the viewer (javascript:, vbscript:), reach local
 // files (file:) or start other programs (ms-msdt: and its kind).
-var linkSchemes = map[string]bool{"http": true, "https": true, "mailto": true, "tel": true}
+var linkSchemes = sync.OnceValue(func() map[string]bool {
+	return map[string]bool{"http": true, "https": true, "mailto": true, "tel": true}
+})
 
 // uriScheme returns why a link's address is refused, or "". An address
 // without a scheme is relative and accepted. Whitespace and control
@@ -244,7 +253,7 @@ func uriScheme(u string) string {
 			return "" // not a scheme: a relative address with a colon later on
 		}
 	}
-	if linkSchemes[scheme] {
+	if linkSchemes()[scheme] {
 		return ""
 	}
 	if len(scheme) > 20 {
@@ -258,7 +267,7 @@ func executableName(name string) string {
 	// File specifications use / and \ (DOS) as separators.
 	base := path.Base(strings.ReplaceAll(name, `\`, "/"))
 	ext := strings.ToLower(strings.TrimSpace(path.Ext(base)))
-	if executableExts[strings.TrimPrefix(ext, ".")] {
+	if executableExts()[strings.TrimPrefix(ext, ".")] {
 		return "an embedded file " + quoteName(base) + " (executables, scripts and PDF documents are not accepted as attachments)"
 	}
 	return ""

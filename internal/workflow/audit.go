@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/signet-pki/signet/auditlog"
 )
@@ -17,11 +18,13 @@ const (
 	EventRecipientConsented auditlog.EventType = "recipient.consented"
 )
 
-var fallbackType = map[auditlog.EventType]auditlog.EventType{
-	EventEnvelopeExpired:    auditlog.EnvelopeVoided,
-	EventEnvelopeStarted:    auditlog.RecipientViewed,
-	EventRecipientConsented: auditlog.RecipientViewed,
-}
+var fallbackType = sync.OnceValue(func() map[auditlog.EventType]auditlog.EventType {
+	return map[auditlog.EventType]auditlog.EventType{
+		EventEnvelopeExpired:    auditlog.EnvelopeVoided,
+		EventEnvelopeStarted:    auditlog.RecipientViewed,
+		EventRecipientConsented: auditlog.RecipientViewed,
+	}
+})
 
 // auditType returns t if the audit log knows it, else its fallback and
 // the detail that names t.
@@ -29,7 +32,7 @@ func auditType(t auditlog.EventType) (auditlog.EventType, string) {
 	if t.Known() {
 		return t, ""
 	}
-	if f, ok := fallbackType[t]; ok {
+	if f, ok := fallbackType()[t]; ok {
 		return f, string(t)
 	}
 	return t, ""

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -62,34 +63,36 @@ const (
 
 // transitions is the state machine: from each state, the actions allowed
 // and the state they lead to. Anything absent is an invalid transition.
-var transitions = map[Status]map[Action]Status{
-	StatusDraft: {
-		ActionSend: StatusSent,
-	},
-	StatusSent: {
-		ActionStart:   StatusInProgress,
-		ActionDecline: StatusDeclined,
-		ActionVoid:    StatusVoided,
-		ActionExpire:  StatusExpired,
-	},
-	StatusInProgress: {
-		ActionSign:     StatusInProgress,
-		ActionComplete: StatusCompleted,
-		ActionDecline:  StatusDeclined,
-		ActionVoid:     StatusVoided,
-		ActionExpire:   StatusExpired,
-	},
-	StatusCompleted: {},
-	StatusDeclined:  {},
-	StatusVoided:    {},
-	StatusExpired:   {},
-}
+var transitions = sync.OnceValue(func() map[Status]map[Action]Status {
+	return map[Status]map[Action]Status{
+		StatusDraft: {
+			ActionSend: StatusSent,
+		},
+		StatusSent: {
+			ActionStart:   StatusInProgress,
+			ActionDecline: StatusDeclined,
+			ActionVoid:    StatusVoided,
+			ActionExpire:  StatusExpired,
+		},
+		StatusInProgress: {
+			ActionSign:     StatusInProgress,
+			ActionComplete: StatusCompleted,
+			ActionDecline:  StatusDeclined,
+			ActionVoid:     StatusVoided,
+			ActionExpire:   StatusExpired,
+		},
+		StatusCompleted: {},
+		StatusDeclined:  {},
+		StatusVoided:    {},
+		StatusExpired:   {},
+	}
+})
 
 // Transitions returns, for every state, the actions allowed from it and
 // the state each leads to. The map is a copy.
 func Transitions() map[Status]map[Action]Status {
-	out := make(map[Status]map[Action]Status, len(transitions))
-	for s, m := range transitions {
+	out := make(map[Status]map[Action]Status, len(transitions()))
+	for s, m := range transitions() {
 		out[s] = maps.Clone(m)
 	}
 	return out
@@ -98,10 +101,10 @@ func Transitions() map[Status]map[Action]Status {
 // next returns the state action leads to from s, or an error matching
 // [ErrInvalidTransition] that names the allowed actions.
 func next(s Status, a Action) (Status, error) {
-	if to, ok := transitions[s][a]; ok {
+	if to, ok := transitions()[s][a]; ok {
 		return to, nil
 	}
-	allowed := slices.Sorted(maps.Keys(transitions[s]))
+	allowed := slices.Sorted(maps.Keys(transitions()[s]))
 	detail := fmt.Sprintf("cannot %s an envelope that is %s", a, s)
 	if len(allowed) == 0 {
 		detail += " (a final state)"

@@ -99,7 +99,7 @@ func (b *Backend) with(ctx context.Context, op string, fn func(p11.SessionHandle
 // and P-384, RSA 2048, 3072 and 4096; other algorithms give
 // [keys.ErrUnsupportedAlgorithm].
 func (b *Backend) Generate(ctx context.Context, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
-	spec, ok := specs[alg]
+	spec, ok := specs()[alg]
 	if !ok {
 		return "", nil, fmt.Errorf("pkcs11: generate %s: %w", alg, keys.ErrUnsupportedAlgorithm)
 	}

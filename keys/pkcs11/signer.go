@@ -72,7 +72,7 @@ func (s *signer) mechanism(digest []byte, opts crypto.SignerOpts) ([]*p11.Mechan
 	case *rsa.PublicKey:
 		h := opts.HashFunc()
 		if pss, ok := opts.(*rsa.PSSOptions); ok {
-			hm, ok := pssHashes[h]
+			hm, ok := pssHashes(h)
 			if !ok {
 				return nil, nil, fmt.Errorf("pkcs11: sign: RSASSA-PSS with %v: %w", h, keys.ErrUnsupportedAlgorithm)
 			}
@@ -100,23 +100,38 @@ func (s *signer) mechanism(digest []byte, opts crypto.SignerOpts) ([]*p11.Mechan
 
 // pssHashes maps a hash to its PKCS#11 mechanism and MGF1 variant
 // (PKCS#11 v2.40 §2.1.10).
-var pssHashes = map[crypto.Hash]struct{ hash, mgf uint }{
-	crypto.SHA256: {p11.CKM_SHA256, p11.CKG_MGF1_SHA256},
-	crypto.SHA384: {p11.CKM_SHA384, p11.CKG_MGF1_SHA384},
-	crypto.SHA512: {p11.CKM_SHA512, p11.CKG_MGF1_SHA512},
+// (A function, not a map: a package-level map is built when the package
+// is initialized, by every command of the signet binary.)
+func pssHashes(h crypto.Hash) (hm struct{ hash, mgf uint }, ok bool) {
+	switch h {
+	case crypto.SHA256:
+		return struct{ hash, mgf uint }{p11.CKM_SHA256, p11.CKG_MGF1_SHA256}, true
+	case crypto.SHA384:
+		return struct{ hash, mgf uint }{p11.CKM_SHA384, p11.CKG_MGF1_SHA384}, true
+	case crypto.SHA512:
+		return struct{ hash, mgf uint }{p11.CKM_SHA512, p11.CKG_MGF1_SHA512}, true
+	}
+	return hm, false
 }
 
-// Digest algorithm OIDs for DigestInfo (RFC 8017 Appendix B.1).
-var digestOIDs = map[crypto.Hash]asn1.ObjectIdentifier{
-	crypto.SHA256: {2, 16, 840, 1, 101, 3, 4, 2, 1},
-	crypto.SHA384: {2, 16, 840, 1, 101, 3, 4, 2, 2},
-	crypto.SHA512: {2, 16, 840, 1, 101, 3, 4, 2, 3},
+// digestOIDs returns the digest algorithm OID for DigestInfo (RFC 8017
+// Appendix B.1).
+func digestOIDs(h crypto.Hash) (asn1.ObjectIdentifier, bool) {
+	switch h {
+	case crypto.SHA256:
+		return asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, true
+	case crypto.SHA384:
+		return asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 2}, true
+	case crypto.SHA512:
+		return asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}, true
+	}
+	return nil, false
 }
 
 // digestInfo DER-encodes the DigestInfo that EMSA-PKCS1-v1_5 pads
 // (RFC 8017 §9.2 step 2), with NULL parameters.
 func digestInfo(h crypto.Hash, digest []byte) ([]byte, error) {
-	oid, ok := digestOIDs[h]
+	oid, ok := digestOIDs(h)
 	if !ok {
 		return nil, fmt.Errorf("pkcs11: sign: PKCS#1 v1.5 with %v: %w", h, keys.ErrUnsupportedAlgorithm)
 	}

@@ -4,6 +4,7 @@ package pkcs11
 
 import (
 	"encoding/asn1"
+	"sync"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -24,13 +25,15 @@ type keySpec struct {
 	bits    int
 }
 
-var specs = map[keys.Algorithm]keySpec{
-	keys.ECDSAP256: {mech: p11.CKM_EC_KEY_PAIR_GEN, keyType: p11.CKK_EC, curve: oidP256},
-	keys.ECDSAP384: {mech: p11.CKM_EC_KEY_PAIR_GEN, keyType: p11.CKK_EC, curve: oidP384},
-	keys.RSA2048:   {mech: p11.CKM_RSA_PKCS_KEY_PAIR_GEN, keyType: p11.CKK_RSA, bits: 2048},
-	keys.RSA3072:   {mech: p11.CKM_RSA_PKCS_KEY_PAIR_GEN, keyType: p11.CKK_RSA, bits: 3072},
-	keys.RSA4096:   {mech: p11.CKM_RSA_PKCS_KEY_PAIR_GEN, keyType: p11.CKK_RSA, bits: 4096},
-}
+var specs = sync.OnceValue(func() map[keys.Algorithm]keySpec {
+	return map[keys.Algorithm]keySpec{
+		keys.ECDSAP256: {mech: p11.CKM_EC_KEY_PAIR_GEN, keyType: p11.CKK_EC, curve: oidP256},
+		keys.ECDSAP384: {mech: p11.CKM_EC_KEY_PAIR_GEN, keyType: p11.CKK_EC, curve: oidP384},
+		keys.RSA2048:   {mech: p11.CKM_RSA_PKCS_KEY_PAIR_GEN, keyType: p11.CKK_RSA, bits: 2048},
+		keys.RSA3072:   {mech: p11.CKM_RSA_PKCS_KEY_PAIR_GEN, keyType: p11.CKK_RSA, bits: 3072},
+		keys.RSA4096:   {mech: p11.CKM_RSA_PKCS_KEY_PAIR_GEN, keyType: p11.CKK_RSA, bits: 4096},
+	}
+})
 
 // templates returns the public and private key templates: both token
 // objects with the given CKA_ID and CKA_LABEL; the private key private,

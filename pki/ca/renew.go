@@ -4,9 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"expvar"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,9 +43,11 @@ type Renewer struct {
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
 
-	// Renewals and Failures count renewals and failed attempts; publish
-	// them with expvar.Publish to expose them as metrics.
-	Renewals, Failures expvar.Int
+	// Renewals and Failures count renewals and failed attempts, for
+	// metrics. (Not expvar.Int: importing expvar registers handlers and
+	// variables at package initialization, in every command of the signet
+	// binary.)
+	Renewals, Failures atomic.Int64
 
 	mu    sync.Mutex
 	items []Renewable

@@ -63,10 +63,10 @@ func TestRenewer(t *testing.T) {
 		if (err != nil) != (s.fail != nil) {
 			t.Errorf("step %d: Check err = %v", i, err)
 		}
-		if got := r.Renewals.Value(); got != s.renewals {
+		if got := r.Renewals.Load(); got != s.renewals {
 			t.Errorf("step %d: renewals = %d, want %d", i, got, s.renewals)
 		}
-		if got := r.Failures.Value(); got != s.failures {
+		if got := r.Failures.Load(); got != s.failures {
 			t.Errorf("step %d: failures = %d, want %d", i, got, s.failures)
 		}
 		if renewed := cur != first; renewed != s.renewed {

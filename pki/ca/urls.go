@@ -3,7 +3,6 @@ package ca
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -14,12 +13,23 @@ const RootName = "root"
 // (time-stamping, later TLS), as opposed to tenants.
 const PlatformName = "platform"
 
-var caNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 // ValidName reports whether name can name a CA: 1–63 lower-case letters,
 // digits and hyphens, not starting with a hyphen. Names appear in URLs and
-// file names.
-func ValidName(name string) bool { return caNameRE.MatchString(name) }
+// file names. (A loop rather than a regular expression: compiling
+// `^[a-z0-9][a-z0-9-]{0,62}$` at package initialization cost every
+// command of the signet binary about 1 ms.)
+func ValidName(name string) bool {
+	if len(name) == 0 || len(name) > 63 || name[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // URLs builds the URLs that certificates point to (RFC 5280 §4.2.1.13,
 // §4.2.2.1) from a base URL such as "http://127.0.0.1:8080".

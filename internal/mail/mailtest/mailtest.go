@@ -1,8 +1,8 @@
 // Package mailtest runs an in-process SMTP server (RFC 5321) that captures
-// the messages it receives, for tests and for `signet quickstart`. It
-// speaks real SMTP over a loopback TCP socket, with optional STARTTLS
-// (RFC 3207) and AUTH PLAIN (RFC 4616), so a [mail.SMTP] talks to it
-// exactly as to a production server.
+// the messages it receives, for tests and benchmarks; the signet binary
+// does not link it. It speaks real SMTP over a loopback TCP socket, with
+// optional STARTTLS (RFC 3207) and AUTH PLAIN (RFC 4616), so a [mail.SMTP]
+// talks to it exactly as to a production server.
 package mailtest
 
 import (
@@ -23,6 +23,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	signetmail "github.com/signet-pki/signet/internal/mail"
 )
 
 // A Message is one captured message, decoded.
@@ -164,6 +166,34 @@ func (s *Server) Wait(ctx context.Context, addr string, n int) ([]Message, error
 			return nil, fmt.Errorf("mailtest: waiting for message %d to %s: %w", n, addr, ctx.Err())
 		}
 	}
+}
+
+// Sent is a view of a [Server]'s messages as the [signetmail.Message]
+// values Signet sent (one recipient, subject, decoded body), for readers
+// that take any source of sent mail, such as apiclient.Mailbox.
+type Sent struct{ s *Server }
+
+// Sent returns the view of the server's messages as sent mail.
+func (s *Server) Sent() Sent { return Sent{s} }
+
+// Wait is [Server.Wait] with the messages as sent mail to addr.
+func (v Sent) Wait(ctx context.Context, addr string, n int) ([]signetmail.Message, error) {
+	msgs, err := v.s.Wait(ctx, addr, n)
+	return asSent(addr, msgs), err
+}
+
+// To is [Server.To] with the messages as sent mail to addr; it never
+// fails.
+func (v Sent) To(addr string) ([]signetmail.Message, error) {
+	return asSent(addr, v.s.To(addr)), nil
+}
+
+func asSent(addr string, msgs []Message) []signetmail.Message {
+	var out []signetmail.Message
+	for _, m := range msgs {
+		out = append(out, signetmail.Message{To: addr, Subject: m.Subject, Body: m.Body})
+	}
+	return out
 }
 
 func (s *Server) add(m Message) {
