@@ -11,6 +11,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/accounts"
 	accountssqlite "github.com/signet-pki/signet/internal/accounts/sqlite"
+	"github.com/signet-pki/signet/internal/accounts/storetest"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
 	"github.com/signet-pki/signet/internal/sqldb"
@@ -186,4 +187,22 @@ func TestFreshDatabaseMatchesPreviousLayout(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConformance runs the accounts stores' conformance suite on a fresh
+// service database.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		ctx := context.Background()
+		pool, err := sqldb.OpenPool(ctx, filepath.Join(t.TempDir(), "signet.db"), nil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pool.Close() })
+		s, err := accountssqlite.New(ctx, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }

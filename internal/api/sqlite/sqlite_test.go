@@ -10,6 +10,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
+	"github.com/signet-pki/signet/internal/api/storetest"
 	"github.com/signet-pki/signet/internal/sqldb"
 )
 
@@ -83,4 +84,22 @@ func TestMigrationScrubsSecrets(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestConformance runs the idempotency stores' conformance suite on a
+// fresh service database.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) api.IdempotencyStore {
+		ctx := context.Background()
+		pool, err := sqldb.OpenPool(ctx, filepath.Join(t.TempDir(), "signet.db"), nil, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { pool.Close() })
+		s, err := apisqlite.New(ctx, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
