@@ -34,7 +34,8 @@ type Migration struct {
 }
 
 // migrationLock is the transaction-level advisory lock key that serializes
-// concurrent migrators.
+// concurrent migrators; it is internal/pgdb's MigrationLock, which the other
+// stores take too.
 const migrationLock int64 = 0x5349474e45544d31 // "SIGNETM1"
 
 // Migrate connects with adminURL (the role that owns the tables), applies
