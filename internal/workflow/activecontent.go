@@ -175,6 +175,17 @@ func (s *scanner) dict(d pdf.Dict) (string, error) {
 			return why, nil
 		}
 	}
+	// The catalog's URI dictionary (§12.6.4.7): relative links resolve
+	// against /Base, so its scheme is every relative link's.
+	base, err := s.value(d, "Base")
+	if err != nil {
+		return "", err
+	}
+	if b, ok := base.(pdf.String); ok {
+		if why := uriScheme(string(b)); why != "" {
+			return why + " as the base of relative links (/URI /Base)", nil
+		}
+	}
 	subtype, err := s.name(d, "Subtype")
 	if err != nil {
 		return "", err

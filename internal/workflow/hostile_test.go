@@ -145,6 +145,11 @@ func HostilePDFs(tb testing.TB) []HostilePDF {
 			p["Annots"] = pdf.Array{a}
 			u.Set(ref, p)
 		}), "rich-media annotation"},
+		// The catalog's URI dictionary (§12.6.4.7): relative links resolve
+		// against /Base, so a file: base makes a relative link a file link.
+		{"file: base of relative links", update(tb, annot(pdf.Dict{"S": pdf.Name("URI"), "URI": pdf.String("calc.exe")}), func(r *pdf.Reader, u *pdf.Update) {
+			setCatalogKey(tb, r, u, "URI", pdf.Dict{"Base": pdf.String("file:///C:/Windows/System32/")})
+		}), "file: address"},
 		{"embedded .bat named through an indirect string", update(tb, base, func(r *pdf.Reader, u *pdf.Update) {
 			file := u.Add(&pdf.Stream{Dict: pdf.Dict{"Type": pdf.Name("EmbeddedFile")}, Data: []byte("calc\r\n")})
 			name := u.Add(pdf.String("run.bat"))
@@ -177,8 +182,12 @@ func BenignPDFs(tb testing.TB) map[string][]byte {
 		spec := u.Add(pdf.Dict{"Type": pdf.Name("Filespec"), "F": pdf.String("factur-x.xml"), "UF": pdf.String("factur-x.xml"), "EF": pdf.Dict{"F": file}})
 		setCatalogKey(tb, r, u, "Names", pdf.Dict{"EmbeddedFiles": pdf.Dict{"Names": pdf.Array{pdf.String("factur-x.xml"), spec}}})
 	})
+	webBase := update(tb, withLink, func(r *pdf.Reader, u *pdf.Update) {
+		setCatalogKey(tb, r, u, "URI", pdf.Dict{"Base": pdf.String("https://example.com/docs/")})
+	})
 	return map[string][]byte{
 		"uri link":             withLink,
+		"https base of links":  webBase,
 		"xml attachment":       invoice,
 		"object streams":       qpdf(tb, withLink, "--object-streams=generate"),
 		"large object streams": pdftest.ObjectStreams(2, 4<<20, "<</FT /Tx /T (name)>>", "<</Type /Annot /Subtype /Text>>"),
