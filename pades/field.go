@@ -101,7 +101,9 @@ func docMDPPermission(r *pdf.Reader, sig pdf.Dict) int {
 			continue
 		}
 		tp, _ := r.Dict(sr["TransformParams"])
-		if p, ok := tp.Int("P"); ok && p >= 1 && p <= 3 {
+		// P may be an indirect object; viewers resolve it.
+		po, _ := r.Resolve(tp["P"])
+		if p, ok := po.(pdf.Integer); ok && p >= 1 && p <= 3 {
 			return int(p)
 		}
 		return 2

@@ -28,7 +28,8 @@ const keysUsage = `Usage:
                      [--compromise-time RFC3339] [--data DIR]
   signet keys export-public ID [--version N] [--data DIR]
 
-DIR defaults to ./signet-data. Every operation is recorded in DIR/audit.db.
+DIR defaults to ./signet-data; only create makes a new key store there, the
+others refuse a DIR without one. Every operation is recorded in DIR/audit.db.
 No command prints private key material.
 `
 
@@ -78,6 +79,16 @@ func withStore(dir string, env *environment, fn func(context.Context, *keys.Mana
 	return keysError(err)
 }
 
+// withExistingStore is withStore for the subcommands that read or change
+// keys that must already exist: a data directory without a key store (a
+// mistyped --data) is an error, not a new key store under a new master key.
+func withExistingStore(dir string, env *environment, fn func(context.Context, *keys.Manager) error) error {
+	if !fileExists(datadir.File(dir, datadir.KeysDB)) {
+		return usageErrorf("no key store in %s (give --data DIR)", dir)
+	}
+	return withStore(dir, env, fn)
+}
+
 // keysError maps key manager errors to exit codes: the caller's mistakes
 // exit 2, refusals and failures exit 1.
 func keysError(err error) error {
@@ -113,7 +124,7 @@ func keysList(args []string, env *environment) error {
 	if len(pos) != 0 {
 		return usageErrorf("keys list takes no arguments")
 	}
-	return withStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withExistingStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
 		ks, err := m.List(ctx, *tenant)
 		if err != nil {
 			return err
@@ -193,7 +204,7 @@ func keysShow(args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
-	return withStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withExistingStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
 		k, err := m.Get(ctx, id)
 		if err != nil {
 			return err
@@ -249,7 +260,7 @@ func keysRotate(args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
-	return withStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withExistingStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
 		ref, err := m.Rotate(ctx, id)
 		if err != nil {
 			return err
@@ -299,7 +310,7 @@ func keysRevoke(args []string, env *environment) error {
 		return err
 	}
 	if !fileExists(datadir.File(*data, datadir.PKIState)) {
-		return withStore(*data, env, revoke)
+		return withExistingStore(*data, env, revoke)
 	}
 	// The data directory runs a PKI: revoking the key revokes its
 	// certificates too, so CRLs and OCSP reflect it.
@@ -328,7 +339,7 @@ func keysExportPublic(args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
-	return withStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withExistingStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
 		pub, _, err := m.PublicKey(ctx, id, *version)
 		if errors.Is(err, keys.ErrState) {
 			return usageErrorf("%v (give --version)", err)

@@ -276,3 +276,24 @@ func equalKeys(a, b any) bool {
 	e, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && e.Equal(b)
 }
+
+// TestKeysCLIMissingDataDir: the subcommands that read or change existing
+// keys, given a data directory that holds no key store (a mistyped
+// --data), exit 2 naming it and create nothing there, no master key
+// above all; only create makes a new key store.
+func TestKeysCLIMissingDataDir(t *testing.T) {
+	c := &keysCLI{t: t, data: filepath.Join(t.TempDir(), "typo")}
+	for _, args := range [][]string{{"list"}, {"show", "knope"}, {"rotate", "knope"}, {"revoke", "knope", "--reason", "keyCompromise"}, {"export-public", "knope"}} {
+		code, _, errb := c.keys(args[0], args[1:]...)
+		if code != 2 || !strings.Contains(errb, "no key store in "+c.data) {
+			t.Errorf("keys %v: exit %d, stderr %q; want 2 naming the missing key store", args, code, errb)
+		}
+		if _, err := os.Stat(c.data); !os.IsNotExist(err) {
+			t.Fatalf("keys %v created %s: %v", args, c.data, err)
+		}
+	}
+	c.mustKeys("create", "--purpose", "document-signing")
+	if list := c.mustKeys("list"); !strings.Contains(list, "document-signing") {
+		t.Errorf("list after create:\n%s", list)
+	}
+}

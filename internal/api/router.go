@@ -73,7 +73,7 @@ type Stack struct {
 }
 
 // Chain wraps rt in s, from the outside in: panic recovery, request id and
-// logger, access log, body limit, per-IP rate limit, authentication,
+// logger, access log, refusal of repeated singleton fields, body limit, per-IP rate limit, authentication,
 // per-principal rate limit, idempotency, the router.
 func Chain(rt *Router, s Stack) http.Handler {
 	var h http.Handler = rt
@@ -92,6 +92,7 @@ func Chain(rt *Router, s Stack) http.Handler {
 	if s.MaxBody > 0 {
 		h = LimitBody(s.MaxBody)(h)
 	}
+	h = SingletonFields(h)
 	h = AccessLog(h)
 	// Recover sits inside RequestIDs so that a panic's problem and log
 	// line carry the request id.

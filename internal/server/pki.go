@@ -90,8 +90,11 @@ func openPKI(ctx context.Context, dir *datadir.Dir, rec auditlog.Recorder, tenan
 	return p, nil
 }
 
-// Roles of the server beside the PKI's.
-var tlsRole = pki.Role{Name: "tls", Purpose: keys.PurposeTLS, Algorithm: keys.ECDSAP256}
+// Roles of the server beside the PKI's. The TLS key signs a handshake for
+// anyone who connects, before any credential is seen: it is anonymous, so
+// that a flood of handshakes adds key.used events per interval, not per
+// connection.
+var tlsRole = pki.Role{Name: "tls", Purpose: keys.PurposeTLS, Algorithm: keys.ECDSAP256, Anonymous: true}
 
 func sealRole(tenant string) pki.Role {
 	return pki.Role{Name: "seal/" + tenant, Tenant: tenant, Purpose: keys.PurposePlatformSeal, Algorithm: keys.ECDSAP256}

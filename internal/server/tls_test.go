@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/internal/server"
 )
 
@@ -55,5 +58,47 @@ func TestTLSVersions(t *testing.T) {
 				t.Errorf("openssl did not verify the chain against root.pem:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestTLSHandshakesAuditBounded: anyone may open TLS connections to the
+// HTTPS listener, without credentials, and each full handshake signs with
+// the server's TLS key. A flood of handshakes must add key.used events per
+// interval, not one per handshake (every use still covered by one).
+func TestTLSHandshakesAuditBounded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	r := start(t, dir, nil)
+	const handshakes = 40
+	for range handshakes {
+		conn, err := tls.Dial("tcp", r.srv.Addr().String(), &tls.Config{RootCAs: r.roots(), ServerName: "127.0.0.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	r.stop()
+
+	st, err := auditsqlite.Open(filepath.Join(dir, "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	size, err := st.Size(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := st.Records(ctx, 0, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := 0
+	for _, rec := range recs {
+		if rec.Type == "key.used" && bytes.Contains(rec.Leaf, []byte(`"tls"`)) {
+			events++
+		}
+	}
+	if events == 0 || events > handshakes/4 {
+		t.Errorf("%d TLS handshakes recorded as %d key.used events of the TLS key, want 1 to %d", handshakes, events, handshakes/4)
 	}
 }

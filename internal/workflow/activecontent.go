@@ -139,9 +139,26 @@ func (s *scanner) object(o pdf.Object) (string, error) {
 	return "", nil
 }
 
+// value returns d[key], resolved if it is an indirect reference: viewers
+// resolve every value, so /S 12 0 R naming /Launch is a launch action.
+func (s *scanner) value(d pdf.Dict, key pdf.Name) (pdf.Object, error) {
+	return s.r.Resolve(d[key])
+}
+
+// name returns d[key] as a name, resolved, or "".
+func (s *scanner) name(d pdf.Dict, key pdf.Name) (pdf.Name, error) {
+	o, err := s.value(d, key)
+	n, _ := o.(pdf.Name)
+	return n, err
+}
+
 // dict checks one dictionary, not its values.
 func (s *scanner) dict(d pdf.Dict) (string, error) {
-	if why, ok := refusedActions()[d.Name("S")]; ok {
+	action, err := s.name(d, "S")
+	if err != nil {
+		return "", err
+	}
+	if why, ok := refusedActions()[action]; ok {
 		return why, nil
 	}
 	for _, k := range refusedKeys {
@@ -149,12 +166,31 @@ func (s *scanner) dict(d pdf.Dict) (string, error) {
 			return k.why, nil
 		}
 	}
-	if u, ok := d["URI"].(pdf.String); ok && d.Name("S") == "URI" {
+	uri, err := s.value(d, "URI")
+	if err != nil {
+		return "", err
+	}
+	if u, ok := uri.(pdf.String); ok && action == "URI" {
 		if why := uriScheme(string(u)); why != "" {
 			return why, nil
 		}
 	}
-	if d.Name("Subtype") == "RichMedia" {
+	// The catalog's URI dictionary (§12.6.4.7): relative links resolve
+	// against /Base, so its scheme is every relative link's.
+	base, err := s.value(d, "Base")
+	if err != nil {
+		return "", err
+	}
+	if b, ok := base.(pdf.String); ok {
+		if why := uriScheme(string(b)); why != "" {
+			return why + " as the base of relative links (/URI /Base)", nil
+		}
+	}
+	subtype, err := s.name(d, "Subtype")
+	if err != nil {
+		return "", err
+	}
+	if subtype == "RichMedia" {
 		return "a rich-media annotation (/RichMedia: Flash or 3D content that runs code)", nil
 	}
 	if _, ok := d["EF"]; ok {
@@ -168,7 +204,11 @@ func (s *scanner) dict(d pdf.Dict) (string, error) {
 func (s *scanner) fileSpec(fs pdf.Dict) (string, error) {
 	var name string
 	for _, k := range []pdf.Name{"UF", "F", "Unix", "Mac", "DOS"} {
-		n, ok := fs[k].(pdf.String)
+		o, err := s.value(fs, k)
+		if err != nil {
+			return "", err
+		}
+		n, ok := o.(pdf.String)
 		if !ok {
 			continue
 		}
@@ -205,7 +245,11 @@ func (s *scanner) embeddedFile(st *pdf.Stream, name string) (string, error) {
 	if name != "" {
 		label += " " + quoteName(name)
 	}
-	if mt := strings.ToLower(string(st.Dict.Name("Subtype"))); executableTypes()[mt] {
+	subtype, err := s.name(st.Dict, "Subtype")
+	if err != nil {
+		return "", err
+	}
+	if mt := strings.ToLower(string(subtype)); executableTypes()[mt] {
 		return label + " of type " + mt + " (executables, scripts and PDF documents are not accepted as attachments)", nil
 	}
 	head, err := s.r.DecodePrefix(st, sniffLen)

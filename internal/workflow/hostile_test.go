@@ -81,6 +81,13 @@ func HostilePDFs(tb testing.TB) []HostilePDF {
 			u.Set(ref, p)
 		})
 	}
+	// indirect makes the document's open action the dictionary build
+	// returns, built with the update so that it can add objects.
+	indirect := func(build func(u *pdf.Update) pdf.Dict) []byte {
+		return update(tb, base, func(r *pdf.Reader, u *pdf.Update) {
+			setCatalogKey(tb, r, u, "OpenAction", u.Add(build(u)))
+		})
+	}
 	// JavaScript in an earlier revision only: a later update removes it
 	// from the catalog, but a viewer showing that revision runs it.
 	earlier := update(tb, update(tb, base, func(r *pdf.Reader, u *pdf.Update) {
@@ -116,6 +123,39 @@ func HostilePDFs(tb testing.TB) []HostilePDF {
 		{"file: link", annot(pdf.Dict{"S": pdf.Name("URI"), "URI": pdf.String("file:///C:/Windows/System32/calc.exe")}), "file: address"},
 		{"submit-form action", annot(pdf.Dict{"S": pdf.Name("SubmitForm"), "F": pdf.Dict{"FS": pdf.Name("URL"), "F": pdf.String("https://example.com/collect")}}), "submit-form"},
 		{"javascript in an earlier revision", earlier, "JavaScript"},
+		// Viewers resolve every value, so an indirect /S, /URI, /Subtype
+		// or file name counts as much as a direct one.
+		{"launch action through an indirect /S", indirect(func(u *pdf.Update) pdf.Dict {
+			return pdf.Dict{"S": u.Add(pdf.Name("Launch")), "F": pdf.String("calc.exe")}
+		}), "launch action"},
+		{"submit-form action through an indirect /S", indirect(func(u *pdf.Update) pdf.Dict {
+			return pdf.Dict{"S": u.Add(pdf.Name("SubmitForm")), "F": pdf.Dict{"FS": pdf.Name("URL"), "F": pdf.String("https://example.com/collect")}}
+		}), "submit-form"},
+		{"javascript: link through an indirect /URI", indirect(func(u *pdf.Update) pdf.Dict {
+			return pdf.Dict{"S": pdf.Name("URI"), "URI": u.Add(pdf.String("javascript:app.alert(1)"))}
+		}), "javascript: address"},
+		{"rich-media annotation through an indirect /Subtype", update(tb, base, func(r *pdf.Reader, u *pdf.Update) {
+			ref, page, err := r.Page(1)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			a := u.Add(pdf.Dict{"Type": pdf.Name("Annot"), "Subtype": u.Add(pdf.Name("RichMedia")),
+				"Rect": pdf.Array{pdf.Integer(72), pdf.Integer(700), pdf.Integer(200), pdf.Integer(720)}})
+			p := page.Clone()
+			p["Annots"] = pdf.Array{a}
+			u.Set(ref, p)
+		}), "rich-media annotation"},
+		// The catalog's URI dictionary (§12.6.4.7): relative links resolve
+		// against /Base, so a file: base makes a relative link a file link.
+		{"file: base of relative links", update(tb, annot(pdf.Dict{"S": pdf.Name("URI"), "URI": pdf.String("calc.exe")}), func(r *pdf.Reader, u *pdf.Update) {
+			setCatalogKey(tb, r, u, "URI", pdf.Dict{"Base": pdf.String("file:///C:/Windows/System32/")})
+		}), "file: address"},
+		{"embedded .bat named through an indirect string", update(tb, base, func(r *pdf.Reader, u *pdf.Update) {
+			file := u.Add(&pdf.Stream{Dict: pdf.Dict{"Type": pdf.Name("EmbeddedFile")}, Data: []byte("calc\r\n")})
+			name := u.Add(pdf.String("run.bat"))
+			spec := u.Add(pdf.Dict{"Type": pdf.Name("Filespec"), "F": name, "UF": name, "EF": pdf.Dict{"F": file}})
+			setCatalogKey(tb, r, u, "Names", pdf.Dict{"EmbeddedFiles": pdf.Dict{"Names": pdf.Array{pdf.String("a"), spec}}})
+		}), `"run.bat"`},
 	}
 }
 
@@ -142,8 +182,12 @@ func BenignPDFs(tb testing.TB) map[string][]byte {
 		spec := u.Add(pdf.Dict{"Type": pdf.Name("Filespec"), "F": pdf.String("factur-x.xml"), "UF": pdf.String("factur-x.xml"), "EF": pdf.Dict{"F": file}})
 		setCatalogKey(tb, r, u, "Names", pdf.Dict{"EmbeddedFiles": pdf.Dict{"Names": pdf.Array{pdf.String("factur-x.xml"), spec}}})
 	})
+	webBase := update(tb, withLink, func(r *pdf.Reader, u *pdf.Update) {
+		setCatalogKey(tb, r, u, "URI", pdf.Dict{"Base": pdf.String("https://example.com/docs/")})
+	})
 	return map[string][]byte{
 		"uri link":             withLink,
+		"https base of links":  webBase,
 		"xml attachment":       invoice,
 		"object streams":       qpdf(tb, withLink, "--object-streams=generate"),
 		"large object streams": pdftest.ObjectStreams(2, 4<<20, "<</FT /Tx /T (name)>>", "<</Type /Annot /Subtype /Text>>"),
