@@ -41,7 +41,7 @@ func openPKIData(ctx context.Context, dir string, env *environment) (*pkiData, e
 	if err != nil {
 		d.Close()
 		if errors.Is(err, datadir.ErrInUse) {
-			return nil, failf("data directory %s is in use by another signet pki command", dir)
+			return nil, failf("%v", err)
 		}
 		return nil, dataError(err)
 	}

@@ -77,6 +77,9 @@ const (
 	OutboxDir      = "outbox"
 	PKIState       = "pki.json"
 	PKILock        = "pki.lock"
+	// WriterLock is held by the one process that appends to the audit
+	// log: a running `signet serve`, or a command that records events.
+	WriterLock = "signet.lock"
 )
 
 // AuditOrigin names a service data directory's audit log in its

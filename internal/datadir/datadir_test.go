@@ -271,3 +271,32 @@ func TestPKIFilesLock(t *testing.T) {
 		t.Error("RoleKey of a role never created")
 	}
 }
+
+// TestWriterLock: one process at a time appends to a data directory's
+// audit log; a second opener is refused with ErrInUse until the first
+// closes, while reading the audit store stays open to others.
+func TestWriterLock(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data")
+	first := open(t, path, datadir.Options{})
+	if _, err := first.AuditLog(ctx); err != nil {
+		t.Fatal(err)
+	}
+	second := open(t, path, datadir.Options{})
+	if _, err := second.AuditLog(ctx); !errors.Is(err, datadir.ErrInUse) {
+		t.Fatalf("second AuditLog: %v; want ErrInUse", err)
+	}
+	if _, err := second.Keys(ctx); !errors.Is(err, datadir.ErrInUse) {
+		t.Fatalf("second Keys (records through the log): %v; want ErrInUse", err)
+	}
+	if _, err := second.AuditStore(ctx); err != nil {
+		t.Fatalf("reading the audit store beside the writer: %v", err)
+	}
+	second.Close()
+	first.Close()
+	third := open(t, path, datadir.Options{})
+	if _, err := third.AuditLog(ctx); err != nil {
+		t.Fatalf("AuditLog after the first closed: %v", err)
+	}
+	third.Close()
+}

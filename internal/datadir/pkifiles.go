@@ -13,15 +13,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
 )
-
-// ErrInUse means another command holds the data directory's PKI lock.
-var ErrInUse = errors.New("datadir: data directory is in use by another signet pki command")
 
 // PKIFiles is the [pki.Store] of `signet pki serve` and the other pki
 // commands: which key each role uses, and the base URL written into
@@ -61,15 +57,9 @@ func (d *Dir) PKIFiles(ctx context.Context) (*PKIFiles, error) {
 	if _, err := d.mkdir(PKIDir); err != nil {
 		return nil, err
 	}
-	lock, err := os.OpenFile(d.File(PKILock), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("datadir: %w", err)
+	if err := d.lock(PKILock, "another signet pki command"); err != nil {
+		return nil, err
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("%w: %s", ErrInUse, d.path)
-	}
-	d.onClose(lock.Close)
 	m, err := d.Keys(ctx)
 	if err != nil {
 		return nil, err

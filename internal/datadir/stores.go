@@ -60,6 +60,12 @@ func (d *Dir) AuditLog(ctx context.Context) (*auditlog.Log, error) {
 	if _, err := d.mkdir(""); err != nil {
 		return nil, err
 	}
+	// The log keeps its tree's state in memory: a second process
+	// appending to the same audit.db would make both fail. One writer
+	// per data directory, held until Close.
+	if err := d.lock(WriterLock, "another Signet process (a running signet serve, or a command that records events)"); err != nil {
+		return nil, err
+	}
 	secret, err := soft.LoadKeyFile(d.File(AuditMaster), rand.Reader)
 	if err != nil {
 		return nil, &secretError{"audit secret", err}

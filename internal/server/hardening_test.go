@@ -20,6 +20,7 @@ import (
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -444,4 +445,32 @@ func accessLogged(t *testing.T, logs, method, path string, status int) bool {
 		}
 	}
 	return false
+}
+
+// TestSecondServerOnOneDataDirectory: a second server on the data
+// directory of a running one is refused at start with an error that says
+// the directory is in use, and leaves the first serving; once the first
+// has stopped, the directory opens again.
+func TestSecondServerOnOneDataDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	r := start(t, dir, nil)
+	admin := r.bootstrapKey()
+	listen, pkiListen := freeAddr(t), freeAddr(t)
+	srv, err := server.New(context.Background(), server.Config{DataDir: dir, Listen: listen, PKIListen: pkiListen})
+	if err == nil || srv != nil {
+		t.Fatalf("a second server started on %s (error %v)", dir, err)
+	}
+	if !errors.Is(err, datadir.ErrInUse) || !strings.Contains(err.Error(), filepath.Join(dir, datadir.WriterLock)) {
+		t.Errorf("second server: %v; want ErrInUse naming the lock", err)
+	}
+	for _, a := range []string{listen, pkiListen} {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Fatalf("%s still bound after the refused start: %v", a, err)
+		}
+		ln.Close()
+	}
+	if res := r.do("GET", "/v1/tenants", admin, nil); res.status != http.StatusOK {
+		t.Fatalf("first server after the refused start: %d %s", res.status, res.body)
+	}
 }
