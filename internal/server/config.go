@@ -217,6 +217,14 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
+	// The PKI listener's address is written into every certificate (AIA,
+	// CRL distribution points, OCSP): a wildcard would be written as
+	// http://[::]:PORT, which no relying party reaches.
+	if host, _, err := net.SplitHostPort(c.PKIListen); err == nil {
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			errs = append(errs, fmt.Errorf("pki_listen %q: a wildcard address would be written into certificates; give the address relying parties reach", c.PKIListen))
+		}
+	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir is empty"))
 	}
