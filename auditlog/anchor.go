@@ -21,6 +21,17 @@ type Anchorer interface {
 	Anchor(ctx context.Context, cp, prev Checkpoint, proof tlog.TreeProof) ([]Anchor, error)
 }
 
+// A LogBoundAnchorer is an [Anchorer] whose anchoring is itself recorded in
+// the log it anchors, such as a built-in TSA whose key uses are audit
+// events. The last checkpoint of [Publisher.Shutdown], signed after the
+// log has stopped recording, is not given to it (it could only fail): the
+// next start's first checkpoint, a consistent extension of that one,
+// carries its anchor.
+type LogBoundAnchorer interface {
+	Anchorer
+	AnchorsThroughLog() bool
+}
+
 // hashReader reads stored hashes from s with ctx, as a [tlog.HashReader].
 func hashReader(ctx context.Context, s Storage) tlog.HashReader {
 	return tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) {

@@ -439,3 +439,41 @@ func TestPublisherIdleAfterAnchoring(t *testing.T) {
 		t.Fatalf("final checkpoint at %d of %d events", last.Size, size)
 	}
 }
+
+// logBound is an anchorer whose anchoring is recorded in the log itself.
+type logBound struct{ anchorer }
+
+func (*logBound) AnchorsThroughLog() bool { return true }
+
+// TestPublisherShutdownSkipsLogBoundAnchorers: a log-bound anchorer (the
+// built-in TSA) anchors every checkpoint published while the log records,
+// but not the last one of Shutdown, which the others still anchor; no
+// anchoring failure is counted for it.
+func TestPublisherShutdownSkipsLogBoundAnchorers(t *testing.T) {
+	ctx := context.Background()
+	s := auditlog.NewMemStore()
+	signer, _ := newKey(t)
+	bound, sink := &logBound{}, &anchorer{}
+	pub, _ := auditlog.NewPublisher(s, auditlog.PublisherConfig{Origin: origin, Signer: signer, Anchorers: []auditlog.Anchorer{bound, sink}, Logger: slog.New(slog.DiscardHandler)})
+	l := newLog(t, s, auditlog.Config{})
+	l.Append(ctx, event(1))
+	if _, err := pub.Publish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l.Append(ctx, event(2))
+	if err := l.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(bound.calls) != 1 || bound.calls[0] != 1 {
+		t.Errorf("log-bound anchorer called for sizes %v, want [1]", bound.calls)
+	}
+	if len(sink.calls) != 2 || sink.calls[1] != 2 {
+		t.Errorf("other anchorer called for sizes %v, want [1 2]", sink.calls)
+	}
+	if pub.AnchorFailures() != 0 {
+		t.Errorf("AnchorFailures = %d, want 0", pub.AnchorFailures())
+	}
+}

@@ -70,6 +70,9 @@ type Publisher struct {
 	init bool
 
 	anchorFailures atomic.Int64
+	// closing is set by Shutdown: the log no longer records, so
+	// [LogBoundAnchorer]s are skipped.
+	closing atomic.Bool
 	// settled is the log's size right after the last publication's
 	// anchors: anchoring may itself append events (the built-in TSA's
 	// key.used), which are no reason for another checkpoint.
@@ -185,6 +188,10 @@ func (p *Publisher) Publish(ctx context.Context) (Checkpoint, error) {
 // anchor runs every Anchorer and stores what they return.
 func (p *Publisher) anchor(ctx context.Context, cp, prev Checkpoint, proof tlog.TreeProof) {
 	for _, a := range p.cfg.Anchorers {
+		if lb, ok := a.(LogBoundAnchorer); ok && lb.AnchorsThroughLog() && p.closing.Load() {
+			p.cfg.Logger.Info("auditlog: the last checkpoint before shutdown is anchored at the next start", "size", cp.Size)
+			continue
+		}
 		anchors, err := a.Anchor(ctx, cp, prev, proof)
 		if err != nil {
 			p.anchorFailures.Add(1)
@@ -257,9 +264,9 @@ func (p *Publisher) loop(ctx context.Context) {
 	}
 }
 
-// Shutdown stops the background loop, then publishes a final checkpoint.
-// Call it after [Log.Shutdown], so the final checkpoint covers every
-// acknowledged event.
+// Shutdown stops the background loop, then publishes a final checkpoint,
+// anchored by every anchorer but the [LogBoundAnchorer]s. Call it after
+// [Log.Shutdown], so the final checkpoint covers every acknowledged event.
 func (p *Publisher) Shutdown(ctx context.Context) error {
 	if p.stop != nil {
 		close(p.stop)
@@ -270,6 +277,7 @@ func (p *Publisher) Shutdown(ctx context.Context) error {
 		}
 		p.stop = nil
 	}
+	p.closing.Store(true)
 	_, err := p.Publish(ctx)
 	return err
 }

@@ -474,3 +474,21 @@ func TestSecondServerOnOneDataDirectory(t *testing.T) {
 		t.Fatalf("first server after the refused start: %d %s", res.status, res.body)
 	}
 }
+
+// TestShutdownLogsNoAnchoringFailure: the last checkpoint of a shutdown is
+// signed after the audit log has closed, when the built-in TSA cannot
+// record a key use; it is not sent to the TSA (the next start's first
+// checkpoint carries the time-stamp), so a clean shutdown logs no error.
+func TestShutdownLogsNoAnchoringFailure(t *testing.T) {
+	r := start(t, filepath.Join(t.TempDir(), "data"), nil)
+	admin := r.bootstrapKey()
+	if res := r.do("POST", "/v1/tenants", admin, map[string]string{"name": "Acme"}); res.status != http.StatusCreated {
+		t.Fatalf("create tenant: %d %s", res.status, res.body)
+	}
+	r.stop()
+	for _, line := range strings.Split(r.logs.String(), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			t.Errorf("shutdown logged an error: %s", line)
+		}
+	}
+}

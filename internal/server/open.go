@@ -128,7 +128,7 @@ func (s *Server) openPublisher(signer note.Signer, o options) (*auditlog.Publish
 	// outside the listener's per-client limits.
 	anchorTSA := &tsa.Client{URLs: []string{s.pkiURL() + "/tsa"}, HTTPClient: &http.Client{Transport: localTransport{s.pki}}}
 	anchorers := []auditlog.Anchorer{
-		&anchor.Timestamper{Client: anchorTSA, Now: o.now},
+		logBound{&anchor.Timestamper{Client: anchorTSA, Now: o.now}},
 		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
 	}
 	store := s.audit.store
@@ -261,3 +261,12 @@ func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) er
 	s.pkiHTTP.ErrorLog = errLog
 	return nil
 }
+
+// logBound marks the built-in TSA's anchorer: each time-stamp is a use of
+// the TSA key, recorded in the audit log it anchors, so the publisher's
+// last checkpoint at shutdown (after the log has closed) is left to the
+// next start's first one.
+type logBound struct{ auditlog.Anchorer }
+
+// AnchorsThroughLog implements [auditlog.LogBoundAnchorer].
+func (logBound) AnchorsThroughLog() bool { return true }
