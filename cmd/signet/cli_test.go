@@ -78,6 +78,10 @@ func TestSignVerifyCLI(t *testing.T) {
 	if !strings.Contains(stdout, "PAdES-B-B") {
 		t.Errorf("sign output %q does not name the level", stdout)
 	}
+	// A signed document is readable by its owner only.
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, %v (want 0600)", out, st, err)
+	}
 	code, stdout, stderr = signetRun(t, "verify", "--trust", f.root, out)
 	if code != 0 || !strings.Contains(stdout, "VALID") {
 		t.Fatalf("verify: exit %d\n%s%s", code, stdout, stderr)
@@ -185,7 +189,7 @@ func TestPKCS12CLI(t *testing.T) {
 // TestQuickstart runs the newcomer's command end to end: a server in
 // process, two signers, the sealed B-LTA document and its root.
 func TestQuickstart(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "qs") // created by quickstart
 	code, stdout, stderr := signetRun(t, "quickstart", "--dir", dir)
 	if code != 0 {
 		t.Fatalf("quickstart: exit %d\n%s%s", code, stdout, stderr)
@@ -205,6 +209,13 @@ func TestQuickstart(t *testing.T) {
 	}
 	if strings.Contains(stdout, "sk_") {
 		t.Errorf("quickstart printed an API key:\n%s", stdout)
+	}
+	// What quickstart writes is owner-only: the signed document and its
+	// trust anchor in a 0700 directory.
+	for p, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "signed.pdf"): 0o600, filepath.Join(dir, "root.pem"): 0o600} {
+		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != want {
+			t.Errorf("%s: %v, %v (want %04o)", p, st, err, want)
+		}
 	}
 	// The signers' links and codes came from the outbox: at least a link
 	// and a code per signer, owner-only.

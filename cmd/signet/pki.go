@@ -185,7 +185,7 @@ func cmdPKIIssueSigner(args []string, env *environment) error {
 	}
 	chain := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
 	chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: iss.Raw})...)
-	if err := os.WriteFile(*certOut, chain, 0o644); err != nil {
+	if err := os.WriteFile(*certOut, chain, 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.stdout, "issued serial %x to %s <%s>, valid until %s\n", cert.SerialNumber, *name, *email, cert.NotAfter.Format(time.RFC3339))

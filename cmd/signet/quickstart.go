@@ -75,7 +75,7 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 	if err := os.RemoveAll(data); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 
@@ -191,10 +191,10 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 		return err
 	}
 	signedPath, rootPath := filepath.Join(dir, "signed.pdf"), filepath.Join(dir, "root.pem")
-	if err := os.WriteFile(signedPath, signed, 0o644); err != nil {
+	if err := os.WriteFile(signedPath, signed, 0o600); err != nil {
 		return err
 	}
-	if err := os.WriteFile(rootPath, rootPEM, 0o644); err != nil {
+	if err := os.WriteFile(rootPath, rootPEM, 0o600); err != nil {
 		return err
 	}
 	rep, err := pades.Verify(bytes.NewReader(signed), int64(len(signed)), pades.VerifyOptions{Roots: roots})

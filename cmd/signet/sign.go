@@ -181,7 +181,7 @@ func writeAtomically(path string, write func(*os.File) error) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
+	if err := os.Chmod(tmp, 0o600); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
