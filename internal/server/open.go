@@ -253,7 +253,8 @@ func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) er
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
 	s.https = &http.Server{
-		Handler:   limitBodyRead(s.handler, time.Duration(cfg.BodyReadTimeout), cfg.BodyMinRate, o.logger),
+		Handler: limitBodyRead(limitResponseWrite(s.handler, time.Duration(cfg.BodyReadTimeout), cfg.BodyMinRate, o.logger),
+			time.Duration(cfg.BodyReadTimeout), cfg.BodyMinRate, o.logger),
 		TLSConfig: tlsCfg, ErrorLog: errLog,
 		ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 	}
