@@ -41,6 +41,9 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	if len(name) > maxNameLen || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\r\n") {
 		return nil, invalid("the document name must be valid UTF-8 of at most %d bytes on one line", maxNameLen)
 	}
+	if err := checkLabel("the document name", name, maxNameLen, true); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(body, s.cfg.MaxDocumentSize+1))
 	if err != nil {

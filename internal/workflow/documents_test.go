@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -207,5 +208,20 @@ func TestUnauthenticatedAndScopes(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden || e.counts().documents != 0 {
 		t.Fatalf("upload without documents:write: %d", resp.StatusCode)
+	}
+}
+
+// TestUploadNameRefused: a document name that could disguise itself (a
+// right-to-left override turning "cod.exe" into "exe.doc" on screen) or
+// add lines to an e-mail or a log is refused with a 422.
+func TestUploadNameRefused(t *testing.T) {
+	e := newEnv(t)
+	doc := samplePDF(t, 1, "Name")
+	for _, name := range []string{"invoice\u202efdp.exe", "a\u2066b\u2069.pdf", "a\tb.pdf", "a\x7fb.pdf"} {
+		resp, body := e.do("t1", "POST", "/v1/documents?name="+url.QueryEscape(name), "application/pdf", doc)
+		p := problem(t, resp, body)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.HasSuffix(p.Type, "invalid-request") {
+			t.Errorf("name %q: %d %s", name, resp.StatusCode, body)
+		}
 	}
 }

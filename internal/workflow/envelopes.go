@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/signet-pki/signet/auditlog"
@@ -55,7 +56,36 @@ func checkText(field, v string, max int, required bool) error {
 	if len(v) > max || !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 		return invalid("%s must be valid UTF-8 of at most %d bytes", field, max)
 	}
+	if strings.ContainsFunc(v, isBidiControl) {
+		return invalid("%s must not hold bidirectional formatting characters (they can disguise what is shown, e.g. a file name's extension)", field)
+	}
 	return nil
+}
+
+// checkLabel is [checkText] for a one-line label (a subject, a name): no
+// control characters either, so that it cannot add lines to an e-mail or
+// a log.
+func checkLabel(field, v string, max int, required bool) error {
+	if err := checkText(field, v, max, required); err != nil {
+		return err
+	}
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return invalid("%s must be one line without control characters", field)
+	}
+	return nil
+}
+
+// isBidiControl reports whether r is a Unicode bidirectional formatting
+// character (Unicode Standard Annex #9: ALM, LRM, RLM, the embeddings,
+// overrides and isolates).
+func isBidiControl(r rune) bool {
+	switch {
+	case r == 0x061C, r == 0x200E, r == 0x200F:
+		return true
+	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // CreateEnvelope stores a draft envelope of the acting tenant and records
@@ -64,7 +94,7 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 	if a.Tenant == "" {
 		return nil, withDetail(ErrInvalid, "envelopes belong to a tenant", nil)
 	}
-	if err := checkText("subject", req.Subject, maxNameLen, true); err != nil {
+	if err := checkLabel("subject", req.Subject, maxNameLen, true); err != nil {
 		return nil, err
 	}
 	if err := checkText("message", req.Message, maxMessageLen, false); err != nil {
@@ -154,7 +184,7 @@ func (s *Service) recipient(i int, in RecipientInput) (Recipient, error) {
 	if !in.Role.Acts() && in.Role != RoleCC {
 		return Recipient{}, invalid("recipients[%d]: role must be signer, approver or cc", i)
 	}
-	if err := checkText(fmt.Sprintf("recipients[%d].name", i), in.Name, maxNameLen, true); err != nil {
+	if err := checkLabel(fmt.Sprintf("recipients[%d].name", i), in.Name, maxNameLen, true); err != nil {
 		return Recipient{}, err
 	}
 	addr, err := mail.ParseAddress(in.Email)
