@@ -38,6 +38,17 @@ func (e *BudgetError) Error() string {
 // Is reports whether target is [ErrBudget].
 func (e *BudgetError) Is(target error) bool { return target == ErrBudget }
 
+// A StreamTooLargeError means one stream decodes to more than the limit
+// of a single stream (32 MiB), whatever the document's budget has left.
+type StreamTooLargeError struct {
+	// Limit is the per-stream limit in bytes.
+	Limit int64
+}
+
+func (e *StreamTooLargeError) Error() string {
+	return fmt.Sprintf("pdf: a stream decodes to more than %d bytes, the limit for one stream", e.Limit)
+}
+
 // An Option sets a limit of a [Reader].
 type Option func(*Reader)
 

@@ -82,7 +82,7 @@ func (r *Reader) decode(s *Stream, limit int, prefix bool) ([]byte, error) {
 				out = out[:limit]
 			}
 			if len(out) > limit {
-				return nil, fmt.Errorf("pdf: decoded stream too large")
+				return nil, &StreamTooLargeError{Limit: int64(limit)}
 			}
 			// Output beyond the budget's room fails here.
 			if err := r.charge(int64(len(out))); err != nil {

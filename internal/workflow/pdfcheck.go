@@ -110,6 +110,11 @@ func malformed(detail string, err error) error {
 		return withDetail(ErrDecodeBudget, "the PDF decompresses to more than "+strconv.FormatInt(be.Limit, 10)+
 			" bytes (streams decoded and read, and cross-reference entries), the limit for one document", err)
 	}
+	var se *pdf.StreamTooLargeError
+	if errors.As(err, &se) {
+		return withDetail(ErrDecodeBudget, "a stream of the PDF decompresses to more than "+strconv.FormatInt(se.Limit, 10)+
+			" bytes, the limit for one stream", err)
+	}
 	return withDetail(ErrMalformedPDF, detail, err)
 }
 

@@ -188,6 +188,14 @@ func uploadBomb(t *testing.T) {
 		fmt.Sprintf("decompresses to more than %d bytes", workflow.DefaultMaxDecodedSize), true)
 }
 
+// TestUploadStreamTooLarge: one object stream that inflates past the
+// per-stream limit (32 MiB) is refused as a decompression bomb (422
+// pdf-decode-budget naming the limit), not as a malformed PDF.
+func TestUploadStreamTooLarge(t *testing.T) {
+	e := newEnv(t)
+	e.refuseUpload(t, pdftest.Bomb(1, 40<<20), "pdf-decode-budget", "a stream of the PDF decompresses to more than 33554432 bytes", true)
+}
+
 // TestUploadChecksBounded: while every check slot is taken, an upload
 // waits for one and gives up with its context, storing nothing; once the
 // slots are free it goes through.
