@@ -78,12 +78,19 @@ type deadlineBody struct {
 
 // extend sets the read deadline for the next read.
 func (b *deadlineBody) extend() error {
-	now := time.Now()
-	d := b.start.Add(b.timeout + time.Duration(float64(b.n)/float64(b.minRate)*float64(time.Second)))
-	if idle := now.Add(b.timeout); idle.Before(d) {
+	return b.rc.SetReadDeadline(movingDeadline(time.Now(), b.start, b.timeout, b.n, b.minRate))
+}
+
+// movingDeadline is the deadline of the next read or write of a body that
+// started at start and has moved n bytes so far: within timeout of now,
+// and no later than the body moving at minRate bytes per second after its
+// first timeout.
+func movingDeadline(now, start time.Time, timeout time.Duration, n, minRate int64) time.Time {
+	d := start.Add(timeout + time.Duration(float64(n)/float64(minRate)*float64(time.Second)))
+	if idle := now.Add(timeout); idle.Before(d) {
 		d = idle
 	}
-	return b.rc.SetReadDeadline(d)
+	return d
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {

@@ -9,12 +9,10 @@ import (
 )
 
 // limitResponseWrite returns next with its responses written under a
-// moving deadline, the counterpart of [limitBodyRead] for clients that
-// read slowly: every write must complete within timeout, and the response
-// as a whole must be taken at minRate bytes per second on average after
-// the first timeout, counted from the first write:
-//
-//	deadline = min(now + timeout, first + timeout + bytesWritten/minRate)
+// moving deadline ([movingDeadline], counted from the first write), the
+// counterpart of [limitBodyRead] for clients that read slowly: every
+// write must complete within timeout, and the response as a whole must be
+// taken at minRate bytes per second on average after the first timeout.
 //
 // A client that stops reading (or trickles a large download) makes a
 // write fail once the connection's buffers are full; the handler sees the
@@ -62,11 +60,7 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 	if w.first.IsZero() {
 		w.first = now
 	}
-	d := w.first.Add(w.timeout + time.Duration(float64(w.n)/float64(w.minRate)*float64(time.Second)))
-	if idle := now.Add(w.timeout); idle.Before(d) {
-		d = idle
-	}
-	_ = w.rc.SetWriteDeadline(d)
+	_ = w.rc.SetWriteDeadline(movingDeadline(now, w.first, w.timeout, w.n, w.minRate))
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
 	if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
