@@ -130,7 +130,7 @@ var (
 )
 
 var (
-	shapesMu sync.Mutex
+	shapesMu sync.RWMutex
 	shapes   = map[reflect.Type]*shape{}
 )
 
@@ -139,6 +139,15 @@ var (
 func shapeOf(t reflect.Type) *shape {
 	if t == nil {
 		return freeShape
+	}
+	// Shapes are complete once the write lock is released, so a cached
+	// one is read under the read lock only: decoding takes no exclusive
+	// lock after a type's first request.
+	shapesMu.RLock()
+	sh, ok := shapes[t]
+	shapesMu.RUnlock()
+	if ok {
+		return sh
 	}
 	shapesMu.Lock()
 	defer shapesMu.Unlock()

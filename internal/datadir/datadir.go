@@ -50,7 +50,6 @@ import (
 	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/soft"
-	keysqlite "github.com/signet-pki/signet/keys/sqlite"
 	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
 	pkisqlite "github.com/signet-pki/signet/pki/sqlite"
 )
@@ -132,7 +131,6 @@ type Dir struct {
 	audit      *auditlog.Log
 	backend    *soft.Backend
 	codeKey    []byte
-	keyMeta    *keysqlite.Store
 	keys       *keys.Manager
 	pool       *sqldb.Pool
 	caStore    *casqlite.Store

@@ -122,11 +122,7 @@ func (p *PKIFiles) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := p.d.File(PKIState) + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p.d.File(PKIState))
+	return writeFileAtomic(p.d.File(PKIState), append(b, '\n'), 0o600)
 }
 
 // rolePath maps "ca/acme" to DIR/pki/ca-acme.pem.
@@ -174,10 +170,5 @@ func (p *PKIFiles) Certificate(ctx context.Context, role string) (*x509.Certific
 
 // SetCertificate implements [pki.Store].
 func (p *PKIFiles) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
-	path := p.rolePath(role)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return writeFileAtomic(p.rolePath(role), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600)
 }

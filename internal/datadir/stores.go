@@ -175,7 +175,7 @@ func (d *Dir) Keys(ctx context.Context) (*keys.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.keyMeta, d.keys = meta, m
+	d.keys = m
 	return m, nil
 }
 

@@ -166,24 +166,29 @@ func (s *scanner) dict(d pdf.Dict) (string, error) {
 			return k.why, nil
 		}
 	}
-	uri, err := s.value(d, "URI")
-	if err != nil {
-		return "", err
-	}
-	if u, ok := uri.(pdf.String); ok && action == "URI" {
-		if why := uriScheme(string(u)); why != "" {
-			return why, nil
+	// Only what is there is resolved: this runs for every dictionary.
+	if action == "URI" {
+		uri, err := s.value(d, "URI")
+		if err != nil {
+			return "", err
+		}
+		if u, ok := uri.(pdf.String); ok {
+			if why := uriScheme(string(u)); why != "" {
+				return why, nil
+			}
 		}
 	}
 	// The catalog's URI dictionary (§12.6.4.7): relative links resolve
 	// against /Base, so its scheme is every relative link's.
-	base, err := s.value(d, "Base")
-	if err != nil {
-		return "", err
-	}
-	if b, ok := base.(pdf.String); ok {
-		if why := uriScheme(string(b)); why != "" {
-			return why + " as the base of relative links (/URI /Base)", nil
+	if _, ok := d["Base"]; ok {
+		base, err := s.value(d, "Base")
+		if err != nil {
+			return "", err
+		}
+		if b, ok := base.(pdf.String); ok {
+			if why := uriScheme(string(b)); why != "" {
+				return why + " as the base of relative links (/URI /Base)", nil
+			}
 		}
 	}
 	subtype, err := s.name(d, "Subtype")
