@@ -2,7 +2,6 @@ package pki
 
 import (
 	"bytes"
-	"container/list"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,23 +11,21 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/signet-pki/signet/internal/tokenbucket"
 	"github.com/signet-pki/signet/pki/ocsp"
 	"github.com/signet-pki/signet/tsa"
 )
 
 // A Rate is a token bucket: Burst requests at once, refilled at
 // PerSecond. The zero Rate is no limit.
-type Rate struct {
-	PerSecond float64 `json:"per_second"`
-	Burst     int     `json:"burst"`
-}
+type Rate = tokenbucket.Rate
 
-func (r Rate) validate(name string) error {
-	if r.PerSecond < 0 || r.Burst < 0 || (r.PerSecond > 0) != (r.Burst > 0) || math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0) {
-		return fmt.Errorf("pki: %s rate %+v: per_second and burst are both positive or both zero", name, r)
+// validateRate checks the rate of the endpoint class name.
+func validateRate(name string, r Rate) error {
+	if err := r.Validate(); err != nil {
+		return fmt.Errorf("pki: %s %w", name, err)
 	}
 	return nil
 }
@@ -85,7 +82,7 @@ func (l *Limits) UnmarshalJSON(b []byte) error {
 
 // Validate reports whether l is usable.
 func (l Limits) Validate() error {
-	errs := []error{l.TSA.validate("tsa"), l.OCSP.validate("ocsp"), l.Static.validate("static")}
+	errs := []error{validateRate("tsa", l.TSA), validateRate("ocsp", l.OCSP), validateRate("static", l.Static)}
 	if l.MaxInFlight < 1 || l.MaxInFlight > 1<<16 {
 		errs = append(errs, fmt.Errorf("pki: max_in_flight %d is outside 1–65536", l.MaxInFlight))
 	}
@@ -146,13 +143,13 @@ func Protect(h http.Handler, l Limits) http.Handler {
 	if l.MaxInFlight <= 0 {
 		l.MaxInFlight = DefaultLimits.MaxInFlight
 	}
-	return &guard{next: h, limits: l, buckets: buckets{max: l.MaxClients, m: map[string]*list.Element{}}, inFlight: make(chan struct{}, l.MaxInFlight)}
+	return &guard{next: h, limits: l, buckets: tokenbucket.New(l.MaxClients), inFlight: make(chan struct{}, l.MaxInFlight)}
 }
 
 type guard struct {
 	next     http.Handler
 	limits   Limits
-	buckets  buckets
+	buckets  *tokenbucket.Set
 	inFlight chan struct{}
 }
 
@@ -183,7 +180,8 @@ func (g *guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rate = g.limits.OCSP
 	}
 	if rate.PerSecond > 0 {
-		if wait, ok := g.buckets.take(class+clientOf(r), rate, time.Now()); !ok {
+		if tokens, ok := g.buckets.Take(class+clientOf(r), rate, time.Now()); !ok {
+			wait := int(math.Max(1, math.Min(maxRetryAfter, math.Ceil((1-tokens)/rate.PerSecond))))
 			refuse(w, http.StatusTooManyRequests, wait, "rate-limited", "Too many requests", "rate limit of this endpoint exceeded; retry later")
 			return
 		}
@@ -250,47 +248,3 @@ func refuse(w http.ResponseWriter, status, retry int, slug, title, detail string
 
 // maxRetryAfter bounds the Retry-After of a refusal, in seconds.
 const maxRetryAfter = 24 * 60 * 60
-
-// buckets are token buckets by key, at most max, least recently used
-// dropped first.
-type buckets struct {
-	mu  sync.Mutex
-	max int
-	m   map[string]*list.Element
-	lru list.List // of *bucket, most recent at front
-}
-
-type bucket struct {
-	key    string
-	tokens float64
-	last   time.Time
-}
-
-// take removes a token from key's bucket of rate r at now. If it is
-// empty, it returns false and the seconds until a token is available.
-func (b *buckets) take(key string, r Rate, now time.Time) (retry int, ok bool) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var bk *bucket
-	if e, found := b.m[key]; found {
-		b.lru.MoveToFront(e)
-		bk = e.Value.(*bucket)
-		if el := now.Sub(bk.last).Seconds(); el > 0 {
-			bk.tokens = math.Min(float64(r.Burst), bk.tokens+el*r.PerSecond)
-		}
-		bk.last = now
-	} else {
-		for len(b.m) >= b.max {
-			old := b.lru.Back()
-			b.lru.Remove(old)
-			delete(b.m, old.Value.(*bucket).key)
-		}
-		bk = &bucket{key: key, tokens: float64(r.Burst), last: now}
-		b.m[key] = b.lru.PushFront(bk)
-	}
-	if bk.tokens >= 1 {
-		bk.tokens--
-		return 0, true
-	}
-	return int(math.Max(1, math.Min(maxRetryAfter, math.Ceil((1-bk.tokens)/r.PerSecond)))), false
-}

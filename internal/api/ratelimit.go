@@ -1,19 +1,16 @@
 package api
 
 import (
-	"container/list"
 	"math"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/signet-pki/signet/internal/tokenbucket"
 )
 
 // A Rate is a token bucket: Burst requests at once, refilled at PerSecond.
-type Rate struct {
-	PerSecond float64 `json:"per_second"`
-	Burst     int     `json:"burst"`
-}
+type Rate = tokenbucket.Rate
 
 // RateLimits configures a [RateLimiter]. A zero Rate means no limit.
 type RateLimits struct {
@@ -50,15 +47,7 @@ type RateLimiter struct {
 	// Now defaults to time.Now.
 	Now func() time.Time
 
-	mu      sync.Mutex
-	buckets map[string]*list.Element
-	lru     list.List // of *bucket, most recent at front
-}
-
-type bucket struct {
-	key    string
-	tokens float64
-	last   time.Time
+	buckets *tokenbucket.Set
 }
 
 // NewRateLimiter returns a limiter for cfg.
@@ -66,7 +55,7 @@ func NewRateLimiter(cfg RateLimits) *RateLimiter {
 	if cfg.MaxEntries <= 0 {
 		cfg.MaxEntries = 100000
 	}
-	return &RateLimiter{cfg: cfg, buckets: map[string]*list.Element{}}
+	return &RateLimiter{cfg: cfg, buckets: tokenbucket.New(cfg.MaxEntries)}
 }
 
 // A decision is the state of one bucket after taking a token.
@@ -84,43 +73,18 @@ func (l *RateLimiter) take(key string, r Rate) decision {
 	if l.Now != nil {
 		now = l.Now()
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var b *bucket
-	if e, ok := l.buckets[key]; ok {
-		l.lru.MoveToFront(e)
-		b = e.Value.(*bucket)
-		if el := now.Sub(b.last).Seconds(); el > 0 {
-			b.tokens = math.Min(float64(r.Burst), b.tokens+el*r.PerSecond)
-		}
-		b.last = now
-	} else {
-		for len(l.buckets) >= l.cfg.MaxEntries {
-			old := l.lru.Back()
-			l.lru.Remove(old)
-			delete(l.buckets, old.Value.(*bucket).key)
-		}
-		b = &bucket{key: key, tokens: float64(r.Burst), last: now}
-		l.buckets[key] = l.lru.PushFront(b)
+	tokens, ok := l.buckets.Take(key, r, now)
+	d := decision{rate: r, ok: ok}
+	if !ok {
+		d.retry = int(math.Ceil((1 - tokens) / r.PerSecond))
 	}
-	d := decision{rate: r}
-	if b.tokens >= 1 {
-		b.tokens--
-		d.ok = true
-	} else {
-		d.retry = int(math.Ceil((1 - b.tokens) / r.PerSecond))
-	}
-	d.remaining = int(b.tokens)
-	d.reset = int(math.Ceil((float64(r.Burst) - b.tokens) / r.PerSecond))
+	d.remaining = int(tokens)
+	d.reset = int(math.Ceil((float64(r.Burst) - tokens) / r.PerSecond))
 	return d
 }
 
 // Len returns the number of buckets held.
-func (l *RateLimiter) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
-}
+func (l *RateLimiter) Len() int { return l.buckets.Len() }
 
 // ByIP returns middleware limiting requests per client IP. mux is the
 // router whose routes may be marked [Sensitive].

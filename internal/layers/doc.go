@@ -10,8 +10,8 @@
 //     domain words; usable by anyone. They import no Signet package outside
 //     layer 1.
 //
-//  2. Custody and evidence: internal/sqldb, internal/pgdb, auditlog/...,
-//     keys/...
+//  2. Custody and evidence: internal/sqldb, internal/pgdb,
+//     internal/tokenbucket, auditlog/..., keys/...
 //     Layers 1-2 only. auditlog/... does not import keys/... (the log
 //     records what custody did, it never holds keys), and keys/... does not
 //     import keyref (custody does not read the command line's key

@@ -266,8 +266,8 @@ func (c *Config) Validate() error {
 	}
 	if rl := c.RateLimits; rl != nil {
 		for _, r := range []api.Rate{rl.PerIP, rl.PerKey, rl.SensitiveIP, rl.SensitiveKey} {
-			if r.PerSecond < 0 || r.Burst < 0 || (r.PerSecond > 0) != (r.Burst > 0) {
-				errs = append(errs, fmt.Errorf("rate limit %+v: per_second and burst are both positive or both zero", r))
+			if err := r.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("rate_limits: %w", err))
 			}
 		}
 	}
