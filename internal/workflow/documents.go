@@ -8,7 +8,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/blob"
@@ -37,9 +36,6 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	name = strings.TrimSpace(name)
 	if name == "" {
 		name = "document.pdf"
-	}
-	if len(name) > maxNameLen || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\r\n") {
-		return nil, invalid("the document name must be valid UTF-8 of at most %d bytes on one line", maxNameLen)
 	}
 	if err := checkLabel("the document name", name, maxNameLen, true); err != nil {
 		return nil, err
