@@ -35,6 +35,13 @@ type IdempotencyRecord struct {
 	ExpiresAt time.Time
 }
 
+// Live reports whether r still stands against a new reservation at now
+// ([IdempotencyStore.Reserve]): not expired, and either done or in flight
+// since staleBefore or later. Stores apply this one rule.
+func (r *IdempotencyRecord) Live(now, staleBefore time.Time) bool {
+	return now.Before(r.ExpiresAt) && (r.Done || !r.CreatedAt.Before(staleBefore))
+}
+
 // An IdempotencyStore holds idempotency records.
 type IdempotencyStore interface {
 	// Reserve atomically inserts rec (in flight) unless a record of the

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/accounts"
+	"github.com/signet-pki/signet/internal/sqldb"
 )
 
 // CreateKey implements [accounts.KeyStore].
 func (s *Store) CreateKey(ctx context.Context, k accounts.APIKey) error {
 	_, err := s.pool.Exec(ctx,
 		`INSERT INTO api_keys (id, tenant, name, scopes, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		k.ID, k.Tenant, k.Name, strings.Join(k.Scopes, " "), k.Prefix, k.Hash[:], fmtTime(k.CreatedAt))
+		k.ID, k.Tenant, k.Name, strings.Join(k.Scopes, " "), k.Prefix, k.Hash[:], sqldb.FormatTime(k.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("accounts/sqlite: api key %s: %w", k.ID, accounts.ErrExists)
 	}
@@ -43,11 +44,11 @@ func scanKey(sc scanner) (accounts.APIKey, error) {
 	copy(k.Hash[:], hash)
 	k.Scopes = strings.Fields(scopes)
 	var err error
-	if k.CreatedAt, err = parseTime(created); err != nil {
+	if k.CreatedAt, err = sqldb.ParseTime(created); err != nil {
 		return k, err
 	}
 	if revoked.Valid {
-		t, err := parseTime(revoked.String)
+		t, err := sqldb.ParseTime(revoked.String)
 		if err != nil {
 			return k, err
 		}
@@ -88,7 +89,7 @@ func (s *Store) Keys(ctx context.Context, tenant string) ([]accounts.APIKey, err
 
 // RevokeKey implements [accounts.KeyStore].
 func (s *Store) RevokeKey(ctx context.Context, tenant, id string, t time.Time) error {
-	res, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant = ? AND id = ?`, fmtTime(t), tenant, id)
+	res, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE tenant = ? AND id = ?`, sqldb.FormatTime(t), tenant, id)
 	if err != nil {
 		return fmt.Errorf("accounts/sqlite: revoke api key: %w", err)
 	}

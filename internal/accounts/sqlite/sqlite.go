@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/signet-pki/signet/internal/accounts"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
@@ -44,19 +43,13 @@ func New(ctx context.Context, p *sqldb.Pool) (*Store, error) {
 	return &Store{pool: p}, nil
 }
 
-const timeFmt = time.RFC3339Nano
-
-func fmtTime(t time.Time) string { return t.UTC().Format(timeFmt) }
-
-func parseTime(s string) (time.Time, error) { return time.Parse(timeFmt, s) }
-
 func isUnique(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "UNIQUE constraint failed") || strings.Contains(err.Error(), "PRIMARY KEY"))
 }
 
 // CreateTenant implements [accounts.TenantStore].
 func (s *Store) CreateTenant(ctx context.Context, t accounts.Tenant) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, fmtTime(t.CreatedAt))
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_tenants (id, name, created_at) VALUES (?, ?, ?)`, t.ID, t.Name, sqldb.FormatTime(t.CreatedAt))
 	if isUnique(err) {
 		return fmt.Errorf("accounts/sqlite: tenant %s: %w", t.ID, accounts.ErrExists)
 	}
@@ -77,7 +70,7 @@ func (s *Store) Tenant(ctx context.Context, id string) (accounts.Tenant, error) 
 	if err != nil {
 		return t, fmt.Errorf("accounts/sqlite: tenant: %w", err)
 	}
-	t.CreatedAt, err = parseTime(created)
+	t.CreatedAt, err = sqldb.ParseTime(created)
 	return t, err
 }
 
@@ -95,7 +88,7 @@ func (s *Store) Tenants(ctx context.Context) ([]accounts.Tenant, error) {
 		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
 			return nil, fmt.Errorf("accounts/sqlite: tenants: %w", err)
 		}
-		if t.CreatedAt, err = parseTime(created); err != nil {
+		if t.CreatedAt, err = sqldb.ParseTime(created); err != nil {
 			return nil, fmt.Errorf("accounts/sqlite: tenants: %w", err)
 		}
 		out = append(out, t)

@@ -62,7 +62,7 @@ func reserve(ctx context.Context, tx pgx.Tx, rec api.IdempotencyRecord, now, sta
 		if err != nil {
 			return nil, err
 		}
-		if now.Before(prev.ExpiresAt) && (prev.Done || !prev.CreatedAt.Before(staleBefore)) {
+		if prev.Live(now, staleBefore) {
 			return prev, nil
 		}
 		if _, err := tx.Exec(ctx,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/sqldb"
 )
 
 // Reserve implements [api.IdempotencyStore]. It runs in one transaction
@@ -44,29 +45,28 @@ func reserve(ctx context.Context, tx *sql.Tx, rec api.IdempotencyRecord, now, st
 	default:
 		prev.Principal, prev.Key, prev.Done, prev.Secret, prev.Body = rec.Principal, rec.Key, done != 0, secret != 0, body
 		copy(prev.RequestHash[:], hash)
-		if prev.CreatedAt, err = parseTime(created); err != nil {
+		if prev.CreatedAt, err = sqldb.ParseTime(created); err != nil {
 			return nil, err
 		}
-		if prev.ExpiresAt, err = parseTime(expires); err != nil {
+		if prev.ExpiresAt, err = sqldb.ParseTime(expires); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(header), &prev.Header); err != nil {
 			return nil, err
 		}
-		live := now.Before(prev.ExpiresAt) && (prev.Done || !prev.CreatedAt.Before(staleBefore))
-		if live {
+		if prev.Live(now, staleBefore) {
 			return &prev, nil
 		}
 	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT OR REPLACE INTO api_idempotency (principal, key, request_hash, done, secret, status, header, body, created_at, expires_at)
 		 VALUES (?, ?, ?, 0, 0, 0, '{}', x'', ?, ?)`,
-		rec.Principal, rec.Key, rec.RequestHash[:], fmtTime(rec.CreatedAt), fmtTime(rec.ExpiresAt)); err != nil {
+		rec.Principal, rec.Key, rec.RequestHash[:], sqldb.FormatTime(rec.CreatedAt), sqldb.FormatTime(rec.ExpiresAt)); err != nil {
 		return nil, err
 	}
 	// Expired records of anyone are garbage; drop a few with each write.
 	if _, err := tx.ExecContext(ctx,
-		`DELETE FROM api_idempotency WHERE rowid IN (SELECT rowid FROM api_idempotency WHERE expires_at < ? LIMIT 100)`, fmtTime(now)); err != nil {
+		`DELETE FROM api_idempotency WHERE rowid IN (SELECT rowid FROM api_idempotency WHERE expires_at < ? LIMIT 100)`, sqldb.FormatTime(now)); err != nil {
 		return nil, err
 	}
 	return nil, nil

@@ -11,7 +11,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/sqldb"
@@ -89,9 +88,3 @@ func New(ctx context.Context, p *sqldb.Pool) (*Store, error) {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Writer().PingContext(ctx) }
-
-const timeFmt = time.RFC3339Nano
-
-func fmtTime(t time.Time) string { return t.UTC().Format(timeFmt) }
-
-func parseTime(s string) (time.Time, error) { return time.Parse(timeFmt, s) }
