@@ -57,15 +57,40 @@ func (s *Service) Reissue(ctx context.Context, a workflow.Actor, envelopeID, rec
 		return Reissued{}, withDetail(workflow.ErrNotYourTurn, "the recipient is "+string(r.Status)+": a link is issued only while it is their turn", nil)
 	}
 
+	// The code state is read and replaced under authMu; the e-mail goes
+	// out after the lock is released, so that other recipients' codes do
+	// not wait for a mail server.
+	tok, l, st, err := s.reissueLink(ctx, a, e, r)
+	if err != nil {
+		return Reissued{}, err
+	}
+	n := workflow.Notification{
+		Kind: workflow.NotifyTurn, Tenant: e.Tenant, EnvelopeID: e.ID, Recipient: *r,
+		Subject: e.Subject, Message: e.Message, Status: e.Status, ExpiresAt: e.ExpiresAt,
+	}
+	if err := s.notifier.mailLink(ctx, n, tok, l.ExpiresAt, true); err != nil {
+		return Reissued{}, withDetail(ErrUnavailable, "the new link could not be emailed (the earlier links are revoked); re-issue it again", err)
+	}
+	return Reissued{
+		RecipientID: r.ID, SentTo: maskEmail(r.Email), ExpiresAt: l.ExpiresAt,
+		Lockouts: st.Lockouts, WasRevoked: !st.RevokedAt.IsZero(),
+	}, nil
+}
+
+// reissueLink records the re-issue of recipient r's link and stores the
+// new link with the recipient's fresh code state (earlier links revoked,
+// their sessions ended), under authMu. It returns the new link's token,
+// the link, and the code state it replaced.
+func (s *Service) reissueLink(ctx context.Context, a workflow.Actor, e *workflow.Envelope, r *workflow.Recipient) (string, Link, AuthState, error) {
 	s.authMu.Lock()
 	defer s.authMu.Unlock()
 	st, err := s.cfg.Store.AuthState(ctx, e.ID, r.ID)
 	if err != nil {
-		return Reissued{}, fmt.Errorf("signing: load code state: %w", err)
+		return "", Link{}, AuthState{}, fmt.Errorf("signing: load code state: %w", err)
 	}
 	tok, l, err := s.notifier.newLink(e.Tenant, e.ID, r.ID, e.ExpiresAt)
 	if err != nil {
-		return Reissued{}, err
+		return "", Link{}, AuthState{}, err
 	}
 	ev := auditlog.Event{
 		Type: auditlog.RecipientLinkReissued, Tenant: e.Tenant,
@@ -80,23 +105,13 @@ func (s *Service) Reissue(ctx context.Context, a workflow.Actor, envelopeID, rec
 		},
 	}
 	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
-		return Reissued{}, withDetail(ErrUnavailable, "the re-issue could not be recorded, so it was not carried out", err)
+		return "", Link{}, AuthState{}, withDetail(ErrUnavailable, "the re-issue could not be recorded, so it was not carried out", err)
 	}
 	// The send rate limit is kept: a re-issue is not a way around it.
 	fresh := AuthState{EnvelopeID: e.ID, RecipientID: r.ID, WindowStart: st.WindowStart, WindowSends: st.WindowSends}
 	if err := s.cfg.Store.Reissue(ctx, l, fresh); err != nil {
-		return Reissued{}, fmt.Errorf("signing: store re-issued link: %w", err)
+		return "", Link{}, AuthState{}, fmt.Errorf("signing: store re-issued link: %w", err)
 	}
 	s.sessions.drop(e.ID, r.ID)
-	n := workflow.Notification{
-		Kind: workflow.NotifyTurn, Tenant: e.Tenant, EnvelopeID: e.ID, Recipient: *r,
-		Subject: e.Subject, Message: e.Message, Status: e.Status, ExpiresAt: e.ExpiresAt,
-	}
-	if err := s.notifier.mailLink(ctx, n, tok, l.ExpiresAt, true); err != nil {
-		return Reissued{}, withDetail(ErrUnavailable, "the new link could not be emailed (the earlier links are revoked); re-issue it again", err)
-	}
-	return Reissued{
-		RecipientID: r.ID, SentTo: maskEmail(r.Email), ExpiresAt: l.ExpiresAt,
-		Lockouts: st.Lockouts, WasRevoked: !st.RevokedAt.IsZero(),
-	}, nil
+	return tok, l, st, nil
 }
