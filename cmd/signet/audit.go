@@ -14,7 +14,6 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
 	auditpostgres "github.com/signet-pki/signet/auditlog/postgres"
-	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/internal/datadir"
 	"golang.org/x/mod/sumdb/note"
 )
@@ -431,12 +430,12 @@ func cmdAuditAppend(args []string, env *environment) error {
 // checkpoint key is the key store's and the log's origin is the
 // service's; elsewhere it is the note key file of [datadir.AuditNoteKey],
 // created with the verifier key file on first use.
-func openAppendLog(ctx context.Context, dir, origin string, env *environment) (*auditlog.Log, *auditsqlite.Store, note.Signer, func(), error) {
+func openAppendLog(ctx context.Context, dir, origin string, env *environment) (*auditlog.Log, auditlog.Storage, note.Signer, func(), error) {
 	d, err := openData(dir, env)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	fail := func(err error) (*auditlog.Log, *auditsqlite.Store, note.Signer, func(), error) {
+	fail := func(err error) (*auditlog.Log, auditlog.Storage, note.Signer, func(), error) {
 		d.Close()
 		return nil, nil, nil, nil, err
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/keys"
-	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
+	"github.com/signet-pki/signet/pki/ca"
 )
 
 // pkiData is a data directory opened for a pki command: its PKI roles in
@@ -18,7 +18,7 @@ type pkiData struct {
 	roles *datadir.PKIFiles
 	keys  *keys.Manager
 	log   *auditlog.Log
-	store *casqlite.Store
+	store ca.Store
 }
 
 // openPKIData opens (creating if needed) the data directory and takes its

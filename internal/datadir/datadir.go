@@ -46,12 +46,11 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/soft"
-	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
-	pkisqlite "github.com/signet-pki/signet/pki/sqlite"
+	"github.com/signet-pki/signet/pki"
+	"github.com/signet-pki/signet/pki/ca"
 )
 
 // Default is the data directory of every command unless told otherwise.
@@ -127,15 +126,16 @@ type Dir struct {
 	closers []func() error
 	closed  bool
 
-	auditStore *auditsqlite.Store
+	auditStore auditlog.Storage
 	audit      *auditlog.Log
 	backend    *soft.Backend
 	codeKey    []byte
 	keys       *keys.Manager
 	pool       *sqldb.Pool
-	caStore    *casqlite.Store
+	caStore    ca.Store
 	pkiFiles   *PKIFiles
-	pkiRoles   *pkisqlite.Store
+	pkiRoles   pki.Store
+	services   *Services
 }
 
 // Open returns the data directory at path. It creates and opens nothing

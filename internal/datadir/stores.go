@@ -18,6 +18,8 @@ import (
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/soft"
 	keysqlite "github.com/signet-pki/signet/keys/sqlite"
+	"github.com/signet-pki/signet/pki"
+	"github.com/signet-pki/signet/pki/ca"
 	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
 	pkisqlite "github.com/signet-pki/signet/pki/sqlite"
 )
@@ -28,7 +30,7 @@ import (
 const ServiceReadConns = 4
 
 // AuditStore opens audit.db, the audit log's storage.
-func (d *Dir) AuditStore(ctx context.Context) (*auditsqlite.Store, error) {
+func (d *Dir) AuditStore(ctx context.Context) (auditlog.Storage, error) {
 	if d.closed {
 		return nil, errClosed
 	}
@@ -88,11 +90,11 @@ func (d *Dir) AuditLog(ctx context.Context) (*auditlog.Log, error) {
 	return l, nil
 }
 
-// AuditProbe opens a second handle on audit.db used only to check that it
-// accepts writes (BEGIN IMMEDIATE, then ROLLBACK: it never changes the
-// log), with a short busy timeout so that a stuck writer shows as not
-// ready instead of hanging the check.
-func (d *Dir) AuditProbe(ctx context.Context) (*sql.DB, error) {
+// AuditWritable returns the check that the audit log accepts writes now:
+// on audit.db, a second handle with a short busy timeout runs BEGIN
+// IMMEDIATE, then ROLLBACK (it never changes the log), so that a stuck
+// writer shows as not ready instead of hanging the check.
+func (d *Dir) AuditWritable(ctx context.Context) (func(context.Context) error, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(500)")
 	dsn := "file:" + (&url.URL{Path: d.File(AuditDB)}).EscapedPath() + "?" + q.Encode()
@@ -102,7 +104,18 @@ func (d *Dir) AuditProbe(ctx context.Context) (*sql.DB, error) {
 	}
 	db.SetMaxOpenConns(1)
 	d.onClose(db.Close)
-	return db, nil
+	return func(ctx context.Context) error {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return fmt.Errorf("audit log not writable: %w", err)
+		}
+		_, err = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}, nil
 }
 
 // KeyBackend opens the software key backend over keys/, sealed under the
@@ -202,7 +215,7 @@ func (d *Dir) ServiceDB(ctx context.Context) (*sqldb.Pool, error) {
 }
 
 // CAStore opens pki.db, the certificate authority's records.
-func (d *Dir) CAStore(ctx context.Context) (*casqlite.Store, error) {
+func (d *Dir) CAStore(ctx context.Context) (ca.Store, error) {
 	if d.closed {
 		return nil, errClosed
 	}
@@ -224,7 +237,7 @@ func (d *Dir) CAStore(ctx context.Context) (*casqlite.Store, error) {
 // PKIRoles opens the PKI roles of a service (which key serves each role,
 // and its certificate) in signet.db ([Dir.ServiceDB]), their keys in the
 // key manager ([Dir.Keys]).
-func (d *Dir) PKIRoles(ctx context.Context) (*pkisqlite.Store, error) {
+func (d *Dir) PKIRoles(ctx context.Context) (pki.Store, error) {
 	if d.closed {
 		return nil, errClosed
 	}
@@ -239,9 +252,11 @@ func (d *Dir) PKIRoles(ctx context.Context) (*pkisqlite.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.pkiRoles, err = pkisqlite.New(ctx, pool, m); err != nil {
+	st, err := pkisqlite.New(ctx, pool, m)
+	if err != nil {
 		return nil, err
 	}
+	d.pkiRoles = st
 	return d.pkiRoles, nil
 }
 

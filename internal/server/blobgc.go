@@ -22,7 +22,7 @@ func (s *Server) collectBlobs(ctx context.Context) {
 	interval, grace := time.Duration(s.cfg.BlobGCInterval), time.Duration(s.cfg.BlobGCGrace)
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	bs := loggedDeletes{BlobCollector: s.stores.blobs, logger: s.logger}
+	bs := loggedDeletes{BlobCollector: s.stores.Blobs, logger: s.logger}
 	for {
 		n, err := s.workflow.CollectGarbage(ctx, bs, grace)
 		switch {

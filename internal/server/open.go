@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,19 +15,12 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
-	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/internal/accounts"
-	accountssqlite "github.com/signet-pki/signet/internal/accounts/sqlite"
 	"github.com/signet-pki/signet/internal/api"
-	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
-	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/signing"
-	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
-	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/internal/workflow"
-	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
 	"github.com/signet-pki/signet/ltv"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
@@ -38,42 +30,6 @@ import (
 // The subsystem openers of [New]. Each builds one part from what the
 // earlier ones built; what they open is closed by the data directory or
 // registered in s.closers.
-
-// stores are the service's stores in the data directory: signet.db (one
-// group-committing writer and read-only connections shared by the
-// idempotency, accounts, workflow, signing and PKI-role tables) and the blob store.
-type stores struct {
-	pool     *sqldb.Pool
-	api      *apisqlite.Store
-	accounts *accountssqlite.Store
-	workflow *workflowsqlite.Store
-	signing  *signingsqlite.Store
-	blobs    *blob.FS
-}
-
-func openStores(ctx context.Context, dir *datadir.Dir) (*stores, error) {
-	pool, err := dir.ServiceDB(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st := &stores{pool: pool}
-	if st.api, err = apisqlite.New(ctx, pool); err != nil {
-		return nil, err
-	}
-	if st.accounts, err = accountssqlite.New(ctx, pool); err != nil {
-		return nil, err
-	}
-	if st.workflow, err = workflowsqlite.New(ctx, pool); err != nil {
-		return nil, err
-	}
-	if st.signing, err = signingsqlite.New(ctx, pool); err != nil {
-		return nil, err
-	}
-	if st.blobs, err = dir.Blobs(); err != nil {
-		return nil, err
-	}
-	return st, nil
-}
 
 // openListeners binds the PKI listener, then the HTTPS one.
 func (s *Server) openListeners() (ln, pkiLn net.Listener, err error) {
@@ -95,8 +51,8 @@ func (s *Server) pkiURL() string { return "http://" + s.pkiLn.Addr().String() }
 // accepts writes, and its checkpoint publisher.
 type auditTrail struct {
 	log       *auditlog.Log
-	store     *auditsqlite.Store
-	probe     *sql.DB
+	store     auditlog.Storage
+	writable  func(context.Context) error
 	publisher *auditlog.Publisher
 }
 
@@ -109,7 +65,7 @@ func openAudit(ctx context.Context, dir *datadir.Dir) (*auditTrail, error) {
 	if a.store, err = dir.AuditStore(ctx); err != nil {
 		return nil, err
 	}
-	if a.probe, err = dir.AuditProbe(ctx); err != nil {
+	if a.writable, err = dir.AuditWritable(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -201,7 +157,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	}
 	st := s.stores
 	cfg := signing.Config{
-		Store: st.signing, Blobs: st.blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
+		Store: st.Signing, Blobs: st.Blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
 		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{s.pkiLn.Addr().String(), localTransport{p}, http.DefaultTransport}}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
@@ -217,7 +173,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	if err != nil {
 		return nil, err
 	}
-	if s.workflow, err = workflow.New(workflow.Config{Documents: st.workflow, Envelopes: st.workflow, Blobs: st.blobs, Audit: s.audit.log,
+	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
 		Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger}); err != nil {
 		return nil, err
 	}
@@ -229,7 +185,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) error {
 	cfg := s.cfg
 	s.router = api.NewRouter()
-	s.accounts = &accounts.Service{Tenants: s.stores.accounts, Keys: s.stores.accounts, Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}
+	s.accounts = &accounts.Service{Tenants: s.stores.Tenants, Keys: s.stores.APIKeys, Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}
 	(&accounts.Handler{Service: s.accounts}).Register(s.router)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
 	(&workflow.Handler{Service: s.workflow}).Register(s.router)
@@ -249,7 +205,7 @@ func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) er
 		MaxBody:     cfg.MaxUploadSize + 1<<20,
 		Limiter:     api.NewRateLimiter(*cfg.RateLimits),
 		Auth:        &api.Authenticator{Credentials: s.accounts.Verifier()},
-		Idempotency: &api.Idempotency{Store: s.stores.api, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
+		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
 	s.https = &http.Server{

@@ -74,7 +74,7 @@ type Server struct {
 	logger *slog.Logger
 
 	dir      *datadir.Dir
-	stores   *stores
+	stores   *datadir.Services
 	audit    *auditTrail
 	pki      *pkiRoles
 	accounts *accounts.Service
@@ -139,7 +139,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 		return err
 	}
 	s.closers = append(s.closers, s.dir.Close)
-	if s.stores, err = openStores(ctx, s.dir); err != nil {
+	if s.stores, err = s.dir.Services(ctx); err != nil {
 		return err
 	}
 	// The PKI's address goes into certificates and into the audit log's
@@ -156,7 +156,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
-	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.accounts, s.pkiURL(), o); err != nil {
+	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.Tenants, s.pkiURL(), o); err != nil {
 		return err
 	}
 	if s.audit.publisher, err = s.openPublisher(checkpointKey, o); err != nil {
