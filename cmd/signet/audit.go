@@ -15,6 +15,7 @@ import (
 	"github.com/signet-pki/signet/auditlog/anchor"
 	auditpostgres "github.com/signet-pki/signet/auditlog/postgres"
 	"github.com/signet-pki/signet/internal/datadir"
+	"github.com/signet-pki/signet/internal/server"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -52,21 +53,51 @@ func cmdAudit(args []string, env *environment) error {
 	return cmd(args[1:], env)
 }
 
-// storeFlags are the flags that select the audit storage.
-type storeFlags struct{ data, db string }
+// storeFlags are the flags that select the audit storage: a data
+// directory's audit.db, or a PostgreSQL deployment's database (--db, alias
+// --database-url, or the database_url of --config), with --data then
+// naming a node's data directory for its audit.pub and pki/root.pem.
+type storeFlags struct{ data, db, config string }
 
 func (s *storeFlags) register(fsFlags interface {
 	StringVar(*string, string, string, string)
 }) {
 	fsFlags.StringVar(&s.data, "data", "", "data directory holding audit.db, audit.key and audit.pub")
 	fsFlags.StringVar(&s.db, "db", "", "PostgreSQL URL of the audit storage")
+	fsFlags.StringVar(&s.db, "database-url", "", "PostgreSQL URL of the deployment (same as --db)")
+	fsFlags.StringVar(&s.config, "config", "", "the deployment's configuration file (data_dir, database_url)")
+}
+
+// resolve applies --config: its database_url and data_dir fill what the
+// flags left unset.
+func (s *storeFlags) resolve() error {
+	if s.config == "" {
+		return nil
+	}
+	b, err := os.ReadFile(s.config)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	cfg, err := server.ParseConfig(b)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if s.db == "" {
+		s.db = cfg.DatabaseURL
+	}
+	if s.data == "" {
+		s.data = cfg.DataDir
+	}
+	s.config = ""
+	return nil
 }
 
 // open opens the selected storage.
 func (s *storeFlags) open(ctx context.Context) (auditlog.Storage, error) {
+	if err := s.resolve(); err != nil {
+		return nil, err
+	}
 	switch {
-	case s.data != "" && s.db != "":
-		return nil, usageErrorf("use --data or --db, not both")
 	case s.db != "":
 		st, err := auditpostgres.Open(ctx, s.db)
 		if err != nil {
@@ -147,6 +178,9 @@ func cmdAuditVerify(args []string, env *environment) error {
 	if len(pos) != 0 {
 		return usageErrorf("audit verify: unexpected argument %q", pos[0])
 	}
+	if err := sf.resolve(); err != nil {
+		return err
+	}
 	vs, err := loadVerifiers(*pubkey, sf.data)
 	if err != nil {
 		return err
@@ -164,7 +198,9 @@ func cmdAuditVerify(args []string, env *environment) error {
 		opts.Reference = &auditlog.Checkpoint{Size: th.Size, Note: b}
 	}
 	ctx := context.Background()
-	if *sinkDir == "" && sf.data != "" && fileExists(datadir.File(sf.data, datadir.CheckpointsDir)) {
+	// A node of a PostgreSQL deployment keeps no write-once copies: its
+	// checkpoints are anchored by time-stamps and witnesses.
+	if *sinkDir == "" && sf.db == "" && sf.data != "" && fileExists(datadir.File(sf.data, datadir.CheckpointsDir)) {
 		*sinkDir = datadir.File(sf.data, datadir.CheckpointsDir)
 	}
 	var sink *anchor.FileSink

@@ -29,7 +29,11 @@ const keysUsage = `Usage:
   signet keys export-public ID [--version N] [--data DIR]
 
 DIR defaults to ./signet-data; only create makes a new key store there, the
-others refuse a DIR without one. Every operation is recorded in DIR/audit.db.
+others refuse a DIR without one. A deployment on PostgreSQL is named by
+--database-url URL (or $SIGNET_DATABASE_URL) or by --config FILE, the
+configuration file of signet serve; its master key comes from
+$SIGNET_MASTER_KEY or DIR/master.key as on the nodes. Every operation is
+recorded in the audit log.
 No command prints private key material.
 `
 
@@ -58,17 +62,21 @@ func cmdKeys(args []string, env *environment) error {
 	return sub(args[1:], env)
 }
 
-// keysFlags returns a flag set with --data.
-func keysFlags(name string, env *environment) (*flag.FlagSet, *string) {
+// keysFlags returns a flag set with the flags that name a deployment
+// (--data, --database-url, --config).
+func keysFlags(name string, env *environment) (*flag.FlagSet, *locationFlags) {
 	fs := newFlagSet("keys "+name, env)
-	data := fs.String("data", defaultDataDir, "data `DIR`")
-	return fs, data
+	return fs, registerLocation(fs)
 }
 
 // withStore opens the data directory, runs fn and closes it.
-func withStore(dir string, env *environment, fn func(context.Context, *keys.Manager) error) error {
+func withStore(lf *locationFlags, env *environment, fn func(context.Context, *keys.Manager) error) error {
 	ctx := context.Background()
-	m, d, err := openKeys(ctx, dir, env)
+	loc, err := lf.resolve(env)
+	if err != nil {
+		return err
+	}
+	m, d, err := openKeys(ctx, loc, env)
 	if err != nil {
 		return err
 	}
@@ -82,11 +90,15 @@ func withStore(dir string, env *environment, fn func(context.Context, *keys.Mana
 // withExistingStore is withStore for the subcommands that read or change
 // keys that must already exist: a data directory without a key store (a
 // mistyped --data) is an error, not a new key store under a new master key.
-func withExistingStore(dir string, env *environment, fn func(context.Context, *keys.Manager) error) error {
-	if !fileExists(datadir.File(dir, datadir.KeysDB)) {
-		return usageErrorf("no key store in %s (give --data DIR)", dir)
+func withExistingStore(lf *locationFlags, env *environment, fn func(context.Context, *keys.Manager) error) error {
+	loc, err := lf.resolve(env)
+	if err != nil {
+		return err
 	}
-	return withStore(dir, env, fn)
+	if loc.databaseURL == "" && !fileExists(datadir.File(loc.dir, datadir.KeysDB)) {
+		return usageErrorf("no key store in %s (give --data DIR or --database-url URL)", loc.dir)
+	}
+	return withStore(lf, env, fn)
 }
 
 // keysError maps key manager errors to exit codes: the caller's mistakes
@@ -124,7 +136,7 @@ func keysList(args []string, env *environment) error {
 	if len(pos) != 0 {
 		return usageErrorf("keys list takes no arguments")
 	}
-	return withExistingStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withExistingStore(data, env, func(ctx context.Context, m *keys.Manager) error {
 		ks, err := m.List(ctx, *tenant)
 		if err != nil {
 			return err
@@ -173,7 +185,7 @@ func keysCreate(args []string, env *environment) error {
 	if *rotateAfter < 0 || *usageLimit < 0 {
 		return usageErrorf("keys create: --rotate-after and --usage-limit must not be negative")
 	}
-	return withStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withStore(data, env, func(ctx context.Context, m *keys.Manager) error {
 		k, err := m.Create(ctx, keys.CreateRequest{
 			Purpose: keys.Purpose(*purpose), Algorithm: keys.Algorithm(*alg), Tenant: *tenant,
 			Label: *label, RotateAfter: *rotateAfter, UsageLimit: *usageLimit,
@@ -204,7 +216,7 @@ func keysShow(args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
-	return withExistingStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withExistingStore(data, env, func(ctx context.Context, m *keys.Manager) error {
 		k, err := m.Get(ctx, id)
 		if err != nil {
 			return err
@@ -260,7 +272,7 @@ func keysRotate(args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
-	return withExistingStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withExistingStore(data, env, func(ctx context.Context, m *keys.Manager) error {
 		ref, err := m.Rotate(ctx, id)
 		if err != nil {
 			return err
@@ -309,13 +321,13 @@ func keysRevoke(args []string, env *environment) error {
 		}
 		return err
 	}
-	if !fileExists(datadir.File(*data, datadir.PKIState)) {
-		return withExistingStore(*data, env, revoke)
+	if data.databaseURL() != "" || !fileExists(datadir.File(data.dirFlag, datadir.PKIState)) {
+		return withExistingStore(data, env, revoke)
 	}
 	// The data directory runs a PKI: revoking the key revokes its
 	// certificates too, so CRLs and OCSP reflect it.
 	ctx := context.Background()
-	pd, err := openPKIData(ctx, *data, env)
+	pd, err := openPKIData(ctx, data.dirFlag, env)
 	if err != nil {
 		return err
 	}
@@ -339,7 +351,7 @@ func keysExportPublic(args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
-	return withExistingStore(*data, env, func(ctx context.Context, m *keys.Manager) error {
+	return withExistingStore(data, env, func(ctx context.Context, m *keys.Manager) error {
 		pub, _, err := m.PublicKey(ctx, id, *version)
 		if errors.Is(err, keys.ErrState) {
 			return usageErrorf("%v (give --version)", err)

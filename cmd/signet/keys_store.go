@@ -12,8 +12,8 @@ import (
 // openKeys opens the key manager of data directory dir (creating the
 // directory if needed) and returns it with the directory, which the caller
 // closes.
-func openKeys(ctx context.Context, dir string, env *environment) (*keys.Manager, *datadir.Dir, error) {
-	d, err := openData(dir, env)
+func openKeys(ctx context.Context, loc location, env *environment) (*keys.Manager, *datadir.Dir, error) {
+	d, err := openData(loc, env)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -36,7 +36,7 @@ func keyStoreRef(env *environment) func(ref string, opts keyref.Options) (*keyre
 		if !fileExists(datadir.File(dir, datadir.KeysDB)) {
 			return nil, fmt.Errorf("no key store in %s (set SIGNET_DATA): %w", dir, keys.ErrNotFound)
 		}
-		m, d, err := openKeys(context.Background(), dir, env)
+		m, d, err := openKeys(context.Background(), location{dir: dir}, env)
 		if err != nil {
 			return nil, err
 		}

@@ -13,12 +13,13 @@ import (
 // signet sign's key references) says otherwise.
 const defaultDataDir = datadir.Default
 
-// openData returns the data directory dir for a command: its master key
+// openData returns the deployment at loc for a command: its master key
 // from SIGNET_MASTER_KEY or the directory's key file, the operating-system
 // user as the actor of key operations. It opens nothing yet (see
 // [datadir.Dir]); the caller closes it.
-func openData(dir string, env *environment) (*datadir.Dir, error) {
-	d, err := datadir.Open(dir, datadir.Options{MasterKey: env.getenv(soft.MasterKeyEnv), Actor: localActor()})
+func openData(loc location, env *environment) (*datadir.Dir, error) {
+	d, err := datadir.Open(loc.dir, datadir.Options{MasterKey: env.getenv(soft.MasterKeyEnv), Actor: localActor(),
+		DatabaseURL: loc.databaseURL, DatabaseAdminURL: loc.adminURL})
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}

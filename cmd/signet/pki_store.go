@@ -24,7 +24,7 @@ type pkiData struct {
 // openPKIData opens (creating if needed) the data directory and takes its
 // PKI lock, so that two pki commands never write it at once.
 func openPKIData(ctx context.Context, dir string, env *environment) (*pkiData, error) {
-	d, err := openData(dir, env)
+	d, err := openData(location{dir: dir}, env)
 	if err != nil {
 		return nil, err
 	}

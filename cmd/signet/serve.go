@@ -22,6 +22,7 @@ func cmdServe(args []string, env *environment) error {
 	listen := fs.String("listen", "", "HTTPS listen address (default 127.0.0.1:8443)")
 	pkiListen := fs.String("pki-listen", "", "plain-HTTP address of the PKI endpoints: CA certificates, CRLs, OCSP, TSA (default 127.0.0.1:8480)")
 	config := fs.String("config", "", "JSON configuration file")
+	databaseURL := fs.String("database-url", "", "PostgreSQL URL of the stores, shared by every node (default $"+databaseURLEnv+"; unset: SQLite in the data directory)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -47,6 +48,15 @@ func cmdServe(args []string, env *environment) error {
 	}
 	if *pkiListen != "" {
 		cfg.PKIListen = *pkiListen
+	}
+	if v := env.getenv(databaseURLEnv); v != "" {
+		cfg.DatabaseURL = v
+	}
+	if v := env.getenv(databaseAdminURLEnv); v != "" {
+		cfg.DatabaseAdminURL = v
+	}
+	if *databaseURL != "" {
+		cfg.DatabaseURL = *databaseURL
 	}
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {

@@ -45,6 +45,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/keys"
@@ -114,6 +116,13 @@ type Options struct {
 	// Actor is recorded as the actor of key operations (zero: the
 	// system).
 	Actor auditlog.Actor
+	// DatabaseURL, when set, puts the stores in this PostgreSQL
+	// database instead of the data directory's SQLite files (see
+	// [MigrateDatabase] for the roles).
+	DatabaseURL string
+	// DatabaseAdminURL, optional with DatabaseURL, connects as the owner
+	// of the tables to apply the migrations on first use.
+	DatabaseAdminURL string
 }
 
 // A Dir is an open data directory. Its openers are not safe for
@@ -136,6 +145,7 @@ type Dir struct {
 	pkiFiles   *PKIFiles
 	pkiRoles   pki.Store
 	services   *Services
+	db         *pgxpool.Pool
 }
 
 // Open returns the data directory at path. It creates and opens nothing

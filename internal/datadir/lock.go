@@ -30,3 +30,13 @@ func (d *Dir) lock(name, holder string) error {
 	d.onClose(f.Close)
 	return nil
 }
+
+// LockWriter takes the writer lock ([WriterLock]) until Close, so that no
+// `signet serve` or command changes the data directory meanwhile (as
+// `signet migrate` needs while it copies it).
+func (d *Dir) LockWriter() error {
+	if _, err := d.mkdir(""); err != nil {
+		return err
+	}
+	return d.lock(WriterLock, "another Signet process (a running signet serve, or a command that records events)")
+}

@@ -37,6 +37,14 @@ func (d *Dir) Services(ctx context.Context) (*Services, error) {
 	if d.services != nil {
 		return d.services, nil
 	}
+	if d.Postgres() {
+		st, err := d.pgServices(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.services = st
+		return st, nil
+	}
 	pool, err := d.ServiceDB(ctx)
 	if err != nil {
 		return nil, err

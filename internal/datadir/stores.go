@@ -12,15 +12,19 @@ import (
 	"net/url"
 
 	"github.com/signet-pki/signet/auditlog"
+	auditpostgres "github.com/signet-pki/signet/auditlog/postgres"
 	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
 	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/soft"
+	keyspostgres "github.com/signet-pki/signet/keys/postgres"
 	keysqlite "github.com/signet-pki/signet/keys/sqlite"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
+	capostgres "github.com/signet-pki/signet/pki/ca/postgres"
 	casqlite "github.com/signet-pki/signet/pki/ca/sqlite"
+	pkipostgres "github.com/signet-pki/signet/pki/postgres"
 	pkisqlite "github.com/signet-pki/signet/pki/sqlite"
 )
 
@@ -36,6 +40,18 @@ func (d *Dir) AuditStore(ctx context.Context) (auditlog.Storage, error) {
 	}
 	if d.auditStore != nil {
 		return d.auditStore, nil
+	}
+	if d.Postgres() {
+		if _, err := d.database(ctx); err != nil {
+			return nil, err
+		}
+		st, err := auditpostgres.Open(ctx, d.opts.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("datadir: audit log: %w", err)
+		}
+		d.onClose(st.Close)
+		d.auditStore = st
+		return st, nil
 	}
 	if _, err := d.mkdir(""); err != nil {
 		return nil, err
@@ -62,15 +78,25 @@ func (d *Dir) AuditLog(ctx context.Context) (*auditlog.Log, error) {
 	if _, err := d.mkdir(""); err != nil {
 		return nil, err
 	}
-	// The log keeps its tree's state in memory: a second process
-	// appending to the same audit.db would make both fail. One writer
-	// per data directory, held until Close.
-	if err := d.lock(WriterLock, "another Signet process (a running signet serve, or a command that records events)"); err != nil {
-		return nil, err
+	var secret []byte
+	var err error
+	if d.Postgres() {
+		// Several nodes append to one log: each batch is sequenced
+		// under the database's lock, and a node that finds the log
+		// grown by another re-reads its end and retries.
+		secret, err = d.pgSecret(ctx, AuditMaster)
+	} else {
+		// The log keeps its tree's state in memory: on SQLite, one
+		// writer per data directory, held until Close.
+		if err := d.lock(WriterLock, "another Signet process (a running signet serve, or a command that records events)"); err != nil {
+			return nil, err
+		}
+		if secret, err = soft.LoadKeyFile(d.File(AuditMaster), rand.Reader); err != nil {
+			err = &secretError{"audit secret", err}
+		}
 	}
-	secret, err := soft.LoadKeyFile(d.File(AuditMaster), rand.Reader)
 	if err != nil {
-		return nil, &secretError{"audit secret", err}
+		return nil, err
 	}
 	tk, err := auditlog.NewDerivedKeys(secret)
 	clear(secret)
@@ -95,6 +121,22 @@ func (d *Dir) AuditLog(ctx context.Context) (*auditlog.Log, error) {
 // IMMEDIATE, then ROLLBACK (it never changes the log), so that a stuck
 // writer shows as not ready instead of hanging the check.
 func (d *Dir) AuditWritable(ctx context.Context) (func(context.Context) error, error) {
+	if d.Postgres() {
+		// On PostgreSQL: the server is a primary (a standby refuses
+		// writes) and the service's role may insert into the log.
+		pool, err := d.database(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error {
+			var ok bool
+			err := pool.QueryRow(ctx, `SELECT NOT pg_is_in_recovery() AND has_table_privilege('records', 'INSERT')`).Scan(&ok)
+			if err == nil && !ok {
+				err = errors.New("audit log not writable: the database is read-only or the role may not insert")
+			}
+			return err
+		}, nil
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(500)")
 	dsn := "file:" + (&url.URL{Path: d.File(AuditDB)}).EscapedPath() + "?" + q.Encode()
@@ -131,12 +173,24 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 	if _, err := d.mkdir(""); err != nil {
 		return nil, err
 	}
-	mk, err := soft.LoadMasterKey(d.File(MasterKey), d.opts.MasterKey, d.File(KeysDir), rand.Reader)
+	cfg := soft.Config{Dir: d.File(KeysDir)}
+	var mk []byte
+	var err error
+	if d.Postgres() {
+		if cfg.Vault, err = d.pgVault(ctx); err != nil {
+			return nil, err
+		}
+		cfg.Dir = ""
+		mk, err = d.pgMasterKey()
+	} else if mk, err = soft.LoadMasterKey(d.File(MasterKey), d.opts.MasterKey, d.File(KeysDir), rand.Reader); err != nil {
+		err = &secretError{"master key", err}
+	}
 	if err != nil {
-		return nil, &secretError{"master key", err}
+		return nil, err
 	}
 	defer clear(mk)
-	b, err := soft.New(soft.Config{Dir: d.File(KeysDir), MasterKey: mk})
+	cfg.MasterKey = mk
+	b, err := soft.New(cfg)
 	if errors.Is(err, soft.ErrWrongMasterKey) {
 		return nil, &secretError{"master key", err}
 	}
@@ -179,11 +233,23 @@ func (d *Dir) Keys(ctx context.Context) (*keys.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta, err := keysqlite.Open(ctx, d.File(KeysDB))
-	if err != nil {
-		return nil, err
+	var meta keys.Store
+	if d.Postgres() {
+		pool, err := d.database(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if meta, err = keyspostgres.New(ctx, pool); err != nil {
+			return nil, err
+		}
+	} else {
+		st, err := keysqlite.Open(ctx, d.File(KeysDB))
+		if err != nil {
+			return nil, err
+		}
+		d.onClose(st.Close)
+		meta = st
 	}
-	d.onClose(meta.Close)
 	m, err := keys.New(ctx, keys.Config{Store: meta, Backends: []keys.Backend{backend}, Recorder: log, Actor: d.opts.Actor, Now: d.opts.Now})
 	if err != nil {
 		return nil, err
@@ -222,6 +288,16 @@ func (d *Dir) CAStore(ctx context.Context) (ca.Store, error) {
 	if d.caStore != nil {
 		return d.caStore, nil
 	}
+	if d.Postgres() {
+		pool, err := d.database(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if d.caStore, err = capostgres.New(ctx, pool); err != nil {
+			return nil, err
+		}
+		return d.caStore, nil
+	}
 	if _, err := d.mkdir(""); err != nil {
 		return nil, err
 	}
@@ -244,11 +320,21 @@ func (d *Dir) PKIRoles(ctx context.Context) (pki.Store, error) {
 	if d.pkiRoles != nil {
 		return d.pkiRoles, nil
 	}
-	pool, err := d.ServiceDB(ctx)
+	m, err := d.Keys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m, err := d.Keys(ctx)
+	if d.Postgres() {
+		pool, err := d.database(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if d.pkiRoles, err = pkipostgres.New(ctx, pool, m); err != nil {
+			return nil, err
+		}
+		return d.pkiRoles, nil
+	}
+	pool, err := d.ServiceDB(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,14 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
+// ValidURL reports whether url parses as a PostgreSQL connection string
+// (a postgres:// URL or key=value pairs). It never reports why: pgx's
+// parse errors may quote the string, which may hold a password.
+func ValidURL(url string) bool {
+	_, err := pgxpool.ParseConfig(url)
+	return err == nil
+}
+
 // IsUniqueViolation reports whether err is PostgreSQL's unique_violation
 // (SQLSTATE 23505): an INSERT or UPDATE hit a primary key or a UNIQUE
 // constraint.

@@ -272,7 +272,7 @@ func startLocal() (*Cluster, error) {
 		if err != nil {
 			return fail(err)
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1", port, base)
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=400", port, base)
 		if lastErr = c.pgctl("start", "-w", "-t", "60", "-l", filepath.Join(base, "log"), "-o", opts); lastErr != nil {
 			continue // most likely the port was taken in between
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keyref"
 	"github.com/signet-pki/signet/pki"
@@ -50,6 +51,22 @@ type Config struct {
 	// DataDir holds the databases, keys, blobs and PKI (default
 	// ./signet-data).
 	DataDir string `json:"data_dir"`
+	// DatabaseURL, when set, puts every store of the service in this
+	// PostgreSQL database (a postgres:// URL or key=value string, for a
+	// role that may not UPDATE or DELETE audit rows): the service tables,
+	// key metadata and sealed software keys, CA records and PKI roles,
+	// the audit log, idempotency records and the documents. Several
+	// nodes may share it. DataDir then keeps only what is the node's own:
+	// its scratch space, its outbox and its copies of checkpoints. Unset,
+	// everything stays in DataDir (SQLite). SIGNET_DATABASE_URL sets it
+	// too.
+	DatabaseURL string `json:"database_url"`
+	// DatabaseAdminURL, optional, connects as the owner of the tables: a
+	// node that has it applies the migrations at start-up (once, under a
+	// lock, whichever node starts first) and grants DatabaseURL's role
+	// what it needs. Without it the schema must already be current.
+	// SIGNET_DATABASE_ADMIN_URL sets it too.
+	DatabaseAdminURL string `json:"database_admin_url"`
 	// TLSMinVersion is "1.3" (default) or "1.2".
 	TLSMinVersion string `json:"tls_min_version"`
 	// TLSCertFile and TLSKeyFile name a PEM certificate chain and key to
@@ -227,6 +244,15 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir is empty"))
+	}
+	if c.DatabaseAdminURL != "" && c.DatabaseURL == "" {
+		errs = append(errs, errors.New("database_admin_url needs database_url: the service connects as database_url's role"))
+	}
+	for name, u := range map[string]string{"database_url": c.DatabaseURL, "database_admin_url": c.DatabaseAdminURL} {
+		if u != "" && !pgdb.ValidURL(u) {
+			// The value is not repeated: it may hold a password.
+			errs = append(errs, fmt.Errorf("%s is not a PostgreSQL connection string", name))
+		}
 	}
 	if _, err := c.tlsMinVersion(); err != nil {
 		errs = append(errs, err)

@@ -83,9 +83,12 @@ func (s *Server) openPublisher(signer note.Signer, o options) (*auditlog.Publish
 	// The service's own requests to its PKI are answered in process,
 	// outside the listener's per-client limits.
 	anchorTSA := &tsa.Client{URLs: []string{s.pkiURL() + "/tsa"}, HTTPClient: &http.Client{Transport: localTransport{s.pki}}}
-	anchorers := []auditlog.Anchorer{
-		logBound{&anchor.Timestamper{Client: anchorTSA, Now: o.now}},
-		&anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now},
+	anchorers := []auditlog.Anchorer{logBound{&anchor.Timestamper{Client: anchorTSA, Now: o.now}}}
+	if !s.dir.Postgres() {
+		// The write-once copies are the node's own: with several nodes
+		// on one database, whichever publishes would keep a part of
+		// them, so there the time-stamps and witnesses anchor alone.
+		anchorers = append(anchorers, &anchor.SinkAnchorer{Sink: &anchor.FileSink{Dir: sinkDir}, Name: "file:" + sinkDir, Now: o.now})
 	}
 	store := s.audit.store
 	for _, w := range s.cfg.Witnesses {

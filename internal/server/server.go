@@ -135,7 +135,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 // appending to s.closers whatever it opens; New closes them if open
 // fails.
 func (s *Server) open(ctx context.Context, o options, files configFiles) (err error) {
-	if s.dir, err = datadir.Open(s.cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now}); err != nil {
+	if s.dir, err = datadir.Open(s.cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now,
+		DatabaseURL: s.cfg.DatabaseURL, DatabaseAdminURL: s.cfg.DatabaseAdminURL}); err != nil {
 		return err
 	}
 	s.closers = append(s.closers, s.dir.Close)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"flag"
+	"os"
+
+	"github.com/signet-pki/signet/internal/server"
+)
+
+// Environment variables that name a PostgreSQL deployment, for `signet
+// serve` and the data commands alike.
+const (
+	databaseURLEnv      = "SIGNET_DATABASE_URL"
+	databaseAdminURLEnv = "SIGNET_DATABASE_ADMIN_URL"
+)
+
+// A location names where a deployment keeps its stores: a data directory
+// (SQLite files) or, with databaseURL, a PostgreSQL database beside the
+// node's data directory.
+type location struct {
+	dir         string
+	databaseURL string
+	adminURL    string
+}
+
+// locationFlags are the flags of a data command that name a deployment:
+// --data DIR, --database-url URL, or --config FILE (the configuration file
+// of `signet serve`, whose data_dir, database_url and database_admin_url
+// are taken). A flag wins over the configuration file; SIGNET_DATABASE_URL
+// and SIGNET_DATABASE_ADMIN_URL over both.
+type locationFlags struct {
+	dirFlag     string
+	databaseArg string
+	configFile  string
+	set         map[string]bool
+	fs          *flag.FlagSet
+}
+
+// registerLocation adds the location flags to fs.
+func registerLocation(fs *flag.FlagSet) *locationFlags {
+	lf := &locationFlags{fs: fs}
+	fs.StringVar(&lf.dirFlag, "data", defaultDataDir, "data `DIR`")
+	fs.StringVar(&lf.databaseArg, "database-url", "", "PostgreSQL `URL` of the deployment's stores (default $"+databaseURLEnv+")")
+	fs.StringVar(&lf.configFile, "config", "", "the deployment's configuration `FILE` (data_dir, database_url)")
+	return lf
+}
+
+// databaseURL returns the --database-url flag's value.
+func (lf *locationFlags) databaseURL() string { return lf.databaseArg }
+
+// resolve returns the location the flags, the configuration file and the
+// environment name.
+func (lf *locationFlags) resolve(env *environment) (location, error) {
+	set := map[string]bool{}
+	lf.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var loc location
+	if lf.configFile != "" {
+		b, err := os.ReadFile(lf.configFile)
+		if err != nil {
+			return loc, usageErrorf("%v", err)
+		}
+		cfg, err := server.ParseConfig(b)
+		if err != nil {
+			return loc, usageErrorf("%v", err)
+		}
+		loc = location{dir: cfg.DataDir, databaseURL: cfg.DatabaseURL, adminURL: cfg.DatabaseAdminURL}
+	}
+	if set["data"] || loc.dir == "" {
+		loc.dir = lf.dirFlag
+	}
+	if v := env.getenv(databaseURLEnv); v != "" {
+		loc.databaseURL = v
+	}
+	if v := env.getenv(databaseAdminURLEnv); v != "" {
+		loc.adminURL = v
+	}
+	if set["database-url"] {
+		loc.databaseURL = lf.databaseArg
+	}
+	return loc, nil
+}
