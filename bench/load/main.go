@@ -8,6 +8,12 @@
 // machine: ECDSA P-256 signatures/s and fsyncs/s.
 //
 //	go run ./bench/load [-n 200] [-c 1,16,64] [-size 1048576] [-timeout 10m]
+//	    [-stores sqlite,postgres,postgres2]
+//
+// -stores measures several deployments in one run: one node on SQLite,
+// one node on a throwaway PostgreSQL server (started with Debian's server
+// binaries, as the tests do), two nodes on one PostgreSQL database (the
+// sign calls alternate between them).
 package main
 
 import (
@@ -19,6 +25,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -39,6 +46,7 @@ import (
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/pgtest"
 	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/workflow"
 )
@@ -50,7 +58,13 @@ func main() {
 	timeout := flag.Duration("timeout", 10*time.Minute, "bound on the whole run")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed sign calls to this file")
 	blockprofile := flag.String("blockprofile", "", "write a blocking profile of the last concurrency level's sign calls to this file")
+	stores := flag.String("stores", "sqlite", "deployments to measure in turn: sqlite, postgres (one node), postgres2 (two nodes on one database)")
 	flag.Parse()
+	deps, err := parseDeployments(*stores)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -63,7 +77,7 @@ func main() {
 	blockProfilePath = *blockprofile
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := run(ctx, *n, *levels, *size); err != nil {
+	if err := run(ctx, *n, *levels, *size, deps); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -79,7 +93,65 @@ var blockProfilePath string
 
 var keyRE = regexp.MustCompile(`\bsk_[A-Za-z0-9_-]+`)
 
-func run(ctx context.Context, n int, levels string, size int64) error {
+// A deployment is what one line of the results measures: one node on
+// SQLite, one node on PostgreSQL, or two nodes on one PostgreSQL database.
+type deployment struct {
+	name  string
+	nodes int
+	pg    bool
+}
+
+func parseDeployments(s string) ([]deployment, error) {
+	var out []deployment
+	for _, f := range strings.Split(s, ",") {
+		switch strings.TrimSpace(f) {
+		case "sqlite":
+			out = append(out, deployment{name: "SQLite, 1 node", nodes: 1})
+		case "postgres":
+			out = append(out, deployment{name: "PostgreSQL, 1 node", nodes: 1, pg: true})
+		case "postgres2":
+			out = append(out, deployment{name: "PostgreSQL, 2 nodes", nodes: 2, pg: true})
+		default:
+			return nil, fmt.Errorf("unknown deployment %q (want sqlite, postgres or postgres2)", f)
+		}
+	}
+	return out, nil
+}
+
+// cluster is a throwaway PostgreSQL server, started on first use.
+var cluster *pgtest.Cluster
+
+func run(ctx context.Context, n int, levels string, size int64, deps []deployment) error {
+	var doc bytes.Buffer
+	if err := pdf.WriteSample(&doc, pdf.SampleOptions{Pages: 1, Title: "Load test", Padding: size}); err != nil {
+		return err
+	}
+	defer func() {
+		if cluster != nil {
+			cluster.Stop()
+		}
+	}()
+	fmt.Printf("Signet recipient signing over loopback: %d-byte PDF, PAdES B-T, built-in TSA, software keys, %d CPUs\n\n", doc.Len(), runtime.NumCPU())
+	fmt.Println("| deployment | concurrent recipients | sign calls | signatures/s | p50 | p99 | max |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	for _, dep := range deps {
+		if err := runDeployment(ctx, dep, n, levels, doc.Bytes()); err != nil {
+			return fmt.Errorf("%s: %w", dep.name, err)
+		}
+	}
+	fmt.Println()
+	dir, err := os.MkdirTemp("", "signet-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	floor(filepath.Join(dir, "fsync"))
+	return nil
+}
+
+// runDeployment starts dep's nodes, prepares envelopes through the first
+// and times the sign calls spread over every node.
+func runDeployment(ctx context.Context, dep deployment, n int, levels string, doc []byte) error {
 	dir, err := os.MkdirTemp("", "signet-load-")
 	if err != nil {
 		return err
@@ -90,30 +162,53 @@ func run(ctx context.Context, n int, levels string, size int64) error {
 		return err
 	}
 	defer box.Close()
-	var term bytes.Buffer
-	srv, err := server.New(ctx, server.Config{
-		DataDir: filepath.Join(dir, "data"), Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0",
+	base := server.Config{
+		Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0",
 		RateLimits: &api.RateLimits{}, // the load comes from one address
 		SMTP:       server.SMTPConfig{Addr: box.Addr(), From: "signet@load.invalid"},
-	}, server.WithTerminal(&term), server.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		return err
 	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(runCtx) }()
-	defer func() { stop(); <-done }()
-
-	rootPEM, err := os.ReadFile(filepath.Join(dir, "data", "pki", "root.pem"))
-	if err != nil {
-		return err
+	var opts []server.Option
+	if dep.pg {
+		if cluster == nil {
+			if cluster, err = pgtest.Start(); err != nil {
+				return err
+			}
+		}
+		owner, app, err := cluster.NewDatabase(ctx)
+		if err != nil {
+			return err
+		}
+		base.DatabaseURL, base.DatabaseAdminURL = app, owner
+		// Every node is given the same master key.
+		mk := make([]byte, 32)
+		rand.Read(mk)
+		opts = append(opts, server.WithMasterKey(base64.StdEncoding.EncodeToString(mk)))
 	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(rootPEM)
-	hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}, MaxIdleConnsPerHost: 128,
-	}}
-	c := &apiclient.Client{Base: "https://" + srv.Addr().String(), HTTP: hc}
+	var clients []*apiclient.Client
+	var term bytes.Buffer
+	for i := 0; i < dep.nodes; i++ {
+		cfg := base
+		cfg.DataDir = filepath.Join(dir, fmt.Sprintf("node%d", i))
+		srv, err := server.New(ctx, cfg, append(opts, server.WithTerminal(&term), server.WithLogger(slog.New(slog.DiscardHandler)))...)
+		if err != nil {
+			return err
+		}
+		runCtx, stop := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- srv.Run(runCtx) }()
+		defer func() { stop(); <-done }()
+		rootPEM, err := os.ReadFile(filepath.Join(cfg.DataDir, "pki", "root.pem"))
+		if err != nil {
+			return err
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM(rootPEM)
+		hc := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}, MaxIdleConnsPerHost: 128,
+		}}
+		clients = append(clients, &apiclient.Client{Base: "https://" + srv.Addr().String(), HTTP: hc})
+	}
+	c := clients[0]
 	admin := c.WithAuth("Bearer " + keyRE.FindString(term.String()))
 	tn, err := admin.CreateTenant(ctx, "Load")
 	if err != nil {
@@ -124,15 +219,7 @@ func run(ctx context.Context, n int, levels string, size int64) error {
 		return err
 	}
 	sender := c.WithAuth("Bearer " + secret)
-	var doc bytes.Buffer
-	if err := pdf.WriteSample(&doc, pdf.SampleOptions{Pages: 1, Title: "Load test", Padding: size}); err != nil {
-		return err
-	}
 	mb := &apiclient.Mailbox{Inbox: box.Sent()}
-
-	fmt.Printf("Signet recipient signing over loopback: %d-byte PDF, PAdES B-T, built-in TSA, software keys, %d CPUs\n\n", doc.Len(), runtime.NumCPU())
-	fmt.Println("| concurrent recipients | sign calls | signatures/s | p50 | p99 | max |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|")
 	round := 0
 	for _, f := range strings.Split(levels, ",") {
 		conc, err := strconv.Atoi(strings.TrimSpace(f))
@@ -140,9 +227,15 @@ func run(ctx context.Context, n int, levels string, size int64) error {
 			return fmt.Errorf("bad concurrency %q", f)
 		}
 		round++
-		sessions, err := prepare(ctx, sender, c, mb, doc.Bytes(), n, round)
+		sessions, err := prepare(ctx, sender, c, mb, doc, n, round)
 		if err != nil {
 			return err
+		}
+		// The sign calls are spread over the nodes: a recipient who
+		// authenticated on the first signs on any.
+		for i, s := range sessions {
+			node := clients[i%len(clients)]
+			s.Base, s.HTTP = node.Base, node.HTTP
 		}
 		// The timed calls start on a quiet disk: the preparation's
 		// writes (and the deletes of its uploads' temporary files) are
@@ -173,11 +266,9 @@ func run(ctx context.Context, n int, levels string, size int64) error {
 			return err
 		}
 		slices.Sort(lat)
-		fmt.Printf("| %d | %d | %.0f | %s | %s | %s |\n", conc, n, float64(n)/wall.Seconds(),
+		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %s |\n", dep.name, conc, n, float64(n)/wall.Seconds(),
 			ms(lat[len(lat)/2]), ms(lat[(len(lat)*99+99)/100-1]), ms(lat[len(lat)-1]))
 	}
-	fmt.Println()
-	floor(filepath.Join(dir, "fsync"))
 	return nil
 }
 

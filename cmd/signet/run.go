@@ -12,7 +12,7 @@ const usage = `Signet signs PDF documents with PAdES signatures and verifies the
 
 Usage:
   signet serve [--data DIR] [--listen ADDR] [--pki-listen ADDR] [--config FILE]
-                                            run the signing service (HTTPS API)
+               [--database-url URL]         run the signing service (HTTPS API)
   signet sign [flags] IN.pdf OUT.pdf        add a PAdES signature (B-B, B-T, B-LT, B-LTA)
   signet verify [--trust ROOTS.pem] [--json] FILE.pdf
                                             validate every signature
@@ -23,6 +23,7 @@ Usage:
   signet keys list|create|show|rotate|revoke|export-public
                                             manage keys in the data directory
   signet pki serve|issue-signer|revoke      run the internal CA, OCSP, CRLs and TSA
+  signet migrate --from DIR --to URL        copy a data directory into PostgreSQL and verify it
 
 Run "signet COMMAND -h" for a command's flags.
 `
@@ -52,6 +53,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"timestamp":  cmdTimestamp,
 		"pki":        cmdPKI,
 		"serve":      cmdServe,
+		"migrate":    cmdMigrate,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

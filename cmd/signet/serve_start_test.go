@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/signet-pki/signet/internal/pgtest"
 )
 
 var (
@@ -28,8 +30,10 @@ var (
 	binErr    error
 )
 
+// TestMain runs the tests beside a throwaway PostgreSQL server (for the
+// deployments on PostgreSQL) and removes the signet binary built for them.
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := pgtest.Main(m)
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
