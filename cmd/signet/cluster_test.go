@@ -44,7 +44,9 @@ type cluster struct {
 	owner, app string
 	env        []string
 	box        *mailtest.Server
-	pkiAddr    string
+	// pkiURL is the PKI address every node writes into certificates: in
+	// production a load balancer's; here the first node's listener.
+	pkiURL string
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -71,8 +73,13 @@ func (c *cluster) start(name string) *node {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "signet.json")
+	pkiListen := freeAddr(t)
+	if c.pkiURL == "" {
+		c.pkiURL = "http://" + pkiListen
+	}
 	b, _ := json.Marshal(map[string]any{
-		"pki_listen": freeAddr(t),
+		"pki_listen": pkiListen,
+		"pki_url":    c.pkiURL,
 		"smtp":       map[string]any{"addr": c.box.Addr(), "from": "signet@cluster.invalid"},
 		"rate_limits": map[string]any{}, // the test's clients share one address
 	})

@@ -48,6 +48,12 @@ type Config struct {
 	// budgets of /tsa, /ocsp and the static endpoints, signings at once
 	// (see [pki.Limits]); a field left out keeps its default.
 	PKILimits *pki.Limits `json:"pki_limits"`
+	// PKIURL is the base URL written into certificates for the PKI
+	// endpoints (default http://PKI_LISTEN). Several nodes on one
+	// database give it the same value, the address of a load balancer in
+	// front of every node's pki_listen; each node answers requests for
+	// it in process when it fetches revocation data itself.
+	PKIURL string `json:"pki_url"`
 	// DataDir holds the databases, keys, blobs and PKI (default
 	// ./signet-data).
 	DataDir string `json:"data_dir"`
@@ -244,6 +250,11 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir is empty"))
+	}
+	if c.PKIURL != "" {
+		if u, err := url.Parse(c.PKIURL); err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+			errs = append(errs, fmt.Errorf("pki_url %q is not an http://HOST[:PORT] URL", c.PKIURL))
+		}
 	}
 	if c.DatabaseAdminURL != "" && c.DatabaseURL == "" {
 		errs = append(errs, errors.New("database_admin_url needs database_url: the service connects as database_url's role"))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -45,20 +46,21 @@ func (t localTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-// ownPKI sends the requests for the PKI listener's address (host) to its
-// handler in process (local) and the others to next: the service's own
+// ownPKI sends the requests for the PKI's addresses (hosts: the
+// listener's, and pki_url's, which several nodes share) to its handler in
+// process (local) and the others to next: the service's own
 // fetches of its CRLs and OCSP responses for validation data are not a
 // client's of the listener and take nothing from its limits. They ask for
 // responses produced now (Cache-Control: no-cache), not pre-produced
 // ones: a signature's validation data should postdate it.
 type ownPKI struct {
-	host  string
+	hosts []string
 	local localTransport
 	next  http.RoundTripper
 }
 
 func (t ownPKI) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.URL.Scheme == "http" && r.URL.Host == t.host {
+	if r.URL.Scheme == "http" && slices.Contains(t.hosts, r.URL.Host) {
 		r = r.Clone(r.Context())
 		r.Header.Set("Cache-Control", "no-cache")
 		return t.local.RoundTrip(r)

@@ -54,7 +54,7 @@ func TestOwnPKI(t *testing.T) {
 	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("next " + r.URL.Host)), Request: r}, nil
 	})
-	c := &http.Client{Transport: ownPKI{"127.0.0.1:8480", localTransport{local}, next}}
+	c := &http.Client{Transport: ownPKI{[]string{"127.0.0.1:8480"}, localTransport{local}, next}}
 	for url, want := range map[string]string{
 		"http://127.0.0.1:8480/crl/acme.crl":  "local no-cache",
 		"http://127.0.0.1:8481/crl/acme.crl":  "next 127.0.0.1:8481",

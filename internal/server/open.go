@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -45,7 +46,14 @@ func (s *Server) openListeners() (ln, pkiLn net.Listener, err error) {
 }
 
 // pkiURL is the base URL of the PKI listener.
-func (s *Server) pkiURL() string { return "http://" + s.pkiLn.Addr().String() }
+// pkiURL is the base URL of the PKI endpoints in certificates: pki_url,
+// or the PKI listener's own address.
+func (s *Server) pkiURL() string {
+	if s.cfg.PKIURL != "" {
+		return strings.TrimSuffix(s.cfg.PKIURL, "/")
+	}
+	return "http://" + s.pkiLn.Addr().String()
+}
 
 // auditTrail is the audit log with its storage, the handle that checks it
 // accepts writes, and its checkpoint publisher.
@@ -162,7 +170,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	cfg := signing.Config{
 		Store: st.Signing, Blobs: st.Blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
-		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{s.pkiLn.Addr().String(), localTransport{p}, http.DefaultTransport}}},
+		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		TempDir: tempDir, Now: o.now, Logger: o.logger,
 	}
