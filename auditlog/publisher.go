@@ -232,11 +232,25 @@ func (p *Publisher) publishedSize() int64 {
 func (p *Publisher) Start(ctx context.Context) {
 	p.stop = make(chan struct{})
 	p.done = make(chan struct{})
-	go p.loop(context.WithoutCancel(ctx))
+	go func() {
+		defer close(p.done)
+		p.loop(context.WithoutCancel(ctx), p.stop)
+	}()
 }
 
-func (p *Publisher) loop(ctx context.Context) {
-	defer close(p.done)
+// Run runs the publishing loop until ctx is done, for a caller that
+// publishes only while it holds a lease (several nodes on one database).
+// It first forgets the last checkpoint it knew, since another node may
+// have published since: the next publication extends the latest stored
+// one.
+func (p *Publisher) Run(ctx context.Context) {
+	p.mu.Lock()
+	p.init = false
+	p.mu.Unlock()
+	p.loop(ctx, ctx.Done())
+}
+
+func (p *Publisher) loop(ctx context.Context, stop <-chan struct{}) {
 	var tick <-chan time.Time
 	if p.cfg.Interval > 0 {
 		t := time.NewTicker(p.cfg.Interval)
@@ -245,7 +259,7 @@ func (p *Publisher) loop(ctx context.Context) {
 	}
 	for {
 		select {
-		case <-p.stop:
+		case <-stop:
 			return
 		case <-p.wake:
 		case <-tick:
