@@ -67,6 +67,17 @@ func WithRoutes(register func(api.Mux), openapi []byte) Option {
 	}
 }
 
+// A locker takes named locks that hold across every node of the
+// deployment.
+type locker interface {
+	Lock(ctx context.Context, key string) (unlock func(), err error)
+}
+
+// A leaser runs fn while this node holds the lease name, until ctx ends.
+type leaser interface {
+	Run(ctx context.Context, name string, fn func(ctx context.Context))
+}
+
 // Server is a running Signet service: the HTTPS API and the plain-HTTP
 // PKI endpoints over one data directory.
 type Server struct {
@@ -92,6 +103,13 @@ type Server struct {
 
 	https, pkiHTTP *http.Server
 	ln, pkiLn      net.Listener
+
+	// leases run what must run on one node at a time (see
+	// [datadir.Dir.Coordination]); publishing is set while this node
+	// holds the checkpoint publisher's.
+	leases     leaser
+	locks      locker
+	publishing atomic.Bool
 
 	closers  []func() error // in reverse order of opening
 	shutOnce sync.Once
@@ -151,6 +169,19 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if s.audit, err = openAudit(ctx, s.dir); err != nil {
 		return err
 	}
+	var locks locker
+	if locks, s.leases, err = s.dir.Coordination(ctx); err != nil {
+		return err
+	}
+	// What a first start creates (the checkpoint key, the PKI's roots and
+	// keys, the bootstrap administrator) is created once: nodes starting
+	// together on one database take turns.
+	unlock, err := locks.Lock(ctx, "server/start")
+	if err != nil {
+		return fmt.Errorf("server: start-up lock: %w", err)
+	}
+	defer unlock()
+	s.locks = locks
 	// The key manager (it records through the log) holds the checkpoint
 	// key, created on first start before the PKI's keys.
 	checkpointKey, err := s.dir.CheckpointSigner(ctx)
@@ -267,21 +298,29 @@ func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- s.https.ServeTLS(s.ln, "", "") }()
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
-	s.audit.publisher.Start(context.WithoutCancel(ctx))
+	// What must run once per deployment runs under a lease: on SQLite
+	// this process holds them all; on PostgreSQL one node at a time
+	// holds each, and another takes over when it stops or dies.
 	renewer := s.pki.renewer
-	s.background.Add(3)
-	go func() {
-		defer s.background.Done()
-		s.workflow.Run(s.backgroundCtx, workflow.DefaultTick)
-	}()
-	go func() {
-		defer s.background.Done()
-		s.collectBlobs(s.backgroundCtx)
-	}()
-	go func() {
-		defer s.background.Done()
-		renewer.Run(s.backgroundCtx, time.Hour)
-	}()
+	pub := s.audit.publisher
+	singles := []struct {
+		name string
+		run  func(context.Context)
+	}{
+		{"audit-publisher", func(ctx context.Context) {
+			s.publishing.Store(true)
+			defer s.publishing.Store(false)
+			pub.Run(ctx)
+		}},
+		{"workflow-scheduler", func(ctx context.Context) { s.workflow.RunScheduler(ctx, workflow.DefaultTick) }},
+		{"blob-gc", s.collectBlobs},
+		{"pki-renewals", func(ctx context.Context) { renewer.Run(ctx, time.Hour) }},
+	}
+	for _, single := range singles {
+		s.background.Go(func() { s.leases.Run(s.backgroundCtx, single.name, single.run) })
+	}
+	// Every node sends the notifications its own requests hand over.
+	s.background.Go(func() { s.workflow.RunNotifiers(s.backgroundCtx) })
 	s.logger.InfoContext(ctx, "signet serving", "https", "https://"+s.ln.Addr().String(), "pki", "http://"+s.pkiLn.Addr().String())
 	var err error
 	select {
@@ -308,6 +347,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.https.Shutdown(ctx); err != nil {
 			errs = append(errs, err, s.https.Close())
 		}
+		// The node that publishes checkpoints publishes the last ones;
+		// on PostgreSQL the others leave their events to it (or to the
+		// node that takes its lease over).
+		publisher := s.publishing.Load() || !s.dir.Postgres()
 		s.stopBackground()
 		s.background.Wait()
 		// A checkpoint over everything done, time-stamped while the audit
@@ -315,14 +358,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// a last checkpoint over that use too (anchored in the write-once
 		// directory; its time-stamp would need the closed log, so the next
 		// start's first checkpoint carries one).
-		if _, err := s.audit.publisher.Publish(ctx); err != nil {
-			errs = append(errs, err)
+		if publisher {
+			if _, err := s.audit.publisher.Publish(ctx); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if err := s.audit.log.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
 		}
-		if err := s.audit.publisher.Shutdown(ctx); err != nil {
-			errs = append(errs, err)
+		if publisher {
+			if err := s.audit.publisher.Shutdown(ctx); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if err := s.pkiHTTP.Shutdown(ctx); err != nil {
 			errs = append(errs, err, s.pkiHTTP.Close())
