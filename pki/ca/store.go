@@ -73,8 +73,9 @@ type Record struct {
 	DER []byte
 }
 
-// A Store keeps certificate records. Implementations: [MemStore] and
-// pki/ca/sqlite; pki/ca/storetest is their conformance suite. A Store MUST be
+// A Store keeps certificate records. Implementations: [MemStore],
+// pki/ca/sqlite and pki/ca/postgres; pki/ca/storetest is their conformance
+// suite. A Store MUST be
 // safe for concurrent use, and a method that returns nil MUST have made its
 // change durable.
 type Store interface {
