@@ -75,9 +75,8 @@ type Record struct {
 
 // A Store keeps certificate records. Implementations: [MemStore],
 // pki/ca/sqlite and pki/ca/postgres; pki/ca/storetest is their conformance
-// suite. A Store MUST be
-// safe for concurrent use, and a method that returns nil MUST have made its
-// change durable.
+// suite. A Store MUST be safe for concurrent use, and a method that
+// returns nil MUST have made its change durable.
 type Store interface {
 	// Insert stores a new record. It returns [ErrDuplicateSerial] if the
 	// serial is taken.
