@@ -47,7 +47,7 @@ func TestLoadMasterKey(t *testing.T) {
 				if err := os.MkdirAll(keyDir, 0o700); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(filepath.Join(keyDir, checkFile), []byte("check\n"), 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(keyDir, CheckHandle), []byte("check\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
