@@ -24,7 +24,8 @@
 // The master key (32 bytes) comes from a 0600 key file ([LoadKeyFile]) or,
 // base64-encoded, from the SIGNET_MASTER_KEY environment variable
 // ([ParseMasterKey]); [LoadMasterKey] holds the rules that the server and
-// every command apply. It never sits in the metadata database next to the
+// every command apply ([LoadMasterKeyVault] for a vault other than a key
+// directory). It never sits in the metadata database next to the
 // data it protects.
 //
 // No method returns private or secret key material, and formatting a
