@@ -2,7 +2,6 @@ package pki
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,7 +14,8 @@ import (
 // already, and returns the role's recorded key id either way (an INSERT …
 // ON CONFLICT DO NOTHING, then a read). When several processes raced and
 // another's key was recorded, the key created here is revoked (cessation
-// of operation) and destroyed, so that one key only serves the role.
+// of operation) and destroyed, so that one key only serves the role. If
+// claim fails, the key is left as it is (it may have been recorded).
 // CreateRoleKey returns the recorded id.
 func CreateRoleKey(ctx context.Context, m *keys.Manager, r Role, claim func(keyID string) (string, error)) (string, error) {
 	k, err := m.Create(ctx, keys.CreateRequest{Purpose: r.Purpose, Algorithm: r.Algorithm, Tenant: r.Tenant, Label: "server " + r.Name})
@@ -24,7 +24,8 @@ func CreateRoleKey(ctx context.Context, m *keys.Manager, r Role, claim func(keyI
 	}
 	id, err := claim(k.ID)
 	if err != nil {
-		return "", errors.Join(err, discard(ctx, m, k.ID))
+		// Whether k was recorded is unknown: it must stay usable.
+		return "", err
 	}
 	if id != k.ID {
 		if err := discard(ctx, m, k.ID); err != nil {
