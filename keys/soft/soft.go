@@ -101,7 +101,8 @@ var (
 )
 
 // New returns a Backend over cfg, creating cfg.Dir if needed. It is
-// [NewContext] without a deadline, for a key directory.
+// [NewContext] without a deadline; a vault that may wait on a network (a
+// database) is better opened with NewContext.
 func New(cfg Config) (*Backend, error) { return NewContext(context.Background(), cfg) }
 
 // NewContext returns a Backend over cfg, creating cfg.Dir if needed, once
