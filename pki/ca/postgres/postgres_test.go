@@ -5,10 +5,12 @@ import (
 	"errors"
 	"math/big"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signet-pki/signet/internal/pgdb"
@@ -123,5 +125,32 @@ func TestTwoNodes(t *testing.T) {
 	}
 	if _, err := nodes[1].Revoke(ctx, big.NewInt(1000), ca.ReasonKeyCompromise, time.Unix(90, 0), time.Time{}); !errors.Is(err, ca.ErrAlreadyRevoked) {
 		t.Fatalf("revoking again on the other node: %v, want ErrAlreadyRevoked", err)
+	}
+}
+
+// TestNumberingUsesIndexes checks with EXPLAIN that numbering a new
+// certificate or revocation reads an index, not every certificate issued
+// so far.
+func TestNumberingUsesIndexes(t *testing.T) {
+	ctx := context.Background()
+	owner, _ := pgtest.NewDatabase(t)
+	pool := connect(t, owner)
+	newStore(t, pool)
+	for _, q := range []string{
+		"SELECT coalesce(max(issued_seq), 0) + 1 FROM ca_certificates",
+		"SELECT coalesce(max(revoked_seq), 0) + 1 FROM ca_certificates",
+	} {
+		rows, err := pool.Query(ctx, "EXPLAIN "+q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		joined := strings.Join(plan, "; ")
+		if !strings.Contains(joined, "Index Only Scan Backward") || strings.Contains(joined, "Seq Scan") {
+			t.Errorf("%s: plan %q scans the table", q, joined)
+		}
 	}
 }
