@@ -9,8 +9,8 @@ import (
 )
 
 // A Store keeps key metadata (never key material). Implementations: the
-// in-memory [MemStore] and the SQLite store in keys/sqlite; the suite in
-// keys/storetest checks both.
+// in-memory [MemStore], keys/sqlite and keys/postgres; the suite in
+// keys/storetest checks each.
 type Store interface {
 	// Create stores a new key. It MUST fail with an error wrapping
 	// [ErrExists] if the id is taken.

@@ -35,7 +35,7 @@
 //
 // Test support (internal/testpki, internal/pgtest, internal/pdfsigtest,
 // internal/secretscan, internal/pdf/pdftest, internal/mail/mailtest,
-// every */storetest, auditlog/anchor/witnesstest,
+// every */storetest, auditlog/anchor/witnesstest, keys/soft/vaulttest,
 // auditlog/internal/logbench, and this package) is imported only by tests,
 // by other test support, and by the tools under bench/ and e2e. The test
 // also checks that `go list -deps ./cmd/signet` holds no test support, so

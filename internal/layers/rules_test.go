@@ -65,7 +65,7 @@ var (
 	testSupportRoots = []string{
 		"internal/testpki", "internal/pgtest", "internal/pdfsigtest",
 		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest",
-		"auditlog/anchor/witnesstest",
+		"auditlog/anchor/witnesstest", "keys/soft/vaulttest",
 		"auditlog/internal/logbench", "internal/layers",
 	}
 	toolRoots = []string{"bench", "e2e"}

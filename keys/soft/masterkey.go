@@ -1,6 +1,7 @@
 package soft
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -110,7 +111,37 @@ var ErrNoMasterKey = errors.New("soft: no master key")
 //     earlier key (no master.check), the file is created (0600) with a key
 //     from rand; otherwise [ErrNoMasterKey], since a new key could open
 //     none of them.
+//
+// [LoadMasterKeyVault] applies the same rules to the keys of a [Vault].
 func LoadMasterKey(file, fromEnv, keyDir string, rand io.Reader) ([]byte, error) {
+	return loadMasterKey(file, fromEnv, keyDir, func() (bool, error) {
+		_, err := os.Lstat(filepath.Join(keyDir, CheckHandle))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return err == nil, err
+	}, rand)
+}
+
+// LoadMasterKeyVault is [LoadMasterKey] for the keys of v: with neither
+// fromEnv nor the key file, a new key is created only when v is empty
+// ([Vault.Empty]: no sealed key and no check value yet); otherwise
+// [ErrNoMasterKey]. ctx bounds the vault's answer.
+func LoadMasterKeyVault(ctx context.Context, file, fromEnv string, v Vault, rand io.Reader) ([]byte, error) {
+	where := "the vault"
+	if s, ok := v.(fmt.Stringer); ok {
+		where = s.String()
+	}
+	return loadMasterKey(file, fromEnv, where, func() (bool, error) {
+		empty, err := v.Empty(ctx)
+		return !empty, err
+	}, rand)
+}
+
+// loadMasterKey holds the rules of [LoadMasterKey]; sealed reports
+// whether keys are already sealed under some master key (where names
+// them in errors).
+func loadMasterKey(file, fromEnv, where string, sealed func() (bool, error), rand io.Reader) ([]byte, error) {
 	_, statErr := os.Lstat(file)
 	fileExists := statErr == nil
 	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
@@ -137,8 +168,12 @@ func LoadMasterKey(file, fromEnv, keyDir string, rand io.Reader) ([]byte, error)
 		return k, nil
 	}
 	if !fileExists {
-		if _, err := os.Lstat(filepath.Join(keyDir, checkFile)); err == nil {
-			return nil, fmt.Errorf("%w: %s is missing and %s is unset, but %s holds keys sealed under one", ErrNoMasterKey, file, MasterKeyEnv, keyDir)
+		has, err := sealed()
+		if err != nil {
+			return nil, fmt.Errorf("soft: master key: %w", err)
+		}
+		if has {
+			return nil, fmt.Errorf("%w: %s is missing and %s is unset, but %s holds keys sealed under one", ErrNoMasterKey, file, MasterKeyEnv, where)
 		}
 	}
 	return LoadKeyFile(file, rand)

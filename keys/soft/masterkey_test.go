@@ -2,11 +2,13 @@ package soft
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -47,7 +49,7 @@ func TestLoadMasterKey(t *testing.T) {
 				if err := os.MkdirAll(keyDir, 0o700); err != nil {
 					t.Fatal(err)
 				}
-				if err := os.WriteFile(filepath.Join(keyDir, checkFile), []byte("check\n"), 0o600); err != nil {
+				if err := os.WriteFile(filepath.Join(keyDir, CheckHandle), []byte("check\n"), 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -79,5 +81,65 @@ func TestLoadMasterKey(t *testing.T) {
 				t.Fatal("wrong key")
 			}
 		})
+	}
+}
+
+// TestLoadMasterKeyVault: the rules of LoadMasterKey for a vault: without
+// the environment or the file, a key is created only while the vault is
+// empty; a vault holding a sealed key or the check value refuses a new
+// one.
+func TestLoadMasterKeyVault(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		put    string // handle stored before loading; "" for none
+		create bool
+	}{
+		{name: "empty vault", create: true},
+		{name: "check value", put: CheckHandle},
+		{name: "sealed key", put: handlePrefix + strings.Repeat("ab", 16)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			v, err := NewDirVault(filepath.Join(dir, "keys"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.put != "" {
+				if err := v.Put(ctx, tc.put, []byte("x")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			file := filepath.Join(dir, "master.key")
+			k, err := LoadMasterKeyVault(ctx, file, "", v, rand.Reader)
+			_, statErr := os.Stat(file)
+			if tc.create {
+				if err != nil || len(k) != MasterKeySize || statErr != nil {
+					t.Fatalf("first start: %d-byte key, %v; file: %v", len(k), err, statErr)
+				}
+				return
+			}
+			if !errors.Is(err, ErrNoMasterKey) || statErr == nil {
+				t.Fatalf("err = %v (file written: %v), want ErrNoMasterKey and no file", err, statErr == nil)
+			}
+		})
+	}
+}
+
+// TestConfigStorage: a backend has a key directory or a vault, not both
+// and not neither.
+func TestConfigStorage(t *testing.T) {
+	mk := make([]byte, MasterKeySize)
+	v, err := NewDirVault(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Config{{MasterKey: mk}, {Dir: t.TempDir(), Vault: v, MasterKey: mk}} {
+		if _, err := New(c); err == nil {
+			t.Errorf("New(dir %q, vault %v) succeeded", c.Dir, c.Vault != nil)
+		}
+	}
+	if _, err := New(Config{Vault: v, MasterKey: mk}); err != nil {
+		t.Fatal(err)
 	}
 }

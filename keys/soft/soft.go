@@ -1,25 +1,31 @@
 // Package soft is Signet's embedded key backend: keys generated in the
-// process and kept sealed on disk.
+// process and kept sealed, on disk or in a database.
 //
 // # Sealed store
 //
-// Each key version is one file, DIR/<handle>.key (mode 0600, in a 0700
-// directory), written to a temporary file, synced and linked into place so
-// that a crash never leaves a partial key and a handle is never reused.
-// Its content is the key material (PKCS #8 for asymmetric keys, raw bytes
-// for AES and HMAC keys) encrypted with AES-256-GCM under the master key,
-// with the handle as additional data so that files cannot be swapped.
-// Destroying a key overwrites its file, syncs it and unlinks it. A check
-// value of the master key (DIR/master.check, an HMAC that reveals nothing
-// of it) makes a wrong master key fail at start-up with
-// [ErrWrongMasterKey].
+// Each key version is sealed: the key material (PKCS #8 for asymmetric
+// keys, raw bytes for AES and HMAC keys) encrypted with AES-256-GCM under
+// the master key, with the handle as additional data so that sealed keys
+// cannot be swapped between handles. A [Vault] keeps the sealed bytes
+// under the handle, never replacing any; it sees nothing else. The
+// default vault, [DirVault], is a key directory: one file DIR/<handle>.key
+// per version (mode 0600, in a 0700 directory), written to a temporary
+// file, synced and linked into place so that a crash never leaves a
+// partial key and a handle is never reused; destroying a key overwrites
+// its file, syncs it and unlinks it. keys/postgres keeps the same bytes in
+// a table, for a cluster of nodes.
+//
+// A check value of the master key (an HMAC that reveals nothing of it,
+// under [CheckHandle]: DIR/master.check in a key directory) makes a wrong
+// master key fail at start-up with [ErrWrongMasterKey].
 //
 // # Master key
 //
 // The master key (32 bytes) comes from a 0600 key file ([LoadKeyFile]) or,
 // base64-encoded, from the SIGNET_MASTER_KEY environment variable
 // ([ParseMasterKey]); [LoadMasterKey] holds the rules that the server and
-// every command apply. It never sits in the metadata database next to the
+// every command apply ([LoadMasterKeyVault] for a vault other than a key
+// directory). It never sits in the metadata database next to the
 // data it protects.
 //
 // No method returns private or secret key material, and formatting a
@@ -42,8 +48,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/signet-pki/signet/keys"
@@ -52,10 +56,14 @@ import (
 // Name is the backend name recorded in key metadata.
 const Name = "soft"
 
-// Config configures a [Backend].
+// Config configures a [Backend]. Exactly one of Dir and Vault is set.
 type Config struct {
-	// Dir holds the sealed key files; it is created (0700) if missing.
+	// Dir holds the sealed key files ([DirVault]); it is created (0700)
+	// if missing.
 	Dir string
+	// Vault keeps the sealed keys elsewhere than in a directory (e.g.
+	// keys/postgres's, shared by the nodes of a cluster).
+	Vault Vault
 	// MasterKey is the 32-byte AES-256 key that seals every key file. The
 	// backend keeps its own copy.
 	MasterKey []byte
@@ -67,8 +75,8 @@ type Config struct {
 
 // Validate reports whether the configuration is usable.
 func (c *Config) Validate() error {
-	if c.Dir == "" {
-		return errors.New("soft: no key directory")
+	if (c.Dir == "") == (c.Vault == nil) {
+		return errors.New("soft: configure either a key directory or a vault")
 	}
 	if len(c.MasterKey) != MasterKeySize {
 		return fmt.Errorf("soft: master key is %d bytes, want %d", len(c.MasterKey), MasterKeySize)
@@ -79,7 +87,8 @@ func (c *Config) Validate() error {
 // Backend is the sealed software [keys.Backend]; it is also a
 // [keys.Wrapper] (AES-256-GCM) and a [keys.MACer] (HMAC-SHA256).
 type Backend struct {
-	dir      string
+	vault    Vault
+	where    string // the vault's description, for messages
 	master   []byte
 	rand     io.Reader
 	sessions *sessions
@@ -91,62 +100,71 @@ var (
 	_ keys.MACer   = (*Backend)(nil)
 )
 
-// New returns a Backend over cfg, creating cfg.Dir if needed.
-func New(cfg Config) (*Backend, error) {
+// New returns a Backend over cfg, creating cfg.Dir if needed. It is
+// [NewContext] without a deadline; a vault that may wait on a network (a
+// database) is better opened with NewContext.
+func New(cfg Config) (*Backend, error) { return NewContext(context.Background(), cfg) }
+
+// NewContext returns a Backend over cfg, creating cfg.Dir if needed, once
+// the master key has been checked against the vault's check value (stored
+// on first use): a vault sealed under another master key is refused with
+// [ErrWrongMasterKey]. ctx bounds that check.
+func NewContext(ctx context.Context, cfg Config) (*Backend, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("soft: %w", err)
+	v := cfg.Vault
+	if v == nil {
+		dv, err := NewDirVault(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		v = dv
 	}
 	r := cfg.Rand
 	if r == nil {
 		r = rand.Reader
 	}
-	b := &Backend{dir: cfg.Dir, master: append([]byte(nil), cfg.MasterKey...), rand: r, sessions: &sessions{keys: map[string]crypto.Signer{}}}
-	if err := b.checkMaster(); err != nil {
+	where := "vault"
+	if s, ok := v.(fmt.Stringer); ok {
+		where = s.String()
+	}
+	b := &Backend{vault: v, where: where, master: append([]byte(nil), cfg.MasterKey...), rand: r, sessions: &sessions{keys: map[string]crypto.Signer{}}}
+	if err := b.checkMaster(ctx); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-// ErrWrongMasterKey means the key directory was sealed under another
-// master key.
+// ErrWrongMasterKey means the vault (the key directory) was sealed under
+// another master key.
 var ErrWrongMasterKey = errors.New("soft: master key does not match the key directory")
 
-// checkFile holds HMAC-SHA256(master, checkLabel), written when the
-// directory is first used, so that a wrong master key is refused at once
-// instead of sealing new keys under a second master key.
-const (
-	checkFile  = "master.check"
-	checkLabel = "signet soft master key check v1"
-)
+// checkLabel is what the check value authenticates: the vault holds
+// HMAC-SHA256(master, checkLabel) in hex under [CheckHandle], written when
+// it is first used, so that a wrong master key is refused at once instead
+// of sealing new keys under a second master key.
+const checkLabel = "signet soft master key check v1"
 
-func (b *Backend) checkMaster() error {
+func (b *Backend) checkMaster(ctx context.Context) error {
 	m := hmac.New(sha256.New, b.master)
 	m.Write([]byte(checkLabel))
-	want := hex.EncodeToString(m.Sum(nil)) + "\n"
-	p := filepath.Join(b.dir, checkFile)
-	got, err := os.ReadFile(p)
+	want := []byte(hex.EncodeToString(m.Sum(nil)) + "\n")
+	got, err := b.vault.Get(ctx, CheckHandle)
 	if errors.Is(err, fs.ErrNotExist) {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		err = b.vault.Put(ctx, CheckHandle, want)
 		if errors.Is(err, fs.ErrExist) {
-			return b.checkMaster()
+			// Another process stored it first: compare with that one.
+			got, err = b.vault.Get(ctx, CheckHandle)
+		} else if err == nil {
+			return nil
 		}
-		if err != nil {
-			return fmt.Errorf("soft: %w", err)
-		}
-		_, werr := f.WriteString(want)
-		if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-			return fmt.Errorf("soft: write %s: %w", p, err)
-		}
-		return syncDir(b.dir)
 	}
 	if err != nil {
-		return fmt.Errorf("soft: %w", err)
+		return fmt.Errorf("soft: master key check: %w", err)
 	}
-	if !hmac.Equal(got, []byte(want)) {
-		return fmt.Errorf("%w (%s)", ErrWrongMasterKey, b.dir)
+	if !hmac.Equal(got, want) {
+		return fmt.Errorf("%w (%s)", ErrWrongMasterKey, b.where)
 	}
 	return nil
 }
@@ -157,7 +175,7 @@ func (b *Backend) Name() string { return Name }
 // String describes the backend without its master key. The formatting
 // methods have value receivers so that a copy of a Backend prints no
 // secret either.
-func (b Backend) String() string { return "soft.Backend(" + b.dir + ")" }
+func (b Backend) String() string { return "soft.Backend(" + b.where + ")" }
 
 // GoString describes the backend without its master key.
 func (b Backend) GoString() string { return b.String() }
@@ -191,7 +209,7 @@ func (b *Backend) Generate(ctx context.Context, alg keys.Algorithm, label string
 	default:
 		return "", nil, fmt.Errorf("%w: %q", keys.ErrUnsupportedAlgorithm, alg)
 	}
-	h, err := b.store(alg, material)
+	h, err := b.store(ctx, alg, material)
 	if err != nil {
 		return "", nil, err
 	}
@@ -209,7 +227,7 @@ func (b *Backend) Import(ctx context.Context, alg keys.Algorithm, label string, 
 	if err != nil {
 		return "", nil, fmt.Errorf("soft: %w", err)
 	}
-	h, err := b.store(alg, material)
+	h, err := b.store(ctx, alg, material)
 	if err != nil {
 		return "", nil, err
 	}
@@ -217,7 +235,7 @@ func (b *Backend) Import(ctx context.Context, alg keys.Algorithm, label string, 
 }
 
 // store seals material (cleared afterwards) under a new handle.
-func (b *Backend) store(alg keys.Algorithm, material []byte) (string, error) {
+func (b *Backend) store(ctx context.Context, alg keys.Algorithm, material []byte) (string, error) {
 	defer clear(material)
 	h, err := b.newHandle()
 	if err != nil {
@@ -229,8 +247,8 @@ func (b *Backend) store(alg keys.Algorithm, material []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := b.write(h, blob); err != nil {
-		return "", err
+	if err := b.vault.Put(ctx, h, blob); err != nil {
+		return "", fmt.Errorf("soft: store sealed key: %w", err)
 	}
 	return h, nil
 }
@@ -272,68 +290,32 @@ func (b *Backend) newHandle() (string, error) {
 	return handlePrefix + hex.EncodeToString(r[:]), nil
 }
 
-// path returns the file of handle h, refusing anything that is not a
-// handle this backend makes (so no handle can name a path elsewhere).
-func (b *Backend) path(h string) (string, error) {
+// validHandle reports whether h is a handle this backend makes, so that
+// no other name (a path, [CheckHandle]) ever reaches the vault.
+func validHandle(h string) bool {
 	hexPart, ok := strings.CutPrefix(h, handlePrefix)
 	if !ok || len(hexPart) != 32 || strings.ToLower(hexPart) != hexPart {
-		return "", fmt.Errorf("%w: %q is not a soft handle", keys.ErrKeyNotFound, h)
+		return false
 	}
-	if _, err := hex.DecodeString(hexPart); err != nil {
-		return "", fmt.Errorf("%w: %q is not a soft handle", keys.ErrKeyNotFound, h)
-	}
-	return filepath.Join(b.dir, h+".key"), nil
-}
-
-// write stores blob as handle h: temp file, sync, link (never replacing
-// an existing file), then sync the directory.
-func (b *Backend) write(h string, blob []byte) error {
-	final, err := b.path(h)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(b.dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("soft: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.Write(blob)
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("soft: write sealed key: %w", err)
-	}
-	if err := os.Link(tmp.Name(), final); err != nil {
-		return fmt.Errorf("soft: store sealed key: %w", err)
-	}
-	return syncDir(b.dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("soft: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("soft: sync %s: %w", dir, err)
-	}
-	return nil
+	_, err := hex.DecodeString(hexPart)
+	return err == nil
 }
 
 // load unseals handle h and returns its algorithm and material. The
 // caller must clear the material when done with it.
-func (b *Backend) load(h string) (keys.Algorithm, []byte, error) {
-	p, err := b.path(h)
-	if err != nil {
-		return "", nil, err
+func (b *Backend) load(ctx context.Context, h string) (keys.Algorithm, []byte, error) {
+	if !validHandle(h) {
+		return "", nil, fmt.Errorf("%w: %q is not a soft handle", keys.ErrKeyNotFound, h)
 	}
-	blob, err := os.ReadFile(p)
+	blob, err := b.vault.Get(ctx, h)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil, fmt.Errorf("%w: %s", keys.ErrKeyNotFound, h)
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("%w: %w", keys.ErrBackendUnavailable, err)
+	}
+	if len(blob) > MaxSealedSize {
+		return "", nil, fmt.Errorf("%w: %s: sealed key larger than %d bytes", keys.ErrBackendUnavailable, h, MaxSealedSize)
 	}
 	plain, err := unseal(b.master, h, blob)
 	if err != nil {
@@ -356,7 +338,7 @@ func (b *Backend) Signer(ctx context.Context, h string) (crypto.Signer, error) {
 		}
 		return &signer{handle: h, key: s}, nil
 	}
-	alg, material, err := b.load(h)
+	alg, material, err := b.load(ctx, h)
 	if err != nil {
 		return nil, err
 	}
@@ -376,8 +358,8 @@ func (b *Backend) Signer(ctx context.Context, h string) (crypto.Signer, error) {
 }
 
 // symmetric loads the 32-byte key of handle h, which must be of alg.
-func (b *Backend) symmetric(h string, alg keys.Algorithm) ([]byte, error) {
-	got, material, err := b.load(h)
+func (b *Backend) symmetric(ctx context.Context, h string, alg keys.Algorithm) ([]byte, error) {
+	got, material, err := b.load(ctx, h)
 	if err != nil {
 		return nil, err
 	}
@@ -391,7 +373,7 @@ func (b *Backend) symmetric(h string, alg keys.Algorithm) ([]byte, error) {
 // Wrap implements [keys.Wrapper] with AES-256-GCM: nonce ‖ ciphertext ‖
 // tag.
 func (b *Backend) Wrap(ctx context.Context, h string, plaintext, aad []byte) ([]byte, error) {
-	k, err := b.symmetric(h, keys.AES256)
+	k, err := b.symmetric(ctx, h, keys.AES256)
 	if err != nil {
 		return nil, err
 	}
@@ -413,7 +395,7 @@ var ErrUnwrap = errors.New("soft: wrapped data does not open")
 
 // Unwrap implements [keys.Wrapper].
 func (b *Backend) Unwrap(ctx context.Context, h string, ciphertext, aad []byte) ([]byte, error) {
-	k, err := b.symmetric(h, keys.AES256)
+	k, err := b.symmetric(ctx, h, keys.AES256)
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +416,7 @@ func (b *Backend) Unwrap(ctx context.Context, h string, ciphertext, aad []byte) 
 
 // MAC implements [keys.MACer] with HMAC-SHA256 (RFC 2104).
 func (b *Backend) MAC(ctx context.Context, h string, data []byte) ([]byte, error) {
-	k, err := b.symmetric(h, keys.HMACSHA256)
+	k, err := b.symmetric(ctx, h, keys.HMACSHA256)
 	if err != nil {
 		return nil, err
 	}
@@ -444,39 +426,24 @@ func (b *Backend) MAC(ctx context.Context, h string, data []byte) ([]byte, error
 	return m.Sum(nil), nil
 }
 
-// Destroy implements [keys.Backend]: it overwrites the sealed file with
-// zeros, syncs it and unlinks it. On copy-on-write file systems and flash
-// the old blocks may survive; they stay sealed under the master key.
+// Destroy implements [keys.Backend]: the vault deletes the sealed key
+// for good ([DirVault] overwrites its file with zeros, syncs it and
+// unlinks it).
 func (b *Backend) Destroy(ctx context.Context, h string) error {
 	if strings.HasPrefix(h, sessionPrefix) {
 		return b.destroySession(h)
 	}
-	p, err := b.path(h)
-	if err != nil {
-		return err
+	if !validHandle(h) {
+		return fmt.Errorf("%w: %q is not a soft handle", keys.ErrKeyNotFound, h)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	err := b.vault.Delete(ctx, h)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s", keys.ErrKeyNotFound, h)
 	}
 	if err != nil {
 		return fmt.Errorf("soft: destroy %s: %w", h, err)
 	}
-	st, err := f.Stat()
-	if err == nil {
-		_, err = f.WriteAt(make([]byte, st.Size()), 0)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	err = errors.Join(err, f.Close())
-	if err != nil {
-		return fmt.Errorf("soft: destroy %s: %w", h, err)
-	}
-	if err := os.Remove(p); err != nil {
-		return fmt.Errorf("soft: destroy %s: %w", h, err)
-	}
-	return syncDir(b.dir)
+	return nil
 }
 
 // signer is a software key in memory.

@@ -73,10 +73,10 @@ type Record struct {
 	DER []byte
 }
 
-// A Store keeps certificate records. Implementations: [MemStore] and
-// pki/ca/sqlite; pki/ca/storetest is their conformance suite. A Store MUST be
-// safe for concurrent use, and a method that returns nil MUST have made its
-// change durable.
+// A Store keeps certificate records. Implementations: [MemStore],
+// pki/ca/sqlite and pki/ca/postgres; pki/ca/storetest is their conformance
+// suite. A Store MUST be safe for concurrent use, and a method that
+// returns nil MUST have made its change durable.
 type Store interface {
 	// Insert stores a new record. It returns [ErrDuplicateSerial] if the
 	// serial is taken.

@@ -54,19 +54,24 @@ func New(ctx context.Context, p *sqldb.Pool, m *keys.Manager) (*Store, error) {
 	return &Store{db: p.Writer(), keys: m}, nil
 }
 
-// Key implements [pki.Store].
+// Key implements [pki.Store]. On a role's first use the key is created
+// ([pki.CreateRoleKey]) and recorded unless another caller recorded one
+// meanwhile, whose key is then the role's.
 func (s *Store) Key(ctx context.Context, r pki.Role) (crypto.Signer, ca.KeyRef, error) {
 	var keyID string
 	err := s.db.QueryRowContext(ctx, `SELECT key_id FROM server_pki_roles WHERE role = ?`, r.Name).Scan(&keyID)
 	if errors.Is(err, sql.ErrNoRows) {
-		k, err := s.keys.Create(ctx, keys.CreateRequest{Purpose: r.Purpose, Algorithm: r.Algorithm, Tenant: r.Tenant, Label: "server " + r.Name})
+		keyID, err = pki.CreateRoleKey(ctx, s.keys, r, func(id string) (string, error) {
+			var got string
+			_, err := s.db.ExecContext(ctx, `INSERT INTO server_pki_roles (role, tenant, key_id, purpose) VALUES (?, ?, ?, ?)
+				ON CONFLICT (role) DO NOTHING`, r.Name, r.Tenant, id, string(r.Purpose))
+			if err == nil {
+				err = s.db.QueryRowContext(ctx, `SELECT key_id FROM server_pki_roles WHERE role = ?`, r.Name).Scan(&got)
+			}
+			return got, err
+		})
 		if err != nil {
 			return nil, ca.KeyRef{}, fmt.Errorf("pki/sqlite: key for %s: %w", r.Name, err)
-		}
-		keyID = k.ID
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO server_pki_roles (role, tenant, key_id, purpose) VALUES (?, ?, ?, ?)`,
-			r.Name, r.Tenant, keyID, string(r.Purpose)); err != nil {
-			return nil, ca.KeyRef{}, fmt.Errorf("pki/sqlite: role %s: %w", r.Name, err)
 		}
 	} else if err != nil {
 		return nil, ca.KeyRef{}, fmt.Errorf("pki/sqlite: role %s: %w", r.Name, err)
