@@ -190,7 +190,7 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 	}
 	defer clear(mk)
 	cfg.MasterKey = mk
-	b, err := soft.New(cfg)
+	b, err := soft.NewContext(ctx, cfg)
 	if errors.Is(err, soft.ErrWrongMasterKey) {
 		return nil, &secretError{"master key", err}
 	}

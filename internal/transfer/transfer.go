@@ -38,7 +38,6 @@ import (
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/sqldb"
-	keyspostgres "github.com/signet-pki/signet/keys/postgres"
 	"github.com/signet-pki/signet/keys/soft"
 )
 
@@ -382,10 +381,21 @@ func copyKeys(ctx context.Context, dir string, tx pgx.Tx) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("transfer: keys: %w", err)
 		}
-		if err := keyspostgres.ImportSealed(ctx, tx, e.Name(), b); err != nil {
-			return n, fmt.Errorf("transfer: keys: %w", err)
+		handle, ok := strings.CutSuffix(e.Name(), ".key")
+		if !ok && e.Name() != soft.CheckHandle {
+			continue
 		}
-		n++
+		if !ok {
+			handle = soft.CheckHandle
+		}
+		// The vault's rows, as keyspostgres.Vault.Put writes them, in
+		// this transaction.
+		if _, err := tx.Exec(ctx, `INSERT INTO soft_keys (handle, sealed) VALUES ($1, $2)`, handle, b); err != nil {
+			return n, fmt.Errorf("transfer: keys: %s: %w", handle, err)
+		}
+		if ok {
+			n++
+		}
 	}
 	return n, nil
 }
