@@ -235,10 +235,11 @@ func (s *Store) ListEnvelopes(ctx context.Context, tenant string, f workflow.Lis
 	return out, nil
 }
 
-// DueEnvelopes implements [workflow.EnvelopeStore].
+// DueEnvelopes implements [workflow.EnvelopeStore]. Envelopes due at the
+// same instant come in id order; a limit below 1 returns none.
 func (s *Store) DueEnvelopes(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT id FROM workflow_envelopes
-		WHERE next_due_ns IS NOT NULL AND next_due_ns <= ? ORDER BY next_due_ns LIMIT ?`, now.UnixNano(), limit)
+		WHERE next_due_ns IS NOT NULL AND next_due_ns <= ? ORDER BY next_due_ns, id LIMIT ?`, now.UnixNano(), max(limit, 0))
 	if err != nil {
 		return nil, fmt.Errorf("workflow/sqlite: %w", err)
 	}

@@ -1,0 +1,129 @@
+package postgres_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signet-pki/signet/internal/pgdb"
+	"github.com/signet-pki/signet/internal/pgtest"
+	workflowpostgres "github.com/signet-pki/signet/internal/workflow/postgres"
+	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
+	"github.com/signet-pki/signet/internal/workflow/storetest"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// pool returns a new pool on the database at url, closed at the end.
+func pool(t *testing.T, url string) *pgxpool.Pool {
+	t.Helper()
+	p, err := pgdb.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestConformance runs the workflow stores' conformance suite on a fresh
+// PostgreSQL database.
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
+		owner, _ := pgtest.NewDatabase(t)
+		s, err := workflowpostgres.New(t.Context(), pool(t, owner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+// TestNodes runs the suite's two-node checks on two stores, each over its
+// own pool, opened at the same moment on one database (both migrate).
+func TestNodes(t *testing.T) {
+	storetest.RunNodes(t, func(t *testing.T) (storetest.Store, storetest.Store) {
+		owner, _ := pgtest.NewDatabase(t)
+		var stores [2]*workflowpostgres.Store
+		var errs [2]error
+		var wg sync.WaitGroup
+		for i := range stores {
+			p := pool(t, owner)
+			wg.Go(func() { stores[i], errs[i] = workflowpostgres.New(t.Context(), p) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs[:]...); err != nil {
+			t.Fatal(err)
+		}
+		return stores[0], stores[1]
+	})
+}
+
+// TestSchema: the migration records its version once and creates the
+// tables and columns of the SQLite driver, in its order, with the
+// PostgreSQL types of the SQLite ones (TEXT text, INTEGER bigint), so
+// that a copy from SQLite maps table by table, column by column.
+func TestSchema(t *testing.T) {
+	owner, _ := pgtest.NewDatabase(t)
+	p := pool(t, owner)
+	ctx := t.Context()
+	for range 2 { // the second New applies nothing
+		if _, err := workflowpostgres.New(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	history, err := texts(p.Query(ctx, `SELECT version || ' ' || name FROM schema_migrations ORDER BY version`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"200 " + workflowpostgres.Migrations[0].Name}; !slices.Equal(history, want) {
+		t.Fatalf("history %q, want %q", history, want)
+	}
+	got, err := texts(p.Query(ctx, `SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable
+		FROM information_schema.columns WHERE table_name LIKE 'workflow\_%' ORDER BY table_name, ordinal_position`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lite, err := workflowsqlite.Open(ctx, filepath.Join(t.TempDir(), "signet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	rows, err := lite.DB().QueryContext(ctx, `SELECT m.name, p.name, p.type, p."notnull" OR p.pk > 0
+		FROM sqlite_master m JOIN pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND m.name LIKE 'workflow\_%' ESCAPE '\' ORDER BY m.name, p.cid`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	types := map[string]string{"TEXT": "text", "INTEGER": "bigint"}
+	var want []string
+	for rows.Next() {
+		var table, col, typ string
+		var notNull bool
+		if err := rows.Scan(&table, &col, &typ, &notNull); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintf("%s.%s %s %s", table, col, types[typ], map[bool]string{true: "NO", false: "YES"}[notNull]))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Fatalf("columns:\n got %q\nwant %q", got, want)
+	}
+}
+
+// texts collects the single text column of rows.
+func texts(rows pgx.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
