@@ -56,6 +56,7 @@
 // and any request, and any node's scheduler, may then act on any
 // envelope: each change is decided on the stored state and happens once.
 // The stores check an envelope's version on every update besides, so that
-// a lock that is not shared cannot make a transition or its notifications
-// happen twice.
+// even a lock that is not shared cannot make a transition, the
+// notifications it sends, or a reminder happen twice; only a turn
+// notification that a scheduler retries could then be sent by two nodes.
 package workflow
