@@ -261,12 +261,11 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 }
 
 // wrongCode counts a wrong code in st (the caller holds the recipient's
-// lock), locks
-// the recipient out after [Config.MaxFailures] of them, for longer at
-// each lockout, and revokes their links after the last lockout of the
-// schedule. The state is stored before anything is recorded, so that a
-// lockout holds even if the audit log is down; the failed attempt is
-// recorded as recipient.authenticated and a lockout as
+// lock), locks the recipient out after [Config.MaxFailures] of them, for
+// longer at each lockout, and revokes their links after the last lockout
+// of the schedule. The state is stored before anything is recorded, so
+// that a lockout holds even if the audit log is down; the failed attempt
+// is recorded as recipient.authenticated and a lockout as
 // recipient.locked_out (with the recipient, the lockout's number and its
 // end, never the code). It returns the error to answer.
 func (s *Service) wrongCode(ctx context.Context, st *AuthState, ev auditlog.Event, now time.Time) error {
