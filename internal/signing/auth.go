@@ -60,21 +60,17 @@ func revoked() error {
 }
 
 // Session authenticates a session token's hash: a known, unexpired
-// session of an envelope that is still open (see [Service.open]). Sessions
-// never change once created, so found ones are cached in memory; the
-// envelope's state is read on every call.
+// session of an envelope that is still open (see [Service.open]). The
+// session is read from the store on every call, as is the envelope's
+// state: a re-issue deletes the recipient's sessions from the store, and
+// they end at once on every node that shares it.
 func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
-	ss, ok := s.sessions.get(hash)
-	if !ok {
-		var err error
-		ss, err = s.cfg.Store.SessionByHash(ctx, hash)
-		if errors.Is(err, ErrNoRecord) {
-			return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
-		}
-		if err != nil {
-			return Session{}, fmt.Errorf("signing: load session: %w", err)
-		}
-		s.sessions.put(ss)
+	ss, err := s.cfg.Store.SessionByHash(ctx, hash)
+	if errors.Is(err, ErrNoRecord) {
+		return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("signing: load session: %w", err)
 	}
 	if _, err := s.open(ctx, ss.EnvelopeID, ss.RecipientID); err != nil {
 		if errors.Is(err, ErrInvalidLink) {
@@ -131,8 +127,30 @@ func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, erro
 	if err != nil {
 		return "", err
 	}
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
+	code, err := s.replaceCode(ctx, l)
+	if err != nil {
+		return "", err
+	}
+	body := fmt.Sprintf("Hello %s,\n\nyour Signet code is %s\n\nIt is valid for %d minutes. If you did not ask for it, ignore this message.\n\n— Signet\n",
+		v.Recipient.Name, code, int(s.cfg.CodeTTL/time.Minute))
+	// The subject carries no code: subjects are shown in notifications,
+	// lock screens and mail-server logs.
+	if err := s.notifier.send(ctx, v.Recipient.Email, "Your Signet code", body); err != nil {
+		return "", withDetail(ErrUnavailable, "the code could not be sent; try again", err)
+	}
+	return maskEmail(v.Recipient.Email), nil
+}
+
+// replaceCode makes a fresh code the pending one of l's recipient, within
+// the send limits, under the recipient's lock, and returns it. The e-mail
+// goes out after the lock is released: a slow mail server holds up no
+// other request for the recipient.
+func (s *Service) replaceCode(ctx context.Context, l Link) (string, error) {
+	unlock, err := s.lockRecipient(ctx, l.EnvelopeID, l.RecipientID)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	now := s.now()
 	st, err := s.cfg.Store.AuthState(ctx, l.EnvelopeID, l.RecipientID)
 	if err != nil {
@@ -160,14 +178,7 @@ func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, erro
 	if err := s.cfg.Store.PutAuthState(ctx, st); err != nil {
 		return "", fmt.Errorf("signing: store code: %w", err)
 	}
-	body := fmt.Sprintf("Hello %s,\n\nyour Signet code is %s\n\nIt is valid for %d minutes. If you did not ask for it, ignore this message.\n\n— Signet\n",
-		v.Recipient.Name, code, int(s.cfg.CodeTTL/time.Minute))
-	// The subject carries no code: subjects are shown in notifications,
-	// lock screens and mail-server logs.
-	if err := s.notifier.send(ctx, v.Recipient.Email, "Your Signet code", body); err != nil {
-		return "", withDetail(ErrUnavailable, "the code could not be sent; try again", err)
-	}
-	return maskEmail(v.Recipient.Email), nil
+	return code, nil
 }
 
 // Verify checks code for the link whose token hashes to linkHash. A
@@ -182,8 +193,11 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 	if err != nil {
 		return "", Session{}, err
 	}
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
+	unlock, err := s.lockRecipient(ctx, l.EnvelopeID, l.RecipientID)
+	if err != nil {
+		return "", Session{}, err
+	}
+	defer unlock()
 	now := s.now()
 	st, err := s.cfg.Store.AuthState(ctx, l.EnvelopeID, l.RecipientID)
 	if err != nil {
@@ -243,16 +257,15 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 	if err := s.cfg.Store.CreateSession(ctx, ss); err != nil {
 		return "", Session{}, fmt.Errorf("signing: store session: %w", err)
 	}
-	s.sessions.put(ss)
 	return tok, ss, nil
 }
 
-// wrongCode counts a wrong code in st (the caller holds authMu), locks
-// the recipient out after [Config.MaxFailures] of them, for longer at
-// each lockout, and revokes their links after the last lockout of the
-// schedule. The state is stored before anything is recorded, so that a
-// lockout holds even if the audit log is down; the failed attempt is
-// recorded as recipient.authenticated and a lockout as
+// wrongCode counts a wrong code in st (the caller holds the recipient's
+// lock), locks the recipient out after [Config.MaxFailures] of them, for
+// longer at each lockout, and revokes their links after the last lockout
+// of the schedule. The state is stored before anything is recorded, so
+// that a lockout holds even if the audit log is down; the failed attempt
+// is recorded as recipient.authenticated and a lockout as
 // recipient.locked_out (with the recipient, the lockout's number and its
 // end, never the code). It returns the error to answer.
 func (s *Service) wrongCode(ctx context.Context, st *AuthState, ev auditlog.Event, now time.Time) error {

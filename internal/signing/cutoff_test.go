@@ -43,6 +43,11 @@ func (e *env) sendEnvelope(expires time.Time, recipients ...workflow.RecipientIn
 // do performs a request against the API and returns the recorder.
 func (e *env) do(method, path, authorization string, body string) *httptest.ResponseRecorder {
 	e.t.Helper()
+	return serve(e.api, method, path, authorization, body)
+}
+
+// serve is [env.do] against the recipient API h (of any node).
+func serve(h http.Handler, method, path, authorization string, body string) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -51,7 +56,7 @@ func (e *env) do(method, path, authorization string, body string) *httptest.Resp
 		req.Header.Set("Authorization", authorization)
 	}
 	w := httptest.NewRecorder()
-	e.api.ServeHTTP(w, req)
+	h.ServeHTTP(w, req)
 	return w
 }
 

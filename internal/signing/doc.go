@@ -44,6 +44,12 @@
 // earlier link. Lockouts are audited as recipient.locked_out, re-issues as
 // recipient.link_reissued.
 //
+// A recipient's code state is read and replaced under the recipient's
+// lock from [Config.Locks]; nodes that share the Store share the Locker,
+// so that wrong codes sent to any of them count toward one schedule.
+// Sessions are read from the Store on every request, so that a re-issue
+// on one node ends them on all.
+//
 // # Signatures
 //
 // [Service.Sign] signs every document of the envelope that the recipient

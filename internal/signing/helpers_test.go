@@ -150,6 +150,7 @@ type env struct {
 	svc      *signing.Service
 	notifier *signing.Notifier
 	cfg      signing.Config
+	wfCfg    workflow.Config // without notifier and completer, which each node makes
 	store    *signingsqlite.Store
 	wfStore  *workflowsqlite.Store
 	blobs    *blob.FS
@@ -159,6 +160,13 @@ type env struct {
 }
 
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	return newEnvLocks(t, nil)
+}
+
+// newEnvLocks is newEnv whose workflow and signing service take their
+// locks from locks (nil: in-process locks of their own).
+func newEnvLocks(t *testing.T, locks workflow.Locker) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -279,39 +287,59 @@ func newEnv(t *testing.T) *env {
 	}
 	codeKey := make([]byte, 32)
 	rand.Read(codeKey)
-	// As the server builds it: the notifier and the sealer first, then
-	// the workflow that calls them, then the service over the workflow.
 	cfg := signing.Config{
 		Store: st, Blobs: blobs, Mailer: mailer, Audit: audit, CA: auth,
 		Seal: &seals{m: km, id: map[string]string{}}, Timestamper: ts,
 		Fetcher: &ltv.Fetcher{Roots: []*x509.Certificate{root.Certificate}},
 		LinkURL: "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now, TempDir: dir,
+		Locks: locks,
 	}
-	notifier, err := signing.NewNotifier(cfg)
-	if err != nil {
-		t.Fatal(err)
+	e := &env{
+		t: t, clock: clk, audit: audit, mailbox: box, tsa: ts, cfg: cfg, store: st, wfStore: wfStore,
+		blobs: blobs, root: root.Certificate,
+		wfCfg: workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: audit, Now: clk.Now, Locks: locks},
 	}
-	sealer, err := signing.NewSealer(cfg)
+	n := e.node()
+	e.wf, e.svc, e.notifier, e.api = n.wf, n.svc, n.notifier, n.api
+	return e
+}
+
+// A node is a Signet node's recipient side over the env's stores, audit
+// log, PKI and mailer, with its own notifier, sealer, workflow and
+// signing service, and the recipient API in front of them.
+type node struct {
+	wf       *workflow.Service
+	svc      *signing.Service
+	notifier *signing.Notifier
+	api      http.Handler
+}
+
+// node builds a node as the server does: the notifier and the sealer
+// first, then the workflow that calls them, then the service over the
+// workflow.
+func (e *env) node() *node {
+	e.t.Helper()
+	notifier, err := signing.NewNotifier(e.cfg)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	wf, err := workflow.New(workflow.Config{
-		Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: audit,
-		Notifier: notifier, Completer: sealer, Now: clk.Now,
-	})
+	sealer, err := signing.NewSealer(e.cfg)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	svc, err := signing.New(cfg, wf, notifier)
+	wfCfg := e.wfCfg
+	wfCfg.Notifier, wfCfg.Completer = notifier, sealer
+	wf, err := workflow.New(wfCfg)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
+	}
+	svc, err := signing.New(e.cfg, wf, notifier)
+	if err != nil {
+		e.t.Fatal(err)
 	}
 	router := http.NewServeMux()
 	(&signing.Handler{Service: svc}).Register(router)
-	return &env{
-		t: t, clock: clk, audit: audit, mailbox: box, tsa: ts, wf: wf, svc: svc, notifier: notifier, cfg: cfg, store: st, wfStore: wfStore,
-		blobs: blobs, root: root.Certificate, api: apiKeys(router),
-	}
+	return &node{wf: wf, svc: svc, notifier: notifier, api: apiKeys(router)}
 }
 
 // testKeys are the API keys apiKeys knows, by their secret.

@@ -57,9 +57,9 @@ func (s *Service) Reissue(ctx context.Context, a workflow.Actor, envelopeID, rec
 		return Reissued{}, withDetail(workflow.ErrNotYourTurn, "the recipient is "+string(r.Status)+": a link is issued only while it is their turn", nil)
 	}
 
-	// The code state is read and replaced under authMu; the e-mail goes
-	// out after the lock is released, so that other recipients' codes do
-	// not wait for a mail server.
+	// The code state is read and replaced under the recipient's lock; the
+	// e-mail goes out after the lock is released, so that the recipient's
+	// other requests do not wait for a mail server.
 	tok, l, st, err := s.reissueLink(ctx, a, e, r)
 	if err != nil {
 		return Reissued{}, err
@@ -79,11 +79,14 @@ func (s *Service) Reissue(ctx context.Context, a workflow.Actor, envelopeID, rec
 
 // reissueLink records the re-issue of recipient r's link and stores the
 // new link with the recipient's fresh code state (earlier links revoked,
-// their sessions ended), under authMu. It returns the new link's token,
-// the link, and the code state it replaced.
+// their sessions ended), under the recipient's lock. It returns the new
+// link's token, the link, and the code state it replaced.
 func (s *Service) reissueLink(ctx context.Context, a workflow.Actor, e *workflow.Envelope, r *workflow.Recipient) (string, Link, AuthState, error) {
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
+	unlock, err := s.lockRecipient(ctx, e.ID, r.ID)
+	if err != nil {
+		return "", Link{}, AuthState{}, err
+	}
+	defer unlock()
 	st, err := s.cfg.Store.AuthState(ctx, e.ID, r.ID)
 	if err != nil {
 		return "", Link{}, AuthState{}, fmt.Errorf("signing: load code state: %w", err)
@@ -112,6 +115,5 @@ func (s *Service) reissueLink(ctx context.Context, a workflow.Actor, e *workflow
 	if err := s.cfg.Store.Reissue(ctx, l, fresh); err != nil {
 		return "", Link{}, AuthState{}, fmt.Errorf("signing: store re-issued link: %w", err)
 	}
-	s.sessions.drop(e.ID, r.ID)
 	return tok, l, st, nil
 }

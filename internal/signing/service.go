@@ -121,6 +121,19 @@ type Config struct {
 	// Logger receives failures that are not returned (nil: discard). It
 	// never receives tokens or codes.
 	Logger *slog.Logger
+	// Locks holds the recipients' locks, under which their one-time-code
+	// state is read and replaced (nil: in-process locks of the service's
+	// own). Nodes that share the Store MUST share it.
+	Locks Locker
+}
+
+// A Locker takes named locks: Lock waits until the lock named key is free
+// or ctx is done, and returns the function that releases it. The keys of
+// this package are "recipient/<envelope id>/<recipient id>".
+// [workflow.LocalLocks] holds within one process; a Locker held in the
+// database holds across the nodes that share it.
+type Locker interface {
+	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
 // Validate reports whether the configuration is usable.
@@ -264,8 +277,10 @@ func NewNotifier(cfg Config) (*Notifier, error) {
 // methods are safe for concurrent use.
 type Sealer struct {
 	base
-	mu    sync.Mutex
-	certs map[string]*x509.Certificate // seal certificates by tenant
+	mu sync.Mutex
+	// certs holds the seal certificate of each tenant that this process
+	// issued: each node issues and renews its own, all of them valid.
+	certs map[string]*x509.Certificate
 }
 
 // NewSealer returns the sealer of cfg (Blobs, CA, Seal, Timestamper,
@@ -284,9 +299,7 @@ type Service struct {
 	wf       Workflow
 	notifier *Notifier
 
-	authMu sync.Mutex // serializes code sends and checks
-
-	sessions sessionCache
+	locks Locker
 }
 
 // New returns the service over cfg, the envelope workflow wf (built with
@@ -303,7 +316,18 @@ func New(cfg Config, wf Workflow, n *Notifier) (*Service, error) {
 	// One source of randomness, read under one lock, for link tokens,
 	// session tokens and codes.
 	b.rand = n.rand
-	return &Service{base: b, wf: wf, notifier: n}, nil
+	locks := cfg.Locks
+	if locks == nil {
+		locks = new(workflow.LocalLocks)
+	}
+	return &Service{base: b, wf: wf, notifier: n, locks: locks}, nil
+}
+
+// lockRecipient takes the lock of recipient recipientID of envelope
+// envelopeID, which serializes the reads and writes of their code state
+// (code sends, checks, lockouts, re-issues).
+func (s *Service) lockRecipient(ctx context.Context, envelopeID, recipientID string) (func(), error) {
+	return s.locks.Lock(ctx, "recipient/"+envelopeID+"/"+recipientID)
 }
 
 func (b *base) now() time.Time { return b.cfg.Now().UTC() }

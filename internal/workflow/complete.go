@@ -10,18 +10,45 @@ import (
 )
 
 // Complete seals envelope id once every signer and approver has acted: it
-// takes the locks of all its documents, calls the [Completer], stores the
-// sealed versions, moves the envelope to completed (envelope.completed)
-// and notifies every recipient, cc recipients included. Completing an
-// envelope that is already completed does nothing; one whose recipients
-// have not all acted is [ErrInvalidTransition]. The caller MUST NOT hold
-// any of the envelope's document locks.
+// takes the locks of all its documents, then the envelope's, calls the
+// [Completer], stores the sealed versions, moves the envelope to
+// completed (envelope.completed) and notifies every recipient, cc
+// recipients included. Completing an envelope that is already completed
+// does nothing; one whose recipients have not all acted is
+// [ErrInvalidTransition]. The caller MUST NOT hold any of the envelope's
+// document locks.
+//
+// With [Config.Locks] shared by every node, completions of one envelope
+// racing on several nodes (the last signers' requests, the schedulers)
+// run one after the other, and all but the first find it completed: the
+// seal, its event and the notifications happen once.
 func (s *Service) Complete(ctx context.Context, id string) (*Envelope, error) {
 	return s.complete(ctx, System, id)
 }
 
 func (s *Service) complete(ctx context.Context, a Actor, id string) (*Envelope, error) {
-	return s.mutate(ctx, a, id, func(e *Envelope) (*change, error) {
+	// The document locks come first: a signature holds its document's
+	// lock while it records itself under the envelope's, so this is the
+	// one order everywhere. An envelope's documents are fixed once it is
+	// sent; mutate checks that they are still the ones locked here.
+	e, err := s.load(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == StatusCompleted {
+		return e, nil
+	}
+	ids := documentIDs(e)
+	lctx := ctx
+	for _, did := range ids {
+		c, unlock, err := s.LockDocument(lctx, did)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		lctx = c
+	}
+	return s.mutate(lctx, a, id, func(e *Envelope) (*change, error) {
 		if e.Status == StatusCompleted {
 			return &change{}, nil
 		}
@@ -31,19 +58,8 @@ func (s *Service) complete(ctx context.Context, a Actor, id string) (*Envelope, 
 		if _, err := next(e.Status, ActionComplete); err != nil {
 			return nil, err
 		}
-		ids := make([]string, len(e.Documents))
-		for i, d := range e.Documents {
-			ids[i] = d.DocumentID
-		}
-		slices.Sort(ids) // one lock order everywhere
-		lctx := ctx
-		for _, did := range ids {
-			c, unlock, err := s.LockDocument(lctx, did)
-			if err != nil {
-				return nil, err
-			}
-			defer unlock()
-			lctx = c
+		if !slices.Equal(documentIDs(e), ids) {
+			return nil, fmt.Errorf("workflow: complete envelope %s: its documents changed while they were being locked", e.ID)
 		}
 		sealed, err := s.cfg.Completer.Complete(lctx, e)
 		if err != nil {
@@ -71,4 +87,15 @@ func (s *Service) complete(ctx context.Context, a Actor, id string) (*Envelope, 
 			notify: notify,
 		}, nil
 	})
+}
+
+// documentIDs returns the ids of e's documents in increasing order (the
+// order their locks are taken in).
+func documentIDs(e *Envelope) []string {
+	ids := make([]string, len(e.Documents))
+	for i, d := range e.Documents {
+		ids[i] = d.DocumentID
+	}
+	slices.Sort(ids)
+	return ids
 }

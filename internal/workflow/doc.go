@@ -47,4 +47,16 @@
 // [Service.Run] calls [Service.Tick] periodically; Tick expires envelopes,
 // retries pending completions and notifications, and sends reminders,
 // using the service's injected clock.
+//
+// # Several nodes
+//
+// Every change of an envelope is made under the envelope's lock, and every
+// signature and seal of a document under the document's, both taken from
+// [Config.Locks]. Nodes serving one database share a [Locker] held there,
+// and any request, and any node's scheduler, may then act on any
+// envelope: each change is decided on the stored state and happens once.
+// The stores check an envelope's version on every update besides, so that
+// even a lock that is not shared cannot make a transition, the
+// notifications it sends, or a reminder happen twice; only a turn
+// notification that a scheduler retries could then be sent by two nodes.
 package workflow

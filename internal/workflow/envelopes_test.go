@@ -74,24 +74,29 @@ func (e *env) sign(envID, r string) workflow.Progress {
 // signDoc signs one document under its lock, as the signing package does:
 // read the current version, append, store, report.
 func (e *env) signDoc(envID, r, docID string) (workflow.Progress, error) {
-	ctx, unlock, err := e.svc.LockDocument(context.Background(), docID)
+	return e.signDocOn(e.svc, envID, r, docID)
+}
+
+// signDocOn is signDoc through the service svc.
+func (e *env) signDocOn(svc *workflow.Service, envID, r, docID string) (workflow.Progress, error) {
+	ctx, unlock, err := svc.LockDocument(context.Background(), docID)
 	if err != nil {
 		return workflow.Progress{}, err
 	}
 	defer unlock()
-	view, err := e.svc.RecipientContext(ctx, envID, r)
+	view, err := svc.RecipientContext(ctx, envID, r)
 	if err != nil {
 		return workflow.Progress{}, err
 	}
 	cur := view.Envelope.Document(docID)
 	if cur == nil {
-		return e.svc.RecipientSigned(ctx, recipientActor(r), envID, docID, strings.Repeat("0", 64))
+		return svc.RecipientSigned(ctx, recipientActor(r), envID, docID, strings.Repeat("0", 64))
 	}
 	next, err := appendBlob(ctx, e.blobs, cur.SHA256, "%signed by "+r+"\n")
 	if err != nil {
 		return workflow.Progress{}, err
 	}
-	return e.svc.RecipientSigned(ctx, recipientActor(r), envID, docID, next)
+	return svc.RecipientSigned(ctx, recipientActor(r), envID, docID, next)
 }
 
 func (e *env) get(id string) *workflow.Envelope {

@@ -86,12 +86,15 @@ func (o *outbox) take() []workflow.Notification {
 type sealer struct {
 	blobs   blob.Store
 	failing atomic.Bool
+	// calls counts the seals made.
+	calls atomic.Int32
 }
 
 func (s *sealer) Complete(ctx context.Context, e *workflow.Envelope) (map[string]string, error) {
 	if s.failing.Load() {
 		return nil, errors.New("tsa: unavailable")
 	}
+	s.calls.Add(1)
 	out := map[string]string{}
 	for _, d := range e.Documents {
 		sum, err := appendBlob(ctx, s.blobs, d.SHA256, "%sealed\n")
@@ -137,6 +140,9 @@ type env struct {
 	sealer   *sealer
 	svc      *workflow.Service
 	srv      *httptest.Server
+	// cfg is the service's configuration, from which [env.node] builds
+	// more services over the same stores.
+	cfg workflow.Config
 }
 
 const maxUpload = 256 << 10
@@ -181,6 +187,7 @@ func newEnvConfig(t *testing.T, adjust func(*workflow.Config)) *env {
 	if adjust != nil {
 		adjust(&cfg)
 	}
+	e.cfg = cfg
 	e.svc, err = workflow.New(cfg)
 	if err != nil {
 		t.Fatal(err)

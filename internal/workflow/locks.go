@@ -5,26 +5,42 @@ import (
 	"sync"
 )
 
-// keyedLocks is a set of mutexes by key, created on demand and dropped
-// when unused, whose Lock honours context cancellation.
-type keyedLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyedLock
+// A Locker takes named locks. Lock waits until the lock named key is free
+// or ctx is done, and returns the function that releases it. The
+// workflow's keys are "envelope/<id>" and "document/<id>"; other users of
+// the same Locker keep to their own prefixes.
+//
+// Every Signet node serving one database MUST share one Locker (locks
+// held in the database); a [LocalLocks] holds within one process only.
+type Locker interface {
+	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
-type keyedLock struct {
+// LocalLocks is a [Locker] whose locks hold within this process only: the
+// default of [Config.Locks], right while one process serves the stores.
+// Locks are created on demand and dropped when unused. The zero value is
+// ready for use.
+type LocalLocks struct {
+	mu sync.Mutex
+	m  map[string]*localLock
+}
+
+type localLock struct {
 	ch   chan struct{}
 	refs int
 }
 
-func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
+var _ Locker = (*LocalLocks)(nil)
+
+// Lock implements [Locker].
+func (k *LocalLocks) Lock(ctx context.Context, key string) (func(), error) {
 	k.mu.Lock()
 	if k.m == nil {
-		k.m = map[string]*keyedLock{}
+		k.m = map[string]*localLock{}
 	}
 	l := k.m[key]
 	if l == nil {
-		l = &keyedLock{ch: make(chan struct{}, 1)}
+		l = &localLock{ch: make(chan struct{}, 1)}
 		k.m[key] = l
 	}
 	l.refs++
@@ -44,7 +60,7 @@ func (k *keyedLocks) lock(ctx context.Context, key string) (func(), error) {
 	}, nil
 }
 
-func (k *keyedLocks) release(key string, l *keyedLock) {
+func (k *LocalLocks) release(key string, l *localLock) {
 	k.mu.Lock()
 	l.refs--
 	if l.refs == 0 {
@@ -53,23 +69,29 @@ func (k *keyedLocks) release(key string, l *keyedLock) {
 	k.mu.Unlock()
 }
 
+// Lock keys of the workflow.
+func envelopeLockKey(id string) string { return "envelope/" + id }
+func documentLockKey(id string) string { return "document/" + id }
+
 type heldDocsKey struct{}
 
 // LockDocument takes the lock of document id, which serializes the
 // incremental updates (signatures, seal) of that document across the
-// envelope's recipients. It returns a context that records the lock as
-// held (LockDocument with that context returns at once, so a [Completer]
-// called under the lock may call it again) and the function that releases
-// it. It waits until the lock is free or ctx is done.
+// envelope's recipients, through [Config.Locks] (and so across the nodes
+// that share it). It returns a context that records the lock as held
+// (LockDocument with that context returns at once, so a [Completer]
+// called under the lock may call it again) and the function that
+// releases it. It waits until the lock is free or ctx is done.
 //
-// The lock is held in this process only; running several Signet
-// processes over one database needs a shared lock (a later issue).
+// Document locks are taken before the envelope's lock, never while it is
+// held, and several of them in increasing id order ([Service.Complete]
+// does so).
 func (s *Service) LockDocument(ctx context.Context, id string) (context.Context, func(), error) {
 	held, _ := ctx.Value(heldDocsKey{}).(map[string]bool)
 	if held[id] {
 		return ctx, func() {}, nil
 	}
-	unlock, err := s.docLocks.lock(ctx, id)
+	unlock, err := s.locks.Lock(ctx, documentLockKey(id))
 	if err != nil {
 		return ctx, nil, err
 	}
@@ -79,4 +101,10 @@ func (s *Service) LockDocument(ctx context.Context, id string) (context.Context,
 	}
 	next[id] = true
 	return context.WithValue(ctx, heldDocsKey{}, next), unlock, nil
+}
+
+// lockEnvelope takes the lock of envelope id, under which every change of
+// the envelope is loaded, decided, recorded and stored (see mutate).
+func (s *Service) lockEnvelope(ctx context.Context, id string) (func(), error) {
+	return s.locks.Lock(ctx, envelopeLockKey(id))
 }

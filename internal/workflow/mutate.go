@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/signet-pki/signet/auditlog"
 )
@@ -28,14 +29,20 @@ type change struct {
 // with its transition in one transaction, and finally sends the
 // notifications.
 //
+// The envelope's lock is taken through [Config.Locks], so with a Locker
+// shared by every node each change is decided on the stored state, once.
+// The store checks the version all the same (optimistic concurrency): of
+// two nodes that decided on one version (a lock not shared, or lost), one
+// stores its change and sends its notifications; the other gets
+// [ErrBusy] and sends nothing.
+//
 // The event is recorded before the row is written, so a stored change
-// always has its event; if the write then fails (a crash, or a concurrent
-// writer in another process, [ErrBusy]), the log holds an event for a
-// change that did not happen, and the envelope's transitions (see
-// [Service.History]), which are written with the row, remain the
-// authority on its state.
+// always has its event; if the write then fails (a crash, or such a
+// concurrent writer, [ErrBusy]), the log holds an event for a change that
+// did not happen, and the envelope's transitions (see [Service.History]),
+// which are written with the row, remain the authority on its state.
 func (s *Service) mutate(ctx context.Context, a Actor, id string, fn func(e *Envelope) (*change, error)) (*Envelope, error) {
-	unlock, err := s.envLocks.lock(ctx, id)
+	unlock, err := s.lockEnvelope(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -127,38 +134,82 @@ func transit(e *Envelope, a Action) error {
 	return nil
 }
 
-// dispatch sends notifications for e (whose lock the caller holds) and
-// records, in a bookkeeping update without a state change, which
-// recipients were notified or reminded. Failures are logged; the
-// scheduler retries recipients still marked not notified.
+// dispatch sends notifications for e (whose lock the caller holds, as
+// stored) and records, in bookkeeping updates without a state change,
+// which recipients were notified or reminded. Failures are logged; the
+// scheduler retries.
+//
+// A reminder is recorded (RemindedAt) before it is sent, and sent only if
+// that update wins: the update is checked against the stored version, so
+// of several nodes reminding one recipient at once, even without a shared
+// lock, one sends. A reminder that fails is unrecorded again, so that the
+// next tick retries it; a crash between the record and the send loses
+// that reminder, and the next follows after the interval.
+//
+// Other notifications are sent first and recorded after (a turn as
+// NotifiedAt): a crash in between must not leave the recipient whose turn
+// it is without a link, so it is sent again; nodes sharing the envelope
+// lock ([Config.Locks]) see the record and do not send it twice.
 func (s *Service) dispatch(ctx context.Context, e *Envelope, ns []Notification) {
 	if len(ns) == 0 {
 		return
 	}
+	// Record the reminders first.
+	before := map[string]time.Time{} // RemindedAt before the claim, by recipient
+	now := s.now()
+	for _, n := range ns {
+		if r := e.Recipient(n.Recipient.ID); r != nil && n.Kind == NotifyReminder {
+			before[r.ID] = r.RemindedAt
+			r.RemindedAt = now
+		}
+	}
+	if len(before) > 0 && !s.bookkeep(ctx, e, "recording reminders") {
+		// Another node's update won (or the store failed): nothing is
+		// sent; what is still due, the next tick finds.
+		for id, t := range before {
+			e.Recipient(id).RemindedAt = t
+		}
+		return
+	}
 	touched := false
 	for _, n := range ns {
-		if err := s.cfg.Notifier.Notify(ctx, n); err != nil {
+		err := s.cfg.Notifier.Notify(ctx, n)
+		if err != nil {
 			s.log.WarnContext(ctx, "workflow: notification failed", "envelope", e.ID, "recipient", n.Recipient.ID, "kind", n.Kind, "error", err)
-			continue
 		}
 		r := e.Recipient(n.Recipient.ID)
 		switch {
 		case r == nil:
-		case n.Kind == NotifyTurn:
+		case n.Kind == NotifyReminder && err != nil:
+			r.RemindedAt, touched = before[r.ID], true
+		case n.Kind == NotifyTurn && err == nil:
 			r.NotifiedAt, touched = s.now(), true
-		case n.Kind == NotifyReminder:
-			r.RemindedAt, touched = s.now(), true
 		}
 	}
-	if !touched {
-		return
+	if touched {
+		s.bookkeep(ctx, e, "recording notifications")
 	}
+}
+
+// bookkeep stores e (whose lock the caller holds) as the next version,
+// without a transition, and reports whether it was stored. A failure is
+// logged as what failed.
+func (s *Service) bookkeep(ctx context.Context, e *Envelope, what string) bool {
 	prev := e.Version
 	e.Version++
-	if err := s.store(ctx, e, prev, nil); err != nil {
-		e.Version = prev
-		s.log.WarnContext(ctx, "workflow: recording notifications failed", "envelope", e.ID, "error", err)
+	err := s.store(ctx, e, prev, nil)
+	if err == nil {
+		return true
 	}
+	e.Version = prev
+	if errors.Is(err, ErrBusy) {
+		// Another node changed the envelope meanwhile (without a shared
+		// lock): its update stands, and this node's is dropped.
+		s.log.InfoContext(ctx, "workflow: "+what+" lost to a concurrent update", "envelope", e.ID)
+	} else {
+		s.log.WarnContext(ctx, "workflow: "+what+" failed", "envelope", e.ID, "error", err)
+	}
+	return false
 }
 
 // notification builds a notification of kind for recipient r of e.

@@ -63,6 +63,13 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 // recipients not yet notified, and reminds active recipients whose
 // reminder interval has passed. It returns how many envelopes it handled
 // and the first error (it goes on after errors).
+//
+// Several nodes may tick at once: each envelope is handled under its lock
+// ([Config.Locks]), on its stored state, so what one node did the others
+// find done. Even where the lock is not shared, an expiry or a completion
+// is stored and notified once (the store checks the version, see mutate),
+// and a reminder is recorded before it is sent and sent only by the node
+// whose record won.
 func (s *Service) Tick(ctx context.Context) (int, error) {
 	ids, err := s.cfg.Envelopes.DueEnvelopes(ctx, s.now(), dueBatch)
 	if err != nil {

@@ -70,6 +70,9 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives scheduler and notification failures (nil: discard).
 	Logger *slog.Logger
+	// Locks holds the envelope and document locks (nil: a [LocalLocks]
+	// of the service's own). Nodes that share the stores MUST share it.
+	Locks Locker
 }
 
 // Validate reports whether the configuration is usable.
@@ -98,11 +101,10 @@ func (c *Config) Validate() error {
 // Service is the document and envelope workflow. Its methods are safe for
 // concurrent use.
 type Service struct {
-	cfg      Config
-	randMu   sync.Mutex
-	envLocks keyedLocks
-	docLocks keyedLocks
-	log      *slog.Logger
+	cfg    Config
+	randMu sync.Mutex
+	locks  Locker
+	log    *slog.Logger
 
 	// turns carries the ids of envelopes whose next recipients are to be
 	// notified, to the notifiers [Service.Run] starts (see notifyLater).
@@ -139,7 +141,11 @@ func New(cfg Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: log, turns: make(chan string, turnQueue),
+	locks := cfg.Locks
+	if locks == nil {
+		locks = new(LocalLocks)
+	}
+	return &Service{cfg: cfg, log: log, locks: locks, turns: make(chan string, turnQueue),
 		checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
 }
 
