@@ -21,21 +21,48 @@ const turnQueue = 4096
 // notifications from.
 const notifiers = 8
 
-// Run calls [Service.Tick] every interval (DefaultTick if zero) until ctx
-// is done, and returns ctx's error. A failing tick is logged and retried
-// at the next one.
-//
-// While Run runs, a recipient's action that makes it the next recipients'
-// turn does not wait for their emails: the envelope is handed to Run's
-// notifiers, which issue the links and send them (see notifyLater). The
-// state that says who is to be notified is stored first, so a crash in
-// between leaves the recipients due, and the next tick notifies them.
+// Run runs the scheduler ([Service.RunScheduler]) and the turn notifiers
+// ([Service.RunNotifiers]) until ctx is done, and returns ctx's error: a
+// service that runs alone.
 func (s *Service) Run(ctx context.Context, interval time.Duration) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.RunNotifiers(ctx) })
+	s.RunScheduler(ctx, interval)
+	wg.Wait()
+	return ctx.Err()
+}
+
+// RunScheduler calls [Service.Tick] every interval (DefaultTick if zero)
+// until ctx is done. A failing tick is logged and retried at the next
+// one. With several nodes on one database, one node at a time runs it
+// (under a lease): every tick is safe on its own (each transition is
+// stored once, see mutate), and one scheduler spares the others the work.
+func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultTick
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	for {
+		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "workflow: scheduler tick failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunNotifiers runs the turn notifiers until ctx is done. While they run,
+// a recipient's action that makes it the next recipients' turn does not
+// wait for their emails: the envelope is handed to the notifiers, which
+// issue the links and send them (see notifyLater). The state that says
+// who is to be notified is stored first, so a crash in between leaves the
+// recipients due, and the scheduler's next tick notifies them. Every node
+// runs its own.
+func (s *Service) RunNotifiers(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range notifiers {
 		wg.Go(func() { s.notifyTurns(ctx) })
@@ -45,16 +72,7 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 		s.running.Add(-1)
 		wg.Wait()
 	}()
-	for {
-		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "workflow: scheduler tick failed", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
+	<-ctx.Done()
 }
 
 // Tick handles every envelope due at the service clock's now: it expires
