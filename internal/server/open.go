@@ -172,7 +172,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
 		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
-		TempDir: tempDir, Now: o.now, Logger: o.logger,
+		TempDir: tempDir, Now: o.now, Logger: o.logger, Locks: s.locks,
 	}
 	// The workflow calls the notifier and the sealer, which need nothing
 	// of it; the service calls the workflow.
@@ -185,7 +185,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		return nil, err
 	}
 	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
-		Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger}); err != nil {
+		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger}); err != nil {
 		return nil, err
 	}
 	return signing.New(cfg, s.workflow, notifier)
