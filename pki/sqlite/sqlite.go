@@ -54,19 +54,24 @@ func New(ctx context.Context, p *sqldb.Pool, m *keys.Manager) (*Store, error) {
 	return &Store{db: p.Writer(), keys: m}, nil
 }
 
-// Key implements [pki.Store].
+// Key implements [pki.Store]. On a role's first use the key is created
+// ([pki.CreateRoleKey]) and recorded unless another caller recorded one
+// meanwhile, whose key is then the role's.
 func (s *Store) Key(ctx context.Context, r pki.Role) (crypto.Signer, ca.KeyRef, error) {
 	var keyID string
 	err := s.db.QueryRowContext(ctx, `SELECT key_id FROM server_pki_roles WHERE role = ?`, r.Name).Scan(&keyID)
 	if errors.Is(err, sql.ErrNoRows) {
-		k, err := s.keys.Create(ctx, keys.CreateRequest{Purpose: r.Purpose, Algorithm: r.Algorithm, Tenant: r.Tenant, Label: "server " + r.Name})
+		keyID, err = pki.CreateRoleKey(ctx, s.keys, r, func(id string) (string, error) {
+			var got string
+			_, err := s.db.ExecContext(ctx, `INSERT INTO server_pki_roles (role, tenant, key_id, purpose) VALUES (?, ?, ?, ?)
+				ON CONFLICT (role) DO NOTHING`, r.Name, r.Tenant, id, string(r.Purpose))
+			if err == nil {
+				err = s.db.QueryRowContext(ctx, `SELECT key_id FROM server_pki_roles WHERE role = ?`, r.Name).Scan(&got)
+			}
+			return got, err
+		})
 		if err != nil {
 			return nil, ca.KeyRef{}, fmt.Errorf("pki/sqlite: key for %s: %w", r.Name, err)
-		}
-		keyID = k.ID
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO server_pki_roles (role, tenant, key_id, purpose) VALUES (?, ?, ?, ?)`,
-			r.Name, r.Tenant, keyID, string(r.Purpose)); err != nil {
-			return nil, ca.KeyRef{}, fmt.Errorf("pki/sqlite: role %s: %w", r.Name, err)
 		}
 	} else if err != nil {
 		return nil, ca.KeyRef{}, fmt.Errorf("pki/sqlite: role %s: %w", r.Name, err)
@@ -95,10 +100,28 @@ func (s *Store) Certificate(ctx context.Context, role string) (*x509.Certificate
 	return c, nil
 }
 
-// SetCertificate implements [pki.Store].
-func (s *Store) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE server_pki_roles SET cert = ? WHERE role = ?`, c.Raw, role); err != nil {
+// SetCertificate implements [pki.Store]: one UPDATE that matches only
+// while the stored certificate is old.
+func (s *Store) SetCertificate(ctx context.Context, role string, old, c *x509.Certificate) error {
+	var oldDER []byte
+	if old != nil {
+		oldDER = old.Raw
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE server_pki_roles SET cert = ?
+	WHERE role = ? AND coalesce(cert, x'') = coalesce(?, x'')`, c.Raw, role, oldDER)
+	if err != nil {
 		return fmt.Errorf("pki/sqlite: store certificate of %s: %w", role, err)
 	}
-	return nil
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("pki/sqlite: store certificate of %s: %w", role, err)
+	} else if n == 1 {
+		return nil
+	}
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1 FROM server_pki_roles WHERE role = ?`, role).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("pki/sqlite: store certificate of %s: the role has no key", role)
+	} else if err != nil {
+		return fmt.Errorf("pki/sqlite: store certificate of %s: %w", role, err)
+	}
+	return fmt.Errorf("pki/sqlite: store certificate of %s: %w", role, pki.ErrCertificateChanged)
 }

@@ -98,7 +98,7 @@ func TestStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	if err := st.SetCertificate(ctx, role.Name, cert); err != nil {
+	if err := st.SetCertificate(ctx, role.Name, nil, cert); err != nil {
 		t.Fatal(err)
 	}
 	pool.Close()
