@@ -315,7 +315,7 @@ func TestTenantOfAnotherNode(t *testing.T) {
 	}
 }
 
-// issuedCount counts the certificates of kind issued to key id.
+// issuedCount counts the certificates issued for the key of id.
 func issuedCount(t *testing.T, n *node, id string) int {
 	t.Helper()
 	rs, err := n.caStore.ByKey(context.Background(), id, "")
@@ -549,5 +549,45 @@ func TestRevocationOnAnotherNode(t *testing.T) {
 		if !n.crlHas(t, "acme", issuer, leaf.SerialNumber) {
 			t.Errorf("node %d: not on the CRL after the revocation", i)
 		}
+	}
+}
+
+// TestConcurrentLookups: requests on node B for a tenant created on A,
+// arriving at once with B's refresh and renewal check, all find the
+// tenant's CA, which B loads once.
+func TestConcurrentLookups(t *testing.T) {
+	ctx := context.Background()
+	c := newCluster(t)
+	a := c.start(t)
+	b := c.start(t)
+	if err := a.Issuing(ctx, "initech", "initech"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for range 8 {
+		wg.Go(func() {
+			if _, err := b.issueSigner(t, "initech"); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Go(func() { errs <- b.Refresh(ctx, []string{"initech"}) })
+	wg.Go(func() { errs <- b.renewer.Check(ctx) })
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for _, role := range []string{"ca/initech", "ocsp/initech"} {
+		if !b.Cert(role).Equal(a.Cert(role)) {
+			t.Errorf("%s: B does not use A's certificate", role)
+		}
+	}
+	// Nothing was issued twice.
+	if n := issuedCount(t, b, roleKey(t, b, pki.IssuingRole("initech", "initech"))); n != 1 {
+		t.Errorf("%d certificates of initech's CA key, want 1", n)
 	}
 }
