@@ -8,6 +8,28 @@
 //
 // `signet serve` keeps its roles in the service database and
 // `signet pki serve` in files of its data directory; both run this code.
+//
+// # Several processes, one store
+//
+// The nodes of a cluster share one [Store] (and one CA record store and
+// key manager); each runs its own PKI, which keeps the roles' keys and
+// certificates in memory. They stay in agreement through the store:
+//
+//   - A role's key is created once (see [Store]); the root and each CA are
+//     issued only when the store has no usable certificate for them, and
+//     [Store.SetCertificate] is a compare-and-swap, so that of two
+//     processes issuing the same certificate at once one wins and the
+//     other puts the winner in use and revokes its own (as superseded).
+//   - A renewal first reads the store and adopts a certificate another
+//     process renewed instead of issuing a second one.
+//   - [PKI.Refresh], run periodically, adopts what other processes renewed
+//     and loads the CAs of tenants they created; a lookup of an unknown
+//     issuing CA by name (a signer certificate for such a tenant, its CA
+//     certificate or CRL) loads it at once. Neither creates anything.
+//
+// The root and each role's first key are best created under a
+// cluster-wide start-up lock around [PKI.SetUp]; without one, the rules
+// above still leave one key and one certificate per role in use.
 package pki
 
 import (
@@ -17,6 +39,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -83,18 +106,43 @@ func OCSPRole(name, tenant string) Role {
 	return Role{Name: "ocsp/" + name, Tenant: tenant, Purpose: keys.PurposeIssuingCA, Algorithm: keys.ECDSAP256, Anonymous: true}
 }
 
+// ErrCertificateChanged means that [Store.SetCertificate] found another
+// certificate stored for the role than the one the caller replaces: another
+// process stored it first.
+var ErrCertificateChanged = errors.New("pki: the role's certificate changed")
+
 // A Store keeps which key serves each role and the role's current
-// certificate.
+// certificate. Several processes may share one store (the nodes of a
+// cluster over one database): its methods MUST be safe for concurrent use
+// within a process and across processes, read what any process committed
+// before they were called (no copy kept in memory), and follow these rules.
+//
+//   - A role's key is created once. When callers race to create it, in one
+//     process or several, the first key recorded for the role wins: every
+//     caller returns that key, and a caller whose new key lost discards it
+//     (it never signed) before returning the winner. A role's recorded key
+//     is never replaced. [CreateRoleKey] does this around the store's
+//     claim; in SQL, INSERT … ON CONFLICT (role) DO NOTHING, then a read of
+//     the row.
+//   - [Store.SetCertificate] is a compare-and-swap on the role's
+//     certificate, atomic across processes: of two processes that read the
+//     same certificate and each store a successor, exactly one succeeds and
+//     the other gets [ErrCertificateChanged]. In SQL: UPDATE … SET cert = new
+//     WHERE role = $role AND cert IS NOT DISTINCT FROM $old, with a NULL
+//     $old for none and a read of the row when no row changed.
 type Store interface {
 	// Key returns the active version of the role's key, creating the key
-	// on first use. A signer from a [keys.Manager] MUST be asked for with
-	// the role's [Role.SignerOptions].
+	// on first use, once (see above). A signer from a [keys.Manager] MUST
+	// be asked for with the role's [Role.SignerOptions].
 	Key(ctx context.Context, r Role) (crypto.Signer, ca.KeyRef, error)
 	// Certificate returns the role's stored certificate, or nil if it has
 	// none.
 	Certificate(ctx context.Context, role string) (*x509.Certificate, error)
-	// SetCertificate stores the role's current certificate.
-	SetCertificate(ctx context.Context, role string, c *x509.Certificate) error
+	// SetCertificate stores c as the role's certificate if the stored one
+	// is still old (byte for byte; nil: none). Otherwise it changes
+	// nothing and returns [ErrCertificateChanged]. Setting the certificate
+	// of a role that has no key yet is an error.
+	SetCertificate(ctx context.Context, role string, old, c *x509.Certificate) error
 }
 
 // Config configures a [PKI].
@@ -112,12 +160,24 @@ type Config struct {
 type PKI struct {
 	cfg Config
 
-	mu    sync.RWMutex
-	certs map[string]*x509.Certificate // by role name
-	tsa   *tsa.Server
+	// op serializes what puts certificates in use (set-up, renewal,
+	// adoption, loading), so that each check of the store and the change
+	// it leads to happen as one step. Held, it is marked in the context
+	// (opHeld) so that the authority's unknown-issuer hook does not wait
+	// for it.
+	op sync.Mutex
+
+	mu      sync.RWMutex
+	certs   map[string]*x509.Certificate // by role name
+	signers map[string]crypto.Signer     // the keys of certs, for the PKI's own roles
+	cas     map[string]string            // issuing CAs in use: name → tenant
+	tsa     *tsa.Server
 }
 
-// New returns a PKI over cfg; [PKI.SetUp] loads or creates its roles.
+// New returns a PKI over cfg; [PKI.SetUp] loads or creates its roles. It
+// sets the authority's unknown-issuer hook ([ca.Authority.OnUnknownIssuer])
+// to load an issuing CA that another process created (see
+// [PKI.Refresh]).
 func New(cfg Config) (*PKI, error) {
 	if cfg.Store == nil || cfg.Authority == nil || cfg.CRLs == nil || cfg.OCSP == nil || cfg.Renewer == nil {
 		return nil, errors.New("pki: incomplete configuration")
@@ -125,14 +185,17 @@ func New(cfg Config) (*PKI, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &PKI{cfg: cfg, certs: map[string]*x509.Certificate{}}, nil
+	p := &PKI{cfg: cfg, certs: map[string]*x509.Certificate{}, signers: map[string]crypto.Signer{}, cas: map[string]string{}}
+	cfg.Authority.OnUnknownIssuer(p.loadIssuer)
+	return p, nil
 }
 
 // SetUp loads or creates the root, the platform issuing CA, the issuing
 // CAs of tenants with their OCSP responders, and the TSA, renewing what is
-// due, and puts them under renewal.
+// due, and puts them under renewal. What another process sharing the
+// store created is loaded, not created again.
 func (p *PKI) SetUp(ctx context.Context, tenants []string) error {
-	if err := p.root(ctx); err != nil {
+	if err := p.ensure(ctx, rootSlot()); err != nil {
 		return err
 	}
 	if err := p.Issuing(ctx, ca.PlatformName, ""); err != nil {
@@ -143,7 +206,11 @@ func (p *PKI) SetUp(ctx context.Context, tenants []string) error {
 			return err
 		}
 	}
-	return p.setUpTSA(ctx)
+	if err := p.ensure(ctx, tsaSlot()); err != nil {
+		return err
+	}
+	p.watch(tsaSlot())
+	return nil
 }
 
 // Cert returns role's current certificate, or nil.
@@ -153,9 +220,24 @@ func (p *PKI) Cert(role string) *x509.Certificate {
 	return p.certs[role]
 }
 
-// SetCert stores c as role's current certificate and puts it in use.
+// maxSetAttempts bounds [PKI.SetCert]'s compare-and-swap attempts.
+const maxSetAttempts = 5
+
+// SetCert stores c as the current certificate of role, a role of the
+// caller's own (such as "tls"), in place of whatever is stored, and
+// returns it from [PKI.Cert].
 func (p *PKI) SetCert(ctx context.Context, role string, c *x509.Certificate) error {
-	if err := p.cfg.Store.SetCertificate(ctx, role, c); err != nil {
+	var err error
+	for range maxSetAttempts {
+		var old *x509.Certificate
+		if old, err = p.cfg.Store.Certificate(ctx, role); err != nil {
+			return err
+		}
+		if err = p.cfg.Store.SetCertificate(ctx, role, old, c); !errors.Is(err, ErrCertificateChanged) {
+			break
+		}
+	}
+	if err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -171,179 +253,27 @@ func (p *PKI) TSA() *tsa.Server {
 	return p.tsa
 }
 
-// current returns role's certificate if it is still for the active
-// version of the role's key (a rotated key needs a new certificate), for
-// the renewer.
-func (p *PKI) current(r Role) func() *x509.Certificate {
-	return func() *x509.Certificate {
-		c := p.Cert(r.Name)
-		if c == nil {
-			return nil
-		}
-		s, _, err := p.cfg.Store.Key(context.Background(), r)
-		if err != nil || !certifies(c, s) {
-			return nil
-		}
-		return c
-	}
-}
-
 // certifies reports whether c is for signer's public key.
 func certifies(c *x509.Certificate, signer crypto.Signer) bool {
 	k, ok := c.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && k.Equal(signer.Public())
 }
 
-func (p *PKI) root(ctx context.Context) error {
-	s, ref, err := p.cfg.Store.Key(ctx, RootRole)
-	if err != nil {
-		return err
-	}
-	c, err := p.cfg.Store.Certificate(ctx, RootRole.Name)
-	if err != nil {
-		return err
-	}
-	if c == nil {
-		iss, err := p.cfg.Authority.NewRoot(ctx, s, ref, 0)
-		if err != nil {
-			return fmt.Errorf("pki: root CA: %w", err)
-		}
-		c = iss.Certificate
-	} else if err := p.cfg.Authority.Register(&ca.Issuer{Name: ca.RootName, Certificate: c, Signer: s}); err != nil {
-		return err
-	}
-	if err := p.SetCert(ctx, RootRole.Name, c); err != nil {
-		return err
-	}
-	return p.cfg.CRLs.SetIssuer(ca.RootName, c, s)
-}
-
 // Issuing loads or creates the issuing CA name of tenant and its OCSP
-// responder. A missing certificate, one past two thirds of its life or one
-// for a rotated key is issued anew from the root for the key's active
-// version; both go under renewal.
+// responder. A missing certificate, one past two thirds of its life, one
+// for a rotated key or one not issued by the CA above it in use is issued
+// anew for the key's active version, unless another process stored a
+// fresh one first; both go under renewal.
 func (p *PKI) Issuing(ctx context.Context, name, tenant string) error {
-	r := IssuingRole(name, tenant)
-	renew := func(ctx context.Context) error {
-		s, ref, err := p.cfg.Store.Key(ctx, r)
-		if err != nil {
+	if !ca.ValidName(name) || name == ca.RootName {
+		return fmt.Errorf("pki: issuing CA name %q", name)
+	}
+	for _, sl := range []slot{issuingSlot(name, tenant), ocspSlot(name, tenant)} {
+		if err := p.ensure(ctx, sl); err != nil {
 			return err
 		}
-		iss, err := p.cfg.Authority.NewIssuing(ctx, ca.IssuingRequest{Name: name, Tenant: tenant, Signer: s, Key: ref})
-		if err != nil {
-			return fmt.Errorf("pki: issuing CA %s: %w", name, err)
-		}
-		if err := p.SetCert(ctx, r.Name, iss.Certificate); err != nil {
-			return err
-		}
-		return p.cfg.CRLs.SetIssuer(name, iss.Certificate, s)
+		p.watch(sl)
 	}
-	s, _, err := p.cfg.Store.Key(ctx, r)
-	if err != nil {
-		return err
-	}
-	c, err := p.cfg.Store.Certificate(ctx, r.Name)
-	if err != nil {
-		return err
-	}
-	if c == nil || !certifies(c, s) || p.cfg.Renewer.Due(c, p.cfg.Now()) {
-		err = renew(ctx)
-	} else if err = p.cfg.Authority.Register(&ca.Issuer{Name: name, Tenant: tenant, Certificate: c, Signer: s}); err == nil {
-		if err = p.SetCert(ctx, r.Name, c); err == nil {
-			err = p.cfg.CRLs.SetIssuer(name, c, s)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	p.cfg.Renewer.Add(ca.Renewable{Name: r.Name, Current: p.current(r), Renew: renew})
-	return p.setUpOCSP(ctx, name, tenant)
-}
-
-// setUpOCSP gives issuing CA name its delegated responder (id-kp-
-// OCSPSigning, ocsp-nocheck), renewed with the CA's certificate.
-func (p *PKI) setUpOCSP(ctx context.Context, name, tenant string) error {
-	r := OCSPRole(name, tenant)
-	install := func(s crypto.Signer, c *x509.Certificate) error {
-		if err := p.SetCert(ctx, r.Name, c); err != nil {
-			return err
-		}
-		return p.cfg.OCSP.SetSigner(ocsp.Signer{CAName: name, CA: p.Cert("ca/" + name), Certificate: c, Key: s})
-	}
-	renew := func(ctx context.Context) error {
-		s, ref, err := p.cfg.Store.Key(ctx, r)
-		if err != nil {
-			return err
-		}
-		c, err := p.cfg.Authority.IssueOCSPResponder(ctx, name, s.Public(), ref, 0)
-		if err != nil {
-			return fmt.Errorf("pki: OCSP responder of %s: %w", name, err)
-		}
-		return install(s, c)
-	}
-	s, _, err := p.cfg.Store.Key(ctx, r)
-	if err != nil {
-		return err
-	}
-	c, err := p.cfg.Store.Certificate(ctx, r.Name)
-	if err != nil {
-		return err
-	}
-	if c == nil || !certifies(c, s) || c.CheckSignatureFrom(p.Cert("ca/"+name)) != nil || p.cfg.Renewer.Due(c, p.cfg.Now()) {
-		err = renew(ctx)
-	} else {
-		err = install(s, c)
-	}
-	if err != nil {
-		return err
-	}
-	p.cfg.Renewer.Add(ca.Renewable{Name: r.Name, Current: p.current(r), Renew: renew})
-	return nil
-}
-
-// setUpTSA loads or creates the TSA's certificate (from the platform CA),
-// renewed when missing, for another key, or within 30 days of expiry.
-func (p *PKI) setUpTSA(ctx context.Context) error {
-	install := func(s crypto.Signer, c *x509.Certificate) error {
-		if err := p.SetCert(ctx, TSARole.Name, c); err != nil {
-			return err
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.tsa = &tsa.Server{
-			Signer: s, Certificate: c, Chain: []*x509.Certificate{p.certs["ca/"+ca.PlatformName]},
-			Policy: TSAPolicy, Hash: crypto.SHA256, Now: p.cfg.Now,
-		}
-		return nil
-	}
-	renew := func(ctx context.Context) error {
-		s, ref, err := p.cfg.Store.Key(ctx, TSARole)
-		if err != nil {
-			return err
-		}
-		c, err := p.cfg.Authority.IssueTSA(ctx, ca.PlatformName, s.Public(), ref, 0)
-		if err != nil {
-			return fmt.Errorf("pki: TSA certificate: %w", err)
-		}
-		return install(s, c)
-	}
-	s, _, err := p.cfg.Store.Key(ctx, TSARole)
-	if err != nil {
-		return err
-	}
-	c, err := p.cfg.Store.Certificate(ctx, TSARole.Name)
-	if err != nil {
-		return err
-	}
-	if c == nil || !certifies(c, s) || c.NotAfter.Before(p.cfg.Now().Add(tsaRenewBefore)) {
-		err = renew(ctx)
-	} else {
-		err = install(s, c)
-	}
-	if err != nil {
-		return err
-	}
-	p.cfg.Renewer.Add(ca.Renewable{Name: TSARole.Name, Current: p.current(TSARole), Renew: renew})
 	return nil
 }
 
@@ -351,15 +281,23 @@ func (p *PKI) setUpTSA(ctx context.Context) error {
 // responder (RFC 6960) at /ocsp, CRLs at /crl/NAME.crl, CA certificates at
 // /ca/NAME.crt and the TSA (RFC 3161) at /tsa. /ocsp is matched by prefix
 // before any path cleaning, since a GET request's base64 may contain "//".
+// A CRL or certificate of an issuing CA that another process created is
+// loaded from the store on first request.
 func (p *PKI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
 	switch {
 	case path == "/ocsp" || strings.HasPrefix(path, "/ocsp/"):
 		http.StripPrefix("/ocsp", p.cfg.OCSP).ServeHTTP(w, r)
 	case strings.HasPrefix(path, "/crl/"):
+		if name, ok := strings.CutSuffix(strings.TrimPrefix(path, "/crl/"), ".crl"); ok && !p.known(w, r, name) {
+			return
+		}
 		http.StripPrefix("/crl", p.cfg.CRLs).ServeHTTP(w, r)
 	case strings.HasPrefix(path, "/ca/") && strings.HasSuffix(path, ".crt"):
 		name := strings.TrimSuffix(strings.TrimPrefix(path, "/ca/"), ".crt")
+		if !p.known(w, r, name) {
+			return
+		}
 		c := p.Cert("ca/" + name)
 		if !ca.ValidName(name) || c == nil {
 			http.NotFound(w, r)
@@ -374,4 +312,25 @@ func (p *PKI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// known loads CA name from the store if it is not in use yet and another
+// process created it, and reports whether to go on; if the store fails it
+// answers 503 itself.
+func (p *PKI) known(w http.ResponseWriter, r *http.Request, name string) bool {
+	if !ca.ValidName(name) || p.Cert("ca/"+name) != nil {
+		return true
+	}
+	if err := p.loadIssuer(r.Context(), name); err != nil {
+		http.Error(w, "pki: certificate store unavailable", http.StatusServiceUnavailable)
+		return false
+	}
+	return true
+}
+
+// issuingCAs returns the issuing CAs in use, name → tenant.
+func (p *PKI) issuingCAs() map[string]string {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return maps.Clone(p.cas)
 }

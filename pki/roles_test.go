@@ -65,9 +65,12 @@ func (s *mapStore) Certificate(ctx context.Context, role string) (*x509.Certific
 	return s.certs[role], nil
 }
 
-func (s *mapStore) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
+func (s *mapStore) SetCertificate(ctx context.Context, role string, old, c *x509.Certificate) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if cur := s.certs[role]; !cur.Equal(old) {
+		return pki.ErrCertificateChanged
+	}
 	s.certs[role] = c
 	return nil
 }

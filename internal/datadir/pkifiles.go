@@ -168,7 +168,18 @@ func (p *PKIFiles) Certificate(ctx context.Context, role string) (*x509.Certific
 	return x509.ParseCertificate(blk.Bytes)
 }
 
-// SetCertificate implements [pki.Store].
-func (p *PKIFiles) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
+// SetCertificate implements [pki.Store]. One process at a time writes
+// the files (the PKI lock), so the comparison and the write need no more.
+func (p *PKIFiles) SetCertificate(ctx context.Context, role string, old, c *x509.Certificate) error {
+	if _, ok := p.state.Roles[role]; !ok {
+		return fmt.Errorf("datadir: certificate of %s: the role has no key", role)
+	}
+	cur, err := p.Certificate(ctx, role)
+	if err != nil {
+		return err
+	}
+	if !cur.Equal(old) {
+		return fmt.Errorf("datadir: certificate of %s: %w", role, pki.ErrCertificateChanged)
+	}
 	return writeFileAtomic(p.rolePath(role), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o600)
 }

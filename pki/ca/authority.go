@@ -112,6 +112,7 @@ type Authority struct {
 
 	mu      sync.RWMutex
 	issuers map[string]*Issuer
+	load    func(ctx context.Context, name string) error
 }
 
 // New returns an Authority with no registered issuers.
@@ -165,15 +166,52 @@ func (a *Authority) Register(iss *Issuer) error {
 	return nil
 }
 
-// Issuer returns the registered issuer name or [ErrUnknownIssuer].
+// OnUnknownIssuer sets the function the authority calls when an
+// operation names an issuer that is not registered, before it answers
+// [ErrUnknownIssuer]: load may register the issuer (with
+// [Authority.Register]), e.g. one that another process sharing the
+// stores created, and return nil; the authority then looks again. load
+// must not create a CA, and is called without the authority's lock held.
+func (a *Authority) OnUnknownIssuer(load func(ctx context.Context, name string) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.load = load
+}
+
+// issuerLoadTimeout bounds the [Authority.OnUnknownIssuer] call of
+// [Authority.Issuer], which has no context of its own.
+const issuerLoadTimeout = 10 * time.Second
+
+// Issuer returns the registered issuer name, loading it first through
+// the [Authority.OnUnknownIssuer] function if it is not registered, or
+// [ErrUnknownIssuer].
 func (a *Authority) Issuer(name string) (*Issuer, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), issuerLoadTimeout)
+	defer cancel()
+	return a.issuer(ctx, name)
+}
+
+// issuer is [Authority.Issuer] within ctx.
+func (a *Authority) issuer(ctx context.Context, name string) (*Issuer, error) {
 	a.mu.RLock()
-	defer a.mu.RUnlock()
 	iss, ok := a.issuers[name]
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownIssuer, name)
+	load := a.load
+	a.mu.RUnlock()
+	if ok {
+		return iss, nil
 	}
-	return iss, nil
+	if load != nil && ValidName(name) {
+		if err := load(ctx, name); err != nil {
+			return nil, fmt.Errorf("ca: load issuing CA %q: %w", name, err)
+		}
+		a.mu.RLock()
+		iss, ok = a.issuers[name]
+		a.mu.RUnlock()
+		if ok {
+			return iss, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownIssuer, name)
 }
 
 func samePublicKey(a, b crypto.PublicKey) bool {

@@ -15,6 +15,24 @@ import (
 // and keyUsage keyCertSign|cRLSign only (RFC 5280 §4.2.1.9, §4.2.1.3): it
 // signs issuing CA certificates and CRLs, nothing else.
 func (a *Authority) NewRoot(ctx context.Context, signer crypto.Signer, key KeyRef, validity time.Duration) (*Issuer, error) {
+	cert, err := a.IssueRoot(ctx, signer, key, validity)
+	if err != nil {
+		return nil, err
+	}
+	iss := &Issuer{Name: RootName, Certificate: cert, Signer: signer}
+	if err := a.Register(iss); err != nil {
+		return nil, err
+	}
+	return iss, nil
+}
+
+// IssueRoot is [Authority.NewRoot] without registering the root: it
+// issues, records and returns the certificate, for a caller that first
+// makes it the one in use among several processes and then registers it.
+func (a *Authority) IssueRoot(ctx context.Context, signer crypto.Signer, key KeyRef, validity time.Duration) (*x509.Certificate, error) {
+	if signer == nil {
+		return nil, fmt.Errorf("%w: root CA without a key", ErrInvalidRequest)
+	}
 	if validity == 0 {
 		validity = DefaultRootValidity
 	}
@@ -28,15 +46,7 @@ func (a *Authority) NewRoot(ctx context.Context, signer crypto.Signer, key KeyRe
 		IsCA:                  true,
 		MaxPathLen:            1,
 	}
-	cert, err := a.issue(ctx, tmpl, nil, signer, signer.Public(), KindRoot, "", key)
-	if err != nil {
-		return nil, err
-	}
-	iss := &Issuer{Name: RootName, Certificate: cert, Signer: signer}
-	if err := a.Register(iss); err != nil {
-		return nil, err
-	}
-	return iss, nil
+	return a.issue(ctx, tmpl, nil, signer, signer.Public(), KindRoot, "", key)
 }
 
 // IssuingRequest asks for an issuing CA certificate.
@@ -59,10 +69,26 @@ type IssuingRequest struct {
 // it again for a registered name renews the CA (a new certificate, possibly
 // for a new key).
 func (a *Authority) NewIssuing(ctx context.Context, req IssuingRequest) (*Issuer, error) {
+	cert, err := a.IssueIssuing(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	iss := &Issuer{Name: req.Name, Tenant: req.Tenant, Certificate: cert, Signer: req.Signer}
+	if err := a.Register(iss); err != nil {
+		return nil, err
+	}
+	return iss, nil
+}
+
+// IssueIssuing is [Authority.NewIssuing] without registering the issuer:
+// it has the root issue, record and return the certificate, for a caller
+// that first makes it the one in use among several processes and then
+// registers it.
+func (a *Authority) IssueIssuing(ctx context.Context, req IssuingRequest) (*x509.Certificate, error) {
 	if !ValidName(req.Name) || req.Name == RootName || req.Signer == nil {
 		return nil, fmt.Errorf("%w: issuing CA name %q", ErrInvalidRequest, req.Name)
 	}
-	root, err := a.Issuer(RootName)
+	root, err := a.issuer(ctx, RootName)
 	if err != nil {
 		return nil, err
 	}
@@ -90,15 +116,7 @@ func (a *Authority) NewIssuing(ctx context.Context, req IssuingRequest) (*Issuer
 		IssuingCertificateURL: []string{a.urls.Issuer(RootName)},
 		CRLDistributionPoints: []string{a.urls.CRL(RootName)},
 	}
-	cert, err := a.issue(ctx, tmpl, root, nil, req.Signer.Public(), KindIssuing, req.Tenant, req.Key)
-	if err != nil {
-		return nil, err
-	}
-	iss := &Issuer{Name: req.Name, Tenant: req.Tenant, Certificate: cert, Signer: req.Signer}
-	if err := a.Register(iss); err != nil {
-		return nil, err
-	}
-	return iss, nil
+	return a.issue(ctx, tmpl, root, nil, req.Signer.Public(), KindIssuing, req.Tenant, req.Key)
 }
 
 // leafTemplate returns an end-entity template under iss with the AIA and

@@ -53,10 +53,17 @@ type Renewer struct {
 	items []Renewable
 }
 
-// Add puts r under watch.
+// Add puts item under watch, in place of an item of the same name (which
+// keeps its turn: items are checked in the order first added).
 func (r *Renewer) Add(item Renewable) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for i := range r.items {
+		if r.items[i].Name == item.Name {
+			r.items[i] = item
+			return
+		}
+	}
 	r.items = append(r.items, item)
 }
 

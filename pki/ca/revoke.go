@@ -47,7 +47,7 @@ func (a *Authority) Revoke(ctx context.Context, serial *big.Int, reason Reason, 
 		invalid = invalid.UTC().Truncate(time.Second)
 		details["invalidity_date"] = invalid.Format(time.RFC3339)
 	}
-	if err := a.record(ctx, auditlog.CertificateRevoked, a.tenantOf(r.Issuer), &r, details); err != nil {
+	if err := a.record(ctx, auditlog.CertificateRevoked, a.tenantOf(ctx, r.Issuer), &r, details); err != nil {
 		return Record{}, err
 	}
 	r, err = a.cfg.Store.Revoke(ctx, serial, reason, now, invalid)
@@ -91,8 +91,8 @@ func (a *Authority) RevokeByKey(ctx context.Context, id, version string, reason 
 	return out, nil
 }
 
-func (a *Authority) tenantOf(issuer string) string {
-	if iss, err := a.Issuer(issuer); err == nil {
+func (a *Authority) tenantOf(ctx context.Context, issuer string) string {
+	if iss, err := a.issuer(ctx, issuer); err == nil {
 		return iss.Tenant
 	}
 	return ""

@@ -29,7 +29,7 @@ var placeholderSerial = big.NewInt(1)
 // id-kp-timeStamping (RFC 3161 §2.3), plus AIA and CRL distribution points.
 // Zero validity means [DefaultTSAValidity].
 func (a *Authority) IssueTSA(ctx context.Context, issuerName string, pub crypto.PublicKey, key KeyRef, validity time.Duration) (*x509.Certificate, error) {
-	iss, err := a.Issuer(issuerName)
+	iss, err := a.issuer(ctx, issuerName)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +55,7 @@ func (a *Authority) IssueTSA(ctx context.Context, issuerName string, pub crypto.
 // ([DefaultOCSPValidity], used when validity is zero) and automatic renewal.
 // It has no AIA OCSP URL.
 func (a *Authority) IssueOCSPResponder(ctx context.Context, issuerName string, pub crypto.PublicKey, key KeyRef, validity time.Duration) (*x509.Certificate, error) {
-	iss, err := a.Issuer(issuerName)
+	iss, err := a.issuer(ctx, issuerName)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func (a *Authority) issueSigner(ctx context.Context, id Identity, ev AuthEvidenc
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
-	iss, err := a.Issuer(id.Tenant)
+	iss, err := a.issuer(ctx, id.Tenant)
 	if err != nil {
 		return nil, err
 	}

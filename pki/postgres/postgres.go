@@ -125,9 +125,24 @@ func (s *Store) Certificate(ctx context.Context, role string) (*x509.Certificate
 }
 
 // SetCertificate implements [pki.Store].
-func (s *Store) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE server_pki_roles SET cert = $1 WHERE role = $2`, c.Raw, role); err != nil {
+func (s *Store) SetCertificate(ctx context.Context, role string, old, c *x509.Certificate) error {
+	var oldDER []byte
+	if old != nil {
+		oldDER = old.Raw
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE server_pki_roles SET cert = $1
+	WHERE role = $2 AND coalesce(cert, ''::bytea) = coalesce($3::bytea, ''::bytea)`, c.Raw, role, oldDER)
+	if err != nil {
 		return fmt.Errorf("pki/postgres: store certificate of %s: %w", role, err)
 	}
-	return nil
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var one int
+	if err := s.pool.QueryRow(ctx, `SELECT 1 FROM server_pki_roles WHERE role = $1`, role).Scan(&one); errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("pki/postgres: store certificate of %s: the role has no key", role)
+	} else if err != nil {
+		return fmt.Errorf("pki/postgres: store certificate of %s: %w", role, err)
+	}
+	return fmt.Errorf("pki/postgres: store certificate of %s: %w", role, pki.ErrCertificateChanged)
 }

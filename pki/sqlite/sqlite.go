@@ -100,10 +100,28 @@ func (s *Store) Certificate(ctx context.Context, role string) (*x509.Certificate
 	return c, nil
 }
 
-// SetCertificate implements [pki.Store].
-func (s *Store) SetCertificate(ctx context.Context, role string, c *x509.Certificate) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE server_pki_roles SET cert = ? WHERE role = ?`, c.Raw, role); err != nil {
+// SetCertificate implements [pki.Store]: one UPDATE that matches only
+// while the stored certificate is old.
+func (s *Store) SetCertificate(ctx context.Context, role string, old, c *x509.Certificate) error {
+	var oldDER []byte
+	if old != nil {
+		oldDER = old.Raw
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE server_pki_roles SET cert = ?
+	WHERE role = ? AND coalesce(cert, x'') = coalesce(?, x'')`, c.Raw, role, oldDER)
+	if err != nil {
 		return fmt.Errorf("pki/sqlite: store certificate of %s: %w", role, err)
 	}
-	return nil
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("pki/sqlite: store certificate of %s: %w", role, err)
+	} else if n == 1 {
+		return nil
+	}
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1 FROM server_pki_roles WHERE role = ?`, role).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("pki/sqlite: store certificate of %s: the role has no key", role)
+	} else if err != nil {
+		return fmt.Errorf("pki/sqlite: store certificate of %s: %w", role, err)
+	}
+	return fmt.Errorf("pki/sqlite: store certificate of %s: %w", role, pki.ErrCertificateChanged)
 }

@@ -17,6 +17,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"sync"
 	"testing"
@@ -41,6 +42,7 @@ func Run(t *testing.T, newDatabase func(t *testing.T) Opener) {
 	t.Run("Reopen", func(t *testing.T) { testReopen(t, newDatabase(t)) })
 	t.Run("Roles", func(t *testing.T) { testRoles(t, newDatabase(t)) })
 	t.Run("ConcurrentFirstUse", func(t *testing.T) { testConcurrentFirstUse(t, newDatabase(t)) })
+	t.Run("SetCertificateSwaps", func(t *testing.T) { testSetCertificateSwaps(t, newDatabase(t)) })
 }
 
 // Manager returns a key manager over in-memory metadata and a soft
@@ -130,12 +132,12 @@ func testKeyAndCertificate(t *testing.T, open Opener) {
 		t.Fatalf("second Key = %+v, %v; want %+v", again, err, ref)
 	}
 	first := certificate(t, signer, 1)
-	if err := s.SetCertificate(ctx, role.Name, first); err != nil {
+	if err := s.SetCertificate(ctx, role.Name, nil, first); err != nil {
 		t.Fatal(err)
 	}
 	checkCertificate(t, s, role.Name, first)
 	second := certificate(t, signer, 2)
-	if err := s.SetCertificate(ctx, role.Name, second); err != nil {
+	if err := s.SetCertificate(ctx, role.Name, first, second); err != nil {
 		t.Fatal(err)
 	}
 	checkCertificate(t, s, role.Name, second)
@@ -153,7 +155,7 @@ func testReopen(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	cert := certificate(t, signer, 7)
-	if err := s.SetCertificate(ctx, role.Name, cert); err != nil {
+	if err := s.SetCertificate(ctx, role.Name, nil, cert); err != nil {
 		t.Fatal(err)
 	}
 	s2 := open(t, m)
@@ -185,7 +187,7 @@ func testRoles(t *testing.T, open Opener) {
 		}
 		if i < 2 {
 			certs[r.Name] = certificate(t, signer, int64(10+i))
-			if err := s.SetCertificate(ctx, r.Name, certs[r.Name]); err != nil {
+			if err := s.SetCertificate(ctx, r.Name, nil, certs[r.Name]); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -236,5 +238,95 @@ func testConcurrentFirstUse(t *testing.T, open Opener) {
 		if v := k.Versions[0]; v.State != keys.StateDestroyed {
 			t.Errorf("key %s, created for %s by a node that lost the race, is %s; want destroyed", k.ID, role.Name, v.State)
 		}
+	}
+}
+
+// selfSigned returns a certificate for role's key in s.
+func selfSigned(t *testing.T, s pki.Store, role pki.Role, cn string) *x509.Certificate {
+	t.Helper()
+	signer, _, err := s.Key(context.Background(), role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, signer.Public(), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func commonName(c *x509.Certificate) string {
+	if c == nil {
+		return "none"
+	}
+	return c.Subject.CommonName
+}
+
+// testSetCertificateSwaps: SetCertificate replaces only the certificate
+// the caller names, across nodes: a writer that read an older one gets
+// pki.ErrCertificateChanged and changes nothing; of writers racing from
+// one certificate, exactly one wins; a role without a key is an error of
+// another kind.
+func testSetCertificateSwaps(t *testing.T, open Opener) {
+	ctx := context.Background()
+	m := Manager(t)
+	a, b := open(t, m), open(t, m)
+	role := pki.TSARole
+	first, second := selfSigned(t, a, role, "first"), selfSigned(t, b, role, "second")
+	steps := []struct {
+		name    string
+		store   pki.Store
+		old, c  *x509.Certificate
+		want    error
+		nowCert *x509.Certificate
+	}{
+		{"first, from none", a, nil, first, nil, first},
+		{"from none again", b, nil, second, pki.ErrCertificateChanged, first},
+		{"from a stale one", b, second, second, pki.ErrCertificateChanged, first},
+		{"from the stored one", b, first, second, nil, second},
+		{"back from the replaced one", a, first, first, pki.ErrCertificateChanged, second},
+	}
+	for _, s := range steps {
+		err := s.store.SetCertificate(ctx, role.Name, s.old, s.c)
+		if !errors.Is(err, s.want) || (s.want == nil) != (err == nil) {
+			t.Errorf("%s: %v, want %v", s.name, err, s.want)
+		}
+		for i, st := range []pki.Store{a, b} {
+			if got, err := st.Certificate(ctx, role.Name); err != nil || !got.Equal(s.nowCert) {
+				t.Errorf("%s: node %d reads %q, %v; want %q", s.name, i, commonName(got), err, commonName(s.nowCert))
+			}
+		}
+	}
+	if err := a.SetCertificate(ctx, "ca/nobody", nil, first); err == nil || errors.Is(err, pki.ErrCertificateChanged) {
+		t.Errorf("certificate of a role without a key: %v", err)
+	}
+	const writers = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := range writers {
+		st := []pki.Store{a, b}[i%2]
+		c := selfSigned(t, st, role, "racer")
+		wg.Go(func() {
+			err := st.SetCertificate(ctx, role.Name, second, c)
+			switch {
+			case err == nil:
+				mu.Lock()
+				won++
+				mu.Unlock()
+			case !errors.Is(err, pki.ErrCertificateChanged):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Errorf("%d of %d racing writers replaced the certificate, want 1", won, writers)
 	}
 }
