@@ -10,6 +10,10 @@
 // as the name, so callers (the workflow and signing packages) do not
 // change. Wrappers MUST keep the contracts written on [Store].
 //
+// [FS] keeps blobs in a directory; package internal/blob/postgres keeps
+// them in PostgreSQL, in chunk rows, for several nodes on one database.
+// Both pass the conformance suite internal/blob/storetest.
+//
 // # Filesystem layout
 //
 // [FS] keeps blob "abcdef…" at DIR/ab/cdef…, one directory per first byte.
