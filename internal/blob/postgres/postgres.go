@@ -45,7 +45,9 @@
 // [Store.Open] reads the revision chain's rows in one statement and
 // returns a reader that fetches chunks on demand, keeping the last two it
 // fetched; it holds no connection between reads. A revision's reader
-// reads its base's chunks through the base's rows.
+// reads its base's chunks through the base's rows. A Put, on the other
+// hand, holds a connection for as long as its reader takes: the pool's
+// size bounds how many uploads are stored at once.
 //
 // # Revisions and deletion
 //
@@ -156,6 +158,8 @@ func (s *Store) now() time.Time {
 // transaction and inserts the blob's row at the end (see the package
 // documentation). When the content is already stored, whole or as a
 // revision, Put keeps that copy and refreshes its touched_at instead.
+// It holds one of the pool's connections until r is read, so the pool
+// bounds the uploads stored at once.
 func (s *Store) Put(ctx context.Context, r io.Reader) (string, int64, error) {
 	return s.store(ctx, sha256.New(), r, "", 0, 0)
 }
@@ -268,9 +272,6 @@ RETURNING content`, name, baseSize+n, baseCol, depth, state, content, now).Scan(
 		}
 	}
 	if err = tx.Commit(ctx); err != nil {
-		if isForeignKeyViolation(err) && base != "" {
-			return "", 0, fmt.Errorf("blob/postgres: append: %w: %s (deleted meanwhile)", blob.ErrNotFound, base)
-		}
 		return "", 0, fmt.Errorf("blob/postgres: put: %w", err)
 	}
 	return name, baseSize + n, nil
@@ -349,8 +350,10 @@ func (s *Store) ModTime(name string) (time.Time, error) {
 	if err := blob.CheckName(name); err != nil {
 		return time.Time{}, err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
 	var t time.Time
-	err := s.pool.QueryRow(context.Background(), `SELECT touched_at FROM blobs WHERE name = $1`, name).Scan(&t)
+	err := s.pool.QueryRow(ctx, `SELECT touched_at FROM blobs WHERE name = $1`, name).Scan(&t)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return time.Time{}, fmt.Errorf("blob/postgres: %w: %s", blob.ErrNotFound, name)
 	}
@@ -366,8 +369,10 @@ func (s *Store) Base(name string) (string, error) {
 	if err := blob.CheckName(name); err != nil {
 		return "", err
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	defer cancel()
 	var base *string
-	err := s.pool.QueryRow(context.Background(), `SELECT base FROM blobs WHERE name = $1`, name).Scan(&base)
+	err := s.pool.QueryRow(ctx, `SELECT base FROM blobs WHERE name = $1`, name).Scan(&base)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", fmt.Errorf("blob/postgres: %w: %s", blob.ErrNotFound, name)
 	}

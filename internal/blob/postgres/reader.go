@@ -19,9 +19,9 @@ const (
 	// and the one before, so that reads across a chunk boundary, and a
 	// PDF parser's small jumps back, fetch nothing again.
 	cachedChunks = 2
-	// fetchTimeout bounds one chunk's query. A reader does not stop with
-	// the context of Open (an *os.File does not either), but no fetch
-	// waits forever.
+	// fetchTimeout bounds one chunk's query, and the lookups that take
+	// no context (ModTime, Base). A reader does not stop with the context
+	// of Open (an *os.File does not either), but no fetch waits forever.
 	fetchTimeout = time.Minute
 )
 
