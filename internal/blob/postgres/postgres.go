@@ -96,6 +96,9 @@ const (
 	maxDepth = 32
 	// walkPage is how many names Walk reads per query.
 	walkPage = 1000
+	// lookupTimeout bounds the lookups that take no context (ModTime,
+	// Base).
+	lookupTimeout = time.Minute
 )
 
 // Migrations are the schema history of the blob tables on PostgreSQL.
@@ -350,7 +353,7 @@ func (s *Store) ModTime(name string) (time.Time, error) {
 	if err := blob.CheckName(name); err != nil {
 		return time.Time{}, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
 	var t time.Time
 	err := s.pool.QueryRow(ctx, `SELECT touched_at FROM blobs WHERE name = $1`, name).Scan(&t)
@@ -369,7 +372,7 @@ func (s *Store) Base(name string) (string, error) {
 	if err := blob.CheckName(name); err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), fetchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
 	var base *string
 	err := s.pool.QueryRow(ctx, `SELECT base FROM blobs WHERE name = $1`, name).Scan(&base)
