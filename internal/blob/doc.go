@@ -11,8 +11,9 @@
 // change. Wrappers MUST keep the contracts written on [Store].
 //
 // [FS] keeps blobs in a directory; package internal/blob/postgres keeps
-// them in PostgreSQL, in chunk rows, for several nodes on one database.
-// Both pass the conformance suite internal/blob/storetest.
+// them in PostgreSQL, in chunk rows, for several nodes on one database,
+// and internal/blob/s3 in an S3-compatible bucket. All pass the
+// conformance suite internal/blob/storetest.
 //
 // # Filesystem layout
 //

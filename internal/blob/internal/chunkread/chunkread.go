@@ -1,6 +1,6 @@
 // Package chunkread is the [blob.Reader] of the stores that keep a blob's
-// content in fixed-size chunks away from the process (internal/blob/postgres
-// and any later one): a blob is a list of segments (a whole blob's content,
+// content in fixed-size chunks away from the process (internal/blob/postgres,
+// internal/blob/s3): a blob is a list of segments (a whole blob's content,
 // then each revision's tail), each read a chunk at a time through a fetch
 // function, with the last two chunks cached.
 package chunkread
