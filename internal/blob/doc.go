@@ -10,6 +10,11 @@
 // as the name, so callers (the workflow and signing packages) do not
 // change. Wrappers MUST keep the contracts written on [Store].
 //
+// [FS] keeps blobs in a directory; package internal/blob/postgres keeps
+// them in PostgreSQL, in chunk rows, for several nodes on one database,
+// and internal/blob/s3 in an S3-compatible bucket. All pass the
+// conformance suite internal/blob/storetest.
+//
 // # Filesystem layout
 //
 // [FS] keeps blob "abcdef…" at DIR/ab/cdef…, one directory per first byte.

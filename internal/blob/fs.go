@@ -85,7 +85,7 @@ func (s *FS) Put(ctx context.Context, r io.Reader) (string, int64, error) {
 // Open implements [Store]. A whole blob's reader is an *os.File; a
 // revision's reads its base's files and its own as one.
 func (s *FS) Open(ctx context.Context, name string) (Reader, int64, error) {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return nil, 0, err
 	}
 	segs, size, _, err := s.openChain(name, 0)
@@ -102,23 +102,29 @@ func (s *FS) Open(ctx context.Context, name string) (Reader, int64, error) {
 // extends breaks that revision: callers delete only blobs that no kept
 // blob has as its base (see [FS.Base]).
 func (s *FS) Delete(ctx context.Context, name string) error {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return err
 	}
 	p := s.path(name)
+	removed := false
 	for _, f := range []string{p, p + revSuffix} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := os.Remove(f)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("blob: delete: %w", err)
 		}
+		removed = removed || err == nil
 	}
 	s.states.forget(name)
+	if !removed {
+		return nil // already missing, perhaps with its directory
+	}
 	return syncDir(filepath.Dir(p))
 }
 
 // ModTime returns when the blob was last written or re-put, for garbage
 // collectors that must spare blobs a request may be about to reference.
 func (s *FS) ModTime(name string) (time.Time, error) {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return time.Time{}, err
 	}
 	p, err := s.file(name)
@@ -158,7 +164,7 @@ func (s *FS) Walk(ctx context.Context, fn func(name string) error) error {
 				}
 				name = rev
 			}
-			if checkName(name) != nil {
+			if CheckName(name) != nil {
 				continue
 			}
 			if err := ctx.Err(); err != nil {

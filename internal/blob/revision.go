@@ -250,7 +250,7 @@ func closeAll(segs []segment) {
 // refreshes base's modification time first, so that a garbage collector
 // sparing recent blobs does not remove it from under the new revision.
 func (s *FS) Append(ctx context.Context, base string, tail io.Reader) (string, int64, error) {
-	if err := checkName(base); err != nil {
+	if err := CheckName(base); err != nil {
 		return "", 0, err
 	}
 	h, baseSize, depth, err := s.digest(ctx, base)
@@ -341,7 +341,7 @@ func (s *FS) writeIn(ctx context.Context, name, suffix string, data []byte) erro
 
 // Digest implements [Store].
 func (s *FS) Digest(ctx context.Context, name string) (hash.Hash, error) {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return nil, err
 	}
 	h, _, _, err := s.digest(ctx, name)
@@ -443,7 +443,7 @@ func (c *stateCache) forget(name string) {
 // Base returns the blob that revision name extends, or "" if name is
 // stored whole. Garbage collection keeps the base of every blob it keeps.
 func (s *FS) Base(name string) (string, error) {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return "", err
 	}
 	f, t, _, err := s.openRevision(name)

@@ -55,8 +55,10 @@ type Store interface {
 	Delete(ctx context.Context, name string) error
 }
 
-// checkName reports whether name is a well-formed blob name.
-func checkName(name string) error {
+// CheckName returns an error wrapping [ErrInvalidName] unless name is a
+// well-formed blob name: 64 lowercase hex digits. Every Store checks the
+// names it is given with it before using them.
+func CheckName(name string) error {
 	if len(name) != 64 {
 		return fmt.Errorf("%w: %q", ErrInvalidName, name)
 	}
