@@ -83,13 +83,29 @@ func checkMigrations(ms []Migration) error {
 }
 
 func migrateLocked(ctx context.Context, tx pgx.Tx, ms []Migration) error {
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// CREATE TABLE IF NOT EXISTS needs the CREATE privilege even when the
+	// table exists, which the application role has not: a database the
+	// owner migrated is only read.
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return err
+	}
+	if exists {
+		return applyMissing(ctx, tx, ms)
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE schema_migrations (
 		version    INTEGER     PRIMARY KEY,
 		name       TEXT        NOT NULL,
 		applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
 	)`); err != nil {
 		return err
 	}
+	return applyMissing(ctx, tx, ms)
+}
+
+// applyMissing applies the steps of ms that schema_migrations does not
+// record, after checking the recorded ones against ms.
+func applyMissing(ctx context.Context, tx pgx.Tx, ms []Migration) error {
 	if len(ms) == 0 {
 		return nil
 	}
