@@ -30,7 +30,7 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 )
 
-var _ auditlog.Storage = (*Store)(nil)
+var _ auditlog.LockingStorage = (*Store)(nil)
 
 // Store is an [auditlog.Storage] in a PostgreSQL database.
 type Store struct {
@@ -96,6 +96,23 @@ type rowQueryer interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// querier is a pool or a transaction.
+type querier interface {
+	rowQueryer
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// reader is an [auditlog.StorageReader] inside a transaction.
+type reader struct{ q querier }
+
+func (r reader) Size(ctx context.Context) (int64, error) { return size(ctx, r.q) }
+func (r reader) Records(ctx context.Context, start, end int64) ([]auditlog.Record, error) {
+	return records(ctx, r.q, start, end)
+}
+func (r reader) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	return readHashes(ctx, r.q, indexes)
+}
+
 func size(ctx context.Context, q rowQueryer) (int64, error) {
 	var n int64
 	if err := q.QueryRow(ctx, "SELECT COALESCE(MAX(idx) + 1, 0) FROM records").Scan(&n); err != nil {
@@ -119,10 +136,14 @@ func scanRecord(row pgx.Row) (auditlog.Record, error) {
 // Records returns the records with start <= Index < end, in index order,
 // read in one statement from one snapshot.
 func (s *Store) Records(ctx context.Context, start, end int64) ([]auditlog.Record, error) {
+	return records(ctx, s.pool, start, end)
+}
+
+func records(ctx context.Context, q querier, start, end int64) ([]auditlog.Record, error) {
 	if start < 0 || end < start {
 		return nil, fmt.Errorf("postgres: records: invalid range [%d, %d)", start, end)
 	}
-	rows, err := s.pool.Query(ctx,
+	rows, err := q.Query(ctx,
 		"SELECT "+recordColumns+" FROM records WHERE idx >= $1 AND idx < $2 ORDER BY idx", start, end)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: records: %w", err)
@@ -159,10 +180,14 @@ func (s *Store) RecordByID(ctx context.Context, id string) (auditlog.Record, err
 // the semantics of [tlog.HashReader]; a missing hash is
 // [auditlog.ErrNotFound].
 func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	return readHashes(ctx, s.pool, indexes)
+}
+
+func readHashes(ctx context.Context, q querier, indexes []int64) ([]tlog.Hash, error) {
 	if len(indexes) == 0 {
 		return []tlog.Hash{}, nil
 	}
-	rows, err := s.pool.Query(ctx, "SELECT idx, hash FROM hashes WHERE idx = ANY($1)", indexes)
+	rows, err := q.Query(ctx, "SELECT idx, hash FROM hashes WHERE idx = ANY($1)", indexes)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read hashes: %w", err)
 	}

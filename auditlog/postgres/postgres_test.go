@@ -69,3 +69,24 @@ func TestOpenUnmigrated(t *testing.T) {
 		t.Fatalf("Migrate with a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }
+
+// TestWriters: two nodes, each with its own pool and log, append to one
+// database at once.
+func TestWriters(t *testing.T) {
+	storetest.RunWriters(t, func(t *testing.T, n int) []auditlog.Storage {
+		ctx := context.Background()
+		owner, app := pgtest.NewDatabase(t)
+		if err := Migrate(ctx, owner, pgtest.AppRole); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		out := make([]auditlog.Storage, n)
+		for i := range out {
+			s, err := Open(ctx, app)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			out[i] = s
+		}
+		return out
+	})
+}
