@@ -39,6 +39,10 @@ CREATE INDEX anchors_size ON anchors (size, seq);
 	},
 }
 
-// logTables are the tables the application role may read and insert into,
-// and nothing else.
-var logTables = []string{"records", "hashes", "checkpoints", "anchors"}
+// Tables are the audit log's tables: the application role may read and
+// insert into them, and nothing else (pgdb.GrantApp's appendOnly, and the
+// tables a node checks with pgdb.CheckAppendOnly at start).
+var Tables = []string{"records", "hashes", "checkpoints", "anchors"}
+
+// logTables are the tables Migrate limits the application role on.
+var logTables = Tables

@@ -21,4 +21,13 @@
 // behind. auditlog/postgres takes the same lock key and writes the same
 // schema_migrations table, so all the migrations of one database
 // serialize.
+//
+// # Roles
+//
+// The tables belong to the owner role that migrates; the nodes connect as
+// an application role. [GrantApp], run by the owner after every
+// migration, gives that role what the service needs and no more: it may
+// only read and insert the append-only audit tables, and only read
+// schema_migrations. [CheckAppendOnly] is the node's own check at start
+// that the role it connects as cannot rewrite those tables.
 package pgdb
