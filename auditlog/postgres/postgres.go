@@ -70,10 +70,10 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
-	if err := compareVersions(applied, logMigrations); err != nil {
+	if err := compareVersions(applied, Migrations); err != nil {
 		return err
 	}
-	for _, m := range logMigrations {
+	for _, m := range Migrations {
 		if _, ok := applied[m.Version]; !ok {
 			return fmt.Errorf("%w: migration %d (%s) is missing", ErrNotMigrated, m.Version, m.Name)
 		}

@@ -1,9 +1,11 @@
 package postgres
 
-// logMigrations is the schema history of the audit log tables (versions
-// 1–99). Times are Unix nanoseconds (NULL for the zero time), hashes 32-byte
-// BYTEA values.
-var logMigrations = []Migration{
+import "github.com/signet-pki/signet/internal/pgdb"
+
+// Migrations is the schema history of the audit log tables (versions
+// 1–99), applied by [Migrate] through [pgdb.Migrate]. Times are Unix
+// nanoseconds (NULL for the zero time), hashes 32-byte BYTEA values.
+var Migrations = []pgdb.Migration{
 	{
 		Version: 1,
 		Name:    "audit log tables",

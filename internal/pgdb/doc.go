@@ -18,9 +18,9 @@
 // same moment waits on the lock and, once the first commits, finds every
 // step applied. The lock is released by the commit or rollback, so a node
 // that dies while migrating leaves neither a half-applied step nor a lock
-// behind. auditlog/postgres takes the same lock key and writes the same
-// schema_migrations table, so all the migrations of one database
-// serialize.
+// behind. Every store applies its history here (auditlog/postgres
+// included) into the one schema_migrations table, so all the migrations
+// of one database serialize; [GrantApp] takes the same lock.
 //
 // # Roles
 //

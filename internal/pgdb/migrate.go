@@ -21,8 +21,7 @@ var ErrSchemaTooNew = errors.New("pgdb: database schema is newer than this Signe
 var ErrHistoryMismatch = errors.New("pgdb: database schema history differs from this Signet's")
 
 // MigrationLock is the key of the transaction-scoped advisory lock that
-// serializes every migrator of a database. auditlog/postgres takes the
-// same key.
+// serializes every migrator of a database, and the grants of [GrantApp].
 const MigrationLock int64 = 0x5349474e45544d31 // "SIGNETM1"
 
 // A Migration is one step of a schema's history. Migrations are applied in
