@@ -15,6 +15,15 @@
 // returns only after the commit record is flushed. Appends take a
 // transaction-level advisory lock before reading the size (see
 // [Store.Append]).
+//
+// # Several nodes
+//
+// Each node runs its own auditlog.Log over its own Store on the same
+// database. An append that another node preceded fails with
+// auditlog.ErrConflict and stores nothing; the node's log then retries it
+// through [Store.AppendLocked], which reads the end of the log and inserts
+// the batch in one transaction under the same advisory lock, so the retry
+// cannot be preceded again.
 package postgres
 
 import (
