@@ -126,7 +126,9 @@ type StorageReader interface {
 // writers while one reads the end of the log and appends to it. A [Log]
 // whose append another writer preceded (ErrConflict) retries it with
 // AppendLocked, so that a writer that lost once cannot keep losing to a
-// busier one.
+// busier one. A Storage that several writers share should implement it:
+// without it the retry is optimistic, and a writer that keeps being
+// preceded fails its batch after a bounded number of attempts.
 type LockingStorage interface {
 	Storage
 	// AppendLocked runs build while no other writer appends, with r

@@ -8,25 +8,11 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
-	"github.com/signet-pki/signet/auditlog/storetest"
 )
 
 // plainStorage hides a storage's AppendLocked, so that the Log retries a
 // preceded append without the storage's lock.
 type plainStorage struct{ auditlog.Storage }
-
-// TestMemStoreWritersWithoutLock: the optimistic retry alone, by two logs
-// on one MemStore that cannot lock.
-func TestMemStoreWritersWithoutLock(t *testing.T) {
-	storetest.RunWriters(t, func(t *testing.T, n int) []auditlog.Storage {
-		s := auditlog.NewMemStore()
-		out := make([]auditlog.Storage, n)
-		for i := range out {
-			out[i] = plainStorage{s}
-		}
-		return out
-	})
-}
 
 // failing is a storage whose Append fails with err (when set) and counts
 // its calls.
@@ -83,27 +69,47 @@ func TestAppendRetries(t *testing.T) {
 	}
 }
 
-// TestTimesMonotonicAcrossNodes: a node whose clock is behind another's
-// still gives its events later times than the events before them.
+// TestTimesMonotonicAcrossNodes: two nodes take turns, so each append
+// was preceded by the other node's and is retried, with or without the
+// storage's lock; a node whose clock is behind the other's still gives
+// its events later times than the events before them.
 func TestTimesMonotonicAcrossNodes(t *testing.T) {
-	ctx := context.Background()
-	s := auditlog.NewMemStore()
-	now := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
-	ahead := newLog(t, s, auditlog.Config{Now: func() time.Time { return now.Add(time.Hour) }})
-	behind := newLog(t, s, auditlog.Config{Now: func() time.Time { return now }})
-	for i, l := range []*auditlog.Log{ahead, behind, ahead, behind} {
-		if idx, err := l.Append(ctx, event(i)); err != nil || idx != int64(i) {
-			t.Fatalf("append %d: index %d, %v", i, idx, err)
-		}
-	}
-	recs, err := s.Records(ctx, 0, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i < len(recs); i++ {
-		if !recs[i].Time.After(recs[i-1].Time) {
-			t.Fatalf("record %d at %v is not after record %d at %v", i, recs[i].Time, i-1, recs[i-1].Time)
-		}
+	for _, tc := range []struct {
+		name string
+		wrap func(*auditlog.MemStore) auditlog.Storage
+	}{
+		{"locking", func(s *auditlog.MemStore) auditlog.Storage { return s }},
+		{"without lock", func(s *auditlog.MemStore) auditlog.Storage { return plainStorage{s} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := auditlog.NewMemStore()
+			now := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+			ahead := newLog(t, tc.wrap(s), auditlog.Config{Now: func() time.Time { return now.Add(time.Hour) }})
+			behind := newLog(t, tc.wrap(s), auditlog.Config{Now: func() time.Time { return now }})
+			nodes := []*auditlog.Log{ahead, behind, ahead, behind, ahead}
+			for i, l := range nodes {
+				if idx, err := l.Append(ctx, event(i)); err != nil || idx != int64(i) {
+					t.Fatalf("append %d: index %d, %v", i, idx, err)
+				}
+			}
+			recs, err := s.Records(ctx, 0, int64(len(nodes)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != len(nodes) {
+				t.Fatalf("%d records, want %d", len(recs), len(nodes))
+			}
+			for i := 1; i < len(recs); i++ {
+				if !recs[i].Time.After(recs[i-1].Time) {
+					t.Fatalf("record %d at %v is not after record %d at %v", i, recs[i].Time, i-1, recs[i-1].Time)
+				}
+			}
+			_, verifier := newKey(t)
+			if _, err := auditlog.Verify(ctx, s, auditlog.VerifyOptions{Verifier: verifier}); err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+		})
 	}
 }
 
