@@ -13,13 +13,14 @@
 //
 // # Connections
 //
-// A lock is held by a connection of the caller's pool from Lock to
-// unlock. To keep the pool usable by the code that runs under the locks,
-// at most half of the pool's connections (at least one) hold or wait for
-// locks at a time; a node's other callers of the same key wait in memory,
-// so one connection per key and node is ever in the database's queue.
-// A lease is held by a connection taken out of the pool (hijacked) for as
-// long as the lease lasts, so holding leases never starves the pool.
+// A lock is held by a connection from Lock to unlock. Those connections
+// come from a pool that [Locks] keeps for them (the caller's settings, at
+// most [MaxHeld] connections), so that held locks never take the
+// connections the work under them needs; a node's other callers of the
+// same key wait in memory, so one connection per key and node is ever in
+// the database's queue. A lease is held by a connection taken out of the
+// caller's pool (hijacked) for as long as the lease lasts, so holding
+// leases never starves the pool either.
 //
 // # What a lease guarantees
 //

@@ -80,14 +80,26 @@ func (d *deployment) advisoryLocks(t *testing.T) int {
 }
 
 func TestLocks(t *testing.T) {
-	clustertest.RunLocks(t, func(t *testing.T, n int) []cluster.Locks {
-		d := newDeployment(t, n)
-		out := make([]cluster.Locks, n)
-		for i, p := range d.nodes {
-			out[i] = clusterpostgres.NewLocks(p)
-		}
-		return out
-	})
+	for _, tc := range []struct {
+		name string
+		opts []clusterpostgres.LockOption
+	}{
+		{"default", nil},
+		{"two connections", []clusterpostgres.LockOption{clusterpostgres.MaxHeld(2)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clustertest.RunLocks(t, func(t *testing.T, n int) []cluster.Locks {
+				d := newDeployment(t, n)
+				out := make([]cluster.Locks, n)
+				for i, p := range d.nodes {
+					l := clusterpostgres.NewLocks(p, tc.opts...)
+					t.Cleanup(l.Close)
+					out[i] = l
+				}
+				return out
+			})
+		})
+	}
 }
 
 func leaseOpts() []cluster.LeaseOption {
@@ -126,6 +138,9 @@ func TestLocksLeaveNothingHeld(t *testing.T) {
 	d := newDeployment(t, 2)
 	ctx := t.Context()
 	locks := []*clusterpostgres.Locks{clusterpostgres.NewLocks(d.nodes[0]), clusterpostgres.NewLocks(d.nodes[1])}
+	for _, l := range locks {
+		defer l.Close()
+	}
 	unlock, err := locks[0].Lock(ctx, "doc")
 	if err != nil {
 		t.Fatal(err)
@@ -166,13 +181,14 @@ func TestLocksLeaveNothingHeld(t *testing.T) {
 	}
 }
 
-// TestLocksKeepPoolUsable: holders of many keys at once leave half of
-// the pool to the work done under the locks, so that work does not wait
-// forever for a connection.
+// TestLocksKeepPoolUsable: holders of more keys at once than the pool
+// has connections leave the pool to the work done under the locks, so
+// that work does not wait forever for a connection.
 func TestLocksKeepPoolUsable(t *testing.T) {
 	d := newDeployment(t, 1)
 	pool := d.nodes[0]
 	locks := clusterpostgres.NewLocks(pool)
+	defer locks.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	const holders = 16
