@@ -26,3 +26,7 @@ func TestMemStoreWriters(t *testing.T) {
 		return out
 	})
 }
+
+func TestMemStoreLocking(t *testing.T) {
+	storetest.RunLocking(t, func(t *testing.T) auditlog.LockingStorage { return auditlog.NewMemStore() })
+}

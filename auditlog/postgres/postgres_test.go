@@ -40,6 +40,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestLocking(t *testing.T) {
+	storetest.RunLocking(t, func(t *testing.T) auditlog.LockingStorage {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
 // TestOpenUnmigrated checks that the application role cannot use a
 // database that was not migrated, and that Migrate is idempotent.
 func TestOpenUnmigrated(t *testing.T) {
