@@ -182,3 +182,18 @@ func TestGrantAppRefuses(t *testing.T) {
 		t.Fatalf("GrantApp to the owner itself: %v, want ErrNotAppendOnly", err)
 	}
 }
+
+// TestMigrateAsApp: a node connected as the application role may run an
+// up-to-date history (its stores migrate at start), but applying a
+// missing step needs the owner.
+func TestMigrateAsApp(t *testing.T) {
+	_, app := grantedDatabase(t)
+	ctx := t.Context()
+	if err := pgdb.Migrate(ctx, app, service); err != nil {
+		t.Fatalf("up-to-date history as the app role: %v", err)
+	}
+	next := append(append([]pgdb.Migration(nil), service...), pgdb.Migration{Version: 901, Name: "more", SQL: `CREATE TABLE more (x INTEGER)`})
+	if err := pgdb.Migrate(ctx, app, next); !isPermissionDenied(err) {
+		t.Fatalf("a missing step as the app role: %v, want permission denied", err)
+	}
+}

@@ -82,12 +82,21 @@ func checkMigrations(ms []Migration) error {
 }
 
 func migrateLocked(ctx context.Context, tx pgx.Tx, ms []Migration) error {
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER     PRIMARY KEY,
-		name       TEXT        NOT NULL,
-		applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-	)`); err != nil {
+	// CREATE TABLE IF NOT EXISTS needs the CREATE privilege on the schema
+	// even when the table exists; checking first lets the application
+	// role, which may not create tables, run an up-to-date history.
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 		return err
+	}
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER     PRIMARY KEY,
+			name       TEXT        NOT NULL,
+			applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
 	}
 	if len(ms) == 0 {
 		return nil
