@@ -65,3 +65,6 @@ func (m MemTamperer) Rollback(t *testing.T, st Storage, size int64) {
 		s.byID[r.ID] = r.Index
 	}
 }
+
+// MaxAttempts bounds the appends of one batch.
+const MaxAttempts = maxAttempts

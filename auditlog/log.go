@@ -171,7 +171,9 @@ func (l *Log) Record(ctx context.Context, e Event) error {
 	return err
 }
 
-// Size returns the number of durably appended events.
+// Size returns the number of durably appended events, as this log last
+// saw the storage: other writers on the same storage (other nodes) may
+// have appended since.
 func (l *Log) Size() int64 { return l.seq.size.Load() }
 
 // Shutdown refuses new appends, waits until every queued append is

@@ -14,16 +14,17 @@ import (
 // holds survives the process. The zero value is not usable; call
 // [NewMemStore].
 type MemStore struct {
-	mu      sync.RWMutex
-	recs    []Record // sorted by Index
-	byID    map[string]int64
-	hashes  []tlog.Hash // by stored-hash index
-	cps     []Checkpoint
-	anchors map[int64][]Anchor
-	closed  bool
+	appendMu sync.Mutex // held by Append and AppendLocked
+	mu       sync.RWMutex
+	recs     []Record // sorted by Index
+	byID     map[string]int64
+	hashes   []tlog.Hash // by stored-hash index
+	cps      []Checkpoint
+	anchors  map[int64][]Anchor
+	closed   bool
 }
 
-var _ Storage = (*MemStore)(nil)
+var _ LockingStorage = (*MemStore)(nil)
 
 // NewMemStore returns an empty MemStore.
 func NewMemStore() *MemStore {
@@ -49,6 +50,24 @@ func (s *MemStore) Size(ctx context.Context) (int64, error) {
 
 // Append implements [Storage].
 func (s *MemStore) Append(ctx context.Context, recs []Record, hashes []HashEntry) error {
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	return s.append(ctx, recs, hashes)
+}
+
+// AppendLocked implements [LockingStorage]: no other Append runs between
+// build's reads and the append of what it returns.
+func (s *MemStore) AppendLocked(ctx context.Context, build func(r StorageReader) ([]Record, []HashEntry, error)) error {
+	s.appendMu.Lock()
+	defer s.appendMu.Unlock()
+	recs, hashes, err := build(s)
+	if err != nil {
+		return err
+	}
+	return s.append(ctx, recs, hashes)
+}
+
+func (s *MemStore) append(ctx context.Context, recs []Record, hashes []HashEntry) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("auditlog: memstore: %w", err)
 	}

@@ -2,6 +2,7 @@ package auditlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 
@@ -32,15 +33,18 @@ func newSequencer(ctx context.Context, cfg Config) (*sequencer, error) {
 
 // resync reloads the size, the last event time and the frontier from
 // storage.
-func (s *sequencer) resync(ctx context.Context) error {
-	n, err := s.store.Size(ctx)
+func (s *sequencer) resync(ctx context.Context) error { return s.resyncFrom(ctx, s.store) }
+
+// resyncFrom is resync reading through r.
+func (s *sequencer) resyncFrom(ctx context.Context, r StorageReader) error {
+	n, err := r.Size(ctx)
 	if err != nil {
 		return fmt.Errorf("auditlog: size: %w", err)
 	}
 	s.size.Store(n)
 	s.frontier = map[int64]tlog.Hash{}
 	if n > 0 {
-		recs, err := s.store.Records(ctx, n-1, n)
+		recs, err := r.Records(ctx, n-1, n)
 		if err != nil || len(recs) != 1 {
 			return fmt.Errorf("auditlog: last record: %v", err)
 		}
@@ -51,7 +55,7 @@ func (s *sequencer) resync(ctx context.Context) error {
 			s.clock.last = h.Time
 		}
 		idx := frontierIndexes(n)
-		hs, err := s.store.ReadHashes(ctx, idx)
+		hs, err := r.ReadHashes(ctx, idx)
 		if err != nil {
 			return fmt.Errorf("auditlog: frontier hashes: %w", err)
 		}
@@ -74,8 +78,21 @@ func frontierIndexes(n int64) []int64 {
 	return idx
 }
 
-// commit appends the batch and returns the new size. On failure it fails
-// the whole batch and re-reads the size from storage before the next one.
+// maxAttempts bounds the appends of one batch: the first, and the retries
+// after another writer appended first (ErrConflict).
+const maxAttempts = 16
+
+// commit appends the batch and returns the new size.
+//
+// When another writer (another node on the same storage) appended first,
+// the storage refuses the batch with ErrConflict and stores nothing:
+// commit then encodes the batch again at the new end of the log, with
+// later times, and retries it, up to maxAttempts appends in all. A
+// [LockingStorage] retries under its append lock, reading the end of the
+// log there, so the retry cannot be preceded again; another storage
+// re-reads the end first and retries optimistically. Any other failure
+// fails the whole batch at once (it may be ambiguous: the batch may be
+// stored), and the size is re-read before the next batch.
 func (s *sequencer) commit(batch []*pending) (int64, error) {
 	ctx := context.Background()
 	if s.stale {
@@ -84,6 +101,73 @@ func (s *sequencer) commit(batch []*pending) (int64, error) {
 		}
 		s.stale = false
 	}
+	locking, _ := s.store.(LockingStorage)
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if attempt == 1 || locking == nil {
+			err = s.appendBatch(ctx, batch)
+		} else {
+			err = s.appendLocked(ctx, locking, batch)
+		}
+		if err == nil {
+			return s.size.Load(), nil
+		}
+		if rerr := s.resync(ctx); rerr != nil {
+			s.stale = true // resync again before the next batch
+			return s.size.Load(), err
+		}
+		if !errors.Is(err, ErrConflict) {
+			return s.size.Load(), err
+		}
+	}
+	return s.size.Load(), fmt.Errorf("auditlog: append: %d attempts, each preceded by another writer: %w", maxAttempts, err)
+}
+
+// appendBatch encodes the batch at the known end of the log and appends
+// it.
+func (s *sequencer) appendBatch(ctx context.Context, batch []*pending) error {
+	e, err := s.encode(ctx, s.store, batch)
+	if err != nil {
+		return err
+	}
+	if err := s.store.Append(ctx, e.recs, e.entries); err != nil {
+		return fmt.Errorf("auditlog: append: %w", err)
+	}
+	s.advance(e)
+	return nil
+}
+
+// appendLocked reads the end of the log and appends the batch there,
+// both under the storage's append lock.
+func (s *sequencer) appendLocked(ctx context.Context, store LockingStorage, batch []*pending) error {
+	var e encoded
+	err := store.AppendLocked(ctx, func(r StorageReader) ([]Record, []HashEntry, error) {
+		if err := s.resyncFrom(ctx, r); err != nil {
+			return nil, nil, err
+		}
+		var err error
+		e, err = s.encode(ctx, r, batch)
+		return e.recs, e.entries, err
+	})
+	if err != nil {
+		return fmt.Errorf("auditlog: append: %w", err)
+	}
+	s.advance(e)
+	return nil
+}
+
+// encoded is a batch encoded at the end of the log.
+type encoded struct {
+	recs    []Record
+	entries []HashEntry
+	base    int64       // stored-hash index of the first added hash
+	added   []tlog.Hash // the stored hashes the batch adds
+}
+
+// encode assigns the batch its indexes from the known size and its
+// times, and computes the tree hashes it adds, reading the hashes that
+// are not in the frontier through r.
+func (s *sequencer) encode(ctx context.Context, r StorageReader, batch []*pending) (encoded, error) {
 	n := s.size.Load()
 	base := tlog.StoredHashIndex(0, n)
 	var added []tlog.Hash
@@ -96,7 +180,7 @@ func (s *sequencer) commit(batch []*pending) (int64, error) {
 			}
 			h, ok := s.frontier[x]
 			if !ok {
-				hs, err := s.store.ReadHashes(ctx, []int64{x})
+				hs, err := r.ReadHashes(ctx, []int64{x})
 				if err != nil {
 					return nil, err
 				}
@@ -114,12 +198,12 @@ func (s *sequencer) commit(batch []*pending) (int64, error) {
 		leaf, err := pe.p.leaf(idx, t)
 		if err != nil {
 			s.clock.last = lastClock
-			return n, fmt.Errorf("auditlog: encode event: %w", err)
+			return encoded{}, fmt.Errorf("auditlog: encode event: %w", err)
 		}
 		hs, err := tlog.StoredHashes(idx, leaf, reader)
 		if err != nil {
 			s.clock.last = lastClock
-			return n, fmt.Errorf("auditlog: tree hashes: %w", err)
+			return encoded{}, fmt.Errorf("auditlog: tree hashes: %w", err)
 		}
 		added = append(added, hs...)
 		recs[i] = Record{Index: idx, ID: pe.p.id, Tenant: pe.p.tenant, Type: pe.p.typ, Time: t, Leaf: leaf, Sealed: pe.p.sealed}
@@ -129,22 +213,20 @@ func (s *sequencer) commit(batch []*pending) (int64, error) {
 	for i, h := range added {
 		entries[i] = HashEntry{Index: base + int64(i), Hash: h}
 	}
-	if err := s.store.Append(ctx, recs, entries); err != nil {
-		if rerr := s.resync(ctx); rerr != nil {
-			s.stale = true // resync again before the next batch
-		}
-		return n, fmt.Errorf("auditlog: append: %w", err)
-	}
-	end := n + int64(len(recs))
+	return encoded{recs: recs, entries: entries, base: base, added: added}, nil
+}
+
+// advance records that e is stored: the new size and frontier.
+func (s *sequencer) advance(e encoded) {
+	end := e.recs[0].Index + int64(len(e.recs))
 	next := map[int64]tlog.Hash{}
 	for _, x := range frontierIndexes(end) {
-		if x >= base {
-			next[x] = added[x-base]
+		if x >= e.base {
+			next[x] = e.added[x-e.base]
 		} else if h, ok := s.frontier[x]; ok {
 			next[x] = h
 		}
 	}
 	s.frontier = next // a missing entry is read from storage when needed
 	s.size.Store(end)
-	return end, nil
 }

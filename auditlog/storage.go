@@ -113,3 +113,28 @@ type Storage interface {
 	// Close releases the storage.
 	Close() error
 }
+
+// A StorageReader reads the records and the tree of a [Storage].
+type StorageReader interface {
+	Size(ctx context.Context) (int64, error)
+	Records(ctx context.Context, start, end int64) ([]Record, error)
+	ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error)
+}
+
+// A LockingStorage is a [Storage] that several writers share (the nodes
+// of a deployment on one database) and that can hold off the other
+// writers while one reads the end of the log and appends to it. A [Log]
+// whose append another writer preceded (ErrConflict) retries it with
+// AppendLocked, so that a writer that lost once cannot keep losing to a
+// busier one. A Storage that several writers share should implement it:
+// without it the retry is optimistic, and a writer that keeps being
+// preceded fails its batch after a bounded number of attempts.
+type LockingStorage interface {
+	Storage
+	// AppendLocked runs build while no other writer appends, with r
+	// reading the storage under that exclusion, and appends the records
+	// and hashes build returns, with the semantics of Append, before the
+	// exclusion ends. If build fails, nothing is appended and its error is
+	// returned.
+	AppendLocked(ctx context.Context, build func(r StorageReader) ([]Record, []HashEntry, error)) error
+}

@@ -38,6 +38,51 @@ func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []aud
 		}
 		return nil
 	}
+	return s.locked(ctx, func(tx pgx.Tx) error { return insert(ctx, tx, recs, hashes) })
+}
+
+// AppendLocked implements [auditlog.LockingStorage]: build reads the log
+// inside the append transaction, after pg_advisory_xact_lock(appendLock),
+// so no other writer on any node appends between its reads and the
+// insert of what it returns.
+func (s *Store) AppendLocked(ctx context.Context, build func(r auditlog.StorageReader) ([]auditlog.Record, []auditlog.HashEntry, error)) error {
+	return s.locked(ctx, func(tx pgx.Tx) error {
+		recs, hashes, err := build(reader{tx})
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			if len(hashes) != 0 {
+				return fmt.Errorf("postgres: append: hashes without records")
+			}
+			return nil
+		}
+		return insert(ctx, tx, recs, hashes)
+	})
+}
+
+// locked runs fn in a transaction that holds the append lock, and commits.
+func (s *Store) locked(ctx context.Context, fn func(pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: append: %w", err)
+	}
+	defer tx.Rollback(context.Background()) // no-op after Commit
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", appendLock); err != nil {
+		return fmt.Errorf("postgres: append: lock: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: append: commit: %w", err)
+	}
+	return nil
+}
+
+// insert checks that recs start at the size and COPYs them and hashes, in
+// tx, which holds the append lock.
+func insert(ctx context.Context, tx pgx.Tx, recs []auditlog.Record, hashes []auditlog.HashEntry) error {
 	shapeErr := batch.Check(recs, hashes)
 	recRows := make([][]any, len(recs))
 	for i := range recs {
@@ -51,14 +96,6 @@ func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []aud
 	hashRows := make([][]any, len(hashes))
 	for i := range hashes {
 		hashRows[i] = []any{hashes[i].Index, hashes[i].Hash[:]}
-	}
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("postgres: append: %w", err)
-	}
-	defer tx.Rollback(context.Background()) // no-op after Commit
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", appendLock); err != nil {
-		return fmt.Errorf("postgres: append: lock: %w", err)
 	}
 	n, err := size(ctx, tx)
 	if err != nil {
@@ -77,9 +114,6 @@ func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []aud
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hashes"}, []string{"idx", "hash"}, pgx.CopyFromRows(hashRows)); err != nil {
 		return appendError("hashes", err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: append: commit: %w", err)
 	}
 	return nil
 }

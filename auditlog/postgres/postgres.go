@@ -15,6 +15,15 @@
 // returns only after the commit record is flushed. Appends take a
 // transaction-level advisory lock before reading the size (see
 // [Store.Append]).
+//
+// # Several nodes
+//
+// Each node runs its own auditlog.Log over its own Store on the same
+// database. An append that another node preceded fails with
+// auditlog.ErrConflict and stores nothing; the node's log then retries it
+// through [Store.AppendLocked], which reads the end of the log and inserts
+// the batch in one transaction under the same advisory lock, so the retry
+// cannot be preceded again.
 package postgres
 
 import (
@@ -30,7 +39,7 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 )
 
-var _ auditlog.Storage = (*Store)(nil)
+var _ auditlog.LockingStorage = (*Store)(nil)
 
 // Store is an [auditlog.Storage] in a PostgreSQL database.
 type Store struct {
@@ -70,10 +79,10 @@ func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
 	if err != nil {
 		return err
 	}
-	if err := compareVersions(applied, logMigrations); err != nil {
+	if err := compareVersions(applied, Migrations); err != nil {
 		return err
 	}
-	for _, m := range logMigrations {
+	for _, m := range Migrations {
 		if _, ok := applied[m.Version]; !ok {
 			return fmt.Errorf("%w: migration %d (%s) is missing", ErrNotMigrated, m.Version, m.Name)
 		}
@@ -94,6 +103,23 @@ func (s *Store) Size(ctx context.Context) (int64, error) {
 
 type rowQueryer interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	rowQueryer
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// reader is an [auditlog.StorageReader] inside a transaction.
+type reader struct{ q querier }
+
+func (r reader) Size(ctx context.Context) (int64, error) { return size(ctx, r.q) }
+func (r reader) Records(ctx context.Context, start, end int64) ([]auditlog.Record, error) {
+	return records(ctx, r.q, start, end)
+}
+func (r reader) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	return readHashes(ctx, r.q, indexes)
 }
 
 func size(ctx context.Context, q rowQueryer) (int64, error) {
@@ -119,10 +145,14 @@ func scanRecord(row pgx.Row) (auditlog.Record, error) {
 // Records returns the records with start <= Index < end, in index order,
 // read in one statement from one snapshot.
 func (s *Store) Records(ctx context.Context, start, end int64) ([]auditlog.Record, error) {
+	return records(ctx, s.pool, start, end)
+}
+
+func records(ctx context.Context, q querier, start, end int64) ([]auditlog.Record, error) {
 	if start < 0 || end < start {
 		return nil, fmt.Errorf("postgres: records: invalid range [%d, %d)", start, end)
 	}
-	rows, err := s.pool.Query(ctx,
+	rows, err := q.Query(ctx,
 		"SELECT "+recordColumns+" FROM records WHERE idx >= $1 AND idx < $2 ORDER BY idx", start, end)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: records: %w", err)
@@ -159,10 +189,14 @@ func (s *Store) RecordByID(ctx context.Context, id string) (auditlog.Record, err
 // the semantics of [tlog.HashReader]; a missing hash is
 // [auditlog.ErrNotFound].
 func (s *Store) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	return readHashes(ctx, s.pool, indexes)
+}
+
+func readHashes(ctx context.Context, q querier, indexes []int64) ([]tlog.Hash, error) {
 	if len(indexes) == 0 {
 		return []tlog.Hash{}, nil
 	}
-	rows, err := s.pool.Query(ctx, "SELECT idx, hash FROM hashes WHERE idx = ANY($1)", indexes)
+	rows, err := q.Query(ctx, "SELECT idx, hash FROM hashes WHERE idx = ANY($1)", indexes)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: read hashes: %w", err)
 	}

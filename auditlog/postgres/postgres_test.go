@@ -40,6 +40,13 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestLocking(t *testing.T) {
+	storetest.RunLocking(t, func(t *testing.T) auditlog.LockingStorage {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
 // TestOpenUnmigrated checks that the application role cannot use a
 // database that was not migrated, and that Migrate is idempotent.
 func TestOpenUnmigrated(t *testing.T) {
@@ -68,4 +75,25 @@ func TestOpenUnmigrated(t *testing.T) {
 	if err := Migrate(ctx, owner, pgtest.AppRole); !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("Migrate with a newer schema: %v, want ErrSchemaTooNew", err)
 	}
+}
+
+// TestWriters: two nodes, each with its own pool and log, append to one
+// database at once.
+func TestWriters(t *testing.T) {
+	storetest.RunWriters(t, func(t *testing.T, n int) []auditlog.Storage {
+		ctx := context.Background()
+		owner, app := pgtest.NewDatabase(t)
+		if err := Migrate(ctx, owner, pgtest.AppRole); err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		out := make([]auditlog.Storage, n)
+		for i := range out {
+			s, err := Open(ctx, app)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			out[i] = s
+		}
+		return out
+	})
 }

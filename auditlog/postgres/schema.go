@@ -1,9 +1,11 @@
 package postgres
 
-// logMigrations is the schema history of the audit log tables (versions
-// 1–99). Times are Unix nanoseconds (NULL for the zero time), hashes 32-byte
-// BYTEA values.
-var logMigrations = []Migration{
+import "github.com/signet-pki/signet/internal/pgdb"
+
+// Migrations is the schema history of the audit log tables (versions
+// 1–99), applied by [Migrate] through [pgdb.Migrate]. Times are Unix
+// nanoseconds (NULL for the zero time), hashes 32-byte BYTEA values.
+var Migrations = []pgdb.Migration{
 	{
 		Version: 1,
 		Name:    "audit log tables",
@@ -39,6 +41,10 @@ CREATE INDEX anchors_size ON anchors (size, seq);
 	},
 }
 
-// logTables are the tables the application role may read and insert into,
-// and nothing else.
-var logTables = []string{"records", "hashes", "checkpoints", "anchors"}
+// Tables are the audit log's tables: the application role may read and
+// insert into them, and nothing else (pgdb.GrantApp's appendOnly, and the
+// tables a node checks with pgdb.CheckAppendOnly at start).
+var Tables = []string{"records", "hashes", "checkpoints", "anchors"}
+
+// logTables are the tables Migrate limits the application role on.
+var logTables = Tables

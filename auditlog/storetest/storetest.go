@@ -69,7 +69,7 @@ func record(i int64, tag string) auditlog.Record {
 
 // hashesFor computes the stored hashes that recs add to a log of size
 // recs[0].Index, reading earlier hashes from s.
-func hashesFor(ctx context.Context, s auditlog.Storage, recs []auditlog.Record) ([]auditlog.HashEntry, error) {
+func hashesFor(ctx context.Context, s auditlog.StorageReader, recs []auditlog.Record) ([]auditlog.HashEntry, error) {
 	n := recs[0].Index
 	var added []tlog.Hash
 	base := tlog.StoredHashIndex(0, n)

@@ -11,7 +11,7 @@
 //     layer 1.
 //
 //  2. Custody and evidence: internal/sqldb, internal/pgdb,
-//     internal/tokenbucket, auditlog/..., keys/...
+//     internal/cluster/..., internal/tokenbucket, auditlog/..., keys/...
 //     Layers 1-2 only. auditlog/... does not import keys/... (the log
 //     records what custody did, it never holds keys), and keys/... does not
 //     import keyref (custody does not read the command line's key
@@ -34,8 +34,9 @@
 //  5. Binary: cmd/signet. Everything except test support.
 //
 // Test support (internal/testpki, internal/pgtest, internal/pdfsigtest,
-// internal/secretscan, internal/pdf/pdftest, internal/mail/mailtest,
-// every */storetest, auditlog/anchor/witnesstest, keys/soft/vaulttest,
+// internal/cluster/clustertest, internal/secretscan, internal/pdf/pdftest,
+// internal/mail/mailtest, every */storetest, auditlog/anchor/witnesstest,
+// keys/soft/vaulttest,
 // auditlog/internal/logbench, and this package) is imported only by tests,
 // by other test support, and by the tools under bench/ and e2e. The test
 // also checks that `go list -deps ./cmd/signet` holds no test support, so

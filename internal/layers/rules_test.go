@@ -41,7 +41,7 @@ func under(p, root string) bool { return p == root || strings.HasPrefix(p, root+
 // to their root's layer.
 var (
 	layer1 = []string{"internal/pdf", "cms", "tsa", "ltv", "pades", "keyref"}
-	layer2 = []string{"internal/sqldb", "internal/tokenbucket", "internal/pgdb", "auditlog", "keys"}
+	layer2 = []string{"internal/sqldb", "internal/tokenbucket", "internal/pgdb", "internal/cluster", "auditlog", "keys"}
 	layer3 = []string{"pki"}
 	// layer4 lists the service groups in import order: a group imports
 	// only groups of a lower rank. blob and mail share a rank.
@@ -63,7 +63,7 @@ var (
 	// testSupportRoots lists test support; any package whose last element
 	// is storetest is test support too.
 	testSupportRoots = []string{
-		"internal/testpki", "internal/pgtest", "internal/pdfsigtest",
+		"internal/testpki", "internal/pgtest", "internal/pdfsigtest", "internal/cluster/clustertest",
 		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest",
 		"auditlog/anchor/witnesstest", "keys/soft/vaulttest",
 		"auditlog/internal/logbench", "internal/layers",

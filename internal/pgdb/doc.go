@@ -18,7 +18,16 @@
 // same moment waits on the lock and, once the first commits, finds every
 // step applied. The lock is released by the commit or rollback, so a node
 // that dies while migrating leaves neither a half-applied step nor a lock
-// behind. auditlog/postgres takes the same lock key and writes the same
-// schema_migrations table, so all the migrations of one database
-// serialize.
+// behind. Every store applies its history here (auditlog/postgres
+// included) into the one schema_migrations table, so all the migrations
+// of one database serialize; [GrantApp] takes the same lock.
+//
+// # Roles
+//
+// The tables belong to the owner role that migrates; the nodes connect as
+// an application role. [GrantApp], run by the owner after every
+// migration, gives that role what the service needs and no more: it may
+// only read and insert the append-only audit tables, and only read
+// schema_migrations. [CheckAppendOnly] is the node's own check at start
+// that the role it connects as cannot rewrite those tables.
 package pgdb

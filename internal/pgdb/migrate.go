@@ -21,8 +21,7 @@ var ErrSchemaTooNew = errors.New("pgdb: database schema is newer than this Signe
 var ErrHistoryMismatch = errors.New("pgdb: database schema history differs from this Signet's")
 
 // MigrationLock is the key of the transaction-scoped advisory lock that
-// serializes every migrator of a database. auditlog/postgres takes the
-// same key.
+// serializes every migrator of a database, and the grants of [GrantApp].
 const MigrationLock int64 = 0x5349474e45544d31 // "SIGNETM1"
 
 // A Migration is one step of a schema's history. Migrations are applied in
@@ -83,29 +82,22 @@ func checkMigrations(ms []Migration) error {
 }
 
 func migrateLocked(ctx context.Context, tx pgx.Tx, ms []Migration) error {
-	// CREATE TABLE IF NOT EXISTS needs the CREATE privilege even when the
-	// table exists, which the application role has not: a database the
-	// owner migrated is only read.
+	// CREATE TABLE IF NOT EXISTS needs the CREATE privilege on the schema
+	// even when the table exists; checking first lets the application
+	// role, which may not create tables, run an up-to-date history.
 	var exists bool
 	if err := tx.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 		return err
 	}
-	if exists {
-		return applyMissing(ctx, tx, ms)
+	if !exists {
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER     PRIMARY KEY,
+			name       TEXT        NOT NULL,
+			applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE schema_migrations (
-		version    INTEGER     PRIMARY KEY,
-		name       TEXT        NOT NULL,
-		applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-	)`); err != nil {
-		return err
-	}
-	return applyMissing(ctx, tx, ms)
-}
-
-// applyMissing applies the steps of ms that schema_migrations does not
-// record, after checking the recorded ones against ms.
-func applyMissing(ctx context.Context, tx pgx.Tx, ms []Migration) error {
 	if len(ms) == 0 {
 		return nil
 	}
