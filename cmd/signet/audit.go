@@ -467,7 +467,7 @@ func cmdAuditAppend(args []string, env *environment) error {
 // service's; elsewhere it is the note key file of [datadir.AuditNoteKey],
 // created with the verifier key file on first use.
 func openAppendLog(ctx context.Context, dir, origin string, env *environment) (*auditlog.Log, auditlog.Storage, note.Signer, func(), error) {
-	d, err := openData(dir, env)
+	d, err := openData(location{dir: dir}, env)
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}

@@ -48,7 +48,7 @@ func certFor(t *testing.T, s crypto.Signer) string {
 func TestOpenSignetRef(t *testing.T) {
 	ctx := context.Background()
 	env := &environment{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
-	m, d, err := openKeys(ctx, t.TempDir(), env)
+	m, d, err := openKeys(ctx, location{dir: t.TempDir()}, env)
 	if err != nil {
 		t.Fatal(err)
 	}

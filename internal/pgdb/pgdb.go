@@ -19,19 +19,15 @@ const connectTimeout = 30 * time.Second
 // the database answers. Every session runs with synchronous_commit=on, so
 // a commit returns only once its record is flushed. The caller must Close
 // the pool. Errors never include the URL, which may hold a password.
-func Open(ctx context.Context, url string, opts ...Option) (*pgxpool.Pool, error) {
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse errors may quote the string; say only what failed.
 		return nil, errors.New("pgdb: the database URL is not a valid PostgreSQL connection string")
 	}
-	o := options{maxConns: DefaultMaxConns}
-	for _, f := range opts {
-		f(&o)
-	}
 	// pool_max_conns in the URL wins.
 	if !strings.Contains(url, "pool_max_conns") {
-		cfg.MaxConns = o.maxConns
+		cfg.MaxConns = DefaultMaxConns
 	}
 	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > connectTimeout {
@@ -57,17 +53,9 @@ func ValidURL(url string) bool {
 }
 
 // DefaultMaxConns is the size of a pool unless the URL's pool_max_conns
-// or [MaxConns] says otherwise: enough for the requests a node serves at
-// once (pgx's own default is the number of CPUs, at least 4).
+// says otherwise: enough for the requests a node serves at once (pgx's
+// own default is the number of CPUs, at least 4).
 const DefaultMaxConns = 16
-
-// An Option adjusts [Open].
-type Option func(*options)
-
-type options struct{ maxConns int32 }
-
-// MaxConns sets the pool's size (unless the URL sets pool_max_conns).
-func MaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
 // IsUniqueViolation reports whether err is PostgreSQL's unique_violation
 // (SQLSTATE 23505): an INSERT or UPDATE hit a primary key or a UNIQUE

@@ -185,7 +185,7 @@ func targetColumns(ctx context.Context, tx pgx.Tx, table string) (map[string]col
 // copyDatabase copies every table of the SQLite database at path into
 // the same-named tables of tx.
 func copyDatabase(ctx context.Context, path string, tx pgx.Tx, counts map[string]int64) error {
-	db, err := sqldb.OpenReadDB(path)
+	db, err := sqldb.OpenReadDB(ctx, path, 1)
 	if err != nil {
 		return err
 	}
