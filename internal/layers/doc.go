@@ -21,10 +21,10 @@
 //
 //  4. Service: internal/api, internal/accounts, internal/blob,
 //     internal/mail, internal/workflow, internal/signing, internal/datadir,
-//     internal/apiclient, internal/server and their sub-packages. Layers
-//     1-4, with an order inside the layer:
+//     internal/apiclient, internal/transfer, internal/server and their
+//     sub-packages. Layers 1-4, with an order inside the layer:
 //
-//     api < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < server
+//     api < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < (transfer, server)
 //
 //     A package imports only packages earlier in that order, plus packages
 //     of its own group (internal/workflow/sqlite imports internal/workflow).

@@ -57,6 +57,7 @@ var (
 		{"internal/signing", 4},
 		{"internal/datadir", 5},
 		{"internal/apiclient", 5},
+		{"internal/transfer", 6},
 		{"internal/server", 6},
 	}
 	layer5 = []string{"cmd/signet"}
