@@ -11,12 +11,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/signet-pki/signet/auditlog"
 	auditpostgres "github.com/signet-pki/signet/auditlog/postgres"
@@ -371,4 +374,71 @@ func checkSigned(t *testing.T, b []byte, n *node, approvals int) {
 	if !rep.Valid || got != approvals {
 		t.Fatalf("signed document: valid %v, %d approval signatures, want %d", rep.Valid, got, approvals)
 	}
+}
+
+// TestServePostgresStartFailures: a node refuses, in one line that never
+// shows the database URL, a role that could rewrite the audit log, a
+// schema newer than it knows, an unreachable database, a missing master
+// key and an invalid URL.
+func TestServePostgresStartFailures(t *testing.T) {
+	ctx := context.Background()
+	owner, app := pgtest.NewDatabase(t)
+	mk := make([]byte, 32)
+	rand.Read(mk)
+	key := "SIGNET_MASTER_KEY=" + base64.StdEncoding.EncodeToString(mk)
+	// A first node migrates; the database is then current.
+	p := startServe(t, processEnv(key, databaseURLEnv+"="+app, databaseAdminURLEnv+"="+owner), t.TempDir(), freeAddr(t), "--pki-listen", freeAddr(t))
+	p.stop()
+
+	newer, newerApp := pgtest.NewDatabase(t)
+	p = startServe(t, processEnv(key, databaseURLEnv+"="+newerApp, databaseAdminURLEnv+"="+newer), t.TempDir(), freeAddr(t), "--pki-listen", freeAddr(t))
+	p.stop()
+	conn, err := pgx.Connect(ctx, newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES (299, 'from a later release')`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+
+	unreachable := "postgres://signet_app:s3cret-pw@" + freeAddr(t) + "/signet?sslmode=disable&connect_timeout=5"
+	for _, c := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"the owner as the service's role", processEnv(key, databaseURLEnv+"="+owner), "UPDATE"},
+		{"the owner as both", processEnv(key, databaseURLEnv+"="+owner, databaseAdminURLEnv+"="+owner), "owner of the tables"},
+		{"a newer schema", processEnv(key, databaseURLEnv+"="+newerApp), "newer"},
+		{"unreachable", processEnv(key, databaseURLEnv+"="+unreachable), "database_url"},
+		{"no master key", processEnv(databaseURLEnv + "=" + app), "master key"},
+		{"not a URL", processEnv(key, databaseURLEnv+"=postgres://[::1"), "database_url is not a PostgreSQL connection string"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			line := runServeFailing(t, c.env, "--data", t.TempDir(), "--listen", freeAddr(t), "--pki-listen", freeAddr(t))
+			if !strings.Contains(line, c.want) {
+				t.Errorf("got %q, want it to say %q", line, c.want)
+			}
+			for _, secret := range []string{"s3cret-pw", password(t, app), password(t, owner), "postgres://"} {
+				if strings.Contains(line, secret) {
+					t.Errorf("the error shows the connection string: %q", line)
+				}
+			}
+		})
+	}
+}
+
+// password returns the password in a postgres:// URL.
+func password(t *testing.T, u string) string {
+	t.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, ok := p.User.Password()
+	if !ok || pw == "" {
+		t.Fatalf("no password in the test URL")
+	}
+	return pw
 }

@@ -186,3 +186,33 @@ func (p *pkiRoles) sealOrTLSKey(ctx context.Context) (crypto.Signer, error) {
 func (p *pkiRoles) SealKey(ctx context.Context, tenant string) (crypto.Signer, ca.KeyRef, error) {
 	return p.roles.Key(ctx, sealRole(tenant))
 }
+
+// pkiRefreshInterval is how often a node of a deployment on PostgreSQL
+// adopts the other nodes' changes to the PKI.
+const pkiRefreshInterval = time.Minute
+
+// refreshPKI adopts, every interval until ctx ends, the issuing CAs of
+// tenants created on other nodes and the certificates they renewed (see
+// [pki.PKI.Refresh]).
+func (s *Server) refreshPKI(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ts, err := s.stores.Tenants.Tenants(ctx)
+		if err == nil {
+			ids := make([]string, len(ts))
+			for i, tn := range ts {
+				ids[i] = tn.ID
+			}
+			err = s.pki.Refresh(ctx, ids)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.logger.WarnContext(ctx, "pki: adopting other nodes' changes failed; retried at the next interval", "error", err)
+		}
+	}
+}

@@ -321,6 +321,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	// Every node sends the notifications its own requests hand over.
 	s.background.Go(func() { s.workflow.RunNotifiers(s.backgroundCtx) })
+	if s.dir.Postgres() {
+		// Every node adopts what the others did to the PKI: new tenants'
+		// CAs, renewed certificates.
+		s.background.Go(func() { s.refreshPKI(s.backgroundCtx, pkiRefreshInterval) })
+	}
 	s.logger.InfoContext(ctx, "signet serving", "https", "https://"+s.ln.Addr().String(), "pki", "http://"+s.pkiLn.Addr().String())
 	var err error
 	select {
