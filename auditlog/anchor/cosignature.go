@@ -61,7 +61,8 @@ func ParseCosignerKey(vkey string) (CosignerKey, error) {
 		return CosignerKey{}, fmt.Errorf("%w: cosigner vkey is not name+id+key", ErrMalformed)
 	}
 	id, err := strconv.ParseUint(id16, 16, 32)
-	if err != nil {
+	if err != nil || id16 != fmt.Sprintf("%08x", id) {
+		// Only the canonical (lowercase) form: one key, one vkey.
 		return CosignerKey{}, fmt.Errorf("%w: cosigner vkey id %q", ErrMalformed, id16)
 	}
 	raw, err := decodeBase64(key64)
