@@ -70,6 +70,9 @@ func cmdServe(args []string, env *environment) error {
 	if cfg.SMTP.PasswordEnv != "" {
 		opts = append(opts, server.WithSMTPPassword(env.getenv(cfg.SMTP.PasswordEnv)))
 	}
+	if s3 := cfg.DocumentsS3; s3 != nil {
+		opts = append(opts, server.WithS3Credentials(env.getenv(s3.AccessKeyEnv), env.getenv(s3.SecretKeyEnv)))
+	}
 	srv, err := server.New(ctx, cfg, opts...)
 	if err != nil {
 		return failf("%v", err)

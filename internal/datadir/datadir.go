@@ -48,6 +48,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signet-pki/signet/auditlog"
+	blobs3 "github.com/signet-pki/signet/internal/blob/s3"
 	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/soft"
@@ -123,6 +124,9 @@ type Options struct {
 	// DatabaseAdminURL, optional with DatabaseURL, connects as the owner
 	// of the tables to apply the migrations on first use.
 	DatabaseAdminURL string
+	// DocumentsS3, if set, keeps the documents in an S3-compatible
+	// bucket instead of blobs/ or the database.
+	DocumentsS3 *blobs3.Config
 }
 
 // A Dir is an open data directory. Its openers are not safe for

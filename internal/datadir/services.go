@@ -2,11 +2,13 @@ package datadir
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/signet-pki/signet/internal/accounts"
 	accountssqlite "github.com/signet-pki/signet/internal/accounts/sqlite"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
+	blobs3 "github.com/signet-pki/signet/internal/blob/s3"
 	"github.com/signet-pki/signet/internal/signing"
 	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -42,6 +44,9 @@ func (d *Dir) Services(ctx context.Context) (*Services, error) {
 		if err != nil {
 			return nil, err
 		}
+		if st.Blobs, err = d.s3Blobs(st.Blobs); err != nil {
+			return nil, err
+		}
 		d.services = st
 		return st, nil
 	}
@@ -65,7 +70,12 @@ func (d *Dir) Services(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := d.Blobs()
+	var blobs workflow.BlobCollector
+	if d.opts.DocumentsS3 != nil {
+		blobs, err = d.s3Blobs(nil)
+	} else {
+		blobs, err = d.Blobs()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -75,4 +85,17 @@ func (d *Dir) Services(ctx context.Context) (*Services, error) {
 			return pool.Writer().QueryRowContext(ctx, "SELECT 1 FROM schema_migrations LIMIT 1").Scan(&one)
 		}}
 	return d.services, nil
+}
+
+// s3Blobs returns the S3 store of [Options.DocumentsS3] if set, else
+// local.
+func (d *Dir) s3Blobs(local workflow.BlobCollector) (workflow.BlobCollector, error) {
+	if d.opts.DocumentsS3 == nil {
+		return local, nil
+	}
+	st, err := blobs3.New(*d.opts.DocumentsS3)
+	if err != nil {
+		return nil, fmt.Errorf("datadir: documents_s3: %w", err)
+	}
+	return st, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/internal/api"
+	blobs3 "github.com/signet-pki/signet/internal/blob/s3"
 	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keyref"
@@ -73,6 +74,9 @@ type Config struct {
 	// what it needs. Without it the schema must already be current.
 	// SIGNET_DATABASE_ADMIN_URL sets it too.
 	DatabaseAdminURL string `json:"database_admin_url"`
+	// DocumentsS3, if set, keeps the documents in an S3-compatible
+	// object store instead of blobs/ or the database.
+	DocumentsS3 *S3Config `json:"documents_s3"`
 	// TLSMinVersion is "1.3" (default) or "1.2".
 	TLSMinVersion string `json:"tls_min_version"`
 	// TLSCertFile and TLSKeyFile name a PEM certificate chain and key to
@@ -132,6 +136,36 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// S3Config names an S3-compatible bucket for the documents. The
+// credentials come from the environment variables it names, never from
+// the file.
+type S3Config struct {
+	// Endpoint is the service's URL, e.g. https://s3.eu-central-1.amazonaws.com.
+	Endpoint string `json:"endpoint"`
+	// Region is the bucket's region (default us-east-1).
+	Region string `json:"region"`
+	// Bucket is the bucket's name.
+	Bucket string `json:"bucket"`
+	// Prefix, if set, starts every key (e.g. "signet/").
+	Prefix string `json:"prefix"`
+	// AccessKeyEnv and SecretKeyEnv name the environment variables that
+	// hold the credentials.
+	AccessKeyEnv string `json:"access_key_env"`
+	SecretKeyEnv string `json:"secret_key_env"`
+}
+
+// validate reports whether c is usable.
+func (c *S3Config) validate() error {
+	u, err := url.Parse(c.Endpoint)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("documents_s3.endpoint %q is not an http(s) URL", c.Endpoint)
+	}
+	if c.Bucket == "" || c.AccessKeyEnv == "" || c.SecretKeyEnv == "" {
+		return errors.New("documents_s3 needs bucket, access_key_env and secret_key_env")
+	}
 	return nil
 }
 
@@ -250,6 +284,11 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir is empty"))
+	}
+	if c.DocumentsS3 != nil {
+		if err := c.DocumentsS3.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.PKIURL != "" {
 		if u, err := url.Parse(c.PKIURL); err != nil || u.Scheme != "http" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
@@ -380,4 +419,14 @@ func (c *Config) tlsMinVersion() (uint16, error) {
 		return tls.VersionTLS12, nil
 	}
 	return 0, fmt.Errorf("tls_min_version %q: only 1.3 and 1.2 are allowed", c.TLSMinVersion)
+}
+
+// documentsS3 returns the S3 store's configuration, with the credentials
+// of o, or nil.
+func (c *Config) documentsS3(o options) *blobs3.Config {
+	if c.DocumentsS3 == nil {
+		return nil
+	}
+	d := c.DocumentsS3
+	return &blobs3.Config{Endpoint: d.Endpoint, Region: d.Region, Bucket: d.Bucket, Prefix: d.Prefix, AccessKey: o.s3Access, SecretKey: o.s3Secret}
 }

@@ -32,6 +32,8 @@ type options struct {
 	// smtpPassword is the SMTP password, read by the caller from the
 	// environment variable the configuration names.
 	smtpPassword string
+	// s3Access and s3Secret are documents_s3's credentials.
+	s3Access, s3Secret string
 	// masterKey is the value of SIGNET_MASTER_KEY ("" when unset).
 	masterKey string
 }
@@ -45,6 +47,13 @@ func WithMasterKey(b64 string) Option { return func(o *options) { o.masterKey = 
 // WithSMTPPassword sets the SMTP password (the configuration names only the
 // environment variable that holds it; only cmd/ reads the environment).
 func WithSMTPPassword(p string) Option { return func(o *options) { o.smtpPassword = p } }
+
+// WithS3Credentials sets the access and secret keys of documents_s3,
+// read by the caller from the environment variables the configuration
+// names.
+func WithS3Credentials(access, secret string) Option {
+	return func(o *options) { o.s3Access, o.s3Secret = access, secret }
+}
 
 // WithLogger sets the structured logger (default slog.Default()).
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -154,7 +163,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 // fails.
 func (s *Server) open(ctx context.Context, o options, files configFiles) (err error) {
 	if s.dir, err = datadir.Open(s.cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now,
-		DatabaseURL: s.cfg.DatabaseURL, DatabaseAdminURL: s.cfg.DatabaseAdminURL}); err != nil {
+		DatabaseURL: s.cfg.DatabaseURL, DatabaseAdminURL: s.cfg.DatabaseAdminURL, DocumentsS3: s.cfg.documentsS3(o)}); err != nil {
 		return err
 	}
 	s.closers = append(s.closers, s.dir.Close)

@@ -1,0 +1,84 @@
+package server_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/workflow"
+)
+
+// TestDocumentsInS3: with documents_s3, an uploaded document is stored in
+// the bucket (an S3 protocol server in process), not in blobs/, and is
+// read back from there byte for byte.
+func TestDocumentsInS3(t *testing.T) {
+	backend := s3mem.New()
+	if err := backend.CreateBucket("documents"); err != nil {
+		t.Fatal(err)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(s3srv.Close)
+	dir := filepath.Join(t.TempDir(), "data")
+	r := start(t, dir, func(c *server.Config) {
+		c.DocumentsS3 = &server.S3Config{Endpoint: s3srv.URL, Bucket: "documents", Prefix: "signet/", AccessKeyEnv: "K", SecretKeyEnv: "S"}
+	}, server.WithS3Credentials("access", "secret"))
+	key := r.tenantKey(api.ScopeDocumentsWrite, api.ScopeDocumentsRead)
+	var doc bytes.Buffer
+	if err := pdf.WriteSample(&doc, pdf.SampleOptions{Pages: 1, Title: "In a bucket"}); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", r.base+"/v1/documents?name=bucket.pdf", bytes.NewReader(doc.Bytes()))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/pdf")
+	res, err := r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("upload: %d %s", res.StatusCode, body)
+	}
+	var d workflow.Document
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(doc.Bytes())
+	name := hex.EncodeToString(sum[:])
+	obj, err := backend.GetObject("documents", "signet/blobs/"+name, nil)
+	if err != nil {
+		t.Fatalf("the document is not in the bucket: %v", err)
+	}
+	stored, _ := io.ReadAll(obj.Contents)
+	obj.Contents.Close()
+	if !bytes.Equal(stored, doc.Bytes()) {
+		t.Error("the bucket holds other bytes than the upload")
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, "blobs")); err == nil && len(ents) > 0 {
+		t.Errorf("blobs/ holds %d entries (%s); the documents belong in the bucket", len(ents), ents[0].Name())
+	}
+	req, _ = http.NewRequest("GET", r.base+"/v1/documents/"+d.ID+"/content", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	res, err = r.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !bytes.Equal(got, doc.Bytes()) {
+		t.Fatalf("download: %d, %d bytes, want the %d uploaded", res.StatusCode, len(got), doc.Len())
+	}
+}
