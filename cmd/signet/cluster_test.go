@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -28,6 +29,7 @@ import (
 	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/pgtest"
+	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/pades"
 )
@@ -44,6 +46,7 @@ type node struct {
 type cluster struct {
 	t          *testing.T
 	owner, app string
+	masterKey  string
 	env        []string
 	box        *mailtest.Server
 	// pkiURL is the PKI address every node writes into certificates: in
@@ -61,7 +64,7 @@ func newCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { box.Close() })
-	return &cluster{t: t, owner: owner, app: app, box: box, env: processEnv(
+	return &cluster{t: t, owner: owner, app: app, box: box, masterKey: base64.StdEncoding.EncodeToString(mk), env: processEnv(
 		"SIGNET_MASTER_KEY="+base64.StdEncoding.EncodeToString(mk),
 		databaseURLEnv+"="+app, databaseAdminURLEnv+"="+owner)}
 }
@@ -203,6 +206,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	// Ada's link was mailed by B; she signs on A. Bob's is mailed by A;
 	// he signs on B.
 	mb := &apiclient.Mailbox{Inbox: c.box.Sent()}
+	var links []string
 	for _, s := range []struct {
 		addr string
 		at   *node
@@ -211,6 +215,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		links = append(links, link)
 		rc, err := mb.Authenticate(ctx, s.at.api, s.addr, link)
 		if err != nil {
 			t.Fatal(err)
@@ -301,6 +306,25 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	checkSigned(t, signed2, a, len(rcpts)+1)
 	a.stop()
 
+	// The database holds no secret of the deployment in any encoding:
+	// not the API keys, not the recipients' link tokens, not the master
+	// key.
+	dump := pgtest.Dump(t, c.owner)
+	if !bytes.Contains(dump, []byte(env.ID)) {
+		t.Fatal("the dump lacks the envelope: the scan read nothing")
+	}
+	secrets := append([]string{a.key, secret, c.masterKey}, links...)
+	for _, l := range links {
+		secrets = append(secrets, tokenRE.FindString(l))
+	}
+	for i, sec := range secrets {
+		for _, f := range secretscan.Forms(sec) {
+			if bytes.Contains(dump, f) {
+				t.Errorf("the database holds secret %d (as %.12q…)", i, f)
+			}
+		}
+	}
+
 	recs := c.auditRecords()
 	for _, id := range []string{env.ID, env2.ID} {
 		if n := count(t, recs, "envelope.completed", id); n != 1 {
@@ -334,6 +358,9 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		t.Fatalf("audit verify: exit %d\n%s%s", code, out.String(), errb.String())
 	}
 }
+
+// tokenRE finds the token in a signing link.
+var tokenRE = regexp.MustCompile(`[A-Za-z0-9_-]{32,}`)
 
 // waitStatus polls the envelope until it reaches status.
 func waitStatus(t *testing.T, c *apiclient.Client, id string, status workflow.Status) workflow.Envelope {

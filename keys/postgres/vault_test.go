@@ -15,10 +15,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/pgtest"
 	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/keys"
 	keyspostgres "github.com/signet-pki/signet/keys/postgres"
@@ -187,7 +187,7 @@ func TestNoKeyMaterialInDatabase(t *testing.T) {
 	if _, err := n.keys.Create(ctx, keys.CreateRequest{Purpose: keys.PurposeDataKeyWrapping}); err != nil {
 		t.Fatal(err)
 	}
-	dump := dumpDatabase(t, connect(t, url))
+	dump := pgtest.Dump(t, url)
 	for i, s := range secrets {
 		for _, f := range secretscan.Forms(string(s)) {
 			if bytes.Contains(dump, f) {
@@ -203,34 +203,4 @@ func TestNoKeyMaterialInDatabase(t *testing.T) {
 	if err := connect(t, url).QueryRow(ctx, `SELECT count(*) FROM soft_keys WHERE handle LIKE 'soft-%'`).Scan(&sealed); err != nil || sealed != 2 {
 		t.Fatalf("%d sealed keys in soft_keys (%v), want 2", sealed, err)
 	}
-}
-
-// dumpDatabase returns every row of every table of the public schema as
-// PostgreSQL's text form (bytea as hex).
-func dumpDatabase(t *testing.T, pool *pgxpool.Pool) []byte {
-	t.Helper()
-	ctx := t.Context()
-	rows, err := pool.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	for _, table := range tables {
-		rows, err := pool.Query(ctx, `SELECT t::text FROM `+pgx.Identifier{table}.Sanitize()+` t`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range lines {
-			out.WriteString(table + " " + l + "\n")
-		}
-	}
-	return out.Bytes()
 }
