@@ -15,6 +15,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/cluster"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/pades"
@@ -130,7 +131,7 @@ type Config struct {
 // A Locker takes named locks: Lock waits until the lock named key is free
 // or ctx is done, and returns the function that releases it. The keys of
 // this package are "recipient/<envelope id>/<recipient id>".
-// [workflow.LocalLocks] holds within one process; a Locker held in the
+// [cluster.LocalLocks] hold within one process; a Locker held in the
 // database holds across the nodes that share it.
 type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
@@ -318,7 +319,7 @@ func New(cfg Config, wf Workflow, n *Notifier) (*Service, error) {
 	b.rand = n.rand
 	locks := cfg.Locks
 	if locks == nil {
-		locks = new(workflow.LocalLocks)
+		locks = cluster.NewLocalLocks()
 	}
 	return &Service{base: b, wf: wf, notifier: n, locks: locks}, nil
 }

@@ -2,8 +2,11 @@ package workflow
 
 import (
 	"context"
-	"sync"
+
+	"github.com/signet-pki/signet/internal/cluster"
 )
+
+var _ Locker = (*cluster.LocalLocks)(nil)
 
 // A Locker takes named locks. Lock waits until the lock named key is free
 // or ctx is done, and returns the function that releases it. The
@@ -11,62 +14,10 @@ import (
 // the same Locker keep to their own prefixes.
 //
 // Every Signet node serving one database MUST share one Locker (locks
-// held in the database); a [LocalLocks] holds within one process only.
+// held in the database); [cluster.LocalLocks] hold within one process
+// only.
 type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
-}
-
-// LocalLocks is a [Locker] whose locks hold within this process only: the
-// default of [Config.Locks], right while one process serves the stores.
-// Locks are created on demand and dropped when unused. The zero value is
-// ready for use.
-type LocalLocks struct {
-	mu sync.Mutex
-	m  map[string]*localLock
-}
-
-type localLock struct {
-	ch   chan struct{}
-	refs int
-}
-
-var _ Locker = (*LocalLocks)(nil)
-
-// Lock implements [Locker].
-func (k *LocalLocks) Lock(ctx context.Context, key string) (func(), error) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*localLock{}
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &localLock{ch: make(chan struct{}, 1)}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	select {
-	case l.ch <- struct{}{}:
-	case <-ctx.Done():
-		k.release(key, l)
-		return nil, ctx.Err()
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			<-l.ch
-			k.release(key, l)
-		})
-	}, nil
-}
-
-func (k *LocalLocks) release(key string, l *localLock) {
-	k.mu.Lock()
-	l.refs--
-	if l.refs == 0 {
-		delete(k.m, key)
-	}
-	k.mu.Unlock()
 }
 
 // Lock keys of the workflow.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/cluster"
 )
 
 // DefaultMaxDocumentSize is the default upload limit, 25 MB.
@@ -70,7 +71,7 @@ type Config struct {
 	Rand io.Reader
 	// Logger receives scheduler and notification failures (nil: discard).
 	Logger *slog.Logger
-	// Locks holds the envelope and document locks (nil: a [LocalLocks]
+	// Locks holds the envelope and document locks (nil: [cluster.LocalLocks]
 	// of the service's own). Nodes that share the stores MUST share it.
 	Locks Locker
 }
@@ -143,7 +144,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	locks := cfg.Locks
 	if locks == nil {
-		locks = new(LocalLocks)
+		locks = cluster.NewLocalLocks()
 	}
 	return &Service{cfg: cfg, log: log, locks: locks, turns: make(chan string, turnQueue),
 		checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
