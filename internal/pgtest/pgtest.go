@@ -33,6 +33,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signet-pki/signet/internal/pgdb"
 )
 
 // EnvURL names the environment variable that points the tests at an
@@ -392,4 +395,16 @@ func Dump(t testing.TB, url string) []byte {
 		}
 	}
 	return out
+}
+
+// Pool opens a pool (one node) on the database at url through
+// [pgdb.Open], closed at the end of the test.
+func Pool(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	p, err := pgdb.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
 }

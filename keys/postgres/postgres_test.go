@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/pgtest"
 	"github.com/signet-pki/signet/keys"
 	keyspostgres "github.com/signet-pki/signet/keys/postgres"
@@ -25,17 +24,6 @@ func database(t *testing.T) string {
 	return owner
 }
 
-// connect opens a pool (one node) on the database at url.
-func connect(t *testing.T, url string) *pgxpool.Pool {
-	t.Helper()
-	pool, err := pgdb.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
-
 func newStore(t *testing.T, pool *pgxpool.Pool) *keyspostgres.Store {
 	t.Helper()
 	s, err := keyspostgres.New(t.Context(), pool)
@@ -47,7 +35,7 @@ func newStore(t *testing.T, pool *pgxpool.Pool) *keyspostgres.Store {
 
 // TestConformance runs the key store suite on a fresh PostgreSQL database.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) keys.Store { return newStore(t, connect(t, database(t))) })
+	storetest.Run(t, func(t *testing.T) keys.Store { return newStore(t, pgtest.Pool(t, database(t))) })
 }
 
 // TestTwoNodes: two stores on two pools of one database (two nodes) see
@@ -57,7 +45,7 @@ func TestConformance(t *testing.T) {
 func TestTwoNodes(t *testing.T) {
 	ctx := context.Background()
 	url := database(t)
-	a, b := newStore(t, connect(t, url)), newStore(t, connect(t, url))
+	a, b := newStore(t, pgtest.Pool(t, url)), newStore(t, pgtest.Pool(t, url))
 	k := &keys.Key{ID: "k1", Purpose: keys.PurposeDataKeyWrapping, Algorithm: keys.AES256, Backend: "soft",
 		Versions: []keys.Version{{Number: 1, Handle: "h1", State: keys.StateActive}}}
 	if err := a.Create(ctx, k); err != nil {

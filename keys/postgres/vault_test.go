@@ -37,7 +37,7 @@ func newVault(t *testing.T, pool *pgxpool.Pool) *keyspostgres.Vault {
 
 // TestVault runs the vault suite on a fresh PostgreSQL database.
 func TestVault(t *testing.T) {
-	vaulttest.Run(t, func(t *testing.T) soft.Vault { return newVault(t, connect(t, database(t))) })
+	vaulttest.Run(t, func(t *testing.T) soft.Vault { return newVault(t, pgtest.Pool(t, database(t))) })
 }
 
 func masterKey(t *testing.T) []byte {
@@ -59,7 +59,7 @@ type node struct {
 func newNode(t *testing.T, url string, mk []byte) *node {
 	t.Helper()
 	ctx := t.Context()
-	pool := connect(t, url)
+	pool := pgtest.Pool(t, url)
 	b, err := soft.NewContext(ctx, soft.Config{Vault: newVault(t, pool), MasterKey: mk})
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestSoftBackendTwoNodes(t *testing.T) {
 	}
 
 	// A node started with another master key is refused.
-	pool := connect(t, url)
+	pool := pgtest.Pool(t, url)
 	if _, err := soft.NewContext(ctx, soft.Config{Vault: newVault(t, pool), MasterKey: masterKey(t)}); !errors.Is(err, soft.ErrWrongMasterKey) {
 		t.Fatalf("wrong master key: %v, want ErrWrongMasterKey", err)
 	}
@@ -139,7 +139,7 @@ func TestSoftBackendTwoNodes(t *testing.T) {
 func TestMasterKeyRules(t *testing.T) {
 	ctx := context.Background()
 	url := database(t)
-	v := newVault(t, connect(t, url))
+	v := newVault(t, pgtest.Pool(t, url))
 	dir := t.TempDir()
 	first := filepath.Join(dir, "first.key")
 	mk, err := soft.LoadMasterKeyVault(ctx, first, "", v, rand.Reader)
@@ -150,7 +150,7 @@ func TestMasterKeyRules(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := filepath.Join(dir, "other.key")
-	if _, err := soft.LoadMasterKeyVault(ctx, other, "", newVault(t, connect(t, url)), rand.Reader); !errors.Is(err, soft.ErrNoMasterKey) {
+	if _, err := soft.LoadMasterKeyVault(ctx, other, "", newVault(t, pgtest.Pool(t, url)), rand.Reader); !errors.Is(err, soft.ErrNoMasterKey) {
 		t.Fatalf("second node without the key: %v, want ErrNoMasterKey", err)
 	}
 	if _, err := os.Stat(other); !os.IsNotExist(err) {
@@ -200,7 +200,7 @@ func TestNoKeyMaterialInDatabase(t *testing.T) {
 		t.Fatal("the dump lacks the public key: the scan read nothing")
 	}
 	var sealed int
-	if err := connect(t, url).QueryRow(ctx, `SELECT count(*) FROM soft_keys WHERE handle LIKE 'soft-%'`).Scan(&sealed); err != nil || sealed != 2 {
+	if err := pgtest.Pool(t, url).QueryRow(ctx, `SELECT count(*) FROM soft_keys WHERE handle LIKE 'soft-%'`).Scan(&sealed); err != nil || sealed != 2 {
 		t.Fatalf("%d sealed keys in soft_keys (%v), want 2", sealed, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/pgtest"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/pki"
@@ -20,12 +19,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Opener {
 		owner, _ := pgtest.NewDatabase(t)
 		return func(t *testing.T, m *keys.Manager) pki.Store {
-			pool, err := pgdb.Open(t.Context(), owner)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(pool.Close)
-			s, err := pkipostgres.New(t.Context(), pool, m)
+			s, err := pkipostgres.New(t.Context(), pgtest.Pool(t, owner), m)
 			if err != nil {
 				t.Fatal(err)
 			}

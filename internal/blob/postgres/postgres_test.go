@@ -22,7 +22,6 @@ import (
 	"github.com/signet-pki/signet/internal/blob"
 	blobpostgres "github.com/signet-pki/signet/internal/blob/postgres"
 	"github.com/signet-pki/signet/internal/blob/storetest"
-	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/pgtest"
 	"github.com/signet-pki/signet/internal/workflow"
 )
@@ -32,23 +31,12 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // Garbage collection runs on this store as on blob.FS.
 var _ workflow.BlobCollector = (*blobpostgres.Store)(nil)
 
-// openPool returns a pool on url, closed at the end of the test.
-func openPool(t testing.TB, url string) *pgxpool.Pool {
-	t.Helper()
-	pool, err := pgdb.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
-
 // open returns a store on a fresh database and a pool of the database's
 // owner, for looking at the tables.
 func open(t testing.TB) (*blobpostgres.Store, *pgxpool.Pool) {
 	t.Helper()
 	owner, _ := pgtest.NewDatabase(t)
-	pool := openPool(t, owner)
+	pool := pgtest.Pool(t, owner)
 	s, err := blobpostgres.New(context.Background(), pool)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +150,7 @@ func TestTwoNodes(t *testing.T) {
 	var nodes [2]*blobpostgres.Store
 	for i := range nodes {
 		var err error
-		if nodes[i], err = blobpostgres.New(ctx, openPool(t, owner)); err != nil {
+		if nodes[i], err = blobpostgres.New(ctx, pgtest.Pool(t, owner)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -233,10 +221,10 @@ func TestTwoNodes(t *testing.T) {
 func TestAppRole(t *testing.T) {
 	owner, app := pgtest.NewDatabase(t)
 	ctx := t.Context()
-	if _, err := blobpostgres.New(ctx, openPool(t, owner)); err != nil {
+	if _, err := blobpostgres.New(ctx, pgtest.Pool(t, owner)); err != nil {
 		t.Fatal(err)
 	}
-	ownerPool := openPool(t, owner)
+	ownerPool := pgtest.Pool(t, owner)
 	grant := func(q string) {
 		t.Helper()
 		if _, err := ownerPool.Exec(ctx, q); err != nil {
@@ -249,7 +237,7 @@ func TestAppRole(t *testing.T) {
 	// the store's own statements do not.
 	grant(`GRANT SELECT ON schema_migrations TO ` + pgtest.AppRole)
 	grant(`GRANT CREATE ON SCHEMA public TO ` + pgtest.AppRole)
-	s, err := blobpostgres.New(ctx, openPool(t, app))
+	s, err := blobpostgres.New(ctx, pgtest.Pool(t, app))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/pgtest"
 	"github.com/signet-pki/signet/internal/signing"
 	signingpostgres "github.com/signet-pki/signet/internal/signing/postgres"
@@ -25,17 +24,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-// pool returns a new pool on the database at url, closed at the end.
-func pool(t *testing.T, url string) *pgxpool.Pool {
-	t.Helper()
-	p, err := pgdb.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
 
 func newStore(t *testing.T, p *pgxpool.Pool) *signingpostgres.Store {
 	t.Helper()
@@ -51,7 +39,7 @@ func newStore(t *testing.T, p *pgxpool.Pool) *signingpostgres.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) signing.Store {
 		owner, _ := pgtest.NewDatabase(t)
-		return newStore(t, pool(t, owner))
+		return newStore(t, pgtest.Pool(t, owner))
 	})
 }
 
@@ -64,7 +52,7 @@ func TestNodes(t *testing.T) {
 		var errs [2]error
 		var wg sync.WaitGroup
 		for i := range stores {
-			p := pool(t, owner)
+			p := pgtest.Pool(t, owner)
 			wg.Go(func() { stores[i], errs[i] = signingpostgres.New(t.Context(), p) })
 		}
 		wg.Wait()
@@ -80,7 +68,7 @@ func TestNodes(t *testing.T) {
 // "hash" that is not 32 bytes.
 func TestTokensNotStored(t *testing.T) {
 	owner, _ := pgtest.NewDatabase(t)
-	p := pool(t, owner)
+	p := pgtest.Pool(t, owner)
 	s := newStore(t, p)
 	ctx := t.Context()
 	b := make([]byte, 32)
@@ -120,7 +108,7 @@ func TestTokensNotStored(t *testing.T) {
 // column.
 func TestSchema(t *testing.T) {
 	owner, _ := pgtest.NewDatabase(t)
-	p := pool(t, owner)
+	p := pgtest.Pool(t, owner)
 	ctx := t.Context()
 	newStore(t, p)
 	newStore(t, p) // applies nothing

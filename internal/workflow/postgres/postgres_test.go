@@ -10,9 +10,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/pgtest"
 	workflowpostgres "github.com/signet-pki/signet/internal/workflow/postgres"
 	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
@@ -21,23 +19,12 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// pool returns a new pool on the database at url, closed at the end.
-func pool(t *testing.T, url string) *pgxpool.Pool {
-	t.Helper()
-	p, err := pgdb.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
-}
-
 // TestConformance runs the workflow stores' conformance suite on a fresh
 // PostgreSQL database.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store {
 		owner, _ := pgtest.NewDatabase(t)
-		s, err := workflowpostgres.New(t.Context(), pool(t, owner))
+		s, err := workflowpostgres.New(t.Context(), pgtest.Pool(t, owner))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,7 +41,7 @@ func TestNodes(t *testing.T) {
 		var errs [2]error
 		var wg sync.WaitGroup
 		for i := range stores {
-			p := pool(t, owner)
+			p := pgtest.Pool(t, owner)
 			wg.Go(func() { stores[i], errs[i] = workflowpostgres.New(t.Context(), p) })
 		}
 		wg.Wait()
@@ -71,7 +58,7 @@ func TestNodes(t *testing.T) {
 // that a copy from SQLite maps table by table, column by column.
 func TestSchema(t *testing.T) {
 	owner, _ := pgtest.NewDatabase(t)
-	p := pool(t, owner)
+	p := pgtest.Pool(t, owner)
 	ctx := t.Context()
 	for range 2 { // the second New applies nothing
 		if _, err := workflowpostgres.New(ctx, p); err != nil {

@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/pgtest"
 	"github.com/signet-pki/signet/pki/ca"
 	capostgres "github.com/signet-pki/signet/pki/ca/postgres"
@@ -21,17 +20,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-// connect opens a pool (one node) on the database at url.
-func connect(t *testing.T, url string) *pgxpool.Pool {
-	t.Helper()
-	pool, err := pgdb.Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
 
 func newStore(t *testing.T, pool *pgxpool.Pool) *capostgres.Store {
 	t.Helper()
@@ -46,7 +34,7 @@ func newStore(t *testing.T, pool *pgxpool.Pool) *capostgres.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) ca.Store {
 		owner, _ := pgtest.NewDatabase(t)
-		return newStore(t, connect(t, owner))
+		return newStore(t, pgtest.Pool(t, owner))
 	})
 }
 
@@ -58,7 +46,7 @@ func TestConformance(t *testing.T) {
 func TestTwoNodes(t *testing.T) {
 	ctx := context.Background()
 	owner, _ := pgtest.NewDatabase(t)
-	nodes := []*capostgres.Store{newStore(t, connect(t, owner)), newStore(t, connect(t, owner))}
+	nodes := []*capostgres.Store{newStore(t, pgtest.Pool(t, owner)), newStore(t, pgtest.Pool(t, owner))}
 	const workers, each = 4, 15
 	var (
 		mu   sync.Mutex
@@ -134,7 +122,7 @@ func TestTwoNodes(t *testing.T) {
 func TestNumberingUsesIndexes(t *testing.T) {
 	ctx := context.Background()
 	owner, _ := pgtest.NewDatabase(t)
-	pool := connect(t, owner)
+	pool := pgtest.Pool(t, owner)
 	newStore(t, pool)
 	for _, q := range []string{
 		"SELECT coalesce(max(issued_seq), 0) + 1 FROM ca_certificates",
