@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -16,9 +15,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/signet-pki/signet/internal/api"
-	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/server"
-	"github.com/signet-pki/signet/internal/workflow"
 )
 
 // TestDocumentsInS3: with documents_s3, an uploaded document is stored in
@@ -36,27 +33,8 @@ func TestDocumentsInS3(t *testing.T) {
 		c.DocumentsS3 = &server.S3Config{Endpoint: s3srv.URL, Bucket: "documents", Prefix: "signet/", AccessKeyEnv: "K", SecretKeyEnv: "S"}
 	}, server.WithS3Credentials("access", "secret"))
 	key := r.tenantKey(api.ScopeDocumentsWrite, api.ScopeDocumentsRead)
-	var doc bytes.Buffer
-	if err := pdf.WriteSample(&doc, pdf.SampleOptions{Pages: 1, Title: "In a bucket"}); err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", r.base+"/v1/documents?name=bucket.pdf", bytes.NewReader(doc.Bytes()))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/pdf")
-	res, err := r.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("upload: %d %s", res.StatusCode, body)
-	}
-	var d workflow.Document
-	if err := json.Unmarshal(body, &d); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(doc.Bytes())
+	d, doc := r.uploadSample(key, "In a bucket")
+	sum := sha256.Sum256(doc)
 	name := hex.EncodeToString(sum[:])
 	obj, err := backend.GetObject("documents", "signet/blobs/"+name, nil)
 	if err != nil {
@@ -64,21 +42,21 @@ func TestDocumentsInS3(t *testing.T) {
 	}
 	stored, _ := io.ReadAll(obj.Contents)
 	obj.Contents.Close()
-	if !bytes.Equal(stored, doc.Bytes()) {
+	if !bytes.Equal(stored, doc) {
 		t.Error("the bucket holds other bytes than the upload")
 	}
 	if ents, err := os.ReadDir(filepath.Join(dir, "blobs")); err == nil && len(ents) > 0 {
 		t.Errorf("blobs/ holds %d entries (%s); the documents belong in the bucket", len(ents), ents[0].Name())
 	}
-	req, _ = http.NewRequest("GET", r.base+"/v1/documents/"+d.ID+"/content", nil)
+	req, _ := http.NewRequest("GET", r.base+"/v1/documents/"+d.ID+"/content", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
-	res, err = r.client.Do(req)
+	res, err := r.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != http.StatusOK || !bytes.Equal(got, doc.Bytes()) {
-		t.Fatalf("download: %d, %d bytes, want the %d uploaded", res.StatusCode, len(got), doc.Len())
+	if res.StatusCode != http.StatusOK || !bytes.Equal(got, doc) {
+		t.Fatalf("download: %d, %d bytes, want the %d uploaded", res.StatusCode, len(got), len(doc))
 	}
 }

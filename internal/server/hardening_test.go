@@ -107,26 +107,7 @@ func TestOrphanedBlobsCollected(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	r := start(t, dir, func(c *server.Config) { c.BlobGCInterval = server.Duration(time.Second) })
 	key := r.tenantKey(api.ScopeDocumentsWrite)
-	var doc bytes.Buffer
-	if err := pdf.WriteSample(&doc, pdf.SampleOptions{Pages: 1, Title: "Kept"}); err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", r.base+"/v1/documents?name=kept.pdf", bytes.NewReader(doc.Bytes()))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/pdf")
-	res, err := r.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		t.Fatalf("upload: %d %s", res.StatusCode, body)
-	}
-	var kept workflow.Document
-	if err := json.Unmarshal(body, &kept); err != nil {
-		t.Fatal(err)
-	}
+	kept, _ := r.uploadSample(key, "Kept")
 	// An orphan, as a request that failed after writing its blob leaves.
 	const content = "%PDF-1.7 orphan of a failed request"
 	bs, err := blob.NewFS(filepath.Join(dir, "blobs"))
@@ -491,4 +472,31 @@ func TestShutdownLogsNoAnchoringFailure(t *testing.T) {
 			t.Errorf("shutdown logged an error: %s", line)
 		}
 	}
+}
+
+// uploadSample uploads a one-page sample PDF titled title with the API key
+// secret and returns the document and its bytes.
+func (r *running) uploadSample(secret, title string) (workflow.Document, []byte) {
+	r.t.Helper()
+	var doc bytes.Buffer
+	if err := pdf.WriteSample(&doc, pdf.SampleOptions{Pages: 1, Title: title}); err != nil {
+		r.t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", r.base+"/v1/documents?name=sample.pdf", bytes.NewReader(doc.Bytes()))
+	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Content-Type", "application/pdf")
+	res, err := r.client.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusCreated {
+		r.t.Fatalf("upload: %d %s", res.StatusCode, body)
+	}
+	var d workflow.Document
+	if err := json.Unmarshal(body, &d); err != nil {
+		r.t.Fatal(err)
+	}
+	return d, doc.Bytes()
 }
