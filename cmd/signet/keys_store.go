@@ -26,17 +26,19 @@ func openKeys(ctx context.Context, loc location, env *environment) (*keys.Manage
 }
 
 // keyStoreRef resolves "signet:KEY-ID" references for signet sign from the
-// data directory named by SIGNET_DATA (default ./signet-data).
+// data directory named by SIGNET_DATA (default ./signet-data), or from the
+// PostgreSQL deployment named by SIGNET_DATABASE_URL.
 func keyStoreRef(env *environment) func(ref string, opts keyref.Options) (*keyref.Key, error) {
 	return func(ref string, opts keyref.Options) (*keyref.Key, error) {
 		dir := env.getenv("SIGNET_DATA")
 		if dir == "" {
 			dir = defaultDataDir
 		}
-		if !fileExists(datadir.File(dir, datadir.KeysDB)) {
-			return nil, fmt.Errorf("no key store in %s (set SIGNET_DATA): %w", dir, keys.ErrNotFound)
+		loc := location{dir: dir, databaseURL: env.getenv(databaseURLEnv)}
+		if loc.databaseURL == "" && !fileExists(datadir.File(dir, datadir.KeysDB)) {
+			return nil, fmt.Errorf("no key store in %s (set SIGNET_DATA, or SIGNET_DATABASE_URL for a deployment on PostgreSQL): %w", dir, keys.ErrNotFound)
 		}
-		m, d, err := openKeys(context.Background(), location{dir: dir}, env)
+		m, d, err := openKeys(context.Background(), loc, env)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,6 +66,23 @@ func TestMigrateQuickstart(t *testing.T) {
 	}
 	if fromDB.String() != fromDir.String() {
 		t.Errorf("keys list differs:\nSQLite:\n%s\nPostgreSQL:\n%s", fromDir.String(), fromDB.String())
+	}
+	// The same through the nodes' configuration file.
+	cfg := filepath.Join(t.TempDir(), "signet.json")
+	b, _ := json.Marshal(map[string]string{"data_dir": node, "database_url": app})
+	if err := os.WriteFile(cfg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromDB.Reset()
+	if err := cmdKeys([]string{"list", "--config", cfg}, env); err != nil {
+		t.Fatalf("keys list --config: %v", err)
+	}
+	if fromDB.String() != fromDir.String() {
+		t.Errorf("keys list --config differs:\n%s", fromDB.String())
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"audit", "verify", "--config", cfg, "--pubkey", filepath.Join(data, "audit.pub")}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "audit log OK") {
+		t.Fatalf("audit verify --config: exit %d\n%s%s", code, out.String(), errb.String())
 	}
 
 	// The signed document in the database is the one quickstart wrote.
