@@ -84,10 +84,13 @@ func ParseAction(s string) (Action, error) {
 	if a := Action(s); slices.Contains(allActions, a) {
 		return a, nil
 	}
-	if len(s) > 64 {
-		s = s[:64] + "…"
+	// Quote at most 32 bytes: an error message stays short (under 200
+	// bytes) whatever the input's escapes.
+	more := ""
+	if len(s) > 32 {
+		s, more = s[:32], "…"
 	}
-	return "", fmt.Errorf("authz: unknown action %q", s)
+	return "", fmt.Errorf("authz: unknown action %q%s", s, more)
 }
 
 // Valid reports whether a is one of [AllActions].
