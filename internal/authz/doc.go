@@ -25,8 +25,9 @@
 //     link names ([RecipientActions]).
 //   - Grants: only active grants count ([Grant.Active]): of the
 //     principal's tenant, of a known role, inside their time bounds; an
-//     elevation that lacks an end, a reason or an approver, or that runs
-//     longer than the tenant's cap, is ignored. A standing grant of a
+//     elevation counts only for the user who asked, and is ignored if it
+//     lacks a start, an end, a reason or an approver other than the
+//     requester (break-glass aside), or runs longer than the tenant's cap. A standing grant of a
 //     privileged role ([Role.Privileged]) counts only if the tenant allows
 //     standing privileged grants; otherwise privileged roles come only by
 //     just-in-time elevation. A service account is further narrowed to the
