@@ -14,7 +14,7 @@ const (
 	ruleKeysKeyref  = "keys/... does not import keyref (custody does not read the command line's key references)"
 	ruleLayer3      = "layer 3 (PKI) imports layers 1-3 only"
 	ruleLayer4      = "layer 4 (service) imports layers 1-4 only"
-	ruleOrder       = "layer 4 order api < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < server: a service package imports only earlier ones and its own sub-packages"
+	ruleOrder       = "layer 4 order api < identity < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < server: a service package imports only earlier ones and its own sub-packages"
 	ruleServer      = "nothing but cmd/signet, bench/ and e2e imports internal/server"
 	ruleTestSupport = "test support is imported only by tests, test support, bench/ and e2e"
 	ruleLinked      = "the release binary links no test support (go list -deps ./cmd/signet)"
@@ -50,15 +50,16 @@ var (
 		rank int
 	}{
 		{"internal/api", 0},
-		{"internal/accounts", 1},
-		{"internal/blob", 2},
-		{"internal/mail", 2},
-		{"internal/workflow", 3},
-		{"internal/signing", 4},
-		{"internal/datadir", 5},
-		{"internal/apiclient", 5},
-		{"internal/transfer", 6},
-		{"internal/server", 6},
+		{"internal/identity", 1},
+		{"internal/accounts", 2},
+		{"internal/blob", 3},
+		{"internal/mail", 3},
+		{"internal/workflow", 4},
+		{"internal/signing", 5},
+		{"internal/datadir", 6},
+		{"internal/apiclient", 6},
+		{"internal/transfer", 7},
+		{"internal/server", 7},
 	}
 	layer5 = []string{"cmd/signet"}
 	// testSupportRoots lists test support; any package whose last element
