@@ -12,7 +12,8 @@
 // or run for minutes. Verify compares in constant time; NeedsRehash tells
 // the caller, after a successful Verify, that the stored hash was made with
 // other parameters and should be replaced by a new Hash of the same
-// password.
+// password. At most MaxConcurrent hashes are computed at once, which
+// bounds their memory however many logins arrive together.
 //
 // Passwords are normalized to Unicode NFKC before hashing and before any
 // check, so that the same password typed on two keyboards (composed or
@@ -31,6 +32,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/text/unicode/norm"
@@ -132,7 +134,29 @@ func HashParams(password string, p Params) (string, error) {
 	return h.String(), nil
 }
 
+// MaxConcurrent is how many argon2id computations run at once in the
+// process; further Hash and Verify calls wait for a slot. With Default
+// parameters that bounds their memory to MaxConcurrent × 19 MiB, whatever
+// the number of login attempts in flight.
+const MaxConcurrent = 4
+
+var (
+	slots = make(chan struct{}, MaxConcurrent)
+	// inFlight and peak count derivations running, for the tests.
+	inFlight, peak atomic.Int32
+)
+
 func derive(pw, salt []byte, p Params) []byte {
+	slots <- struct{}{}
+	defer func() { <-slots }()
+	n := inFlight.Add(1)
+	defer inFlight.Add(-1)
+	for {
+		m := peak.Load()
+		if n <= m || peak.CompareAndSwap(m, n) {
+			break
+		}
+	}
 	return argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/crypto/argon2"
@@ -295,5 +296,27 @@ func BenchmarkPolicyCheck(b *testing.B) {
 		if err := p.Check("tangerine submarine orbit"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestConcurrencyBounded: however many verifications run at once, at most
+// MaxConcurrent argon2id computations (and their memory) are live.
+func TestConcurrencyBounded(t *testing.T) {
+	enc, err := HashParams("a long enough password", cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	peak.Store(0)
+	var wg sync.WaitGroup
+	for range 4 * MaxConcurrent {
+		wg.Go(func() {
+			if ok, err := Verify("a long enough password", enc); !ok || err != nil {
+				t.Errorf("Verify = %v, %v", ok, err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p < 1 || p > MaxConcurrent {
+		t.Errorf("peak of concurrent derivations %d, want 1..%d", p, MaxConcurrent)
 	}
 }

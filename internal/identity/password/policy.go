@@ -37,8 +37,8 @@ var (
 	ErrContext = errors.New("password: built on the user's or service's name")
 )
 
-// ServiceWords are context words every check includes.
-var ServiceWords = []string{"signet"}
+// serviceWords are the service's own context words, part of every check.
+var serviceWords = []string{"signet"}
 
 // Policy is the set of checks a new password must pass.
 type Policy struct {
@@ -46,7 +46,7 @@ type Policy struct {
 	SingleFactor bool
 	// Context holds words the password must not be built on: the user's
 	// e-mail address (split into its local part and domain labels by
-	// Check) and name. ServiceWords are always added.
+	// Check) and name. serviceWords are always added.
 	Context []string
 }
 
@@ -93,7 +93,7 @@ func (p Policy) Check(password string) error {
 
 func notLetter(r rune) bool { return !unicode.IsLetter(r) }
 
-// contextWords returns the lower-case words of ctx and ServiceWords, an
+// contextWords returns the lower-case words of ctx and serviceWords, an
 // e-mail address also split at '@' and '.', each at least minContextWord
 // code points long, longest first (so that a name is removed before a
 // part of it).
@@ -105,7 +105,7 @@ func contextWords(ctx []string) []string {
 			out = append(out, w)
 		}
 	}
-	for _, c := range append(append([]string(nil), ServiceWords...), ctx...) {
+	for _, c := range append(append([]string(nil), serviceWords...), ctx...) {
 		c = normWord(c)
 		add(c)
 		for _, f := range strings.FieldsFunc(c, func(r rune) bool {
