@@ -19,12 +19,13 @@
 //
 //  3. PKI: pki/... (the roles a service runs, the CA, OCSP, CRL). Layers 1-3.
 //
-//  4. Service: internal/api, internal/authz, internal/accounts, internal/blob,
+//  4. Service: internal/api, internal/authz, internal/identity,
+//     internal/accounts, internal/blob,
 //     internal/mail, internal/workflow, internal/signing, internal/datadir,
 //     internal/apiclient, internal/transfer, internal/server and their
 //     sub-packages. Layers 1-4, with an order inside the layer:
 //
-//     api < authz < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < (transfer, server)
+//     api < (authz, identity) < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < (transfer, server)
 //
 //     A package imports only packages earlier in that order, plus packages
 //     of its own group (internal/workflow/sqlite imports internal/workflow).

@@ -207,6 +207,11 @@ func TestCheck(t *testing.T) {
 			want: []string{`internal/authz imports internal/accounts, breaking the rule "` + ruleOrder + `"`},
 		},
 		{
+			name: "layer 4 order identity below accounts",
+			pkgs: map[string][]string{"internal/accounts": {"internal/identity/password"}, "internal/identity/totp": {"internal/api"}, "internal/identity": {"internal/accounts"}},
+			want: []string{`internal/identity imports internal/accounts, breaking the rule "` + ruleOrder + `"`},
+		},
+		{
 			name: "layer 4 order same rank",
 			pkgs: map[string][]string{"internal/mail": {"internal/blob/sub"}},
 			want: []string{`internal/mail imports internal/blob/sub, breaking the rule "` + ruleOrder + `"`},

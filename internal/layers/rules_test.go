@@ -14,7 +14,7 @@ const (
 	ruleKeysKeyref  = "keys/... does not import keyref (custody does not read the command line's key references)"
 	ruleLayer3      = "layer 3 (PKI) imports layers 1-3 only"
 	ruleLayer4      = "layer 4 (service) imports layers 1-4 only"
-	ruleOrder       = "layer 4 order api < authz < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < server: a service package imports only earlier ones and its own sub-packages"
+	ruleOrder       = "layer 4 order api < (authz, identity) < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < server: a service package imports only earlier ones and its own sub-packages"
 	ruleServer      = "nothing but cmd/signet, bench/ and e2e imports internal/server"
 	ruleTestSupport = "test support is imported only by tests, test support, bench/ and e2e"
 	ruleLinked      = "the release binary links no test support (go list -deps ./cmd/signet)"
@@ -51,6 +51,7 @@ var (
 	}{
 		{"internal/api", 0},
 		{"internal/authz", 1},
+		{"internal/identity", 1},
 		{"internal/accounts", 2},
 		{"internal/blob", 3},
 		{"internal/mail", 3},
