@@ -19,18 +19,21 @@ const appendLock int64 = 0x5349474e45544131 // "SIGNETA1"
 // Append stores recs and the tree hashes they add in one transaction. It
 // returns [auditlog.ErrConflict] if recs[0].Index is not the current size,
 // and an error if hashes are not exactly the stored hashes recs add; on any
-// error nothing is stored. It returns nil only after COMMIT, which with
+// error nothing is stored. It returns nil only after the commit, which with
 // synchronous_commit=on means the WAL is flushed.
 //
-// The transaction first takes pg_advisory_xact_lock(appendLock), then reads
-// the size in a new statement (under READ COMMITTED each statement sees the
-// commits made before it started, so the size read after the lock includes
-// every earlier append), then COPYs the rows. The lock needs no table
-// privilege, unlike LOCK TABLE ... EXCLUSIVE, which requires UPDATE, DELETE
-// or TRUNCATE and so is unavailable to an INSERT/SELECT role. The primary
-// keys on records.idx and hashes.idx remain a backstop: an append that
-// bypassed the lock and raced would fail with a unique violation, reported
-// as ErrConflict.
+// A well-formed batch costs one round trip: two statements pipelined in
+// one implicit transaction (extended protocol, one Sync). The first takes
+// pg_advisory_xact_lock(appendLock); the second inserts the records only
+// if the size equals recs[0].Index, and the hashes only if the records
+// were inserted. Under READ COMMITTED the second statement's snapshot is
+// taken after the lock is granted, so the size it reads includes every
+// earlier append; an insert of no records is the conflict. The lock needs
+// no table privilege, unlike LOCK TABLE ... EXCLUSIVE, which requires
+// UPDATE, DELETE or TRUNCATE and so is unavailable to an INSERT/SELECT
+// role. The primary keys on records.idx and hashes.idx remain a backstop:
+// an append that bypassed the lock and raced would fail with a unique
+// violation, reported as ErrConflict.
 func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []auditlog.HashEntry) error {
 	if len(recs) == 0 {
 		if len(hashes) != 0 {
@@ -38,7 +41,76 @@ func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []aud
 		}
 		return nil
 	}
-	return s.locked(ctx, func(tx pgx.Tx) error { return insert(ctx, tx, recs, hashes) })
+	if err := batch.Check(recs, hashes); err != nil {
+		// Malformed: report a conflict first, as the locked path does.
+		return s.locked(ctx, func(tx pgx.Tx) error { return insert(ctx, tx, recs, hashes) })
+	}
+	args, err := appendArgs(recs, hashes)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_xact_lock($1)", appendLock)
+	b.Queue(conditionalInsert, args...)
+	res := s.pool.SendBatch(ctx, b)
+	if _, err := res.Exec(); err != nil {
+		res.Close()
+		return fmt.Errorf("postgres: append: lock: %w", err)
+	}
+	var nrec, nhash int64
+	if err := res.QueryRow().Scan(&nrec, &nhash); err != nil {
+		res.Close()
+		return appendError("records", err)
+	}
+	// Close reads the Sync's reply: the implicit transaction has
+	// committed (and the WAL is flushed) only when it returns nil.
+	if err := res.Close(); err != nil {
+		return fmt.Errorf("postgres: append: commit: %w", err)
+	}
+	if nrec == 0 {
+		return fmt.Errorf("postgres: append at %d: the log has another size: %w", recs[0].Index, auditlog.ErrConflict)
+	}
+	if nrec != int64(len(recs)) || nhash != int64(len(hashes)) {
+		return fmt.Errorf("postgres: append: stored %d records and %d hashes of %d and %d", nrec, nhash, len(recs), len(hashes))
+	}
+	return nil
+}
+
+// conditionalInsert inserts a batch's records ($1–$7, one array per
+// column) if the log's size is $8, and its hashes ($9, $10) if the
+// records were inserted; it returns how many of each it inserted.
+const conditionalInsert = `
+WITH r AS (
+	INSERT INTO records (idx, id, tenant, type, time_ns, leaf, sealed)
+	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $7::bytea[])
+	WHERE (SELECT COALESCE(MAX(idx) + 1, 0) FROM records) = $8
+	RETURNING 1
+), h AS (
+	INSERT INTO hashes (idx, hash)
+	SELECT * FROM unnest($9::bigint[], $10::bytea[])
+	WHERE EXISTS (SELECT FROM r)
+	RETURNING 1
+)
+SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
+
+// appendArgs returns conditionalInsert's arguments for recs and hashes.
+func appendArgs(recs []auditlog.Record, hashes []auditlog.HashEntry) ([]any, error) {
+	n := len(recs)
+	idx, ids, tenants, types := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
+	times, leaves, sealed := make([]*int64, n), make([][]byte, n), make([][]byte, n)
+	for i := range recs {
+		r := &recs[i]
+		t, err := toNanos(r.Time)
+		if err != nil {
+			return nil, err
+		}
+		idx[i], ids[i], tenants[i], types[i], times[i], leaves[i], sealed[i] = r.Index, r.ID, r.Tenant, r.Type, t, r.Leaf, r.Sealed
+	}
+	hidx, hs := make([]int64, len(hashes)), make([][]byte, len(hashes))
+	for i := range hashes {
+		hidx[i], hs[i] = hashes[i].Index, hashes[i].Hash[:]
+	}
+	return []any{idx, ids, tenants, types, times, leaves, sealed, recs[0].Index, hidx, hs}, nil
 }
 
 // AppendLocked implements [auditlog.LockingStorage]: build reads the log
