@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
@@ -166,32 +167,27 @@ func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) 
 }
 
 // Envelope implements [workflow.EnvelopeStore]. The envelope row, its
-// documents and its recipients are read in one batch.
+// documents and its recipients are read in one snapshot, in one round
+// trip.
 func (s *Store) Envelope(ctx context.Context, id string) (*workflow.Envelope, error) {
 	var e *workflow.Envelope
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue("SELECT "+envelopeColumns+" FROM workflow_envelopes WHERE id = $1", id).QueryRow(func(row pgx.Row) error {
-			var err error
-			e, err = scanEnvelope(row)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return workflow.ErrNoRecord
-			}
-			return err
-		})
-		// The parts are collected on a placeholder, as e is only known
-		// once the batch is read.
-		parts := &workflow.Envelope{}
-		queueParts(b, []string{id}, map[string]*workflow.Envelope{id: parts})
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
+	b := &pgx.Batch{}
+	b.Queue("SELECT "+envelopeColumns+" FROM workflow_envelopes WHERE id = $1", id).QueryRow(func(row pgx.Row) error {
+		var err error
+		e, err = scanEnvelope(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return workflow.ErrNoRecord
 		}
-		e.Documents, e.Recipients = parts.Documents, parts.Recipients
-		return nil
+		return err
 	})
-	if err != nil {
-		return nil, err
+	// The parts are collected on a placeholder, as e is only known once
+	// the batch is read.
+	parts := &workflow.Envelope{}
+	queueParts(b, []string{id}, map[string]*workflow.Envelope{id: parts})
+	if err := pgdb.Snapshot(ctx, s.pool, b); err != nil {
+		return nil, wrap(err)
 	}
+	e.Documents, e.Recipients = parts.Documents, parts.Recipients
 	return e, nil
 }
 
