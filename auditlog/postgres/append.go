@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/internal/batch"
@@ -42,8 +43,8 @@ func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []aud
 		return nil
 	}
 	if err := batch.Check(recs, hashes); err != nil {
-		// Malformed: report a conflict first, as the locked path does.
-		return s.locked(ctx, func(tx pgx.Tx) error { return insert(ctx, tx, recs, hashes) })
+		// Malformed: nothing is stored; a conflict is reported first.
+		return s.conflictOr(ctx, s.pool, recs[0].Index, fmt.Errorf("postgres: append: %w", err))
 	}
 	args, err := appendArgs(recs, hashes)
 	if err != nil {
@@ -117,77 +118,103 @@ func appendArgs(recs []auditlog.Record, hashes []auditlog.HashEntry) ([]any, err
 // inside the append transaction, after pg_advisory_xact_lock(appendLock),
 // so no other writer on any node appends between its reads and the
 // insert of what it returns.
+//
+// The lock is held for as few round trips as the reads need: BEGIN and
+// the lock travel together, the size is read with the last record (which
+// a writer catching up reads next), and the insert travels with the
+// COMMIT.
 func (s *Store) AppendLocked(ctx context.Context, build func(r auditlog.StorageReader) ([]auditlog.Record, []auditlog.HashEntry, error)) error {
-	return s.locked(ctx, func(tx pgx.Tx) error {
-		recs, hashes, err := build(reader{tx})
-		if err != nil {
-			return err
-		}
-		if len(recs) == 0 {
-			if len(hashes) != 0 {
-				return fmt.Errorf("postgres: append: hashes without records")
-			}
-			return nil
-		}
-		return insert(ctx, tx, recs, hashes)
-	})
-}
-
-// locked runs fn in a transaction that holds the append lock, and commits.
-func (s *Store) locked(ctx context.Context, fn func(pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("postgres: append: %w", err)
 	}
-	defer tx.Rollback(context.Background()) // no-op after Commit
-	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", appendLock); err != nil {
+	// A connection released inside a transaction (an error below) is
+	// closed by the pool, which rolls the transaction back.
+	defer conn.Release()
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	b.Queue("SELECT pg_advisory_xact_lock($1)", appendLock)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: append: lock: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	recs, hashes, err := build(&lockedReader{q: conn})
+	if err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: append: commit: %w", err)
+	if len(recs) == 0 {
+		if len(hashes) != 0 {
+			return fmt.Errorf("postgres: append: hashes without records")
+		}
+		_, err := conn.Exec(ctx, "COMMIT")
+		return err
+	}
+	if err := batch.Check(recs, hashes); err != nil {
+		return s.conflictOr(ctx, conn, recs[0].Index, fmt.Errorf("postgres: append: %w", err))
+	}
+	args, err := appendArgs(recs, hashes)
+	if err != nil {
+		return err
+	}
+	b = &pgx.Batch{}
+	var nrec, nhash int64
+	b.Queue(conditionalInsert, args...).QueryRow(func(row pgx.Row) error { return row.Scan(&nrec, &nhash) })
+	b.Queue("COMMIT")
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return appendError("records", err)
+	}
+	if nrec == 0 {
+		// Not expected under the lock: the size moved anyway.
+		return fmt.Errorf("postgres: append at %d: the log has another size: %w", recs[0].Index, auditlog.ErrConflict)
+	}
+	if nrec != int64(len(recs)) || nhash != int64(len(hashes)) {
+		return fmt.Errorf("postgres: append: stored %d records and %d hashes of %d and %d", nrec, nhash, len(recs), len(hashes))
 	}
 	return nil
 }
 
-// insert checks that recs start at the size and COPYs them and hashes, in
-// tx, which holds the append lock.
-func insert(ctx context.Context, tx pgx.Tx, recs []auditlog.Record, hashes []auditlog.HashEntry) error {
-	shapeErr := batch.Check(recs, hashes)
-	recRows := make([][]any, len(recs))
-	for i := range recs {
-		r := &recs[i]
-		t, err := toNanos(r.Time)
-		if err != nil {
-			return err
-		}
-		recRows[i] = []any{r.Index, r.ID, r.Tenant, r.Type, t, r.Leaf, r.Sealed}
-	}
-	hashRows := make([][]any, len(hashes))
-	for i := range hashes {
-		hashRows[i] = []any{hashes[i].Index, hashes[i].Hash[:]}
-	}
-	n, err := size(ctx, tx)
+// conflictOr returns ErrConflict if the size read on conn is not at, and
+// else shapeErr.
+func (s *Store) conflictOr(ctx context.Context, conn rowQueryer, at int64, shapeErr error) error {
+	n, err := size(ctx, conn)
 	if err != nil {
 		return err
 	}
-	if n != recs[0].Index {
-		return fmt.Errorf("postgres: append at %d, size is %d: %w", recs[0].Index, n, auditlog.ErrConflict)
+	if n != at {
+		return fmt.Errorf("postgres: append at %d, size is %d: %w", at, n, auditlog.ErrConflict)
 	}
-	if shapeErr != nil {
-		return fmt.Errorf("postgres: append: %w", shapeErr)
+	return shapeErr
+}
+
+// lockedReader is the [auditlog.StorageReader] of AppendLocked. Size
+// reads the last record with the size and keeps it, so that reading that
+// record next costs no round trip.
+type lockedReader struct {
+	q    querier
+	last *auditlog.Record
+}
+
+func (r *lockedReader) Size(ctx context.Context) (int64, error) {
+	rec, err := scanRecord(r.q.QueryRow(ctx, "SELECT "+recordColumns+" FROM records ORDER BY idx DESC LIMIT 1"))
+	if errors.Is(err, pgx.ErrNoRows) {
+		r.last = nil
+		return 0, nil
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"records"},
-		[]string{"idx", "id", "tenant", "type", "time_ns", "leaf", "sealed"},
-		pgx.CopyFromRows(recRows)); err != nil {
-		return appendError("records", err)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: size: %w", err)
 	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"hashes"}, []string{"idx", "hash"}, pgx.CopyFromRows(hashRows)); err != nil {
-		return appendError("hashes", err)
+	r.last = &rec
+	return rec.Index + 1, nil
+}
+
+func (r *lockedReader) Records(ctx context.Context, start, end int64) ([]auditlog.Record, error) {
+	if l := r.last; l != nil && start == l.Index && end == l.Index+1 {
+		return []auditlog.Record{*l}, nil
 	}
-	return nil
+	return records(ctx, r.q, start, end)
+}
+
+func (r *lockedReader) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	return readHashes(ctx, r.q, indexes)
 }
 
 // appendError maps a unique violation on an index to
