@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -61,41 +62,58 @@ func queueTransition(b *pgx.Batch, t workflow.Transition) {
 // recipients are fixed when the draft is created; their mutable columns
 // are updated in place. The envelope row is updated first: if its version
 // is not prev, nothing else is written.
+//
+// The transaction costs two round trips, and holds the envelope's row
+// lock across one.
 func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev int64, t *workflow.Transition) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE workflow_envelopes SET
-			status = $1, updated_ns = $2, sent_ns = $3, completed_ns = $4, reason = $5, version = $6, next_due_ns = $7
-			WHERE id = $8 AND version = $9`,
-			string(e.Status), e.UpdatedAt.UnixNano(), nanos(e.SentAt), nanos(e.CompletedAt), e.Reason,
-			e.Version, nanos(e.NextDue()), e.ID, prev)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
-			return workflow.ErrStale
-		}
-		b := &pgx.Batch{}
-		for _, d := range e.Documents {
-			b.Queue(`UPDATE workflow_envelope_documents SET sha256 = $1 WHERE envelope_id = $2 AND document_id = $3`,
-				d.SHA256, e.ID, d.DocumentID)
-		}
-		for _, r := range e.Recipients {
-			b.Queue(`UPDATE workflow_recipients SET
-				status = $1, signed = $2, notified_ns = $3, reminded_ns = $4, viewed_ns = $5, consented_ns = $6,
-				completed_ns = $7, declined_ns = $8, decline_reason = $9
-				WHERE envelope_id = $10 AND id = $11`,
-				string(r.Status), strings.Join(r.Signed, ","), nanos(r.NotifiedAt), nanos(r.RemindedAt),
-				nanos(r.ViewedAt), nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt),
-				r.DeclineReason, e.ID, r.ID)
-		}
-		if t != nil {
-			queueTransition(b, *t)
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		return tx.SendBatch(ctx, b).Close()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	// A connection released inside a transaction (a failure below) is
+	// closed by the pool, which rolls the transaction back.
+	defer conn.Release()
+	// Two round trips: BEGIN with the envelope's UPDATE (which locks its
+	// row), then the other writes with the COMMIT.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	var updated int64
+	b.Queue(`UPDATE workflow_envelopes SET
+		status = $1, updated_ns = $2, sent_ns = $3, completed_ns = $4, reason = $5, version = $6, next_due_ns = $7
+		WHERE id = $8 AND version = $9`,
+		string(e.Status), e.UpdatedAt.UnixNano(), nanos(e.SentAt), nanos(e.CompletedAt), e.Reason,
+		e.Version, nanos(e.NextDue()), e.ID, prev).Exec(func(tag pgconn.CommandTag) error {
+		updated = tag.RowsAffected()
+		return nil
 	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return wrap(err)
+	}
+	if updated != 1 {
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return wrap(err)
+		}
+		return workflow.ErrStale
+	}
+	b = &pgx.Batch{}
+	for _, d := range e.Documents {
+		b.Queue(`UPDATE workflow_envelope_documents SET sha256 = $1 WHERE envelope_id = $2 AND document_id = $3`,
+			d.SHA256, e.ID, d.DocumentID)
+	}
+	for _, r := range e.Recipients {
+		b.Queue(`UPDATE workflow_recipients SET
+			status = $1, signed = $2, notified_ns = $3, reminded_ns = $4, viewed_ns = $5, consented_ns = $6,
+			completed_ns = $7, declined_ns = $8, decline_reason = $9
+			WHERE envelope_id = $10 AND id = $11`,
+			string(r.Status), strings.Join(r.Signed, ","), nanos(r.NotifiedAt), nanos(r.RemindedAt),
+			nanos(r.ViewedAt), nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt),
+			r.DeclineReason, e.ID, r.ID)
+	}
+	if t != nil {
+		queueTransition(b, *t)
+	}
+	b.Queue("COMMIT")
+	return wrap(conn.SendBatch(ctx, b).Close())
 }
 
 const envelopeColumns = `id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
