@@ -141,9 +141,21 @@ func scanEnvelope(row pgx.Row) (*workflow.Envelope, error) {
 // queueParts queues the reads of the documents and recipients of the
 // envelopes in byID, whose ids are ids, appending them to their envelopes
 // in position order.
+//
+// One envelope's parts are read with envelope_id = $1, not = ANY($1): the
+// plan a prepared statement settles on is generic, and for an array
+// whose length it does not know the planner expects so many rows that it
+// scans the whole table instead of the primary key.
 func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) {
+	var match string
+	var arg any
+	if len(ids) == 1 {
+		match, arg = "envelope_id = $1", ids[0]
+	} else {
+		match, arg = "envelope_id = ANY($1)", ids
+	}
 	b.Queue(`SELECT envelope_id, document_id, name, pages, original_sha256, sha256
-		FROM workflow_envelope_documents WHERE envelope_id = ANY($1) ORDER BY envelope_id, position`, ids).
+		FROM workflow_envelope_documents WHERE `+match+` ORDER BY envelope_id, position`, arg).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id string
@@ -159,7 +171,7 @@ func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) 
 		})
 	b.Queue(`SELECT envelope_id, id, role, name, email, auth, routing_order, status, signed,
 		notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason
-		FROM workflow_recipients WHERE envelope_id = ANY($1) ORDER BY envelope_id, position`, ids).
+		FROM workflow_recipients WHERE `+match+` ORDER BY envelope_id, position`, arg).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id string
