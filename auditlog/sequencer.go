@@ -89,10 +89,11 @@ const maxAttempts = 16
 // commit then encodes the batch again at the new end of the log, with
 // later times, and retries it, up to maxAttempts appends in all. A
 // [LockingStorage] retries under its append lock, reading the end of the
-// log there, so the retry cannot be preceded again; another storage
-// re-reads the end first and retries optimistically. Any other failure
-// fails the whole batch at once (it may be ambiguous: the batch may be
-// stored), and the size is re-read before the next batch.
+// log there (and only there), so the retry cannot be preceded again;
+// another storage re-reads the end first and retries optimistically.
+// Any other failure fails the whole batch at once (it may be ambiguous:
+// the batch may be stored), and the size is re-read before the next
+// batch.
 func (s *sequencer) commit(batch []*pending) (int64, error) {
 	ctx := context.Background()
 	if s.stale {
@@ -111,6 +112,11 @@ func (s *sequencer) commit(batch []*pending) (int64, error) {
 		}
 		if err == nil {
 			return s.size.Load(), nil
+		}
+		if locking != nil && errors.Is(err, ErrConflict) {
+			// The locked retry reads the end of the log under the
+			// lock: reading it here first would only cost round trips.
+			continue
 		}
 		if rerr := s.resync(ctx); rerr != nil {
 			s.stale = true // resync again before the next batch

@@ -4,8 +4,11 @@
 // 1 MB PDF, authenticates and consents each first signer, and then times
 // only the sign calls (PAdES B-T with a short-lived certificate from the
 // tenant's CA, the new revision stored, the next signer notified) at each
-// concurrency level. Beside them it measures the raw floor of this
-// machine: ECDSA P-256 signatures/s and fsyncs/s.
+// concurrency level. For each level it also reports the CPU time per
+// signature of this process (the server and the load client) and of the
+// PostgreSQL server's processes, and how idle the machine's CPUs were
+// meanwhile. Beside them it measures the raw floor of this machine:
+// ECDSA P-256 signatures/s and fsyncs/s.
 //
 //	go run ./bench/load [-n 200] [-c 1,16,64] [-size 1048576] [-timeout 10m]
 //	    [-stores sqlite,postgres,postgres2]
@@ -132,8 +135,8 @@ func run(ctx context.Context, n int, levels string, size int64, deps []deploymen
 		}
 	}()
 	fmt.Printf("Signet recipient signing over loopback: %d-byte PDF, PAdES B-T, built-in TSA, software keys, %d CPUs\n\n", doc.Len(), runtime.NumCPU())
-	fmt.Println("| deployment | concurrent recipients | sign calls | signatures/s | p50 | p99 | max |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| deployment | concurrent recipients | sign calls | signatures/s | p50 | p99 | max | CPU per signature: Signet process | PostgreSQL server | machine idle |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, dep := range deps {
 		if err := runDeployment(ctx, dep, n, levels, doc.Bytes()); err != nil {
 			return fmt.Errorf("%s: %w", dep.name, err)
@@ -250,7 +253,15 @@ func runDeployment(ctx context.Context, dep deployment, n int, levels string, do
 		if blockProfilePath != "" {
 			runtime.SetBlockProfileRate(10000) // one event per 10 µs blocked
 		}
+		serverPID := 0
+		if dep.pg {
+			serverPID = cluster.ServerPID()
+		}
+		cpu0 := readCPU(serverPID)
+		total0, idle0 := machineTicks()
 		lat, wall, err := signAll(ctx, sessions, conc)
+		cpu1 := readCPU(serverPID)
+		total1, idle1 := machineTicks()
 		if blockProfilePath != "" {
 			runtime.SetBlockProfileRate(0)
 			if f, ferr := os.Create(blockProfilePath); ferr == nil {
@@ -266,8 +277,16 @@ func runDeployment(ctx context.Context, dep deployment, n int, levels string, do
 			return err
 		}
 		slices.Sort(lat)
-		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %s |\n", dep.name, conc, n, float64(n)/wall.Seconds(),
-			ms(lat[len(lat)/2]), ms(lat[(len(lat)*99+99)/100-1]), ms(lat[len(lat)-1]))
+		server, idle := "–", "–"
+		if serverPID != 0 {
+			server = ms((cpu1.server - cpu0.server) / time.Duration(n))
+		}
+		if total1 > total0 {
+			idle = fmt.Sprintf("%.0f%%", 100*float64(idle1-idle0)/float64(total1-total0))
+		}
+		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %s | %s | %s | %s |\n", dep.name, conc, n, float64(n)/wall.Seconds(),
+			ms(lat[len(lat)/2]), ms(lat[(len(lat)*99+99)/100-1]), ms(lat[len(lat)-1]),
+			ms((cpu1.self-cpu0.self)/time.Duration(n)), server, idle)
 	}
 	return nil
 }

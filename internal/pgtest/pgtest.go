@@ -408,3 +408,22 @@ func Pool(t testing.TB, url string) *pgxpool.Pool {
 	t.Cleanup(p.Close)
 	return p
 }
+
+// ServerPID returns the process id of the server this Cluster started
+// (its postmaster, the parent of every backend), or 0 if the Cluster uses
+// a server it did not start or the server's pid file cannot be read.
+func (c *Cluster) ServerPID() int {
+	if c.base == "" {
+		return 0
+	}
+	b, err := os.ReadFile(filepath.Join(c.base, "data", "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return 0
+	}
+	return pid
+}

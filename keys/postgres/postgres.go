@@ -130,15 +130,15 @@ func (s *Store) Create(ctx context.Context, k *keys.Key) error {
 	return wrap(err)
 }
 
-// Get implements [keys.Store].
+// Get implements [keys.Store]: the key and its versions are read in one
+// snapshot, in one round trip.
 func (s *Store) Get(ctx context.Context, id string) (*keys.Key, error) {
-	var k *keys.Key
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		var err error
-		k, err = get(ctx, tx, id, false)
-		return err
-	})
-	return k, wrap(err)
+	b := &pgx.Batch{}
+	k := queueGet(b, id, false)
+	if err := pgdb.Snapshot(ctx, s.pool, b); err != nil {
+		return nil, wrap(err)
+	}
+	return *k, nil
 }
 
 // List implements [keys.Store]: one snapshot (REPEATABLE READ) of the
@@ -223,68 +223,86 @@ func wrap(err error) error {
 	return fmt.Errorf("keys/postgres: %w", err)
 }
 
-// get reads key id and its versions; lock takes the key's row lock.
+// get reads key id and its versions in tx; lock takes the key's row
+// lock. The two reads travel in one batch.
 func get(ctx context.Context, tx pgx.Tx, id string, lock bool) (*keys.Key, error) {
+	b := &pgx.Batch{}
+	k := queueGet(b, id, lock)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return *k, nil
+}
+
+// queueGet queues on b the reads of key id and its versions; lock takes
+// the key's row lock. Once b's results are closed without error, the
+// returned pointer holds the key.
+func queueGet(b *pgx.Batch, id string, lock bool) **keys.Key {
 	q := `SELECT purpose, algorithm, backend, tenant, label, created_ns, rotate_after, usage_limit
 		FROM keys WHERE id = $1`
 	if lock {
 		q += ` FOR UPDATE`
 	}
 	k := &keys.Key{ID: id}
-	var (
-		purpose, alg    string
-		created, rotate int64
-	)
-	err := tx.QueryRow(ctx, q, id).Scan(&purpose, &alg, &k.Backend, &k.Tenant, &k.Label, &created, &rotate, &k.UsageLimit)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%w: %s", keys.ErrNotFound, id)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
-	}
-	k.Purpose, k.Algorithm = keys.Purpose(purpose), keys.Algorithm(alg)
-	k.Created, k.RotateAfter = fromNanos(&created), time.Duration(rotate)
-	rows, err := tx.Query(ctx, `SELECT number, handle, public_key, state, created_ns, usage,
-		revoked_ns, reason, compromise_ns, destroyed_ns FROM key_versions WHERE key_id = $1 ORDER BY number`, id)
-	if err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	out := new(*keys.Key)
+	b.Queue(q, id).QueryRow(func(row pgx.Row) error {
 		var (
-			v                              keys.Version
-			number                         int64
-			pub                            []byte
-			state                          string
-			vcreated                       int64
-			revoked, compromise, destroyed *int64
-			reason                         *int64
+			purpose, alg    string
+			created, rotate int64
 		)
-		if err := rows.Scan(&number, &v.Handle, &pub, &state, &vcreated, &v.Usage, &revoked, &reason, &compromise, &destroyed); err != nil {
-			return nil, fmt.Errorf("get %s: %w", id, err)
+		err := row.Scan(&purpose, &alg, &k.Backend, &k.Tenant, &k.Label, &created, &rotate, &k.UsageLimit)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: %s", keys.ErrNotFound, id)
 		}
-		v.Number = int(number)
-		v.State = keys.State(state)
-		v.Created = fromNanos(&vcreated)
-		v.Destroyed = fromNanos(destroyed)
-		if pub != nil {
-			if v.Public, err = x509.ParsePKIXPublicKey(pub); err != nil {
-				return nil, fmt.Errorf("%s/v%d public key: %w", id, v.Number, err)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", id, err)
+		}
+		k.Purpose, k.Algorithm = keys.Purpose(purpose), keys.Algorithm(alg)
+		k.Created, k.RotateAfter = fromNanos(&created), time.Duration(rotate)
+		return nil
+	})
+	b.Queue(`SELECT number, handle, public_key, state, created_ns, usage,
+		revoked_ns, reason, compromise_ns, destroyed_ns FROM key_versions WHERE key_id = $1 ORDER BY number`, id).
+		Query(func(rows pgx.Rows) error {
+			var err error
+			for rows.Next() {
+				var (
+					v                              keys.Version
+					number                         int64
+					pub                            []byte
+					state                          string
+					vcreated                       int64
+					revoked, compromise, destroyed *int64
+					reason                         *int64
+				)
+				if err := rows.Scan(&number, &v.Handle, &pub, &state, &vcreated, &v.Usage, &revoked, &reason, &compromise, &destroyed); err != nil {
+					return fmt.Errorf("get %s: %w", id, err)
+				}
+				v.Number = int(number)
+				v.State = keys.State(state)
+				v.Created = fromNanos(&vcreated)
+				v.Destroyed = fromNanos(destroyed)
+				if pub != nil {
+					if v.Public, err = x509.ParsePKIXPublicKey(pub); err != nil {
+						return fmt.Errorf("%s/v%d public key: %w", id, v.Number, err)
+					}
+				}
+				if revoked != nil {
+					r := &keys.Revocation{Time: fromNanos(revoked), CompromiseTime: fromNanos(compromise)}
+					if reason != nil {
+						r.Reason = keys.RevocationReason(*reason)
+					}
+					v.Revocation = r
+				}
+				k.Versions = append(k.Versions, v)
 			}
-		}
-		if revoked != nil {
-			r := &keys.Revocation{Time: fromNanos(revoked), CompromiseTime: fromNanos(compromise)}
-			if reason != nil {
-				r.Reason = keys.RevocationReason(*reason)
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("get %s: %w", id, err)
 			}
-			v.Revocation = r
-		}
-		k.Versions = append(k.Versions, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("get %s: %w", id, err)
-	}
-	return k, nil
+			*out = k
+			return nil
+		})
+	return out
 }
 
 func putVersions(ctx context.Context, tx pgx.Tx, k *keys.Key) error {

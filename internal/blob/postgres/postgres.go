@@ -214,6 +214,16 @@ func (s *Store) store(ctx context.Context, h hash.Hash, r io.Reader, base string
 	if err != nil {
 		return "", 0, fmt.Errorf("blob/postgres: put: %w", err)
 	}
+	buf := make([]byte, chunkSize)
+	k, rerr := io.ReadFull(r, buf)
+	if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+		return "", 0, fmt.Errorf("blob/postgres: put: %w", rerr)
+	}
+	if rerr != nil {
+		// At most one chunk: the whole transaction in one round trip.
+		h.Write(buf[:k])
+		return s.storeOne(ctx, h, buf[:k], content, base, baseSize, depth)
+	}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return "", 0, fmt.Errorf("blob/postgres: put: %w", err)
@@ -223,15 +233,16 @@ func (s *Store) store(ctx context.Context, h hash.Hash, r io.Reader, base string
 			tx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	buf := make([]byte, chunkSize)
 	n := int64(0)
 	for chunk := 0; ; chunk++ {
-		if err := ctx.Err(); err != nil {
-			return "", 0, fmt.Errorf("blob/postgres: put: %w", err)
-		}
-		k, rerr := io.ReadFull(r, buf)
-		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
-			return "", 0, fmt.Errorf("blob/postgres: put: %w", rerr)
+		if chunk > 0 {
+			if err := ctx.Err(); err != nil {
+				return "", 0, fmt.Errorf("blob/postgres: put: %w", err)
+			}
+			k, rerr = io.ReadFull(r, buf)
+			if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+				return "", 0, fmt.Errorf("blob/postgres: put: %w", rerr)
+			}
 		}
 		if k > 0 {
 			h.Write(buf[:k])
@@ -278,6 +289,50 @@ RETURNING content`, name, baseSize+n, baseCol, depth, state, content, now).Scan(
 		return "", 0, fmt.Errorf("blob/postgres: put: %w", err)
 	}
 	return name, baseSize + n, nil
+}
+
+// storeOne stores a blob of at most one chunk (data, already hashed into
+// h) as store does, in one round trip: BEGIN, the chunk's row, the blob's
+// row, the removal of the chunk if the content was already stored, and
+// COMMIT are pipelined up to one Sync. A failure leaves the session in an
+// aborted transaction, which the pool closes instead of reusing.
+func (s *Store) storeOne(ctx context.Context, h hash.Hash, data []byte, content int64, base string, baseSize int64, depth int) (string, int64, error) {
+	name := hex.EncodeToString(h.Sum(nil))
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return "", 0, fmt.Errorf("blob/postgres: put: %w", err)
+	}
+	var baseCol *string
+	if base != "" {
+		baseCol = &base
+	}
+	size := baseSize + int64(len(data))
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	if len(data) > 0 {
+		b.Queue(`INSERT INTO blob_chunks (content, n, data) VALUES ($1, 0, $2)`, content, data)
+	}
+	// A concurrent Put of the same content waits here for the other
+	// transaction; once it commits, the conflict keeps its row, and this
+	// copy's chunk is removed: the blob's row names this content only if
+	// it was inserted.
+	b.Queue(`
+INSERT INTO blobs (name, size, base, depth, state, content, created_at, touched_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+ON CONFLICT (name) DO UPDATE SET touched_at = GREATEST(blobs.touched_at, EXCLUDED.touched_at)`,
+		name, size, baseCol, depth, state, content, s.now())
+	if len(data) > 0 {
+		b.Queue(`DELETE FROM blob_chunks WHERE content = $1 AND NOT EXISTS (SELECT FROM blobs WHERE content = $1)`, content)
+	}
+	b.Queue("COMMIT")
+	err = s.pool.SendBatch(ctx, b).Close()
+	if isForeignKeyViolation(err) {
+		return "", 0, fmt.Errorf("blob/postgres: append: %w: %s (deleted meanwhile)", blob.ErrNotFound, base)
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("blob/postgres: put: %w", err)
+	}
+	return name, size, nil
 }
 
 // newContentID returns a random id for a new blob's chunks. Two Puts

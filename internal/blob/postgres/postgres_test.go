@@ -93,6 +93,18 @@ func TestChunks(t *testing.T) {
 	if b, err := s.Base(rev); err != nil || b != name {
 		t.Fatalf("Base(revision) = %q, %v; want %s", b, err, name)
 	}
+	// A blob of one chunk (stored in one round trip) put twice keeps one
+	// copy.
+	small := storetest.Pattern(2, 1000)
+	var smallName string
+	for range 2 {
+		if smallName, _, err = s.Put(ctx, bytes.NewReader(small)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := count(t, pool, `SELECT count(*) FROM blob_chunks`); n != 5 {
+		t.Fatalf("%d chunks after putting a one-chunk content twice, want 5", n)
+	}
 	// Deleting the base deletes the revision that needs it, and their
 	// chunks.
 	if err := s.Delete(ctx, name); err != nil {
@@ -100,6 +112,9 @@ func TestChunks(t *testing.T) {
 	}
 	if _, _, err := s.Open(ctx, rev); !errors.Is(err, blob.ErrNotFound) {
 		t.Fatalf("Open of a revision whose base was deleted: %v, want ErrNotFound", err)
+	}
+	if err := s.Delete(ctx, smallName); err != nil {
+		t.Fatal(err)
 	}
 	if n := count(t, pool, `SELECT count(*) FROM blob_chunks`) + count(t, pool, `SELECT count(*) FROM blobs`); n != 0 {
 		t.Fatalf("%d rows left after deleting everything", n)

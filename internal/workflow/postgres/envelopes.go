@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
@@ -60,41 +62,58 @@ func queueTransition(b *pgx.Batch, t workflow.Transition) {
 // recipients are fixed when the draft is created; their mutable columns
 // are updated in place. The envelope row is updated first: if its version
 // is not prev, nothing else is written.
+//
+// The transaction costs two round trips, and holds the envelope's row
+// lock across one.
 func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev int64, t *workflow.Transition) error {
-	return s.write(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE workflow_envelopes SET
-			status = $1, updated_ns = $2, sent_ns = $3, completed_ns = $4, reason = $5, version = $6, next_due_ns = $7
-			WHERE id = $8 AND version = $9`,
-			string(e.Status), e.UpdatedAt.UnixNano(), nanos(e.SentAt), nanos(e.CompletedAt), e.Reason,
-			e.Version, nanos(e.NextDue()), e.ID, prev)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() != 1 {
-			return workflow.ErrStale
-		}
-		b := &pgx.Batch{}
-		for _, d := range e.Documents {
-			b.Queue(`UPDATE workflow_envelope_documents SET sha256 = $1 WHERE envelope_id = $2 AND document_id = $3`,
-				d.SHA256, e.ID, d.DocumentID)
-		}
-		for _, r := range e.Recipients {
-			b.Queue(`UPDATE workflow_recipients SET
-				status = $1, signed = $2, notified_ns = $3, reminded_ns = $4, viewed_ns = $5, consented_ns = $6,
-				completed_ns = $7, declined_ns = $8, decline_reason = $9
-				WHERE envelope_id = $10 AND id = $11`,
-				string(r.Status), strings.Join(r.Signed, ","), nanos(r.NotifiedAt), nanos(r.RemindedAt),
-				nanos(r.ViewedAt), nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt),
-				r.DeclineReason, e.ID, r.ID)
-		}
-		if t != nil {
-			queueTransition(b, *t)
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		return tx.SendBatch(ctx, b).Close()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	// A connection released inside a transaction (a failure below) is
+	// closed by the pool, which rolls the transaction back.
+	defer conn.Release()
+	// Two round trips: BEGIN with the envelope's UPDATE (which locks its
+	// row), then the other writes with the COMMIT.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN ISOLATION LEVEL READ COMMITTED")
+	var updated int64
+	b.Queue(`UPDATE workflow_envelopes SET
+		status = $1, updated_ns = $2, sent_ns = $3, completed_ns = $4, reason = $5, version = $6, next_due_ns = $7
+		WHERE id = $8 AND version = $9`,
+		string(e.Status), e.UpdatedAt.UnixNano(), nanos(e.SentAt), nanos(e.CompletedAt), e.Reason,
+		e.Version, nanos(e.NextDue()), e.ID, prev).Exec(func(tag pgconn.CommandTag) error {
+		updated = tag.RowsAffected()
+		return nil
 	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return wrap(err)
+	}
+	if updated != 1 {
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			return wrap(err)
+		}
+		return workflow.ErrStale
+	}
+	b = &pgx.Batch{}
+	for _, d := range e.Documents {
+		b.Queue(`UPDATE workflow_envelope_documents SET sha256 = $1 WHERE envelope_id = $2 AND document_id = $3`,
+			d.SHA256, e.ID, d.DocumentID)
+	}
+	for _, r := range e.Recipients {
+		b.Queue(`UPDATE workflow_recipients SET
+			status = $1, signed = $2, notified_ns = $3, reminded_ns = $4, viewed_ns = $5, consented_ns = $6,
+			completed_ns = $7, declined_ns = $8, decline_reason = $9
+			WHERE envelope_id = $10 AND id = $11`,
+			string(r.Status), strings.Join(r.Signed, ","), nanos(r.NotifiedAt), nanos(r.RemindedAt),
+			nanos(r.ViewedAt), nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt),
+			r.DeclineReason, e.ID, r.ID)
+	}
+	if t != nil {
+		queueTransition(b, *t)
+	}
+	b.Queue("COMMIT")
+	return wrap(conn.SendBatch(ctx, b).Close())
 }
 
 const envelopeColumns = `id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
@@ -122,9 +141,21 @@ func scanEnvelope(row pgx.Row) (*workflow.Envelope, error) {
 // queueParts queues the reads of the documents and recipients of the
 // envelopes in byID, whose ids are ids, appending them to their envelopes
 // in position order.
+//
+// One envelope's parts are read with envelope_id = $1, not = ANY($1): the
+// plan a prepared statement settles on is generic, and for an array
+// whose length it does not know the planner expects so many rows that it
+// scans the whole table instead of the primary key.
 func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) {
+	var match string
+	var arg any
+	if len(ids) == 1 {
+		match, arg = "envelope_id = $1", ids[0]
+	} else {
+		match, arg = "envelope_id = ANY($1)", ids
+	}
 	b.Queue(`SELECT envelope_id, document_id, name, pages, original_sha256, sha256
-		FROM workflow_envelope_documents WHERE envelope_id = ANY($1) ORDER BY envelope_id, position`, ids).
+		FROM workflow_envelope_documents WHERE `+match+` ORDER BY envelope_id, position`, arg).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id string
@@ -140,7 +171,7 @@ func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) 
 		})
 	b.Queue(`SELECT envelope_id, id, role, name, email, auth, routing_order, status, signed,
 		notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason
-		FROM workflow_recipients WHERE envelope_id = ANY($1) ORDER BY envelope_id, position`, ids).
+		FROM workflow_recipients WHERE `+match+` ORDER BY envelope_id, position`, arg).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id string
@@ -166,32 +197,27 @@ func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) 
 }
 
 // Envelope implements [workflow.EnvelopeStore]. The envelope row, its
-// documents and its recipients are read in one batch.
+// documents and its recipients are read in one snapshot, in one round
+// trip.
 func (s *Store) Envelope(ctx context.Context, id string) (*workflow.Envelope, error) {
 	var e *workflow.Envelope
-	err := s.view(ctx, func(tx pgx.Tx) error {
-		b := &pgx.Batch{}
-		b.Queue("SELECT "+envelopeColumns+" FROM workflow_envelopes WHERE id = $1", id).QueryRow(func(row pgx.Row) error {
-			var err error
-			e, err = scanEnvelope(row)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return workflow.ErrNoRecord
-			}
-			return err
-		})
-		// The parts are collected on a placeholder, as e is only known
-		// once the batch is read.
-		parts := &workflow.Envelope{}
-		queueParts(b, []string{id}, map[string]*workflow.Envelope{id: parts})
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
+	b := &pgx.Batch{}
+	b.Queue("SELECT "+envelopeColumns+" FROM workflow_envelopes WHERE id = $1", id).QueryRow(func(row pgx.Row) error {
+		var err error
+		e, err = scanEnvelope(row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return workflow.ErrNoRecord
 		}
-		e.Documents, e.Recipients = parts.Documents, parts.Recipients
-		return nil
+		return err
 	})
-	if err != nil {
-		return nil, err
+	// The parts are collected on a placeholder, as e is only known once
+	// the batch is read.
+	parts := &workflow.Envelope{}
+	queueParts(b, []string{id}, map[string]*workflow.Envelope{id: parts})
+	if err := pgdb.Snapshot(ctx, s.pool, b); err != nil {
+		return nil, wrap(err)
 	}
+	e.Documents, e.Recipients = parts.Documents, parts.Recipients
 	return e, nil
 }
 

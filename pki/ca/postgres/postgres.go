@@ -129,18 +129,23 @@ func (s *Store) Insert(ctx context.Context, r ca.Record) error {
 	if r.Serial == nil {
 		return errors.New("pki/ca/postgres: insert: nil serial")
 	}
-	err := s.ordered(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO ca_certificates
-			(serial, issuer, kind, key_id, key_version, subject, not_before, not_after,
-			 status, reason, revoked_at, invalidity_date, revoked_seq, issued_seq, der)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-			 CASE WHEN $9 = 'revoked' THEN (SELECT coalesce(max(revoked_seq), 0) + 1 FROM ca_certificates) END,
-			 (SELECT coalesce(max(issued_seq), 0) + 1 FROM ca_certificates), $13)`,
-			key(r.Serial), r.Issuer, string(r.Kind), r.Key.ID, r.Key.Version, r.Subject,
-			r.NotBefore.Unix(), r.NotAfter.Unix(), string(r.Status), int64(r.Reason),
-			unix(r.RevokedAt), unix(r.InvalidityDate), r.DER)
-		return err
-	})
+	// The lock and the INSERT are pipelined in one implicit transaction
+	// (one Sync): one round trip, and the lock is held only while the
+	// server runs the INSERT and flushes the commit, never across a round
+	// trip to this process. Under READ COMMITTED the INSERT's snapshot is
+	// taken after the lock is granted, so it sees every earlier number.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1)`, OrderLock)
+	b.Queue(`INSERT INTO ca_certificates
+		(serial, issuer, kind, key_id, key_version, subject, not_before, not_after,
+		 status, reason, revoked_at, invalidity_date, revoked_seq, issued_seq, der)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+		 CASE WHEN $9 = 'revoked' THEN (SELECT coalesce(max(revoked_seq), 0) + 1 FROM ca_certificates) END,
+		 (SELECT coalesce(max(issued_seq), 0) + 1 FROM ca_certificates), $13)`,
+		key(r.Serial), r.Issuer, string(r.Kind), r.Key.ID, r.Key.Version, r.Subject,
+		r.NotBefore.Unix(), r.NotAfter.Unix(), string(r.Status), int64(r.Reason),
+		unix(r.RevokedAt), unix(r.InvalidityDate), r.DER)
+	err := s.pool.SendBatch(ctx, b).Close()
 	var pe *pgconn.PgError
 	if pgdb.IsUniqueViolation(err) && errors.As(err, &pe) && pe.ConstraintName == "ca_certificates_pkey" {
 		return fmt.Errorf("%w: %s", ca.ErrDuplicateSerial, key(r.Serial))
