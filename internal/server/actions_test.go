@@ -142,9 +142,10 @@ var (
 	matrixPlatform = "tenant.admin"
 	// matrixPublic: the routes open to anyone.
 	matrixPublic = []string{"GET /healthz", "GET /readyz", "GET /v1/openapi.json"}
-	// matrixPrincipals: the built-in roles, then a recipient and the
-	// platform administrator.
-	matrixPrincipals = []string{"sender", "approver", "auditor", "key-custodian", "tenant-admin", "recipient", "platform"}
+	// matrixPrincipals: the built-in roles, then a recipient of the
+	// envelope acted on, a recipient of another envelope and the platform
+	// administrator.
+	matrixPrincipals = []string{"sender", "approver", "auditor", "key-custodian", "tenant-admin", "recipient", "recipient-elsewhere", "platform"}
 )
 
 // matrixExpect is the decision the matrix expects, from the tables above.
@@ -161,6 +162,8 @@ func matrixExpect(who string, action authz.Action, ownTenant, strong bool) authz
 			return authz.Allow
 		}
 		return authz.Deny
+	case "recipient-elsewhere":
+		return authz.Deny
 	}
 	if !ownTenant || !in(matrixRoles[a], who) {
 		return authz.Deny
@@ -176,7 +179,8 @@ func in(list, word string) bool { return slices.Contains(strings.Fields(list), w
 // TestAuthorizationMatrix asks authz.Decide, for every route the router
 // registers (with the action its OpenAPI operation declares) × every
 // built-in role (a user holding a standing grant, privileged roles
-// counting), a recipient and the platform administrator × own or other
+// counting), a recipient of the envelope, a recipient of another envelope
+// and the platform administrator × own or other
 // tenant × with or without a recent strong authentication, and compares
 // with the hand-written tables: zero unexpected allows, and no other
 // difference either.
@@ -208,6 +212,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 					switch who {
 					case "recipient":
 						p = authz.Principal{Kind: authz.KindRecipient, ID: "recipient-1", Tenant: own, Envelope: env}
+					case "recipient-elsewhere":
+						p = authz.Principal{Kind: authz.KindRecipient, ID: "recipient-2", Tenant: own, Envelope: "env-2"}
 					case "platform":
 						p = authz.Principal{Kind: authz.KindUser, ID: "admin-1", Platform: true}
 					default:
