@@ -48,6 +48,8 @@ var (
 	ErrDisabled = errors.New("identity: user disabled")
 	// ErrInvalid: the record is malformed.
 	ErrInvalid = errors.New("identity: invalid record")
+	// ErrLimit: a list would exceed [MaxList] records.
+	ErrLimit = errors.New("identity: too many records")
 )
 
 // Status is a user's state.
@@ -68,6 +70,16 @@ const (
 	MaxSealedSecret = 1024
 	MaxReason       = 1000
 	MaxMethod       = 32
+)
+
+// Bounds of the stored lists.
+const (
+	// MaxList bounds the records [Grants.Grants] and
+	// [Grants.PendingElevations] return; beyond it they fail with
+	// [ErrLimit] rather than return a part.
+	MaxList = 1000
+	// MaxRecoveryCodes bounds a user's recovery codes.
+	MaxRecoveryCodes = 64
 )
 
 // A User is a person with an account in one tenant.
@@ -95,14 +107,17 @@ type User struct {
 }
 
 // NormalizeEmail returns the form of an e-mail address that users are
-// stored and looked up by: trimmed and lower-cased, with exactly one "@"
+// stored and looked up by: valid UTF-8, trimmed and lower-cased, with exactly one "@"
 // between a non-empty local part and domain, at most [MaxEmail] bytes, no
 // spaces or control characters.
 func NormalizeEmail(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: e-mail address not UTF-8", ErrInvalid)
+	}
 	e := strings.ToLower(strings.TrimSpace(s))
 	at := strings.IndexByte(e, '@')
 	switch {
-	case len(e) == 0 || len(e) > MaxEmail || !utf8.ValidString(e):
+	case len(e) == 0 || len(e) > MaxEmail:
 		return "", fmt.Errorf("%w: e-mail address empty, too long or not UTF-8", ErrInvalid)
 	case at <= 0 || at == len(e)-1 || strings.Count(e, "@") != 1:
 		return "", fmt.Errorf("%w: e-mail address needs one @ between a local part and a domain", ErrInvalid)
@@ -158,7 +173,7 @@ type TOTPEnrolment struct {
 	// sees the secret in clear.
 	SealedSecret []byte
 	// LastStep is the last time step accepted (RFC 6238); a code of this
-	// step or an earlier one is refused ([Store.AcceptTOTPStep]).
+	// step or an earlier one is refused ([Credentials.AcceptTOTPStep]).
 	LastStep uint64
 	// ConfirmedAt is when the enrolment was confirmed by a first valid
 	// code; zero while pending.
@@ -186,7 +201,7 @@ type Session struct {
 	UserID, Tenant string
 	// CreatedAt is when the session began.
 	CreatedAt time.Time
-	// LastSeen is the time of the last request ([Store.TouchSession]).
+	// LastSeen is the time of the last request ([Sessions.TouchSession]).
 	LastSeen time.Time
 	// ExpiresAt is the absolute end of the session.
 	ExpiresAt time.Time
@@ -242,7 +257,7 @@ type Grant struct {
 	// for a standing grant.
 	ElevationID string
 	// RevokedBy and RevokedAt record a revocation; revoked grants are not
-	// returned by [Store.Grants] but stay stored for review.
+	// returned by [Grants.Grants] but stay stored for review.
 	RevokedBy string
 	RevokedAt time.Time
 }
@@ -333,7 +348,7 @@ func (e Elevation) Validate() error {
 	return nil
 }
 
-// Revoked is what [Store.DisableUser] revoked.
+// Revoked is what [Users.DisableUser] revoked.
 type Revoked struct {
 	// Sessions are the hashes of the deleted sessions.
 	Sessions [][32]byte
@@ -350,9 +365,10 @@ func CheckStep(step uint64) error {
 	return nil
 }
 
-// A Store keeps users and their credentials. Every method is atomic;
-// every method naming a tenant sees only that tenant's records.
-type Store interface {
+// Users keeps the users of each tenant.
+// Every method is atomic; every method naming a tenant sees only that
+// tenant's records.
+type Users interface {
 	// CreateUser stores a new user ([User.Validate]); ErrExists if the id
 	// or the e-mail is taken in the tenant.
 	CreateUser(ctx context.Context, u User) error
@@ -368,7 +384,13 @@ type Store interface {
 	// requests, returning what it revoked. Disabling a disabled user
 	// keeps the first DisabledAt.
 	DisableUser(ctx context.Context, tenant, id string, at time.Time) (Revoked, error)
+}
 
+// Credentials keeps users' second factors: TOTP enrolments and recovery
+// codes.
+// Every method is atomic; every method naming a tenant sees only that
+// tenant's records.
+type Credentials interface {
 	// SetTOTP stores the user's enrolment, replacing any previous one.
 	SetTOTP(ctx context.Context, tenant string, e TOTPEnrolment) error
 	// TOTP returns the user's enrolment.
@@ -382,7 +404,7 @@ type Store interface {
 	DeleteTOTP(ctx context.Context, tenant, userID string) error
 
 	// SetRecoveryCodes replaces the user's recovery codes by hashes, all
-	// unused.
+	// unused; at most [MaxRecoveryCodes].
 	SetRecoveryCodes(ctx context.Context, tenant, userID string, hashes [][32]byte) error
 	// RecoveryCodes returns the user's codes, in no particular order.
 	RecoveryCodes(ctx context.Context, tenant, userID string) ([]RecoveryCode, error)
@@ -390,7 +412,10 @@ type Store interface {
 	// ErrNotFound if there is none (unknown or already used: of two
 	// requests with the same code exactly one succeeds).
 	RedeemRecoveryCode(ctx context.Context, tenant, userID string, hash [32]byte, at time.Time) error
+}
 
+// Sessions keeps logged-in sessions.
+type Sessions interface {
 	// CreateSession stores a new session ([Session.Validate]) for an
 	// active user of the tenant: ErrDisabled for a disabled one,
 	// ErrNotFound for none, ErrExists for a taken hash.
@@ -411,7 +436,12 @@ type Store interface {
 	// DeleteSessions deletes every session of the user and returns their
 	// hashes.
 	DeleteSessions(ctx context.Context, tenant, userID string) ([][32]byte, error)
+}
 
+// Grants keeps role grants and just-in-time elevation requests.
+// Every method is atomic; every method naming a tenant sees only that
+// tenant's records.
+type Grants interface {
 	// AddGrant stores a standing or time-bound grant ([Grant.Validate])
 	// to a user of the tenant.
 	AddGrant(ctx context.Context, g Grant) error
@@ -419,7 +449,8 @@ type Store interface {
 	// it is unknown or already revoked.
 	RevokeGrant(ctx context.Context, tenant, id, by string, at time.Time) error
 	// Grants returns the user's unrevoked grants, expired ones included
-	// (the caller judges time bounds), oldest first.
+	// (the caller judges time bounds), oldest first; [ErrLimit] beyond
+	// [MaxList].
 	Grants(ctx context.Context, tenant, userID string) ([]Grant, error)
 
 	// RequestElevation stores a pending request ([Elevation.Validate]) of
@@ -428,7 +459,7 @@ type Store interface {
 	// Elevation returns the tenant's request with that id.
 	Elevation(ctx context.Context, tenant, id string) (Elevation, error)
 	// PendingElevations returns the tenant's pending requests, oldest
-	// first.
+	// first; [ErrLimit] beyond [MaxList].
 	PendingElevations(ctx context.Context, tenant string) ([]Elevation, error)
 	// ApproveElevation marks the pending request g.ElevationID approved by
 	// g.GrantedBy at g.GrantedAt and stores g, its grant, in the same
@@ -440,7 +471,7 @@ type Store interface {
 	ExpireElevation(ctx context.Context, tenant, id, by string, at time.Time) error
 }
 
-// SortGrants orders grants as [Store.Grants] returns them: by GrantedAt,
+// SortGrants orders grants as [Grants.Grants] returns them: by GrantedAt,
 // then ID.
 func SortGrants(gs []Grant) {
 	slices.SortFunc(gs, func(a, b Grant) int {
@@ -448,10 +479,18 @@ func SortGrants(gs []Grant) {
 	})
 }
 
-// SortElevations orders requests as [Store.PendingElevations] returns
+// SortElevations orders requests as [Grants.PendingElevations] returns
 // them: by RequestedAt, then ID.
 func SortElevations(es []Elevation) {
 	slices.SortFunc(es, func(a, b Elevation) int {
 		return cmp.Or(a.RequestedAt.Compare(b.RequestedAt), cmp.Compare(a.ID, b.ID))
 	})
+}
+
+// A Store keeps users and their credentials: what a driver implements.
+type Store interface {
+	Users
+	Credentials
+	Sessions
+	Grants
 }

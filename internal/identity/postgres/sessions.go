@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -126,7 +127,8 @@ func (s *Store) RevokeGrant(ctx context.Context, tenant, id, by string, at time.
 // Grants implements [identity.Store].
 func (s *Store) Grants(ctx context.Context, tenant, userID string) ([]identity.Grant, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, tenant, user_id, role, granted_by, granted_at, not_before, not_after, elevation_id
-		FROM identity_grants WHERE tenant = $1 AND user_id = $2 AND revoked_at IS NULL ORDER BY granted_at, id`, tenant, userID)
+		FROM identity_grants WHERE tenant = $1 AND user_id = $2 AND revoked_at IS NULL ORDER BY granted_at, id LIMIT $3`,
+		tenant, userID, identity.MaxList+1)
 	if err != nil {
 		return nil, wrap("grants", err)
 	}
@@ -138,6 +140,9 @@ func (s *Store) Grants(ctx context.Context, tenant, userID string) ([]identity.G
 		out = append(out, g)
 		return nil
 	})
+	if err == nil && len(out) > identity.MaxList {
+		err = identity.ErrLimit
+	}
 	return out, wrap("grants", err)
 }
 
@@ -182,7 +187,7 @@ func (s *Store) Elevation(ctx context.Context, tenant, id string) (identity.Elev
 // PendingElevations implements [identity.Store].
 func (s *Store) PendingElevations(ctx context.Context, tenant string) ([]identity.Elevation, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+elevationColumns+` FROM identity_elevations
-		WHERE tenant = $1 AND status = $2 ORDER BY requested_at, id`, tenant, string(identity.ElevationPending))
+		WHERE tenant = $1 AND status = $2 ORDER BY requested_at, id LIMIT $3`, tenant, string(identity.ElevationPending), identity.MaxList+1)
 	if err != nil {
 		return nil, wrap("pending elevations", err)
 	}
@@ -195,7 +200,11 @@ func (s *Store) PendingElevations(ctx context.Context, tenant string) ([]identit
 		}
 		out = append(out, e)
 	}
-	return out, wrap("pending elevations", rows.Err())
+	err = rows.Err()
+	if err == nil && len(out) > identity.MaxList {
+		err = identity.ErrLimit
+	}
+	return out, wrap("pending elevations", err)
 }
 
 // decide moves the tenant's pending request id to status in one
@@ -205,7 +214,7 @@ func decide(ctx context.Context, tx pgx.Tx, tenant, id string, status identity.E
 	err = tx.QueryRow(ctx, `UPDATE identity_elevations SET status = $1, decided_by = $2, decided_at = $3, grant_id = $4
 		WHERE tenant = $5 AND id = $6 AND status = $7 RETURNING requested_by, role`,
 		string(status), by, at, grantID, tenant, id, string(identity.ElevationPending)).Scan(&requester, &role)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		var cur string
 		if err := tx.QueryRow(ctx, `SELECT status FROM identity_elevations WHERE tenant = $1 AND id = $2`, tenant, id).Scan(&cur); err != nil {
 			return "", "", err

@@ -169,6 +169,9 @@ func (s *Store) DeleteTOTP(ctx context.Context, tenant, userID string) error {
 
 // SetRecoveryCodes implements [identity.Store].
 func (s *Store) SetRecoveryCodes(ctx context.Context, tenant, userID string, hs [][32]byte) error {
+	if len(hs) > identity.MaxRecoveryCodes {
+		return fmt.Errorf("identity/postgres: %w: %d recovery codes", identity.ErrInvalid, len(hs))
+	}
 	return s.tx(ctx, "set recovery codes", func(tx pgx.Tx) error {
 		if err := lockUser(ctx, tx, tenant, userID); err != nil {
 			return err

@@ -131,7 +131,8 @@ func (s *Store) RevokeGrant(ctx context.Context, tenant, id, by string, at time.
 // Grants implements [identity.Store].
 func (s *Store) Grants(ctx context.Context, tenant, userID string) ([]identity.Grant, error) {
 	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT id, tenant, user_id, role, granted_by, granted_at, not_before,
-		not_after, elevation_id FROM identity_grants WHERE tenant = ? AND user_id = ? AND revoked_at IS NULL`, tenant, userID)
+		not_after, elevation_id FROM identity_grants WHERE tenant = ? AND user_id = ? AND revoked_at IS NULL LIMIT ?`,
+		tenant, userID, identity.MaxList+1)
 	if err != nil {
 		return nil, wrap("grants", err)
 	}
@@ -147,6 +148,9 @@ func (s *Store) Grants(ctx context.Context, tenant, userID string) ([]identity.G
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap("grants", err)
+	}
+	if len(out) > identity.MaxList {
+		return nil, wrap("grants", identity.ErrLimit)
 	}
 	identity.SortGrants(out)
 	return out, nil
@@ -197,7 +201,7 @@ func (s *Store) Elevation(ctx context.Context, tenant, id string) (identity.Elev
 // PendingElevations implements [identity.Store].
 func (s *Store) PendingElevations(ctx context.Context, tenant string) ([]identity.Elevation, error) {
 	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT `+elevationColumns+` FROM identity_elevations
-		WHERE tenant = ? AND status = ?`, tenant, string(identity.ElevationPending))
+		WHERE tenant = ? AND status = ? LIMIT ?`, tenant, string(identity.ElevationPending), identity.MaxList+1)
 	if err != nil {
 		return nil, wrap("pending elevations", err)
 	}
@@ -212,6 +216,9 @@ func (s *Store) PendingElevations(ctx context.Context, tenant string) ([]identit
 	}
 	if err := rows.Err(); err != nil {
 		return nil, wrap("pending elevations", err)
+	}
+	if len(out) > identity.MaxList {
+		return nil, wrap("pending elevations", identity.ErrLimit)
 	}
 	identity.SortElevations(out)
 	return out, nil

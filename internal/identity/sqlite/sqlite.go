@@ -167,8 +167,6 @@ func (c hashCol) Scan(v any) error {
 	return nil
 }
 
-func affected(res sql.Result) (int64, error) { return res.RowsAffected() }
-
 // userState returns the status of the tenant's user id inside tx.
 func userState(ctx context.Context, tx *sql.Tx, tenant, id string) error {
 	var status string

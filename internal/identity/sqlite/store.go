@@ -1,9 +1,9 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -71,10 +71,11 @@ func (s *Store) update(ctx context.Context, op, query string, args ...any) error
 	if err != nil {
 		return wrap(op, err)
 	}
-	if n, err := affected(res); err != nil || n == 0 {
-		return wrap(op, errors.Join(err, sql.ErrNoRows))
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = sql.ErrNoRows
 	}
-	return nil
+	return wrap(op, err)
 }
 
 // hashes collects the session hashes of rows.
@@ -110,7 +111,7 @@ func (s *Store) DisableUser(ctx context.Context, tenant, id string, at time.Time
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return errors.Join(err, sql.ErrNoRows)
+			return cmp.Or(err, sql.ErrNoRows)
 		}
 		if rev.Sessions, err = deleteSessions(ctx, tx, tenant, id); err != nil {
 			return err
@@ -196,6 +197,9 @@ func (s *Store) DeleteTOTP(ctx context.Context, tenant, userID string) error {
 
 // SetRecoveryCodes implements [identity.Store].
 func (s *Store) SetRecoveryCodes(ctx context.Context, tenant, userID string, hs [][32]byte) error {
+	if len(hs) > identity.MaxRecoveryCodes {
+		return fmt.Errorf("identity/sqlite: %w: %d recovery codes", identity.ErrInvalid, len(hs))
+	}
 	err := s.pool.Tx(ctx, func(tx *sql.Tx) error {
 		if err := userState(ctx, tx, tenant, userID); err != nil {
 			return err

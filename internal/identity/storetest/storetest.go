@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"Races", testRaces},
 		{"DisableRacesSessions", testDisableRacesSessions},
 		{"NoClearSecrets", testNoClearSecrets},
+		{"Limits", testLimits},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
@@ -821,6 +822,58 @@ func testNoClearSecrets(t *testing.T, db DB) {
 	}
 	if !db.Holds(t, u.Email) || !db.Holds(t, string(sealed)) {
 		t.Fatal("the scan finds neither the e-mail address nor the sealed secret: it cannot see the database")
+	}
+}
+
+// testLimits: lists fail beyond identity.MaxList rather than return a
+// part; a user's recovery codes are bounded.
+func testLimits(t *testing.T, db DB) {
+	ctx, s := t.Context(), db.A
+	mustCreate(t, s, user("t-1", "u-1"))
+	codes := make([][32]byte, identity.MaxRecoveryCodes+1)
+	for i := range codes {
+		codes[i] = hash(fmt.Sprint("code ", i))
+	}
+	is(t, "too many recovery codes", s.SetRecoveryCodes(ctx, "t-1", "u-1", codes), identity.ErrInvalid)
+	is(t, "most recovery codes", s.SetRecoveryCodes(ctx, "t-1", "u-1", codes[1:]), nil)
+
+	// Written by a few writers at once, alternately on the two nodes.
+	const writers = 8
+	var wg sync.WaitGroup
+	for w := range writers {
+		s := []identity.Store{db.A, db.B}[w%2]
+		wg.Go(func() {
+			for i := w; i <= identity.MaxList; i += writers {
+				at := base.Add(time.Duration(i) * time.Millisecond)
+				if err := s.AddGrant(ctx, identity.Grant{ID: fmt.Sprintf("g-%04d", i), Tenant: "t-1", UserID: "u-1", Role: "sender",
+					GrantedBy: "u-admin", GrantedAt: at}); err != nil {
+					t.Errorf("grant %d: %v", i, err)
+					return
+				}
+				if err := s.RequestElevation(ctx, elevation("t-1", fmt.Sprintf("e-%04d", i), "u-1", at)); err != nil {
+					t.Errorf("request %d: %v", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	_, err := s.Grants(ctx, "t-1", "u-1")
+	is(t, "grants beyond the limit", err, identity.ErrLimit)
+	_, err = s.PendingElevations(ctx, "t-1")
+	is(t, "pending requests beyond the limit", err, identity.ErrLimit)
+	is(t, "revoke one grant", s.RevokeGrant(ctx, "t-1", "g-0500", "u-admin", base), nil)
+	is(t, "expire one request", s.ExpireElevation(ctx, "t-1", "e-0000", "system", base), nil)
+	gs, err := s.Grants(ctx, "t-1", "u-1")
+	if err != nil || len(gs) != identity.MaxList || gs[0].ID != "g-0000" || gs[len(gs)-1].ID != fmt.Sprintf("g-%04d", identity.MaxList) {
+		t.Fatalf("%d grants at the limit, %v", len(gs), err)
+	}
+	es, err := s.PendingElevations(ctx, "t-1")
+	if err != nil || len(es) != identity.MaxList || es[0].ID != "e-0001" {
+		t.Fatalf("%d pending requests at the limit, %v", len(es), err)
 	}
 }
 
