@@ -16,6 +16,7 @@ import (
 	accountspostgres "github.com/signet-pki/signet/internal/accounts/postgres"
 	apipostgres "github.com/signet-pki/signet/internal/api/postgres"
 	blobpostgres "github.com/signet-pki/signet/internal/blob/postgres"
+	identitypostgres "github.com/signet-pki/signet/internal/identity/postgres"
 	"github.com/signet-pki/signet/internal/pgdb"
 	signingpostgres "github.com/signet-pki/signet/internal/signing/postgres"
 	workflowpostgres "github.com/signet-pki/signet/internal/workflow/postgres"
@@ -57,6 +58,7 @@ func Migrations() [][]pgdb.Migration {
 		capostgres.Migrations,
 		blobpostgres.Migrations,
 		secretMigrations,
+		identitypostgres.Migrations,
 	}
 }
 

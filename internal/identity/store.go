@@ -1,0 +1,496 @@
+// Package identity holds the records of people and their credentials —
+// users, TOTP enrolments, recovery codes, sessions, role grants and
+// just-in-time elevation requests — and the [Store] interface through
+// which the login and administration code keeps them. The drivers are
+// internal/identity/sqlite and internal/identity/postgres; both pass the
+// conformance suite internal/identity/storetest.
+//
+// The store holds only sealed or hashed material: a session is kept under
+// the SHA-256 of its cookie token, its CSRF token likewise, a TOTP secret
+// is sealed by the caller before it reaches the store, a recovery code is
+// kept as its keyed hash (package recovery), a password as its argon2id
+// PHC string (package password). Every read and write of a user's records
+// names the tenant, and a record of another tenant is [ErrNotFound].
+//
+// The sub-packages password, totp and recovery are the primitives the
+// login code combines with the store. The grants and elevation requests
+// mirror internal/authz's Grant and ElevationRequest; the store records
+// them and enforces no policy (approver ≠ requester and the duration cap
+// are authz's decisions).
+package identity
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Errors of the stores; a driver's errors match one of these with
+// [errors.Is] when the condition holds.
+var (
+	// ErrNotFound: no such record in the tenant (a record of another
+	// tenant is not found either).
+	ErrNotFound = errors.New("identity: not found")
+	// ErrExists: a record with the same key (a user's id or e-mail in the
+	// tenant, a session hash, a grant or request id) exists.
+	ErrExists = errors.New("identity: already exists")
+	// ErrConflict: a compare-and-set lost: a TOTP step at or before the
+	// last accepted one, an elevation request no longer pending.
+	ErrConflict = errors.New("identity: conflict")
+	// ErrDisabled: the user is disabled, so no session or elevation
+	// request may be created for them.
+	ErrDisabled = errors.New("identity: user disabled")
+	// ErrInvalid: the record is malformed.
+	ErrInvalid = errors.New("identity: invalid record")
+	// ErrLimit: a list would exceed [MaxList] records.
+	ErrLimit = errors.New("identity: too many records")
+)
+
+// Status is a user's state.
+type Status string
+
+// The states of a user.
+const (
+	StatusActive   Status = "active"
+	StatusDisabled Status = "disabled"
+)
+
+// Bounds of the stored fields, in bytes.
+const (
+	MaxID           = 128
+	MaxEmail        = 254
+	MaxName         = 200
+	MaxPasswordHash = 512
+	MaxSealedSecret = 1024
+	MaxReason       = 1000
+	MaxMethod       = 32
+)
+
+// Bounds of the stored lists.
+const (
+	// MaxList bounds the records [Grants.Grants] and
+	// [Grants.PendingElevations] return; beyond it they fail with
+	// [ErrLimit] rather than return a part.
+	MaxList = 1000
+	// MaxRecoveryCodes bounds a user's recovery codes.
+	MaxRecoveryCodes = 64
+)
+
+// A User is a person with an account in one tenant.
+type User struct {
+	// ID identifies the user across the service.
+	ID string
+	// Tenant is the user's tenant.
+	Tenant string
+	// Email is the user's address as [NormalizeEmail] returns it; unique
+	// in the tenant.
+	Email string
+	// Name is the user's display name.
+	Name string
+	// Status is active or disabled.
+	Status Status
+	// CreatedAt is when the user was created.
+	CreatedAt time.Time
+	// DisabledAt is when the user was disabled; zero while active.
+	DisabledAt time.Time
+	// PasswordHash is the argon2id PHC string of the password (package
+	// password); empty if the user has none (e.g. OIDC only).
+	PasswordHash string
+	// MFARequired says the user must pass a second factor at login.
+	MFARequired bool
+}
+
+// NormalizeEmail returns the form of an e-mail address that users are
+// stored and looked up by: valid UTF-8, trimmed and lower-cased, with exactly one "@"
+// between a non-empty local part and domain, at most [MaxEmail] bytes, no
+// spaces or control characters.
+func NormalizeEmail(s string) (string, error) {
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: e-mail address not UTF-8", ErrInvalid)
+	}
+	e := strings.ToLower(strings.TrimSpace(s))
+	at := strings.IndexByte(e, '@')
+	switch {
+	case len(e) == 0 || len(e) > MaxEmail:
+		return "", fmt.Errorf("%w: e-mail address empty, too long or not UTF-8", ErrInvalid)
+	case at <= 0 || at == len(e)-1 || strings.Count(e, "@") != 1:
+		return "", fmt.Errorf("%w: e-mail address needs one @ between a local part and a domain", ErrInvalid)
+	case strings.ContainsFunc(e, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return "", fmt.Errorf("%w: e-mail address holds a space or control character", ErrInvalid)
+	}
+	return e, nil
+}
+
+func text(field, s string, limit int, required bool) error {
+	switch {
+	case required && s == "":
+		return fmt.Errorf("%w: %s is required", ErrInvalid, field)
+	case len(s) > limit || !utf8.ValidString(s):
+		return fmt.Errorf("%w: %s must be UTF-8 of at most %d bytes", ErrInvalid, field, limit)
+	}
+	return nil
+}
+
+// Validate checks u before it is stored: ids, a normalized e-mail, a
+// known status with DisabledAt set exactly when disabled, a creation time
+// and bounded fields.
+func (u User) Validate() error {
+	if err := errors.Join(
+		text("user id", u.ID, MaxID, true),
+		text("tenant", u.Tenant, MaxID, true),
+		text("name", u.Name, MaxName, false),
+		text("password hash", u.PasswordHash, MaxPasswordHash, false),
+	); err != nil {
+		return err
+	}
+	if e, err := NormalizeEmail(u.Email); err != nil {
+		return err
+	} else if e != u.Email {
+		return fmt.Errorf("%w: e-mail address not normalized", ErrInvalid)
+	}
+	switch {
+	case u.Status != StatusActive && u.Status != StatusDisabled:
+		return fmt.Errorf("%w: status %q", ErrInvalid, u.Status)
+	case (u.Status == StatusDisabled) != !u.DisabledAt.IsZero():
+		return fmt.Errorf("%w: disabled_at must be set exactly when disabled", ErrInvalid)
+	case u.CreatedAt.IsZero():
+		return fmt.Errorf("%w: no creation time", ErrInvalid)
+	}
+	return nil
+}
+
+// A TOTPEnrolment is a user's TOTP authenticator.
+type TOTPEnrolment struct {
+	// UserID is the enrolled user.
+	UserID string
+	// SealedSecret is the TOTP key sealed by the caller; the store never
+	// sees the secret in clear.
+	SealedSecret []byte
+	// LastStep is the last time step accepted (RFC 6238); a code of this
+	// step or an earlier one is refused ([Credentials.AcceptTOTPStep]).
+	LastStep uint64
+	// ConfirmedAt is when the enrolment was confirmed by a first valid
+	// code; zero while pending.
+	ConfirmedAt time.Time
+}
+
+// A RecoveryCode is one stored recovery code: its keyed hash (package
+// recovery), never the code.
+type RecoveryCode struct {
+	// Hash is the code's keyed hash.
+	Hash [32]byte
+	// UsedAt is when it was redeemed; zero while unused.
+	UsedAt time.Time
+}
+
+// Used reports whether the code was redeemed.
+func (c RecoveryCode) Used() bool { return !c.UsedAt.IsZero() }
+
+// A Session is a logged-in user's session, kept under the SHA-256 of its
+// cookie token.
+type Session struct {
+	// Hash is the SHA-256 of the cookie token; the token is not stored.
+	Hash [32]byte
+	// UserID and Tenant name the session's user.
+	UserID, Tenant string
+	// CreatedAt is when the session began.
+	CreatedAt time.Time
+	// LastSeen is the time of the last request ([Sessions.TouchSession]).
+	LastSeen time.Time
+	// ExpiresAt is the absolute end of the session.
+	ExpiresAt time.Time
+	// IdleTimeout ends the session after that long without a request; the
+	// caller enforces it against LastSeen.
+	IdleTimeout time.Duration
+	// StrongAuthMethod and StrongAuthAt record the latest strong
+	// authentication (e.g. "totp", "passkey"); empty and zero if none.
+	StrongAuthMethod string
+	StrongAuthAt     time.Time
+	// CSRFHash is the SHA-256 of the session's CSRF token.
+	CSRFHash [32]byte
+}
+
+// Validate checks s before it is stored.
+func (s Session) Validate() error {
+	if err := errors.Join(
+		text("user id", s.UserID, MaxID, true),
+		text("tenant", s.Tenant, MaxID, true),
+		text("strong authentication method", s.StrongAuthMethod, MaxMethod, false),
+	); err != nil {
+		return err
+	}
+	switch {
+	case s.Hash == [32]byte{} || s.CSRFHash == [32]byte{}:
+		return fmt.Errorf("%w: session without a token or CSRF hash", ErrInvalid)
+	case s.CreatedAt.IsZero() || s.LastSeen.IsZero() || !s.ExpiresAt.After(s.CreatedAt):
+		return fmt.Errorf("%w: session times", ErrInvalid)
+	case s.IdleTimeout <= 0:
+		return fmt.Errorf("%w: session idle timeout must be positive", ErrInvalid)
+	case (s.StrongAuthMethod == "") != s.StrongAuthAt.IsZero():
+		return fmt.Errorf("%w: strong authentication needs both a method and a time", ErrInvalid)
+	}
+	return nil
+}
+
+// A Grant gives a user a role, standing (NotAfter zero) or for a time;
+// it mirrors internal/authz's Grant with who granted it and when.
+type Grant struct {
+	// ID identifies the grant.
+	ID string
+	// Tenant and UserID name the holder.
+	Tenant, UserID string
+	// Role names the role.
+	Role string
+	// GrantedBy is who made the grant (for an elevation, the approver);
+	// GrantedAt when.
+	GrantedBy string
+	GrantedAt time.Time
+	// NotBefore and NotAfter bound the grant; zero means unbounded.
+	NotBefore, NotAfter time.Time
+	// ElevationID names the elevation request the grant came from; empty
+	// for a standing grant.
+	ElevationID string
+	// RevokedBy and RevokedAt record a revocation; revoked grants are not
+	// returned by [Grants.Grants] but stay stored for review.
+	RevokedBy string
+	RevokedAt time.Time
+}
+
+// Validate checks g before it is stored.
+func (g Grant) Validate() error {
+	if err := errors.Join(
+		text("grant id", g.ID, MaxID, true),
+		text("tenant", g.Tenant, MaxID, true),
+		text("user id", g.UserID, MaxID, true),
+		text("role", g.Role, MaxID, true),
+		text("granted by", g.GrantedBy, MaxID, true),
+		text("elevation id", g.ElevationID, MaxID, false),
+	); err != nil {
+		return err
+	}
+	switch {
+	case g.GrantedAt.IsZero():
+		return fmt.Errorf("%w: grant without a time", ErrInvalid)
+	case !g.NotAfter.IsZero() && !g.NotAfter.After(g.NotBefore):
+		return fmt.Errorf("%w: grant ends before it starts", ErrInvalid)
+	case g.ElevationID != "" && g.NotAfter.IsZero():
+		return fmt.Errorf("%w: an elevation's grant needs an end", ErrInvalid)
+	case g.RevokedBy != "" || !g.RevokedAt.IsZero():
+		return fmt.Errorf("%w: a new grant is not revoked", ErrInvalid)
+	}
+	return nil
+}
+
+// ElevationStatus is the state of an elevation request.
+type ElevationStatus string
+
+// The states of an elevation request. A request is pending until it is
+// approved, expires, or is revoked (its requester disabled).
+const (
+	ElevationPending  ElevationStatus = "pending"
+	ElevationApproved ElevationStatus = "approved"
+	ElevationExpired  ElevationStatus = "expired"
+	ElevationRevoked  ElevationStatus = "revoked"
+)
+
+// An Elevation is a just-in-time elevation request; it mirrors
+// internal/authz's ElevationRequest with its outcome.
+type Elevation struct {
+	// ID identifies the request.
+	ID string
+	// Tenant is the requester's tenant.
+	Tenant string
+	// Role names the role asked for.
+	Role string
+	// RequestedBy is the requesting user, who would hold the grant.
+	RequestedBy string
+	// Reason says why.
+	Reason string
+	// Duration is how long the grant would last from its approval.
+	Duration time.Duration
+	// RequestedAt is when the request was made.
+	RequestedAt time.Time
+	// Status is the request's state.
+	Status ElevationStatus
+	// DecidedBy and DecidedAt record who ended the pending state and when
+	// (the approver; the caller that expired or revoked it).
+	DecidedBy string
+	DecidedAt time.Time
+	// GrantID names the grant an approval created.
+	GrantID string
+}
+
+// Validate checks a new request before it is stored: pending, undecided.
+func (e Elevation) Validate() error {
+	if err := errors.Join(
+		text("elevation id", e.ID, MaxID, true),
+		text("tenant", e.Tenant, MaxID, true),
+		text("role", e.Role, MaxID, true),
+		text("requester", e.RequestedBy, MaxID, true),
+		text("reason", e.Reason, MaxReason, true),
+	); err != nil {
+		return err
+	}
+	switch {
+	case e.Duration <= 0:
+		return fmt.Errorf("%w: elevation duration must be positive", ErrInvalid)
+	case e.RequestedAt.IsZero():
+		return fmt.Errorf("%w: elevation without a time", ErrInvalid)
+	case e.Status != ElevationPending || e.DecidedBy != "" || !e.DecidedAt.IsZero() || e.GrantID != "":
+		return fmt.Errorf("%w: a new elevation request is pending and undecided", ErrInvalid)
+	}
+	return nil
+}
+
+// Revoked is what [Users.DisableUser] revoked.
+type Revoked struct {
+	// Sessions are the hashes of the deleted sessions.
+	Sessions [][32]byte
+	// Elevations are the ids of the pending requests now revoked.
+	Elevations []string
+}
+
+// CheckStep checks that a TOTP step fits the stores' signed 64-bit
+// column.
+func CheckStep(step uint64) error {
+	if step > math.MaxInt64 {
+		return fmt.Errorf("%w: TOTP step out of range", ErrInvalid)
+	}
+	return nil
+}
+
+// Users keeps the users of each tenant.
+// Every method is atomic; every method naming a tenant sees only that
+// tenant's records.
+type Users interface {
+	// CreateUser stores a new user ([User.Validate]); ErrExists if the id
+	// or the e-mail is taken in the tenant.
+	CreateUser(ctx context.Context, u User) error
+	// UserByID returns the tenant's user with that id.
+	UserByID(ctx context.Context, tenant, id string) (User, error)
+	// UserByEmail returns the tenant's user with that address
+	// (normalized by [NormalizeEmail] before the lookup).
+	UserByEmail(ctx context.Context, tenant, email string) (User, error)
+	// SetPasswordHash replaces the user's password hash.
+	SetPasswordHash(ctx context.Context, tenant, id, hash string) error
+	// DisableUser disables the user at at and, in the same transaction,
+	// deletes their sessions and revokes their pending elevation
+	// requests, returning what it revoked. Disabling a disabled user
+	// keeps the first DisabledAt.
+	DisableUser(ctx context.Context, tenant, id string, at time.Time) (Revoked, error)
+}
+
+// Credentials keeps users' second factors: TOTP enrolments and recovery
+// codes.
+// Every method is atomic; every method naming a tenant sees only that
+// tenant's records.
+type Credentials interface {
+	// SetTOTP stores the user's enrolment, replacing any previous one.
+	SetTOTP(ctx context.Context, tenant string, e TOTPEnrolment) error
+	// TOTP returns the user's enrolment.
+	TOTP(ctx context.Context, tenant, userID string) (TOTPEnrolment, error)
+	// AcceptTOTPStep records step as the last accepted step if it is after
+	// the stored one (compare-and-set; ErrConflict otherwise, so of two
+	// requests with the same code exactly one succeeds), and confirms a
+	// pending enrolment at at.
+	AcceptTOTPStep(ctx context.Context, tenant, userID string, step uint64, at time.Time) error
+	// DeleteTOTP removes the user's enrolment.
+	DeleteTOTP(ctx context.Context, tenant, userID string) error
+
+	// SetRecoveryCodes replaces the user's recovery codes by hashes, all
+	// unused; at most [MaxRecoveryCodes].
+	SetRecoveryCodes(ctx context.Context, tenant, userID string, hashes [][32]byte) error
+	// RecoveryCodes returns the user's codes, in no particular order.
+	RecoveryCodes(ctx context.Context, tenant, userID string) ([]RecoveryCode, error)
+	// RedeemRecoveryCode marks the unused code with that hash used at at;
+	// ErrNotFound if there is none (unknown or already used: of two
+	// requests with the same code exactly one succeeds).
+	RedeemRecoveryCode(ctx context.Context, tenant, userID string, hash [32]byte, at time.Time) error
+}
+
+// Sessions keeps logged-in sessions.
+type Sessions interface {
+	// CreateSession stores a new session ([Session.Validate]) for an
+	// active user of the tenant: ErrDisabled for a disabled one,
+	// ErrNotFound for none, ErrExists for a taken hash.
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByHash returns the session under hash; its tenant is the
+	// session's own.
+	SessionByHash(ctx context.Context, hash [32]byte) (Session, error)
+	// TouchSession sets the session's LastSeen to at if later. The caller
+	// enforces the idle and absolute timeouts.
+	TouchSession(ctx context.Context, hash [32]byte, at time.Time) error
+	// RotateSession deletes the session under old and stores next in the
+	// same transaction; next must belong to the same user and tenant.
+	// ErrNotFound if old is gone (of two rotations of one session exactly
+	// one succeeds).
+	RotateSession(ctx context.Context, old [32]byte, next Session) error
+	// DeleteSession deletes one session (logout).
+	DeleteSession(ctx context.Context, hash [32]byte) error
+	// DeleteSessions deletes every session of the user and returns their
+	// hashes.
+	DeleteSessions(ctx context.Context, tenant, userID string) ([][32]byte, error)
+}
+
+// Grants keeps role grants and just-in-time elevation requests.
+// Every method is atomic; every method naming a tenant sees only that
+// tenant's records.
+type Grants interface {
+	// AddGrant stores a standing or time-bound grant ([Grant.Validate])
+	// to a user of the tenant.
+	AddGrant(ctx context.Context, g Grant) error
+	// RevokeGrant records that by revoked the grant at at; ErrNotFound if
+	// it is unknown or already revoked.
+	RevokeGrant(ctx context.Context, tenant, id, by string, at time.Time) error
+	// Grants returns the user's unrevoked grants, expired ones included
+	// (the caller judges time bounds), oldest first; [ErrLimit] beyond
+	// [MaxList].
+	Grants(ctx context.Context, tenant, userID string) ([]Grant, error)
+
+	// RequestElevation stores a pending request ([Elevation.Validate]) of
+	// an active user of the tenant.
+	RequestElevation(ctx context.Context, e Elevation) error
+	// Elevation returns the tenant's request with that id.
+	Elevation(ctx context.Context, tenant, id string) (Elevation, error)
+	// PendingElevations returns the tenant's pending requests, oldest
+	// first; [ErrLimit] beyond [MaxList].
+	PendingElevations(ctx context.Context, tenant string) ([]Elevation, error)
+	// ApproveElevation marks the pending request g.ElevationID approved by
+	// g.GrantedBy at g.GrantedAt and stores g, its grant, in the same
+	// transaction: ErrConflict if the request is no longer pending. The
+	// store does not judge who may approve (internal/authz does).
+	ApproveElevation(ctx context.Context, g Grant) error
+	// ExpireElevation marks the pending request expired by by at at;
+	// ErrConflict if it is no longer pending.
+	ExpireElevation(ctx context.Context, tenant, id, by string, at time.Time) error
+}
+
+// SortGrants orders grants as [Grants.Grants] returns them: by GrantedAt,
+// then ID.
+func SortGrants(gs []Grant) {
+	slices.SortFunc(gs, func(a, b Grant) int {
+		return cmp.Or(a.GrantedAt.Compare(b.GrantedAt), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+// SortElevations orders requests as [Grants.PendingElevations] returns
+// them: by RequestedAt, then ID.
+func SortElevations(es []Elevation) {
+	slices.SortFunc(es, func(a, b Elevation) int {
+		return cmp.Or(a.RequestedAt.Compare(b.RequestedAt), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+// A Store keeps users and their credentials: what a driver implements.
+type Store interface {
+	Users
+	Credentials
+	Sessions
+	Grants
+}
