@@ -26,13 +26,12 @@ type location struct {
 // locationFlags are the flags of a data command that name a deployment:
 // --data DIR, --database-url URL, or --config FILE (the configuration file
 // of `signet serve`, whose data_dir, database_url and database_admin_url
-// are taken). A flag wins over the configuration file; SIGNET_DATABASE_URL
-// and SIGNET_DATABASE_ADMIN_URL over both.
+// are taken). SIGNET_DATABASE_URL and SIGNET_DATABASE_ADMIN_URL win over
+// the configuration file, and the flags over both.
 type locationFlags struct {
 	dirFlag     string
 	databaseArg string
 	configFile  string
-	set         map[string]bool
 	fs          *flag.FlagSet
 }
 
