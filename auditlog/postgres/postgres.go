@@ -111,17 +111,6 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// reader is an [auditlog.StorageReader] inside a transaction.
-type reader struct{ q querier }
-
-func (r reader) Size(ctx context.Context) (int64, error) { return size(ctx, r.q) }
-func (r reader) Records(ctx context.Context, start, end int64) ([]auditlog.Record, error) {
-	return records(ctx, r.q, start, end)
-}
-func (r reader) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
-	return readHashes(ctx, r.q, indexes)
-}
-
 func size(ctx context.Context, q rowQueryer) (int64, error) {
 	var n int64
 	if err := q.QueryRow(ctx, "SELECT COALESCE(MAX(idx) + 1, 0) FROM records").Scan(&n); err != nil {
