@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/signet-pki/signet/internal/authz/authztest"
 )
 
 func TestParseAction(t *testing.T) {
@@ -41,12 +43,12 @@ func TestParseAction(t *testing.T) {
 // table and no other, each once, each "resource.verb".
 func TestAllActions(t *testing.T) {
 	all := AllActions()
-	if len(all) != len(expectedRoles) {
-		t.Errorf("%d actions, the table has %d", len(all), len(expectedRoles))
+	if len(all) != len(authztest.Roles) {
+		t.Errorf("%d actions, the table has %d", len(all), len(authztest.Roles))
 	}
 	shape := regexp.MustCompile(`^[a-z]+\.[a-z]+$`)
 	for i, a := range all {
-		if _, ok := expectedRoles[string(a)]; !ok {
+		if _, ok := authztest.Roles[string(a)]; !ok {
 			t.Errorf("%s is not in the matrix's table", a)
 		}
 		if slices.Contains(all[:i], a) || !shape.MatchString(string(a)) {

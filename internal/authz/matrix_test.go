@@ -2,55 +2,11 @@ package authz
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/signet-pki/signet/internal/authz/authztest"
 )
-
-// expectedRoles is the action × built-in role table, written here by hand
-// and independently of role.go: each action with the built-in roles that
-// hold it. docs/ARCHITECTURE.md shows the same table (TestArchitectureTable).
-var expectedRoles = map[string]string{
-	"document.upload":  "sender",
-	"document.read":    "sender approver auditor",
-	"document.export":  "sender auditor",
-	"envelope.prepare": "sender",
-	"envelope.read":    "sender approver auditor",
-	"envelope.send":    "sender",
-	"envelope.approve": "approver",
-	"envelope.void":    "sender",
-	"envelope.sign":    "",
-	"audit.read":       "auditor",
-	"audit.export":     "auditor",
-	"audit.configure":  "",
-	"access.review":    "auditor tenant-admin",
-	"key.admin":        "key-custodian",
-	"user.admin":       "tenant-admin",
-	"role.admin":       "tenant-admin",
-	"policy.admin":     "tenant-admin",
-	"webhook.admin":    "tenant-admin",
-	"apikey.read":      "tenant-admin",
-	"apikey.admin":     "tenant-admin",
-	"tenant.admin":     "",
-}
-
-// Written by hand too: the actions that always need step-up, those that
-// need it on a high-assurance envelope or a bulk export, and the roles
-// that hold a privileged action.
-var (
-	expectedAlwaysStepUp = "key.admin audit.export user.admin role.admin apikey.admin"
-	expectedFactStepUp   = "envelope.approve envelope.sign document.export"
-	expectedPrivileged   = "key-custodian tenant-admin"
-)
-
-func in(list, word string) bool {
-	for _, w := range strings.Fields(list) {
-		if w == word {
-			return true
-		}
-	}
-	return false
-}
 
 // A matrixCase is one cell of the generated matrix.
 type matrixCase struct {
@@ -71,14 +27,14 @@ func (c matrixCase) String() string {
 // expected is the decision the matrix expects, computed from the literal
 // tables above without calling into the package's rules.
 func expected(c matrixCase) Effect {
-	if !c.ownTenant || !in(expectedRoles[string(c.action)], c.role) {
+	if !c.ownTenant || !authztest.In(authztest.Roles[string(c.action)], c.role) {
 		return Deny
 	}
-	if c.standing && in(expectedPrivileged, c.role) {
+	if c.standing && authztest.In(authztest.Privileged, c.role) {
 		return Deny
 	}
-	risky := in(expectedAlwaysStepUp, string(c.action)) ||
-		c.riskyFacts && in(expectedFactStepUp, string(c.action))
+	risky := authztest.In(authztest.AlwaysStepUp, string(c.action)) ||
+		c.riskyFacts && authztest.In(authztest.FactStepUp, string(c.action))
 	switch {
 	case risky && c.kind == KindServiceAccount:
 		return Deny

@@ -35,7 +35,7 @@
 //  5. Binary: cmd/signet. Everything except test support.
 //
 // Test support (internal/testpki, internal/pgtest, internal/pdfsigtest,
-// internal/cluster/clustertest, internal/secretscan, internal/pdf/pdftest,
+// internal/cluster/clustertest, internal/authz/authztest, internal/secretscan, internal/pdf/pdftest,
 // internal/mail/mailtest, every */storetest, auditlog/anchor/witnesstest,
 // keys/soft/vaulttest,
 // auditlog/internal/logbench, and this package) is imported only by tests,

@@ -66,7 +66,7 @@ var (
 	// testSupportRoots lists test support; any package whose last element
 	// is storetest is test support too.
 	testSupportRoots = []string{
-		"internal/testpki", "internal/pgtest", "internal/pdfsigtest", "internal/cluster/clustertest",
+		"internal/testpki", "internal/pgtest", "internal/authz/authztest", "internal/pdfsigtest", "internal/cluster/clustertest",
 		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest",
 		"auditlog/anchor/witnesstest", "keys/soft/vaulttest",
 		"auditlog/internal/logbench", "internal/layers",

@@ -13,6 +13,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/authz"
+	"github.com/signet-pki/signet/internal/authz/authztest"
 	"github.com/signet-pki/signet/internal/server"
 )
 
@@ -105,39 +106,10 @@ func TestRouteDeclarations(t *testing.T) {
 	})
 }
 
-// The tables below are written by hand, independently of internal/authz's
-// data, so that the matrix compares the decisions with an expectation and
-// not with themselves.
+// The tables below, with internal/authz/authztest's, are written by hand,
+// independently of internal/authz's data, so that the matrix compares the
+// decisions with an expectation and not with themselves.
 var (
-	// matrixRoles: each action with the built-in roles that hold it.
-	matrixRoles = map[string]string{
-		"document.upload":  "sender",
-		"document.read":    "sender approver auditor",
-		"document.export":  "sender auditor",
-		"envelope.prepare": "sender",
-		"envelope.read":    "sender approver auditor",
-		"envelope.send":    "sender",
-		"envelope.approve": "approver",
-		"envelope.void":    "sender",
-		"envelope.sign":    "",
-		"audit.read":       "auditor",
-		"audit.export":     "auditor",
-		"audit.configure":  "",
-		"access.review":    "auditor tenant-admin",
-		"key.admin":        "key-custodian",
-		"user.admin":       "tenant-admin",
-		"role.admin":       "tenant-admin",
-		"policy.admin":     "tenant-admin",
-		"webhook.admin":    "tenant-admin",
-		"apikey.read":      "tenant-admin",
-		"apikey.admin":     "tenant-admin",
-		"tenant.admin":     "",
-	}
-	// matrixStepUp: the actions that always need a recent strong
-	// authentication.
-	matrixStepUp = "key.admin audit.export user.admin role.admin apikey.admin"
-	// matrixRecipient: what a recipient does on its own envelope.
-	matrixRecipient = "envelope.read document.read envelope.sign"
 	// matrixPlatform: what the platform administrator does.
 	matrixPlatform = "tenant.admin"
 	// matrixPublic: the routes open to anyone.
@@ -153,28 +125,26 @@ func matrixExpect(who string, action authz.Action, ownTenant, strong bool) authz
 	a := string(action)
 	switch who {
 	case "platform":
-		if in(matrixPlatform, a) {
+		if authztest.In(matrixPlatform, a) {
 			return authz.Allow
 		}
 		return authz.Deny
 	case "recipient":
-		if ownTenant && in(matrixRecipient, a) {
+		if ownTenant && authztest.In(authztest.Recipient, a) {
 			return authz.Allow
 		}
 		return authz.Deny
 	case "recipient-elsewhere":
 		return authz.Deny
 	}
-	if !ownTenant || !in(matrixRoles[a], who) {
+	if !ownTenant || !authztest.In(authztest.Roles[a], who) {
 		return authz.Deny
 	}
-	if in(matrixStepUp, a) && !strong {
+	if authztest.In(authztest.AlwaysStepUp, a) && !strong {
 		return authz.StepUpRequired
 	}
 	return authz.Allow
 }
-
-func in(list, word string) bool { return slices.Contains(strings.Fields(list), word) }
 
 // TestAuthorizationMatrix asks authz.Decide, for every route the router
 // registers (with the action its OpenAPI operation declares) × every
@@ -187,8 +157,8 @@ func in(list, word string) bool { return slices.Contains(strings.Fields(list), w
 func TestAuthorizationMatrix(t *testing.T) {
 	r := start(t, filepath.Join(t.TempDir(), "data"), nil)
 	access := routeActions(t, r.srv)
-	if len(matrixRoles) != len(authz.AllActions()) {
-		t.Fatalf("the matrix's table has %d actions, authz %d", len(matrixRoles), len(authz.AllActions()))
+	if len(authztest.Roles) != len(authz.AllActions()) {
+		t.Fatalf("the matrix's table has %d actions, authz %d", len(authztest.Roles), len(authz.AllActions()))
 	}
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	const own, other, env = "tenant-own", "tenant-other", "env-1"
@@ -316,8 +286,8 @@ func TestDeclaredActionsMatchScopes(t *testing.T) {
 			continue
 		}
 		if sch := schemes[route]; strings.HasPrefix(sch, "recipient") {
-			if !in(matrixRecipient, decl.Action) {
-				t.Errorf("%s (security %s) declares %s, not a recipient action (%s)", route, sch, decl.Action, matrixRecipient)
+			if !authztest.In(authztest.Recipient, decl.Action) {
+				t.Errorf("%s (security %s) declares %s, not a recipient action (%s)", route, sch, decl.Action, authztest.Recipient)
 			}
 			continue
 		} else if sch != "apiKey" {
@@ -341,7 +311,7 @@ func TestDeclaredActionsMatchScopes(t *testing.T) {
 			if !refusedScope(res) {
 				passed = append(passed, scope)
 			}
-			if in(scopeActions[scope], decl.Action) || (scope == api.ScopeAdmin && in(platformManagesKeys, decl.Action)) {
+			if authztest.In(scopeActions[scope], decl.Action) || (scope == api.ScopeAdmin && authztest.In(platformManagesKeys, decl.Action)) {
 				want = append(want, scope)
 			}
 		}
