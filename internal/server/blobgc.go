@@ -13,11 +13,10 @@ import (
 // younger than BlobGCGrace. Each deletion is logged by the blob's name (a
 // SHA-256), never its content.
 //
-// The collection runs in this process only, which is right while one
-// process serves a data directory. Several nodes sharing one blob store
-// would each decide from their own view of requests in flight; they would
-// need to elect one collector (e.g. through a lease in the shared
-// database) and a grace period longer than any node's longest request.
+// The server runs it under a lease: on PostgreSQL one node collects at a
+// time. The grace period must stay longer than any node's longest
+// request, since a blob written by a request in flight on another node is
+// not yet referenced.
 func (s *Server) collectBlobs(ctx context.Context) {
 	interval, grace := time.Duration(s.cfg.BlobGCInterval), time.Duration(s.cfg.BlobGCGrace)
 	t := time.NewTicker(interval)
