@@ -222,7 +222,8 @@ func PutSecret(ctx context.Context, db execer, master []byte, name string, secre
 	return nil
 }
 
-// pgServices opens the service's stores in the database.
+// pgServices opens the service's stores in the database, all but the
+// documents.
 func (d *Dir) pgServices(ctx context.Context) (*Services, error) {
 	pool, err := d.database(ctx)
 	if err != nil {
@@ -244,10 +245,6 @@ func (d *Dir) pgServices(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	blobs, err := blobpostgres.New(ctx, pool)
-	if err != nil {
-		return nil, err
-	}
 	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Documents: wf, Envelopes: wf,
-		Signing: sg, Blobs: blobs, Ping: idem.Ping}, nil
+		Signing: sg, Ping: idem.Ping}, nil
 }

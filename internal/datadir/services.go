@@ -8,6 +8,7 @@ import (
 	accountssqlite "github.com/signet-pki/signet/internal/accounts/sqlite"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
+	blobpostgres "github.com/signet-pki/signet/internal/blob/postgres"
 	blobs3 "github.com/signet-pki/signet/internal/blob/s3"
 	"github.com/signet-pki/signet/internal/signing"
 	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
@@ -31,7 +32,8 @@ type Services struct {
 }
 
 // Services opens the service's stores: in signet.db and blobs/
-// ([Dir.ServiceDB], [Dir.Blobs]).
+// ([Dir.ServiceDB], [Dir.Blobs]), or in the PostgreSQL database; the
+// documents in an S3 bucket if [Options.DocumentsS3] says so.
 func (d *Dir) Services(ctx context.Context) (*Services, error) {
 	if d.closed {
 		return nil, errClosed
@@ -39,17 +41,26 @@ func (d *Dir) Services(ctx context.Context) (*Services, error) {
 	if d.services != nil {
 		return d.services, nil
 	}
+	var st *Services
+	var err error
 	if d.Postgres() {
-		st, err := d.pgServices(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if st.Blobs, err = d.s3Blobs(st.Blobs); err != nil {
-			return nil, err
-		}
-		d.services = st
-		return st, nil
+		st, err = d.pgServices(ctx)
+	} else {
+		st, err = d.sqliteServices(ctx)
 	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Blobs, err = d.documents(ctx); err != nil {
+		return nil, err
+	}
+	d.services = st
+	return st, nil
+}
+
+// sqliteServices opens the service's stores in signet.db, all but the
+// documents.
+func (d *Dir) sqliteServices(ctx context.Context) (*Services, error) {
 	pool, err := d.ServiceDB(ctx)
 	if err != nil {
 		return nil, err
@@ -70,32 +81,30 @@ func (d *Dir) Services(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	var blobs workflow.BlobCollector
-	if d.opts.DocumentsS3 != nil {
-		blobs, err = d.s3Blobs(nil)
-	} else {
-		blobs, err = d.Blobs()
-	}
-	if err != nil {
-		return nil, err
-	}
-	d.services = &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Documents: wf, Envelopes: wf,
-		Signing: sg, Blobs: blobs, Ping: func(ctx context.Context) error {
+	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Documents: wf, Envelopes: wf,
+		Signing: sg, Ping: func(ctx context.Context) error {
 			var one int
 			return pool.Writer().QueryRowContext(ctx, "SELECT 1 FROM schema_migrations LIMIT 1").Scan(&one)
-		}}
-	return d.services, nil
+		}}, nil
 }
 
-// s3Blobs returns the S3 store of [Options.DocumentsS3] if set, else
-// local.
-func (d *Dir) s3Blobs(local workflow.BlobCollector) (workflow.BlobCollector, error) {
-	if d.opts.DocumentsS3 == nil {
-		return local, nil
+// documents opens the store of the documents: the S3 bucket of
+// [Options.DocumentsS3] if set, else the database on PostgreSQL, else
+// blobs/.
+func (d *Dir) documents(ctx context.Context) (workflow.BlobCollector, error) {
+	switch {
+	case d.opts.DocumentsS3 != nil:
+		st, err := blobs3.New(*d.opts.DocumentsS3)
+		if err != nil {
+			return nil, fmt.Errorf("datadir: documents_s3: %w", err)
+		}
+		return st, nil
+	case d.Postgres():
+		pool, err := d.database(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return blobpostgres.New(ctx, pool)
 	}
-	st, err := blobs3.New(*d.opts.DocumentsS3)
-	if err != nil {
-		return nil, fmt.Errorf("datadir: documents_s3: %w", err)
-	}
-	return st, nil
+	return d.Blobs()
 }
