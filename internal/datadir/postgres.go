@@ -96,8 +96,8 @@ func MigrateDatabase(ctx context.Context, adminURL, appRole string) error {
 	return nil
 }
 
-// RoleOf returns the role that the connection string url logs in as.
-func RoleOf(url string) (string, error) {
+// roleOf returns the role that the connection string url logs in as.
+func roleOf(url string) (string, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return "", errors.New("datadir: database_url is not a PostgreSQL connection string")
@@ -119,7 +119,7 @@ func (d *Dir) database(ctx context.Context) (*pgxpool.Pool, error) {
 		return d.db, nil
 	}
 	if d.opts.DatabaseAdminURL != "" {
-		role, err := RoleOf(d.opts.DatabaseURL)
+		role, err := roleOf(d.opts.DatabaseURL)
 		if err != nil {
 			return nil, err
 		}
@@ -182,13 +182,11 @@ func (d *Dir) pgSecret(ctx context.Context, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer clear(fresh)
-	sealed, err := soft.SealSecret(mk, name, fresh, rand.Reader)
-	if err != nil {
+	// Another node may have created it first: then this one is dropped.
+	if _, err := putSecret(ctx, pool, mk, name, fresh); err != nil {
 		return nil, err
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO service_secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, sealed); err != nil {
-		return nil, fmt.Errorf("datadir: %s secret: %w", name, err)
-	}
+	var sealed []byte
 	if err := pool.QueryRow(ctx, `SELECT sealed FROM service_secrets WHERE name = $1`, name).Scan(&sealed); err != nil {
 		return nil, fmt.Errorf("datadir: %s secret: %w", name, err)
 	}
@@ -208,18 +206,25 @@ type execer interface {
 // `signet migrate` does with a data directory's audit secret. It refuses
 // to replace a different one.
 func PutSecret(ctx context.Context, db execer, master []byte, name string, secret []byte) error {
+	stored, err := putSecret(ctx, db, master, name, secret)
+	if err == nil && !stored {
+		err = fmt.Errorf("datadir: the database already holds a %s secret", name)
+	}
+	return err
+}
+
+// putSecret stores secret sealed under master as name unless a secret of
+// that name is stored, and reports whether it stored it.
+func putSecret(ctx context.Context, db execer, master []byte, name string, secret []byte) (bool, error) {
 	sealed, err := soft.SealSecret(master, name, secret, rand.Reader)
 	if err != nil {
-		return err
+		return false, err
 	}
 	tag, err := db.Exec(ctx, `INSERT INTO service_secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, name, sealed)
 	if err != nil {
-		return fmt.Errorf("datadir: %s secret: %w", name, err)
+		return false, fmt.Errorf("datadir: %s secret: %w", name, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("datadir: the database already holds a %s secret", name)
-	}
-	return nil
+	return tag.RowsAffected() == 1, nil
 }
 
 // pgServices opens the service's stores in the database, all but the
