@@ -15,7 +15,6 @@ import (
 	"github.com/signet-pki/signet/auditlog/anchor"
 	auditpostgres "github.com/signet-pki/signet/auditlog/postgres"
 	"github.com/signet-pki/signet/internal/datadir"
-	"github.com/signet-pki/signet/internal/server"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -74,13 +73,9 @@ func (s *storeFlags) resolve() error {
 	if s.config == "" {
 		return nil
 	}
-	b, err := os.ReadFile(s.config)
+	cfg, err := readConfig(s.config)
 	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	cfg, err := server.ParseConfig(b)
-	if err != nil {
-		return usageErrorf("%v", err)
+		return err
 	}
 	if s.db == "" {
 		s.db = cfg.DatabaseURL

@@ -54,13 +54,9 @@ func (lf *locationFlags) resolve(env *environment) (location, error) {
 	lf.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var loc location
 	if lf.configFile != "" {
-		b, err := os.ReadFile(lf.configFile)
+		cfg, err := readConfig(lf.configFile)
 		if err != nil {
-			return loc, usageErrorf("%v", err)
-		}
-		cfg, err := server.ParseConfig(b)
-		if err != nil {
-			return loc, usageErrorf("%v", err)
+			return loc, err
 		}
 		loc = location{dir: cfg.DataDir, databaseURL: cfg.DatabaseURL, adminURL: cfg.DatabaseAdminURL}
 	}
@@ -77,4 +73,18 @@ func (lf *locationFlags) resolve(env *environment) (location, error) {
 		loc.databaseURL = lf.databaseArg
 	}
 	return loc, nil
+}
+
+// readConfig reads the configuration file of `signet serve` at path; a
+// file that cannot be read or parsed is the caller's mistake (exit 2).
+func readConfig(path string) (server.Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return server.Config{}, usageErrorf("%v", err)
+	}
+	cfg, err := server.ParseConfig(b)
+	if err != nil {
+		return server.Config{}, usageErrorf("%v", err)
+	}
+	return cfg, nil
 }

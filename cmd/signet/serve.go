@@ -32,12 +32,8 @@ func cmdServe(args []string, env *environment) error {
 	}
 	cfg := server.Config{}
 	if *config != "" {
-		b, err := os.ReadFile(*config)
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		if cfg, err = server.ParseConfig(b); err != nil {
-			return usageErrorf("%v", err)
+		if cfg, err = readConfig(*config); err != nil {
+			return err
 		}
 	}
 	if *data != "" {
