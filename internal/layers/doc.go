@@ -25,7 +25,7 @@
 //     internal/apiclient, internal/transfer, internal/server and their
 //     sub-packages. Layers 1-4, with an order inside the layer:
 //
-//     api < (authz, identity) < accounts < (blob, mail) < workflow < signing < (datadir, apiclient) < (transfer, server)
+//     api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient) < (transfer, server)
 //
 //     A package imports only packages earlier in that order, plus packages
 //     of its own group (internal/workflow/sqlite imports internal/workflow).
