@@ -89,6 +89,9 @@ type Error struct {
 	Status int
 	// Err is the underlying cause; it is logged, never sent.
 	Err error
+	// StepUp, on a 401 "step-up-required", names the authentication the
+	// action needs.
+	StepUp *StepUp
 }
 
 // Error returns the detail, or the kind, with the cause.

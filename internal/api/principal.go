@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // A PrincipalKind says what kind of principal acts.
@@ -16,6 +17,9 @@ const (
 	// PrincipalRecipient is a recipient authenticated by a link token and
 	// proof of email control.
 	PrincipalRecipient PrincipalKind = "recipient"
+	// PrincipalUser is a person with an account, authenticated by a
+	// session cookie.
+	PrincipalUser PrincipalKind = "user"
 	// PrincipalSystem is Signet itself (schedulers).
 	PrincipalSystem PrincipalKind = "system"
 )
@@ -53,6 +57,36 @@ type Principal struct {
 	Tenant string
 	// Scopes are the scopes granted.
 	Scopes []string
+	// Platform marks the platform administrator (no tenant).
+	Platform bool
+	// Roles are, for a service account, the roles its API key was
+	// granted (standing grants); a user's grants are loaded from the
+	// identity store by the [Authorizer].
+	Roles []string
+	// Actions are, for a service account, the actions its API key is
+	// bound to: it acts only within them.
+	Actions []string
+	// GrantedBy and GrantedAt are, for a service account, who created
+	// its key and when (the grant of Roles).
+	GrantedBy string
+	GrantedAt time.Time
+	// Envelope is, for a recipient, the envelope its link names.
+	Envelope string
+	// Session is, for a user, the id of the session (the hex SHA-256 of
+	// its cookie token); "" otherwise.
+	Session string
+	// AuthMethods are how the principal authenticated, as RFC 8176 amr
+	// values ("pwd", "otp", "hwk", ...) or Signet's method names.
+	AuthMethods []string
+	// StrongAuth is the principal's latest strong authentication
+	// ("totp" or "passkey") and when; zero if none.
+	StrongAuth Authentication
+}
+
+// An Authentication is one proof of identity: its method and when.
+type Authentication struct {
+	Method string
+	At     time.Time
 }
 
 // HasScope reports whether p was granted scope.

@@ -22,6 +22,16 @@ type Problem struct {
 	Detail    string `json:"detail,omitempty"`
 	Instance  string `json:"instance,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// StepUp is set on a "step-up-required" problem: what authentication
+	// the action needs.
+	StepUp *StepUp `json:"step_up,omitempty"`
+}
+
+// A StepUp says what fresh authentication a risky action needs: one of
+// Methods ("passkey", "totp") within MaxAge seconds.
+type StepUp struct {
+	Methods []string `json:"methods"`
+	MaxAge  int      `json:"max_age"`
 }
 
 // ProblemFor returns the problem details for err as answered to r. Errors
@@ -34,6 +44,7 @@ func ProblemFor(r *http.Request, err error) Problem {
 		Title:  e.title(),
 		Status: e.status(),
 		Detail: e.Detail,
+		StepUp: e.StepUp,
 	}
 	if r != nil {
 		p.Instance = r.URL.Path
@@ -77,6 +88,10 @@ func WriteProblem(w http.ResponseWriter, r *http.Request, err error) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))
 	h.Del("Content-Encoding")
+	if p.StepUp != nil {
+		// RFC 9470's challenge, for clients that read the header.
+		h.Set("WWW-Authenticate", `Bearer error="insufficient_user_authentication", error_description="a recent strong authentication is required", max_age=`+strconv.Itoa(p.StepUp.MaxAge))
+	}
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(append(b, '\n'))
 }

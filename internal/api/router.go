@@ -68,17 +68,22 @@ type Stack struct {
 	Limiter *RateLimiter
 	// Auth authenticates API keys.
 	Auth *Authenticator
+	// Gate enforces each route's declared action.
+	Gate *Gate
 	// Idempotency handles Idempotency-Key.
 	Idempotency *Idempotency
 }
 
 // Chain wraps rt in s, from the outside in: panic recovery, request id and
 // logger, access log, refusal of repeated singleton fields, body limit, per-IP rate limit, authentication,
-// per-principal rate limit, idempotency, the router.
+// per-principal rate limit, the action gate, idempotency, the router.
 func Chain(rt *Router, s Stack) http.Handler {
 	var h http.Handler = rt
 	if s.Idempotency != nil {
 		h = s.Idempotency.Middleware(h)
+	}
+	if s.Gate != nil {
+		h = s.Gate.Middleware(h)
 	}
 	if s.Limiter != nil {
 		h = s.Limiter.ByPrincipal(rt.ServeMux)(h)
