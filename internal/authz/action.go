@@ -58,6 +58,13 @@ const (
 	// ActionTenantAdmin creates, lists and configures tenants: a platform
 	// action, held only by the platform administrator.
 	ActionTenantAdmin Action = "tenant.admin"
+	// ActionAccountSelf manages one's own account: password, second
+	// factors, recovery codes, sessions. Every user holds it, without a
+	// grant; no role does.
+	ActionAccountSelf Action = "account.self"
+	// ActionElevationRequest asks for a just-in-time elevation to a role.
+	// Every user holds it, without a grant; no role does.
+	ActionElevationRequest Action = "elevation.request"
 )
 
 var allActions = []Action{
@@ -67,6 +74,7 @@ var allActions = []Action{
 	ActionAuditRead, ActionAuditExport, ActionAuditConfigure, ActionAccessReview,
 	ActionKeyAdmin, ActionUserAdmin, ActionRoleAdmin, ActionPolicyAdmin,
 	ActionWebhookAdmin, ActionAPIKeyRead, ActionAPIKeyAdmin, ActionTenantAdmin,
+	ActionAccountSelf, ActionElevationRequest,
 }
 
 // AllActions returns every action, in a fixed order.
@@ -110,6 +118,14 @@ func (a Action) Privileged() bool {
 
 // platformOnly reports whether only the platform administrator holds a.
 func (a Action) platformOnly() bool { return a == ActionTenantAdmin }
+
+// selfService reports whether every user holds a, on their own account,
+// without a grant.
+func (a Action) selfService() bool { return a == ActionAccountSelf || a == ActionElevationRequest }
+
+// SelfService returns the actions every user holds on their own account
+// without a grant.
+func SelfService() []Action { return []Action{ActionAccountSelf, ActionElevationRequest} }
 
 // recipientOnly reports whether only recipients hold a.
 func (a Action) recipientOnly() bool { return a == ActionEnvelopeSign }

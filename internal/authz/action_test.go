@@ -97,7 +97,7 @@ func TestValidateRole(t *testing.T) {
 		{"digits", Role{"team2", []Action{ActionWebhookAdmin}}, true},
 		{"longest name", Role{strings.Repeat("a", MaxRoleName), []Action{ActionDocumentRead}}, true},
 		{"every role action", Role{"everything", slices.DeleteFunc(AllActions(), func(a Action) bool {
-			return a == ActionEnvelopeSign || a == ActionTenantAdmin
+			return a == ActionEnvelopeSign || a == ActionTenantAdmin || slices.Contains(SelfService(), a)
 		})}, true},
 		{"name too long", Role{strings.Repeat("a", MaxRoleName+1), []Action{ActionDocumentRead}}, false},
 		{"name too short", Role{"a", []Action{ActionDocumentRead}}, false},
@@ -116,6 +116,7 @@ func TestValidateRole(t *testing.T) {
 		{"duplicate", Role{"dup", []Action{ActionDocumentRead, ActionDocumentRead}}, false},
 		{"recipient action", Role{"signer", []Action{ActionEnvelopeSign}}, false},
 		{"platform action", Role{"ops", []Action{ActionTenantAdmin}}, false},
+		{"self-service action", Role{"self", []Action{ActionAccountSelf}}, false},
 	} {
 		err := ValidateRole(c.role)
 		if (err == nil) != c.ok {

@@ -139,6 +139,15 @@ func Decide(p Principal, req Request, policy TenantPolicy, now time.Time) Decisi
 	if req.Action.recipientOnly() {
 		return deny(string(req.Action) + " is held only by recipients")
 	}
+	if req.Action.selfService() {
+		if p.Kind != KindUser {
+			return deny(string(req.Action) + " is held only by users, on their own account")
+		}
+		if req.Subject != "" && req.Subject != p.ID {
+			return deny(string(req.Action) + " acts only on the user's own account")
+		}
+		return Decision{Effect: Allow}
+	}
 
 	// Self-grants: never, except a break-glass self-approval.
 	if req.Action == ActionRoleAdmin && req.Subject == p.ID {
@@ -247,7 +256,7 @@ func heldActions(p Principal, policy TenantPolicy, now time.Time) map[Action]str
 			continue
 		}
 		for _, a := range r.Actions {
-			if a.recipientOnly() || a.platformOnly() {
+			if a.recipientOnly() || a.platformOnly() || a.selfService() {
 				continue
 			}
 			if p.Kind == KindServiceAccount && !slices.Contains(p.KeyActions, a) {

@@ -242,6 +242,28 @@ func TestTenantIsolationAndPrincipals(t *testing.T) {
 	})
 }
 
+func TestSelfService(t *testing.T) {
+	bare := Principal{Kind: KindUser, ID: "u1", Tenant: "t1"}
+	svc := Principal{Kind: KindServiceAccount, ID: "k1", Tenant: "t1", Grants: []Grant{{Role: RoleSender, Tenant: "t1"}}, KeyActions: AllActions()}
+	var cases []decideCase
+	for _, a := range SelfService() {
+		cases = append(cases,
+			decideCase{name: string(a) + " without a role", p: bare, req: Request{Action: a}, want: Allow},
+			decideCase{name: string(a) + " on own account", p: user("u1", RoleSender), req: Request{Action: a, Subject: "u1"}, want: Allow},
+			decideCase{name: string(a) + " on another's account", p: user("u1", RoleTenantAdmin), req: Request{Action: a, Subject: "u2"}, policy: TenantPolicy{StandingPrivileged: true}, want: Deny, reason: "own account"},
+			decideCase{name: string(a) + " by a service account", p: svc, req: Request{Action: a}, want: Deny, reason: "only by users"},
+			decideCase{name: string(a) + " by a recipient", p: Principal{Kind: KindRecipient, ID: "r1", Tenant: "t1", Envelope: "e1"}, req: Request{Action: a, Envelope: "e1"}, want: Deny},
+			decideCase{name: string(a) + " in another tenant", p: bare, req: Request{Action: a, Tenant: "t2"}, want: Deny, reason: "another tenant"},
+		)
+	}
+	runDecide(t, cases)
+	for _, a := range SelfService() {
+		if err := ValidateRole(Role{Name: "selfish", Actions: []Action{a}}); err == nil {
+			t.Errorf("a role holding %s validated", a)
+		}
+	}
+}
+
 func TestDecisionZeroValueDenies(t *testing.T) {
 	var d Decision
 	if d.Allowed() || d.Effect.String() != "deny" {

@@ -41,6 +41,10 @@ type TenantPolicy struct {
 	StandingPrivileged bool
 	// Separation relaxes separation-of-duties rules.
 	Separation Separation
+	// MFAOptional lets users who hold roles log in without a second
+	// factor. Off (the default), every user with any grant must pass
+	// TOTP or a passkey at login and is sent to enrol one first.
+	MFAOptional bool
 	// BreakGlass lists the users who may approve their own elevation in
 	// an emergency; every such decision carries [Decision.Alert]. Empty,
 	// break-glass is disabled.

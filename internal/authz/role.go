@@ -94,6 +94,8 @@ func ValidateRole(r Role) error {
 			return roleErr("role %q: %s is held only by recipients", r.Name, a)
 		case a.platformOnly():
 			return roleErr("role %q: %s is held only by the platform administrator", r.Name, a)
+		case a.selfService():
+			return roleErr("role %q: %s is held by every user without a role", r.Name, a)
 		}
 	}
 	return nil

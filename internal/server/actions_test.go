@@ -137,6 +137,12 @@ func matrixExpect(who string, action authz.Action, ownTenant, strong bool) authz
 	case "recipient-elsewhere":
 		return authz.Deny
 	}
+	if authztest.In(authztest.Self, a) {
+		if ownTenant {
+			return authz.Allow
+		}
+		return authz.Deny
+	}
 	if !ownTenant || !authztest.In(authztest.Roles[a], who) {
 		return authz.Deny
 	}
