@@ -60,6 +60,23 @@ const (
 	RecipientLinkReissued EventType = "recipient.link_reissued"
 )
 
+// Event types of authorization decisions (internal/access).
+const (
+	// AccessDenied: a principal was refused an action; the policy names
+	// the reason.
+	AccessDenied EventType = "access.denied"
+	// AccessStepUpRequired: a risky action was refused until the
+	// principal authenticates strongly again.
+	AccessStepUpRequired EventType = "access.step_up_required"
+	// AccessGranted: a risky or privileged action was allowed; the event
+	// names the role and the strong authentication (method and time)
+	// that allowed it.
+	AccessGranted EventType = "access.granted"
+	// AccessBreakGlass: a break-glass self-approval was allowed; it
+	// always raises an alert.
+	AccessBreakGlass EventType = "access.break_glass"
+)
+
 var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
@@ -73,6 +90,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
 		TenantCreated: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
 		AuditExported: true, AuditVerified: true,
+		AccessDenied: true, AccessStepUpRequired: true, AccessGranted: true, AccessBreakGlass: true,
 	}
 })
 
