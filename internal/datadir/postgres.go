@@ -250,6 +250,10 @@ func (d *Dir) pgServices(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := identitypostgres.New(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
 	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Documents: wf, Envelopes: wf,
-		Signing: sg, Ping: idem.Ping}, nil
+		Signing: sg, Identity: id, Ping: idem.Ping}, nil
 }

@@ -10,6 +10,8 @@ import (
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
 	blobpostgres "github.com/signet-pki/signet/internal/blob/postgres"
 	blobs3 "github.com/signet-pki/signet/internal/blob/s3"
+	"github.com/signet-pki/signet/internal/identity"
+	identitysqlite "github.com/signet-pki/signet/internal/identity/sqlite"
 	"github.com/signet-pki/signet/internal/signing"
 	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -18,7 +20,8 @@ import (
 
 // Services are the stores of the running service, whichever database
 // holds them: idempotency records, tenants and API keys, documents and
-// envelopes, recipients' links and sessions, and the documents' bytes.
+// envelopes, recipients' links and sessions, users with their
+// credentials, sessions and grants, and the documents' bytes.
 type Services struct {
 	Idempotency api.IdempotencyStore
 	Tenants     accounts.TenantStore
@@ -26,6 +29,7 @@ type Services struct {
 	Documents   workflow.DocumentStore
 	Envelopes   workflow.EnvelopeStore
 	Signing     signing.Store
+	Identity    identity.Store
 	Blobs       workflow.BlobCollector
 	// Ping checks that the service database answers.
 	Ping func(ctx context.Context) error
@@ -81,8 +85,12 @@ func (d *Dir) sqliteServices(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
+	id, err := identitysqlite.New(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
 	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Documents: wf, Envelopes: wf,
-		Signing: sg, Ping: func(ctx context.Context) error {
+		Signing: sg, Identity: id, Ping: func(ctx context.Context) error {
 			var one int
 			return pool.Writer().QueryRowContext(ctx, "SELECT 1 FROM schema_migrations LIMIT 1").Scan(&one)
 		}}, nil
