@@ -143,6 +143,9 @@ type Dir struct {
 	audit      *auditlog.Log
 	backend    *soft.Backend
 	codeKey    []byte
+	// recoveryKey and identitySealKey derive from the master key, as
+	// codeKey does.
+	recoveryKey, identitySealKey []byte
 	keys       *keys.Manager
 	pool       *sqldb.Pool
 	caStore    ca.Store
@@ -190,6 +193,8 @@ func (d *Dir) Close() error {
 		errs = append(errs, d.closers[i]())
 	}
 	clear(d.codeKey)
+	clear(d.recoveryKey)
+	clear(d.identitySealKey)
 	return errors.Join(errs...)
 }
 

@@ -199,9 +199,9 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 	}
 	// The key of recipients' one-time code hashes derives from the master
 	// key, so a copy of signet.db alone does not reveal pending codes.
-	m := hmac.New(sha256.New, mk)
-	m.Write([]byte("signet recipient codes"))
-	d.codeKey = m.Sum(nil)
+	d.codeKey = deriveKey(mk, "signet recipient codes")
+	d.recoveryKey = deriveKey(mk, "signet recovery codes")
+	d.identitySealKey = deriveKey(mk, "signet identity seal")
 	d.backend = b
 	return b, nil
 }
@@ -213,6 +213,34 @@ func (d *Dir) RecipientCodeKey(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return d.codeKey, nil
+}
+
+// deriveKey returns the 32-byte key of purpose label derived from the
+// master key (HMAC-SHA256).
+func deriveKey(master []byte, label string) []byte {
+	m := hmac.New(sha256.New, master)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// RecoveryCodeKey returns the key of the hashes of users' recovery codes
+// (32 bytes), derived from the master key, so that a copy of the
+// database alone allows no offline search of the codes.
+func (d *Dir) RecoveryCodeKey(ctx context.Context) ([]byte, error) {
+	if _, err := d.KeyBackend(ctx); err != nil {
+		return nil, err
+	}
+	return d.recoveryKey, nil
+}
+
+// IdentitySealer returns the sealer of users' second-factor secrets (TOTP
+// keys): AES-256-GCM under a key derived from the master key, the
+// caller's associated data (the tenant and user) bound to each value.
+func (d *Dir) IdentitySealer(ctx context.Context) (*Sealer, error) {
+	if _, err := d.KeyBackend(ctx); err != nil {
+		return nil, err
+	}
+	return newSealer(d.identitySealKey)
 }
 
 // Keys starts the key manager: the software backend ([Dir.KeyBackend]),
