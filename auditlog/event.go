@@ -77,6 +77,20 @@ const (
 	AccessBreakGlass EventType = "access.break_glass"
 )
 
+// Event types of envelope approval (separation of duties between the
+// sender and the approver).
+const (
+	// EnvelopeSubmitted: the sender asked to send an envelope that needs
+	// an approval.
+	EnvelopeSubmitted EventType = "envelope.submitted"
+	// EnvelopeApproved: an approver other than the sender approved the
+	// envelope, which was then sent.
+	EnvelopeApproved EventType = "envelope.approved"
+	// EnvelopeRejected: an approver returned the envelope to draft, with
+	// a reason.
+	EnvelopeRejected EventType = "envelope.rejected"
+)
+
 var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
@@ -90,6 +104,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
 		TenantCreated: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
 		AuditExported: true, AuditVerified: true,
+		EnvelopeSubmitted: true, EnvelopeApproved: true, EnvelopeRejected: true,
 		AccessDenied: true, AccessStepUpRequired: true, AccessGranted: true, AccessBreakGlass: true,
 	}
 })

@@ -101,6 +101,13 @@ type Envelope struct {
 	// ReminderEvery is the interval between reminders to recipients whose
 	// turn it is; zero sends none.
 	ReminderEvery time.Duration `json:"-"`
+	// ApprovalRequired makes sending a request for approval: a holder of
+	// envelope.approve other than the sender approves it before any
+	// recipient is notified.
+	ApprovalRequired bool `json:"approval_required"`
+	// HighAssurance demands a fresh strong authentication (a passkey or
+	// TOTP) of whoever approves or signs the envelope.
+	HighAssurance bool          `json:"high_assurance"`
 	CreatedBy     string        `json:"created_by"`
 	CreatedAt     time.Time     `json:"created_at"`
 	UpdatedAt     time.Time     `json:"updated_at"`

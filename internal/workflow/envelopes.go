@@ -35,6 +35,10 @@ type CreateRequest struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// ReminderEveryHours is the reminder interval; 0 sends no reminders.
 	ReminderEveryHours int `json:"reminder_every_hours,omitempty"`
+	// ApprovalRequired: see [Envelope.ApprovalRequired].
+	ApprovalRequired bool `json:"approval_required,omitempty"`
+	// HighAssurance: see [Envelope.HighAssurance].
+	HighAssurance bool `json:"high_assurance,omitempty"`
 }
 
 // A RecipientInput is one recipient of a [CreateRequest].
@@ -126,6 +130,7 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 		Subject: strings.TrimSpace(req.Subject), Message: req.Message,
 		ExpiresAt: expires, ReminderEvery: time.Duration(req.ReminderEveryHours) * time.Hour,
 		CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now, Version: 1,
+		ApprovalRequired: req.ApprovalRequired, HighAssurance: req.HighAssurance,
 	}
 	seen := map[string]bool{}
 	for i, did := range req.Documents {
@@ -220,20 +225,33 @@ func (s *Service) Envelope(ctx context.Context, a Actor, id string) (*Envelope, 
 // active and are notified. It records envelope.sent.
 func (s *Service) Send(ctx context.Context, a Actor, id string) (*Envelope, error) {
 	return s.mutate(ctx, a, id, func(e *Envelope) (*change, error) {
+		if e.ApprovalRequired && e.Status == StatusDraft {
+			return s.submit(e)
+		}
 		if err := transit(e, ActionSend); err != nil {
 			return nil, err
 		}
-		if !e.ExpiresAt.After(s.now()) {
-			return nil, invalid("the envelope's expiry has passed; create a new envelope")
-		}
-		e.SentAt = s.now()
-		idx := e.activate()
-		return &change{
-			action: ActionSend,
-			audit:  audit{typ: auditlog.EnvelopeSent, details: map[string]string{"notified": strconv.Itoa(len(idx))}},
-			notify: turnNotifications(e, idx),
-		}, nil
+		return s.release(e, ActionSend, auditlog.EnvelopeSent, nil)
 	})
+}
+
+// release sends e, which action moved to sent: its first recipients are
+// activated and notified, and typ is recorded.
+func (s *Service) release(e *Envelope, action Action, typ auditlog.EventType, details map[string]string) (*change, error) {
+	if !e.ExpiresAt.After(s.now()) {
+		return nil, invalid("the envelope's expiry has passed; create a new envelope")
+	}
+	e.SentAt = s.now()
+	idx := e.activate()
+	if details == nil {
+		details = map[string]string{}
+	}
+	details["notified"] = strconv.Itoa(len(idx))
+	return &change{
+		action: action,
+		audit:  audit{typ: typ, details: details},
+		notify: turnNotifications(e, idx),
+	}, nil
 }
 
 // Void ends a sent or in-progress envelope at the sender's request and

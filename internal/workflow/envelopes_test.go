@@ -371,6 +371,9 @@ func (e *env) stateEnvelope(s workflow.Status) *workflow.Envelope {
 	if s == workflow.StatusDraft {
 		return env
 	}
+	if s == workflow.StatusAwaitingApproval {
+		env = e.approvalDraft(d.ID, false)
+	}
 	step(e.svc.Send(ctx, actor("t1"), env.ID))
 	switch s {
 	case workflow.StatusInProgress:
@@ -399,7 +402,7 @@ func (e *env) stateEnvelope(s workflow.Status) *workflow.Envelope {
 // nothing.
 func TestTransitionsFromEveryState(t *testing.T) {
 	table := workflow.Transitions()
-	states := []workflow.Status{workflow.StatusDraft, workflow.StatusSent, workflow.StatusInProgress,
+	states := []workflow.Status{workflow.StatusDraft, workflow.StatusAwaitingApproval, workflow.StatusSent, workflow.StatusInProgress,
 		workflow.StatusCompleted, workflow.StatusDeclined, workflow.StatusVoided, workflow.StatusExpired}
 	if len(table) != len(states) {
 		t.Fatalf("the transition table has %d states, the test %d", len(table), len(states))
@@ -453,7 +456,7 @@ func TestTransitionsFromEveryState(t *testing.T) {
 		}
 	}
 	// Recipient and scheduler actions from the final states are refused too.
-	for _, s := range states[3:] {
+	for _, s := range states[4:] {
 		e := newEnv(t)
 		env := e.stateEnvelope(s)
 		r := recipientActor(env.Recipients[0].ID)

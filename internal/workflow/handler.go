@@ -21,6 +21,8 @@ import (
 //	GET  /v1/envelopes/{id}                                 get
 //	POST /v1/envelopes/{id}/send                            send
 //	POST /v1/envelopes/{id}/void                            void with a reason
+//	POST /v1/envelopes/{id}/approve                         approve a submitted envelope (not its sender)
+//	POST /v1/envelopes/{id}/reject                          return it to draft with a reason
 //	GET  /v1/envelopes/{id}/history                         the recorded transitions
 //	GET  /v1/envelopes/{id}/documents/{document}/content    current version
 //
@@ -41,6 +43,8 @@ func (h *Handler) Register(mux api.Mux) {
 	mux.Handle("GET /v1/envelopes/{id}", scoped(api.ScopeEnvelopesRead, h.getEnvelope))
 	mux.Handle("POST /v1/envelopes/{id}/send", scoped(api.ScopeEnvelopesSend, h.send))
 	mux.Handle("POST /v1/envelopes/{id}/void", scoped(api.ScopeEnvelopesSend, h.void))
+	mux.HandleFunc("POST /v1/envelopes/{id}/approve", h.approve)
+	mux.HandleFunc("POST /v1/envelopes/{id}/reject", h.reject)
 	mux.Handle("GET /v1/envelopes/{id}/history", scoped(api.ScopeEnvelopesRead, h.history))
 	mux.Handle("GET /v1/envelopes/{id}/documents/{document}/content", scoped(api.ScopeEnvelopesRead, h.envelopeContent))
 }
@@ -241,6 +245,53 @@ func (h *Handler) void(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e, err := h.Service.Void(r.Context(), a, r.PathValue("id"), req.Reason)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, toJSON(e))
+}
+
+// approvalCheck asks the request's authorizer whether its principal may
+// approve the tenant's envelope id with the stored facts: its submitter
+// (who may not approve it) and its assurance.
+func approvalCheck(r *http.Request, a Actor, id string) ApprovalCheck {
+	return func(sender string, highAssurance bool) error {
+		return api.Authorize(r.Context(), api.AccessCheck{Action: "envelope.approve", Tenant: a.Tenant, Envelope: id,
+			EnvelopeSender: sender, HighAssurance: highAssurance})
+	}
+}
+
+func (h *Handler) approve(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	e, err := h.Service.Approve(r.Context(), a, id, approvalCheck(r, a, id))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, toJSON(e))
+}
+
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	e, err := h.Service.Reject(r.Context(), a, id, req.Reason, approvalCheck(r, a, id))
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return

@@ -12,9 +12,11 @@ import (
 type Status string
 
 // Envelope states: draft → sent → in_progress → completed | declined |
-// voided | expired.
+// voided | expired; an envelope that needs an approval goes draft →
+// awaiting_approval → sent (or back to draft when rejected).
 const (
-	StatusDraft      Status = "draft"
+	StatusDraft            Status = "draft"
+	StatusAwaitingApproval Status = "awaiting_approval"
 	StatusSent       Status = "sent"
 	StatusInProgress Status = "in_progress"
 	StatusCompleted  Status = "completed"
@@ -31,7 +33,7 @@ func (s Status) Terminal() bool {
 // Valid reports whether s is one of the envelope states.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusDraft, StatusSent, StatusInProgress, StatusCompleted, StatusDeclined, StatusVoided, StatusExpired:
+	case StatusDraft, StatusAwaitingApproval, StatusSent, StatusInProgress, StatusCompleted, StatusDeclined, StatusVoided, StatusExpired:
 		return true
 	}
 	return false
@@ -44,6 +46,14 @@ type Action string
 const (
 	// ActionSend sends a draft to its first recipients (the sender).
 	ActionSend Action = "send"
+	// ActionSubmit submits a draft that needs an approval (the sender
+	// asked to send it).
+	ActionSubmit Action = "submit"
+	// ActionApprove approves a submitted envelope, which is then sent;
+	// the approver is not its sender (separation of duties).
+	ActionApprove Action = "approve"
+	// ActionReject returns a submitted envelope to draft, with a reason.
+	ActionReject Action = "reject"
 	// ActionStart records the first recipient activity (view, consent or
 	// signature) on a sent envelope.
 	ActionStart Action = "start"
@@ -66,7 +76,14 @@ const (
 var transitions = sync.OnceValue(func() map[Status]map[Action]Status {
 	return map[Status]map[Action]Status{
 		StatusDraft: {
-			ActionSend: StatusSent,
+			ActionSend:   StatusSent,
+			ActionSubmit: StatusAwaitingApproval,
+		},
+		StatusAwaitingApproval: {
+			ActionApprove: StatusSent,
+			ActionReject:  StatusDraft,
+			ActionVoid:    StatusVoided,
+			ActionExpire:  StatusExpired,
 		},
 		StatusSent: {
 			ActionStart:   StatusInProgress,

@@ -21,11 +21,12 @@ func (s *Store) InsertEnvelope(ctx context.Context, e *workflow.Envelope, t work
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO workflow_envelopes
 			(id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
-			 created_ns, updated_ns, sent_ns, completed_ns, reason, version, next_due_ns)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+			 created_ns, updated_ns, sent_ns, completed_ns, reason, version, next_due_ns,
+			 approval_required, high_assurance)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			e.ID, e.Tenant, string(e.Status), e.Subject, e.Message, e.ExpiresAt.UnixNano(), int64(e.ReminderEvery),
 			e.CreatedBy, e.CreatedAt.UnixNano(), e.UpdatedAt.UnixNano(), nanos(e.SentAt), nanos(e.CompletedAt),
-			e.Reason, e.Version, nanos(e.NextDue()))
+			e.Reason, e.Version, nanos(e.NextDue()), e.ApprovalRequired, e.HighAssurance)
 		for i, d := range e.Documents {
 			b.Queue(`INSERT INTO workflow_envelope_documents
 				(envelope_id, position, document_id, name, pages, original_sha256, sha256)
@@ -117,7 +118,7 @@ func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev i
 }
 
 const envelopeColumns = `id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
-	created_ns, updated_ns, sent_ns, completed_ns, reason, version`
+	created_ns, updated_ns, sent_ns, completed_ns, reason, version, approval_required, high_assurance`
 
 func scanEnvelope(row pgx.Row) (*workflow.Envelope, error) {
 	e := &workflow.Envelope{}
@@ -125,7 +126,8 @@ func scanEnvelope(row pgx.Row) (*workflow.Envelope, error) {
 	var expires, reminder, created, updated int64
 	var sent, completed *int64
 	if err := row.Scan(&e.ID, &e.Tenant, &status, &e.Subject, &e.Message, &expires, &reminder, &e.CreatedBy,
-		&created, &updated, &sent, &completed, &e.Reason, &e.Version); err != nil {
+		&created, &updated, &sent, &completed, &e.Reason, &e.Version,
+		&e.ApprovalRequired, &e.HighAssurance); err != nil {
 		return nil, err
 	}
 	e.Status = workflow.Status(status)

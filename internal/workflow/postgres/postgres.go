@@ -9,7 +9,9 @@
 //
 // [Migrations] own versions 200–299 of the database's schema_migrations
 // ([pgdb.Migrate]); version 200 creates the final shape of the SQLite
-// history. Types map as follows: TEXT is text; INTEGER is bigint,
+// history; later versions follow SQLite's one for one. Types map as
+// follows: TEXT is text; the 0/1 flags (approval_required,
+// high_assurance) are boolean; INTEGER is bigint,
 // including every time, which both drivers keep as integer nanoseconds
 // since the Unix epoch (the columns named *_ns), so a time round-trips to
 // the nanosecond and is read back in UTC. Envelope ids are compared
@@ -130,6 +132,11 @@ CREATE TABLE workflow_transitions (
 	PRIMARY KEY (envelope_id, seq)
 );
 `,
+}, {
+	Version: 201,
+	Name:    "envelope approval and assurance",
+	SQL: `ALTER TABLE workflow_envelopes ADD COLUMN approval_required boolean NOT NULL DEFAULT false;
+ALTER TABLE workflow_envelopes ADD COLUMN high_assurance boolean NOT NULL DEFAULT false;`,
 }}
 
 // Store implements the workflow repositories over one database.

@@ -16,11 +16,12 @@ func (s *Store) InsertEnvelope(ctx context.Context, e *workflow.Envelope, t work
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO workflow_envelopes
 			(id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
-			 created_ns, updated_ns, sent_ns, completed_ns, reason, version, next_due_ns)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 created_ns, updated_ns, sent_ns, completed_ns, reason, version, next_due_ns,
+			 approval_required, high_assurance)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.Tenant, string(e.Status), e.Subject, e.Message, e.ExpiresAt.UnixNano(), int64(e.ReminderEvery),
 			e.CreatedBy, e.CreatedAt.UnixNano(), e.UpdatedAt.UnixNano(), nanos(e.SentAt), nanos(e.CompletedAt),
-			e.Reason, e.Version, nanos(e.NextDue()))
+			e.Reason, e.Version, nanos(e.NextDue()), e.ApprovalRequired, e.HighAssurance)
 		if err != nil {
 			return err
 		}
@@ -99,7 +100,7 @@ func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev i
 }
 
 const envelopeColumns = `id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
-	created_ns, updated_ns, sent_ns, completed_ns, reason, version`
+	created_ns, updated_ns, sent_ns, completed_ns, reason, version, approval_required, high_assurance`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -109,7 +110,8 @@ func scanEnvelope(sc scanner) (*workflow.Envelope, error) {
 	var expires, reminder, created, updated int64
 	var sent, completed sql.NullInt64
 	if err := sc.Scan(&e.ID, &e.Tenant, &status, &e.Subject, &e.Message, &expires, &reminder, &e.CreatedBy,
-		&created, &updated, &sent, &completed, &e.Reason, &e.Version); err != nil {
+		&created, &updated, &sent, &completed, &e.Reason, &e.Version,
+		&e.ApprovalRequired, &e.HighAssurance); err != nil {
 		return nil, err
 	}
 	e.Status = workflow.Status(status)

@@ -86,4 +86,9 @@ var migrations = []sqldb.Migration{{
 		audit_event_id TEXT    NOT NULL,
 		PRIMARY KEY (envelope_id, seq)
 	) STRICT;`,
+}, {
+	Version: 201,
+	Name:    "envelope approval and assurance",
+	SQL: `ALTER TABLE workflow_envelopes ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE workflow_envelopes ADD COLUMN high_assurance INTEGER NOT NULL DEFAULT 0;`,
 }}

@@ -89,6 +89,8 @@ func envelope(tenant, id string, created time.Time) *workflow.Envelope {
 		},
 		ExpiresAt: created.Add(time.Hour), CreatedBy: "key_1",
 		CreatedAt: created, UpdatedAt: created, SentAt: created, Version: 1,
+		// One flag on, one off, so that neither round-trips by default.
+		ApprovalRequired: true,
 	}
 }
 
