@@ -96,7 +96,9 @@ func New(ctx context.Context, p Provider, httpClient *http.Client) (*Client, err
 	hc := boundedClient(httpClient)
 	party, err := rp.NewRelyingPartyOIDC(ctx, p.Issuer, p.ClientID, p.ClientSecret, p.RedirectURL, p.Scopes,
 		rp.WithHTTPClient(hc),
-		rp.WithVerifierOpts(rp.WithIssuedAtMaxAge(PendingLifetime)),
+		// iat may be up to clockSkew ahead of this clock (and exp must be
+		// more than clockSkew ahead), and no older than a pending login.
+		rp.WithVerifierOpts(rp.WithIssuedAtOffset(clockSkew), rp.WithIssuedAtMaxAge(PendingLifetime)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: provider %q (tenant %q): Issuer: %w: %v", p.Name, p.Tenant, ErrDiscovery, err)
@@ -208,7 +210,7 @@ func (c *Client) Finish(ctx context.Context, pending Pending, query url.Values) 
 
 func (c *Client) checkPending(p Pending) error {
 	if err := p.check(); err != nil {
-		return err
+		return fmt.Errorf("oidc: provider %q: %w", c.p.Name, err)
 	}
 	if !equalString(string(p.client[:]), string(c.binding[:])) {
 		return fmt.Errorf("oidc: provider %q: %w: begun for another provider", c.p.Name, ErrPending)

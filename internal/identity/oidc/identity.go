@@ -19,7 +19,7 @@ type Identity struct {
 	// Name is the user's display name.
 	Name string
 	// Groups are the user's groups at the provider (the claim named by
-	// [Provider.GroupsClaim]), as sent, duplicates removed.
+	// [Provider.GroupsClaim]), sorted, duplicates removed.
 	Groups []string
 	// AMR are the authentication methods of the login (RFC 8176) and ACR
 	// its authentication context class, as the provider stated them.

@@ -325,6 +325,16 @@ func TestFinishRefuses(t *testing.T) {
 			want: ErrPending,
 		},
 		{
+			name:   "pending login that claims a longer life",
+			tamper: func(t *testing.T, _ *oidctest.OP, _ *Client, pd *Pending, _ url.Values) { pd.expires += 3600 },
+			want:   ErrPending,
+		},
+		{
+			name:   "zero pending login",
+			tamper: func(t *testing.T, _ *oidctest.OP, _ *Client, pd *Pending, _ url.Values) { *pd = Pending{} },
+			want:   ErrPending,
+		},
+		{
 			name: "another issuer in the callback",
 			tamper: func(t *testing.T, _ *oidctest.OP, _ *Client, _ *Pending, q url.Values) {
 				q.Set("iss", "https://idp.evil.test")
@@ -368,7 +378,7 @@ func TestFinishRefuses(t *testing.T) {
 				t.Errorf("error %q does not name the provider", msg)
 			}
 			for _, secret := range []string{testSecret, pd.nonce, pd.verifier} {
-				if strings.Contains(msg, secret) {
+				if secret != "" && strings.Contains(msg, secret) {
 					t.Errorf("error %q reveals a secret", msg)
 				}
 			}
@@ -389,4 +399,32 @@ func flip(s string) string {
 		last = 'B'
 	}
 	return s[:len(s)-1] + string(last)
+}
+
+// TestConcurrentLogins runs logins in parallel through one Client (run
+// with -race).
+func TestConcurrentLogins(t *testing.T) {
+	op, c := start(t, nil, nil)
+	const n = 8
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			authURL, pd, err := c.Begin()
+			if err == nil {
+				var q url.Values
+				if q, err = op.Browse(context.Background(), authURL); err == nil {
+					var id Identity
+					if id, err = c.Finish(context.Background(), pd, q); err == nil && id.Subject != "user-123" {
+						err = errors.New("wrong subject " + id.Subject)
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }

@@ -46,7 +46,7 @@ const (
 
 // ErrPending is matched by every error about a [Pending] that is
 // malformed, expired, or was begun for another provider.
-var ErrPending = errors.New("oidc: invalid pending login")
+var ErrPending = errors.New("invalid pending login")
 
 // State returns the state parameter of the login, by which a caller that
 // keeps pending logins server-side can find this one when the browser
@@ -61,7 +61,7 @@ func (p Pending) Expiry() time.Time { return time.Unix(p.expires, 0) }
 // did not make.
 func (p Pending) MarshalBinary() ([]byte, error) {
 	if err := p.check(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("oidc: %w", err)
 	}
 	b := make([]byte, 0, PendingSize)
 	b = append(b, pendingVersion)
@@ -78,10 +78,10 @@ func (p Pending) MarshalBinary() ([]byte, error) {
 // base64url values, and nothing else; on error p is unchanged.
 func (p *Pending) UnmarshalBinary(b []byte) error {
 	if len(b) != PendingSize {
-		return fmt.Errorf("%w: %d bytes, not %d", ErrPending, len(b), PendingSize)
+		return fmt.Errorf("oidc: %w: %d bytes, not %d", ErrPending, len(b), PendingSize)
 	}
 	if b[0] != pendingVersion {
-		return fmt.Errorf("%w: version %d", ErrPending, b[0])
+		return fmt.Errorf("oidc: %w: version %d", ErrPending, b[0])
 	}
 	var q Pending
 	q.expires = int64(binary.BigEndian.Uint64(b[1:9]))
@@ -89,7 +89,7 @@ func (p *Pending) UnmarshalBinary(b []byte) error {
 	r := b[41:]
 	q.state, q.nonce, q.verifier = string(r[:randLen]), string(r[randLen:2*randLen]), string(r[2*randLen:])
 	if err := q.check(); err != nil {
-		return err
+		return fmt.Errorf("oidc: %w", err)
 	}
 	*p = q
 	return nil

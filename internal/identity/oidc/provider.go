@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"time"
+
+	"github.com/signet-pki/signet/internal/authz"
 )
 
 // A Provider is one external OpenID Provider configured for one tenant.
@@ -62,7 +64,7 @@ const (
 	maxRoleMap         = 1024 // groups in RoleMap
 	maxRolesPerGroup   = 32
 	maxStrongACR       = 32
-	maxRoleName        = 40 // authz.MaxRoleName
+	maxRoleName        = authz.MaxRoleName
 )
 
 // ErrConfig is matched by every error about an invalid [Provider].
