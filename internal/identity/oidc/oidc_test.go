@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -282,15 +283,60 @@ func TestFinishRefuses(t *testing.T) {
 		},
 		{
 			name:  "ID token for another audience",
-			opMod: func(c *oidctest.Config) { c.Audience = []string{"another-client"} },
+			opMod: func(c *oidctest.Config) { c.EditIDToken = setAudience("another-client") },
 			want:  ErrIDToken,
 			lib:   zoidc.ErrAudience,
 		},
 		{
 			name:  "ID token for several audiences, authorized party another",
-			opMod: func(c *oidctest.Config) { c.Audience = []string{"another-client", "signet"} },
+			opMod: func(c *oidctest.Config) { c.EditIDToken = setAudience("another-client", "signet") },
 			want:  ErrIDToken,
 			lib:   zoidc.ErrAzpInvalid,
+		},
+		{
+			name:  "ID token signed by another key",
+			opMod: func(c *oidctest.Config) { c.ForeignKey = true },
+			want:  ErrIDToken,
+			lib:   zoidc.ErrSignatureInvalid,
+		},
+		{
+			name: "ID token of another issuer",
+			opMod: func(c *oidctest.Config) {
+				c.EditIDToken = func(m map[string]any) { m["iss"] = "https://idp.evil.test" }
+			},
+			want: ErrIDToken,
+			lib:  zoidc.ErrIssuerInvalid,
+		},
+		{
+			name:  "ID token without auth_time",
+			opMod: func(c *oidctest.Config) { c.EditIDToken = func(m map[string]any) { delete(m, "auth_time") } },
+			want:  ErrIDToken,
+			lib:   zoidc.ErrAuthTimeNotPresent,
+		},
+		{
+			name: "ID token with auth_time in the future",
+			opMod: func(c *oidctest.Config) {
+				c.EditIDToken = func(m map[string]any) { m["auth_time"] = time.Now().Add(time.Hour).Unix() }
+			},
+			want: ErrIDToken,
+		},
+		{
+			name:  "groups not an array",
+			opMod: func(c *oidctest.Config) { c.EditIDToken = func(m map[string]any) { m["groups"] = "admins" } },
+			want:  ErrClaims,
+		},
+		{
+			name: "too many groups",
+			opMod: func(c *oidctest.Config) {
+				c.EditIDToken = func(m map[string]any) {
+					g := make([]string, maxGroups+1)
+					for i := range g {
+						g[i] = fmt.Sprint("g", i)
+					}
+					m["groups"] = g
+				}
+			},
+			want: ErrClaims,
 		},
 		{
 			name:  "expired ID token",
@@ -386,6 +432,16 @@ func TestFinishRefuses(t *testing.T) {
 				t.Errorf("Finish returned an identity with its error: %+v", id)
 			}
 		})
+	}
+}
+
+// setAudience returns an EditIDToken that sets aud, and azp to its
+// first element.
+func setAudience(aud ...string) func(map[string]any) {
+	return func(m map[string]any) {
+		m["aud"] = aud
+		m["azp"] = aud[0]
+		m["client_id"] = aud[0]
 	}
 }
 

@@ -12,9 +12,10 @@
 // URL and returns the query the client receives there.
 //
 // Knobs make the provider misbehave the ways a relying party must
-// detect: [Config.Audience] (an ID token for another client),
-// [Config.IDTokenLifetime] (an expired ID token), [User.AuthAge] (an old
-// authentication).
+// detect: [Config.EditIDToken] (an ID token for another client or issuer,
+// or with other claims), [Config.ForeignKey] (a signature by another
+// key), [Config.IDTokenLifetime] (an expired ID token), [User.AuthAge]
+// (an old authentication).
 package oidctest
 
 import (
@@ -72,11 +73,16 @@ type Config struct {
 	// IDTokenLifetime is the ID token's lifetime; zero means 5 minutes,
 	// a negative value issues tokens that have already expired.
 	IDTokenLifetime time.Duration
-	// Audience, when not nil, makes the token endpoint answer with an ID
-	// token re-signed by the provider's key with this aud (and its first
-	// element as azp): a provider that mixes up its clients. (The
-	// library's provider always puts the client in aud.)
-	Audience []string
+	// EditIDToken, when set, makes the token endpoint answer with its ID
+	// token's claims passed through EditIDToken and signed again with the
+	// provider's key: a provider that mixes up clients (aud), issuers
+	// (iss) or claims. (The library's provider always puts the client in
+	// aud.)
+	EditIDToken func(claims map[string]any)
+	// ForeignKey makes the token endpoint answer with its ID token signed
+	// again by a key the provider does not publish, under the published
+	// key's ID.
+	ForeignKey bool
 	// ClaimsFromUserinfoOnly keeps e-mail, name and groups out of the ID
 	// token: the client must read them from the UserInfo endpoint.
 	ClaimsFromUserinfoOnly bool
@@ -136,8 +142,11 @@ func Start(t testing.TB, cfg Config) *OP {
 	}
 	mux.Handle(loginPath, op.NewIssuerInterceptor(provider.IssuerFromRequest).HandlerFunc(login))
 	var root http.Handler = provider
-	if cfg.Audience != nil {
-		root = reaudience(provider, st, cfg.Audience)
+	if cfg.EditIDToken != nil || cfg.ForeignKey {
+		root, err = resigning(provider, st, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	mux.Handle("/", root)
 	return &OP{Issuer: srv.URL, srv: srv, cfg: cfg}
@@ -182,9 +191,16 @@ func (o *OP) Browse(ctx context.Context, authURL string) (url.Values, error) {
 	return callback.Query(), nil
 }
 
-// reaudience wraps the provider so that its token endpoint's ID tokens
-// carry aud and azp for audience.
-func reaudience(next http.Handler, st *storage, audience []string) http.Handler {
+// resigning wraps the provider so that its token endpoint's ID tokens are
+// edited and signed again as cfg says.
+func resigning(next http.Handler, st *storage, cfg Config) (http.Handler, error) {
+	key := st.key
+	if cfg.ForeignKey {
+		var err error
+		if key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+			return nil, err
+		}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != tokenPath {
 			next.ServeHTTP(w, r)
@@ -198,7 +214,7 @@ func reaudience(next http.Handler, st *storage, audience []string) http.Handler 
 			return
 		}
 		raw, _ := body["id_token"].(string)
-		tok, err := resign(raw, st, audience)
+		tok, err := resign(raw, st, key, cfg.EditIDToken)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -206,7 +222,7 @@ func reaudience(next http.Handler, st *storage, audience []string) http.Handler 
 		body["id_token"] = tok
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(body)
-	})
+	}), nil
 }
 
 const tokenPath = "/oauth/token"
@@ -219,9 +235,10 @@ func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
-// resign returns the ID token raw with aud and azp replaced, signed with
-// the provider's key.
-func resign(raw string, st *storage, audience []string) (string, error) {
+// resign returns the ID token raw, verified with the provider's key, with
+// its claims passed through edit (if not nil), signed by key under the
+// provider's key ID.
+func resign(raw string, st *storage, key *ecdsa.PrivateKey, edit func(map[string]any)) (string, error) {
 	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return "", err
@@ -234,14 +251,14 @@ func resign(raw string, st *storage, audience []string) (string, error) {
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return "", err
 	}
-	claims["aud"] = audience
-	claims["azp"] = audience[0]
-	claims["client_id"] = audience[0]
+	if edit != nil {
+		edit(claims)
+	}
 	payload, err = json.Marshal(claims)
 	if err != nil {
 		return "", err
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: st.key, KeyID: st.kid}},
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: st.kid}},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		return "", err
