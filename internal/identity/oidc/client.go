@@ -181,7 +181,7 @@ func (c *Client) Finish(ctx context.Context, pending Pending, query url.Values) 
 			if d := clean(re.ErrorDescription, 256); d != "" {
 				detail += ": " + d
 			}
-			if detail == "" {
+			if detail == "" && re.Response != nil {
 				detail = "HTTP " + strconv.Itoa(re.Response.StatusCode)
 			}
 			return Identity{}, c.errorf(ErrExchange, "%s", detail)
