@@ -71,7 +71,7 @@ var (
 		"internal/testpki", "internal/pgtest", "internal/authz/authztest", "internal/pdfsigtest", "internal/cluster/clustertest",
 		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest",
 		"auditlog/anchor/witnesstest", "keys/soft/vaulttest",
-		"auditlog/internal/logbench", "internal/layers",
+		"auditlog/internal/logbench", "internal/layers", "internal/identity/oidc/oidctest",
 	}
 	toolRoots = []string{"bench", "e2e"}
 )
