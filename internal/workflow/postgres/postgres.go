@@ -9,7 +9,9 @@
 //
 // [Migrations] own versions 200–299 of the database's schema_migrations
 // ([pgdb.Migrate]); version 200 creates the final shape of the SQLite
-// history. Types map as follows: TEXT is text; INTEGER is bigint,
+// history and version 201 adds the recipients' authentication fields as
+// SQLite's 201 does. Types map as follows: TEXT is text; the 0/1 flag
+// allow_link_only is boolean; INTEGER is bigint,
 // including every time, which both drivers keep as integer nanoseconds
 // since the Unix epoch (the columns named *_ns), so a time round-trips to
 // the nanosecond and is read back in UTC. Envelope ids are compared
@@ -129,6 +131,15 @@ CREATE TABLE workflow_transitions (
 	audit_event_id TEXT   NOT NULL,
 	PRIMARY KEY (envelope_id, seq)
 );
+`,
+}, {
+	Version: 201,
+	Name:    "workflow recipient authentication levels",
+	SQL: `
+ALTER TABLE workflow_envelopes ADD COLUMN allow_link_only BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE workflow_recipients ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE workflow_recipients ADD COLUMN access_code_hash TEXT NOT NULL DEFAULT '';
+UPDATE workflow_recipients SET auth = 'email_code' WHERE auth = 'email_otp';
 `,
 }}
 

@@ -80,14 +80,18 @@ func envelope(tenant, id string, created time.Time) *workflow.Envelope {
 			{DocumentID: "doc_a", Name: "a.pdf", Pages: 7, OriginalSHA256: "orig-a-" + id, SHA256: "orig-a-" + id},
 		},
 		Recipients: []workflow.Recipient{
-			{ID: "r2", Role: workflow.RoleSigner, Name: "A", Email: "a@example.com", Auth: workflow.AuthEmailOTP, Order: 1,
+			{ID: "r2", Role: workflow.RoleSigner, Name: "A", Email: "a@example.com", Auth: workflow.AuthSMSCode, Phone: "+41791234567", Order: 1,
 				Status: workflow.RecipientActive, Signed: []string{"doc_b"}, NotifiedAt: created, ViewedAt: created.Add(time.Second)},
-			{ID: "r1", Role: workflow.RoleApprover, Name: "B", Email: "b@example.com", Auth: workflow.AuthEmailOTP, Order: 2,
+			{ID: "r1", Role: workflow.RoleApprover, Name: "B", Email: "b@example.com", Auth: workflow.AuthAccessCode, Order: 2,
+				AccessCodeHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+				Status:         workflow.RecipientWaiting},
+			{ID: "r3", Role: workflow.RoleCC, Name: "C", Email: "c@example.com", Auth: workflow.AuthLinkOnly, Order: 3,
 				Status: workflow.RecipientWaiting},
-			{ID: "r3", Role: workflow.RoleCC, Name: "C", Email: "c@example.com", Auth: workflow.AuthEmailOTP, Order: 3,
+			{ID: "r4", Role: workflow.RoleSigner, Name: "D", Email: "d@example.com", Auth: workflow.AuthEmailCode, Order: 4,
 				Status: workflow.RecipientWaiting},
 		},
-		ExpiresAt: created.Add(time.Hour), CreatedBy: "key_1",
+		AllowLinkOnly: true,
+		ExpiresAt:     created.Add(time.Hour), CreatedBy: "key_1",
 		CreatedAt: created, UpdatedAt: created, SentAt: created, Version: 1,
 	}
 }
