@@ -288,8 +288,8 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 		reason = "wrong access code"
 	case workflow.AuthLinkOnly:
 		if !s.cfg.AllowLinkOnly || !v.Envelope.AllowLinkOnly {
-			return "", Session{}, s.deny(ctx, ev, "link-only access is disabled on this server",
-				withDetail(ErrLinkOnlyDisabled, "link-only access is disabled on this server; ask the sender to re-issue the link with another authentication", nil))
+			return "", Session{}, s.deny(ctx, ev, "link-only access is not allowed",
+				withDetail(ErrLinkOnlyDisabled, "link-only access is not allowed (by this server, or by the envelope); ask the sender for an envelope with another authentication", nil))
 		}
 		if code != "" {
 			return "", Session{}, withDetail(ErrInvalid, "a link-only recipient sends no code", nil)

@@ -544,7 +544,9 @@ func TestSMSFailClosed(t *testing.T) {
 	})
 	t.Run("gateway refuses", func(t *testing.T) {
 		e := newAuthEnv(t, nil)
+		e.gw.mu.Lock()
 		e.gw.status = http.StatusInternalServerError
+		e.gw.mu.Unlock()
 		if _, err := e.sendEnvelope(false, r); err != nil {
 			t.Fatal(err)
 		}

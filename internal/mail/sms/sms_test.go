@@ -128,7 +128,9 @@ func TestSendSMS(t *testing.T) {
 // not retried (the gateway may have sent the message).
 func TestSendSMSTimeout(t *testing.T) {
 	g := newGateway(t, 200)
+	g.mu.Lock()
 	g.block = true
+	g.mu.Unlock()
 	gw, err := sms.New(sms.Config{URL: g.srv.URL, Token: token, Timeout: 50 * time.Millisecond, Backoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
