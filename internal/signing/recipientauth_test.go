@@ -25,6 +25,9 @@ import (
 	"github.com/signet-pki/signet/pki/ca"
 )
 
+// The SMS gateway client is the signing side's SMSSender.
+var _ signing.SMSSender = (*sms.Gateway)(nil)
+
 // smsGateway is a real HTTP SMS gateway on a test server, reached
 // through the sms package's client: it keeps every message it accepted,
 // or answers status when that is set.

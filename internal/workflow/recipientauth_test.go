@@ -128,6 +128,18 @@ func TestRecipientAuthLevels(t *testing.T) {
 				if n := secretscan.Check(t, e.dir, accessCode); n == 0 {
 					t.Fatal("no file scanned")
 				}
+				n, _ := e.audit.Size(t.Context())
+				recs, err := e.audit.Records(t.Context(), 0, n)
+				if err != nil || len(recs) == 0 {
+					t.Fatalf("audit records: %d, %v", len(recs), err)
+				}
+				for _, r := range recs {
+					for _, f := range secretscan.Forms(accessCode) {
+						if strings.Contains(string(r.Leaf), string(f)) {
+							t.Fatalf("audit event %s holds the access code", r.Type)
+						}
+					}
+				}
 			} else if sr.AccessCodeHash != "" {
 				t.Fatalf("a %s recipient has an access-code hash", sr.Auth)
 			}
