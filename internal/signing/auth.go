@@ -16,15 +16,6 @@ import (
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
-// Authentication methods recorded for a verified recipient (RFC 8176 amr
-// "otp", plus "email" for the channel) and the assurance reached: a
-// one-time code to an email address is a single factor (NIST SP 800-63B
-// AAL1).
-var (
-	recipientAMR       = []string{"otp", "email"}
-	recipientAssurance = "aal1"
-)
-
 // codeDigits is the length of one-time codes.
 const codeDigits = 6
 
@@ -118,27 +109,73 @@ func (s *Service) view(ctx context.Context, envelopeID, recipientID string) (*wo
 	return v, err
 }
 
-// SendCode emails a fresh one-time code to the recipient of the link
-// whose token hashes to linkHash, replacing any pending code. It returns
-// the address masked for display ("a***@example.com"). The code is in
-// the message's body only, never in its subject or another header.
-func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (string, error) {
+// CodeSent is where [Service.SendCode] sent a code.
+type CodeSent struct {
+	// SentTo is the address or number, masked for display
+	// ("a***@example.com", "+*********67").
+	SentTo string
+	// Channel is "email" or "sms".
+	Channel string
+}
+
+// SendCode sends a fresh one-time code to the recipient of the link whose
+// token hashes to linkHash, replacing any pending code: by e-mail to an
+// email_code recipient (in the message's body only, never in its subject
+// or another header), by SMS through [Config.SMS] to an sms_code one. A
+// recipient of another level gets none: access_code and link_only
+// recipients [ErrNoCodeToSend], passkey ones [ErrPasskeyRequired]. With
+// no SMS sender configured, an sms_code recipient's code is not made
+// ([ErrUnavailable]).
+func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (CodeSent, error) {
 	l, v, err := s.link(ctx, linkHash)
 	if err != nil {
-		return "", err
+		return CodeSent{}, err
+	}
+	r := v.Recipient
+	level := workflow.NormalizeAuth(r.Auth)
+	switch level {
+	case workflow.AuthEmailCode:
+	case workflow.AuthSMSCode:
+		if s.cfg.SMS == nil {
+			return CodeSent{}, withDetail(ErrUnavailable, "no SMS gateway is configured on this server: the code cannot be sent; ask the sender", nil)
+		}
+		if r.Phone == "" {
+			return CodeSent{}, fmt.Errorf("signing: sms_code recipient %s has no phone number", r.ID)
+		}
+	case workflow.AuthAccessCode:
+		return CodeSent{}, withDetail(ErrNoCodeToSend, "this link asks for the access code the sender gave you: send it to POST /v1/recipient/verify", nil)
+	case workflow.AuthLinkOnly:
+		return CodeSent{}, withDetail(ErrNoCodeToSend, "this link needs no code: POST /v1/recipient/verify", nil)
+	case workflow.AuthPasskey:
+		return CodeSent{}, passkeyRequired()
+	default:
+		return CodeSent{}, fmt.Errorf("signing: recipient %s has the unknown authentication level %q", r.ID, r.Auth)
 	}
 	code, err := s.replaceCode(ctx, l)
 	if err != nil {
-		return "", err
+		return CodeSent{}, err
+	}
+	mins := int(s.cfg.CodeTTL / time.Minute)
+	if level == workflow.AuthSMSCode {
+		text := fmt.Sprintf("Your Signet code is %s. It is valid for %d minutes. Do not share it.", code, mins)
+		if err := s.cfg.SMS.SendSMS(ctx, r.Phone, text); err != nil {
+			return CodeSent{}, withDetail(ErrUnavailable, "the code could not be sent; try again", err)
+		}
+		return CodeSent{SentTo: maskPhone(r.Phone), Channel: "sms"}, nil
 	}
 	body := fmt.Sprintf("Hello %s,\n\nyour Signet code is %s\n\nIt is valid for %d minutes. If you did not ask for it, ignore this message.\n\n— Signet\n",
-		v.Recipient.Name, code, int(s.cfg.CodeTTL/time.Minute))
+		r.Name, code, mins)
 	// The subject carries no code: subjects are shown in notifications,
 	// lock screens and mail-server logs.
-	if err := s.notifier.send(ctx, v.Recipient.Email, "Your Signet code", body); err != nil {
-		return "", withDetail(ErrUnavailable, "the code could not be sent; try again", err)
+	if err := s.notifier.send(ctx, r.Email, "Your Signet code", body); err != nil {
+		return CodeSent{}, withDetail(ErrUnavailable, "the code could not be sent; try again", err)
 	}
-	return maskEmail(v.Recipient.Email), nil
+	return CodeSent{SentTo: maskEmail(r.Email), Channel: "email"}, nil
+}
+
+// passkeyRequired is the answer to a passkey recipient's link.
+func passkeyRequired() error {
+	return withDetail(ErrPasskeyRequired, "this recipient must confirm with a registered passkey, which this link cannot do yet; ask the sender", nil)
 }
 
 // replaceCode makes a fresh code the pending one of l's recipient, within
@@ -181,13 +218,20 @@ func (s *Service) replaceCode(ctx context.Context, l Link) (string, error) {
 	return code, nil
 }
 
-// Verify checks code for the link whose token hashes to linkHash. A
-// correct code is consumed and yields a session token; a wrong one counts
-// toward a lockout. Lockouts escalate along [Config.Lockouts], and the
-// run of wrong codes after the last one revokes the recipient's links
-// until the sender re-issues one ([Service.Reissue]). Every attempt is
-// audited as recipient.authenticated (success or failure), every lockout
-// as recipient.locked_out, and a success is not granted unless recorded.
+// Verify checks code for the link whose token hashes to linkHash, by the
+// recipient's authentication level: the pending one-time code of an
+// email_code or sms_code recipient, the access code of an access_code
+// one, nothing for a link_only one (allowed only while both the envelope
+// and [Config.AllowLinkOnly] allow it, else [ErrLinkOnlyDisabled]); a
+// passkey recipient is refused ([ErrPasskeyRequired]). A correct code is
+// consumed and yields a session token that carries the methods used; a
+// wrong code of any kind counts toward one lockout per recipient.
+// Lockouts escalate along [Config.Lockouts], and the run of wrong codes
+// after the last one revokes the recipient's links until the sender
+// re-issues one ([Service.Reissue]). Every attempt is audited as
+// recipient.authenticated (success, failure or denial) with the level
+// and its RFC 8176 methods, every lockout as recipient.locked_out, and a
+// success is not granted unless recorded.
 func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, req auditlog.Request) (string, Session, error) {
 	l, v, err := s.link(ctx, linkHash)
 	if err != nil {
@@ -203,15 +247,20 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 	if err != nil {
 		return "", Session{}, fmt.Errorf("signing: load code state: %w", err)
 	}
+	level := workflow.NormalizeAuth(v.Recipient.Auth)
+	methods, assurance, _ := evidence(level)
 	ev := auditlog.Event{
 		Type: auditlog.RecipientAuthenticated, Tenant: l.Tenant,
 		Actor: auditlog.Actor{
 			Kind: auditlog.ActorRecipient, ID: l.RecipientID, Email: v.Recipient.Email, Name: v.Recipient.Name,
-			AuthMethods: recipientAMR,
+			AuthMethods: methods,
 		},
 		Subject: auditlog.Subject{EnvelopeID: l.EnvelopeID, RecipientEmail: v.Recipient.Email},
 		Request: req,
-		Details: map[string]string{"recipient_id": l.RecipientID, "method": workflow.AuthEmailOTP},
+		Details: map[string]string{"recipient_id": l.RecipientID, "method": level},
+	}
+	if level == "" {
+		ev.Details["method"] = v.Recipient.Auth
 	}
 	if !st.RevokedAt.IsZero() || now.Before(st.LockedUntil) {
 		ev.Outcome, ev.Reason = auditlog.OutcomeDenied, "locked out after repeated wrong codes"
@@ -226,13 +275,36 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 		}
 		return "", Session{}, retryAfter(ErrLockedOut, "too many wrong codes; try again later", seconds(st.LockedUntil.Sub(now)))
 	}
-	ok := len(st.CodeMAC) > 0 && now.Before(st.CodeExpiresAt) && validCode(code) &&
-		hmac.Equal(s.codeMAC(l.EnvelopeID, l.RecipientID, code), st.CodeMAC)
+	var ok bool
+	reason := ""
+	switch level {
+	case workflow.AuthEmailCode, workflow.AuthSMSCode:
+		ok = len(st.CodeMAC) > 0 && now.Before(st.CodeExpiresAt) && validCode(code) &&
+			hmac.Equal(s.codeMAC(l.EnvelopeID, l.RecipientID, code), st.CodeMAC)
+	case workflow.AuthAccessCode:
+		if ok, err = checkAccessCode(code, v.Recipient.AccessCodeHash); err != nil {
+			return "", Session{}, err
+		}
+		reason = "wrong access code"
+	case workflow.AuthLinkOnly:
+		if !s.cfg.AllowLinkOnly || !v.Envelope.AllowLinkOnly {
+			return "", Session{}, s.deny(ctx, ev, "link-only access is not allowed",
+				withDetail(ErrLinkOnlyDisabled, "link-only access is not allowed (by this server, or by the envelope); ask the sender for an envelope with another authentication", nil))
+		}
+		if code != "" {
+			return "", Session{}, withDetail(ErrInvalid, "a link-only recipient sends no code", nil)
+		}
+		ok = true
+	case workflow.AuthPasskey:
+		return "", Session{}, s.deny(ctx, ev, "passkey required", passkeyRequired())
+	default:
+		return "", Session{}, fmt.Errorf("signing: recipient %s has the unknown authentication level %q", l.RecipientID, v.Recipient.Auth)
+	}
 	if !ok {
-		return "", Session{}, s.wrongCode(ctx, &st, ev, now)
+		return "", Session{}, s.wrongCode(ctx, &st, ev, now, reason)
 	}
 	ev.Outcome = auditlog.OutcomeSuccess
-	ev.Actor.AuthStrength = recipientAssurance
+	ev.Actor.AuthStrength = assurance
 	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
 		return "", Session{}, withDetail(ErrUnavailable, "the authentication could not be recorded", err)
 	}
@@ -253,6 +325,7 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 	ss := Session{
 		Hash: hash, Tenant: l.Tenant, EnvelopeID: l.EnvelopeID, RecipientID: l.RecipientID,
 		Email: v.Recipient.Email, AuthTime: now, ExpiresAt: exp,
+		Methods: methods, Assurance: assurance,
 	}
 	if err := s.cfg.Store.CreateSession(ctx, ss); err != nil {
 		return "", Session{}, fmt.Errorf("signing: store session: %w", err)
@@ -267,14 +340,19 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 // that a lockout holds even if the audit log is down; the failed attempt
 // is recorded as recipient.authenticated and a lockout as
 // recipient.locked_out (with the recipient, the lockout's number and its
-// end, never the code). It returns the error to answer.
-func (s *Service) wrongCode(ctx context.Context, st *AuthState, ev auditlog.Event, now time.Time) error {
-	reason := "wrong code"
+// end, never the code). Wrong codes of every kind (e-mailed, SMS, access
+// codes) count alike. reason, if set, is the failure's reason (else it
+// is told from the pending one-time code). It returns the error to
+// answer.
+func (s *Service) wrongCode(ctx context.Context, st *AuthState, ev auditlog.Event, now time.Time, reason string) error {
 	switch {
+	case reason != "":
 	case len(st.CodeMAC) == 0:
 		reason = "no code pending"
 	case !now.Before(st.CodeExpiresAt):
 		reason = "code expired"
+	default:
+		reason = "wrong code"
 	}
 	st.Failures++
 	locked := st.Failures >= s.cfg.MaxFailures
@@ -367,4 +445,15 @@ func maskEmail(e string) string {
 		return "***"
 	}
 	return e[:1] + "***" + e[at:]
+}
+
+// deny records ev as a denied attempt for reason and returns answer, or
+// [ErrUnavailable] if the attempt could not be recorded. A denial does
+// not count toward a lockout: nothing was guessed.
+func (s *Service) deny(ctx context.Context, ev auditlog.Event, reason string, answer error) error {
+	ev.Outcome, ev.Reason = auditlog.OutcomeDenied, reason
+	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
+		return withDetail(ErrUnavailable, "the attempt could not be recorded", err)
+	}
+	return answer
 }

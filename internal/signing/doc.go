@@ -20,14 +20,37 @@
 //	Authorization: Link <link token>        POST /v1/recipient/code, /verify
 //	Authorization: Session <session token>  every other /v1/recipient/ route
 //
-// POST /v1/recipient/code emails a six-digit one-time code (in the body,
-// never the subject), stored as a keyed hash with a ten-minute expiry;
+// What the recipient proves besides holding the link depends on their
+// authentication level, set when the envelope was created
+// (workflow.Recipient.Auth):
+//
+//   - email_code (the default): POST /v1/recipient/code emails a six-digit
+//     one-time code (in the body, never the subject).
+//   - sms_code: POST /v1/recipient/code sends the code by SMS to the
+//     recipient's E.164 number through [Config.SMS], an [SMSSender]
+//     (package internal/mail/sms implements it on an HTTP gateway). With
+//     none configured no code is made (503), and the workflow refuses
+//     such recipients at creation unless its SMSGateway option is on.
+//   - access_code: the recipient enters the code the sender gave them out
+//     of band, checked against its argon2id hash; no code is sent (409
+//     no-code-to-send). The link still goes by e-mail.
+//   - link_only: no further proof. The envelope must allow it and so must
+//     the service ([Config.AllowLinkOnly], off by default), checked at
+//     every verification (403 link-only-disabled otherwise).
+//   - passkey: recorded; its link sends and verifies nothing (401
+//     passkey-required) until the passkey flow exists.
+//
+// One-time codes are stored as keyed hashes with a ten-minute expiry;
 // sends are rate-limited per recipient. POST /v1/recipient/verify compares
-// the code in constant time, and every attempt is audited as
-// recipient.authenticated (success or failure). A correct code yields a
-// short-lived session bound to the same recipient. A link or session never
-// grants more than its own recipient's actions, and a document id grants
-// nothing outside the session's envelope.
+// a code in constant time, and every attempt is audited as
+// recipient.authenticated (success, failure or denial) with the level and
+// its RFC 8176 amr values: "otp" and "email", "otp" and "sms", "pwd" for
+// an access code, "email" alone for a link-only link. A successful
+// verification yields a short-lived session bound to the same recipient,
+// which keeps those methods and the assurance reached (NIST SP 800-63B
+// "aal1"; "none" for link-only) for the signer certificate. A link or
+// session never grants more than its own recipient's actions, and a
+// document id grants nothing outside the session's envelope.
 //
 // Every link and session authentication reads the envelope's state: once
 // the envelope is completed, declined, voided or expired, all its links
@@ -35,7 +58,8 @@
 //
 // # Lockouts
 //
-// Five wrong codes lock the recipient out, for longer each time
+// Five wrong codes, of any kind (e-mailed, SMS or access codes), lock the
+// recipient out, for longer each time
 // ([DefaultLockouts]: fifteen minutes, an hour, a day); the run after the
 // last lockout revokes the recipient's links (410 link-revoked). The
 // counters are stored with the code state and cleared only when the sender
@@ -56,7 +80,8 @@
 // has not signed yet, one at a time under the workflow's document lock: a
 // key generated in the configured backend, certified for ten minutes by
 // the tenant's issuing CA to the recipient's verified name and email with
-// the authentication evidence (amr otp and email), a PAdES B-T approval
+// the authentication evidence of the session (its amr values and
+// assurance, see above), a PAdES B-T approval
 // signature time-stamped by the built-in TSA (no time-stamp, no
 // signature), the new revision stored in the blob store, and the workflow
 // told. The key is destroyed after use.

@@ -26,8 +26,19 @@ var (
 	// the sender re-issues opens the envelope again (410).
 	ErrLinkRevoked = &api.Error{Kind: api.KindUnauthorized, Status: http.StatusGone, Type: "link-revoked", Title: "Link revoked"}
 	// ErrWrongCode means the one-time code is wrong, expired or was never
-	// sent (401).
+	// sent, or the access code is wrong (401).
 	ErrWrongCode = &api.Error{Kind: api.KindUnauthorized, Type: "invalid-code", Title: "Invalid one-time code"}
+	// ErrPasskeyRequired means the recipient must authenticate with a
+	// registered user's passkey, which this flow cannot verify yet: the
+	// link opens nothing (401).
+	ErrPasskeyRequired = &api.Error{Kind: api.KindUnauthorized, Type: "passkey-required", Title: "Passkey required"}
+	// ErrLinkOnlyDisabled means a link_only recipient's link was used
+	// while link-only access is not allowed, by the envelope or by the
+	// service (403).
+	ErrLinkOnlyDisabled = &api.Error{Kind: api.KindForbidden, Type: "link-only-disabled", Title: "Link-only access is disabled"}
+	// ErrNoCodeToSend means the recipient's level sends no one-time code
+	// (access_code: they enter the sender's code; link_only: none) (409).
+	ErrNoCodeToSend = &api.Error{Kind: api.KindConflict, Type: "no-code-to-send", Title: "No code to send"}
 	// ErrLockedOut means too many wrong codes: the recipient must wait
 	// (429).
 	ErrLockedOut = &api.Error{Kind: api.KindRateLimited, Type: "recipient-locked", Title: "Too many wrong codes"}

@@ -94,6 +94,7 @@ func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
 
 type codeResponse struct {
 	SentTo    string `json:"sent_to"`
+	Channel   string `json:"channel"`
 	ExpiresIn int    `json:"expires_in"`
 }
 
@@ -108,12 +109,12 @@ func (h *Handler) code(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, r, err)
 		return
 	}
-	to, err := h.Service.SendCode(r.Context(), hash)
+	sent, err := h.Service.SendCode(r.Context(), hash)
 	if err != nil {
 		problem(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusAccepted, codeResponse{SentTo: to, ExpiresIn: int(h.Service.cfg.CodeTTL / time.Second)})
+	api.WriteJSON(w, http.StatusAccepted, codeResponse{SentTo: sent.SentTo, Channel: sent.Channel, ExpiresIn: int(h.Service.cfg.CodeTTL / time.Second)})
 }
 
 type verifyRequest struct {
@@ -131,13 +132,14 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, r, SchemeLink, withDetail(ErrInvalidLink, "send the link token as Authorization: Link <token>", nil))
 		return
 	}
+	// A link_only recipient may send no body at all.
 	var req verifyRequest
-	if err := api.DecodeJSON(w, r, &req); err != nil {
+	if err := decodeOptional(w, r, &req); err != nil {
 		api.WriteProblem(w, r, err)
 		return
 	}
 	req.Code = strings.TrimSpace(req.Code)
-	if len(req.Code) > 32 {
+	if len(req.Code) > maxAccessCodeInput {
 		api.WriteProblem(w, r, withDetail(ErrInvalid, "code is too long", nil))
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -157,6 +158,36 @@ type env struct {
 	root     *x509.Certificate
 	api      http.Handler
 	docCount int
+	// dir holds every file of the env (databases, blobs, keys).
+	dir string
+	// logs receives every log line of the services and of the API's
+	// request logger.
+	logs *lockedBuffer
+}
+
+// lockedBuffer is a log destination safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// envOptions adjust a new env: the locks of its services, and its
+// configurations before the first node is built.
+type envOptions struct {
+	locks  workflow.Locker
+	adjust func(cfg *signing.Config, wf *workflow.Config)
 }
 
 func newEnv(t *testing.T) *env {
@@ -168,6 +199,13 @@ func newEnv(t *testing.T) *env {
 // locks from locks (nil: in-process locks of their own).
 func newEnvLocks(t *testing.T, locks workflow.Locker) *env {
 	t.Helper()
+	return newEnvOptions(t, envOptions{locks: locks})
+}
+
+// newEnvOptions is newEnv adjusted by o.
+func newEnvOptions(t *testing.T, o envOptions) *env {
+	t.Helper()
+	locks := o.locks
 	ctx := context.Background()
 	dir := t.TempDir()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
@@ -287,17 +325,22 @@ func newEnvLocks(t *testing.T, locks workflow.Locker) *env {
 	}
 	codeKey := make([]byte, 32)
 	rand.Read(codeKey)
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := signing.Config{
 		Store: st, Blobs: blobs, Mailer: mailer, Audit: audit, CA: auth,
 		Seal: &seals{m: km, id: map[string]string{}}, Timestamper: ts,
 		Fetcher: &ltv.Fetcher{Roots: []*x509.Certificate{root.Certificate}},
 		LinkURL: "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now, TempDir: dir,
-		Locks: locks,
+		Locks: locks, Logger: logger,
 	}
 	e := &env{
 		t: t, clock: clk, audit: audit, mailbox: box, tsa: ts, cfg: cfg, store: st, wfStore: wfStore,
-		blobs: blobs, root: root.Certificate,
-		wfCfg: workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: audit, Now: clk.Now, Locks: locks},
+		blobs: blobs, root: root.Certificate, dir: dir, logs: logs,
+		wfCfg: workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: audit, Now: clk.Now, Locks: locks, Logger: logger},
+	}
+	if o.adjust != nil {
+		o.adjust(&e.cfg, &e.wfCfg)
 	}
 	n := e.node()
 	e.wf, e.svc, e.notifier, e.api = n.wf, n.svc, n.notifier, n.api
@@ -339,7 +382,15 @@ func (e *env) node() *node {
 	}
 	router := http.NewServeMux()
 	(&signing.Handler{Service: svc}).Register(router)
-	return &node{wf: wf, svc: svc, notifier: notifier, api: apiKeys(router)}
+	logger := e.cfg.Logger
+	h := apiKeys(router)
+	withLogger := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if logger != nil {
+			r = r.WithContext(api.WithLogger(r.Context(), logger))
+		}
+		h.ServeHTTP(w, r)
+	})
+	return &node{wf: wf, svc: svc, notifier: notifier, api: withLogger}
 }
 
 // testKeys are the API keys apiKeys knows, by their secret.

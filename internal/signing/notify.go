@@ -88,8 +88,8 @@ func (s *Notifier) mailLink(ctx context.Context, n workflow.Notification, tok st
 		b.WriteString("\nThe sender has issued you a new link; earlier links no longer work.\n")
 	}
 	fmt.Fprintf(&b, "\nOpen this link to review and %s (valid until %s):\n\n%s\n\n", verb, exp.Format(time.RFC1123), LinkFor(s.cfg.LinkURL, tok))
-	b.WriteString("Before you see the documents we will email you a one-time code to confirm this address.\n" +
-		"Do not forward this message: the link is personal.\n\n— Signet\n")
+	b.WriteString(proofHint(n.Recipient))
+	b.WriteString("Do not forward this message: the link is personal.\n\n— Signet\n")
 	subject := "Please " + verb + ": " + n.Subject
 	switch {
 	case reissued:

@@ -84,6 +84,17 @@ type Config struct {
 	Blobs blob.Store
 	// Mailer sends links and codes.
 	Mailer mail.Mailer
+	// SMS sends the one-time codes of sms_code recipients (nil: none
+	// configured; their codes are then refused, and the workflow's
+	// SMSGateway option must be off so that no such recipient is
+	// accepted).
+	SMS SMSSender
+	// AllowLinkOnly is the service option that lets link_only recipients
+	// in, in envelopes that allow them (off by default). It is checked at
+	// every verification, so turning it off shuts out such recipients of
+	// envelopes already sent; the workflow's AllowLinkOnly option governs
+	// their creation.
+	AllowLinkOnly bool
 	// Audit records authentication attempts (fail closed).
 	Audit auditlog.Recorder
 	// CA issues the recipients' short-lived certificates and the seal

@@ -162,7 +162,12 @@ func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipi
 		return nil, err
 	}
 	id := ca.Identity{Name: r.Name, Email: ss.Email, Tenant: ss.Tenant}
-	ev := ca.AuthEvidence{Methods: recipientAMR, AssuranceLevel: recipientAssurance, Time: ss.AuthTime}
+	// The evidence is what the session's verification proved, as stored
+	// with it; a session without any proves nothing and signs nothing.
+	if len(ss.Methods) == 0 || ss.Assurance == "" {
+		return nil, withDetail(ErrInvalidSession, "the session carries no authentication evidence; verify again", nil)
+	}
+	ev := ca.AuthEvidence{Methods: slices.Clone(ss.Methods), AssuranceLevel: ss.Assurance, Time: ss.AuthTime}
 	signer, cert, done, err := s.cfg.CA.IssueEphemeral(ctx, id, ev)
 	if err != nil {
 		return nil, withDetail(ErrUnavailable, "the signing certificate could not be issued; nothing was signed", err)
@@ -174,7 +179,7 @@ func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipi
 	}()
 	if err := s.cfg.Audit.Record(ctx, auditlog.Event{
 		Type: auditlog.KeyUsed, Tenant: ss.Tenant,
-		Actor:   auditlog.Actor{Kind: auditlog.ActorRecipient, ID: ss.RecipientID, AuthMethods: recipientAMR, AuthStrength: recipientAssurance},
+		Actor:   auditlog.Actor{Kind: auditlog.ActorRecipient, ID: ss.RecipientID, AuthMethods: ss.Methods, AuthStrength: ss.Assurance},
 		Subject: auditlog.Subject{EnvelopeID: ss.EnvelopeID, DocumentSHA256: sum, CertificateSerial: cert.SerialNumber.Text(16)},
 		Outcome: auditlog.OutcomeSuccess,
 		Details: map[string]string{"purpose": "ephemeral-signer", "operation": "sign"},

@@ -24,8 +24,8 @@ type Link struct {
 	RevokedAt time.Time
 }
 
-// A Session is a stored recipient session, created by a correct one-time
-// code. Like a link, it is stored as the hash of its token.
+// A Session is a stored recipient session, created by a successful
+// verification (a correct one-time or access code, or a link-only link). Like a link, it is stored as the hash of its token.
 type Session struct {
 	Hash        [32]byte
 	Tenant      string
@@ -36,6 +36,12 @@ type Session struct {
 	// AuthTime is when the code was verified.
 	AuthTime  time.Time
 	ExpiresAt time.Time
+	// Methods are how the recipient authenticated, as RFC 8176 amr
+	// values (e.g. "otp" and "email"), and Assurance the level reached
+	// (e.g. "aal1"); both go into the signer certificate's authentication
+	// evidence and the audit events of the session's signatures.
+	Methods   []string
+	Assurance string
 }
 
 // AuthState is the one-time-code state of one recipient of one envelope.

@@ -23,10 +23,24 @@
 // completion. Each recipient's turn, reminder and the end of an envelope
 // go through a [Notifier]; the completion seal through a [Completer].
 //
+// # Recipient authentication
+//
+// Each recipient has an authentication level, fixed when the envelope is
+// created ([RecipientInput.Auth], defaulting to the envelope's
+// [CreateRequest.Auth], else [AuthEmailCode]): [AuthEmailCode],
+// [AuthSMSCode] (with a phone number in E.164 form; refused with
+// [ErrAuthUnavailable] unless [Config.SMSGateway] is set),
+// [AuthAccessCode] (with the access code, hashed here with argon2id and
+// never stored, returned or recorded in clear), [AuthLinkOnly] (refused
+// unless the envelope sets AllowLinkOnly and [Config.AllowLinkOnly] is on)
+// and [AuthPasskey] (recorded; the signing side refuses it until the
+// passkey flow exists). The legacy name [AuthEmailOTP] is accepted and
+// stored as [AuthEmailCode]. envelope.created records the levels used.
+//
 // # Recipient side
 //
-// The signing package authenticates recipients (link token and email
-// code) and then calls [Service.RecipientContext], [Service.MarkViewed],
+// The signing package authenticates recipients (link token and the proof
+// of their level) and then calls [Service.RecipientContext], [Service.MarkViewed],
 // [Service.ConsentRecorded], [Service.RecipientSigned] (under
 // [Service.LockDocument]) and [Service.RecipientDeclined] with an [Actor]
 // of kind recipient whose ID is the recipient id: a recipient can only

@@ -33,9 +33,33 @@ const (
 // Acts reports whether recipients of role r take part in routing.
 func (r Role) Acts() bool { return r == RoleSigner || r == RoleApprover }
 
-// AuthEmailOTP is the authentication requirement "prove control of the
-// email address with a one-time code".
-const AuthEmailOTP = "email_otp"
+// Recipient authentication levels: what a recipient proves, besides
+// holding the link e-mailed to them, before they see the envelope. See
+// the package documentation ("Recipient authentication").
+const (
+	// AuthEmailCode: a one-time code e-mailed to the recipient's address
+	// (the default).
+	AuthEmailCode = "email_code"
+	// AuthSMSCode: a one-time code sent by SMS to the recipient's phone
+	// number (E.164); needs an SMS gateway ([Config.SMSGateway]).
+	AuthSMSCode = "sms_code"
+	// AuthAccessCode: a code the sender gives the recipient out of band,
+	// set when the envelope is created and stored only as its argon2id
+	// hash. It replaces the e-mailed code; the link still goes by e-mail.
+	AuthAccessCode = "access_code"
+	// AuthLinkOnly: no proof beyond the link. Refused unless both the
+	// envelope (allow_link_only) and the service ([Config.AllowLinkOnly])
+	// allow it.
+	AuthLinkOnly = "link_only"
+	// AuthPasskey: a registered user's passkey. The level is recorded;
+	// verification is refused (passkey-required) until the passkey flow
+	// exists.
+	AuthPasskey = "passkey"
+	// AuthEmailOTP is the name the API used for [AuthEmailCode] before
+	// the other levels existed. It is still accepted in requests and
+	// stored as [AuthEmailCode].
+	AuthEmailOTP = "email_otp"
+)
 
 // A RecipientStatus is where a recipient is in the routing.
 type RecipientStatus string
@@ -58,9 +82,17 @@ type Recipient struct {
 	Role  Role   `json:"role"`
 	Name  string `json:"name"`
 	Email string `json:"email"`
-	// Auth is the authentication the recipient must pass before seeing
-	// the envelope, e.g. [AuthEmailOTP].
+	// Auth is the authentication level the recipient must pass before
+	// seeing the envelope: [AuthEmailCode], [AuthSMSCode],
+	// [AuthAccessCode], [AuthLinkOnly] or [AuthPasskey].
 	Auth string `json:"auth"`
+	// Phone is the number SMS codes go to (E.164, e.g. "+41791234567"),
+	// set only for [AuthSMSCode].
+	Phone string `json:"phone,omitempty"`
+	// AccessCodeHash is the argon2id hash (PHC string) of the access code
+	// of an [AuthAccessCode] recipient; the code itself is never stored
+	// or shown, and neither is the hash.
+	AccessCodeHash string `json:"-"`
 	// Order is the routing order: recipients act in increasing order, and
 	// those with equal orders form a parallel group acting in any order.
 	Order  int             `json:"routing_order"`
@@ -101,18 +133,21 @@ type Envelope struct {
 	// ReminderEvery is the interval between reminders to recipients whose
 	// turn it is; zero sends none.
 	ReminderEvery time.Duration `json:"-"`
+	// AllowLinkOnly is the sender's consent to [AuthLinkOnly] recipients
+	// in this envelope; they also need [Config.AllowLinkOnly].
+	AllowLinkOnly bool `json:"allow_link_only,omitempty"`
 	// ApprovalRequired makes sending a request for approval: a holder of
 	// envelope.approve other than the sender approves it before any
 	// recipient is notified.
 	ApprovalRequired bool `json:"approval_required"`
 	// HighAssurance demands a fresh strong authentication (a passkey or
 	// TOTP) of whoever approves or signs the envelope.
-	HighAssurance bool          `json:"high_assurance"`
-	CreatedBy     string        `json:"created_by"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
-	SentAt        time.Time     `json:"sent_at,omitzero"`
-	CompletedAt   time.Time     `json:"completed_at,omitzero"`
+	HighAssurance bool      `json:"high_assurance"`
+	CreatedBy     string    `json:"created_by"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	SentAt        time.Time `json:"sent_at,omitzero"`
+	CompletedAt   time.Time `json:"completed_at,omitzero"`
 	// Reason is why the envelope was voided or declined.
 	Reason string `json:"reason,omitempty"`
 	// Version increases with every stored change (optimistic concurrency).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,12 @@ type CreateRequest struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	// ReminderEveryHours is the reminder interval; 0 sends no reminders.
 	ReminderEveryHours int `json:"reminder_every_hours,omitempty"`
+	// Auth is the authentication level of recipients that name none
+	// (default [AuthEmailCode]).
+	Auth string `json:"auth,omitempty"`
+	// AllowLinkOnly permits [AuthLinkOnly] recipients in this envelope,
+	// if the service allows them too ([Config.AllowLinkOnly]).
+	AllowLinkOnly bool `json:"allow_link_only,omitempty"`
 	// ApprovalRequired: see [Envelope.ApprovalRequired].
 	ApprovalRequired bool `json:"approval_required,omitempty"`
 	// HighAssurance: see [Envelope.HighAssurance].
@@ -46,8 +53,15 @@ type RecipientInput struct {
 	Role  Role   `json:"role"`
 	Name  string `json:"name"`
 	Email string `json:"email"`
-	// Auth defaults to [AuthEmailOTP], the only method so far.
+	// Auth is the recipient's authentication level (default: the
+	// envelope's, else [AuthEmailCode]); see [Recipient.Auth].
 	Auth string `json:"auth,omitempty"`
+	// Phone is the E.164 number of an [AuthSMSCode] recipient.
+	Phone string `json:"phone,omitempty"`
+	// AccessCode is the code an [AuthAccessCode] recipient must enter,
+	// which the sender shares out of band. Only its argon2id hash is
+	// kept; it is never returned, recorded or logged.
+	AccessCode string `json:"access_code,omitempty"`
 	// Order is the routing order (at least 1); equal orders form a
 	// parallel group.
 	Order int `json:"routing_order"`
@@ -113,6 +127,9 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 	if req.ReminderEveryHours < 0 || req.ReminderEveryHours > maxReminderHrs {
 		return nil, invalid("reminder_every_hours must be between 0 and %d", maxReminderHrs)
 	}
+	if req.Auth != "" && NormalizeAuth(req.Auth) == "" {
+		return nil, invalid("auth must be one of %s", strings.Join(authLevels, ", "))
+	}
 	now := s.now()
 	expires := now.Add(DefaultExpiry)
 	if req.ExpiresAt != nil {
@@ -129,7 +146,8 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 		ID: id, Tenant: a.Tenant, Status: StatusDraft,
 		Subject: strings.TrimSpace(req.Subject), Message: req.Message,
 		ExpiresAt: expires, ReminderEvery: time.Duration(req.ReminderEveryHours) * time.Hour,
-		CreatedBy: a.ID, CreatedAt: now, UpdatedAt: now, Version: 1,
+		AllowLinkOnly: req.AllowLinkOnly,
+		CreatedBy:     a.ID, CreatedAt: now, UpdatedAt: now, Version: 1,
 		ApprovalRequired: req.ApprovalRequired, HighAssurance: req.HighAssurance,
 	}
 	seen := map[string]bool{}
@@ -152,7 +170,7 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 	emails := map[string]bool{}
 	acting := false
 	for i, in := range req.Recipients {
-		r, err := s.recipient(i, in)
+		r, err := s.recipient(i, in, req.Auth, req.AllowLinkOnly)
 		if err != nil {
 			return nil, err
 		}
@@ -167,10 +185,17 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 	if !acting {
 		return nil, invalid("an envelope needs at least one signer or approver")
 	}
+	details := map[string]string{
+		"documents": strconv.Itoa(len(e.Documents)), "recipients": strconv.Itoa(len(e.Recipients)),
+		"recipient_auth": authSummary(e.Recipients),
+	}
+	if e.AllowLinkOnly {
+		details["allow_link_only"] = "true"
+	}
 	evID, err := s.record(ctx, a, audit{
 		typ: auditlog.EnvelopeCreated, tenant: a.Tenant,
 		subject: auditlog.Subject{EnvelopeID: e.ID},
-		details: map[string]string{"documents": strconv.Itoa(len(e.Documents)), "recipients": strconv.Itoa(len(e.Recipients))},
+		details: details,
 	})
 	if err != nil {
 		return nil, err
@@ -185,7 +210,7 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 	return e, nil
 }
 
-func (s *Service) recipient(i int, in RecipientInput) (Recipient, error) {
+func (s *Service) recipient(i int, in RecipientInput, defAuth string, allowLinkOnly bool) (Recipient, error) {
 	if !in.Role.Acts() && in.Role != RoleCC {
 		return Recipient{}, invalid("recipients[%d]: role must be signer, approver or cc", i)
 	}
@@ -196,24 +221,32 @@ func (s *Service) recipient(i int, in RecipientInput) (Recipient, error) {
 	if err != nil || addr.Address != in.Email || len(in.Email) > 254 {
 		return Recipient{}, invalid("recipients[%d]: email must be a bare address such as name@example.com", i)
 	}
-	auth := in.Auth
-	if auth == "" {
-		auth = AuthEmailOTP
-	}
-	if auth != AuthEmailOTP {
-		return Recipient{}, invalid("recipients[%d]: auth must be %q", i, AuthEmailOTP)
-	}
 	if in.Order < 1 || in.Order > 1000 {
 		return Recipient{}, invalid("recipients[%d]: routing_order must be between 1 and 1000", i)
+	}
+	r := Recipient{Role: in.Role, Name: strings.TrimSpace(in.Name), Email: in.Email, Order: in.Order, Status: RecipientWaiting}
+	if err := s.recipientAuth(i, in, defAuth, allowLinkOnly, &r); err != nil {
+		return Recipient{}, err
 	}
 	id, err := s.newID("rcp_")
 	if err != nil {
 		return Recipient{}, err
 	}
-	return Recipient{
-		ID: id, Role: in.Role, Name: strings.TrimSpace(in.Name), Email: in.Email,
-		Auth: auth, Order: in.Order, Status: RecipientWaiting,
-	}, nil
+	r.ID = id
+	return r, nil
+}
+
+// authSummary lists the distinct authentication levels of rs, sorted, for
+// the envelope.created event.
+func authSummary(rs []Recipient) string {
+	var ls []string
+	for _, r := range rs {
+		if !slices.Contains(ls, r.Auth) {
+			ls = append(ls, r.Auth)
+		}
+	}
+	slices.Sort(ls)
+	return strings.Join(ls, ",")
 }
 
 // Envelope returns the acting tenant's envelope id.

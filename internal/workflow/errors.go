@@ -21,6 +21,11 @@ var (
 	// ErrAuditUnavailable means the audit log could not record an action,
 	// which therefore did not happen (fail closed).
 	ErrAuditUnavailable = &api.Error{Kind: api.KindUnavailable, Type: "audit-unavailable"}
+	// ErrAuthUnavailable means a recipient names an authentication level
+	// this server is not configured for (sms_code without an SMS gateway,
+	// link_only with the service option off); the detail names the
+	// missing setting (422).
+	ErrAuthUnavailable = &api.Error{Kind: api.KindInvalid, Type: "recipient-auth-unavailable"}
 	// ErrInvalid means a request field is missing or out of range.
 	ErrInvalid = &api.Error{Kind: api.KindInvalid, Type: "invalid-request"}
 	// ErrTooLarge means an uploaded document exceeds the size limit.

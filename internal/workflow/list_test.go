@@ -129,7 +129,7 @@ func TestCreateEnvelopeBadInput(t *testing.T) {
 		{"malformed JSON", "application/json", raw(`{"subject": `), 400, "malformed-json"},
 		{"trailing data", "application/json", raw(`{"subject":"x"} {}`), 400, "malformed-json"},
 		{"unknown field", "application/json", body(with("tenant", "t2")), 422, "unknown-field"},
-		{"unknown recipient field", "application/json", body(recipient("phone", "123")), 422, "unknown-field"},
+		{"unknown recipient field", "application/json", body(recipient("fax", "123")), 422, "unknown-field"},
 		{"wrong type", "application/json", body(with("documents", "doc")), 422, "invalid-json"},
 		{"wrong content type", "text/plain", body(with("message", "")), 415, "unsupported-media-type"},
 		{"no subject", "application/json", body(with("subject", " ")), 422, "invalid-request"},
@@ -194,7 +194,7 @@ func TestCreateEnvelopeBadInput(t *testing.T) {
 		} `json:"recipients"`
 	}
 	json.Unmarshal(b, &got)
-	if got.Status != "draft" || got.ReminderEveryHours != 48 || got.Recipients[0].Auth != "email_otp" || got.Recipients[0].Status != "waiting" {
+	if got.Status != "draft" || got.ReminderEveryHours != 48 || got.Recipients[0].Auth != "email_code" || got.Recipients[0].Status != "waiting" {
 		t.Fatalf("created %s", b)
 	}
 }

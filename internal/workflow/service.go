@@ -74,6 +74,13 @@ type Config struct {
 	// Locks holds the envelope and document locks (nil: [cluster.LocalLocks]
 	// of the service's own). Nodes that share the stores MUST share it.
 	Locks Locker
+	// SMSGateway reports that an SMS gateway is configured for the
+	// signing side; without one, envelopes with [AuthSMSCode] recipients
+	// are refused (fail closed).
+	SMSGateway bool
+	// AllowLinkOnly is the service option that permits [AuthLinkOnly]
+	// recipients, in envelopes that allow them too (off by default).
+	AllowLinkOnly bool
 }
 
 // Validate reports whether the configuration is usable.

@@ -17,12 +17,12 @@ type Status string
 const (
 	StatusDraft            Status = "draft"
 	StatusAwaitingApproval Status = "awaiting_approval"
-	StatusSent       Status = "sent"
-	StatusInProgress Status = "in_progress"
-	StatusCompleted  Status = "completed"
-	StatusDeclined   Status = "declined"
-	StatusVoided     Status = "voided"
-	StatusExpired    Status = "expired"
+	StatusSent             Status = "sent"
+	StatusInProgress       Status = "in_progress"
+	StatusCompleted        Status = "completed"
+	StatusDeclined         Status = "declined"
+	StatusVoided           Status = "voided"
+	StatusExpired          Status = "expired"
 )
 
 // Terminal reports whether no action leaves s.

@@ -9,7 +9,8 @@
 //
 // [Migrations] own versions 300–399 of the database's schema_migrations
 // ([pgdb.Migrate]); version 300 creates the final shape of the SQLite
-// history (its versions 300 and 301). Types map as follows: TEXT is text,
+// history (its versions 300 and 301), and version 301 adds the sessions'
+// authentication methods as SQLite's 302 does. Types map as follows: TEXT is text,
 // BLOB is bytea (a token hash is checked to be 32 bytes), INTEGER is
 // bigint, including every time, which both drivers keep as integer
 // nanoseconds since the Unix epoch, so a time round-trips to the
@@ -32,6 +33,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -82,6 +84,13 @@ CREATE TABLE signing_auth (
 	revoked_at      BIGINT,
 	PRIMARY KEY (envelope_id, recipient_id)
 );
+`,
+}, {
+	Version: 301,
+	Name:    "signing session authentication methods",
+	SQL: `
+ALTER TABLE signing_sessions ADD COLUMN auth_methods TEXT NOT NULL DEFAULT 'otp email';
+ALTER TABLE signing_sessions ADD COLUMN auth_assurance TEXT NOT NULL DEFAULT 'aal1';
 `,
 }}
 
@@ -224,9 +233,10 @@ func (s *Store) MarkLinksUsed(ctx context.Context, envelopeID, recipientID strin
 
 // CreateSession implements [signing.Store].
 func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		ss.Hash[:], ss.Tenant, ss.EnvelopeID, ss.RecipientID, ss.Email, ss.AuthTime.UnixNano(), ss.ExpiresAt.UnixNano())
+	_, err := s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		ss.Hash[:], ss.Tenant, ss.EnvelopeID, ss.RecipientID, ss.Email, ss.AuthTime.UnixNano(), ss.ExpiresAt.UnixNano(),
+		strings.Join(ss.Methods, " "), ss.Assurance)
 	if err != nil {
 		return fmt.Errorf("signing/postgres: insert session: %w", err)
 	}
@@ -237,9 +247,10 @@ func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Session, error) {
 	ss := signing.Session{Hash: hash}
 	var auth, expires int64
-	err := s.pool.QueryRow(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at
+	var methods string
+	err := s.pool.QueryRow(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance
 		FROM signing_sessions WHERE hash = $1`, hash[:]).
-		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires)
+		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires, &methods, &ss.Assurance)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return signing.Session{}, signing.ErrNoRecord
 	}
@@ -247,6 +258,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Sessi
 		return signing.Session{}, fmt.Errorf("signing/postgres: session: %w", err)
 	}
 	ss.AuthTime, ss.ExpiresAt = time.Unix(0, auth).UTC(), time.Unix(0, expires).UTC()
+	if methods != "" {
+		ss.Methods = strings.Fields(methods)
+	}
 	return ss, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/internal/signing"
@@ -56,6 +57,12 @@ CREATE TABLE signing_auth (
 	SQL: `ALTER TABLE signing_links ADD COLUMN revoked_at INTEGER;
 ALTER TABLE signing_auth ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE signing_auth ADD COLUMN revoked_at INTEGER;`,
+}, {
+	Version: 302,
+	Name:    "signing session authentication methods",
+	// Sessions made before it were all made by e-mailed codes.
+	SQL: `ALTER TABLE signing_sessions ADD COLUMN auth_methods TEXT NOT NULL DEFAULT 'otp email';
+ALTER TABLE signing_sessions ADD COLUMN auth_assurance TEXT NOT NULL DEFAULT 'aal1';`,
 }}
 
 // Store implements [signing.Store] on a SQLite database.
@@ -202,8 +209,9 @@ func (s *Store) MarkLinksUsed(ctx context.Context, envelopeID, recipientID strin
 
 // CreateSession implements [signing.Store].
 func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ss.Hash[:], ss.Tenant, ss.EnvelopeID, ss.RecipientID, ss.Email, ss.AuthTime.UnixNano(), ss.ExpiresAt.UnixNano())
+	_, err := s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ss.Hash[:], ss.Tenant, ss.EnvelopeID, ss.RecipientID, ss.Email, ss.AuthTime.UnixNano(), ss.ExpiresAt.UnixNano(),
+		strings.Join(ss.Methods, " "), ss.Assurance)
 	if err != nil {
 		return fmt.Errorf("signing/sqlite: insert session: %w", err)
 	}
@@ -214,8 +222,9 @@ func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Session, error) {
 	ss := signing.Session{Hash: hash}
 	var auth, expires int64
-	err := s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at FROM signing_sessions WHERE hash = ?`, hash[:]).
-		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires)
+	var methods string
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance FROM signing_sessions WHERE hash = ?`, hash[:]).
+		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires, &methods, &ss.Assurance)
 	if errors.Is(err, sql.ErrNoRows) {
 		return signing.Session{}, signing.ErrNoRecord
 	}
@@ -223,6 +232,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Sessi
 		return signing.Session{}, fmt.Errorf("signing/sqlite: session: %w", err)
 	}
 	ss.AuthTime, ss.ExpiresAt = time.Unix(0, auth).UTC(), time.Unix(0, expires).UTC()
+	if methods != "" {
+		ss.Methods = strings.Fields(methods)
+	}
 	return ss, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -68,7 +69,8 @@ func link(name, envelope, recipient string, created time.Time) signing.Link {
 
 func session(name, envelope, recipient string, at time.Time) signing.Session {
 	return signing.Session{Hash: hash(name), Tenant: "acme", EnvelopeID: envelope, RecipientID: recipient,
-		Email: recipient + "@example.com", AuthTime: at, ExpiresAt: at.Add(30 * time.Minute)}
+		Email: recipient + "@example.com", AuthTime: at, ExpiresAt: at.Add(30 * time.Minute),
+		Methods: []string{"otp", "email"}, Assurance: "aal1"}
 }
 
 func linkUTC(l signing.Link) signing.Link {
@@ -212,6 +214,18 @@ func testSessions(t *testing.T, s signing.Store) {
 	wantNoLink(t, s, "a session's hash as a link", ss.Hash)
 	create(t, s, link("l", "env_1", "rcp_1", base))
 	wantNoSession(t, s, "a link's hash as a session", hash("l"))
+	// Each session keeps the methods and assurance of its verification.
+	for i, ev := range []struct {
+		methods   []string
+		assurance string
+	}{{[]string{"otp", "sms"}, "aal1"}, {[]string{"pwd"}, "aal1"}, {[]string{"email"}, "none"}} {
+		ss := session(fmt.Sprintf("m%d", i), "env_3", fmt.Sprintf("rcp_%d", i), base)
+		ss.Methods, ss.Assurance = ev.methods, ev.assurance
+		if err := s.CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		wantSession(t, s, "session with methods "+strings.Join(ev.methods, " "), ss)
+	}
 }
 
 func testAuthState(t *testing.T, s signing.Store) {

@@ -21,12 +21,12 @@ func (s *Store) InsertEnvelope(ctx context.Context, e *workflow.Envelope, t work
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO workflow_envelopes
 			(id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
-			 created_ns, updated_ns, sent_ns, completed_ns, reason, version, next_due_ns,
+			 created_ns, updated_ns, sent_ns, completed_ns, reason, version, next_due_ns, allow_link_only,
 			 approval_required, high_assurance)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 			e.ID, e.Tenant, string(e.Status), e.Subject, e.Message, e.ExpiresAt.UnixNano(), int64(e.ReminderEvery),
 			e.CreatedBy, e.CreatedAt.UnixNano(), e.UpdatedAt.UnixNano(), nanos(e.SentAt), nanos(e.CompletedAt),
-			e.Reason, e.Version, nanos(e.NextDue()), e.ApprovalRequired, e.HighAssurance)
+			e.Reason, e.Version, nanos(e.NextDue()), e.AllowLinkOnly, e.ApprovalRequired, e.HighAssurance)
 		for i, d := range e.Documents {
 			b.Queue(`INSERT INTO workflow_envelope_documents
 				(envelope_id, position, document_id, name, pages, original_sha256, sha256)
@@ -36,11 +36,13 @@ func (s *Store) InsertEnvelope(ctx context.Context, e *workflow.Envelope, t work
 		for i, r := range e.Recipients {
 			b.Queue(`INSERT INTO workflow_recipients
 				(envelope_id, position, id, role, name, email, auth, routing_order, status, signed,
-				 notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+				 notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason,
+				 phone, access_code_hash)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 				e.ID, i, r.ID, string(r.Role), r.Name, r.Email, r.Auth, r.Order, string(r.Status),
 				strings.Join(r.Signed, ","), nanos(r.NotifiedAt), nanos(r.RemindedAt), nanos(r.ViewedAt),
-				nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt), r.DeclineReason)
+				nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt), r.DeclineReason,
+				r.Phone, r.AccessCodeHash)
 		}
 		queueTransition(b, t)
 		return tx.SendBatch(ctx, b).Close()
@@ -118,7 +120,8 @@ func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev i
 }
 
 const envelopeColumns = `id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
-	created_ns, updated_ns, sent_ns, completed_ns, reason, version, approval_required, high_assurance`
+	created_ns, updated_ns, sent_ns, completed_ns, reason, version, allow_link_only,
+	approval_required, high_assurance`
 
 func scanEnvelope(row pgx.Row) (*workflow.Envelope, error) {
 	e := &workflow.Envelope{}
@@ -126,7 +129,7 @@ func scanEnvelope(row pgx.Row) (*workflow.Envelope, error) {
 	var expires, reminder, created, updated int64
 	var sent, completed *int64
 	if err := row.Scan(&e.ID, &e.Tenant, &status, &e.Subject, &e.Message, &expires, &reminder, &e.CreatedBy,
-		&created, &updated, &sent, &completed, &e.Reason, &e.Version,
+		&created, &updated, &sent, &completed, &e.Reason, &e.Version, &e.AllowLinkOnly,
 		&e.ApprovalRequired, &e.HighAssurance); err != nil {
 		return nil, err
 	}
@@ -172,7 +175,8 @@ func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) 
 			return rows.Err()
 		})
 	b.Queue(`SELECT envelope_id, id, role, name, email, auth, routing_order, status, signed,
-		notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason
+		notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason,
+		phone, access_code_hash
 		FROM workflow_recipients WHERE `+match+` ORDER BY envelope_id, position`, arg).
 		Query(func(rows pgx.Rows) error {
 			for rows.Next() {
@@ -181,7 +185,8 @@ func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) 
 				var role, status, signed string
 				var notified, reminded, viewed, consented, completed, declined *int64
 				if err := rows.Scan(&id, &r.ID, &role, &r.Name, &r.Email, &r.Auth, &r.Order, &status, &signed,
-					&notified, &reminded, &viewed, &consented, &completed, &declined, &r.DeclineReason); err != nil {
+					&notified, &reminded, &viewed, &consented, &completed, &declined, &r.DeclineReason,
+					&r.Phone, &r.AccessCodeHash); err != nil {
 					return err
 				}
 				r.Role, r.Status = workflow.Role(role), workflow.RecipientStatus(status)

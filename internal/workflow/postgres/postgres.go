@@ -9,9 +9,10 @@
 //
 // [Migrations] own versions 200–299 of the database's schema_migrations
 // ([pgdb.Migrate]); version 200 creates the final shape of the SQLite
-// history; later versions follow SQLite's one for one. Types map as
-// follows: TEXT is text; the 0/1 flags (approval_required,
-// high_assurance) are boolean; INTEGER is bigint,
+// history and version 201 adds the recipients' authentication fields as
+// SQLite's 201 does. Types map as follows: TEXT is text; the 0/1 flag
+// allow_link_only and, from version 202, approval_required and
+// high_assurance are boolean; INTEGER is bigint,
 // including every time, which both drivers keep as integer nanoseconds
 // since the Unix epoch (the columns named *_ns), so a time round-trips to
 // the nanosecond and is read back in UTC. Envelope ids are compared
@@ -134,6 +135,15 @@ CREATE TABLE workflow_transitions (
 `,
 }, {
 	Version: 201,
+	Name:    "workflow recipient authentication levels",
+	SQL: `
+ALTER TABLE workflow_envelopes ADD COLUMN allow_link_only BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE workflow_recipients ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+ALTER TABLE workflow_recipients ADD COLUMN access_code_hash TEXT NOT NULL DEFAULT '';
+UPDATE workflow_recipients SET auth = 'email_code' WHERE auth = 'email_otp';
+`,
+}, {
+	Version: 202,
 	Name:    "envelope approval and assurance",
 	SQL: `ALTER TABLE workflow_envelopes ADD COLUMN approval_required boolean NOT NULL DEFAULT false;
 ALTER TABLE workflow_envelopes ADD COLUMN high_assurance boolean NOT NULL DEFAULT false;`,

@@ -11,7 +11,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/pgtest"
+	"github.com/signet-pki/signet/internal/workflow"
 	workflowpostgres "github.com/signet-pki/signet/internal/workflow/postgres"
 	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
 	"github.com/signet-pki/signet/internal/workflow/storetest"
@@ -52,11 +54,11 @@ func TestNodes(t *testing.T) {
 	})
 }
 
-// TestSchema: the migration records its version once and creates the
+// TestSchema: the migrations record their versions once and create the
 // tables and columns of the SQLite driver, in its order, with the
-// PostgreSQL types of the SQLite ones (TEXT text, INTEGER bigint, a 0/1
-// flag boolean), so
-// that a copy from SQLite maps table by table, column by column.
+// PostgreSQL types of the SQLite ones (TEXT text, INTEGER bigint, the 0/1
+// flag allow_link_only boolean), so that a copy from SQLite maps table by
+// table, column by column.
 func TestSchema(t *testing.T) {
 	owner, _ := pgtest.NewDatabase(t)
 	p := pgtest.Pool(t, owner)
@@ -96,7 +98,7 @@ func TestSchema(t *testing.T) {
 	defer rows.Close()
 	types := map[string]string{"TEXT": "text", "INTEGER": "bigint"}
 	// The 0/1 flags SQLite keeps as INTEGER are boolean here.
-	flags := map[string]bool{"workflow_envelopes.approval_required": true, "workflow_envelopes.high_assurance": true}
+	flags := map[string]bool{"workflow_envelopes.allow_link_only": true, "workflow_envelopes.approval_required": true, "workflow_envelopes.high_assurance": true}
 	var want []string
 	for rows.Next() {
 		var table, col, typ string
@@ -124,4 +126,36 @@ func texts(rows pgx.Rows, err error) ([]string, error) {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// TestMigrationRenamesEmailOTP: version 201 renames the recipients'
+// stored level email_otp (the API's name before the other levels) to
+// email_code, and gives existing rows the empty phone and access-code
+// hash and no link-only consent.
+func TestMigrationRenamesEmailOTP(t *testing.T) {
+	owner, _ := pgtest.NewDatabase(t)
+	p := pgtest.Pool(t, owner)
+	ctx := t.Context()
+	if err := pgdb.Migrate(ctx, p, workflowpostgres.Migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(ctx, `INSERT INTO workflow_envelopes (id, tenant, status, subject, message, expires_ns, reminder_ns,
+		created_by, created_ns, updated_ns, reason, version) VALUES ('env_1', 't1', 'sent', 's', '', 2, 0, 'k', 1, 1, '', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Exec(ctx, `INSERT INTO workflow_recipients (envelope_id, position, id, role, name, email, auth,
+		routing_order, status, signed, decline_reason) VALUES ('env_1', 0, 'r1', 'signer', 'A', 'a@example.com', 'email_otp', 1, 'active', '', '')`); err != nil {
+		t.Fatal(err)
+	}
+	s, err := workflowpostgres.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Envelope(ctx, "env_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.Recipients[0]; r.Auth != workflow.AuthEmailCode || r.Phone != "" || r.AccessCodeHash != "" || e.AllowLinkOnly {
+		t.Fatalf("after migration 201: envelope allow_link_only %v, recipient %+v", e.AllowLinkOnly, r)
+	}
 }

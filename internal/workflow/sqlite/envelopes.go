@@ -16,12 +16,12 @@ func (s *Store) InsertEnvelope(ctx context.Context, e *workflow.Envelope, t work
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO workflow_envelopes
 			(id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
-			 created_ns, updated_ns, sent_ns, completed_ns, reason, version, next_due_ns,
+			 created_ns, updated_ns, sent_ns, completed_ns, reason, version, next_due_ns, allow_link_only,
 			 approval_required, high_assurance)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.ID, e.Tenant, string(e.Status), e.Subject, e.Message, e.ExpiresAt.UnixNano(), int64(e.ReminderEvery),
 			e.CreatedBy, e.CreatedAt.UnixNano(), e.UpdatedAt.UnixNano(), nanos(e.SentAt), nanos(e.CompletedAt),
-			e.Reason, e.Version, nanos(e.NextDue()), e.ApprovalRequired, e.HighAssurance)
+			e.Reason, e.Version, nanos(e.NextDue()), e.AllowLinkOnly, e.ApprovalRequired, e.HighAssurance)
 		if err != nil {
 			return err
 		}
@@ -36,11 +36,13 @@ func (s *Store) InsertEnvelope(ctx context.Context, e *workflow.Envelope, t work
 		for i, r := range e.Recipients {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_recipients
 				(envelope_id, position, id, role, name, email, auth, routing_order, status, signed,
-				 notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				 notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason,
+				 phone, access_code_hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				e.ID, i, r.ID, string(r.Role), r.Name, r.Email, r.Auth, r.Order, string(r.Status),
 				strings.Join(r.Signed, ","), nanos(r.NotifiedAt), nanos(r.RemindedAt), nanos(r.ViewedAt),
-				nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt), r.DeclineReason); err != nil {
+				nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt), r.DeclineReason,
+				r.Phone, r.AccessCodeHash); err != nil {
 				return err
 			}
 		}
@@ -100,7 +102,8 @@ func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev i
 }
 
 const envelopeColumns = `id, tenant, status, subject, message, expires_ns, reminder_ns, created_by,
-	created_ns, updated_ns, sent_ns, completed_ns, reason, version, approval_required, high_assurance`
+	created_ns, updated_ns, sent_ns, completed_ns, reason, version, allow_link_only,
+	approval_required, high_assurance`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -110,7 +113,7 @@ func scanEnvelope(sc scanner) (*workflow.Envelope, error) {
 	var expires, reminder, created, updated int64
 	var sent, completed sql.NullInt64
 	if err := sc.Scan(&e.ID, &e.Tenant, &status, &e.Subject, &e.Message, &expires, &reminder, &e.CreatedBy,
-		&created, &updated, &sent, &completed, &e.Reason, &e.Version,
+		&created, &updated, &sent, &completed, &e.Reason, &e.Version, &e.AllowLinkOnly,
 		&e.ApprovalRequired, &e.HighAssurance); err != nil {
 		return nil, err
 	}
@@ -147,7 +150,8 @@ func fill(ctx context.Context, q querier, e *workflow.Envelope) error {
 		return err
 	}
 	rows, err = q.QueryContext(ctx, `SELECT id, role, name, email, auth, routing_order, status, signed,
-		notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason
+		notified_ns, reminded_ns, viewed_ns, consented_ns, completed_ns, declined_ns, decline_reason,
+		phone, access_code_hash
 		FROM workflow_recipients WHERE envelope_id = ? ORDER BY position`, e.ID)
 	if err != nil {
 		return err
@@ -158,7 +162,8 @@ func fill(ctx context.Context, q querier, e *workflow.Envelope) error {
 		var role, status, signed string
 		var notified, reminded, viewed, consented, completed, declined sql.NullInt64
 		if err := rows.Scan(&r.ID, &role, &r.Name, &r.Email, &r.Auth, &r.Order, &status, &signed,
-			&notified, &reminded, &viewed, &consented, &completed, &declined, &r.DeclineReason); err != nil {
+			&notified, &reminded, &viewed, &consented, &completed, &declined, &r.DeclineReason,
+			&r.Phone, &r.AccessCodeHash); err != nil {
 			return err
 		}
 		r.Role, r.Status = workflow.Role(role), workflow.RecipientStatus(status)

@@ -88,6 +88,16 @@ var migrations = []sqldb.Migration{{
 	) STRICT;`,
 }, {
 	Version: 201,
+	Name:    "workflow recipient authentication levels",
+	// The phone number of sms_code recipients, the argon2id hash of the
+	// access code of access_code ones, and the envelope's consent to
+	// link_only recipients; email_otp is renamed email_code.
+	SQL: `ALTER TABLE workflow_envelopes ADD COLUMN allow_link_only INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE workflow_recipients ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+	ALTER TABLE workflow_recipients ADD COLUMN access_code_hash TEXT NOT NULL DEFAULT '';
+	UPDATE workflow_recipients SET auth = 'email_code' WHERE auth = 'email_otp';`,
+}, {
+	Version: 202,
 	Name:    "envelope approval and assurance",
 	SQL: `ALTER TABLE workflow_envelopes ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE workflow_envelopes ADD COLUMN high_assurance INTEGER NOT NULL DEFAULT 0;`,

@@ -54,8 +54,9 @@ func TestRoundTripAcrossRestart(t *testing.T) {
 		ID: "env_1", Tenant: "t1", Status: workflow.StatusSent, Subject: "s", Message: "m",
 		Documents: []workflow.EnvelopeDocument{{DocumentID: "doc_1", Name: "a.pdf", Pages: 2, OriginalSHA256: "aa", SHA256: "bb"}},
 		Recipients: []workflow.Recipient{{ID: "r1", Role: workflow.RoleSigner, Name: "A", Email: "a@example.com",
-			Auth: workflow.AuthEmailOTP, Order: 1, Status: workflow.RecipientActive, NotifiedAt: now}},
-		ExpiresAt: now.Add(time.Hour), CreatedBy: "k", CreatedAt: now, UpdatedAt: now, SentAt: now, Version: 1,
+			Auth: workflow.AuthAccessCode, AccessCodeHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA", Order: 1, Status: workflow.RecipientActive, NotifiedAt: now}},
+		AllowLinkOnly: true,
+		ExpiresAt:     now.Add(time.Hour), CreatedBy: "k", CreatedAt: now, UpdatedAt: now, SentAt: now, Version: 1,
 	}
 	if err := st.InsertEnvelope(ctx, e, workflow.Transition{EnvelopeID: e.ID, To: workflow.StatusDraft, At: now, AuditEventID: "ev1"}); err != nil {
 		t.Fatal(err)
