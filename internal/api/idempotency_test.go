@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"context"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -208,5 +211,51 @@ func TestIdempotencySecretShownOnce(t *testing.T) {
 	}
 	if !rec.Done || !rec.Secret || rec.Status != 201 || len(rec.Body) != 0 || len(rec.Header) != 0 {
 		t.Fatalf("stored record %+v", rec)
+	}
+}
+
+// hashStore keeps the request hash of the last reservation.
+type hashStore struct{ hash [32]byte }
+
+func (s *hashStore) Reserve(_ context.Context, rec api.IdempotencyRecord, _, _ time.Time) (*api.IdempotencyRecord, error) {
+	s.hash = rec.RequestHash
+	return nil, nil
+}
+func (s *hashStore) Complete(context.Context, api.IdempotencyRecord) error { return nil }
+func (s *hashStore) Release(context.Context, string, string) error         { return nil }
+
+// TestIdempotencyHashKey: with a key, the stored request hash is an HMAC,
+// so a reader of the records cannot confirm a guess of a body's secret
+// with SHA-256 alone; two keys give two hashes of one request.
+func TestIdempotencyHashKey(t *testing.T) {
+	body := `{"access_code":"481516"}`
+	hashOf := func(key []byte) [32]byte {
+		st := &hashStore{}
+		m := &api.Idempotency{Store: st, HashKey: key}
+		h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusCreated) }))
+		r := httptest.NewRequest("POST", "/v1/envelopes", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("Idempotency-Key", "k1")
+		r = r.WithContext(api.WithPrincipal(r.Context(), api.Principal{Kind: api.PrincipalAPIKey, ID: "k", Tenant: "t"}))
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		return st.hash
+	}
+	unkeyed := sha256.New()
+	for _, s := range []string{"POST", "/v1/envelopes", "application/json"} {
+		unkeyed.Write([]byte(s))
+		unkeyed.Write([]byte{0})
+	}
+	unkeyed.Write([]byte(body))
+	var plain [32]byte
+	unkeyed.Sum(plain[:0])
+	if got := hashOf(nil); got != plain {
+		t.Fatalf("without a key the hash is %x, want the SHA-256 %x", got, plain)
+	}
+	a, b := hashOf([]byte("key one, 32 bytes long..........")), hashOf([]byte("key two, 32 bytes long.........."))
+	if a == plain || b == plain || a == b {
+		t.Fatalf("keyed hashes %x, %x; plain %x: want three distinct values", a, b, plain)
+	}
+	if again := hashOf([]byte("key one, 32 bytes long..........")); again != a {
+		t.Fatal("one key, one request: two hashes")
 	}
 }

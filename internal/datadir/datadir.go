@@ -145,7 +145,7 @@ type Dir struct {
 	codeKey    []byte
 	// recoveryKey and identitySealKey derive from the master key, as
 	// codeKey does.
-	recoveryKey, identitySealKey []byte
+	recoveryKey, identitySealKey, idempotencyKey []byte
 	keys       *keys.Manager
 	pool       *sqldb.Pool
 	caStore    ca.Store
@@ -195,6 +195,7 @@ func (d *Dir) Close() error {
 	clear(d.codeKey)
 	clear(d.recoveryKey)
 	clear(d.identitySealKey)
+	clear(d.idempotencyKey)
 	return errors.Join(errs...)
 }
 

@@ -202,6 +202,7 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 	d.codeKey = deriveKey(mk, "signet recipient codes")
 	d.recoveryKey = deriveKey(mk, "signet recovery codes")
 	d.identitySealKey = deriveKey(mk, "signet identity seal")
+	d.idempotencyKey = deriveKey(mk, "signet idempotency request hashes")
 	d.backend = b
 	return b, nil
 }
@@ -231,6 +232,15 @@ func (d *Dir) RecoveryCodeKey(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return d.recoveryKey, nil
+}
+
+// IdempotencyHashKey returns the key of the idempotency records' request
+// hashes (32 bytes), derived from the master key.
+func (d *Dir) IdempotencyHashKey(ctx context.Context) ([]byte, error) {
+	if _, err := d.KeyBackend(ctx); err != nil {
+		return nil, err
+	}
+	return d.idempotencyKey, nil
 }
 
 // IdentitySealer returns the sealer of users' second-factor secrets (TOTP

@@ -193,7 +193,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 
 // openHTTP builds the API router with its handlers and OpenAPI document,
 // the middleware, and the HTTPS and PKI servers.
-func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) error {
+func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.Service, o options) error {
 	cfg := s.cfg
 	s.router = api.NewRouter()
 	s.accounts = &accounts.Service{Tenants: s.stores.Tenants, Keys: s.stores.APIKeys, Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}
@@ -211,12 +211,16 @@ func (s *Server) openHTTP(tlsCfg *tls.Config, sg *signing.Service, o options) er
 		return err
 	}
 	s.router.Handle("GET /v1/openapi.json", api.ServeOpenAPI(s.openapi))
+	idemKey, err := s.dir.IdempotencyHashKey(ctx)
+	if err != nil {
+		return err
+	}
 	s.handler = api.Chain(s.router, api.Stack{
 		Logger:      o.logger,
 		MaxBody:     cfg.MaxUploadSize + 1<<20,
 		Limiter:     api.NewRateLimiter(*cfg.RateLimits),
 		Auth:        &api.Authenticator{Credentials: s.accounts.Verifier()},
-		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now},
+		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
 	s.https = &http.Server{

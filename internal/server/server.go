@@ -215,7 +215,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
-	if err := s.openHTTP(tlsCfg, sg, o); err != nil {
+	if err := s.openHTTP(ctx, tlsCfg, sg, o); err != nil {
 		return err
 	}
 	// Bootstrap administrator, last: the key is printed only by a start
