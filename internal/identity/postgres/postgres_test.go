@@ -93,11 +93,18 @@ func TestSameNamesAsSQLite(t *testing.T) {
 	}
 }
 
-// TestMigrations: the history takes the block 1100–1199.
+// TestMigrations: the history takes the block 1100–1199, the passkeys
+// its sub-block 1120–1129.
 func TestMigrations(t *testing.T) {
 	for _, m := range identitypostgres.Migrations {
 		if m.Version < 1100 || m.Version > 1199 {
 			t.Errorf("migration %d outside the block 1100–1199", m.Version)
 		}
+		if m.Name == "identity passkeys" && (m.Version < 1120 || m.Version > 1129) {
+			t.Errorf("passkeys migration %d outside the sub-block 1120–1129", m.Version)
+		}
+	}
+	if !slices.ContainsFunc(identitypostgres.Migrations, func(m pgdb.Migration) bool { return m.Version == 1120 }) {
+		t.Error("no migration 1120 (passkeys)")
 	}
 }
