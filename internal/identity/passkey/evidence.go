@@ -84,7 +84,11 @@ func size(field string, b []byte, lo, hi int) error {
 }
 
 func (v assertionASN1) validate() error {
-	return errors.Join(
+	var t error
+	if v.Time.IsZero() || v.Time.Year() < 1 || v.Time.Year() > 9999 {
+		t = fmt.Errorf("%w: no time", ErrEvidence)
+	}
+	return errors.Join(t,
 		size("credential id", v.CredentialID, 1, identity.MaxCredentialID),
 		size("authenticator data", v.AuthenticatorData, minAuthenticatorData, maxAuthenticatorData),
 		size("client data", v.ClientDataJSON, 1, maxClientDataJSON),
@@ -99,9 +103,6 @@ func (v assertionASN1) validate() error {
 // encoded: they are read back from the authenticator data.
 func (a Assertion) Evidence() ([]byte, error) {
 	t := a.Time.UTC().Truncate(time.Second)
-	if a.Time.IsZero() || t.Year() < 1 || t.Year() > 9999 {
-		return nil, fmt.Errorf("%w: no time", ErrEvidence)
-	}
 	v := assertionASN1{1, a.CredentialID, a.AuthenticatorData, a.ClientDataJSON, a.Signature, a.UserHandle, a.Challenge, t}
 	if err := v.validate(); err != nil {
 		return nil, err

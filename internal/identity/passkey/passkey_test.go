@@ -203,7 +203,7 @@ func TestSyncedPasskeyFlags(t *testing.T) {
 func TestRegistrationRefused(t *testing.T) {
 	for _, c := range []struct {
 		name   string
-		auth   passkeytest.Authenticator
+		auth   *passkeytest.Authenticator
 		origin string
 		opts   func(map[string]any)
 		as     func(f *fixture) identity.User
@@ -213,9 +213,9 @@ func TestRegistrationRefused(t *testing.T) {
 	}{
 		{name: "wrong origin", origin: "https://evil.example", want: passkey.ErrRefused},
 		{name: "sub-site not configured", origin: "https://www.signet.example", want: passkey.ErrRefused},
-		{name: "wrong RP ID", auth: passkeytest.Authenticator{HashedRPID: "evil.example"}, want: passkey.ErrRefused},
+		{name: "wrong RP ID", auth: &passkeytest.Authenticator{HashedRPID: "evil.example"}, want: passkey.ErrRefused},
 		{name: "wrong challenge", opts: otherChallenge, want: passkey.ErrRefused},
-		{name: "no user verification", auth: passkeytest.Authenticator{NoUserVerification: true}, want: passkey.ErrRefused},
+		{name: "no user verification", auth: &passkeytest.Authenticator{NoUserVerification: true}, want: passkey.ErrRefused},
 		{name: "expired", wait: 5 * time.Minute, want: passkey.ErrExpired},
 		{name: "another user's ceremony", as: func(f *fixture) identity.User { return f.bob }, want: passkey.ErrCeremony},
 		{name: "a login ceremony", kind: func(t *testing.T, f *fixture) passkey.Ceremony {
@@ -248,7 +248,11 @@ func TestRegistrationRefused(t *testing.T) {
 			if c.origin != "" {
 				o = c.origin
 			}
-			resp, err := c.auth.Create(opts, o)
+			auth := c.auth
+			if auth == nil {
+				auth = &passkeytest.Authenticator{}
+			}
+			resp, err := auth.Create(opts, o)
 			if err != nil {
 				t.Fatal(err)
 			}
