@@ -180,7 +180,7 @@ func TestEvidence(t *testing.T) {
 		CredentialID, AuthenticatorData, ClientDataJSON, Signature, UserHandle, Chal []byte
 		Time                                                                         time.Time `asn1:"generalized"`
 	}
-	enc := func(r raw) []byte {
+	enc := func(r any) []byte {
 		b, err := asn1.Marshal(r)
 		if err != nil {
 			t.Fatal(err)
@@ -204,6 +204,14 @@ func TestEvidence(t *testing.T) {
 		if _, err := passkey.ParseEvidence(enc(r)); !errors.Is(err, passkey.ErrEvidence) {
 			t.Errorf("%s: %v, want ErrEvidence", name, err)
 		}
+	}
+	var outer asn1.RawValue
+	if _, err := asn1.Unmarshal(enc(ok), &outer); err != nil {
+		t.Fatal(err)
+	}
+	outer.FullBytes, outer.Bytes = nil, append(outer.Bytes, 0x02, 0x01, 0x07) // INTEGER 7 after the time
+	if _, err := passkey.ParseEvidence(enc(outer)); !errors.Is(err, passkey.ErrEvidence) {
+		t.Errorf("trailing element: %v, want ErrEvidence", err)
 	}
 	if _, err := (passkey.Assertion{}).Evidence(); !errors.Is(err, passkey.ErrEvidence) {
 		t.Errorf("zero assertion: %v", err)

@@ -74,6 +74,9 @@ type assertionASN1 struct {
 	UserHandle        []byte
 	Challenge         []byte
 	Time              time.Time `asn1:"generalized"`
+	// Extra catches an element after the known ones, which
+	// encoding/asn1 would otherwise ignore; evidence with one is refused.
+	Extra asn1.RawValue `asn1:"optional"`
 }
 
 func size(field string, b []byte, lo, hi int) error {
@@ -103,7 +106,8 @@ func (v assertionASN1) validate() error {
 // encoded: they are read back from the authenticator data.
 func (a Assertion) Evidence() ([]byte, error) {
 	t := a.Time.UTC().Truncate(time.Second)
-	v := assertionASN1{1, a.CredentialID, a.AuthenticatorData, a.ClientDataJSON, a.Signature, a.UserHandle, a.Challenge, t}
+	v := assertionASN1{Version: 1, CredentialID: a.CredentialID, AuthenticatorData: a.AuthenticatorData,
+		ClientDataJSON: a.ClientDataJSON, Signature: a.Signature, UserHandle: a.UserHandle, Challenge: a.Challenge, Time: t}
 	if err := v.validate(); err != nil {
 		return nil, err
 	}
@@ -129,7 +133,7 @@ func (a Assertion) Evidence() ([]byte, error) {
 //	    challenge         OCTET STRING (SIZE (16..64)),
 //	    time              GeneralizedTime }  -- UTC, whole seconds
 //
-// of at most [MaxEvidence] bytes, without trailing data. The flags are
+// of at most [MaxEvidence] bytes, without trailing data or elements. The flags are
 // those of byte 32 of the authenticator data. It does not verify the
 // signature ([VerifyEvidence] does).
 func ParseEvidence(der []byte) (Assertion, error) {
@@ -141,7 +145,7 @@ func ParseEvidence(der []byte) (Assertion, error) {
 	switch {
 	case err != nil:
 		return Assertion{}, fmt.Errorf("%w: %v", ErrEvidence, err)
-	case len(rest) != 0:
+	case len(rest) != 0 || len(v.Extra.FullBytes) != 0:
 		return Assertion{}, fmt.Errorf("%w: trailing data", ErrEvidence)
 	case v.Version != 1:
 		return Assertion{}, fmt.Errorf("%w: version %d", ErrEvidence, v.Version)
