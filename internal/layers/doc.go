@@ -36,7 +36,8 @@
 //
 // Test support (internal/testpki, internal/pgtest, internal/pdfsigtest,
 // internal/cluster/clustertest, internal/authz/authztest, internal/secretscan, internal/pdf/pdftest,
-// internal/mail/mailtest, every */storetest, auditlog/anchor/witnesstest,
+// internal/mail/mailtest, internal/identity/passkey/passkeytest, every
+// */storetest, auditlog/anchor/witnesstest,
 // keys/soft/vaulttest,
 // auditlog/internal/logbench, and this package) is imported only by tests,
 // by other test support, and by the tools under bench/ and e2e. The test
