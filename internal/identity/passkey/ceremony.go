@@ -19,6 +19,7 @@ const (
 	KindSigning      Kind = 3
 )
 
+// String names the kind.
 func (k Kind) String() string {
 	switch k {
 	case KindRegistration:

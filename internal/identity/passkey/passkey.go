@@ -31,6 +31,10 @@
 // DER that [VerifyEvidence] re-checks offline with the credential's
 // stored public key.
 //
+// Every method takes the user as the caller just read it from the store;
+// a user who is not active is refused ([ErrUser]), and a ceremony is
+// bound to its user's tenant and id.
+//
 // The WebAuthn user handle of a user is [UserHandle]: a hash of the
 // tenant and the user id, so that it holds no personal data and is at
 // most 64 bytes whatever the id.
