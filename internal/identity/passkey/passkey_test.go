@@ -502,6 +502,29 @@ func TestSigning(t *testing.T) {
 	if err := passkey.VerifyEvidence(ev, p.PublicKey); err != nil {
 		t.Fatal(err)
 	}
+	if err := passkey.VerifySigningEvidence(ev, p.PublicKey, docA, "env-1", "rcp-1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []struct {
+		doc      [32]byte
+		env, sig string
+	}{{docB, "env-1", "rcp-1"}, {docA, "env-2", "rcp-1"}, {docA, "env-1", "rcp-2"}} {
+		if err := passkey.VerifySigningEvidence(ev, p.PublicKey, other.doc, other.env, other.sig); !errors.Is(err, passkey.ErrEvidence) {
+			t.Errorf("evidence for document A verified for %x/%s/%s: %v", other.doc[:1], other.env, other.sig, err)
+		}
+	}
+	// Login evidence approves no document.
+	login, err := f.login(t, f.ann, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lev, err := login.Evidence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := passkey.VerifySigningEvidence(lev, p.PublicKey, docA, "env-1", "rcp-1"); !errors.Is(err, passkey.ErrEvidence) {
+		t.Fatalf("login evidence verified as a signature: %v", err)
+	}
 
 	// An assertion made for document A does not finish the signing of B,
 	// nor of A in another envelope or by another signer.

@@ -82,3 +82,21 @@ func (s *Service) FinishSigning(ctx context.Context, u identity.User, state Cere
 	}
 	return a, nil
 }
+
+// VerifySigningEvidence re-checks offline that evidence ([Assertion.Evidence]
+// of [Service.FinishSigning]) approves the document: [VerifyEvidence] with
+// the credential's stored public key, and an assertion challenge equal to
+// [SigningChallenge](documentSHA256, envelopeID, signerID).
+func VerifySigningEvidence(evidence, publicKeyCOSE []byte, documentSHA256 [32]byte, envelopeID, signerID string) error {
+	if err := VerifyEvidence(evidence, publicKeyCOSE); err != nil {
+		return err
+	}
+	a, err := ParseEvidence(evidence)
+	if err != nil {
+		return err
+	}
+	if want := SigningChallenge(documentSHA256, envelopeID, signerID); string(a.Challenge) != string(want[:]) {
+		return fmt.Errorf("%w: the assertion approves another document, envelope or signer", ErrEvidence)
+	}
+	return nil
+}

@@ -18,7 +18,8 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // TestConformance runs the identity stores' conformance suite on a fresh
 // PostgreSQL database, with two pools as two nodes, connected as the
-// application's role after the owner migrated.
+// application's role after the owner migrated. Its compare-and-set tests
+// (Races, PasskeyCounterRaces, PasskeyLimits) race the two pools.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.DB {
 		owner, app := pgtest.NewDatabase(t)
