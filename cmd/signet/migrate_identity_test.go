@@ -54,6 +54,10 @@ func TestMigrateIdentityRecords(t *testing.T) {
 		lite.CreateSession(ctx, sess),
 		lite.AddGrant(ctx, g),
 		lite.RequestElevation(ctx, e),
+		lite.AddPasskey(ctx, identity.Passkey{CredentialID: []byte{0, 1, 0xff}, Tenant: "t-1", UserID: "u-1",
+			PublicKey: []byte{0xa5, 1, 2}, AAGUID: [16]byte{9}, Transports: []string{"usb", "nfc"}, BackupEligible: true,
+			Name: "key", CreatedAt: at}),
+		lite.UpdatePasskeyUse(ctx, []byte{0, 1, 0xff}, 3_000_000_000, at),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -86,19 +90,21 @@ type identityRecords struct {
 	Session  identity.Session
 	Grants   []identity.Grant
 	Requests []identity.Elevation
+	Passkeys []identity.Passkey
 }
 
 func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	t.Helper()
 	ctx := t.Context()
 	var r identityRecords
-	var errs [6]error
+	var errs [7]error
 	r.User, errs[0] = s.UserByID(ctx, "t-1", "u-1")
 	r.TOTP, errs[1] = s.TOTP(ctx, "t-1", "u-1")
 	r.Codes, errs[2] = s.RecoveryCodes(ctx, "t-1", "u-1")
 	r.Session, errs[3] = s.SessionByHash(ctx, sha256.Sum256([]byte("token")))
 	r.Grants, errs[4] = s.Grants(ctx, "t-1", "u-1")
 	r.Requests, errs[5] = s.PendingElevations(ctx, "t-1")
+	r.Passkeys, errs[6] = s.PasskeysOf(ctx, "t-1", "u-1")
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +126,11 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	for i := range r.Requests {
 		utc(&r.Requests[i].RequestedAt, &r.Requests[i].DecidedAt)
 	}
-	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 {
+	for i := range r.Passkeys {
+		utc(&r.Passkeys[i].CreatedAt, &r.Passkeys[i].LastUsedAt)
+	}
+	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 ||
+		len(r.Passkeys) != 1 || r.Passkeys[0].SignCount != 3_000_000_000 || !r.Passkeys[0].BackupEligible {
 		t.Fatalf("records read back: %+v", r)
 	}
 	return r

@@ -1,5 +1,5 @@
 // Package identity holds the records of people and their credentials —
-// users, TOTP enrolments, recovery codes, sessions, role grants and
+// users, TOTP enrolments, recovery codes, passkeys, sessions, role grants and
 // just-in-time elevation requests — and the [Store] interface through
 // which the login and administration code keeps them. The drivers are
 // internal/identity/sqlite and internal/identity/postgres; both pass the
@@ -12,8 +12,10 @@
 // PHC string (package password). Every read and write of a user's records
 // names the tenant, and a record of another tenant is [ErrNotFound].
 //
-// The sub-packages password, totp and recovery are the primitives the
-// login code combines with the store. The grants and elevation requests
+// A passkey is kept as its WebAuthn credential record: the credential id
+// and the COSE public key, which are not secret, and the signature
+// counter. The sub-packages password, totp, recovery and passkey are the
+// primitives the login code combines with the store. The grants and elevation requests
 // mirror internal/authz's Grant and ElevationRequest; the store records
 // them and enforces no policy (approver ≠ requester and the duration cap
 // are authz's decisions).
@@ -491,6 +493,144 @@ func SortElevations(es []Elevation) {
 type Store interface {
 	Users
 	Credentials
+	Passkeys
 	Sessions
 	Grants
+}
+
+// Bounds of a passkey's fields.
+const (
+	// MaxCredentialID is the longest credential id WebAuthn allows
+	// (§5.1, 1023 bytes).
+	MaxCredentialID = 1023
+	// MaxPublicKey bounds a credential's COSE public key; an RSA-4096 key
+	// takes about 550 bytes.
+	MaxPublicKey = 2048
+	// MaxTransports bounds a passkey's transport hints, each a token of
+	// at most MaxMethod bytes.
+	MaxTransports = 8
+	// MaxPasskeys bounds the passkeys of one user: [Passkeys.AddPasskey]
+	// fails with [ErrLimit] beyond it.
+	MaxPasskeys = 32
+)
+
+// A Passkey is a user's WebAuthn credential (the credential record of
+// WebAuthn §4). Nothing in it is secret: the private key never leaves the
+// authenticator.
+type Passkey struct {
+	// CredentialID is the credential's id, unique across the service.
+	CredentialID []byte
+	// Tenant and UserID name the credential's owner.
+	Tenant, UserID string
+	// PublicKey is the credential public key, COSE_Key encoded (RFC 9052).
+	PublicKey []byte
+	// SignCount is the last signature counter accepted; zero for an
+	// authenticator that keeps none.
+	SignCount uint32
+	// AAGUID names the authenticator's model; zero if not disclosed.
+	AAGUID [16]byte
+	// Transports are the transport hints the client reported ("usb",
+	// "nfc", "ble", "internal", "hybrid", ...).
+	Transports []string
+	// BackupEligible and BackupState are the BE and BS flags (WebAuthn
+	// §6.1): the credential may be, and is, synced to other devices.
+	BackupEligible, BackupState bool
+	// Name is the user's label for the passkey.
+	Name string
+	// CreatedAt is when it was registered; LastUsedAt when it last
+	// signed an assertion accepted by [Passkeys.UpdatePasskeyUse] (zero if
+	// never).
+	CreatedAt, LastUsedAt time.Time
+}
+
+func token(s string) bool {
+	if s == "" || len(s) > MaxMethod {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks p before it is stored: a credential id of 1 to
+// [MaxCredentialID] bytes, a public key of 1 to [MaxPublicKey] bytes, at
+// most [MaxTransports] transports each a token of lower-case letters,
+// digits, "-" or "_", bounded texts, a creation time, and no backup state
+// without backup eligibility.
+func (p Passkey) Validate() error {
+	if err := errors.Join(
+		text("tenant", p.Tenant, MaxID, true),
+		text("user id", p.UserID, MaxID, true),
+		text("passkey name", p.Name, MaxName, false),
+	); err != nil {
+		return err
+	}
+	switch {
+	case len(p.CredentialID) == 0 || len(p.CredentialID) > MaxCredentialID:
+		return fmt.Errorf("%w: credential id of %d bytes (1 to %d)", ErrInvalid, len(p.CredentialID), MaxCredentialID)
+	case len(p.PublicKey) == 0 || len(p.PublicKey) > MaxPublicKey:
+		return fmt.Errorf("%w: public key of %d bytes (1 to %d)", ErrInvalid, len(p.PublicKey), MaxPublicKey)
+	case len(p.Transports) > MaxTransports:
+		return fmt.Errorf("%w: %d transports (at most %d)", ErrInvalid, len(p.Transports), MaxTransports)
+	case p.BackupState && !p.BackupEligible:
+		return fmt.Errorf("%w: backup state without backup eligibility", ErrInvalid)
+	case p.CreatedAt.IsZero():
+		return fmt.Errorf("%w: passkey without a creation time", ErrInvalid)
+	}
+	for _, t := range p.Transports {
+		if !token(t) {
+			return fmt.Errorf("%w: transport %q is not a token", ErrInvalid, t)
+		}
+	}
+	return nil
+}
+
+// JoinTransports encodes transports as the drivers store them: the tokens
+// joined by commas ([Passkey.Validate] keeps commas out of them).
+func JoinTransports(ts []string) string { return strings.Join(ts, ",") }
+
+// SplitTransports decodes [JoinTransports].
+func SplitTransports(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// SortPasskeys orders passkeys as [Passkeys.PasskeysOf] returns them: by
+// CreatedAt, then credential id.
+func SortPasskeys(ps []Passkey) {
+	slices.SortFunc(ps, func(a, b Passkey) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(string(a.CredentialID), string(b.CredentialID)))
+	})
+}
+
+// Passkeys keeps users' WebAuthn credentials.
+// Every method is atomic; every method naming a tenant sees only that
+// tenant's records.
+type Passkeys interface {
+	// AddPasskey stores a new passkey ([Passkey.Validate]) of an active
+	// user of the tenant: ErrDisabled for a disabled one, ErrNotFound for
+	// none, ErrExists if the credential id is registered (to anyone, in
+	// any tenant), ErrLimit if the user has [MaxPasskeys] already.
+	AddPasskey(ctx context.Context, p Passkey) error
+	// PasskeysOf returns the user's passkeys, oldest first (none is not
+	// an error).
+	PasskeysOf(ctx context.Context, tenant, userID string) ([]Passkey, error)
+	// PasskeyByCredentialID returns the passkey with that credential id;
+	// its tenant is its own (the caller checks it is the one expected).
+	PasskeyByCredentialID(ctx context.Context, credID []byte) (Passkey, error)
+	// UpdatePasskeyUse records an accepted assertion: it sets the sign
+	// count to signCount and LastUsedAt to at, as a compare-and-set that
+	// fails with ErrConflict if the stored count is non-zero and
+	// signCount is not greater than it (a cloned authenticator, WebAuthn
+	// §6.1.1; of two racing uses of one counter value exactly one
+	// succeeds). A stored count of zero accepts any count. ErrNotFound if
+	// there is no such passkey.
+	UpdatePasskeyUse(ctx context.Context, credID []byte, signCount uint32, at time.Time) error
+	// DeletePasskey removes the user's passkey.
+	DeletePasskey(ctx context.Context, tenant, userID string, credID []byte) error
 }

@@ -38,6 +38,7 @@
 // internal/cluster/clustertest, internal/authz/authztest, internal/secretscan, internal/pdf/pdftest,
 // internal/mail/mailtest, every */storetest, auditlog/anchor/witnesstest,
 // keys/soft/vaulttest, internal/identity/oidc/oidctest,
+// internal/identity/passkey/passkeytest,
 // auditlog/internal/logbench, and this package) is imported only by tests,
 // by other test support, and by the tools under bench/ and e2e. The test
 // also checks that `go list -deps ./cmd/signet` holds no test support, so

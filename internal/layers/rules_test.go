@@ -69,7 +69,7 @@ var (
 	// is storetest is test support too.
 	testSupportRoots = []string{
 		"internal/testpki", "internal/pgtest", "internal/authz/authztest", "internal/pdfsigtest", "internal/cluster/clustertest",
-		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest",
+		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest", "internal/identity/passkey/passkeytest",
 		"auditlog/anchor/witnesstest", "keys/soft/vaulttest",
 		"auditlog/internal/logbench", "internal/layers", "internal/identity/oidc/oidctest",
 	}

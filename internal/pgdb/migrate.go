@@ -29,7 +29,10 @@ const MigrationLock int64 = 0x5349474e45544d31 // "SIGNETM1"
 // schema_migrations row that records it. A released migration MUST NOT be
 // edited: add a new one instead.
 type Migration struct {
-	// Version orders the migrations; they have no gaps. Each set of
+	// Version orders the migrations; they increase, and may leave gaps
+	// inside the block (sub-blocks filled by parallel branches); a
+	// recorded version in a gap that the running code does not know is
+	// refused like one beyond the last ([ErrSchemaTooNew]). Each set of
 	// tables owns a block of 100 versions (the audit log 1–99, the api
 	// tables 100–199, ...), as in internal/sqldb.
 	Version int
@@ -71,8 +74,8 @@ func checkMigrations(ms []Migration) error {
 		if m.Version <= 0 || m.Name == "" || m.SQL == "" {
 			return fmt.Errorf("pgdb: migration %d has no name, no SQL or a version below 1", m.Version)
 		}
-		if i > 0 && m.Version != ms[i-1].Version+1 {
-			return fmt.Errorf("pgdb: migration versions must be consecutive: %d follows %d", m.Version, ms[i-1].Version)
+		if i > 0 && m.Version <= ms[i-1].Version {
+			return fmt.Errorf("pgdb: migration versions must increase: %d follows %d", m.Version, ms[i-1].Version)
 		}
 		if i > 0 && m.Version/100 != ms[0].Version/100 {
 			return fmt.Errorf("pgdb: migration %d leaves the block of %d", m.Version, ms[0].Version)
@@ -116,8 +119,12 @@ func migrateLocked(ctx context.Context, tx pgx.Tx, ms []Migration) error {
 	}); err != nil {
 		return err
 	}
+	known := make(map[int]bool, len(ms))
+	for _, m := range ms {
+		known[m.Version] = true
+	}
 	for v, name := range applied {
-		if v > hi {
+		if v >= lo && !known[v] {
 			return fmt.Errorf("%w: version %d (%s) is applied, this release knows up to %d", ErrSchemaTooNew, v, name, hi)
 		}
 	}

@@ -5,14 +5,19 @@
 // SQLite database's rows over column by column. The types map as:
 // SQLite's text times (sqldb.FormatTime) become timestamptz, NULL when
 // unset; integer nanoseconds (idle_timeout, duration) and TOTP steps stay
-// bigint; the 0/1 flag mfa_required becomes boolean; hash and sealed
-// columns (BLOB) become bytea.
+// bigint; the 0/1 flags mfa_required, backup_eligible and backup_state
+// become boolean; hash, sealed and passkey columns (BLOB: credential_id,
+// public_key, aaguid) become bytea; a passkey's sign_count stays bigint
+// and its transports one comma-separated text. Version 1120 (of the
+// passkeys' sub-block 1120–1129) mirrors SQLite's 620.
 //
 // Each method is one statement or one transaction. The compare-and-set
 // methods are single UPDATE or DELETE statements whose WHERE clause holds
 // the expected state; under READ COMMITTED a concurrent writer of the same
 // row waits and then re-checks that clause, so of two racing requests
-// exactly one succeeds, on one node or several. Creating a session, a
+// exactly one succeeds, on one node or several (a passkey's sign count
+// likewise). Adding a passkey locks the user's row FOR UPDATE, so that two
+// nodes cannot both pass the per-user bound. Creating a session, a
 // grant or an elevation request locks the user's row (FOR SHARE) and
 // disabling a user updates that row before it deletes the sessions, so a
 // session cannot slip in beside a concurrent DisableUser.
@@ -104,6 +109,24 @@ CREATE TABLE identity_elevations (
 );
 CREATE INDEX identity_elevations_requester ON identity_elevations (requested_by);
 CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status, requested_at)`,
+}, {
+	Version: 1120,
+	Name:    "identity passkeys",
+	SQL: `CREATE TABLE identity_passkeys (
+	credential_id   bytea       PRIMARY KEY,
+	tenant          text        NOT NULL,
+	user_id         text        NOT NULL,
+	public_key      bytea       NOT NULL,
+	sign_count      bigint      NOT NULL,
+	aaguid          bytea       NOT NULL,
+	transports      text        NOT NULL,
+	backup_eligible boolean     NOT NULL,
+	backup_state    boolean     NOT NULL,
+	name            text        NOT NULL,
+	created_at      timestamptz NOT NULL,
+	last_used_at    timestamptz
+);
+CREATE INDEX identity_passkeys_user ON identity_passkeys (tenant, user_id)`,
 }}
 
 // Store implements [identity.Store] over one database.

@@ -18,7 +18,8 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // TestConformance runs the identity stores' conformance suite on a fresh
 // PostgreSQL database, with two pools as two nodes, connected as the
-// application's role after the owner migrated.
+// application's role after the owner migrated. Its compare-and-set tests
+// (Races, PasskeyCounterRaces, PasskeyLimits) race the two pools.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.DB {
 		owner, app := pgtest.NewDatabase(t)
@@ -93,11 +94,18 @@ func TestSameNamesAsSQLite(t *testing.T) {
 	}
 }
 
-// TestMigrations: the history takes the block 1100–1199.
+// TestMigrations: the history takes the block 1100–1199, the passkeys
+// its sub-block 1120–1129.
 func TestMigrations(t *testing.T) {
 	for _, m := range identitypostgres.Migrations {
 		if m.Version < 1100 || m.Version > 1199 {
 			t.Errorf("migration %d outside the block 1100–1199", m.Version)
 		}
+		if m.Name == "identity passkeys" && (m.Version < 1120 || m.Version > 1129) {
+			t.Errorf("passkeys migration %d outside the sub-block 1120–1129", m.Version)
+		}
+	}
+	if !slices.ContainsFunc(identitypostgres.Migrations, func(m pgdb.Migration) bool { return m.Version == 1120 }) {
+		t.Error("no migration 1120 (passkeys)")
 	}
 }

@@ -1,12 +1,16 @@
 // Package sqlite stores users and their credentials ([identity.Store]) in
 // the service database (signet.db). Its tables, named identity_*, are
-// created by versions 600–699 of the database's history ([Migrations]).
+// created by versions 600–699 of the database's history ([Migrations]);
+// 620–629 are the passkeys'.
 //
 // Times are RFC 3339 text (sqldb.FormatTime), NULL when unset; durations
 // are integer nanoseconds; flags are 0/1 integers; hashes are 32-byte
-// blobs. Writes go through the pool's grouped write transactions, so each
+// blobs. A passkey (version 620) keeps its credential id, COSE public key
+// and AAGUID as blobs, its sign count as an integer and its transports as
+// one comma-separated text (identity.JoinTransports). Writes go through the pool's grouped write transactions, so each
 // method's statements commit together or not at all, and a compare-and-set
-// (a TOTP step, a recovery code, a rotation, an approval) is one UPDATE or
+// (a TOTP step, a recovery code, a rotation, an approval, a passkey's
+// sign count) is one UPDATE or
 // DELETE whose WHERE clause holds the expected state.
 package sqlite
 
@@ -94,6 +98,24 @@ CREATE TABLE identity_elevations (
 );
 CREATE INDEX identity_elevations_requester ON identity_elevations (requested_by);
 CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status, requested_at)`,
+}, {
+	Version: 620,
+	Name:    "identity passkeys",
+	SQL: `CREATE TABLE identity_passkeys (
+	credential_id   BLOB    PRIMARY KEY,
+	tenant          TEXT    NOT NULL,
+	user_id         TEXT    NOT NULL,
+	public_key      BLOB    NOT NULL,
+	sign_count      INTEGER NOT NULL,
+	aaguid          BLOB    NOT NULL,
+	transports      TEXT    NOT NULL,
+	backup_eligible INTEGER NOT NULL,
+	backup_state    INTEGER NOT NULL,
+	name            TEXT    NOT NULL,
+	created_at      TEXT    NOT NULL,
+	last_used_at    TEXT
+);
+CREATE INDEX identity_passkeys_user ON identity_passkeys (tenant, user_id)`,
 }}
 
 // Store implements [identity.Store] over one database.

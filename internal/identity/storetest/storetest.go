@@ -58,6 +58,10 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"DisableRacesSessions", testDisableRacesSessions},
 		{"NoClearSecrets", testNoClearSecrets},
 		{"Limits", testLimits},
+		{"Passkeys", testPasskeys},
+		{"PasskeyCounter", testPasskeyCounter},
+		{"PasskeyCounterRaces", testPasskeyCounterRaces},
+		{"PasskeyLimits", testPasskeyLimits},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
