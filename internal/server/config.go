@@ -119,6 +119,16 @@ type Config struct {
 	// never loses its blob.
 	BlobGCInterval Duration `json:"blob_gc_interval"`
 	BlobGCGrace    Duration `json:"blob_gc_grace"`
+	// Identity configures users' sign-in: sessions, passkeys, OpenID
+	// providers.
+	Identity IdentityConfig `json:"identity"`
+	// SMSGateway sends recipients' SMS codes; without it, recipients
+	// cannot be given the sms_code level.
+	SMSGateway *SMSConfig `json:"sms_gateway"`
+	// AllowLinkOnlyRecipients lets envelopes that ask for it
+	// (allow_link_only) have recipients who prove nothing beyond holding
+	// their link. Off by default.
+	AllowLinkOnlyRecipients bool `json:"allow_link_only_recipients"`
 }
 
 // Duration is a [time.Duration] written in JSON as a Go duration string,
@@ -223,6 +233,7 @@ func ParseConfig(b []byte) (Config, error) {
 
 // Defaults fills unset fields with their defaults.
 func (c *Config) Defaults() {
+	c.Identity.defaults()
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -284,6 +295,14 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("data_dir is empty"))
+	}
+	if err := c.Identity.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SMSGateway != nil {
+		if err := c.SMSGateway.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.DocumentsS3 != nil {
 		if err := c.DocumentsS3.validate(); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/mail"
+	"github.com/signet-pki/signet/internal/mail/sms"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/ltv"
@@ -167,12 +168,22 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		validationRoots = append(validationRoots, tsaRootCerts...)
 	}
 	st := s.stores
+	var gateway *sms.Gateway
+	if g := s.cfg.SMSGateway; g != nil {
+		if gateway, err = sms.New(sms.Config{URL: g.URL, Token: o.secretOf(g.TokenEnv), Timeout: time.Duration(g.Timeout)}); err != nil {
+			return nil, fmt.Errorf("server: sms_gateway: %w", err)
+		}
+	}
 	cfg := signing.Config{
 		Store: st.Signing, Blobs: st.Blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
 		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		TempDir: tempDir, Now: o.now, Logger: o.logger, Locks: s.locks,
+		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
+	}
+	if gateway != nil {
+		cfg.SMS = gateway
 	}
 	// The workflow calls the notifier and the sealer, which need nothing
 	// of it; the service calls the workflow.
@@ -185,7 +196,8 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		return nil, err
 	}
 	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
-		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger}); err != nil {
+		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger,
+		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil}); err != nil {
 		return nil, err
 	}
 	return signing.New(cfg, s.workflow, notifier)

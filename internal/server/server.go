@@ -36,6 +36,26 @@ type options struct {
 	s3Access, s3Secret string
 	// masterKey is the value of SIGNET_MASTER_KEY ("" when unset).
 	masterKey string
+	// secret returns the value of an environment variable the
+	// configuration names (OIDC client secrets, the SMS gateway's
+	// token); nil reads none.
+	secret func(name string) string
+}
+
+// WithSecrets sets how the values of the environment variables that the
+// configuration names for secrets (identity.oidc[].client_secret_env,
+// sms_gateway.token_env) are read; cmd/signet passes the environment.
+func WithSecrets(lookup func(name string) string) Option {
+	return func(o *options) { o.secret = lookup }
+}
+
+// secretOf returns the value of the environment variable name, "" if
+// unset or name is empty.
+func (o options) secretOf(name string) string {
+	if name == "" || o.secret == nil {
+		return ""
+	}
+	return o.secret(name)
 }
 
 // WithMasterKey sets the master key of the software key backend, in the
