@@ -4,8 +4,9 @@
 // the database's history ([Migrations]), so that a generic copy moves a
 // SQLite database's rows over column by column. The types map as:
 // SQLite's text times (sqldb.FormatTime) become timestamptz, NULL when
-// unset; integer nanoseconds (idle_timeout, duration) and TOTP steps stay
-// bigint; the 0/1 flag mfa_required becomes boolean; hash and sealed
+// unset; integer nanoseconds (idle_timeout, duration, and the lockout
+// counters' Unix-nanosecond window_start and locked_until) and TOTP steps
+// and failure counts stay bigint; the 0/1 flag mfa_required becomes boolean; hash and sealed
 // columns (BLOB) become bytea.
 //
 // Each method is one statement or one transaction. The compare-and-set
@@ -15,7 +16,9 @@
 // exactly one succeeds, on one node or several. Creating a session, a
 // grant or an elevation request locks the user's row (FOR SHARE) and
 // disabling a user updates that row before it deletes the sessions, so a
-// session cannot slip in beside a concurrent DisableUser.
+// session cannot slip in beside a concurrent DisableUser. A lockout
+// failure is one INSERT … ON CONFLICT DO UPDATE, which PostgreSQL applies
+// atomically, so racing failures on several nodes are each counted once.
 package postgres
 
 import (
@@ -104,6 +107,16 @@ CREATE TABLE identity_elevations (
 );
 CREATE INDEX identity_elevations_requester ON identity_elevations (requested_by);
 CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status, requested_at)`,
+}, {
+	Version: 1140,
+	Name:    "identity lockout counters",
+	SQL: `CREATE TABLE identity_lockouts (
+	key_hash     bytea  PRIMARY KEY,
+	window_start bigint NOT NULL,
+	failures     bigint NOT NULL,
+	locked_until bigint NOT NULL
+);
+CREATE INDEX identity_lockouts_window ON identity_lockouts (window_start)`,
 }}
 
 // Store implements [identity.Store] over one database.

@@ -2,8 +2,10 @@
 // the service database (signet.db). Its tables, named identity_*, are
 // created by versions 600–699 of the database's history ([Migrations]).
 //
-// Times are RFC 3339 text (sqldb.FormatTime), NULL when unset; durations
-// are integer nanoseconds; flags are 0/1 integers; hashes are 32-byte
+// Times are RFC 3339 text (sqldb.FormatTime), NULL when unset, except the
+// lockout counters' window_start and locked_until, integer Unix
+// nanoseconds (0 when unset) that SQL compares; durations are integer
+// nanoseconds; lockout keys are kept as their SHA-256; flags are 0/1 integers; hashes are 32-byte
 // blobs. Writes go through the pool's grouped write transactions, so each
 // method's statements commit together or not at all, and a compare-and-set
 // (a TOTP step, a recovery code, a rotation, an approval) is one UPDATE or
@@ -94,6 +96,16 @@ CREATE TABLE identity_elevations (
 );
 CREATE INDEX identity_elevations_requester ON identity_elevations (requested_by);
 CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status, requested_at)`,
+}, {
+	Version: 640,
+	Name:    "identity lockout counters",
+	SQL: `CREATE TABLE identity_lockouts (
+	key_hash     BLOB    PRIMARY KEY,
+	window_start INTEGER NOT NULL,
+	failures     INTEGER NOT NULL,
+	locked_until INTEGER NOT NULL
+);
+CREATE INDEX identity_lockouts_window ON identity_lockouts (window_start)`,
 }}
 
 // Store implements [identity.Store] over one database.

@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"DisableRacesSessions", testDisableRacesSessions},
 		{"NoClearSecrets", testNoClearSecrets},
 		{"Limits", testLimits},
+		{"Lockouts", testLockouts},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
