@@ -24,6 +24,8 @@ func AuditActor(p Principal) auditlog.Actor {
 		return auditlog.Actor{Kind: auditlog.ActorRecipient, ID: p.ID}
 	case PrincipalSystem:
 		return auditlog.Actor{Kind: auditlog.ActorSystem, ID: p.ID}
+	case PrincipalUser:
+		return auditlog.Actor{Kind: auditlog.ActorUser, ID: p.ID, AuthMethods: append([]string(nil), p.AuthMethods...)}
 	}
 	return auditlog.Actor{Kind: auditlog.ActorService, ID: p.ID, AuthMethods: []string{"api_key"}}
 }
