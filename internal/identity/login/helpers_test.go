@@ -125,7 +125,7 @@ func (noKeys) VerifyCredential(context.Context, string) (api.Principal, error) {
 // env is one service over a fresh signet.db, served through the API
 // middleware (authentication with sessions, the gate).
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	store   *identitysqlite.Store
 	svc     *login.Service
@@ -144,7 +144,7 @@ const (
 
 var start = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), audit: &recorder{}, now: start, policy: authz.TenantPolicy{Tenant: tenant}}
 	pool, err := sqldb.OpenPool(t.Context(), filepath.Join(e.dir, "signet.db"), nil, 2)
@@ -232,7 +232,7 @@ type resp struct {
 	body   []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("body %s: %v", r.body, err)
