@@ -46,11 +46,13 @@ type Authenticator struct {
 	Public func(r *http.Request) bool
 }
 
-// DefaultPublic lets through /healthz, /readyz, /v1/openapi.json and
+// DefaultPublic lets through /healthz, /readyz, /v1/openapi.json, the
+// password login (POST /v1/auth/login, which starts a session) and
 // everything under /v1/recipient/ (authenticated by link tokens).
 func DefaultPublic(r *http.Request) bool {
 	p := r.URL.Path
-	return p == "/healthz" || p == "/readyz" || p == "/v1/openapi.json" || strings.HasPrefix(p, "/v1/recipient/")
+	return p == "/healthz" || p == "/readyz" || p == "/v1/openapi.json" || strings.HasPrefix(p, "/v1/recipient/") ||
+		(p == "/v1/auth/login" && r.Method == http.MethodPost)
 }
 
 // Middleware returns next wrapped with authentication. Requests to

@@ -131,3 +131,21 @@ func TestGatePending(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultPublicLogin: the password login needs no credential; the
+// other /v1/auth/ routes do.
+func TestDefaultPublicLogin(t *testing.T) {
+	for _, tc := range []struct {
+		method, path string
+		want         bool
+	}{
+		{"POST", "/v1/auth/login", true},
+		{"GET", "/v1/auth/login", false},
+		{"POST", "/v1/auth/logout", false},
+		{"GET", "/v1/auth/session", false},
+	} {
+		if got := api.DefaultPublic(httptest.NewRequest(tc.method, tc.path, nil)); got != tc.want {
+			t.Errorf("%s %s public: %v, want %v", tc.method, tc.path, got, tc.want)
+		}
+	}
+}
