@@ -54,6 +54,7 @@ func TestMigrateIdentityRecords(t *testing.T) {
 		lite.CreateSession(ctx, sess),
 		lite.AddGrant(ctx, g),
 		lite.RequestElevation(ctx, e),
+		lite.Lock(ctx, "login\x00t-1\x00ann@example.org", at.Add(time.Hour)),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -86,19 +87,21 @@ type identityRecords struct {
 	Session  identity.Session
 	Grants   []identity.Grant
 	Requests []identity.Elevation
+	Locked   time.Time
 }
 
 func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	t.Helper()
 	ctx := t.Context()
 	var r identityRecords
-	var errs [6]error
+	var errs [7]error
 	r.User, errs[0] = s.UserByID(ctx, "t-1", "u-1")
 	r.TOTP, errs[1] = s.TOTP(ctx, "t-1", "u-1")
 	r.Codes, errs[2] = s.RecoveryCodes(ctx, "t-1", "u-1")
 	r.Session, errs[3] = s.SessionByHash(ctx, sha256.Sum256([]byte("token")))
 	r.Grants, errs[4] = s.Grants(ctx, "t-1", "u-1")
 	r.Requests, errs[5] = s.PendingElevations(ctx, "t-1")
+	r.Locked, errs[6] = s.LockedUntil(ctx, "login\x00t-1\x00ann@example.org")
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +113,7 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 		}
 	}
 	utc(&r.User.CreatedAt, &r.User.DisabledAt, &r.TOTP.ConfirmedAt, &r.Session.CreatedAt, &r.Session.LastSeen,
-		&r.Session.ExpiresAt, &r.Session.StrongAuthAt)
+		&r.Session.ExpiresAt, &r.Session.StrongAuthAt, &r.Locked)
 	for i := range r.Codes {
 		utc(&r.Codes[i].UsedAt)
 	}
@@ -120,7 +123,7 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	for i := range r.Requests {
 		utc(&r.Requests[i].RequestedAt, &r.Requests[i].DecidedAt)
 	}
-	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 {
+	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 || r.Locked.IsZero() {
 		t.Fatalf("records read back: %+v", r)
 	}
 	return r

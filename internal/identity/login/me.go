@@ -198,6 +198,8 @@ func (s *Service) confirmTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.record(r.Context(), r, auditlog.UserMFAEnrolled, u, sess, map[string]string{"method": string(methodTOTP)}); err != nil {
+		// An enrolment that cannot be audited does not stand.
+		_ = s.cfg.Store.DeleteTOTP(r.Context(), u.Tenant, u.ID)
 		s.problem(w, r, err)
 		return
 	}
@@ -235,15 +237,21 @@ func (s *Service) deleteTOTP(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	if err := s.cfg.Store.DeleteTOTP(r.Context(), u.Tenant, u.ID); errors.Is(err, identity.ErrNotFound) {
+	if _, err := s.cfg.Store.TOTP(r.Context(), u.Tenant, u.ID); errors.Is(err, identity.ErrNotFound) {
 		api.WriteProblem(w, r, &api.Error{Kind: api.KindNotFound, Detail: "no TOTP enrolment"})
 		return
 	} else if err != nil {
-		s.problem(w, r, fmt.Errorf("login: delete TOTP enrolment: %w", err))
+		s.problem(w, r, fmt.Errorf("login: TOTP enrolment: %w", err))
 		return
 	}
+	// Audited before it happens: a removal that cannot be audited does
+	// not happen.
 	if err := s.record(r.Context(), r, auditlog.UserMFARemoved, u, sess, map[string]string{"method": string(methodTOTP)}); err != nil {
 		s.problem(w, r, err)
+		return
+	}
+	if err := s.cfg.Store.DeleteTOTP(r.Context(), u.Tenant, u.ID); err != nil && !errors.Is(err, identity.ErrNotFound) {
+		s.problem(w, r, fmt.Errorf("login: delete TOTP enrolment: %w", err))
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
