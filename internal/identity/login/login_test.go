@@ -2,6 +2,7 @@ package login_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/identity"
 	"github.com/signet-pki/signet/internal/identity/login"
 	"github.com/signet-pki/signet/internal/secretscan"
@@ -454,6 +456,47 @@ func TestDisabledUser(t *testing.T) {
 	}
 	if r := e.do(s, "GET", "/v1/auth/session", nil, true); r.status != 401 {
 		t.Fatalf("disabled user's session: %d", r.status)
+	}
+}
+
+// disabledView is a store that sees one user disabled while their
+// sessions are still stored (as a node might between another node's
+// DisableUser and its own reads).
+type disabledView struct {
+	identity.Store
+	id string
+}
+
+func (d disabledView) UserByID(ctx context.Context, tenant, id string) (identity.User, error) {
+	u, err := d.Store.UserByID(ctx, tenant, id)
+	if err == nil && id == d.id {
+		u.Status, u.DisabledAt = identity.StatusDisabled, start
+	}
+	return u, err
+}
+
+// TestDisabledUserStatusChecked: the verifier reads the user's status on
+// every request, not only the session: a session of a user it sees
+// disabled is refused and deleted.
+func TestDisabledUserStatusChecked(t *testing.T) {
+	e := newEnv(t)
+	e.policy.MFAOptional = true
+	e.user("u-ann", false)
+	s := e.mustLogin("u-ann@example.org", "none")
+	svc, err := login.New(login.Config{
+		Store: disabledView{e.store, "u-ann"}, Sealer: newGCM(t), Recorder: e.audit, RecoveryKey: make([]byte, 32), Issuer: "Signet",
+		Policy: func(context.Context, string) (authz.TenantPolicy, error) { return e.policy, nil }, Now: e.clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/v1/auth/session", nil)
+	r.AddCookie(&http.Cookie{Name: s.cookie.Name, Value: s.cookie.Value})
+	if _, err := svc.VerifySession(r); !errors.Is(err, api.ErrUnauthorized) {
+		t.Fatalf("session of a disabled user: %v", err)
+	}
+	if _, err := e.verify(s); !errors.Is(err, api.ErrUnauthorized) {
+		t.Fatalf("the refused session was not deleted: %v", err)
 	}
 }
 
