@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
@@ -120,6 +121,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("login: config lacks %v", missing)
 	}
 	switch {
+	case strings.Contains(cfg.Issuer, ":"):
+		return nil, errors.New("login: Issuer must not contain a colon (otpauth label)")
 	case cfg.IdleTimeout < 0 || cfg.AbsoluteTimeout < 0:
 		return nil, errors.New("login: negative IdleTimeout or AbsoluteTimeout")
 	case cfg.Lockout.MaxFailures < 0 || cfg.Lockout.MaxClientFailures < 0 || cfg.Lockout.Window < 0 || cfg.Lockout.Duration < 0:
