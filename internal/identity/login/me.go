@@ -4,6 +4,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -130,7 +131,7 @@ func (s *Service) beginTOTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	k := totp.Key{Algorithm: totp.SHA1, Digits: 6, Secret: make([]byte, 20)}
-	if _, err := s.cfg.Rand.Read(k.Secret); err != nil {
+	if _, err := io.ReadFull(s.cfg.Rand, k.Secret); err != nil {
 		s.problem(w, r, fmt.Errorf("login: random: %w", err))
 		return
 	}

@@ -41,6 +41,8 @@ var (
 		Detail: "send the session's CSRF token in " + CSRFHeader}
 )
 
+var _ api.SessionVerifier = (*Service)(nil)
+
 // tokenHash is what the store keeps of a session or CSRF token.
 func tokenHash(token string) [32]byte { return sha256.Sum256([]byte(token)) }
 
