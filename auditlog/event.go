@@ -91,6 +91,32 @@ const (
 	EnvelopeRejected EventType = "envelope.rejected"
 )
 
+// Event types of users' logins, sessions and second factors
+// (internal/identity/login). They never carry a password, code, secret
+// or token.
+const (
+	// UserLoginFailed: a wrong password, TOTP code or recovery code (the
+	// method in the details), for a known user or not.
+	UserLoginFailed EventType = "user.login_failed"
+	// UserLockedOut: repeated failures locked an account, an address or
+	// a client out for a while.
+	UserLockedOut EventType = "user.locked_out"
+	// UserLoggedOut: a user ended their session.
+	UserLoggedOut EventType = "user.logged_out"
+	// UserSteppedUp: a user authenticated strongly again (step-up).
+	UserSteppedUp EventType = "user.stepped_up"
+	// UserMFAEnrolled: a user confirmed a second factor.
+	UserMFAEnrolled EventType = "user.mfa_enrolled"
+	// UserMFARemoved: a user removed a second factor.
+	UserMFARemoved EventType = "user.mfa_removed"
+	// UserRecoveryCodesIssued: a user got new recovery codes, replacing
+	// the old ones.
+	UserRecoveryCodesIssued EventType = "user.recovery_codes_issued"
+	// UserPasswordChanged: a user changed their password; their other
+	// sessions ended.
+	UserPasswordChanged EventType = "user.password_changed"
+)
+
 var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
@@ -106,6 +132,8 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		AuditExported: true, AuditVerified: true,
 		EnvelopeSubmitted: true, EnvelopeApproved: true, EnvelopeRejected: true,
 		AccessDenied: true, AccessStepUpRequired: true, AccessGranted: true, AccessBreakGlass: true,
+		UserLoginFailed: true, UserLockedOut: true, UserLoggedOut: true, UserSteppedUp: true,
+		UserMFAEnrolled: true, UserMFARemoved: true, UserRecoveryCodesIssued: true, UserPasswordChanged: true,
 	}
 })
 

@@ -58,6 +58,7 @@ func TestMigrateIdentityRecords(t *testing.T) {
 			PublicKey: []byte{0xa5, 1, 2}, AAGUID: [16]byte{9}, Transports: []string{"usb", "nfc"}, BackupEligible: true,
 			Name: "key", CreatedAt: at}),
 		lite.UpdatePasskeyUse(ctx, []byte{0, 1, 0xff}, 3_000_000_000, at),
+		lite.Lock(ctx, "login\x00t-1\x00ann@example.org", at.Add(time.Hour)),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -91,13 +92,14 @@ type identityRecords struct {
 	Grants   []identity.Grant
 	Requests []identity.Elevation
 	Passkeys []identity.Passkey
+	Locked   time.Time
 }
 
 func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	t.Helper()
 	ctx := t.Context()
 	var r identityRecords
-	var errs [7]error
+	var errs [8]error
 	r.User, errs[0] = s.UserByID(ctx, "t-1", "u-1")
 	r.TOTP, errs[1] = s.TOTP(ctx, "t-1", "u-1")
 	r.Codes, errs[2] = s.RecoveryCodes(ctx, "t-1", "u-1")
@@ -105,6 +107,7 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	r.Grants, errs[4] = s.Grants(ctx, "t-1", "u-1")
 	r.Requests, errs[5] = s.PendingElevations(ctx, "t-1")
 	r.Passkeys, errs[6] = s.PasskeysOf(ctx, "t-1", "u-1")
+	r.Locked, errs[7] = s.LockedUntil(ctx, "login\x00t-1\x00ann@example.org")
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
@@ -116,7 +119,7 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 		}
 	}
 	utc(&r.User.CreatedAt, &r.User.DisabledAt, &r.TOTP.ConfirmedAt, &r.Session.CreatedAt, &r.Session.LastSeen,
-		&r.Session.ExpiresAt, &r.Session.StrongAuthAt)
+		&r.Session.ExpiresAt, &r.Session.StrongAuthAt, &r.Locked)
 	for i := range r.Codes {
 		utc(&r.Codes[i].UsedAt)
 	}
@@ -130,7 +133,7 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 		utc(&r.Passkeys[i].CreatedAt, &r.Passkeys[i].LastUsedAt)
 	}
 	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 ||
-		len(r.Passkeys) != 1 || r.Passkeys[0].SignCount != 3_000_000_000 || !r.Passkeys[0].BackupEligible {
+		len(r.Passkeys) != 1 || r.Passkeys[0].SignCount != 3_000_000_000 || !r.Passkeys[0].BackupEligible || r.Locked.IsZero() {
 		t.Fatalf("records read back: %+v", r)
 	}
 	return r

@@ -25,7 +25,7 @@ func AuditActor(p Principal) auditlog.Actor {
 	case PrincipalSystem:
 		return auditlog.Actor{Kind: auditlog.ActorSystem, ID: p.ID}
 	case PrincipalUser:
-		return auditlog.Actor{Kind: auditlog.ActorUser, ID: p.ID, AuthMethods: p.AuthMethods}
+		return auditlog.Actor{Kind: auditlog.ActorUser, ID: p.ID, AuthMethods: append([]string(nil), p.AuthMethods...)}
 	}
 	return auditlog.Actor{Kind: auditlog.ActorService, ID: p.ID, AuthMethods: []string{"api_key"}}
 }

@@ -18,23 +18,41 @@ type CredentialVerifier interface {
 	VerifyCredential(ctx context.Context, secret string) (Principal, error)
 }
 
+// A SessionVerifier resolves a user's session cookie to the user's
+// principal. Package internal/identity/login implements it.
+type SessionVerifier interface {
+	// VerifySession returns the principal of r's session cookie, after
+	// the session's timeouts, its user's status and, on an unsafe method
+	// (POST, PUT, PATCH, DELETE), its CSRF token. A request without the
+	// cookie, and an unknown, expired or refused session, is an error
+	// matching [ErrUnauthorized]; a refused CSRF token is an [*Error] of
+	// kind [KindForbidden]; any other error means the session cannot be
+	// checked now.
+	VerifySession(r *http.Request) (Principal, error)
+}
+
 // An Authenticator is the authentication middleware: it resolves
-// "Authorization: Bearer <credential>" to a [Principal] in the request
-// context.
+// "Authorization: Bearer <credential>", or without that header a session
+// cookie, to a [Principal] in the request context.
 type Authenticator struct {
 	// Credentials verifies bearer credentials.
 	Credentials CredentialVerifier
+	// Sessions, if set, verifies the session cookie of a request that
+	// carries no Authorization header.
+	Sessions SessionVerifier
 	// Public reports whether a request needs no API key (health probes,
 	// the OpenAPI document, recipient routes, PKI endpoints). nil means
 	// [DefaultPublic].
 	Public func(r *http.Request) bool
 }
 
-// DefaultPublic lets through /healthz, /readyz, /v1/openapi.json and
+// DefaultPublic lets through /healthz, /readyz, /v1/openapi.json, the
+// password login (POST /v1/auth/login, which starts a session) and
 // everything under /v1/recipient/ (authenticated by link tokens).
 func DefaultPublic(r *http.Request) bool {
 	p := r.URL.Path
-	return p == "/healthz" || p == "/readyz" || p == "/v1/openapi.json" || strings.HasPrefix(p, "/v1/recipient/")
+	return p == "/healthz" || p == "/readyz" || p == "/v1/openapi.json" || strings.HasPrefix(p, "/v1/recipient/") ||
+		(p == "/v1/auth/login" && r.Method == http.MethodPost)
 }
 
 // Middleware returns next wrapped with authentication. Requests to
@@ -61,10 +79,16 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-var errBadKey = &Error{Kind: KindUnauthorized, Detail: "a valid API key is required"}
+var (
+	errBadKey        = &Error{Kind: KindUnauthorized, Detail: "a valid API key is required"}
+	errNoCredentials = &Error{Kind: KindUnauthorized, Detail: "a valid session or API key is required"}
+)
 
 func (a *Authenticator) authenticate(r *http.Request) (Principal, error) {
 	h := r.Header.Get("Authorization")
+	if h == "" && a.Sessions != nil {
+		return a.session(r)
+	}
 	scheme, secret, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Principal{}, errBadKey
@@ -78,4 +102,20 @@ func (a *Authenticator) authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, &Error{Kind: KindUnavailable, Detail: "cannot check the API key now", Err: err}
 	}
 	return p, nil
+}
+
+// session authenticates r by its session cookie.
+func (a *Authenticator) session(r *http.Request) (Principal, error) {
+	p, err := a.Sessions.VerifySession(r)
+	var e *Error
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, ErrUnauthorized):
+		// Every refused session gets the same answer.
+		return Principal{}, errNoCredentials
+	case errors.As(err, &e) && e.Kind == KindForbidden:
+		return Principal{}, e
+	}
+	return Principal{}, &Error{Kind: KindUnavailable, Detail: "cannot check the session now", Err: err}
 }

@@ -28,7 +28,9 @@
 // The authentication middleware ([Authenticator]) turns a bearer
 // credential into a [Principal] through a [CredentialVerifier], which
 // package internal/accounts implements over the stored API keys, and puts
-// the principal in the request context; handlers read it with
+// the principal in the request context (without an Authorization header,
+// a user's session cookie through a [SessionVerifier], which checks the
+// CSRF token of unsafe methods); handlers read it with
 // [PrincipalFrom] and take the tenant from it, never from the request. [RequireScope] guards a route with a scope such as
 // "envelopes:send". Routes under /v1/recipient/ are not API-key
 // authenticated: their handlers authenticate recipient link tokens

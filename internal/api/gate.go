@@ -88,7 +88,9 @@ func WithAuthorizer(ctx context.Context, az Authorizer) context.Context {
 //   - a route whose principal is established by the handler itself
 //     (recipient links, login: [Gate.SelfAuthenticated]) passes, with the
 //     authorizer in its context for [Authorize];
-//   - otherwise a request without a principal is answered 401, and one
+//   - otherwise a request without a principal is answered 401, one whose
+//     principal is pending a second factor 401 "mfa-required" unless
+//     [Gate.PendingAllowed] opens the route, and one
 //     whose principal the authorizer refuses for the route's action (with
 //     the principal's own tenant) is answered 403 or 401 step-up;
 //   - a route that declares nothing is refused (500): it is a programming
@@ -104,7 +106,17 @@ type Gate struct {
 	// SelfAuthenticated reports whether the handler of a route
 	// authenticates its own principal (nil: none does).
 	SelfAuthenticated func(r *http.Request) bool
+	// PendingAllowed reports whether a route is open to a pending
+	// principal ([Principal.Pending]: password only while a second
+	// factor is required), e.g. internal/identity/login.PendingAllowed;
+	// nil opens none. Other routes answer such a principal 401
+	// "mfa-required".
+	PendingAllowed func(r *http.Request) bool
 }
+
+// errPending answers a pending principal outside the routes open to it.
+var errPending = &Error{Kind: KindUnauthorized, Type: "mfa-required", Title: "Second factor required",
+	Detail: "complete the second factor (or enrol one) before anything else"}
 
 // Middleware returns next wrapped with the gate.
 func (g *Gate) Middleware(next http.Handler) http.Handler {
@@ -134,6 +146,10 @@ func (g *Gate) Middleware(next http.Handler) http.Handler {
 				return
 			}
 			WriteProblem(w, r, &Error{Kind: KindUnauthorized, Detail: "authentication is required"})
+			return
+		}
+		if p.Pending && (g.PendingAllowed == nil || !g.PendingAllowed(r)) {
+			WriteProblem(w, r, errPending)
 			return
 		}
 		if err := g.Authorizer.Authorize(ctx, p, AccessCheck{Action: a.Action}); err != nil {

@@ -81,6 +81,10 @@ type Principal struct {
 	// StrongAuth is the principal's latest strong authentication
 	// ("totp" or "passkey") and when; zero if none.
 	StrongAuth Authentication
+	// Pending marks a user authenticated by password only while a second
+	// factor is required: only enrolment and the second factor are open
+	// ([Gate.PendingAllowed]).
+	Pending bool
 }
 
 // An Authentication is one proof of identity: its method and when.

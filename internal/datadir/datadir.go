@@ -146,13 +146,13 @@ type Dir struct {
 	// recoveryKey and identitySealKey derive from the master key, as
 	// codeKey does.
 	recoveryKey, identitySealKey, idempotencyKey []byte
-	keys       *keys.Manager
-	pool       *sqldb.Pool
-	caStore    ca.Store
-	pkiFiles   *PKIFiles
-	pkiRoles   pki.Store
-	services   *Services
-	db         *pgxpool.Pool
+	keys                                         *keys.Manager
+	pool                                         *sqldb.Pool
+	caStore                                      ca.Store
+	pkiFiles                                     *PKIFiles
+	pkiRoles                                     pki.Store
+	services                                     *Services
+	db                                           *pgxpool.Pool
 }
 
 // Open returns the data directory at path. It creates and opens nothing

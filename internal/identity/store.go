@@ -24,6 +24,7 @@ package identity
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
@@ -489,6 +490,51 @@ func SortElevations(es []Elevation) {
 	})
 }
 
+// MaxLockoutKey bounds a [Lockouts] key, in bytes.
+const MaxLockoutKey = 1024
+
+// Lockouts counts failed authentications (passwords, second factors) per
+// key across every node, and keeps the locks they lead to. A key names
+// what is counted, e.g. a tenant and e-mail address, a client IP or a
+// user; it is personal data, so a driver MUST store only its SHA-256
+// ([LockoutKeyHash]), never the key. Rows whose window and lock have both
+// ended are purged as new failures arrive, so the table holds only the
+// last window's keys.
+// Every method is atomic.
+type Lockouts interface {
+	// RecordFailure counts one failure under key at at and returns the
+	// failures counted in key's current window, this one included. A
+	// window opens at the first failure after the previous window (or
+	// [Lockouts.ClearFailures]) and lasts window; concurrent calls on
+	// any node count each failure once, so of n racing calls each
+	// returns a distinct count.
+	RecordFailure(ctx context.Context, key string, at time.Time, window time.Duration) (int, error)
+	// Lock locks key until until; a later lock already held stays.
+	Lock(ctx context.Context, key string, until time.Time) error
+	// LockedUntil returns when key's lock ends, zero if key was never
+	// locked (or its row was purged); the caller compares it with now.
+	LockedUntil(ctx context.Context, key string) (time.Time, error)
+	// ClearFailures forgets key's failures (after a success); a lock
+	// stays until it ends.
+	ClearFailures(ctx context.Context, key string) error
+}
+
+// LockoutKeyHash is what a [Lockouts] driver stores of key.
+func LockoutKeyHash(key string) [32]byte { return sha256.Sum256([]byte(key)) }
+
+// CheckLockout checks the arguments of [Lockouts] methods: a non-empty
+// key of at most [MaxLockoutKey] bytes and, when window is not nil, a
+// positive window.
+func CheckLockout(key string, window *time.Duration) error {
+	switch {
+	case key == "" || len(key) > MaxLockoutKey:
+		return fmt.Errorf("%w: lockout key empty or longer than %d bytes", ErrInvalid, MaxLockoutKey)
+	case window != nil && *window <= 0:
+		return fmt.Errorf("%w: lockout window must be positive", ErrInvalid)
+	}
+	return nil
+}
+
 // A Store keeps users and their credentials: what a driver implements.
 type Store interface {
 	Users
@@ -496,6 +542,7 @@ type Store interface {
 	Passkeys
 	Sessions
 	Grants
+	Lockouts
 }
 
 // Bounds of a passkey's fields.

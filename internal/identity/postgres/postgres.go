@@ -10,6 +10,10 @@
 // public_key, aaguid) become bytea; a passkey's sign_count stays bigint
 // and its transports one comma-separated text. Version 1120 (of the
 // passkeys' sub-block 1120–1129) mirrors SQLite's 620.
+// unset; integer nanoseconds (idle_timeout, duration, and the lockout
+// counters' Unix-nanosecond window_start and locked_until) and TOTP steps
+// and failure counts stay bigint; the 0/1 flag mfa_required becomes boolean; hash and sealed
+// columns (BLOB) become bytea.
 //
 // Each method is one statement or one transaction. The compare-and-set
 // methods are single UPDATE or DELETE statements whose WHERE clause holds
@@ -20,7 +24,9 @@
 // nodes cannot both pass the per-user bound. Creating a session, a
 // grant or an elevation request locks the user's row (FOR SHARE) and
 // disabling a user updates that row before it deletes the sessions, so a
-// session cannot slip in beside a concurrent DisableUser.
+// session cannot slip in beside a concurrent DisableUser. A lockout
+// failure is one INSERT … ON CONFLICT DO UPDATE, which PostgreSQL applies
+// atomically, so racing failures on several nodes are each counted once.
 package postgres
 
 import (
@@ -127,6 +133,16 @@ CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status,
 	last_used_at    timestamptz
 );
 CREATE INDEX identity_passkeys_user ON identity_passkeys (tenant, user_id)`,
+}, {
+	Version: 1140,
+	Name:    "identity lockout counters",
+	SQL: `CREATE TABLE identity_lockouts (
+	key_hash     bytea  PRIMARY KEY,
+	window_start bigint NOT NULL,
+	failures     bigint NOT NULL,
+	locked_until bigint NOT NULL
+);
+CREATE INDEX identity_lockouts_window ON identity_lockouts (window_start)`,
 }}
 
 // Store implements [identity.Store] over one database.

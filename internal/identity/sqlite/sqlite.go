@@ -1,13 +1,16 @@
 // Package sqlite stores users and their credentials ([identity.Store]) in
 // the service database (signet.db). Its tables, named identity_*, are
 // created by versions 600–699 of the database's history ([Migrations]);
-// 620–629 are the passkeys'.
+// 620–629 are the passkeys', 640–649 the lockout counters'.
 //
-// Times are RFC 3339 text (sqldb.FormatTime), NULL when unset; durations
-// are integer nanoseconds; flags are 0/1 integers; hashes are 32-byte
-// blobs. A passkey (version 620) keeps its credential id, COSE public key
-// and AAGUID as blobs, its sign count as an integer and its transports as
-// one comma-separated text (identity.JoinTransports). Writes go through the pool's grouped write transactions, so each
+// Times are RFC 3339 text (sqldb.FormatTime), NULL when unset, except the
+// lockout counters' window_start and locked_until, integer Unix
+// nanoseconds (0 when unset) that SQL compares; durations are integer
+// nanoseconds; lockout keys are kept as their SHA-256; flags are 0/1
+// integers; hashes are 32-byte blobs. A passkey (version 620) keeps its
+// credential id, COSE public key and AAGUID as blobs, its sign count as an
+// integer and its transports as one comma-separated text
+// (identity.JoinTransports). Writes go through the pool's grouped write transactions, so each
 // method's statements commit together or not at all, and a compare-and-set
 // (a TOTP step, a recovery code, a rotation, an approval, a passkey's
 // sign count) is one UPDATE or
@@ -116,6 +119,16 @@ CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status,
 	last_used_at    TEXT
 );
 CREATE INDEX identity_passkeys_user ON identity_passkeys (tenant, user_id)`,
+}, {
+	Version: 640,
+	Name:    "identity lockout counters",
+	SQL: `CREATE TABLE identity_lockouts (
+	key_hash     BLOB    PRIMARY KEY,
+	window_start INTEGER NOT NULL,
+	failures     INTEGER NOT NULL,
+	locked_until INTEGER NOT NULL
+);
+CREATE INDEX identity_lockouts_window ON identity_lockouts (window_start)`,
 }}
 
 // Store implements [identity.Store] over one database.

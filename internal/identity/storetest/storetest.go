@@ -62,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"PasskeyCounter", testPasskeyCounter},
 		{"PasskeyCounterRaces", testPasskeyCounterRaces},
 		{"PasskeyLimits", testPasskeyLimits},
+		{"Lockouts", testLockouts},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
