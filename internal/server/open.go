@@ -214,11 +214,16 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	(&workflow.Handler{Service: s.workflow}).Register(s.router)
 	(&signing.Handler{Service: sg}).Register(s.router)
 	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI}
+	var err error
+	var more [][]byte
+	if s.people, more, err = s.openPeople(ctx, o); err != nil {
+		return err
+	}
+	fragments = append(fragments, more...)
 	for _, m := range o.mounts {
 		m(s.router)
 	}
 	fragments = append(fragments, o.openapi...)
-	var err error
 	if s.openapi, err = api.MergeOpenAPI(api.OpenAPIBase, fragments...); err != nil {
 		return err
 	}
@@ -231,7 +236,7 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 		Logger:      o.logger,
 		MaxBody:     cfg.MaxUploadSize + 1<<20,
 		Limiter:     api.NewRateLimiter(*cfg.RateLimits),
-		Auth:        &api.Authenticator{Credentials: s.accounts.Verifier()},
+		Auth:        &api.Authenticator{Credentials: s.accounts.Verifier(), Sessions: s.people.login},
 		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)

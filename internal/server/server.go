@@ -119,6 +119,7 @@ type Server struct {
 	pki      *pkiRoles
 	accounts *accounts.Service
 	workflow *workflow.Service
+	people   *people
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
 	// waits for them.
