@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/signet-pki/signet/internal/accounts"
-	"github.com/signet-pki/signet/internal/api"
 )
 
 func TestFirstStart(t *testing.T) {
@@ -61,7 +60,7 @@ func TestFirstStart(t *testing.T) {
 	if err := json.Unmarshal(res.body, &tenant); err != nil {
 		t.Fatal(err)
 	}
-	res = r.do("POST", "/v1/api-keys", admin, map[string]any{"name": "ci", "scopes": []string{api.ScopeAPIKeysRead}, "tenant": tenant.ID})
+	res = r.do("POST", "/v1/tenants/"+tenant.ID+"/api-keys", admin, map[string]any{"name": "ci", "roles": []string{"tenant-admin"}, "actions": []string{"apikey.read"}})
 	if res.status != http.StatusCreated {
 		t.Fatalf("create key: %d %s", res.status, res.body)
 	}
