@@ -1,23 +1,30 @@
 package postgres_test
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/accounts"
 	accountspostgres "github.com/signet-pki/signet/internal/accounts/postgres"
 	"github.com/signet-pki/signet/internal/accounts/storetest"
+	"github.com/signet-pki/signet/internal/api"
 	apipostgres "github.com/signet-pki/signet/internal/api/postgres"
 	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/pgtest"
+	"github.com/signet-pki/signet/internal/secretscan"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -180,5 +187,139 @@ func TestMigratesScopes(t *testing.T) {
 	var scopes int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.columns WHERE table_name = 'api_keys' AND column_name = 'scopes'`).Scan(&scopes); err != nil || scopes != 0 {
 		t.Fatalf("the scopes column remains (%d, %v)", scopes, err)
+	}
+}
+
+// discard records nothing (the audit log has its own tests).
+type discard struct{}
+
+func (discard) Record(context.Context, auditlog.Event) error { return nil }
+
+// allowAll is an authorizer that allows everything.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, api.Principal, api.AccessCheck) error { return nil }
+
+// TestNoSecretsInDatabase: after keys are provisioned, created, rotated
+// and exchanged for access tokens through the service, no row of the
+// database holds a key secret or a token in any encoding secretscan
+// knows; the keys' displayed prefixes are there, so the dump does hold
+// the rows.
+func TestNoSecretsInDatabase(t *testing.T) {
+	owner, _ := pgtest.NewDatabase(t)
+	pool, err := pgdb.Open(t.Context(), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	ctx := t.Context()
+	s, err := accountspostgres.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &accounts.Service{Tenants: s, Keys: s, Tokens: s, Recorder: discard{}}
+	platform := api.Principal{Kind: api.PrincipalAPIKey, ID: "key_admin", Platform: true}
+	tn, err := svc.CreateTenant(ctx, platform, auditlog.Request{}, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	provisioned, k1, err := svc.ProvisionKey(ctx, platform, auditlog.Request{}, tn.ID, accounts.CreateKeyRequest{Name: "ci", Roles: []string{"sender"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := api.Principal{Kind: api.PrincipalUser, ID: "u-admin", Tenant: tn.ID}
+	actx := api.WithAuthorizer(api.WithPrincipal(ctx, admin), allowAll{})
+	created, k2, err := svc.CreateKey(actx, admin, auditlog.Request{}, accounts.CreateKeyRequest{Name: "own", Roles: []string{"approver"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, k3, err := svc.RotateKey(actx, admin, auditlog.Request{}, k1.ID, accounts.RotateKeyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{provisioned, created, rotated}
+	for _, key := range secrets {
+		tok, _, err := svc.ExchangeToken(ctx, key, netip.MustParseAddr("192.0.2.1"), auditlog.Request{}, accounts.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		secrets = append(secrets, tok)
+	}
+	dump := pgtest.Dump(t, owner)
+	for i, sec := range secrets {
+		for _, f := range secretscan.Forms(sec) {
+			if bytes.Contains(dump, f) {
+				t.Errorf("the database holds secret %d (as %.12q…)", i, f)
+			}
+		}
+	}
+	for _, k := range []accounts.APIKey{k1, k2, k3} {
+		if !bytes.Contains(dump, []byte(k.Prefix)) || !bytes.Contains(dump, []byte(k.ID)) {
+			t.Errorf("the dump lacks key %s", k.ID)
+		}
+	}
+}
+
+// TestNodes: two pools on one database (two nodes) see each other's keys,
+// rotations, revocations and tokens, and a key's live tokens stay within
+// the limit when both issue them at once.
+func TestNodes(t *testing.T) {
+	owner, _ := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	var nodes [2]*accountspostgres.Store
+	for i := range nodes {
+		pool, err := pgdb.Open(ctx, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		if nodes[i], err = accountspostgres.New(ctx, pool); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := nodes[0], nodes[1]
+	now := time.Now()
+	secret, k, err := accounts.NewAPIKey(nil, accounts.KeySpec{Tenant: "t-1", Name: "ci", Roles: []string{"sender"}, Actions: []string{"document.read"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.CreateKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := (accounts.KeyVerifier{Keys: b, Tokens: b}).VerifyCredential(ctx, secret, netip.Addr{}); err != nil || p.ID != k.ID {
+		t.Fatalf("node b: %+v %v", p, err)
+	}
+	const n, max = 12, 4
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	stored := 0
+	for i := range n {
+		node := nodes[i%2]
+		wg.Go(func() {
+			_, tok, err := accounts.NewAccessToken(nil, k, k.Actions, time.Hour, now)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			err = node.CreateToken(ctx, tok, max)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				stored++
+			case !errors.Is(err, accounts.ErrTooManyTokens):
+				t.Errorf("token: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if stored != max {
+		t.Fatalf("%d tokens stored by two nodes, want %d", stored, max)
+	}
+	if err := b.RevokeKey(ctx, "t-1", k.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (accounts.KeyVerifier{Keys: a, Tokens: a}).VerifyCredential(ctx, secret, netip.Addr{}); !errors.Is(err, api.ErrUnauthorized) {
+		t.Fatalf("node a after node b revoked: %v", err)
 	}
 }
