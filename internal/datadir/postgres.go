@@ -51,6 +51,7 @@ func Migrations() [][]pgdb.Migration {
 	return [][]pgdb.Migration{
 		auditpostgres.Migrations,
 		apipostgres.Migrations,
+		accountspostgres.Migrations,
 		workflowpostgres.Migrations,
 		signingpostgres.Migrations,
 		pkipostgres.Migrations,
