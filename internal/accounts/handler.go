@@ -2,6 +2,7 @@ package accounts
 
 import (
 	_ "embed"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -215,7 +216,7 @@ func (h *Handler) exchangeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	tok, t, err := h.Service.ExchangeToken(r.Context(), strings.TrimSpace(secret), api.RemoteAddr(r), api.AuditRequest(r), req)
 	if err != nil {
-		if errorsIsUnauthorized(err) {
+		if errors.Is(err, api.ErrUnauthorized) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="signet"`)
 			err = errBadKey
 		}

@@ -396,7 +396,8 @@ func (s *Service) RotateKey(ctx context.Context, p api.Principal, req auditlog.R
 	overlap := DefaultRotationOverlap
 	if in.OverlapSeconds != nil {
 		o := *in.OverlapSeconds
-		if o < 0 || time.Duration(o)*time.Second > MaxRotationOverlap {
+		// Compared in seconds: a huge value must not overflow into range.
+		if o < 0 || o > int(MaxRotationOverlap/time.Second) {
 			return "", APIKey{}, invalid("invalid-field", "overlap_seconds must be 0–%d", int(MaxRotationOverlap/time.Second))
 		}
 		overlap = time.Duration(o) * time.Second
@@ -455,7 +456,7 @@ func (s *Service) ExchangeToken(ctx context.Context, secret string, remote netip
 	}
 	ttl := MaxTokenLifetime
 	if in.ExpiresIn != 0 {
-		if in.ExpiresIn < 1 || time.Duration(in.ExpiresIn)*time.Second > MaxTokenLifetime {
+		if in.ExpiresIn < 1 || in.ExpiresIn > int(MaxTokenLifetime/time.Second) {
 			return "", AccessToken{}, invalid("invalid-field", "expires_in must be 1–%d seconds", int(MaxTokenLifetime/time.Second))
 		}
 		ttl = time.Duration(in.ExpiresIn) * time.Second

@@ -180,6 +180,3 @@ func (v KeyVerifier) refuse(ctx context.Context, k APIKey, credential, why strin
 		api.Logger(ctx).ErrorContext(ctx, "cannot record a refused API key", "api_key_id", k.ID, "error", err.Error())
 	}
 }
-
-// errorsIsUnauthorized reports whether err refuses a credential.
-func errorsIsUnauthorized(err error) bool { return errors.Is(err, api.ErrUnauthorized) }
