@@ -101,6 +101,10 @@ func TestAuthentication(t *testing.T) {
 			}
 		})
 	}
+	t.Run("action the key is not bound to", func(t *testing.T) {
+		r := e.do("POST", "/v1/things", reader, map[string]string{})
+		checkProblem(t, r, 403, "forbidden", "/v1/things")
+	})
 	t.Run("tenant key cannot create tenants", func(t *testing.T) {
 		r := e.do("POST", "/v1/tenants", writer, map[string]string{"name": "x"})
 		checkProblem(t, r, 403, "forbidden", "/v1/tenants")
