@@ -29,6 +29,7 @@ import (
 // platform methods and tenant principals only on their own tenant, and
 // for a key it changes it asks [api.Authorize] with the key as subject.
 type Service struct {
+	// Tenants and Keys hold the tenants and the API keys.
 	Tenants TenantStore
 	Keys    KeyStore
 	// Tokens holds access tokens; nil disables the token exchange.

@@ -30,6 +30,7 @@ var errBadKey = &api.Error{Kind: api.KindUnauthorized, Detail: "a valid API key 
 // malformed credentials are not recorded: anyone can send them, and the
 // per-address rate limit bounds them.
 type KeyVerifier struct {
+	// Keys holds the API keys.
 	Keys KeyStore
 	// Tokens holds access tokens; nil refuses every token.
 	Tokens TokenStore
