@@ -117,6 +117,20 @@ const (
 	UserPasswordChanged EventType = "user.password_changed"
 )
 
+// Event types of service accounts' API keys and access tokens.
+const (
+	// APIKeyRotated: a key was replaced by a new one; the old secret
+	// works until the overlap ends.
+	APIKeyRotated EventType = "apikey.rotated"
+	// APIKeyRefused: a known key or access token was refused (revoked,
+	// expired, rotated out, or used from an address not allowed); the
+	// reason is recorded, never the credential.
+	APIKeyRefused EventType = "apikey.refused"
+	// APIKeyTokenIssued: a key was exchanged for a short-lived access
+	// token.
+	APIKeyTokenIssued EventType = "apikey.token_issued"
+)
+
 var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
@@ -134,6 +148,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		AccessDenied: true, AccessStepUpRequired: true, AccessGranted: true, AccessBreakGlass: true,
 		UserLoginFailed: true, UserLockedOut: true, UserLoggedOut: true, UserSteppedUp: true,
 		UserMFAEnrolled: true, UserMFARemoved: true, UserRecoveryCodesIssued: true, UserPasswordChanged: true,
+		APIKeyRotated: true, APIKeyRefused: true, APIKeyTokenIssued: true,
 	}
 })
 

@@ -137,7 +137,7 @@ func (in *instance) sender(name string) (*apiclient.Client, string) {
 	if err != nil {
 		in.t.Fatal(err)
 	}
-	secret, err := admin.CreateKey(ctx, tn.ID, "e2e", []string{api.ScopeDocumentsWrite, api.ScopeDocumentsRead, api.ScopeEnvelopesWrite, api.ScopeEnvelopesRead, api.ScopeEnvelopesSend})
+	secret, err := admin.CreateKey(ctx, tn.ID, "e2e", []string{"sender"}, nil)
 	if err != nil {
 		in.t.Fatal(err)
 	}

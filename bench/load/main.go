@@ -217,7 +217,7 @@ func runDeployment(ctx context.Context, dep deployment, n int, levels string, do
 	if err != nil {
 		return err
 	}
-	secret, err := admin.CreateKey(ctx, tn.ID, "load", []string{api.ScopeDocumentsWrite, api.ScopeEnvelopesWrite, api.ScopeEnvelopesSend, api.ScopeEnvelopesRead})
+	secret, err := admin.CreateKey(ctx, tn.ID, "load", []string{"sender"}, []string{"document.upload", "envelope.prepare", "envelope.send", "envelope.read"})
 	if err != nil {
 		return err
 	}

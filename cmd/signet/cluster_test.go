@@ -24,7 +24,6 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	auditpostgres "github.com/signet-pki/signet/auditlog/postgres"
-	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
@@ -178,7 +177,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, err := on(b, admin).CreateKey(ctx, tn.ID, "sender", []string{api.ScopeDocumentsWrite, api.ScopeDocumentsRead, api.ScopeEnvelopesWrite, api.ScopeEnvelopesRead, api.ScopeEnvelopesSend})
+	secret, err := on(b, admin).CreateKey(ctx, tn.ID, "sender", []string{"sender"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

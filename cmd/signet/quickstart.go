@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/apiclient"
+	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/pdf"
@@ -117,12 +117,11 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 	if err != nil {
 		return fmt.Errorf("creating the tenant: %w", err)
 	}
-	secret, err := client.WithAuth("Bearer "+admin).CreateKey(ctx, t.ID, "quickstart",
-		[]string{api.ScopeDocumentsWrite, api.ScopeDocumentsRead, api.ScopeEnvelopesWrite, api.ScopeEnvelopesRead, api.ScopeEnvelopesSend})
+	secret, err := client.WithAuth("Bearer "+admin).CreateKey(ctx, t.ID, "quickstart", []string{authz.RoleSender}, nil)
 	if err != nil {
 		return fmt.Errorf("creating the API key: %w", err)
 	}
-	step("created tenant %q (%s), with its own issuing CA and seal key, and a scoped API key", t.Name, t.ID)
+	step("created tenant %q (%s), with its own issuing CA and seal key, and a service account key (role sender)", t.Name, t.ID)
 	sender := client.WithAuth("Bearer " + secret)
 
 	// 3. A document and an envelope to two signers in sequence.

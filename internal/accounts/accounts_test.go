@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -18,19 +19,27 @@ import (
 )
 
 type fixture struct {
+	dir    string
 	pool   *sqldb.Pool
 	store  *accountssqlite.Store
 	log    *auditlog.Log
 	events *auditlog.MemStore
 	svc    *accounts.Service
+	clock  *clock
 }
 
-// newFixture is a service over SQLite in a temporary directory and an
-// audit log in memory.
-func newFixture(t *testing.T) *fixture {
+// The principals of the service tests.
+var (
+	platformAdmin = api.Principal{Kind: api.PrincipalAPIKey, ID: "key_admin", Platform: true, Actions: accounts.PlatformActions}
+)
+
+// newFixture is a service over SQLite in a temporary directory, an audit
+// log in memory and a clock the test moves.
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := sqldb.OpenPool(ctx, filepath.Join(t.TempDir(), "signet.db"), nil, 1)
+	dir := t.TempDir()
+	pool, err := sqldb.OpenPool(ctx, filepath.Join(dir, "signet.db"), nil, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,11 +58,26 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Shutdown(context.Background()) })
-	return &fixture{pool: pool, store: st, log: log, events: mem,
-		svc: &accounts.Service{Tenants: st, Keys: st, Recorder: log}}
+	c := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	return &fixture{dir: dir, pool: pool, store: st, log: log, events: mem, clock: c,
+		svc: &accounts.Service{Tenants: st, Keys: st, Tokens: st, Recorder: log, Now: c.Now}}
 }
 
-func (f *fixture) types(t *testing.T) []string {
+// event is the part of a recorded event's leaf the tests read.
+type event struct {
+	Type    string            `json:"type"`
+	Tenant  string            `json:"tenant"`
+	Outcome string            `json:"outcome"`
+	Reason  string            `json:"reason"`
+	Details map[string]string `json:"details"`
+	Actor   struct {
+		Kind string `json:"kind"`
+		ID   string `json:"id"`
+	} `json:"actor"`
+}
+
+// recorded returns the events recorded so far, and their raw leaves.
+func (f *fixture) recorded(t testing.TB) ([]event, [][]byte) {
 	t.Helper()
 	n, err := f.events.Size(t.Context())
 	if err != nil {
@@ -63,72 +87,48 @@ func (f *fixture) types(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out []event
+	var leaves [][]byte
 	for _, r := range recs {
-		out = append(out, r.Type)
+		var e event
+		if err := json.Unmarshal(r.Leaf, &e); err != nil {
+			t.Fatal(err)
+		}
+		e.Type = r.Type
+		out = append(out, e)
+		leaves = append(leaves, r.Leaf)
+	}
+	return out, leaves
+}
+
+func (f *fixture) types(t *testing.T) []string {
+	t.Helper()
+	evs, _ := f.recorded(t)
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Type)
 	}
 	return out
 }
 
-// TestVerifyCredential: only a well-formed secret of a stored, unrevoked
-// key authenticates, as that key; a store that cannot answer is not a
-// refusal of the credential.
-func TestVerifyCredential(t *testing.T) {
-	f := newFixture(t)
-	ctx := t.Context()
-	admin := api.Principal{Kind: api.PrincipalAPIKey, ID: "key_admin", Scopes: []string{api.ScopeAdmin}}
-	tn, err := f.svc.CreateTenant(ctx, admin, auditlog.Request{}, "Acme")
+// tenant creates a tenant as the platform administrator.
+func (f *fixture) tenant(t testing.TB, name string) string {
+	t.Helper()
+	tn, err := f.svc.CreateTenant(t.Context(), platformAdmin, auditlog.Request{}, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, k, err := f.svc.CreateKey(ctx, admin, auditlog.Request{}, accounts.CreateKeyRequest{Name: "ci", Scopes: []string{api.ScopeDocumentsRead}, Tenant: tn.ID})
+	return tn.ID
+}
+
+// provision creates a key of tenant as the platform administrator.
+func (f *fixture) provision(t testing.TB, tenant string, in accounts.CreateKeyRequest) (string, accounts.APIKey) {
+	t.Helper()
+	secret, k, err := f.svc.ProvisionKey(t.Context(), platformAdmin, auditlog.Request{}, tenant, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	revoked, rk, err := f.svc.CreateKey(ctx, admin, auditlog.Request{}, accounts.CreateKeyRequest{Name: "old", Scopes: []string{api.ScopeDocumentsRead}, Tenant: tn.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.svc.RevokeKey(ctx, admin, auditlog.Request{}, tn.ID, rk.ID); err != nil {
-		t.Fatal(err)
-	}
-	v := f.svc.Verifier()
-	tests := []struct {
-		name, secret string
-		ok           bool
-	}{
-		{"valid", good, true},
-		{"revoked", revoked, false},
-		{"unknown", accounts.KeyPrefix + strings.Repeat("A", 43), false},
-		{"short", good[:len(good)-1], false},
-		{"no prefix", "xx" + good[2:], false},
-		{"not base64url", accounts.KeyPrefix + strings.Repeat("+", 43), false},
-		{"empty", "", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := v.VerifyCredential(ctx, tc.secret)
-			if !tc.ok {
-				if !errors.Is(err, api.ErrUnauthorized) {
-					t.Fatalf("principal %+v, error %v; want unauthorized", p, err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.Kind != api.PrincipalAPIKey || p.ID != k.ID || p.Tenant != tn.ID || !p.HasScope(api.ScopeDocumentsRead) || p.HasScope(api.ScopeAdmin) {
-				t.Fatalf("principal %+v", p)
-			}
-		})
-	}
-	t.Run("store unavailable", func(t *testing.T) {
-		f.pool.Close()
-		_, err := v.VerifyCredential(ctx, good)
-		if err == nil || errors.Is(err, api.ErrUnauthorized) {
-			t.Fatalf("error %v, want a failure that is not a refusal", err)
-		}
-	})
+	return secret, k
 }
 
 // TestBootstrap: the first start creates one platform administrator key,
@@ -140,8 +140,9 @@ func TestBootstrap(t *testing.T) {
 	if err != nil || !strings.HasPrefix(secret, accounts.KeyPrefix) {
 		t.Fatalf("bootstrap: %q %v", secret, err)
 	}
-	p, err := f.svc.Verifier().VerifyCredential(ctx, secret)
-	if err != nil || p.Tenant != "" || !p.HasScope(api.ScopeAdmin) || len(p.Scopes) != 1 {
+	p, err := f.svc.Verifier().VerifyCredential(ctx, secret, addr("192.0.2.1"))
+	if err != nil || p.Tenant != "" || !p.Platform || !slices.Equal(p.Actions, []string{"tenant.admin"}) || len(p.Roles) != 0 ||
+		p.GrantedBy != "platform" || !p.GrantedAt.Equal(f.clock.Now()) || !slices.Equal(p.AuthMethods, []string{"api-key"}) {
 		t.Fatalf("bootstrap key: %+v %v", p, err)
 	}
 	again, err := f.svc.Bootstrap(ctx)
@@ -152,7 +153,7 @@ func TestBootstrap(t *testing.T) {
 	if err != nil || len(ks) != 1 {
 		t.Fatalf("platform keys %+v %v", ks, err)
 	}
-	if got := f.types(t); len(got) != 1 || got[0] != string(auditlog.AdminPolicyChanged) {
+	if got := f.types(t); len(got) != 1 || got[0] != string(auditlog.APIKeyCreated) {
 		t.Fatalf("events %q", got)
 	}
 }
@@ -173,69 +174,214 @@ func TestBootstrapFailsClosed(t *testing.T) {
 	}
 }
 
-// TestServiceRules: the rules of the service hold without HTTP: a tenant
-// key cannot create tenants, mint a stronger key or reach another
-// tenant's keys, and a failed action stores nothing.
+// TestServiceRules: the rules the service keeps without the gate: only
+// the platform administrator creates tenants and provisions keys, tenant
+// principals manage only their own tenant's keys (the platform
+// administrator not at all), and a refused request stores nothing.
 func TestServiceRules(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
-	f.svc.Now = func() time.Time { return now }
-	admin := api.Principal{Kind: api.PrincipalAPIKey, ID: "key_admin", Scopes: []string{api.ScopeAdmin}}
-	a, err := f.svc.CreateTenant(ctx, admin, auditlog.Request{}, "A")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := f.svc.CreateTenant(ctx, admin, auditlog.Request{}, "B")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ka := api.Principal{Kind: api.PrincipalAPIKey, ID: "key_a", Tenant: a.ID, Scopes: []string{api.ScopeAPIKeysWrite, api.ScopeAPIKeysRead, api.ScopeDocumentsRead}}
+	a, b := f.tenant(t, "A"), f.tenant(t, "B")
+	_, kb := f.provision(t, b, accounts.CreateKeyRequest{Name: "b", Roles: []string{"sender"}})
+	ka := api.Principal{Kind: api.PrincipalAPIKey, ID: "key_a", Tenant: a, Roles: []string{"tenant-admin"}, Actions: []string{"apikey.read", "apikey.admin"}}
+	in := accounts.CreateKeyRequest{Name: "x", Roles: []string{"sender"}}
 	tests := []struct {
 		name string
 		do   func() error
 		want error
 	}{
 		{"tenant key creates a tenant", func() error { _, err := f.svc.CreateTenant(ctx, ka, auditlog.Request{}, "C"); return err }, api.ErrForbidden},
-		{"blank tenant name", func() error { _, err := f.svc.CreateTenant(ctx, admin, auditlog.Request{}, "  "); return err }, &api.Error{Kind: api.KindInvalid}},
-		{"key in another tenant", func() error {
-			_, _, err := f.svc.CreateKey(ctx, ka, auditlog.Request{}, accounts.CreateKeyRequest{Name: "x", Scopes: []string{api.ScopeDocumentsRead}, Tenant: b.ID})
+		{"platform flag with a tenant", func() error {
+			p := ka
+			p.Platform = true
+			_, err := f.svc.CreateTenant(ctx, p, auditlog.Request{}, "C")
 			return err
 		}, api.ErrForbidden},
-		{"stronger key", func() error {
-			_, _, err := f.svc.CreateKey(ctx, ka, auditlog.Request{}, accounts.CreateKeyRequest{Name: "x", Scopes: []string{api.ScopeEnvelopesSend}})
-			return err
-		}, api.ErrForbidden},
-		{"admin scope for a tenant key", func() error {
-			_, _, err := f.svc.CreateKey(ctx, admin, auditlog.Request{}, accounts.CreateKeyRequest{Name: "x", Scopes: []string{api.ScopeAdmin}, Tenant: a.ID})
-			return err
-		}, &api.Error{Kind: api.KindInvalid, Type: "invalid-scope"}},
-		{"key of a missing tenant", func() error {
-			_, _, err := f.svc.CreateKey(ctx, admin, auditlog.Request{}, accounts.CreateKeyRequest{Name: "x", Scopes: []string{api.ScopeDocumentsRead}, Tenant: "t-none"})
+		{"blank tenant name", func() error { _, err := f.svc.CreateTenant(ctx, platformAdmin, auditlog.Request{}, "  "); return err }, &api.Error{Kind: api.KindInvalid}},
+		{"tenant key provisions", func() error { _, _, err := f.svc.ProvisionKey(ctx, ka, auditlog.Request{}, b, in); return err }, api.ErrForbidden},
+		{"provision in a missing tenant", func() error {
+			_, _, err := f.svc.ProvisionKey(ctx, platformAdmin, auditlog.Request{}, "t-none", in)
 			return err
 		}, api.ErrNotFound},
-		{"list another tenant's keys", func() error { _, err := f.svc.ListKeys(ctx, ka, b.ID); return err }, api.ErrForbidden},
-		{"revoke a missing key", func() error { return f.svc.RevokeKey(ctx, ka, auditlog.Request{}, "", "key_none") }, api.ErrNotFound},
+		{"provision in no tenant", func() error {
+			_, _, err := f.svc.ProvisionKey(ctx, platformAdmin, auditlog.Request{}, "", in)
+			return err
+		}, api.ErrNotFound},
+		{"provision a platform action", func() error {
+			_, _, err := f.svc.ProvisionKey(ctx, platformAdmin, auditlog.Request{}, a, accounts.CreateKeyRequest{Name: "x", Actions: []string{"tenant.admin"}})
+			return err
+		}, &api.Error{Kind: api.KindInvalid, Type: "invalid-action"}},
+		{"platform creates a tenant key", func() error { _, _, err := f.svc.CreateKey(ctx, platformAdmin, auditlog.Request{}, in); return err }, api.ErrForbidden},
+		{"platform lists keys", func() error { _, err := f.svc.ListKeys(ctx, platformAdmin); return err }, api.ErrForbidden},
+		{"platform revokes", func() error { return f.svc.RevokeKey(ctx, platformAdmin, auditlog.Request{}, kb.ID) }, api.ErrForbidden},
+		{"revoke another tenant's key", func() error { return f.svc.RevokeKey(ctx, ka, auditlog.Request{}, kb.ID) }, api.ErrNotFound},
+		{"rotate another tenant's key", func() error {
+			_, _, err := f.svc.RotateKey(ctx, ka, auditlog.Request{}, kb.ID, accounts.RotateKeyRequest{})
+			return err
+		}, api.ErrNotFound},
+		{"revoke a missing key", func() error { return f.svc.RevokeKey(ctx, ka, auditlog.Request{}, "key_none") }, api.ErrNotFound},
+		{"disable a missing key", func() error { return f.svc.DisableKey(ctx, a, kb.ID, f.clock.Now()) }, api.ErrNotFound},
+		{"revoke keys of no user", func() error { _, err := f.svc.RevokeKeysOwnedBy(ctx, a, "", f.clock.Now()); return err }, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.do(); !errors.Is(err, tc.want) {
+			err := tc.do()
+			if tc.want == nil {
+				if err == nil {
+					t.Fatal("accepted")
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}
 		})
 	}
-	for _, tn := range []string{a.ID, b.ID, ""} {
+	for _, tn := range []string{a, ""} {
 		if ks, err := f.store.Keys(ctx, tn); err != nil || len(ks) != 0 {
 			t.Errorf("tenant %q holds keys %+v after refused requests (%v)", tn, ks, err)
 		}
+	}
+	if got, _ := f.store.Key(ctx, b, kb.ID); got.RevokedAt != nil || got.ReplacedBy != "" {
+		t.Errorf("B's key changed: %+v", got)
 	}
 	if ts, err := f.svc.ListTenants(ctx); err != nil || len(ts) != 2 {
 		t.Errorf("tenants %+v %v", ts, err)
 	}
 }
 
+// TestRevokeKeysOwnedBy: offboarding a user revokes every key they own,
+// with the keys they replaced still in overlap and all their tokens, and
+// nothing else; each revocation is recorded.
+func TestRevokeKeysOwnedBy(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a, b := f.tenant(t, "A"), f.tenant(t, "B")
+	mk := func(tenant, owner string) (string, accounts.APIKey) {
+		t.Helper()
+		secret, k, err := accounts.NewAPIKey(nil, accounts.KeySpec{Tenant: tenant, Name: "k", Roles: []string{"sender"}, Actions: []string{"document.read"}, Owner: owner}, f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+		return secret, k
+	}
+	s1, k1 := mk(a, "u-alice")
+	s2, k2 := mk(a, "u-alice")
+	s3, _ := mk(a, "u-bob")
+	s4, _ := mk(b, "u-alice") // another tenant's user of the same id
+	s5, _ := mk(a, "")        // provisioned by the platform
+	// k2 was rotated: its replacement is alice's too, its old secret in
+	// overlap.
+	next := accounts.APIKey{}
+	{
+		secret, n, err := accounts.NewAPIKey(nil, accounts.KeySpec{Tenant: a, Name: "k", Roles: []string{"sender"}, Actions: []string{"document.read"}, Owner: "u-alice"}, f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.RotateKey(ctx, a, k2.ID, n, f.clock.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		next = n
+		s2 = s2 + " " + secret
+	}
+	v := f.svc.Verifier()
+	tok, _, err := f.svc.ExchangeToken(ctx, s1, addr("192.0.2.1"), auditlog.Request{}, accounts.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := f.svc.RevokeKeysOwnedBy(ctx, a, "u-alice", f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	want := []string{k1.ID, k2.ID, next.ID}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("revoked %v, want %v", ids, want)
+	}
+	for _, s := range append([]string{s1, tok}, strings.Fields(s2)...) {
+		if _, err := v.VerifyCredential(ctx, s, addr("192.0.2.1")); !errors.Is(err, api.ErrUnauthorized) {
+			t.Errorf("alice's credential %.6s… still works: %v", s, err)
+		}
+	}
+	for _, s := range []string{s3, s4, s5} {
+		if _, err := v.VerifyCredential(ctx, s, addr("192.0.2.1")); err != nil {
+			t.Errorf("another credential stopped working: %v", err)
+		}
+	}
+	if _, err := f.store.TokenByHash(ctx, accounts.HashSecret(tok)); !errors.Is(err, accounts.ErrNoRecord) {
+		t.Errorf("alice's token kept: %v", err)
+	}
+	evs, _ := f.recorded(t)
+	revoked := 0
+	for _, e := range evs {
+		if e.Type == string(auditlog.APIKeyRevoked) {
+			revoked++
+			if e.Actor.Kind != "system" || e.Tenant != a || e.Details["owner"] != "u-alice" {
+				t.Errorf("revocation event %+v", e)
+			}
+		}
+	}
+	if revoked != 3 {
+		t.Errorf("%d revocations recorded, want 3", revoked)
+	}
+	// Again: nothing left to revoke.
+	if ids, err := f.svc.RevokeKeysOwnedBy(ctx, a, "u-alice", f.clock.Now()); err != nil || len(ids) != 0 {
+		t.Fatalf("second offboarding: %v %v", ids, err)
+	}
+}
+
+// TestDisableKey: disabling a key revokes it for good, with the key it
+// replaced whose overlap has not ended, and deletes their tokens; its
+// replacement (if it was itself replaced) is not touched.
+func TestDisableKey(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	a := f.tenant(t, "A")
+	oldSecret, old := f.provision(t, a, accounts.CreateKeyRequest{Name: "ci", Roles: []string{"sender"}})
+	p := api.Principal{Kind: api.PrincipalUser, ID: "u-admin", Tenant: a}
+	ctxAz := api.WithAuthorizer(api.WithPrincipal(ctx, p), allowAll{})
+	newSecret, next, err := f.svc.RotateKey(ctxAz, p, auditlog.Request{}, old.ID, accounts.RotateKeyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldTok, _, err := f.svc.ExchangeToken(ctx, oldSecret, addr("192.0.2.1"), auditlog.Request{}, accounts.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newTok, _, err := f.svc.ExchangeToken(ctx, newSecret, addr("192.0.2.1"), auditlog.Request{}, accounts.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.DisableKey(ctx, a, next.ID, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{oldSecret, newSecret, oldTok, newTok} {
+		if _, err := f.svc.Verifier().VerifyCredential(ctx, s, addr("192.0.2.1")); !errors.Is(err, api.ErrUnauthorized) {
+			t.Errorf("credential %.6s… works after disabling: %v", s, err)
+		}
+	}
+	for _, id := range []string{old.ID, next.ID} {
+		if k, err := f.store.Key(ctx, a, id); err != nil || k.RevokedAt == nil {
+			t.Errorf("key %s not revoked: %+v %v", id, k, err)
+		}
+	}
+	if err := f.svc.DisableKey(ctx, a, next.ID, f.clock.Now()); err != nil {
+		t.Fatalf("disable twice: %v", err)
+	}
+}
+
+// allowAll is an authorizer that allows everything, for service tests of
+// what comes after the authorization.
+type allowAll struct{}
+
+func (allowAll) Authorize(context.Context, api.Principal, api.AccessCheck) error { return nil }
+
 // TestOpenAPIRoutes: the routes the handler registers are exactly those
-// its fragment documents.
+// its fragment documents, and each declares its action or is public.
 func TestOpenAPIRoutes(t *testing.T) {
 	rt := api.NewRouter()
 	(&accounts.Handler{}).Register(rt)
@@ -249,5 +395,27 @@ func TestOpenAPIRoutes(t *testing.T) {
 	}
 	if got := rt.Patterns(); !slices.Equal(got, documented) {
 		t.Fatalf("registered %v\ndocumented %v", got, documented)
+	}
+	access, err := api.OpenAPIAccess(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]api.Access{
+		"POST /v1/tenants":               {Action: "tenant.admin"},
+		"GET /v1/tenants":                {Action: "tenant.admin"},
+		"POST /v1/tenants/{id}/api-keys": {Action: "tenant.admin"},
+		"POST /v1/api-keys":              {Action: "apikey.admin"},
+		"GET /v1/api-keys":               {Action: "apikey.read"},
+		"DELETE /v1/api-keys/{id}":       {Action: "apikey.admin"},
+		"POST /v1/api-keys/{id}/rotate":  {Action: "apikey.admin"},
+		"POST /v1/tokens":                {Public: true},
+	}
+	for _, p := range documented {
+		if access[p] != want[p] || !access[p].Declared() {
+			t.Errorf("%s declares %+v, want %+v", p, access[p], want[p])
+		}
+	}
+	if len(documented) != len(want) {
+		t.Errorf("%d routes, want %d", len(documented), len(want))
 	}
 }

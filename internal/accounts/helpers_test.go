@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	accountssqlite "github.com/signet-pki/signet/internal/accounts/sqlite"
 	"github.com/signet-pki/signet/internal/api"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
+	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/sqldb"
 )
 
@@ -29,6 +32,10 @@ import (
 type env struct {
 	t       *testing.T
 	srv     *httptest.Server
+	dir     string
+	svc     *accounts.Service
+	authz   *testAuthorizer
+	users   *userCredentials
 	store   *accountssqlite.Store
 	idem    *apisqlite.Store
 	audit   *auditlog.Log
@@ -75,13 +82,15 @@ func (s *syncBuffer) String() string {
 }
 
 type envOptions struct {
-	extra func(mux api.Mux, e *env)
+	// extra registers more routes and returns their OpenAPI fragment.
+	extra func(mux api.Mux, e *env) []byte
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := sqldb.OpenPool(ctx, filepath.Join(t.TempDir(), "signet.db"), nil, 2)
+	dir := t.TempDir()
+	pool, err := sqldb.OpenPool(ctx, filepath.Join(dir, "signet.db"), nil, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +113,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { log.Shutdown(context.Background()) })
-	e := &env{t: t, store: st, idem: idem, audit: log, events: mem, logs: &syncBuffer{}, clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	e := &env{t: t, dir: dir, store: st, idem: idem, audit: log, events: mem, logs: &syncBuffer{}, clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	secret, k, err := accounts.NewAPIKey(nil, "", "bootstrap", []string{api.ScopeAdmin}, e.clock.Now())
+	secret, k, err := accounts.NewAPIKey(nil, accounts.KeySpec{Name: "bootstrap", Actions: accounts.PlatformActions}, e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,11 +126,23 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.admin = secret
 
 	rt := api.NewRouter()
-	svc := &accounts.Service{Tenants: st, Keys: st, Recorder: log, Now: e.clock.Now}
+	svc := &accounts.Service{Tenants: st, Keys: st, Tokens: st, Recorder: log, Now: e.clock.Now}
+	e.svc = svc
 	(&accounts.Handler{Service: svc}).Register(rt)
+	frags := [][]byte{accounts.OpenAPI}
 	if o.extra != nil {
-		o.extra(rt, e)
+		frags = append(frags, o.extra(rt, e))
 	}
+	doc, err := api.MergeOpenAPI(api.OpenAPIBase, frags...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := api.OpenAPIAccess(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.authz = &testAuthorizer{users: map[string][]string{}, now: e.clock.Now}
+	e.users = &userCredentials{keys: svc.Verifier(), users: map[string]api.Principal{}}
 	e.router = rt
 	e.limiter = api.NewRateLimiter(api.RateLimits{PerIP: api.Rate{PerSecond: 1000, Burst: 1000}, PerKey: api.Rate{PerSecond: 1000, Burst: 1000}})
 	e.limiter.Now = e.clock.Now
@@ -129,7 +150,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Logger:      logger,
 		MaxBody:     1 << 20,
 		Limiter:     e.limiter,
-		Auth:        &api.Authenticator{Credentials: svc.Verifier()},
+		Auth:        &api.Authenticator{Credentials: e.users},
+		Gate:        &api.Gate{Router: rt, Access: access, Authorizer: e.authz},
 		Idempotency: &api.Idempotency{Store: idem, Now: e.clock.Now},
 	})
 	e.srv = httptest.NewServer(h)
@@ -206,13 +228,20 @@ func (e *env) tenant(name string) string {
 	return t.ID
 }
 
-// key creates an API key of tenant with scopes as the admin and returns
-// its secret and id.
-func (e *env) key(tenant string, scopes ...string) (string, string) {
+// key provisions a key of tenant bound to actions (role sender) as the
+// platform administrator and returns its secret and id.
+func (e *env) key(tenant string, actions ...string) (string, string) {
 	e.t.Helper()
-	r := e.do("POST", "/v1/api-keys", e.admin, map[string]any{"name": "k", "scopes": scopes, "tenant": tenant})
+	return e.keyWith(tenant, map[string]any{"name": "k", "roles": []string{"sender"}, "actions": actions})
+}
+
+// keyWith provisions a key of tenant described by body as the platform
+// administrator and returns its secret and id.
+func (e *env) keyWith(tenant string, body map[string]any) (string, string) {
+	e.t.Helper()
+	r := e.do("POST", "/v1/tenants/"+tenant+"/api-keys", e.admin, body)
 	if r.status != http.StatusCreated {
-		e.t.Fatalf("create key: %d %s", r.status, r.body)
+		e.t.Fatalf("provision key: %d %s", r.status, r.body)
 	}
 	var k struct {
 		ID     string `json:"id"`
@@ -220,6 +249,94 @@ func (e *env) key(tenant string, scopes ...string) (string, string) {
 	}
 	r.json(e.t, &k)
 	return k.Secret, k.ID
+}
+
+// user returns a bearer credential of user id of tenant holding roles
+// (standing grants), who authenticated strongly just now.
+func (e *env) user(tenant, id string, roles ...string) string {
+	e.t.Helper()
+	return e.users.add(api.Principal{
+		Kind: api.PrincipalUser, ID: id, Tenant: tenant, AuthMethods: []string{"pwd", "otp"},
+		StrongAuth: api.Authentication{Method: string(authz.MethodTOTP), At: e.clock.Now()},
+	}, e.authz, roles)
+}
+
+// userCredentials is the test stack's credential verifier: the accounts'
+// key verifier, and bearer credentials "usr_..." standing for users (the
+// session cookies of the real service).
+type userCredentials struct {
+	keys  accounts.KeyVerifier
+	mu    sync.Mutex
+	users map[string]api.Principal
+}
+
+func (u *userCredentials) add(p api.Principal, az *testAuthorizer, roles []string) string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	cred := fmt.Sprintf("usr_%d_%s", len(u.users), p.ID)
+	u.users[cred] = p
+	az.mu.Lock()
+	az.users[p.ID] = roles
+	az.mu.Unlock()
+	return cred
+}
+
+// VerifyCredential implements [api.CredentialVerifier].
+func (u *userCredentials) VerifyCredential(ctx context.Context, secret string, remote netip.Addr) (api.Principal, error) {
+	u.mu.Lock()
+	p, ok := u.users[secret]
+	u.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	return u.keys.VerifyCredential(ctx, secret, remote)
+}
+
+// testAuthorizer decides with package authz over standing grants: a
+// service account's come from its key (Roles, narrowed to Actions), a
+// test user's from users. The tenants' policy lets standing privileged
+// grants count (so that a test user may hold tenant-admin).
+type testAuthorizer struct {
+	mu    sync.Mutex
+	users map[string][]string
+	now   func() time.Time
+}
+
+// Authorize implements [api.Authorizer].
+func (a *testAuthorizer) Authorize(_ context.Context, p api.Principal, c api.AccessCheck) error {
+	ap := authz.Principal{ID: p.ID, Tenant: p.Tenant, Platform: p.Platform,
+		StrongAuth: authz.Authentication{Method: authz.Method(p.StrongAuth.Method), At: p.StrongAuth.At}}
+	roles := p.Roles
+	switch p.Kind {
+	case api.PrincipalAPIKey:
+		ap.Kind = authz.KindServiceAccount
+		for _, x := range p.Actions {
+			ap.KeyActions = append(ap.KeyActions, authz.Action(x))
+		}
+	case api.PrincipalUser:
+		ap.Kind = authz.KindUser
+		a.mu.Lock()
+		roles = a.users[p.ID]
+		a.mu.Unlock()
+	default:
+		return &api.Error{Kind: api.KindForbidden, Detail: "unknown principal"}
+	}
+	for _, r := range roles {
+		ap.Grants = append(ap.Grants, authz.Grant{Role: r, Tenant: p.Tenant, GrantedBy: "test"})
+	}
+	tenant := c.Tenant
+	if tenant == "" {
+		tenant = p.Tenant
+	}
+	policy := authz.TenantPolicy{Tenant: p.Tenant, StandingPrivileged: true}
+	d := authz.Decide(ap, authz.Request{Action: authz.Action(c.Action), Tenant: tenant, Subject: c.Subject}, policy, a.now())
+	switch d.Effect {
+	case authz.Allow:
+		return nil
+	case authz.StepUpRequired:
+		return &api.Error{Kind: api.KindUnauthorized, Type: "step-up-required", Detail: d.Reason}
+	}
+	return &api.Error{Kind: api.KindForbidden, Detail: d.Reason}
 }
 
 // checkProblem asserts that r is an RFC 9457 problem with status and

@@ -4,18 +4,31 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strings"
 )
 
 // A CredentialVerifier resolves the bearer credential of a request (an API
-// key secret) to the principal it authenticates. Package internal/accounts
-// implements it over the stored API keys.
+// key secret or an access token) to the principal it authenticates.
+// Package internal/accounts implements it over the stored API keys.
 type CredentialVerifier interface {
-	// VerifyCredential returns the principal that secret authenticates.
-	// A malformed, unknown or revoked credential is an error matching
+	// VerifyCredential returns the principal that secret authenticates
+	// for a request from remote (the zero Addr when the client address
+	// is not an IP address). A malformed, unknown, revoked or expired
+	// credential, or one not allowed from remote, is an error matching
 	// [ErrUnauthorized]; any other error means the credential cannot be
 	// checked now.
-	VerifyCredential(ctx context.Context, secret string) (Principal, error)
+	VerifyCredential(ctx context.Context, secret string, remote netip.Addr) (Principal, error)
+}
+
+// RemoteAddr returns the client address of r (its RemoteAddr's host), or
+// the zero Addr when that is not an IP address.
+func RemoteAddr(r *http.Request) netip.Addr {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return ap.Addr().Unmap()
+	}
+	a, _ := netip.ParseAddr(r.RemoteAddr)
+	return a.Unmap()
 }
 
 // A SessionVerifier resolves a user's session cookie to the user's
@@ -93,7 +106,7 @@ func (a *Authenticator) authenticate(r *http.Request) (Principal, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return Principal{}, errBadKey
 	}
-	p, err := a.Credentials.VerifyCredential(r.Context(), strings.TrimSpace(secret))
+	p, err := a.Credentials.VerifyCredential(r.Context(), strings.TrimSpace(secret), RemoteAddr(r))
 	if errors.Is(err, ErrUnauthorized) {
 		// Every refused credential gets the same answer.
 		return Principal{}, errBadKey

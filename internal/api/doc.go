@@ -1,9 +1,9 @@
 // Package api is Signet's HTTP infrastructure: the conventions every
 // handler package follows (errors as RFC 9457 problem details, strict JSON,
-// principals and scopes), the middleware that [server] wraps around the
+// principals and the action gate), the middleware that [server] wraps around the
 // router (request ids, access logs, authentication, rate limits,
 // idempotency, body limits), health probes and the assembled OpenAPI 3.1
-// document. It knows principals and scopes, not how they are stored:
+// document. It knows principals and actions, not how they are stored:
 // tenants and API keys are package internal/accounts.
 //
 // # Errors
@@ -31,8 +31,9 @@
 // the principal in the request context (without an Authorization header,
 // a user's session cookie through a [SessionVerifier], which checks the
 // CSRF token of unsafe methods); handlers read it with
-// [PrincipalFrom] and take the tenant from it, never from the request. [RequireScope] guards a route with a scope such as
-// "envelopes:send". Routes under /v1/recipient/ are not API-key
+// [PrincipalFrom] and take the tenant from it, never from the request. The
+// [Gate] checks each route's declared action with an [Authorizer];
+// handlers ask [Authorize] about the facts of the resource they load. Routes under /v1/recipient/ are not API-key
 // authenticated: their handlers authenticate recipient link tokens
 // themselves.
 //

@@ -20,7 +20,7 @@ const (
 	KindInvalid
 	// KindUnauthorized is missing or invalid credentials (401).
 	KindUnauthorized
-	// KindForbidden is valid credentials without the needed scope (403).
+	// KindForbidden is valid credentials refused the action (403).
 	KindForbidden
 	// KindNotFound is an object that does not exist for this principal (404).
 	KindNotFound

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -93,7 +94,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e := &env{t: t, keys: &keyring{m: map[string]api.Principal{}}, idem: idem, logs: &syncBuffer{}, clock: &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	e.admin, _ = e.keys.mint("", api.ScopeAdmin)
+	e.admin, _ = e.keys.mint("", "tenant.admin")
 
 	rt := api.NewRouter()
 	rt.HandleFunc("GET /v1/whoami", whoami)
@@ -185,7 +186,7 @@ type keyring struct {
 }
 
 // VerifyCredential implements [api.CredentialVerifier].
-func (k *keyring) VerifyCredential(_ context.Context, secret string) (api.Principal, error) {
+func (k *keyring) VerifyCredential(_ context.Context, secret string, _ netip.Addr) (api.Principal, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	p, ok := k.m[secret]
@@ -195,9 +196,9 @@ func (k *keyring) VerifyCredential(_ context.Context, secret string) (api.Princi
 	return p, nil
 }
 
-// mint returns a new credential of an API key of tenant with scopes, and
-// the key's id.
-func (k *keyring) mint(tenant string, scopes ...string) (string, string) {
+// mint returns a new credential of an API key of tenant bound to actions,
+// and the key's id.
+func (k *keyring) mint(tenant string, actions ...string) (string, string) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
@@ -207,7 +208,7 @@ func (k *keyring) mint(tenant string, scopes ...string) (string, string) {
 	k.n++
 	id := fmt.Sprintf("key_%d", k.n)
 	secret := "tk_" + hex.EncodeToString(b[:])
-	k.m[secret] = api.Principal{Kind: api.PrincipalAPIKey, ID: id, Tenant: tenant, Scopes: scopes}
+	k.m[secret] = api.Principal{Kind: api.PrincipalAPIKey, ID: id, Tenant: tenant, Platform: tenant == "", Actions: actions}
 	return secret, id
 }
 
@@ -221,9 +222,9 @@ func whoami(w http.ResponseWriter, r *http.Request) {
 // here: a principal's tenant is only a name).
 func (e *env) tenant(name string) string { return "t-" + name }
 
-// key mints a credential of tenant with scopes and returns it and its id.
-func (e *env) key(tenant string, scopes ...string) (string, string) {
-	return e.keys.mint(tenant, scopes...)
+// key mints a credential of tenant bound to actions and returns it and its id.
+func (e *env) key(tenant string, actions ...string) (string, string) {
+	return e.keys.mint(tenant, actions...)
 }
 
 // checkProblem asserts that r is an RFC 9457 problem with status and

@@ -49,8 +49,8 @@ func TestIdempotency(t *testing.T) {
 	c := &counter{entered: make(chan struct{}), release: make(chan struct{})}
 	e := newEnv(t, envOptions{extra: c.register})
 	ta := e.tenant("A")
-	k1, _ := e.key(ta, api.ScopeDocumentsRead)
-	k2, _ := e.key(ta, api.ScopeDocumentsRead)
+	k1, _ := e.key(ta, "document.read")
+	k2, _ := e.key(ta, "document.read")
 
 	type step struct {
 		secret, path, key, body string
@@ -171,7 +171,7 @@ func TestIdempotencySecretShownOnce(t *testing.T) {
 		})
 	}})
 	ta := e.tenant("A")
-	k, keyID := e.key(ta, api.ScopeDocumentsWrite)
+	k, keyID := e.key(ta, "document.upload")
 	body := map[string]any{"name": "ci"}
 	first := e.do("POST", "/v1/secrets", k, body, "Idempotency-Key: new-key")
 	if first.status != 201 {

@@ -15,7 +15,7 @@ import (
 func TestRequestIDAndLogs(t *testing.T) {
 	e := newEnv(t, envOptions{extra: echoRoutes})
 	ta := e.tenant("A")
-	secret, keyID := e.key(ta, api.ScopeDocumentsRead)
+	secret, keyID := e.key(ta, "document.read")
 	tests := []struct {
 		name, sent string
 		kept       bool // as the client request id

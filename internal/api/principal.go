@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"net/http"
-	"slices"
 	"time"
 )
 
@@ -24,28 +22,6 @@ const (
 	PrincipalSystem PrincipalKind = "system"
 )
 
-// Scopes granted to API keys. A key holds only the scopes it was created
-// with; no scope implies another.
-const (
-	// ScopeAdmin is the platform administrator's scope: create tenants and
-	// API keys of any tenant. Only keys without a tenant hold it.
-	ScopeAdmin          = "admin"
-	ScopeAPIKeysRead    = "api-keys:read"
-	ScopeAPIKeysWrite   = "api-keys:write"
-	ScopeDocumentsRead  = "documents:read"
-	ScopeDocumentsWrite = "documents:write"
-	ScopeEnvelopesRead  = "envelopes:read"
-	ScopeEnvelopesWrite = "envelopes:write"
-	ScopeEnvelopesSend  = "envelopes:send"
-)
-
-// TenantScopes lists the scopes a tenant API key may hold.
-var TenantScopes = []string{
-	ScopeAPIKeysRead, ScopeAPIKeysWrite,
-	ScopeDocumentsRead, ScopeDocumentsWrite,
-	ScopeEnvelopesRead, ScopeEnvelopesWrite, ScopeEnvelopesSend,
-}
-
 // A Principal is who acts in a request. Handlers MUST take the tenant from
 // the principal, never from the request.
 type Principal struct {
@@ -55,8 +31,6 @@ type Principal struct {
 	// Tenant is the tenant the principal belongs to; "" only for the
 	// platform administrator.
 	Tenant string
-	// Scopes are the scopes granted.
-	Scopes []string
 	// Platform marks the platform administrator (no tenant).
 	Platform bool
 	// Roles are, for a service account, the roles its API key was
@@ -93,9 +67,6 @@ type Authentication struct {
 	At     time.Time
 }
 
-// HasScope reports whether p was granted scope.
-func (p Principal) HasScope(scope string) bool { return slices.Contains(p.Scopes, scope) }
-
 type principalKey struct{}
 
 // WithPrincipal returns a copy of ctx carrying p, and names p (kind, id,
@@ -111,24 +82,4 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)
 	return p, ok
-}
-
-// RequireScope returns middleware that answers 401 when the request has no
-// principal and 403 when the principal lacks scope. Tenant-scoped scopes
-// also require a tenant principal.
-func RequireScope(scope string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, ok := PrincipalFrom(r.Context())
-			if !ok {
-				WriteProblem(w, r, &Error{Kind: KindUnauthorized, Detail: "an API key is required"})
-				return
-			}
-			if !p.HasScope(scope) || (scope != ScopeAdmin && p.Tenant == "") {
-				WriteProblem(w, r, &Error{Kind: KindForbidden, Type: "insufficient-scope", Detail: "the API key lacks scope " + scope})
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
 }

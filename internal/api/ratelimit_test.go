@@ -83,8 +83,8 @@ func TestRateLimitPerKey(t *testing.T) {
 		limits: api.RateLimits{PerIP: api.Rate{PerSecond: 1000, Burst: 1000}, PerKey: api.Rate{PerSecond: 1, Burst: 3}},
 	})
 	ta := e.tenant("A")
-	k1, _ := e.key(ta, api.ScopeDocumentsRead)
-	k2, _ := e.key(ta, api.ScopeDocumentsRead)
+	k1, _ := e.key(ta, "document.read")
+	k2, _ := e.key(ta, "document.read")
 	for i := 0; i < 3; i++ {
 		if r := e.do("GET", "/v1/plain", k1, nil); r.status != 200 {
 			t.Fatalf("k1 request %d: %d", i, r.status)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 
 	"github.com/signet-pki/signet/internal/api"
@@ -37,7 +38,7 @@ func (fakeSessions) VerifySession(r *http.Request) (api.Principal, error) {
 // keysOnly accepts the bearer credential "key".
 type keysOnly struct{}
 
-func (keysOnly) VerifyCredential(_ context.Context, s string) (api.Principal, error) {
+func (keysOnly) VerifyCredential(_ context.Context, s string, _ netip.Addr) (api.Principal, error) {
 	if s == "key" {
 		return api.Principal{Kind: api.PrincipalAPIKey, ID: "k-1", Tenant: "t-1"}, nil
 	}

@@ -1,6 +1,7 @@
 // Package apiclient is a small client of Signet's HTTP API, for
 // `signet quickstart`, the end-to-end tests and the load generator. It
-// covers the calls of one signing flow: tenants and API keys, documents,
+// covers the calls of one signing flow: tenants, service account keys and
+// access tokens, documents,
 // envelopes and the recipient endpoints.
 package apiclient
 
@@ -122,14 +123,63 @@ func (c *Client) CreateTenant(ctx context.Context, name string) (Tenant, error) 
 	return t, err
 }
 
-// CreateKey creates an API key with scopes for tenant and returns its
+// keyRequest is the body of both key creation routes.
+func keyRequest(name string, roles, actions []string) map[string]any {
+	body := map[string]any{"name": name}
+	if len(roles) > 0 {
+		body["roles"] = roles
+	}
+	if len(actions) > 0 {
+		body["actions"] = actions
+	}
+	return body
+}
+
+// CreateKey provisions a service account key of tenant with roles and
+// actions (none: the roles' built-in actions) through the platform
+// administrator's route, POST /v1/tenants/{id}/api-keys, and returns its
 // secret.
-func (c *Client) CreateKey(ctx context.Context, tenant, name string, scopes []string) (string, error) {
+func (c *Client) CreateKey(ctx context.Context, tenant, name string, roles []string, actions []string) (string, error) {
 	var k struct {
 		Secret string `json:"secret"`
 	}
-	_, err := c.Do(ctx, "POST", "/v1/api-keys", map[string]any{"name": name, "scopes": scopes, "tenant": tenant}, "", &k)
+	_, err := c.Do(ctx, "POST", "/v1/tenants/"+url.PathEscape(tenant)+"/api-keys", keyRequest(name, roles, actions), "", &k)
 	return k.Secret, err
+}
+
+// CreateOwnKey creates a service account key of the caller's own tenant
+// (POST /v1/api-keys, a tenant administrator) with roles and actions, and
+// returns its secret.
+func (c *Client) CreateOwnKey(ctx context.Context, name string, roles []string, actions []string) (string, error) {
+	var k struct {
+		Secret string `json:"secret"`
+	}
+	_, err := c.Do(ctx, "POST", "/v1/api-keys", keyRequest(name, roles, actions), "", &k)
+	return k.Secret, err
+}
+
+// An AccessToken is a short-lived bearer token exchanged for an API key.
+type AccessToken struct {
+	AccessToken string   `json:"access_token"`
+	TokenType   string   `json:"token_type"`
+	ExpiresIn   int      `json:"expires_in"`
+	Actions     []string `json:"actions"`
+}
+
+// ExchangeToken exchanges the client's API key (its Authorization) for an
+// access token living expiresIn seconds (0: the longest, 15 minutes),
+// narrowed to actions (none: all of the key's).
+func (c *Client) ExchangeToken(ctx context.Context, actions []string, expiresIn int) (AccessToken, error) {
+	body := map[string]any{}
+	if len(actions) > 0 {
+		body["actions"] = actions
+	}
+	if expiresIn > 0 {
+		body["expires_in"] = expiresIn
+	}
+	var t AccessToken
+	_, err := c.Do(ctx, "POST", "/v1/tokens", body, "", &t)
+	return t, err
 }
 
 // Upload uploads a PDF.

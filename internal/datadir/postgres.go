@@ -51,6 +51,7 @@ func Migrations() [][]pgdb.Migration {
 	return [][]pgdb.Migration{
 		auditpostgres.Migrations,
 		apipostgres.Migrations,
+		accountspostgres.Migrations,
 		workflowpostgres.Migrations,
 		signingpostgres.Migrations,
 		pkipostgres.Migrations,
@@ -254,6 +255,6 @@ func (d *Dir) pgServices(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Documents: wf, Envelopes: wf,
+	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Tokens: acc, Documents: wf, Envelopes: wf,
 		Signing: sg, Identity: id, Ping: idem.Ping}, nil
 }

@@ -26,6 +26,7 @@ type Services struct {
 	Idempotency api.IdempotencyStore
 	Tenants     accounts.TenantStore
 	APIKeys     accounts.KeyStore
+	Tokens      accounts.TokenStore
 	Documents   workflow.DocumentStore
 	Envelopes   workflow.EnvelopeStore
 	Signing     signing.Store
@@ -89,7 +90,7 @@ func (d *Dir) sqliteServices(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Documents: wf, Envelopes: wf,
+	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Tokens: acc, Documents: wf, Envelopes: wf,
 		Signing: sg, Identity: id, Ping: func(ctx context.Context) error {
 			var one int
 			return pool.Writer().QueryRowContext(ctx, "SELECT 1 FROM schema_migrations LIMIT 1").Scan(&one)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/access"
-	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/identity/login"
 )
@@ -58,5 +57,3 @@ func (s *Server) policy(ctx context.Context, tenant string) (authz.TenantPolicy,
 func selfAuthenticated(r *http.Request) bool {
 	return strings.HasPrefix(r.URL.Path, "/v1/recipient/")
 }
-
-var _ = api.Gate{SelfAuthenticated: selfAuthenticated}

@@ -14,7 +14,6 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/server"
 )
 
@@ -32,7 +31,7 @@ func TestDocumentsInS3(t *testing.T) {
 	r := start(t, dir, func(c *server.Config) {
 		c.DocumentsS3 = &server.S3Config{Endpoint: s3srv.URL, Bucket: "documents", Prefix: "signet/", AccessKeyEnv: "K", SecretKeyEnv: "S"}
 	}, server.WithS3Credentials("access", "secret"))
-	key := r.tenantKey(api.ScopeDocumentsWrite, api.ScopeDocumentsRead)
+	key := r.tenantKey("document.upload", "document.read")
 	d, doc := r.uploadSample(key, "In a bucket")
 	sum := sha256.Sum256(doc)
 	name := hex.EncodeToString(sum[:])

@@ -77,8 +77,9 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// tenantKey creates a tenant and returns an API key of it with scopes.
-func (r *running) tenantKey(scopes ...string) string {
+// tenantKey creates a tenant and returns a service account key of it
+// (role sender) bound to actions.
+func (r *running) tenantKey(actions ...string) string {
 	r.t.Helper()
 	admin := r.bootstrapKey()
 	res := r.do("POST", "/v1/tenants", admin, map[string]string{"name": "Acme"})
@@ -89,7 +90,7 @@ func (r *running) tenantKey(scopes ...string) string {
 	if err := json.Unmarshal(res.body, &tenant); err != nil {
 		r.t.Fatal(err)
 	}
-	res = r.do("POST", "/v1/api-keys", admin, map[string]any{"name": "test", "scopes": scopes, "tenant": tenant.ID})
+	res = r.do("POST", "/v1/tenants/"+tenant.ID+"/api-keys", admin, map[string]any{"name": "test", "roles": []string{"sender"}, "actions": actions})
 	if res.status != http.StatusCreated {
 		r.t.Fatalf("create key: %d %s", res.status, res.body)
 	}
@@ -106,7 +107,7 @@ func (r *running) tenantKey(scopes ...string) string {
 func TestOrphanedBlobsCollected(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	r := start(t, dir, func(c *server.Config) { c.BlobGCInterval = server.Duration(time.Second) })
-	key := r.tenantKey(api.ScopeDocumentsWrite)
+	key := r.tenantKey("document.upload")
 	kept, _ := r.uploadSample(key, "Kept")
 	// An orphan, as a request that failed after writing its blob leaves.
 	const content = "%PDF-1.7 orphan of a failed request"

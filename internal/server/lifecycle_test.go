@@ -58,7 +58,7 @@ func TestGracefulShutdown(t *testing.T) {
 			api.WriteJSON(w, http.StatusOK, map[string]string{"done": "yes"})
 		})
 	}
-	frag := []byte(`{"paths":{"/v1/recipient/slow":{"get":{"responses":{"200":{"description":"ok"}}}}}}`)
+	frag := []byte(`{"paths":{"/v1/recipient/slow":{"get":{"security":[],"responses":{"200":{"description":"ok"}}}}}}`)
 	r := start(t, filepath.Join(t.TempDir(), "data"), nil, server.WithRoutes(slow, frag))
 	inflight := make(chan resp, 1)
 	go func() { inflight <- r.do("GET", "/v1/recipient/slow", "", nil) }()
@@ -101,7 +101,7 @@ func TestGracefulShutdownDeadline(t *testing.T) {
 			close(canceled)
 		})
 	}
-	frag := []byte(`{"paths":{"/v1/recipient/stuck":{"get":{"responses":{"200":{"description":"ok"}}}}}}`)
+	frag := []byte(`{"paths":{"/v1/recipient/stuck":{"get":{"security":[],"responses":{"200":{"description":"ok"}}}}}}`)
 	r := start(t, filepath.Join(t.TempDir(), "data"), nil, server.WithRoutes(stuck, frag))
 	go func() {
 		req, _ := http.NewRequest("GET", r.base+"/v1/recipient/stuck", nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
+	"github.com/signet-pki/signet/internal/identity/login"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/mail/sms"
 	"github.com/signet-pki/signet/internal/signing"
@@ -208,7 +209,8 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.Service, o options) error {
 	cfg := s.cfg
 	s.router = api.NewRouter()
-	s.accounts = &accounts.Service{Tenants: s.stores.Tenants, Keys: s.stores.APIKeys, Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}
+	s.accounts = &accounts.Service{Tenants: s.stores.Tenants, Keys: s.stores.APIKeys, Tokens: s.stores.Tokens,
+		Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}
 	(&accounts.Handler{Service: s.accounts}).Register(s.router)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
 	(&workflow.Handler{Service: s.workflow}).Register(s.router)
@@ -228,15 +230,21 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 		return err
 	}
 	s.router.Handle("GET /v1/openapi.json", api.ServeOpenAPI(s.openapi))
+	declared, err := api.OpenAPIAccess(s.openapi)
+	if err != nil {
+		return err
+	}
 	idemKey, err := s.dir.IdempotencyHashKey(ctx)
 	if err != nil {
 		return err
 	}
 	s.handler = api.Chain(s.router, api.Stack{
-		Logger:      o.logger,
-		MaxBody:     cfg.MaxUploadSize + 1<<20,
-		Limiter:     api.NewRateLimiter(*cfg.RateLimits),
-		Auth:        &api.Authenticator{Credentials: s.accounts.Verifier(), Sessions: s.people.login},
+		Logger:  o.logger,
+		MaxBody: cfg.MaxUploadSize + 1<<20,
+		Limiter: api.NewRateLimiter(*cfg.RateLimits),
+		Auth:    &api.Authenticator{Credentials: s.accounts.Verifier(), Sessions: s.people.login},
+		Gate: &api.Gate{Router: s.router, Access: declared, Authorizer: s.people.authorizer,
+			SelfAuthenticated: selfAuthenticated, PendingAllowed: login.PendingAllowed},
 		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/signet-pki/signet/internal/accounts"
-	"github.com/signet-pki/signet/internal/api"
 )
 
 func TestFirstStart(t *testing.T) {
@@ -61,14 +60,18 @@ func TestFirstStart(t *testing.T) {
 	if err := json.Unmarshal(res.body, &tenant); err != nil {
 		t.Fatal(err)
 	}
-	res = r.do("POST", "/v1/api-keys", admin, map[string]any{"name": "ci", "scopes": []string{api.ScopeAPIKeysRead}, "tenant": tenant.ID})
+	res = r.do("POST", "/v1/tenants/"+tenant.ID+"/api-keys", admin, map[string]any{"name": "ci", "roles": []string{"sender"}, "actions": []string{"envelope.read"}})
 	if res.status != http.StatusCreated {
 		t.Fatalf("create key: %d %s", res.status, res.body)
 	}
 	var created struct{ Secret string }
 	json.Unmarshal(res.body, &created)
-	if res := r.do("GET", "/v1/api-keys", created.Secret, nil); res.status != 200 {
+	if res := r.do("GET", "/v1/envelopes", created.Secret, nil); res.status != 200 {
 		t.Fatalf("tenant key: %d %s", res.status, res.body)
+	}
+	// The key acts only within its actions.
+	if res := r.do("POST", "/v1/envelopes", created.Secret, map[string]any{}); res.status != http.StatusForbidden {
+		t.Fatalf("tenant key beyond its actions: %d %s", res.status, res.body)
 	}
 	// The tenant's issuing CA certificate is published.
 	pres, err := http.Get("http://" + r.srv.PKIAddr().String() + "/ca/" + tenant.ID + ".crt")

@@ -26,7 +26,7 @@ var OpenAPI []byte
 //
 //	POST /v1/envelopes/{id}/recipients/{recipient}/reissue
 //
-// (API key with scope envelopes:send), which replaces a recipient's link.
+// (action envelope.send), which replaces a recipient's link.
 type Handler struct {
 	Service *Service
 }
@@ -41,7 +41,7 @@ func (h *Handler) Register(mux api.Mux) {
 	mux.Handle("POST /v1/recipient/consent", h.withSession(h.consent))
 	mux.Handle("POST /v1/recipient/sign", api.Sensitive(h.withSession(h.sign)))
 	mux.Handle("POST /v1/recipient/decline", h.withSession(h.decline))
-	mux.Handle("POST /v1/envelopes/{id}/recipients/{recipient}/reissue", api.RequireScope(api.ScopeEnvelopesSend)(http.HandlerFunc(h.reissue)))
+	mux.HandleFunc("POST /v1/envelopes/{id}/recipients/{recipient}/reissue", h.reissue)
 }
 
 // reissue re-issues a recipient's link at the sender's request.
@@ -49,6 +49,10 @@ func (h *Handler) reissue(w http.ResponseWriter, r *http.Request) {
 	p, ok := api.PrincipalFrom(r.Context())
 	if !ok {
 		api.WriteProblem(w, r, api.ErrUnauthorized)
+		return
+	}
+	if p.Tenant == "" {
+		api.WriteProblem(w, r, &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"})
 		return
 	}
 	var req struct{}

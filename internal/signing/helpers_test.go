@@ -395,9 +395,9 @@ func (e *env) node() *node {
 
 // testKeys are the API keys apiKeys knows, by their secret.
 var testKeys = map[string]api.Principal{
-	"sender": {Kind: api.PrincipalAPIKey, ID: "key_sender", Tenant: tenant, Scopes: []string{api.ScopeEnvelopesSend}},
-	"reader": {Kind: api.PrincipalAPIKey, ID: "key_reader", Tenant: tenant, Scopes: []string{api.ScopeEnvelopesRead}},
-	"globex": {Kind: api.PrincipalAPIKey, ID: "key_globex", Tenant: "globex", Scopes: []string{api.ScopeEnvelopesSend}},
+	"sender":   {Kind: api.PrincipalAPIKey, ID: "key_sender", Tenant: tenant, Roles: []string{"sender"}, Actions: []string{"envelope.send"}},
+	"globex":   {Kind: api.PrincipalAPIKey, ID: "key_globex", Tenant: "globex", Roles: []string{"sender"}, Actions: []string{"envelope.send"}},
+	"platform": {Kind: api.PrincipalAPIKey, ID: "key_admin", Platform: true, Actions: []string{"tenant.admin"}},
 }
 
 // apiKeys stands in for the server's API-key authentication in front of

@@ -173,7 +173,8 @@ func TestLockoutEscalation(t *testing.T) {
 	}
 }
 
-// TestReissueRefused: a re-issue needs the sender's tenant and scope, an
+// TestReissueRefused: a re-issue needs the sender's tenant (the action
+// gate checks envelope.send in the server), an
 // open envelope and the recipient's turn; a refused one changes nothing
 // and sends nothing.
 func TestReissueRefused(t *testing.T) {
@@ -190,7 +191,7 @@ func TestReissueRefused(t *testing.T) {
 	}{
 		{"no API key", path(env.ID, alice), "", 401, "unauthorized"},
 		{"recipient link as credential", path(env.ID, alice), "Link " + link, 401, "unauthorized"},
-		{"without scope envelopes:send", path(env.ID, alice), "Bearer reader", 403, "insufficient-scope"},
+		{"platform administrator", path(env.ID, alice), "Bearer platform", 403, "forbidden"},
 		{"another tenant", path(env.ID, alice), "Bearer globex", 404, "not-found"},
 		{"unknown envelope", path("env_nope", alice), "Bearer sender", 404, "not-found"},
 		{"unknown recipient", path(env.ID, "rcp_nope"), "Bearer sender", 404, "not-found"},

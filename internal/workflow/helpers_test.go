@@ -200,19 +200,19 @@ func newEnvConfig(t *testing.T, adjust func(*workflow.Config)) *env {
 }
 
 // testAuth stands in for the API-key middleware: the principal comes from
-// the X-Test-Principal header as tenant/key-id/scope,scope.
+// the X-Test-Principal header as tenant/key-id/action,action.
 func testAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h := r.Header.Get("X-Test-Principal"); h != "" {
 			parts := strings.SplitN(h, "/", 3)
-			p := api.Principal{Kind: api.PrincipalAPIKey, Tenant: parts[0], ID: parts[1], Scopes: strings.Split(parts[2], ",")}
+			p := api.Principal{Kind: api.PrincipalAPIKey, Tenant: parts[0], ID: parts[1], Platform: parts[0] == "", Actions: strings.Split(parts[2], ",")}
 			r = r.WithContext(api.WithPrincipal(r.Context(), p))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-const allScopes = "documents:read,documents:write,envelopes:read,envelopes:write,envelopes:send"
+const allActions = "document.read,document.upload,envelope.read,envelope.prepare,envelope.send,envelope.void"
 
 // actor returns the service-level actor of tenant's test key.
 func actor(tenant string) workflow.Actor {
@@ -223,7 +223,7 @@ func recipientActor(id string) workflow.Actor {
 	return workflow.Actor{Kind: auditlog.ActorRecipient, ID: id, CorrelationID: "req-recipient"}
 }
 
-// do sends an API request as tenant's key with every scope.
+// do sends an API request as tenant's key with every sender action.
 func (e *env) do(tenant, method, path, contentType string, body []byte) (*http.Response, []byte) {
 	e.t.Helper()
 	req, err := http.NewRequest(method, e.srv.URL+path, bytes.NewReader(body))
@@ -233,7 +233,7 @@ func (e *env) do(tenant, method, path, contentType string, body []byte) (*http.R
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("X-Test-Principal", tenant+"/key-"+tenant+"/"+allScopes)
+	req.Header.Set("X-Test-Principal", tenant+"/key-"+tenant+"/"+allActions)
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)

@@ -1,22 +1,29 @@
 // Package postgres stores Signet's tenants and API keys in PostgreSQL
-// (pgx v5, through internal/pgdb), implementing [accounts.TenantStore] and
-// [accounts.KeyStore]. It holds what internal/accounts/sqlite holds,
-// nothing more: an API key is stored as the SHA-256 of its secret, never
-// the secret, and the tenant of every key lookup and revocation comes from
+// (pgx v5, through internal/pgdb), implementing [accounts.TenantStore],
+// [accounts.KeyStore] and [accounts.TokenStore]. It holds what
+// internal/accounts/sqlite holds, nothing more: an API key or access token
+// is stored as the SHA-256 of its secret, never the secret, and the tenant of every key lookup and revocation comes from
 // the caller.
 //
 // Its tables, api_tenants and api_keys, are created by version 100 of the
 // history of package internal/api/postgres, as on SQLite; [New] applies
 // that history ([apipostgres.Migrations]) so that either store may be
-// opened first. Later migrations of these tables take versions 500–599.
+// opened first, then its own [Migrations] (versions 500–599), whose
+// version 500 has the final shape of SQLite's history up to its version
+// 500: API keys of service accounts (converting existing keys' scopes to
+// roles and actions) and the access tokens (api_tokens).
+//
+// Types, by SQLite's: TEXT → text (roles, actions and allowed_ips are
+// space-separated text on both); BLOB → bytea (the SHA-256 of a secret,
+// checked to be 32 bytes); times kept as text on SQLite
+// (created_at, expires_at, last_used_at, revoked_at, overlap_ends_at) →
+// timestamptz.
 package postgres
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,6 +41,7 @@ type Store struct {
 var (
 	_ accounts.TenantStore = (*Store)(nil)
 	_ accounts.KeyStore    = (*Store)(nil)
+	_ accounts.TokenStore  = (*Store)(nil)
 )
 
 // New applies the migrations that create the tables to the database
@@ -41,6 +49,9 @@ var (
 // returns a store that uses pool. The caller keeps pool and closes it.
 func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	if err := pgdb.Migrate(ctx, pool, apipostgres.Migrations); err != nil {
+		return nil, fmt.Errorf("accounts/postgres: %w", err)
+	}
+	if err := pgdb.Migrate(ctx, pool, Migrations); err != nil {
 		return nil, fmt.Errorf("accounts/postgres: %w", err)
 	}
 	return &Store{pool: pool}, nil
@@ -86,80 +97,4 @@ func (s *Store) Tenants(ctx context.Context) ([]accounts.Tenant, error) {
 		return nil, fmt.Errorf("accounts/postgres: tenants: %w", err)
 	}
 	return out, nil
-}
-
-// CreateKey implements [accounts.KeyStore].
-func (s *Store) CreateKey(ctx context.Context, k accounts.APIKey) error {
-	_, err := s.pool.Exec(ctx,
-		`INSERT INTO api_keys (id, tenant, name, scopes, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		k.ID, k.Tenant, k.Name, strings.Join(k.Scopes, " "), k.Prefix, k.Hash[:], k.CreatedAt)
-	if pgdb.IsUniqueViolation(err) {
-		return fmt.Errorf("accounts/postgres: api key %s: %w", k.ID, accounts.ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("accounts/postgres: create api key: %w", err)
-	}
-	return nil
-}
-
-const keyColumns = `id, tenant, name, scopes, prefix, hash, created_at, revoked_at`
-
-func scanKey(row pgx.Row) (accounts.APIKey, error) {
-	var k accounts.APIKey
-	var scopes string
-	var hash []byte
-	if err := row.Scan(&k.ID, &k.Tenant, &k.Name, &scopes, &k.Prefix, &hash, &k.CreatedAt, &k.RevokedAt); err != nil {
-		return k, err
-	}
-	if len(hash) != len(k.Hash) {
-		return k, fmt.Errorf("api key %s: bad hash length", k.ID)
-	}
-	copy(k.Hash[:], hash)
-	k.Scopes = strings.Fields(scopes)
-	return k, nil
-}
-
-// KeyByHash implements [accounts.KeyStore].
-func (s *Store) KeyByHash(ctx context.Context, h [32]byte) (accounts.APIKey, error) {
-	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = $1`, h[:]))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return k, fmt.Errorf("accounts/postgres: api key: %w", accounts.ErrNoRecord)
-	}
-	if err != nil {
-		return k, fmt.Errorf("accounts/postgres: api key: %w", err)
-	}
-	return k, nil
-}
-
-// Keys implements [accounts.KeyStore].
-func (s *Store) Keys(ctx context.Context, tenant string) ([]accounts.APIKey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE tenant = $1 ORDER BY created_at, id`, tenant)
-	if err != nil {
-		return nil, fmt.Errorf("accounts/postgres: api keys: %w", err)
-	}
-	defer rows.Close()
-	var out []accounts.APIKey
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("accounts/postgres: api keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("accounts/postgres: api keys: %w", err)
-	}
-	return out, nil
-}
-
-// RevokeKey implements [accounts.KeyStore].
-func (s *Store) RevokeKey(ctx context.Context, tenant, id string, t time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE tenant = $2 AND id = $3`, t, tenant, id)
-	if err != nil {
-		return fmt.Errorf("accounts/postgres: revoke api key: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("accounts/postgres: api key %s: %w", id, accounts.ErrNoRecord)
-	}
-	return nil
 }

@@ -1,13 +1,19 @@
 // Package sqlite stores Signet's tenants and API keys in the service
-// database (SQLite), implementing [accounts.TenantStore] and
-// [accounts.KeyStore].
+// database (SQLite), implementing [accounts.TenantStore],
+// [accounts.KeyStore] and [accounts.TokenStore].
 //
 // Its tables, api_tenants and api_keys, were created by version 100 of
 // the history of package internal/api/sqlite, when tenants and API keys
 // were part of the HTTP layer; [New] applies that history
 // ([apisqlite.Migrations], versions 100–199) so that either store may be
-// opened first, and the names stay those of existing databases. Later
-// migrations of these tables take versions 500–599.
+// opened first, and the names stay those of existing databases; then its
+// own [Migrations] (versions 500–599): version 500 turns API keys into
+// service accounts' keys (roles, actions, owner, allowed addresses,
+// expiry, last use, rotation), converting the scopes of existing keys,
+// and adds the access tokens (api_tokens). Every column holding a time is
+// text ([sqldb.FormatTime]); lists (roles, actions, allowed_ips) are
+// space-separated text. Keys and tokens are stored as the SHA-256 of
+// their secret only.
 package sqlite
 
 import (
@@ -30,6 +36,7 @@ type Store struct {
 var (
 	_ accounts.TenantStore = (*Store)(nil)
 	_ accounts.KeyStore    = (*Store)(nil)
+	_ accounts.TokenStore  = (*Store)(nil)
 )
 
 // New applies the migrations that create the tables to the service
@@ -38,6 +45,9 @@ var (
 // through p's read-only connections.
 func New(ctx context.Context, p *sqldb.Pool) (*Store, error) {
 	if err := sqldb.Migrate(ctx, p.Writer(), apisqlite.Migrations); err != nil {
+		return nil, fmt.Errorf("accounts/sqlite: %w", err)
+	}
+	if err := sqldb.Migrate(ctx, p.Writer(), Migrations); err != nil {
 		return nil, fmt.Errorf("accounts/sqlite: %w", err)
 	}
 	return &Store{pool: p}, nil

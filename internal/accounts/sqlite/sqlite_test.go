@@ -2,7 +2,8 @@ package sqlite_test
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -100,31 +101,65 @@ func previousLayout(t *testing.T, ctx context.Context) *sqldb.Pool {
 	return pool
 }
 
-// TestOpensDatabaseOfPreviousLayout: a service database written when
-// tenants and API keys were stored by internal/api/sqlite opens with the
-// split stores in either order, unchanged (same tables, same recorded
-// migrations), and its key still authenticates.
-func TestOpensDatabaseOfPreviousLayout(t *testing.T) {
+// oldRows are keys of the layout before version 500, with their scopes,
+// and what version 500 makes of them.
+var oldRows = []struct {
+	id, tenant, scopes string
+	roles, actions     []string
+}{
+	{"key_docs", "t-0123456789abcdef", "documents:write documents:read", []string{"sender"}, []string{"document.upload", "document.read"}},
+	{"key_all", "t-0123456789abcdef", "api-keys:read api-keys:write documents:read documents:write envelopes:read envelopes:write envelopes:send",
+		[]string{"sender", "tenant-admin"},
+		[]string{"document.upload", "document.read", "envelope.prepare", "envelope.read", "envelope.send", "envelope.void", "apikey.read", "apikey.admin"}},
+	{"key_env", "t-0123456789abcdef", "envelopes:send envelopes:write", []string{"sender"}, []string{"envelope.prepare", "envelope.send", "envelope.void"}},
+	{"key_read", "t-0123456789abcdef", "envelopes:read", []string{"sender"}, []string{"envelope.read"}},
+	{"key_keys", "t-0123456789abcdef", "api-keys:read", []string{"tenant-admin"}, []string{"apikey.read"}},
+	{"key_platform", "", "admin", nil, []string{"tenant.admin"}},
+	{"key_none", "t-0123456789abcdef", "", nil, nil},
+}
+
+// TestMigratesScopes: a service database written before version 500
+// (scoped keys) opens with the stores in either order; version 500 is
+// recorded once, every key's scopes became roles and actions, the old
+// key still authenticates as a service account with them, and the
+// idempotency store still works.
+func TestMigratesScopes(t *testing.T) {
 	for _, accountsFirst := range []bool{true, false} {
 		name := map[bool]string{true: "accounts first", false: "api first"}[accountsFirst]
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			pool := previousLayout(t, ctx)
-			wantObjects, wantMigrations := schema(t, ctx, pool)
+			for i, r := range oldRows {
+				if _, err := pool.Writer().ExecContext(ctx, `INSERT INTO api_keys (id, tenant, name, scopes, prefix, hash, created_at) VALUES (?, ?, 'old', ?, 'sk_old', ?, '2026-01-02T03:04:05Z')`,
+					r.id, r.tenant, r.scopes, []byte(fmt.Sprintf("%032d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, before := schema(t, ctx, pool)
 			acc, idem := openOrder(t, ctx, pool, accountsFirst)
-			objects, migrations := schema(t, ctx, pool)
-			if !slices.Equal(objects, wantObjects) || !slices.Equal(migrations, wantMigrations) {
-				t.Fatalf("schema changed:\n%q\n%q\nwas\n%q\n%q", objects, migrations, wantObjects, wantMigrations)
+			_, after := schema(t, ctx, pool)
+			if want := append(slices.Clone(before), "500 "+accountssqlite.Migrations[0].Name); !slices.Equal(after, want) {
+				t.Fatalf("migrations %q, want %q", after, want)
+			}
+			for _, r := range oldRows {
+				k, err := acc.Key(ctx, r.tenant, r.id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(k.Roles, r.roles) || !slices.Equal(k.Actions, r.actions) || k.Owner != "" || k.ExpiresAt != nil || k.ReplacedBy != "" {
+					t.Errorf("%s (%q): roles %q actions %q, want %q %q (%+v)", r.id, r.scopes, k.Roles, k.Actions, r.roles, r.actions, k)
+				}
 			}
 			tn, err := acc.Tenant(ctx, oldTenant)
 			if err != nil || tn.Name != "Acme" {
 				t.Fatalf("tenant %+v, %v", tn, err)
 			}
-			p, err := accounts.KeyVerifier{Keys: acc}.VerifyCredential(ctx, oldSecret)
+			p, err := accounts.KeyVerifier{Keys: acc}.VerifyCredential(ctx, oldSecret, netip.Addr{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.ID != oldKeyID || p.Tenant != oldTenant || !slices.Equal(p.Scopes, []string{api.ScopeDocumentsRead}) {
+			if p.ID != oldKeyID || p.Tenant != oldTenant || p.Platform || !slices.Equal(p.Roles, []string{"sender"}) ||
+				!slices.Equal(p.Actions, []string{"document.read"}) || p.GrantedBy != "platform" {
 				t.Fatalf("principal %+v", p)
 			}
 			now := time.Now()
@@ -135,12 +170,13 @@ func TestOpensDatabaseOfPreviousLayout(t *testing.T) {
 	}
 }
 
-// TestFreshDatabaseMatchesPreviousLayout: a new database gets exactly the
-// schema and migration history of the previous layout, whichever store is
+// TestFreshDatabaseMatchesMigrated: a new database gets exactly the
+// schema and migration history of a migrated one, whichever store is
 // opened first, and serves tenants and keys.
-func TestFreshDatabaseMatchesPreviousLayout(t *testing.T) {
+func TestFreshDatabaseMatchesMigrated(t *testing.T) {
 	ctx := context.Background()
 	old := previousLayout(t, ctx)
+	openOrder(t, ctx, old, true)
 	wantObjects, wantMigrations := schema(t, ctx, old)
 	for _, accountsFirst := range []bool{true, false} {
 		name := map[bool]string{true: "accounts first", false: "api first"}[accountsFirst]
@@ -155,34 +191,22 @@ func TestFreshDatabaseMatchesPreviousLayout(t *testing.T) {
 			if !slices.Equal(objects, wantObjects) {
 				t.Fatalf("schema\n%q\nwant\n%q", objects, wantObjects)
 			}
-			if len(migrations) != len(wantMigrations) {
+			if !slices.Equal(migrations, wantMigrations) {
 				t.Fatalf("migrations %q, want %q", migrations, wantMigrations)
-			}
-			for i := range migrations {
-				// Compare version and name; applied_at differs.
-				if migrations[i] != wantMigrations[i] {
-					t.Fatalf("migration %q, want %q", migrations[i], wantMigrations[i])
-				}
 			}
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 			if err := acc.CreateTenant(ctx, accounts.Tenant{ID: "t-1", Name: "A", CreatedAt: now}); err != nil {
 				t.Fatal(err)
 			}
-			if err := acc.CreateTenant(ctx, accounts.Tenant{ID: "t-1", Name: "B", CreatedAt: now}); !errors.Is(err, accounts.ErrExists) {
-				t.Fatalf("duplicate tenant: %v", err)
-			}
-			_, k, err := accounts.NewAPIKey(nil, "t-1", "ci", []string{api.ScopeEnvelopesRead}, now)
+			_, k, err := accounts.NewAPIKey(nil, accounts.KeySpec{Tenant: "t-1", Name: "ci", Roles: []string{"sender"}, Actions: []string{"envelope.read"}}, now)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := acc.CreateKey(ctx, k); err != nil {
 				t.Fatal(err)
 			}
-			if err := acc.RevokeKey(ctx, "t-2", k.ID, now); !errors.Is(err, accounts.ErrNoRecord) {
-				t.Fatalf("revoke in another tenant: %v", err)
-			}
 			got, err := acc.KeyByHash(ctx, k.Hash)
-			if err != nil || got.ID != k.ID || got.Tenant != "t-1" {
+			if err != nil || got.ID != k.ID || got.Tenant != "t-1" || !slices.Equal(got.Actions, k.Actions) {
 				t.Fatalf("key by hash %+v, %v", got, err)
 			}
 		})

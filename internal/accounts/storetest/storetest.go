@@ -1,5 +1,6 @@
 // Package storetest is the conformance suite of the accounts stores
-// ([accounts.TenantStore] and [accounts.KeyStore]): every driver
+// ([accounts.TenantStore], [accounts.KeyStore] and [accounts.TokenStore]):
+// every driver
 // (internal/accounts/sqlite, internal/accounts/postgres) runs [Run] from a
 // test named TestConformance.
 package storetest
@@ -20,6 +21,7 @@ import (
 type Store interface {
 	accounts.TenantStore
 	accounts.KeyStore
+	accounts.TokenStore
 }
 
 // Run runs the suite; open returns a new, empty store for each subtest.
@@ -31,28 +33,41 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("KeysByTenant", func(t *testing.T) { testKeysByTenant(t, open(t)) })
 	t.Run("Revoke", func(t *testing.T) { testRevoke(t, open(t)) })
 	t.Run("ConcurrentCreate", func(t *testing.T) { testConcurrentCreate(t, open(t)) })
+	t.Run("KeyFields", func(t *testing.T) { testKeyFields(t, open(t)) })
+	t.Run("Rotate", func(t *testing.T) { testRotate(t, open(t)) })
+	t.Run("ConcurrentRotate", func(t *testing.T) { testConcurrentRotate(t, open(t)) })
+	t.Run("Touch", func(t *testing.T) { testTouch(t, open(t)) })
+	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
+	t.Run("ConcurrentTokens", func(t *testing.T) { testConcurrentTokens(t, open(t)) })
 }
 
 // base is the suite's clock: a time with microseconds, in a zone other
 // than UTC, so that drivers must keep the instant, not the text.
 var base = time.Date(2026, 3, 4, 5, 6, 7, 123456000, time.FixedZone("CET", 3600))
 
-func key(tenant, id string, at time.Time, scopes ...string) accounts.APIKey {
+func key(tenant, id string, at time.Time, actions ...string) accounts.APIKey {
 	return accounts.APIKey{
 		ID:        id,
 		Tenant:    tenant,
 		Name:      "name of " + id,
-		Scopes:    scopes,
+		Actions:   actions,
 		Prefix:    "sk_" + id[:min(len(id), 6)],
 		Hash:      sha256.Sum256([]byte("secret of " + tenant + "/" + id)),
 		CreatedAt: at,
 	}
 }
 
+func sameTime(a, b *time.Time) bool {
+	return (a == nil) == (b == nil) && (a == nil || a.Equal(*b))
+}
+
 func sameKey(a, b accounts.APIKey) bool {
-	return a.ID == b.ID && a.Tenant == b.Tenant && a.Name == b.Name && slices.Equal(a.Scopes, b.Scopes) &&
+	return a.ID == b.ID && a.Tenant == b.Tenant && a.Name == b.Name &&
+		slices.Equal(a.Roles, b.Roles) && slices.Equal(a.Actions, b.Actions) && a.Owner == b.Owner &&
+		slices.Equal(a.AllowedIPs, b.AllowedIPs) &&
 		a.Prefix == b.Prefix && a.Hash == b.Hash && a.CreatedAt.Equal(b.CreatedAt) &&
-		(a.RevokedAt == nil) == (b.RevokedAt == nil) && (a.RevokedAt == nil || a.RevokedAt.Equal(*b.RevokedAt))
+		sameTime(a.ExpiresAt, b.ExpiresAt) && sameTime(a.LastUsedAt, b.LastUsedAt) &&
+		sameTime(a.RevokedAt, b.RevokedAt) && a.ReplacedBy == b.ReplacedBy && sameTime(a.OverlapEndsAt, b.OverlapEndsAt)
 }
 
 func testTenants(t *testing.T, s Store) {
@@ -100,7 +115,7 @@ func testTenants(t *testing.T, s Store) {
 
 func testKeyRoundTrip(t *testing.T, s Store) {
 	ctx := t.Context()
-	k := key("t-1", "key_1", base, "documents:read", "envelopes:write")
+	k := key("t-1", "key_1", base, "document.read", "envelope.prepare")
 	if err := s.CreateKey(ctx, k); err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +128,8 @@ func testKeyRoundTrip(t *testing.T, s Store) {
 	if _, err := s.KeyByHash(ctx, other); !errors.Is(err, accounts.ErrNoRecord) {
 		t.Fatalf("unknown hash: %v, want ErrNoRecord", err)
 	}
-	// A platform key (tenant "") with the admin scope.
-	p := key("", "key_platform", base.Add(time.Microsecond), "admin")
+	// A platform key (tenant "") with the platform action.
+	p := key("", "key_platform", base.Add(time.Microsecond), "tenant.admin")
 	if err := s.CreateKey(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -125,15 +140,15 @@ func testKeyRoundTrip(t *testing.T, s Store) {
 
 func testKeyExists(t *testing.T, s Store) {
 	ctx := t.Context()
-	k := key("t-1", "key_1", base, "documents:read")
+	k := key("t-1", "key_1", base, "document.read")
 	if err := s.CreateKey(ctx, k); err != nil {
 		t.Fatal(err)
 	}
-	sameID := key("t-2", "key_1", base, "documents:read")
+	sameID := key("t-2", "key_1", base, "document.read")
 	if err := s.CreateKey(ctx, sameID); !errors.Is(err, accounts.ErrExists) {
 		t.Fatalf("duplicate id: %v, want ErrExists", err)
 	}
-	sameHash := key("t-2", "key_2", base, "documents:read")
+	sameHash := key("t-2", "key_2", base, "document.read")
 	sameHash.Hash = k.Hash
 	if err := s.CreateKey(ctx, sameHash); !errors.Is(err, accounts.ErrExists) {
 		t.Fatalf("duplicate hash: %v, want ErrExists", err)
@@ -149,11 +164,11 @@ func testKeyExists(t *testing.T, s Store) {
 func testKeysByTenant(t *testing.T, s Store) {
 	ctx := t.Context()
 	in := []accounts.APIKey{
-		key("t-1", "key_c", base.Add(time.Minute), "documents:read"),
-		key("t-2", "key_x", base, "documents:read"),
-		key("t-1", "key_b", base, "documents:read"),
-		key("t-1", "key_a", base, "documents:write"),
-		key("", "key_p", base, "admin"),
+		key("t-1", "key_c", base.Add(time.Minute), "document.read"),
+		key("t-2", "key_x", base, "document.read"),
+		key("t-1", "key_b", base, "document.read"),
+		key("t-1", "key_a", base, "document.upload"),
+		key("", "key_p", base, "tenant.admin"),
 	}
 	for _, k := range in {
 		if err := s.CreateKey(ctx, k); err != nil {
@@ -192,8 +207,8 @@ func testKeysByTenant(t *testing.T, s Store) {
 
 func testRevoke(t *testing.T, s Store) {
 	ctx := t.Context()
-	k := key("t-1", "key_1", base, "documents:read")
-	keep := key("t-1", "key_2", base, "documents:read")
+	k := key("t-1", "key_1", base, "document.read")
+	keep := key("t-1", "key_2", base, "document.read")
 	for _, x := range []accounts.APIKey{k, keep} {
 		if err := s.CreateKey(ctx, x); err != nil {
 			t.Fatal(err)
@@ -243,7 +258,7 @@ func testConcurrentCreate(t *testing.T, s Store) {
 	won, lost := 0, 0
 	for i := range n {
 		wg.Go(func() {
-			if err := s.CreateKey(ctx, key("t-1", fmt.Sprintf("key_%02d", i), base, "documents:read")); err != nil {
+			if err := s.CreateKey(ctx, key("t-1", fmt.Sprintf("key_%02d", i), base, "document.read")); err != nil {
 				t.Errorf("create %d: %v", i, err)
 			}
 			err := s.CreateTenant(ctx, accounts.Tenant{ID: "t-race", Name: fmt.Sprint(i), CreatedAt: base})
@@ -265,5 +280,288 @@ func testConcurrentCreate(t *testing.T, s Store) {
 	}
 	if ks, err := s.Keys(ctx, "t-1"); err != nil || len(ks) != n {
 		t.Fatalf("%d keys stored, want %d (%v)", len(ks), n, err)
+	}
+}
+
+// testKeyFields: every field of a key round-trips, and Key finds a key
+// only in its own tenant.
+func testKeyFields(t *testing.T, s Store) {
+	ctx := t.Context()
+	exp := base.Add(30 * 24 * time.Hour)
+	k := key("t-1", "key_full", base, "document.upload", "envelope.read")
+	k.Roles = []string{"custom-ops", "sender"}
+	k.Owner = "u-alice"
+	k.AllowedIPs = []string{"192.0.2.0/24", "2001:db8::/32"}
+	k.ExpiresAt = &exp
+	bare := key("t-1", "key_bare", base)
+	for _, x := range []accounts.APIKey{k, bare} {
+		if err := s.CreateKey(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []accounts.APIKey{k, bare} {
+		got, err := s.Key(ctx, "t-1", want.ID)
+		if err != nil || !sameKey(got, want) {
+			t.Fatalf("key %+v, %v; want %+v", got, err, want)
+		}
+		if got, err := s.KeyByHash(ctx, want.Hash); err != nil || !sameKey(got, want) {
+			t.Fatalf("key by hash %+v, %v; want %+v", got, err, want)
+		}
+	}
+	if got, _ := s.Key(ctx, "t-1", bare.ID); len(got.Roles) != 0 || len(got.Actions) != 0 || len(got.AllowedIPs) != 0 || got.ExpiresAt != nil {
+		t.Fatalf("bare key %+v", got)
+	}
+	for _, tenant := range []string{"t-2", ""} {
+		if _, err := s.Key(ctx, tenant, k.ID); !errors.Is(err, accounts.ErrNoRecord) {
+			t.Fatalf("key of t-1 asked as %q: %v, want ErrNoRecord", tenant, err)
+		}
+	}
+}
+
+// testRotate: a rotation stores the new key and marks the old one
+// replaced until the overlap ends, once; a revoked, replaced, missing or
+// other tenant's key is not rotated, and a refused rotation changes
+// nothing.
+func testRotate(t *testing.T, s Store) {
+	ctx := t.Context()
+	old := key("t-1", "key_old", base, "document.read")
+	revoked := key("t-1", "key_revoked", base, "document.read")
+	for _, x := range []accounts.APIKey{old, revoked} {
+		if err := s.CreateKey(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RevokeKey(ctx, "t-1", revoked.ID, base); err != nil {
+		t.Fatal(err)
+	}
+	ends := base.Add(time.Hour)
+	next := key("t-1", "key_next", base.Add(time.Second), "document.read")
+	for _, tc := range []struct {
+		name, tenant, old string
+		next              accounts.APIKey
+		want              error
+	}{
+		{"missing", "t-1", "key_none", next, accounts.ErrNoRecord},
+		{"other tenant", "t-2", old.ID, next, accounts.ErrNoRecord},
+		{"revoked", "t-1", revoked.ID, next, accounts.ErrReplaced},
+		{"replacement hash taken", "t-1", old.ID, func() accounts.APIKey { n := next; n.Hash = revoked.Hash; return n }(), accounts.ErrExists},
+	} {
+		if err := s.RotateKey(ctx, tc.tenant, tc.old, tc.next, ends); !errors.Is(err, tc.want) {
+			t.Fatalf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if got, _ := s.Key(ctx, "t-1", old.ID); !sameKey(got, old) {
+		t.Fatalf("refused rotations changed the key: %+v", got)
+	}
+	if _, err := s.Key(ctx, "t-1", next.ID); !errors.Is(err, accounts.ErrNoRecord) {
+		t.Fatalf("a refused rotation stored the replacement: %v", err)
+	}
+	if err := s.RotateKey(ctx, "t-1", old.ID, next, ends); err != nil {
+		t.Fatal(err)
+	}
+	want := old
+	want.ReplacedBy, want.OverlapEndsAt = next.ID, &ends
+	if got, err := s.KeyByHash(ctx, old.Hash); err != nil || !sameKey(got, want) {
+		t.Fatalf("old key %+v, %v; want %+v", got, err, want)
+	}
+	if got, err := s.KeyByHash(ctx, next.Hash); err != nil || !sameKey(got, next) {
+		t.Fatalf("new key %+v, %v; want %+v", got, err, next)
+	}
+	again := key("t-1", "key_again", base, "document.read")
+	if err := s.RotateKey(ctx, "t-1", old.ID, again, ends); !errors.Is(err, accounts.ErrReplaced) {
+		t.Fatalf("rotate twice: %v, want ErrReplaced", err)
+	}
+}
+
+// testConcurrentRotate: of racing rotations of one key exactly one wins.
+func testConcurrentRotate(t *testing.T, s Store) {
+	ctx := t.Context()
+	old := key("t-1", "key_old", base, "document.read")
+	if err := s.CreateKey(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won, lost := 0, 0
+	for i := range n {
+		wg.Go(func() {
+			err := s.RotateKey(ctx, "t-1", old.ID, key("t-1", fmt.Sprintf("key_next%d", i), base, "document.read"), base.Add(time.Hour))
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, accounts.ErrReplaced):
+				lost++
+			default:
+				t.Errorf("racing rotation: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if won != 1 || lost != n-1 {
+		t.Fatalf("racing rotations: %d won, %d refused; want 1 and %d", won, lost, n-1)
+	}
+	if ks, err := s.Keys(ctx, "t-1"); err != nil || len(ks) != 2 {
+		t.Fatalf("%d keys after racing rotations, want 2 (%v)", len(ks), err)
+	}
+}
+
+// testTouch: the last use is written only over the value it was read as.
+func testTouch(t *testing.T, s Store) {
+	ctx := t.Context()
+	k := key("t-1", "key_1", base, "document.read")
+	if err := s.CreateKey(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	t1, t2 := base.Add(time.Minute), base.Add(2*time.Minute)
+	last := func() *time.Time {
+		got, err := s.Key(ctx, "t-1", k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.LastUsedAt
+	}
+	if err := s.TouchKey(ctx, k.ID, nil, t1); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(); got == nil || !got.Equal(t1) {
+		t.Fatalf("last use %v, want %v", got, t1)
+	}
+	// A second touch after the same read (never used) writes nothing.
+	if err := s.TouchKey(ctx, k.ID, nil, t2); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(); got == nil || !got.Equal(t1) {
+		t.Fatalf("a stale touch wrote: last use %v, want %v", got, t1)
+	}
+	if err := s.TouchKey(ctx, k.ID, &t1, t2); err != nil {
+		t.Fatal(err)
+	}
+	if got := last(); got == nil || !got.Equal(t2) {
+		t.Fatalf("last use %v, want %v", got, t2)
+	}
+	if err := s.TouchKey(ctx, "key_none", nil, t2); err != nil {
+		t.Fatalf("touch of a missing key: %v", err)
+	}
+}
+
+func token(tenant, keyID, name string, at time.Time, ttl time.Duration, actions ...string) accounts.AccessToken {
+	return accounts.AccessToken{
+		Hash: sha256.Sum256([]byte("token " + name)), KeyID: keyID, Tenant: tenant, Actions: actions,
+		CreatedAt: at, ExpiresAt: at.Add(ttl),
+	}
+}
+
+func sameToken(a, b accounts.AccessToken) bool {
+	return a.Hash == b.Hash && a.KeyID == b.KeyID && a.Tenant == b.Tenant && slices.Equal(a.Actions, b.Actions) &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.ExpiresAt.Equal(b.ExpiresAt)
+}
+
+// testTokens: tokens round-trip by hash; a key holds at most max live
+// tokens, expired ones being deleted to make room; tokens are deleted by
+// key (within its tenant) and by expiry.
+func testTokens(t *testing.T, s Store) {
+	ctx := t.Context()
+	for _, k := range []accounts.APIKey{key("t-1", "key_1", base, "document.read"), key("t-1", "key_2", base, "document.read"), key("t-2", "key_3", base, "document.read")} {
+		if err := s.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := token("t-1", "key_1", "a", base, time.Minute, "document.read")
+	if err := s.CreateToken(ctx, a, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TokenByHash(ctx, a.Hash); err != nil || !sameToken(got, a) {
+		t.Fatalf("token %+v, %v; want %+v", got, err, a)
+	}
+	if err := s.CreateToken(ctx, a, 2); !errors.Is(err, accounts.ErrExists) {
+		t.Fatalf("duplicate token: %v, want ErrExists", err)
+	}
+	missing := a.Hash
+	missing[0] ^= 1
+	if _, err := s.TokenByHash(ctx, missing); !errors.Is(err, accounts.ErrNoRecord) {
+		t.Fatalf("unknown token: %v, want ErrNoRecord", err)
+	}
+	b := token("t-1", "key_1", "b", base.Add(time.Second), 10*time.Minute)
+	if err := s.CreateToken(ctx, b, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TokenByHash(ctx, b.Hash); err != nil || len(got.Actions) != 0 {
+		t.Fatalf("token without actions %+v, %v", got, err)
+	}
+	c := token("t-1", "key_1", "c", base.Add(2*time.Second), time.Minute)
+	if err := s.CreateToken(ctx, c, 2); !errors.Is(err, accounts.ErrTooManyTokens) {
+		t.Fatalf("third live token: %v, want ErrTooManyTokens", err)
+	}
+	// Other keys have their own count.
+	if err := s.CreateToken(ctx, token("t-1", "key_2", "d", base, time.Minute), 2); err != nil {
+		t.Fatal(err)
+	}
+	// Once a has expired, c takes its place and a is gone.
+	c = token("t-1", "key_1", "c", base.Add(time.Minute), time.Minute)
+	if err := s.CreateToken(ctx, c, 2); err != nil {
+		t.Fatalf("token after one expired: %v", err)
+	}
+	if _, err := s.TokenByHash(ctx, a.Hash); !errors.Is(err, accounts.ErrNoRecord) {
+		t.Fatalf("expired token kept: %v", err)
+	}
+	if n, err := s.DeleteTokens(ctx, "t-2", "key_1"); err != nil || n != 0 {
+		t.Fatalf("delete key_1's tokens as t-2: %d, %v", n, err)
+	}
+	if n, err := s.DeleteTokens(ctx, "t-1", "key_1"); err != nil || n != 2 {
+		t.Fatalf("delete key_1's tokens: %d, %v; want 2", n, err)
+	}
+	for _, x := range []accounts.AccessToken{b, c} {
+		if _, err := s.TokenByHash(ctx, x.Hash); !errors.Is(err, accounts.ErrNoRecord) {
+			t.Fatalf("deleted token found: %v", err)
+		}
+	}
+	e := token("t-2", "key_3", "e", base, time.Minute)
+	f := token("t-2", "key_3", "f", base, time.Hour)
+	for _, x := range []accounts.AccessToken{e, f} {
+		if err := s.CreateToken(ctx, x, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := s.DeleteExpiredTokens(ctx, base.Add(time.Minute)); err != nil || n != 2 {
+		// d (key_2) and e expire at base+1m.
+		t.Fatalf("delete expired: %d, %v; want 2", n, err)
+	}
+	if _, err := s.TokenByHash(ctx, f.Hash); err != nil {
+		t.Fatalf("live token deleted: %v", err)
+	}
+}
+
+// testConcurrentTokens: tokens of one key issued at once never exceed
+// the limit.
+func testConcurrentTokens(t *testing.T, s Store) {
+	ctx := t.Context()
+	if err := s.CreateKey(ctx, key("t-1", "key_1", base, "document.read")); err != nil {
+		t.Fatal(err)
+	}
+	const n, max = 16, 5
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won, lost := 0, 0
+	for i := range n {
+		wg.Go(func() {
+			err := s.CreateToken(ctx, token("t-1", "key_1", fmt.Sprint(i), base, time.Hour), max)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, accounts.ErrTooManyTokens):
+				lost++
+			default:
+				t.Errorf("racing token: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if won != max || lost != n-max {
+		t.Fatalf("racing tokens: %d stored, %d refused; want %d and %d", won, lost, max, n-max)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -118,7 +119,7 @@ func (selfOnly) Authorize(_ context.Context, p api.Principal, c api.AccessCheck)
 // noKeys refuses every bearer credential.
 type noKeys struct{}
 
-func (noKeys) VerifyCredential(context.Context, string) (api.Principal, error) {
+func (noKeys) VerifyCredential(context.Context, string, netip.Addr) (api.Principal, error) {
 	return api.Principal{}, api.ErrUnauthorized
 }
 
