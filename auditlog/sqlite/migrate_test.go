@@ -42,7 +42,8 @@ func TestMigrate(t *testing.T) {
 		want error
 	}{
 		{"renamed", []sqldb.Migration{{Version: 100, Name: "gadgets", SQL: "SELECT 1"}}, nil},
-		{"gap", []sqldb.Migration{service[0], {Version: 103, Name: "x", SQL: "SELECT 1"}}, nil},
+		{"skips an applied version", []sqldb.Migration{service[0], {Version: 103, Name: "x", SQL: "SELECT 1"}}, sqldb.ErrSchemaTooNew},
+		{"not increasing", []sqldb.Migration{service[1], service[0]}, nil},
 		{"older release", service[:1], sqldb.ErrSchemaTooNew},
 		{"broken SQL", append(service[:2:2], sqldb.Migration{Version: 102, Name: "bad", SQL: "CREATE TABLE"}), nil},
 	}

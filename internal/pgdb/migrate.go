@@ -29,9 +29,12 @@ const MigrationLock int64 = 0x5349474e45544d31 // "SIGNETM1"
 // schema_migrations row that records it. A released migration MUST NOT be
 // edited: add a new one instead.
 type Migration struct {
-	// Version orders the migrations; they have no gaps. Each set of
-	// tables owns a block of 100 versions (the audit log 1–99, the api
-	// tables 100–199, ...), as in internal/sqldb.
+	// Version orders the migrations; they increase. Each set of tables
+	// owns a block of 100 versions (the audit log 1–99, the api tables
+	// 100–199, ...), as in internal/sqldb, and may leave gaps inside it:
+	// sub-blocks reserved for parts developed side by side (identity
+	// 1100, 1120, 1130, 1140, ...). An applied version of the block that
+	// a release does not know makes it refuse the database.
 	Version int
 	// Name describes the step. It is recorded and checked again on every
 	// run, so a renamed or reordered history is detected.
@@ -71,8 +74,8 @@ func checkMigrations(ms []Migration) error {
 		if m.Version <= 0 || m.Name == "" || m.SQL == "" {
 			return fmt.Errorf("pgdb: migration %d has no name, no SQL or a version below 1", m.Version)
 		}
-		if i > 0 && m.Version != ms[i-1].Version+1 {
-			return fmt.Errorf("pgdb: migration versions must be consecutive: %d follows %d", m.Version, ms[i-1].Version)
+		if i > 0 && m.Version <= ms[i-1].Version {
+			return fmt.Errorf("pgdb: migration versions must increase: %d follows %d", m.Version, ms[i-1].Version)
 		}
 		if i > 0 && m.Version/100 != ms[0].Version/100 {
 			return fmt.Errorf("pgdb: migration %d leaves the block of %d", m.Version, ms[0].Version)
@@ -116,9 +119,15 @@ func migrateLocked(ctx context.Context, tx pgx.Tx, ms []Migration) error {
 	}); err != nil {
 		return err
 	}
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.Version] = true
+	}
 	for v, name := range applied {
-		if v > hi {
-			return fmt.Errorf("%w: version %d (%s) is applied, this release knows up to %d", ErrSchemaTooNew, v, name, hi)
+		// A version of the block this release does not know, beyond its
+		// last one or in a gap between sub-blocks, is a newer release's.
+		if v >= lo && !known[v] {
+			return fmt.Errorf("%w: version %d (%s) is applied, this release knows up to %d without it", ErrSchemaTooNew, v, name, hi)
 		}
 	}
 	for _, m := range ms {

@@ -141,6 +141,11 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 	if got := applied(t, pool); got != before {
 		t.Fatalf("schema_migrations changed to %q", got)
 	}
+	// A release that skips a sub-block the database holds is older too.
+	gap := []pgdb.Migration{history[0], history[2]}
+	if err := pgdb.Migrate(ctx, pool, gap); !errors.Is(err, pgdb.ErrSchemaTooNew) || !strings.Contains(err.Error(), "901") {
+		t.Fatalf("release without 901: %v, want ErrSchemaTooNew naming 901", err)
+	}
 	other := []pgdb.Migration{{Version: 800, Name: "other block", SQL: `CREATE TABLE block800 (x INTEGER)`}}
 	if err := pgdb.Migrate(ctx, pool, other); err != nil {
 		t.Fatalf("another block's history: %v", err)
@@ -191,7 +196,8 @@ func TestMigrateChecksHistory(t *testing.T) {
 		name string
 		ms   []pgdb.Migration
 	}{
-		{"gap", []pgdb.Migration{{Version: 900, Name: "a", SQL: "SELECT 1"}, {Version: 902, Name: "b", SQL: "SELECT 1"}}},
+		{"not increasing", []pgdb.Migration{{Version: 902, Name: "a", SQL: "SELECT 1"}, {Version: 902, Name: "b", SQL: "SELECT 1"}}},
+		{"decreasing", []pgdb.Migration{{Version: 902, Name: "a", SQL: "SELECT 1"}, {Version: 901, Name: "b", SQL: "SELECT 1"}}},
 		{"no name", []pgdb.Migration{{Version: 900, SQL: "SELECT 1"}}},
 		{"no SQL", []pgdb.Migration{{Version: 900, Name: "a"}}},
 		{"zero version", []pgdb.Migration{{Version: 0, Name: "a", SQL: "SELECT 1"}}},

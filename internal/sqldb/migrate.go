@@ -18,7 +18,10 @@ var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this Sig
 // schema_migrations that records it, so a crash leaves either all or none of
 // a step. A released migration MUST NOT be edited: add a new one instead.
 type Migration struct {
-	// Version orders the migrations; it starts at 1 and has no gaps.
+	// Version orders the migrations; it starts at 1 and increases. A
+	// set's versions may leave gaps inside its block: sub-blocks reserved
+	// for parts of the set developed side by side (identity 600–699 holds
+	// 600, 620, 630, 640, ...).
 	Version int
 	// Name describes the step, e.g. "audit log tables". It is recorded and
 	// checked again on every run, so a renamed or reordered history is
@@ -69,8 +72,8 @@ func checkMigrations(ms []Migration) error {
 		if m.Name == "" || m.SQL == "" {
 			return fmt.Errorf("sqlite: migration %d has no name or no SQL", m.Version)
 		}
-		if i > 0 && m.Version != ms[i-1].Version+1 {
-			return fmt.Errorf("sqlite: migration versions must be consecutive: %d follows %d", m.Version, ms[i-1].Version)
+		if i > 0 && m.Version <= ms[i-1].Version {
+			return fmt.Errorf("sqlite: migration versions must increase: %d follows %d", m.Version, ms[i-1].Version)
 		}
 	}
 	return nil
@@ -107,11 +110,16 @@ func migrateLocked(ctx context.Context, conn *sql.Conn, ms []Migration) error {
 	}
 	if len(ms) > 0 {
 		lo, hi := ms[0].Version, ms[len(ms)-1].Version
+		known := map[int]bool{}
+		for _, m := range ms {
+			known[m.Version] = true
+		}
 		for v := range applied {
-			// Versions beyond this set's last one but within its range
-			// are from a newer release of the same set.
-			if v > hi && v < lo+100-(lo%100) {
-				return fmt.Errorf("%w: version %d (%s) is applied, this release knows up to %d", ErrSchemaTooNew, v, applied[v], hi)
+			// Versions of this set's block that it does not know (beyond
+			// its last one, or in a gap between sub-blocks) are from a
+			// newer release of the same set.
+			if v >= lo && !known[v] && v < lo+100-(lo%100) {
+				return fmt.Errorf("%w: version %d (%s) is applied, this release knows up to %d without it", ErrSchemaTooNew, v, applied[v], hi)
 			}
 		}
 	}
