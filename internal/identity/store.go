@@ -354,6 +354,11 @@ type Revoked struct {
 	Sessions [][32]byte
 	// Elevations are the ids of the pending requests now revoked.
 	Elevations []string
+	// Grants are the ids of the user's elevation grants that had not yet
+	// ended, now revoked.
+	Grants []string
+	// Invitations counts the user's unused invitations, now deleted.
+	Invitations int
 }
 
 // CheckStep checks that a TOTP step fits the stores' signed 64-bit
@@ -380,8 +385,10 @@ type Users interface {
 	// SetPasswordHash replaces the user's password hash.
 	SetPasswordHash(ctx context.Context, tenant, id, hash string) error
 	// DisableUser disables the user at at and, in the same transaction,
-	// deletes their sessions and revokes their pending elevation
-	// requests, returning what it revoked. Disabling a disabled user
+	// deletes their sessions and unused invitations, revokes their
+	// pending elevation requests and the grants of their elevations that
+	// have not ended by at (revoked by the user's id, at at), returning
+	// what it revoked. Disabling a disabled user
 	// keeps the first DisabledAt.
 	DisableUser(ctx context.Context, tenant, id string, at time.Time) (Revoked, error)
 }
@@ -493,4 +500,5 @@ type Store interface {
 	Credentials
 	Sessions
 	Grants
+	Admin
 }

@@ -6,7 +6,8 @@
 // SQLite's text times (sqldb.FormatTime) become timestamptz, NULL when
 // unset; integer nanoseconds (idle_timeout, duration) and TOTP steps stay
 // bigint; the 0/1 flag mfa_required becomes boolean; hash and sealed
-// columns (BLOB) become bytea.
+// columns (BLOB) become bytea; a tenant policy's canonical JSON stays
+// text (not jsonb, which would not keep its bytes).
 //
 // Each method is one statement or one transaction. The compare-and-set
 // methods are single UPDATE or DELETE statements whose WHERE clause holds
@@ -32,7 +33,8 @@ import (
 )
 
 // Migrations is the history of the identity tables, versions 1100–1199
-// (600–1099 hold other stores in PostgreSQL).
+// (600–1099 hold other stores in PostgreSQL; 1130–1139: tenant policies
+// and invitations, internal/identity/admin).
 var Migrations = []pgdb.Migration{{
 	Version: 1100,
 	Name:    "identity users, credentials, sessions, grants and elevations",
@@ -104,6 +106,27 @@ CREATE TABLE identity_elevations (
 );
 CREATE INDEX identity_elevations_requester ON identity_elevations (requested_by);
 CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status, requested_at)`,
+}, {
+	Version: 1130,
+	Name:    "identity tenant policies and invitations",
+	SQL: `CREATE TABLE identity_policies (
+	tenant     text        PRIMARY KEY,
+	policy     text        NOT NULL,
+	version    bigint      NOT NULL,
+	updated_by text        NOT NULL,
+	updated_at timestamptz NOT NULL
+);
+CREATE TABLE identity_invitations (
+	hash       bytea       PRIMARY KEY,
+	tenant     text        NOT NULL,
+	user_id    text        NOT NULL,
+	created_by text        NOT NULL,
+	created_at timestamptz NOT NULL,
+	expires_at timestamptz NOT NULL,
+	used_at    timestamptz
+);
+CREATE INDEX identity_invitations_user ON identity_invitations (user_id);
+CREATE INDEX identity_users_tenant ON identity_users (tenant, id)`,
 }}
 
 // Store implements [identity.Store] over one database.

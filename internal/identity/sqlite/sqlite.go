@@ -22,7 +22,8 @@ import (
 	"github.com/signet-pki/signet/internal/sqldb"
 )
 
-// Migrations is the history of the identity tables, versions 600–699.
+// Migrations is the history of the identity tables, versions 600–699
+// (630–639: tenant policies and invitations, internal/identity/admin).
 var Migrations = []sqldb.Migration{{
 	Version: 600,
 	Name:    "identity users, credentials, sessions, grants and elevations",
@@ -94,6 +95,27 @@ CREATE TABLE identity_elevations (
 );
 CREATE INDEX identity_elevations_requester ON identity_elevations (requested_by);
 CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status, requested_at)`,
+}, {
+	Version: 630,
+	Name:    "identity tenant policies and invitations",
+	SQL: `CREATE TABLE identity_policies (
+	tenant     TEXT    PRIMARY KEY,
+	policy     TEXT    NOT NULL,
+	version    INTEGER NOT NULL,
+	updated_by TEXT    NOT NULL,
+	updated_at TEXT    NOT NULL
+);
+CREATE TABLE identity_invitations (
+	hash       BLOB PRIMARY KEY,
+	tenant     TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	expires_at TEXT NOT NULL,
+	used_at    TEXT
+);
+CREATE INDEX identity_invitations_user ON identity_invitations (user_id);
+CREATE INDEX identity_users_tenant ON identity_users (tenant, id)`,
 }}
 
 // Store implements [identity.Store] over one database.
