@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity"
 	identitypostgres "github.com/signet-pki/signet/internal/identity/postgres"
@@ -17,7 +18,8 @@ import (
 
 // TestMigrateIdentityRecords: users and their credentials stored in a data
 // directory's signet.db reach PostgreSQL through `signet migrate`, every
-// field intact (times to the microsecond).
+// field intact (times to the microsecond), tenant policies and
+// invitations included.
 func TestMigrateIdentityRecords(t *testing.T) {
 	ctx := t.Context()
 	dir := filepath.Join(t.TempDir(), "qs")
@@ -54,6 +56,10 @@ func TestMigrateIdentityRecords(t *testing.T) {
 		lite.CreateSession(ctx, sess),
 		lite.AddGrant(ctx, g),
 		lite.RequestElevation(ctx, e),
+		lite.SetPolicy(ctx, authz.TenantPolicy{Tenant: "t-1", StepUpWindow: 5 * time.Minute, BreakGlass: []string{"u-1"},
+			Roles: []authz.Role{{Name: "clerk", Actions: []authz.Action{authz.ActionEnvelopeRead}}}}, 0, "u-0", at),
+		lite.CreateInvitation(ctx, identity.Invitation{Hash: sha256.Sum256([]byte("invitation")), Tenant: "t-1", UserID: "u-1",
+			CreatedBy: "u-0", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -86,19 +92,23 @@ type identityRecords struct {
 	Session  identity.Session
 	Grants   []identity.Grant
 	Requests []identity.Elevation
+	Policy   identity.PolicyRecord
+	Invite   identity.Invitation
 }
 
 func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	t.Helper()
 	ctx := t.Context()
 	var r identityRecords
-	var errs [6]error
+	var errs [8]error
 	r.User, errs[0] = s.UserByID(ctx, "t-1", "u-1")
 	r.TOTP, errs[1] = s.TOTP(ctx, "t-1", "u-1")
 	r.Codes, errs[2] = s.RecoveryCodes(ctx, "t-1", "u-1")
 	r.Session, errs[3] = s.SessionByHash(ctx, sha256.Sum256([]byte("token")))
 	r.Grants, errs[4] = s.Grants(ctx, "t-1", "u-1")
 	r.Requests, errs[5] = s.PendingElevations(ctx, "t-1")
+	r.Policy, errs[6] = s.PolicyRecord(ctx, "t-1")
+	r.Invite, errs[7] = s.Invitation(ctx, sha256.Sum256([]byte("invitation")))
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
@@ -110,7 +120,7 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 		}
 	}
 	utc(&r.User.CreatedAt, &r.User.DisabledAt, &r.TOTP.ConfirmedAt, &r.Session.CreatedAt, &r.Session.LastSeen,
-		&r.Session.ExpiresAt, &r.Session.StrongAuthAt)
+		&r.Session.ExpiresAt, &r.Session.StrongAuthAt, &r.Policy.UpdatedAt, &r.Invite.CreatedAt, &r.Invite.ExpiresAt, &r.Invite.UsedAt)
 	for i := range r.Codes {
 		utc(&r.Codes[i].UsedAt)
 	}
@@ -120,7 +130,8 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	for i := range r.Requests {
 		utc(&r.Requests[i].RequestedAt, &r.Requests[i].DecidedAt)
 	}
-	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 {
+	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 ||
+		r.Policy.Version != 1 || len(r.Policy.Policy.Roles) != 1 || r.Invite.UserID != "u-1" {
 		t.Fatalf("records read back: %+v", r)
 	}
 	return r
