@@ -4,10 +4,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +32,7 @@ var adminTests = []struct {
 	{"InvitationRaces", testInvitationRaces},
 	{"DenyElevation", testDenyElevation},
 	{"DisableRevokesElevationGrants", testDisableRevokesGrants},
+	{"DisableRacesApprovals", testDisableRacesApprovals},
 }
 
 func testListUsers(t *testing.T, db DB) {
@@ -378,5 +381,57 @@ func testDisableRevokesGrants(t *testing.T, db DB) {
 	rev, err = s.DisableUser(ctx, "t-1", "u-1", at.Add(time.Hour))
 	if err != nil || len(rev.Grants) != 0 {
 		t.Fatalf("second disable: %+v, %v", rev, err)
+	}
+}
+
+// testDisableRacesApprovals: approvals on one node while the user is
+// disabled on the other either fail or have their grant revoked by the
+// disabling; no elevation grant survives, and nothing deadlocks.
+func testDisableRacesApprovals(t *testing.T, db DB) {
+	ctx := t.Context()
+	mustCreate(t, db.A, user("t-1", "u-1"))
+	const n = 8
+	for i := range n {
+		is(t, "request", db.A.RequestElevation(ctx, elevation("t-1", fmt.Sprint("e-", i), "u-1", base)), nil)
+	}
+	at := base.Add(time.Minute)
+	errs := make([]error, n)
+	var rev identity.Revoked
+	var derr error
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			e, _ := db.B.Elevation(ctx, "t-1", fmt.Sprint("e-", i))
+			<-start
+			errs[i] = db.B.ApproveElevation(ctx, approval(e, fmt.Sprint("g-", i), "u-2", at))
+		})
+	}
+	wg.Go(func() {
+		<-start
+		rev, derr = db.A.DisableUser(ctx, "t-1", "u-1", at)
+	})
+	close(start)
+	wg.Wait()
+	if derr != nil {
+		t.Fatal(derr)
+	}
+	var approved []string
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			approved = append(approved, fmt.Sprint("g-", i))
+		case !errors.Is(err, identity.ErrDisabled) && !errors.Is(err, identity.ErrConflict):
+			t.Fatalf("approval %d: %v, want success, ErrDisabled or ErrConflict", i, err)
+		}
+	}
+	got := slices.Clone(rev.Grants)
+	slices.Sort(got)
+	slices.Sort(approved)
+	if !slices.Equal(got, approved) || len(rev.Elevations) != n-len(approved) {
+		t.Fatalf("revoked grants %q and requests %q; approved %q", rev.Grants, rev.Elevations, approved)
+	}
+	if gs, err := db.A.Grants(ctx, "t-1", "u-1"); err != nil || len(gs) != 0 {
+		t.Fatalf("grants after the disabling %+v, %v", gs, err)
 	}
 }
