@@ -166,60 +166,60 @@ func (s *Service) approve(w http.ResponseWriter, r *http.Request, self bool) {
 		api.WriteProblem(w, r, err)
 		return
 	}
-	g, err := s.approveElevation(r, p, self)
+	g, policy, err := s.approveElevation(r, p, self)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, grantOf(g, g.GrantedAt))
+	api.WriteJSON(w, http.StatusOK, grantOf(g, policy, g.GrantedAt))
 }
 
-func (s *Service) approveElevation(r *http.Request, p api.Principal, self bool) (identity.Grant, error) {
+func (s *Service) approveElevation(r *http.Request, p api.Principal, self bool) (identity.Grant, authz.TenantPolicy, error) {
 	ctx := r.Context()
 	e, err := s.pending(r, p)
 	if err != nil {
-		return identity.Grant{}, err
+		return identity.Grant{}, authz.TenantPolicy{}, err
 	}
 	if self && e.RequestedBy != p.ID {
-		return identity.Grant{}, &api.Error{Kind: api.KindForbidden, Detail: "break-glass approves only one's own request"}
+		return identity.Grant{}, authz.TenantPolicy{}, &api.Error{Kind: api.KindForbidden, Detail: "break-glass approves only one's own request"}
 	}
 	if err := api.Authorize(ctx, api.AccessCheck{Action: string(authz.ActionRoleAdmin), Subject: e.RequestedBy, Elevation: true}); err != nil {
-		return identity.Grant{}, err
+		return identity.Grant{}, authz.TenantPolicy{}, err
 	}
 	policy, err := s.cfg.Store.Policy(ctx, p.Tenant)
 	if err != nil {
-		return identity.Grant{}, storeErr("policy", err)
+		return identity.Grant{}, authz.TenantPolicy{}, storeErr("policy", err)
 	}
 	approver, err := s.principal(ctx, p)
 	if err != nil {
-		return identity.Grant{}, err
+		return identity.Grant{}, authz.TenantPolicy{}, err
 	}
 	now := s.cfg.Now()
 	ag, d, err := authz.ApproveElevation(request(e), approver, policy, now)
 	switch {
 	case errors.Is(err, authz.ErrElevationExpired):
-		return identity.Grant{}, &api.Error{Kind: api.KindConflict, Type: "elevation-expired",
+		return identity.Grant{}, authz.TenantPolicy{}, &api.Error{Kind: api.KindConflict, Type: "elevation-expired",
 			Detail: fmt.Sprintf("the request waited longer than %v for approval; ask again", authz.PendingElevationTTL)}
 	case errors.Is(err, authz.ErrApprovalDenied) && d.Effect == authz.StepUpRequired:
 		methods := make([]string, len(d.StepUp.Methods))
 		for i, m := range d.StepUp.Methods {
 			methods[i] = string(m)
 		}
-		return identity.Grant{}, &api.Error{Kind: api.KindUnauthorized, Type: "step-up-required", Title: "Step-up authentication required",
+		return identity.Grant{}, authz.TenantPolicy{}, &api.Error{Kind: api.KindUnauthorized, Type: "step-up-required", Title: "Step-up authentication required",
 			Detail: d.Reason, StepUp: &api.StepUp{Methods: methods, MaxAge: int(d.StepUp.Window / time.Second)}}
 	case errors.Is(err, authz.ErrApprovalDenied):
-		return identity.Grant{}, &api.Error{Kind: api.KindForbidden, Detail: "not permitted: " + d.Reason}
+		return identity.Grant{}, authz.TenantPolicy{}, &api.Error{Kind: api.KindForbidden, Detail: "not permitted: " + d.Reason}
 	case err != nil:
 		// The request no longer fits the policy (a role removed, a
 		// lower cap).
-		return identity.Grant{}, &api.Error{Kind: api.KindConflict, Type: "invalid-elevation", Detail: detailOf(err)}
+		return identity.Grant{}, authz.TenantPolicy{}, &api.Error{Kind: api.KindConflict, Type: "invalid-elevation", Detail: detailOf(err)}
 	}
 	if self && !d.Alert {
-		return identity.Grant{}, &api.Error{Kind: api.KindForbidden, Detail: "not permitted: break-glass is not enabled for this user"}
+		return identity.Grant{}, authz.TenantPolicy{}, &api.Error{Kind: api.KindForbidden, Detail: "not permitted: break-glass is not enabled for this user"}
 	}
 	gid, err := s.newID("grt_")
 	if err != nil {
-		return identity.Grant{}, err
+		return identity.Grant{}, authz.TenantPolicy{}, err
 	}
 	g := identity.Grant{ID: gid, Tenant: e.Tenant, UserID: e.RequestedBy, Role: e.Role, GrantedBy: p.ID, GrantedAt: now,
 		NotBefore: ag.NotBefore, NotAfter: ag.NotAfter, ElevationID: e.ID}
@@ -232,12 +232,12 @@ func (s *Service) approveElevation(r *http.Request, p api.Principal, self bool) 
 		ev.Policy.Rule = "break-glass"
 	}
 	if err := s.apply(ctx, ev, func() error { return s.cfg.Store.ApproveElevation(ctx, g) }); err != nil {
-		return identity.Grant{}, storeErr("elevation request", err)
+		return identity.Grant{}, authz.TenantPolicy{}, storeErr("elevation request", err)
 	}
 	if d.Alert {
 		s.alert(ctx, ev)
 	}
-	return g, nil
+	return g, policy, nil
 }
 
 // alert raises the break-glass alert.

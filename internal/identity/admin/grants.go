@@ -23,15 +23,30 @@ type Grant struct {
 	// Active reports whether the grant is in force now by its time
 	// bounds ([authz.Grant.Active]).
 	Active bool `json:"active"`
+	// Effective reports whether it also gives its role's actions under
+	// the tenant's policy: active, of a role the policy knows, and an
+	// elevation or a role that is not privileged, unless the policy
+	// allows standing privileged grants ([authz.Decide] checks an
+	// elevation's approval and duration further).
+	Effective bool `json:"effective"`
+}
+
+// effective reports whether a grant of role, active or not, counts
+// under policy (see [Grant.Effective]).
+func effective(policy authz.TenantPolicy, role string, active, elevation bool) bool {
+	r, ok := policy.Role(role)
+	return active && ok && (elevation || !r.Privileged() || policy.StandingPrivileged)
 }
 
 // breakGlass reports whether g came from a self-approved elevation: its
 // holder approved it, which authz allows only under break-glass.
 func breakGlass(g identity.Grant) bool { return g.ElevationID != "" && g.GrantedBy == g.UserID }
 
-func grantOf(g identity.Grant, now time.Time) Grant {
+func grantOf(g identity.Grant, policy authz.TenantPolicy, now time.Time) Grant {
+	active := authzGrant(g).Active(now)
 	return Grant{ID: g.ID, Role: g.Role, GrantedBy: g.GrantedBy, GrantedAt: g.GrantedAt.UTC(), NotBefore: g.NotBefore.UTC(),
-		NotAfter: g.NotAfter.UTC(), ElevationID: g.ElevationID, BreakGlass: breakGlass(g), Active: authzGrant(g).Active(now)}
+		NotAfter: g.NotAfter.UTC(), ElevationID: g.ElevationID, BreakGlass: breakGlass(g), Active: active,
+		Effective: effective(policy, g.Role, active, g.ElevationID != "")}
 }
 
 // authzGrant returns g as internal/authz sees it, with the elevation it
@@ -112,7 +127,7 @@ func (s *Service) handleGrant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/users/"+u.ID+"/grants/"+g.ID)
-	api.WriteJSON(w, http.StatusCreated, grantOf(g, now))
+	api.WriteJSON(w, http.StatusCreated, grantOf(g, policy, now))
 }
 
 func (s *Service) handleRevoke(w http.ResponseWriter, r *http.Request) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/identity"
 )
 
@@ -69,7 +70,8 @@ type ReviewPrincipal struct {
 	// HasPassword says whether a user has set a password (an invited user
 	// has not).
 	HasPassword bool `json:"has_password"`
-	// Roles are the roles of the grants active now, sorted.
+	// Roles are the roles of the grants in force now under the tenant's
+	// policy ([Grant.Effective]), sorted.
 	Roles []string `json:"roles"`
 	// Actions are a service account's bound actions.
 	Actions []string `json:"actions,omitempty"`
@@ -108,6 +110,10 @@ func (s *Service) Review(ctx context.Context, tenant string, keys []ReviewKey) (
 		return Review{}, fmt.Errorf("admin: review: %d service accounts, at most %d", len(keys), MaxReviewKeys)
 	}
 	now := s.cfg.Now()
+	policy, err := s.cfg.Store.Policy(ctx, tenant)
+	if err != nil {
+		return Review{}, fmt.Errorf("admin: review: %w", err)
+	}
 	rv := Review{Tenant: tenant, GeneratedAt: now.UTC(), Principals: []ReviewPrincipal{}}
 	after := ""
 	for n := 0; ; {
@@ -119,7 +125,7 @@ func (s *Service) Review(ctx context.Context, tenant string, keys []ReviewKey) (
 			return Review{}, fmt.Errorf("admin: review: more than %d users", MaxReviewUsers)
 		}
 		for _, u := range us {
-			p, err := s.reviewUser(ctx, u, now)
+			p, err := s.reviewUser(ctx, u, policy, now)
 			if err != nil {
 				return Review{}, fmt.Errorf("admin: review: user %s: %w", u.ID, err)
 			}
@@ -133,12 +139,12 @@ func (s *Service) Review(ctx context.Context, tenant string, keys []ReviewKey) (
 	ks := slices.Clone(keys)
 	slices.SortFunc(ks, func(a, b ReviewKey) int { return strings.Compare(a.ID, b.ID) })
 	for _, k := range ks {
-		rv.Principals = append(rv.Principals, reviewKey(k, now))
+		rv.Principals = append(rv.Principals, reviewKey(k, policy, now))
 	}
 	return rv, nil
 }
 
-func (s *Service) reviewUser(ctx context.Context, u identity.User, now time.Time) (ReviewPrincipal, error) {
+func (s *Service) reviewUser(ctx context.Context, u identity.User, policy authz.TenantPolicy, now time.Time) (ReviewPrincipal, error) {
 	p := ReviewPrincipal{Kind: KindUser, ID: u.ID, Name: u.Name, Email: u.Email, Status: string(u.Status),
 		HasPassword: u.PasswordHash != "", CreatedAt: u.CreatedAt.UTC(), Roles: []string{}, Grants: []Grant{}}
 	gs, err := s.cfg.Store.Grants(ctx, u.Tenant, u.ID)
@@ -146,9 +152,9 @@ func (s *Service) reviewUser(ctx context.Context, u identity.User, now time.Time
 		return p, err
 	}
 	for _, g := range gs {
-		rg := grantOf(g, now)
+		rg := grantOf(g, policy, now)
 		p.Grants = append(p.Grants, rg)
-		if rg.Active && u.Status == identity.StatusActive && !slices.Contains(p.Roles, g.Role) {
+		if rg.Effective && u.Status == identity.StatusActive && !slices.Contains(p.Roles, g.Role) {
 			p.Roles = append(p.Roles, g.Role)
 		}
 	}
@@ -185,7 +191,7 @@ func (s *Service) reviewUser(ctx context.Context, u identity.User, now time.Time
 	return p, nil
 }
 
-func reviewKey(k ReviewKey, now time.Time) ReviewPrincipal {
+func reviewKey(k ReviewKey, policy authz.TenantPolicy, now time.Time) ReviewPrincipal {
 	p := ReviewPrincipal{Kind: KindServiceAccount, ID: k.ID, Name: k.Name, Status: "active", Owner: k.Owner,
 		CreatedAt: k.CreatedAt.UTC(), ExpiresAt: k.ExpiresAt.UTC(), LastUsed: k.LastUsedAt.UTC(),
 		Actions: slices.Clone(k.Actions), Roles: []string{}, Grants: []Grant{}, MFA: ReviewMFA{Status: MFANotApplicable}}
@@ -197,8 +203,9 @@ func reviewKey(k ReviewKey, now time.Time) ReviewPrincipal {
 	}
 	for _, r := range k.Roles {
 		g := Grant{Role: r, GrantedBy: k.Owner, GrantedAt: k.CreatedAt.UTC(), NotAfter: k.ExpiresAt.UTC(), Active: p.Status == "active"}
+		g.Effective = effective(policy, r, g.Active, false)
 		p.Grants = append(p.Grants, g)
-		if g.Active && !slices.Contains(p.Roles, r) {
+		if g.Effective && !slices.Contains(p.Roles, r) {
 			p.Roles = append(p.Roles, r)
 		}
 	}
@@ -211,7 +218,7 @@ var CSVHeader = []string{
 	"kind", "id", "name", "email", "status", "has_password", "roles", "actions", "mfa", "totp", "passkeys",
 	"last_used", "created_at", "expires_at", "owner",
 	"grant_id", "grant_role", "granted_by", "granted_at", "grant_not_before", "grant_not_after",
-	"elevation_id", "break_glass", "grant_active",
+	"elevation_id", "break_glass", "grant_active", "grant_effective",
 }
 
 // WriteCSV writes rv as RFC 4180 CSV (CRLF line ends, quoted as needed):
@@ -239,10 +246,11 @@ func (rv Review) WriteCSV(w io.Writer) error {
 		rows := [][]string{}
 		for _, g := range p.Grants {
 			rows = append(rows, []string{g.ID, g.Role, g.GrantedBy, formatTime(g.GrantedAt), formatTime(g.NotBefore),
-				formatTime(g.NotAfter), g.ElevationID, strconv.FormatBool(g.BreakGlass), strconv.FormatBool(g.Active)})
+				formatTime(g.NotAfter), g.ElevationID, strconv.FormatBool(g.BreakGlass), strconv.FormatBool(g.Active),
+				strconv.FormatBool(g.Effective)})
 		}
 		if len(rows) == 0 {
-			rows = append(rows, make([]string, 9))
+			rows = append(rows, make([]string, 10))
 		}
 		for _, row := range rows {
 			rec := append(slices.Clone(head), row...)

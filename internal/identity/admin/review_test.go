@@ -77,14 +77,19 @@ func TestReview(t *testing.T) {
 	if !slices.Equal(a.Roles, []string{authz.RoleTenantAdmin}) || len(a.Grants) != 2 || a.MFA.Status != admin.MFANone || !a.HasPassword {
 		t.Fatalf("ada %+v", a)
 	}
-	var breakGlass int
+	var breakGlass, standing int
 	for _, g := range a.Grants {
-		if g.BreakGlass && g.ElevationID != "" && g.Active {
+		if g.BreakGlass && g.ElevationID != "" && g.Active && g.Effective {
 			breakGlass++
 		}
+		// The first administrator's standing grant is active by its
+		// times but gives nothing under the default policy.
+		if g.ElevationID == "" && g.Active && !g.Effective {
+			standing++
+		}
 	}
-	if breakGlass != 1 {
-		t.Fatalf("ada's grants %+v, want one active break-glass elevation", a.Grants)
+	if breakGlass != 1 || standing != 1 {
+		t.Fatalf("ada's grants %+v, want one effective break-glass elevation and one ineffective standing grant", a.Grants)
 	}
 	if !slices.Equal(b.Roles, []string{authz.RoleSender}) || !b.MFA.TOTP || b.MFA.Status != admin.MFATOTP ||
 		!b.LastUsed.Equal(e.clock.Now()) || b.Grants[0].GrantedBy != ada || b.HasPassword {

@@ -165,7 +165,7 @@ func (s *Service) createUser(r *http.Request, p api.Principal, req CreateUserReq
 	}
 	out := userOf(u)
 	for _, g := range grants {
-		out.Grants = append(out.Grants, grantOf(g, now))
+		out.Grants = append(out.Grants, grantOf(g, policy, now))
 	}
 	return out, Invitation{Token: tok, ExpiresAt: inv.ExpiresAt.UTC()}, nil
 }
@@ -332,11 +332,16 @@ func (s *Service) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, r, storeErr("grants", err))
 		return
 	}
+	policy, err := s.cfg.Store.Policy(r.Context(), p.Tenant)
+	if err != nil {
+		api.WriteProblem(w, r, storeErr("policy", err))
+		return
+	}
 	out := userOf(u)
 	now := s.cfg.Now()
 	out.Grants = []Grant{}
 	for _, g := range gs {
-		out.Grants = append(out.Grants, grantOf(g, now))
+		out.Grants = append(out.Grants, grantOf(g, policy, now))
 	}
 	api.WriteJSON(w, http.StatusOK, out)
 }
