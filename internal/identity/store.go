@@ -1,6 +1,7 @@
 // Package identity holds the records of people and their credentials —
-// users, TOTP enrolments, recovery codes, sessions, role grants and
-// just-in-time elevation requests — and the [Store] interface through
+// users, TOTP enrolments, recovery codes, sessions, role grants,
+// just-in-time elevation requests, tenant policies and invitations
+// ([Admin]) — and the [Store] interface through
 // which the login and administration code keeps them. The drivers are
 // internal/identity/sqlite and internal/identity/postgres; both pass the
 // conformance suite internal/identity/storetest.
@@ -9,7 +10,8 @@
 // the SHA-256 of its cookie token, its CSRF token likewise, a TOTP secret
 // is sealed by the caller before it reaches the store, a recovery code is
 // kept as its keyed hash (package recovery), a password as its argon2id
-// PHC string (package password). Every read and write of a user's records
+// PHC string (package password), an invitation as the SHA-256 of its
+// token. Every read and write of a user's records
 // names the tenant, and a record of another tenant is [ErrNotFound].
 //
 // The sub-packages password, totp and recovery are the primitives the

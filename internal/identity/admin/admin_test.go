@@ -400,6 +400,16 @@ func TestInvitations(t *testing.T) {
 	if n := len(e.rec.of(auditlog.UserInvitationRedeemed)); n != 3 {
 		t.Fatalf("%d redemption events, want 3", n)
 	}
+	// No event holds a token or a password, in clear or sensitive fields.
+	for _, ev := range e.rec.events {
+		for _, m := range []map[string]string{ev.Details, ev.Sensitive} {
+			for k, v := range m {
+				if strings.Contains(v, "sgi_") || strings.Contains(v, tok[4:]) || strings.Contains(v, goodPassword) || strings.Contains(v, "$argon2id$") {
+					t.Fatalf("%s event field %s holds a secret: %q", ev.Type, k, v)
+				}
+			}
+		}
+	}
 }
 
 // TestPolicy: reading gives the version as ETag; an update needs
