@@ -131,6 +131,32 @@ const (
 	APIKeyTokenIssued EventType = "apikey.token_issued"
 )
 
+// Event types of the administration of users and privileges
+// (internal/identity/admin).
+const (
+	// UserCreated: a user was created and invited.
+	UserCreated EventType = "user.created"
+	// UserInvited: a new invitation was issued to a user without a
+	// password.
+	UserInvited EventType = "user.invited"
+	// UserInvitationRedeemed: an invited user set their first password.
+	UserInvitationRedeemed EventType = "user.invitation_redeemed"
+	// UserDisabled: a user is being disabled (recorded before anything
+	// is revoked).
+	UserDisabled EventType = "user.disabled"
+	// UserOffboarded: what disabling a user revoked (sessions,
+	// invitations, elevations, grants, API keys and tokens).
+	UserOffboarded EventType = "user.offboarded"
+	// RoleGranted: a role was granted to a user.
+	RoleGranted EventType = "role.granted"
+	// RoleRevoked: a user's grant was revoked.
+	RoleRevoked EventType = "role.revoked"
+	// ElevationRequested: a user asked for a just-in-time elevation.
+	ElevationRequested EventType = "elevation.requested"
+	// ElevationDenied: an elevation request was refused.
+	ElevationDenied EventType = "elevation.denied"
+)
+
 var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
@@ -149,6 +175,8 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		UserLoginFailed: true, UserLockedOut: true, UserLoggedOut: true, UserSteppedUp: true,
 		UserMFAEnrolled: true, UserMFARemoved: true, UserRecoveryCodesIssued: true, UserPasswordChanged: true,
 		APIKeyRotated: true, APIKeyRefused: true, APIKeyTokenIssued: true,
+		UserCreated: true, UserInvited: true, UserInvitationRedeemed: true, UserDisabled: true, UserOffboarded: true,
+		RoleGranted: true, RoleRevoked: true, ElevationRequested: true, ElevationDenied: true,
 	}
 })
 

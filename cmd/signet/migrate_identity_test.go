@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity"
 	identitypostgres "github.com/signet-pki/signet/internal/identity/postgres"
@@ -17,7 +18,8 @@ import (
 
 // TestMigrateIdentityRecords: users and their credentials stored in a data
 // directory's signet.db reach PostgreSQL through `signet migrate`, every
-// field intact (times to the microsecond).
+// field intact (times to the microsecond), tenant policies and
+// invitations included.
 func TestMigrateIdentityRecords(t *testing.T) {
 	ctx := t.Context()
 	dir := filepath.Join(t.TempDir(), "qs")
@@ -59,6 +61,10 @@ func TestMigrateIdentityRecords(t *testing.T) {
 			Name: "key", CreatedAt: at}),
 		lite.UpdatePasskeyUse(ctx, []byte{0, 1, 0xff}, 3_000_000_000, at),
 		lite.Lock(ctx, "login\x00t-1\x00ann@example.org", at.Add(time.Hour)),
+		lite.SetPolicy(ctx, authz.TenantPolicy{Tenant: "t-1", StepUpWindow: 5 * time.Minute, BreakGlass: []string{"u-1"},
+			Roles: []authz.Role{{Name: "clerk", Actions: []authz.Action{authz.ActionEnvelopeRead}}}}, 0, "u-0", at),
+		lite.CreateInvitation(ctx, identity.Invitation{Hash: sha256.Sum256([]byte("invitation")), Tenant: "t-1", UserID: "u-1",
+			CreatedBy: "u-0", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -93,13 +99,15 @@ type identityRecords struct {
 	Requests []identity.Elevation
 	Passkeys []identity.Passkey
 	Locked   time.Time
+	Policy   identity.PolicyRecord
+	Invite   identity.Invitation
 }
 
 func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	t.Helper()
 	ctx := t.Context()
 	var r identityRecords
-	var errs [8]error
+	var errs [10]error
 	r.User, errs[0] = s.UserByID(ctx, "t-1", "u-1")
 	r.TOTP, errs[1] = s.TOTP(ctx, "t-1", "u-1")
 	r.Codes, errs[2] = s.RecoveryCodes(ctx, "t-1", "u-1")
@@ -108,6 +116,8 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	r.Requests, errs[5] = s.PendingElevations(ctx, "t-1")
 	r.Passkeys, errs[6] = s.PasskeysOf(ctx, "t-1", "u-1")
 	r.Locked, errs[7] = s.LockedUntil(ctx, "login\x00t-1\x00ann@example.org")
+	r.Policy, errs[8] = s.PolicyRecord(ctx, "t-1")
+	r.Invite, errs[9] = s.Invitation(ctx, sha256.Sum256([]byte("invitation")))
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
@@ -119,7 +129,8 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 		}
 	}
 	utc(&r.User.CreatedAt, &r.User.DisabledAt, &r.TOTP.ConfirmedAt, &r.Session.CreatedAt, &r.Session.LastSeen,
-		&r.Session.ExpiresAt, &r.Session.StrongAuthAt, &r.Locked)
+		&r.Session.ExpiresAt, &r.Session.StrongAuthAt, &r.Locked,
+		&r.Policy.UpdatedAt, &r.Invite.CreatedAt, &r.Invite.ExpiresAt, &r.Invite.UsedAt)
 	for i := range r.Codes {
 		utc(&r.Codes[i].UsedAt)
 	}
@@ -133,7 +144,8 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 		utc(&r.Passkeys[i].CreatedAt, &r.Passkeys[i].LastUsedAt)
 	}
 	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 ||
-		len(r.Passkeys) != 1 || r.Passkeys[0].SignCount != 3_000_000_000 || !r.Passkeys[0].BackupEligible || r.Locked.IsZero() {
+		len(r.Passkeys) != 1 || r.Passkeys[0].SignCount != 3_000_000_000 || !r.Passkeys[0].BackupEligible || r.Locked.IsZero() ||
+		r.Policy.Version != 1 || len(r.Policy.Policy.Roles) != 1 || r.Invite.UserID != "u-1" {
 		t.Fatalf("records read back: %+v", r)
 	}
 	return r

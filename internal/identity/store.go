@@ -1,6 +1,7 @@
 // Package identity holds the records of people and their credentials —
-// users, TOTP enrolments, recovery codes, passkeys, sessions, role grants and
-// just-in-time elevation requests — and the [Store] interface through
+// users, TOTP enrolments, recovery codes, passkeys, sessions, role
+// grants, just-in-time elevation requests, tenant policies and
+// invitations ([Admin]) — and the [Store] interface through
 // which the login and administration code keeps them. The drivers are
 // internal/identity/sqlite and internal/identity/postgres; both pass the
 // conformance suite internal/identity/storetest.
@@ -9,7 +10,8 @@
 // the SHA-256 of its cookie token, its CSRF token likewise, a TOTP secret
 // is sealed by the caller before it reaches the store, a recovery code is
 // kept as its keyed hash (package recovery), a password as its argon2id
-// PHC string (package password). Every read and write of a user's records
+// PHC string (package password), an invitation as the SHA-256 of its
+// token. Every read and write of a user's records
 // names the tenant, and a record of another tenant is [ErrNotFound].
 //
 // A passkey is kept as its WebAuthn credential record: the credential id
@@ -357,6 +359,11 @@ type Revoked struct {
 	Sessions [][32]byte
 	// Elevations are the ids of the pending requests now revoked.
 	Elevations []string
+	// Grants are the ids of the user's elevation grants that had not yet
+	// ended, now revoked.
+	Grants []string
+	// Invitations counts the user's unused invitations, now deleted.
+	Invitations int
 }
 
 // CheckStep checks that a TOTP step fits the stores' signed 64-bit
@@ -383,8 +390,10 @@ type Users interface {
 	// SetPasswordHash replaces the user's password hash.
 	SetPasswordHash(ctx context.Context, tenant, id, hash string) error
 	// DisableUser disables the user at at and, in the same transaction,
-	// deletes their sessions and revokes their pending elevation
-	// requests, returning what it revoked. Disabling a disabled user
+	// deletes their sessions and unused invitations, revokes their
+	// pending elevation requests and the grants of their elevations that
+	// have not ended by at (revoked by the user's id, at at), returning
+	// what it revoked. Disabling a disabled user
 	// keeps the first DisabledAt.
 	DisableUser(ctx context.Context, tenant, id string, at time.Time) (Revoked, error)
 }
@@ -543,6 +552,7 @@ type Store interface {
 	Sessions
 	Grants
 	Lockouts
+	Admin
 }
 
 // Bounds of a passkey's fields.

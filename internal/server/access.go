@@ -6,8 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/access"
 	"github.com/signet-pki/signet/internal/authz"
+	"github.com/signet-pki/signet/internal/identity/admin"
 	"github.com/signet-pki/signet/internal/identity/login"
 )
 
@@ -16,6 +18,7 @@ import (
 // asks.
 type people struct {
 	login      *login.Service
+	admin      *admin.Service
 	authorizer *access.Authorizer
 }
 
@@ -40,16 +43,56 @@ func (s *Server) openPeople(ctx context.Context, o options) (*people, [][]byte, 
 	}); err != nil {
 		return nil, nil, err
 	}
-	if p.authorizer, err = access.New(access.Config{Grants: id, Policy: s.policy, Recorder: s.audit.log, Now: o.now, Logger: o.logger}); err != nil {
+	if p.authorizer, err = access.New(access.Config{Grants: id, Policy: s.policy, Recorder: s.audit.log, Alert: s.alert, Now: o.now, Logger: o.logger}); err != nil {
+		return nil, nil, err
+	}
+	if p.admin, err = admin.New(admin.Config{
+		Store: id, Recorder: s.audit.log, Offboard: s.accounts.RevokeKeysOwnedBy, Keys: s.reviewKeys,
+		Passkeys: func(ctx context.Context, tenant, userID string) (int, error) {
+			ps, err := id.PasskeysOf(ctx, tenant, userID)
+			return len(ps), err
+		},
+		Alert: s.alert, Now: o.now, Logger: o.logger,
+	}); err != nil {
 		return nil, nil, err
 	}
 	p.login.Register(s.router)
-	return p, [][]byte{login.OpenAPI}, nil
+	p.admin.Register(s.router)
+	return p, [][]byte{login.OpenAPI, admin.OpenAPI}, nil
 }
 
-// policy returns the tenant's authorization policy.
+// policy returns the tenant's authorization policy (the strict default
+// until the tenant sets one).
 func (s *Server) policy(ctx context.Context, tenant string) (authz.TenantPolicy, error) {
-	return authz.TenantPolicy{Tenant: tenant}, nil
+	return s.stores.Identity.Policy(ctx, tenant)
+}
+
+// reviewKeys describes the tenant's service accounts for the access
+// review.
+func (s *Server) reviewKeys(ctx context.Context, tenant string) ([]admin.ReviewKey, error) {
+	keys, err := s.stores.APIKeys.Keys(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]admin.ReviewKey, len(keys))
+	at := func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
+	}
+	for i, k := range keys {
+		out[i] = admin.ReviewKey{ID: k.ID, Name: k.Name, Roles: k.Roles, Actions: k.Actions, Owner: k.Owner,
+			CreatedAt: k.CreatedAt, ExpiresAt: at(k.ExpiresAt), LastUsedAt: at(k.LastUsedAt), RevokedAt: at(k.RevokedAt)}
+	}
+	return out, nil
+}
+
+// alert raises a security alert: a break-glass self-approval. It is
+// logged at error level, where operators' log alerting looks.
+func (s *Server) alert(ctx context.Context, ev auditlog.Event) {
+	s.logger.ErrorContext(ctx, "ALERT: security event", "type", string(ev.Type), "tenant", ev.Tenant, "actor", ev.Actor.ID,
+		"action", ev.Details["action"])
 }
 
 // selfAuthenticated reports whether a route's handler establishes its own

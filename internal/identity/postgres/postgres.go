@@ -4,16 +4,15 @@
 // the database's history ([Migrations]), so that a generic copy moves a
 // SQLite database's rows over column by column. The types map as:
 // SQLite's text times (sqldb.FormatTime) become timestamptz, NULL when
-// unset; integer nanoseconds (idle_timeout, duration) and TOTP steps stay
-// bigint; the 0/1 flags mfa_required, backup_eligible and backup_state
-// become boolean; hash, sealed and passkey columns (BLOB: credential_id,
-// public_key, aaguid) become bytea; a passkey's sign_count stays bigint
-// and its transports one comma-separated text. Version 1120 (of the
-// passkeys' sub-block 1120–1129) mirrors SQLite's 620.
 // unset; integer nanoseconds (idle_timeout, duration, and the lockout
-// counters' Unix-nanosecond window_start and locked_until) and TOTP steps
-// and failure counts stay bigint; the 0/1 flag mfa_required becomes boolean; hash and sealed
-// columns (BLOB) become bytea.
+// counters' Unix-nanosecond window_start and locked_until), TOTP steps and
+// failure counts stay bigint; the 0/1 flags mfa_required, backup_eligible
+// and backup_state become boolean; hash, sealed and passkey columns (BLOB:
+// credential_id, public_key, aaguid) become bytea; a passkey's sign_count
+// stays bigint and its transports one comma-separated text; a tenant
+// policy's canonical JSON stays text (not jsonb, which would not keep its
+// bytes). Versions 1120 (passkeys), 1130 (policies and invitations) and
+// 1140 (lockout counters) mirror SQLite's 620, 630 and 640.
 //
 // Each method is one statement or one transaction. The compare-and-set
 // methods are single UPDATE or DELETE statements whose WHERE clause holds
@@ -43,7 +42,8 @@ import (
 )
 
 // Migrations is the history of the identity tables, versions 1100–1199
-// (600–1099 hold other stores in PostgreSQL).
+// (600–1099 hold other stores in PostgreSQL; 1130–1139: tenant policies
+// and invitations, internal/identity/admin).
 var Migrations = []pgdb.Migration{{
 	Version: 1100,
 	Name:    "identity users, credentials, sessions, grants and elevations",
@@ -133,6 +133,27 @@ CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status,
 	last_used_at    timestamptz
 );
 CREATE INDEX identity_passkeys_user ON identity_passkeys (tenant, user_id)`,
+}, {
+	Version: 1130,
+	Name:    "identity tenant policies and invitations",
+	SQL: `CREATE TABLE identity_policies (
+	tenant     text        PRIMARY KEY,
+	policy     text        NOT NULL,
+	version    bigint      NOT NULL,
+	updated_by text        NOT NULL,
+	updated_at timestamptz NOT NULL
+);
+CREATE TABLE identity_invitations (
+	hash       bytea       PRIMARY KEY,
+	tenant     text        NOT NULL,
+	user_id    text        NOT NULL,
+	created_by text        NOT NULL,
+	created_at timestamptz NOT NULL,
+	expires_at timestamptz NOT NULL,
+	used_at    timestamptz
+);
+CREATE INDEX identity_invitations_user ON identity_invitations (user_id);
+CREATE INDEX identity_users_tenant ON identity_users (tenant, id)`,
 }, {
 	Version: 1140,
 	Name:    "identity lockout counters",

@@ -232,16 +232,28 @@ func (s *Store) ApproveElevation(ctx context.Context, g identity.Grant) error {
 	if g.ElevationID == "" {
 		return fmt.Errorf("identity/postgres: %w: the grant names no elevation", identity.ErrInvalid)
 	}
+	// The user's row first, as DisableUser takes it (it then revokes the
+	// pending requests): the other order deadlocks an approval against a
+	// disabling.
 	return s.tx(ctx, "approve elevation", func(tx pgx.Tx) error {
+		if err := lockUser(ctx, tx, g.Tenant, g.UserID); err != nil {
+			if errors.Is(err, identity.ErrNotFound) {
+				// Report the request as missing (not its user) when
+				// the request does not exist either.
+				var one int
+				if qerr := tx.QueryRow(ctx, `SELECT 1 FROM identity_elevations WHERE tenant = $1 AND id = $2`,
+					g.Tenant, g.ElevationID).Scan(&one); qerr != nil {
+					return qerr
+				}
+			}
+			return err
+		}
 		requester, role, err := decide(ctx, tx, g.Tenant, g.ElevationID, identity.ElevationApproved, g.GrantedBy, g.GrantedAt, g.ID)
 		if err != nil {
 			return err
 		}
 		if requester != g.UserID || role != g.Role {
 			return fmt.Errorf("%w: the grant's user and role differ from the request's", identity.ErrInvalid)
-		}
-		if err := lockUser(ctx, tx, g.Tenant, g.UserID); err != nil {
-			return err
 		}
 		return insertGrant(ctx, tx, g)
 	})

@@ -104,8 +104,10 @@ func (s *Store) DisableUser(ctx context.Context, tenant, id string, at time.Time
 		if err != nil {
 			return err
 		}
-		rev.Elevations, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
+		if rev.Elevations, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		return revokeForDisable(ctx, tx, tenant, id, at, &rev)
 	})
 	return rev, err
 }

@@ -29,7 +29,8 @@ import (
 	"github.com/signet-pki/signet/internal/sqldb"
 )
 
-// Migrations is the history of the identity tables, versions 600–699.
+// Migrations is the history of the identity tables, versions 600–699
+// (630–639: tenant policies and invitations, internal/identity/admin).
 var Migrations = []sqldb.Migration{{
 	Version: 600,
 	Name:    "identity users, credentials, sessions, grants and elevations",
@@ -119,6 +120,27 @@ CREATE INDEX identity_elevations_pending ON identity_elevations (tenant, status,
 	last_used_at    TEXT
 );
 CREATE INDEX identity_passkeys_user ON identity_passkeys (tenant, user_id)`,
+}, {
+	Version: 630,
+	Name:    "identity tenant policies and invitations",
+	SQL: `CREATE TABLE identity_policies (
+	tenant     TEXT    PRIMARY KEY,
+	policy     TEXT    NOT NULL,
+	version    INTEGER NOT NULL,
+	updated_by TEXT    NOT NULL,
+	updated_at TEXT    NOT NULL
+);
+CREATE TABLE identity_invitations (
+	hash       BLOB PRIMARY KEY,
+	tenant     TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	created_by TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	expires_at TEXT NOT NULL,
+	used_at    TEXT
+);
+CREATE INDEX identity_invitations_user ON identity_invitations (user_id);
+CREATE INDEX identity_users_tenant ON identity_users (tenant, id)`,
 }, {
 	Version: 640,
 	Name:    "identity lockout counters",

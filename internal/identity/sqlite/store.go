@@ -122,15 +122,19 @@ func (s *Store) DisableUser(ctx context.Context, tenant, id string, at time.Time
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var e string
 			if err := rows.Scan(&e); err != nil {
+				rows.Close()
 				return err
 			}
 			rev.Elevations = append(rev.Elevations, e)
 		}
-		return rows.Err()
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return revokeForDisable(ctx, tx, tenant, id, at, &rev)
 	})
 	return rev, wrap("disable user", err)
 }

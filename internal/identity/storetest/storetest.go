@@ -66,6 +66,9 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
+	for _, c := range adminTests {
+		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
+	}
 }
 
 // base is the suite's clock: a time with microseconds, in a zone other
@@ -269,8 +272,12 @@ func testDisableUser(t *testing.T, db DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameHashes(rev.Sessions, [][32]byte{hash("a"), hash("b")}) || !slices.Equal(rev.Elevations, []string{"e-1"}) {
-		t.Fatalf("revoked %+v, want sessions a, b and elevation e-1", rev)
+	if !sameHashes(rev.Sessions, [][32]byte{hash("a"), hash("b")}) || !slices.Equal(rev.Elevations, []string{"e-1"}) ||
+		!slices.Equal(rev.Grants, []string{"g-2"}) {
+		t.Fatalf("revoked %+v, want sessions a, b, elevation e-1 and e-2's grant g-2", rev)
+	}
+	if gs, err := s.Grants(ctx, "t-1", "u-1"); err != nil || len(gs) != 0 {
+		t.Fatalf("grants of the disabled user %+v, %v; want the active elevation's revoked", gs, err)
 	}
 	u, err := s.UserByID(ctx, "t-1", "u-1")
 	if err != nil || u.Status != identity.StatusDisabled || !u.DisabledAt.Equal(at) {
