@@ -23,9 +23,10 @@ import (
 var OpenAPI []byte
 
 // Handler serves the recipient endpoints under /v1/recipient/. They are
-// not API-key authenticated: code and verify take the link token, the
-// others the session token (see the package documentation). It also
-// serves the sender's
+// not API-key authenticated: code, verify, passkey/begin and
+// passkey/finish take the link token, the others the session token,
+// after which they ask the request's authorizer (see the package
+// documentation). It also serves the sender's
 //
 //	POST /v1/envelopes/{id}/recipients/{recipient}/reissue
 //
@@ -34,8 +35,8 @@ type Handler struct {
 	Service *Service
 }
 
-// Register mounts the endpoints on mux; code, verify and sign are marked
-// sensitive for the stricter rate limits.
+// Register mounts the endpoints on mux; code, verify, the passkey
+// routes and sign are marked sensitive for the stricter rate limits.
 func (h *Handler) Register(mux api.Mux) {
 	mux.Handle("POST /v1/recipient/code", api.Sensitive(http.HandlerFunc(h.code)))
 	mux.Handle("POST /v1/recipient/verify", api.Sensitive(http.HandlerFunc(h.verify)))

@@ -9,8 +9,12 @@
 //
 // [Migrations] own versions 300–399 of the database's schema_migrations
 // ([pgdb.Migrate]); version 300 creates the final shape of the SQLite
-// history (its versions 300 and 301), and version 301 adds the sessions'
-// authentication methods as SQLite's 302 does. Types map as follows: TEXT is text,
+// history (its versions 300 and 301), version 301 adds the sessions'
+// authentication methods as SQLite's 302 does, and version 310 the
+// passkey columns as SQLite's 310 does (signing_auth.passkey_ceremony,
+// the sealed pending ceremony; signing_auth.passkey_used, the SHA-256
+// of used assertions, 32 bytes each; signing_sessions.passkey_intent,
+// the session's intent in its stored form). Types map as follows: TEXT is text,
 // BLOB is bytea (a token hash is checked to be 32 bytes), INTEGER is
 // bigint, including every time, which both drivers keep as integer
 // nanoseconds since the Unix epoch, so a time round-trips to the

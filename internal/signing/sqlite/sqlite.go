@@ -1,7 +1,10 @@
 // Package sqlite keeps the recipient side's links, sessions and
 // one-time-code state (with the lockouts, which survive restarts) ([signing.Store]) in the service's SQLite database
 // (modernc.org/sqlite, pure Go), by default DIR/signet.db. Tokens are
-// stored only as their SHA-256, codes only as keyed hashes. The schema is
+// stored only as their SHA-256, codes only as keyed hashes, a pending
+// passkey ceremony only sealed by the service; a passkey session's
+// intent (with the assertion's evidence, not secret) is kept in its
+// stored form ([signing.Intent.MarshalBinary]). The schema is
 // versioned with auditlog/sqlite's migrations (versions 300–399, tables
 // prefixed signing_).
 package sqlite
