@@ -668,3 +668,39 @@ func TestPasskeySecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskeyLockout: refused assertions count toward the recipient's
+// lockout like wrong codes: after MaxFailures of them the recipient is
+// locked out (429), even for a correct assertion, and the lockout is
+// recorded.
+func TestPasskeyLockout(t *testing.T) {
+	e := newEnv(t)
+	ann := &passkeytest.Authenticator{}
+	e.user("ann@example.com", ann)
+	env := e.sendDeed(1, false, passkeySigner("Ann", "ann@example.com", 1))
+	link := e.link("ann@example.com", 1)
+	for i := range signing.DefaultMaxFailures {
+		resp, err := ann.Get(e.begin(link).Options, "https://evil.example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, p, _ := e.finish(link, resp)
+		want := http.StatusUnauthorized
+		if i == signing.DefaultMaxFailures-1 {
+			want = http.StatusTooManyRequests
+		}
+		if st != want {
+			t.Fatalf("refusal %d: %d %+v, want %d", i+1, st, p, want)
+		}
+	}
+	if st, p := e.call("POST", "/v1/recipient/passkey/begin", "Link", link, nil, nil); st != http.StatusTooManyRequests || p.Type != api.ProblemBase+"recipient-locked" {
+		t.Fatalf("begin while locked out: %d %+v", st, p)
+	}
+	if n := e.audit.count(auditlog.RecipientLockedOut, ""); n != 1 {
+		t.Fatalf("%d lockout events", n)
+	}
+	s, err := e.store.AuthState(context.Background(), env.ID, env.Recipients[0].ID)
+	if err != nil || s.Lockouts != 1 || s.LockedUntil.IsZero() {
+		t.Fatalf("state %+v, %v", s, err)
+	}
+}
