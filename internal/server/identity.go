@@ -3,10 +3,12 @@ package server
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"time"
 
 	"github.com/signet-pki/signet/internal/identity/oidc"
+	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail/sms"
 )
 
@@ -123,4 +125,28 @@ func (c *SMSConfig) validate() error {
 		return errors.New("sms_gateway.token_env names the environment variable of the gateway's token; it is required")
 	}
 	return nil
+}
+
+// webAuthn returns the passkeys' relying party: identity.webauthn_rp_id
+// (default the first DNS name of tls_hosts, else "localhost") and its
+// origins (default https://RPID and https://RPID:PORT of listen).
+func (c Config) webAuthn() passkey.Config {
+	rp := c.Identity.WebAuthnRPID
+	if rp == "" {
+		rp = "localhost"
+		for _, h := range c.TLSHosts {
+			if net.ParseIP(h) == nil {
+				rp = h
+				break
+			}
+		}
+	}
+	origins := c.Identity.WebAuthnOrigins
+	if len(origins) == 0 {
+		origins = []string{"https://" + rp}
+		if _, port, err := net.SplitHostPort(c.Listen); err == nil && port != "443" && port != "0" {
+			origins = append(origins, "https://"+net.JoinHostPort(rp, port))
+		}
+	}
+	return passkey.Config{RPID: rp, RPName: "Signet", Origins: origins}
 }

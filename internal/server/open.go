@@ -20,6 +20,7 @@ import (
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity/login"
+	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/mail/sms"
 	"github.com/signet-pki/signet/internal/signing"
@@ -175,6 +176,11 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 			return nil, fmt.Errorf("server: sms_gateway: %w", err)
 		}
 	}
+	passkeys, err := passkey.New(s.cfg.webAuthn(), st.Identity, o.now)
+	if err != nil {
+		return nil, fmt.Errorf("server: identity.webauthn: %w", err)
+	}
+	s.passkeys = passkeys
 	cfg := signing.Config{
 		Store: st.Signing, Blobs: st.Blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
@@ -182,6 +188,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		TempDir: tempDir, Now: o.now, Logger: o.logger, Locks: s.locks,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
+		Passkeys:      passkeys, Users: st.Identity,
 	}
 	if gateway != nil {
 		cfg.SMS = gateway

@@ -17,6 +17,7 @@ import (
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
+	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
@@ -120,6 +121,7 @@ type Server struct {
 	accounts *accounts.Service
 	workflow *workflow.Service
 	people   *people
+	passkeys *passkey.Service
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
 	// waits for them.

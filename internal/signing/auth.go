@@ -175,7 +175,7 @@ func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (CodeSent, er
 
 // passkeyRequired is the answer to a passkey recipient's link.
 func passkeyRequired() error {
-	return withDetail(ErrPasskeyRequired, "this recipient must confirm with a registered passkey, which this link cannot do yet; ask the sender", nil)
+	return withDetail(ErrPasskeyRequired, "this recipient confirms with the passkey of their registered account, not with a code: POST /v1/recipient/passkey/begin, then /finish", nil)
 }
 
 // replaceCode makes a fresh code the pending one of l's recipient, within
@@ -223,7 +223,8 @@ func (s *Service) replaceCode(ctx context.Context, l Link) (string, error) {
 // email_code or sms_code recipient, the access code of an access_code
 // one, nothing for a link_only one (allowed only while both the envelope
 // and [Config.AllowLinkOnly] allow it, else [ErrLinkOnlyDisabled]); a
-// passkey recipient is refused ([ErrPasskeyRequired]). A correct code is
+// passkey recipient is refused ([ErrPasskeyRequired]: they confirm with
+// [Service.BeginPasskey] and [Service.FinishPasskey]). A correct code is
 // consumed and yields a session token that carries the methods used; a
 // wrong code of any kind counts toward one lockout per recipient.
 // Lockouts escalate along [Config.Lockouts], and the run of wrong codes

@@ -28,8 +28,9 @@ type SMSSender interface {
 //   - link_only: "email" (only possession of the e-mailed link) at
 //     assurance "none": no authenticator of SP 800-63B was used.
 //
-// A passkey recipient has none yet (the passkey flow is built
-// elsewhere); an unknown level has none, and verifies nothing.
+// A passkey recipient verifies no code: what their confirmation proves
+// depends on the passkey ([passkeyEvidence]). An unknown level has none,
+// and verifies nothing.
 func evidence(level string) (methods []string, assurance string, ok bool) {
 	switch level {
 	case workflow.AuthEmailCode:

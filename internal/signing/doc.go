@@ -17,7 +17,7 @@
 // Clients send tokens in the Authorization header, never in a path or a
 // query (which access logs, browser history and Referer headers keep):
 //
-//	Authorization: Link <link token>        POST /v1/recipient/code, /verify
+//	Authorization: Link <link token>        POST /v1/recipient/code, /verify, /passkey/begin, /passkey/finish
 //	Authorization: Session <session token>  every other /v1/recipient/ route
 //
 // What the recipient proves besides holding the link depends on their
@@ -37,8 +37,10 @@
 //   - link_only: no further proof. The envelope must allow it and so must
 //     the service ([Config.AllowLinkOnly], off by default), checked at
 //     every verification (403 link-only-disabled otherwise).
-//   - passkey: recorded; its link sends and verifies nothing (401
-//     passkey-required) until the passkey flow exists.
+//   - passkey: the registered user of the envelope's tenant with the
+//     recipient's address confirms with one of their passkeys what the
+//     recipient will sign (see "Passkey confirmation" below). Their link
+//     sends and verifies no code (401 passkey-required).
 //
 // One-time codes are stored as keyed hashes with a ten-minute expiry;
 // sends are rate-limited per recipient. POST /v1/recipient/verify compares
@@ -52,9 +54,63 @@
 // session never grants more than its own recipient's actions, and a
 // document id grants nothing outside the session's envelope.
 //
+// Every session route establishes the recipient principal
+// ([Session.Principal]: the recipient of the session's envelope, with its
+// amr values and, for a passkey session, the strong authentication
+// "passkey" at the confirmation's time) and asks the request's
+// authorizer (api.Authorize, installed by the router's gate) for the
+// route's action with the envelope's stored facts: envelope.read or
+// document.read to look, envelope.sign to consent, sign or decline. On a
+// high-assurance envelope envelope.sign needs a strong authentication
+// within the tenant's step-up window (internal/authz), which only a
+// passkey confirmation gives a recipient. Without an authorizer in the
+// context the routes answer 500: the check is never skipped.
+//
 // Every link and session authentication reads the envelope's state: once
 // the envelope is completed, declined, voided or expired, all its links
 // and sessions answer 410 (envelope-ended) and nothing is sent or shown.
+//
+// # Passkey confirmation
+//
+// A passkey recipient is an active, registered user ([Config.Users]) of
+// the envelope's tenant with the recipient's e-mail address and at least
+// one passkey; anything else is refused (403 passkey-unavailable), never
+// answered with a weaker method. [Service.BeginPasskey] (POST
+// /v1/recipient/passkey/begin) returns WebAuthn request options from
+// [Config.Passkeys] whose challenge binds the exact document versions
+// the recipient is about to sign: passkey.SigningChallenge([IntentDigest]
+// of the versions, envelope id, recipient id), where the digest of one
+// document is its SHA-256 and that of several a domain-separated hash of
+// the ordered (document id, SHA-256) list. The ceremony is kept in the
+// recipient's state, sealed (AES-256-GCM under a key derived from
+// [Config.CodeKey], bound to the recipient), with the relying party's
+// expiry, for one use. [Service.FinishPasskey] (POST
+// /v1/recipient/passkey/finish) takes it out, checks that the documents
+// have not changed (409 passkey-confirmation-outdated), has the relying
+// party verify the assertion (origin, RP ID, challenge, user
+// verification, the user's credential, signature, counter), refuses an
+// assertion the recipient already used ([AuthState.UsedAssertions]: a
+// passkey without a counter cannot replay one), and opens a session as a
+// verified code does. Its amr values and assurance follow NIST SP
+// 800-63B-4 by the passkey's BE flag: "hwk" and "user" at "aal3" for a
+// device-bound passkey, "swk" and "user" at "aal2" for a synced one. The
+// session keeps the [Intent] (the versions, the digest, the challenge,
+// the assertion's DER evidence). Refused assertions count toward the
+// lockout below like wrong codes.
+//
+// A passkey recipient, and every recipient of a high-assurance envelope
+// (whose signers and approvers the workflow requires to be passkey
+// recipients), signs only in a passkey session ([ErrPasskeyRequired]),
+// and only the versions its intent approved: if another signer of a
+// parallel group signed a document since, [Service.Sign] refuses with
+// [ErrIntentOutdated] (409) before anything is issued or signed, and the
+// recipient confirms the current versions again. Each signer certificate
+// then carries the intent in its authentication-evidence extension
+// (pki/ca's SigningIntent: digest, envelope, recipient, challenge and
+// evidence), which passkey.VerifySigningEvidence re-checks offline with
+// the passkey's public key; the signature.created and key.used events
+// record the method, its time, the digest and the SHA-256 of the
+// evidence (the evidence itself, up to 4 KiB, is in the certificate).
 //
 // # Lockouts
 //
@@ -81,7 +137,8 @@
 // key generated in the configured backend, certified for ten minutes by
 // the tenant's issuing CA to the recipient's verified name and email with
 // the authentication evidence of the session (its amr values and
-// assurance, see above), a PAdES B-T approval
+// assurance, and for a passkey session the signing intent, see above), a
+// PAdES B-T approval
 // signature time-stamped by the built-in TSA (no time-stamp, no
 // signature), the new revision stored in the blob store, and the workflow
 // told. The key is destroyed after use.

@@ -28,10 +28,32 @@ var (
 	// ErrWrongCode means the one-time code is wrong, expired or was never
 	// sent, or the access code is wrong (401).
 	ErrWrongCode = &api.Error{Kind: api.KindUnauthorized, Type: "invalid-code", Title: "Invalid one-time code"}
-	// ErrPasskeyRequired means the recipient must authenticate with a
-	// registered user's passkey, which this flow cannot verify yet: the
-	// link opens nothing (401).
+	// ErrPasskeyRequired means the recipient must confirm with a
+	// registered user's passkey (POST /v1/recipient/passkey/begin and
+	// /finish), not with a code; or that a high-assurance envelope is
+	// signed only in a session opened by a passkey confirmation (401).
 	ErrPasskeyRequired = &api.Error{Kind: api.KindUnauthorized, Type: "passkey-required", Title: "Passkey required"}
+	// ErrPasskeyUnavailable means a passkey recipient cannot confirm: no
+	// registered user of the envelope's tenant has the recipient's
+	// address, the user is disabled, or has no passkey; the detail says
+	// which. Nothing weaker is offered instead (403).
+	ErrPasskeyUnavailable = &api.Error{Kind: api.KindForbidden, Type: "passkey-unavailable", Title: "No passkey to confirm with"}
+	// ErrPasskeyRefused means the passkey confirmation failed: the
+	// assertion does not verify (origin, relying party, challenge, user
+	// verification, signature, a credential that is not the user's, a
+	// counter that did not increase, an assertion already used), or no
+	// confirmation is pending (never begun, expired, or already used)
+	// (401).
+	ErrPasskeyRefused = &api.Error{Kind: api.KindUnauthorized, Type: "passkey-refused", Title: "Passkey confirmation refused"}
+	// ErrNotPasskeyRecipient means the passkey routes were used for a
+	// recipient whose level is not passkey (409).
+	ErrNotPasskeyRecipient = &api.Error{Kind: api.KindConflict, Type: "not-a-passkey-recipient", Title: "Recipient does not confirm with a passkey"}
+	// ErrIntentOutdated means the documents changed since the passkey
+	// confirmation (another signer of a parallel group signed first):
+	// what the passkey approved is not what would be signed, so nothing
+	// is signed until the recipient confirms the current versions again
+	// (409).
+	ErrIntentOutdated = &api.Error{Kind: api.KindConflict, Type: "passkey-confirmation-outdated", Title: "Documents changed since the passkey confirmation"}
 	// ErrLinkOnlyDisabled means a link_only recipient's link was used
 	// while link-only access is not allowed, by the envelope or by the
 	// service (403).

@@ -2,14 +2,17 @@ package signing
 
 import (
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
@@ -20,9 +23,10 @@ import (
 var OpenAPI []byte
 
 // Handler serves the recipient endpoints under /v1/recipient/. They are
-// not API-key authenticated: code and verify take the link token, the
-// others the session token (see the package documentation). It also
-// serves the sender's
+// not API-key authenticated: code, verify, passkey/begin and
+// passkey/finish take the link token, the others the session token,
+// after which they ask the request's authorizer (see the package
+// documentation). It also serves the sender's
 //
 //	POST /v1/envelopes/{id}/recipients/{recipient}/reissue
 //
@@ -31,16 +35,18 @@ type Handler struct {
 	Service *Service
 }
 
-// Register mounts the endpoints on mux; code, verify and sign are marked
-// sensitive for the stricter rate limits.
+// Register mounts the endpoints on mux; code, verify, the passkey
+// routes and sign are marked sensitive for the stricter rate limits.
 func (h *Handler) Register(mux api.Mux) {
 	mux.Handle("POST /v1/recipient/code", api.Sensitive(http.HandlerFunc(h.code)))
 	mux.Handle("POST /v1/recipient/verify", api.Sensitive(http.HandlerFunc(h.verify)))
-	mux.Handle("GET /v1/recipient/envelope", h.withSession(h.envelope))
-	mux.Handle("GET /v1/recipient/documents/{id}", h.withSession(h.document))
-	mux.Handle("POST /v1/recipient/consent", h.withSession(h.consent))
-	mux.Handle("POST /v1/recipient/sign", api.Sensitive(h.withSession(h.sign)))
-	mux.Handle("POST /v1/recipient/decline", h.withSession(h.decline))
+	mux.Handle("POST /v1/recipient/passkey/begin", api.Sensitive(http.HandlerFunc(h.passkeyBegin)))
+	mux.Handle("POST /v1/recipient/passkey/finish", api.Sensitive(http.HandlerFunc(h.passkeyFinish)))
+	mux.Handle("GET /v1/recipient/envelope", h.withSession(actionEnvelopeRead, h.envelope))
+	mux.Handle("GET /v1/recipient/documents/{id}", h.withSession(actionDocumentRead, h.document))
+	mux.Handle("POST /v1/recipient/consent", h.withSession(actionEnvelopeSign, h.consent))
+	mux.Handle("POST /v1/recipient/sign", api.Sensitive(h.withSession(actionEnvelopeSign, h.sign)))
+	mux.Handle("POST /v1/recipient/decline", h.withSession(actionEnvelopeSign, h.decline))
 	mux.HandleFunc("POST /v1/envelopes/{id}/recipients/{recipient}/reissue", h.reissue)
 }
 
@@ -156,8 +162,36 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	api.WriteSecretJSON(w, r, http.StatusOK, verifyResponse{Session: tok, ExpiresAt: ss.ExpiresAt})
 }
 
-// withSession authenticates the session token before fn.
-func (h *Handler) withSession(fn func(w http.ResponseWriter, r *http.Request, ss Session)) http.Handler {
+// The actions the session routes declare (x-signet-action).
+const (
+	actionEnvelopeRead = "envelope.read"
+	actionDocumentRead = "document.read"
+	actionEnvelopeSign = "envelope.sign"
+)
+
+// Principal returns the recipient principal of session ss: the
+// recipient of its envelope in its tenant, with the methods of its
+// verification and, for a session opened by a passkey confirmation, the
+// strong authentication "passkey" at its time (what a high-assurance
+// envelope's envelope.sign demands, within the tenant's step-up window).
+func (ss Session) Principal() api.Principal {
+	p := api.Principal{
+		Kind: api.PrincipalRecipient, ID: ss.RecipientID, Tenant: ss.Tenant, Envelope: ss.EnvelopeID,
+		AuthMethods: slices.Clone(ss.Methods),
+	}
+	if ss.Intent != nil {
+		p.StrongAuth = api.Authentication{Method: passkeyMethod, At: ss.AuthTime}
+	}
+	return p
+}
+
+// withSession authenticates the session token, establishes the
+// recipient principal ([Session.Principal]) and asks the request's
+// authorizer (api.Authorize) whether it may perform action on the
+// session's envelope, with the envelope's stored facts (HighAssurance),
+// before fn. Without an authorizer the request is refused (500): the
+// check is never skipped.
+func (h *Handler) withSession(action string, fn func(w http.ResponseWriter, r *http.Request, ss Session)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hash, ok := tokenFrom(r, SchemeSession)
 		if !ok {
@@ -170,10 +204,72 @@ func (h *Handler) withSession(fn func(w http.ResponseWriter, r *http.Request, ss
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		// Names the recipient in the access log line.
-		r = r.WithContext(api.WithPrincipal(r.Context(), api.Principal{Kind: api.PrincipalRecipient, ID: ss.RecipientID, Tenant: ss.Tenant}))
+		// Names the recipient in the access log line, and is who the
+		// authorizer decides for.
+		r = r.WithContext(api.WithPrincipal(r.Context(), ss.Principal()))
+		v, err := h.Service.view(r.Context(), ss.EnvelopeID, ss.RecipientID)
+		if err != nil {
+			problem(w, r, err)
+			return
+		}
+		if err := api.Authorize(r.Context(), api.AccessCheck{
+			Action: action, Tenant: ss.Tenant, Envelope: ss.EnvelopeID, HighAssurance: v.Envelope.HighAssurance,
+		}); err != nil {
+			api.WriteProblem(w, r, err)
+			return
+		}
 		fn(w, r, ss)
 	})
+}
+
+// passkeyBegin starts a passkey recipient's confirmation.
+func (h *Handler) passkeyBegin(w http.ResponseWriter, r *http.Request) {
+	hash, ok := tokenFrom(r, SchemeLink)
+	if !ok {
+		unauthorized(w, r, SchemeLink, withDetail(ErrInvalidLink, "send the link token as Authorization: Link <token>", nil))
+		return
+	}
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	c, err := h.Service.BeginPasskey(r.Context(), hash, api.AuditRequest(r))
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, c)
+}
+
+type passkeyFinishRequest struct {
+	// Response is the browser's AuthenticationResponseJSON.
+	Response json.RawMessage `json:"response"`
+}
+
+func (h *Handler) passkeyFinish(w http.ResponseWriter, r *http.Request) {
+	hash, ok := tokenFrom(r, SchemeLink)
+	if !ok {
+		unauthorized(w, r, SchemeLink, withDetail(ErrInvalidLink, "send the link token as Authorization: Link <token>", nil))
+		return
+	}
+	var req passkeyFinishRequest
+	if err := api.DecodeJSONLimit(w, r, &req, passkey.MaxResponse+1024); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	if len(req.Response) == 0 || req.Response[0] != '{' {
+		api.WriteProblem(w, r, withDetail(ErrInvalid, "response must be the authenticator's answer (a JSON object from navigator.credentials.get)", nil))
+		return
+	}
+	tok, ss, err := h.Service.FinishPasskey(r.Context(), hash, req.Response, api.AuditRequest(r))
+	if err != nil {
+		problem(w, r, err)
+		return
+	}
+	// The session token is shown once: never kept for an idempotent replay.
+	api.WriteSecretJSON(w, r, http.StatusOK, verifyResponse{Session: tok, ExpiresAt: ss.ExpiresAt})
 }
 
 func (h *Handler) envelope(w http.ResponseWriter, r *http.Request, ss Session) {

@@ -25,7 +25,11 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/identity"
+	"github.com/signet-pki/signet/internal/identity/passkey"
+	identitysqlite "github.com/signet-pki/signet/internal/identity/sqlite"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
@@ -163,6 +167,60 @@ type env struct {
 	// logs receives every log line of the services and of the API's
 	// request logger.
 	logs *lockedBuffer
+	// users is the identity store (in signet.db) of the registered
+	// users behind passkey recipients, and passkeys the relying party.
+	users    identity.Store
+	passkeys *passkey.Service
+	// authz counts the authorizer's decisions by effect.
+	authz *testAuthorizer
+}
+
+// Passkey relying party of the tests.
+const (
+	rpID     = "signet.example"
+	rpOrigin = "https://signet.example"
+)
+
+// testAuthorizer stands in for internal/access in front of the recipient
+// routes: it decides with internal/authz (each tenant's strict default
+// policy, the env's clock) and answers as internal/access does.
+type testAuthorizer struct {
+	now       func() time.Time
+	mu        sync.Mutex
+	decisions map[authz.Effect]int
+}
+
+func (a *testAuthorizer) Authorize(ctx context.Context, p api.Principal, c api.AccessCheck) error {
+	act, err := authz.ParseAction(c.Action)
+	if err != nil {
+		return &api.Error{Kind: api.KindInternal, Detail: "unknown action", Err: err}
+	}
+	if p.Kind != api.PrincipalRecipient {
+		return &api.Error{Kind: api.KindForbidden, Type: "forbidden", Detail: "the test authorizer knows recipients only"}
+	}
+	ap := authz.Principal{Kind: authz.KindRecipient, ID: p.ID, Tenant: p.Tenant, Envelope: p.Envelope,
+		StrongAuth: authz.Authentication{Method: authz.Method(p.StrongAuth.Method), At: p.StrongAuth.At}}
+	req := authz.Request{Action: act, Tenant: c.Tenant, Envelope: c.Envelope, HighAssurance: c.HighAssurance}
+	if req.Tenant == "" {
+		req.Tenant = p.Tenant
+	}
+	d := authz.Decide(ap, req, authz.TenantPolicy{Tenant: p.Tenant}, a.now())
+	a.mu.Lock()
+	a.decisions[d.Effect]++
+	a.mu.Unlock()
+	switch d.Effect {
+	case authz.Allow:
+		return nil
+	case authz.StepUpRequired:
+		return &api.Error{Kind: api.KindUnauthorized, Type: "step-up-required", Detail: d.Reason}
+	}
+	return &api.Error{Kind: api.KindForbidden, Type: "forbidden", Detail: "not permitted: " + d.Reason}
+}
+
+func (a *testAuthorizer) count(e authz.Effect) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.decisions[e]
 }
 
 // lockedBuffer is a log destination safe for concurrent writes.
@@ -323,6 +381,14 @@ func newEnvOptions(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	users, err := identitysqlite.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pks, err := passkey.New(passkey.Config{RPID: rpID, RPName: "Signet", Origins: []string{rpOrigin}, Timeout: 5 * time.Minute}, users, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	codeKey := make([]byte, 32)
 	rand.Read(codeKey)
 	logs := &lockedBuffer{}
@@ -332,11 +398,12 @@ func newEnvOptions(t *testing.T, o envOptions) *env {
 		Seal: &seals{m: km, id: map[string]string{}}, Timestamper: ts,
 		Fetcher: &ltv.Fetcher{Roots: []*x509.Certificate{root.Certificate}},
 		LinkURL: "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now, TempDir: dir,
-		Locks: locks, Logger: logger,
+		Locks: locks, Logger: logger, Passkeys: pks, Users: users,
 	}
 	e := &env{
 		t: t, clock: clk, audit: audit, mailbox: box, tsa: ts, cfg: cfg, store: st, wfStore: wfStore,
-		blobs: blobs, root: root.Certificate, dir: dir, logs: logs,
+		blobs: blobs, root: root.Certificate, dir: dir, logs: logs, users: users, passkeys: pks,
+		authz: &testAuthorizer{now: clk.Now, decisions: map[authz.Effect]int{}},
 		wfCfg: workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: audit, Now: clk.Now, Locks: locks, Logger: logger},
 	}
 	if o.adjust != nil {
@@ -384,11 +451,14 @@ func (e *env) node() *node {
 	(&signing.Handler{Service: svc}).Register(router)
 	logger := e.cfg.Logger
 	h := apiKeys(router)
+	// The server's gate puts the authorizer into every request's
+	// context; the session routes ask it.
 	withLogger := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := api.WithAuthorizer(r.Context(), e.authz)
 		if logger != nil {
-			r = r.WithContext(api.WithLogger(r.Context(), logger))
+			ctx = api.WithLogger(ctx, logger)
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 	return &node{wf: wf, svc: svc, notifier: notifier, api: withLogger}
 }

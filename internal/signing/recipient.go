@@ -2,8 +2,11 @@ package signing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
@@ -11,11 +14,31 @@ import (
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
-// actor is the workflow actor of session ss in request req.
+// actor is the workflow actor of session ss in request req: with the
+// session's authentication, and for a passkey session the facts of its
+// confirmation ([intentDetails]) for the signature.created events.
 func actor(ss Session, req auditlog.Request) workflow.Actor {
 	return workflow.Actor{
 		Tenant: ss.Tenant, Kind: auditlog.ActorRecipient, ID: ss.RecipientID,
 		CorrelationID: req.CorrelationID, ClientRequestID: req.ClientRequestID, IP: req.IP, UserAgent: req.UserAgent,
+		AuthMethods: slices.Clone(ss.Methods), AuthStrength: ss.Assurance, AuthDetails: intentDetails(ss),
+	}
+}
+
+// intentDetails are the audit details of a passkey session's
+// confirmation: the method, its time, the intent digest, and the SHA-256
+// of the assertion's evidence (the evidence itself, up to 4 KiB, is in
+// the signer certificate, not in the event). Nil for another session.
+func intentDetails(ss Session) map[string]string {
+	if ss.Intent == nil {
+		return nil
+	}
+	sum := sha256.Sum256(ss.Intent.Evidence)
+	return map[string]string{
+		"auth_method":          passkeyMethod,
+		"auth_time":            ss.AuthTime.UTC().Format(time.RFC3339),
+		"auth_evidence_sha256": hex.EncodeToString(sum[:]),
+		"intent_digest":        hex.EncodeToString(ss.Intent.Digest[:]),
 	}
 }
 

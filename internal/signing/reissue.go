@@ -111,7 +111,8 @@ func (s *Service) reissueLink(ctx context.Context, a workflow.Actor, e *workflow
 		return "", Link{}, AuthState{}, withDetail(ErrUnavailable, "the re-issue could not be recorded, so it was not carried out", err)
 	}
 	// The send rate limit is kept: a re-issue is not a way around it.
-	fresh := AuthState{EnvelopeID: e.ID, RecipientID: r.ID, WindowStart: st.WindowStart, WindowSends: st.WindowSends}
+	// The used passkey assertions stay used: a replay stays refused.
+	fresh := AuthState{EnvelopeID: e.ID, RecipientID: r.ID, WindowStart: st.WindowStart, WindowSends: st.WindowSends, UsedAssertions: st.UsedAssertions}
 	if err := s.cfg.Store.Reissue(ctx, l, fresh); err != nil {
 		return "", Link{}, AuthState{}, fmt.Errorf("signing: store re-issued link: %w", err)
 	}

@@ -3,6 +3,7 @@ package signing
 import (
 	"context"
 	"crypto"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/cluster"
+	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/pades"
@@ -137,6 +139,14 @@ type Config struct {
 	// state is read and replaced (nil: in-process locks of the service's
 	// own). Nodes that share the Store MUST share it.
 	Locks Locker
+	// Passkeys is the WebAuthn relying party with which passkey
+	// recipients confirm what they sign, and Users finds the registered
+	// user behind such a recipient (an active user of the envelope's
+	// tenant with the recipient's address). Set both or neither; with
+	// neither, a passkey recipient's confirmation answers 503 and nothing
+	// weaker is offered.
+	Passkeys *passkey.Service
+	Users    Users
 }
 
 // A Locker takes named locks: Lock waits until the lock named key is free
@@ -169,6 +179,8 @@ func (c *Config) Validate() error {
 		return errors.New("signing: no link URL")
 	case len(c.CodeKey) < 16:
 		return errors.New("signing: code key shorter than 16 bytes")
+	case (c.Passkeys == nil) != (c.Users == nil):
+		return errors.New("signing: passkeys need both a relying party (Passkeys) and a user directory (Users)")
 	case c.LinkTTL < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 || c.CodeWindow < 0 || c.MaxFailures < 0 || c.CodeSends < 0:
 		return errors.New("signing: negative limit")
 	}
@@ -312,6 +324,8 @@ type Service struct {
 	notifier *Notifier
 
 	locks Locker
+	// ceremonies seals pending passkey ceremonies.
+	ceremonies cipher.AEAD
 }
 
 // New returns the service over cfg, the envelope workflow wf (built with
@@ -332,7 +346,11 @@ func New(cfg Config, wf Workflow, n *Notifier) (*Service, error) {
 	if locks == nil {
 		locks = cluster.NewLocalLocks()
 	}
-	return &Service{base: b, wf: wf, notifier: n, locks: locks}, nil
+	aead, err := ceremonyAEAD(cfg.CodeKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{base: b, wf: wf, notifier: n, locks: locks, ceremonies: aead}, nil
 }
 
 // lockRecipient takes the lock of recipient recipientID of envelope

@@ -49,6 +49,9 @@ func (s *Service) Sign(ctx context.Context, ss Session, req auditlog.Request) (S
 	if err := canSign(v); err != nil {
 		return SignResult{}, err
 	}
+	if err := checkIntent(v, ss); err != nil {
+		return SignResult{}, err
+	}
 	a := actor(ss, req)
 	ids := make([]string, 0, len(v.Envelope.Documents))
 	for _, d := range v.Envelope.Documents {
@@ -106,6 +109,32 @@ func canSign(v *workflow.RecipientView) error {
 	return nil
 }
 
+// checkIntent checks that session ss may sign what v's recipient has
+// left to sign: a passkey recipient, and every recipient of a
+// high-assurance envelope, signs only in a session opened by a passkey
+// confirmation ([ErrPasskeyRequired]); the confirmation's intent must be
+// the recipient's and approve the current version of every document
+// left ([ErrIntentOutdated] when another signer changed one since).
+// [Service.Sign] checks before anything is signed, and again under each
+// document's lock.
+func checkIntent(v *workflow.RecipientView, ss Session) error {
+	if ss.Intent == nil {
+		if workflow.NormalizeAuth(v.Recipient.Auth) == workflow.AuthPasskey || v.Envelope.HighAssurance {
+			return withDetail(ErrPasskeyRequired, "this signature needs a passkey confirmation of the documents (POST /v1/recipient/passkey/begin and /finish)", nil)
+		}
+		return nil
+	}
+	if !ss.Intent.Binds(ss.EnvelopeID, ss.RecipientID) {
+		return withDetail(ErrInvalidSession, "the session's passkey confirmation is not this recipient's", nil)
+	}
+	for _, d := range toSign(v) {
+		if sum, ok := ss.Intent.version(d.DocumentID); !ok || sum != d.SHA256 {
+			return withDetail(ErrIntentOutdated, fmt.Sprintf("document %s changed since your passkey confirmation (another signer signed it first): what you approved is not what would be signed; confirm the current versions again (POST /v1/recipient/passkey/begin)", d.DocumentID), nil)
+		}
+	}
+	return nil
+}
+
 // signDocument signs document id under its lock. It returns nil if the
 // recipient signed it meanwhile.
 func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a workflow.Actor, id string) (*SignedDocument, workflow.Progress, error) {
@@ -120,6 +149,9 @@ func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a w
 		return nil, workflow.Progress{}, err
 	}
 	if err := canSign(v); err != nil {
+		return nil, workflow.Progress{}, err
+	}
+	if err := checkIntent(v, ss); err != nil {
 		return nil, workflow.Progress{}, err
 	}
 	d := v.Envelope.Document(id)
@@ -168,6 +200,14 @@ func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipi
 		return nil, withDetail(ErrInvalidSession, "the session carries no authentication evidence; verify again", nil)
 	}
 	ev := ca.AuthEvidence{Methods: slices.Clone(ss.Methods), AssuranceLevel: ss.Assurance, Time: ss.AuthTime}
+	details := map[string]string{"purpose": "ephemeral-signer", "operation": "sign"}
+	if in := ss.Intent; in != nil {
+		ev.SigningIntent = &ca.SigningIntent{DocumentSHA256: in.Digest, EnvelopeID: ss.EnvelopeID, SignerID: ss.RecipientID,
+			Challenge: in.Challenge, Assertion: slices.Clone(in.Evidence)}
+		for k, v := range intentDetails(ss) {
+			details[k] = v
+		}
+	}
 	signer, cert, done, err := s.cfg.CA.IssueEphemeral(ctx, id, ev)
 	if err != nil {
 		return nil, withDetail(ErrUnavailable, "the signing certificate could not be issued; nothing was signed", err)
@@ -182,7 +222,7 @@ func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipi
 		Actor:   auditlog.Actor{Kind: auditlog.ActorRecipient, ID: ss.RecipientID, AuthMethods: ss.Methods, AuthStrength: ss.Assurance},
 		Subject: auditlog.Subject{EnvelopeID: ss.EnvelopeID, DocumentSHA256: sum, CertificateSerial: cert.SerialNumber.Text(16)},
 		Outcome: auditlog.OutcomeSuccess,
-		Details: map[string]string{"purpose": "ephemeral-signer", "operation": "sign"},
+		Details: details,
 	}); err != nil {
 		return nil, withDetail(ErrUnavailable, "the signature could not be recorded; nothing was signed", err)
 	}

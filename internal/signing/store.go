@@ -25,7 +25,9 @@ type Link struct {
 }
 
 // A Session is a stored recipient session, created by a successful
-// verification (a correct one-time or access code, or a link-only link). Like a link, it is stored as the hash of its token.
+// verification (a correct one-time or access code, a link-only link, or
+// a passkey confirmation). Like a link, it is stored as the hash of its
+// token.
 type Session struct {
 	Hash        [32]byte
 	Tenant      string
@@ -42,6 +44,12 @@ type Session struct {
 	// evidence and the audit events of the session's signatures.
 	Methods   []string
 	Assurance string
+	// Intent is, for a session opened by a passkey confirmation
+	// ([Service.FinishPasskey]), what the passkey approved, with the
+	// assertion as evidence; nil for any other session. AuthTime is then
+	// the time of the assertion, the recipient's latest strong
+	// authentication.
+	Intent *Intent
 }
 
 // AuthState is the one-time-code state of one recipient of one envelope.
@@ -65,6 +73,17 @@ type AuthState struct {
 	// WindowStart and WindowSends rate-limit code sends.
 	WindowStart time.Time
 	WindowSends int
+	// Ceremony is the pending passkey confirmation of a passkey
+	// recipient ([Service.BeginPasskey]): the passkey ceremony sealed
+	// under a key derived from [Config.CodeKey], never in clear; empty
+	// when none. [Service.FinishPasskey] takes it out before it verifies
+	// anything, so that it is used once.
+	Ceremony []byte
+	// UsedAssertions are the SHA-256 of the signatures of the recipient's
+	// latest accepted passkey assertions, oldest first, at most
+	// [MaxUsedAssertions]: an assertion is accepted once, even from an
+	// authenticator that keeps no signature counter.
+	UsedAssertions [][32]byte
 }
 
 // A Store keeps links, sessions and one-time-code state. Package

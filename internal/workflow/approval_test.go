@@ -13,9 +13,14 @@ import (
 // with one signer.
 func (e *env) approvalDraft(doc string, highAssurance bool) *workflow.Envelope {
 	e.t.Helper()
+	// A high-assurance envelope's signers confirm with a passkey.
+	auth := ""
+	if highAssurance {
+		auth = workflow.AuthPasskey
+	}
 	env, err := e.svc.CreateEnvelope(context.Background(), actor("t1"), workflow.CreateRequest{
 		Subject: "Contract", Documents: []string{doc}, ApprovalRequired: true, HighAssurance: highAssurance,
-		Recipients: []workflow.RecipientInput{{Role: workflow.RoleSigner, Name: "S", Email: "s@example.com", Order: 1}},
+		Recipients: []workflow.RecipientInput{{Role: workflow.RoleSigner, Name: "S", Email: "s@example.com", Auth: auth, Order: 1}},
 	})
 	if err != nil {
 		e.t.Fatal(err)

@@ -76,7 +76,7 @@ func (s *Service) record(ctx context.Context, a Actor, ev audit) (string, error)
 		ID:      id,
 		Type:    typ,
 		Tenant:  ev.tenant,
-		Actor:   auditlog.Actor{Kind: a.Kind, ID: a.ID},
+		Actor:   auditlog.Actor{Kind: a.Kind, ID: a.ID, AuthMethods: a.AuthMethods, AuthStrength: a.AuthStrength},
 		Subject: ev.subject,
 		Request: auditlog.Request{CorrelationID: a.CorrelationID, ClientRequestID: a.ClientRequestID, IP: a.IP, UserAgent: a.UserAgent},
 		Outcome: outcome,

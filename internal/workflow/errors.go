@@ -26,6 +26,11 @@ var (
 	// link_only with the service option off); the detail names the
 	// missing setting (422).
 	ErrAuthUnavailable = &api.Error{Kind: api.KindInvalid, Type: "recipient-auth-unavailable"}
+	// ErrHighAssuranceAuth means a signer or approver of a high-assurance
+	// envelope names an authentication level other than [AuthPasskey],
+	// which alone gives the fresh strong authentication such an envelope
+	// demands; the detail names the recipient (422).
+	ErrHighAssuranceAuth = &api.Error{Kind: api.KindInvalid, Type: "high-assurance-needs-passkey"}
 	// ErrInvalid means a request field is missing or out of range.
 	ErrInvalid = &api.Error{Kind: api.KindInvalid, Type: "invalid-request"}
 	// ErrTooLarge means an uploaded document exceeds the size limit.

@@ -162,15 +162,21 @@ func (s *Service) RecipientSigned(ctx context.Context, a Actor, envelopeID, docu
 			}
 			p.ReadyToComplete = e.AllActed()
 		}
+		details := map[string]string{
+			"recipient_id": r.ID, "role": string(r.Role), "document_id": documentID,
+			"previous_sha256": prevSHA,
+		}
+		for k, v := range a.AuthDetails {
+			if _, taken := details[k]; !taken {
+				details[k] = v
+			}
+		}
 		return &change{
 			action: startAction(started),
 			audit: audit{
 				typ:     auditlog.SignatureCreated,
 				subject: auditlog.Subject{DocumentSHA256: newSHA256},
-				details: map[string]string{
-					"recipient_id": r.ID, "role": string(r.Role), "document_id": documentID,
-					"previous_sha256": prevSHA,
-				},
+				details: details,
 			},
 			notify:      notify,
 			notifyLater: true,

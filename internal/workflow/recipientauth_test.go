@@ -68,6 +68,21 @@ func TestRecipientAuthLevels(t *testing.T) {
 			recipient: map[string]any{"auth": "link_only"}, auth: workflow.AuthLinkOnly, status: 201},
 
 		{name: "passkey", recipient: map[string]any{"auth": "passkey"}, auth: workflow.AuthPasskey, status: 201},
+
+		{name: "high assurance with a passkey signer", envelope: map[string]any{"high_assurance": true},
+			recipient: map[string]any{"auth": "passkey"}, auth: workflow.AuthPasskey, status: 201},
+		{name: "high assurance with passkey from the envelope's default", envelope: map[string]any{"high_assurance": true, "auth": "passkey"},
+			auth: workflow.AuthPasskey, status: 201},
+		{name: "high assurance with an email_code signer", envelope: map[string]any{"high_assurance": true},
+			recipient: map[string]any{"auth": "email_code"}, status: 422, problem: "high-assurance-needs-passkey", detail: `"email_code"`},
+		{name: "high assurance with the default level", envelope: map[string]any{"high_assurance": true},
+			status: 422, problem: "high-assurance-needs-passkey", detail: "recipients[0]"},
+		{name: "high assurance with an sms_code signer", server: server{sms: true}, envelope: map[string]any{"high_assurance": true},
+			recipient: map[string]any{"auth": "sms_code", "phone": "+41791234567"}, status: 422, problem: "high-assurance-needs-passkey", detail: `"sms_code"`},
+		{name: "high assurance with an access_code signer", envelope: map[string]any{"high_assurance": true},
+			recipient: map[string]any{"auth": "access_code", "access_code": accessCode}, status: 422, problem: "high-assurance-needs-passkey", detail: `"access_code"`},
+		{name: "high assurance with a link_only signer", server: server{linkOnly: true}, envelope: map[string]any{"high_assurance": true, "allow_link_only": true},
+			recipient: map[string]any{"auth": "link_only"}, status: 422, problem: "high-assurance-needs-passkey", detail: `"link_only"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -212,6 +212,18 @@ type Actor struct {
 	// IP and UserAgent describe the client; IP is sealed in the audit log.
 	IP        string
 	UserAgent string
+	// AuthMethods and AuthStrength are how the principal authenticated
+	// (RFC 8176 amr values, and the assurance level reached, e.g.
+	// "aal2"), recorded as the actor of its events; empty when unknown.
+	AuthMethods  []string
+	AuthStrength string
+	// AuthDetails are facts of the authentication behind a recipient's
+	// signature that its signature.created events record beside their
+	// own details (package internal/signing sets "auth_method",
+	// "auth_time", "auth_evidence_sha256" and "intent_digest" for a
+	// passkey confirmation). Keys MUST NOT be those of the event itself;
+	// values are short, non-sensitive and never a secret.
+	AuthDetails map[string]string
 }
 
 // System is the actor of scheduler actions (reminders, expiry, seal).

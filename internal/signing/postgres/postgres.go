@@ -9,8 +9,12 @@
 //
 // [Migrations] own versions 300–399 of the database's schema_migrations
 // ([pgdb.Migrate]); version 300 creates the final shape of the SQLite
-// history (its versions 300 and 301), and version 301 adds the sessions'
-// authentication methods as SQLite's 302 does. Types map as follows: TEXT is text,
+// history (its versions 300 and 301), version 301 adds the sessions'
+// authentication methods as SQLite's 302 does, and version 310 the
+// passkey columns as SQLite's 310 does (signing_auth.passkey_ceremony,
+// the sealed pending ceremony; signing_auth.passkey_used, the SHA-256
+// of used assertions, 32 bytes each; signing_sessions.passkey_intent,
+// the session's intent in its stored form). Types map as follows: TEXT is text,
 // BLOB is bytea (a token hash is checked to be 32 bytes), INTEGER is
 // bigint, including every time, which both drivers keep as integer
 // nanoseconds since the Unix epoch, so a time round-trips to the
@@ -91,6 +95,14 @@ CREATE TABLE signing_auth (
 	SQL: `
 ALTER TABLE signing_sessions ADD COLUMN auth_methods TEXT NOT NULL DEFAULT 'otp email';
 ALTER TABLE signing_sessions ADD COLUMN auth_assurance TEXT NOT NULL DEFAULT 'aal1';
+`,
+}, {
+	Version: 310,
+	Name:    "signing passkey confirmations",
+	SQL: `
+ALTER TABLE signing_auth ADD COLUMN passkey_ceremony BYTEA;
+ALTER TABLE signing_auth ADD COLUMN passkey_used BYTEA;
+ALTER TABLE signing_sessions ADD COLUMN passkey_intent BYTEA;
 `,
 }}
 
@@ -233,10 +245,14 @@ func (s *Store) MarkLinksUsed(ctx context.Context, envelopeID, recipientID strin
 
 // CreateSession implements [signing.Store].
 func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	intent, err := encodeIntent(ss.Intent)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance, passkey_intent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		ss.Hash[:], ss.Tenant, ss.EnvelopeID, ss.RecipientID, ss.Email, ss.AuthTime.UnixNano(), ss.ExpiresAt.UnixNano(),
-		strings.Join(ss.Methods, " "), ss.Assurance)
+		strings.Join(ss.Methods, " "), ss.Assurance, intent)
 	if err != nil {
 		return fmt.Errorf("signing/postgres: insert session: %w", err)
 	}
@@ -248,9 +264,10 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Sessi
 	ss := signing.Session{Hash: hash}
 	var auth, expires int64
 	var methods string
-	err := s.pool.QueryRow(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance
+	var intent []byte
+	err := s.pool.QueryRow(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance, passkey_intent
 		FROM signing_sessions WHERE hash = $1`, hash[:]).
-		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires, &methods, &ss.Assurance)
+		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires, &methods, &ss.Assurance, &intent)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return signing.Session{}, signing.ErrNoRecord
 	}
@@ -261,16 +278,20 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Sessi
 	if methods != "" {
 		ss.Methods = strings.Fields(methods)
 	}
+	if ss.Intent, err = decodeIntent(intent); err != nil {
+		return signing.Session{}, err
+	}
 	return ss, nil
 }
 
 // AuthState implements [signing.Store].
 func (s *Store) AuthState(ctx context.Context, envelopeID, recipientID string) (signing.AuthState, error) {
 	st := signing.AuthState{EnvelopeID: envelopeID, RecipientID: recipientID}
+	var used []byte
 	var codeExp, locked, window, revoked *int64
-	err := s.pool.QueryRow(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends, lockouts, revoked_at
+	err := s.pool.QueryRow(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends, lockouts, revoked_at, passkey_ceremony, passkey_used
 		FROM signing_auth WHERE envelope_id = $1 AND recipient_id = $2`, envelopeID, recipientID).
-		Scan(&st.CodeMAC, &codeExp, &st.Failures, &locked, &window, &st.WindowSends, &st.Lockouts, &revoked)
+		Scan(&st.CodeMAC, &codeExp, &st.Failures, &locked, &window, &st.WindowSends, &st.Lockouts, &revoked, &st.Ceremony, &used)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, nil
 	}
@@ -278,6 +299,12 @@ func (s *Store) AuthState(ctx context.Context, envelopeID, recipientID string) (
 		return signing.AuthState{}, fmt.Errorf("signing/postgres: code state: %w", err)
 	}
 	st.CodeExpiresAt, st.LockedUntil, st.WindowStart, st.RevokedAt = fromNanos(codeExp), fromNanos(locked), fromNanos(window), fromNanos(revoked)
+	if len(st.Ceremony) == 0 {
+		st.Ceremony = nil
+	}
+	if st.UsedAssertions, err = signing.DecodeUsedAssertions(used); err != nil {
+		return signing.AuthState{}, fmt.Errorf("signing/postgres: code state: %w", err)
+	}
 	return st, nil
 }
 
@@ -291,16 +318,52 @@ func putAuthState(ctx context.Context, x execer, st signing.AuthState) error {
 	if len(st.CodeMAC) > 0 {
 		mac = st.CodeMAC
 	}
+	var ceremony, used []byte
+	if len(st.Ceremony) > 0 {
+		ceremony = st.Ceremony
+	}
+	if len(st.UsedAssertions) > signing.MaxUsedAssertions {
+		return fmt.Errorf("signing/postgres: %d used assertions (at most %d)", len(st.UsedAssertions), signing.MaxUsedAssertions)
+	}
+	if len(st.UsedAssertions) > 0 {
+		used = signing.EncodeUsedAssertions(st.UsedAssertions)
+	}
 	_, err := x.Exec(ctx, `INSERT INTO signing_auth (envelope_id, recipient_id, code_mac, code_expires_at, failures, locked_until,
-			window_start, window_sends, lockouts, revoked_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			window_start, window_sends, lockouts, revoked_at, passkey_ceremony, passkey_used)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (envelope_id, recipient_id) DO UPDATE SET code_mac = excluded.code_mac, code_expires_at = excluded.code_expires_at,
 			failures = excluded.failures, locked_until = excluded.locked_until, window_start = excluded.window_start,
-			window_sends = excluded.window_sends, lockouts = excluded.lockouts, revoked_at = excluded.revoked_at`,
+			window_sends = excluded.window_sends, lockouts = excluded.lockouts, revoked_at = excluded.revoked_at,
+			passkey_ceremony = excluded.passkey_ceremony, passkey_used = excluded.passkey_used`,
 		st.EnvelopeID, st.RecipientID, mac, nanos(st.CodeExpiresAt), st.Failures, nanos(st.LockedUntil), nanos(st.WindowStart),
-		st.WindowSends, st.Lockouts, nanos(st.RevokedAt))
+		st.WindowSends, st.Lockouts, nanos(st.RevokedAt), ceremony, used)
 	if err != nil {
 		return fmt.Errorf("signing/postgres: store code state: %w", err)
 	}
 	return nil
+}
+
+// encodeIntent returns the stored form of a session's intent (nil for
+// none).
+func encodeIntent(in *signing.Intent) ([]byte, error) {
+	if in == nil {
+		return nil, nil
+	}
+	b, err := in.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("signing/postgres: session intent: %w", err)
+	}
+	return b, nil
+}
+
+// decodeIntent reads a session's stored intent.
+func decodeIntent(b []byte) (*signing.Intent, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	in := new(signing.Intent)
+	if err := in.UnmarshalBinary(b); err != nil {
+		return nil, fmt.Errorf("signing/postgres: session intent: %w", err)
+	}
+	return in, nil
 }

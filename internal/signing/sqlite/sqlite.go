@@ -1,7 +1,10 @@
 // Package sqlite keeps the recipient side's links, sessions and
 // one-time-code state (with the lockouts, which survive restarts) ([signing.Store]) in the service's SQLite database
 // (modernc.org/sqlite, pure Go), by default DIR/signet.db. Tokens are
-// stored only as their SHA-256, codes only as keyed hashes. The schema is
+// stored only as their SHA-256, codes only as keyed hashes, a pending
+// passkey ceremony only sealed by the service; a passkey session's
+// intent (with the assertion's evidence, not secret) is kept in its
+// stored form ([signing.Intent.MarshalBinary]). The schema is
 // versioned with auditlog/sqlite's migrations (versions 300–399, tables
 // prefixed signing_).
 package sqlite
@@ -63,6 +66,14 @@ ALTER TABLE signing_auth ADD COLUMN revoked_at INTEGER;`,
 	// Sessions made before it were all made by e-mailed codes.
 	SQL: `ALTER TABLE signing_sessions ADD COLUMN auth_methods TEXT NOT NULL DEFAULT 'otp email';
 ALTER TABLE signing_sessions ADD COLUMN auth_assurance TEXT NOT NULL DEFAULT 'aal1';`,
+}, {
+	Version: 310,
+	Name:    "signing passkey confirmations",
+	// The pending ceremony is sealed by the service; the intent holds
+	// the assertion's evidence, which is not secret.
+	SQL: `ALTER TABLE signing_auth ADD COLUMN passkey_ceremony BLOB;
+ALTER TABLE signing_auth ADD COLUMN passkey_used BLOB;
+ALTER TABLE signing_sessions ADD COLUMN passkey_intent BLOB;`,
 }}
 
 // Store implements [signing.Store] on a SQLite database.
@@ -209,9 +220,13 @@ func (s *Store) MarkLinksUsed(ctx context.Context, envelopeID, recipientID strin
 
 // CreateSession implements [signing.Store].
 func (s *Store) CreateSession(ctx context.Context, ss signing.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	intent, err := encodeIntent(ss.Intent)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO signing_sessions (hash, tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance, passkey_intent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.Hash[:], ss.Tenant, ss.EnvelopeID, ss.RecipientID, ss.Email, ss.AuthTime.UnixNano(), ss.ExpiresAt.UnixNano(),
-		strings.Join(ss.Methods, " "), ss.Assurance)
+		strings.Join(ss.Methods, " "), ss.Assurance, intent)
 	if err != nil {
 		return fmt.Errorf("signing/sqlite: insert session: %w", err)
 	}
@@ -223,8 +238,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Sessi
 	ss := signing.Session{Hash: hash}
 	var auth, expires int64
 	var methods string
-	err := s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance FROM signing_sessions WHERE hash = ?`, hash[:]).
-		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires, &methods, &ss.Assurance)
+	var intent []byte
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, envelope_id, recipient_id, email, auth_time, expires_at, auth_methods, auth_assurance, passkey_intent FROM signing_sessions WHERE hash = ?`, hash[:]).
+		Scan(&ss.Tenant, &ss.EnvelopeID, &ss.RecipientID, &ss.Email, &auth, &expires, &methods, &ss.Assurance, &intent)
 	if errors.Is(err, sql.ErrNoRows) {
 		return signing.Session{}, signing.ErrNoRecord
 	}
@@ -235,15 +251,19 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (signing.Sessi
 	if methods != "" {
 		ss.Methods = strings.Fields(methods)
 	}
+	if ss.Intent, err = decodeIntent(intent); err != nil {
+		return signing.Session{}, err
+	}
 	return ss, nil
 }
 
 // AuthState implements [signing.Store].
 func (s *Store) AuthState(ctx context.Context, envelopeID, recipientID string) (signing.AuthState, error) {
 	st := signing.AuthState{EnvelopeID: envelopeID, RecipientID: recipientID}
+	var used []byte
 	var codeExp, locked, window, revoked sql.NullInt64
-	err := s.pool.Reader().QueryRowContext(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends, lockouts, revoked_at FROM signing_auth WHERE envelope_id = ? AND recipient_id = ?`,
-		envelopeID, recipientID).Scan(&st.CodeMAC, &codeExp, &st.Failures, &locked, &window, &st.WindowSends, &st.Lockouts, &revoked)
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT code_mac, code_expires_at, failures, locked_until, window_start, window_sends, lockouts, revoked_at, passkey_ceremony, passkey_used FROM signing_auth WHERE envelope_id = ? AND recipient_id = ?`,
+		envelopeID, recipientID).Scan(&st.CodeMAC, &codeExp, &st.Failures, &locked, &window, &st.WindowSends, &st.Lockouts, &revoked, &st.Ceremony, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, nil
 	}
@@ -251,6 +271,12 @@ func (s *Store) AuthState(ctx context.Context, envelopeID, recipientID string) (
 		return signing.AuthState{}, fmt.Errorf("signing/sqlite: code state: %w", err)
 	}
 	st.CodeExpiresAt, st.LockedUntil, st.WindowStart, st.RevokedAt = fromNanos(codeExp), fromNanos(locked), fromNanos(window), fromNanos(revoked)
+	if len(st.Ceremony) == 0 {
+		st.Ceremony = nil
+	}
+	if st.UsedAssertions, err = signing.DecodeUsedAssertions(used); err != nil {
+		return signing.AuthState{}, fmt.Errorf("signing/sqlite: code state: %w", err)
+	}
 	return st, nil
 }
 
@@ -264,15 +290,50 @@ func putAuthState(ctx context.Context, x execer, st signing.AuthState) error {
 	if len(st.CodeMAC) > 0 {
 		mac = st.CodeMAC
 	}
-	_, err := x.ExecContext(ctx, `INSERT INTO signing_auth (envelope_id, recipient_id, code_mac, code_expires_at, failures, locked_until, window_start, window_sends, lockouts, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	var ceremony, used any
+	if len(st.Ceremony) > 0 {
+		ceremony = st.Ceremony
+	}
+	if len(st.UsedAssertions) > signing.MaxUsedAssertions {
+		return fmt.Errorf("signing/sqlite: %d used assertions (at most %d)", len(st.UsedAssertions), signing.MaxUsedAssertions)
+	}
+	if len(st.UsedAssertions) > 0 {
+		used = signing.EncodeUsedAssertions(st.UsedAssertions)
+	}
+	_, err := x.ExecContext(ctx, `INSERT INTO signing_auth (envelope_id, recipient_id, code_mac, code_expires_at, failures, locked_until, window_start, window_sends, lockouts, revoked_at, passkey_ceremony, passkey_used)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (envelope_id, recipient_id) DO UPDATE SET code_mac = excluded.code_mac, code_expires_at = excluded.code_expires_at,
 			failures = excluded.failures, locked_until = excluded.locked_until, window_start = excluded.window_start, window_sends = excluded.window_sends,
-			lockouts = excluded.lockouts, revoked_at = excluded.revoked_at`,
+			lockouts = excluded.lockouts, revoked_at = excluded.revoked_at, passkey_ceremony = excluded.passkey_ceremony, passkey_used = excluded.passkey_used`,
 		st.EnvelopeID, st.RecipientID, mac, nanos(st.CodeExpiresAt), st.Failures, nanos(st.LockedUntil), nanos(st.WindowStart), st.WindowSends,
-		st.Lockouts, nanos(st.RevokedAt))
+		st.Lockouts, nanos(st.RevokedAt), ceremony, used)
 	if err != nil {
 		return fmt.Errorf("signing/sqlite: store code state: %w", err)
 	}
 	return nil
+}
+
+// encodeIntent returns the stored form of a session's intent (nil for
+// none).
+func encodeIntent(in *signing.Intent) (any, error) {
+	if in == nil {
+		return nil, nil
+	}
+	b, err := in.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("signing/sqlite: session intent: %w", err)
+	}
+	return b, nil
+}
+
+// decodeIntent reads a session's stored intent.
+func decodeIntent(b []byte) (*signing.Intent, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	in := new(signing.Intent)
+	if err := in.UnmarshalBinary(b); err != nil {
+		return nil, fmt.Errorf("signing/sqlite: session intent: %w", err)
+	}
+	return in, nil
 }

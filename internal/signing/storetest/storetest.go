@@ -19,11 +19,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/signing"
 )
 
@@ -82,6 +84,12 @@ func stateUTC(st signing.AuthState) signing.AuthState {
 	st.CodeExpiresAt, st.LockedUntil, st.RevokedAt, st.WindowStart = st.CodeExpiresAt.UTC(), st.LockedUntil.UTC(), st.RevokedAt.UTC(), st.WindowStart.UTC()
 	if len(st.CodeMAC) == 0 {
 		st.CodeMAC = nil // an empty code MAC is no code
+	}
+	if len(st.Ceremony) == 0 {
+		st.Ceremony = nil // nor is an empty ceremony one
+	}
+	if len(st.UsedAssertions) == 0 {
+		st.UsedAssertions = nil
 	}
 	return st
 }
@@ -226,6 +234,36 @@ func testSessions(t *testing.T, s signing.Store) {
 		}
 		wantSession(t, s, "session with methods "+strings.Join(ev.methods, " "), ss)
 	}
+	// A passkey session keeps its intent, evidence included, exactly.
+	for i, docs := range [][]signing.DocumentVersion{
+		{{DocumentID: "doc_1", SHA256: strings.Repeat("ab", 32)}},
+		{{DocumentID: "doc_1", SHA256: strings.Repeat("01", 32)}, {DocumentID: "doc_2", SHA256: strings.Repeat("fe", 32)}},
+	} {
+		ss := session(fmt.Sprintf("p%d", i), "env_4", fmt.Sprintf("rcp_%d", i), base)
+		ss.Methods, ss.Assurance = []string{"hwk", "user"}, "aal3"
+		ss.Intent = Intent(t, "env_4", ss.RecipientID, "u_1", docs)
+		if err := s.CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		wantSession(t, s, fmt.Sprintf("passkey session of %d documents", len(docs)), ss)
+	}
+}
+
+// Intent returns a well-formed intent of the recipient over docs, whose
+// evidence parses (its signature is not a real one).
+func Intent(t testing.TB, envelopeID, recipientID, userID string, docs []signing.DocumentVersion) *signing.Intent {
+	t.Helper()
+	d, err := signing.IntentDigest(docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := passkey.SigningChallenge(d, envelopeID, recipientID)
+	ev, err := passkey.Assertion{CredentialID: []byte{1, 2, 3}, AuthenticatorData: make([]byte, 37), ClientDataJSON: []byte(`{}`),
+		Signature: []byte{4, 5, 6}, Challenge: ch[:], Time: base}.Evidence()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &signing.Intent{UserID: userID, Documents: docs, Digest: d, Challenge: ch, Evidence: ev}
 }
 
 func testAuthState(t *testing.T, s signing.Store) {
@@ -235,7 +273,8 @@ func testAuthState(t *testing.T, s signing.Store) {
 	}
 	full := signing.AuthState{EnvelopeID: "env_1", RecipientID: "rcp_1", CodeMAC: []byte{0, 9, 0xff, 0},
 		CodeExpiresAt: base.Add(10 * time.Minute), Failures: 3, LockedUntil: base.Add(15 * time.Minute), Lockouts: 2,
-		RevokedAt: base.Add(time.Hour), WindowStart: base, WindowSends: 4}
+		RevokedAt: base.Add(time.Hour), WindowStart: base, WindowSends: 4,
+		Ceremony: []byte{0, 1, 2, 0xfe, 0}, UsedAssertions: [][32]byte{{1}, {2, 3}, sha256.Sum256([]byte("a"))}}
 	other := signing.AuthState{EnvelopeID: "env_1", RecipientID: "rcp_2", Failures: 1, WindowStart: base, WindowSends: 1}
 	otherEnv := signing.AuthState{EnvelopeID: "env_2", RecipientID: "rcp_1", Lockouts: 1}
 	for _, st := range []signing.AuthState{full, other, otherEnv} {
@@ -248,6 +287,11 @@ func testAuthState(t *testing.T, s signing.Store) {
 	// failures and the lock.
 	cleared := full
 	cleared.CodeMAC, cleared.CodeExpiresAt, cleared.Failures, cleared.LockedUntil = nil, time.Time{}, 0, time.Time{}
+	cleared.Ceremony = nil
+	cleared.UsedAssertions = make([][32]byte, signing.MaxUsedAssertions)
+	for i := range cleared.UsedAssertions {
+		cleared.UsedAssertions[i][0] = byte(i + 1)
+	}
 	if err := s.PutAuthState(ctx, cleared); err != nil {
 		t.Fatal(err)
 	}
@@ -258,6 +302,12 @@ func testAuthState(t *testing.T, s signing.Store) {
 		t.Fatal(err)
 	}
 	wantState(t, s, "state with an empty code", cleared)
+	tooMany := cleared
+	tooMany.UsedAssertions = append(slices.Clone(cleared.UsedAssertions), [32]byte{0xff})
+	if err := s.PutAuthState(ctx, tooMany); err == nil {
+		t.Fatalf("%d used assertions were stored (at most %d)", len(tooMany.UsedAssertions), signing.MaxUsedAssertions)
+	}
+	wantState(t, s, "state after refusing too many used assertions", cleared)
 	wantState(t, s, "another recipient's state", other)
 	wantState(t, s, "the recipient's state in another envelope", otherEnv)
 }
