@@ -8,6 +8,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/access"
+	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/identity/admin"
 	"github.com/signet-pki/signet/internal/identity/login"
@@ -74,18 +75,7 @@ func (s *Server) reviewKeys(ctx context.Context, tenant string) ([]admin.ReviewK
 	if err != nil {
 		return nil, err
 	}
-	out := make([]admin.ReviewKey, len(keys))
-	at := func(t *time.Time) time.Time {
-		if t == nil {
-			return time.Time{}
-		}
-		return *t
-	}
-	for i, k := range keys {
-		out[i] = admin.ReviewKey{ID: k.ID, Name: k.Name, Roles: k.Roles, Actions: k.Actions, Owner: k.Owner,
-			CreatedAt: k.CreatedAt, ExpiresAt: at(k.ExpiresAt), LastUsedAt: at(k.LastUsedAt), RevokedAt: at(k.RevokedAt)}
-	}
-	return out, nil
+	return accounts.ReviewKeys(keys), nil
 }
 
 // alert raises a security alert: a break-glass self-approval. It is
