@@ -91,6 +91,7 @@ func (a *Authorizer) Authorize(ctx context.Context, p api.Principal, c api.Acces
 	req := authz.Request{
 		Action: action, Tenant: c.Tenant, Envelope: c.Envelope, EnvelopeSender: c.EnvelopeSender,
 		HighAssurance: c.HighAssurance, Bulk: c.Bulk, Subject: c.Subject, Elevation: c.Elevation,
+		Preliminary: c.Preliminary,
 	}
 	if req.Tenant == "" {
 		req.Tenant = p.Tenant

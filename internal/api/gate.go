@@ -31,6 +31,10 @@ type AccessCheck struct {
 	Subject string
 	// Elevation marks role.admin used to approve Subject's elevation.
 	Elevation bool
+	// Preliminary marks the gate's question, asked before the handler
+	// loads the resource: rules that need its facts are checked when the
+	// handler asks again with them ([Authorize]).
+	Preliminary bool
 }
 
 // An Authorizer decides whether a principal may perform a checked action.
@@ -152,7 +156,7 @@ func (g *Gate) Middleware(next http.Handler) http.Handler {
 			WriteProblem(w, r, errPending)
 			return
 		}
-		if err := g.Authorizer.Authorize(ctx, p, AccessCheck{Action: a.Action}); err != nil {
+		if err := g.Authorizer.Authorize(ctx, p, AccessCheck{Action: a.Action, Preliminary: true}); err != nil {
 			WriteProblem(w, r, err)
 			return
 		}

@@ -29,6 +29,11 @@ type Request struct {
 	Subject string
 	// Elevation marks role.admin used to approve Subject's elevation.
 	Elevation bool
+	// Preliminary marks a question asked before the resource is loaded
+	// (the router's gate, for the route's action): the rules that need
+	// the resource's facts (an envelope's sender) are left to the
+	// question the handler asks with them, which must follow.
+	Preliminary bool
 }
 
 // Risky reports whether r needs a recent strong authentication: key
@@ -171,7 +176,7 @@ func Decide(p Principal, req Request, policy TenantPolicy, now time.Time) Decisi
 
 	switch req.Action {
 	case ActionEnvelopeApprove:
-		if req.EnvelopeSender == "" {
+		if req.EnvelopeSender == "" && !req.Preliminary {
 			return deny("the envelope's sender is not known")
 		}
 		if req.EnvelopeSender == p.ID && !policy.Separation.SenderMayApprove {

@@ -82,6 +82,8 @@ func TestSeparationOfDuties(t *testing.T) {
 		{name: "sender approves own envelope", p: user("u1", RoleSender, RoleApprover), req: approve("u1"), want: Deny, reason: "separation of duties"},
 		{name: "sender approves own envelope, relaxed", p: user("u1", RoleSender, RoleApprover), req: approve("u1"), policy: relaxed, want: Allow},
 		{name: "approval without a known sender", p: user("u1", RoleApprover), req: approve(""), want: Deny, reason: "sender is not known"},
+		{name: "preliminary approval: the role is enough", p: user("u1", RoleApprover), req: Request{Action: ActionEnvelopeApprove, Preliminary: true}, want: Allow},
+		{name: "preliminary approval without the role", p: user("u1", RoleSender), req: Request{Action: ActionEnvelopeApprove, Preliminary: true}, want: Deny},
 
 		{name: "admin grants a role to another", p: admin, req: grant("u3", false), want: Allow},
 		{name: "admin grants a role to themselves", p: admin, req: grant("u1", false), want: Deny, reason: "grants a role to themselves"},
