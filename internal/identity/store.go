@@ -217,7 +217,18 @@ type Session struct {
 	StrongAuthAt     time.Time
 	// CSRFHash is the SHA-256 of the session's CSRF token.
 	CSRFHash [32]byte
+	// Method is the session's first factor: [SessionPassword],
+	// [SessionOIDC] or [SessionPasskey]; empty (a session stored before
+	// the field existed) means a password.
+	Method string
 }
+
+// First factors of a session ([Session.Method]).
+const (
+	SessionPassword = "pwd"
+	SessionOIDC     = "oidc"
+	SessionPasskey  = "passkey"
+)
 
 // Validate checks s before it is stored.
 func (s Session) Validate() error {
@@ -229,6 +240,8 @@ func (s Session) Validate() error {
 		return err
 	}
 	switch {
+	case s.Method != "" && s.Method != SessionPassword && s.Method != SessionOIDC && s.Method != SessionPasskey:
+		return fmt.Errorf("%w: session method %q", ErrInvalid, s.Method)
 	case s.Hash == [32]byte{} || s.CSRFHash == [32]byte{}:
 		return fmt.Errorf("%w: session without a token or CSRF hash", ErrInvalid)
 	case s.CreatedAt.IsZero() || s.LastSeen.IsZero() || !s.ExpiresAt.After(s.CreatedAt):

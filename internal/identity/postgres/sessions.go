@@ -17,10 +17,10 @@ func insertSession(ctx context.Context, tx pgx.Tx, s identity.Session) error {
 		return err
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO identity_sessions
-		(hash, user_id, tenant, created_at, last_seen, expires_at, idle_timeout, strong_auth_method, strong_auth_at, csrf_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		(hash, user_id, tenant, created_at, last_seen, expires_at, idle_timeout, strong_auth_method, strong_auth_at, csrf_hash, method)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		s.Hash[:], s.UserID, s.Tenant, s.CreatedAt, s.LastSeen, s.ExpiresAt, int64(s.IdleTimeout), s.StrongAuthMethod,
-		nullTime(s.StrongAuthAt), s.CSRFHash[:])
+		nullTime(s.StrongAuthAt), s.CSRFHash[:], s.Method)
 	if pgdb.IsUniqueViolation(err) {
 		return fmt.Errorf("session: %w", identity.ErrExists)
 	}
@@ -42,9 +42,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (identity.Sess
 	var h, csrf []byte
 	var strong *time.Time
 	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, tenant, created_at, last_seen, expires_at,
-		idle_timeout, strong_auth_method, strong_auth_at, csrf_hash FROM identity_sessions WHERE hash = $1`, hash[:]).
+		idle_timeout, strong_auth_method, strong_auth_at, csrf_hash, method FROM identity_sessions WHERE hash = $1`, hash[:]).
 		Scan(&h, &sess.UserID, &sess.Tenant, &sess.CreatedAt, &sess.LastSeen, &sess.ExpiresAt, &idle,
-			&sess.StrongAuthMethod, &strong, &csrf)
+			&sess.StrongAuthMethod, &strong, &csrf, &sess.Method)
 	if err == nil {
 		err = hashOf(h, &sess.Hash)
 	}

@@ -15,10 +15,10 @@ func insertSession(ctx context.Context, tx *sql.Tx, s identity.Session) error {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO identity_sessions
-		(hash, user_id, tenant, created_at, last_seen, expires_at, idle_timeout, strong_auth_method, strong_auth_at, csrf_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(hash, user_id, tenant, created_at, last_seen, expires_at, idle_timeout, strong_auth_method, strong_auth_at, csrf_hash, method)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.Hash[:], s.UserID, s.Tenant, sqldb.FormatTime(s.CreatedAt), sqldb.FormatTime(s.LastSeen), sqldb.FormatTime(s.ExpiresAt),
-		int64(s.IdleTimeout), s.StrongAuthMethod, nullTime(s.StrongAuthAt), s.CSRFHash[:])
+		int64(s.IdleTimeout), s.StrongAuthMethod, nullTime(s.StrongAuthAt), s.CSRFHash[:], s.Method)
 	if isUnique(err) {
 		return fmt.Errorf("session: %w", identity.ErrExists)
 	}
@@ -38,9 +38,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (identity.Sess
 	var sess identity.Session
 	var idle int64
 	err := s.pool.Reader().QueryRowContext(ctx, `SELECT hash, user_id, tenant, created_at, last_seen, expires_at,
-		idle_timeout, strong_auth_method, strong_auth_at, csrf_hash FROM identity_sessions WHERE hash = ?`, hash[:]).
+		idle_timeout, strong_auth_method, strong_auth_at, csrf_hash, method FROM identity_sessions WHERE hash = ?`, hash[:]).
 		Scan(hashCol{&sess.Hash}, &sess.UserID, &sess.Tenant, timeCol{&sess.CreatedAt}, timeCol{&sess.LastSeen},
-			timeCol{&sess.ExpiresAt}, &idle, &sess.StrongAuthMethod, timeCol{&sess.StrongAuthAt}, hashCol{&sess.CSRFHash})
+			timeCol{&sess.ExpiresAt}, &idle, &sess.StrongAuthMethod, timeCol{&sess.StrongAuthAt}, hashCol{&sess.CSRFHash}, &sess.Method)
 	sess.IdleTimeout = time.Duration(idle)
 	return sess, wrap("session", err)
 }

@@ -1,7 +1,9 @@
 // Package sqlite stores users and their credentials ([identity.Store]) in
 // the service database (signet.db). Its tables, named identity_*, are
 // created by versions 600–699 of the database's history ([Migrations]);
-// 620–629 are the passkeys', 640–649 the lockout counters'.
+// 620–629 are the passkeys', 640–649 the lockout counters', 650–659 the
+// sessions' first factor (identity_sessions.method, ” for a session
+// stored before it, which is a password's).
 //
 // Times are RFC 3339 text (sqldb.FormatTime), NULL when unset, except the
 // lockout counters' window_start and locked_until, integer Unix
@@ -129,6 +131,10 @@ CREATE INDEX identity_passkeys_user ON identity_passkeys (tenant, user_id)`,
 	locked_until INTEGER NOT NULL
 );
 CREATE INDEX identity_lockouts_window ON identity_lockouts (window_start)`,
+}, {
+	Version: 650,
+	Name:    "identity session first factor",
+	SQL:     `ALTER TABLE identity_sessions ADD COLUMN method TEXT NOT NULL DEFAULT ''`,
 }}
 
 // Store implements [identity.Store] over one database.

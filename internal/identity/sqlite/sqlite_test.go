@@ -40,8 +40,8 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// TestMigrations: the tables take versions 600 and 620 (passkeys) of the block
-// TestMigrations: the tables take versions 600 and 640 of the block
+// TestMigrations: the tables take versions 600, 620 (passkeys), 640
+// (lockouts) and 650 (sessions' first factor) of the block
 // 600–699, and opening again applies nothing.
 func TestMigrations(t *testing.T) {
 	ctx := t.Context()
@@ -64,8 +64,8 @@ func TestMigrations(t *testing.T) {
 		}
 		got = append(got, v)
 	}
-	if !slices.Equal(got, []int{600, 620, 640}) {
-		t.Fatalf("applied versions %v, want [600 620 640]", got)
+	if !slices.Equal(got, []int{600, 620, 640, 650}) {
+		t.Fatalf("applied versions %v, want [600 620 640 650]", got)
 	}
 	for _, m := range identitysqlite.Migrations {
 		if m.Version < 600 || m.Version > 699 {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"Sessions", testSessions},
+		{"SessionMethod", testSessionMethod},
 		{"Grants", testGrants},
 		{"Elevations", testElevations},
 		{"TwoNodes", testTwoNodes},
@@ -106,7 +108,8 @@ func session(tenant, userID, token string, at time.Time) identity.Session {
 func sameSession(a, b identity.Session) bool {
 	return a.Hash == b.Hash && a.UserID == b.UserID && a.Tenant == b.Tenant && a.CreatedAt.Equal(b.CreatedAt) &&
 		a.LastSeen.Equal(b.LastSeen) && a.ExpiresAt.Equal(b.ExpiresAt) && a.IdleTimeout == b.IdleTimeout &&
-		a.StrongAuthMethod == b.StrongAuthMethod && a.StrongAuthAt.Equal(b.StrongAuthAt) && a.CSRFHash == b.CSRFHash
+		a.StrongAuthMethod == b.StrongAuthMethod && a.StrongAuthAt.Equal(b.StrongAuthAt) && a.CSRFHash == b.CSRFHash &&
+		a.Method == b.Method
 }
 
 func elevation(tenant, id, by string, at time.Time) identity.Elevation {
@@ -471,6 +474,34 @@ func testSessions(t *testing.T, db DB) {
 	if _, err := s.SessionByHash(ctx, hash("d")); err != nil {
 		t.Fatalf("u-2's session after deleting u-1's: %v", err)
 	}
+}
+
+// testSessionMethod: a session keeps its first factor through a read and
+// a rotation; an unknown one is refused; none reads back as none.
+func testSessionMethod(t *testing.T, db DB) {
+	ctx, s := t.Context(), db.A
+	mustCreate(t, s, user("t-1", "u-1"))
+	for i, m := range []string{identity.SessionPassword, identity.SessionOIDC, identity.SessionPasskey, ""} {
+		x := session("t-1", "u-1", "m"+strconv.Itoa(i), base)
+		x.Method = m
+		is(t, "create with method "+m, s.CreateSession(ctx, x), nil)
+		got, err := s.SessionByHash(ctx, x.Hash)
+		if err != nil || got.Method != m || !sameSession(got, x) {
+			t.Fatalf("session of method %q read back %+v, %v", m, got, err)
+		}
+	}
+	a := session("t-1", "u-1", "oidc-a", base)
+	a.Method = identity.SessionOIDC
+	is(t, "create", s.CreateSession(ctx, a), nil)
+	b := session("t-1", "u-1", "oidc-b", base)
+	b.Method, b.StrongAuthMethod, b.StrongAuthAt = identity.SessionOIDC, "passkey", base.Add(time.Minute)
+	is(t, "rotate", s.RotateSession(ctx, a.Hash, b), nil)
+	if got, err := s.SessionByHash(ctx, b.Hash); err != nil || got.Method != identity.SessionOIDC || got.StrongAuthMethod != "passkey" {
+		t.Fatalf("rotated session %+v, %v", got, err)
+	}
+	bad := session("t-1", "u-1", "bad", base)
+	bad.Method = "saml"
+	is(t, "unknown method", s.CreateSession(ctx, bad), identity.ErrInvalid)
 }
 
 func testGrants(t *testing.T, db DB) {
