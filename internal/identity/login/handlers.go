@@ -33,6 +33,17 @@ func (s *Service) Register(mux api.Mux) {
 	mux.HandleFunc("DELETE /v1/me/mfa/totp", s.deleteTOTP)
 	mux.HandleFunc("POST /v1/me/recovery-codes", s.recoveryCodes)
 	sensitive("PUT /v1/me/password", s.changePassword)
+
+	mux.HandleFunc("POST /v1/me/passkeys/begin", s.beginPasskey)
+	sensitive("POST /v1/me/passkeys/finish", s.finishPasskey)
+	mux.HandleFunc("GET /v1/me/passkeys", s.listPasskeys)
+	mux.HandleFunc("DELETE /v1/me/passkeys/{id}", s.deletePasskey)
+	mux.HandleFunc("POST /v1/auth/mfa/passkey/begin", s.mfaPasskeyBegin)
+	sensitive("POST /v1/auth/mfa/passkey/finish", s.mfaPasskeyFinish)
+	mux.HandleFunc("POST /v1/auth/step-up/passkey/begin", s.stepUpPasskeyBegin)
+	sensitive("POST /v1/auth/step-up/passkey/finish", s.stepUpPasskeyFinish)
+	mux.HandleFunc("GET /v1/auth/oidc/{provider}/start", s.oidcStart)
+	sensitive("GET /v1/auth/oidc/{provider}/callback", s.oidcCallback)
 }
 
 // lockedError is a refusal because a key is locked until a time.

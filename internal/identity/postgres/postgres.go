@@ -10,7 +10,8 @@
 // public_key, aaguid) become bytea; a passkey's sign_count stays bigint
 // and its transports one comma-separated text. Version 1120 (of the
 // passkeys' sub-block 1120–1129) mirrors SQLite's 620, 1140 its 640 and
-// 1150 (the sessions' first factor, text method) its 650.
+// 1150 (the sessions' first factor and OIDC record: method, provider,
+// amr as comma-joined tokens, acr, auth_time) its 650.
 // unset; integer nanoseconds (idle_timeout, duration, and the lockout
 // counters' Unix-nanosecond window_start and locked_until) and TOTP steps
 // and failure counts stay bigint; the 0/1 flag mfa_required becomes boolean; hash and sealed
@@ -147,7 +148,11 @@ CREATE INDEX identity_lockouts_window ON identity_lockouts (window_start)`,
 }, {
 	Version: 1150,
 	Name:    "identity session first factor",
-	SQL:     `ALTER TABLE identity_sessions ADD COLUMN method text NOT NULL DEFAULT ''`,
+	SQL: `ALTER TABLE identity_sessions ADD COLUMN method text NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN provider text NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN amr text NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN acr text NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN auth_time timestamptz`,
 }}
 
 // Store implements [identity.Store] over one database.
