@@ -305,7 +305,7 @@ func (s *Service) newSession(u identity.User, prev *identity.Session, method str
 	if prev != nil {
 		sess.CreatedAt, sess.ExpiresAt = prev.CreatedAt, prev.ExpiresAt
 		sess.StrongAuthMethod, sess.StrongAuthAt = prev.StrongAuthMethod, prev.StrongAuthAt
-		sess.Method = prev.Method
+		sess.Method, sess.Provider, sess.AMR, sess.ACR, sess.AuthTime = prev.Method, prev.Provider, prev.AMR, prev.ACR, prev.AuthTime
 	}
 	if method != "" {
 		sess.StrongAuthMethod, sess.StrongAuthAt = method, now
