@@ -191,8 +191,8 @@ func newEnv(t testing.TB, opts ...option) *env {
 	}
 	e.h = api.Chain(rt, api.Stack{
 		Logger: slog.New(slog.DiscardHandler),
-		Auth: &api.Authenticator{Credentials: noKeys{}, Sessions: e.svc, Public: api.DefaultPublic},
-		Gate: &api.Gate{Router: rt, Access: access, Authorizer: selfOnly{}, PendingAllowed: login.PendingAllowed},
+		Auth:   &api.Authenticator{Credentials: noKeys{}, Sessions: e.svc, Public: api.DefaultPublic},
+		Gate:   &api.Gate{Router: rt, Access: access, Authorizer: selfOnly{}, PendingAllowed: login.PendingAllowed},
 	})
 	return e
 }
