@@ -392,6 +392,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 type sessionInfo struct {
 	User          userBody    `json:"user"`
 	MFA           string      `json:"mfa"`
+	Factors       []string    `json:"factors"`
 	Pending       bool        `json:"pending"`
 	AuthMethods   []string    `json:"auth_methods"`
 	StrongAuth    *strongBody `json:"strong_auth,omitempty"`
@@ -413,13 +414,28 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	f, err := s.factors(r.Context(), u)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	factors := []string{}
+	if f.totp {
+		factors = append(factors, string(methodTOTP))
+	}
+	if f.passkeys > 0 {
+		factors = append(factors, methodPasskey)
+	}
+	if f.recovery {
+		factors = append(factors, methodRecovery)
+	}
 	last := sess.LastSeen
 	if now := s.cfg.Now(); now.After(last) {
 		last = now // this request counts as activity
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	api.WriteJSON(w, http.StatusOK, sessionInfo{
-		User: userOf(u), MFA: state, Pending: p.Pending, AuthMethods: authMethods(sess), StrongAuth: strongOf(sess),
+		User: userOf(u), MFA: state, Factors: factors, Pending: p.Pending, AuthMethods: authMethods(sess), StrongAuth: strongOf(sess),
 		CreatedAt: sess.CreatedAt.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), IdleExpiresAt: minTime(last.Add(sess.IdleTimeout), sess.ExpiresAt).UTC(),
 	})
 }

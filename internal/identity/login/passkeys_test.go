@@ -87,6 +87,7 @@ func (e *env) assert(s *sess, a *passkeytest.Authenticator, base string) resp {
 type sessionState struct {
 	Pending     bool     `json:"pending"`
 	MFA         string   `json:"mfa"`
+	Factors     []string `json:"factors"`
 	AuthMethods []string `json:"auth_methods"`
 	StrongAuth  *struct {
 		Method string    `json:"method"`
@@ -128,6 +129,9 @@ func TestPasskeyFlow(t *testing.T) {
 
 	e.advance(time.Hour)
 	p := e.mustLogin("u-ann@example.org", "required")
+	if st := e.state(p); !st.Pending || strings.Join(st.Factors, ",") != "passkey" {
+		t.Fatalf("pending session: %+v", st)
+	}
 	if r := e.do(p, "POST", "/v1/auth/step-up/passkey/begin", nil, false); r.status != http.StatusUnauthorized || r.problemType() != "mfa-required" {
 		t.Fatalf("step-up from a pending session: %d %s", r.status, r.body)
 	}
