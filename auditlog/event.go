@@ -115,6 +115,10 @@ const (
 	// UserPasswordChanged: a user changed their password; their other
 	// sessions ended.
 	UserPasswordChanged EventType = "user.password_changed"
+	// UserRolesSynced: a login at an identity provider changed the
+	// user's grants made by that provider (the roles added and revoked
+	// in the details).
+	UserRolesSynced EventType = "user.roles_synced"
 )
 
 var knownTypes = sync.OnceValue(func() map[EventType]bool {
@@ -134,6 +138,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		AccessDenied: true, AccessStepUpRequired: true, AccessGranted: true, AccessBreakGlass: true,
 		UserLoginFailed: true, UserLockedOut: true, UserLoggedOut: true, UserSteppedUp: true,
 		UserMFAEnrolled: true, UserMFARemoved: true, UserRecoveryCodesIssued: true, UserPasswordChanged: true,
+		UserRolesSynced: true,
 	}
 })
 

@@ -81,7 +81,8 @@
 // grants made by the provider (GrantedBy "oidc:<provider>") with the
 // roles its groups map to (oidc.Client.Roles, roles the tenant knows):
 // missing ones are added, unmapped ones revoked, grants made by people or
-// elevations never touched. The session records its first factor
+// elevations never touched; a change is audited (user.roles_synced)
+// before it is made. The session records its first factor
 // ("oidc"), the provider, amr, acr and auth_time. A login the provider
 // made with several factors (oidc.Assurance "oidc-mfa") is not pending,
 // but "oidc-mfa" is no step-up: risky actions still need a local TOTP or

@@ -148,7 +148,7 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, err)
 		return
 	}
-	added, revoked, err := s.reconcileRoles(ctx, name, c, u, id)
+	added, revoked, err := s.reconcileRoles(r, name, c, u, id)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -192,9 +192,6 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 			s.problem(w, r, err)
 			return
 		}
-	} else if len(added)+len(revoked) > 0 {
-		slog.Default().InfoContext(ctx, "login: OIDC roles reconciled before the second factor", "user", u.ID,
-			"provider", name, "added", added, "revoked", revoked)
 	}
 	if old, ok := s.cookieToken(r); ok {
 		if err := s.cfg.Store.DeleteSession(ctx, tokenHash(old)); err != nil && !errors.Is(err, identity.ErrNotFound) {
@@ -309,9 +306,11 @@ func oidcGrantor(provider string) string { return "oidc:" + provider }
 // reconcileRoles makes u's standing grants made by the provider exactly
 // the roles its groups map to (those the tenant knows): it adds the
 // missing ones and revokes those no longer mapped, and never touches a
-// grant made by a person or an elevation. It returns the roles added and
-// revoked.
-func (s *Service) reconcileRoles(ctx context.Context, provider string, c *oidc.Client, u identity.User, id oidc.Identity) (added, revoked []string, err error) {
+// grant made by a person or an elevation. A change is audited
+// (user.roles_synced, with the login's request) before it is made; it
+// returns the roles added and revoked.
+func (s *Service) reconcileRoles(r *http.Request, provider string, c *oidc.Client, u identity.User, id oidc.Identity) (added, revoked []string, err error) {
+	ctx := r.Context()
 	pol, err := s.cfg.Policy(ctx, u.Tenant)
 	if err != nil {
 		return nil, nil, fmt.Errorf("login: policy: %w", err)
@@ -328,6 +327,7 @@ func (s *Service) reconcileRoles(ctx context.Context, provider string, c *oidc.C
 	}
 	by, now := oidcGrantor(provider), s.cfg.Now()
 	have := map[string]bool{}
+	var stale []identity.Grant
 	for _, g := range grants {
 		if g.GrantedBy != by || g.ElevationID != "" {
 			continue
@@ -336,20 +336,33 @@ func (s *Service) reconcileRoles(ctx context.Context, provider string, c *oidc.C
 			have[g.Role] = true
 			continue
 		}
+		stale = append(stale, g)
+		revoked = append(revoked, g.Role)
+	}
+	for role := range want {
+		if !have[role] {
+			added = append(added, role)
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(revoked)
+	if len(added)+len(revoked) == 0 {
+		return nil, nil, nil
+	}
+	err = s.cfg.Recorder.Record(ctx, auditlog.Event{
+		Type: auditlog.UserRolesSynced, Tenant: u.Tenant, Outcome: auditlog.OutcomeSuccess, Request: api.AuditRequest(r),
+		Actor:   auditlog.Actor{Kind: auditlog.ActorUser, ID: u.ID, Email: u.Email, AuthMethods: append([]string{identity.SessionOIDC}, keptAMR(id.AMR)...)},
+		Details: map[string]string{"provider": provider, "granted_by": by, "added": strings.Join(added, ","), "revoked": strings.Join(revoked, ",")},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("login: audit: %w", err)
+	}
+	for _, g := range stale {
 		if err := s.cfg.Store.RevokeGrant(ctx, u.Tenant, g.ID, by, now); err != nil && !errors.Is(err, identity.ErrNotFound) {
 			return nil, nil, fmt.Errorf("login: revoke grant: %w", err)
 		}
-		revoked = append(revoked, g.Role)
 	}
-	roles := make([]string, 0, len(want))
-	for role := range want {
-		roles = append(roles, role)
-	}
-	slices.Sort(roles)
-	for _, role := range roles {
-		if have[role] {
-			continue
-		}
+	for _, role := range added {
 		gid, err := s.random(16)
 		if err != nil {
 			return nil, nil, err
@@ -358,9 +371,7 @@ func (s *Service) reconcileRoles(ctx context.Context, provider string, c *oidc.C
 		if err := s.cfg.Store.AddGrant(ctx, g); err != nil {
 			return nil, nil, fmt.Errorf("login: add grant: %w", err)
 		}
-		added = append(added, role)
 	}
-	slices.Sort(revoked)
 	return added, revoked, nil
 }
 

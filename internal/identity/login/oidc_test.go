@@ -232,6 +232,10 @@ func TestOIDCLogin(t *testing.T) {
 	if got := e.grantsBy("u-ann", "u-admin"); strings.Join(got, ",") != "approver" {
 		t.Fatalf("the person's grant: %v", got)
 	}
+	if ev := e.audit.last(auditlog.UserRolesSynced); ev.Actor.ID != "u-ann" || ev.Details["provider"] != "corp" ||
+		ev.Details["added"] != "" || ev.Details["revoked"] != "auditor" || e.audit.count(auditlog.UserRolesSynced) != 2 {
+		t.Fatalf("roles-synced event %+v (%d)", ev, e.audit.count(auditlog.UserRolesSynced))
+	}
 	st = e.state(s)
 	if !st.Pending || st.MFA != "enrol" || strings.Join(st.AuthMethods, ",") != "oidc,pwd" {
 		t.Fatalf("session after a password-only login: %+v", st)
@@ -251,6 +255,23 @@ func TestOIDCLogin(t *testing.T) {
 	e.secrets = append(e.secrets, pw)
 	if n := secretscan.Check(t, e.dir, e.secrets...); n == 0 {
 		t.Fatal("no file scanned")
+	}
+}
+
+// TestOIDCRolesAuditedFirst: a change of the provider's grants that
+// cannot be audited is not made, and the login fails.
+func TestOIDCRolesAuditedFirst(t *testing.T) {
+	var op *oidctest.OP
+	e := newEnv(t, withOIDC(corpUser(), false, &op))
+	e.user("u-ann", false)
+	e.audit.mu.Lock()
+	e.audit.fail = true
+	e.audit.mu.Unlock()
+	if s, r := e.oidcLogin(op); s != nil || r.status < 500 {
+		t.Fatalf("login without audit: %d %s", r.status, r.body)
+	}
+	if got := e.grantsBy("u-ann", "oidc:corp"); len(got) != 0 {
+		t.Fatalf("granted without audit: %v", got)
 	}
 }
 
