@@ -115,6 +115,10 @@ const (
 	// UserPasswordChanged: a user changed their password; their other
 	// sessions ended.
 	UserPasswordChanged EventType = "user.password_changed"
+	// UserRolesSynced: a login at an identity provider changed the
+	// user's grants made by that provider (the roles added and revoked
+	// in the details).
+	UserRolesSynced EventType = "user.roles_synced"
 )
 
 // Event types of service accounts' API keys and access tokens.
@@ -177,6 +181,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		APIKeyRotated: true, APIKeyRefused: true, APIKeyTokenIssued: true,
 		UserCreated: true, UserInvited: true, UserInvitationRedeemed: true, UserDisabled: true, UserOffboarded: true,
 		RoleGranted: true, RoleRevoked: true, ElevationRequested: true, ElevationDenied: true,
+		UserRolesSynced: true,
 	}
 })
 

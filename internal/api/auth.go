@@ -60,12 +60,25 @@ type Authenticator struct {
 }
 
 // DefaultPublic lets through /healthz, /readyz, /v1/openapi.json, the
-// password login (POST /v1/auth/login, which starts a session) and
-// everything under /v1/recipient/ (authenticated by link tokens).
+// password login (POST /v1/auth/login, which starts a session), the OIDC
+// login's start and callback (GET /v1/auth/oidc/{provider}/start and
+// /callback) and everything under /v1/recipient/ (authenticated by link
+// tokens).
 func DefaultPublic(r *http.Request) bool {
 	p := r.URL.Path
 	return p == "/healthz" || p == "/readyz" || p == "/v1/openapi.json" || strings.HasPrefix(p, "/v1/recipient/") ||
-		(p == "/v1/auth/login" && r.Method == http.MethodPost)
+		(p == "/v1/auth/login" && r.Method == http.MethodPost) || (r.Method == http.MethodGet && oidcLoginPath(p))
+}
+
+// oidcLoginPath reports whether p is /v1/auth/oidc/{provider}/start or
+// /callback, with one non-empty provider segment.
+func oidcLoginPath(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/v1/auth/oidc/")
+	if !ok {
+		return false
+	}
+	provider, step, ok := strings.Cut(rest, "/")
+	return ok && provider != "" && (step == "start" || step == "callback")
 }
 
 // Middleware returns next wrapped with authentication. Requests to

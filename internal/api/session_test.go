@@ -144,6 +144,13 @@ func TestDefaultPublicLogin(t *testing.T) {
 		{"GET", "/v1/auth/login", false},
 		{"POST", "/v1/auth/logout", false},
 		{"GET", "/v1/auth/session", false},
+		{"GET", "/v1/auth/oidc/corp/start", true},
+		{"GET", "/v1/auth/oidc/corp/callback", true},
+		{"POST", "/v1/auth/oidc/corp/callback", false},
+		{"GET", "/v1/auth/oidc//start", false},
+		{"GET", "/v1/auth/oidc/corp/x/start", false},
+		{"GET", "/v1/auth/oidc/corp/other", false},
+		{"POST", "/v1/auth/mfa/passkey/begin", false},
 	} {
 		if got := api.DefaultPublic(httptest.NewRequest(tc.method, tc.path, nil)); got != tc.want {
 			t.Errorf("%s %s public: %v, want %v", tc.method, tc.path, got, tc.want)

@@ -219,7 +219,40 @@ type Session struct {
 	StrongAuthAt     time.Time
 	// CSRFHash is the SHA-256 of the session's CSRF token.
 	CSRFHash [32]byte
+	// Method is the session's first factor: [SessionPassword],
+	// [SessionOIDC] or [SessionPasskey]; empty (a session stored before
+	// the field existed) means a password.
+	Method string
+	// Provider, AMR, ACR and AuthTime record an OIDC login (Method
+	// [SessionOIDC]): the provider's name, the RFC 8176 amr values it
+	// stated (tokens, at most [MaxAMR]), its acr (at most [MaxACR]
+	// bytes) and when the user authenticated there. Empty for other
+	// sessions.
+	Provider string
+	AMR      []string
+	ACR      string
+	AuthTime time.Time
 }
+
+// Bounds of a session's OIDC record.
+const (
+	// MaxAMR bounds [Session.AMR].
+	MaxAMR = 16
+	// MaxACR bounds [Session.ACR], in bytes.
+	MaxACR = 256
+)
+
+// ValidMethodToken reports whether s may be stored as an authentication
+// method (an amr value, a passkey transport): 1 to [MaxMethod] lower-case
+// letters, digits, "-" or "_".
+func ValidMethodToken(s string) bool { return token(s) }
+
+// First factors of a session ([Session.Method]).
+const (
+	SessionPassword = "pwd"
+	SessionOIDC     = "oidc"
+	SessionPasskey  = "passkey"
+)
 
 // Validate checks s before it is stored.
 func (s Session) Validate() error {
@@ -227,10 +260,25 @@ func (s Session) Validate() error {
 		text("user id", s.UserID, MaxID, true),
 		text("tenant", s.Tenant, MaxID, true),
 		text("strong authentication method", s.StrongAuthMethod, MaxMethod, false),
+		text("provider", s.Provider, MaxID, false),
+		text("acr", s.ACR, MaxACR, false),
 	); err != nil {
 		return err
 	}
+	for _, v := range s.AMR {
+		if !token(v) {
+			return fmt.Errorf("%w: amr value %q is not a token", ErrInvalid, v)
+		}
+	}
 	switch {
+	case len(s.AMR) > MaxAMR:
+		return fmt.Errorf("%w: %d amr values (at most %d)", ErrInvalid, len(s.AMR), MaxAMR)
+	case s.Method != SessionOIDC && (s.Provider != "" || len(s.AMR) > 0 || s.ACR != "" || !s.AuthTime.IsZero()):
+		return fmt.Errorf("%w: only an OIDC session records a provider's login", ErrInvalid)
+	case s.Method == SessionOIDC && s.Provider == "":
+		return fmt.Errorf("%w: an OIDC session names its provider", ErrInvalid)
+	case s.Method != "" && s.Method != SessionPassword && s.Method != SessionOIDC && s.Method != SessionPasskey:
+		return fmt.Errorf("%w: session method %q", ErrInvalid, s.Method)
 	case s.Hash == [32]byte{} || s.CSRFHash == [32]byte{}:
 		return fmt.Errorf("%w: session without a token or CSRF hash", ErrInvalid)
 	case s.CreatedAt.IsZero() || s.LastSeen.IsZero() || !s.ExpiresAt.After(s.CreatedAt):

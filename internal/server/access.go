@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/identity/admin"
 	"github.com/signet-pki/signet/internal/identity/login"
+	"github.com/signet-pki/signet/internal/identity/oidc"
 )
 
 // people is what the server runs for users and their permissions: the
@@ -36,9 +38,18 @@ func (s *Server) openPeople(ctx context.Context, o options) (*people, [][]byte, 
 	if err != nil {
 		return nil, nil, err
 	}
+	providers := map[string]*oidc.Client{}
+	for _, pc := range s.cfg.Identity.OIDC {
+		c, err := oidc.New(ctx, pc.oidcProvider(o.secretOf(pc.ClientSecretEnv)), nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("server: identity.oidc %q: %w", pc.Name, err)
+		}
+		providers[pc.Name] = c
+	}
 	p := &people{}
 	if p.login, err = login.New(login.Config{
 		Store: id, Sealer: sealer, Recorder: s.audit.log, Policy: s.policy, RecoveryKey: recoveryKey,
+		Passkeys: s.passkeys, OIDC: providers,
 		Issuer: "Signet", IdleTimeout: time.Duration(s.cfg.Identity.SessionIdle), AbsoluteTimeout: time.Duration(s.cfg.Identity.SessionAbsolute),
 		Now: o.now,
 	}); err != nil {

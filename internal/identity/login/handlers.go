@@ -33,6 +33,17 @@ func (s *Service) Register(mux api.Mux) {
 	mux.HandleFunc("DELETE /v1/me/mfa/totp", s.deleteTOTP)
 	mux.HandleFunc("POST /v1/me/recovery-codes", s.recoveryCodes)
 	sensitive("PUT /v1/me/password", s.changePassword)
+
+	mux.HandleFunc("POST /v1/me/passkeys/begin", s.beginPasskey)
+	sensitive("POST /v1/me/passkeys/finish", s.finishPasskey)
+	mux.HandleFunc("GET /v1/me/passkeys", s.listPasskeys)
+	mux.HandleFunc("DELETE /v1/me/passkeys/{id}", s.deletePasskey)
+	mux.HandleFunc("POST /v1/auth/mfa/passkey/begin", s.mfaPasskeyBegin)
+	sensitive("POST /v1/auth/mfa/passkey/finish", s.mfaPasskeyFinish)
+	mux.HandleFunc("POST /v1/auth/step-up/passkey/begin", s.stepUpPasskeyBegin)
+	sensitive("POST /v1/auth/step-up/passkey/finish", s.stepUpPasskeyFinish)
+	mux.HandleFunc("GET /v1/auth/oidc/{provider}/start", s.oidcStart)
+	sensitive("GET /v1/auth/oidc/{provider}/callback", s.oidcCallback)
 }
 
 // lockedError is a refusal because a key is locked until a time.
@@ -381,6 +392,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 type sessionInfo struct {
 	User          userBody    `json:"user"`
 	MFA           string      `json:"mfa"`
+	Factors       []string    `json:"factors"`
 	Pending       bool        `json:"pending"`
 	AuthMethods   []string    `json:"auth_methods"`
 	StrongAuth    *strongBody `json:"strong_auth,omitempty"`
@@ -402,13 +414,28 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	f, err := s.factors(r.Context(), u)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
+	factors := []string{}
+	if f.totp {
+		factors = append(factors, string(methodTOTP))
+	}
+	if f.passkeys > 0 {
+		factors = append(factors, methodPasskey)
+	}
+	if f.recovery {
+		factors = append(factors, methodRecovery)
+	}
 	last := sess.LastSeen
 	if now := s.cfg.Now(); now.After(last) {
 		last = now // this request counts as activity
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	api.WriteJSON(w, http.StatusOK, sessionInfo{
-		User: userOf(u), MFA: state, Pending: p.Pending, AuthMethods: authMethods(sess), StrongAuth: strongOf(sess),
+		User: userOf(u), MFA: state, Factors: factors, Pending: p.Pending, AuthMethods: authMethods(sess), StrongAuth: strongOf(sess),
 		CreatedAt: sess.CreatedAt.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), IdleExpiresAt: minTime(last.Add(sess.IdleTimeout), sess.ExpiresAt).UTC(),
 	})
 }

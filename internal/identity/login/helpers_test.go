@@ -145,7 +145,11 @@ const (
 
 var start = time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 
-func newEnv(t testing.TB) *env {
+// An option changes the configuration of a test's service; the env's
+// store and clock are ready when it runs.
+type option func(e *env, cfg *login.Config)
+
+func newEnv(t testing.TB, opts ...option) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), audit: &recorder{}, now: start, policy: authz.TenantPolicy{Tenant: tenant}}
 	pool, err := sqldb.OpenPool(t.Context(), filepath.Join(e.dir, "signet.db"), nil, 2)
@@ -158,7 +162,7 @@ func newEnv(t testing.TB) *env {
 	}
 	key := make([]byte, 32)
 	rand.Read(key)
-	e.svc, err = login.New(login.Config{
+	cfg := login.Config{
 		Store: e.store, Sealer: newGCM(t), Recorder: e.audit, RecoveryKey: key, Issuer: "Signet",
 		Policy: func(_ context.Context, tn string) (authz.TenantPolicy, error) {
 			e.mu.Lock()
@@ -168,7 +172,11 @@ func newEnv(t testing.TB) *env {
 			return p, nil
 		},
 		Now: e.clock,
-	})
+	}
+	for _, o := range opts {
+		o(e, &cfg)
+	}
+	e.svc, err = login.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,10 +192,8 @@ func newEnv(t testing.TB) *env {
 	}
 	e.h = api.Chain(rt, api.Stack{
 		Logger: slog.New(slog.DiscardHandler),
-		Auth: &api.Authenticator{Credentials: noKeys{}, Sessions: e.svc, Public: func(r *http.Request) bool {
-			return r.URL.Path == "/v1/auth/login"
-		}},
-		Gate: &api.Gate{Router: rt, Access: access, Authorizer: selfOnly{}, PendingAllowed: login.PendingAllowed},
+		Auth:   &api.Authenticator{Credentials: noKeys{}, Sessions: e.svc, Public: api.DefaultPublic},
+		Gate:   &api.Gate{Router: rt, Access: access, Authorizer: selfOnly{}, PendingAllowed: login.PendingAllowed},
 	})
 	return e
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/identity"
+	"github.com/signet-pki/signet/internal/identity/oidc"
+	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/identity/password"
 	"github.com/signet-pki/signet/internal/identity/recovery"
 )
@@ -88,8 +90,25 @@ type Config struct {
 	// sent with the __Host- prefix.
 	CookieName string
 	// Insecure is only for tests over plain HTTP: it drops Secure and
-	// the __Host- prefix.
+	// the __Host- and __Secure- prefixes.
 	Insecure bool
+	// Passkeys, if set, serves passkey registration, passkeys as second
+	// factors and step-up by passkey; nil answers those routes 404
+	// "not-configured".
+	Passkeys *passkey.Service
+	// OIDC maps the provider name of the /v1/auth/oidc/{provider}/ routes
+	// (a token of letters, digits, "-" and "_") to its client; the
+	// client's tenant is where its users log in. Empty answers those
+	// routes 404 "not-configured".
+	OIDC map[string]*oidc.Client
+	// OIDCCreateUsers creates, at their first OIDC login, an active user
+	// (without a password) for a verified address that matches no user
+	// of the provider's tenant. Off (the default), such a login is
+	// refused like a wrong password.
+	OIDCCreateUsers bool
+	// PostLoginPath is where a completed OIDC login sends the browser
+	// (default "/"); a path on this origin.
+	PostLoginPath string
 }
 
 // A Service serves logins and verifies sessions.
@@ -157,6 +176,18 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.CookieName == "" {
 		cfg.CookieName = DefaultCookieName
+	}
+	if cfg.PostLoginPath == "" {
+		cfg.PostLoginPath = "/"
+	}
+	if !strings.HasPrefix(cfg.PostLoginPath, "/") || strings.HasPrefix(cfg.PostLoginPath, "//") ||
+		strings.ContainsAny(cfg.PostLoginPath, "\\\r\n") {
+		return nil, errors.New("login: PostLoginPath must be a path on this origin")
+	}
+	for name, c := range cfg.OIDC {
+		if !providerName(name) || c == nil {
+			return nil, fmt.Errorf("login: OIDC provider %q: want a token of letters, digits, - and _ (at most 64) and a client", name)
+		}
 	}
 	codes, err := recovery.NewHasher(cfg.RecoveryKey)
 	if err != nil {

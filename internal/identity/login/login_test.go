@@ -652,6 +652,13 @@ func TestPendingAllowed(t *testing.T) {
 		{"PUT", "/v1/me/password", false},
 		{"GET", "/v1/envelopes", false},
 		{"POST", "/v1/auth/mfa", false},
+		{"POST", "/v1/auth/mfa/passkey/begin", true},
+		{"POST", "/v1/me/passkeys/begin", true},
+		{"POST", "/v1/me/passkeys/finish", true},
+		{"GET", "/v1/me/passkeys", false},
+		{"DELETE", "/v1/me/passkeys/abc", false},
+		{"POST", "/v1/auth/step-up/passkey/begin", false},
+		{"POST", "/v1/auth/step-up/passkey/finish", false},
 	} {
 		if got := login.PendingAllowed(httptest.NewRequest(tc.method, tc.path, nil)); got != tc.want {
 			t.Errorf("%s %s: %v, want %v", tc.method, tc.path, got, tc.want)
@@ -660,7 +667,8 @@ func TestPendingAllowed(t *testing.T) {
 }
 
 // TestOpenAPIMatchesRoutes: every registered route is documented and
-// declares an action or security: [], and only the login is public.
+// declares an action or security: [], and only the logins (password,
+// OIDC start and callback) are public.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	e := newEnv(t)
 	rt := api.NewRouter()
@@ -677,7 +685,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for route, a := range access {
-		if !a.Declared() || a.Public != (route == "POST /v1/auth/login") {
+		public := route == "POST /v1/auth/login" || route == "GET /v1/auth/oidc/{provider}/start" || route == "GET /v1/auth/oidc/{provider}/callback"
+		if !a.Declared() || a.Public != public {
 			t.Errorf("%s declares %+v", route, a)
 		}
 	}

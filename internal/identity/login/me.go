@@ -224,7 +224,7 @@ func (s *Service) recentStrong(r *http.Request, p api.Principal) error {
 		methods = append(methods, string(m))
 	}
 	return &api.Error{Kind: api.KindUnauthorized, Type: api.StepUpRequired.Type, Title: "Step-up required",
-		Detail: "authenticate strongly again (POST /v1/auth/step-up/totp)", StepUp: &api.StepUp{Methods: methods, MaxAge: int(win / time.Second)}}
+		Detail: "authenticate strongly again (POST /v1/auth/step-up/totp or /v1/auth/step-up/passkey/begin)", StepUp: &api.StepUp{Methods: methods, MaxAge: int(win / time.Second)}}
 }
 
 // deleteTOTP removes the user's TOTP enrolment, after a recent step-up.

@@ -146,11 +146,19 @@ func principal(sess identity.Session, pending bool) api.Principal {
 	return p
 }
 
-// authMethods returns a session's RFC 8176 amr values: the password, then
+// authMethods returns a session's authentication methods: its first
+// factor (identity.Session.Method: "pwd", the RFC 8176 value of a
+// password, for a session that names none; "oidc" for a login at an
+// OpenID Provider, followed by the amr values the provider stated), then
 // the latest second factor ("otp" for TOTP, "hwk" for a passkey;
-// "recovery", Signet's own, for a recovery code).
+// "recovery", Signet's own, for a recovery code; "oidc-mfa" for a
+// provider's multi-factor login).
 func authMethods(sess identity.Session) []string {
-	m := []string{"pwd"}
+	first := sess.Method
+	if first == "" {
+		first = identity.SessionPassword
+	}
+	m := append([]string{first}, sess.AMR...)
 	switch sess.StrongAuthMethod {
 	case "":
 	case string(authz.MethodTOTP):
@@ -166,50 +174,93 @@ func authMethods(sess identity.Session) []string {
 // mfaState says whether u must pass a second factor before a session
 // without one is complete, and which.
 func (s *Service) mfaState(ctx context.Context, u identity.User) (string, error) {
-	e, err := s.cfg.Store.TOTP(ctx, u.Tenant, u.ID)
-	switch {
-	case err == nil && !e.ConfirmedAt.IsZero():
+	f, err := s.factors(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	if f.any() {
 		return mfaRequired, nil
-	case err != nil && !errors.Is(err, identity.ErrNotFound):
-		return "", fmt.Errorf("login: TOTP enrolment: %w", err)
 	}
-	codes, err := s.cfg.Store.RecoveryCodes(ctx, u.Tenant, u.ID)
-	if err != nil {
-		return "", fmt.Errorf("login: recovery codes: %w", err)
-	}
-	for _, c := range codes {
-		if !c.Used() {
-			return mfaRequired, nil
-		}
-	}
-	if u.MFARequired {
+	applies, err := s.mfaApplies(ctx, u)
+	switch {
+	case err != nil:
+		return "", err
+	case applies:
 		return mfaEnrol, nil
-	}
-	pol, err := s.cfg.Policy(ctx, u.Tenant)
-	if err != nil {
-		return "", fmt.Errorf("login: policy: %w", err)
-	}
-	if pol.MFAOptional {
-		return mfaNone, nil
-	}
-	grants, err := s.cfg.Store.Grants(ctx, u.Tenant, u.ID)
-	if err != nil {
-		return "", fmt.Errorf("login: grants: %w", err)
-	}
-	now := s.cfg.Now()
-	for _, g := range grants {
-		if g.NotAfter.IsZero() || g.NotAfter.After(now) {
-			return mfaEnrol, nil
-		}
 	}
 	return mfaNone, nil
 }
 
+// factorSet is what second factors a user has.
+type factorSet struct {
+	totp     bool // a confirmed TOTP enrolment
+	passkeys int  // registered passkeys
+	recovery bool // unused recovery codes
+}
+
+func (f factorSet) any() bool { return f.totp || f.passkeys > 0 || f.recovery }
+
+// factors returns u's second factors. Stored passkeys count whether or
+// not the service serves passkeys (fail closed).
+func (s *Service) factors(ctx context.Context, u identity.User) (factorSet, error) {
+	var f factorSet
+	e, err := s.cfg.Store.TOTP(ctx, u.Tenant, u.ID)
+	switch {
+	case err == nil:
+		f.totp = !e.ConfirmedAt.IsZero()
+	case !errors.Is(err, identity.ErrNotFound):
+		return f, fmt.Errorf("login: TOTP enrolment: %w", err)
+	}
+	ps, err := s.cfg.Store.PasskeysOf(ctx, u.Tenant, u.ID)
+	if err != nil {
+		return f, fmt.Errorf("login: passkeys: %w", err)
+	}
+	f.passkeys = len(ps)
+	codes, err := s.cfg.Store.RecoveryCodes(ctx, u.Tenant, u.ID)
+	if err != nil {
+		return f, fmt.Errorf("login: recovery codes: %w", err)
+	}
+	for _, c := range codes {
+		if !c.Used() {
+			f.recovery = true
+		}
+	}
+	return f, nil
+}
+
+// mfaApplies reports whether u must have a second factor: their record
+// says so, or they hold a current grant and their tenant's policy does
+// not make MFA optional.
+func (s *Service) mfaApplies(ctx context.Context, u identity.User) (bool, error) {
+	if u.MFARequired {
+		return true, nil
+	}
+	pol, err := s.cfg.Policy(ctx, u.Tenant)
+	if err != nil {
+		return false, fmt.Errorf("login: policy: %w", err)
+	}
+	if pol.MFAOptional {
+		return false, nil
+	}
+	grants, err := s.cfg.Store.Grants(ctx, u.Tenant, u.ID)
+	if err != nil {
+		return false, fmt.Errorf("login: grants: %w", err)
+	}
+	now := s.cfg.Now()
+	for _, g := range grants {
+		if g.NotAfter.IsZero() || g.NotAfter.After(now) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // PendingAllowed reports whether a route is open to a pending principal
 // (api.Principal.Pending): the second factor (/v1/auth/mfa/...), the
-// enrolment of a first factor (/v1/me/mfa/..., not DELETE), the session
-// and logout. Set it as api.Gate.PendingAllowed. Handlers under
-// /v1/me/mfa/ MUST refuse a pending principal's enrolment when the user
+// enrolment of a first factor (/v1/me/mfa/..., not DELETE, and the
+// registration of a passkey, POST /v1/me/passkeys/begin and /finish),
+// the session and logout. Set it as api.Gate.PendingAllowed. Handlers under
+// /v1/me/mfa/ and the passkey registration MUST refuse a pending principal's enrolment when the user
 // already has a second factor, which would otherwise be bypassed.
 func PendingAllowed(r *http.Request) bool {
 	p := r.URL.Path
@@ -218,6 +269,8 @@ func PendingAllowed(r *http.Request) bool {
 		return true
 	case strings.HasPrefix(p, "/v1/me/mfa/"):
 		return r.Method != http.MethodDelete
+	case p == "/v1/me/passkeys/begin" || p == "/v1/me/passkeys/finish":
+		return r.Method == http.MethodPost
 	case p == "/v1/auth/logout":
 		return r.Method == http.MethodPost
 	case p == "/v1/auth/session":
@@ -247,10 +300,12 @@ func (s *Service) newSession(u identity.User, prev *identity.Session, method str
 	sess := identity.Session{
 		Hash: tokenHash(token), UserID: u.ID, Tenant: u.Tenant, CreatedAt: now, LastSeen: now,
 		ExpiresAt: now.Add(s.cfg.AbsoluteTimeout), IdleTimeout: s.cfg.IdleTimeout, CSRFHash: tokenHash(csrf),
+		Method: identity.SessionPassword,
 	}
 	if prev != nil {
 		sess.CreatedAt, sess.ExpiresAt = prev.CreatedAt, prev.ExpiresAt
 		sess.StrongAuthMethod, sess.StrongAuthAt = prev.StrongAuthMethod, prev.StrongAuthAt
+		sess.Method, sess.Provider, sess.AMR, sess.ACR, sess.AuthTime = prev.Method, prev.Provider, prev.AMR, prev.ACR, prev.AuthTime
 	}
 	if method != "" {
 		sess.StrongAuthMethod, sess.StrongAuthAt = method, now

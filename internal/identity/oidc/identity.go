@@ -95,3 +95,10 @@ func (c *Client) Roles(id Identity) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// Name returns the provider's name ([Provider.Name]).
+func (c *Client) Name() string { return c.p.Name }
+
+// Tenant returns the tenant the provider logs users into
+// ([Provider.Tenant]).
+func (c *Client) Tenant() string { return c.p.Tenant }

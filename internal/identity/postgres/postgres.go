@@ -11,8 +11,10 @@
 // credential_id, public_key, aaguid) become bytea; a passkey's sign_count
 // stays bigint and its transports one comma-separated text; a tenant
 // policy's canonical JSON stays text (not jsonb, which would not keep its
-// bytes). Versions 1120 (passkeys), 1130 (policies and invitations) and
-// 1140 (lockout counters) mirror SQLite's 620, 630 and 640.
+// bytes). Versions 1120 (passkeys), 1130 (policies and invitations), 1140
+// (lockout counters) and 1150 (the sessions' first factor and OIDC
+// record: method, provider, amr as comma-joined tokens, acr, auth_time)
+// mirror SQLite's 620, 630, 640 and 650.
 //
 // Each method is one statement or one transaction. The compare-and-set
 // methods are single UPDATE or DELETE statements whose WHERE clause holds
@@ -164,6 +166,14 @@ CREATE INDEX identity_users_tenant ON identity_users (tenant, id)`,
 	locked_until bigint NOT NULL
 );
 CREATE INDEX identity_lockouts_window ON identity_lockouts (window_start)`,
+}, {
+	Version: 1150,
+	Name:    "identity session first factor",
+	SQL: `ALTER TABLE identity_sessions ADD COLUMN method text NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN provider text NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN amr text NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN acr text NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN auth_time timestamptz`,
 }}
 
 // Store implements [identity.Store] over one database.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,10 +18,10 @@ func insertSession(ctx context.Context, tx pgx.Tx, s identity.Session) error {
 		return err
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO identity_sessions
-		(hash, user_id, tenant, created_at, last_seen, expires_at, idle_timeout, strong_auth_method, strong_auth_at, csrf_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		(hash, user_id, tenant, created_at, last_seen, expires_at, idle_timeout, strong_auth_method, strong_auth_at, csrf_hash, method, provider, amr, acr, auth_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		s.Hash[:], s.UserID, s.Tenant, s.CreatedAt, s.LastSeen, s.ExpiresAt, int64(s.IdleTimeout), s.StrongAuthMethod,
-		nullTime(s.StrongAuthAt), s.CSRFHash[:])
+		nullTime(s.StrongAuthAt), s.CSRFHash[:], s.Method, s.Provider, strings.Join(s.AMR, ","), s.ACR, nullTime(s.AuthTime))
 	if pgdb.IsUniqueViolation(err) {
 		return fmt.Errorf("session: %w", identity.ErrExists)
 	}
@@ -40,18 +41,22 @@ func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (identity.Sess
 	var sess identity.Session
 	var idle int64
 	var h, csrf []byte
-	var strong *time.Time
+	var strong, authTime *time.Time
+	var amr string
 	err := s.pool.QueryRow(ctx, `SELECT hash, user_id, tenant, created_at, last_seen, expires_at,
-		idle_timeout, strong_auth_method, strong_auth_at, csrf_hash FROM identity_sessions WHERE hash = $1`, hash[:]).
+		idle_timeout, strong_auth_method, strong_auth_at, csrf_hash, method, provider, amr, acr, auth_time FROM identity_sessions WHERE hash = $1`, hash[:]).
 		Scan(&h, &sess.UserID, &sess.Tenant, &sess.CreatedAt, &sess.LastSeen, &sess.ExpiresAt, &idle,
-			&sess.StrongAuthMethod, &strong, &csrf)
+			&sess.StrongAuthMethod, &strong, &csrf, &sess.Method, &sess.Provider, &amr, &sess.ACR, &authTime)
 	if err == nil {
 		err = hashOf(h, &sess.Hash)
 	}
 	if err == nil {
 		err = hashOf(csrf, &sess.CSRFHash)
 	}
-	sess.IdleTimeout, sess.StrongAuthAt = time.Duration(idle), orZero(strong)
+	sess.IdleTimeout, sess.StrongAuthAt, sess.AuthTime = time.Duration(idle), orZero(strong), orZero(authTime)
+	if amr != "" {
+		sess.AMR = strings.Split(amr, ",")
+	}
 	return sess, wrap("session", err)
 }
 

@@ -4,21 +4,30 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/internal/identity"
 	"github.com/signet-pki/signet/internal/sqldb"
 )
 
+// splitAMR decodes the comma-joined amr column.
+func splitAMR(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
 func insertSession(ctx context.Context, tx *sql.Tx, s identity.Session) error {
 	if err := userState(ctx, tx, s.Tenant, s.UserID); err != nil {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO identity_sessions
-		(hash, user_id, tenant, created_at, last_seen, expires_at, idle_timeout, strong_auth_method, strong_auth_at, csrf_hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(hash, user_id, tenant, created_at, last_seen, expires_at, idle_timeout, strong_auth_method, strong_auth_at, csrf_hash, method, provider, amr, acr, auth_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.Hash[:], s.UserID, s.Tenant, sqldb.FormatTime(s.CreatedAt), sqldb.FormatTime(s.LastSeen), sqldb.FormatTime(s.ExpiresAt),
-		int64(s.IdleTimeout), s.StrongAuthMethod, nullTime(s.StrongAuthAt), s.CSRFHash[:])
+		int64(s.IdleTimeout), s.StrongAuthMethod, nullTime(s.StrongAuthAt), s.CSRFHash[:], s.Method, s.Provider, strings.Join(s.AMR, ","), s.ACR, nullTime(s.AuthTime))
 	if isUnique(err) {
 		return fmt.Errorf("session: %w", identity.ErrExists)
 	}
@@ -37,11 +46,12 @@ func (s *Store) CreateSession(ctx context.Context, sess identity.Session) error 
 func (s *Store) SessionByHash(ctx context.Context, hash [32]byte) (identity.Session, error) {
 	var sess identity.Session
 	var idle int64
+	var amr string
 	err := s.pool.Reader().QueryRowContext(ctx, `SELECT hash, user_id, tenant, created_at, last_seen, expires_at,
-		idle_timeout, strong_auth_method, strong_auth_at, csrf_hash FROM identity_sessions WHERE hash = ?`, hash[:]).
+		idle_timeout, strong_auth_method, strong_auth_at, csrf_hash, method, provider, amr, acr, auth_time FROM identity_sessions WHERE hash = ?`, hash[:]).
 		Scan(hashCol{&sess.Hash}, &sess.UserID, &sess.Tenant, timeCol{&sess.CreatedAt}, timeCol{&sess.LastSeen},
-			timeCol{&sess.ExpiresAt}, &idle, &sess.StrongAuthMethod, timeCol{&sess.StrongAuthAt}, hashCol{&sess.CSRFHash})
-	sess.IdleTimeout = time.Duration(idle)
+			timeCol{&sess.ExpiresAt}, &idle, &sess.StrongAuthMethod, timeCol{&sess.StrongAuthAt}, hashCol{&sess.CSRFHash}, &sess.Method, &sess.Provider, &amr, &sess.ACR, timeCol{&sess.AuthTime})
+	sess.IdleTimeout, sess.AMR = time.Duration(idle), splitAMR(amr)
 	return sess, wrap("session", err)
 }
 

@@ -1,7 +1,10 @@
 // Package sqlite stores users and their credentials ([identity.Store]) in
 // the service database (signet.db). Its tables, named identity_*, are
 // created by versions 600–699 of the database's history ([Migrations]);
-// 620–629 are the passkeys', 640–649 the lockout counters'.
+// 620–629 are the passkeys', 640–649 the lockout counters', 650–659 the
+// sessions' first factor (identity_sessions.method, empty for a session
+// stored before it, which is a password's) and OIDC record (provider,
+// amr as comma-joined tokens, acr, auth_time).
 //
 // Times are RFC 3339 text (sqldb.FormatTime), NULL when unset, except the
 // lockout counters' window_start and locked_until, integer Unix
@@ -151,6 +154,14 @@ CREATE INDEX identity_users_tenant ON identity_users (tenant, id)`,
 	locked_until INTEGER NOT NULL
 );
 CREATE INDEX identity_lockouts_window ON identity_lockouts (window_start)`,
+}, {
+	Version: 650,
+	Name:    "identity session first factor",
+	SQL: `ALTER TABLE identity_sessions ADD COLUMN method TEXT NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN provider TEXT NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN acr TEXT NOT NULL DEFAULT '';
+ALTER TABLE identity_sessions ADD COLUMN auth_time TEXT`,
 }}
 
 // Store implements [identity.Store] over one database.

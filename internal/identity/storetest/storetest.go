@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -51,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"TOTP", testTOTP},
 		{"RecoveryCodes", testRecoveryCodes},
 		{"Sessions", testSessions},
+		{"SessionMethod", testSessionMethod},
 		{"Grants", testGrants},
 		{"Elevations", testElevations},
 		{"TwoNodes", testTwoNodes},
@@ -109,7 +112,9 @@ func session(tenant, userID, token string, at time.Time) identity.Session {
 func sameSession(a, b identity.Session) bool {
 	return a.Hash == b.Hash && a.UserID == b.UserID && a.Tenant == b.Tenant && a.CreatedAt.Equal(b.CreatedAt) &&
 		a.LastSeen.Equal(b.LastSeen) && a.ExpiresAt.Equal(b.ExpiresAt) && a.IdleTimeout == b.IdleTimeout &&
-		a.StrongAuthMethod == b.StrongAuthMethod && a.StrongAuthAt.Equal(b.StrongAuthAt) && a.CSRFHash == b.CSRFHash
+		a.StrongAuthMethod == b.StrongAuthMethod && a.StrongAuthAt.Equal(b.StrongAuthAt) && a.CSRFHash == b.CSRFHash &&
+		a.Method == b.Method && a.Provider == b.Provider && slices.Equal(a.AMR, b.AMR) && a.ACR == b.ACR &&
+		a.AuthTime.Equal(b.AuthTime)
 }
 
 func elevation(tenant, id, by string, at time.Time) identity.Elevation {
@@ -477,6 +482,56 @@ func testSessions(t *testing.T, db DB) {
 	}
 	if _, err := s.SessionByHash(ctx, hash("d")); err != nil {
 		t.Fatalf("u-2's session after deleting u-1's: %v", err)
+	}
+}
+
+// testSessionMethod: a session keeps its first factor through a read and
+// a rotation; an unknown one is refused; none reads back as none.
+func testSessionMethod(t *testing.T, db DB) {
+	ctx, s := t.Context(), db.A
+	mustCreate(t, s, user("t-1", "u-1"))
+	for i, m := range []string{identity.SessionPassword, identity.SessionOIDC, identity.SessionPasskey, ""} {
+		x := session("t-1", "u-1", "m"+strconv.Itoa(i), base)
+		x.Method = m
+		if m == identity.SessionOIDC {
+			x.Provider = "corp"
+		}
+		is(t, "create with method "+m, s.CreateSession(ctx, x), nil)
+		got, err := s.SessionByHash(ctx, x.Hash)
+		if err != nil || got.Method != m || !sameSession(got, x) {
+			t.Fatalf("session of method %q read back %+v, %v", m, got, err)
+		}
+	}
+	oidcSession := func(token string) identity.Session {
+		x := session("t-1", "u-1", token, base)
+		x.Method, x.Provider, x.AMR, x.ACR, x.AuthTime = identity.SessionOIDC, "corp", []string{"pwd", "otp"}, "urn:example:loa:2", base.Add(-time.Minute)
+		return x
+	}
+	a := oidcSession("oidc-a")
+	is(t, "create", s.CreateSession(ctx, a), nil)
+	if got, err := s.SessionByHash(ctx, a.Hash); err != nil || !sameSession(got, a) {
+		t.Fatalf("OIDC session read back %+v, %v; want %+v", got, err, a)
+	}
+	b := oidcSession("oidc-b")
+	b.StrongAuthMethod, b.StrongAuthAt = "passkey", base.Add(time.Minute)
+	is(t, "rotate", s.RotateSession(ctx, a.Hash, b), nil)
+	if got, err := s.SessionByHash(ctx, b.Hash); err != nil || !sameSession(got, b) {
+		t.Fatalf("rotated session %+v, %v; want %+v", got, err, b)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*identity.Session)
+	}{
+		{"unknown method", func(x *identity.Session) { x.Method = "saml" }},
+		{"provider of a password session", func(x *identity.Session) { x.Method = identity.SessionPassword }},
+		{"OIDC without a provider", func(x *identity.Session) { x.Provider = "" }},
+		{"amr with a comma", func(x *identity.Session) { x.AMR = []string{"pwd,otp"} }},
+		{"too many amr values", func(x *identity.Session) { x.AMR = slices.Repeat([]string{"pwd"}, identity.MaxAMR+1) }},
+		{"acr too long", func(x *identity.Session) { x.ACR = strings.Repeat("a", identity.MaxACR+1) }},
+	} {
+		x := oidcSession("bad " + c.name)
+		c.edit(&x)
+		is(t, c.name, s.CreateSession(ctx, x), identity.ErrInvalid)
 	}
 }
 

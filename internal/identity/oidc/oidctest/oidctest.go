@@ -30,6 +30,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,6 +95,18 @@ type OP struct {
 	Issuer string
 	srv    *httptest.Server
 	cfg    Config
+	st     *storage
+}
+
+// SetUser replaces the user the login page authenticates from the next
+// login on (e.g. other groups, other amr), as a provider whose directory
+// changed. Deny keeps its value from Start.
+func (o *OP) SetUser(u User) {
+	o.st.mu.Lock()
+	defer o.st.mu.Unlock()
+	u.Deny = o.st.cfg.User.Deny
+	u.Groups, u.AMR = slices.Clone(u.Groups), slices.Clone(u.AMR)
+	o.st.cfg.User = u
 }
 
 // Start starts a provider; it stops when the test ends.
@@ -149,7 +162,7 @@ func Start(t testing.TB, cfg Config) *OP {
 		}
 	}
 	mux.Handle("/", root)
-	return &OP{Issuer: srv.URL, srv: srv, cfg: cfg}
+	return &OP{Issuer: srv.URL, srv: srv, cfg: cfg, st: st}
 }
 
 // HTTPClient returns a client that trusts the provider's certificate,

@@ -187,7 +187,9 @@ func (s *storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) 
 
 // setUserinfo fills info with what scopes allow of the configured user.
 func (s *storage) setUserinfo(info *oidc.UserInfo, subject string, scopes []string) error {
+	s.mu.Lock()
 	u := s.cfg.User
+	s.mu.Unlock()
 	if subject != u.Subject {
 		return errNotFound
 	}
