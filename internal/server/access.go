@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/signet-pki/signet/internal/access"
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/authz"
+	"github.com/signet-pki/signet/internal/identity"
 	"github.com/signet-pki/signet/internal/identity/admin"
 	"github.com/signet-pki/signet/internal/identity/login"
 	"github.com/signet-pki/signet/internal/identity/oidc"
@@ -63,6 +65,14 @@ func (s *Server) openPeople(ctx context.Context, o options) (*people, [][]byte, 
 		Passkeys: func(ctx context.Context, tenant, userID string) (int, error) {
 			ps, err := id.PasskeysOf(ctx, tenant, userID)
 			return len(ps), err
+		},
+		TenantExists: func(ctx context.Context, tenant string) error {
+			if _, err := s.stores.Tenants.Tenant(ctx, tenant); errors.Is(err, accounts.ErrNoRecord) {
+				return identity.ErrNotFound
+			} else if err != nil {
+				return err
+			}
+			return nil
 		},
 		Alert: s.alert, Now: o.now, Logger: o.logger,
 	}); err != nil {

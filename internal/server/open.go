@@ -249,7 +249,14 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 		Logger:  o.logger,
 		MaxBody: cfg.MaxUploadSize + 1<<20,
 		Limiter: api.NewRateLimiter(*cfg.RateLimits),
-		Auth:    &api.Authenticator{Credentials: s.accounts.Verifier(), Sessions: s.people.login},
+		Auth: &api.Authenticator{Credentials: s.accounts.Verifier(), Sessions: s.people.login,
+			Public: func(r *http.Request) bool {
+				// The routes the OpenAPI document declares public, and
+				// those whose handlers authenticate their own principal,
+				// need no credential.
+				_, pattern := s.router.Handler(r)
+				return declared[pattern].Public || selfAuthenticated(r)
+			}},
 		Gate: &api.Gate{Router: s.router, Access: declared, Authorizer: s.people.authorizer,
 			SelfAuthenticated: selfAuthenticated, PendingAllowed: login.PendingAllowed},
 		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey},

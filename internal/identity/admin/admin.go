@@ -108,6 +108,11 @@ type Config struct {
 	// Passkeys counts a user's registered passkeys for the access review;
 	// nil means unknown.
 	Passkeys func(ctx context.Context, tenant, userID string) (int, error)
+	// TenantExists reports whether a tenant exists (an error matching
+	// identity.ErrNotFound if not), for the platform administrator's
+	// route that creates a tenant's first administrator; nil leaves that
+	// route unconfigured.
+	TenantExists func(ctx context.Context, tenant string) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the source of ids and invitation tokens; nil means
@@ -176,6 +181,7 @@ func New(cfg Config) (*Service, error) {
 //	POST   /v1/elevations/{id}/deny           deny (role.admin)
 //	POST   /v1/elevations/{id}/break-glass    self-approve in an emergency (elevation.request)
 //	GET    /v1/access-review                  CSV or JSON review (access.review)
+//	POST   /v1/tenants/{id}/first-admin       a new tenant's first administrator (tenant.admin)
 func (s *Service) Register(mux api.Mux) {
 	mux.HandleFunc("POST /v1/users", s.handleCreateUser)
 	mux.HandleFunc("GET /v1/users", s.handleListUsers)
@@ -193,6 +199,7 @@ func (s *Service) Register(mux api.Mux) {
 	mux.HandleFunc("POST /v1/elevations/{id}/deny", s.handleDeny)
 	mux.HandleFunc("POST /v1/elevations/{id}/break-glass", s.handleBreakGlass)
 	mux.HandleFunc("GET /v1/access-review", s.handleReview)
+	mux.HandleFunc("POST /v1/tenants/{id}/first-admin", s.handleFirstAdmin)
 }
 
 // tenantPrincipal returns the request's principal, which must belong to

@@ -559,3 +559,51 @@ func weakReason(err error) string {
 	}
 	return "the password cannot be used"
 }
+
+// FirstAdminRequest is the body of POST /v1/tenants/{id}/first-admin.
+type FirstAdminRequest struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// FirstAdminResponse answers it: the administrator's user id and the
+// invitation that sets their password, shown once.
+type FirstAdminResponse struct {
+	UserID     string     `json:"user_id"`
+	Invitation Invitation `json:"invitation"`
+}
+
+// handleFirstAdmin creates a new tenant's first administrator for the
+// platform administrator ([Service.CreateFirstAdmin]).
+func (s *Service) handleFirstAdmin(w http.ResponseWriter, r *http.Request) {
+	p, ok := api.PrincipalFrom(r.Context())
+	if !ok || !p.Platform || p.Tenant != "" {
+		api.WriteProblem(w, r, &api.Error{Kind: api.KindForbidden, Detail: "only the platform administrator creates a tenant's first administrator"})
+		return
+	}
+	if s.cfg.TenantExists == nil {
+		api.WriteProblem(w, r, &api.Error{Kind: api.KindNotFound, Type: "not-configured", Detail: "tenants are not known to this service"})
+		return
+	}
+	var req FirstAdminRequest
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	tenant := r.PathValue("id")
+	if err := s.cfg.TenantExists(r.Context(), tenant); err != nil {
+		api.WriteProblem(w, r, storeErr("tenant", err))
+		return
+	}
+	uid, tok, err := s.CreateFirstAdmin(r.Context(), tenant, req.Email, req.Name, p.ID)
+	switch {
+	case errors.Is(err, identity.ErrInvalid):
+		api.WriteProblem(w, r, &api.Error{Kind: api.KindInvalid, Detail: "email must be an e-mail address and name at most 200 bytes of UTF-8", Err: err})
+		return
+	case err != nil:
+		api.WriteProblem(w, r, storeErr("the tenant's first administrator", err))
+		return
+	}
+	api.WriteSecretJSON(w, r, http.StatusCreated, FirstAdminResponse{UserID: uid,
+		Invitation: Invitation{Token: tok, ExpiresAt: s.cfg.Now().Add(s.cfg.InvitationTTL).UTC()}})
+}
