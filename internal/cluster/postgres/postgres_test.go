@@ -235,9 +235,10 @@ func TestLeaseConnectionOutsidePool(t *testing.T) {
 		})
 	}
 	deadline := time.After(60 * time.Second)
-	for range n {
+	for seen := map[int]bool{}; len(seen) < n; {
 		select {
-		case <-started:
+		case i := <-started:
+			seen[i] = true
 		case <-deadline:
 			t.Fatal("not every lease was taken")
 		}
@@ -245,8 +246,14 @@ func TestLeaseConnectionOutsidePool(t *testing.T) {
 	if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
 		t.Fatal(err)
 	}
-	if got := d.advisoryLocks(t); got != n {
-		t.Fatalf("%d advisory locks granted, want %d leases", got, n)
+	// On a loaded machine a lease whose check was late is given up and
+	// taken again; every lease is held again soon after.
+	for got := d.advisoryLocks(t); got != n; got = d.advisoryLocks(t) {
+		select {
+		case <-deadline:
+			t.Fatalf("%d advisory locks granted, want %d leases", got, n)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	if acquired := pool.Stat().AcquiredConns(); acquired != 0 {
 		t.Fatalf("%d connections of the pool acquired while only leases are held", acquired)
