@@ -40,10 +40,6 @@ const (
 // (the keys without a tenant).
 var PlatformActions = []string{string(authz.ActionTenantAdmin)}
 
-// keySecretLen is the length of a secret: the prefix and 256 random bits
-// in unpadded base64url.
-const keySecretLen = len(KeyPrefix) + 43
-
 // A KeySpec is what a new API key is bound to; [NewAPIKey] copies it
 // without checking it (the [Service] checks it with [CheckKeySpec]).
 type KeySpec struct {

@@ -240,7 +240,7 @@ func TestAuthorizationMatrixHTTP(t *testing.T) {
 				}
 				// A user of the other tenant names this tenant's resource.
 				cookie, csrf = session(t, st, other.id, "u-"+role.Name+"-other", strong)
-				status, p = send(method, own.path(route), cookie, csrf, "")
+				status, _ = send(method, own.path(route), cookie, csrf, "")
 				cells++
 				if status < 300 || status == http.StatusConflict {
 					unexpectedAllows++

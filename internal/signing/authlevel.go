@@ -45,18 +45,6 @@ func evidence(level string) (methods []string, assurance string, ok bool) {
 	return nil, "", false
 }
 
-// channel is where a level's one-time code goes: "email", "sms", or ""
-// for a level without one.
-func channel(level string) string {
-	switch level {
-	case workflow.AuthEmailCode:
-		return "email"
-	case workflow.AuthSMSCode:
-		return "sms"
-	}
-	return ""
-}
-
 // maxAccessCodeInput bounds an access code as received, in bytes.
 const maxAccessCodeInput = 256
 

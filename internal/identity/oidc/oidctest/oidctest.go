@@ -252,7 +252,7 @@ func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
 // its claims passed through edit (if not nil), signed by key under the
 // provider's key ID.
 func resign(raw string, st *storage, key *ecdsa.PrivateKey, edit func(map[string]any)) (string, error) {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return "", err
 	}
