@@ -19,6 +19,7 @@ import (
 	"github.com/signet-pki/signet/internal/identity"
 	"github.com/signet-pki/signet/internal/identity/login"
 	"github.com/signet-pki/signet/internal/identity/totp"
+	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
 )
@@ -175,6 +176,17 @@ func TestTOTPRecipientSigns(t *testing.T) {
 	ev := e.lastSignerEvidence(e.blob(mine))
 	if !slices.Equal(ev.Methods, []string{"otp", "user"}) || ev.AssuranceLevel != "aal2" || !ev.Time.Equal(at) || ev.SigningIntent != nil {
 		t.Fatalf("evidence %v %s %v %v", ev.Methods, ev.AssuranceLevel, ev.Time, ev.SigningIntent)
+	}
+	// The secret is stored sealed only: it is in no stored file (the
+	// six-digit code is not scanned for: digits occur in any PDF), and
+	// neither it nor the session token is in a log line.
+	if n := secretscan.Check(t, e.dir, string(k.Secret), ss); n == 0 {
+		t.Fatal("no file scanned")
+	}
+	for _, sec := range []string{string(k.Secret), ss} {
+		if strings.Contains(e.logs.String(), sec) {
+			t.Fatal("the TOTP secret or the session token is in the logs")
+		}
 	}
 	evs := e.audit.authEvents(rcp)
 	if len(evs) != 1 || evs[0].Outcome != auditlog.OutcomeSuccess || evs[0].Details["method"] != "totp" ||
