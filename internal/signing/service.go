@@ -141,10 +141,10 @@ type Config struct {
 	Locks Locker
 	// Passkeys is the WebAuthn relying party with which passkey
 	// recipients confirm what they sign, and Users finds the registered
-	// user behind such a recipient (an active user of the envelope's
-	// tenant with the recipient's address). Set both or neither; with
-	// neither, a passkey recipient's confirmation answers 503 and nothing
-	// weaker is offered.
+	// user behind such a recipient, or a totp one (an active user of the
+	// envelope's tenant with the recipient's address). Passkeys needs
+	// Users; without Passkeys, a passkey recipient's confirmation answers
+	// 503 and nothing weaker is offered.
 	Passkeys *passkey.Service
 	Users    Users
 	// TOTPSecrets opens registered users' sealed TOTP secrets
