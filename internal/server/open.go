@@ -176,6 +176,10 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 			return nil, fmt.Errorf("server: sms_gateway: %w", err)
 		}
 	}
+	totpSealer, err := s.dir.IdentitySealer(ctx)
+	if err != nil {
+		return nil, err
+	}
 	passkeys, err := passkey.New(s.cfg.webAuthn(), st.Identity, o.now)
 	if err != nil {
 		return nil, fmt.Errorf("server: identity.webauthn: %w", err)
@@ -189,6 +193,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		TempDir: tempDir, Now: o.now, Logger: o.logger, Locks: s.locks,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
 		Passkeys:      passkeys, Users: st.Identity,
+		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: totpSealer},
 	}
 	if gateway != nil {
 		cfg.SMS = gateway

@@ -122,7 +122,7 @@ type CodeSent struct {
 // token hashes to linkHash, replacing any pending code: by e-mail to an
 // email_code recipient (in the message's body only, never in its subject
 // or another header), by SMS through [Config.SMS] to an sms_code one. A
-// recipient of another level gets none: access_code and link_only
+// recipient of another level gets none: access_code, totp and link_only
 // recipients [ErrNoCodeToSend], passkey ones [ErrPasskeyRequired]. With
 // no SMS sender configured, an sms_code recipient's code is not made
 // ([ErrUnavailable]).
@@ -146,6 +146,8 @@ func (s *Service) SendCode(ctx context.Context, linkHash [32]byte) (CodeSent, er
 		return CodeSent{}, withDetail(ErrNoCodeToSend, "this link asks for the access code the sender gave you: send it to POST /v1/recipient/verify", nil)
 	case workflow.AuthLinkOnly:
 		return CodeSent{}, withDetail(ErrNoCodeToSend, "this link needs no code: POST /v1/recipient/verify", nil)
+	case workflow.AuthTOTP:
+		return CodeSent{}, withDetail(ErrNoCodeToSend, "this link asks for a code of the authenticator app of your account: send it to POST /v1/recipient/verify", nil)
 	case workflow.AuthPasskey:
 		return CodeSent{}, passkeyRequired()
 	default:
@@ -222,7 +224,11 @@ func (s *Service) replaceCode(ctx context.Context, l Link) (string, error) {
 // recipient's authentication level: the pending one-time code of an
 // email_code or sms_code recipient, the access code of an access_code
 // one, nothing for a link_only one (allowed only while both the envelope
-// and [Config.AllowLinkOnly] allow it, else [ErrLinkOnlyDisabled]); a
+// and [Config.AllowLinkOnly] allow it, else [ErrLinkOnlyDisabled]), a
+// code of the TOTP authenticator of the registered user behind a totp
+// one (an active user of the envelope's tenant with the recipient's
+// address and a confirmed enrolment, else [ErrTOTPUnavailable]; each
+// time step is accepted once, across this service and the login); a
 // passkey recipient is refused ([ErrPasskeyRequired]: they confirm with
 // [Service.BeginPasskey] and [Service.FinishPasskey]). A correct code is
 // consumed and yields a session token that carries the methods used; a
@@ -296,6 +302,15 @@ func (s *Service) Verify(ctx context.Context, linkHash [32]byte, code string, re
 			return "", Session{}, withDetail(ErrInvalid, "a link-only recipient sends no code", nil)
 		}
 		ok = true
+	case workflow.AuthTOTP:
+		u, en, err := s.totpUser(ctx, l, v, ev)
+		if err != nil {
+			return "", Session{}, err
+		}
+		if ok, reason, err = s.checkTOTP(ctx, u, en, code, now); err != nil {
+			return "", Session{}, err
+		}
+		ev.Details["user_id"] = u.ID
 	case workflow.AuthPasskey:
 		return "", Session{}, s.deny(ctx, ev, "passkey required", passkeyRequired())
 	default:

@@ -3,6 +3,7 @@ package signing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/signet-pki/signet/internal/identity/password"
@@ -27,6 +28,9 @@ type SMSSender interface {
 //   - access_code: "pwd" (a memorized secret shared out of band): AAL1.
 //   - link_only: "email" (only possession of the e-mailed link) at
 //     assurance "none": no authenticator of SP 800-63B was used.
+//   - totp: "otp" and "user" (a code of the TOTP enrolment of the
+//     registered user with the recipient's address, besides the link
+//     e-mailed to them): AAL2.
 //
 // A passkey recipient verifies no code: what their confirmation proves
 // depends on the passkey ([passkeyEvidence]). An unknown level has none,
@@ -41,6 +45,8 @@ func evidence(level string) (methods []string, assurance string, ok bool) {
 		return []string{"pwd"}, "aal1", true
 	case workflow.AuthLinkOnly:
 		return []string{"email"}, "none", true
+	case workflow.AuthTOTP:
+		return slices.Clone(totpMethods), "aal2", true
 	}
 	return nil, "", false
 }
@@ -85,6 +91,8 @@ func proofHint(r workflow.Recipient) string {
 		return "Before you see the documents you will be asked for the access code the sender gave you (it is not in this message).\n"
 	case workflow.AuthPasskey:
 		return "Before you see the documents you will be asked to confirm with your passkey.\n"
+	case workflow.AuthTOTP:
+		return "Before you see the documents you will be asked for a code from the authenticator app of your account.\n"
 	}
 	return ""
 }

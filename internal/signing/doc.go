@@ -41,30 +41,41 @@
 //     recipient's address confirms with one of their passkeys what the
 //     recipient will sign (see "Passkey confirmation" below). Their link
 //     sends and verifies no code (401 passkey-required).
+//   - totp: the registered user of the envelope's tenant with the
+//     recipient's address (an active user, [Config.Users]) enters a code
+//     of their confirmed TOTP enrolment ([Config.TOTPEnrolments]; the
+//     secret opened by [Config.TOTPSecrets], the login service's sealing
+//     rule); nothing is sent (409 no-code-to-send). The code is checked
+//     with totp.Verify after the enrolment's last accepted step and its
+//     step accepted by the store's compare-and-set, so a code used once,
+//     here or at login, is refused. No such user, a disabled one or no
+//     confirmed enrolment is 403 totp-unavailable, never a weaker method.
 //
 // One-time codes are stored as keyed hashes with a ten-minute expiry;
 // sends are rate-limited per recipient. POST /v1/recipient/verify compares
 // a code in constant time, and every attempt is audited as
 // recipient.authenticated (success, failure or denial) with the level and
 // its RFC 8176 amr values: "otp" and "email", "otp" and "sms", "pwd" for
-// an access code, "email" alone for a link-only link. A successful
-// verification yields a short-lived session bound to the same recipient,
-// which keeps those methods and the assurance reached (NIST SP 800-63B
-// "aal1"; "none" for link-only) for the signer certificate. A link or
+// an access code, "email" alone for a link-only link, "otp" and "user"
+// for a TOTP code. A successful verification yields a short-lived
+// session bound to the same recipient, which keeps those methods and the
+// assurance reached (NIST SP 800-63B "aal1"; "none" for link-only;
+// "aal2" for TOTP) for the signer certificate. A link or
 // session never grants more than its own recipient's actions, and a
 // document id grants nothing outside the session's envelope.
 //
 // Every session route establishes the recipient principal
 // ([Session.Principal]: the recipient of the session's envelope, with its
-// amr values and, for a passkey session, the strong authentication
-// "passkey" at the confirmation's time) and asks the request's
-// authorizer (api.Authorize, installed by the router's gate) for the
-// route's action with the envelope's stored facts: envelope.read or
-// document.read to look, envelope.sign to consent, sign or decline. On a
-// high-assurance envelope envelope.sign needs a strong authentication
-// within the tenant's step-up window (internal/authz), which only a
-// passkey confirmation gives a recipient. Without an authorizer in the
-// context the routes answer 500: the check is never skipped.
+// amr values and, for a passkey or TOTP session, the strong
+// authentication "passkey" or "totp" at the confirmation's time) and
+// asks the request's authorizer (api.Authorize, installed by the
+// router's gate) for the route's action with the envelope's stored
+// facts: envelope.read or document.read to look, envelope.sign to
+// consent, sign or decline. On a high-assurance envelope envelope.sign
+// needs a strong authentication within the tenant's step-up window
+// (internal/authz), which only a passkey confirmation or a TOTP code
+// gives a recipient. Without an authorizer in the context the routes
+// answer 500: the check is never skipped.
 //
 // Every link and session authentication reads the envelope's state: once
 // the envelope is completed, declined, voided or expired, all its links
@@ -99,8 +110,9 @@
 // lockout below like wrong codes.
 //
 // A passkey recipient, and every recipient of a high-assurance envelope
-// (whose signers and approvers the workflow requires to be passkey
-// recipients), signs only in a passkey session ([ErrPasskeyRequired]),
+// (whose signers and approvers the workflow requires to be passkey or
+// totp recipients) other than a totp recipient in the session their
+// TOTP code opened, signs only in a passkey session ([ErrPasskeyRequired]),
 // and only the versions its intent approved: if another signer of a
 // parallel group signed a document since, [Service.Sign] refuses with
 // [ErrIntentOutdated] (409) before anything is issued or signed, and the
@@ -114,8 +126,8 @@
 //
 // # Lockouts
 //
-// Five wrong codes, of any kind (e-mailed, SMS or access codes), lock the
-// recipient out, for longer each time
+// Five wrong codes, of any kind (e-mailed, SMS, access or TOTP codes),
+// lock the recipient out, for longer each time
 // ([DefaultLockouts]: fifteen minutes, an hour, a day); the run after the
 // last lockout revokes the recipient's links (410 link-revoked). The
 // counters are stored with the code state and cleared only when the sender
@@ -137,7 +149,9 @@
 // key generated in the configured backend, certified for ten minutes by
 // the tenant's issuing CA to the recipient's verified name and email with
 // the authentication evidence of the session (its amr values and
-// assurance, and for a passkey session the signing intent, see above), a
+// assurance, and for a passkey session the signing intent, see above;
+// signature.created records the method "passkey" or "totp" and its
+// time for a strong session), a
 // PAdES B-T approval
 // signature time-stamped by the built-in TSA (no time-stamp, no
 // signature), the new revision stored in the blob store, and the workflow

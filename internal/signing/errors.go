@@ -26,18 +26,25 @@ var (
 	// the sender re-issues opens the envelope again (410).
 	ErrLinkRevoked = &api.Error{Kind: api.KindUnauthorized, Status: http.StatusGone, Type: "link-revoked", Title: "Link revoked"}
 	// ErrWrongCode means the one-time code is wrong, expired or was never
-	// sent, or the access code is wrong (401).
+	// sent, the access code is wrong, or the TOTP code is wrong or
+	// already used (401).
 	ErrWrongCode = &api.Error{Kind: api.KindUnauthorized, Type: "invalid-code", Title: "Invalid one-time code"}
 	// ErrPasskeyRequired means the recipient must confirm with a
 	// registered user's passkey (POST /v1/recipient/passkey/begin and
 	// /finish), not with a code; or that a high-assurance envelope is
-	// signed only in a session opened by a passkey confirmation (401).
+	// signed only in a session opened by a passkey confirmation (or, for
+	// a totp recipient, by their TOTP code) (401).
 	ErrPasskeyRequired = &api.Error{Kind: api.KindUnauthorized, Type: "passkey-required", Title: "Passkey required"}
 	// ErrPasskeyUnavailable means a passkey recipient cannot confirm: no
 	// registered user of the envelope's tenant has the recipient's
 	// address, the user is disabled, or has no passkey; the detail says
 	// which. Nothing weaker is offered instead (403).
 	ErrPasskeyUnavailable = &api.Error{Kind: api.KindForbidden, Type: "passkey-unavailable", Title: "No passkey to confirm with"}
+	// ErrTOTPUnavailable means a totp recipient cannot verify: no
+	// registered user of the envelope's tenant has the recipient's
+	// address, the user is disabled, or has no confirmed TOTP enrolment;
+	// the detail says which. Nothing weaker is offered instead (403).
+	ErrTOTPUnavailable = &api.Error{Kind: api.KindForbidden, Type: "totp-unavailable", Title: "No TOTP authenticator to confirm with"}
 	// ErrPasskeyRefused means the passkey confirmation failed: the
 	// assertion does not verify (origin, relying party, challenge, user
 	// verification, signature, a credential that is not the user's, a
@@ -59,7 +66,8 @@ var (
 	// service (403).
 	ErrLinkOnlyDisabled = &api.Error{Kind: api.KindForbidden, Type: "link-only-disabled", Title: "Link-only access is disabled"}
 	// ErrNoCodeToSend means the recipient's level sends no one-time code
-	// (access_code: they enter the sender's code; link_only: none) (409).
+	// (access_code: they enter the sender's code; totp: a code of their
+	// own authenticator; link_only: none) (409).
 	ErrNoCodeToSend = &api.Error{Kind: api.KindConflict, Type: "no-code-to-send", Title: "No code to send"}
 	// ErrLockedOut means too many wrong codes: the recipient must wait
 	// (429).

@@ -171,16 +171,20 @@ const (
 
 // Principal returns the recipient principal of session ss: the
 // recipient of its envelope in its tenant, with the methods of its
-// verification and, for a session opened by a passkey confirmation, the
-// strong authentication "passkey" at its time (what a high-assurance
-// envelope's envelope.sign demands, within the tenant's step-up window).
+// verification and, for a session opened by a passkey confirmation or a
+// TOTP code, the strong authentication "passkey" or "totp" at its time
+// (what a high-assurance envelope's envelope.sign demands, within the
+// tenant's step-up window).
 func (ss Session) Principal() api.Principal {
 	p := api.Principal{
 		Kind: api.PrincipalRecipient, ID: ss.RecipientID, Tenant: ss.Tenant, Envelope: ss.EnvelopeID,
 		AuthMethods: slices.Clone(ss.Methods),
 	}
-	if ss.Intent != nil {
+	switch {
+	case ss.Intent != nil:
 		p.StrongAuth = api.Authentication{Method: passkeyMethod, At: ss.AuthTime}
+	case totpSession(ss):
+		p.StrongAuth = api.Authentication{Method: totpMethod, At: ss.AuthTime}
 	}
 	return p
 }

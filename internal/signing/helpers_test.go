@@ -28,6 +28,7 @@ import (
 	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/identity"
+	"github.com/signet-pki/signet/internal/identity/login"
 	"github.com/signet-pki/signet/internal/identity/passkey"
 	identitysqlite "github.com/signet-pki/signet/internal/identity/sqlite"
 	"github.com/signet-pki/signet/internal/mail"
@@ -171,6 +172,9 @@ type env struct {
 	// users behind passkey recipients, and passkeys the relying party.
 	users    identity.Store
 	passkeys *passkey.Service
+	// totpSealer seals the registered users' TOTP secrets, as the login
+	// service's sealer does.
+	totpSealer login.Sealer
 	// authz counts the authorizer's decisions by effect.
 	authz *testAuthorizer
 }
@@ -391,6 +395,7 @@ func newEnvOptions(t *testing.T, o envOptions) *env {
 	}
 	codeKey := make([]byte, 32)
 	rand.Read(codeKey)
+	totpSealer := newGCMSealer(t)
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := signing.Config{
@@ -399,10 +404,11 @@ func newEnvOptions(t *testing.T, o envOptions) *env {
 		Fetcher: &ltv.Fetcher{Roots: []*x509.Certificate{root.Certificate}},
 		LinkURL: "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now, TempDir: dir,
 		Locks: locks, Logger: logger, Passkeys: pks, Users: users,
+		TOTPSecrets: login.TOTPKeys{Sealer: totpSealer}, TOTPEnrolments: users,
 	}
 	e := &env{
 		t: t, clock: clk, audit: audit, mailbox: box, tsa: ts, cfg: cfg, store: st, wfStore: wfStore,
-		blobs: blobs, root: root.Certificate, dir: dir, logs: logs, users: users, passkeys: pks,
+		blobs: blobs, root: root.Certificate, dir: dir, logs: logs, users: users, passkeys: pks, totpSealer: totpSealer,
 		authz: &testAuthorizer{now: clk.Now, decisions: map[authz.Effect]int{}},
 		wfCfg: workflow.Config{Documents: wfStore, Envelopes: wfStore, Blobs: blobs, Audit: audit, Now: clk.Now, Locks: locks, Logger: logger},
 	}

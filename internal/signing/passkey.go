@@ -113,7 +113,11 @@ func passkeyEvent(l Link, v *workflow.RecipientView, req auditlog.Request) audit
 // may sign now, and returns the documents they would sign.
 func passkeyRecipient(v *workflow.RecipientView) ([]DocumentVersion, error) {
 	if workflow.NormalizeAuth(v.Recipient.Auth) != workflow.AuthPasskey {
-		return nil, withDetail(ErrNotPasskeyRecipient, "this recipient's authentication level is "+v.Recipient.Auth+": use POST /v1/recipient/code and /verify", nil)
+		hint := ": use POST /v1/recipient/code and /verify"
+		if workflow.NormalizeAuth(v.Recipient.Auth) == workflow.AuthTOTP {
+			hint = ": send a code of your authenticator app to POST /v1/recipient/verify"
+		}
+		return nil, withDetail(ErrNotPasskeyRecipient, "this recipient's authentication level is "+v.Recipient.Auth+hint, nil)
 	}
 	if !v.Recipient.Role.Acts() {
 		return nil, withDetail(ErrNotSigner, "a "+string(v.Recipient.Role)+" recipient does not sign", nil)

@@ -567,7 +567,8 @@ func TestPasskeyUnavailable(t *testing.T) {
 	}
 
 	// A server without a relying party: 503, nothing weaker.
-	off := newEnvOptions(t, envOptions{adjust: func(cfg *signing.Config, _ *workflow.Config) { cfg.Passkeys, cfg.Users = nil, nil }})
+	// (The user directory stays, for TOTP recipients.)
+	off := newEnvOptions(t, envOptions{adjust: func(cfg *signing.Config, _ *workflow.Config) { cfg.Passkeys = nil }})
 	off.sendDeed(1, false, passkeySigner("Ann", "ann@example.com", 1))
 	if st, p := off.call("POST", "/v1/recipient/passkey/begin", "Link", off.link("ann@example.com", 1), nil, nil); st != http.StatusServiceUnavailable {
 		t.Fatalf("without passkeys: %d %+v", st, p)

@@ -28,8 +28,12 @@ func actor(ss Session, req auditlog.Request) workflow.Actor {
 // intentDetails are the audit details of a passkey session's
 // confirmation: the method, its time, the intent digest, and the SHA-256
 // of the assertion's evidence (the evidence itself, up to 4 KiB, is in
-// the signer certificate, not in the event). Nil for another session.
+// the signer certificate, not in the event); of a TOTP session, the
+// method and its time. Nil for another session.
 func intentDetails(ss Session) map[string]string {
+	if totpSession(ss) {
+		return map[string]string{"auth_method": totpMethod, "auth_time": ss.AuthTime.UTC().Format(time.RFC3339)}
+	}
 	if ss.Intent == nil {
 		return nil
 	}

@@ -141,12 +141,21 @@ type Config struct {
 	Locks Locker
 	// Passkeys is the WebAuthn relying party with which passkey
 	// recipients confirm what they sign, and Users finds the registered
-	// user behind such a recipient (an active user of the envelope's
-	// tenant with the recipient's address). Set both or neither; with
-	// neither, a passkey recipient's confirmation answers 503 and nothing
-	// weaker is offered.
+	// user behind such a recipient, or a totp one (an active user of the
+	// envelope's tenant with the recipient's address). Passkeys needs
+	// Users; without Passkeys, a passkey recipient's confirmation answers
+	// 503 and nothing weaker is offered.
 	Passkeys *passkey.Service
 	Users    Users
+	// TOTPSecrets opens registered users' sealed TOTP secrets
+	// (login.TOTPKeys over the login service's sealer) and
+	// TOTPEnrolments holds their enrolments (identity.Store), with
+	// which totp recipients verify a code of their authenticator; they
+	// also need Users. Set both or neither; with neither, a totp
+	// recipient's verification answers 503 and nothing weaker is
+	// offered.
+	TOTPSecrets    TOTPOpener
+	TOTPEnrolments TOTPEnrolments
 }
 
 // A Locker takes named locks: Lock waits until the lock named key is free
@@ -179,8 +188,12 @@ func (c *Config) Validate() error {
 		return errors.New("signing: no link URL")
 	case len(c.CodeKey) < 16:
 		return errors.New("signing: code key shorter than 16 bytes")
-	case (c.Passkeys == nil) != (c.Users == nil):
+	case c.Passkeys != nil && c.Users == nil:
 		return errors.New("signing: passkeys need both a relying party (Passkeys) and a user directory (Users)")
+	case (c.TOTPSecrets == nil) != (c.TOTPEnrolments == nil):
+		return errors.New("signing: TOTP recipients need both TOTPSecrets and TOTPEnrolments")
+	case c.TOTPSecrets != nil && c.Users == nil:
+		return errors.New("signing: TOTP recipients need a user directory (Users)")
 	case c.LinkTTL < 0 || c.CodeTTL < 0 || c.SessionTTL < 0 || c.CodeWindow < 0 || c.MaxFailures < 0 || c.CodeSends < 0:
 		return errors.New("signing: negative limit")
 	}

@@ -110,16 +110,19 @@ func canSign(v *workflow.RecipientView) error {
 }
 
 // checkIntent checks that session ss may sign what v's recipient has
-// left to sign: a passkey recipient, and every recipient of a
-// high-assurance envelope, signs only in a session opened by a passkey
-// confirmation ([ErrPasskeyRequired]); the confirmation's intent must be
+// left to sign: a passkey recipient signs only in a session opened by a
+// passkey confirmation, and every recipient of a high-assurance envelope
+// only in such a session or, a totp recipient, in one opened by their
+// TOTP code ([ErrPasskeyRequired]); a passkey confirmation's intent must be
 // the recipient's and approve the current version of every document
 // left ([ErrIntentOutdated] when another signer changed one since).
 // [Service.Sign] checks before anything is signed, and again under each
 // document's lock.
 func checkIntent(v *workflow.RecipientView, ss Session) error {
 	if ss.Intent == nil {
-		if workflow.NormalizeAuth(v.Recipient.Auth) == workflow.AuthPasskey || v.Envelope.HighAssurance {
+		level := workflow.NormalizeAuth(v.Recipient.Auth)
+		totpOK := level == workflow.AuthTOTP && totpSession(ss)
+		if level == workflow.AuthPasskey || (v.Envelope.HighAssurance && !totpOK) {
 			return withDetail(ErrPasskeyRequired, "this signature needs a passkey confirmation of the documents (POST /v1/recipient/passkey/begin and /finish)", nil)
 		}
 		return nil

@@ -33,8 +33,11 @@
 // [AuthAccessCode] (with the access code, hashed here with argon2id and
 // never stored, returned or recorded in clear), [AuthLinkOnly] (refused
 // unless the envelope sets AllowLinkOnly and [Config.AllowLinkOnly] is on)
-// and [AuthPasskey] (recorded; the signing side refuses it until the
-// passkey flow exists). The legacy name [AuthEmailOTP] is accepted and
+// [AuthPasskey] and [AuthTOTP] (a registered user of the tenant confirms
+// with a passkey, or with a code of their TOTP authenticator; the signing
+// side checks). A high-assurance envelope's signers and approvers must
+// have one of the last two ([StrongAuth], else [ErrHighAssuranceAuth]).
+// The legacy name [AuthEmailOTP] is accepted and
 // stored as [AuthEmailCode]. envelope.created records the levels used.
 //
 // # Recipient side

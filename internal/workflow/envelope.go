@@ -51,10 +51,14 @@ const (
 	// envelope (allow_link_only) and the service ([Config.AllowLinkOnly])
 	// allow it.
 	AuthLinkOnly = "link_only"
-	// AuthPasskey: a registered user's passkey. The level is recorded;
-	// verification is refused (passkey-required) until the passkey flow
-	// exists.
+	// AuthPasskey: a registered user's passkey: the registered user of
+	// the envelope's tenant with the recipient's address confirms what
+	// they sign with one of their passkeys.
 	AuthPasskey = "passkey"
+	// AuthTOTP: a registered user's TOTP authenticator: the registered
+	// user of the envelope's tenant with the recipient's address enters
+	// a code of their confirmed TOTP enrolment.
+	AuthTOTP = "totp"
 	// AuthEmailOTP is the name the API used for [AuthEmailCode] before
 	// the other levels existed. It is still accepted in requests and
 	// stored as [AuthEmailCode].
@@ -84,7 +88,7 @@ type Recipient struct {
 	Email string `json:"email"`
 	// Auth is the authentication level the recipient must pass before
 	// seeing the envelope: [AuthEmailCode], [AuthSMSCode],
-	// [AuthAccessCode], [AuthLinkOnly] or [AuthPasskey].
+	// [AuthAccessCode], [AuthLinkOnly], [AuthPasskey] or [AuthTOTP].
 	Auth string `json:"auth"`
 	// Phone is the number SMS codes go to (E.164, e.g. "+41791234567"),
 	// set only for [AuthSMSCode].

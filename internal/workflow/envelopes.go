@@ -179,10 +179,10 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 			return nil, invalid("recipients[%d]: %s is listed twice", i, r.Email)
 		}
 		emails[key] = true
-		if req.HighAssurance && r.Role.Acts() && r.Auth != AuthPasskey {
+		if req.HighAssurance && r.Role.Acts() && !StrongAuth(r.Auth) {
 			return nil, withDetail(ErrHighAssuranceAuth, fmt.Sprintf(
-				"recipients[%d]: a high-assurance envelope demands a fresh passkey confirmation of every signer and approver: their auth must be %q (a registered user's passkey), not %q",
-				i, AuthPasskey, r.Auth), nil)
+				"recipients[%d]: a high-assurance envelope demands a fresh strong authentication of every signer and approver: their auth must be %q (a registered user's passkey) or %q (a registered user's TOTP authenticator), not %q",
+				i, AuthPasskey, AuthTOTP, r.Auth), nil)
 		}
 		acting = acting || r.Role.Acts()
 		e.Recipients = append(e.Recipients, r)

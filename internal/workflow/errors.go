@@ -27,9 +27,9 @@ var (
 	// missing setting (422).
 	ErrAuthUnavailable = &api.Error{Kind: api.KindInvalid, Type: "recipient-auth-unavailable"}
 	// ErrHighAssuranceAuth means a signer or approver of a high-assurance
-	// envelope names an authentication level other than [AuthPasskey],
-	// which alone gives the fresh strong authentication such an envelope
-	// demands; the detail names the recipient (422).
+	// envelope names an authentication level other than [AuthPasskey] or
+	// [AuthTOTP], which alone give the fresh strong authentication such
+	// an envelope demands; the detail names the recipient (422).
 	ErrHighAssuranceAuth = &api.Error{Kind: api.KindInvalid, Type: "high-assurance-needs-passkey"}
 	// ErrInvalid means a request field is missing or out of range.
 	ErrInvalid = &api.Error{Kind: api.KindInvalid, Type: "invalid-request"}

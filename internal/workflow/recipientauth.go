@@ -25,7 +25,7 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // AuthLevels are the recipient authentication levels, in the order the
 // documentation lists them.
-var authLevels = []string{AuthEmailCode, AuthSMSCode, AuthAccessCode, AuthLinkOnly, AuthPasskey}
+var authLevels = []string{AuthEmailCode, AuthSMSCode, AuthAccessCode, AuthLinkOnly, AuthPasskey, AuthTOTP}
 
 // AuthLevels returns the recipient authentication levels a request may
 // name (besides the legacy [AuthEmailOTP]).
@@ -44,6 +44,11 @@ func NormalizeAuth(level string) string {
 	}
 	return ""
 }
+
+// StrongAuth reports whether level gives the fresh strong authentication
+// (a registered user's passkey or TOTP code) that a high-assurance
+// envelope demands of its signers and approvers.
+func StrongAuth(level string) bool { return level == AuthPasskey || level == AuthTOTP }
 
 // recipientAuth checks recipient i's authentication level (its own, or
 // the envelope's default def) with the fields it needs, against the

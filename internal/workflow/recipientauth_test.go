@@ -68,11 +68,18 @@ func TestRecipientAuthLevels(t *testing.T) {
 			recipient: map[string]any{"auth": "link_only"}, auth: workflow.AuthLinkOnly, status: 201},
 
 		{name: "passkey", recipient: map[string]any{"auth": "passkey"}, auth: workflow.AuthPasskey, status: 201},
+		{name: "totp", recipient: map[string]any{"auth": "totp"}, auth: workflow.AuthTOTP, status: 201},
+		{name: "totp with a phone", server: server{sms: true}, recipient: map[string]any{"auth": "totp", "phone": "+41791234567"}, status: 422, problem: "invalid-request", detail: "phone"},
+		{name: "totp with an access code", recipient: map[string]any{"auth": "totp", "access_code": accessCode}, status: 422, problem: "invalid-request", detail: "access_code"},
 
 		{name: "high assurance with a passkey signer", envelope: map[string]any{"high_assurance": true},
 			recipient: map[string]any{"auth": "passkey"}, auth: workflow.AuthPasskey, status: 201},
 		{name: "high assurance with passkey from the envelope's default", envelope: map[string]any{"high_assurance": true, "auth": "passkey"},
 			auth: workflow.AuthPasskey, status: 201},
+		{name: "high assurance with a totp signer", envelope: map[string]any{"high_assurance": true},
+			recipient: map[string]any{"auth": "totp"}, auth: workflow.AuthTOTP, status: 201},
+		{name: "high assurance with totp from the envelope's default", envelope: map[string]any{"high_assurance": true, "auth": "totp"},
+			auth: workflow.AuthTOTP, status: 201},
 		{name: "high assurance with an email_code signer", envelope: map[string]any{"high_assurance": true},
 			recipient: map[string]any{"auth": "email_code"}, status: 422, problem: "high-assurance-needs-passkey", detail: `"email_code"`},
 		{name: "high assurance with the default level", envelope: map[string]any{"high_assurance": true},

@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"encoding/base32"
 	"errors"
 	"fmt"
@@ -29,9 +30,23 @@ func aad(u identity.User) []byte {
 }
 
 func (s *Service) sealKey(u identity.User, k totp.Key) ([]byte, error) {
+	return SealTOTPKey(s.cfg.Sealer, u, k)
+}
+
+// SealTOTPKey seals k as u's TOTP secret with sealer, under associated
+// data naming u's tenant and id: the form in which the login service
+// stores enrolments (identity.TOTPEnrolment.SealedSecret) and
+// [OpenTOTPKey] opens them.
+func SealTOTPKey(sealer Sealer, u identity.User, k totp.Key) ([]byte, error) {
+	if sealer == nil {
+		return nil, errors.New("login: no sealer for TOTP secrets")
+	}
+	if err := k.Validate(); err != nil {
+		return nil, fmt.Errorf("login: TOTP secret: %w", err)
+	}
 	plain := append([]byte{sealedKeyVersion, byte(k.Algorithm), byte(k.Digits)}, k.Secret...)
 	defer clear(plain)
-	sealed, err := s.cfg.Sealer.Seal(plain, aad(u))
+	sealed, err := sealer.Seal(plain, aad(u))
 	if err != nil {
 		return nil, fmt.Errorf("login: seal TOTP secret: %w", err)
 	}
@@ -39,18 +54,44 @@ func (s *Service) sealKey(u identity.User, k totp.Key) ([]byte, error) {
 }
 
 func (s *Service) openKey(u identity.User, sealed []byte) (totp.Key, error) {
-	plain, err := s.cfg.Sealer.Open(sealed, aad(u))
+	return OpenTOTPKey(s.cfg.Sealer, u, sealed)
+}
+
+// OpenTOTPKey opens sealed, u's TOTP secret as this package seals it
+// (with sealer, under associated data naming u's tenant and id), and
+// checks the key's limits. A secret sealed for another user does not
+// open. The caller clears the key's Secret after use and never logs it.
+func OpenTOTPKey(sealer Sealer, u identity.User, sealed []byte) (totp.Key, error) {
+	if sealer == nil {
+		return totp.Key{}, errors.New("login: no sealer for TOTP secrets")
+	}
+	plain, err := sealer.Open(sealed, aad(u))
 	if err != nil {
 		return totp.Key{}, fmt.Errorf("login: open TOTP secret: %w", err)
 	}
 	if len(plain) < 3 || plain[0] != sealedKeyVersion {
+		clear(plain)
 		return totp.Key{}, errors.New("login: sealed TOTP secret of an unknown layout")
 	}
 	k := totp.Key{Algorithm: totp.Algorithm(plain[1]), Digits: int(plain[2]), Secret: plain[3:]}
 	if err := k.Validate(); err != nil {
+		clear(plain)
 		return totp.Key{}, fmt.Errorf("login: sealed TOTP secret: %w", err)
 	}
 	return k, nil
+}
+
+// TOTPKeys opens users' sealed TOTP secrets with Sealer, the login
+// service's sealer, for other services that check a registered user's
+// TOTP code (the signing service's "totp" recipients): its OpenTOTP is
+// [OpenTOTPKey].
+type TOTPKeys struct {
+	Sealer Sealer
+}
+
+// OpenTOTP opens u's sealed TOTP secret ([OpenTOTPKey]).
+func (t TOTPKeys) OpenTOTP(_ context.Context, u identity.User, sealed []byte) (totp.Key, error) {
+	return OpenTOTPKey(t.Sealer, u, sealed)
 }
 
 var errNoTOTP = &api.Error{Kind: api.KindConflict, Type: "no-totp", Detail: "no confirmed TOTP enrolment"}
