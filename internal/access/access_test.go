@@ -57,7 +57,7 @@ type fixture struct {
 	alerts []auditlog.Event
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	p, err := sqldb.OpenPool(t.Context(), filepath.Join(t.TempDir(), "signet.db"), nil, 2)
 	if err != nil {
@@ -93,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // grant gives u a standing grant of role.
-func (f *fixture) grant(t *testing.T, id, u, role string) {
+func (f *fixture) grant(t testing.TB, id, u, role string) {
 	t.Helper()
 	if err := f.store.AddGrant(t.Context(), identity.Grant{ID: id, Tenant: "t1", UserID: u, Role: role, GrantedBy: "u9", GrantedAt: t0.Add(-time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func (f *fixture) grant(t *testing.T, id, u, role string) {
 }
 
 // elevate gives u role for an hour from t0, approved by approver.
-func (f *fixture) elevate(t *testing.T, id, u, role, approver string) {
+func (f *fixture) elevate(t testing.TB, id, u, role, approver string) {
 	t.Helper()
 	ctx := t.Context()
 	e := identity.Elevation{ID: "e-" + id, Tenant: "t1", Role: role, RequestedBy: u, Reason: "incident 42",
@@ -255,5 +255,40 @@ func TestFailClosed(t *testing.T) {
 	want(t, "unknown action", f.az.Authorize(ctx, user("u1"), api.AccessCheck{Action: "audit.erase"}), "internal")
 	if _, err := access.New(access.Config{}); err == nil {
 		t.Error("New without stores")
+	}
+}
+
+
+// BenchmarkAuthorize measures the gate's decision for a user holding a
+// standing grant and an elevation: the grants and the elevation read from
+// SQLite, then authz.Decide. BenchmarkDecide is the pure decision on the
+// same principal already loaded: the floor the reads add to.
+func BenchmarkAuthorize(b *testing.B) {
+	f := newFixture(b)
+	f.grant(b, "g1", "u1", authz.RoleSender)
+	f.elevate(b, "g2", "u1", authz.RoleTenantAdmin, "u2")
+	f.now = t0.Add(time.Minute)
+	p := strong(user("u1"), f.now)
+	ctx := context.Background()
+	for b.Loop() {
+		if err := f.az.Authorize(ctx, p, api.AccessCheck{Action: "envelope.send", Preliminary: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecide(b *testing.B) {
+	now := t0.Add(time.Minute)
+	p := authz.Principal{Kind: authz.KindUser, ID: "u1", Tenant: "t1",
+		StrongAuth: authz.Authentication{Method: authz.MethodTOTP, At: now},
+		Grants: []authz.Grant{{Role: authz.RoleSender, Tenant: "t1", GrantedBy: "u9"},
+			{Role: authz.RoleTenantAdmin, Tenant: "t1", GrantedBy: "u2", NotBefore: t0, NotAfter: t0.Add(time.Hour),
+				Elevation: &authz.Elevation{RequestedBy: "u1", ApprovedBy: "u2", Reason: "incident 42"}}}}
+	req := authz.Request{Action: authz.ActionEnvelopeSend, Tenant: "t1", Preliminary: true}
+	policy := authz.TenantPolicy{Tenant: "t1"}
+	for b.Loop() {
+		if d := authz.Decide(p, req, policy, now); !d.Allowed() {
+			b.Fatal(d.Reason)
+		}
 	}
 }
