@@ -19,7 +19,7 @@ import (
 // TestMigrateIdentityRecords: users and their credentials stored in a data
 // directory's signet.db reach PostgreSQL through `signet migrate`, every
 // field intact (times to the microsecond), tenant policies and
-// invitations included.
+// invitations and links to external accounts included.
 func TestMigrateIdentityRecords(t *testing.T) {
 	ctx := t.Context()
 	dir := filepath.Join(t.TempDir(), "qs")
@@ -65,6 +65,8 @@ func TestMigrateIdentityRecords(t *testing.T) {
 			Roles: []authz.Role{{Name: "clerk", Actions: []authz.Action{authz.ActionEnvelopeRead}}}}, 0, "u-0", at),
 		lite.CreateInvitation(ctx, identity.Invitation{Hash: sha256.Sum256([]byte("invitation")), Tenant: "t-1", UserID: "u-1",
 			CreatedBy: "u-0", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}),
+		lite.LinkExternal(ctx, identity.ExternalLink{Tenant: "t-1", UserID: "u-1", Issuer: "https://idp.example.org",
+			Subject: "ann-at-idp", CreatedAt: at}),
 	} {
 		if err != nil {
 			t.Fatal(err)
@@ -101,13 +103,14 @@ type identityRecords struct {
 	Locked   time.Time
 	Policy   identity.PolicyRecord
 	Invite   identity.Invitation
+	Links    []identity.ExternalLink
 }
 
 func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	t.Helper()
 	ctx := t.Context()
 	var r identityRecords
-	var errs [10]error
+	var errs [11]error
 	r.User, errs[0] = s.UserByID(ctx, "t-1", "u-1")
 	r.TOTP, errs[1] = s.TOTP(ctx, "t-1", "u-1")
 	r.Codes, errs[2] = s.RecoveryCodes(ctx, "t-1", "u-1")
@@ -118,6 +121,7 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	r.Locked, errs[7] = s.LockedUntil(ctx, "login\x00t-1\x00ann@example.org")
 	r.Policy, errs[8] = s.PolicyRecord(ctx, "t-1")
 	r.Invite, errs[9] = s.Invitation(ctx, sha256.Sum256([]byte("invitation")))
+	r.Links, errs[10] = s.ExternalLinksOf(ctx, "t-1", "u-1")
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
@@ -143,9 +147,13 @@ func readIdentity(t *testing.T, s identity.Store) identityRecords {
 	for i := range r.Passkeys {
 		utc(&r.Passkeys[i].CreatedAt, &r.Passkeys[i].LastUsedAt)
 	}
+	for i := range r.Links {
+		utc(&r.Links[i].CreatedAt)
+	}
 	if len(r.Codes) != 2 || len(r.Grants) != 1 || len(r.Requests) != 1 || r.TOTP.LastStep != 12345 ||
 		len(r.Passkeys) != 1 || r.Passkeys[0].SignCount != 3_000_000_000 || !r.Passkeys[0].BackupEligible || r.Locked.IsZero() ||
-		r.Policy.Version != 1 || len(r.Policy.Policy.Roles) != 1 || r.Invite.UserID != "u-1" {
+		r.Policy.Version != 1 || len(r.Policy.Policy.Roles) != 1 || r.Invite.UserID != "u-1" ||
+		len(r.Links) != 1 || r.Links[0].Subject != "ann-at-idp" {
 		t.Fatalf("records read back: %+v", r)
 	}
 	return r

@@ -1,7 +1,8 @@
 // Package identity holds the records of people and their credentials —
 // users, TOTP enrolments, recovery codes, passkeys, sessions, role
 // grants, just-in-time elevation requests, tenant policies and
-// invitations ([Admin]) — and the [Store] interface through
+// invitations ([Admin]), links to accounts at external identity
+// providers ([Links]) — and the [Store] interface through
 // which the login and administration code keeps them. The drivers are
 // internal/identity/sqlite and internal/identity/postgres; both pass the
 // conformance suite internal/identity/storetest.
@@ -600,6 +601,7 @@ type Store interface {
 	Sessions
 	Grants
 	Lockouts
+	Links
 	Admin
 }
 

@@ -74,10 +74,17 @@
 // callback is a cross-site top-level GET; scoped to the callback path;
 // ten minutes). GET /v1/auth/oidc/{provider}/callback (public) clears
 // that cookie, completes the login (oidc.Client.Finish checks the state,
-// PKCE, nonce and ID token), finds the active user of the provider's
-// tenant by the verified e-mail address — or creates one when
-// [Config.OIDCCreateUsers] allows — and refuses anyone else with the
-// answer of a wrong password. It then reconciles the user's standing
+// PKCE, nonce and ID token) and finds the user in the provider's tenant
+// by the provider's account: the link (issuer, subject) of
+// identity.Links decides first, whatever e-mail address the provider
+// now states, and the linked user must be active. An account without a
+// link is matched by its verified e-mail address — or a user is created
+// when [Config.OIDCCreateUsers] allows — and linked in the same step
+// (the logged-in event says "linked"); a user already linked to another
+// subject of the issuer is refused, so an address that passes to another
+// person at the provider cannot take the account over. Anyone refused
+// gets the answer of a wrong password, and the refusal is audited with
+// its reason. It then reconciles the user's standing
 // grants made by the provider (GrantedBy "oidc:<provider>") with the
 // roles its groups map to (oidc.Client.Roles, roles the tenant knows):
 // missing ones are added, unmapped ones revoked, grants made by people or

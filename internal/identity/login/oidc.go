@@ -109,8 +109,10 @@ func (s *Service) oidcStart(w http.ResponseWriter, r *http.Request) {
 // oidcCallback completes a login at the provider: the pending cookie is
 // cleared first (single use), the provider's answer verified
 // (oidc.Client.Finish: state, PKCE, nonce, ID token), the user found by
-// the verified e-mail address in the provider's tenant, their roles
-// reconciled with the provider's groups, and a session begun.
+// the link of the provider's account (issuer, subject) in the provider's
+// tenant, or else by the verified e-mail address and linked
+// (oidcAccount), their roles reconciled with the provider's groups, and a
+// session begun.
 func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c, name, ok := s.oidcClient(w, r)
@@ -134,17 +136,13 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.oidcFailed(w, r, tenant, name, "unknown", "", oidcReason(err), errOIDC)
 		return
 	}
-	email, err := identity.NormalizeEmail(id.Email)
-	if err != nil || !id.EmailVerified {
-		s.oidcFailed(w, r, tenant, name, "unknown", "", "no verified e-mail address", errBadLogin)
+	u, linked, err := s.oidcAccount(ctx, tenant, id)
+	var refused *oidcRefusal
+	switch {
+	case errors.As(err, &refused):
+		s.oidcFailed(w, r, tenant, name, refused.actor, refused.email, refused.reason, errBadLogin)
 		return
-	}
-	u, err := s.oidcUser(ctx, tenant, email, id)
-	if err != nil {
-		if errors.Is(err, errUnknownUser) {
-			s.oidcFailed(w, r, tenant, name, "unknown", email, "no active user with the address", errBadLogin)
-			return
-		}
+	case err != nil:
 		s.problem(w, r, err)
 		return
 	}
@@ -180,6 +178,9 @@ func (s *Service) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	details := map[string]string{"method": method, "provider": name}
+	if linked {
+		details["linked"] = "true"
+	}
 	if len(added) > 0 {
 		details["roles_added"] = strings.Join(added, ",")
 	}
@@ -264,6 +265,83 @@ func (s *Service) oidcFailed(w http.ResponseWriter, r *http.Request, tenant, pro
 		return
 	}
 	api.WriteProblem(w, r, answer)
+}
+
+// An oidcRefusal is a login the callback refuses with the answer of an
+// unknown user, auditing reason.
+type oidcRefusal struct {
+	actor, email, reason string
+}
+
+func (e *oidcRefusal) Error() string { return "login: OIDC login refused: " + e.reason }
+
+// oidcAccount returns the active user that the provider's account id
+// signs in as, and whether this login linked them. The account's link
+// (issuer, subject) in tenant decides first, whatever the e-mail address
+// now says. An account without a link is matched by its verified e-mail
+// address (or, when Config.OIDCCreateUsers allows, a new user is made for
+// it) and linked in the same step; a user already linked to another
+// subject of the issuer is refused, so that an address that changed
+// owner at the provider cannot take over the account. A refusal is an
+// *oidcRefusal.
+func (s *Service) oidcAccount(ctx context.Context, tenant string, id oidc.Identity) (identity.User, bool, error) {
+	l, err := s.cfg.Store.ExternalLink(ctx, tenant, id.Issuer, id.Subject)
+	switch {
+	case err == nil:
+		u, err := s.linkedUser(ctx, l)
+		return u, false, err
+	case !errors.Is(err, identity.ErrNotFound):
+		return identity.User{}, false, fmt.Errorf("login: external link: %w", err)
+	}
+	email, err := identity.NormalizeEmail(id.Email)
+	if err != nil || !id.EmailVerified {
+		return identity.User{}, false, &oidcRefusal{actor: "unknown", reason: "no verified e-mail address"}
+	}
+	u, err := s.oidcUser(ctx, tenant, email, id)
+	if errors.Is(err, errUnknownUser) {
+		return identity.User{}, false, &oidcRefusal{actor: "unknown", email: email, reason: "no active user with the address"}
+	} else if err != nil {
+		return identity.User{}, false, err
+	}
+	l = identity.ExternalLink{Tenant: tenant, UserID: u.ID, Issuer: id.Issuer, Subject: id.Subject, CreatedAt: s.cfg.Now()}
+	err = s.cfg.Store.LinkExternal(ctx, l)
+	switch {
+	case err == nil:
+		return u, true, nil
+	case errors.Is(err, identity.ErrDisabled) || errors.Is(err, identity.ErrNotFound):
+		// Disabled or deleted since it was read.
+		return identity.User{}, false, &oidcRefusal{actor: "unknown", email: email, reason: "no active user with the address"}
+	case errors.Is(err, identity.ErrInvalid):
+		return identity.User{}, false, &oidcRefusal{actor: "unknown", email: email, reason: "the provider's subject cannot be linked"}
+	case !errors.Is(err, identity.ErrExists):
+		return identity.User{}, false, fmt.Errorf("login: link external account: %w", err)
+	}
+	// Either a concurrent first login of this account linked it, or
+	// the user is linked to another subject of the issuer.
+	l, err = s.cfg.Store.ExternalLink(ctx, tenant, id.Issuer, id.Subject)
+	switch {
+	case err == nil:
+		u, err := s.linkedUser(ctx, l)
+		return u, false, err
+	case errors.Is(err, identity.ErrNotFound):
+		return identity.User{}, false, &oidcRefusal{actor: u.ID, email: email,
+			reason: "the user is linked to another account at the provider"}
+	}
+	return identity.User{}, false, fmt.Errorf("login: external link: %w", err)
+}
+
+// linkedUser returns the active user of l, or refuses.
+func (s *Service) linkedUser(ctx context.Context, l identity.ExternalLink) (identity.User, error) {
+	u, err := s.cfg.Store.UserByID(ctx, l.Tenant, l.UserID)
+	switch {
+	case err == nil && u.Status == identity.StatusActive:
+		return u, nil
+	case err == nil:
+		return identity.User{}, &oidcRefusal{actor: u.ID, email: u.Email, reason: "the linked user is disabled"}
+	case errors.Is(err, identity.ErrNotFound):
+		return identity.User{}, &oidcRefusal{actor: l.UserID, reason: "the linked user does not exist"}
+	}
+	return identity.User{}, fmt.Errorf("login: linked user: %w", err)
 }
 
 var errUnknownUser = errors.New("login: no active user")

@@ -2,6 +2,7 @@ package login_test
 
 import (
 	"crypto/sha256"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -324,7 +325,11 @@ func TestOIDCRefused(t *testing.T) {
 		{"unverified address", func(u *oidctest.User) { u.EmailVerified = false }},
 		{"disabled user", func(u *oidctest.User) { u.Email = "u-off@example.org" }},
 	} {
+		// Another account at the provider: Ann's is linked by now, and
+		// its logins reach her whatever address it states
+		// (TestOIDCLinks).
 		u := corpUser()
+		u.Subject = "other-at-corp"
 		c.edit(&u)
 		op.SetUser(u)
 		s, r := e.oidcLogin(op)
@@ -387,11 +392,27 @@ func TestOIDCCreateUsers(t *testing.T) {
 	if got := e.grantsBy(nu.ID, "oidc:corp"); strings.Join(got, ",") != "auditor,sender" {
 		t.Fatalf("created user's grants: %v", got)
 	}
+	// The new user is linked to the provider's account.
+	ls, err := e.store.ExternalLinksOf(t.Context(), tenant, nu.ID)
+	if err != nil || len(ls) != 1 || ls[0].Issuer != op.Issuer || ls[0].Subject != "ann-at-corp" {
+		t.Fatalf("created user's links: %+v, %v", ls, err)
+	}
 	if s2, r := e.oidcLogin(op); s2 == nil {
 		t.Fatalf("second login: %d %s", r.status, r.body)
 	}
 	if _, err := e.store.UserByEmail(t.Context(), tenant, "u-ann@example.org"); err != nil {
 		t.Fatal(err)
+	}
+	// Another account presenting the address neither reaches the user
+	// nor creates one.
+	other := corpUser()
+	other.Subject = "not-ann-at-corp"
+	op.SetUser(other)
+	if s3, r := e.oidcLogin(op); s3 != nil || r.status != http.StatusUnauthorized {
+		t.Fatalf("another account with the address: %d %s", r.status, r.body)
+	}
+	if ev := e.audit.last(auditlog.UserLoginFailed); ev.Actor.ID != nu.ID || ev.Reason != "the user is linked to another account at the provider" {
+		t.Fatalf("failure event %+v", ev)
 	}
 	// A user without a password cannot log in with one.
 	if x, _ := e.login("u-ann@example.org", ""); x != nil {
@@ -400,3 +421,91 @@ func TestOIDCCreateUsers(t *testing.T) {
 }
 
 func sha(s string) [32]byte { return sha256.Sum256([]byte(s)) }
+
+// TestOIDCLinks: the first login links the user to the provider's
+// account (issuer, subject); later logins of that account reach the same
+// user when the provider's address changes, to an unknown address or to
+// another user's; another account presenting the linked user's address
+// gets the answer of an unknown user, is audited with its reason and
+// linked to nobody; a disabled linked user is refused.
+func TestOIDCLinks(t *testing.T) {
+	ctx := t.Context()
+	var op *oidctest.OP
+	e := newEnv(t, withOIDC(corpUser(), false, &op))
+	e.user("u-ann", false)
+	e.user("u-bob", false)
+	_, wrong := e.login("u-ann@example.org", "not the password at all")
+	want := problemOf(wrong)
+
+	loggedInAs := func(what, user, linked string) {
+		t.Helper()
+		s, r := e.oidcLogin(op)
+		if s == nil {
+			t.Fatalf("%s: %d %s", what, r.status, r.body)
+		}
+		if p, err := e.verify(s); err != nil || p.ID != user {
+			t.Fatalf("%s: principal %+v, %v, want %s", what, p, err, user)
+		}
+		if ev := e.audit.last(auditlog.UserLoggedIn); ev.Actor.ID != user || ev.Details["linked"] != linked {
+			t.Fatalf("%s: logged-in event %+v", what, ev)
+		}
+	}
+	refused := func(what, actor, reason string) {
+		t.Helper()
+		n := e.audit.count(auditlog.UserLoginFailed)
+		s, r := e.oidcLogin(op)
+		if s != nil || problemOf(r) != want {
+			t.Fatalf("%s: %s, want %s", what, problemOf(r), want)
+		}
+		ev := e.audit.last(auditlog.UserLoginFailed)
+		if e.audit.count(auditlog.UserLoginFailed) != n+1 || ev.Actor.ID != actor || ev.Reason != reason ||
+			ev.Outcome != auditlog.OutcomeFailure || ev.Details["provider"] != "corp" {
+			t.Fatalf("%s: failure event %+v", what, ev)
+		}
+	}
+
+	loggedInAs("first login", "u-ann", "true")
+	l, err := e.store.ExternalLink(ctx, tenant, op.Issuer, "ann-at-corp")
+	if err != nil || l.UserID != "u-ann" || l.CreatedAt.IsZero() {
+		t.Fatalf("link after the first login: %+v, %v", l, err)
+	}
+	loggedInAs("second login", "u-ann", "")
+
+	for _, email := range []string{"ann.new@example.org", "u-bob@example.org"} {
+		u := corpUser()
+		u.Email = email
+		op.SetUser(u)
+		loggedInAs("address changed to "+email, "u-ann", "")
+	}
+	if ls, err := e.store.ExternalLinksOf(ctx, tenant, "u-bob"); err != nil || len(ls) != 0 {
+		t.Fatalf("u-bob's links: %+v, %v", ls, err)
+	}
+
+	// The address passes to another person at the provider.
+	recycled := corpUser()
+	recycled.Subject, recycled.Name = "mallory-at-corp", "Mallory"
+	op.SetUser(recycled)
+	refused("another account with the linked user's address", "u-ann", "the user is linked to another account at the provider")
+	if _, err := e.store.ExternalLink(ctx, tenant, op.Issuer, "mallory-at-corp"); !errors.Is(err, identity.ErrNotFound) {
+		t.Fatalf("the other account was linked: %v", err)
+	}
+	if ls, err := e.store.ExternalLinksOf(ctx, tenant, "u-ann"); err != nil || len(ls) != 1 || ls[0].Subject != "ann-at-corp" {
+		t.Fatalf("u-ann's links: %+v, %v", ls, err)
+	}
+
+	// Bob's own account links to Bob.
+	bob := corpUser()
+	bob.Subject, bob.Email = "bob-at-corp", "u-bob@example.org"
+	op.SetUser(bob)
+	loggedInAs("Bob's account", "u-bob", "true")
+
+	// A disabled user's account is refused, and stays linked.
+	if _, err := e.store.DisableUser(ctx, tenant, "u-ann", start); err != nil {
+		t.Fatal(err)
+	}
+	op.SetUser(corpUser())
+	refused("the linked user disabled", "u-ann", "the linked user is disabled")
+	if l, err := e.store.ExternalLink(ctx, tenant, op.Issuer, "ann-at-corp"); err != nil || l.UserID != "u-ann" {
+		t.Fatalf("link of the disabled user: %+v, %v", l, err)
+	}
+}

@@ -14,7 +14,8 @@
 // bytes). Versions 1120 (passkeys), 1130 (policies and invitations), 1140
 // (lockout counters) and 1150 (the sessions' first factor and OIDC
 // record: method, provider, amr as comma-joined tokens, acr, auth_time)
-// mirror SQLite's 620, 630, 640 and 650.
+// and 1160 (identity_external_links, the users' links to accounts at
+// external identity providers) mirror SQLite's 620, 630, 640, 650 and 660.
 //
 // Each method is one statement or one transaction. The compare-and-set
 // methods are single UPDATE or DELETE statements whose WHERE clause holds
@@ -25,7 +26,10 @@
 // nodes cannot both pass the per-user bound. Creating a session, a
 // grant or an elevation request locks the user's row (FOR SHARE) and
 // disabling a user updates that row before it deletes the sessions, so a
-// session cannot slip in beside a concurrent DisableUser. A lockout
+// session cannot slip in beside a concurrent DisableUser; linking an
+// external account does likewise, and its two unique constraints let
+// exactly one of racing links of one subject (or of one user to one
+// issuer) through. A lockout
 // failure is one INSERT … ON CONFLICT DO UPDATE, which PostgreSQL applies
 // atomically, so racing failures on several nodes are each counted once.
 package postgres
@@ -174,6 +178,18 @@ ALTER TABLE identity_sessions ADD COLUMN provider text NOT NULL DEFAULT '';
 ALTER TABLE identity_sessions ADD COLUMN amr text NOT NULL DEFAULT '';
 ALTER TABLE identity_sessions ADD COLUMN acr text NOT NULL DEFAULT '';
 ALTER TABLE identity_sessions ADD COLUMN auth_time timestamptz`,
+}, {
+	Version: 1160,
+	Name:    "identity external links",
+	SQL: `CREATE TABLE identity_external_links (
+	tenant     text        NOT NULL,
+	user_id    text        NOT NULL,
+	issuer     text        NOT NULL,
+	subject    text        NOT NULL,
+	created_at timestamptz NOT NULL,
+	PRIMARY KEY (tenant, issuer, subject),
+	UNIQUE (tenant, user_id, issuer)
+)`,
 }}
 
 // Store implements [identity.Store] over one database.

@@ -4,7 +4,9 @@
 // 620–629 are the passkeys', 640–649 the lockout counters', 650–659 the
 // sessions' first factor (identity_sessions.method, empty for a session
 // stored before it, which is a password's) and OIDC record (provider,
-// amr as comma-joined tokens, acr, auth_time).
+// amr as comma-joined tokens, acr, auth_time), 660–669 the links of users
+// to accounts at external identity providers (identity_external_links,
+// unique by tenant, issuer and subject and by tenant, user and issuer).
 //
 // Times are RFC 3339 text (sqldb.FormatTime), NULL when unset, except the
 // lockout counters' window_start and locked_until, integer Unix
@@ -162,6 +164,18 @@ ALTER TABLE identity_sessions ADD COLUMN provider TEXT NOT NULL DEFAULT '';
 ALTER TABLE identity_sessions ADD COLUMN amr TEXT NOT NULL DEFAULT '';
 ALTER TABLE identity_sessions ADD COLUMN acr TEXT NOT NULL DEFAULT '';
 ALTER TABLE identity_sessions ADD COLUMN auth_time TEXT`,
+}, {
+	Version: 660,
+	Name:    "identity external links",
+	SQL: `CREATE TABLE identity_external_links (
+	tenant     TEXT NOT NULL,
+	user_id    TEXT NOT NULL,
+	issuer     TEXT NOT NULL,
+	subject    TEXT NOT NULL,
+	created_at TEXT NOT NULL,
+	PRIMARY KEY (tenant, issuer, subject),
+	UNIQUE (tenant, user_id, issuer)
+)`,
 }}
 
 // Store implements [identity.Store] over one database.

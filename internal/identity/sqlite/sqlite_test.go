@@ -41,8 +41,8 @@ func TestConformance(t *testing.T) {
 }
 
 // TestMigrations: the tables take versions 600, 620 (passkeys), 630
-// (policies, invitations), 640 (lockouts) and 650 (sessions' first
-// factor) of the block
+// (policies, invitations), 640 (lockouts), 650 (sessions' first
+// factor) and 660 (external links) of the block
 // 600–699, and opening again applies nothing.
 func TestMigrations(t *testing.T) {
 	ctx := t.Context()
@@ -65,8 +65,8 @@ func TestMigrations(t *testing.T) {
 		}
 		got = append(got, v)
 	}
-	if !slices.Equal(got, []int{600, 620, 630, 640, 650}) {
-		t.Fatalf("applied versions %v, want [600 620 630 640 650]", got)
+	if !slices.Equal(got, []int{600, 620, 630, 640, 650, 660}) {
+		t.Fatalf("applied versions %v, want [600 620 630 640 650 660]", got)
 	}
 	for _, m := range identitysqlite.Migrations {
 		if m.Version < 600 || m.Version > 699 {

@@ -66,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"PasskeyCounterRaces", testPasskeyCounterRaces},
 		{"PasskeyLimits", testPasskeyLimits},
 		{"Lockouts", testLockouts},
+		{"Links", testLinks},
+		{"LinkRaces", testLinkRaces},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
