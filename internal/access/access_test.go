@@ -258,7 +258,6 @@ func TestFailClosed(t *testing.T) {
 	}
 }
 
-
 // BenchmarkAuthorize measures the gate's decision for a user holding a
 // standing grant and an elevation: the grants and the elevation read from
 // SQLite, then authz.Decide. BenchmarkDecide is the pure decision on the
