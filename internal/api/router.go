@@ -75,7 +75,8 @@ type Stack struct {
 }
 
 // Chain wraps rt in s, from the outside in: panic recovery, request id and
-// logger, access log, refusal of repeated singleton fields, body limit, per-IP rate limit, authentication,
+// logger, access log, security headers ([SecurityHeaders]), refusal of
+// repeated singleton fields, body limit, per-IP rate limit, authentication,
 // per-principal rate limit, the action gate, idempotency, the router.
 func Chain(rt *Router, s Stack) http.Handler {
 	var h http.Handler = rt
@@ -98,6 +99,7 @@ func Chain(rt *Router, s Stack) http.Handler {
 		h = LimitBody(s.MaxBody)(h)
 	}
 	h = SingletonFields(h)
+	h = SecurityHeaders(h)
 	h = AccessLog(h)
 	// Recover sits inside RequestIDs so that a panic's problem and log
 	// line carry the request id.
