@@ -246,6 +246,21 @@ func TestStreamTamper(t *testing.T) {
 	}
 }
 
+// TestSmallStreamEveryBit flips every bit of a one-segment stream.
+func TestSmallStreamEveryBit(t *testing.T) {
+	kek := NewAESKEK("v1", key(1))
+	s := sealStream(t, kek, testAD, []byte("a short document"))
+	for i := range len(s) * 8 {
+		c := bytes.Clone(s)
+		c[i/8] ^= 1 << (i % 8)
+		if _, err := openStream(kek, testAD, c); err == nil {
+			t.Fatalf("bit %d flipped accepted", i)
+		}
+	}
+}
+
+// TestStreamBitFlips flips every bit of the header and of bytes spread
+// over a multi-segment stream, segment boundaries included.
 func TestStreamBitFlips(t *testing.T) {
 	kek := NewAESKEK("v1", key(1))
 	s := sealStream(t, kek, testAD, randBytes(2*SegmentSize+10))
