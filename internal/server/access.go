@@ -32,10 +32,6 @@ type people struct {
 // their OpenAPI fragments.
 func (s *Server) openPeople(ctx context.Context, o options) (*people, [][]byte, error) {
 	id := s.stores.Identity
-	sealer, err := s.dir.IdentitySealer(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
 	recoveryKey, err := s.dir.RecoveryCodeKey(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -50,7 +46,7 @@ func (s *Server) openPeople(ctx context.Context, o options) (*people, [][]byte, 
 	}
 	p := &people{}
 	if p.login, err = login.New(login.Config{
-		Store: id, Sealer: sealer, Recorder: s.audit.log, Policy: s.policy, RecoveryKey: recoveryKey,
+		Store: id, Sealer: s.identitySealer, Recorder: s.audit.log, Policy: s.policy, RecoveryKey: recoveryKey,
 		Passkeys: s.passkeys, OIDC: providers,
 		Issuer: "Signet", IdleTimeout: time.Duration(s.cfg.Identity.SessionIdle), AbsoluteTimeout: time.Duration(s.cfg.Identity.SessionAbsolute),
 		Now: o.now,

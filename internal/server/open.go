@@ -176,8 +176,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 			return nil, fmt.Errorf("server: sms_gateway: %w", err)
 		}
 	}
-	totpSealer, err := s.dir.IdentitySealer(ctx)
-	if err != nil {
+	if s.identitySealer, err = s.dir.IdentitySealer(ctx); err != nil {
 		return nil, err
 	}
 	passkeys, err := passkey.New(s.cfg.webAuthn(), st.Identity, o.now)
@@ -193,7 +192,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		TempDir: tempDir, Now: o.now, Logger: o.logger, Locks: s.locks,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
 		Passkeys:      passkeys, Users: st.Identity,
-		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: totpSealer},
+		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: s.identitySealer},
 	}
 	if gateway != nil {
 		cfg.SMS = gateway

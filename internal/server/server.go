@@ -122,6 +122,9 @@ type Server struct {
 	workflow *workflow.Service
 	people   *people
 	passkeys *passkey.Service
+	// identitySealer seals users' second-factor secrets; the login
+	// service and the recipients' TOTP level share it.
+	identitySealer *datadir.Sealer
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
 	// waits for them.

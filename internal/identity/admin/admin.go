@@ -268,18 +268,10 @@ func invalid(format string, a ...any) error {
 	return &api.Error{Kind: api.KindInvalid, Detail: fmt.Sprintf(format, a...)}
 }
 
-// actor returns the audit actor of p.
-func actor(p api.Principal) auditlog.Actor {
-	if p.Kind == api.PrincipalUser {
-		return auditlog.Actor{Kind: auditlog.ActorUser, ID: p.ID, AuthMethods: p.AuthMethods}
-	}
-	return api.AuditActor(p)
-}
-
 // event starts the event of a change made by p in r.
 func event(r *http.Request, p api.Principal, t auditlog.EventType) auditlog.Event {
 	return auditlog.Event{
-		Type: t, Tenant: p.Tenant, Actor: actor(p), Request: api.AuditRequest(r),
+		Type: t, Tenant: p.Tenant, Actor: api.AuditActor(p), Request: api.AuditRequest(r),
 		Outcome: auditlog.OutcomeSuccess, Details: map[string]string{},
 	}
 }
