@@ -84,6 +84,9 @@ type Config struct {
 	Store Store
 	// Blobs stores the signed document versions.
 	Blobs blob.Store
+	// Keys seals what the recipient side stores at rest under the owning
+	// tenant's keys (nil: nothing is sealed; the service always sets it).
+	Keys workflow.KeyRing
 	// Mailer sends links and codes.
 	Mailer mail.Mailer
 	// SMS sends the one-time codes of sms_code recipients (nil: none

@@ -49,6 +49,10 @@ type Config struct {
 	Envelopes EnvelopeStore
 	// Blobs holds document content.
 	Blobs blob.Store
+	// Keys seals what is stored at rest under the owning tenant's keys
+	// (nil: nothing is sealed, for tests and single-purpose tools; the
+	// service always sets it).
+	Keys KeyRing
 	// Audit records every state change; a failure to record fails the
 	// change (fail closed).
 	Audit auditlog.Recorder
