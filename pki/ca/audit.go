@@ -16,12 +16,20 @@ type Recorder interface {
 
 var _ Recorder = (*auditlog.Log)(nil)
 
-// record writes an event about r and wraps a failure in ErrAudit.
+// record writes an event about r and wraps a failure in ErrAudit. The
+// subject of a certificate that names a person ([Kind.NamesPerson]) is a
+// sensitive attribute (sealed beside the leaf, an HMAC in it); the
+// subjects of the CA's and its services' certificates are details.
 func (a *Authority) record(ctx context.Context, typ auditlog.EventType, tenant string, r *Record, details map[string]string) error {
 	d := map[string]string{
-		"issuer":  r.Issuer,
-		"kind":    string(r.Kind),
-		"subject": r.Subject,
+		"issuer": r.Issuer,
+		"kind":   string(r.Kind),
+	}
+	var sensitive map[string]string
+	if r.Kind.NamesPerson() {
+		sensitive = map[string]string{"subject": r.Subject}
+	} else {
+		d["subject"] = r.Subject
 	}
 	for k, v := range details {
 		d[k] = v
@@ -35,8 +43,9 @@ func (a *Authority) record(ctx context.Context, typ auditlog.EventType, tenant s
 			KeyVersion:        r.Key.Version,
 			CertificateSerial: serialKey(r.Serial),
 		},
-		Outcome: auditlog.OutcomeSuccess,
-		Details: d,
+		Outcome:   auditlog.OutcomeSuccess,
+		Details:   d,
+		Sensitive: sensitive,
 	}
 	if err := a.cfg.Recorder.Record(ctx, e); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrAudit, typ, err)

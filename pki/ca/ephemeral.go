@@ -92,7 +92,13 @@ func (a *Authority) IssueEphemeral(ctx context.Context, id Identity, ev AuthEvid
 	if err := ev.Validate(); err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
-	k, err := a.cfg.Keys.GenerateKey(ctx, "ephemeral signer "+id.Email)
+	// The label names the tenant and a random tag, not the signer: an
+	// HSM keeps labels of token objects, and they must be unique.
+	var tag [8]byte
+	if _, err := io.ReadFull(a.cfg.Rand, tag[:]); err != nil {
+		return nil, nil, nil, fmt.Errorf("ca: ephemeral key label: %w", err)
+	}
+	k, err := a.cfg.Keys.GenerateKey(ctx, fmt.Sprintf("ephemeral signer %s %x", id.Tenant, tag))
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -47,16 +47,24 @@ func (t *tap) types() []auditlog.EventType {
 
 func newAuditLog(t testing.TB) *auditlog.Log {
 	t.Helper()
+	l, _, _ := newAuditLogStore(t)
+	return l
+}
+
+// newAuditLogStore is newAuditLog with its storage and tenant keys.
+func newAuditLogStore(t testing.TB) (*auditlog.Log, *auditlog.MemStore, *auditlog.DerivedKeys) {
+	t.Helper()
 	k, err := auditlog.NewDerivedKeys(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := auditlog.New(context.Background(), auditlog.Config{Storage: auditlog.NewMemStore(), Keys: k})
+	st := auditlog.NewMemStore()
+	l, err := auditlog.New(context.Background(), auditlog.Config{Storage: st, Keys: k})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Shutdown(context.Background()) })
-	return l
+	return l, st, k
 }
 
 func newKey(t testing.TB) crypto.Signer {
@@ -96,6 +104,8 @@ type fixture struct {
 	store   *ca.MemStore
 	tap     *tap
 	log     *auditlog.Log
+	logs    *auditlog.MemStore // the log's storage
+	logKeys *auditlog.DerivedKeys
 	clock   *clock
 	root    *ca.Issuer
 	acme    *ca.Issuer
@@ -112,7 +122,8 @@ var t0 = time.Date(2030, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{store: ca.NewMemStore(), log: newAuditLog(t), clock: &clock{t: t0}}
+	f := &fixture{store: ca.NewMemStore(), clock: &clock{t: t0}}
+	f.log, f.logs, f.logKeys = newAuditLogStore(t)
 	f.soft, f.softDir = newSoftBackend(t)
 	f.tap = &tap{next: f.log}
 	a, err := ca.New(ca.Config{

@@ -10,3 +10,7 @@ import (
 func TestMemStoreConformance(t *testing.T) {
 	storetest.Run(t, func(*testing.T) ca.Store { return ca.NewMemStore() })
 }
+
+func TestMemStoreSealed(t *testing.T) {
+	storetest.RunSealed(t, func(*testing.T) (ca.Store, func(*testing.T) []byte) { return ca.NewMemStore(), nil })
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/pki/ca"
+	"github.com/signet-pki/signet/pki/ca/storetest"
 	"github.com/signet-pki/signet/pki/crl"
 )
 
@@ -42,9 +43,11 @@ func TestPublisher(t *testing.T) {
 	ctx := context.Background()
 	now := t0
 	clock := func() time.Time { return now }
+	// The CA seals signer records; the publisher reads the revocations
+	// without any key.
 	store := ca.NewMemStore()
 	p := &crl.Publisher{Source: store, Now: clock, Validity: 10 * time.Hour}
-	a, err := ca.New(ca.Config{Store: store, Recorder: accept{}, BaseURL: "http://x", Now: clock,
+	a, err := ca.New(ca.Config{Store: ca.SealedStore(store, storetest.Sealer(t)), Recorder: accept{}, BaseURL: "http://x", Now: clock,
 		OnRevoke: func(ctx context.Context, r ca.Record) { p.Regenerate(ctx, r.Issuer) }})
 	if err != nil {
 		t.Fatal(err)
@@ -61,8 +64,17 @@ func TestPublisher(t *testing.T) {
 	}
 	id := ca.Identity{Name: "A", Email: "a@example.com", Tenant: "acme"}
 	ev := ca.AuthEvidence{Methods: []string{"pwd"}, AssuranceLevel: "aal1", Time: t0}
-	c1, _ := a.IssueSigner(ctx, id, ev, key(t).Public(), ca.KeyRef{})
-	c2, _ := a.IssueSigner(ctx, id, ev, key(t).Public(), ca.KeyRef{})
+	c1, err := a.IssueSigner(ctx, id, ev, key(t).Public(), ca.KeyRef{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := a.IssueSigner(ctx, id, ev, key(t).Public(), ca.KeyRef{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := store.Get(ctx, c1.SerialNumber); err != nil || !ca.IsSealed(r) {
+		t.Fatalf("signer record not sealed: %v", err)
+	}
 
 	get := func() *x509.RevocationList {
 		t.Helper()

@@ -21,6 +21,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/pki/ca"
+	"github.com/signet-pki/signet/pki/ca/storetest"
 	"github.com/signet-pki/signet/pki/ocsp"
 )
 
@@ -55,8 +56,10 @@ func newFixture(t testing.TB) *fixture {
 func newFixtureAt(t testing.TB, t0 time.Time) *fixture {
 	t.Helper()
 	ctx := context.Background()
+	// The CA seals signer records; the responder reads the same records
+	// without any key (serials, issuers and status stay in clear).
 	store := ca.NewMemStore()
-	a, err := ca.New(ca.Config{Store: store, Recorder: discard{}, BaseURL: "http://127.0.0.1:1", Now: func() time.Time { return t0 }})
+	a, err := ca.New(ca.Config{Store: ca.SealedStore(store, storetest.Sealer(t)), Recorder: discard{}, BaseURL: "http://127.0.0.1:1", Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +91,11 @@ func newFixtureAt(t testing.TB, t0 time.Time) *fixture {
 	}
 	if _, err := a.Revoke(ctx, f.rev.SerialNumber, ca.ReasonKeyCompromise, t0.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range []*x509.Certificate{f.good, f.rev} {
+		if r, err := store.Get(ctx, c.SerialNumber); err != nil || !ca.IsSealed(r) {
+			t.Fatalf("signer record %x not sealed: %v", c.SerialNumber, err)
+		}
 	}
 	return f
 }
