@@ -15,7 +15,9 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/datadir"
+	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/keys/dataseal"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
 	"github.com/signet-pki/signet/pki/crl"
@@ -45,11 +47,18 @@ type tenantLister interface {
 // ephemeral signer keys in its backend), which key serves which role in
 // signet.db (pki/sqlite); the root, the platform CA and every tenant's
 // issuing CA, created or renewed; the root written to pki/root.pem.
-// Certificates point to baseURL; rec records the CA's operations.
-func openPKI(ctx context.Context, dir *datadir.Dir, rec auditlog.Recorder, tenants tenantLister, baseURL string, o options) (*pkiRoles, error) {
+// Certificates point to baseURL; rec records the CA's operations. With
+// ring, the records of signer certificates are sealed under their
+// tenant's keys (see [caRecordSealer]); the OCSP responder and the CRLs
+// read the records as stored, needing only serials and status.
+func openPKI(ctx context.Context, dir *datadir.Dir, rec auditlog.Recorder, tenants tenantLister, baseURL string, o options, ring workflow.KeyRing) (*pkiRoles, error) {
 	caStore, err := dir.CAStore(ctx)
 	if err != nil {
 		return nil, err
+	}
+	records := caStore
+	if sealer := caRecordSealer(ring); sealer != nil {
+		records = ca.SealedStore(caStore, sealer)
 	}
 	roles, err := dir.PKIRoles(ctx)
 	if err != nil {
@@ -61,7 +70,7 @@ func openPKI(ctx context.Context, dir *datadir.Dir, rec auditlog.Recorder, tenan
 	}
 	p := &pkiRoles{roles: roles, now: o.now, renewer: &ca.Renewer{Logger: o.logger, Now: o.now}}
 	if p.authority, err = ca.New(ca.Config{
-		Store: caStore, Recorder: rec, BaseURL: baseURL, Now: o.now,
+		Store: records, Recorder: rec, BaseURL: baseURL, Now: o.now,
 		Keys: ca.BackendKeys{Backend: backend, Algorithm: keys.ECDSAP256},
 	}); err != nil {
 		return nil, err
@@ -88,6 +97,29 @@ func openPKI(ctx context.Context, dir *datadir.Dir, rec auditlog.Recorder, tenan
 		return nil, err
 	}
 	return p, nil
+}
+
+// caRecordsObject is the object of tenant whose data key seals the
+// records of the certificates its issuing CA issued to signers.
+func caRecordsObject(tenant string) string { return "certificates:" + tenant }
+
+// caRecordSealer returns the sealer of the CA's records of signer
+// certificates, or nil without ring (nothing sealed). A tenant's issuing
+// CA is named after the tenant (provisionTenant, [pki.PKI.SetUp]), so the
+// issuer of a record is its tenant; the root and the platform CA belong
+// to no tenant and issue no signer certificates, so a record of theirs
+// is refused rather than sealed under some other key. The data key is
+// made on first use.
+func caRecordSealer(ring workflow.KeyRing) ca.RecordSealer {
+	if ring == nil {
+		return nil
+	}
+	return ca.NewRecordSealer(func(ctx context.Context, issuer string) (dataseal.KEK, error) {
+		if issuer == ca.RootName || issuer == ca.PlatformName || !ca.ValidName(issuer) {
+			return nil, fmt.Errorf("server: CA %q belongs to no tenant", issuer)
+		}
+		return ring.ObjectKEK(ctx, issuer, caRecordsObject(issuer), true)
+	})
 }
 
 // Roles of the server beside the PKI's. The TLS key signs a handshake for

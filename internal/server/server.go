@@ -125,6 +125,10 @@ type Server struct {
 	// identitySealer seals users' second-factor secrets; the login
 	// service and the recipients' TOTP level share it.
 	identitySealer *datadir.Sealer
+	// keyRing gives the tenants' object keys under which stored data is
+	// sealed at rest (keys/atrest); nil seals nothing. The PKI seals its
+	// records of signer certificates with it.
+	keyRing workflow.KeyRing
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
 	// waits for them.
@@ -223,7 +227,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
-	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.Tenants, s.pkiURL(), o); err != nil {
+	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.Tenants, s.pkiURL(), o, s.keyRing); err != nil {
 		return err
 	}
 	if s.audit.publisher, err = s.openPublisher(checkpointKey, o); err != nil {
