@@ -34,5 +34,17 @@
 // Every certificate is stored as a [Record] in a [Store] and recorded as a
 // certificate.issued event; [Authority.Revoke] and [Authority.RevokeByKey]
 // record certificate.revoked. Events are recorded before the action and an
-// audit failure stops it (fail closed).
+// audit failure stops it (fail closed). The subject of a certificate that
+// names a person ([Kind.NamesPerson]: signer certificates) is a sensitive
+// attribute of its events (sealed beside the leaf, an HMAC in it).
+//
+// # Sealed records
+//
+// [SealedStore] wraps a Store so that the subject and DER of signer
+// certificates are sealed by a [RecordSealer] ([NewRecordSealer] uses
+// keys/dataseal under a KEK per issuer, bound to issuer, serial and
+// field); the subject column then holds [SealedPrefix] and the sealed
+// value, and records stored in clear earlier read as before. Serials,
+// issuers, status and revocation data stay in clear, so the OCSP
+// responder and the CRL publisher read the inner store and need no key.
 package ca

@@ -14,7 +14,8 @@
 //	ca_crl_numbers   issuer: text; last: bigint
 //
 // They take the versions 700–799 of the database's one schema history
-// ([Migrations]).
+// ([Migrations]). Under [ca.SealedStore] (as the server uses it) subject
+// and der of signer certificates hold sealed values, in the same columns.
 //
 // # Concurrency
 //

@@ -4,7 +4,9 @@
 // The schema is versioned with the migration mechanism of auditlog/sqlite; the
 // CA's tables own versions 300–399. One writer connection with IMMEDIATE
 // transactions serializes writes, so CRL numbers never repeat, even with
-// several processes on one file (WAL mode, synchronous=FULL).
+// several processes on one file (WAL mode, synchronous=FULL). Under
+// [ca.SealedStore] (as the server uses it) subject and der of signer
+// certificates hold sealed values, in the same columns.
 package sqlite
 
 import (

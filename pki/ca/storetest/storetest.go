@@ -4,6 +4,9 @@
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) ca.Store { return open(t) })
 //	}
+//
+// [RunSealed] runs it again on [ca.SealedStore] over the store and checks
+// what the store keeps at rest.
 package storetest
 
 import (
