@@ -125,6 +125,7 @@ func (s *recordSealer) Open(ctx context.Context, issuer string, serial *big.Int,
 // the sealed value itself. Records of other kinds, and records stored in
 // clear before sealing began, pass through unchanged; a sealed record
 // that fails to open is an error wrapping [ErrSealed] (fail closed).
+// Both inner and s are required.
 //
 // Serials, issuers, kinds, key references, validity, status and
 // revocation data stay in clear: the OCSP responder and the CRL
