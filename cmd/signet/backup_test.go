@@ -173,3 +173,101 @@ func TestBackupWhileServing(t *testing.T) {
 		t.Fatalf("audit verify after more events: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestBackupCLIRefusals runs each way the backup commands refuse their
+// input and checks the exit code and the one error line.
+func TestBackupCLIRefusals(t *testing.T) {
+	dir := t.TempDir()
+	qs := filepath.Join(dir, "qs")
+	if code, stdout, stderr := signetRun(t, "quickstart", "--dir", qs); code != 0 {
+		t.Fatalf("quickstart: exit %d\n%s%s", code, stdout, stderr)
+	}
+	data := filepath.Join(qs, "data")
+	key, other := filepath.Join(dir, "k"), filepath.Join(dir, "other.key")
+	for _, k := range []string{key, other} {
+		if code, _, stderr := signetRun(t, "backup", "keygen", "--out", k); code != 0 {
+			t.Fatal(stderr)
+		}
+	}
+	good := filepath.Join(dir, "good.backup")
+	if code, _, stderr := signetRun(t, "backup", "create", "--data", data, "--out", good, "--key-file", key); code != 0 {
+		t.Fatal(stderr)
+	}
+	b, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	variant := func(name string, f func([]byte) []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, f(bytes.Clone(b)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	flipped := variant("flipped.backup", func(c []byte) []byte { c[len(c)*2/3] ^= 0x10; return c })
+	truncated := variant("truncated.backup", func(c []byte) []byte { return c[:len(c)-100] })
+	notBackup := variant("not.backup", func([]byte) []byte { return []byte("%PDF-1.7\n") })
+	openKey := filepath.Join(dir, "open.key")
+	kb, _ := os.ReadFile(key)
+	if err := os.WriteFile(openKey, kb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, dir, "pg.json", `{"database_url":"postgres://signet@127.0.0.1:1/signet"}`)
+	nonEmpty := filepath.Join(dir, "busy")
+	if err := os.MkdirAll(nonEmpty, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, nonEmpty, "signet.db", "x")
+	mk := filepath.Join(data, "master.key")
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"verify flipped", []string{"backup", "verify", flipped, "--key-file", key}, 1, "corrupt, truncated or altered"},
+		{"verify truncated", []string{"backup", "verify", truncated, "--key-file", key}, 1, "corrupt, truncated or altered"},
+		{"verify not a backup", []string{"backup", "verify", notBackup, "--key-file", key}, 1, "not a Signet backup"},
+		{"verify wrong key", []string{"backup", "verify", good, "--key-file", other}, 1, "wrong backup key"},
+		{"verify no key", []string{"backup", "verify", good}, 2, "no backup key"},
+		{"key file readable by others", []string{"backup", "verify", good, "--key-file", openKey}, 2, "want 0600"},
+		{"restore flipped", []string{"backup", "restore", flipped, "--data", filepath.Join(dir, "r1"), "--key-file", key, "--master-key", mk}, 1, "corrupt"},
+		{"restore truncated", []string{"backup", "restore", truncated, "--data", filepath.Join(dir, "r2"), "--key-file", key, "--master-key", mk}, 1, "corrupt"},
+		{"restore without master key", []string{"backup", "restore", good, "--data", filepath.Join(dir, "r3"), "--key-file", key}, 1, "--master-key"},
+		{"restore into a directory with data", []string{"backup", "restore", good, "--data", nonEmpty, "--key-file", key, "--master-key", mk}, 2, "not empty"},
+		{"create over an existing file", []string{"backup", "create", "--data", data, "--out", good, "--key-file", key}, 2, "exists"},
+		{"create inside the data directory", []string{"backup", "create", "--data", data, "--out", filepath.Join(data, "x.backup"), "--key-file", key}, 2, "inside the data directory"},
+		{"create of a PostgreSQL deployment", []string{"backup", "create", "--config", cfg, "--data", data, "--out", filepath.Join(dir, "pg.backup"), "--key-file", key}, 2, "pg_dump"},
+		{"create of no data directory", []string{"backup", "create", "--data", filepath.Join(dir, "none"), "--out", filepath.Join(dir, "none.backup"), "--key-file", key}, 1, "data directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := signetRun(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.want)
+			}
+			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "signet: ") {
+				t.Errorf("stderr is not one line \"signet: ...\": %q", stderr)
+			}
+			if strings.Contains(stdout, "backup OK") || strings.Contains(stdout, "restored") {
+				t.Errorf("stdout claims success: %q", stdout)
+			}
+		})
+	}
+	for _, r := range []string{"r1", "r2", "r3"} {
+		if _, err := os.Stat(filepath.Join(dir, r)); err == nil {
+			t.Errorf("a refused restore left %s behind", r)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
+		t.Errorf("temporary files left behind: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pg.backup")); err == nil {
+		t.Error("a refused create wrote its file")
+	}
+	// The key from the environment instead of a file.
+	t.Setenv(backupKeyEnv, strings.TrimSpace(string(kb)))
+	if code, stdout, stderr := signetRun(t, "backup", "verify", good); code != 0 || !strings.Contains(stdout, "backup OK") {
+		t.Errorf("verify with %s: exit %d\n%s%s", backupKeyEnv, code, stdout, stderr)
+	}
+}
