@@ -270,9 +270,7 @@ func writeNewFile(path string, write func(io.Writer) error) error {
 	if err := tmp.Close(); err != nil {
 		return failf("%v", err)
 	}
-	// A link, not a rename, so that a file created meanwhile is not
-	// replaced.
-	if err := os.Link(tmp.Name(), path); err != nil {
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return failf("%v", err)
 	}
 	if d, err := os.Open(filepath.Dir(path)); err == nil {

@@ -29,7 +29,7 @@ import (
 // masterKeyName is the master key file, which no backup holds.
 const masterKeyName = datadir.MasterKey
 
-// left out lists the paths (relative, slash-separated) a backup leaves
+// leftOut lists the paths (relative, slash-separated) a backup leaves
 // out besides names beginning with "." and SQLite's -wal, -shm and
 // -journal companions (a database travels as its snapshot): the master
 // key, lock files, scratch space and the e-mail outbox.

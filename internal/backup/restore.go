@@ -70,7 +70,7 @@ var ErrMasterKey = errors.New("backup: master key")
 type RestoreOptions struct {
 	// Dir is the data directory to restore into. It must be absent,
 	// empty, or hold only master.key (the master key, copied there by
-	// the operator).
+	// the operator); its parent must exist.
 	Dir string
 	// Key is the backup key.
 	Key []byte
@@ -107,8 +107,8 @@ func Restore(ctx context.Context, r io.Reader, opts RestoreOptions) (*Summary, e
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+	if fi, err := os.Stat(filepath.Dir(dst)); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%w: the parent of %s is not a directory: create it first", ErrTarget, dst)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".restore-")
 	if err != nil {
@@ -185,6 +185,15 @@ func checkTarget(dst string) (bool, error) {
 func checkMasterKey(ctx context.Context, dir, keyFile, fromEnv string) error {
 	keys := filepath.Join(dir, datadir.KeysDir)
 	if _, err := os.Stat(filepath.Join(keys, soft.CheckHandle)); errors.Is(err, fs.ErrNotExist) {
+		// No key store: a master key file given is still checked to be
+		// one, since it is installed.
+		if keyFile != "" {
+			mk, err := soft.LoadKeyFile(keyFile, noNewKey{})
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrMasterKey, err)
+			}
+			clear(mk)
+		}
 		return nil
 	}
 	if keyFile == "" && fromEnv == "" {
