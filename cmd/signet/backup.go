@@ -140,6 +140,11 @@ func cmdBackupCreate(args []string, env *environment) error {
 	fmt.Fprintf(env.stdout, "wrote backup %s of %s\n", *out, loc.dir)
 	printSummary(env.stdout, s, false)
 	fmt.Fprintln(env.stdout, "it holds no master key: keep the master key and the backup key, apart, to restore it")
+	if lf.configFile != "" {
+		if cfg, err := readConfig(lf.configFile); err == nil && cfg.DocumentsS3 != nil {
+			fmt.Fprintf(env.stdout, "note: the documents are in the S3 bucket %q, which this backup does not hold: back the bucket up with its own versioning or replication\n", cfg.DocumentsS3.Bucket)
+		}
+	}
 	return nil
 }
 
