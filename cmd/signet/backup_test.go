@@ -265,6 +265,11 @@ func TestBackupCLIRefusals(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "pg.backup")); err == nil {
 		t.Error("a refused create wrote its file")
 	}
+	// Documents in a bucket: the backup says it does not hold them.
+	s3cfg := writeFile(t, dir, "s3.json", `{"documents_s3":{"endpoint":"https://s3.example.invalid","bucket":"signet-docs","access_key_env":"S3_AK","secret_key_env":"S3_SK"}}`)
+	if code, stdout, stderr := signetRun(t, "backup", "create", "--config", s3cfg, "--data", data, "--out", filepath.Join(dir, "s3.backup"), "--key-file", key); code != 0 || !strings.Contains(stdout, `S3 bucket "signet-docs"`) {
+		t.Errorf("create with documents in S3: exit %d\n%s%s", code, stdout, stderr)
+	}
 	// The key from the environment instead of a file.
 	t.Setenv(backupKeyEnv, strings.TrimSpace(string(kb)))
 	if code, stdout, stderr := signetRun(t, "backup", "verify", good); code != 0 || !strings.Contains(stdout, "backup OK") {
