@@ -24,7 +24,7 @@ import (
 // fixture is a data directory made by the real stores: a key store with
 // keys (master.key, keys/, keys.db), an audit log with events and signed
 // checkpoints copied to checkpoints/ (audit.db, audit.master, audit.pub),
-// a service database with rows, and blobs.
+// a service database with rows, and blobs (one with an SQLite header).
 type fixture struct {
 	dir   string
 	blobs map[string][]byte
@@ -105,6 +105,13 @@ func newFixture(t *testing.T) *fixture {
 		}
 		f.blobs[name] = b
 	}
+	// A document that looks like a database travels as it is.
+	odd := append([]byte("SQLite format 3\x00"), bytes.Repeat([]byte{7}, 5000)...)
+	name, _, err := bs.Put(ctx, bytes.NewReader(odd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.blobs[name] = odd
 	if f.mk, err = os.ReadFile(d.File(datadir.MasterKey)); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +161,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Blobs != 3 || s.AuditEvents < 6 || s.Checkpoints != 1 || len(s.Databases) != 3 || s.AuditLogBytes == 0 {
+	if s.Blobs != 4 || s.AuditEvents < 6 || s.Checkpoints != 1 || len(s.Databases) != 3 || s.AuditLogBytes == 0 {
 		t.Errorf("summary %+v", s)
 	}
 	if want := []string{"signet.db", "audit.db", "keys.db"}; strings.Join(s.Databases, ",") != strings.Join(want, ",") {

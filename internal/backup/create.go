@@ -256,7 +256,8 @@ func (c *creator) walk(sub string, dbs bool) error {
 		case d.IsDir():
 			return c.addDir(rel, p)
 		case d.Type().IsRegular():
-			if dbs {
+			// Blobs are documents, whatever their first bytes.
+			if dbs && !strings.HasPrefix(rel, datadir.BlobsDir+"/") {
 				if ok, err := isSQLite(p); err != nil {
 					return err
 				} else if ok {

@@ -17,7 +17,8 @@
 // for the master key and refuses one that does not open the key store.
 // PKCS#11 keys stay in their token; the backup holds their metadata only.
 // Lock files, scratch space (DIR/tmp, blobs/tmp), the e-mail outbox and
-// names beginning with "." are left out.
+// names beginning with "." are left out, and so is a file removed while
+// the backup runs (a temporary file, or a blob collected as garbage).
 //
 // # Order
 //
