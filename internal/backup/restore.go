@@ -58,9 +58,10 @@ func finish(ctx context.Context, dir string, h Header, key []byte, x *extraction
 	return s, nil
 }
 
-// ErrTarget means a restore's target directory holds data: a restore
-// goes only into an empty or absent directory.
-var ErrTarget = errors.New("backup: the target directory is not empty")
+// ErrTarget means a restore's target directory is unusable: it holds
+// data (a restore goes only into an empty or absent directory), or its
+// parent does not exist.
+var ErrTarget = errors.New("backup: unusable target directory")
 
 // ErrMasterKey is wrapped by errors about the master key a restore needs:
 // none given, or one that does not open the backup's key store.
@@ -176,7 +177,7 @@ func checkTarget(dst string) (bool, error) {
 	case len(ents) == 1 && ents[0].Name() == datadir.MasterKey && ents[0].Type().IsRegular():
 		return true, nil
 	}
-	return false, fmt.Errorf("%w: %s holds %s: restore into an empty or new directory", ErrTarget, dst, ents[0].Name())
+	return false, fmt.Errorf("%w: %s is not empty (it holds %s): restore into an empty or new directory", ErrTarget, dst, ents[0].Name())
 }
 
 // checkMasterKey checks that the master key (keyFile, fromEnv) opens the
