@@ -58,7 +58,7 @@ func (e *exhaustive) Read(p []byte) (int, error) {
 // extraction is what extract found.
 type extraction struct {
 	m *manifest
-	// files maps every regular file's path to its entry as read.
+	// seen maps every entry's path to the entry as read.
 	seen map[string]entry
 }
 
