@@ -24,6 +24,8 @@ Usage:
                                             manage keys in the data directory
   signet pki serve|issue-signer|revoke      run the internal CA, OCSP, CRLs and TSA
   signet migrate --from DIR --to URL        copy a data directory into PostgreSQL and verify it
+  signet backup keygen|create|verify|restore
+                                            encrypted backups of a data directory
   signet access review --tenant ID          export every principal with roles, grants, last use, MFA
 
 Run "signet COMMAND -h" for a command's flags.
@@ -56,6 +58,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"serve":      cmdServe,
 		"migrate":    cmdMigrate,
 		"access":     cmdAccess,
+		"backup":     cmdBackup,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

@@ -22,10 +22,10 @@
 //  4. Service: internal/api, internal/authz, internal/identity,
 //     internal/accounts, internal/blob,
 //     internal/mail, internal/workflow, internal/signing, internal/datadir,
-//     internal/apiclient, internal/transfer, internal/server and their
+//     internal/apiclient, internal/transfer, internal/backup, internal/server and their
 //     sub-packages. Layers 1-4, with an order inside the layer:
 //
-//     api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient) < (transfer, server)
+//     api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient) < (transfer, backup, server)
 //
 //     A package imports only packages earlier in that order, plus packages
 //     of its own group (internal/workflow/sqlite imports internal/workflow).

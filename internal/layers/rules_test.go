@@ -62,6 +62,7 @@ var (
 		{"internal/datadir", 7},
 		{"internal/apiclient", 7},
 		{"internal/transfer", 8},
+		{"internal/backup", 8},
 		{"internal/server", 8},
 	}
 	layer5 = []string{"cmd/signet"}

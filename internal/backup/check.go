@@ -1,0 +1,154 @@
+package backup
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/auditlog/anchor"
+	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
+	"github.com/signet-pki/signet/internal/datadir"
+	"github.com/signet-pki/signet/internal/sqldb"
+)
+
+// ErrCheck is wrapped by errors about a backup that decrypts and matches
+// its manifest but whose contents fail a check: a database that is not
+// intact, or an audit log that does not verify.
+var ErrCheck = errors.New("backup: check failed")
+
+// check runs the checks of a backup extracted into dir (blobs may be
+// missing): PRAGMA integrity_check on every database snapshot, then the
+// audit log's verification. It fills s.
+func check(ctx context.Context, dir string, x *extraction, s *Summary) error {
+	for _, e := range x.m.Entries {
+		if e.Type != typeDatabase {
+			continue
+		}
+		if err := integrity(ctx, filepath.Join(dir, filepath.FromSlash(e.Path))); err != nil {
+			return fmt.Errorf("%w: database %s: %w", ErrCheck, e.Path, err)
+		}
+	}
+	if _, ok := x.seen[datadir.AuditDB]; !ok {
+		return fmt.Errorf("%w: the backup holds no audit log (%s)", ErrCheck, datadir.AuditDB)
+	}
+	res, err := verifyAudit(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("%w: audit log: %w", ErrCheck, err)
+	}
+	s.AuditEvents, s.Checkpoints = res.Size, res.Checkpoints
+	return nil
+}
+
+// integrity runs PRAGMA integrity_check on the SQLite database at path.
+func integrity(ctx context.Context, path string) error {
+	db, err := sqldb.OpenReadDB(ctx, path, 1)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return err
+		}
+		if s != "ok" && len(problems) < 3 {
+			problems = append(problems, s)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("integrity check: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// verifyAudit verifies the audit log of the data directory dir as
+// `signet audit verify --data DIR` does: every record and checkpoint
+// under the verifier keys of audit.pub (the current one and retired
+// ones), the latest write-once copy of checkpoints/ as the reference
+// (no rollback, no fork) and compared with the log's checkpoints, the
+// RFC 3161 anchors against pki/root.pem. (Witness cosignatures need the
+// witnesses' keys, which the data directory does not hold: `signet audit
+// verify --witness` checks them.)
+func verifyAudit(ctx context.Context, dir string) (*auditlog.VerifyResult, error) {
+	b, err := os.ReadFile(filepath.Join(dir, datadir.AuditPub))
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint verifier keys: %w", err)
+	}
+	var vs []note.Verifier
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		v, err := note.NewVerifier(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", datadir.AuditPub, err)
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		return nil, fmt.Errorf("%s holds no verifier key", datadir.AuditPub)
+	}
+	opts := auditlog.VerifyOptions{Verifier: vs[0], Retired: vs[1:]}
+	var sink *anchor.FileSink
+	if fi, err := os.Stat(filepath.Join(dir, datadir.CheckpointsDir)); err == nil && fi.IsDir() {
+		sink = &anchor.FileSink{Dir: filepath.Join(dir, datadir.CheckpointsDir)}
+		if latest, err := sink.Latest(ctx); err == nil {
+			opts.Reference = &latest
+		}
+	}
+	var roots *x509.CertPool
+	if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(datadir.RootCert))); err == nil {
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%s holds no certificate", datadir.RootCert)
+		}
+	}
+	opts.CheckAnchor = func(a auditlog.Anchor, cp auditlog.Checkpoint) error {
+		switch a.Kind {
+		case anchor.KindRFC3161:
+			return anchor.VerifyTimestampAnchor(a, cp, roots)
+		case anchor.KindWitness, anchor.KindSink:
+			return nil
+		}
+		return fmt.Errorf("unknown anchor kind %q", a.Kind)
+	}
+	st, err := auditsqlite.Open(filepath.Join(dir, datadir.AuditDB))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	res, err := auditlog.Verify(ctx, st, opts)
+	var te *auditlog.TamperError
+	if errors.As(err, &te) {
+		return nil, fmt.Errorf("tampered: %s at index %d: %s", te.Kind, te.Index, te.Detail)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sink != nil {
+		cps, err := st.Checkpoints(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := anchor.VerifySink(ctx, sink, cps); err != nil {
+			return nil, fmt.Errorf("disagrees with the write-once copies: %w", err)
+		}
+	}
+	return res, nil
+}
