@@ -98,7 +98,9 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	return c, nil
 }
 
-func noRedirect(*http.Request, []*http.Request) error { return errors.New("remote: the signer redirected") }
+func noRedirect(*http.Request, []*http.Request) error {
+	return errors.New("remote: the signer redirected")
+}
 
 // transport is an HTTP transport to the signer with the given checks.
 func (c *Client) transport(verify func(tls.ConnectionState) error, cert func(*tls.CertificateRequestInfo) (*tls.Certificate, error)) *http.Transport {
@@ -362,4 +364,3 @@ func (s *remoteSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) 
 }
 
 func (s *remoteSigner) String() string { return "remote.Signer(" + s.handle + ")" }
-

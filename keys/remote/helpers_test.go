@@ -31,8 +31,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // signerFixture is a running signer over a soft backend on a loopback
 // port.
@@ -122,4 +126,3 @@ func (f *signerFixture) rawPost(op string, body []byte, cert *tls.Certificate) (
 	_, _ = b.ReadFrom(resp.Body)
 	return resp.StatusCode, b.String(), nil
 }
-
