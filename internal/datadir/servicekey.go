@@ -123,22 +123,36 @@ func (d *Dir) ServiceKey(ctx context.Context) (*ServiceKey, error) {
 		}
 		return d.svcKey, nil
 	}
-	text := d.opts.ServiceKey
+	k, err := ReadServiceKey(d.path, d.opts.ServiceKey)
+	if err != nil {
+		return nil, err
+	}
+	d.svcKey = k
+	return k, nil
+}
+
+// ReadServiceKey returns the service key of the api role whose data
+// directory is dir: fromEnv (the value of SIGNET_SERVICE_KEY) if set,
+// else the content of DIR/service.key, which must be readable by its
+// owner only.
+func ReadServiceKey(dir, fromEnv string) (*ServiceKey, error) {
+	text := fromEnv
 	if text == "" {
-		b, err := readSecretFile(d.File(ServiceKeyFile))
+		path := File(dir, ServiceKeyFile)
+		b, err := readSecretFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &secretError{"service key", fmt.Errorf("the api role needs the service key: set SIGNET_SERVICE_KEY or put it in %s (signet keys export-service-key on the signer's host)", d.File(ServiceKeyFile))}
+			return nil, &secretError{"service key", fmt.Errorf("the api role needs the service key: set SIGNET_SERVICE_KEY or put it in %s (signet keys export-service-key on the signer's host)", path)}
 		}
 		if err != nil {
 			return nil, &secretError{"service key", err}
 		}
+		defer clear(b)
 		text = string(b)
 	}
 	k, err := ParseServiceKey(text)
 	if err != nil {
 		return nil, &secretError{"service key", err}
 	}
-	d.svcKey = k
 	return k, nil
 }
 

@@ -129,6 +129,12 @@ type Config struct {
 	// (allow_link_only) have recipients who prove nothing beyond holding
 	// their link. Off by default.
 	AllowLinkOnlyRecipients bool `json:"allow_link_only_recipients"`
+	// Role splits the service: "api" serves users without key access,
+	// "signer" holds the keys and serves only the key RPC to the api
+	// role; "" (the default) is one process doing both (see split.go).
+	Role string `json:"role"`
+	// Signer connects the two roles of a split deployment.
+	Signer *SignerConfig `json:"signer"`
 }
 
 // Duration is a [time.Duration] written in JSON as a Go duration string,
@@ -275,6 +281,7 @@ func (c *Config) Defaults() {
 	if c.BlobGCGrace == 0 {
 		c.BlobGCGrace = Duration(DefaultBlobGCGrace)
 	}
+	c.Signer.defaults()
 }
 
 // Validate reports whether c is usable.
@@ -382,6 +389,9 @@ func (c *Config) Validate() error {
 	}
 	if t := time.Duration(c.BlobGCGrace); t < 0 || (t > 0 && t < time.Minute) {
 		errs = append(errs, fmt.Errorf("blob_gc_grace %v is shorter than 1m: a request in flight could lose its blob", t))
+	}
+	if err := c.validateSplit(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)

@@ -94,3 +94,13 @@ func (h *CertHolder) Run(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// Interval is a check interval suited to the current certificate: a
+// twentieth of its life, between one second and one hour.
+func (h *CertHolder) Interval() time.Duration {
+	c := h.cur.Load()
+	if c == nil || c.Leaf == nil {
+		return time.Second
+	}
+	return min(max(c.Leaf.NotAfter.Sub(c.Leaf.NotBefore)/20, time.Second), time.Hour)
+}
