@@ -15,7 +15,9 @@
 //     Layers 1-2 only. auditlog/... does not import keys/... (the log
 //     records what custody did, it never holds keys), and keys/... does not
 //     import keyref (custody does not read the command line's key
-//     references).
+//     references). keys/remote, the key RPC between the roles of a split
+//     deployment, is custody too: it carries keys.Backend over mutual TLS
+//     and imports nothing above layer 2.
 //
 //  3. PKI: pki/... (the roles a service runs, the CA, OCSP, CRL). Layers 1-3.
 //

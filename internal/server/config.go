@@ -228,10 +228,17 @@ func (c SMTPConfig) hostPort() (string, int, error) {
 // ParseConfig decodes a JSON configuration strictly ([api.UnmarshalStrict]:
 // unknown fields, duplicate keys and keys that differ from a field's name
 // in case are refused) and applies [Config.Defaults].
-func ParseConfig(b []byte) (Config, error) {
+func ParseConfig(b []byte) (Config, error) { return ParseConfigRole(b, "") }
+
+// ParseConfigRole is [ParseConfig] with the role set to role, unless
+// empty, before the configuration is checked (`signet serve --role`).
+func ParseConfigRole(b []byte, role string) (Config, error) {
 	var c Config
 	if err := api.UnmarshalStrict(b, &c); err != nil {
 		return c, fmt.Errorf("server: config: %w", err)
+	}
+	if role != "" {
+		c.Role = role
 	}
 	c.Defaults()
 	return c, c.Validate()
