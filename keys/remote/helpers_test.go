@@ -49,6 +49,7 @@ type signerFixture struct {
 	certs   *remote.CertHolder
 	clock   *clock
 	logs    *syncBuffer
+	stop    func()
 }
 
 func newBackend(t testing.TB) *soft.Backend {
@@ -68,11 +69,27 @@ func newBackend(t testing.TB) *soft.Backend {
 // default).
 func startSigner(t testing.TB, validity time.Duration) *signerFixture {
 	t.Helper()
-	f := &signerFixture{clock: &clock{t: time.Now()}, logs: &syncBuffer{}, backend: newBackend(t)}
+	f := &signerFixture{clock: &clock{t: time.Now()}, logs: &syncBuffer{}, backend: newBackend(t), addr: "127.0.0.1:0"}
 	f.enrol = make([]byte, remote.EnrolmentKeySize)
 	if _, err := rand.Read(f.enrol); err != nil {
 		t.Fatal(err)
 	}
+	f.stop = f.start(t, validity)
+	return f
+}
+
+// restart stops the signer and starts it again on the same address, with
+// a new transport CA.
+func (f *signerFixture) restart(t testing.TB) {
+	t.Helper()
+	f.stop()
+	f.stop = f.start(t, 0)
+}
+
+// start starts (or restarts) the signer on f.addr with a new transport
+// CA, over f's backend and enrolment key, and returns its stop function.
+func (f *signerFixture) start(t testing.TB, validity time.Duration) func() {
+	t.Helper()
 	var err error
 	if f.ca, err = remote.NewTransportCA(f.clock.Now); err != nil {
 		t.Fatal(err)
@@ -87,7 +104,7 @@ func startSigner(t testing.TB, validity time.Duration) *signerFixture {
 		t.Fatal(err)
 	}
 	srv.ErrorLog = slog.NewLogLogger(slog.New(slog.NewTextHandler(f.logs, nil)).Handler(), slog.LevelWarn)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +112,7 @@ func startSigner(t testing.TB, validity time.Duration) *signerFixture {
 	t.Cleanup(func() { _ = srv.Close() })
 	f.addr = ln.Addr().String()
 	f.url = "https://" + f.addr
-	return f
+	return func() { _ = srv.Close() }
 }
 
 // dial connects a client with the signer's enrolment key.

@@ -334,3 +334,28 @@ func TestRenewal(t *testing.T) {
 		t.Fatalf("call after renewal: %v", err)
 	}
 }
+
+// A signer that restarts mints a new transport CA: the client's next call
+// fails its handshake, enrols again and succeeds, on the same keys.
+func TestClientReenrolsAfterSignerRestart(t *testing.T) {
+	f := startSigner(t, 0)
+	c := f.dial(t)
+	ctx := context.Background()
+	h, pub, err := c.Generate(ctx, keys.ECDSAP256, "before restart")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := c.Certificates().Get()
+	f.restart(t)
+	s, err := c.Signer(ctx, h)
+	if err != nil {
+		t.Fatalf("call after the signer's restart: %v", err)
+	}
+	if !s.Public().(*ecdsa.PublicKey).Equal(pub) {
+		t.Fatal("another key after the restart")
+	}
+	after, _ := c.Certificates().Get()
+	if len(after.Leaf.AuthorityKeyId) == 0 || bytes.Equal(after.Leaf.AuthorityKeyId, before.Leaf.AuthorityKeyId) {
+		t.Fatal("the client kept the old CA's certificate")
+	}
+}
