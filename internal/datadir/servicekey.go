@@ -41,6 +41,10 @@ var serviceKeyLabels = [...]string{
 // process derives it from the master key.
 type ServiceKey struct {
 	secrets [len(serviceKeyLabels)][]byte
+	// audit is the audit log's secret of a PostgreSQL deployment, where
+	// the database keeps it sealed under the master key; nil on SQLite,
+	// where the api role reads audit.master like a single process.
+	audit []byte
 }
 
 // DeriveServiceKey derives the service key from the master key.
@@ -60,12 +64,16 @@ func ParseServiceKey(s string) (*ServiceKey, error) {
 		return nil, errors.New("not a service key (it starts with " + serviceKeyPrefix + ")")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(rest)
-	if err != nil || len(b) != 32*len(serviceKeyLabels) {
+	n := 32 * len(serviceKeyLabels)
+	if err != nil || (len(b) != n && len(b) != n+32) {
 		return nil, errors.New("service key damaged (bad base64 or length)")
 	}
 	k := &ServiceKey{}
 	for i := range k.secrets {
 		k.secrets[i] = b[32*i : 32*(i+1)]
+	}
+	if len(b) > n {
+		k.audit = b[n:]
 	}
 	return k, nil
 }
@@ -77,13 +85,17 @@ func (k *ServiceKey) Encode() string {
 	for _, s := range k.secrets {
 		b = append(b, s...)
 	}
+	b = append(b, k.audit...)
 	defer clear(b)
 	return serviceKeyPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
 // Equal reports whether k and o hold the same secrets (in constant time).
 func (k *ServiceKey) Equal(o *ServiceKey) bool {
-	eq := 1
+	eq := subtle.ConstantTimeCompare(k.audit, o.audit)
+	if len(k.audit) == 0 && len(o.audit) == 0 {
+		eq = 1
+	}
 	for i := range k.secrets {
 		eq &= subtle.ConstantTimeCompare(k.secrets[i], o.secrets[i])
 	}
@@ -104,6 +116,7 @@ func (k *ServiceKey) clear() {
 	for _, s := range k.secrets {
 		clear(s)
 	}
+	clear(k.audit)
 }
 
 // ServiceKey returns the data directory's service key: in the api role
@@ -202,6 +215,16 @@ func (d *Dir) ExportServiceKey(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
+	if d.Postgres() {
+		// The api role cannot unseal the database's audit secret: it
+		// travels in the service key.
+		audit, err := d.pgSecret(ctx, AuditMaster)
+		if err != nil {
+			return err
+		}
+		k = &ServiceKey{secrets: k.secrets, audit: audit}
+		defer clear(audit)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("datadir: service key: %w", err)
@@ -216,4 +239,21 @@ func (d *Dir) ExportServiceKey(ctx context.Context, path string) error {
 		return fmt.Errorf("datadir: service key: %w", err)
 	}
 	return f.Close()
+}
+
+// auditSecretPG returns the audit secret of a PostgreSQL deployment: from
+// the database, unsealed under the master key, or in the api role from
+// the service key (a copy: the log keeps none of it).
+func (d *Dir) auditSecretPG(ctx context.Context) ([]byte, error) {
+	if d.opts.Backend == nil {
+		return d.pgSecret(ctx, AuditMaster)
+	}
+	k, err := d.ServiceKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(k.audit) == 0 {
+		return nil, &secretError{"service key", errors.New("it holds no audit secret: export it again with --database-url on the signer's host (signet keys export-service-key)")}
+	}
+	return append([]byte(nil), k.audit...), nil
 }

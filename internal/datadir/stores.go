@@ -84,7 +84,7 @@ func (d *Dir) AuditLog(ctx context.Context) (*auditlog.Log, error) {
 		// Several nodes append to one log: each batch is sequenced
 		// under the database's lock, and a node that finds the log
 		// grown by another re-reads its end and retries.
-		secret, err = d.pgSecret(ctx, AuditMaster)
+		secret, err = d.auditSecretPG(ctx)
 	} else {
 		// The log keeps its tree's state in memory: on SQLite, one
 		// writer per data directory, held until Close.

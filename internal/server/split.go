@@ -83,9 +83,6 @@ func (c *Config) validateSplit() error {
 		if s.Listen != "" {
 			return errors.New("role api: signer.listen belongs to the signer's configuration")
 		}
-		if c.DatabaseURL != "" {
-			return errors.New("role api with database_url is not supported yet: the database's service secrets are sealed under the master key")
-		}
 	case RoleSigner:
 		if s == nil || s.Listen == "" {
 			return errors.New("role signer needs signer.listen, the address of its key RPC")
@@ -183,7 +180,9 @@ func NewSigner(ctx context.Context, cfg Config, opts ...Option) (*Signer, error)
 
 func (s *Signer) open(ctx context.Context, cfg Config, o options) error {
 	var err error
-	if s.dir, err = datadir.Open(cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now}); err != nil {
+	// On PostgreSQL the sealed keys are in the database (soft_keys).
+	if s.dir, err = datadir.Open(cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now,
+		DatabaseURL: cfg.DatabaseURL, DatabaseAdminURL: cfg.DatabaseAdminURL}); err != nil {
 		return err
 	}
 	backend, err := s.dir.KeyBackend(ctx)

@@ -38,7 +38,7 @@ func TestSplitConfigValidate(t *testing.T) {
 		{"api without url", server.RoleAPI, nil, "", "role api needs signer.url"},
 		{"api with http url", server.RoleAPI, signer(server.SignerConfig{URL: "http://signer:9443"}), "", "not https"},
 		{"api with a listen address", server.RoleAPI, signer(server.SignerConfig{URL: "https://s:1", Listen: "127.0.0.1:1"}), "", "signer.listen belongs"},
-		{"api on PostgreSQL", server.RoleAPI, signer(server.SignerConfig{URL: "https://s:1"}), "postgres://signet@db/signet", "not supported yet"},
+		{"api on PostgreSQL", server.RoleAPI, signer(server.SignerConfig{URL: "https://s:1"}), "postgres://signet@db/signet", ""},
 		{"signer without listen", server.RoleSigner, signer(server.SignerConfig{}), "", "role signer needs signer.listen"},
 		{"signer without section", server.RoleSigner, nil, "", "role signer needs signer.listen"},
 		{"signer with a url", server.RoleSigner, signer(server.SignerConfig{Listen: "127.0.0.1:1", URL: "https://s:1"}), "", "signer.url belongs"},
