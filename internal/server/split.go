@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -109,8 +110,16 @@ func WithServiceKey(text string) Option { return func(o *options) { o.serviceKey
 
 // checkNoKeyAccess refuses an api role given a key backend credential.
 func checkNoKeyAccess(cfg Config, o options) error {
-	if cfg.Role == RoleAPI && o.masterKey != "" {
+	if cfg.Role != RoleAPI {
+		return nil
+	}
+	if o.masterKey != "" {
 		return errors.New("server: role api: a master key is set (SIGNET_MASTER_KEY): the api role holds no key backend credential; only the signer has the master key")
+	}
+	// A data directory shared with the signer would put the master key
+	// within the api process's reach.
+	if p := datadir.File(cfg.DataDir, datadir.MasterKey); fileExists(p) {
+		return fmt.Errorf("server: role api: %s holds a master key: the api role holds no key backend credential; move it (and keys/) to the signer's data directory", p)
 	}
 	return nil
 }
@@ -249,4 +258,9 @@ func (s *Signer) Shutdown(ctx context.Context) error {
 		s.shutErr = errors.Join(errs...)
 	})
 	return s.shutErr
+}
+
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
 }

@@ -157,6 +157,23 @@ func TestAPIRole(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "role api: a master key is set") {
 		t.Fatalf("api role with a master key: %v", err)
 	}
+	// A data directory shared with the signer (its master key within
+	// reach) is refused.
+	if err := os.MkdirAll(apiDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	mkFile := filepath.Join(apiDir, datadir.MasterKey)
+	if err := os.WriteFile(mkFile, []byte("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = server.New(context.Background(), base, server.WithLogger(slog.New(slog.DiscardHandler)),
+		server.WithServiceKey(serviceKey(t, signerDir)))
+	if err == nil || !strings.Contains(err.Error(), "holds a master key") {
+		t.Fatalf("api role over a directory with master.key: %v", err)
+	}
+	if err := os.Remove(mkFile); err != nil {
+		t.Fatal(err)
+	}
 	_, err = server.New(context.Background(), base, server.WithLogger(slog.New(slog.DiscardHandler)),
 		server.WithServiceKey(datadir.DeriveServiceKey(make([]byte, 32)).Encode()))
 	if err == nil || !strings.Contains(err.Error(), "enrolment proof does not match") {
