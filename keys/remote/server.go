@@ -138,7 +138,7 @@ var errForbidden = errors.New("forbidden")
 // refuse answers a refusal and logs it: operation, reason, peer address;
 // never the request's data.
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, op string, status int, code, msg string) {
-	h.cfg.Logger.WarnContext(r.Context(), "signer: request refused", "op", op, "code", code, "reason", msg, "peer", r.RemoteAddr)
+	h.cfg.Logger.WarnContext(r.Context(), "signer: request refused", "op", truncate(op), "code", code, "reason", msg, "peer", r.RemoteAddr)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(&Error{Code: code, Message: msg})
