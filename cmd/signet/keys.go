@@ -27,6 +27,7 @@ const keysUsage = `Usage:
   signet keys revoke ID [--version N] --reason keyCompromise
                      [--compromise-time RFC3339] [--data DIR]
   signet keys export-public ID [--version N] [--data DIR]
+  signet keys export-service-key --out FILE [--data DIR]
 
 DIR defaults to ./signet-data; only create makes a new key store there, the
 others refuse a DIR without one. A deployment on PostgreSQL is named by
@@ -34,18 +35,21 @@ others refuse a DIR without one. A deployment on PostgreSQL is named by
 configuration file of signet serve; its master key comes from
 $SIGNET_MASTER_KEY or DIR/master.key as on the nodes. Every operation is
 recorded in the audit log.
-No command prints private key material.
+No command prints private key material. export-service-key writes the
+secrets the api role of a split deployment needs instead of the master key
+(signet serve --role api), derived from the master key; keep it as secret.
 `
 
 // cmdKeys runs "signet keys SUBCOMMAND".
 func cmdKeys(args []string, env *environment) error {
 	subs := map[string]func([]string, *environment) error{
-		"list":          keysList,
-		"create":        keysCreate,
-		"show":          keysShow,
-		"rotate":        keysRotate,
-		"revoke":        keysRevoke,
-		"export-public": keysExportPublic,
+		"list":               keysList,
+		"create":             keysCreate,
+		"show":               keysShow,
+		"rotate":             keysRotate,
+		"revoke":             keysRevoke,
+		"export-public":      keysExportPublic,
+		"export-service-key": keysExportServiceKey,
 	}
 	if len(args) == 0 {
 		fmt.Fprint(env.stderr, keysUsage)
@@ -57,7 +61,7 @@ func cmdKeys(args []string, env *environment) error {
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		return usageErrorf("keys: unknown subcommand %q (want list, create, show, rotate, revoke or export-public)", args[0])
+		return usageErrorf("keys: unknown subcommand %q (want list, create, show, rotate, revoke, export-public or export-service-key)", args[0])
 	}
 	return sub(args[1:], env)
 }

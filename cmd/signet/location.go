@@ -77,12 +77,16 @@ func (lf *locationFlags) resolve(env *environment) (location, error) {
 
 // readConfig reads the configuration file of `signet serve` at path; a
 // file that cannot be read or parsed is the caller's mistake (exit 2).
-func readConfig(path string) (server.Config, error) {
+func readConfig(path string) (server.Config, error) { return readConfigRole(path, "") }
+
+// readConfigRole is readConfig with the role set to role unless empty
+// (signet serve --role).
+func readConfigRole(path, role string) (server.Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return server.Config{}, usageErrorf("%v", err)
 	}
-	cfg, err := server.ParseConfig(b)
+	cfg, err := server.ParseConfigRole(b, role)
 	if err != nil {
 		return server.Config{}, usageErrorf("%v", err)
 	}

@@ -11,6 +11,10 @@ import (
 	"github.com/signet-pki/signet/keys/soft"
 )
 
+// serviceKeyEnv holds the api role's service key (see `signet keys
+// export-service-key`).
+const serviceKeyEnv = "SIGNET_SERVICE_KEY"
+
 // cmdServe runs the signing service until SIGINT or SIGTERM, then shuts
 // it down gracefully. Flags override the configuration file; the master
 // key comes from SIGNET_MASTER_KEY or DATA/master.key (see
@@ -22,6 +26,7 @@ func cmdServe(args []string, env *environment) error {
 	listen := fs.String("listen", "", "HTTPS listen address (default 127.0.0.1:8443)")
 	pkiListen := fs.String("pki-listen", "", "plain-HTTP address of the PKI endpoints: CA certificates, CRLs, OCSP, TSA (default 127.0.0.1:8480)")
 	config := fs.String("config", "", "JSON configuration file")
+	role := fs.String("role", "", "split deployment: \"api\" (users, no key access) or \"signer\" (the keys, a narrow RPC only); default one process, or the configuration's role")
 	databaseURL := fs.String("database-url", "", "PostgreSQL URL of the stores, shared by every node (default $"+databaseURLEnv+"; unset: SQLite in the data directory)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -32,7 +37,7 @@ func cmdServe(args []string, env *environment) error {
 	}
 	cfg := server.Config{}
 	if *config != "" {
-		if cfg, err = readConfig(*config); err != nil {
+		if cfg, err = readConfigRole(*config, *role); err != nil {
 			return err
 		}
 	}
@@ -54,6 +59,9 @@ func cmdServe(args []string, env *environment) error {
 	if *databaseURL != "" {
 		cfg.DatabaseURL = *databaseURL
 	}
+	if *role != "" {
+		cfg.Role = *role
+	}
 	cfg.Defaults()
 	if err := cfg.Validate(); err != nil {
 		return usageErrorf("%v", err)
@@ -62,7 +70,17 @@ func cmdServe(args []string, env *environment) error {
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(env.stderr, nil))
 	opts := []server.Option{server.WithLogger(logger), server.WithTerminal(env.stdout),
-		server.WithMasterKey(env.getenv(soft.MasterKeyEnv))}
+		server.WithMasterKey(env.getenv(soft.MasterKeyEnv)), server.WithServiceKey(env.getenv(serviceKeyEnv))}
+	if cfg.Role == server.RoleSigner {
+		sg, err := server.NewSigner(ctx, cfg, opts...)
+		if err != nil {
+			return failf("%v", err)
+		}
+		if err := sg.Run(ctx); err != nil {
+			return failf("%v", err)
+		}
+		return nil
+	}
 	if cfg.SMTP.PasswordEnv != "" {
 		opts = append(opts, server.WithSMTPPassword(env.getenv(cfg.SMTP.PasswordEnv)))
 	}

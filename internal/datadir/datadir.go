@@ -19,6 +19,9 @@
 //	DIR/keys/           sealed software keys (keys/soft)
 //	DIR/master.key      the soft backend's master key (0600), unless
 //	                    SIGNET_MASTER_KEY holds it
+//	DIR/service.key     only for the api role of a split deployment: the
+//	                    service key (0600), unless SIGNET_SERVICE_KEY
+//	                    holds it ([ServiceKey])
 //	DIR/pki.db          certificate records and CRL numbers (pki/ca/sqlite)
 //	DIR/pki/root.pem    the root CA certificate, the clients' trust anchor
 //	DIR/blobs/          documents by SHA-256 (internal/blob)
@@ -105,6 +108,10 @@ func (e *secretError) Unwrap() []error { return []error{ErrSecret, e.err} }
 
 var errClosed = errors.New("datadir: data directory closed")
 
+// errNoKeyAccess is the api role's answer to an opener that needs the
+// master key.
+var errNoKeyAccess = errors.New("datadir: the api role has no key backend credentials: the signer holds the keys")
+
 // Options adjust [Open].
 type Options struct {
 	// MasterKey is the value of SIGNET_MASTER_KEY ("" when unset: the
@@ -127,6 +134,15 @@ type Options struct {
 	// DocumentsS3, if set, keeps the documents in an S3-compatible
 	// bucket instead of blobs/ or the database.
 	DocumentsS3 *blobs3.Config
+	// Backend, when set, makes this the api role of a split deployment:
+	// the key manager and the PKI use this backend (the signer's,
+	// keys/remote), the master key is never loaded ([Dir.KeyBackend]
+	// refuses), and the service's secrets come from the service key
+	// ([Dir.ServiceKey]).
+	Backend keys.Backend
+	// ServiceKey is the value of SIGNET_SERVICE_KEY ("" when unset: the
+	// service.key file), read in the api role only.
+	ServiceKey string
 }
 
 // A Dir is an open data directory. Its openers are not safe for
@@ -142,17 +158,16 @@ type Dir struct {
 	auditStore auditlog.Storage
 	audit      *auditlog.Log
 	backend    *soft.Backend
-	codeKey    []byte
-	// recoveryKey and identitySealKey derive from the master key, as
-	// codeKey does.
-	recoveryKey, identitySealKey, idempotencyKey []byte
-	keys                                         *keys.Manager
-	pool                                         *sqldb.Pool
-	caStore                                      ca.Store
-	pkiFiles                                     *PKIFiles
-	pkiRoles                                     pki.Store
-	services                                     *Services
-	db                                           *pgxpool.Pool
+	// svcKey holds the secrets derived from the master key, or in the
+	// api role read from service.key.
+	svcKey   *ServiceKey
+	keys     *keys.Manager
+	pool     *sqldb.Pool
+	caStore  ca.Store
+	pkiFiles *PKIFiles
+	pkiRoles pki.Store
+	services *Services
+	db       *pgxpool.Pool
 }
 
 // Open returns the data directory at path. It creates and opens nothing
@@ -192,10 +207,9 @@ func (d *Dir) Close() error {
 	for i := len(d.closers) - 1; i >= 0; i-- {
 		errs = append(errs, d.closers[i]())
 	}
-	clear(d.codeKey)
-	clear(d.recoveryKey)
-	clear(d.identitySealKey)
-	clear(d.idempotencyKey)
+	if d.svcKey != nil {
+		d.svcKey.clear()
+	}
 	return errors.Join(errs...)
 }
 

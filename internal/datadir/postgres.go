@@ -145,6 +145,9 @@ func (d *Dir) database(ctx context.Context) (*pgxpool.Pool, error) {
 // SIGNET_MASTER_KEY or DIR/master.key, never a new one, since every node
 // must use the same key.
 func (d *Dir) pgMasterKey() ([]byte, error) {
+	if d.opts.Backend != nil {
+		return nil, errNoKeyAccess
+	}
 	if d.opts.MasterKey == "" {
 		if _, err := os.Lstat(d.File(MasterKey)); errors.Is(err, fs.ErrNotExist) {
 			return nil, &secretError{"master key", fmt.Errorf("%w: a PostgreSQL deployment needs the same master key on every node: set %s or put it in %s", soft.ErrNoMasterKey, soft.MasterKeyEnv, d.File(MasterKey))}

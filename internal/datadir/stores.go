@@ -84,7 +84,7 @@ func (d *Dir) AuditLog(ctx context.Context) (*auditlog.Log, error) {
 		// Several nodes append to one log: each batch is sequenced
 		// under the database's lock, and a node that finds the log
 		// grown by another re-reads its end and retries.
-		secret, err = d.pgSecret(ctx, AuditMaster)
+		secret, err = d.auditSecretPG(ctx)
 	} else {
 		// The log keeps its tree's state in memory: on SQLite, one
 		// writer per data directory, held until Close.
@@ -170,6 +170,9 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 	if d.backend != nil {
 		return d.backend, nil
 	}
+	if d.opts.Backend != nil {
+		return nil, errNoKeyAccess
+	}
 	if _, err := d.mkdir(""); err != nil {
 		return nil, err
 	}
@@ -197,12 +200,12 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The key of recipients' one-time code hashes derives from the master
-	// key, so a copy of signet.db alone does not reveal pending codes.
-	d.codeKey = deriveKey(mk, "signet recipient codes")
-	d.recoveryKey = deriveKey(mk, "signet recovery codes")
-	d.identitySealKey = deriveKey(mk, "signet identity seal")
-	d.idempotencyKey = deriveKey(mk, "signet idempotency request hashes")
+	// The service's secrets (the keys of recipients' one-time code
+	// hashes, ...) derive from the master key, so that a copy of
+	// signet.db alone does not reveal pending codes.
+	if d.svcKey == nil {
+		d.svcKey = DeriveServiceKey(mk)
+	}
 	d.backend = b
 	return b, nil
 }
@@ -210,10 +213,11 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 // RecipientCodeKey returns the key of the hashes of recipients' one-time
 // codes (32 bytes), derived from the master key.
 func (d *Dir) RecipientCodeKey(ctx context.Context) ([]byte, error) {
-	if _, err := d.KeyBackend(ctx); err != nil {
+	k, err := d.ServiceKey(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return d.codeKey, nil
+	return k.secrets[0], nil
 }
 
 // deriveKey returns the 32-byte key of purpose label derived from the
@@ -228,29 +232,32 @@ func deriveKey(master []byte, label string) []byte {
 // (32 bytes), derived from the master key, so that a copy of the
 // database alone allows no offline search of the codes.
 func (d *Dir) RecoveryCodeKey(ctx context.Context) ([]byte, error) {
-	if _, err := d.KeyBackend(ctx); err != nil {
+	k, err := d.ServiceKey(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return d.recoveryKey, nil
+	return k.secrets[1], nil
 }
 
 // IdempotencyHashKey returns the key of the idempotency records' request
 // hashes (32 bytes), derived from the master key.
 func (d *Dir) IdempotencyHashKey(ctx context.Context) ([]byte, error) {
-	if _, err := d.KeyBackend(ctx); err != nil {
+	k, err := d.ServiceKey(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return d.idempotencyKey, nil
+	return k.secrets[3], nil
 }
 
 // IdentitySealer returns the sealer of users' second-factor secrets (TOTP
 // keys): AES-256-GCM under a key derived from the master key, the
 // caller's associated data (the tenant and user) bound to each value.
 func (d *Dir) IdentitySealer(ctx context.Context) (*Sealer, error) {
-	if _, err := d.KeyBackend(ctx); err != nil {
+	k, err := d.ServiceKey(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return newSealer(d.identitySealKey)
+	return newSealer(k.secrets[2])
 }
 
 // Keys starts the key manager: the software backend ([Dir.KeyBackend]),
@@ -263,7 +270,7 @@ func (d *Dir) Keys(ctx context.Context) (*keys.Manager, error) {
 	if d.keys != nil {
 		return d.keys, nil
 	}
-	backend, err := d.KeyBackend(ctx)
+	backend, err := d.keyBackend(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,10 @@
 //     Layers 1-2 only. auditlog/... does not import keys/... (the log
 //     records what custody did, it never holds keys), and keys/... does not
 //     import keyref (custody does not read the command line's key
-//     references).
+//     references). keys/remote, the key RPC between the roles of a split
+//     deployment, is custody too: it carries keys.Backend over mutual TLS,
+//     imports nothing above layer 2, and no backend (keys/soft,
+//     keys/pkcs11): the api role's backend carries calls, never material.
 //
 //  3. PKI: pki/... (the roles a service runs, the CA, OCSP, CRL). Layers 1-3.
 //

@@ -148,6 +148,7 @@ func TestCheck(t *testing.T) {
 				"pades":                   {"cms", "tsa", "ltv", "internal/pdf"},
 				"keys":                    {"auditlog"},
 				"keys/sqlite":             {"keys", "internal/sqldb"},
+				"keys/remote":             {"keys"},
 				"auditlog/sqlite":         {"auditlog", "auditlog/internal/batch", "internal/sqldb"},
 				"pki/ca":                  {"keys", "auditlog", "tsa"},
 				"pki":                     {"pki/ca", "pki/ocsp", "keys"},
@@ -185,6 +186,11 @@ func TestCheck(t *testing.T) {
 			name: "custody without keyref",
 			pkgs: map[string][]string{"keys": {"keyref"}},
 			want: []string{`keys imports keyref, breaking the rule "` + ruleKeysKeyref + `"`},
+		},
+		{
+			name: "remote backend without backends",
+			pkgs: map[string][]string{"keys/remote": {"keys", "keys/soft"}},
+			want: []string{`keys/remote imports keys/soft, breaking the rule "` + ruleRemote + `"`},
 		},
 		{
 			name: "layer 3",

@@ -12,6 +12,7 @@ const (
 	ruleLayer2      = "layer 2 (custody and evidence) imports layers 1-2 only"
 	ruleAuditKeys   = "auditlog/... does not import keys/... (the log records what custody did; it holds no keys)"
 	ruleKeysKeyref  = "keys/... does not import keyref (custody does not read the command line's key references)"
+	ruleRemote      = "keys/remote imports no key backend (keys/soft, keys/pkcs11): the api role's backend carries calls to the signer, never key material"
 	ruleLayer3      = "layer 3 (PKI) imports layers 1-3 only"
 	ruleLayer4      = "layer 4 (service) imports layers 1-4 only"
 	ruleOrder       = "layer 4 order api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient) < server: a service package imports only earlier ones and its own sub-packages"
@@ -156,6 +157,8 @@ func rule(from, to string, cf, ct class) string {
 			return ruleAuditKeys
 		case under(from, "keys") && under(to, "keyref"):
 			return ruleKeysKeyref
+		case under(from, "keys/remote") && (under(to, "keys/soft") || under(to, "keys/pkcs11")):
+			return ruleRemote
 		}
 	case 3:
 		if ct.layer > 3 {

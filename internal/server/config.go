@@ -129,6 +129,12 @@ type Config struct {
 	// (allow_link_only) have recipients who prove nothing beyond holding
 	// their link. Off by default.
 	AllowLinkOnlyRecipients bool `json:"allow_link_only_recipients"`
+	// Role splits the service: "api" serves users without key access,
+	// "signer" holds the keys and serves only the key RPC to the api
+	// role; "" (the default) is one process doing both (see split.go).
+	Role string `json:"role"`
+	// Signer connects the two roles of a split deployment.
+	Signer *SignerConfig `json:"signer"`
 }
 
 // Duration is a [time.Duration] written in JSON as a Go duration string,
@@ -222,10 +228,17 @@ func (c SMTPConfig) hostPort() (string, int, error) {
 // ParseConfig decodes a JSON configuration strictly ([api.UnmarshalStrict]:
 // unknown fields, duplicate keys and keys that differ from a field's name
 // in case are refused) and applies [Config.Defaults].
-func ParseConfig(b []byte) (Config, error) {
+func ParseConfig(b []byte) (Config, error) { return ParseConfigRole(b, "") }
+
+// ParseConfigRole is [ParseConfig] with the role set to role, unless
+// empty, before the configuration is checked (`signet serve --role`).
+func ParseConfigRole(b []byte, role string) (Config, error) {
 	var c Config
 	if err := api.UnmarshalStrict(b, &c); err != nil {
 		return c, fmt.Errorf("server: config: %w", err)
+	}
+	if role != "" {
+		c.Role = role
 	}
 	c.Defaults()
 	return c, c.Validate()
@@ -275,6 +288,7 @@ func (c *Config) Defaults() {
 	if c.BlobGCGrace == 0 {
 		c.BlobGCGrace = Duration(DefaultBlobGCGrace)
 	}
+	c.Signer.defaults()
 }
 
 // Validate reports whether c is usable.
@@ -382,6 +396,9 @@ func (c *Config) Validate() error {
 	}
 	if t := time.Duration(c.BlobGCGrace); t < 0 || (t > 0 && t < time.Minute) {
 		errs = append(errs, fmt.Errorf("blob_gc_grace %v is shorter than 1m: a request in flight could lose its blob", t))
+	}
+	if err := c.validateSplit(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)

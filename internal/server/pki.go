@@ -64,7 +64,7 @@ func openPKI(ctx context.Context, dir *datadir.Dir, rec auditlog.Recorder, tenan
 	if err != nil {
 		return nil, err
 	}
-	backend, err := dir.KeyBackend(ctx)
+	backend, err := dir.Backend(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/keys/remote"
 )
 
 // An Option adjusts [New].
@@ -37,6 +38,9 @@ type options struct {
 	s3Access, s3Secret string
 	// masterKey is the value of SIGNET_MASTER_KEY ("" when unset).
 	masterKey string
+	// serviceKey is the value of SIGNET_SERVICE_KEY, read by the api
+	// role only.
+	serviceKey string
 	// secret returns the value of an environment variable the
 	// configuration names (OIDC client secrets, the SMS gateway's
 	// token); nil reads none.
@@ -122,6 +126,8 @@ type Server struct {
 	workflow *workflow.Service
 	people   *people
 	passkeys *passkey.Service
+	// signer is the api role's key backend, nil in one process.
+	signer *remote.Client
 	// identitySealer seals users' second-factor secrets; the login
 	// service and the recipients' TOTP level share it.
 	identitySealer *datadir.Sealer
@@ -171,6 +177,12 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	for _, f := range opts {
 		f(&o)
 	}
+	if cfg.Role == RoleSigner {
+		return nil, errors.New("server: role signer is served by NewSigner")
+	}
+	if err := checkNoKeyAccess(cfg, o); err != nil {
+		return nil, err
+	}
 	// Files the configuration names are read first, so that a missing one
 	// stops the start before anything is created or bound.
 	files, err := cfg.readFiles()
@@ -192,8 +204,18 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 // appending to s.closers whatever it opens; New closes them if open
 // fails.
 func (s *Server) open(ctx context.Context, o options, files configFiles) (err error) {
-	if s.dir, err = datadir.Open(s.cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now,
-		DatabaseURL: s.cfg.DatabaseURL, DatabaseAdminURL: s.cfg.DatabaseAdminURL, DocumentsS3: s.cfg.documentsS3(o)}); err != nil {
+	dopts := datadir.Options{MasterKey: o.masterKey, Now: o.now,
+		DatabaseURL: s.cfg.DatabaseURL, DatabaseAdminURL: s.cfg.DatabaseAdminURL, DocumentsS3: s.cfg.documentsS3(o)}
+	if s.cfg.Role == RoleAPI {
+		// The api role's keys are the signer's: the key manager and the
+		// PKI use them through keys/remote.
+		if s.signer, err = dialSigner(ctx, s.cfg, o); err != nil {
+			return err
+		}
+		s.closers = append(s.closers, func() error { s.signer.Close(); return nil })
+		dopts.Backend, dopts.ServiceKey = s.signer, o.serviceKey
+	}
+	if s.dir, err = datadir.Open(s.cfg.DataDir, dopts); err != nil {
 		return err
 	}
 	s.closers = append(s.closers, s.dir.Close)
@@ -357,6 +379,11 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	for _, single := range singles {
 		s.background.Go(func() { s.leases.Run(s.backgroundCtx, single.name, single.run) })
+	}
+	if s.signer != nil {
+		// The api role's client certificate, renewed before it expires.
+		certs := s.signer.Certificates()
+		s.background.Go(func() { certs.Run(s.backgroundCtx, certs.Interval()) })
 	}
 	// Every node sends the notifications its own requests hand over.
 	s.background.Go(func() { s.workflow.RunNotifiers(s.backgroundCtx) })
