@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,6 +43,8 @@ type instance struct {
 	limits  *api.RateLimits
 	// configure, if set, changes the configuration before each start.
 	configure func(*server.Config)
+	// logs, if set, receives the server's log at debug level.
+	logs *syncBuffer
 
 	srv    *server.Server
 	stop   context.CancelFunc
@@ -71,14 +74,36 @@ func start(t *testing.T, limits *api.RateLimits) *instance {
 // startWith is start with a configuration change applied at each start.
 func startWith(t *testing.T, limits *api.RateLimits, configure func(*server.Config)) *instance {
 	t.Helper()
+	in := newInstance(t)
+	in.limits, in.configure = limits, configure
+	return in.launch()
+}
+
+// startLogged is start with the server's log, at debug level, kept in
+// logs.
+func startLogged(t *testing.T, logs *syncBuffer) *instance {
+	t.Helper()
+	in := newInstance(t)
+	in.logs = logs
+	return in.launch()
+}
+
+// newInstance returns an instance over a fresh data directory with its
+// own SMTP server, not started.
+func newInstance(t *testing.T) *instance {
+	t.Helper()
 	box, err := mailtest.New(mailtest.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { box.Close() })
-	in := &instance{t: t, dir: filepath.Join(t.TempDir(), "data"), listen: freeAddr(t), pki: freeAddr(t), mailbox: box, limits: limits, configure: configure}
+	return &instance{t: t, dir: filepath.Join(t.TempDir(), "data"), listen: freeAddr(t), pki: freeAddr(t), mailbox: box}
+}
+
+// launch starts in for the first time and stops it when the test ends.
+func (in *instance) launch() *instance {
 	in.up()
-	t.Cleanup(in.down)
+	in.t.Cleanup(in.down)
 	return in
 }
 
@@ -93,7 +118,11 @@ func (in *instance) up() {
 	if in.configure != nil {
 		in.configure(&cfg)
 	}
-	srv, err := server.New(context.Background(), cfg, server.WithTerminal(&term), server.WithLogger(slog.New(slog.DiscardHandler)))
+	logger := slog.New(slog.DiscardHandler)
+	if in.logs != nil {
+		logger = slog.New(slog.NewJSONHandler(in.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	srv, err := server.New(context.Background(), cfg, server.WithTerminal(&term), server.WithLogger(logger))
 	if err != nil {
 		in.t.Fatal(err)
 	}
@@ -284,3 +313,26 @@ func leafEnvelope(t *testing.T, leaf []byte) string {
 	}
 	return ""
 }
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers (a server's
+// log).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// Bytes returns a copy of what was written so far.
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.b.Bytes())
+}
+
+// String returns what was written so far.
+func (b *syncBuffer) String() string { return string(b.Bytes()) }
