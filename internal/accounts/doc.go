@@ -5,8 +5,8 @@
 // rotates and revokes keys for a tenant's own administrators, each change
 // recorded in the audit log before it is stored; the [Handler] serving
 // /v1/tenants, /v1/tenants/{id}, /v1/tenants/{id}/api-keys, /v1/api-keys
-// and /v1/tokens; the
-// bootstrap of the platform administrator's key on first start
+// and /v1/tokens; the bootstrap of the platform administrator's key on
+// first start
 // ([Service.Bootstrap]); and the [KeyVerifier] that turns an API key
 // ("sk_") or access token ("st_") into an [api.Principal] for the
 // authentication middleware of package internal/api.
