@@ -25,6 +25,8 @@ type Backend struct {
 	slot  uint
 	pool  *pool
 	rand  io.Reader
+	// secrets remembers the object handles of AES keys (wrap.go).
+	secrets secretCache
 
 	closeOnce sync.Once
 }
@@ -277,6 +279,7 @@ func (b *Backend) Destroy(ctx context.Context, handle string) error {
 	if err != nil {
 		return err
 	}
+	b.secrets.drop(hex.EncodeToString(id))
 	return b.with(ctx, "destroy "+handle, func(sh p11.SessionHandle) error {
 		objs, err := b.findObjects(sh, 16, p11.NewAttribute(p11.CKA_ID, id))
 		if err != nil {

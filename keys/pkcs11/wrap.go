@@ -3,12 +3,14 @@
 package pkcs11
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	p11 "github.com/miekg/pkcs11"
 
@@ -73,20 +75,90 @@ func (b *Backend) generateSecret(ctx context.Context, id []byte, label string) e
 	})
 }
 
-// secretKey finds the AES key whose CKA_ID is id.
-func (b *Backend) secretKey(sh p11.SessionHandle, id []byte) (p11.ObjectHandle, error) {
+// maxCachedSecrets bounds the object handles of AES keys a Backend
+// remembers.
+const maxCachedSecrets = 4096
+
+// secretCache maps the hex CKA_ID of AES keys to their object handles, so
+// that Wrap and Unwrap need not search the token (C_FindObjects, whose cost
+// grows with the number of objects) on every call. A cached handle is
+// checked before use (secretKeyAt): a handle may name another object once
+// its key is destroyed elsewhere.
+type secretCache struct {
+	mu sync.Mutex
+	m  map[string]p11.ObjectHandle
+}
+
+func (c *secretCache) get(h string) (p11.ObjectHandle, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	o, ok := c.m[h]
+	return o, ok
+}
+
+func (c *secretCache) put(h string, o p11.ObjectHandle) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]p11.ObjectHandle{}
+	}
+	if len(c.m) < maxCachedSecrets {
+		c.m[h] = o
+	}
+}
+
+func (c *secretCache) drop(h string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, h)
+}
+
+// Ways for secretKey to use a cached object handle.
+const (
+	// checked: use it if it still carries the key's CKA_ID (one more call
+	// into the token). Wrap needs this: under another key, its blob
+	// would be lost.
+	checked = iota
+	// trusted: use it as is. Unwrap may: under another key, GCM fails to
+	// authenticate, and Unwrap then tries again with a searched handle.
+	trusted
+	// searched: search the token.
+	searched
+)
+
+// secretKey returns the object handle of the AES key whose CKA_ID is id,
+// from the cache as use says or from a search of the token, and whether
+// it came from the cache.
+func (b *Backend) secretKey(sh p11.SessionHandle, id []byte, use int) (p11.ObjectHandle, bool, error) {
+	h := hex.EncodeToString(id)
+	if o, ok := b.secrets.get(h); ok && use != searched {
+		if use == trusted || b.secretKeyAt(sh, o, id) {
+			return o, true, nil
+		}
+		b.secrets.drop(h)
+	}
 	objs, err := b.findObjects(sh, 2, class(p11.CKO_SECRET_KEY),
 		p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_AES), p11.NewAttribute(p11.CKA_ID, id))
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	switch len(objs) {
 	case 0:
-		return 0, errorf(keys.ErrKeyNotFound, "token %q: no AES key with id %s", b.label, hex.EncodeToString(id))
+		b.secrets.drop(h)
+		return 0, false, errorf(keys.ErrKeyNotFound, "token %q: no AES key with id %s", b.label, h)
 	case 2:
-		return 0, fmt.Errorf("more than one AES key with id %s", hex.EncodeToString(id))
+		return 0, false, fmt.Errorf("more than one AES key with id %s", h)
 	}
-	return objs[0], nil
+	b.secrets.put(h, objs[0])
+	return objs[0], false, nil
+}
+
+// secretKeyAt reports whether object o carries CKA_ID id. The ids are 16
+// random bytes that Generate gave the key alone, so the id names the key;
+// one attribute is read because every read costs a call into the token.
+func (b *Backend) secretKeyAt(sh p11.SessionHandle, o p11.ObjectHandle, id []byte) bool {
+	attrs, err := b.mod.ctx.GetAttributeValue(sh, o, []*p11.Attribute{p11.NewAttribute(p11.CKA_ID, nil)})
+	return err == nil && len(attrs) == 1 && bytes.Equal(attrs[0].Value, id)
 }
 
 // Wrap implements [keys.Wrapper]: it encrypts plaintext (at most
@@ -110,7 +182,7 @@ func (b *Backend) Wrap(ctx context.Context, handle string, plaintext, aad []byte
 	}
 	var ct []byte
 	err = b.with(ctx, "wrap with "+handle, func(sh p11.SessionHandle) error {
-		key, err := b.secretKey(sh, id)
+		key, _, err := b.secretKey(sh, id, checked)
 		if err != nil {
 			return err
 		}
@@ -155,18 +227,11 @@ func (b *Backend) Unwrap(ctx context.Context, handle string, ciphertext, aad []b
 	if err != nil {
 		return nil, err
 	}
-	var (
-		pt        []byte
-		decryptCK error // the error of C_Decrypt itself, if it failed
-	)
-	err = b.with(ctx, "unwrap with "+handle, func(sh p11.SessionHandle) error {
-		key, err := b.secretKey(sh, id)
-		if err != nil {
-			return err
-		}
-		pt, decryptCK = b.gcmDecrypt(sh, key, iv, sealed, aad)
-		return decryptCK
-	})
+	pt, decryptCK, cached, err := b.unwrap(ctx, handle, id, iv, sealed, aad, trusted)
+	if err != nil && cached {
+		// The cached handle may name another object by now: search.
+		pt, decryptCK, _, err = b.unwrap(ctx, handle, id, iv, sealed, aad, searched)
+	}
 	if err != nil {
 		if decryptCK != nil && b.blobAtFault(ctx, id, decryptCK) {
 			return nil, &opError{msg: fmt.Sprintf("%v (key %s; %s)", ErrUnwrap, handle, ckName(decryptCK)), sentinel: ErrUnwrap, cause: decryptCK}
@@ -178,6 +243,22 @@ func (b *Backend) Unwrap(ctx context.Context, handle string, ciphertext, aad []b
 		return nil, fmt.Errorf("pkcs11: token %q: unwrap with %s: %d bytes of plaintext for %d of ciphertext", b.label, handle, len(pt), len(sealed))
 	}
 	return pt, nil
+}
+
+// unwrap decrypts sealed on a pooled session with the key found as use
+// says. It returns the error of C_Decrypt itself apart, and whether the
+// key's handle came from the cache.
+func (b *Backend) unwrap(ctx context.Context, handle string, id, iv, sealed, aad []byte, use int) (pt []byte, decryptCK error, cached bool, err error) {
+	err = b.with(ctx, "unwrap with "+handle, func(sh p11.SessionHandle) error {
+		key, c, err := b.secretKey(sh, id, use)
+		if err != nil {
+			return err
+		}
+		cached = c
+		pt, decryptCK = b.gcmDecrypt(sh, key, iv, sealed, aad)
+		return decryptCK
+	})
+	return pt, decryptCK, cached, err
 }
 
 // gcmEncrypt runs C_EncryptInit and C_Encrypt with CKM_AES_GCM and returns
@@ -239,7 +320,7 @@ func (b *Backend) probe(ctx context.Context, id []byte) error {
 		return err
 	}
 	return b.with(ctx, "probe", func(sh p11.SessionHandle) error {
-		key, err := b.secretKey(sh, id)
+		key, _, err := b.secretKey(sh, id, checked)
 		if err != nil {
 			return err
 		}

@@ -509,3 +509,73 @@ func TestUnwrapFailureClassification(t *testing.T) {
 		t.Errorf("Unwrap on a closed backend: %v, want ErrBackendUnavailable only", err)
 	}
 }
+
+// TestSecretHandleCache checks the cache of AES keys' object handles: a
+// cached handle that names another object (as it may once its key is
+// destroyed elsewhere and the handle reused) is not used by Wrap, and
+// Unwrap, which tries it, falls back to a search; a key destroyed behind
+// the Backend's back is reported missing; the cache is bounded.
+func TestSecretHandleCache(t *testing.T) {
+	b := openTest(t, 0)
+	ctx := context.Background()
+	ha, _, err := b.Generate(ctx, keys.AES256, "cache-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _, err := b.Generate(ctx, keys.AES256, "cache-b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Destroy(ctx, hb) })
+	if _, err := b.Wrap(ctx, hb, []byte("warm"), nil); err != nil {
+		t.Fatal(err)
+	}
+	objB, ok := b.secrets.get(hb)
+	if !ok {
+		t.Fatal("Wrap did not cache the key's handle")
+	}
+	b.secrets.put(ha, objB) // a stale entry: a's handle now names b's object
+	blob, err := b.Wrap(ctx, ha, []byte("data key"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Unwrap(ctx, hb, blob, []byte("ad")); !errors.Is(err, ErrUnwrap) {
+		t.Fatalf("a blob wrapped with key a opens with key b (%v): the stale handle was used", err)
+	}
+	if got, err := b.Unwrap(ctx, ha, blob, []byte("ad")); err != nil || string(got) != "data key" {
+		t.Fatalf("Unwrap with key a: %q, %v", got, err)
+	}
+	if o, _ := b.secrets.get(ha); o == objB {
+		t.Error("the stale entry was kept")
+	}
+	// Unwrap trusts the cache, and searches when the cached handle fails.
+	b.secrets.put(ha, objB)
+	if got, err := b.Unwrap(ctx, ha, blob, []byte("ad")); err != nil || string(got) != "data key" {
+		t.Fatalf("Unwrap with a stale cached handle: %q, %v", got, err)
+	}
+	if o, _ := b.secrets.get(ha); o == objB {
+		t.Error("the stale entry was kept after Unwrap")
+	}
+	// Destroyed behind the Backend's back: the cached handle is stale.
+	id, _ := parseHandle(ha)
+	err = b.with(ctx, "destroy elsewhere", func(sh p11.SessionHandle) error {
+		objs, err := b.findObjects(sh, 2, p11.NewAttribute(p11.CKA_ID, id))
+		if err != nil || len(objs) != 1 {
+			return fmt.Errorf("%d objects, %v", len(objs), err)
+		}
+		return b.mod.ctx.DestroyObject(sh, objs[0])
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Wrap(ctx, ha, []byte("x"), nil); !errors.Is(err, keys.ErrKeyNotFound) {
+		t.Errorf("Wrap with a key destroyed elsewhere: %v, want ErrKeyNotFound", err)
+	}
+	var c secretCache
+	for i := range maxCachedSecrets + 100 {
+		c.put(fmt.Sprint(i), p11.ObjectHandle(i))
+	}
+	if len(c.m) > maxCachedSecrets {
+		t.Errorf("the cache holds %d handles, at most %d", len(c.m), maxCachedSecrets)
+	}
+}
