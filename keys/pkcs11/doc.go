@@ -46,7 +46,10 @@
 // the one the token reports, for tokens that choose their own), a 128-bit
 // tag and the caller's additional data as GCM AAD; a wrapped blob is
 // iv ‖ ciphertext ‖ tag, the software backend's layout. A blob that does
-// not open, for any reason, gives [ErrUnwrap].
+// not open, for any reason, gives [ErrUnwrap]. A Backend remembers the
+// object handles of the AES keys it used, so that a call does not search
+// the token; Wrap checks a remembered handle's CKA_ID first, Unwrap
+// searches again when a remembered handle fails.
 //
 // # Concurrency and errors
 //
