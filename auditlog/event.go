@@ -50,6 +50,11 @@ const (
 	AuditVerified          EventType = "audit.verified"
 )
 
+// TenantDeleted: the platform administrator deleted a tenant: its
+// credentials were revoked and its keys are being crypto-shredded (a
+// retry records it again).
+const TenantDeleted EventType = "tenant.deleted"
+
 // Event types of recipient one-time-code lockouts and link re-issues.
 const (
 	// RecipientLockedOut: repeated wrong one-time codes locked a
@@ -172,7 +177,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyRevoked: true, KeyDestroyed: true,
 		CertificateIssued: true, CertificateRevoked: true,
 		UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
-		TenantCreated: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
+		TenantCreated: true, TenantDeleted: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
 		AuditExported: true, AuditVerified: true,
 		EnvelopeSubmitted: true, EnvelopeApproved: true, EnvelopeRejected: true,
 		AccessDenied: true, AccessStepUpRequired: true, AccessGranted: true, AccessBreakGlass: true,

@@ -403,6 +403,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 	want := map[string]api.Access{
 		"POST /v1/tenants":               {Action: "tenant.admin"},
 		"GET /v1/tenants":                {Action: "tenant.admin"},
+		"DELETE /v1/tenants/{id}":        {Action: "tenant.admin"},
 		"POST /v1/tenants/{id}/api-keys": {Action: "tenant.admin"},
 		"POST /v1/api-keys":              {Action: "apikey.admin"},
 		"GET /v1/api-keys":               {Action: "apikey.read"},

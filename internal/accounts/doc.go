@@ -4,8 +4,9 @@
 // provisions keys for the platform administrator, and creates, lists,
 // rotates and revokes keys for a tenant's own administrators, each change
 // recorded in the audit log before it is stored; the [Handler] serving
-// /v1/tenants, /v1/tenants/{id}/api-keys, /v1/api-keys and /v1/tokens; the
-// bootstrap of the platform administrator's key on first start
+// /v1/tenants, /v1/tenants/{id}, /v1/tenants/{id}/api-keys, /v1/api-keys
+// and /v1/tokens; the bootstrap of the platform administrator's key on
+// first start
 // ([Service.Bootstrap]); and the [KeyVerifier] that turns an API key
 // ("sk_") or access token ("st_") into an [api.Principal] for the
 // authentication middleware of package internal/api.
@@ -35,6 +36,17 @@
 // revokes a key for good, with the keys it replaced still in overlap and
 // every token of them; [Service.RevokeKeysOwnedBy] does so for every key a
 // user owns (offboarding).
+//
+// # Deleting a tenant
+//
+// [Service.DeleteTenant] (DELETE /v1/tenants/{id}, the platform
+// administrator's) records tenant.deleted, then marks the tenant deleted
+// and revokes every key and token of it in one store transaction (its
+// credentials are then refused like unknown ones, and no key is created
+// for it again), then calls the [Service.ShredTenant] hook, which
+// destroys the tenant's keys so that its sealed data is unrecoverable.
+// It is idempotent: deleting again retries the hook. The tenant's record
+// stays, marked deleted, and its id is never reused.
 //
 // Secrets and tokens are shown once and stored only as their SHA-256
 // ([HashSecret]). The stores are the [TenantStore], [KeyStore] and

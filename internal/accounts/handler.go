@@ -20,6 +20,7 @@ var OpenAPI []byte
 //
 //	POST   /v1/tenants                  create a tenant (platform administrator)
 //	GET    /v1/tenants                  list tenants (platform administrator)
+//	DELETE /v1/tenants/{id}             delete a tenant: revoke its credentials, crypto-shred its keys (platform administrator)
 //	POST   /v1/tenants/{id}/api-keys    provision a tenant's service account key (platform administrator)
 //	POST   /v1/api-keys                 create a key of the caller's tenant, returning its secret once
 //	GET    /v1/api-keys                 list the caller's tenant's keys
@@ -34,6 +35,7 @@ type Handler struct {
 func (h *Handler) Register(mux api.Mux) {
 	mux.HandleFunc("POST /v1/tenants", h.createTenant)
 	mux.HandleFunc("GET /v1/tenants", h.listTenants)
+	mux.HandleFunc("DELETE /v1/tenants/{id}", h.deleteTenant)
 	mux.HandleFunc("POST /v1/tenants/{id}/api-keys", h.provisionKey)
 	mux.HandleFunc("POST /v1/api-keys", h.createKey)
 	mux.HandleFunc("GET /v1/api-keys", h.listKeys)
@@ -95,6 +97,23 @@ func (h *Handler) listTenants(w http.ResponseWriter, r *http.Request) {
 		ts = []Tenant{}
 	}
 	api.WriteJSON(w, http.StatusOK, map[string]any{"tenants": ts})
+}
+
+func (h *Handler) deleteTenant(w http.ResponseWriter, r *http.Request) {
+	p, err := principal(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	if !platform(p) {
+		api.WriteProblem(w, r, errPlatformOnly)
+		return
+	}
+	if err := h.Service.deleteTenant(r.Context(), api.AuditActor(p), api.AuditRequest(r), r.PathValue("id")); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 type createKeyResponse struct {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/secretscan"
@@ -510,5 +511,110 @@ func TestNewKeySecretShownOnce(t *testing.T) {
 	}
 	if !rec.Done || !rec.Secret || rec.Status != 201 || len(rec.Body) != 0 || len(rec.Header) != 0 {
 		t.Fatalf("stored record %+v", rec)
+	}
+}
+
+// TestDeleteTenantHTTP: DELETE /v1/tenants/{id} is the platform
+// administrator's (tenant.admin): a tenant's own administrator and its
+// keys are refused; it answers 204 and calls the shredding hook, and
+// again 204 (retrying the hook) for a deleted tenant; 404 for an unknown
+// one. Afterwards the tenant's key and token get the 401 of an unknown
+// credential, another tenant's key still works, the tenant is listed as
+// deleted and gets no new key (409).
+func TestDeleteTenantHTTP(t *testing.T) {
+	th := &things{m: map[string]string{}}
+	e := newEnv(t, envOptions{extra: th.register})
+	sh := &shredder{}
+	e.svc.ShredTenant = sh.shred
+	ta, tb := e.tenant("A"), e.tenant("B")
+	keyA, _ := e.key(ta, "document.upload")
+	keyB, _ := e.key(tb, "document.upload")
+	adminA := e.user(ta, "u-admin-a", "tenant-admin")
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	e.do("POST", "/v1/tokens", keyA, map[string]any{}).json(t, &tok)
+	if r := e.do("POST", "/v1/things", tok.AccessToken, map[string]string{}); r.status != 201 {
+		t.Fatalf("token before deletion: %d %s", r.status, r.body)
+	}
+	path := "/v1/tenants/" + ta
+	for _, tc := range []struct {
+		name, path, secret string
+		status             int
+		slug               string
+	}{
+		{"tenant administrator", path, adminA, 403, "forbidden"},
+		{"tenant key", path, keyA, 403, "forbidden"},
+		{"no credential", path, "", 401, "unauthorized"},
+		{"unknown tenant", "/v1/tenants/t-none", e.admin, 404, "not-found"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkProblem(t, e.do("DELETE", tc.path, tc.secret, nil), tc.status, tc.slug, tc.path)
+		})
+	}
+	if len(sh.called()) != 0 {
+		t.Fatalf("refused deletions shredded %v", sh.called())
+	}
+	for i := range 2 {
+		if r := e.do("DELETE", path, e.admin, nil); r.status != 204 || len(r.body) != 0 {
+			t.Fatalf("DELETE #%d: %d %s", i+1, r.status, r.body)
+		}
+		if got := sh.called(); len(got) != i+1 || got[i] != ta {
+			t.Fatalf("hook calls after DELETE #%d: %v", i+1, got)
+		}
+	}
+	unknown := e.do("POST", "/v1/things", accounts.KeyPrefix+strings.Repeat("A", 43), map[string]string{})
+	for name, c := range map[string]string{"key": keyA, "token": tok.AccessToken} {
+		r := e.do("POST", "/v1/things", c, map[string]string{})
+		checkProblem(t, r, 401, "unauthorized", "/v1/things")
+		var got, want map[string]any
+		r.json(t, &got)
+		unknown.json(t, &want)
+		if got["detail"] != want["detail"] || r.header.Get("WWW-Authenticate") != unknown.header.Get("WWW-Authenticate") {
+			t.Errorf("the deleted tenant's %s is refused unlike an unknown one: %s vs %s", name, r.body, unknown.body)
+		}
+	}
+	if r := e.do("POST", "/v1/things", keyB, map[string]string{}); r.status != 201 {
+		t.Errorf("another tenant's key after the deletion: %d %s", r.status, r.body)
+	}
+	var list struct{ Tenants []accounts.Tenant }
+	e.do("GET", "/v1/tenants", e.admin, nil).json(t, &list)
+	for _, tn := range list.Tenants {
+		if deleted := tn.DeletedAt != nil; deleted != (tn.ID == ta) {
+			t.Errorf("tenant %s listed with deleted_at %v", tn.ID, tn.DeletedAt)
+		}
+	}
+	pk := "/v1/tenants/" + ta + "/api-keys"
+	checkProblem(t, e.do("POST", pk, e.admin, map[string]any{"name": "x", "roles": []string{"sender"}}), 409, "conflict", pk)
+	// Both deletions are in the audit log, with the request that asked.
+	n, err := e.events.Size(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := e.events.Records(t.Context(), 0, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deletions := 0
+	for _, r := range recs {
+		if r.Type != string(auditlog.TenantDeleted) {
+			continue
+		}
+		deletions++
+		var ev struct {
+			Tenant  string `json:"tenant"`
+			Request struct {
+				ID string `json:"correlation_id"`
+			} `json:"request"`
+		}
+		if err := json.Unmarshal(r.Leaf, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Tenant != ta || ev.Request.ID == "" {
+			t.Errorf("tenant.deleted event %s", r.Leaf)
+		}
+	}
+	if deletions != 2 {
+		t.Errorf("%d tenant.deleted events, want 2", deletions)
 	}
 }

@@ -40,6 +40,13 @@ type Service struct {
 	// tenant is stored; nil provisions nothing. If it fails, the tenant is
 	// not created.
 	Provision func(ctx context.Context, t Tenant) error
+	// ShredTenant crypto-shreds a deleted tenant's data: it destroys the
+	// tenant's keys (its key-encryption keys), after which what was
+	// sealed under them is unrecoverable. [Service.DeleteTenant] calls it
+	// after the tenant is marked deleted and its credentials revoked, on
+	// every deletion of the tenant, so it must be idempotent; a failure
+	// is reported and a repeated deletion retries it. nil shreds nothing.
+	ShredTenant func(ctx context.Context, tenant string) error
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -68,9 +75,10 @@ func (s *Service) Verifier() KeyVerifier {
 const errAudit = "the audit log is unavailable"
 
 var (
-	errPlatformOnly = &api.Error{Kind: api.KindForbidden, Detail: "only the platform administrator does this"}
-	errTenantOnly   = &api.Error{Kind: api.KindForbidden, Detail: "a tenant's own principals manage its API keys; the platform administrator provisions keys through /v1/tenants/{id}/api-keys"}
-	errNoKey        = &api.Error{Kind: api.KindNotFound, Detail: "no such API key"}
+	errPlatformOnly  = &api.Error{Kind: api.KindForbidden, Detail: "only the platform administrator does this"}
+	errTenantOnly    = &api.Error{Kind: api.KindForbidden, Detail: "a tenant's own principals manage its API keys; the platform administrator provisions keys through /v1/tenants/{id}/api-keys"}
+	errNoKey         = &api.Error{Kind: api.KindNotFound, Detail: "no such API key"}
+	errTenantDeleted = &api.Error{Kind: api.KindConflict, Detail: "the tenant is deleted"}
 )
 
 func platform(p api.Principal) bool { return p.Platform && p.Tenant == "" }
@@ -92,6 +100,13 @@ func (s *Service) CreateTenant(ctx context.Context, p api.Principal, req auditlo
 		return Tenant{}, fmt.Errorf("accounts: tenant id: %w", err)
 	}
 	t := Tenant{ID: "t-" + hex.EncodeToString(id[:]), Name: name, CreatedAt: s.now()}
+	// Ids are never reused, not even a deleted tenant's: its audit trail
+	// and shredded keys stay its own.
+	if _, err := s.Tenants.Tenant(ctx, t.ID); err == nil {
+		return Tenant{}, &api.Error{Kind: api.KindConflict, Detail: "a tenant with this id exists or was deleted; ids are never reused"}
+	} else if !errors.Is(err, ErrNoRecord) {
+		return Tenant{}, err
+	}
 	ev := auditlog.Event{
 		Type: auditlog.TenantCreated, Tenant: t.ID, Actor: api.AuditActor(p), Request: req,
 		Outcome: auditlog.OutcomeSuccess, Policy: auditlog.Policy{Decision: "allow", Rule: string(authz.ActionTenantAdmin)},
@@ -108,9 +123,74 @@ func (s *Service) CreateTenant(ctx context.Context, p api.Principal, req auditlo
 	}
 	if err := s.Tenants.CreateTenant(ctx, t); err != nil {
 		s.recordFailure(ctx, ev, err)
+		if errors.Is(err, ErrExists) {
+			return Tenant{}, &api.Error{Kind: api.KindConflict, Detail: "a tenant with this id exists or was deleted; ids are never reused", Err: err}
+		}
 		return Tenant{}, fmt.Errorf("accounts: store tenant: %w", err)
 	}
 	return t, nil
+}
+
+// DeleteTenant deletes tenant and crypto-shreds its data, for actor: the
+// id of the principal that asked. If ctx carries a principal
+// ([api.PrincipalFrom]) it must be the platform administrator, with that
+// id, and is the event's actor; otherwise the system is, named actor.
+//
+// The deletion is recorded (tenant.deleted) before anything changes; if
+// the record fails nothing does (fail closed). Then the tenant is marked
+// deleted and every API key and access token of it revoked, in one step,
+// so that its credentials are refused like unknown ones; then
+// [Service.ShredTenant] destroys its keys. Deleting a deleted tenant is
+// not an error: it is recorded again and repeats what may not have
+// completed (the shredding), so a retry finishes a partial failure. An
+// unknown tenant gives a not-found error; the id of a deleted tenant is
+// never given to a new one.
+func (s *Service) DeleteTenant(ctx context.Context, actor, tenant string) error {
+	a := auditlog.Actor{Kind: auditlog.ActorSystem, ID: actor}
+	if p, ok := api.PrincipalFrom(ctx); ok {
+		if !platform(p) {
+			return errPlatformOnly
+		}
+		if p.ID != actor {
+			return fmt.Errorf("accounts: delete tenant: actor %q is not the caller", actor)
+		}
+		a = api.AuditActor(p)
+	}
+	return s.deleteTenant(ctx, a, auditlog.Request{}, tenant)
+}
+
+// deleteTenant is [Service.DeleteTenant] for a checked actor and the
+// request that asked.
+func (s *Service) deleteTenant(ctx context.Context, actor auditlog.Actor, req auditlog.Request, id string) error {
+	t, err := s.Tenants.Tenant(ctx, id)
+	if errors.Is(err, ErrNoRecord) || id == "" {
+		return &api.Error{Kind: api.KindNotFound, Detail: "no such tenant"}
+	}
+	if err != nil {
+		return err
+	}
+	ev := auditlog.Event{
+		Type: auditlog.TenantDeleted, Tenant: t.ID, Actor: actor, Request: req,
+		Outcome: auditlog.OutcomeSuccess, Policy: auditlog.Policy{Decision: "allow", Rule: string(authz.ActionTenantAdmin)},
+		Details: map[string]string{"tenant_name": t.Name},
+	}
+	if t.DeletedAt != nil {
+		ev.Details["deleted_at"] = t.DeletedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if err := s.Recorder.Record(ctx, ev); err != nil {
+		return &api.Error{Kind: api.KindUnavailable, Detail: errAudit, Err: err}
+	}
+	if err := s.Tenants.DeleteTenant(ctx, t.ID, s.now()); err != nil {
+		s.recordFailure(ctx, ev, err)
+		return fmt.Errorf("accounts: delete tenant %s: %w", t.ID, err)
+	}
+	if s.ShredTenant != nil {
+		if err := s.ShredTenant(ctx, t.ID); err != nil {
+			s.recordFailure(ctx, ev, err)
+			return fmt.Errorf("accounts: shred tenant %s (deleted; delete it again to retry): %w", t.ID, err)
+		}
+	}
+	return nil
 }
 
 // ListTenants lists every tenant, oldest first.
@@ -203,10 +283,12 @@ func (s *Service) ProvisionKey(ctx context.Context, p api.Principal, req auditlo
 	if err != nil {
 		return "", APIKey{}, err
 	}
-	if _, err := s.Tenants.Tenant(ctx, tenant); errors.Is(err, ErrNoRecord) {
+	if t, err := s.Tenants.Tenant(ctx, tenant); errors.Is(err, ErrNoRecord) {
 		return "", APIKey{}, &api.Error{Kind: api.KindNotFound, Detail: "no such tenant"}
 	} else if err != nil {
 		return "", APIKey{}, err
+	} else if t.DeletedAt != nil {
+		return "", APIKey{}, errTenantDeleted
 	}
 	secret, k, err := NewAPIKey(s.rand(), spec, s.now())
 	if err != nil {
@@ -225,6 +307,9 @@ func (s *Service) storeNewKey(ctx context.Context, p api.Principal, req auditlog
 	}
 	if err := s.Keys.CreateKey(ctx, k); err != nil {
 		s.recordFailure(ctx, ev, err)
+		if errors.Is(err, ErrTenantDeleted) {
+			return errTenantDeleted
+		}
 		return err
 	}
 	return nil
@@ -431,6 +516,9 @@ func (s *Service) RotateKey(ctx context.Context, p api.Principal, req auditlog.R
 		s.recordFailure(ctx, ev, err)
 		if errors.Is(err, ErrReplaced) {
 			return "", APIKey{}, &api.Error{Kind: api.KindConflict, Detail: "the key is revoked or already replaced"}
+		}
+		if errors.Is(err, ErrTenantDeleted) {
+			return "", APIKey{}, errTenantDeleted
 		}
 		return "", APIKey{}, err
 	}

@@ -17,6 +17,10 @@ var ErrExists = errors.New("accounts: record exists")
 // revoked or already replaced.
 var ErrReplaced = errors.New("accounts: the key is revoked or already replaced")
 
+// ErrTenantDeleted is returned by [KeyStore.CreateKey] and
+// [KeyStore.RotateKey] when the key's tenant is deleted.
+var ErrTenantDeleted = errors.New("accounts: the tenant is deleted")
+
 // ErrTooManyTokens is returned by [TokenStore.CreateToken] when the key
 // already has the most live tokens allowed.
 var ErrTooManyTokens = errors.New("accounts: too many live access tokens")
@@ -27,6 +31,10 @@ type Tenant struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// DeletedAt is when the tenant was deleted ([Service.DeleteTenant]);
+	// nil while it lives. A deleted tenant's record stays, so that its id
+	// is never given to another tenant.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
 }
 
 // An APIKey is a service account's key, in its stored form: the SHA-256
@@ -85,14 +93,23 @@ type TenantStore interface {
 	CreateTenant(ctx context.Context, t Tenant) error
 	// Tenant returns the tenant with id, or [ErrNoRecord].
 	Tenant(ctx context.Context, id string) (Tenant, error)
-	// Tenants lists all tenants, oldest first.
+	// Tenants lists all tenants, deleted ones included, oldest first.
 	Tenants(ctx context.Context) ([]Tenant, error)
+	// DeleteTenant marks tenant id deleted at t and, in the same
+	// transaction, revokes (at t) every API key of the tenant not yet
+	// revoked and deletes every access token of the tenant. Deleting a
+	// deleted tenant keeps its first time and revokes and deletes what
+	// remains. It returns [ErrNoRecord] if there is no tenant id.
+	DeleteTenant(ctx context.Context, id string, t time.Time) error
 }
 
 // A KeyStore holds API keys. Implementations MUST look keys up by the hash
 // of their secret only, and MUST NOT store secrets.
 type KeyStore interface {
-	// CreateKey stores k; it returns [ErrExists] if k.ID or k.Hash is taken.
+	// CreateKey stores k; it returns [ErrExists] if k.ID or k.Hash is
+	// taken, [ErrTenantDeleted] if k.Tenant is a deleted tenant (checked
+	// atomically with the insert: a key never outlives its tenant's
+	// deletion).
 	CreateKey(ctx context.Context, k APIKey) error
 	// KeyByHash returns the key whose secret hashes to h, revoked or not,
 	// or [ErrNoRecord].
@@ -109,8 +126,8 @@ type KeyStore interface {
 	// RotateKey stores next, of the tenant of key old, and marks old
 	// replaced by next until overlapEnds, in one transaction. It returns
 	// [ErrNoRecord] if the tenant has no key old, [ErrReplaced] if old is
-	// revoked or already replaced, [ErrExists] as CreateKey does; on any
-	// error nothing changes.
+	// revoked or already replaced, [ErrExists] and [ErrTenantDeleted] as
+	// CreateKey does; on any error nothing changes.
 	RotateKey(ctx context.Context, tenant, old string, next APIKey, overlapEnds time.Time) error
 	// TouchKey sets key id's last use to at if it is still prev (nil:
 	// never used), so that of concurrent touches after one read only the

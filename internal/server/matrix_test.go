@@ -35,6 +35,9 @@ type matrixTenant struct {
 	id, key                       string
 	doc, envelope, recipient      string
 	keyID, user, grant, elevation string
+	// spare is a tenant of its own that DELETE /v1/tenants/{id} names, so
+	// that an allowed deletion leaves the matrix's tenant in place.
+	spare string
 }
 
 // session stores a fresh session of user in the identity store and
@@ -105,6 +108,12 @@ func newMatrixTenant(t *testing.T, r *running, st identity.Store, admin, name st
 		t.Fatalf("create tenant: %d %s", res.status, res.body)
 	}
 	m := matrixTenant{id: tn.ID}
+	res = r.do("POST", "/v1/tenants", admin, map[string]string{"name": name + " (to delete)"})
+	var spare accounts.Tenant
+	if res.status != http.StatusCreated || json.Unmarshal(res.body, &spare) != nil {
+		t.Fatalf("create tenant: %d %s", res.status, res.body)
+	}
+	m.spare = spare.ID
 	res = r.do("POST", "/v1/tenants/"+tn.ID+"/api-keys", admin, map[string]any{"name": "sender", "roles": []string{"sender"}})
 	var key struct{ ID, Secret string }
 	if res.status != http.StatusCreated || json.Unmarshal(res.body, &key) != nil {
@@ -139,6 +148,9 @@ func newMatrixTenant(t *testing.T, r *running, st identity.Store, admin, name st
 
 // path fills pattern's wildcards with tenant m's resources.
 func (m matrixTenant) path(pattern string) string {
+	if pattern == "DELETE /v1/tenants/{id}" {
+		return "/v1/tenants/" + m.spare
+	}
 	_, p, _ := strings.Cut(pattern, " ")
 	id := map[string]string{"/v1/documents/": m.doc, "/v1/envelopes/": m.envelope, "/v1/users/": m.user,
 		"/v1/api-keys/": m.keyID, "/v1/elevations/": m.elevation, "/v1/tenants/": m.id}

@@ -25,6 +25,8 @@ type Backend struct {
 	slot  uint
 	pool  *pool
 	rand  io.Reader
+	// secrets remembers the object handles of AES keys (wrap.go).
+	secrets secretCache
 
 	closeOnce sync.Once
 }
@@ -96,16 +98,26 @@ func (b *Backend) with(ctx context.Context, op string, fn func(p11.SessionHandle
 // half sensitive and non-extractable, and returns the CKA_ID in hex and the
 // public key. A label already carried by a private key is refused, so that
 // labels name keys unambiguously in RFC 7512 URIs. Supported: ECDSA P-256
-// and P-384, RSA 2048, 3072 and 4096; other algorithms give
+// and P-384, RSA 2048, 3072 and 4096.
+//
+// For [keys.AES256] it creates a secret key (C_GenerateKey) in the same
+// custody, usable only to encrypt and decrypt, for [Backend.Wrap] and
+// [Backend.Unwrap], and returns no public key. Other algorithms give
 // [keys.ErrUnsupportedAlgorithm].
 func (b *Backend) Generate(ctx context.Context, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
 	spec, ok := specs()[alg]
-	if !ok {
+	if !ok && alg != keys.AES256 {
 		return "", nil, fmt.Errorf("pkcs11: generate %s: %w", alg, keys.ErrUnsupportedAlgorithm)
 	}
 	id := make([]byte, 16)
 	if _, err := io.ReadFull(b.rand, id); err != nil {
 		return "", nil, fmt.Errorf("pkcs11: generate: random id: %w", err)
+	}
+	if alg == keys.AES256 {
+		if err := b.generateSecret(ctx, id, label); err != nil {
+			return "", nil, err
+		}
+		return hex.EncodeToString(id), nil, nil
 	}
 	var pub crypto.PublicKey
 	err := b.with(ctx, "generate "+string(alg), func(sh p11.SessionHandle) error {
@@ -138,8 +150,8 @@ func (b *Backend) Generate(ctx context.Context, alg keys.Algorithm, label string
 }
 
 // checkCustody reads back the attributes Generate asked for and fails if
-// the token did not honour them.
-func (b *Backend) checkCustody(sh p11.SessionHandle, priv p11.ObjectHandle) error {
+// the token did not honour them. key is a private or secret key.
+func (b *Backend) checkCustody(sh p11.SessionHandle, key p11.ObjectHandle) error {
 	want := []struct {
 		attr uint
 		val  bool
@@ -154,7 +166,7 @@ func (b *Backend) checkCustody(sh p11.SessionHandle, priv p11.ObjectHandle) erro
 	for i, w := range want {
 		tmpl[i] = p11.NewAttribute(w.attr, nil)
 	}
-	attrs, err := b.mod.ctx.GetAttributeValue(sh, priv, tmpl)
+	attrs, err := b.mod.ctx.GetAttributeValue(sh, key, tmpl)
 	if err != nil {
 		return err
 	}
@@ -260,13 +272,14 @@ func (b *Backend) Signer(ctx context.Context, handle string) (crypto.Signer, err
 }
 
 // Destroy deletes every object whose CKA_ID is the hex handle: the private
-// key, the public key and any certificate stored with them
-// (C_DestroyObject). Token objects cannot be recovered once destroyed.
+// key, the public key and any certificate stored with them, or the secret
+// key (C_DestroyObject). Token objects cannot be recovered once destroyed.
 func (b *Backend) Destroy(ctx context.Context, handle string) error {
 	id, err := parseHandle(handle)
 	if err != nil {
 		return err
 	}
+	b.secrets.drop(hex.EncodeToString(id))
 	return b.with(ctx, "destroy "+handle, func(sh p11.SessionHandle) error {
 		objs, err := b.findObjects(sh, 16, p11.NewAttribute(p11.CKA_ID, id))
 		if err != nil {

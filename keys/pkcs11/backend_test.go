@@ -317,8 +317,8 @@ func TestFindAndDestroy(t *testing.T) {
 			t.Errorf("Signer(%q): %v, want ErrKeyNotFound", h, err)
 		}
 	}
-	if _, _, err := b.Generate(ctx, keys.AES256, "aes"); !errors.Is(err, keys.ErrUnsupportedAlgorithm) {
-		t.Errorf("Generate(AES256): %v, want ErrUnsupportedAlgorithm", err)
+	if _, _, err := b.Generate(ctx, keys.HMACSHA256, "hmac"); !errors.Is(err, keys.ErrUnsupportedAlgorithm) {
+		t.Errorf("Generate(HMACSHA256): %v, want ErrUnsupportedAlgorithm", err)
 	}
 }
 

@@ -10,6 +10,15 @@
 // material never enters the process: [Backend.Signer] returns a
 // [crypto.Signer] whose Sign runs C_Sign in the token.
 //
+// Key-encryption keys ([keys.AES256], the algorithm of the data-key-wrapping
+// purpose, such as a tenant's KEK) are AES-256 secret keys generated in the
+// token (C_GenerateKey, CKM_AES_KEY_GEN) with the same custody attributes
+// and only the encrypt and decrypt uses (CKA_ENCRYPT, CKA_DECRYPT true;
+// CKA_WRAP, CKA_UNWRAP, CKA_SIGN, CKA_VERIFY, CKA_DERIVE false). The
+// Backend is a [keys.Wrapper]: [Backend.Wrap] and [Backend.Unwrap] run in
+// the token, so a data key is wrapped and unwrapped without the KEK ever
+// leaving it.
+//
 // # Configuration
 //
 // A [Config] names the module (the vendor's .so), the token by its label
@@ -33,13 +42,22 @@
 // hash-and-sign mechanisms (CKM_ECDSA_SHA256 and friends) are not used:
 // callers hand a crypto.Signer a digest, and SoftHSM 2.6 lacks them.
 //
+// Wrapping uses CKM_AES_GCM with a random 96-bit IV from crypto/rand (or
+// the one the token reports, for tokens that choose their own), a 128-bit
+// tag and the caller's additional data as GCM AAD; a wrapped blob is
+// iv ‖ ciphertext ‖ tag, the software backend's layout. A blob that does
+// not open, for any reason, gives [ErrUnwrap]. A Backend remembers the
+// object handles of the AES keys it used, so that a call does not search
+// the token; Wrap checks a remembered handle's CKA_ID first, Unwrap
+// searches again when a remembered handle fails.
+//
 // # Concurrency and errors
 //
 // A Backend keeps one logged-in session for its lifetime and a pool of up to
 // [Config.MaxSessions] sessions for operations, so its methods and its
 // signers are safe for concurrent use. A missing module, an absent token or
 // a wrong PIN yields an error wrapping [keys.ErrBackendUnavailable]; an
-// unknown handle, [keys.ErrKeyNotFound].
+// unknown or destroyed handle, [keys.ErrKeyNotFound].
 //
 // Without cgo the package still compiles, and [Open] returns
 // [keys.ErrBackendUnavailable].

@@ -4,9 +4,13 @@ package pkcs11
 
 import (
 	"bytes"
+	"context"
 	"encoding/asn1"
+	"errors"
 	"math/big"
 	"testing"
+
+	"github.com/signet-pki/signet/keys"
 )
 
 // FuzzParseECPublic feeds arbitrary CKA_EC_PARAMS and CKA_EC_POINT values
@@ -53,6 +57,44 @@ func FuzzECDSADER(f *testing.F) {
 		v.S.FillBytes(got[size:])
 		if !bytes.Equal(got, sig) {
 			t.Fatalf("round trip: got %x, want %x", got, sig)
+		}
+	})
+}
+
+// FuzzUnwrap feeds arbitrary blobs and additional data to Unwrap with a
+// key of the SoftHSM token. It must not panic; it opens only the one blob
+// wrapped under that key with its additional data, and refuses everything
+// else with ErrUnwrap (the key exists, so no other error is right).
+func FuzzUnwrap(f *testing.F) {
+	b := openTest(f, 0)
+	ctx := context.Background()
+	h, _, err := b.Generate(ctx, keys.AES256, "fuzz-unwrap")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { b.Destroy(ctx, h) })
+	dataKey := bytes.Repeat([]byte{0x5a}, 32)
+	aad := []byte("signet wrap v1\x00kfuzz\x001\x00content:0")
+	genuine, err := b.Wrap(ctx, h, dataKey, aad)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(genuine, aad)
+	f.Add(genuine, []byte("other"))
+	f.Add(genuine[:len(genuine)-1], aad)
+	f.Add(genuine[:gcmIVSize+gcmTagSize], aad)
+	f.Add([]byte{}, []byte{})
+	f.Add(append(bytes.Clone(genuine), 0), aad)
+	f.Fuzz(func(t *testing.T, blob, ad []byte) {
+		pt, err := b.Unwrap(ctx, h, blob, ad)
+		if err != nil {
+			if !errors.Is(err, ErrUnwrap) {
+				t.Fatalf("Unwrap: %v, want ErrUnwrap", err)
+			}
+			return
+		}
+		if !bytes.Equal(blob, genuine) || !bytes.Equal(ad, aad) || !bytes.Equal(pt, dataKey) {
+			t.Fatalf("Unwrap opened a blob it did not make: %x with aad %x gave %x", blob, ad, pt)
 		}
 	})
 }

@@ -14,7 +14,10 @@ import (
 // so no Backend can be opened.
 type Backend struct{}
 
-var _ keys.Backend = (*Backend)(nil)
+var (
+	_ keys.Backend = (*Backend)(nil)
+	_ keys.Wrapper = (*Backend)(nil)
+)
 
 var errNoCgo = errors.New("pkcs11: PKCS#11 needs cgo; this build has none")
 
@@ -53,4 +56,14 @@ func (b *Backend) Signer(ctx context.Context, handle string) (crypto.Signer, err
 // Destroy returns an error wrapping [keys.ErrBackendUnavailable].
 func (b *Backend) Destroy(ctx context.Context, handle string) error {
 	return unavailable()
+}
+
+// Wrap returns an error wrapping [keys.ErrBackendUnavailable].
+func (b *Backend) Wrap(ctx context.Context, handle string, plaintext, aad []byte) ([]byte, error) {
+	return nil, unavailable()
+}
+
+// Unwrap returns an error wrapping [keys.ErrBackendUnavailable].
+func (b *Backend) Unwrap(ctx context.Context, handle string, ciphertext, aad []byte) ([]byte, error) {
+	return nil, unavailable()
 }

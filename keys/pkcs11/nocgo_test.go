@@ -20,4 +20,10 @@ func TestOpenWithoutCgo(t *testing.T) {
 	if _, _, err := b.Generate(context.Background(), keys.ECDSAP256, "x"); !errors.Is(err, keys.ErrBackendUnavailable) {
 		t.Errorf("Generate: %v", err)
 	}
+	if _, err := b.Wrap(context.Background(), "00", []byte("k"), nil); !errors.Is(err, keys.ErrBackendUnavailable) {
+		t.Errorf("Wrap: %v", err)
+	}
+	if _, err := b.Unwrap(context.Background(), "00", make([]byte, 28), nil); !errors.Is(err, keys.ErrBackendUnavailable) {
+		t.Errorf("Unwrap: %v", err)
+	}
 }

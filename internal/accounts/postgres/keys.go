@@ -21,12 +21,36 @@ func keyArgs(k accounts.APIKey) []any {
 		strings.Join(k.AllowedIPs, " "), k.Prefix, k.Hash[:], k.CreatedAt, k.ExpiresAt}
 }
 
+// tenantLive locks the row of tenant (if it has one) against deletion
+// for the rest of tx and fails with [accounts.ErrTenantDeleted] if the
+// tenant is deleted.
+func tenantLive(ctx context.Context, tx pgx.Tx, tenant string) error {
+	var deleted *time.Time
+	err := tx.QueryRow(ctx, `SELECT deleted_at FROM api_tenants WHERE id = $1 FOR SHARE`, tenant).Scan(&deleted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if deleted != nil {
+		return fmt.Errorf("tenant %s: %w", tenant, accounts.ErrTenantDeleted)
+	}
+	return nil
+}
+
 // CreateKey implements [accounts.KeyStore].
 func (s *Store) CreateKey(ctx context.Context, k accounts.APIKey) error {
-	_, err := s.pool.Exec(ctx, insertKey, keyArgs(k)...)
-	if pgdb.IsUniqueViolation(err) {
-		return fmt.Errorf("accounts/postgres: api key %s: %w", k.ID, accounts.ErrExists)
-	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tenantLive(ctx, tx, k.Tenant); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, insertKey, keyArgs(k)...)
+		if pgdb.IsUniqueViolation(err) {
+			return fmt.Errorf("api key %s: %w", k.ID, accounts.ErrExists)
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("accounts/postgres: create api key: %w", err)
 	}
@@ -113,6 +137,9 @@ func (s *Store) RevokeKey(ctx context.Context, tenant, id string, t time.Time) e
 // and the other gets [accounts.ErrReplaced].
 func (s *Store) RotateKey(ctx context.Context, tenant, old string, next accounts.APIKey, overlapEnds time.Time) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := tenantLive(ctx, tx, tenant); err != nil {
+			return err
+		}
 		var revoked *time.Time
 		var replaced string
 		err := tx.QueryRow(ctx, `SELECT revoked_at, replaced_by FROM api_keys WHERE tenant = $1 AND id = $2 FOR UPDATE`, tenant, old).Scan(&revoked, &replaced)

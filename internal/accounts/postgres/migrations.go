@@ -24,8 +24,9 @@ const (
 )
 
 // Migrations are the accounts tables' own history on PostgreSQL, after
-// version 100 of [apipostgres.Migrations] created them (block 500–599).
-// A released migration is never edited.
+// version 100 of [apipostgres.Migrations] created them (block 500–599;
+// 510–519 for the deletion of tenants, the numbers SQLite uses). A
+// released migration is never edited.
 var Migrations = []pgdb.Migration{{
 	Version: 500,
 	Name:    "api keys of service accounts: roles, actions, owner, allowed addresses, expiry, last use, rotation; access tokens",
@@ -51,5 +52,11 @@ CREATE TABLE api_tokens (
 	expires_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX api_tokens_key ON api_tokens (key_id);
+`,
+}, {
+	Version: 510,
+	Name:    "deleted tenants",
+	SQL: `
+ALTER TABLE api_tenants ADD COLUMN deleted_at TIMESTAMPTZ;
 `,
 }}

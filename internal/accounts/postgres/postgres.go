@@ -11,19 +11,26 @@
 // opened first, then its own [Migrations] (versions 500–599), whose
 // version 500 has the final shape of SQLite's history up to its version
 // 500: API keys of service accounts (converting existing keys' scopes to
-// roles and actions) and the access tokens (api_tokens).
+// roles and actions) and the access tokens (api_tokens); version 510, as
+// on SQLite, adds the time a tenant was deleted (api_tenants.deleted_at).
 //
 // Types, by SQLite's: TEXT → text (roles, actions and allowed_ips are
 // space-separated text on both); BLOB → bytea (the SHA-256 of a secret,
 // checked to be 32 bytes); times kept as text on SQLite
-// (created_at, expires_at, last_used_at, revoked_at, overlap_ends_at) →
-// timestamptz.
+// (created_at, expires_at, last_used_at, revoked_at, overlap_ends_at,
+// deleted_at) → timestamptz.
+//
+// Deleting a tenant and creating or rotating one of its keys serialize on
+// the tenant's row (the deletion updates it, the key writes read it FOR
+// SHARE), so that no key is created for a tenant after its deletion
+// revoked the others.
 package postgres
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -72,7 +79,7 @@ func (s *Store) CreateTenant(ctx context.Context, t accounts.Tenant) error {
 // Tenant implements [accounts.TenantStore].
 func (s *Store) Tenant(ctx context.Context, id string) (accounts.Tenant, error) {
 	var t accounts.Tenant
-	err := s.pool.QueryRow(ctx, `SELECT id, name, created_at FROM api_tenants WHERE id = $1`, id).Scan(&t.ID, &t.Name, &t.CreatedAt)
+	err := s.pool.QueryRow(ctx, `SELECT id, name, created_at, deleted_at FROM api_tenants WHERE id = $1`, id).Scan(&t.ID, &t.Name, &t.CreatedAt, &t.DeletedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("accounts/postgres: tenant %s: %w", id, accounts.ErrNoRecord)
 	}
@@ -84,17 +91,41 @@ func (s *Store) Tenant(ctx context.Context, id string) (accounts.Tenant, error) 
 
 // Tenants implements [accounts.TenantStore].
 func (s *Store) Tenants(ctx context.Context) ([]accounts.Tenant, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at FROM api_tenants ORDER BY created_at, id`)
+	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at, deleted_at FROM api_tenants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("accounts/postgres: tenants: %w", err)
 	}
 	var out []accounts.Tenant
 	var t accounts.Tenant
-	if _, err := pgx.ForEachRow(rows, []any{&t.ID, &t.Name, &t.CreatedAt}, func() error {
+	if _, err := pgx.ForEachRow(rows, []any{&t.ID, &t.Name, &t.CreatedAt, &t.DeletedAt}, func() error {
 		out = append(out, t)
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("accounts/postgres: tenants: %w", err)
 	}
 	return out, nil
+}
+
+// DeleteTenant implements [accounts.TenantStore]. It updates the tenant's
+// row first, so that it waits for key writes of the tenant in progress
+// and key writes that start later see the tenant deleted.
+func (s *Store) DeleteTenant(ctx context.Context, id string, t time.Time) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE api_tenants SET deleted_at = COALESCE(deleted_at, $1) WHERE id = $2`, t, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("tenant %s: %w", id, accounts.ErrNoRecord)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE tenant = $2 AND revoked_at IS NULL`, t, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM api_tokens WHERE tenant = $1`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("accounts/postgres: delete tenant: %w", err)
+	}
+	return nil
 }

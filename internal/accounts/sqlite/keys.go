@@ -30,21 +30,49 @@ func parseOptTime(s sql.NullString) (*time.Time, error) {
 	return &t, nil
 }
 
+// insertKey inserts a key unless its tenant is deleted, in one statement.
 const insertKey = `INSERT INTO api_keys (id, tenant, name, roles, actions, owner, allowed_ips, prefix, hash, created_at, expires_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	WHERE NOT EXISTS (SELECT 1 FROM api_tenants WHERE id = ? AND deleted_at IS NOT NULL)`
 
 func keyArgs(k accounts.APIKey) []any {
 	return []any{k.ID, k.Tenant, k.Name, strings.Join(k.Roles, " "), strings.Join(k.Actions, " "), k.Owner,
-		strings.Join(k.AllowedIPs, " "), k.Prefix, k.Hash[:], sqldb.FormatTime(k.CreatedAt), optTime(k.ExpiresAt)}
+		strings.Join(k.AllowedIPs, " "), k.Prefix, k.Hash[:], sqldb.FormatTime(k.CreatedAt), optTime(k.ExpiresAt), k.Tenant}
+}
+
+// execer is a *sql.Tx or the pool.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// poolExec adapts the pool, which groups writes, to execer.
+type poolExec struct{ s *Store }
+
+func (p poolExec) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.s.pool.Exec(ctx, query, args...)
+}
+
+// createKey inserts k through e, mapping a taken id or hash to
+// [accounts.ErrExists] and a deleted tenant to [accounts.ErrTenantDeleted].
+func createKey(ctx context.Context, e execer, k accounts.APIKey) error {
+	res, err := e.ExecContext(ctx, insertKey, keyArgs(k)...)
+	if isUnique(err) {
+		return fmt.Errorf("api key %s: %w", k.ID, accounts.ErrExists)
+	}
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return fmt.Errorf("api key %s: tenant %s: %w", k.ID, k.Tenant, accounts.ErrTenantDeleted)
+	}
+	return nil
 }
 
 // CreateKey implements [accounts.KeyStore].
 func (s *Store) CreateKey(ctx context.Context, k accounts.APIKey) error {
-	_, err := s.pool.Exec(ctx, insertKey, keyArgs(k)...)
-	if isUnique(err) {
-		return fmt.Errorf("accounts/sqlite: api key %s: %w", k.ID, accounts.ErrExists)
-	}
-	if err != nil {
+	if err := createKey(ctx, poolExec{s}, k); err != nil {
 		return fmt.Errorf("accounts/sqlite: create api key: %w", err)
 	}
 	return nil
@@ -142,9 +170,17 @@ func (s *Store) RevokeKey(ctx context.Context, tenant, id string, t time.Time) e
 // RotateKey implements [accounts.KeyStore].
 func (s *Store) RotateKey(ctx context.Context, tenant, old string, next accounts.APIKey, overlapEnds time.Time) error {
 	err := s.pool.Tx(ctx, func(tx *sql.Tx) error {
+		var deleted int
+		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM api_tenants WHERE id = ? AND deleted_at IS NOT NULL`, tenant).Scan(&deleted)
+		if err != nil {
+			return err
+		}
+		if deleted > 0 {
+			return fmt.Errorf("tenant %s: %w", tenant, accounts.ErrTenantDeleted)
+		}
 		var revoked sql.NullString
 		var replaced string
-		err := tx.QueryRowContext(ctx, `SELECT revoked_at, replaced_by FROM api_keys WHERE tenant = ? AND id = ?`, tenant, old).Scan(&revoked, &replaced)
+		err = tx.QueryRowContext(ctx, `SELECT revoked_at, replaced_by FROM api_keys WHERE tenant = ? AND id = ?`, tenant, old).Scan(&revoked, &replaced)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("api key %s: %w", old, accounts.ErrNoRecord)
 		}
@@ -157,9 +193,7 @@ func (s *Store) RotateKey(ctx context.Context, tenant, old string, next accounts
 		if next.Tenant != tenant {
 			return fmt.Errorf("api key %s: the replacement belongs to another tenant", old)
 		}
-		if _, err := tx.ExecContext(ctx, insertKey, keyArgs(next)...); isUnique(err) {
-			return fmt.Errorf("api key %s: %w", next.ID, accounts.ErrExists)
-		} else if err != nil {
+		if err := createKey(ctx, tx, next); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE api_keys SET replaced_by = ?, overlap_ends_at = ? WHERE tenant = ? AND id = ?`,

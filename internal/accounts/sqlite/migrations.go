@@ -26,8 +26,8 @@ const (
 )
 
 // Migrations are the accounts tables' own history, after version 100 of
-// [apisqlite.Migrations] created them (block 500–599). A released
-// migration is never edited.
+// [apisqlite.Migrations] created them (block 500–599; 510–519 for the
+// deletion of tenants). A released migration is never edited.
 var Migrations = []sqldb.Migration{{
 	Version: 500,
 	Name:    "api keys of service accounts: roles, actions, owner, allowed addresses, expiry, last use, rotation; access tokens",
@@ -52,5 +52,11 @@ CREATE TABLE api_tokens (
 	expires_at TEXT NOT NULL
 ) STRICT;
 CREATE INDEX api_tokens_key ON api_tokens (key_id);
+`,
+}, {
+	Version: 510,
+	Name:    "deleted tenants",
+	SQL: `
+ALTER TABLE api_tenants ADD COLUMN deleted_at TEXT;
 `,
 }}

@@ -10,7 +10,8 @@
 // own [Migrations] (versions 500–599): version 500 turns API keys into
 // service accounts' keys (roles, actions, owner, allowed addresses,
 // expiry, last use, rotation), converting the scopes of existing keys,
-// and adds the access tokens (api_tokens). Every column holding a time is
+// and adds the access tokens (api_tokens); version 510 adds the time a
+// tenant was deleted (api_tenants.deleted_at). Every column holding a time is
 // text ([sqldb.FormatTime]); lists (roles, actions, allowed_ips) are
 // space-separated text. Keys and tokens are stored as the SHA-256 of
 // their secret only.
@@ -22,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/signet-pki/signet/internal/accounts"
 	apisqlite "github.com/signet-pki/signet/internal/api/sqlite"
@@ -69,39 +71,74 @@ func (s *Store) CreateTenant(ctx context.Context, t accounts.Tenant) error {
 	return nil
 }
 
-// Tenant implements [accounts.TenantStore].
-func (s *Store) Tenant(ctx context.Context, id string) (accounts.Tenant, error) {
+const tenantColumns = `id, name, created_at, deleted_at`
+
+func scanTenant(sc scanner) (accounts.Tenant, error) {
 	var t accounts.Tenant
 	var created string
-	err := s.pool.Reader().QueryRowContext(ctx, `SELECT id, name, created_at FROM api_tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+	var deleted sql.NullString
+	if err := sc.Scan(&t.ID, &t.Name, &created, &deleted); err != nil {
+		return t, err
+	}
+	var err error
+	if t.CreatedAt, err = sqldb.ParseTime(created); err != nil {
+		return t, err
+	}
+	t.DeletedAt, err = parseOptTime(deleted)
+	return t, err
+}
+
+// Tenant implements [accounts.TenantStore].
+func (s *Store) Tenant(ctx context.Context, id string) (accounts.Tenant, error) {
+	t, err := scanTenant(s.pool.Reader().QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM api_tenants WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("accounts/sqlite: tenant %s: %w", id, accounts.ErrNoRecord)
 	}
 	if err != nil {
 		return t, fmt.Errorf("accounts/sqlite: tenant: %w", err)
 	}
-	t.CreatedAt, err = sqldb.ParseTime(created)
-	return t, err
+	return t, nil
 }
 
 // Tenants implements [accounts.TenantStore].
 func (s *Store) Tenants(ctx context.Context) ([]accounts.Tenant, error) {
-	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT id, name, created_at FROM api_tenants ORDER BY created_at, id`)
+	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT `+tenantColumns+` FROM api_tenants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("accounts/sqlite: tenants: %w", err)
 	}
 	defer rows.Close()
 	var out []accounts.Tenant
 	for rows.Next() {
-		var t accounts.Tenant
-		var created string
-		if err := rows.Scan(&t.ID, &t.Name, &created); err != nil {
-			return nil, fmt.Errorf("accounts/sqlite: tenants: %w", err)
-		}
-		if t.CreatedAt, err = sqldb.ParseTime(created); err != nil {
+		t, err := scanTenant(rows)
+		if err != nil {
 			return nil, fmt.Errorf("accounts/sqlite: tenants: %w", err)
 		}
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// DeleteTenant implements [accounts.TenantStore].
+func (s *Store) DeleteTenant(ctx context.Context, id string, t time.Time) error {
+	at := sqldb.FormatTime(t)
+	err := s.pool.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_tenants SET deleted_at = COALESCE(deleted_at, ?) WHERE id = ?`, at, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("tenant %s: %w", id, accounts.ErrNoRecord)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE tenant = ? AND revoked_at IS NULL`, at, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE tenant = ?`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("accounts/sqlite: delete tenant: %w", err)
+	}
+	return nil
 }

@@ -39,6 +39,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Touch", func(t *testing.T) { testTouch(t, open(t)) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open(t)) })
 	t.Run("ConcurrentTokens", func(t *testing.T) { testConcurrentTokens(t, open(t)) })
+	t.Run("DeleteTenant", func(t *testing.T) { testDeleteTenant(t, open(t)) })
+	t.Run("ConcurrentDeleteTenant", func(t *testing.T) { testConcurrentDeleteTenant(t, open(t)) })
 }
 
 // base is the suite's clock: a time with microseconds, in a zone other
@@ -563,5 +565,161 @@ func testConcurrentTokens(t *testing.T, s Store) {
 	wg.Wait()
 	if won != max || lost != n-max {
 		t.Fatalf("racing tokens: %d stored, %d refused; want %d and %d", won, lost, max, n-max)
+	}
+}
+
+// testDeleteTenant: deleting a tenant marks it deleted (the first time
+// kept), revokes its keys (keeping earlier revocations) and deletes its
+// tokens in one step, touches no other tenant's or the platform's
+// credentials, and stops new keys of the tenant; its id stays taken.
+func testDeleteTenant(t *testing.T, s Store) {
+	ctx := t.Context()
+	for _, id := range []string{"t-1", "t-2"} {
+		if err := s.CreateTenant(ctx, accounts.Tenant{ID: id, Name: "Tenant " + id, CreatedAt: base}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := key("t-1", "key_live", base, "document.read")
+	old := key("t-1", "key_old", base, "document.read")
+	other := key("t-2", "key_other", base, "document.read")
+	plat := key("", "key_platform", base, "tenant.admin")
+	for _, k := range []accounts.APIKey{live, old, other, plat} {
+		if err := s.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	earlier := base.Add(time.Minute)
+	if err := s.RevokeKey(ctx, "t-1", old.ID, earlier); err != nil {
+		t.Fatal(err)
+	}
+	tok1 := token("t-1", live.ID, "a", base, time.Hour, "document.read")
+	tok2 := token("t-2", other.ID, "b", base, time.Hour, "document.read")
+	for _, tk := range []accounts.AccessToken{tok1, tok2} {
+		if err := s.CreateToken(ctx, tk, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := s.DeleteTenant(ctx, "t-missing", base); !errors.Is(err, accounts.ErrNoRecord) {
+		t.Fatalf("delete a missing tenant: %v, want ErrNoRecord", err)
+	}
+	at := base.Add(time.Hour)
+	if err := s.DeleteTenant(ctx, "t-1", at); err != nil {
+		t.Fatalf("DeleteTenant: %v", err)
+	}
+	check := func(when string) {
+		t.Helper()
+		got, err := s.Tenant(ctx, "t-1")
+		if err != nil || got.DeletedAt == nil || !got.DeletedAt.Equal(at) || got.Name != "Tenant t-1" {
+			t.Fatalf("%s: tenant t-1 %+v, %v; want deleted at %v", when, got, err, at)
+		}
+		list, err := s.Tenants(ctx)
+		if err != nil || len(list) != 2 {
+			t.Fatalf("%s: tenants %+v, %v", when, list, err)
+		}
+		for _, tn := range list {
+			if deleted := tn.DeletedAt != nil; deleted != (tn.ID == "t-1") {
+				t.Errorf("%s: listed tenant %s deleted at %v", when, tn.ID, tn.DeletedAt)
+			}
+		}
+		for _, c := range []struct {
+			k       accounts.APIKey
+			revoked *time.Time
+		}{{live, &at}, {old, &earlier}, {other, nil}, {plat, nil}} {
+			got, err := s.KeyByHash(ctx, c.k.Hash)
+			if err != nil || !sameTime(got.RevokedAt, c.revoked) {
+				t.Errorf("%s: key %s revoked at %v (%v), want %v", when, c.k.ID, got.RevokedAt, err, c.revoked)
+			}
+		}
+		if _, err := s.TokenByHash(ctx, tok1.Hash); !errors.Is(err, accounts.ErrNoRecord) {
+			t.Errorf("%s: token of the deleted tenant: %v, want ErrNoRecord", when, err)
+		}
+		if _, err := s.TokenByHash(ctx, tok2.Hash); err != nil {
+			t.Errorf("%s: token of another tenant: %v", when, err)
+		}
+	}
+	check("after deletion")
+
+	late := key("t-1", "key_late", at, "document.read")
+	if err := s.CreateKey(ctx, late); !errors.Is(err, accounts.ErrTenantDeleted) {
+		t.Fatalf("create a key of a deleted tenant: %v, want ErrTenantDeleted", err)
+	}
+	if _, err := s.KeyByHash(ctx, late.Hash); !errors.Is(err, accounts.ErrNoRecord) {
+		t.Fatalf("a refused key was stored: %v", err)
+	}
+	if err := s.RotateKey(ctx, "t-1", live.ID, late, at.Add(time.Hour)); !errors.Is(err, accounts.ErrTenantDeleted) {
+		t.Fatalf("rotate a key of a deleted tenant: %v, want ErrTenantDeleted", err)
+	}
+	if err := s.CreateTenant(ctx, accounts.Tenant{ID: "t-1", Name: "Again", CreatedAt: at}); !errors.Is(err, accounts.ErrExists) {
+		t.Fatalf("create a tenant with a deleted tenant's id: %v, want ErrExists", err)
+	}
+	// Keys of other tenants, of tenants without a record and of the
+	// platform are still created.
+	for _, k := range []accounts.APIKey{key("t-2", "key_more", at), key("t-norecord", "key_free", at), key("", "key_plat2", at)} {
+		if err := s.CreateKey(ctx, k); err != nil {
+			t.Errorf("create key %s of %q after another tenant's deletion: %v", k.ID, k.Tenant, err)
+		}
+	}
+	if err := s.DeleteTenant(ctx, "t-1", at.Add(time.Hour)); err != nil {
+		t.Fatalf("delete again: %v", err)
+	}
+	check("after a second deletion")
+}
+
+// testConcurrentDeleteTenant: keys created while their tenant is deleted
+// either fail with ErrTenantDeleted or are revoked by the deletion; no key
+// of the tenant is left working. Each creator keeps creating keys until it
+// is refused; the deletion starts once the first key is stored.
+func testConcurrentDeleteTenant(t *testing.T, s Store) {
+	ctx := t.Context()
+	if err := s.CreateTenant(ctx, accounts.Tenant{ID: "t-1", Name: "Doomed", CreatedAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		creators = 8
+		attempts = 500
+	)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	created, refused := 0, 0
+	first := make(chan struct{})
+	var once sync.Once
+	for c := range creators {
+		wg.Go(func() {
+			for i := range attempts {
+				err := s.CreateKey(ctx, key("t-1", fmt.Sprintf("key_%d_%03d", c, i), base, "document.read"))
+				mu.Lock()
+				switch {
+				case err == nil:
+					created++
+				case errors.Is(err, accounts.ErrTenantDeleted):
+					refused++
+				default:
+					t.Errorf("create during deletion: %v", err)
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+				once.Do(func() { close(first) })
+			}
+			t.Errorf("creator %d was never refused", c)
+		})
+	}
+	wg.Go(func() {
+		<-first
+		if err := s.DeleteTenant(ctx, "t-1", base.Add(time.Hour)); err != nil {
+			t.Errorf("DeleteTenant: %v", err)
+		}
+	})
+	wg.Wait()
+	ks, err := s.Keys(ctx, "t-1")
+	if err != nil || len(ks) != created || created == 0 || refused != creators {
+		t.Fatalf("%d keys stored (%v), %d created, %d refused", len(ks), err, created, refused)
+	}
+	for _, k := range ks {
+		if k.RevokedAt == nil {
+			t.Errorf("key %s of the deleted tenant is not revoked", k.ID)
+		}
 	}
 }
