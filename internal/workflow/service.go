@@ -120,8 +120,8 @@ type Service struct {
 	// wrapped by [SealDocuments] and [SealEnvelopes] when Keys is set.
 	rawDocs DocumentStore
 	rawEnvs EnvelopeStore
-	locks  Locker
-	log    *slog.Logger
+	locks   Locker
+	log     *slog.Logger
 
 	// turns carries the ids of envelopes whose next recipients are to be
 	// notified, to the notifiers [Service.Run] starts (see notifyLater).
