@@ -267,6 +267,9 @@ func (c Config) withDefaults() Config {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
+	if c.Keys != nil {
+		c.Store = SealStore(c.Store, c.Keys, rand.Reader)
+	}
 	return c
 }
 
