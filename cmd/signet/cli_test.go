@@ -218,12 +218,15 @@ func TestQuickstart(t *testing.T) {
 		}
 	}
 	// The signers' links and codes came from the outbox: at least a link
-	// and a code per signer, owner-only.
+	// and a code per signer, owner-only, sealed (no .eml file in clear).
 	outbox := filepath.Join(dir, "data", "outbox")
 	if st, err := os.Stat(outbox); err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("outbox: %v, %v (want a 0700 directory)", st, err)
 	}
-	mails, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	if clear, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(clear) != 0 {
+		t.Errorf("outbox holds messages in clear: %v", clear)
+	}
+	mails, _ := filepath.Glob(filepath.Join(outbox, "*.sealed"))
 	if len(mails) < 2*len(quickstartSigners) {
 		t.Errorf("outbox holds %d messages, want at least %d", len(mails), 2*len(quickstartSigners))
 	}

@@ -23,7 +23,7 @@
 //	DIR/pki/root.pem    the root CA certificate, the clients' trust anchor
 //	DIR/blobs/          documents by SHA-256 (internal/blob)
 //	DIR/tmp/            the seal's scratch space
-//	DIR/outbox/         e-mails written as files when no SMTP server is set
+//	DIR/outbox/         e-mails written as sealed files when no SMTP server is set
 //
 // The PKI roles of `signet serve` are in signet.db ([Dir.PKIRoles]);
 // `signet pki serve` keeps them in files instead ([PKIFiles]):
@@ -145,14 +145,14 @@ type Dir struct {
 	codeKey    []byte
 	// recoveryKey and identitySealKey derive from the master key, as
 	// codeKey does.
-	recoveryKey, identitySealKey, idempotencyKey []byte
-	keys                                         *keys.Manager
-	pool                                         *sqldb.Pool
-	caStore                                      ca.Store
-	pkiFiles                                     *PKIFiles
-	pkiRoles                                     pki.Store
-	services                                     *Services
-	db                                           *pgxpool.Pool
+	recoveryKey, identitySealKey, idempotencyKey, outboxKey []byte
+	keys                                                    *keys.Manager
+	pool                                                    *sqldb.Pool
+	caStore                                                 ca.Store
+	pkiFiles                                                *PKIFiles
+	pkiRoles                                                pki.Store
+	services                                                *Services
+	db                                                      *pgxpool.Pool
 }
 
 // Open returns the data directory at path. It creates and opens nothing
@@ -196,6 +196,7 @@ func (d *Dir) Close() error {
 	clear(d.recoveryKey)
 	clear(d.identitySealKey)
 	clear(d.idempotencyKey)
+	clear(d.outboxKey)
 	return errors.Join(errs...)
 }
 

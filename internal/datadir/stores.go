@@ -203,6 +203,7 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 	d.recoveryKey = deriveKey(mk, "signet recovery codes")
 	d.identitySealKey = deriveKey(mk, "signet identity seal")
 	d.idempotencyKey = deriveKey(mk, "signet idempotency request hashes")
+	d.outboxKey = deriveKey(mk, "signet outbox")
 	d.backend = b
 	return b, nil
 }
@@ -241,6 +242,16 @@ func (d *Dir) IdempotencyHashKey(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return d.idempotencyKey, nil
+}
+
+// OutboxKey returns the key under which the outbox's messages are sealed
+// (mail.Spool's Key, 32 bytes), derived from the master key: a copy of
+// the outbox alone reveals no link or code.
+func (d *Dir) OutboxKey(ctx context.Context) ([]byte, error) {
+	if _, err := d.KeyBackend(ctx); err != nil {
+		return nil, err
+	}
+	return d.outboxKey, nil
 }
 
 // IdentitySealer returns the sealer of users' second-factor secrets (TOTP

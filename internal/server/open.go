@@ -124,11 +124,21 @@ func (s *Server) openPublisher(signer note.Signer, o options) (*auditlog.Publish
 }
 
 // openMailer returns the SMTP mailer, or without an SMTP server the
-// outbox spool of the data directory.
-func (s *Server) openMailer(o options) (mail.Mailer, error) {
+// outbox spool of the data directory, whose messages are sealed under
+// the data directory's outbox key (and those spooled in clear by an
+// earlier version sealed now).
+func (s *Server) openMailer(ctx context.Context, o options) (mail.Mailer, error) {
 	c := s.cfg.SMTP
 	if c.Addr == "" {
-		return &mail.Spool{Dir: s.dir.Outbox(), Now: o.now}, nil
+		key, err := s.dir.OutboxKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.outbox = &mail.Spool{Dir: s.dir.Outbox(), Key: key, Now: o.now}
+		if _, err := s.outbox.SealClear(ctx); err != nil {
+			return nil, err
+		}
+		return s.outbox, nil
 	}
 	host, port, err := c.hostPort()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity/passkey"
+	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
@@ -125,6 +126,9 @@ type Server struct {
 	// identitySealer seals users' second-factor secrets; the login
 	// service and the recipients' TOTP level share it.
 	identitySealer *datadir.Sealer
+	// outbox is the spool e-mail goes to without an SMTP server (nil
+	// with one).
+	outbox *mail.Spool
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
 	// waits for them.
@@ -233,7 +237,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
-	mailer, err := s.openMailer(o)
+	mailer, err := s.openMailer(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -312,6 +316,11 @@ func (s *Server) bootstrap(ctx context.Context, terminal io.Writer) error {
 
 // Addr returns the HTTPS listener's address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Outbox returns the spool of sealed messages the server writes its
+// e-mail to when no SMTP server is configured (`signet quickstart` reads
+// its signers' links and codes there), or nil when one is.
+func (s *Server) Outbox() *mail.Spool { return s.outbox }
 
 // PKIAddr returns the plain-HTTP PKI listener's address.
 func (s *Server) PKIAddr() net.Addr { return s.pkiLn.Addr() }
