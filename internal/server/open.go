@@ -202,7 +202,8 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		TempDir: tempDir, Now: o.now, Logger: o.logger, Locks: s.locks,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
 		Passkeys:      passkeys, Users: st.Identity,
-		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: s.identitySealer},
+		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: s.identitySealer, Keys: s.keyRing},
+		Keys: s.keyRing,
 	}
 	if gateway != nil {
 		cfg.SMS = gateway
@@ -219,8 +220,15 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	}
 	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
 		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger,
-		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil}); err != nil {
+		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil, Keys: s.keyRing}); err != nil {
 		return nil, err
+	}
+	// Rows stored in clear (before the service had keys) are sealed
+	// before anything reads them: reads of such rows fail closed.
+	if n, err := s.workflow.SealStored(ctx); err != nil {
+		return nil, fmt.Errorf("server: sealing stored workflow fields: %w", err)
+	} else if n > 0 {
+		o.logger.InfoContext(ctx, "sealed workflow fields stored in clear", "rows", n)
 	}
 	return signing.New(cfg, s.workflow, notifier)
 }

@@ -126,6 +126,11 @@ type Server struct {
 	// identitySealer seals users' second-factor secrets; the login
 	// service and the recipients' TOTP level share it.
 	identitySealer *datadir.Sealer
+	// keyRing seals what the stores hold at rest under each tenant's
+	// keys (workflow, signing and identity fields). It is nil until the
+	// key custody's KeyRing (keys/atrest) is wired here; the services
+	// then store those fields in clear.
+	keyRing workflow.KeyRing
 	// outbox is the spool e-mail goes to without an SMTP server (nil
 	// with one).
 	outbox *mail.Spool
