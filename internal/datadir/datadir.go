@@ -146,6 +146,7 @@ type Dir struct {
 	// recoveryKey and identitySealKey derive from the master key, as
 	// codeKey does.
 	recoveryKey, identitySealKey, idempotencyKey, outboxKey []byte
+	idempotencyBodyKey                                      []byte
 	keys                                                    *keys.Manager
 	pool                                                    *sqldb.Pool
 	caStore                                                 ca.Store
@@ -197,6 +198,7 @@ func (d *Dir) Close() error {
 	clear(d.identitySealKey)
 	clear(d.idempotencyKey)
 	clear(d.outboxKey)
+	clear(d.idempotencyBodyKey)
 	return errors.Join(errs...)
 }
 

@@ -204,6 +204,7 @@ func (d *Dir) KeyBackend(ctx context.Context) (*soft.Backend, error) {
 	d.identitySealKey = deriveKey(mk, "signet identity seal")
 	d.idempotencyKey = deriveKey(mk, "signet idempotency request hashes")
 	d.outboxKey = deriveKey(mk, "signet outbox")
+	d.idempotencyBodyKey = deriveKey(mk, "signet idempotency bodies")
 	d.backend = b
 	return b, nil
 }
@@ -242,6 +243,16 @@ func (d *Dir) IdempotencyHashKey(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	return d.idempotencyKey, nil
+}
+
+// IdempotencyBodyKey returns the key that seals the response bodies the
+// idempotency records keep (api.Idempotency's BodyKey, 32 bytes),
+// derived from the master key.
+func (d *Dir) IdempotencyBodyKey(ctx context.Context) ([]byte, error) {
+	if _, err := d.KeyBackend(ctx); err != nil {
+		return nil, err
+	}
+	return d.idempotencyBodyKey, nil
 }
 
 // OutboxKey returns the key under which the outbox's messages are sealed

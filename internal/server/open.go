@@ -267,6 +267,10 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	if err != nil {
 		return err
 	}
+	idemBodyKey, err := s.dir.IdempotencyBodyKey(ctx)
+	if err != nil {
+		return err
+	}
 	s.handler = api.Chain(s.router, api.Stack{
 		Logger:  o.logger,
 		MaxBody: cfg.MaxUploadSize + 1<<20,
@@ -281,7 +285,7 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 			}},
 		Gate: &api.Gate{Router: s.router, Access: declared, Authorizer: s.people.authorizer,
 			SelfAuthenticated: selfAuthenticated, PendingAllowed: login.PendingAllowed},
-		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey},
+		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey, BodyKey: idemBodyKey},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
 	s.https = &http.Server{
