@@ -230,7 +230,17 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	} else if n > 0 {
 		o.logger.InfoContext(ctx, "sealed workflow fields stored in clear", "rows", n)
 	}
-	return signing.New(cfg, s.workflow, notifier)
+	sg, err := signing.New(cfg, s.workflow, notifier)
+	if err != nil {
+		return nil, err
+	}
+	// Recipient sessions stored in clear are refused with keys: drop them.
+	if n, err := sg.PurgeClearSessions(ctx); err != nil {
+		return nil, fmt.Errorf("server: purging recipient sessions stored in clear: %w", err)
+	} else if n > 0 {
+		o.logger.InfoContext(ctx, "removed recipient sessions stored in clear", "sessions", n)
+	}
+	return sg, nil
 }
 
 // openHTTP builds the API router with its handlers and OpenAPI document,

@@ -90,3 +90,27 @@ func (s *sealedStore) SessionByHash(ctx context.Context, hash [32]byte) (Session
 	ss.Email = string(pt)
 	return ss, nil
 }
+
+// A ClearSessionPurger deletes the sessions whose e-mail address is
+// stored in clear (neither empty nor sealed) and returns how many it
+// deleted. Both drivers implement it.
+type ClearSessionPurger interface {
+	PurgeClearSessions(ctx context.Context) (int, error)
+}
+
+// PurgeClearSessions deletes, when the service has keys ([Config.Keys]),
+// the recipient sessions stored in clear before it had them: such a
+// session is refused anyway ([ErrUnsealedSession]; its recipient
+// authenticates again), and its address must not stay at rest. It
+// returns how many it deleted; without keys it does nothing. The server
+// runs it at start.
+func (s *Service) PurgeClearSessions(ctx context.Context) (int, error) {
+	if s.cfg.Keys == nil {
+		return 0, nil
+	}
+	p, ok := s.rawStore.(ClearSessionPurger)
+	if !ok {
+		return 0, errors.New("signing: the store cannot purge sessions stored in clear")
+	}
+	return p.PurgeClearSessions(ctx)
+}

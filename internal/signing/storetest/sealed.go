@@ -3,6 +3,7 @@ package storetest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 
@@ -53,12 +54,31 @@ func RunSealed(t *testing.T, open func(t *testing.T) (signing.Store, Dump)) {
 			t.Errorf("copy %d: session opened with another recipient's address: %+v", i, got)
 		}
 	}
-	// A session stored in clear is refused.
+	// A session stored in clear is refused, and purged.
 	plain := session("d", "env_1", "r1", base)
+	rand.Read(b)
+	plain.Email = "marker-" + hex.EncodeToString(b) + "@example.com"
 	if err := s.CreateSession(ctx, plain); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := sealed.SessionByHash(ctx, plain.Hash); err == nil {
 		t.Error("a session stored in clear was read")
 	}
+	p, ok := s.(signing.ClearSessionPurger)
+	if !ok {
+		t.Fatal("the driver is no ClearSessionPurger")
+	}
+	if n, err := p.PurgeClearSessions(ctx); err != nil || n != 1 {
+		t.Fatalf("PurgeClearSessions = %d, %v; want 1", n, err)
+	}
+	if _, err := s.SessionByHash(ctx, plain.Hash); !errors.Is(err, signing.ErrNoRecord) {
+		t.Fatalf("purged session: %v, want ErrNoRecord", err)
+	}
+	if got, err := sealed.SessionByHash(ctx, ss.Hash); err != nil || got.Email != addr {
+		t.Fatalf("sealed session after the purge: %+v, %v", got, err)
+	}
+	if n, err := p.PurgeClearSessions(ctx); err != nil || n != 0 {
+		t.Fatalf("second PurgeClearSessions = %d, %v; want 0", n, err)
+	}
+	secretscan.Check(t, dump(t), addr, plain.Email)
 }
