@@ -235,6 +235,16 @@ func TestQuickstart(t *testing.T) {
 			t.Errorf("%s: %v, %v (want 0600)", m, st, err)
 		}
 	}
+	// Nothing of the messages is in clear; signet outbox opens them.
+	for _, m := range mails {
+		if b, _ := os.ReadFile(m); bytes.Contains(b, []byte("@example.com")) || bytes.Contains(b, []byte("code is")) {
+			t.Errorf("%s holds a message in clear", m)
+		}
+	}
+	code, out, errOut := signetRun(t, "outbox", "--data", filepath.Join(dir, "data"), "--to", quickstartSigners[0].email)
+	if code != 0 || !strings.Contains(out, "To: "+quickstartSigners[0].email) || !strings.Contains(out, "code is") || strings.Contains(out, quickstartSigners[1].email) {
+		t.Errorf("signet outbox --to %s: exit %d\n%s%s", quickstartSigners[0].email, code, out, errOut)
+	}
 	if code, out, _ := signetRun(t, "verify", "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf")); code != 0 {
 		t.Errorf("verify of the quickstart output: exit %d\n%s", code, out)
 	}

@@ -25,6 +25,7 @@ Usage:
   signet pki serve|issue-signer|revoke      run the internal CA, OCSP, CRLs and TSA
   signet migrate --from DIR --to URL        copy a data directory into PostgreSQL and verify it
   signet access review --tenant ID          export every principal with roles, grants, last use, MFA
+  signet outbox [--to ADDRESS]              read the e-mails written without an SMTP server
 
 Run "signet COMMAND -h" for a command's flags.
 `
@@ -56,6 +57,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"serve":      cmdServe,
 		"migrate":    cmdMigrate,
 		"access":     cmdAccess,
+		"outbox":     cmdOutbox,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

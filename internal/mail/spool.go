@@ -176,12 +176,28 @@ const (
 var ErrSpoolTooLarge = errors.New("mail: spool: outbox too large to read")
 
 // To returns the messages spooled in Dir to addr (compared without regard
-// to case), in the order of their file names: the order Send wrote them,
-// as long as the clock moved forward. A missing Dir holds no messages.
-// Files that are not spooled messages (not of the spool's suffix, .sealed
-// with Key and .eml without, hidden, not regular) are skipped; a message
-// file that does not open or parse is an error.
+// to case), in the order of their file names ([Spool.Messages]).
 func (s *Spool) To(addr string) ([]Message, error) {
+	all, err := s.Messages()
+	if err != nil {
+		return nil, err
+	}
+	var out []Message
+	for _, m := range all {
+		if strings.EqualFold(m.To, addr) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Messages returns every message spooled in Dir, in the order of their
+// file names: the order Send wrote them, as long as the clock moved
+// forward. A missing Dir holds no messages. Files that are not spooled
+// messages (not of the spool's suffix, .sealed with Key and .eml without,
+// hidden, not regular) are skipped; a message file that does not open or
+// parse is an error.
+func (s *Spool) Messages() ([]Message, error) {
 	ctx := context.Background()
 	entries, err := os.ReadDir(s.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -211,9 +227,7 @@ func (s *Spool) To(addr string) ([]Message, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w (file %s)", err, name)
 		}
-		if strings.EqualFold(m.To, addr) {
-			out = append(out, m)
-		}
+		out = append(out, m)
 	}
 	return out, nil
 }
