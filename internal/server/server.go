@@ -42,7 +42,15 @@ type options struct {
 	// configuration names (OIDC client secrets, the SMS gateway's
 	// token); nil reads none.
 	secret func(name string) string
+	// keyRing is the key ring WithKeyRing gives.
+	keyRing workflow.KeyRing
 }
+
+// WithKeyRing sets the key ring under which the workflow, signing and
+// identity stores seal their sensitive fields (each tenant's object
+// keys): the key custody's (keys/atrest) once the data directory provides
+// it, or a test's own.
+func WithKeyRing(k workflow.KeyRing) Option { return func(o *options) { o.keyRing = k } }
 
 // WithSecrets sets how the values of the environment variables that the
 // configuration names for secrets (identity.oidc[].client_secret_env,
@@ -127,9 +135,10 @@ type Server struct {
 	// service and the recipients' TOTP level share it.
 	identitySealer *datadir.Sealer
 	// keyRing seals what the stores hold at rest under each tenant's
-	// keys (workflow, signing and identity fields). It is nil until the
-	// key custody's KeyRing (keys/atrest) is wired here; the services
-	// then store those fields in clear.
+	// keys (workflow, signing and identity fields). It is nil unless
+	// given by [WithKeyRing] until the key custody's KeyRing
+	// (keys/atrest) is wired here; the services then store those fields
+	// in clear.
 	keyRing workflow.KeyRing
 	// outbox is the spool e-mail goes to without an SMTP server (nil
 	// with one).
@@ -182,7 +191,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: o.logger}
+	s := &Server{cfg: cfg, logger: o.logger, keyRing: o.keyRing}
 	s.backgroundCtx, s.stopBackground = context.WithCancel(context.Background())
 	if err := s.open(ctx, o, files); err != nil {
 		// What was opened so far is closed in reverse order.
