@@ -218,12 +218,15 @@ func TestQuickstart(t *testing.T) {
 		}
 	}
 	// The signers' links and codes came from the outbox: at least a link
-	// and a code per signer, owner-only.
+	// and a code per signer, owner-only, sealed (no .eml file in clear).
 	outbox := filepath.Join(dir, "data", "outbox")
 	if st, err := os.Stat(outbox); err != nil || st.Mode().Perm() != 0o700 {
 		t.Errorf("outbox: %v, %v (want a 0700 directory)", st, err)
 	}
-	mails, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	if clear, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(clear) != 0 {
+		t.Errorf("outbox holds messages in clear: %v", clear)
+	}
+	mails, _ := filepath.Glob(filepath.Join(outbox, "*.sealed"))
 	if len(mails) < 2*len(quickstartSigners) {
 		t.Errorf("outbox holds %d messages, want at least %d", len(mails), 2*len(quickstartSigners))
 	}
@@ -231,6 +234,16 @@ func TestQuickstart(t *testing.T) {
 		if st, err := os.Stat(m); err != nil || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v, %v (want 0600)", m, st, err)
 		}
+	}
+	// Nothing of the messages is in clear; signet outbox opens them.
+	for _, m := range mails {
+		if b, _ := os.ReadFile(m); bytes.Contains(b, []byte("@example.com")) || bytes.Contains(b, []byte("code is")) {
+			t.Errorf("%s holds a message in clear", m)
+		}
+	}
+	code, out, errOut := signetRun(t, "outbox", "--data", filepath.Join(dir, "data"), "--to", quickstartSigners[0].email)
+	if code != 0 || !strings.Contains(out, "To: "+quickstartSigners[0].email) || !strings.Contains(out, "code is") || strings.Contains(out, quickstartSigners[1].email) {
+		t.Errorf("signet outbox --to %s: exit %d\n%s%s", quickstartSigners[0].email, code, out, errOut)
 	}
 	if code, out, _ := signetRun(t, "verify", "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf")); code != 0 {
 		t.Errorf("verify of the quickstart output: exit %d\n%s", code, out)

@@ -19,7 +19,6 @@ import (
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/datadir"
-	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -151,7 +150,8 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 	step("sent envelope %s to %s, then %s", e.ID, quickstartSigners[0].email, quickstartSigners[1].email)
 
 	// 4. Each signer: link, code, view, consent, sign.
-	mb := &apiclient.Mailbox{Inbox: &mail.Spool{Dir: outbox}}
+	// The outbox's messages are sealed: the server's spool opens them.
+	mb := &apiclient.Mailbox{Inbox: srv.Outbox()}
 	for _, s := range quickstartSigners {
 		link, err := mb.Link(ctx, s.email, 1)
 		if err != nil {

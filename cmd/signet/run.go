@@ -27,6 +27,7 @@ Usage:
   signet backup keygen|create|verify|restore
                                             encrypted backups of a data directory
   signet access review --tenant ID          export every principal with roles, grants, last use, MFA
+  signet outbox [--to ADDRESS]              read the e-mails written without an SMTP server
 
 Run "signet COMMAND -h" for a command's flags.
 `
@@ -59,6 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"migrate":    cmdMigrate,
 		"access":     cmdAccess,
 		"backup":     cmdBackup,
+		"outbox":     cmdOutbox,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

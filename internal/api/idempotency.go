@@ -3,9 +3,13 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -62,6 +66,63 @@ type Idempotency struct {
 	// code), which an unkeyed hash would let a reader of the records
 	// search offline. The service sets a key derived from its master key.
 	HashKey []byte
+	// BodyKey, if set (32 bytes), seals each stored response body
+	// (AES-256-GCM, bound to the principal, the key and the request
+	// hash): a replayable response may name people (an envelope's
+	// recipients). The service sets a key derived from its master key.
+	// Bodies stored in clear before it was set still replay, until they
+	// expire.
+	BodyKey []byte
+}
+
+// sealedBodyPrefix starts a stored body sealed under [Idempotency.BodyKey].
+const sealedBodyPrefix = "SGB1"
+
+func (m *Idempotency) bodyAEAD() (cipher.AEAD, error) {
+	block, err := aes.NewCipher(m.BodyKey)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// bodyAD binds a sealed body to its record.
+func bodyAD(rec *IdempotencyRecord) []byte {
+	return []byte(strconv.Itoa(len(rec.Principal)) + ":" + rec.Principal + strconv.Itoa(len(rec.Key)) + ":" + rec.Key + string(rec.RequestHash[:]))
+}
+
+// sealBody returns body as stored: sealed with BodyKey if set.
+func (m *Idempotency) sealBody(rec *IdempotencyRecord, body []byte) ([]byte, error) {
+	if m.BodyKey == nil {
+		return body, nil
+	}
+	aead, err := m.bodyAEAD()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, len(sealedBodyPrefix)+aead.NonceSize(), len(sealedBodyPrefix)+aead.NonceSize()+len(body)+aead.Overhead())
+	copy(out, sealedBodyPrefix)
+	nonce := out[len(sealedBodyPrefix):]
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(out, nonce, body, bodyAD(rec)), nil
+}
+
+// openBody returns the body of a stored record.
+func (m *Idempotency) openBody(rec *IdempotencyRecord) ([]byte, error) {
+	rest, ok := bytes.CutPrefix(rec.Body, []byte(sealedBodyPrefix))
+	if m.BodyKey == nil || !ok {
+		return rec.Body, nil
+	}
+	aead, err := m.bodyAEAD()
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) < aead.NonceSize() {
+		return nil, errors.New("api: idempotency: sealed body truncated")
+	}
+	return aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], bodyAD(rec))
 }
 
 func (m *Idempotency) now() time.Time {
@@ -162,7 +223,14 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 						"; that response carried a secret, which is shown only once and not kept, so it cannot be replayed." +
 						" If it was lost, start again with a new Idempotency-Key (and revoke an API key whose secret was not received)."})
 			default:
-				replay(w, prev)
+				body, err := m.openBody(prev)
+				if err != nil {
+					WriteProblem(w, r, &Error{Kind: KindUnavailable, Detail: "the stored response does not open", Err: err})
+					return
+				}
+				p := *prev
+				p.Body = body
+				replay(w, &p)
 			}
 			return
 		}
@@ -194,7 +262,12 @@ func (m *Idempotency) Middleware(next http.Handler) http.Handler {
 		case cw.overflow:
 			return
 		default:
-			rec.Done, rec.Status, rec.Header, rec.Body = true, status, replayHeaders(cw.Header()), cw.buf.Bytes()
+			body, err := m.sealBody(&rec, cw.buf.Bytes())
+			if err != nil {
+				Logger(r.Context()).ErrorContext(r.Context(), "cannot seal idempotent response", "error", err.Error())
+				return
+			}
+			rec.Done, rec.Status, rec.Header, rec.Body = true, status, replayHeaders(cw.Header()), body
 		}
 		if err := m.Store.Complete(context.WithoutCancel(r.Context()), rec); err != nil {
 			Logger(r.Context()).ErrorContext(r.Context(), "cannot store idempotent response", "error", err.Error())

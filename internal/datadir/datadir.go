@@ -26,7 +26,7 @@
 //	DIR/pki/root.pem    the root CA certificate, the clients' trust anchor
 //	DIR/blobs/          documents by SHA-256 (internal/blob)
 //	DIR/tmp/            the seal's scratch space
-//	DIR/outbox/         e-mails written as files when no SMTP server is set
+//	DIR/outbox/         e-mails written as sealed files when no SMTP server is set
 //
 // The PKI roles of `signet serve` are in signet.db ([Dir.PKIRoles]);
 // `signet pki serve` keeps them in files instead ([PKIFiles]):

@@ -30,12 +30,15 @@ var serviceKeyLabels = [...]string{
 	"signet identity seal",
 	"signet idempotency request hashes",
 	"signet transport enrolment",
+	"signet outbox",
+	"signet idempotency bodies",
 }
 
 // A ServiceKey holds the service's secrets that derive from the master
 // key but are no key backend credential: the keys of recipients' code
-// hashes, of users' recovery code hashes, of the identity sealer and of
-// idempotency request hashes, and the enrolment key with which the api
+// hashes, of users' recovery code hashes, of the identity sealer, of
+// idempotency request hashes and bodies and of the outbox, and the
+// enrolment key with which the api
 // role obtains its transport certificate from the signer. The api role
 // of a split deployment holds it instead of the master key; a single
 // process derives it from the master key.

@@ -249,6 +249,28 @@ func (d *Dir) IdempotencyHashKey(ctx context.Context) ([]byte, error) {
 	return k.secrets[3], nil
 }
 
+// IdempotencyBodyKey returns the key that seals the response bodies the
+// idempotency records keep (api.Idempotency's BodyKey, 32 bytes),
+// derived from the master key.
+func (d *Dir) IdempotencyBodyKey(ctx context.Context) ([]byte, error) {
+	k, err := d.ServiceKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return k.secrets[6], nil
+}
+
+// OutboxKey returns the key under which the outbox's messages are sealed
+// (mail.Spool's Key, 32 bytes), derived from the master key: a copy of
+// the outbox alone reveals no link or code.
+func (d *Dir) OutboxKey(ctx context.Context) ([]byte, error) {
+	k, err := d.ServiceKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return k.secrets[5], nil
+}
+
 // IdentitySealer returns the sealer of users' second-factor secrets (TOTP
 // keys): AES-256-GCM under a key derived from the master key, the
 // caller's associated data (the tenant and user) bound to each value.

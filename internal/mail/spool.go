@@ -15,20 +15,85 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/signet-pki/signet/keys/dataseal"
 )
 
 // Spool is the Mailer of a server with no SMTP server configured: it
-// writes each message as an RFC 5322 file (.eml) into Dir, readable only by
-// the owner, so that a single-machine installation works with zero
+// writes each message as an RFC 5322 file into Dir, readable only by the
+// owner, so that a single-machine installation works with zero
 // configuration and its operator can hand links and codes over by other
-// means. Messages hold one-time codes and signing links: Dir must be as
-// private as the rest of the data directory, and a real deployment
+// means. Messages hold one-time codes and signing links: with Key set
+// (the server always sets it) each file is sealed ([keys/dataseal],
+// AES-256-GCM under a data key wrapped by Key, bound to the file's name),
+// named *.sealed, and only a holder of Key reads it; without Key, files
+// are clear .eml files, for tests and tools. A real deployment
 // configures SMTP instead.
 type Spool struct {
 	// Dir receives the messages; it is created (0700) if missing.
 	Dir string
+	// Key, if set, is the 32-byte key under which messages are sealed.
+	Key []byte
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+}
+
+// Suffixes of spooled message files: sealed, and in clear.
+const (
+	sealedSuffix = ".sealed"
+	clearSuffix  = ".eml"
+)
+
+// spoolAD binds a sealed message to the name of its file (without suffix).
+func spoolAD(base string) dataseal.AD {
+	return dataseal.AD{Tenant: "signet", Object: "outbox", Field: base}
+}
+
+func (s *Spool) kek() (dataseal.KEK, error) {
+	if len(s.Key) != 32 {
+		return nil, errors.New("mail: spool: the key must be 32 bytes")
+	}
+	return dataseal.NewAESKEK("1", s.Key), nil
+}
+
+func (s *Spool) suffix() string {
+	if s.Key != nil {
+		return sealedSuffix
+	}
+	return clearSuffix
+}
+
+// seal returns content sealed for the file base (+ suffix), or content
+// itself without Key.
+func (s *Spool) seal(ctx context.Context, base string, content []byte) ([]byte, error) {
+	if s.Key == nil {
+		return content, nil
+	}
+	kek, err := s.kek()
+	if err != nil {
+		return nil, err
+	}
+	b, err := dataseal.Seal(ctx, kek, spoolAD(base), content, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("mail: spool: %w", err)
+	}
+	return b, nil
+}
+
+// open reverses seal.
+func (s *Spool) open(ctx context.Context, base string, b []byte) ([]byte, error) {
+	if s.Key == nil {
+		return b, nil
+	}
+	kek, err := s.kek()
+	if err != nil {
+		return nil, err
+	}
+	pt, err := dataseal.Open(ctx, kek, spoolAD(base), b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadSpoolFile, err)
+	}
+	return pt, nil
 }
 
 var _ Mailer = (*Spool)(nil)
@@ -53,13 +118,24 @@ func (s *Spool) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("mail: spool: %w", err)
 	}
 	t := now().UTC()
-	name := filepath.Join(s.Dir, t.Format("20060102T150405.000000000Z")+"-"+hex.EncodeToString(id)+".eml")
+	base := t.Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(id)
+	content, err := s.seal(ctx, base, []byte(spoolFile(m, t)))
+	if err != nil {
+		return err
+	}
+	return s.write(base, content)
+}
+
+// write stores content as the file base + suffix (temporary name, fsync,
+// rename).
+func (s *Spool) write(base string, content []byte) error {
+	name := filepath.Join(s.Dir, base+s.suffix())
 	f, err := os.CreateTemp(s.Dir, ".spool-*")
 	if err != nil {
 		return fmt.Errorf("mail: spool: %w", err)
 	}
 	defer os.Remove(f.Name())
-	if _, err := f.WriteString(spoolFile(m, t)); err != nil {
+	if _, err := f.Write(content); err != nil {
 		f.Close()
 		return fmt.Errorf("mail: spool: %w", err)
 	}
@@ -100,11 +176,29 @@ const (
 var ErrSpoolTooLarge = errors.New("mail: spool: outbox too large to read")
 
 // To returns the messages spooled in Dir to addr (compared without regard
-// to case), in the order of their file names: the order Send wrote them,
-// as long as the clock moved forward. A missing Dir holds no messages.
-// Files that are not spooled messages (no .eml suffix, hidden, not
-// regular) are skipped; a .eml file that does not parse is an error.
+// to case), in the order of their file names ([Spool.Messages]).
 func (s *Spool) To(addr string) ([]Message, error) {
+	all, err := s.Messages()
+	if err != nil {
+		return nil, err
+	}
+	var out []Message
+	for _, m := range all {
+		if strings.EqualFold(m.To, addr) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// Messages returns every message spooled in Dir, in the order of their
+// file names: the order Send wrote them, as long as the clock moved
+// forward. A missing Dir holds no messages. Files that are not spooled
+// messages (not of the spool's suffix, .sealed with Key and .eml without,
+// hidden, not regular) are skipped; a message file that does not open or
+// parse is an error.
+func (s *Spool) Messages() ([]Message, error) {
+	ctx := context.Background()
 	entries, err := os.ReadDir(s.Dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -118,22 +212,68 @@ func (s *Spool) To(addr string) ([]Message, error) {
 	var out []Message
 	for _, e := range entries { // os.ReadDir sorts by name
 		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || !strings.HasSuffix(name, ".eml") {
+		base, ok := strings.CutSuffix(name, s.suffix())
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || !ok {
 			continue
 		}
 		b, err := readBounded(filepath.Join(s.Dir, name), maxSpoolFileSize)
 		if err != nil {
 			return nil, err
 		}
+		if b, err = s.open(ctx, base, b); err != nil {
+			return nil, fmt.Errorf("%w (file %s)", err, name)
+		}
 		m, err := ParseSpooled(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w (file %s)", err, name)
 		}
-		if strings.EqualFold(m.To, addr) {
-			out = append(out, m)
-		}
+		out = append(out, m)
 	}
 	return out, nil
+}
+
+// SealClear seals the clear .eml files of Dir (spooled before the spool
+// had a key) as Send would have with Key, removes them, and returns how
+// many it sealed. Without Key it does nothing. A missing Dir holds none.
+func (s *Spool) SealClear(ctx context.Context) (int, error) {
+	if s.Key == nil {
+		return 0, nil
+	}
+	entries, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("mail: spool: %w", err)
+	}
+	if len(entries) > maxSpoolFiles {
+		return 0, ErrSpoolTooLarge
+	}
+	n := 0
+	for _, e := range entries {
+		name := e.Name()
+		base, ok := strings.CutSuffix(name, clearSuffix)
+		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || !ok {
+			continue
+		}
+		b, err := readBounded(filepath.Join(s.Dir, name), maxSpoolFileSize)
+		if err != nil {
+			return n, err
+		}
+		sealed, err := s.seal(ctx, base, b)
+		clear(b)
+		if err != nil {
+			return n, err
+		}
+		if err := s.write(base, sealed); err != nil {
+			return n, err
+		}
+		if err := os.Remove(filepath.Join(s.Dir, name)); err != nil {
+			return n, fmt.Errorf("mail: spool: %w", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // Wait polls Dir until at least n messages to addr are spooled and

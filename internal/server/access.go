@@ -46,7 +46,7 @@ func (s *Server) openPeople(ctx context.Context, o options) (*people, [][]byte, 
 	}
 	p := &people{}
 	if p.login, err = login.New(login.Config{
-		Store: id, Sealer: s.identitySealer, Recorder: s.audit.log, Policy: s.policy, RecoveryKey: recoveryKey,
+		Store: id, Sealer: s.identitySealer, Keys: s.keyRing, Recorder: s.audit.log, Policy: s.policy, RecoveryKey: recoveryKey,
 		Passkeys: s.passkeys, OIDC: providers,
 		Issuer: "Signet", IdleTimeout: time.Duration(s.cfg.Identity.SessionIdle), AbsoluteTimeout: time.Duration(s.cfg.Identity.SessionAbsolute),
 		Now: o.now,

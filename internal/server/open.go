@@ -124,11 +124,21 @@ func (s *Server) openPublisher(signer note.Signer, o options) (*auditlog.Publish
 }
 
 // openMailer returns the SMTP mailer, or without an SMTP server the
-// outbox spool of the data directory.
-func (s *Server) openMailer(o options) (mail.Mailer, error) {
+// outbox spool of the data directory, whose messages are sealed under
+// the data directory's outbox key (and those spooled in clear by an
+// earlier version sealed now).
+func (s *Server) openMailer(ctx context.Context, o options) (mail.Mailer, error) {
 	c := s.cfg.SMTP
 	if c.Addr == "" {
-		return &mail.Spool{Dir: s.dir.Outbox(), Now: o.now}, nil
+		key, err := s.dir.OutboxKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		s.outbox = &mail.Spool{Dir: s.dir.Outbox(), Key: key, Now: o.now}
+		if _, err := s.outbox.SealClear(ctx); err != nil {
+			return nil, err
+		}
+		return s.outbox, nil
 	}
 	host, port, err := c.hostPort()
 	if err != nil {
@@ -192,7 +202,8 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		TempDir: tempDir, Now: o.now, Logger: o.logger, Locks: s.locks,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
 		Passkeys:      passkeys, Users: st.Identity,
-		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: s.identitySealer},
+		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: s.identitySealer, Keys: s.keyRing},
+		Keys: s.keyRing,
 	}
 	if gateway != nil {
 		cfg.SMS = gateway
@@ -209,10 +220,27 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	}
 	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
 		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger,
-		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil}); err != nil {
+		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil, Keys: s.keyRing}); err != nil {
 		return nil, err
 	}
-	return signing.New(cfg, s.workflow, notifier)
+	// Rows stored in clear (before the service had keys) are sealed
+	// before anything reads them: reads of such rows fail closed.
+	if n, err := s.workflow.SealStored(ctx); err != nil {
+		return nil, fmt.Errorf("server: sealing stored workflow fields: %w", err)
+	} else if n > 0 {
+		o.logger.InfoContext(ctx, "sealed workflow fields stored in clear", "rows", n)
+	}
+	sg, err := signing.New(cfg, s.workflow, notifier)
+	if err != nil {
+		return nil, err
+	}
+	// Recipient sessions stored in clear are refused with keys: drop them.
+	if n, err := sg.PurgeClearSessions(ctx); err != nil {
+		return nil, fmt.Errorf("server: purging recipient sessions stored in clear: %w", err)
+	} else if n > 0 {
+		o.logger.InfoContext(ctx, "removed recipient sessions stored in clear", "sessions", n)
+	}
+	return sg, nil
 }
 
 // openHTTP builds the API router with its handlers and OpenAPI document,
@@ -249,6 +277,10 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	if err != nil {
 		return err
 	}
+	idemBodyKey, err := s.dir.IdempotencyBodyKey(ctx)
+	if err != nil {
+		return err
+	}
 	s.handler = api.Chain(s.router, api.Stack{
 		Logger:  o.logger,
 		MaxBody: cfg.MaxUploadSize + 1<<20,
@@ -263,7 +295,7 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 			}},
 		Gate: &api.Gate{Router: s.router, Access: declared, Authorizer: s.people.authorizer,
 			SelfAuthenticated: selfAuthenticated, PendingAllowed: login.PendingAllowed},
-		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey},
+		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey, BodyKey: idemBodyKey},
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
 	s.https = &http.Server{

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -95,5 +96,48 @@ func TestAPIKeySecretNotAtRest(t *testing.T) {
 	secretscan.Check(t, dir, k.Secret)
 	if strings.Contains(r.logs.String(), k.Secret) {
 		t.Error("the secret reached the logs")
+	}
+}
+
+// TestIdempotentBodySealed: a response kept for replay under an
+// Idempotency-Key is stored sealed (its body names the tenant here; an
+// envelope's would name its recipients) and replays as it was sent.
+func TestIdempotentBodySealed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	r := start(t, dir, nil)
+	admin := r.bootstrapKey()
+	name := "marker-tenant-3f9a1c"
+	first := r.doIdem("/v1/tenants", admin, "create-acme", map[string]string{"name": name})
+	if first.status != http.StatusCreated || !strings.Contains(string(first.body), name) {
+		t.Fatalf("create tenant: %d %s", first.status, first.body)
+	}
+	again := r.doIdem("/v1/tenants", admin, "create-acme", map[string]string{"name": name})
+	if again.status != http.StatusCreated || !bytes.Equal(again.body, first.body) || again.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay: %d %s", again.status, again.body)
+	}
+	r.stop()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "signet.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	rows, err := db.QueryContext(t.Context(), "SELECT body FROM api_idempotency WHERE done = 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if bytes.Contains(b, []byte(name)) || bytes.Contains(b, []byte(`"name"`)) {
+			t.Errorf("stored body in clear: %q", b)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no stored response")
 	}
 }

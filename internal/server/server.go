@@ -18,6 +18,7 @@ import (
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity/passkey"
+	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys/remote"
 )
@@ -45,7 +46,15 @@ type options struct {
 	// configuration names (OIDC client secrets, the SMS gateway's
 	// token); nil reads none.
 	secret func(name string) string
+	// keyRing is the key ring WithKeyRing gives.
+	keyRing workflow.KeyRing
 }
+
+// WithKeyRing sets the key ring under which the workflow, signing and
+// identity stores seal their sensitive fields (each tenant's object
+// keys): the key custody's (keys/atrest) once the data directory provides
+// it, or a test's own.
+func WithKeyRing(k workflow.KeyRing) Option { return func(o *options) { o.keyRing = k } }
 
 // WithSecrets sets how the values of the environment variables that the
 // configuration names for secrets (identity.oidc[].client_secret_env,
@@ -132,9 +141,13 @@ type Server struct {
 	// service and the recipients' TOTP level share it.
 	identitySealer *datadir.Sealer
 	// keyRing gives the tenants' object keys under which stored data is
-	// sealed at rest (keys/atrest); nil seals nothing. The PKI seals its
-	// records of signer certificates with it.
+	// sealed at rest (keys/atrest): workflow, signing and identity
+	// fields, document contents and the PKI's records of signer
+	// certificates. nil seals nothing.
 	keyRing workflow.KeyRing
+	// outbox is the spool e-mail goes to without an SMTP server (nil
+	// with one).
+	outbox *mail.Spool
 	// background runs the workflow scheduler, certificate renewal and
 	// blob garbage collection started by Run; Shutdown cancels it and
 	// waits for them.
@@ -189,7 +202,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: o.logger}
+	s := &Server{cfg: cfg, logger: o.logger, keyRing: o.keyRing}
 	s.backgroundCtx, s.stopBackground = context.WithCancel(context.Background())
 	if err := s.open(ctx, o, files); err != nil {
 		// What was opened so far is closed in reverse order.
@@ -259,7 +272,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
-	mailer, err := s.openMailer(o)
+	mailer, err := s.openMailer(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -338,6 +351,11 @@ func (s *Server) bootstrap(ctx context.Context, terminal io.Writer) error {
 
 // Addr returns the HTTPS listener's address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Outbox returns the spool of sealed messages the server writes its
+// e-mail to when no SMTP server is configured (`signet quickstart` reads
+// its signers' links and codes there), or nil when one is.
+func (s *Server) Outbox() *mail.Spool { return s.outbox }
 
 // PKIAddr returns the plain-HTTP PKI listener's address.
 func (s *Server) PKIAddr() net.Addr { return s.pkiLn.Addr() }

@@ -57,7 +57,9 @@ func revoked() error {
 // they end at once on every node that shares it.
 func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
 	ss, err := s.cfg.Store.SessionByHash(ctx, hash)
-	if errors.Is(err, ErrNoRecord) {
+	// A session stored in clear before the service had keys is refused
+	// like a missing one: the recipient authenticates again.
+	if errors.Is(err, ErrNoRecord) || errors.Is(err, ErrUnsealedSession) {
 		return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
 	}
 	if err != nil {

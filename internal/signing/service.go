@@ -267,6 +267,9 @@ func (c Config) withDefaults() Config {
 	if c.Rand == nil {
 		c.Rand = rand.Reader
 	}
+	if c.Keys != nil {
+		c.Store = SealStore(c.Store, c.Keys, rand.Reader)
+	}
 	return c
 }
 
@@ -274,18 +277,22 @@ func (c Config) withDefaults() Config {
 // configuration with its defaults, the logger and the source of tokens
 // and codes.
 type base struct {
-	cfg  Config
-	log  *slog.Logger
-	rand *lockedReader
+	cfg Config
+	// rawStore is Config.Store as given; cfg.Store is it sealed
+	// ([SealStore]) when Config.Keys is set.
+	rawStore Store
+	log      *slog.Logger
+	rand     *lockedReader
 }
 
 func newBase(cfg Config) base {
+	raw := cfg.Store
 	cfg = cfg.withDefaults()
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return base{cfg: cfg, log: log, rand: &lockedReader{r: cfg.Rand}}
+	return base{cfg: cfg, rawStore: raw, log: log, rand: &lockedReader{r: cfg.Rand}}
 }
 
 // lockedReader serializes reads of a source of randomness that may not be

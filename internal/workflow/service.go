@@ -51,7 +51,8 @@ type Config struct {
 	Blobs blob.Store
 	// Keys seals what is stored at rest under the owning tenant's keys
 	// (nil: nothing is sealed, for tests and single-purpose tools; the
-	// service always sets it).
+	// service always sets it): documents' names and envelopes' free-text
+	// fields ([SealDocuments], [SealEnvelopes]).
 	Keys KeyRing
 	// Audit records every state change; a failure to record fails the
 	// change (fail closed).
@@ -115,8 +116,12 @@ func (c *Config) Validate() error {
 type Service struct {
 	cfg    Config
 	randMu sync.Mutex
-	locks  Locker
-	log    *slog.Logger
+	// rawDocs and rawEnvs are the stores as configured; cfg holds them
+	// wrapped by [SealDocuments] and [SealEnvelopes] when Keys is set.
+	rawDocs DocumentStore
+	rawEnvs EnvelopeStore
+	locks   Locker
+	log     *slog.Logger
 
 	// turns carries the ids of envelopes whose next recipients are to be
 	// notified, to the notifiers [Service.Run] starts (see notifyLater).
@@ -157,7 +162,12 @@ func New(cfg Config) (*Service, error) {
 	if locks == nil {
 		locks = cluster.NewLocalLocks()
 	}
-	return &Service{cfg: cfg, log: log, locks: locks, turns: make(chan string, turnQueue),
+	rawDocs, rawEnvs := cfg.Documents, cfg.Envelopes
+	if cfg.Keys != nil {
+		cfg.Documents = SealDocuments(rawDocs, cfg.Keys, rand.Reader)
+		cfg.Envelopes = SealEnvelopes(rawEnvs, cfg.Keys, rand.Reader)
+	}
+	return &Service{cfg: cfg, rawDocs: rawDocs, rawEnvs: rawEnvs, log: log, locks: locks, turns: make(chan string, turnQueue),
 		checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
 }
 

@@ -116,7 +116,7 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, r, errBadLogin)
 		return
 	}
-	if err := s.cfg.Store.ClearFailures(ctx, keys[0]); err != nil {
+	if err := s.lockouts.ClearFailures(ctx, keys[0]); err != nil {
 		s.problem(w, r, fmt.Errorf("login: lockout: %w", err))
 		return
 	}
@@ -350,7 +350,7 @@ func (s *Service) mfaRecovery(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, fmt.Errorf("login: redeem recovery code: %w", err))
 		return
 	}
-	if err := s.cfg.Store.ClearFailures(ctx, key); err != nil {
+	if err := s.lockouts.ClearFailures(ctx, key); err != nil {
 		s.problem(w, r, fmt.Errorf("login: lockout: %w", err))
 		return
 	}

@@ -2,6 +2,9 @@ package login
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"net/http"
@@ -10,9 +13,11 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/identity"
 )
 
-// Lockout keys; the store keeps only their SHA-256.
+// Lockout keys. The store gets only their HMAC ([keyedLockouts]) and
+// keeps only its SHA-256.
 func accountKey(tenant, email string) string { return "login\x00" + tenant + "\x00" + email }
 func ipKey(ip string) string                 { return "login-ip\x00" + ip }
 func factorKey(tenant, user string) string   { return "mfa\x00" + tenant + "\x00" + user }
@@ -28,7 +33,7 @@ func (s *Service) locked(ctx context.Context, keys ...string) (time.Time, error)
 	now := s.cfg.Now()
 	var until time.Time
 	for _, k := range keys {
-		u, err := s.cfg.Store.LockedUntil(ctx, k)
+		u, err := s.lockouts.LockedUntil(ctx, k)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("login: lockout: %w", err)
 		}
@@ -70,7 +75,7 @@ func (s *Service) fail(ctx context.Context, r *http.Request, f failure) (time.Ti
 	}
 	var until time.Time
 	for _, k := range f.keys {
-		n, err := s.cfg.Store.RecordFailure(ctx, k, now, s.lockout.Window)
+		n, err := s.lockouts.RecordFailure(ctx, k, now, s.lockout.Window)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("login: lockout: %w", err)
 		}
@@ -82,7 +87,7 @@ func (s *Service) fail(ctx context.Context, r *http.Request, f failure) (time.Ti
 			continue
 		}
 		end := now.Add(s.lockout.Duration)
-		if err := s.cfg.Store.Lock(ctx, k, end); err != nil {
+		if err := s.lockouts.Lock(ctx, k, end); err != nil {
 			return time.Time{}, fmt.Errorf("login: lockout: %w", err)
 		}
 		until = end
@@ -108,4 +113,42 @@ func scopeOf(key string) string {
 		}
 	}
 	return "other"
+}
+
+// keyedLockouts gives the store, instead of each lockout key, its
+// HMAC-SHA256 (hex) under a key derived from [Config.RecoveryKey]: the
+// store's SHA-256 of a key naming a client IP or an e-mail address could
+// be reversed by hashing every address, its SHA-256 of the HMAC not
+// without the key.
+type keyedLockouts struct {
+	store identity.Lockouts
+	key   []byte
+}
+
+func newKeyedLockouts(store identity.Lockouts, recoveryKey []byte) keyedLockouts {
+	m := hmac.New(sha256.New, recoveryKey)
+	m.Write([]byte("signet lockout keys"))
+	return keyedLockouts{store: store, key: m.Sum(nil)}
+}
+
+func (k keyedLockouts) name(key string) string {
+	m := hmac.New(sha256.New, k.key)
+	m.Write([]byte(key))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (k keyedLockouts) RecordFailure(ctx context.Context, key string, at time.Time, window time.Duration) (int, error) {
+	return k.store.RecordFailure(ctx, k.name(key), at, window)
+}
+
+func (k keyedLockouts) Lock(ctx context.Context, key string, until time.Time) error {
+	return k.store.Lock(ctx, k.name(key), until)
+}
+
+func (k keyedLockouts) LockedUntil(ctx context.Context, key string) (time.Time, error) {
+	return k.store.LockedUntil(ctx, k.name(key))
+}
+
+func (k keyedLockouts) ClearFailures(ctx context.Context, key string) error {
+	return k.store.ClearFailures(ctx, k.name(key))
 }

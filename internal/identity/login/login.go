@@ -63,8 +63,13 @@ const (
 type Config struct {
 	// Store keeps users, credentials, sessions and lockout counters.
 	Store identity.Store
-	// Sealer seals TOTP secrets.
+	// Sealer seals TOTP secrets when Keys is nil, and opens those it
+	// sealed; it also seals what has no tenant's key (pending OIDC logins,
+	// passkey ceremonies).
 	Sealer Sealer
+	// Keys, if set, seals users' TOTP secrets under their object
+	// ([identity.UserObject]) of their tenant's keys ([TOTPKeys]).
+	Keys identity.KeyRing
 	// Recorder records the audit events; an action it cannot record
 	// fails.
 	Recorder auditlog.Recorder
@@ -118,6 +123,8 @@ type Service struct {
 	dummy   string // an argon2id hash of a random password
 	cookie  string
 	lockout LockoutPolicy
+	// lockouts is the store's lockout counters, keyed ([keyedLockouts]).
+	lockouts keyedLockouts
 }
 
 // New checks cfg, fills its defaults and returns the service. It
@@ -193,7 +200,8 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("login: RecoveryKey: %w", err)
 	}
-	s := &Service{cfg: cfg, codes: codes, cookie: cfg.CookieName, lockout: cfg.Lockout}
+	s := &Service{cfg: cfg, codes: codes, cookie: cfg.CookieName, lockout: cfg.Lockout,
+		lockouts: newKeyedLockouts(cfg.Store, cfg.RecoveryKey)}
 	if !cfg.Insecure {
 		s.cookie = "__Host-" + cfg.CookieName
 	}

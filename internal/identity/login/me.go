@@ -1,8 +1,11 @@
 package login
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/base32"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +19,7 @@ import (
 	"github.com/signet-pki/signet/internal/identity"
 	"github.com/signet-pki/signet/internal/identity/password"
 	"github.com/signet-pki/signet/internal/identity/totp"
+	"github.com/signet-pki/signet/keys/dataseal"
 )
 
 const methodTOTP = authz.MethodTOTP
@@ -29,8 +33,8 @@ func aad(u identity.User) []byte {
 	return []byte("signet totp " + strconv.Itoa(len(u.Tenant)) + ":" + u.Tenant + "|" + u.ID)
 }
 
-func (s *Service) sealKey(u identity.User, k totp.Key) ([]byte, error) {
-	return SealTOTPKey(s.cfg.Sealer, u, k)
+func (s *Service) sealKey(ctx context.Context, u identity.User, k totp.Key) ([]byte, error) {
+	return TOTPKeys{Sealer: s.cfg.Sealer, Keys: s.cfg.Keys}.SealTOTP(ctx, u, k)
 }
 
 // SealTOTPKey seals k as u's TOTP secret with sealer, under associated
@@ -53,8 +57,8 @@ func SealTOTPKey(sealer Sealer, u identity.User, k totp.Key) ([]byte, error) {
 	return sealed, nil
 }
 
-func (s *Service) openKey(u identity.User, sealed []byte) (totp.Key, error) {
-	return OpenTOTPKey(s.cfg.Sealer, u, sealed)
+func (s *Service) openKey(ctx context.Context, u identity.User, sealed []byte) (totp.Key, error) {
+	return TOTPKeys{Sealer: s.cfg.Sealer, Keys: s.cfg.Keys}.OpenTOTP(ctx, u, sealed)
 }
 
 // OpenTOTPKey opens sealed, u's TOTP secret as this package seals it
@@ -69,6 +73,12 @@ func OpenTOTPKey(sealer Sealer, u identity.User, sealed []byte) (totp.Key, error
 	if err != nil {
 		return totp.Key{}, fmt.Errorf("login: open TOTP secret: %w", err)
 	}
+	return parseTOTPKey(plain)
+}
+
+// parseTOTPKey reads a TOTP key from the plaintext of a sealed secret
+// (version, algorithm, digits, secret), clearing plain if it is refused.
+func parseTOTPKey(plain []byte) (totp.Key, error) {
 	if len(plain) < 3 || plain[0] != sealedKeyVersion {
 		clear(plain)
 		return totp.Key{}, errors.New("login: sealed TOTP secret of an unknown layout")
@@ -81,17 +91,75 @@ func OpenTOTPKey(sealer Sealer, u identity.User, sealed []byte) (totp.Key, error
 	return k, nil
 }
 
-// TOTPKeys opens users' sealed TOTP secrets with Sealer, the login
-// service's sealer, for other services that check a registered user's
-// TOTP code (the signing service's "totp" recipients): its OpenTOTP is
-// [OpenTOTPKey].
+// TOTPKeys seals and opens users' TOTP secrets as the login service does
+// (with its Sealer and Keys), also for other services that check a
+// registered user's TOTP code (the signing service's "totp" recipients).
+//
+// With Keys set, a secret is sealed with keys/dataseal under the user's
+// object ([identity.UserObject]) of their tenant, field "totp_secret",
+// and stored as "sealed:" followed by the value in base64url; shredding
+// the user's object makes it unreadable. Without Keys, and for secrets
+// stored before the service had keys, Sealer seals and opens them
+// ([SealTOTPKey], [OpenTOTPKey]).
 type TOTPKeys struct {
 	Sealer Sealer
+	Keys   identity.KeyRing
 }
 
-// OpenTOTP opens u's sealed TOTP secret ([OpenTOTPKey]).
-func (t TOTPKeys) OpenTOTP(_ context.Context, u identity.User, sealed []byte) (totp.Key, error) {
-	return OpenTOTPKey(t.Sealer, u, sealed)
+// keyringPrefix starts a TOTP secret sealed under the key ring.
+const keyringPrefix = "sealed:"
+
+// totpAD binds a TOTP secret sealed under the key ring to its tenant,
+// user and field.
+func totpAD(u identity.User) dataseal.AD {
+	return dataseal.AD{Tenant: u.Tenant, Object: identity.UserObject(u.ID), Field: "totp_secret"}
+}
+
+// SealTOTP seals k as u's TOTP secret.
+func (t TOTPKeys) SealTOTP(ctx context.Context, u identity.User, k totp.Key) ([]byte, error) {
+	if t.Keys == nil {
+		return SealTOTPKey(t.Sealer, u, k)
+	}
+	if err := k.Validate(); err != nil {
+		return nil, fmt.Errorf("login: TOTP secret: %w", err)
+	}
+	ad := totpAD(u)
+	kek, err := t.Keys.ObjectKEK(ctx, ad.Tenant, ad.Object, true)
+	if err != nil {
+		return nil, fmt.Errorf("login: key of %s: %w", ad.Object, err)
+	}
+	plain := append([]byte{sealedKeyVersion, byte(k.Algorithm), byte(k.Digits)}, k.Secret...)
+	defer clear(plain)
+	b, err := dataseal.Seal(ctx, kek, ad, plain, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("login: seal TOTP secret: %w", err)
+	}
+	return []byte(keyringPrefix + base64.RawURLEncoding.EncodeToString(b)), nil
+}
+
+// OpenTOTP opens u's sealed TOTP secret, sealed under Keys or by Sealer.
+func (t TOTPKeys) OpenTOTP(ctx context.Context, u identity.User, sealed []byte) (totp.Key, error) {
+	enc, ok := bytes.CutPrefix(sealed, []byte(keyringPrefix))
+	if !ok {
+		return OpenTOTPKey(t.Sealer, u, sealed)
+	}
+	if t.Keys == nil {
+		return totp.Key{}, errors.New("login: a TOTP secret sealed under the key ring, and no key ring")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(string(enc))
+	if err != nil {
+		return totp.Key{}, errors.New("login: sealed TOTP secret is not base64url")
+	}
+	ad := totpAD(u)
+	kek, err := t.Keys.ObjectKEK(ctx, ad.Tenant, ad.Object, false)
+	if err != nil {
+		return totp.Key{}, fmt.Errorf("login: key of %s: %w", ad.Object, err)
+	}
+	plain, err := dataseal.Open(ctx, kek, ad, b)
+	if err != nil {
+		return totp.Key{}, fmt.Errorf("login: open TOTP secret: %w", err)
+	}
+	return parseTOTPKey(plain)
 }
 
 var errNoTOTP = &api.Error{Kind: api.KindConflict, Type: "no-totp", Detail: "no confirmed TOTP enrolment"}
@@ -116,7 +184,7 @@ func (s *Service) checkTOTP(r *http.Request, u identity.User, code string, confi
 	case !confirm && e.ConfirmedAt.IsZero():
 		return errNoTOTP
 	}
-	k, err := s.openKey(u, e.SealedSecret)
+	k, err := s.openKey(ctx, u, e.SealedSecret)
 	if err != nil {
 		return err
 	}
@@ -136,7 +204,7 @@ func (s *Service) checkTOTP(r *http.Request, u identity.User, code string, confi
 		}
 		return errBadCode
 	}
-	if err := s.cfg.Store.ClearFailures(ctx, key); err != nil {
+	if err := s.lockouts.ClearFailures(ctx, key); err != nil {
 		return fmt.Errorf("login: lockout: %w", err)
 	}
 	return nil
@@ -182,7 +250,7 @@ func (s *Service) beginTOTP(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, fmt.Errorf("login: provisioning URI: %w", err))
 		return
 	}
-	sealed, err := s.sealKey(u, k)
+	sealed, err := s.sealKey(ctx, u, k)
 	if err != nil {
 		s.problem(w, r, err)
 		return
@@ -402,7 +470,7 @@ func (s *Service) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.problem(w, r, fmt.Errorf("login: store password: %w", err))
 		return
 	}
-	if err := s.cfg.Store.ClearFailures(ctx, keys[0]); err != nil {
+	if err := s.lockouts.ClearFailures(ctx, keys[0]); err != nil {
 		s.problem(w, r, fmt.Errorf("login: lockout: %w", err))
 		return
 	}

@@ -418,7 +418,7 @@ func (s *Service) assertFinish(w http.ResponseWriter, r *http.Request, purpose s
 		s.problem(w, r, passkeyError(err))
 		return
 	}
-	if err := s.cfg.Store.ClearFailures(ctx, factorKey(u.Tenant, u.ID)); err != nil {
+	if err := s.lockouts.ClearFailures(ctx, factorKey(u.Tenant, u.ID)); err != nil {
 		s.problem(w, r, fmt.Errorf("login: lockout: %w", err))
 		return
 	}

@@ -166,3 +166,18 @@ func texts(rows pgx.Rows, err error) ([]string, error) {
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
+
+// TestSealed runs the suite's check of sealed sessions: the dump is every
+// row of every table of the database in text form (pgtest.Dump).
+func TestSealed(t *testing.T) {
+	storetest.RunSealed(t, func(t *testing.T) (signing.Store, storetest.Dump) {
+		owner, _ := pgtest.NewDatabase(t)
+		return newStore(t, pgtest.Pool(t, owner)), func(t *testing.T) string {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "dump.txt"), pgtest.Dump(t, owner), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}
+	})
+}

@@ -77,3 +77,12 @@ func TestRoundTripAcrossRestart(t *testing.T) {
 		t.Errorf("code state = %+v, %v", got, err)
 	}
 }
+
+// TestSealed runs the suite's check of sealed sessions: the dump is the
+// database file with its write-ahead log.
+func TestSealed(t *testing.T) {
+	storetest.RunSealed(t, func(t *testing.T) (signing.Store, storetest.Dump) {
+		dir := t.TempDir()
+		return open(t, filepath.Join(dir, "signet.db")), func(*testing.T) string { return dir }
+	})
+}

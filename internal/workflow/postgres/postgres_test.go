@@ -159,3 +159,22 @@ func TestMigrationRenamesEmailOTP(t *testing.T) {
 		t.Fatalf("after migration 201: envelope allow_link_only %v, recipient %+v", e.AllowLinkOnly, r)
 	}
 }
+
+// TestSealed runs the suite's checks of sealed fields: the dump is every
+// row of every table of the database in text form (pgtest.Dump).
+func TestSealed(t *testing.T) {
+	storetest.RunSealed(t, func(t *testing.T) (storetest.FieldsStore, storetest.Dump) {
+		owner, _ := pgtest.NewDatabase(t)
+		s, err := workflowpostgres.New(t.Context(), pgtest.Pool(t, owner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, func(t *testing.T) string {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "dump.txt"), pgtest.Dump(t, owner), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return dir
+		}
+	})
+}

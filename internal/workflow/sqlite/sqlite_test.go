@@ -74,3 +74,12 @@ func TestRoundTripAcrossRestart(t *testing.T) {
 		t.Fatalf("due after restart: %v %v", due, err)
 	}
 }
+
+// TestSealed runs the suite's checks of sealed fields: the dump is the
+// database file with its write-ahead log.
+func TestSealed(t *testing.T) {
+	storetest.RunSealed(t, func(t *testing.T) (storetest.FieldsStore, storetest.Dump) {
+		dir := t.TempDir()
+		return open(t, filepath.Join(dir, "signet.db")), func(*testing.T) string { return dir }
+	})
+}
