@@ -50,6 +50,15 @@ const (
 	AuditVerified          EventType = "audit.verified"
 )
 
+// Event types of encryption at rest (keys/atrest).
+const (
+	// DataShredded: an object's data key was destroyed (crypto-shredding
+	// of one document, envelope, session ...): what was sealed under it
+	// can no longer be read. The details name the object, never its
+	// content.
+	DataShredded EventType = "data.shredded"
+)
+
 // Event types of recipient one-time-code lockouts and link re-issues.
 const (
 	// RecipientLockedOut: repeated wrong one-time codes locked a
@@ -172,7 +181,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyRevoked: true, KeyDestroyed: true,
 		CertificateIssued: true, CertificateRevoked: true,
 		UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
-		TenantCreated: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
+		TenantCreated: true, TenantKeysShredded: true, DataShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
 		AuditExported: true, AuditVerified: true,
 		EnvelopeSubmitted: true, EnvelopeApproved: true, EnvelopeRejected: true,
 		AccessDenied: true, AccessStepUpRequired: true, AccessGranted: true, AccessBreakGlass: true,
