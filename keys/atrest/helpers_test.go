@@ -66,7 +66,7 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 // world is key custody and a data-key store shared by the nodes made
 // with node.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	master  []byte
 	keyMeta keys.Store
@@ -75,7 +75,7 @@ type world struct {
 	clock   *clock
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	mk := make([]byte, 32)
 	if _, err := rand.Read(mk); err != nil {
