@@ -25,6 +25,7 @@ import (
 	"github.com/signet-pki/signet/internal/mail/sms"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/ltv"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
@@ -138,6 +139,9 @@ func (s *Server) openMailer(o options) (mail.Mailer, error) {
 		Username: c.Username, Password: o.smtpPassword, RequireTLS: c.StartTLS})
 }
 
+// The keys at rest are the workflow's and the recipient side's key ring.
+var _ workflow.KeyRing = (*atrest.Service)(nil)
+
 // openSigning builds the envelope workflow and the recipient side
 // (links, codes, signatures, the completion seal) over the stores, the
 // PKI and the time-stamp authority: the built-in one, or the configured
@@ -184,6 +188,13 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		return nil, fmt.Errorf("server: identity.webauthn: %w", err)
 	}
 	s.passkeys = passkeys
+	// The keys at rest: what the workflow and the recipient side store
+	// is sealed under each object's data key, wrapped by its tenant's
+	// key in custody.
+	atRest, err := s.dir.AtRest(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cfg := signing.Config{
 		Store: st.Signing, Blobs: st.Blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
@@ -193,6 +204,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
 		Passkeys:      passkeys, Users: st.Identity,
 		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: s.identitySealer},
+		Keys: atRest,
 	}
 	if gateway != nil {
 		cfg.SMS = gateway
@@ -209,7 +221,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	}
 	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
 		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger,
-		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil}); err != nil {
+		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil, Keys: atRest}); err != nil {
 		return nil, err
 	}
 	return signing.New(cfg, s.workflow, notifier)
