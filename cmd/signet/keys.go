@@ -27,6 +27,8 @@ const keysUsage = `Usage:
   signet keys revoke ID [--version N] --reason keyCompromise
                      [--compromise-time RFC3339] [--data DIR]
   signet keys export-public ID [--version N] [--data DIR]
+  signet keys rotate-kek --tenant T [--data DIR]
+  signet keys rewrap [--tenant T] [--data DIR]
 
 DIR defaults to ./signet-data; only create makes a new key store there, the
 others refuse a DIR without one. A deployment on PostgreSQL is named by
@@ -34,6 +36,10 @@ others refuse a DIR without one. A deployment on PostgreSQL is named by
 configuration file of signet serve; its master key comes from
 $SIGNET_MASTER_KEY or DIR/master.key as on the nodes. Every operation is
 recorded in the audit log.
+rotate-kek gives a tenant's key of its data keys at rest a new version;
+rewrap re-wraps every data key (of one tenant, or of all) under its
+tenant key's active version, without touching any document, after which
+older versions may be destroyed.
 No command prints private key material.
 `
 
@@ -46,6 +52,8 @@ func cmdKeys(args []string, env *environment) error {
 		"rotate":        keysRotate,
 		"revoke":        keysRevoke,
 		"export-public": keysExportPublic,
+		"rotate-kek":    keysRotateKEK,
+		"rewrap":        keysRewrap,
 	}
 	if len(args) == 0 {
 		fmt.Fprint(env.stderr, keysUsage)
@@ -57,7 +65,7 @@ func cmdKeys(args []string, env *environment) error {
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		return usageErrorf("keys: unknown subcommand %q (want list, create, show, rotate, revoke or export-public)", args[0])
+		return usageErrorf("keys: unknown subcommand %q (want list, create, show, rotate, revoke, export-public, rotate-kek or rewrap)", args[0])
 	}
 	return sub(args[1:], env)
 }
