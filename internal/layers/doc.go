@@ -15,7 +15,9 @@
 //     Layers 1-2 only. auditlog/... does not import keys/... (the log
 //     records what custody did, it never holds keys), and keys/... does not
 //     import keyref (custody does not read the command line's key
-//     references).
+//     references). keys/atrest (the data keys at rest) is custody too: it
+//     implements the workflow's key ring without importing the workflow;
+//     internal/server checks that it fits.
 //
 //  3. PKI: pki/... (the roles a service runs, the CA, OCSP, CRL). Layers 1-3.
 //
