@@ -357,7 +357,8 @@ func (s *Service) ShredTenant(ctx context.Context, tenant string) error {
 	}
 	var errs []error
 	for _, k := range ks {
-		if k.Purpose == keys.PurposeDataKeyWrapping && (k.ID == e.KEKID || k.Label == KEKLabel) {
+		// k.Tenant is checked too: List reads "*" as every tenant.
+		if k.Tenant == tenant && k.Purpose == keys.PurposeDataKeyWrapping && (k.ID == e.KEKID || k.Label == KEKLabel) {
 			if err := s.discard(ctx, k.ID); err != nil {
 				errs = append(errs, fmt.Errorf("atrest: shred %s: key %s: %w", tenant, k.ID, err))
 			}

@@ -148,6 +148,13 @@ func TestShredTenantWithoutKey(t *testing.T) {
 	if got, err := m.Get(ctx, k.ID); err != nil || got.Versions[0].State != keys.StateDestroyed {
 		t.Fatalf("an unregistered key of the tenant: %+v %v", got, err)
 	}
+	// A tenant named "*" (which the key manager's List reads as every
+	// tenant) takes only its own keys with it.
+	objectKEK(t, s, "t4", "document:1", true)
+	if err := s.ShredTenant(ctx, "*"); err != nil {
+		t.Fatal(err)
+	}
+	objectKEK(t, w.node(atrest.Config{CacheSize: atrest.NoCache}), "t4", "document:1", false)
 	if err := s.ShredTenant(ctx, ""); err == nil {
 		t.Fatal("ShredTenant of an empty tenant accepted")
 	}
