@@ -29,6 +29,15 @@
 // the mark and is refused. [Store.UpdateWrapped] compares the stored
 // wrapped key in its WHERE clause, which PostgreSQL re-checks on the
 // latest row version after waiting for a concurrent update.
+//
+// # Deleted keys
+//
+// A deleted data key's row stays in its table's pages as a dead tuple
+// until VACUUM reclaims the space (autovacuum does, in time), and in the
+// server's write-ahead log until its segments are recycled. A shredded
+// object's wrapped key may therefore be read from the server's files for
+// a while; it still needs the tenant's key in custody to be of any use,
+// and a shredded tenant's key is destroyed.
 package postgres
 
 import (
