@@ -32,7 +32,10 @@ func cloneKey(k DataKey) DataKey {
 func (s *MemStore) InsertDataKey(_ context.Context, k DataKey) (DataKey, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.tenants[k.Tenant].Shredded {
+	switch e, ok := s.tenants[k.Tenant]; {
+	case !ok:
+		return DataKey{}, false, ErrNoTenantKEK
+	case e.Shredded:
 		return DataKey{}, false, ErrTenantShredded
 	}
 	id := Cursor{k.Tenant, k.Object}

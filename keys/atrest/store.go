@@ -67,10 +67,11 @@ const MaxPage = 1000
 type Store interface {
 	// InsertDataKey stores k unless its object already has a data key,
 	// and returns the stored row (k, or the one another writer stored
-	// first) and whether k was stored. It fails with ErrTenantShredded
-	// if the tenant is marked shredded: a writer racing a tenant's
-	// shredding either stores its key before the mark (and the
-	// shredding deletes it) or is refused.
+	// first) and whether k was stored. It fails with ErrNoTenantKEK if
+	// the tenant has no registry entry, and with ErrTenantShredded if
+	// the entry is marked shredded: a writer racing a tenant's shredding
+	// either stores its key before the mark returns (and the deletion
+	// that follows the mark removes it) or is refused.
 	InsertDataKey(ctx context.Context, k DataKey) (DataKey, bool, error)
 	// DataKey returns the data key of an object, or ErrNoKey.
 	DataKey(ctx context.Context, tenant, object string) (DataKey, error)

@@ -23,10 +23,10 @@
 // A data key is inserted with INSERT … ON CONFLICT DO NOTHING, so of
 // several nodes inserting one object's key one wins and every one reads
 // the winner's row. The insert first reads the tenant's registry entry
-// under a share lock (SELECT … FOR SHARE), which [Store.MarkTenantShredded]
-// must wait for: an insert racing a tenant's shredding either commits
-// before the mark (and the shredding deletes its row afterwards) or sees
-// the mark and is refused. [Store.UpdateWrapped] compares the stored
+// under a share lock (SELECT … FOR SHARE; a data key needs an entry),
+// which [Store.MarkTenantShredded] must wait for: an insert racing a
+// tenant's shredding either commits before the mark (and the shredding
+// deletes its row afterwards) or sees the mark and is refused. [Store.UpdateWrapped] compares the stored
 // wrapped key in its WHERE clause, which PostgreSQL re-checks on the
 // latest row version after waiting for a concurrent update.
 //
@@ -132,10 +132,12 @@ func (s *Store) InsertDataKey(ctx context.Context, k atrest.DataKey) (atrest.Dat
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.ReadCommitted}, func(tx pgx.Tx) error {
 		var shredded bool
 		err := tx.QueryRow(ctx, `SELECT shredded FROM atrest_tenants WHERE tenant = $1 FOR SHARE`, k.Tenant).Scan(&shredded)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return atrest.ErrNoTenantKEK
+		case err != nil:
 			return err
-		}
-		if shredded {
+		case shredded:
 			return atrest.ErrTenantShredded
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO atrest_data_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6)

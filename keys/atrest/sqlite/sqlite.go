@@ -102,10 +102,12 @@ func (s *Store) InsertDataKey(ctx context.Context, k atrest.DataKey) (atrest.Dat
 	err := s.pool.Tx(ctx, func(tx *sql.Tx) error {
 		var shredded bool
 		err := tx.QueryRowContext(ctx, `SELECT shredded FROM atrest_tenants WHERE tenant = ?`, k.Tenant).Scan(&shredded)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return atrest.ErrNoTenantKEK
+		case err != nil:
 			return err
-		}
-		if shredded {
+		case shredded:
 			return atrest.ErrTenantShredded
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO atrest_data_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?)

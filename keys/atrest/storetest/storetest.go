@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) DB) {
 		{"InsertRace", testInsertRace},
 		{"RegistryRace", testRegistryRace},
 		{"UpdateRace", testUpdateRace},
+		{"ShredRace", testShredRace},
 	} {
 		t.Run(c.name, func(t *testing.T) { c.fn(t, open(t)) })
 	}
@@ -70,8 +71,18 @@ func must(t *testing.T, what string, err error) {
 	}
 }
 
+// register gives tenant a registry entry (if it has none), which a data
+// key needs.
+func register(t *testing.T, s atrest.Store, tenant string) {
+	t.Helper()
+	_, _, err := s.InsertTenantKEK(t.Context(), atrest.TenantKEK{Tenant: tenant, KEKID: "k-" + tenant, Created: base})
+	must(t, "register "+tenant, err)
+}
+
+// insert inserts k, registering its tenant first.
 func insert(t *testing.T, s atrest.Store, k atrest.DataKey) {
 	t.Helper()
+	register(t, s, k.Tenant)
 	got, ok, err := s.InsertDataKey(t.Context(), k)
 	must(t, "insert "+k.Object, err)
 	if !ok || !same(got, k) {
@@ -85,6 +96,9 @@ func testDataKeys(t *testing.T, db DB) {
 		t.Fatalf("missing key: %v, want ErrNoKey", err)
 	}
 	k := key("t1", "document:1", 1)
+	if _, _, err := s.InsertDataKey(ctx, k); !errors.Is(err, atrest.ErrNoTenantKEK) {
+		t.Fatalf("a data key of an unregistered tenant: %v, want ErrNoTenantKEK", err)
+	}
 	insert(t, s, k)
 	got, err := s.DataKey(ctx, "t1", "document:1")
 	must(t, "get", err)
@@ -324,10 +338,10 @@ func testTwoNodes(t *testing.T, db DB) {
 	if _, err := db.B.DataKey(ctx, "t1", "a"); err != nil {
 		t.Fatalf("node B does not see node A's key: %v", err)
 	}
-	if _, _, err := db.A.InsertTenantKEK(ctx, atrest.TenantKEK{Tenant: "t1", KEKID: "kaaaa", Created: base}); err != nil {
+	if _, _, err := db.A.InsertTenantKEK(ctx, atrest.TenantKEK{Tenant: "t2", KEKID: "kaaaa", Created: base}); err != nil {
 		t.Fatal(err)
 	}
-	if e, err := db.B.TenantKEK(ctx, "t1"); err != nil || e.KEKID != "kaaaa" {
+	if e, err := db.B.TenantKEK(ctx, "t2"); err != nil || e.KEKID != "kaaaa" {
 		t.Fatalf("node B reads %+v %v", e, err)
 	}
 	if _, err := db.B.MarkTenantShredded(ctx, "t1", base); err != nil {
@@ -369,6 +383,7 @@ func race(db DB, fn func(s atrest.Store, i int)) {
 
 func testInsertRace(t *testing.T, db DB) {
 	ctx := t.Context()
+	register(t, db.A, "t1")
 	for round := range 5 {
 		object := fmt.Sprintf("document:%d", round)
 		var mu sync.Mutex
@@ -464,5 +479,72 @@ func testUpdateRace(t *testing.T, db DB) {
 	}
 	if ok != 1 {
 		t.Fatalf("%d compare-and-swap updates of one row succeeded", ok)
+	}
+}
+
+// testShredRace: writers on both nodes insert data keys of a tenant while
+// it is marked shredded and its keys deleted: once the mark returned,
+// every insert is refused, and none that succeeded survives the deletion
+// that follows the mark.
+func testShredRace(t *testing.T, db DB) {
+	ctx := t.Context()
+	register(t, db.A, "t1")
+	marked := make(chan struct{})
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for w, s := range []atrest.Store{db.A, db.B, db.A, db.B} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				after := false
+				select {
+				case <-marked:
+					after = true
+				default:
+				}
+				_, _, err := s.InsertDataKey(ctx, key("t1", fmt.Sprintf("w%d/%d", w, i), 1))
+				if errors.Is(err, atrest.ErrTenantShredded) {
+					return
+				}
+				if after {
+					if err == nil {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("writer %d stored a key after the mark returned", w))
+						mu.Unlock()
+						return
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	// Let the writers store some keys first.
+	for {
+		page, err := db.A.ListDataKeys(ctx, "t1", atrest.Cursor{}, 20)
+		must(t, "list", err)
+		if len(page) >= 20 {
+			break
+		}
+	}
+	_, err := db.B.MarkTenantShredded(ctx, "t1", base)
+	close(marked)
+	must(t, "mark", err)
+	_, err = db.B.DeleteTenantDataKeys(ctx, "t1")
+	must(t, "delete", err)
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(errors.Join(errs...))
+	}
+	page, err := db.A.ListDataKeys(ctx, "t1", atrest.Cursor{}, 10)
+	must(t, "list", err)
+	if len(page) != 0 {
+		t.Fatalf("%d keys of the shredded tenant survived, first %s", len(page), page[0].Object)
 	}
 }
