@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,5 +108,12 @@ func TestSameNamesAsSQLite(t *testing.T) {
 	}
 	if _, err := atrestpostgres.New(ctx, nil); err == nil {
 		t.Error("New without a database succeeded")
+	}
+	// A database migrated by a newer release is refused.
+	if _, err := pool.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (1201, 'newer', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := atrestpostgres.New(ctx, pool); !errors.Is(err, pgdb.ErrSchemaTooNew) {
+		t.Fatalf("New on a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }

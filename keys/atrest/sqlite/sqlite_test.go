@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -98,5 +99,12 @@ func TestMigrations(t *testing.T) {
 	}
 	if _, err := atrestsqlite.New(ctx, nil); err == nil {
 		t.Error("New without a database succeeded")
+	}
+	// A database migrated by a newer release is refused.
+	if _, err := p.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (1201, 'newer', '')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := atrestsqlite.New(ctx, p); !errors.Is(err, sqldb.ErrSchemaTooNew) {
+		t.Fatalf("New on a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }
