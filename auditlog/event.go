@@ -55,6 +55,15 @@ const (
 // retry records it again).
 const TenantDeleted EventType = "tenant.deleted"
 
+// Event types of encryption at rest (keys/atrest).
+const (
+	// DataShredded: an object's data key was destroyed (crypto-shredding
+	// of one document, envelope, session ...): what was sealed under it
+	// can no longer be read. The details name the object, never its
+	// content.
+	DataShredded EventType = "data.shredded"
+)
+
 // Event types of recipient one-time-code lockouts and link re-issues.
 const (
 	// RecipientLockedOut: repeated wrong one-time codes locked a
@@ -177,7 +186,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		KeyCreated: true, KeyUsed: true, KeyRotated: true, KeyRevoked: true, KeyDestroyed: true,
 		CertificateIssued: true, CertificateRevoked: true,
 		UserLoggedIn: true, AdminElevated: true, AdminPolicyChanged: true,
-		TenantCreated: true, TenantDeleted: true, TenantKeysShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
+		TenantCreated: true, TenantDeleted: true, TenantKeysShredded: true, DataShredded: true, APIKeyCreated: true, APIKeyRevoked: true,
 		AuditExported: true, AuditVerified: true,
 		EnvelopeSubmitted: true, EnvelopeApproved: true, EnvelopeRejected: true,
 		AccessDenied: true, AccessStepUpRequired: true, AccessGranted: true, AccessBreakGlass: true,

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// A SignerOption adjusts a signer returned by [Manager.Signer].
+// A SignerOption adjusts how a use of a key is recorded: by a signer
+// returned by [Manager.Signer], or by [Manager.Wrap] and [Manager.Unwrap].
 type SignerOption func(*signerOptions)
 
 type signerOptions struct {
@@ -19,6 +20,10 @@ type signerOptions struct {
 // AggregateUses makes a signer record its uses in blocks, for a key that
 // signs for anyone who asks (a time-stamp authority's, an OCSP
 // responder's): the audit log then grows with time, not with requests.
+// Given to [Manager.Wrap] or [Manager.Unwrap] it does the same for a
+// wrapping key that wraps and unwraps on every request (a tenant's key of
+// the data keys at rest); wraps and unwraps keep blocks of their own, so
+// that each event's "operation" detail names the uses it reserves.
 //
 // Every use is still covered by a key.used event recorded before it. One
 // event reserves a block of uses of the version for at most interval
@@ -43,15 +48,32 @@ func AggregateUses(interval time.Duration) SignerOption {
 	return func(o *signerOptions) { o.aggregate = interval }
 }
 
+// useOptions applies opts.
+func useOptions(opts []SignerOption) signerOptions {
+	var o signerOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
 // MaxUseBlock bounds the uses one key.used event of an [AggregateUses]
 // signer reserves.
 const MaxUseBlock = 1 << 16
 
 // useBlocks are the reserved blocks of recorded uses of aggregating
-// signers, by key version.
+// signers and wrapping calls, by operation and key version.
 type useBlocks struct {
 	mu sync.Mutex
-	m  map[reservedVersion]*useBlock
+	m  map[blockKey]*useBlock
+}
+
+// blockKey names the uses one block covers: one operation of one key
+// version.
+type blockKey struct {
+	op string
+	id string
+	n  int
 }
 
 // useBlock is the current block of one key version.
@@ -62,13 +84,13 @@ type useBlock struct {
 	until time.Time // end of the block
 }
 
-func (b *useBlocks) get(id string, n int) *useBlock {
+func (b *useBlocks) get(op, id string, n int) *useBlock {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.m == nil {
-		b.m = map[reservedVersion]*useBlock{}
+		b.m = map[blockKey]*useBlock{}
 	}
-	k := reservedVersion{id, n}
+	k := blockKey{op, id, n}
 	u := b.m[k]
 	if u == nil {
 		u = &useBlock{}
@@ -100,7 +122,7 @@ func (m *Manager) recordUse(ctx context.Context, s useSpec, k *Key, n int) error
 	if s.aggregate <= 0 {
 		return m.attempt(ctx, s.op, k, n, nil)
 	}
-	u := m.blocks.get(k.ID, n)
+	u := m.blocks.get(s.op, k.ID, n)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	now := m.now()

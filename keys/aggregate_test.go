@@ -146,3 +146,71 @@ func TestAggregatedUsesFailClosed(t *testing.T) {
 		t.Errorf("the events report %d uses, 4 were made", reported)
 	}
 }
+
+// TestAggregatedWrapUses: Wrap and Unwrap given AggregateUses record a
+// flood as a few key.used events, wraps and unwraps in blocks of their
+// own (each event's operation names the uses it reserves); without the
+// option every call is recorded; a revocation stops unwrapping at once
+// within a block; a block that cannot be recorded stops use.
+func TestAggregatedWrapUses(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := f.create(t, keys.CreateRequest{Purpose: keys.PurposeDataKeyWrapping})
+	f.rec.take()
+	agg := keys.AggregateUses(time.Minute)
+	var blob []byte
+	for i := range 500 {
+		b, err := f.m.Wrap(ctx, k.ID, []byte("data key"), []byte("object"), agg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			blob = b
+		}
+		if _, err := f.m.Unwrap(ctx, k.ID, blob, []byte("object"), agg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es := f.rec.take()
+	if len(es) > 20 {
+		t.Errorf("500 wraps and 500 unwraps made %d events", len(es))
+	}
+	reserved := map[string]int64{}
+	for _, e := range es {
+		if e.Type != auditlog.KeyUsed || e.Outcome != auditlog.OutcomeSuccess {
+			t.Fatalf("unexpected event %s %s", e.Type, e.Outcome)
+		}
+		n, err := strconv.ParseInt(e.Details["uses_reserved"], 10, 64)
+		if err != nil {
+			t.Fatalf("uses_reserved %q", e.Details["uses_reserved"])
+		}
+		reserved[e.Details["operation"]] += n
+	}
+	if reserved["wrap"] < 500 || reserved["unwrap"] < 500 || len(reserved) != 2 {
+		t.Errorf("the events reserve %v uses for 500 of each", reserved)
+	}
+
+	// Without the option: one event per call.
+	if _, err := f.m.Unwrap(ctx, k.ID, blob, []byte("object")); err != nil {
+		t.Fatal(err)
+	}
+	if es := f.rec.take(); len(es) != 1 || es[0].Details["uses_reserved"] != "" {
+		t.Errorf("an unwrap without the option made %v", ops(es))
+	}
+
+	// A revocation stops unwrapping within a block.
+	if _, err := f.m.Revoke(ctx, k.ID, 0, keys.ReasonSuperseded, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Unwrap(ctx, k.ID, blob, []byte("object"), agg); !errors.Is(err, keys.ErrState) {
+		t.Errorf("a revoked key unwrapped within its block: %v", err)
+	}
+
+	// A block that cannot be recorded: no wrap.
+	k2 := f.create(t, keys.CreateRequest{Purpose: keys.PurposeDataKeyWrapping})
+	f.rec.setRefuse(true)
+	if _, err := f.m.Wrap(ctx, k2.ID, []byte("data key"), nil, agg); !errors.Is(err, keys.ErrAudit) {
+		t.Fatalf("wrapped without a record: %v", err)
+	}
+	f.rec.setRefuse(false)
+}

@@ -21,10 +21,7 @@ import (
 // carries no context. Options may record uses in blocks instead
 // ([AggregateUses]).
 func (m *Manager) Signer(ctx context.Context, id string, purpose Purpose, opts ...SignerOption) (crypto.Signer, KeyVersionRef, error) {
-	var o signerOptions
-	for _, f := range opts {
-		f(&o)
-	}
+	o := useOptions(opts)
 	check := signingPurpose(purpose)
 	k, err := m.store.Get(ctx, id)
 	if err != nil {

@@ -22,9 +22,11 @@ func wrapAAD(id string, n int, aad []byte) []byte {
 // Wrap encrypts plaintext (a data key) under the active version of the
 // data-key-wrapping key id, binding aad. The blob records the version, so
 // [Manager.Unwrap] still opens it after rotations. Asking a signing key to
-// wrap fails with [ErrPurpose].
-func (m *Manager) Wrap(ctx context.Context, id string, plaintext, aad []byte) ([]byte, error) {
-	spec := useSpec{op: opWrap, purpose: purposeIs(PurposeDataKeyWrapping, opWrap), states: activeOnly, limited: true}
+// wrap fails with [ErrPurpose]. Each wrap is recorded as a key.used event
+// of its own, or in blocks with [AggregateUses].
+func (m *Manager) Wrap(ctx context.Context, id string, plaintext, aad []byte, opts ...SignerOption) ([]byte, error) {
+	spec := useSpec{op: opWrap, purpose: purposeIs(PurposeDataKeyWrapping, opWrap), states: activeOnly, limited: true,
+		aggregate: useOptions(opts).aggregate}
 	k, v, b, err := m.use(ctx, id, 0, spec)
 	if err != nil {
 		return nil, err
@@ -46,13 +48,15 @@ func (m *Manager) Wrap(ctx context.Context, id string, plaintext, aad []byte) ([
 
 // Unwrap decrypts a blob made by [Manager.Wrap] with key id. It works
 // with the active version and with rotated (decrypt-only) versions, not
-// with revoked or destroyed ones.
-func (m *Manager) Unwrap(ctx context.Context, id string, blob, aad []byte) ([]byte, error) {
+// with revoked or destroyed ones. Each unwrap is recorded as a key.used
+// event of its own, or in blocks with [AggregateUses].
+func (m *Manager) Unwrap(ctx context.Context, id string, blob, aad []byte, opts ...SignerOption) ([]byte, error) {
 	n, ct, err := ParseWrapped(blob)
 	if err != nil {
 		return nil, err
 	}
-	spec := useSpec{op: opUnwrap, purpose: purposeIs(PurposeDataKeyWrapping, opUnwrap), states: []State{StateActive, StateVerifyOnly}}
+	spec := useSpec{op: opUnwrap, purpose: purposeIs(PurposeDataKeyWrapping, opUnwrap), states: []State{StateActive, StateVerifyOnly},
+		aggregate: useOptions(opts).aggregate}
 	k, v, b, err := m.use(ctx, id, n, spec)
 	if err != nil {
 		return nil, err

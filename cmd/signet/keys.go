@@ -28,6 +28,8 @@ const keysUsage = `Usage:
                      [--compromise-time RFC3339] [--data DIR]
   signet keys export-public ID [--version N] [--data DIR]
   signet keys export-service-key --out FILE [--data DIR]
+  signet keys rotate-kek --tenant T [--data DIR]
+  signet keys rewrap [--tenant T] [--data DIR]
 
 DIR defaults to ./signet-data; only create makes a new key store there, the
 others refuse a DIR without one. A deployment on PostgreSQL is named by
@@ -38,6 +40,10 @@ recorded in the audit log.
 No command prints private key material. export-service-key writes the
 secrets the api role of a split deployment needs instead of the master key
 (signet serve --role api), derived from the master key; keep it as secret.
+rotate-kek gives a tenant's key of its data keys at rest a new version;
+rewrap re-wraps every data key (of one tenant, or of all) under its
+tenant key's active version, without touching any document, after which
+older versions may be destroyed.
 `
 
 // cmdKeys runs "signet keys SUBCOMMAND".
@@ -50,6 +56,8 @@ func cmdKeys(args []string, env *environment) error {
 		"revoke":             keysRevoke,
 		"export-public":      keysExportPublic,
 		"export-service-key": keysExportServiceKey,
+		"rotate-kek":         keysRotateKEK,
+		"rewrap":             keysRewrap,
 	}
 	if len(args) == 0 {
 		fmt.Fprint(env.stderr, keysUsage)
@@ -61,7 +69,7 @@ func cmdKeys(args []string, env *environment) error {
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		return usageErrorf("keys: unknown subcommand %q (want list, create, show, rotate, revoke, export-public or export-service-key)", args[0])
+		return usageErrorf("keys: unknown subcommand %q (want list, create, show, rotate, revoke, export-public, export-service-key, rotate-kek or rewrap)", args[0])
 	}
 	return sub(args[1:], env)
 }

@@ -6,7 +6,9 @@
 // so the layout is written down once:
 //
 //	DIR/signet.db       the service database: api, workflow, signing and
-//	                    PKI-role tables (sqldb migrations 100–499)
+//	                    PKI-role tables (sqldb migrations 100–499), and
+//	                    the wrapped data keys at rest (keys/atrest,
+//	                    1200–1209)
 //	DIR/audit.db        the audit log (auditlog/sqlite)
 //	DIR/audit.master    the secret the audit log's per-tenant HMAC and
 //	                    sealing keys derive from (0600)
@@ -54,6 +56,7 @@ import (
 	blobs3 "github.com/signet-pki/signet/internal/blob/s3"
 	"github.com/signet-pki/signet/internal/sqldb"
 	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/keys/soft"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
@@ -168,6 +171,7 @@ type Dir struct {
 	pkiRoles pki.Store
 	services *Services
 	db       *pgxpool.Pool
+	atRest   *atrest.Service
 }
 
 // Open returns the data directory at path. It creates and opens nothing

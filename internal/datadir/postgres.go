@@ -20,6 +20,7 @@ import (
 	"github.com/signet-pki/signet/internal/pgdb"
 	signingpostgres "github.com/signet-pki/signet/internal/signing/postgres"
 	workflowpostgres "github.com/signet-pki/signet/internal/workflow/postgres"
+	atrestpostgres "github.com/signet-pki/signet/keys/atrest/postgres"
 	keyspostgres "github.com/signet-pki/signet/keys/postgres"
 	"github.com/signet-pki/signet/keys/soft"
 	capostgres "github.com/signet-pki/signet/pki/ca/postgres"
@@ -60,6 +61,7 @@ func Migrations() [][]pgdb.Migration {
 		blobpostgres.Migrations,
 		secretMigrations,
 		identitypostgres.Migrations,
+		atrestpostgres.Migrations,
 	}
 }
 

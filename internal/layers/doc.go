@@ -19,6 +19,9 @@
 //     deployment, is custody too: it carries keys.Backend over mutual TLS,
 //     imports nothing above layer 2, and no backend (keys/soft,
 //     keys/pkcs11): the api role's backend carries calls, never material.
+//     references). keys/atrest (the data keys at rest) is custody too: it
+//     implements the workflow's key ring without importing the workflow;
+//     internal/server checks that it fits.
 //
 //  3. PKI: pki/... (the roles a service runs, the CA, OCSP, CRL). Layers 1-3.
 //

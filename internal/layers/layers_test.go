@@ -162,6 +162,10 @@ func TestCheck(t *testing.T) {
 				"e2e":                     {"internal/testpki"},
 				"internal/apiclient":      {"internal/mail", "internal/signing"},
 				"keys/storetest":          {"keys", "internal/testpki"},
+				"keys/atrest":             {"keys", "keys/dataseal", "auditlog"},
+				"keys/atrest/sqlite":      {"keys/atrest", "internal/sqldb"},
+				"keys/atrest/postgres":    {"keys/atrest", "internal/pgdb"},
+				"keys/atrest/storetest":   {"keys/atrest"},
 				"internal/pdf/pdftest":    {"internal/pdf"},
 				"auditlog/internal/batch": {"auditlog"},
 			},
@@ -176,6 +180,11 @@ func TestCheck(t *testing.T) {
 			name: "layer 2",
 			pkgs: map[string][]string{"internal/sqldb": {"pki/ca"}},
 			want: []string{`internal/sqldb imports pki/ca, breaking the rule "` + ruleLayer2 + `"`},
+		},
+		{
+			name: "keys at rest are custody, below the service that uses them",
+			pkgs: map[string][]string{"keys/atrest": {"internal/workflow"}},
+			want: []string{`keys/atrest imports internal/workflow, breaking the rule "` + ruleLayer2 + `"`},
 		},
 		{
 			name: "audit log without keys",

@@ -5,3 +5,8 @@ import "github.com/signet-pki/signet/internal/identity"
 // IdentityStore returns the server's identity store, so that tests can
 // set up users, grants and sessions without going through every login.
 func (s *Server) IdentityStore() identity.Store { return s.stores.Identity }
+
+// WithoutKeysAtRest makes the server store in clear what it otherwise
+// seals under the tenants' keys, as versions before encryption at rest
+// did, so that tests can make such a data directory.
+func WithoutKeysAtRest() Option { return func(o *options) { o.clearAtRest = true } }

@@ -25,6 +25,7 @@ import (
 	"github.com/signet-pki/signet/internal/mail/sms"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/ltv"
 	"github.com/signet-pki/signet/pki"
 	"github.com/signet-pki/signet/pki/ca"
@@ -148,6 +149,9 @@ func (s *Server) openMailer(ctx context.Context, o options) (mail.Mailer, error)
 		Username: c.Username, Password: o.smtpPassword, RequireTLS: c.StartTLS})
 }
 
+// The keys at rest are the workflow's and the recipient side's key ring.
+var _ workflow.KeyRing = (*atrest.Service)(nil)
+
 // openSigning builds the envelope workflow and the recipient side
 // (links, codes, signatures, the completion seal) over the stores, the
 // PKI and the time-stamp authority: the built-in one, or the configured
@@ -250,6 +254,11 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	s.router = api.NewRouter()
 	s.accounts = &accounts.Service{Tenants: s.stores.Tenants, Keys: s.stores.APIKeys, Tokens: s.stores.Tokens,
 		Recorder: s.audit.log, Provision: s.pki.provisionTenant, Now: o.now}
+	if s.atRest != nil {
+		// A deleted tenant's data keys are crypto-shredded: its KEK's
+		// versions are destroyed in custody.
+		s.accounts.ShredTenant = s.atRest.ShredTenant
+	}
 	(&accounts.Handler{Service: s.accounts}).Register(s.router)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
 	(&workflow.Handler{Service: s.workflow}).Register(s.router)

@@ -17,7 +17,6 @@ import (
 	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/workflow"
-	"github.com/signet-pki/signet/internal/workflow/storetest"
 )
 
 func marker(what string) string {
@@ -84,14 +83,14 @@ func atRest(t *testing.T, dir string) string {
 	return out
 }
 
-// TestSealedFieldsAtRest: a server given a key ring converts the workflow
-// rows an earlier start stored in clear, stores new ones sealed, and
+// TestSealedFieldsAtRest: a server converts the workflow rows that an
+// earlier version, without keys at rest, stored in clear, stores new ones sealed, and
 // serves them all; afterwards signet.db and the outbox hold none of the
 // planted markers (documents' names, subjects, messages, recipients'
 // names and addresses).
 func TestSealedFieldsAtRest(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	r := start(t, dir, nil)
+	r := start(t, dir, nil, server.WithoutKeysAtRest())
 	admin := r.bootstrapKey()
 	res := r.do("POST", "/v1/tenants", admin, map[string]string{"name": "Acme"})
 	var tn struct{ ID string }
@@ -106,8 +105,7 @@ func TestSealedFieldsAtRest(t *testing.T) {
 	oldEnv, oldDoc, ms := r.markedEnvelope(key.Secret)
 	r.stop()
 
-	keys := &storetest.KeyRing{}
-	r = start(t, dir, nil, server.WithKeyRing(keys))
+	r = start(t, dir, nil)
 	newEnv, newDoc, more := r.markedEnvelope(key.Secret)
 	for _, c := range []struct {
 		env, doc string

@@ -20,6 +20,7 @@ import (
 	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/keys/remote"
 )
 
@@ -46,15 +47,10 @@ type options struct {
 	// configuration names (OIDC client secrets, the SMS gateway's
 	// token); nil reads none.
 	secret func(name string) string
-	// keyRing is the key ring WithKeyRing gives.
-	keyRing workflow.KeyRing
+	// clearAtRest makes the server store what it seals in clear, as
+	// versions before encryption at rest did: tests only (export_test.go).
+	clearAtRest bool
 }
-
-// WithKeyRing sets the key ring under which the workflow, signing and
-// identity stores seal their sensitive fields (each tenant's object
-// keys): the key custody's (keys/atrest) once the data directory provides
-// it, or a test's own.
-func WithKeyRing(k workflow.KeyRing) Option { return func(o *options) { o.keyRing = k } }
 
 // WithSecrets sets how the values of the environment variables that the
 // configuration names for secrets (identity.oidc[].client_secret_env,
@@ -145,6 +141,9 @@ type Server struct {
 	// fields, document contents and the PKI's records of signer
 	// certificates. nil seals nothing.
 	keyRing workflow.KeyRing
+	// atRest is the key custody's key ring behind keyRing; it also
+	// crypto-shreds deleted tenants.
+	atRest *atrest.Service
 	// outbox is the spool e-mail goes to without an SMTP server (nil
 	// with one).
 	outbox *mail.Spool
@@ -202,7 +201,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: o.logger, keyRing: o.keyRing}
+	s := &Server{cfg: cfg, logger: o.logger}
 	s.backgroundCtx, s.stopBackground = context.WithCancel(context.Background())
 	if err := s.open(ctx, o, files); err != nil {
 		// What was opened so far is closed in reverse order.
@@ -261,6 +260,15 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	checkpointKey, err := s.dir.CheckpointSigner(ctx)
 	if err != nil {
 		return err
+	}
+	// The keys at rest: what the PKI, the workflow, the recipient side
+	// and the login service store is sealed under each object's data
+	// key, wrapped by its tenant's key in custody.
+	if !o.clearAtRest {
+		if s.atRest, err = s.dir.AtRest(ctx); err != nil {
+			return err
+		}
+		s.keyRing = s.atRest
 	}
 	if s.pki, err = openPKI(ctx, s.dir, s.audit.log, s.stores.Tenants, s.pkiURL(), o, s.keyRing); err != nil {
 		return err

@@ -65,6 +65,11 @@ func Migrate(ctx context.Context, db *sql.DB, ms []Migration) error {
 		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
 		return fmt.Errorf("sqlite: migrate: commit: %w", err)
 	}
+	// A migration may have set secure_delete for its own statements;
+	// the connection goes back to the setting of [OpenDB].
+	if _, err := conn.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
 	return nil
 }
 

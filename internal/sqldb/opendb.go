@@ -11,7 +11,11 @@ import (
 // OpenDB opens (creating if needed, mode 0600, as its -wal and -shm files)
 // the SQLite database at path the way every Signet schema uses it: WAL,
 // synchronous=FULL (a commit is durable when it returns), foreign keys on,
-// a 10 s busy timeout, IMMEDIATE write transactions, and one connection,
+// secure_delete on (deleted rows are overwritten with zeros, so that a
+// deleted secret, such as a shredded data key, does not linger in the
+// file's free space; the write-ahead log holds a page's older images until
+// it is checkpointed and reused), a 10 s busy timeout, IMMEDIATE write
+// transactions, and one connection,
 // so that writers queue in the process instead of spinning on SQLite's
 // lock. The caller applies its migrations
 // with [Migrate] and closes the database.
@@ -27,6 +31,7 @@ func OpenDB(ctx context.Context, path string) (*sql.DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "secure_delete(ON)")
 	q.Set("_txlock", "immediate")
 	return open(ctx, path, q, 1)
 }
@@ -66,6 +71,7 @@ func OpenReadDB(ctx context.Context, path string, conns int) (*sql.DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "secure_delete(ON)")
 	q.Set("_query_only", "1")
 	return open(ctx, path, q, conns)
 }
