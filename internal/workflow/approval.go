@@ -70,7 +70,7 @@ func (s *Service) Reject(ctx context.Context, a Actor, id, reason string, check 
 		if err := transit(e, ActionReject); err != nil {
 			return nil, err
 		}
-		return &change{action: ActionReject, reason: reason, audit: audit{typ: auditlog.EnvelopeRejected, reason: reason}}, nil
+		return &change{action: ActionReject, reason: reason, audit: audit{typ: auditlog.EnvelopeRejected, sensitive: freeText("reason", reason)}}, nil
 	})
 }
 

@@ -46,6 +46,9 @@ type audit struct {
 	outcome auditlog.Outcome
 	reason  string
 	details map[string]string
+	// sensitive are attributes the log keeps sealed, with only their
+	// keyed hash in the leaf: names and free text that people wrote.
+	sensitive map[string]string
 }
 
 // record records ev for actor a and returns the event id. An error means
@@ -73,19 +76,31 @@ func (s *Service) record(ctx context.Context, a Actor, ev audit) (string, error)
 		decision = "deny"
 	}
 	e := auditlog.Event{
-		ID:      id,
-		Type:    typ,
-		Tenant:  ev.tenant,
-		Actor:   auditlog.Actor{Kind: a.Kind, ID: a.ID, AuthMethods: a.AuthMethods, AuthStrength: a.AuthStrength},
-		Subject: ev.subject,
-		Request: auditlog.Request{CorrelationID: a.CorrelationID, ClientRequestID: a.ClientRequestID, IP: a.IP, UserAgent: a.UserAgent},
-		Outcome: outcome,
-		Reason:  ev.reason,
-		Policy:  auditlog.Policy{Decision: decision, Policy: "workflow"},
-		Details: details,
+		ID:        id,
+		Type:      typ,
+		Tenant:    ev.tenant,
+		Actor:     auditlog.Actor{Kind: a.Kind, ID: a.ID, AuthMethods: a.AuthMethods, AuthStrength: a.AuthStrength},
+		Subject:   ev.subject,
+		Request:   auditlog.Request{CorrelationID: a.CorrelationID, ClientRequestID: a.ClientRequestID, IP: a.IP, UserAgent: a.UserAgent},
+		Outcome:   outcome,
+		Reason:    ev.reason,
+		Policy:    auditlog.Policy{Decision: decision, Policy: "workflow"},
+		Details:   details,
+		Sensitive: ev.sensitive,
 	}
 	if err := s.cfg.Audit.Record(ctx, e); err != nil {
 		return "", withDetail(ErrAuditUnavailable, "the audit log could not record the action, so it was not carried out", fmt.Errorf("workflow: audit %s: %w", ev.typ, err))
 	}
 	return id, nil
+}
+
+// freeText returns the sensitive attribute key = text of an event, or
+// none for an empty text: what people write (reasons for declining,
+// voiding or rejecting) may name people or terms, so the audit log keeps
+// it sealed, like the stores do.
+func freeText(key, text string) map[string]string {
+	if text == "" {
+		return nil
+	}
+	return map[string]string{key: text}
 }

@@ -67,7 +67,8 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 				typ: auditlog.DocumentUploaded, tenant: a.Tenant,
 				subject: auditlog.Subject{DocumentSHA256: sha256Hex(data)},
 				outcome: auditlog.OutcomeDenied, reason: problemType(err),
-				details: map[string]string{"name": name, "size": strconv.Itoa(len(data))},
+				details:   map[string]string{"size": strconv.Itoa(len(data))},
+				sensitive: map[string]string{"name": name},
 			})
 		}
 		return nil, err
@@ -83,8 +84,9 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	d := &Document{ID: id, Tenant: a.Tenant, SHA256: sum, Size: size, Pages: info.Pages, Name: name, Created: s.now()}
 	if _, err := s.record(ctx, a, audit{
 		typ: auditlog.DocumentUploaded, tenant: a.Tenant,
-		subject: auditlog.Subject{DocumentSHA256: sum},
-		details: map[string]string{"document_id": id, "name": name, "size": strconv.FormatInt(size, 10), "pages": strconv.Itoa(info.Pages)},
+		subject:   auditlog.Subject{DocumentSHA256: sum},
+		details:   map[string]string{"document_id": id, "size": strconv.FormatInt(size, 10), "pages": strconv.Itoa(info.Pages)},
+		sensitive: map[string]string{"name": name},
 	}); err != nil {
 		return nil, err
 	}

@@ -305,7 +305,7 @@ func (s *Service) Void(ctx context.Context, a Actor, id, reason string) (*Envelo
 		e.Reason = reason
 		return &change{
 			action: ActionVoid, reason: reason,
-			audit:  audit{typ: auditlog.EnvelopeVoided, reason: reason},
+			audit:  audit{typ: auditlog.EnvelopeVoided, sensitive: freeText("reason", reason)},
 			notify: endNotifications(e, ""),
 		}, nil
 	})

@@ -209,7 +209,7 @@ func (s *Service) RecipientDeclined(ctx context.Context, a Actor, envelopeID, re
 		e.Reason = reason
 		return &change{
 			action: ActionDecline, reason: reason,
-			audit:  audit{typ: auditlog.RecipientDeclined, reason: reason, details: map[string]string{"recipient_id": r.ID}},
+			audit:  audit{typ: auditlog.RecipientDeclined, details: map[string]string{"recipient_id": r.ID}, sensitive: freeText("reason", reason)},
 			notify: endNotifications(e, r.ID),
 		}, nil
 	})
