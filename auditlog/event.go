@@ -26,6 +26,9 @@ const (
 	EnvelopeVoided         EventType = "envelope.voided"
 	EnvelopeStarted        EventType = "envelope.started"
 	EnvelopeExpired        EventType = "envelope.expired"
+	// EnvelopePurged: retention deleted a finished envelope and shredded
+	// the keys of its data; the event names its documents' hashes.
+	EnvelopePurged EventType = "envelope.purged"
 	RecipientViewed        EventType = "recipient.viewed"
 	RecipientAuthenticated EventType = "recipient.authenticated"
 	RecipientDeclined      EventType = "recipient.declined"
@@ -165,7 +168,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
 		EnvelopeCreated: true, EnvelopeSent: true, EnvelopeCompleted: true, EnvelopeVoided: true,
-		EnvelopeStarted: true, EnvelopeExpired: true,
+		EnvelopeStarted: true, EnvelopeExpired: true, EnvelopePurged: true,
 		RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true, RecipientConsented: true,
 		RecipientLockedOut: true, RecipientLinkReissued: true,
 		SignatureCreated: true, SignatureVerified: true,

@@ -58,6 +58,9 @@ type ContentStore interface {
 	// DeleteContent deletes tenant's content sha256 (deleting a missing
 	// one is not an error).
 	DeleteContent(ctx context.Context, tenant, sha256 string) error
+	// DocumentInUse reports whether an envelope of tenant that is not
+	// finished (completed, declined, voided or expired) has document id.
+	DocumentInUse(ctx context.Context, tenant, id string) (bool, error)
 	// DeleteDocument deletes tenant's document id unless an envelope of
 	// tenant that is not finished (completed, declined, voided or
 	// expired) has it, in which case it deletes nothing and reports

@@ -104,6 +104,19 @@ func (s *Store) DeleteContent(ctx context.Context, tenant, sha256 string) error 
 	return wrap(err)
 }
 
+// inUseQuery is the query of whether an unfinished envelope of tenant $2
+// has document $1.
+const inUseQuery = `SELECT EXISTS (SELECT 1 FROM workflow_envelope_documents v
+	JOIN workflow_envelopes e ON e.id = v.envelope_id
+	WHERE v.document_id = $1 AND e.tenant = $2 AND e.status NOT IN ` + finished + `)`
+
+// DocumentInUse implements [workflow.ContentStore].
+func (s *Store) DocumentInUse(ctx context.Context, tenant, id string) (bool, error) {
+	var used bool
+	err := s.pool.QueryRow(ctx, inUseQuery, id, tenant).Scan(&used)
+	return used, wrap(err)
+}
+
 // DeleteDocument implements [workflow.ContentStore]. The document row is
 // locked first, so that the check of the envelopes that have it and the
 // deletion see one state with respect to other deletions.
@@ -118,9 +131,7 @@ func (s *Store) DeleteDocument(ctx context.Context, tenant, id string) (bool, er
 		if err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM workflow_envelope_documents v
-			JOIN workflow_envelopes e ON e.id = v.envelope_id
-			WHERE v.document_id = $1 AND e.tenant = $2 AND e.status NOT IN `+finished+`)`, id, tenant).Scan(&inUse); err != nil {
+		if err := tx.QueryRow(ctx, inUseQuery, id, tenant).Scan(&inUse); err != nil {
 			return err
 		}
 		if inUse {

@@ -132,13 +132,26 @@ func (s *Store) DeleteContent(ctx context.Context, tenant, sha256 string) error 
 	})
 }
 
+// inUseQuery is the query of whether an unfinished envelope of tenant ?2 has
+// document ?1.
+const inUseQuery = `SELECT EXISTS (SELECT 1 FROM workflow_envelope_documents v
+	JOIN workflow_envelopes e ON e.id = v.envelope_id
+	WHERE v.document_id = ? AND e.tenant = ? AND e.status NOT IN ` + finished + `)`
+
+// DocumentInUse implements [workflow.ContentStore].
+func (s *Store) DocumentInUse(ctx context.Context, tenant, id string) (bool, error) {
+	var used bool
+	if err := s.pool.Reader().QueryRowContext(ctx, inUseQuery, id, tenant).Scan(&used); err != nil {
+		return false, fmt.Errorf("workflow/sqlite: %w", err)
+	}
+	return used, nil
+}
+
 // DeleteDocument implements [workflow.ContentStore].
 func (s *Store) DeleteDocument(ctx context.Context, tenant, id string) (bool, error) {
 	inUse := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM workflow_envelope_documents v
-			JOIN workflow_envelopes e ON e.id = v.envelope_id
-			WHERE v.document_id = ? AND e.tenant = ? AND e.status NOT IN `+finished+`)`, id, tenant).Scan(&inUse); err != nil {
+		if err := tx.QueryRowContext(ctx, inUseQuery, id, tenant).Scan(&inUse); err != nil {
 			return err
 		}
 		if inUse {

@@ -195,6 +195,14 @@ func testDeleteDocument(t *testing.T, s Store) {
 	done := envelope("t1", "env_2", base)
 	done.Status = workflow.StatusCompleted
 	insert(t, s, done)
+	for id, want := range map[string]bool{"doc_a": true, "doc_b": true, "doc_free": false, "doc_missing": false} {
+		if inUse, err := s.DocumentInUse(ctx, "t1", id); err != nil || inUse != want {
+			t.Errorf("DocumentInUse(t1, %s) = %v, %v; want %v", id, inUse, err, want)
+		}
+		if inUse, err := s.DocumentInUse(ctx, "t2", id); err != nil || inUse {
+			t.Errorf("DocumentInUse(t2, %s) = %v, %v; want false", id, inUse, err)
+		}
+	}
 	for _, id := range []string{"doc_a", "doc_b"} {
 		if inUse, err := s.DeleteDocument(ctx, "t1", id); err != nil || !inUse {
 			t.Fatalf("DeleteDocument(%s) of a sent envelope = %v, %v; want in use", id, inUse, err)
@@ -207,6 +215,9 @@ func testDeleteDocument(t *testing.T, s Store) {
 	e2.Version, e2.Status = 2, workflow.StatusVoided
 	if err := s.UpdateEnvelope(ctx, e2, 1, nil); err != nil {
 		t.Fatal(err)
+	}
+	if inUse, err := s.DocumentInUse(ctx, "t1", "doc_a"); err != nil || inUse {
+		t.Fatalf("DocumentInUse of a voided envelope's document = %v, %v", inUse, err)
 	}
 	for _, id := range []string{"doc_a", "doc_b"} {
 		if inUse, err := s.DeleteDocument(ctx, "t1", id); err != nil || inUse {
