@@ -17,18 +17,15 @@ type EventType string
 
 // The event types Signet records. [Event.Validate] rejects any other.
 const (
-	DocumentUploaded   EventType = "document.uploaded"
-	DocumentDownloaded EventType = "document.downloaded"
-	DocumentDeleted    EventType = "document.deleted"
-	EnvelopeCreated    EventType = "envelope.created"
-	EnvelopeSent       EventType = "envelope.sent"
-	EnvelopeCompleted  EventType = "envelope.completed"
-	EnvelopeVoided     EventType = "envelope.voided"
-	EnvelopeStarted    EventType = "envelope.started"
-	EnvelopeExpired    EventType = "envelope.expired"
-	// EnvelopePurged: retention deleted a finished envelope and shredded
-	// the keys of its data; the event names its documents' hashes.
-	EnvelopePurged         EventType = "envelope.purged"
+	DocumentUploaded       EventType = "document.uploaded"
+	DocumentDownloaded     EventType = "document.downloaded"
+	DocumentDeleted        EventType = "document.deleted"
+	EnvelopeCreated        EventType = "envelope.created"
+	EnvelopeSent           EventType = "envelope.sent"
+	EnvelopeCompleted      EventType = "envelope.completed"
+	EnvelopeVoided         EventType = "envelope.voided"
+	EnvelopeStarted        EventType = "envelope.started"
+	EnvelopeExpired        EventType = "envelope.expired"
 	RecipientViewed        EventType = "recipient.viewed"
 	RecipientAuthenticated EventType = "recipient.authenticated"
 	RecipientDeclined      EventType = "recipient.declined"
@@ -52,6 +49,11 @@ const (
 	AuditExported          EventType = "audit.exported"
 	AuditVerified          EventType = "audit.verified"
 )
+
+// EnvelopePurged: retention deleted a finished envelope and shredded the
+// keys of its data; the event names its documents' hashes, never their
+// content.
+const EnvelopePurged EventType = "envelope.purged"
 
 // Event types of recipient one-time-code lockouts and link re-issues.
 const (
