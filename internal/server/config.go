@@ -129,6 +129,17 @@ type Config struct {
 	// (allow_link_only) have recipients who prove nothing beyond holding
 	// their link. Off by default.
 	AllowLinkOnlyRecipients bool `json:"allow_link_only_recipients"`
+	// Retention says how long what Signet keeps is kept.
+	Retention RetentionConfig `json:"retention"`
+}
+
+// RetentionConfig is how long finished work is kept.
+type RetentionConfig struct {
+	// FinishedEnvelopes is how long envelopes are kept once completed,
+	// declined, voided or expired (zero, the default: forever). Older
+	// ones are purged and the keys of their data destroyed (see
+	// workflow.Config.Retention). At least 1 h when set.
+	FinishedEnvelopes Duration `json:"finished_envelopes"`
 }
 
 // Duration is a [time.Duration] written in JSON as a Go duration string,
@@ -382,6 +393,9 @@ func (c *Config) Validate() error {
 	}
 	if t := time.Duration(c.BlobGCGrace); t < 0 || (t > 0 && t < time.Minute) {
 		errs = append(errs, fmt.Errorf("blob_gc_grace %v is shorter than 1m: a request in flight could lose its blob", t))
+	}
+	if t := time.Duration(c.Retention.FinishedEnvelopes); t < 0 || (t > 0 && t < time.Hour) {
+		errs = append(errs, fmt.Errorf("retention.finished_envelopes %v is shorter than 1h", t))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)
