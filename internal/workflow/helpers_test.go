@@ -130,7 +130,7 @@ func (s *switchable) Record(ctx context.Context, e auditlog.Event) error {
 // directory, the filesystem blob store and the audit log on its memory
 // store.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	clock    *clock
 	store    *workflowsqlite.Store
@@ -155,7 +155,7 @@ func newEnv(t *testing.T) *env {
 
 // newEnvConfig is newEnv with the service configuration adjusted by
 // adjust (if not nil).
-func newEnvConfig(t *testing.T, adjust func(*workflow.Config)) *env {
+func newEnvConfig(t testing.TB, adjust func(*workflow.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -76,7 +76,7 @@ func (k *keyRing) wasShredded(tenant, object string) bool {
 
 // newSealedEnv is a test environment whose contents are sealed under
 // ring, with further adjustments.
-func newSealedEnv(t *testing.T, adjust func(*workflow.Config)) (*env, *keyRing) {
+func newSealedEnv(t testing.TB, adjust func(*workflow.Config)) (*env, *keyRing) {
 	ring := newKeyRing()
 	e := newEnvConfig(t, func(c *workflow.Config) {
 		c.Keys = ring
