@@ -5,8 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 
+	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/workflow"
 )
@@ -19,7 +22,8 @@ import (
 // padding), so that neither case finds its content already stored. The
 // upload includes the full PDF check, the audit record and the row; the
 // download reads the whole document through the reader the handler
-// serves, in 32 KiB reads (net/http's copy buffer).
+// serves, in 32 KiB reads (net/http's copy buffer), in process and as a
+// client receives it over HTTPS.
 func BenchmarkContent10MB(b *testing.B) {
 	var buf bytes.Buffer
 	if err := pdf.WriteSample(&buf, pdf.SampleOptions{Pages: 1, Title: "Benchmark", Padding: 10 << 20}); err != nil {
@@ -73,6 +77,29 @@ func BenchmarkContent10MB(b *testing.B) {
 				}
 			}
 		})
+		// The same download as a client sees it: GET .../content over
+		// HTTPS (TLS 1.3 on loopback) through the handler.
+		rt := api.NewRouter()
+		(&workflow.Handler{Service: e.svc}).Register(rt)
+		srv := httptest.NewTLSServer(testAuth(rt))
+		b.Run("download-https/"+name, func(b *testing.B) {
+			b.SetBytes(int64(len(doc)))
+			cp := make([]byte, 32<<10)
+			for b.Loop() {
+				req, _ := http.NewRequest("GET", srv.URL+"/v1/documents/"+d.ID+"/content", nil)
+				req.Header.Set("X-Test-Principal", "t1/key-t1/"+allActions)
+				resp, err := srv.Client().Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := io.CopyBuffer(discard{}, struct{ io.Reader }{resp.Body}, cp)
+				resp.Body.Close()
+				if err != nil || m != int64(len(doc)) || resp.StatusCode != http.StatusOK {
+					b.Fatalf("%d: read %d bytes: %v", resp.StatusCode, m, err)
+				}
+			}
+		})
+		srv.Close()
 	}
 }
 
