@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -56,31 +57,46 @@ func contentAD(tenant, sha, field string) dataseal.AD {
 	return dataseal.AD{Tenant: tenant, Object: ContentObject(sha), Field: field}
 }
 
-// storeContent stores data as a content of tenant and returns its SHA-256
-// and the function that releases the content's lock, which the caller
-// holds until a row references the content (so that no deletion shreds
-// it in between).
-func (s *Service) storeContent(ctx context.Context, tenant string, data []byte) (string, func(), error) {
+// storeContent stores data as a content of tenant and returns its
+// SHA-256, the content to insert with the document's row (nil without
+// [Config.Keys]: data is then a plain blob) and the function that
+// releases the content's lock, which the caller holds until the row
+// references the content (so that no deletion shreds it in between).
+func (s *Service) storeContent(ctx context.Context, tenant string, data []byte) (string, *Content, func(), error) {
 	if s.cfg.Keys == nil {
 		sum, _, err := s.cfg.Blobs.Put(ctx, &sliceReader{b: data})
-		return sum, func() {}, err
+		return sum, nil, func() {}, err
 	}
 	h := sha256.New()
 	h.Write(data)
 	sum := hex.EncodeToString(h.Sum(nil))
 	unlock, err := s.locks.Lock(ctx, contentLockKey(tenant, sum))
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	err = s.sealContent(ctx, tenant, sum, h, int64(len(data)), func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
+	c, err := s.sealContent(ctx, tenant, sum, h, int64(len(data)), &sliceReader{b: data}, nil)
 	if err != nil {
 		unlock()
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return sum, unlock, nil
+	return sum, c, unlock, nil
+}
+
+// discardContent shreds the data key of c, which storeContent stored for
+// an upload that then failed, unless c has a row (the upload reused a
+// stored content). Its ciphertext, unreadable, is left to garbage
+// collection. The caller holds the content's lock.
+func (s *Service) discardContent(ctx context.Context, c *Content) {
+	if c == nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	if _, err := s.contents.Content(ctx, c.Tenant, c.SHA256); !errors.Is(err, ErrNoRecord) {
+		return
+	}
+	if err := s.cfg.Keys.Shred(ctx, c.Tenant, ContentObject(c.SHA256)); err != nil {
+		s.log.WarnContext(ctx, "workflow: shredding the key of a failed upload's content failed", "content", c.SHA256, "error", err)
+	}
 }
 
 // sliceReader reads a slice without exposing it through WriterTo, so
@@ -99,66 +115,116 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// sealContent stores, as tenant's content sum, the plaintext that write
-// writes (size bytes, after which the SHA-256 state is h) sealed under the
-// content's data key, unless tenant has that content already, in which
-// case it refreshes its time. The caller holds the content's lock.
-func (s *Service) sealContent(ctx context.Context, tenant, sum string, h hash.Hash, size int64, write func(io.Writer) error) error {
+// sealContent returns tenant's content sum, stored: the stored row if
+// there is one (with Created set to now, for the caller to touch), else a
+// new one whose ciphertext it stores, sealing the plaintext read from src
+// (size bytes, after which the SHA-256 state is h) under the content's
+// data key; atEOF, if not nil, is called once src is read, and its error
+// stores nothing. The caller holds the content's lock and inserts the
+// row ([ContentStore.InsertDocumentContent], or putContent).
+func (s *Service) sealContent(ctx context.Context, tenant, sum string, h hash.Hash, size int64, src io.Reader, atEOF func() error) (*Content, error) {
 	now := s.now()
 	obj := ContentObject(sum)
 	if c, err := s.contents.Content(ctx, tenant, sum); err == nil {
 		if s.contentReadable(ctx, c) {
-			return s.contents.TouchContent(ctx, tenant, sum, now)
+			c.Created = now
+			return c, nil
 		}
 		// A content whose key is gone (a deletion interrupted between
 		// the shredding and the row's deletion) is replaced, unless
 		// something still names it: then it stays unreadable.
 		used, err := s.contents.ContentUsed(ctx, tenant, sum)
 		if err != nil {
-			return fmt.Errorf("workflow: content: %w", err)
+			return nil, fmt.Errorf("workflow: content: %w", err)
 		}
 		if used {
-			return fmt.Errorf("workflow: content %s of tenant %s cannot be read", sum, tenant)
+			return nil, fmt.Errorf("workflow: content %s of tenant %s cannot be read", sum, tenant)
 		}
 		if err := s.contents.DeleteContent(ctx, tenant, sum); err != nil {
-			return fmt.Errorf("workflow: content: %w", err)
+			return nil, fmt.Errorf("workflow: content: %w", err)
 		}
 	} else if !errors.Is(err, ErrNoRecord) {
-		return fmt.Errorf("workflow: content: %w", err)
+		return nil, fmt.Errorf("workflow: content: %w", err)
 	}
 	kek, err := s.cfg.Keys.ObjectKEK(ctx, tenant, obj, true)
 	if err != nil {
-		return fmt.Errorf("workflow: content key: %w", err)
+		return nil, fmt.Errorf("workflow: content key: %w", err)
 	}
 	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
 	if err != nil {
-		return fmt.Errorf("workflow: content digest state: %w", err)
+		return nil, fmt.Errorf("workflow: content digest state: %w", err)
 	}
 	sealedState, err := dataseal.Seal(ctx, kek, contentAD(tenant, sum, FieldSHA256State), state, rand.Reader)
 	clear(state)
 	if err != nil {
-		return fmt.Errorf("workflow: seal content: %w", err)
+		return nil, fmt.Errorf("workflow: seal content: %w", err)
 	}
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w, err := dataseal.NewWriter(ctx, kek, contentAD(tenant, sum, FieldPDF), pw, rand.Reader)
-		if err == nil {
-			err = write(w)
-			if cerr := w.Close(); err == nil {
-				err = cerr
+	sr := &sealingReader{src: src, atEOF: atEOF, chunk: make([]byte, dataseal.SegmentSize)}
+	if sr.w, err = dataseal.NewWriter(ctx, kek, contentAD(tenant, sum, FieldPDF), &sr.buf, rand.Reader); err != nil {
+		return nil, fmt.Errorf("workflow: seal content: %w", err)
+	}
+	name, _, err := s.cfg.Blobs.Put(ctx, sr)
+	if !sr.closed {
+		sr.w.Close() // forget the data key
+	}
+	if err != nil {
+		return nil, fmt.Errorf("workflow: store content: %w", err)
+	}
+	return &Content{Tenant: tenant, SHA256: sum, Blob: name, Size: size, State: sealedState, Created: now}, nil
+}
+
+// sealingReader yields the sealed stream of what it reads from src, a
+// segment at a time, as the blob store reads it: no goroutine, no more
+// than two segments in memory.
+type sealingReader struct {
+	src    io.Reader
+	atEOF  func() error
+	w      io.WriteCloser // writes the sealed stream into buf
+	buf    bytes.Buffer
+	chunk  []byte
+	closed bool
+	err    error
+}
+
+func (r *sealingReader) Read(p []byte) (int, error) {
+	for r.buf.Len() == 0 {
+		switch {
+		case r.err != nil:
+			return 0, r.err
+		case r.closed:
+			return 0, io.EOF
+		}
+		n, err := r.src.Read(r.chunk)
+		if n > 0 {
+			if _, werr := r.w.Write(r.chunk[:n]); werr != nil {
+				r.err = werr
+				continue
 			}
 		}
-		pw.CloseWithError(err)
-	}()
-	name, _, err := s.cfg.Blobs.Put(ctx, pr)
-	pr.CloseWithError(errors.New("workflow: content store stopped reading"))
-	<-done
-	if err != nil {
-		return fmt.Errorf("workflow: store content: %w", err)
+		switch {
+		case err == io.EOF:
+			if r.atEOF != nil {
+				if r.err = r.atEOF(); r.err != nil {
+					continue
+				}
+			}
+			r.closed = true
+			r.err = r.w.Close()
+		case err != nil:
+			r.err = err
+		}
 	}
-	if _, err := s.contents.InsertContent(ctx, &Content{Tenant: tenant, SHA256: sum, Blob: name, Size: size, State: sealedState, Created: now}); err != nil {
+	return r.buf.Read(p)
+}
+
+// putContent stores the row of c as sealContent returned it: a new one,
+// or the stored one touched.
+func (s *Service) putContent(ctx context.Context, c *Content) error {
+	inserted, err := s.contents.InsertContent(ctx, c)
+	if err == nil && !inserted {
+		err = s.contents.TouchContent(ctx, c.Tenant, c.SHA256, c.Created)
+	}
+	if err != nil {
 		return fmt.Errorf("workflow: insert content: %w", err)
 	}
 	return nil
@@ -294,21 +360,17 @@ func (s *Service) AppendContent(ctx context.Context, tenant, base string, tail i
 	}
 	defer unlock()
 	total := size + int64(len(tb))
-	err = s.sealContent(ctx, tenant, sum, h, total, func(w io.Writer) error {
-		check := sha256.New()
-		mw := io.MultiWriter(w, check)
-		buf := make([]byte, dataseal.SegmentSize)
-		if _, err := io.CopyBuffer(mw, io.NewSectionReader(rd, 0, size), buf); err != nil {
-			return fmt.Errorf("workflow: read content %s: %w", base, err)
-		}
-		if _, err := mw.Write(tb); err != nil {
-			return err
-		}
+	check := sha256.New()
+	src := io.TeeReader(io.MultiReader(io.NewSectionReader(rd, 0, size), bytes.NewReader(tb)), check)
+	c, err := s.sealContent(ctx, tenant, sum, h, total, src, func() error {
 		if got := hex.EncodeToString(check.Sum(nil)); got != sum {
 			return fmt.Errorf("workflow: content %s and its digest state disagree", base)
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.putContent(ctx, c)
+	}
 	if err != nil {
 		return "", 0, err
 	}

@@ -41,6 +41,11 @@ type ContentStore interface {
 	// InsertContent stores c unless c.Tenant already has content
 	// c.SHA256; it reports whether it stored c.
 	InsertContent(ctx context.Context, c *Content) (bool, error)
+	// InsertDocumentContent stores document d and, in the same
+	// transaction, content c of d's tenant; if the tenant already has
+	// content c.SHA256, that row is kept and its Created time set to
+	// c.Created instead (as TouchContent does).
+	InsertDocumentContent(ctx context.Context, d *Document, c *Content) error
 	// Content returns tenant's content sha256, or [ErrNoRecord].
 	Content(ctx context.Context, tenant, sha256 string) (*Content, error)
 	// TouchContent sets the Created time of tenant's content sha256 to

@@ -26,11 +26,11 @@ const maxNameLen = 200
 //
 // Then the content is stored (sealed under the tenant's key if
 // [Config.Keys] is set, see [Content]), the document.uploaded event is
-// recorded and the row is inserted, in that order: a failure after the
-// content is stored leaves it unreferenced, which is harmless (contents
-// are reachable only through tenant-scoped rows; identical content
-// uploaded later by the same tenant reuses it) and which
-// [Service.CollectGarbage] removes. The upload is checked in memory, and
+// recorded and the row is inserted (with the content's, in one
+// transaction), in that order: a failure after the content is stored
+// leaves it unreferenced, which is harmless (contents are reachable only
+// through tenant-scoped rows; identical content uploaded later by the
+// same tenant reuses it) and which [Service.CollectGarbage] removes. The upload is checked in memory, and
 // nothing of it is written in clear when Keys is set.
 func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Reader) (*Document, error) {
 	if a.Tenant == "" {
@@ -79,12 +79,19 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	if err != nil {
 		return nil, err
 	}
-	sum, unlock, err := s.storeContent(ctx, a.Tenant, data)
+	sum, content, unlock, err := s.storeContent(ctx, a.Tenant, data)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: store document: %w", err)
 	}
-	// The content's lock is held until the row references it.
+	// The content's lock is held until the row references it; if the
+	// upload fails before, a content stored for it alone is shredded.
 	defer unlock()
+	stored := false
+	defer func() {
+		if !stored {
+			s.discardContent(ctx, content)
+		}
+	}()
 	size := int64(len(data))
 	d := &Document{ID: id, Tenant: a.Tenant, SHA256: sum, Size: size, Pages: info.Pages, Name: name, Created: s.now()}
 	if _, err := s.record(ctx, a, audit{
@@ -94,9 +101,16 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Documents.InsertDocument(ctx, d); err != nil {
+	if content != nil {
+		// The content's row and the document's, in one transaction.
+		err = s.contents.InsertDocumentContent(ctx, d, content)
+	} else {
+		err = s.cfg.Documents.InsertDocument(ctx, d)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("workflow: insert document: %w", err)
 	}
+	stored = true
 	return d, nil
 }
 

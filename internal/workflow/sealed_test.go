@@ -526,9 +526,10 @@ func TestRetentionPurge(t *testing.T) {
 	}
 }
 
-// TestCollectGarbageSealed: a content that no row uses (an upload that
-// failed after storing it) is spared within the grace period and when
-// stored again, then shredded with its ciphertext; used contents stay.
+// TestCollectGarbageSealed: a failed upload's content is shredded at
+// once and its ciphertext collected; a content row that nothing uses is
+// spared within the grace period, which an upload of the same bytes
+// starts again, then shredded with its ciphertext; used contents stay.
 func TestCollectGarbageSealed(t *testing.T) {
 	e, ring := newSealedEnv(t, nil)
 	ctx := context.Background()
@@ -539,34 +540,71 @@ func TestCollectGarbageSealed(t *testing.T) {
 		t.Fatal("upload without audit succeeded")
 	}
 	e.recorder.failing.Store(false)
-	c, err := e.content("t1", sum(orphan))
-	if err != nil {
-		t.Fatalf("the failed upload's content: %v", err)
+	if _, err := e.content("t1", sum(orphan)); !errors.Is(err, workflow.ErrNoRecord) {
+		t.Fatalf("the failed upload's content row: %v", err)
+	}
+	if !ring.wasShredded("t1", workflow.ContentObject(sum(orphan))) {
+		t.Fatal("the failed upload's content key was not shredded")
+	}
+	var orphanBlob string
+	e.blobs.Walk(ctx, func(name string) error {
+		if c, _ := e.content("t1", kept.SHA256); c.Blob != name {
+			orphanBlob = name
+		}
+		return nil
+	})
+	if orphanBlob == "" {
+		t.Fatal("no ciphertext of the failed upload")
 	}
 	if n, err := e.svc.CollectGarbage(ctx, e.blobs, time.Hour); err != nil || n != 0 {
 		t.Fatalf("collected %d (%v) within the grace period", n, err)
 	}
+	ageBlob(t, e.dir, orphanBlob, e.clock.Now().Add(-2*time.Hour))
+	if n, err := e.svc.CollectGarbage(ctx, e.blobs, time.Hour); err != nil || n != 1 {
+		t.Fatalf("collected %d (%v), want the failed upload's ciphertext", n, err)
+	}
+
+	// A content whose document row went (as if deleted without
+	// shredding, or never written after a crash).
+	d, err := e.svc.Upload(ctx, actor("t1"), "x.pdf", bytes.NewReader(orphan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.DeleteDocument(ctx, "t1", d.ID); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.content("t1", d.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.clock.Advance(50 * time.Minute)
-	// Stored again (by a request that fails too): its age starts over.
-	e.recorder.failing.Store(true)
-	e.svc.Upload(ctx, actor("t1"), "x.pdf", bytes.NewReader(orphan))
-	e.recorder.failing.Store(false)
+	if n, err := e.svc.CollectGarbage(ctx, e.blobs, time.Hour); err != nil || n != 0 {
+		t.Fatalf("collected %d (%v) within the grace period", n, err)
+	}
+	// Uploaded again: its age starts over.
+	d, err = e.svc.Upload(ctx, actor("t1"), "x.pdf", bytes.NewReader(orphan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.DeleteDocument(ctx, "t1", d.ID); err != nil {
+		t.Fatal(err)
+	}
 	e.clock.Advance(30 * time.Minute)
 	if n, err := e.svc.CollectGarbage(ctx, e.blobs, time.Hour); err != nil || n != 0 {
-		t.Fatalf("collected %d (%v) of a content stored again", n, err)
+		t.Fatalf("collected %d (%v) of a content uploaded again", n, err)
 	}
 	e.clock.Advance(time.Hour)
 	if n, err := e.svc.CollectGarbage(ctx, e.blobs, time.Hour); err != nil || n != 1 {
-		t.Fatalf("collected %d (%v), want the orphan's ciphertext", n, err)
+		t.Fatalf("collected %d (%v), want the unused content's ciphertext", n, err)
 	}
-	if !ring.wasShredded("t1", workflow.ContentObject(sum(orphan))) {
-		t.Fatal("orphan not shredded")
+	if !ring.wasShredded("t1", workflow.ContentObject(d.SHA256)) || ring.has("t1", workflow.ContentObject(d.SHA256)) {
+		t.Fatal("unused content not shredded")
 	}
 	if _, _, err := e.blobs.Open(ctx, c.Blob); err == nil {
-		t.Fatal("orphan's ciphertext survived")
+		t.Fatal("unused content's ciphertext survived")
 	}
-	if _, err := e.content("t1", sum(orphan)); !errors.Is(err, workflow.ErrNoRecord) {
-		t.Fatalf("orphan's row: %v", err)
+	if _, err := e.content("t1", d.SHA256); !errors.Is(err, workflow.ErrNoRecord) {
+		t.Fatalf("unused content's row: %v", err)
 	}
 	if _, err := e.readContent("t1", kept.SHA256); err != nil || ring.wasShredded("t1", workflow.ContentObject(kept.SHA256)) {
 		t.Fatalf("used content: %v", err)

@@ -39,6 +39,21 @@ func (s *Store) InsertContent(ctx context.Context, c *workflow.Content) (bool, e
 	return n == 1, err
 }
 
+// InsertDocumentContent implements [workflow.ContentStore].
+func (s *Store) InsertDocumentContent(ctx context.Context, d *workflow.Document, c *workflow.Content) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_contents (tenant, sha256, blob, size, state, created_ns)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, sha256) DO UPDATE SET created_ns = excluded.created_ns`,
+			c.Tenant, c.SHA256, c.Blob, c.Size, c.State, c.Created.UnixNano()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO workflow_documents
+			(id, tenant, sha256, size, pages, name, created_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			d.ID, d.Tenant, d.SHA256, d.Size, d.Pages, d.Name, d.Created.UnixNano())
+		return err
+	})
+}
+
 // Content implements [workflow.ContentStore].
 func (s *Store) Content(ctx context.Context, tenant, sha256 string) (*workflow.Content, error) {
 	c, err := scanContent(s.pool.Reader().QueryRowContext(ctx, `SELECT tenant, sha256, blob, size, state, created_ns

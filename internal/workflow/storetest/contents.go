@@ -79,6 +79,33 @@ func testContents(t *testing.T, s Store) {
 	if err := s.TouchContent(ctx, "t3", "aa", later); !errors.Is(err, workflow.ErrNoRecord) {
 		t.Fatalf("TouchContent of a missing content: %v, want ErrNoRecord", err)
 	}
+	// A document with its content, in one transaction: a new content is
+	// stored; a stored one is kept and touched.
+	d := &workflow.Document{ID: "doc_1", Tenant: "t1", SHA256: "bb", Size: 5, Pages: 1, Name: "b.pdf", Created: base}
+	fresh := content("t1", "bb", base.Add(time.Minute))
+	if err := s.InsertDocumentContent(ctx, d, fresh); err != nil {
+		t.Fatal(err)
+	}
+	wantContent(t, s, fresh)
+	if _, err := s.Document(ctx, "t1", "doc_1"); err != nil {
+		t.Fatal(err)
+	}
+	d2 := &workflow.Document{ID: "doc_2", Tenant: "t1", SHA256: "bb", Size: 5, Pages: 1, Name: "b.pdf", Created: base}
+	again2 := content("t1", "bb", base.Add(2*time.Minute))
+	again2.Blob, again2.State = "a-racing-ciphertext", []byte("other state")
+	if err := s.InsertDocumentContent(ctx, d2, again2); err != nil {
+		t.Fatal(err)
+	}
+	fresh.Created = again2.Created
+	wantContent(t, s, fresh)
+	// A duplicate document id stores neither.
+	d3 := &workflow.Document{ID: "doc_2", Tenant: "t1", SHA256: "cc", Size: 5, Pages: 1, Name: "c.pdf", Created: base}
+	if err := s.InsertDocumentContent(ctx, d3, content("t1", "cc", base)); err == nil {
+		t.Fatal("a duplicate document id was accepted")
+	}
+	if _, err := s.Content(ctx, "t1", "cc"); !errors.Is(err, workflow.ErrNoRecord) {
+		t.Fatalf("the content of a refused document: %v, want ErrNoRecord (one transaction)", err)
+	}
 	for blob, want := range map[string]bool{c.Blob: true, other.Blob: true, "another-ciphertext": false, "aa": false} {
 		if ok, err := s.ContentBlobReferenced(ctx, blob); err != nil || ok != want {
 			t.Errorf("ContentBlobReferenced(%q) = %v, %v; want %v", blob, ok, err, want)
