@@ -64,7 +64,7 @@ func contentAD(tenant, sha, field string) dataseal.AD {
 // references the content (so that no deletion shreds it in between).
 func (s *Service) storeContent(ctx context.Context, tenant string, data []byte) (string, *Content, func(), error) {
 	if s.cfg.Keys == nil {
-		sum, _, err := s.cfg.Blobs.Put(ctx, &sliceReader{b: data})
+		sum, _, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(data))
 		return sum, nil, func() {}, err
 	}
 	h := sha256.New()
@@ -74,7 +74,7 @@ func (s *Service) storeContent(ctx context.Context, tenant string, data []byte) 
 	if err != nil {
 		return "", nil, nil, err
 	}
-	c, err := s.sealContent(ctx, tenant, sum, h, int64(len(data)), &sliceReader{b: data}, nil)
+	c, err := s.sealContent(ctx, tenant, sum, h, int64(len(data)), bytes.NewReader(data), nil)
 	if err != nil {
 		unlock()
 		return "", nil, nil, err
@@ -97,22 +97,6 @@ func (s *Service) discardContent(ctx context.Context, c *Content) {
 	if err := s.cfg.Keys.Shred(ctx, c.Tenant, ContentObject(c.SHA256)); err != nil {
 		s.log.WarnContext(ctx, "workflow: shredding the key of a failed upload's content failed", "content", c.SHA256, "error", err)
 	}
-}
-
-// sliceReader reads a slice without exposing it through WriterTo, so
-// that a blob store copies it through its own buffer.
-type sliceReader struct {
-	b   []byte
-	off int
-}
-
-func (r *sliceReader) Read(p []byte) (int, error) {
-	if r.off >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.off:])
-	r.off += n
-	return n, nil
 }
 
 // sealContent returns tenant's content sum, stored: the stored row if
