@@ -62,13 +62,13 @@ func contentAD(tenant, sha, field string) dataseal.AD {
 // [Config.Keys]: data is then a plain blob) and the function that
 // releases the content's lock, which the caller holds until the row
 // references the content (so that no deletion shreds it in between).
-func (s *Service) storeContent(ctx context.Context, tenant string, data []byte) (string, *Content, func(), error) {
+// With Keys, digest yields a SHA-256 in the state after data.
+func (s *Service) storeContent(ctx context.Context, tenant string, data []byte, digest <-chan hash.Hash) (string, *Content, func(), error) {
 	if s.cfg.Keys == nil {
 		sum, _, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(data))
 		return sum, nil, func() {}, err
 	}
-	h := sha256.New()
-	h.Write(data)
+	h := <-digest
 	sum := hex.EncodeToString(h.Sum(nil))
 	unlock, err := s.locks.Lock(ctx, contentLockKey(tenant, sum))
 	if err != nil {

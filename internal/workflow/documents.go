@@ -3,8 +3,10 @@ package workflow
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 	"strings"
@@ -54,6 +56,17 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 		return nil, withDetail(ErrTooLarge, "the document exceeds "+strconv.FormatInt(s.cfg.MaxDocumentSize, 10)+" bytes", nil)
 	}
 	data := buf.Bytes()
+	// A sealed content is named by its plaintext's SHA-256 before it is
+	// sealed: hash it while the check runs.
+	var digest chan hash.Hash
+	if s.cfg.Keys != nil {
+		digest = make(chan hash.Hash, 1)
+		go func() {
+			h := sha256.New()
+			h.Write(data)
+			digest <- h
+		}()
+	}
 	// At most cap(s.checks) checks run at once; the others wait here.
 	select {
 	case s.checks <- struct{}{}:
@@ -79,7 +92,7 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	if err != nil {
 		return nil, err
 	}
-	sum, content, unlock, err := s.storeContent(ctx, a.Tenant, data)
+	sum, content, unlock, err := s.storeContent(ctx, a.Tenant, data, digest)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: store document: %w", err)
 	}
