@@ -130,6 +130,7 @@ func (s *Service) dropContent(ctx context.Context, tenant, sha string, stored *t
 	if err := s.contents.DeleteContent(ctx, tenant, sha); err != nil {
 		return false, err
 	}
+	s.log.InfoContext(ctx, "workflow: content shredded", "tenant", tenant, "sha256", sha)
 	return true, nil
 }
 

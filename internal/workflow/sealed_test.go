@@ -610,3 +610,51 @@ func TestCollectGarbageSealed(t *testing.T) {
 		t.Fatalf("used content: %v", err)
 	}
 }
+
+// TestSealedAfterPlain: versions stored before sealing was configured
+// stay readable as plain blobs, and a signature on one stores the new
+// version sealed.
+func TestSealedAfterPlain(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	d := e.upload("t1", "before sealing")
+	cfg := e.cfg
+	ring := newKeyRing()
+	cfg.Keys = ring
+	svc, err := workflow.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, _, err := svc.OpenContent(ctx, "t1", d.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := io.ReadAll(rd)
+	rd.Close()
+	if sum(plain) != d.SHA256 {
+		t.Fatal("the plain version does not read back")
+	}
+	next, err := appendContent(ctx, svc, "t1", d.SHA256, "%signed\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != sum(append(plain, "%signed\n"...)) {
+		t.Fatal("the new version's hash is not that of its bytes")
+	}
+	c, err := e.content("t1", next)
+	if err != nil || !ring.has("t1", workflow.ContentObject(next)) {
+		t.Fatalf("the new version is not sealed: %v", err)
+	}
+	if _, _, err := e.blobs.Open(ctx, next); err == nil || c.Blob == next {
+		t.Fatal("the new version is stored in clear")
+	}
+	rd, _, err = svc.OpenContent(ctx, "t1", next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rd)
+	rd.Close()
+	if string(got) != string(plain)+"%signed\n" {
+		t.Fatal("the sealed version does not read back")
+	}
+}
