@@ -1,6 +1,7 @@
 package dataseal
 
 import (
+	"bufio"
 	"context"
 	"crypto/cipher"
 	"errors"
@@ -60,7 +61,9 @@ func NewReaderAt(ctx context.Context, kek KEK, ad AD, r io.ReaderAt, size int64)
 	if size < 0 {
 		return nil, fmt.Errorf("%w: negative size", ErrMalformed)
 	}
-	sr := io.NewSectionReader(r, 0, size)
+	// One read for the header and the nonce prefix (a remote store
+	// answers each ReadAt with a request).
+	sr := bufio.NewReaderSize(io.NewSectionReader(r, 0, size), 2048)
 	h, err := readHeader(sr)
 	if err != nil {
 		return nil, err

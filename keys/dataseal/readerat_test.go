@@ -280,3 +280,46 @@ func allocated(fn func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
 }
+
+// countingReaderAt counts the reads of a remote store.
+type countingReaderAt struct {
+	r     io.ReaderAt
+	reads int
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	c.reads++
+	return c.r.ReadAt(p, off)
+}
+
+// TestReaderAtOpenReads: opening a stream reads the header and nonce
+// prefix at once, then the last segment; a read inside one segment reads
+// it once, and again only once it left the cache.
+func TestReaderAtOpenReads(t *testing.T) {
+	kek := NewAESKEK("v1", key(1))
+	pt := randBytes(8*SegmentSize + 9)
+	c := &countingReaderAt{r: bytes.NewReader(sealStream(t, kek, testAD, pt))}
+	size := int64(len(pt)) + 9*tagSize + int64(len(streamHead(t, kek)))
+	ra, err := NewReaderAt(context.Background(), kek, testAD, c, size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.reads != 2 {
+		t.Fatalf("%d reads to open, want 2 (header, last segment)", c.reads)
+	}
+	p := make([]byte, 100)
+	for range 3 {
+		if _, err := ra.ReadAt(p, 10); err != nil || !bytes.Equal(p, pt[10:110]) {
+			t.Fatal(err)
+		}
+	}
+	if c.reads != 3 {
+		t.Fatalf("%d reads after three reads of one segment, want 3", c.reads)
+	}
+}
+
+// streamHead returns the header and nonce prefix of a stream under kek.
+func streamHead(t *testing.T, kek KEK) []byte {
+	head, _ := streamParts(t, sealStream(t, kek, testAD, nil))
+	return head
+}
