@@ -64,6 +64,11 @@ const (
 	DataShredded EventType = "data.shredded"
 )
 
+// EnvelopePurged: retention deleted a finished envelope and shredded the
+// keys of its data; the event names its documents' hashes, never their
+// content.
+const EnvelopePurged EventType = "envelope.purged"
+
 // Event types of recipient one-time-code lockouts and link re-issues.
 const (
 	// RecipientLockedOut: repeated wrong one-time codes locked a
@@ -179,7 +184,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
 		EnvelopeCreated: true, EnvelopeSent: true, EnvelopeCompleted: true, EnvelopeVoided: true,
-		EnvelopeStarted: true, EnvelopeExpired: true,
+		EnvelopeStarted: true, EnvelopeExpired: true, EnvelopePurged: true,
 		RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true, RecipientConsented: true,
 		RecipientLockedOut: true, RecipientLinkReissued: true,
 		SignatureCreated: true, SignatureVerified: true,

@@ -5,10 +5,11 @@
 // # Interface
 //
 // [Store] is the narrow interface the rest of Signet writes documents
-// through. The encryption-at-rest issue wraps it: a wrapping Store
-// encrypts in Put and decrypts in Open while keeping the plaintext SHA-256
-// as the name, so callers (the workflow and signing packages) do not
-// change. Wrappers MUST keep the contracts written on [Store].
+// through. When contents are sealed at rest (package workflow, with a key
+// ring), what it holds is ciphertext: each version of a document is a
+// sealed stream of its tenant, stored whole and named by the SHA-256 of
+// the ciphertext, and the workflow's content rows map the plaintext's
+// SHA-256 to it. Wrappers MUST keep the contracts written on [Store].
 //
 // [FS] keeps blobs in a directory; package internal/blob/postgres keeps
 // them in PostgreSQL, in chunk rows, for several nodes on one database,

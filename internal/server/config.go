@@ -135,6 +135,17 @@ type Config struct {
 	Role string `json:"role"`
 	// Signer connects the two roles of a split deployment.
 	Signer *SignerConfig `json:"signer"`
+	// Retention says how long what Signet keeps is kept.
+	Retention RetentionConfig `json:"retention"`
+}
+
+// RetentionConfig is how long finished work is kept.
+type RetentionConfig struct {
+	// FinishedEnvelopes is how long envelopes are kept once completed,
+	// declined, voided or expired (zero, the default: forever). Older
+	// ones are purged and the keys of their data destroyed (see
+	// workflow.Config.Retention). At least 1 h when set.
+	FinishedEnvelopes Duration `json:"finished_envelopes"`
 }
 
 // Duration is a [time.Duration] written in JSON as a Go duration string,
@@ -399,6 +410,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateSplit(); err != nil {
 		errs = append(errs, err)
+	}
+	if t := time.Duration(c.Retention.FinishedEnvelopes); t < 0 || (t > 0 && t < time.Hour) {
+		errs = append(errs, fmt.Errorf("retention.finished_envelopes %v is shorter than 1h", t))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)

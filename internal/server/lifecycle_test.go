@@ -182,6 +182,11 @@ func TestConfigValidate(t *testing.T) {
 		{"tsa without roots", `{"tsa_urls":["https://tsa.example/"]}`, false},
 		{"roots without tsa", `{"tsa_roots_file":"roots.pem"}`, false},
 		{"tsa not http", `{"tsa_urls":["ftp://tsa.example/"],"tsa_roots_file":"roots.pem"}`, false},
+		{"retention", `{"retention":{"finished_envelopes":"2160h"}}`, true},
+		{"retention too short", `{"retention":{"finished_envelopes":"30m"}}`, false},
+		{"negative retention", `{"retention":{"finished_envelopes":"-24h"}}`, false},
+		{"retention not a duration", `{"retention":{"finished_envelopes":90}}`, false},
+		{"unknown retention field", `{"retention":{"documents":"24h"}}`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -224,7 +224,8 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	}
 	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
 		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger,
-		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil, Keys: s.keyRing}); err != nil {
+		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil, Keys: s.keyRing,
+		Retention: time.Duration(s.cfg.Retention.FinishedEnvelopes)}); err != nil {
 		return nil, err
 	}
 	// Rows stored in clear (before the service had keys) are sealed

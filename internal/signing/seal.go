@@ -1,12 +1,11 @@
 package signing
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/signet-pki/signet/internal/workflow"
@@ -24,9 +23,10 @@ var _ workflow.Completer = (*Sealer)(nil)
 // appends the tenant's seal, an approval signature with the tenant's seal
 // key and a seal certificate from its issuing CA, then the DSS with the
 // validation data of every signature and time-stamp and a document
-// time-stamp (PAdES B-LTA), and stores the result. It returns the sealed
-// versions by document id. The workflow holds the document locks.
-func (s *Sealer) Complete(ctx context.Context, e *workflow.Envelope) (map[string]string, error) {
+// time-stamp (PAdES B-LTA), and stores the result in contents. It
+// returns the sealed versions by document id. The workflow holds the
+// document locks.
+func (s *Sealer) Complete(ctx context.Context, e *workflow.Envelope, contents workflow.Contents) (map[string]string, error) {
 	signer, cert, err := s.seal(ctx, e.Tenant)
 	if err != nil {
 		return nil, err
@@ -37,7 +37,7 @@ func (s *Sealer) Complete(ctx context.Context, e *workflow.Envelope) (map[string
 	}
 	out := make(map[string]string, len(e.Documents))
 	for _, d := range e.Documents {
-		sum, err := s.sealDocument(ctx, signer, append([]*x509.Certificate{cert}, chain...), d.SHA256)
+		sum, err := s.sealDocument(ctx, contents, e.Tenant, signer, append([]*x509.Certificate{cert}, chain...), d.SHA256)
 		if err != nil {
 			return nil, fmt.Errorf("signing: seal document %s: %w", d.DocumentID, err)
 		}
@@ -46,19 +46,19 @@ func (s *Sealer) Complete(ctx context.Context, e *workflow.Envelope) (map[string
 	return out, nil
 }
 
-func (s *Sealer) sealDocument(ctx context.Context, signer crypto.Signer, certs []*x509.Certificate, sum string) (string, error) {
-	rd, size, err := s.cfg.Blobs.Open(ctx, sum)
+// sealDocument seals tenant's content sum. B-LT and B-LTA append to what
+// they wrote and read it back, so pades writes to a working file: an
+// [overlay] that reads the document from its content and keeps only
+// what the seal appends, in memory. No copy of the document is made,
+// in memory or on disk; the new version is stored as the document
+// followed by the appended bytes ([workflow.Contents.AppendContent]).
+func (s *Sealer) sealDocument(ctx context.Context, contents workflow.Contents, tenant string, signer crypto.Signer, certs []*x509.Certificate, sum string) (string, error) {
+	rd, size, err := contents.OpenContent(ctx, tenant, sum)
 	if err != nil {
 		return "", err
 	}
 	defer rd.Close()
-	// B-LT and B-LTA append to what they wrote, so the output is a file.
-	f, err := os.CreateTemp(s.cfg.TempDir, "signet-seal-*.pdf")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
+	f := newOverlay(rd, size)
 	err = pades.Sign(ctx, f, rd, size, pades.Options{
 		Signer: signer, Certificates: certs,
 		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, Fetcher: s.cfg.Fetcher,
@@ -68,13 +68,10 @@ func (s *Sealer) sealDocument(ctx context.Context, signer crypto.Signer, certs [
 	if err != nil {
 		return "", err
 	}
-	// The sealed file is the document followed by the seal's revisions:
-	// store those as a revision of the document.
-	end, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
+	if err := f.check(sum); err != nil {
 		return "", err
 	}
-	name, _, err := s.cfg.Blobs.Append(ctx, sum, io.NewSectionReader(f, size, end-size))
+	name, _, err := contents.AppendContent(ctx, tenant, sum, bytes.NewReader(f.tail))
 	return name, err
 }
 

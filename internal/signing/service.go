@@ -58,6 +58,9 @@ type Workflow interface {
 	OpenEnvelopeDocument(ctx context.Context, a workflow.Actor, envelopeID, documentID string) (blob.Reader, *workflow.EnvelopeDocument, error)
 	LockDocument(ctx context.Context, id string) (context.Context, func(), error)
 	Complete(ctx context.Context, id string) (*workflow.Envelope, error)
+	// The contents of documents, sealed or not as the workflow keeps
+	// them.
+	workflow.Contents
 }
 
 var _ Workflow = (*workflow.Service)(nil)
@@ -82,7 +85,10 @@ type SealKeys interface {
 type Config struct {
 	// Store keeps links, sessions and code state.
 	Store Store
-	// Blobs stores the signed document versions.
+	// Blobs is no longer used: document versions are read and stored
+	// through the workflow ([workflow.Contents]), which seals them.
+	//
+	// Deprecated: set workflow.Config.Blobs.
 	Blobs blob.Store
 	// Keys seals what the recipient side stores at rest under the owning
 	// tenant's keys (nil: nothing is sealed; the service always sets it).
@@ -129,7 +135,10 @@ type Config struct {
 	// n-th run of MaxFailures wrong codes locks the recipient out for
 	// Lockouts[n-1]; the run after the last revokes their links.
 	Lockouts []time.Duration
-	// TempDir holds the seal's working files (empty: os.TempDir).
+	// TempDir is no longer used: the seal keeps its working file in
+	// memory (see [Sealer.Complete]), never a plaintext copy on disk.
+	//
+	// Deprecated: unused.
 	TempDir string
 	// Now is the clock (nil: time.Now); Rand the source of tokens and
 	// codes (nil: crypto/rand).
@@ -175,8 +184,6 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Store == nil:
 		return errors.New("signing: no store")
-	case c.Blobs == nil:
-		return errors.New("signing: no blob store")
 	case c.Mailer == nil:
 		return errors.New("signing: no mailer")
 	case c.Audit == nil:
@@ -228,8 +235,6 @@ func (c *Config) validateNotifier() error {
 // [Sealer].
 func (c *Config) validateSealer() error {
 	switch {
-	case c.Blobs == nil:
-		return errors.New("signing: no blob store")
 	case c.CA == nil || c.Seal == nil:
 		return errors.New("signing: no certificate authority or seal keys")
 	case c.Timestamper == nil:
@@ -330,8 +335,8 @@ type Sealer struct {
 	certs map[string]*x509.Certificate
 }
 
-// NewSealer returns the sealer of cfg (Blobs, CA, Seal, Timestamper,
-// Fetcher, TempDir and Now are used).
+// NewSealer returns the sealer of cfg (CA, Seal, Timestamper, Fetcher and
+// Now are used).
 func NewSealer(cfg Config) (*Sealer, error) {
 	if err := cfg.validateSealer(); err != nil {
 		return nil, err

@@ -161,11 +161,11 @@ func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a w
 	if d == nil || slices.Contains(v.Recipient.Signed, id) {
 		return nil, workflow.Progress{}, nil
 	}
-	update, err := s.signVersion(lctx, ss, v.Recipient, d.SHA256)
+	update, err := s.signVersion(lctx, ss, v.Envelope.Tenant, v.Recipient, d.SHA256)
 	if err != nil {
 		return nil, workflow.Progress{}, err
 	}
-	name, _, err := s.cfg.Blobs.Append(lctx, d.SHA256, bytes.NewReader(update))
+	name, _, err := wf.AppendContent(lctx, v.Envelope.Tenant, d.SHA256, bytes.NewReader(update))
 	if err != nil {
 		return nil, workflow.Progress{}, fmt.Errorf("signing: store signed document: %w", err)
 	}
@@ -179,16 +179,16 @@ func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a w
 }
 
 // signVersion returns the incremental update that adds the recipient's
-// B-T signature to blob sum. The update is stored as a revision of sum:
-// neither the document's bytes are copied nor, thanks to the blob store's
-// digest state, hashed again.
-func (s *Service) signVersion(ctx context.Context, ss Session, r workflow.Recipient, sum string) ([]byte, error) {
-	rd, size, err := s.cfg.Blobs.Open(ctx, sum)
+// B-T signature to tenant's content sum. Thanks to the content's digest
+// state, the document is not hashed again, and only the parts of it the
+// update needs are read.
+func (s *Service) signVersion(ctx context.Context, ss Session, tenant string, r workflow.Recipient, sum string) ([]byte, error) {
+	rd, size, err := s.wf.OpenContent(ctx, tenant, sum)
 	if err != nil {
 		return nil, fmt.Errorf("signing: open document: %w", err)
 	}
 	defer rd.Close()
-	prefix, err := s.cfg.Blobs.Digest(ctx, sum)
+	prefix, err := s.wf.ContentDigest(ctx, tenant, sum)
 	if err != nil {
 		return nil, fmt.Errorf("signing: document digest: %w", err)
 	}

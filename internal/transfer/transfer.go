@@ -2,7 +2,10 @@
 // (SQLite files, sealed key files, blobs) into a PostgreSQL database, the
 // work of `signet migrate`, and then checks the copy on the target: the
 // audit log verifies under the deployment's checkpoint keys and every
-// document's bytes hash to the name the records give them.
+// document version's bytes hash to the name the records give them (for a
+// version sealed under its tenant's key, the ciphertext's bytes to the
+// blob name its workflow_contents row gives; sealed contents move as the
+// ciphertexts they are, with their rows and the wrapped data keys).
 //
 // The PostgreSQL stores use the SQLite stores' table and column names, so
 // the rows are copied table by table, each value converted to the target
@@ -501,31 +504,59 @@ func check(ctx context.Context, url string, pool *pgxpool.Pool, verify auditlog.
 	if err != nil {
 		return err
 	}
-	rows, err := pool.Query(ctx, `SELECT sha256 FROM workflow_documents
-		UNION SELECT original_sha256 FROM workflow_envelope_documents
-		UNION SELECT sha256 FROM workflow_envelope_documents`)
+	// Each version a record names, with the tenant whose it is: a sealed
+	// content (a workflow_contents row of that tenant) is checked as the
+	// ciphertext it is, its blob hashing to the name the row gives it (the
+	// keys that open it are the deployment's, not this tool's); a plain
+	// version hashes to its own name.
+	rows, err := pool.Query(ctx, `SELECT v.sha256, v.tenant, c.blob FROM (
+			SELECT sha256, tenant FROM workflow_documents
+			UNION SELECT d.original_sha256, e.tenant FROM workflow_envelope_documents d JOIN workflow_envelopes e ON e.id = d.envelope_id
+			UNION SELECT d.sha256, e.tenant FROM workflow_envelope_documents d JOIN workflow_envelopes e ON e.id = d.envelope_id
+		) v LEFT JOIN workflow_contents c ON c.tenant = v.tenant AND c.sha256 = v.sha256
+		ORDER BY 1, 2`)
 	if err != nil {
 		return fmt.Errorf("transfer: check: %w", err)
 	}
-	hashes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	type version struct {
+		sha, tenant string
+		blob        *string
+	}
+	versions, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (version, error) {
+		var v version
+		err := r.Scan(&v.sha, &v.tenant, &v.blob)
+		return v, err
+	})
 	if err != nil {
 		return fmt.Errorf("transfer: check: %w", err)
 	}
-	for _, want := range hashes {
-		r, _, err := blobs.Open(ctx, want)
-		if err != nil {
-			return fmt.Errorf("transfer: check: document %s: %w", want, err)
+	for _, v := range versions {
+		name := v.sha
+		if v.blob != nil {
+			name = *v.blob
 		}
-		h := sha256.New()
-		_, err = io.Copy(h, r)
-		r.Close()
-		if err != nil {
-			return fmt.Errorf("transfer: check: document %s: %w", want, err)
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != want {
-			return fmt.Errorf("transfer: check: document %s hashes to %s on the target", want, got)
+		if err := checkBlob(ctx, blobs, name); err != nil {
+			return fmt.Errorf("transfer: check: document %s of tenant %s: %w", v.sha, v.tenant, err)
 		}
 		rep.Documents++
+	}
+	return nil
+}
+
+// checkBlob checks that blob name is stored and hashes to its name.
+func checkBlob(ctx context.Context, blobs blob.Store, name string) error {
+	r, _, err := blobs.Open(ctx, name)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, r)
+	r.Close()
+	if err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != name {
+		return fmt.Errorf("blob %s hashes to %s on the target", name, got)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func (s *Service) complete(ctx context.Context, a Actor, id string) (*Envelope, 
 		if !slices.Equal(documentIDs(e), ids) {
 			return nil, fmt.Errorf("workflow: complete envelope %s: its documents changed while they were being locked", e.ID)
 		}
-		sealed, err := s.cfg.Completer.Complete(lctx, e)
+		sealed, err := s.cfg.Completer.Complete(lctx, e, s)
 		if err != nil {
 			return nil, fmt.Errorf("workflow: complete envelope %s: %w", e.ID, err)
 		}

@@ -13,6 +13,24 @@
 // policy, PDFs with JavaScript, additional actions or launch actions, and
 // only then stores the content in the [blob.Store] and the row.
 //
+// # Contents at rest
+//
+// With [Config.Keys] set, each version of a document's bytes (the upload,
+// each signed version, the sealed one) is a [Content] of its tenant: a
+// [dataseal] stream under the data key of object [ContentObject] in the
+// blob store, and a row in the [ContentStore] (table workflow_contents)
+// naming the ciphertext's blob, the size and the sealed SHA-256 state.
+// [Service.OpenContent] reads it with random access,
+// [Service.AppendContent] stores a signature's or the seal's new version
+// as a content of its own, [Service.ContentDigest] gives the hash state
+// that lets a signature hash only what it appends. Nothing of a document
+// is written in clear: uploads are checked in memory, the seal works in
+// memory (package signing). [Service.DeleteDocument] (DELETE
+// /v1/documents/{id}), [Service.PurgeFinished] (retention of finished
+// envelopes, [Config.Retention]) and [Service.CollectGarbage] shred the
+// data keys of contents nothing of the tenant uses any more, after which
+// their ciphertexts cannot be read; the audit events name hashes only.
+//
 // # Envelopes
 //
 // An envelope moves draft → sent → in_progress → completed | declined |

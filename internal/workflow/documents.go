@@ -3,8 +3,10 @@ package workflow
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 	"strings"
@@ -24,11 +26,14 @@ const maxNameLen = 200
 // Refusals of encrypted or active content and of decompression bombs are
 // audited as denied uploads.
 //
-// Then the content goes to the blob store, the document.uploaded event is
-// recorded and the row is inserted, in that order: a failure after the
-// blob write leaves an unreferenced blob, which is harmless (blobs are
-// reachable only through tenant-scoped rows; identical content uploaded
-// later reuses it) and which [Service.CollectGarbage] removes.
+// Then the content is stored (sealed under the tenant's key if
+// [Config.Keys] is set, see [Content]), the document.uploaded event is
+// recorded and the row is inserted (with the content's, in one
+// transaction), in that order: a failure after the content is stored
+// leaves it unreferenced, which is harmless (contents are reachable only
+// through tenant-scoped rows; identical content uploaded later by the
+// same tenant reuses it) and which [Service.CollectGarbage] removes. The upload is checked in memory, and
+// nothing of it is written in clear when Keys is set.
 func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Reader) (*Document, error) {
 	if a.Tenant == "" {
 		return nil, withDetail(ErrInvalid, "documents belong to a tenant", nil)
@@ -51,6 +56,17 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 		return nil, withDetail(ErrTooLarge, "the document exceeds "+strconv.FormatInt(s.cfg.MaxDocumentSize, 10)+" bytes", nil)
 	}
 	data := buf.Bytes()
+	// A sealed content is named by its plaintext's SHA-256 before it is
+	// sealed: hash it while the check runs.
+	var digest chan hash.Hash
+	if s.cfg.Keys != nil {
+		digest = make(chan hash.Hash, 1)
+		go func() {
+			h := sha256.New()
+			h.Write(data)
+			digest <- h
+		}()
+	}
 	// At most cap(s.checks) checks run at once; the others wait here.
 	select {
 	case s.checks <- struct{}{}:
@@ -77,10 +93,20 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	if err != nil {
 		return nil, err
 	}
-	sum, size, err := s.cfg.Blobs.Put(ctx, bytes.NewReader(data))
+	sum, content, unlock, err := s.storeContent(ctx, a.Tenant, data, digest)
 	if err != nil {
 		return nil, fmt.Errorf("workflow: store document: %w", err)
 	}
+	// The content's lock is held until the row references it; if the
+	// upload fails before, a content stored for it alone is shredded.
+	defer unlock()
+	stored := false
+	defer func() {
+		if !stored {
+			s.discardContent(ctx, content)
+		}
+	}()
+	size := int64(len(data))
 	d := &Document{ID: id, Tenant: a.Tenant, SHA256: sum, Size: size, Pages: info.Pages, Name: name, Created: s.now()}
 	if _, err := s.record(ctx, a, audit{
 		typ: auditlog.DocumentUploaded, tenant: a.Tenant,
@@ -90,9 +116,16 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.cfg.Documents.InsertDocument(ctx, d); err != nil {
+	if content != nil {
+		// The content's row and the document's, in one transaction.
+		err = s.contents.InsertDocumentContent(ctx, d, content)
+	} else {
+		err = s.cfg.Documents.InsertDocument(ctx, d)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("workflow: insert document: %w", err)
 	}
+	stored = true
 	return d, nil
 }
 
@@ -116,7 +149,7 @@ func (s *Service) OpenDocument(ctx context.Context, a Actor, id string) (blob.Re
 	if err != nil {
 		return nil, nil, err
 	}
-	rd, err := s.openBlob(ctx, d.SHA256)
+	rd, _, err := s.OpenContent(ctx, d.Tenant, d.SHA256)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,14 +162,6 @@ func (s *Service) OpenDocument(ctx context.Context, a Actor, id string) (blob.Re
 		return nil, nil, err
 	}
 	return rd, d, nil
-}
-
-func (s *Service) openBlob(ctx context.Context, sum string) (blob.Reader, error) {
-	rd, _, err := s.cfg.Blobs.Open(ctx, sum)
-	if err != nil {
-		return nil, fmt.Errorf("workflow: open document content: %w", err)
-	}
-	return rd, nil
 }
 
 // auditProbe records a denied access when id exists under another tenant:
@@ -166,7 +191,7 @@ func (s *Service) OpenEnvelopeDocument(ctx context.Context, a Actor, envelopeID,
 	if d == nil {
 		return nil, nil, withDetail(ErrNotFound, "no document "+quoteID(documentID)+" in the envelope", nil)
 	}
-	rd, err := s.openBlob(ctx, d.SHA256)
+	rd, _, err := s.OpenContent(ctx, e.Tenant, d.SHA256)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -150,6 +150,19 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 		CreatedBy:     a.ID, CreatedAt: now, UpdatedAt: now, Version: 1,
 		ApprovalRequired: req.ApprovalRequired, HighAssurance: req.HighAssurance,
 	}
+	// The documents' locks, taken in increasing id order, are held until
+	// the envelope is stored, so that none is deleted meanwhile (see
+	// [Service.DeleteDocument]).
+	lockIDs := slices.Clone(req.Documents)
+	slices.Sort(lockIDs)
+	for _, did := range slices.Compact(lockIDs) {
+		lctx, unlock, err := s.LockDocument(ctx, did)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		ctx = lctx
+	}
 	seen := map[string]bool{}
 	for i, did := range req.Documents {
 		if seen[did] {

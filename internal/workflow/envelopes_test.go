@@ -92,7 +92,7 @@ func (e *env) signDocOn(svc *workflow.Service, envID, r, docID string) (workflow
 	if cur == nil {
 		return svc.RecipientSigned(ctx, recipientActor(r), envID, docID, strings.Repeat("0", 64))
 	}
-	next, err := appendBlob(ctx, e.blobs, cur.SHA256, "%signed by "+r+"\n")
+	next, err := appendContent(ctx, svc, view.Envelope.Tenant, cur.SHA256, "%signed by "+r+"\n")
 	if err != nil {
 		return workflow.Progress{}, err
 	}

@@ -15,6 +15,7 @@ import (
 //
 //	POST /v1/documents                                      upload a PDF
 //	GET  /v1/documents/{id}                                 document metadata
+//	DELETE /v1/documents/{id}                               delete (409 while an unfinished envelope has it)
 //	GET  /v1/documents/{id}/content                         download as uploaded
 //	POST /v1/envelopes                                      create a draft
 //	GET  /v1/envelopes                                      list (cursor, status filter)
@@ -37,6 +38,7 @@ type Handler struct {
 func (h *Handler) Register(mux api.Mux) {
 	mux.HandleFunc("POST /v1/documents", h.upload)
 	mux.HandleFunc("GET /v1/documents/{id}", h.getDocument)
+	mux.HandleFunc("DELETE /v1/documents/{id}", h.deleteDocument)
 	mux.HandleFunc("GET /v1/documents/{id}/content", h.documentContent)
 	mux.HandleFunc("POST /v1/envelopes", h.createEnvelope)
 	mux.HandleFunc("GET /v1/envelopes", h.listEnvelopes)
@@ -127,6 +129,19 @@ func (h *Handler) documentContent(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rd.Close()
 	servePDF(w, r, d.Name, d.SHA256, rd)
+}
+
+func (h *Handler) deleteDocument(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	if err := h.Service.DeleteDocument(r.Context(), a, r.PathValue("id")); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *Handler) envelopeContent(w http.ResponseWriter, r *http.Request) {

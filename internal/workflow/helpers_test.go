@@ -84,20 +84,19 @@ func (o *outbox) take() []workflow.Notification {
 // version and stores the result, as the real seal appends an incremental
 // update.
 type sealer struct {
-	blobs   blob.Store
 	failing atomic.Bool
 	// calls counts the seals made.
 	calls atomic.Int32
 }
 
-func (s *sealer) Complete(ctx context.Context, e *workflow.Envelope) (map[string]string, error) {
+func (s *sealer) Complete(ctx context.Context, e *workflow.Envelope, c workflow.Contents) (map[string]string, error) {
 	if s.failing.Load() {
 		return nil, errors.New("tsa: unavailable")
 	}
 	s.calls.Add(1)
 	out := map[string]string{}
 	for _, d := range e.Documents {
-		sum, err := appendBlob(ctx, s.blobs, d.SHA256, "%sealed\n")
+		sum, err := appendContent(ctx, c, e.Tenant, d.SHA256, "%sealed\n")
 		if err != nil {
 			return nil, err
 		}
@@ -106,8 +105,10 @@ func (s *sealer) Complete(ctx context.Context, e *workflow.Envelope) (map[string
 	return out, nil
 }
 
-func appendBlob(ctx context.Context, bs blob.Store, sum, suffix string) (string, error) {
-	name, _, err := bs.Append(ctx, sum, strings.NewReader(suffix))
+// appendContent appends suffix to tenant's content sum, as a signature
+// does.
+func appendContent(ctx context.Context, c workflow.Contents, tenant, sum, suffix string) (string, error) {
+	name, _, err := c.AppendContent(ctx, tenant, sum, strings.NewReader(suffix))
 	return name, err
 }
 
@@ -129,7 +130,7 @@ func (s *switchable) Record(ctx context.Context, e auditlog.Event) error {
 // directory, the filesystem blob store and the audit log on its memory
 // store.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	clock    *clock
 	store    *workflowsqlite.Store
@@ -154,7 +155,7 @@ func newEnv(t *testing.T) *env {
 
 // newEnvConfig is newEnv with the service configuration adjusted by
 // adjust (if not nil).
-func newEnvConfig(t *testing.T, adjust func(*workflow.Config)) *env {
+func newEnvConfig(t testing.TB, adjust func(*workflow.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -179,7 +180,7 @@ func newEnvConfig(t *testing.T, adjust func(*workflow.Config)) *env {
 	}
 	t.Cleanup(func() { log.Shutdown(context.Background()) })
 	e := &env{t: t, dir: dir, clock: clk, store: st, blobs: bs, audit: ms,
-		recorder: &switchable{rec: log}, outbox: &outbox{}, sealer: &sealer{blobs: bs}}
+		recorder: &switchable{rec: log}, outbox: &outbox{}, sealer: &sealer{}}
 	cfg := workflow.Config{
 		Documents: st, Envelopes: st, Blobs: bs, Audit: e.recorder,
 		Notifier: e.outbox, Completer: e.sealer, MaxDocumentSize: maxUpload, Now: clk.Now,
@@ -359,4 +360,10 @@ func encryptedPDF(t testing.TB) []byte {
 func sum(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
+}
+
+// appendBlob stores blob sum followed by suffix as a revision of sum.
+func appendBlob(ctx context.Context, bs blob.Store, sum, suffix string) (string, error) {
+	name, _, err := bs.Append(ctx, sum, strings.NewReader(suffix))
+	return name, err
 }

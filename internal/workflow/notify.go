@@ -54,9 +54,11 @@ type Notifier interface {
 //
 // Complete is called with the envelope's lock and the locks of all its
 // documents held (see [Service.LockDocument]); it MUST NOT take them
-// again. It returns, for each document id, the SHA-256 of the sealed
-// version, which it has already stored in the blob store. An error leaves
-// the envelope in progress; the scheduler retries.
+// again. It reads each document's current version from contents and
+// stores the sealed version there ([Contents.AppendContent] under the
+// envelope's tenant), and returns, for each document id, the SHA-256 of
+// the sealed version. An error leaves the envelope in progress; the
+// scheduler retries.
 type Completer interface {
-	Complete(ctx context.Context, e *Envelope) (map[string]string, error)
+	Complete(ctx context.Context, e *Envelope, contents Contents) (map[string]string, error)
 }

@@ -79,8 +79,10 @@ func (s *Service) RunNotifiers(ctx context.Context) {
 // sent and in-progress envelopes past their expiry (envelope.expired),
 // completes envelopes whose recipients have all acted, notifies active
 // recipients not yet notified, and reminds active recipients whose
-// reminder interval has passed. It returns how many envelopes it handled
-// and the first error (it goes on after errors).
+// reminder interval has passed; then, with [Config.Retention] set, it
+// purges envelopes finished longer ago ([Service.PurgeFinished]). It
+// returns how many envelopes it handled and the first error (it goes on
+// after errors).
 //
 // Several nodes may tick at once: each envelope is handled under its lock
 // ([Config.Locks]), on its stored state, so what one node did the others
@@ -102,7 +104,11 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 			first = err
 		}
 	}
-	return len(ids), first
+	purged, err := s.PurgeFinished(ctx)
+	if err != nil && first == nil {
+		first = err
+	}
+	return len(ids) + purged, first
 }
 
 func (s *Service) handleDue(ctx context.Context, id string) error {

@@ -52,8 +52,23 @@ type Config struct {
 	// Keys seals what is stored at rest under the owning tenant's keys
 	// (nil: nothing is sealed, for tests and single-purpose tools; the
 	// service always sets it): documents' names and envelopes' free-text
-	// fields ([SealDocuments], [SealEnvelopes]).
+	// fields ([SealDocuments], [SealEnvelopes]). With Keys, each version
+	// of a document's bytes is a [Content] of its tenant: a [dataseal]
+	// stream under the data key of object [ContentObject] in Blobs, with
+	// its row in Contents; deleting it shreds that key. Without, versions
+	// are plain blobs named by their SHA-256, a signed one a revision of
+	// the version it signs ([blob.Store.Append]), as before sealing
+	// existed; such versions stay readable once Keys is set.
 	Keys KeyRing
+	// Contents holds the rows of sealed contents and deletes documents
+	// and finished envelopes (nil: Documents, if it implements
+	// [ContentStore], as both drivers' stores do). Keys, Retention and
+	// [Service.DeleteDocument] need it.
+	Contents ContentStore
+	// Retention is how long finished (completed, declined, voided or
+	// expired) envelopes are kept: the scheduler purges those finished
+	// longer ago ([Service.PurgeFinished]). Zero keeps them forever.
+	Retention time.Duration
 	// Audit records every state change; a failure to record fails the
 	// change (fail closed).
 	Audit auditlog.Recorder
@@ -107,15 +122,29 @@ func (c *Config) Validate() error {
 		return errors.New("workflow: negative MaxDecodedSize")
 	case c.ActiveContent != "" && c.ActiveContent != PolicyRefuse:
 		return fmt.Errorf("workflow: unsupported active content policy %q", c.ActiveContent)
+	case c.Retention < 0:
+		return errors.New("workflow: negative Retention")
+	case (c.Keys != nil || c.Retention > 0) && c.contentStore() == nil:
+		return errors.New("workflow: sealed contents and retention need a content store (Contents)")
 	}
 	return nil
+}
+
+// contentStore returns Contents, or Documents if it is a ContentStore.
+func (c *Config) contentStore() ContentStore {
+	if c.Contents != nil {
+		return c.Contents
+	}
+	cs, _ := c.Documents.(ContentStore)
+	return cs
 }
 
 // Service is the document and envelope workflow. Its methods are safe for
 // concurrent use.
 type Service struct {
-	cfg    Config
-	randMu sync.Mutex
+	cfg      Config
+	contents ContentStore // nil if there is none (see Config.Contents)
+	randMu   sync.Mutex
 	// rawDocs and rawEnvs are the stores as configured; cfg holds them
 	// wrapped by [SealDocuments] and [SealEnvelopes] when Keys is set.
 	rawDocs DocumentStore
@@ -163,11 +192,12 @@ func New(cfg Config) (*Service, error) {
 		locks = cluster.NewLocalLocks()
 	}
 	rawDocs, rawEnvs := cfg.Documents, cfg.Envelopes
+	contents := cfg.contentStore()
 	if cfg.Keys != nil {
 		cfg.Documents = SealDocuments(rawDocs, cfg.Keys, rand.Reader)
 		cfg.Envelopes = SealEnvelopes(rawEnvs, cfg.Keys, rand.Reader)
 	}
-	return &Service{cfg: cfg, rawDocs: rawDocs, rawEnvs: rawEnvs, log: log, locks: locks, turns: make(chan string, turnQueue),
+	return &Service{cfg: cfg, contents: contents, rawDocs: rawDocs, rawEnvs: rawEnvs, log: log, locks: locks, turns: make(chan string, turnQueue),
 		checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
 }
 

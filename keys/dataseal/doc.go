@@ -37,7 +37,12 @@
 // stream has at most 2^32 segments. A reader hands out a segment's
 // plaintext only after its tag checks, but the stream as a whole is
 // authentic only once Read returned io.EOF: a caller must discard what
-// it read if any Read fails.
+// it read if any Read fails. [NewReaderAt] reads a stream at random
+// offsets instead: it derives the segment layout from the stream's size
+// (every segment but the last is full), opens the last segment at once,
+// so that a truncated or extended stream is refused before anything is
+// read, and authenticates each segment a read touches before handing
+// out any of its bytes.
 //
 // The payload's associated data is the encoded AD preceded by the kind
 // byte; it does not cover the KEK version or the wrapped key, so

@@ -46,7 +46,7 @@ func seedValues(t *testing.T) (values, streams [][]byte) {
 // from valid values and streams) and rewrites them with -update-seeds.
 func TestFuzzSeeds(t *testing.T) {
 	values, streams := seedValues(t)
-	for name, set := range map[string][][]byte{"FuzzOpen": values, "FuzzNewReader": streams} {
+	for name, set := range map[string][][]byte{"FuzzOpen": values, "FuzzNewReader": streams, "FuzzNewReaderAt": streams} {
 		dir := filepath.Join("testdata", "fuzz", name)
 		for i, v := range set {
 			file := filepath.Join(dir, fmt.Sprintf("seed%d", i))
@@ -68,9 +68,15 @@ func TestFuzzSeeds(t *testing.T) {
 				t.Fatalf("%s: not a fuzz seed (%v); run go test -run TestFuzzSeeds -update-seeds", file, err)
 			}
 			var err2 error
-			if name == "FuzzOpen" {
+			switch name {
+			case "FuzzOpen":
 				_, err2 = Open(context.Background(), fuzzKEK, testAD, []byte(seed))
-			} else {
+			case "FuzzNewReaderAt":
+				var ra *ReaderAt
+				if ra, err2 = newReaderAt(fuzzKEK, testAD, []byte(seed)); err2 == nil {
+					_, err2 = readAllAt(ra, 1000)
+				}
+			default:
 				_, err2 = openStream(fuzzKEK, testAD, []byte(seed))
 			}
 			if err2 != nil {
@@ -102,6 +108,35 @@ func FuzzNewReader(f *testing.F) {
 		n, err := io.Copy(io.Discard, r)
 		if err == nil && n > int64(len(b)) {
 			t.Fatalf("read %d bytes from %d", n, len(b))
+		}
+	})
+}
+
+// FuzzNewReaderAt checks that random access accepts exactly the streams
+// that the sequential reader accepts, with the same plaintext, and that
+// reads at arbitrary windows agree with it.
+func FuzzNewReaderAt(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, werr := openStream(fuzzKEK, testAD, b)
+		ra, err := newReaderAt(fuzzKEK, testAD, b)
+		var got []byte
+		if err == nil {
+			got, err = readAllAt(ra, 4093)
+		}
+		if (err == nil) != (werr == nil) {
+			t.Fatalf("ReaderAt error %v, Reader error %v", err, werr)
+		}
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(got, want) || ra.Size() != int64(len(want)) {
+			t.Fatalf("ReaderAt read %d bytes (size %d), Reader %d", len(got), ra.Size(), len(want))
+		}
+		// A window around the middle.
+		mid := len(want) / 2
+		p := make([]byte, min(len(want)-mid, SegmentSize+3))
+		if n, err := ra.ReadAt(p, int64(mid)); n != len(p) || (err != nil && err != io.EOF) || !bytes.Equal(p, want[mid:mid+len(p)]) {
+			t.Fatalf("window at %d: %d bytes, %v", mid, n, err)
 		}
 	})
 }

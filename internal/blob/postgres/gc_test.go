@@ -21,7 +21,7 @@ func (unused) Notify(context.Context, workflow.Notification) error {
 	return errors.New("no notifications in this test")
 }
 
-func (unused) Complete(context.Context, *workflow.Envelope) (map[string]string, error) {
+func (unused) Complete(context.Context, *workflow.Envelope, workflow.Contents) (map[string]string, error) {
 	return nil, errors.New("no completion in this test")
 }
 

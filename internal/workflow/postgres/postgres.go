@@ -10,9 +10,10 @@
 // [Migrations] own versions 200–299 of the database's schema_migrations
 // ([pgdb.Migrate]); version 200 creates the final shape of the SQLite
 // history and version 201 adds the recipients' authentication fields as
-// SQLite's 201 does. Types map as follows: TEXT is text; the 0/1 flag
+// SQLite's 201 does; 202 and 203 (workflow_contents, the sealed contents
+// of [workflow.ContentStore]) are SQLite's. Types map as follows: TEXT is text; the 0/1 flag
 // allow_link_only and, from version 202, approval_required and
-// high_assurance are boolean; INTEGER is bigint,
+// high_assurance are boolean; INTEGER is bigint and BLOB bytea,
 // including every time, which both drivers keep as integer nanoseconds
 // since the Unix epoch (the columns named *_ns), so a time round-trips to
 // the nanosecond and is read back in UTC. Envelope ids are compared
@@ -147,6 +148,22 @@ UPDATE workflow_recipients SET auth = 'email_code' WHERE auth = 'email_otp';
 	Name:    "envelope approval and assurance",
 	SQL: `ALTER TABLE workflow_envelopes ADD COLUMN approval_required boolean NOT NULL DEFAULT false;
 ALTER TABLE workflow_envelopes ADD COLUMN high_assurance boolean NOT NULL DEFAULT false;`,
+}, {
+	Version: 203,
+	Name:    "workflow sealed contents",
+	SQL: `CREATE TABLE workflow_contents (
+	tenant     TEXT   NOT NULL,
+	sha256     TEXT   NOT NULL,
+	blob       TEXT   NOT NULL,
+	size       BIGINT NOT NULL,
+	state      BYTEA  NOT NULL,
+	created_ns BIGINT NOT NULL,
+	PRIMARY KEY (tenant, sha256)
+);
+CREATE INDEX workflow_contents_blob ON workflow_contents (blob);
+CREATE INDEX workflow_contents_created ON workflow_contents (created_ns);
+CREATE INDEX workflow_envelopes_finished ON workflow_envelopes (updated_ns)
+	WHERE status IN ('completed', 'declined', 'voided', 'expired');`,
 }}
 
 // Store implements the workflow repositories over one database.

@@ -56,7 +56,7 @@ func TestNodes(t *testing.T) {
 
 // TestSchema: the migrations record their versions once and create the
 // tables and columns of the SQLite driver, in its order, with the
-// PostgreSQL types of the SQLite ones (TEXT text, INTEGER bigint, the 0/1
+// PostgreSQL types of the SQLite ones (TEXT text, INTEGER bigint, BLOB bytea, the 0/1
 // flag allow_link_only boolean), so that a copy from SQLite maps table by
 // table, column by column.
 func TestSchema(t *testing.T) {
@@ -96,7 +96,7 @@ func TestSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	types := map[string]string{"TEXT": "text", "INTEGER": "bigint"}
+	types := map[string]string{"TEXT": "text", "INTEGER": "bigint", "BLOB": "bytea"}
 	// The 0/1 flags SQLite keeps as INTEGER are boolean here.
 	flags := map[string]bool{"workflow_envelopes.allow_link_only": true, "workflow_envelopes.approval_required": true, "workflow_envelopes.high_assurance": true}
 	var want []string

@@ -101,4 +101,26 @@ var migrations = []sqldb.Migration{{
 	Name:    "envelope approval and assurance",
 	SQL: `ALTER TABLE workflow_envelopes ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE workflow_envelopes ADD COLUMN high_assurance INTEGER NOT NULL DEFAULT 0;`,
+}, {
+	Version: 203,
+	Name:    "workflow sealed contents",
+	// One row per content of a tenant: the ciphertext's blob, the
+	// plaintext's size and sealed SHA-256 state. The indexes serve
+	// garbage collection (contents by age, blobs by name, envelope
+	// documents by original version) and retention (finished envelopes
+	// by their last update).
+	SQL: `CREATE TABLE workflow_contents (
+		tenant     TEXT    NOT NULL,
+		sha256     TEXT    NOT NULL,
+		blob       TEXT    NOT NULL,
+		size       INTEGER NOT NULL,
+		state      BLOB    NOT NULL,
+		created_ns INTEGER NOT NULL,
+		PRIMARY KEY (tenant, sha256)
+	) STRICT;
+	CREATE INDEX workflow_contents_blob ON workflow_contents (blob);
+	CREATE INDEX workflow_contents_created ON workflow_contents (created_ns);
+	CREATE INDEX workflow_envelope_documents_original ON workflow_envelope_documents (original_sha256);
+	CREATE INDEX workflow_envelopes_finished ON workflow_envelopes (updated_ns)
+		WHERE status IN ('completed', 'declined', 'voided', 'expired');`,
 }}

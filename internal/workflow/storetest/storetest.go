@@ -1,5 +1,6 @@
 // Package storetest is the conformance suite of the workflow stores
-// ([workflow.DocumentStore] and [workflow.EnvelopeStore]): every driver
+// ([workflow.DocumentStore], [workflow.EnvelopeStore] and
+// [workflow.ContentStore]): every driver
 // (internal/workflow/sqlite, internal/workflow/postgres) runs [Run] from a
 // test named TestConformance, and [RunNodes] on two stores over one
 // database from a test named TestNodes.
@@ -31,6 +32,7 @@ import (
 type Store interface {
 	workflow.DocumentStore
 	workflow.EnvelopeStore
+	workflow.ContentStore
 }
 
 // Run runs the suite; open returns a new, empty store for each subtest.
@@ -48,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		s := open(t)
 		testRacingUpdates(t, s, s)
 	})
+	runContents(t, open)
 }
 
 // RunNodes runs the checks of two nodes sharing one database: open
