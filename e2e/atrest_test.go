@@ -53,6 +53,11 @@ func TestNothingInClearAtRest(t *testing.T) {
 	}
 	create := func(recipients ...workflow.RecipientInput) workflow.Envelope {
 		t.Helper()
+		defer func() {
+			if t.Failed() {
+				t.Logf("%s", logs.Bytes())
+			}
+		}()
 		e, err := sender.CreateEnvelope(ctx, workflow.CreateRequest{Subject: subject, Message: message, Documents: []string{d.ID}, Recipients: recipients})
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -184,14 +185,19 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	senderA := a.api.WithAuth("Bearer " + secret)
 	senderB := on(b, senderA)
 
-	// Created on A, served by B.
-	doc, err := senderA.Upload(ctx, "contract.pdf", clusterPDF(t, "Two nodes"))
+	// Created on A, served by B. The document's text, its name, the
+	// subject and the recipients' names and addresses are markers that
+	// the database must not hold in clear.
+	text, docName, subject := personal(t, "TEXT"), personal(t, "DOCNAME")+".pdf", personal(t, "SUBJECT")
+	ada, bob := strings.ToLower(personal(t, "ada"))+"@example.com", strings.ToLower(personal(t, "bob"))+"@example.com"
+	adaName, bobName := personal(t, "ADANAME"), personal(t, "BOBNAME")
+	doc, err := senderA.Upload(ctx, docName, clusterPDF(t, "Two nodes "+text))
 	if err != nil {
 		t.Fatal(err)
 	}
-	env, err := senderA.CreateEnvelope(ctx, workflow.CreateRequest{Subject: "Two nodes", Documents: []string{doc.ID}, Recipients: []workflow.RecipientInput{
-		{Role: workflow.RoleSigner, Name: "Ada", Email: "ada@example.com", Order: 1},
-		{Role: workflow.RoleSigner, Name: "Bob", Email: "bob@example.com", Order: 2},
+	env, err := senderA.CreateEnvelope(ctx, workflow.CreateRequest{Subject: subject, Documents: []string{doc.ID}, Recipients: []workflow.RecipientInput{
+		{Role: workflow.RoleSigner, Name: adaName, Email: ada, Order: 1},
+		{Role: workflow.RoleSigner, Name: bobName, Email: bob, Order: 2},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +215,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	for _, s := range []struct {
 		addr string
 		at   *node
-	}{{"ada@example.com", a}, {"bob@example.com", b}} {
+	}{{ada, a}, {bob, b}} {
 		link, err := mb.Link(ctx, s.addr, 1)
 		if err != nil {
 			t.Fatal(err)
@@ -232,6 +238,9 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkSigned(t, signed, a, 2+1) // and the tenant's seal
+	if !bytes.Contains(signed, []byte(text)) || got(t, senderB, env.ID).Recipients[0].Name != adaName {
+		t.Fatal("the document or the envelope does not read back in clear")
+	}
 
 	// Six signers at once, half of them on B, which is killed while they
 	// sign; whoever B dropped signs again on A.
@@ -307,12 +316,13 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 
 	// The database holds no secret of the deployment in any encoding:
 	// not the API keys, not the recipients' link tokens, not the master
-	// key.
+	// key; and none of the personal data or document text above, which
+	// it holds sealed.
 	dump := pgtest.Dump(t, c.owner)
 	if !bytes.Contains(dump, []byte(env.ID)) {
 		t.Fatal("the dump lacks the envelope: the scan read nothing")
 	}
-	secrets := append([]string{a.key, secret, c.masterKey}, links...)
+	secrets := append([]string{a.key, secret, c.masterKey, text, docName, subject, ada, bob, adaName, bobName}, links...)
 	for _, l := range links {
 		secrets = append(secrets, tokenRE.FindString(l))
 	}
@@ -467,4 +477,24 @@ func password(t *testing.T, u string) string {
 		t.Fatalf("no password in the test URL")
 	}
 	return pw
+}
+
+// personal returns a marker no database can hold by chance.
+func personal(t *testing.T, label string) string {
+	t.Helper()
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return label + "-" + strings.ToUpper(hex.EncodeToString(b))
+}
+
+// got returns envelope id as c reads it.
+func got(t *testing.T, c *apiclient.Client, id string) workflow.Envelope {
+	t.Helper()
+	e, err := c.Envelope(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }

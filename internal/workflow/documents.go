@@ -117,8 +117,16 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 		return nil, err
 	}
 	if content != nil {
-		// The content's row and the document's, in one transaction.
-		err = s.contents.InsertDocumentContent(ctx, d, content)
+		// The content's row and the document's, in one transaction; the
+		// content store is not wrapped by the sealing of fields, so the
+		// row is sealed here.
+		row := d
+		if sd, ok := s.cfg.Documents.(*sealedDocuments); ok {
+			if row, err = sd.sealed(ctx, d); err != nil {
+				return nil, err
+			}
+		}
+		err = s.contents.InsertDocumentContent(ctx, row, content)
 	} else {
 		err = s.cfg.Documents.InsertDocument(ctx, d)
 	}

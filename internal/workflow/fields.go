@@ -182,11 +182,20 @@ func (s *sealedDocuments) seal(tenant, id string, create bool) *objectSeal {
 }
 
 func (s *sealedDocuments) InsertDocument(ctx context.Context, d *Document) error {
-	c := *d
-	if err := s.seal(d.Tenant, d.ID, true).seal(ctx, fieldDocumentName, &c.Name); err != nil {
+	c, err := s.sealed(ctx, d)
+	if err != nil {
 		return err
 	}
-	return s.DocumentStore.InsertDocument(ctx, &c)
+	return s.DocumentStore.InsertDocument(ctx, c)
+}
+
+// sealed returns a copy of d as the store keeps it: its name sealed.
+func (s *sealedDocuments) sealed(ctx context.Context, d *Document) (*Document, error) {
+	c := *d
+	if err := s.seal(d.Tenant, d.ID, true).seal(ctx, fieldDocumentName, &c.Name); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 func (s *sealedDocuments) Document(ctx context.Context, tenant, id string) (*Document, error) {
