@@ -14,6 +14,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/authz"
+	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -75,7 +76,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if _, err := sender.Send(ctx, e.ID); err != nil {
 		t.Fatal(err)
 	}
-	mbA := &apiclient.Mailbox{Inbox: &mail.Spool{Dir: filepath.Join(a, "outbox")}}
+	mbA := &apiclient.Mailbox{Inbox: &mail.Spool{Dir: filepath.Join(a, "outbox"), Key: outboxKey(t, a)}}
 	sign := func(api *apiclient.Client, mb *apiclient.Mailbox, email, link string) bool {
 		t.Helper()
 		rc, err := mb.Authenticate(ctx, api, email, link)
@@ -156,7 +157,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mbB := &apiclient.Mailbox{Inbox: &mail.Spool{Dir: filepath.Join(restored, "outbox")}}
+	mbB := &apiclient.Mailbox{Inbox: &mail.Spool{Dir: filepath.Join(restored, "outbox"), Key: outboxKey(t, restored)}}
 	if !sign(api2, mbB, signers[1], link2) {
 		t.Fatal("the envelope did not complete on the restored service")
 	}
@@ -275,4 +276,20 @@ func TestBackupCLIRefusals(t *testing.T) {
 	if code, stdout, stderr := signetRun(t, "backup", "verify", good); code != 0 || !strings.Contains(stdout, "backup OK") {
 		t.Errorf("verify with %s: exit %d\n%s%s", backupKeyEnv, code, stdout, stderr)
 	}
+}
+
+// outboxKey returns the key of the sealed outbox of the data directory
+// dir, derived from its master key.
+func outboxKey(t *testing.T, dir string) []byte {
+	t.Helper()
+	d, err := datadir.Open(dir, datadir.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	k, err := d.OutboxKey(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Clone(k)
 }

@@ -17,13 +17,6 @@ import (
 // and the recipient authenticates again.
 var ErrUnsealedSession = errors.New("signing: a stored session holds in clear what must be sealed")
 
-// RecipientObject names the [workflow.KeyRing] object of what the
-// recipient side stores about one recipient of one envelope:
-// "recipient:<envelope id>/<recipient id>".
-func RecipientObject(envelopeID, recipientID string) string {
-	return "recipient:" + envelopeID + "/" + recipientID
-}
-
 // fieldSessionEmail is the AD field of a session's e-mail address.
 const fieldSessionEmail = "email"
 
@@ -46,7 +39,7 @@ type sealedStore struct {
 }
 
 func sessionAD(ss *Session) dataseal.AD {
-	return dataseal.AD{Tenant: ss.Tenant, Object: RecipientObject(ss.EnvelopeID, ss.RecipientID), Field: fieldSessionEmail}
+	return dataseal.AD{Tenant: ss.Tenant, Object: workflow.RecipientObject(ss.EnvelopeID, ss.RecipientID), Field: fieldSessionEmail}
 }
 
 func (s *sealedStore) CreateSession(ctx context.Context, ss Session) error {

@@ -23,10 +23,6 @@ const SealedPrefix = "sealed:"
 // [Service.SealStored] has not converted yet. Reads fail closed.
 var ErrUnsealedField = errors.New("workflow: a stored field is in clear where it must be sealed (run SealStored)")
 
-// Objects of the [KeyRing] under which the stores' fields are sealed.
-func documentObject(id string) string { return "document:" + id }
-func envelopeObject(id string) string { return "envelope:" + id }
-
 // Field names (the AD's Field) of the sealed columns. Those of a
 // recipient or an envelope's document end with its id, so that a value
 // cannot be moved from one recipient or document to another of the same
@@ -178,7 +174,7 @@ type sealedDocuments struct {
 }
 
 func (s *sealedDocuments) seal(tenant, id string, create bool) *objectSeal {
-	return &objectSeal{keys: s.keys, rand: s.rand, tenant: tenant, object: documentObject(id), create: create}
+	return &objectSeal{keys: s.keys, rand: s.rand, tenant: tenant, object: DocumentObject(id), create: create}
 }
 
 func (s *sealedDocuments) InsertDocument(ctx context.Context, d *Document) error {
@@ -226,7 +222,7 @@ type sealedEnvelopes struct {
 }
 
 func (s *sealedEnvelopes) seal(tenant, id string, create bool) *objectSeal {
-	return &objectSeal{keys: s.keys, rand: s.rand, tenant: tenant, object: envelopeObject(id), create: create}
+	return &objectSeal{keys: s.keys, rand: s.rand, tenant: tenant, object: EnvelopeObject(id), create: create}
 }
 
 // sealed returns a sealed copy of e and of t (if not nil).
@@ -369,7 +365,7 @@ func SealStoredFields(ctx context.Context, docs DocumentStore, envs EnvelopeStor
 		}
 		for _, d := range ds {
 			name, changed := d.Name, false
-			o := &objectSeal{keys: keys, rand: rand, tenant: d.Tenant, object: documentObject(d.ID), create: true}
+			o := &objectSeal{keys: keys, rand: rand, tenant: d.Tenant, object: DocumentObject(d.ID), create: true}
 			if err := o.sealClear(ctx, fieldDocumentName, &name, &changed); err != nil {
 				return n, err
 			}
@@ -428,7 +424,7 @@ func sealStoredEnvelope(ctx context.Context, envs EnvelopeStore, fe FieldStore, 
 		if err != nil {
 			return false, err
 		}
-		o := &objectSeal{keys: keys, rand: rand, tenant: e.Tenant, object: envelopeObject(id), create: true}
+		o := &objectSeal{keys: keys, rand: rand, tenant: e.Tenant, object: EnvelopeObject(id), create: true}
 		changed := false
 		if err := envelopeFields(e, func(field string, v *string) error { return o.sealClear(ctx, field, v, &changed) }); err != nil {
 			return false, err
