@@ -15,7 +15,7 @@ import (
 	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
-	"github.com/signet-pki/signet/internal/workflow/storetest"
+	"github.com/signet-pki/signet/keys/atrest/atresttest"
 )
 
 func marker(what string) string {
@@ -52,7 +52,7 @@ func databaseFiles(t *testing.T, dir string) string {
 // the marker addresses and names are nowhere in signet.db, and an address
 // copied to another recipient's session does not open there.
 func TestSealedSessions(t *testing.T) {
-	keys := &storetest.KeyRing{}
+	keys := &atresttest.KeyRing{}
 	e := newEnvOptions(t, envOptions{adjust: func(c *signing.Config, wf *workflow.Config) { c.Keys, wf.Keys = keys, keys }})
 	a := signer(marker("alice"), marker("alice")+"@example.com", 1)
 	b := signer(marker("bob"), marker("bob")+"@example.com", 1)

@@ -3,55 +3,23 @@ package signing_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"errors"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
-	"github.com/signet-pki/signet/keys/dataseal"
+	"github.com/signet-pki/signet/keys/atrest/atresttest"
 	"github.com/signet-pki/signet/pades"
 )
 
-// keyRing is a workflow.KeyRing of real AES-256 data keys in a map.
-type keyRing struct {
-	mu   sync.Mutex
-	keys map[string][]byte
-}
-
-func (k *keyRing) ObjectKEK(ctx context.Context, tenant, object string, create bool) (dataseal.KEK, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	id := tenant + "\x00" + object
-	key, ok := k.keys[id]
-	if !ok {
-		if !create {
-			return nil, errors.New("test key ring: no such data key")
-		}
-		key = make([]byte, 32)
-		rand.Read(key)
-		k.keys[id] = key
-	}
-	return dataseal.NewAESKEK("1", key), nil
-}
-
-func (k *keyRing) Shred(ctx context.Context, tenant, object string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.keys, tenant+"\x00"+object)
-	return nil
-}
-
 // newSealedEnv is an env whose workflow seals document contents.
 func newSealedEnv(t *testing.T) *env {
-	ring := &keyRing{keys: map[string][]byte{}}
+	ring := &atresttest.KeyRing{}
 	return newEnvOptions(t, envOptions{adjust: func(_ *signing.Config, wf *workflow.Config) { wf.Keys = ring }})
 }
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/internal/workflow"
-	"github.com/signet-pki/signet/internal/workflow/storetest"
+	"github.com/signet-pki/signet/keys/atrest/atresttest"
 )
 
 func marker(what string) string {
@@ -46,7 +46,7 @@ func markedRequest(doc string) (workflow.CreateRequest, []string) {
 // nowhere in the data directory, while the API returns them all.
 func TestSealedFieldsAtRest(t *testing.T) {
 	e := newEnvConfig(t, func(c *workflow.Config) {
-		c.Keys = &storetest.KeyRing{}
+		c.Keys = &atresttest.KeyRing{}
 		c.SMSGateway = true
 	})
 	ctx := context.Background()
@@ -118,7 +118,7 @@ func TestSealStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyed := e.cfg
-	keyed.Keys = &storetest.KeyRing{}
+	keyed.Keys = &atresttest.KeyRing{}
 	svc, err := workflow.New(keyed)
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,63 +19,16 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/keys/atrest"
+	"github.com/signet-pki/signet/keys/atrest/atresttest"
 	"github.com/signet-pki/signet/keys/dataseal"
 )
 
-// errNoKey is the test key ring's answer for a data key that was never
-// made or was shredded.
-var errNoKey = errors.New("test key ring: no such data key")
-
-// keyRing is a workflow.KeyRing of real AES-256 data keys held in a map,
-// as keys/atrest holds them wrapped in a table.
-type keyRing struct {
-	mu       sync.Mutex
-	keys     map[string][]byte
-	shredded []string
-}
-
-func newKeyRing() *keyRing { return &keyRing{keys: map[string][]byte{}} }
-
-func (k *keyRing) ObjectKEK(ctx context.Context, tenant, object string, create bool) (dataseal.KEK, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	id := tenant + "\x00" + object
-	key, ok := k.keys[id]
-	if !ok {
-		if !create {
-			return nil, errNoKey
-		}
-		key = make([]byte, 32)
-		rand.Read(key)
-		k.keys[id] = key
-	}
-	return dataseal.NewAESKEK("1", key), nil
-}
-
-func (k *keyRing) Shred(ctx context.Context, tenant, object string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.keys, tenant+"\x00"+object)
-	k.shredded = append(k.shredded, tenant+"/"+object)
-	return nil
-}
-
-func (k *keyRing) has(tenant, object string) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	_, ok := k.keys[tenant+"\x00"+object]
-	return ok
-}
-
-func (k *keyRing) wasShredded(tenant, object string) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return slices.Contains(k.shredded, tenant+"/"+object)
-}
+func newKeyRing() *atresttest.KeyRing { return &atresttest.KeyRing{} }
 
 // newSealedEnv is a test environment whose contents are sealed under
 // ring, with further adjustments.
-func newSealedEnv(t testing.TB, adjust func(*workflow.Config)) (*env, *keyRing) {
+func newSealedEnv(t testing.TB, adjust func(*workflow.Config)) (*env, *atresttest.KeyRing) {
 	ring := newKeyRing()
 	e := newEnvConfig(t, func(c *workflow.Config) {
 		c.Keys = ring
@@ -150,7 +102,7 @@ func TestSealedUploadDownload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Blob == d || c.Size != int64(len(doc)) || !ring.has("t1", workflow.ContentObject(d)) {
+	if c.Blob == d || c.Size != int64(len(doc)) || !ring.Has("t1", workflow.ContentObject(d)) {
 		t.Fatalf("content row %+v", c)
 	}
 	if _, _, err := e.blobs.Open(context.Background(), d); err == nil {
@@ -353,16 +305,16 @@ func TestDeleteDocument(t *testing.T) {
 		t.Fatalf("deleted twice: %d", resp.StatusCode)
 	}
 	// d2 has the same bytes: the content stays.
-	if b, err := e.readContent("t1", d2.SHA256); err != nil || !bytes.Equal(b, doc) || ring.wasShredded("t1", obj) {
+	if b, err := e.readContent("t1", d2.SHA256); err != nil || !bytes.Equal(b, doc) || ring.Shredded("t1", obj) {
 		t.Fatalf("content of a remaining document: %v", err)
 	}
-	if !ring.wasShredded("t1", workflow.DocumentObject(d1.ID)) {
+	if !ring.Shredded("t1", workflow.DocumentObject(d1.ID)) {
 		t.Fatal("the deleted document's fields were not shredded")
 	}
 	if resp, body := e.do("t1", "DELETE", "/v1/documents/"+d2.ID, "", nil); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", resp.StatusCode, body)
 	}
-	if !ring.wasShredded("t1", obj) {
+	if !ring.Shredded("t1", obj) {
 		t.Fatal("the content of the last deleted document was not shredded")
 	}
 	if _, err := e.content("t1", d1.SHA256); !errors.Is(err, workflow.ErrNoRecord) {
@@ -374,7 +326,7 @@ func TestDeleteDocument(t *testing.T) {
 		t.Fatalf("ciphertext gone before garbage collection: %v", err)
 	}
 	raw.Close()
-	if _, err := ring.ObjectKEK(ctx, "t1", obj, false); !errors.Is(err, errNoKey) {
+	if _, err := ring.ObjectKEK(ctx, "t1", obj, false); !errors.Is(err, atrest.ErrNoKey) {
 		t.Fatalf("key after shredding: %v", err)
 	}
 	if size == 0 {
@@ -391,7 +343,7 @@ func TestDeleteDocument(t *testing.T) {
 		t.Fatalf("delete after void: %d %s", resp.StatusCode, body)
 	}
 	// The voided envelope still uses the content.
-	if ring.wasShredded("t1", workflow.ContentObject(other.SHA256)) {
+	if ring.Shredded("t1", workflow.ContentObject(other.SHA256)) {
 		t.Fatal("content of a voided envelope's document shredded with the document")
 	}
 	if _, err := e.readContent("t1", other.SHA256); err != nil {
@@ -460,15 +412,15 @@ func TestRetentionPurge(t *testing.T) {
 	if !bytes.Contains(recs[0].Leaf, []byte(`"documents":"`+min(cur, d.SHA256)+","+max(cur, d.SHA256)+`"`)) || bytes.Contains(recs[0].Leaf, []byte(textMarker)) {
 		t.Fatalf("envelope.purged does not name the versions' hashes: %s", recs[0].Leaf)
 	}
-	if !ring.wasShredded("t1", workflow.EnvelopeObject(env.ID)) || !ring.wasShredded("t1", workflow.RecipientObject(env.ID, env.Recipients[0].ID)) {
-		t.Fatalf("envelope fields not shredded: %q", ring.shredded)
+	if !ring.Shredded("t1", workflow.EnvelopeObject(env.ID)) || !ring.Shredded("t1", workflow.RecipientObject(env.ID, env.Recipients[0].ID)) {
+		t.Fatal("envelope fields not shredded")
 	}
 	// The upload is still a document: its content stays readable; the
 	// signed and sealed versions are shredded.
 	if _, err := e.readContent("t1", d.SHA256); err != nil {
 		t.Fatalf("the document's own content: %v", err)
 	}
-	if _, err := e.readContent("t1", signed); err != nil || ring.wasShredded("t1", workflow.ContentObject(signed)) {
+	if _, err := e.readContent("t1", signed); err != nil || ring.Shredded("t1", workflow.ContentObject(signed)) {
 		t.Fatalf("the intermediate version, left to garbage collection: %v", err)
 	}
 	for _, c := range versions[:1] {
@@ -478,7 +430,7 @@ func TestRetentionPurge(t *testing.T) {
 		}
 		_, kerr := ring.ObjectKEK(ctx, "t1", workflow.ContentObject(c.SHA256), false)
 		raw.Close()
-		if !errors.Is(kerr, errNoKey) || size == 0 {
+		if !errors.Is(kerr, atrest.ErrNoKey) || size == 0 {
 			t.Fatalf("purged version %s: key %v", c.SHA256[:8], kerr)
 		}
 		if _, err := e.readContent("t1", c.SHA256); err == nil {
@@ -518,7 +470,7 @@ func TestRetentionPurge(t *testing.T) {
 			t.Fatalf("ciphertext of purged version %s survived garbage collection", c.SHA256[:8])
 		}
 	}
-	if !ring.wasShredded("t1", workflow.ContentObject(signed)) {
+	if !ring.Shredded("t1", workflow.ContentObject(signed)) {
 		t.Fatal("garbage collection did not shred the unused version")
 	}
 	if _, err := e.readContent("t1", d.SHA256); err != nil {
@@ -543,7 +495,7 @@ func TestCollectGarbageSealed(t *testing.T) {
 	if _, err := e.content("t1", sum(orphan)); !errors.Is(err, workflow.ErrNoRecord) {
 		t.Fatalf("the failed upload's content row: %v", err)
 	}
-	if !ring.wasShredded("t1", workflow.ContentObject(sum(orphan))) {
+	if !ring.Shredded("t1", workflow.ContentObject(sum(orphan))) {
 		t.Fatal("the failed upload's content key was not shredded")
 	}
 	var orphanBlob string
@@ -597,7 +549,7 @@ func TestCollectGarbageSealed(t *testing.T) {
 	if n, err := e.svc.CollectGarbage(ctx, e.blobs, time.Hour); err != nil || n != 1 {
 		t.Fatalf("collected %d (%v), want the unused content's ciphertext", n, err)
 	}
-	if !ring.wasShredded("t1", workflow.ContentObject(d.SHA256)) || ring.has("t1", workflow.ContentObject(d.SHA256)) {
+	if !ring.Shredded("t1", workflow.ContentObject(d.SHA256)) || ring.Has("t1", workflow.ContentObject(d.SHA256)) {
 		t.Fatal("unused content not shredded")
 	}
 	if _, _, err := e.blobs.Open(ctx, c.Blob); err == nil {
@@ -606,7 +558,7 @@ func TestCollectGarbageSealed(t *testing.T) {
 	if _, err := e.content("t1", d.SHA256); !errors.Is(err, workflow.ErrNoRecord) {
 		t.Fatalf("unused content's row: %v", err)
 	}
-	if _, err := e.readContent("t1", kept.SHA256); err != nil || ring.wasShredded("t1", workflow.ContentObject(kept.SHA256)) {
+	if _, err := e.readContent("t1", kept.SHA256); err != nil || ring.Shredded("t1", workflow.ContentObject(kept.SHA256)) {
 		t.Fatalf("used content: %v", err)
 	}
 }
@@ -642,7 +594,7 @@ func TestSealedAfterPlain(t *testing.T) {
 		t.Fatal("the new version's hash is not that of its bytes")
 	}
 	c, err := e.content("t1", next)
-	if err != nil || !ring.has("t1", workflow.ContentObject(next)) {
+	if err != nil || !ring.Has("t1", workflow.ContentObject(next)) {
 		t.Fatalf("the new version is not sealed: %v", err)
 	}
 	if _, _, err := e.blobs.Open(ctx, next); err == nil || c.Blob == next {

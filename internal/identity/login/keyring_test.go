@@ -2,12 +2,8 @@ package login_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,41 +11,8 @@ import (
 	"github.com/signet-pki/signet/internal/identity/login"
 	"github.com/signet-pki/signet/internal/identity/totp"
 	"github.com/signet-pki/signet/internal/secretscan"
-	"github.com/signet-pki/signet/keys/dataseal"
+	"github.com/signet-pki/signet/keys/atrest/atresttest"
 )
-
-// keyRing is an in-memory identity.KeyRing: one random AES-256 KEK per
-// object of a tenant.
-type keyRing struct {
-	mu   sync.Mutex
-	keys map[string]dataseal.KEK
-}
-
-func (k *keyRing) ObjectKEK(_ context.Context, tenant, object string, create bool) (dataseal.KEK, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	name := tenant + "\x00" + object
-	if kek, ok := k.keys[name]; ok {
-		return kek, nil
-	}
-	if !create {
-		return nil, errors.New("no data key for " + object)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	if k.keys == nil {
-		k.keys = map[string]dataseal.KEK{}
-	}
-	k.keys[name] = dataseal.NewAESKEK("1", key)
-	return k.keys[name], nil
-}
-
-func (k *keyRing) Shred(_ context.Context, tenant, object string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.keys, tenant+"\x00"+object)
-	return nil
-}
 
 // TestTOTPKeyRing: with a key ring, an enrolment's TOTP secret is sealed
 // under the user's object of their tenant ("sealed:" + base64url), opens
@@ -57,7 +20,7 @@ func (k *keyRing) Shred(_ context.Context, tenant, object string) error {
 // signet.db, and is gone once the user's object is shredded; a secret
 // sealed by the sealer before the key ring still opens.
 func TestTOTPKeyRing(t *testing.T) {
-	keys := &keyRing{}
+	keys := &atresttest.KeyRing{}
 	var sealer login.Sealer
 	e := newEnv(t, func(_ *env, cfg *login.Config) { cfg.Keys, sealer = keys, cfg.Sealer })
 	e.policy.MFAOptional = true

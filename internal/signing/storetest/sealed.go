@@ -10,7 +10,7 @@ import (
 	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
-	wfstoretest "github.com/signet-pki/signet/internal/workflow/storetest"
+	"github.com/signet-pki/signet/keys/atrest/atresttest"
 )
 
 // Dump returns a directory of files holding every byte the store's
@@ -24,7 +24,7 @@ type Dump func(t *testing.T) (dir string)
 func RunSealed(t *testing.T, open func(t *testing.T) (signing.Store, Dump)) {
 	s, dump := open(t)
 	ctx := t.Context()
-	keys := &wfstoretest.KeyRing{}
+	keys := &atresttest.KeyRing{}
 	sealed := signing.SealStore(s, keys, rand.Reader)
 	b := make([]byte, 8)
 	rand.Read(b)

@@ -2,54 +2,17 @@ package storetest
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/internal/workflow"
-	"github.com/signet-pki/signet/keys/dataseal"
+	"github.com/signet-pki/signet/keys/atrest/atresttest"
 )
-
-// KeyRing is an in-memory [workflow.KeyRing] for tests: one random
-// AES-256 KEK per object of a tenant (real cryptography).
-type KeyRing struct {
-	mu   sync.Mutex
-	keys map[string]dataseal.KEK
-}
-
-// ObjectKEK implements [workflow.KeyRing].
-func (k *KeyRing) ObjectKEK(_ context.Context, tenant, object string, create bool) (dataseal.KEK, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	name := tenant + "\x00" + object
-	if kek, ok := k.keys[name]; ok {
-		return kek, nil
-	}
-	if !create {
-		return nil, errors.New("storetest: no data key for " + object)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	if k.keys == nil {
-		k.keys = map[string]dataseal.KEK{}
-	}
-	k.keys[name] = dataseal.NewAESKEK("1", key)
-	return k.keys[name], nil
-}
-
-// Shred implements [workflow.KeyRing].
-func (k *KeyRing) Shred(_ context.Context, tenant, object string) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	delete(k.keys, tenant+"\x00"+object)
-	return nil
-}
 
 // Dump returns every byte the store's database holds at rest (a SQLite
 // file with its WAL, or every text and bytea value of a PostgreSQL
@@ -117,7 +80,7 @@ func sealed(s Store, keys workflow.KeyRing) (workflow.DocumentStore, workflow.En
 
 func testMarkersAbsent(t *testing.T, s FieldsStore, dump Dump) {
 	ctx := t.Context()
-	keys := &KeyRing{}
+	keys := &atresttest.KeyRing{}
 	docs, envs := sealed(s, keys)
 	d := &workflow.Document{ID: "doc_1", Tenant: "t1", SHA256: "aa", Size: 10, Pages: 1, Name: marker("document"), Created: base}
 	if err := docs.InsertDocument(ctx, d); err != nil {
@@ -203,7 +166,7 @@ func (f *fakeT) Helper()               {}
 
 func testCopiedValues(t *testing.T, s FieldsStore) {
 	ctx := t.Context()
-	keys := &KeyRing{}
+	keys := &atresttest.KeyRing{}
 	docs, envs := sealed(s, keys)
 	for _, d := range []*workflow.Document{
 		{ID: "doc_1", Tenant: "t1", SHA256: "aa", Size: 1, Pages: 1, Name: "one.pdf", Created: base},
@@ -313,7 +276,7 @@ func testSealStored(t *testing.T, s FieldsStore, dump Dump) {
 	if err := s.UpdateEnvelope(ctx, v, 1, &tr); err != nil {
 		t.Fatal(err)
 	}
-	keys := &KeyRing{}
+	keys := &atresttest.KeyRing{}
 	docs, envs := sealed(s, keys)
 	// Read with keys, they fail closed, except an empty name.
 	if _, err := envs.Envelope(ctx, e.ID); !errors.Is(err, workflow.ErrUnsealedField) {
