@@ -419,17 +419,7 @@ func (s *Server) Run(ctx context.Context) error {
 		s.background.Go(func() { s.refreshPKI(s.backgroundCtx, pkiRefreshInterval) })
 	}
 	s.logger.InfoContext(ctx, "signet serving", "https", "https://"+s.ln.Addr().String(), "pki", "http://"+s.pkiLn.Addr().String())
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	return errors.Join(err, s.Shutdown(sctx))
+	return awaitStop(ctx, errc, s.Shutdown)
 }
 
 // Shutdown stops the server in this order: stop accepting connections
@@ -496,4 +486,20 @@ func tsaHTTPClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
 	return &http.Client{Transport: t}
+}
+
+// awaitStop waits until ctx is done or serving failed (errc; a closed
+// server is no failure), then shuts down, giving calls in flight 30 s.
+func awaitStop(ctx context.Context, errc <-chan error, shutdown func(context.Context) error) error {
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return errors.Join(err, shutdown(sctx))
 }

@@ -230,17 +230,7 @@ func (s *Signer) Run(ctx context.Context) error {
 	go func() { errc <- s.srv.ServeTLS(s.ln, "", "") }()
 	s.background.Go(func() { s.certs.Run(s.bgCtx, s.certs.Interval()) })
 	s.logger.InfoContext(ctx, "signet signer serving the key RPC", "https", "https://"+s.ln.Addr().String())
-	var err error
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	return errors.Join(err, s.Shutdown(sctx))
+	return awaitStop(ctx, errc, s.Shutdown)
 }
 
 // Shutdown stops serving (waiting for calls in flight until ctx's
