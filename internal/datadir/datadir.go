@@ -80,7 +80,7 @@ const (
 	PKIDir         = "pki"
 	RootCert       = "pki/root.pem"
 	BlobsDir       = "blobs"
-	TempDir        = "tmp"
+	TempDir        = "tmp" // the seal's scratch space in earlier versions; backups leave it out
 	OutboxDir      = "outbox"
 	PKIState       = "pki.json"
 	PKILock        = "pki.lock"

@@ -426,9 +426,6 @@ func (d *Dir) Blobs() (*blob.FS, error) {
 // created if missing.
 func (d *Dir) Checkpoints() (string, error) { return d.mkdir(CheckpointsDir) }
 
-// Temp returns the scratch directory of the seal, created if missing.
-func (d *Dir) Temp() (string, error) { return d.mkdir(TempDir) }
-
 // Outbox returns the directory that e-mails are written to when no SMTP
 // server is configured (the mail spool creates it on first use, 0700).
 func (d *Dir) Outbox() string { return d.File(OutboxDir) }

@@ -161,10 +161,6 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	if err != nil {
 		return nil, err
 	}
-	tempDir, err := s.dir.Temp()
-	if err != nil {
-		return nil, err
-	}
 	p := s.pki
 	rootCert := p.Cert("ca/" + ca.RootName)
 	roots := x509.NewCertPool()
@@ -199,11 +195,11 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	}
 	s.passkeys = passkeys
 	cfg := signing.Config{
-		Store: st.Signing, Blobs: st.Blobs, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
+		Store: st.Signing, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
 		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
 		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}},
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
-		TempDir: tempDir, Now: o.now, Logger: o.logger, Locks: s.locks,
+		Now: o.now, Logger: o.logger, Locks: s.locks,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
 		Passkeys:      passkeys, Users: st.Identity,
 		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: s.identitySealer, Keys: s.keyRing},

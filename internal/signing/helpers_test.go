@@ -399,10 +399,10 @@ func newEnvOptions(t *testing.T, o envOptions) *env {
 	logs := &lockedBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := signing.Config{
-		Store: st, Blobs: blobs, Mailer: mailer, Audit: audit, CA: auth,
+		Store: st, Mailer: mailer, Audit: audit, CA: auth,
 		Seal: &seals{m: km, id: map[string]string{}}, Timestamper: ts,
 		Fetcher: &ltv.Fetcher{Roots: []*x509.Certificate{root.Certificate}},
-		LinkURL: "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now, TempDir: dir,
+		LinkURL: "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now,
 		Locks: locks, Logger: logger, Passkeys: pks, Users: users,
 		TOTPSecrets: login.TOTPKeys{Sealer: totpSealer}, TOTPEnrolments: users,
 	}

@@ -85,11 +85,6 @@ type SealKeys interface {
 type Config struct {
 	// Store keeps links, sessions and code state.
 	Store Store
-	// Blobs is no longer used: document versions are read and stored
-	// through the workflow ([workflow.Contents]), which seals them.
-	//
-	// Deprecated: set workflow.Config.Blobs.
-	Blobs blob.Store
 	// Keys seals what the recipient side stores at rest under the owning
 	// tenant's keys (nil: nothing is sealed; the service always sets it).
 	Keys workflow.KeyRing
@@ -135,11 +130,6 @@ type Config struct {
 	// n-th run of MaxFailures wrong codes locks the recipient out for
 	// Lockouts[n-1]; the run after the last revokes their links.
 	Lockouts []time.Duration
-	// TempDir is no longer used: the seal keeps its working file in
-	// memory (see [Sealer.Complete]), never a plaintext copy on disk.
-	//
-	// Deprecated: unused.
-	TempDir string
 	// Now is the clock (nil: time.Now); Rand the source of tokens and
 	// codes (nil: crypto/rand).
 	Now  func() time.Time

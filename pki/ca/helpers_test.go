@@ -45,13 +45,8 @@ func (t *tap) types() []auditlog.EventType {
 	return out
 }
 
-func newAuditLog(t testing.TB) *auditlog.Log {
-	t.Helper()
-	l, _, _ := newAuditLogStore(t)
-	return l
-}
-
-// newAuditLogStore is newAuditLog with its storage and tenant keys.
+// newAuditLogStore returns an audit log in memory with its storage and
+// tenant keys.
 func newAuditLogStore(t testing.TB) (*auditlog.Log, *auditlog.MemStore, *auditlog.DerivedKeys) {
 	t.Helper()
 	k, err := auditlog.NewDerivedKeys(bytes.Repeat([]byte{7}, 32))
