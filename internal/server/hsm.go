@@ -121,7 +121,7 @@ func openPKCS11(ctx context.Context, cfg Config, o options) (*pkcs11.Backend, er
 	}
 	b, err := pkcs11.Open(ctx, pkcs11.Config{Module: p.Module, TokenLabel: p.TokenLabel, PIN: pin, MaxSessions: p.MaxSessions})
 	if err != nil {
-		return nil, fmt.Errorf("server: pkcs11 token %q (module %s): %w", p.TokenLabel, p.Module, err)
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	return b, nil
 }
