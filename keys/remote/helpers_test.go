@@ -48,11 +48,11 @@ type signerFixture struct {
 	backend *soft.Backend
 	// others are further backends served beside backend.
 	others []keys.Backend
-	enrol   []byte
-	certs   *remote.CertHolder
-	clock   *clock
-	logs    *syncBuffer
-	stop    func()
+	enrol  []byte
+	certs  *remote.CertHolder
+	clock  *clock
+	logs   *syncBuffer
+	stop   func()
 }
 
 func newBackend(t testing.TB) *soft.Backend {
