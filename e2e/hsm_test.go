@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"net/http"
@@ -30,22 +31,28 @@ const (
 	hsmPINEnv = "SIGNET_E2E_PKCS11_PIN"
 )
 
+// withHSM configures the token hsmToken with new tenant keys in it.
+func withHSM(c *server.Config) {
+	c.PKCS11 = &server.PKCS11Config{Module: softhsmtest.Module, TokenLabel: hsmToken, PINEnv: hsmPINEnv, MaxSessions: 4}
+	c.KeysAtRest = server.KeysAtRestConfig{Backend: server.BackendPKCS11}
+}
+
+// hsmSecrets reads the token's PIN from the (test's) environment.
+var hsmSecrets = server.WithSecrets(func(name string) string {
+	if name == hsmPINEnv {
+		return softhsmtest.PIN
+	}
+	return ""
+})
+
 // startHSM starts a server whose tenant keys are made in the SoftHSM2
 // token hsmToken, the PIN given through the environment lookup.
 func startHSM(t *testing.T) *instance {
 	t.Helper()
 	softhsmtest.Tokens(t, hsmToken)
 	in := newInstance(t)
-	in.configure = func(c *server.Config) {
-		c.PKCS11 = &server.PKCS11Config{Module: softhsmtest.Module, TokenLabel: hsmToken, PINEnv: hsmPINEnv, MaxSessions: 4}
-		c.KeysAtRest = server.KeysAtRestConfig{Backend: server.BackendPKCS11}
-	}
-	in.options = []server.Option{server.WithSecrets(func(name string) string {
-		if name == hsmPINEnv {
-			return softhsmtest.PIN
-		}
-		return ""
-	})}
+	in.configure = withHSM
+	in.options = []server.Option{hsmSecrets}
 	return in.launch()
 }
 
@@ -113,6 +120,65 @@ func tokenSecretKey(t *testing.T, handle string) string {
 // token, after which the tenant's documents cannot be opened.
 func TestHSMTenantKeys(t *testing.T) {
 	in := startHSM(t)
+	ctx := context.Background()
+	tenant, sha, kek := hsmTenantLifetime(t, in)
+
+	// The documents can no longer be opened through the keys at rest.
+	hsm, err := pkcs11.Open(ctx, pkcs11.Config{Module: softhsmtest.Module, TokenLabel: hsmToken, PIN: softhsmtest.PIN, MaxSessions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hsm.Close()
+	dir, err := datadir.Open(in.dir, datadir.Options{Backends: []keys.Backend{hsm}, AtRestBackend: hsm.Name()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dir.Close()
+	ar, err := dir.AtRest(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ar.ObjectKEK(ctx, tenant, "content:"+sha, false); !errors.Is(err, atrest.ErrNoKey) {
+		t.Errorf("the deleted tenant's document key: %v; want atrest.ErrNoKey", err)
+	}
+	if m, err := dir.Keys(ctx); err != nil {
+		t.Fatal(err)
+	} else if k, err := m.Get(ctx, kek.id); err != nil || k.Versions[0].State != keys.StateDestroyed {
+		t.Errorf("the deleted tenant's KEK in custody: %+v, %v; want destroyed", k, err)
+	}
+}
+
+// TestHSMSplitTenantKeys: in a split deployment the signer holds the
+// token (its configuration names the PIN's variable) and the api role
+// reaches it through the key RPC with no credential of its own; tenant
+// keys are made, used and destroyed in the token exactly as in one
+// process.
+func TestHSMSplitTenantKeys(t *testing.T) {
+	softhsmtest.Tokens(t, hsmToken)
+	in, _ := startSplitWith(t, &syncBuffer{}, withHSM, []server.Option{hsmSecrets}, func(c *server.Config) {
+		c.KeysAtRest = server.KeysAtRestConfig{Backend: server.BackendPKCS11}
+	})
+	hsmTenantLifetime(t, in)
+	var cfg server.Config
+	in.configure(&cfg)
+	js, _ := json.Marshal(cfg)
+	for _, word := range []string{"pin", "module", softhsmtest.PIN, "master", "secret"} {
+		if strings.Contains(strings.ToLower(string(js)), strings.ToLower(word)) {
+			t.Errorf("the api role's configuration mentions %q: %s", word, js)
+		}
+	}
+}
+
+// hsmTenantLifetime runs a tenant's life on a server whose tenant keys
+// are in the token: its KEK is made in the token (its metadata names
+// the token's backend; the token holds it sensitive and never
+// extractable); a whole envelope completes and its document is sealed on
+// disk; after a restart everything reads back; deleting the tenant
+// destroys the KEK in the token, so that nothing it wrapped can be
+// unwrapped. It returns the tenant, the original document's SHA-256 and
+// the KEK, with the server stopped.
+func hsmTenantLifetime(t *testing.T, in *instance) (string, string, kekOf) {
+	t.Helper()
 	ctx := context.Background()
 	sender, tenant := in.sender("Acme HSM")
 	text := marker(t, "TEXT")
@@ -191,7 +257,8 @@ func TestHSMTenantKeys(t *testing.T) {
 		t.Fatalf("after the restart the document reads back %d bytes, %v; want the signed document", len(again), err)
 	}
 
-	// Deleting the tenant destroys its key in the token.
+	// Deleting the tenant destroys its key in the token: what it wrapped
+	// cannot be unwrapped, even with the token's PIN.
 	admin := in.client.WithAuth("Bearer " + in.admin)
 	if status, err := admin.Do(ctx, http.MethodDelete, "/v1/tenants/"+tenant, nil, "", nil); err != nil || status != http.StatusNoContent {
 		t.Fatalf("DELETE /v1/tenants/%s: %d, %v", tenant, status, err)
@@ -202,29 +269,15 @@ func TestHSMTenantKeys(t *testing.T) {
 		}
 	}
 	in.down()
-
-	// The documents can no longer be opened: neither through the keys
-	// at rest, nor with the token itself.
 	hsm, err := pkcs11.Open(ctx, pkcs11.Config{Module: softhsmtest.Module, TokenLabel: hsmToken, PIN: softhsmtest.PIN, MaxSessions: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer hsm.Close()
-	dir, err := datadir.Open(in.dir, datadir.Options{Backends: []keys.Backend{hsm}, AtRestBackend: hsm.Name()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dir.Close()
-	ar, err := dir.AtRest(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ar.ObjectKEK(ctx, tenant, "content:"+d.SHA256, false); !errors.Is(err, atrest.ErrNoKey) {
-		t.Errorf("the deleted tenant's document key: %v; want atrest.ErrNoKey", err)
-	}
 	for _, h := range kek.handles {
 		if _, err := hsm.Unwrap(ctx, h, make([]byte, 60), nil); !errors.Is(err, keys.ErrKeyNotFound) {
 			t.Errorf("unwrap with the destroyed KEK %s: %v; want keys.ErrKeyNotFound", h, err)
 		}
 	}
+	return tenant, d.SHA256, kek
 }

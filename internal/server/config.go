@@ -139,7 +139,7 @@ type Config struct {
 	Retention RetentionConfig `json:"retention"`
 	// PKCS11 names a PKCS#11 token (an HSM) that key custody uses beside
 	// the sealed software backend; see [PKCS11Config].
-	PKCS11 *PKCS11Config `json:"pkcs11"`
+	PKCS11 *PKCS11Config `json:"pkcs11,omitempty"`
 	// KeysAtRest says where the tenants' key-encryption keys are made.
 	KeysAtRest KeysAtRestConfig `json:"keys_at_rest"`
 }

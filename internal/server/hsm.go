@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/pkcs11"
@@ -92,16 +93,32 @@ func (c *Config) validateKeys() []error {
 }
 
 // atRestBackend is the name of the backend of new tenant KEKs for the
-// data directory ("" = the default backend).
+// data directory ("" = the default backend), in one process or the
+// signer.
 func (c *Config) atRestBackend() string {
-	if c.KeysAtRest.Backend != BackendPKCS11 {
-		return ""
-	}
-	if c.PKCS11 == nil {
-		// The api role: the signer's token, named by the signer.
+	if c.KeysAtRest.Backend != BackendPKCS11 || c.PKCS11 == nil {
 		return ""
 	}
 	return "pkcs11:" + c.PKCS11.TokenLabel
+}
+
+// signerAtRestBackend is, for the api role, the name of the backend of
+// new tenant KEKs: with keys_at_rest.backend "pkcs11", the PKCS#11 token
+// the signer serves (one of others, its further backends).
+func signerAtRestBackend(cfg Config, others []keys.Backend) (string, error) {
+	if cfg.KeysAtRest.Backend != BackendPKCS11 {
+		return "", nil
+	}
+	var names []string
+	for _, b := range others {
+		if strings.HasPrefix(b.Name(), "pkcs11:") {
+			names = append(names, b.Name())
+		}
+	}
+	if len(names) != 1 {
+		return "", fmt.Errorf(`server: keys_at_rest.backend "pkcs11": the signer at %s serves %d PKCS#11 tokens, want one: give the signer's configuration a pkcs11 section`, cfg.Signer.URL, len(names))
+	}
+	return names[0], nil
 }
 
 // openPKCS11 opens the token of cfg.PKCS11, if any, with the PIN from

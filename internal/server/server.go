@@ -240,6 +240,12 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 		}
 		s.closers = append(s.closers, func() error { s.signer.Close(); return nil })
 		dopts.Backend, dopts.ServiceKey = s.signer, o.serviceKey
+		// The signer's further backends (its PKCS#11 token), so that
+		// keys on them resolve and new tenant keys may go there.
+		dopts.Backends = s.signer.Backends()
+		if dopts.AtRestBackend, err = signerAtRestBackend(s.cfg, dopts.Backends); err != nil {
+			return err
+		}
 	}
 	if s.dir, err = datadir.Open(s.cfg.DataDir, dopts); err != nil {
 		return err
