@@ -78,3 +78,38 @@ func TestPKCS11StartRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestPKCS11SignerStartRefused: the signer role opens its token before
+// anything else, and fails with one line when it cannot.
+func TestPKCS11SignerStartRefused(t *testing.T) {
+	softhsmtest.Tokens(t, hsmToken)
+	dir := filepath.Join(t.TempDir(), "signer")
+	cfg := pkcs11Config(dir)
+	cfg.Role, cfg.Signer = server.RoleSigner, &server.SignerConfig{Listen: "127.0.0.1:0"}
+	_, err := server.NewSigner(context.Background(), cfg, server.WithLogger(slog.New(slog.DiscardHandler)),
+		server.WithSecrets(func(string) string { return "0000-wrong" }))
+	if err == nil || !strings.Contains(err.Error(), "wrong PIN") || strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "0000-wrong") {
+		t.Fatalf("signer start: %v; want one line naming the wrong PIN, not the PIN", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the failed start created the data directory (%v)", err)
+	}
+}
+
+// TestPKCS11APIRoleNeedsTheSignersToken: an api role that wants tenant
+// keys in a token refuses to start when its signer serves none.
+func TestPKCS11APIRoleNeedsTheSignersToken(t *testing.T) {
+	signerDir := filepath.Join(t.TempDir(), "signer")
+	url := startSigner(t, signerDir)
+	cfg := server.Config{Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "api"),
+		Role: server.RoleAPI, Signer: &server.SignerConfig{URL: url}, KeysAtRest: server.KeysAtRestConfig{Backend: server.BackendPKCS11}}
+	srv, err := server.New(context.Background(), cfg, server.WithServiceKey(serviceKey(t, signerDir)),
+		server.WithLogger(slog.New(slog.DiscardHandler)), server.WithTerminal(io.Discard))
+	if err == nil {
+		srv.Shutdown(context.Background())
+		t.Fatal("the api role started")
+	}
+	if want := "serves 0 PKCS#11 tokens"; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("api role start: %v; want one line containing %q", err, want)
+	}
+}
