@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +23,8 @@ func pkcs11ServeConfig(t *testing.T, dir, token string) string {
 
 // TestServePKCS11: signet serve reads the PIN from the environment
 // variable the configuration names and makes the key-encryption key of a
-// tenant's first document in the token.
+// tenant's first document in the token; signet keys rotate-kek and
+// rewrap, given the same configuration, rotate it in the token.
 func TestServePKCS11(t *testing.T) {
 	newHSM(t)
 	dir := t.TempDir()
@@ -72,6 +74,31 @@ func TestServePKCS11(t *testing.T) {
 	}
 	if strings.Contains(p.stderr.String(), hsmPIN) {
 		t.Error("the server's log holds the PIN")
+	}
+	p.stop()
+
+	// The key commands reach the token through the same configuration:
+	// the tenant's key rotates in the token and its data keys re-wrap.
+	cfg := filepath.Join(dir, "signet.json")
+	t.Setenv(envPKCS11PIN, "")
+	if code, _, stderr := signetRun(t, "keys", "rotate-kek", "--config", cfg, "--data", data, "--tenant", tn.ID); code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "is unset or empty") {
+		t.Fatalf("rotate-kek without the PIN: exit %d, %q; want 1 and one line", code, stderr)
+	}
+	t.Setenv(envPKCS11PIN, hsmPIN)
+	if code, stdout, stderr := signetRun(t, "keys", "rotate-kek", "--config", cfg, "--data", data, "--tenant", tn.ID); code != 0 {
+		t.Fatalf("rotate-kek: exit %d\n%s%s", code, stdout, stderr)
+	}
+	code, stdout, stderr := signetRun(t, "keys", "rewrap", "--config", cfg, "--data", data)
+	if code != 0 || strings.HasPrefix(stdout, "re-wrapped 0 ") || !strings.HasPrefix(stdout, "re-wrapped ") {
+		t.Fatalf("rewrap: exit %d\n%s%s", code, stdout, stderr)
+	}
+	var handle string
+	if err := db.QueryRowContext(ctx, `SELECT v.handle FROM key_versions v JOIN keys k ON k.id = v.key_id WHERE k.tenant = ? AND k.purpose = 'data-key-wrapping' AND v.number = 2`, tn.ID).Scan(&handle); err != nil {
+		t.Fatalf("the tenant's key has no version 2: %v", err)
+	}
+	out, err := exec.Command("pkcs11-tool", "--module", hsmModule, "--token-label", hsmToken, "--login", "--pin", hsmPIN, "--list-objects", "--type", "secrkey", "--id", handle).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "never extractable") {
+		t.Fatalf("version 2 of the tenant's key in the token: %v\n%s", err, out)
 	}
 }
 

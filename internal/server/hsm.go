@@ -99,8 +99,12 @@ func (c *Config) atRestBackend() string {
 	if c.KeysAtRest.Backend != BackendPKCS11 || c.PKCS11 == nil {
 		return ""
 	}
-	return "pkcs11:" + c.PKCS11.TokenLabel
+	return c.PKCS11.BackendName()
 }
+
+// BackendName is the name under which key custody knows the token:
+// "pkcs11:" and its label.
+func (p *PKCS11Config) BackendName() string { return "pkcs11:" + p.TokenLabel }
 
 // signerAtRestBackend is, for the api role, the name of the backend of
 // new tenant KEKs: with keys_at_rest.backend "pkcs11", the PKCS#11 token
@@ -122,17 +126,26 @@ func signerAtRestBackend(cfg Config, others []keys.Backend) (string, error) {
 }
 
 // openPKCS11 opens the token of cfg.PKCS11, if any, with the PIN from
-// the environment variable it names. The caller closes the backend. Its
-// errors are one line and never contain the PIN.
+// the environment variable it names (see [OpenPKCS11]).
 func openPKCS11(ctx context.Context, cfg Config, o options) (*pkcs11.Backend, error) {
-	p := cfg.PKCS11
-	if p == nil {
+	if cfg.PKCS11 == nil {
 		return nil, nil
 	}
+	return OpenPKCS11(ctx, cfg.PKCS11, o.secretOf)
+}
+
+// OpenPKCS11 opens the token p names, the PIN read with secret from the
+// environment variable p.PINEnv names, as `signet serve` does; the data
+// commands use it for the keys in the token. The caller closes the
+// backend. Its errors are one line and never contain the PIN.
+func OpenPKCS11(ctx context.Context, p *PKCS11Config, secret func(name string) string) (*pkcs11.Backend, error) {
 	if !pkcs11Supported {
 		return nil, errors.New("server: pkcs11: this build has no PKCS#11 support (it was built without cgo): use a build with cgo, or remove the pkcs11 section")
 	}
-	pin := o.secretOf(p.PINEnv)
+	pin := ""
+	if secret != nil && p.PINEnv != "" {
+		pin = secret(p.PINEnv)
+	}
 	if pin == "" {
 		return nil, fmt.Errorf("server: pkcs11: $%s is unset or empty: the token's user PIN comes only from the environment variable pkcs11.pin_env names", p.PINEnv)
 	}
