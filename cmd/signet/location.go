@@ -67,7 +67,7 @@ func registerLocation(fs *flag.FlagSet) *locationFlags {
 	lf := &locationFlags{fs: fs}
 	fs.StringVar(&lf.dirFlag, "data", defaultDataDir, "data `DIR`")
 	fs.StringVar(&lf.databaseArg, "database-url", "", "PostgreSQL `URL` of the deployment's stores (default $"+databaseURLEnv+")")
-	fs.StringVar(&lf.configFile, "config", "", "the deployment's configuration `FILE` (data_dir, database_url)")
+	fs.StringVar(&lf.configFile, "config", "", "the deployment's configuration `FILE` (data_dir, database_url; for the key commands its pkcs11 token)")
 	return lf
 }
 
