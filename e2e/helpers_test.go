@@ -45,6 +45,8 @@ type instance struct {
 	configure func(*server.Config)
 	// logs, if set, receives the server's log at debug level.
 	logs *syncBuffer
+	// options are given to each start.
+	options []server.Option
 
 	srv    *server.Server
 	stop   context.CancelFunc
@@ -122,7 +124,7 @@ func (in *instance) up() {
 	if in.logs != nil {
 		logger = slog.New(slog.NewJSONHandler(in.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv, err := server.New(context.Background(), cfg, server.WithTerminal(&term), server.WithLogger(logger))
+	srv, err := server.New(context.Background(), cfg, append([]server.Option{server.WithTerminal(&term), server.WithLogger(logger)}, in.options...)...)
 	if err != nil {
 		in.t.Fatal(err)
 	}

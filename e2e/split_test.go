@@ -24,12 +24,23 @@ import (
 // the returned instance.
 func startSplit(t *testing.T, signerLog *syncBuffer) (*instance, string) {
 	t.Helper()
+	return startSplitWith(t, signerLog, nil, nil, nil)
+}
+
+// startSplitWith is startSplit with the signer's configuration changed by
+// signerMod and started with signerOpts, and the api role's configuration
+// changed by apiMod at each start.
+func startSplitWith(t *testing.T, signerLog *syncBuffer, signerMod func(*server.Config), signerOpts []server.Option, apiMod func(*server.Config)) (*instance, string) {
+	t.Helper()
 	if os.Getenv(soft.MasterKeyEnv) != "" {
 		t.Fatalf("%s is set in the test's environment", soft.MasterKeyEnv)
 	}
 	signerDir := filepath.Join(t.TempDir(), "signer")
-	sig, err := server.NewSigner(context.Background(), server.Config{DataDir: signerDir, Role: server.RoleSigner,
-		Signer: &server.SignerConfig{Listen: "127.0.0.1:0"}}, server.WithLogger(slog.New(slog.NewJSONHandler(signerLog, nil))))
+	scfg := server.Config{DataDir: signerDir, Role: server.RoleSigner, Signer: &server.SignerConfig{Listen: "127.0.0.1:0"}}
+	if signerMod != nil {
+		signerMod(&scfg)
+	}
+	sig, err := server.NewSigner(context.Background(), scfg, append([]server.Option{server.WithLogger(slog.New(slog.NewJSONHandler(signerLog, nil)))}, signerOpts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +77,9 @@ func startSplit(t *testing.T, signerLog *syncBuffer) (*instance, string) {
 	in := &instance{t: t, dir: apiDir, listen: freeAddr(t), pki: freeAddr(t), mailbox: box, configure: func(c *server.Config) {
 		c.Role = server.RoleAPI
 		c.Signer = &server.SignerConfig{URL: url}
+		if apiMod != nil {
+			apiMod(c)
+		}
 	}}
 	in.up()
 	t.Cleanup(in.down)

@@ -10,7 +10,7 @@ import (
 // links no test support": no SMTP server library (github.com/emersion/...,
 // which internal/mail/mailtest wraps) and none of the module's test-support
 // packages (mailtest, testpki, pgtest, pdfsigtest, pdftest, storetest,
-// witnesstest, secretscan). `signet quickstart` reads the signers' mail
+// witnesstest, secretscan, softhsmtest). `signet quickstart` reads the signers' mail
 // from the data directory's outbox instead of running an SMTP server.
 func TestReleaseBinaryLinksNoTestServer(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
@@ -18,7 +18,7 @@ func TestReleaseBinaryLinksNoTestServer(t *testing.T) {
 		t.Fatalf("go list -deps: %v", err)
 	}
 	const module = "github.com/signet-pki/signet/"
-	testSupport := []string{"mailtest", "testpki", "pgtest", "pdfsigtest", "pdftest", "storetest", "witnesstest", "secretscan"}
+	testSupport := []string{"mailtest", "testpki", "pgtest", "pdfsigtest", "pdftest", "storetest", "witnesstest", "secretscan", "softhsmtest"}
 	var n int
 	for _, pkg := range strings.Fields(string(out)) {
 		n++

@@ -88,6 +88,11 @@ func withStore(lf *locationFlags, env *environment, fn func(context.Context, *ke
 	if err != nil {
 		return err
 	}
+	closeToken, err := loc.openToken(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer closeToken()
 	m, d, err := openKeys(ctx, loc, env)
 	if err != nil {
 		return err

@@ -19,11 +19,16 @@ func withAtRest(lf *locationFlags, env *environment, fn func(context.Context, *a
 	if loc.databaseURL == "" && !fileExists(datadir.File(loc.dir, datadir.KeysDB)) {
 		return usageErrorf("no key store in %s (give --data DIR or --database-url URL)", loc.dir)
 	}
+	ctx := context.Background()
+	closeToken, err := loc.openToken(ctx, env)
+	if err != nil {
+		return err
+	}
+	defer closeToken()
 	d, err := openData(loc, env)
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
 	s, err := d.AtRest(ctx)
 	if err != nil {
 		d.Close()

@@ -15,11 +15,12 @@ const defaultDataDir = datadir.Default
 
 // openData returns the deployment at loc for a command: its master key
 // from SIGNET_MASTER_KEY or the directory's key file, the operating-system
-// user as the actor of key operations. It opens nothing yet (see
+// user as the actor of key operations, and the backends loc opened
+// ([location.openToken]). It opens nothing yet (see
 // [datadir.Dir]); the caller closes it.
 func openData(loc location, env *environment) (*datadir.Dir, error) {
 	d, err := datadir.Open(loc.dir, datadir.Options{MasterKey: env.getenv(soft.MasterKeyEnv), Actor: localActor(),
-		DatabaseURL: loc.databaseURL, DatabaseAdminURL: loc.adminURL})
+		DatabaseURL: loc.databaseURL, DatabaseAdminURL: loc.adminURL, Backends: loc.backends, AtRestBackend: loc.atRestBackend})
 	if err != nil {
 		return nil, usageErrorf("%v", err)
 	}

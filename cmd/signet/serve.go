@@ -69,8 +69,12 @@ func cmdServe(args []string, env *environment) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := slog.New(slog.NewJSONHandler(env.stderr, nil))
+	// The secrets the configuration names by environment variable (the
+	// PKCS#11 PIN, OIDC client secrets, the SMS gateway's token) are
+	// read from the environment, never from the file.
 	opts := []server.Option{server.WithLogger(logger), server.WithTerminal(env.stdout),
-		server.WithMasterKey(env.getenv(soft.MasterKeyEnv)), server.WithServiceKey(env.getenv(serviceKeyEnv))}
+		server.WithMasterKey(env.getenv(soft.MasterKeyEnv)), server.WithServiceKey(env.getenv(serviceKeyEnv)),
+		server.WithSecrets(env.getenv)}
 	if cfg.Role == server.RoleSigner {
 		sg, err := server.NewSigner(ctx, cfg, opts...)
 		if err != nil {

@@ -146,6 +146,17 @@ type Options struct {
 	// ServiceKey is the value of SIGNET_SERVICE_KEY ("" when unset: the
 	// service.key file), read in the api role only.
 	ServiceKey string
+	// Backends are key backends besides the default one (the software
+	// backend, or [Options.Backend]), such as a PKCS#11 token, which the
+	// caller opens and closes: the key manager ([Dir.Keys]) registers
+	// each under its Name, so that key metadata naming it (e.g.
+	// "pkcs11:TOKEN") resolves. New keys still go to the default
+	// backend unless asked otherwise.
+	Backends []keys.Backend
+	// AtRestBackend names the backend (one of Backends, by Name) in
+	// which [Dir.AtRest] makes new tenant key-encryption keys; "" means
+	// the default backend.
+	AtRestBackend string
 }
 
 // A Dir is an open data directory. Its openers are not safe for

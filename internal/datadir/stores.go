@@ -283,8 +283,9 @@ func (d *Dir) IdentitySealer(ctx context.Context) (*Sealer, error) {
 }
 
 // Keys starts the key manager: the software backend ([Dir.KeyBackend]),
-// metadata in keys.db, every operation recorded in the audit log
-// ([Dir.AuditLog]).
+// or in the api role the signer's, as the default backend of new keys,
+// beside the extra backends of [Options.Backends]; metadata in keys.db;
+// every operation recorded in the audit log ([Dir.AuditLog]).
 func (d *Dir) Keys(ctx context.Context) (*keys.Manager, error) {
 	if d.closed {
 		return nil, errClosed
@@ -317,7 +318,8 @@ func (d *Dir) Keys(ctx context.Context) (*keys.Manager, error) {
 		d.onClose(st.Close)
 		meta = st
 	}
-	m, err := keys.New(ctx, keys.Config{Store: meta, Backends: []keys.Backend{backend}, Recorder: log, Actor: d.opts.Actor, Now: d.opts.Now})
+	backends := append([]keys.Backend{backend}, d.opts.Backends...)
+	m, err := keys.New(ctx, keys.Config{Store: meta, Backends: backends, Recorder: log, Actor: d.opts.Actor, Now: d.opts.Now})
 	if err != nil {
 		return nil, err
 	}

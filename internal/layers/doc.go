@@ -43,7 +43,8 @@
 // Test support (internal/testpki, internal/pgtest, internal/pdfsigtest,
 // internal/cluster/clustertest, internal/authz/authztest, internal/secretscan, internal/pdf/pdftest,
 // internal/mail/mailtest, every */storetest, auditlog/anchor/witnesstest,
-// keys/soft/vaulttest, keys/atrest/atresttest, internal/identity/oidc/oidctest,
+// keys/soft/vaulttest, keys/atrest/atresttest, keys/pkcs11/softhsmtest,
+// internal/identity/oidc/oidctest,
 // internal/identity/passkey/passkeytest,
 // auditlog/internal/logbench, and this package) is imported only by tests,
 // by other test support, and by the tools under bench/ and e2e. The test

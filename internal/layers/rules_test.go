@@ -72,7 +72,7 @@ var (
 	testSupportRoots = []string{
 		"internal/testpki", "internal/pgtest", "internal/authz/authztest", "internal/pdfsigtest", "internal/cluster/clustertest",
 		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest", "internal/identity/passkey/passkeytest",
-		"auditlog/anchor/witnesstest", "keys/soft/vaulttest", "keys/atrest/atresttest",
+		"auditlog/anchor/witnesstest", "keys/soft/vaulttest", "keys/atrest/atresttest", "keys/pkcs11/softhsmtest",
 		"auditlog/internal/logbench", "internal/layers", "internal/identity/oidc/oidctest",
 	}
 	toolRoots = []string{"bench", "e2e"}

@@ -137,6 +137,11 @@ type Config struct {
 	Signer *SignerConfig `json:"signer"`
 	// Retention says how long what Signet keeps is kept.
 	Retention RetentionConfig `json:"retention"`
+	// PKCS11 names a PKCS#11 token (an HSM) that key custody uses beside
+	// the sealed software backend; see [PKCS11Config].
+	PKCS11 *PKCS11Config `json:"pkcs11,omitempty"`
+	// KeysAtRest says where the tenants' key-encryption keys are made.
+	KeysAtRest KeysAtRestConfig `json:"keys_at_rest"`
 }
 
 // RetentionConfig is how long finished work is kept.
@@ -411,6 +416,7 @@ func (c *Config) Validate() error {
 	if err := c.validateSplit(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateKeys()...)
 	if t := time.Duration(c.Retention.FinishedEnvelopes); t < 0 || (t > 0 && t < time.Hour) {
 		errs = append(errs, fmt.Errorf("retention.finished_envelopes %v is shorter than 1h", t))
 	}

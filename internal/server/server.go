@@ -20,6 +20,7 @@ import (
 	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/workflow"
+	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/keys/remote"
 )
@@ -54,7 +55,8 @@ type options struct {
 
 // WithSecrets sets how the values of the environment variables that the
 // configuration names for secrets (identity.oidc[].client_secret_env,
-// sms_gateway.token_env) are read; cmd/signet passes the environment.
+// sms_gateway.token_env, pkcs11.pin_env) are read; cmd/signet passes the
+// environment.
 func WithSecrets(lookup func(name string) string) Option {
 	return func(o *options) { o.secret = lookup }
 }
@@ -218,6 +220,18 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 func (s *Server) open(ctx context.Context, o options, files configFiles) (err error) {
 	dopts := datadir.Options{MasterKey: o.masterKey, Now: o.now,
 		DatabaseURL: s.cfg.DatabaseURL, DatabaseAdminURL: s.cfg.DatabaseAdminURL, DocumentsS3: s.cfg.documentsS3(o)}
+	// The PKCS#11 token, if configured, is opened first: an absent token
+	// or a wrong PIN stops the start before anything is created. It
+	// closes after the data directory (closers run in reverse).
+	hsm, err := openPKCS11(ctx, s.cfg, o)
+	if err != nil {
+		return err
+	}
+	if hsm != nil {
+		s.closers = append(s.closers, hsm.Close)
+		dopts.Backends = []keys.Backend{hsm}
+		dopts.AtRestBackend = s.cfg.atRestBackend()
+	}
 	if s.cfg.Role == RoleAPI {
 		// The api role's keys are the signer's: the key manager and the
 		// PKI use them through keys/remote.
@@ -226,6 +240,12 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 		}
 		s.closers = append(s.closers, func() error { s.signer.Close(); return nil })
 		dopts.Backend, dopts.ServiceKey = s.signer, o.serviceKey
+		// The signer's further backends (its PKCS#11 token), so that
+		// keys on them resolve and new tenant keys may go there.
+		dopts.Backends = s.signer.Backends()
+		if dopts.AtRestBackend, err = signerAtRestBackend(s.cfg, dopts.Backends); err != nil {
+			return err
+		}
 	}
 	if s.dir, err = datadir.Open(s.cfg.DataDir, dopts); err != nil {
 		return err

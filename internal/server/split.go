@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/datadir"
+	"github.com/signet-pki/signet/keys"
+	"github.com/signet-pki/signet/keys/pkcs11"
 	"github.com/signet-pki/signet/keys/remote"
 )
 
@@ -140,16 +142,19 @@ func dialSigner(ctx context.Context, cfg Config, o options) (*remote.Client, err
 
 // Signer is the signer role of a split deployment: the key backend of
 // the data directory (the sealed software store, opened with the master
-// key) behind the key RPC of keys/remote, over mutual TLS with
+// key), and the PKCS#11 token of the configuration if any, behind the
+// key RPC of keys/remote, over mutual TLS with
 // certificates of its transport CA. It opens nothing else of the data
 // directory: no audit log (the api role's key manager records every
 // operation), no service database.
 type Signer struct {
 	logger *slog.Logger
 	dir    *datadir.Dir
-	ln     net.Listener
-	srv    *http.Server
-	certs  *remote.CertHolder
+	// hsm is the configured PKCS#11 token (nil without one).
+	hsm   *pkcs11.Backend
+	ln    net.Listener
+	srv   *http.Server
+	certs *remote.CertHolder
 
 	background sync.WaitGroup
 	stop       context.CancelFunc
@@ -182,6 +187,9 @@ func NewSigner(ctx context.Context, cfg Config, opts ...Option) (*Signer, error)
 		if s.dir != nil {
 			s.dir.Close()
 		}
+		if s.hsm != nil {
+			s.hsm.Close()
+		}
 		return nil, err
 	}
 	return s, nil
@@ -189,6 +197,15 @@ func NewSigner(ctx context.Context, cfg Config, opts ...Option) (*Signer, error)
 
 func (s *Signer) open(ctx context.Context, cfg Config, o options) error {
 	var err error
+	// The token first: an absent token or a wrong PIN stops the start
+	// before anything is created.
+	if s.hsm, err = openPKCS11(ctx, cfg, o); err != nil {
+		return err
+	}
+	var others []keys.Backend
+	if s.hsm != nil {
+		others = append(others, s.hsm)
+	}
 	// On PostgreSQL the sealed keys are in the database (soft_keys).
 	if s.dir, err = datadir.Open(cfg.DataDir, datadir.Options{MasterKey: o.masterKey, Now: o.now,
 		DatabaseURL: cfg.DatabaseURL, DatabaseAdminURL: cfg.DatabaseAdminURL}); err != nil {
@@ -210,7 +227,7 @@ func (s *Signer) open(ctx context.Context, cfg Config, o options) error {
 	if s.certs, err = remote.NewCertHolder(ctx, remote.ServerIssuer(ca, cfg.Signer.Hosts, validity), o.now, o.logger); err != nil {
 		return err
 	}
-	if s.srv, err = remote.NewServer(remote.HandlerConfig{Backend: backend, CA: ca, EnrolmentKey: k.EnrolmentKey(),
+	if s.srv, err = remote.NewServer(remote.HandlerConfig{Backend: backend, Backends: others, CA: ca, EnrolmentKey: k.EnrolmentKey(),
 		ClientValidity: validity, Logger: o.logger, Now: o.now}, s.certs); err != nil {
 		return err
 	}
@@ -234,7 +251,7 @@ func (s *Signer) Run(ctx context.Context) error {
 }
 
 // Shutdown stops serving (waiting for calls in flight until ctx's
-// deadline), stops the renewals and closes the key backend. It is safe
+// deadline), stops the renewals and closes the key backends. It is safe
 // to call more than once.
 func (s *Signer) Shutdown(ctx context.Context) error {
 	s.shutOnce.Do(func() {
@@ -245,6 +262,9 @@ func (s *Signer) Shutdown(ctx context.Context) error {
 		s.stop()
 		s.background.Wait()
 		errs = append(errs, ignoreClosed(s.ln.Close)(), s.dir.Close())
+		if s.hsm != nil {
+			errs = append(errs, s.hsm.Close())
+		}
 		s.shutErr = errors.Join(errs...)
 	})
 	return s.shutErr

@@ -48,6 +48,7 @@ type Client struct {
 	base    string
 	name    string
 	caps    []string
+	others  []string
 	roots   atomic.Pointer[x509.CertPool]
 	certs   *CertHolder
 	http    *http.Client
@@ -94,7 +95,7 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Client, error) {
 	if info.Backend == "" {
 		return nil, errors.New("remote: the signer named no backend")
 	}
-	c.name, c.caps = info.Backend, info.Capabilities
+	c.name, c.caps, c.others = info.Backend, info.Capabilities, info.Backends
 	return c, nil
 }
 
@@ -252,17 +253,17 @@ func (c *Client) Name() string { return c.name }
 
 // Generate implements [keys.Backend].
 func (c *Client) Generate(ctx context.Context, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
-	return c.generate(ctx, OpGenerate, alg, label)
+	return c.generate(ctx, "", OpGenerate, alg, label)
 }
 
 // GenerateSession implements [keys.SessionGenerator].
 func (c *Client) GenerateSession(ctx context.Context, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
-	return c.generate(ctx, OpGenerateSession, alg, label)
+	return c.generate(ctx, "", OpGenerateSession, alg, label)
 }
 
-func (c *Client) generate(ctx context.Context, op string, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
+func (c *Client) generate(ctx context.Context, backend, op string, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
 	var resp Response
-	if err := c.call(ctx, op, &Request{Algorithm: alg, Label: label}, &resp); err != nil {
+	if err := c.call(ctx, op, &Request{Backend: backend, Algorithm: alg, Label: label}, &resp); err != nil {
 		return "", nil, err
 	}
 	if resp.Handle == "" {
@@ -281,15 +282,19 @@ func (c *Client) generate(ctx context.Context, op string, alg keys.Algorithm, la
 // Signer implements [keys.Backend]: it asks the signer for the key's
 // public key; the signer signs each digest.
 func (c *Client) Signer(ctx context.Context, handle string) (crypto.Signer, error) {
+	return c.signer(ctx, "", handle)
+}
+
+func (c *Client) signer(ctx context.Context, backend, handle string) (crypto.Signer, error) {
 	var resp Response
-	if err := c.call(ctx, OpPublic, &Request{Handle: handle}, &resp); err != nil {
+	if err := c.call(ctx, OpPublic, &Request{Backend: backend, Handle: handle}, &resp); err != nil {
 		return nil, err
 	}
 	pub, err := x509.ParsePKIXPublicKey(resp.Public)
 	if err != nil {
 		return nil, fmt.Errorf("remote: public key of %s: %w", handle, err)
 	}
-	return &remoteSigner{c: c, handle: handle, pub: pub}, nil
+	return &remoteSigner{c: c, backend: backend, handle: handle, pub: pub}, nil
 }
 
 // Destroy implements [keys.Backend].
@@ -312,6 +317,75 @@ func (c *Client) MAC(ctx context.Context, handle string, data []byte) ([]byte, e
 	return c.data(ctx, OpMAC, &Request{Handle: handle, Data: data})
 }
 
+// Backends returns the signer's further backends (such as a PKCS#11
+// token beside the software store), as it named them when c dialled:
+// each a [keys.Backend] whose operations go through c to that backend,
+// so that the api role's key manager registers it under its name.
+func (c *Client) Backends() []keys.Backend {
+	out := make([]keys.Backend, 0, len(c.others))
+	for _, n := range c.others {
+		out = append(out, &Backend{c: c, name: n})
+	}
+	return out
+}
+
+// A Backend is one of the signer's further backends, reached through a
+// [Client] ([Client.Backends]). Like the Client it has every optional
+// capability; the signer answers [keys.ErrUnsupportedAlgorithm] when
+// the backend lacks one.
+type Backend struct {
+	c    *Client
+	name string
+}
+
+var (
+	_ keys.Backend          = (*Backend)(nil)
+	_ keys.Wrapper          = (*Backend)(nil)
+	_ keys.MACer            = (*Backend)(nil)
+	_ keys.SessionGenerator = (*Backend)(nil)
+)
+
+// Name implements [keys.Backend]: the backend's name at the signer.
+func (b *Backend) Name() string { return b.name }
+
+// Generate implements [keys.Backend].
+func (b *Backend) Generate(ctx context.Context, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
+	return b.c.generate(ctx, b.name, OpGenerate, alg, label)
+}
+
+// GenerateSession implements [keys.SessionGenerator].
+func (b *Backend) GenerateSession(ctx context.Context, alg keys.Algorithm, label string) (string, crypto.PublicKey, error) {
+	return b.c.generate(ctx, b.name, OpGenerateSession, alg, label)
+}
+
+// Signer implements [keys.Backend].
+func (b *Backend) Signer(ctx context.Context, handle string) (crypto.Signer, error) {
+	return b.c.signer(ctx, b.name, handle)
+}
+
+// Destroy implements [keys.Backend].
+func (b *Backend) Destroy(ctx context.Context, handle string) error {
+	return b.c.call(ctx, OpDestroy, &Request{Backend: b.name, Handle: handle}, &Response{})
+}
+
+// Wrap implements [keys.Wrapper].
+func (b *Backend) Wrap(ctx context.Context, handle string, plaintext, aad []byte) ([]byte, error) {
+	return b.c.data(ctx, OpWrap, &Request{Backend: b.name, Handle: handle, Data: plaintext, AAD: aad})
+}
+
+// Unwrap implements [keys.Wrapper].
+func (b *Backend) Unwrap(ctx context.Context, handle string, ciphertext, aad []byte) ([]byte, error) {
+	return b.c.data(ctx, OpUnwrap, &Request{Backend: b.name, Handle: handle, Data: ciphertext, AAD: aad})
+}
+
+// MAC implements [keys.MACer].
+func (b *Backend) MAC(ctx context.Context, handle string, data []byte) ([]byte, error) {
+	return b.c.data(ctx, OpMAC, &Request{Backend: b.name, Handle: handle, Data: data})
+}
+
+// String names the backend without anything secret.
+func (b *Backend) String() string { return "remote.Backend(" + b.c.base + ", " + b.name + ")" }
+
 func (c *Client) data(ctx context.Context, op string, req *Request) ([]byte, error) {
 	if len(req.Data) > MaxData || len(req.AAD) > MaxData {
 		return nil, fmt.Errorf("remote: %s: data over %d bytes", op, MaxData)
@@ -331,9 +405,10 @@ func (c *Client) String() string { return "remote.Client(" + c.base + ")" }
 
 // remoteSigner signs through the signer.
 type remoteSigner struct {
-	c      *Client
-	handle string
-	pub    crypto.PublicKey
+	c       *Client
+	backend string
+	handle  string
+	pub     crypto.PublicKey
 }
 
 func (s *remoteSigner) Public() crypto.PublicKey { return s.pub }
@@ -343,7 +418,7 @@ func (s *remoteSigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) 
 	if len(digest) > MaxData {
 		return nil, fmt.Errorf("remote: sign: %d bytes to sign, over %d", len(digest), MaxData)
 	}
-	req := &Request{Handle: s.handle, Digest: digest}
+	req := &Request{Backend: s.backend, Handle: s.handle, Digest: digest}
 	if opts != nil {
 		req.Hash = opts.HashFunc()
 	}

@@ -8,6 +8,13 @@
 // carry handles, digests, data keys to wrap and data to MAC; answers
 // carry public keys, signatures and wrapped or unwrapped data keys.
 //
+// A signer may serve further backends beside its default one
+// ([HandlerConfig.Backends], such as a PKCS#11 token beside the software
+// store); a request names the one it means ([Request.Backend]), and
+// [Client.Backends] gives the api role one [keys.Backend] per backend the
+// signer named at dial, so that key metadata naming any of them
+// resolves.
+//
 // # Transport
 //
 // HTTPS with TLS 1.3 and mutual authentication. The signer mints, in

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/remote"
 	"github.com/signet-pki/signet/keys/soft"
 )
@@ -45,11 +46,13 @@ type signerFixture struct {
 	addr    string
 	ca      *remote.TransportCA
 	backend *soft.Backend
-	enrol   []byte
-	certs   *remote.CertHolder
-	clock   *clock
-	logs    *syncBuffer
-	stop    func()
+	// others are further backends served beside backend.
+	others []keys.Backend
+	enrol  []byte
+	certs  *remote.CertHolder
+	clock  *clock
+	logs   *syncBuffer
+	stop   func()
 }
 
 func newBackend(t testing.TB) *soft.Backend {
@@ -66,10 +69,10 @@ func newBackend(t testing.TB) *soft.Backend {
 }
 
 // startSigner starts a signer whose certificates last validity (0: the
-// default).
-func startSigner(t testing.TB, validity time.Duration) *signerFixture {
+// default), serving others beside its soft backend.
+func startSigner(t testing.TB, validity time.Duration, others ...keys.Backend) *signerFixture {
 	t.Helper()
-	f := &signerFixture{clock: &clock{t: time.Now()}, logs: &syncBuffer{}, backend: newBackend(t), addr: "127.0.0.1:0"}
+	f := &signerFixture{clock: &clock{t: time.Now()}, logs: &syncBuffer{}, backend: newBackend(t), others: others, addr: "127.0.0.1:0"}
 	f.enrol = make([]byte, remote.EnrolmentKeySize)
 	if _, err := rand.Read(f.enrol); err != nil {
 		t.Fatal(err)
@@ -98,7 +101,7 @@ func (f *signerFixture) start(t testing.TB, validity time.Duration) func() {
 	if f.certs, err = remote.NewCertHolder(ctx, remote.ServerIssuer(f.ca, []string{"127.0.0.1"}, validity), f.clock.Now, nil); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := remote.NewServer(remote.HandlerConfig{Backend: f.backend, CA: f.ca, EnrolmentKey: f.enrol,
+	srv, err := remote.NewServer(remote.HandlerConfig{Backend: f.backend, Backends: f.others, CA: f.ca, EnrolmentKey: f.enrol,
 		ClientValidity: validity, Logger: slog.New(slog.NewTextHandler(f.logs, nil))}, f.certs)
 	if err != nil {
 		t.Fatal(err)

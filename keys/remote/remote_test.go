@@ -347,6 +347,11 @@ func TestClientReenrolsAfterSignerRestart(t *testing.T) {
 	}
 	before, _ := c.Certificates().Get()
 	f.restart(t)
+	// The old signer closed the client's kept-alive connections; the
+	// client's transport notices that on its own, but not necessarily
+	// before the very next call, which would then fail writing on a dead
+	// connection rather than at the new signer's handshake tested here.
+	c.Close()
 	s, err := c.Signer(ctx, h)
 	if err != nil {
 		t.Fatalf("call after the signer's restart: %v", err)

@@ -23,8 +23,12 @@ import (
 // HandlerConfig configures [NewHandler].
 type HandlerConfig struct {
 	// Backend holds the keys: the sealed software store or a PKCS#11
-	// token.
+	// token. It is the default backend of requests that name none.
 	Backend keys.Backend
+	// Backends are further backends (such as a PKCS#11 token beside the
+	// software store), which a request chooses by name
+	// ([Request.Backend]); names must be distinct.
+	Backends []keys.Backend
 	// CA is the transport CA: the api role's client certificates must
 	// chain to it, and enrolments get theirs from it.
 	CA *TransportCA
@@ -44,6 +48,8 @@ type HandlerConfig struct {
 type handler struct {
 	cfg HandlerConfig
 	now func() time.Time
+	// others are cfg.Backends by name.
+	others map[string]keys.Backend
 }
 
 // NewHandler returns the signer's RPC handler over cfg.Backend. It
@@ -61,7 +67,16 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	h := &handler{cfg: cfg, now: cfg.Now}
+	h := &handler{cfg: cfg, now: cfg.Now, others: map[string]keys.Backend{}}
+	for _, b := range cfg.Backends {
+		if b == nil || b.Name() == "" {
+			return nil, errors.New("remote: a further backend without a name")
+		}
+		if _, dup := h.others[b.Name()]; dup || b.Name() == cfg.Backend.Name() {
+			return nil, fmt.Errorf("remote: backend %q served twice", b.Name())
+		}
+		h.others[b.Name()] = b
+	}
 	if h.now == nil {
 		h.now = cfg.CA.now
 	}
@@ -147,9 +162,19 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, op string, stat
 // do carries out op.
 func (h *handler) do(ctx context.Context, op string, req *Request, peer *x509.Certificate) (*Response, error) {
 	b := h.cfg.Backend
+	if req.Backend != "" {
+		var ok bool
+		if b, ok = h.others[req.Backend]; !ok {
+			return nil, fmt.Errorf("%w: the signer serves no backend %q", keys.ErrBackendUnavailable, truncate(req.Backend))
+		}
+	}
 	switch op {
 	case OpInfo:
-		return &Response{Backend: b.Name(), Capabilities: capabilities(b)}, nil
+		resp := &Response{Backend: b.Name(), Capabilities: capabilities(b)}
+		for _, o := range h.cfg.Backends {
+			resp.Backends = append(resp.Backends, o.Name())
+		}
+		return resp, nil
 	case OpGenerate, OpGenerateSession:
 		gen := b.Generate
 		if op == OpGenerateSession {

@@ -47,6 +47,10 @@ type Request struct {
 	Label     string         `json:"label,omitempty"`
 	// Handle names the key of every other operation.
 	Handle string `json:"handle,omitempty"`
+	// Backend names the signer's backend of a key operation: one of its
+	// further backends ([HandlerConfig.Backends], such as a PKCS#11
+	// token) by name; empty means its default one.
+	Backend string `json:"backend,omitempty"`
 	// Digest is what to sign (the message itself for Ed25519); Hash is
 	// the crypto.Hash of the digest (0 for Ed25519); PSSSaltLength, if
 	// PSS is set, asks for RSASSA-PSS with that salt length.
@@ -70,6 +74,8 @@ type Response struct {
 	Backend string `json:"backend,omitempty"`
 	// Capabilities lists the optional operations the backend has (info).
 	Capabilities []string `json:"capabilities,omitempty"`
+	// Backends names the signer's further backends (info).
+	Backends []string `json:"backends,omitempty"`
 	// Handle is a generated key's handle.
 	Handle string `json:"handle,omitempty"`
 	// Public is a public key, PKIX DER.
@@ -118,14 +124,14 @@ func (e *Error) Is(target error) bool {
 // fields lists the request fields each operation takes.
 var fields = map[string][]string{
 	OpInfo:            {},
-	OpGenerate:        {"algorithm", "label"},
-	OpGenerateSession: {"algorithm", "label"},
-	OpPublic:          {"handle"},
-	OpSign:            {"handle", "digest", "hash", "pss", "pss_salt_length"},
-	OpDestroy:         {"handle"},
-	OpWrap:            {"handle", "data", "aad"},
-	OpUnwrap:          {"handle", "data", "aad"},
-	OpMAC:             {"handle", "data"},
+	OpGenerate:        {"algorithm", "label", "backend"},
+	OpGenerateSession: {"algorithm", "label", "backend"},
+	OpPublic:          {"handle", "backend"},
+	OpSign:            {"handle", "digest", "hash", "pss", "pss_salt_length", "backend"},
+	OpDestroy:         {"handle", "backend"},
+	OpWrap:            {"handle", "data", "aad", "backend"},
+	OpUnwrap:          {"handle", "data", "aad", "backend"},
+	OpMAC:             {"handle", "data", "backend"},
 	OpEnrol:           {"nonce", "time", "proof"},
 }
 
@@ -209,8 +215,8 @@ func contains(l []string, s string) bool {
 
 // check verifies the decoded fields of op.
 func (r *Request) check(op string) error {
-	if len(r.Label) > maxLabel || len(r.Handle) > maxLabel {
-		return fmt.Errorf("label or handle longer than %d bytes", maxLabel)
+	if len(r.Label) > maxLabel || len(r.Handle) > maxLabel || len(r.Backend) > maxLabel {
+		return fmt.Errorf("label, handle or backend longer than %d bytes", maxLabel)
 	}
 	for _, b := range [][]byte{r.Digest, r.Data, r.AAD, r.Nonce, r.Proof} {
 		if len(b) > MaxData {
