@@ -96,6 +96,23 @@ func integrity(ctx context.Context, path string) error {
 // witnesses' keys, which the data directory does not hold: `signet audit
 // verify --witness` checks them.)
 func verifyAudit(ctx context.Context, dir, auditDB string) (*auditlog.VerifyResult, error) {
+	st, err := auditsqlite.Open(auditDB)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return verifyAuditStore(ctx, dir, st)
+}
+
+// auditStore is an audit log's storage with its checkpoints.
+type auditStore interface {
+	auditlog.Storage
+	Checkpoints(ctx context.Context) ([]auditlog.Checkpoint, error)
+}
+
+// verifyAuditStore verifies the audit log st with the files of the data
+// directory dir, as [verifyAudit] does.
+func verifyAuditStore(ctx context.Context, dir string, st auditStore) (*auditlog.VerifyResult, error) {
 	b, err := os.ReadFile(filepath.Join(dir, datadir.AuditPub))
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint verifier keys: %w", err)
@@ -138,11 +155,6 @@ func verifyAudit(ctx context.Context, dir, auditDB string) (*auditlog.VerifyResu
 		}
 		return fmt.Errorf("unknown anchor kind %q", a.Kind)
 	}
-	st, err := auditsqlite.Open(auditDB)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
 	res, err := auditlog.Verify(ctx, st, opts)
 	var te *auditlog.TamperError
 	if errors.As(err, &te) {

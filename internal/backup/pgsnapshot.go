@@ -69,8 +69,9 @@ type pgColumn struct {
 	Type string `json:"type"`
 	OID  uint32 `json:"oid"`
 	// Sequence, for a column that a sequence numbers (identity or
-	// serial), is the sequence's value when the backup was made, at
-	// least every value of the snapshot; Called is its is_called.
+	// serial), is the sequence's last value when the backup was made, at
+	// least every value of the snapshot (absent if it was never used);
+	// Called is then true.
 	Sequence *int64 `json:"sequence,omitempty"`
 	Called   bool   `json:"called,omitempty"`
 }
@@ -328,12 +329,15 @@ func readSequences(ctx context.Context, tx pgx.Tx, tables []pgTable) error {
 			if seq == nil {
 				continue
 			}
-			var v int64
-			var called bool
-			if err := tx.QueryRow(ctx, `SELECT last_value, is_called FROM `+*seq).Scan(&v, &called); err != nil {
+			// pg_sequence_last_value needs only USAGE, which the
+			// application role has; NULL means never used.
+			var v *int64
+			if err := tx.QueryRow(ctx, `SELECT pg_sequence_last_value($1::regclass)`, *seq).Scan(&v); err != nil {
 				return fmt.Errorf("sequence of %s.%s: %w", t.Name, col.Name, err)
 			}
-			col.Sequence, col.Called = &v, called
+			if v != nil {
+				col.Sequence, col.Called = v, true
+			}
 		}
 	}
 	return nil
