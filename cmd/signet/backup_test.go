@@ -238,7 +238,7 @@ func TestBackupCLIRefusals(t *testing.T) {
 		{"restore into a directory with data", []string{"backup", "restore", good, "--data", nonEmpty, "--key-file", key, "--master-key", mk}, 2, "not empty"},
 		{"create over an existing file", []string{"backup", "create", "--data", data, "--out", good, "--key-file", key}, 2, "exists"},
 		{"create inside the data directory", []string{"backup", "create", "--data", data, "--out", filepath.Join(data, "x.backup"), "--key-file", key}, 2, "inside the data directory"},
-		{"create of a PostgreSQL deployment", []string{"backup", "create", "--config", cfg, "--data", data, "--out", filepath.Join(dir, "pg.backup"), "--key-file", key}, 2, "pg_dump"},
+		{"create of a PostgreSQL deployment", []string{"backup", "create", "--config", cfg, "--data", data, "--out", filepath.Join(dir, "pg.backup"), "--key-file", key}, 1, "backup: database"},
 		{"create of no data directory", []string{"backup", "create", "--data", filepath.Join(dir, "none"), "--out", filepath.Join(dir, "none.backup"), "--key-file", key}, 1, "data directory"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
