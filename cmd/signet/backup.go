@@ -237,7 +237,9 @@ func printSummary(w io.Writer, s *backup.Summary, checked bool) {
 		fmt.Fprintf(w, "  databases  %d (%s)\n", len(s.Databases), strings.Join(s.Databases, ", "))
 	}
 	fmt.Fprintf(w, "  blobs      %d (%d bytes)\n", s.Blobs, s.BlobBytes)
-	if checked {
+	if checked && s.Tables > 0 {
+		fmt.Fprintf(w, "  audit log  %d events, %d checkpoints: verified\n", s.AuditEvents, s.Checkpoints)
+	} else if checked {
 		fmt.Fprintf(w, "  audit log  %d bytes, %d events, %d checkpoints: verified\n", s.AuditLogBytes, s.AuditEvents, s.Checkpoints)
 	} else {
 		fmt.Fprintf(w, "  audit log  %d bytes\n", s.AuditLogBytes)
