@@ -115,7 +115,8 @@ func (x *extraction) readTable(ctx context.Context, tr *tar.Reader, hdr *tar.Hea
 		if pr.err != nil {
 			return nil, nil, pr.err
 		}
-		if errors.Is(err, ErrCorrupt) || errors.Is(err, context.Canceled) {
+		var de *dbError
+		if errors.Is(err, ErrCorrupt) || errors.Is(err, context.Canceled) || errors.As(err, &de) {
 			return nil, nil, err
 		}
 		return nil, nil, fmt.Errorf("%w: table %s: %w", ErrCorrupt, table, err)

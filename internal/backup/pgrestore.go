@@ -148,14 +148,16 @@ func (p *pgRestorer) table(ctx context.Context, t pgTable, r io.Reader) (int64, 
 	}()
 	n, err := p.tableChecker.table(ctx, t, io.TeeReader(r, pw))
 	pw.CloseWithError(err)
-	if cerr := <-done; cerr != nil {
-		if err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(cerr, err) {
-			// The backup's error stopped the copy.
-			return n, err
-		}
+	cerr := <-done
+	switch {
+	case cerr != nil && (err == nil || errors.Is(err, cerr)):
+		// The database refused the rows (and so stopped the reading).
 		return n, &dbError{fmt.Errorf("table %s: %w", t.Name, cerr)}
+	case err != nil:
+		// The backup's error stopped the copy.
+		return n, err
 	}
-	return n, err
+	return n, nil
 }
 
 // setSequences sets every sequence of the restored tables to its value

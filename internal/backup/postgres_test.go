@@ -435,3 +435,64 @@ func TestPostgresCreateWhileWriting(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresTablesFromCatalog checks that the tables are found in the
+// catalog: a table added to the schema is backed up and verified without
+// any change here (and a restore, whose migrations do not create it,
+// refuses the backup with nothing restored), while relations and column
+// types a backup does not understand are refused, not skipped.
+func TestPostgresTablesFromCatalog(t *testing.T) {
+	f := newPGFixture(t)
+	key := testKey(t)
+	ctx := context.Background()
+	owner := pgtest.Pool(t, f.ownerURL)
+	backup := func() ([]byte, *Summary, error) {
+		var buf bytes.Buffer
+		s, err := Create(ctx, &buf, CreateOptions{Dir: f.dir, DatabaseURL: f.ownerURL, Key: key})
+		return buf.Bytes(), s, err
+	}
+	_, before, err := backup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Exec(ctx, `CREATE TABLE zz_extra (id bigint PRIMARY KEY, v text, at timestamptz, ok boolean)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Exec(ctx, `INSERT INTO zz_extra SELECT g, 'row ' || g, now(), g % 2 = 0 FROM generate_series(1, 250) g`); err != nil {
+		t.Fatal(err)
+	}
+	b, s, err := backup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Tables != before.Tables+1 || s.Rows != before.Rows+250 {
+		t.Errorf("with a new table: %d tables, %d rows; before %d, %d", s.Tables, s.Rows, before.Tables, before.Rows)
+	}
+	if _, err := Verify(ctx, bytes.NewReader(b), VerifyOptions{Key: key}); err != nil {
+		t.Fatal(err)
+	}
+	target, _ := pgtest.NewDatabase(t)
+	dst := filepath.Join(t.TempDir(), "restored")
+	if _, err := Restore(ctx, bytes.NewReader(b), RestoreOptions{Dir: dst, DatabaseURL: target, Key: key, MasterKeyFile: writeTemp(t, string(f.mk))}); err == nil || !strings.Contains(err.Error(), "zz_extra") {
+		t.Fatalf("restore of a table no migration creates: %v", err)
+	}
+	if n := tableCount(t, target); n != 0 {
+		t.Errorf("%d tables left in the target database", n)
+	}
+	assertNothingRestored(t, dst)
+	for _, c := range []struct{ ddl, drop, want string }{
+		{`CREATE TABLE zz_uuid (id uuid)`, `DROP TABLE zz_uuid`, "uuid"},
+		{`CREATE VIEW zz_view AS SELECT 1 AS one`, `DROP VIEW zz_view`, "zz_view"},
+		{`CREATE TABLE zz_gen (a bigint, b bigint GENERATED ALWAYS AS (a * 2) STORED)`, `DROP TABLE zz_gen`, "generated"},
+	} {
+		if _, err := owner.Exec(ctx, c.ddl); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := backup(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: backup error %v, want one naming %q", c.ddl, err, c.want)
+		}
+		if _, err := owner.Exec(ctx, c.drop); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
