@@ -379,8 +379,16 @@ func TestPostgresCreateWhileWriting(t *testing.T) {
 			}
 		}
 	}()
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(written)
+	}
+	// At least three backups, and as many as it takes for the writer to
+	// store documents while they are made.
 	var bufs [][]byte
-	for range 3 {
+	start := count()
+	for len(bufs) < 3 || count() < start+2 && len(bufs) < 50 {
 		bufs = append(bufs, createPG(t, f, key))
 	}
 	cancel()
@@ -388,8 +396,9 @@ func TestPostgresCreateWhileWriting(t *testing.T) {
 	if werr != nil {
 		t.Fatal(werr)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	if len(written) < start+2 {
+		t.Fatalf("the writer stored %d documents during %d backups", len(written)-start, len(bufs))
+	}
 	for i, b := range bufs {
 		owner, app := pgtest.NewDatabase(t)
 		dst := filepath.Join(t.TempDir(), "restored")
