@@ -204,9 +204,9 @@ func readMigrations(ctx context.Context, tx pgx.Tx) ([]pgMigration, error) {
 // describeTables discovers the tables of the current schema from the
 // catalog, with their columns, in an order where a table comes after the
 // tables it references. It refuses what a backup does not understand:
-// relations other than plain tables and views' absence aside (partitioned
-// or foreign tables, materialized views), generated columns, column types
-// outside [supportedTypes], unusual names, and cyclic references.
+// any relation but a plain table (a partitioned or foreign table, a view,
+// a materialized view), a generated column, a column type outside
+// [supportedTypes], a name outside [tableName], and cyclic references.
 func describeTables(ctx context.Context, tx pgx.Tx) ([]pgTable, error) {
 	rows, err := tx.Query(ctx, `SELECT c.relname, c.relkind::text FROM pg_class c
 		WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'p', 'f', 'm', 'v')

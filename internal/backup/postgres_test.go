@@ -505,3 +505,55 @@ func TestPostgresTablesFromCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresRestoreFailsAtCommit restores a backup whose rows break a
+// foreign key that is checked only at commit (blob_chunks → blobs,
+// deferred; dropped from the source to make the row): the restore fails
+// at its last step, and takes the restored directory back, so the target
+// directory is as it was and the database holds no table.
+func TestPostgresRestoreFailsAtCommit(t *testing.T) {
+	f := newPGFixture(t)
+	ctx := context.Background()
+	owner := pgtest.Pool(t, f.ownerURL)
+	if _, err := owner.Exec(ctx, `ALTER TABLE blob_chunks DROP CONSTRAINT blob_chunks_content_fkey`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Exec(ctx, `INSERT INTO blob_chunks (content, n, data) VALUES (987654321, 0, '\x01')`); err != nil {
+		t.Fatal(err)
+	}
+	key := testKey(t)
+	b := createPG(t, f, key)
+	target, _ := pgtest.NewDatabase(t)
+	for _, withKey := range []bool{false, true} {
+		dst := filepath.Join(t.TempDir(), "restored")
+		opts := RestoreOptions{Dir: dst, DatabaseURL: target, Key: key, MasterKeyFile: writeTemp(t, string(f.mk))}
+		if withKey {
+			// The master key copied into the target directory first stays.
+			if err := os.Mkdir(dst, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dst, datadir.MasterKey), f.mk, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			opts.MasterKeyFile = ""
+		}
+		_, err := Restore(ctx, bytes.NewReader(b), opts)
+		var de *dbError
+		if !errors.As(err, &de) || !strings.Contains(err.Error(), "blob_chunks") {
+			t.Fatalf("error %v, want the target's refusal of the orphan chunk", err)
+		}
+		if n := tableCount(t, target); n != 0 {
+			t.Errorf("%d tables left in the target database", n)
+		}
+		ents, _ := os.ReadDir(dst)
+		switch {
+		case withKey && (len(ents) != 1 || ents[0].Name() != datadir.MasterKey):
+			t.Errorf("the target directory holds %v, want only the master key", ents)
+		case !withKey:
+			assertNothingRestored(t, dst)
+		}
+		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".restored.restore-*")); len(left) != 0 {
+			t.Errorf("left behind: %v", left)
+		}
+	}
+}

@@ -224,13 +224,15 @@ func Restore(ctx context.Context, r io.Reader, opts RestoreOptions) (*Summary, e
 			return nil, err
 		}
 	}
+	_, statErr := os.Lstat(dst)
+	existed := statErr == nil
 	if err := place(tmp, dst, placedKey); err != nil {
 		return nil, err
 	}
 	if tx != nil {
 		if err := tx.Commit(ctx); err != nil {
 			// Take the directory back: nothing is restored.
-			if uerr := unplace(tmp, dst, placedKey); uerr != nil {
+			if uerr := unplace(tmp, dst, placedKey, existed); uerr != nil {
 				return nil, fmt.Errorf("%w (and the restored directory %s could not be removed: %v)", &dbError{err}, dst, uerr)
 			}
 			return nil, &dbError{err}
@@ -241,11 +243,14 @@ func Restore(ctx context.Context, r io.Reader, opts RestoreOptions) (*Summary, e
 }
 
 // unplace undoes [place]: it moves the restored directory dst back to
-// tmp (removed by the caller), leaving dst empty as it was, or holding
-// only the master key if withKey.
-func unplace(tmp, dst string, withKey bool) error {
+// tmp (removed by the caller), leaving dst absent or empty as it was
+// (existed), or holding only the master key if withKey.
+func unplace(tmp, dst string, withKey, existed bool) error {
 	if err := os.Rename(dst, tmp); err != nil {
 		return err
+	}
+	if !existed && !withKey {
+		return nil
 	}
 	if err := os.Mkdir(dst, 0o700); err != nil {
 		return err
