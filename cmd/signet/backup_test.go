@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,7 +15,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/authz"
-	"github.com/signet-pki/signet/internal/mail"
+	"github.com/signet-pki/signet/internal/mail/mailtest"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/pades"
@@ -43,7 +44,19 @@ func TestBackupWhileServing(t *testing.T) {
 	dir := t.TempDir()
 	a, restored := filepath.Join(dir, "a"), filepath.Join(dir, "restored")
 	listen, pkiListen := freeAddr(t), freeAddr(t)
-	p := startServe(t, processEnv(), a, listen, "--pki-listen", pkiListen)
+	// The e-mails go to one SMTP mailbox, which both servers use (the
+	// outbox of a server without SMTP is sealed).
+	box, err := mailtest.New(mailtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { box.Close() })
+	cfgJSON, _ := json.Marshal(map[string]any{
+		"smtp":        map[string]any{"addr": box.Addr(), "from": "signet@backup.invalid"},
+		"rate_limits": map[string]any{},
+	})
+	cfg := writeFile(t, dir, "signet.json", string(cfgJSON))
+	p := startServe(t, processEnv(), a, listen, "--pki-listen", pkiListen, "--config", cfg)
 	api, _ := apiFor(t, p)
 	ctx := context.Background()
 	tenant, err := api.WithAuth("Bearer "+p.key).CreateTenant(ctx, "Backup Inc.")
@@ -75,7 +88,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if _, err := sender.Send(ctx, e.ID); err != nil {
 		t.Fatal(err)
 	}
-	mbA := &apiclient.Mailbox{Inbox: &mail.Spool{Dir: filepath.Join(a, "outbox")}}
+	mbA := &apiclient.Mailbox{Inbox: box.Sent()}
 	sign := func(api *apiclient.Client, mb *apiclient.Mailbox, email, link string) bool {
 		t.Helper()
 		rc, err := mb.Authenticate(ctx, api, email, link)
@@ -133,7 +146,7 @@ func TestBackupWhileServing(t *testing.T) {
 	}
 
 	// The restored service, on the same addresses.
-	p2 := startServe(t, processEnv(), restored, listen, "--pki-listen", pkiListen)
+	p2 := startServe(t, processEnv(), restored, listen, "--pki-listen", pkiListen, "--config", cfg)
 	if p2.key != "" {
 		t.Error("the restored service printed a new bootstrap key")
 	}
@@ -156,8 +169,7 @@ func TestBackupWhileServing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mbB := &apiclient.Mailbox{Inbox: &mail.Spool{Dir: filepath.Join(restored, "outbox")}}
-	if !sign(api2, mbB, signers[1], link2) {
+	if !sign(api2, mbA, signers[1], link2) {
 		t.Fatal("the envelope did not complete on the restored service")
 	}
 	final, err := sender2.Content(ctx, e.ID, doc.ID)
