@@ -16,9 +16,13 @@ import (
 
 const backupUsage = `Usage:
   signet backup keygen --out KEYFILE
-  signet backup create --data DIR --out FILE [--key-file KEYFILE]
+  signet backup create (--data DIR | --config FILE | --database-url URL --data DIR) --out FILE [--key-file KEYFILE]
   signet backup verify FILE [--key-file KEYFILE]
-  signet backup restore FILE --data DIR [--key-file KEYFILE] [--master-key FILE]
+  signet backup restore FILE --data DIR [--database-url OWNER_URL [--app-role ROLE]] [--key-file KEYFILE] [--master-key FILE]
+
+On a PostgreSQL deployment (database_url), create reads every table in one
+snapshot while the nodes serve, and restore recreates them, in one
+transaction, in an empty database (--database-url: the owner's URL).
 
 The backup key comes from --key-file or SIGNET_BACKUP_KEY (base64); it is
 never the master key and never stored in the backup or the data directory.
@@ -116,10 +120,6 @@ func cmdBackupCreate(args []string, env *environment) error {
 	if err != nil {
 		return err
 	}
-	if loc.databaseURL != "" {
-		return usageErrorf("backup create: this deployment keeps its stores in PostgreSQL (database_url), which signet backup does not copy: " +
-			"back the database up with pg_dump (one consistent snapshot) and keep the master key apart; see docs/OPERATIONS.md")
-	}
 	if inside(*out, loc.dir) {
 		return usageErrorf("backup create: %s is inside the data directory %s: write backups elsewhere", *out, loc.dir)
 	}
@@ -131,13 +131,17 @@ func cmdBackupCreate(args []string, env *environment) error {
 	var s *backup.Summary
 	err = writeNewFile(*out, func(w io.Writer) error {
 		var err error
-		s, err = backup.Create(context.Background(), w, backup.CreateOptions{Dir: loc.dir, Key: key})
+		s, err = backup.Create(context.Background(), w, backup.CreateOptions{Dir: loc.dir, DatabaseURL: loc.databaseURL, Key: key})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "wrote backup %s of %s\n", *out, loc.dir)
+	if loc.databaseURL != "" {
+		fmt.Fprintf(env.stdout, "wrote backup %s of %s and its PostgreSQL database\n", *out, loc.dir)
+	} else {
+		fmt.Fprintf(env.stdout, "wrote backup %s of %s\n", *out, loc.dir)
+	}
 	printSummary(env.stdout, s, false)
 	fmt.Fprintln(env.stdout, "it holds no master key: keep the master key and the backup key, apart, to restore it")
 	if lf.configFile != "" {
@@ -180,6 +184,8 @@ func cmdBackupVerify(args []string, env *environment) error {
 func cmdBackupRestore(args []string, env *environment) error {
 	fs := newFlagSet("backup restore", env)
 	data := fs.String("data", "", "the data `DIR` to restore into (absent, empty, or holding only master.key)")
+	dbURL := fs.String("database-url", "", "for a PostgreSQL deployment's backup: the `URL` of the empty target database, as the role to own the tables (default $"+databaseAdminURLEnv+")")
+	appRole := fs.String("app-role", "", "the `ROLE` the nodes connect as, granted what the service needs (optional: a node given database_admin_url grants it at start)")
 	keyFile := fs.String("key-file", "", "the backup key `FILE` (default $"+backupKeyEnv+")")
 	masterKey := fs.String("master-key", "", "the master key `FILE` of the backed-up deployment, written to DIR/master.key (default $"+soft.MasterKeyEnv+" or DIR/master.key)")
 	pos, err := parseFlags(fs, args)
@@ -199,9 +205,12 @@ func cmdBackupRestore(args []string, env *environment) error {
 		return usageErrorf("%v", err)
 	}
 	defer f.Close()
+	if *dbURL == "" {
+		*dbURL = env.getenv(databaseAdminURLEnv)
+	}
 	s, err := backup.Restore(context.Background(), f, backup.RestoreOptions{
-		Dir: *data, Key: key, MasterKey: env.getenv(soft.MasterKeyEnv), MasterKeyFile: *masterKey})
-	if errors.Is(err, backup.ErrTarget) {
+		Dir: *data, DatabaseURL: *dbURL, AppRole: *appRole, Key: key, MasterKey: env.getenv(soft.MasterKeyEnv), MasterKeyFile: *masterKey})
+	if errors.Is(err, backup.ErrTarget) || errors.Is(err, backup.ErrTargetDatabase) || errors.Is(err, backup.ErrNeedsDatabase) {
 		return usageErrorf("%v", err)
 	}
 	if err != nil {
@@ -209,7 +218,11 @@ func cmdBackupRestore(args []string, env *environment) error {
 	}
 	fmt.Fprintf(env.stdout, "restored %s into %s\n", pos[0], *data)
 	printSummary(env.stdout, s, true)
-	fmt.Fprintf(env.stdout, "start it with: signet serve --data %s\n", *data)
+	if *dbURL != "" {
+		fmt.Fprintf(env.stdout, "start it with: signet serve --data %s --database-url URL (the nodes' role)\n", *data)
+	} else {
+		fmt.Fprintf(env.stdout, "start it with: signet serve --data %s\n", *data)
+	}
 	return nil
 }
 
@@ -218,9 +231,15 @@ func cmdBackupRestore(args []string, env *environment) error {
 func printSummary(w io.Writer, s *backup.Summary, checked bool) {
 	fmt.Fprintf(w, "  backup id  %s\n  created    %s\n  key id     %s\n", s.ID, s.Created.Format("2006-01-02T15:04:05Z07:00"), s.KeyID)
 	fmt.Fprintf(w, "  entries    %d (%d bytes)\n", s.Entries, s.Bytes)
-	fmt.Fprintf(w, "  databases  %d (%s)\n", len(s.Databases), strings.Join(s.Databases, ", "))
+	if s.Tables > 0 {
+		fmt.Fprintf(w, "  database   PostgreSQL, schema version %d: %d tables, %d rows\n", s.SchemaVersion, s.Tables, s.Rows)
+	} else {
+		fmt.Fprintf(w, "  databases  %d (%s)\n", len(s.Databases), strings.Join(s.Databases, ", "))
+	}
 	fmt.Fprintf(w, "  blobs      %d (%d bytes)\n", s.Blobs, s.BlobBytes)
-	if checked {
+	if checked && s.Tables > 0 {
+		fmt.Fprintf(w, "  audit log  %d events, %d checkpoints: verified\n", s.AuditEvents, s.Checkpoints)
+	} else if checked {
 		fmt.Fprintf(w, "  audit log  %d bytes, %d events, %d checkpoints: verified\n", s.AuditLogBytes, s.AuditEvents, s.Checkpoints)
 	} else {
 		fmt.Fprintf(w, "  audit log  %d bytes\n", s.AuditLogBytes)

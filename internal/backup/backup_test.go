@@ -231,7 +231,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil || len(all) != 1 {
 		t.Errorf("restored keys: %d, %v", len(all), err)
 	}
-	if _, err := verifyAudit(ctx, dst); err != nil {
+	if _, err := verifyAudit(ctx, dst, filepath.Join(dst, datadir.AuditDB)); err != nil {
 		t.Errorf("restored audit log: %v", err)
 	}
 }
@@ -357,7 +357,7 @@ func TestEveryByteFlipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := extract(context.Background(), ar, t.TempDir(), false); err != nil {
+	if _, err := extract(context.Background(), ar, t.TempDir(), false, refuseTables{}); err != nil {
 		t.Fatalf("the unaltered backup: %v", err)
 	}
 	for i := range good {
@@ -366,7 +366,7 @@ func TestEveryByteFlipped(t *testing.T) {
 			c[i] ^= bit
 			_, ar, err := openStream(context.Background(), bytes.NewReader(c), key)
 			if err == nil {
-				_, err = extract(context.Background(), ar, t.TempDir(), false)
+				_, err = extract(context.Background(), ar, t.TempDir(), false, refuseTables{})
 			}
 			if err == nil {
 				t.Fatalf("byte %d bit %#x flipped: accepted", i, bit)

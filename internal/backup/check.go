@@ -25,8 +25,10 @@ var ErrCheck = errors.New("backup: check failed")
 
 // check runs the checks of a backup extracted into dir (blobs may be
 // missing): PRAGMA integrity_check on every database snapshot, then the
-// audit log's verification. It fills s.
-func check(ctx context.Context, dir string, x *extraction, s *Summary) error {
+// audit log's verification, of dir's audit.db or, for a PostgreSQL
+// deployment, of auditCopy, the SQLite copy of the snapshot's audit
+// tables (extract checked the tables' framing and counts). It fills s.
+func check(ctx context.Context, dir, auditCopy string, x *extraction, s *Summary) error {
 	for _, e := range x.m.Entries {
 		if e.Type != typeDatabase {
 			continue
@@ -35,10 +37,16 @@ func check(ctx context.Context, dir string, x *extraction, s *Summary) error {
 			return fmt.Errorf("%w: database %s: %w", ErrCheck, e.Path, err)
 		}
 	}
-	if _, ok := x.seen[datadir.AuditDB]; !ok {
+	auditDB := filepath.Join(dir, datadir.AuditDB)
+	if x.m.Postgres != nil {
+		if err := auditTablesHeld(x.m.Postgres); err != nil {
+			return err
+		}
+		auditDB = auditCopy
+	} else if _, ok := x.seen[datadir.AuditDB]; !ok {
 		return fmt.Errorf("%w: the backup holds no audit log (%s)", ErrCheck, datadir.AuditDB)
 	}
-	res, err := verifyAudit(ctx, dir)
+	res, err := verifyAudit(ctx, dir, auditDB)
 	if err != nil {
 		return fmt.Errorf("%w: audit log: %w", ErrCheck, err)
 	}
@@ -77,7 +85,9 @@ func integrity(ctx context.Context, path string) error {
 	return nil
 }
 
-// verifyAudit verifies the audit log of the data directory dir as
+// verifyAudit verifies the audit log auditDB (an SQLite audit log: a data
+// directory's audit.db, or the copy of a PostgreSQL snapshot's audit
+// tables) with the files of the data directory dir as
 // `signet audit verify --data DIR` does: every record and checkpoint
 // under the verifier keys of audit.pub (the current one and retired
 // ones), the latest write-once copy of checkpoints/ as the reference
@@ -85,7 +95,24 @@ func integrity(ctx context.Context, path string) error {
 // RFC 3161 anchors against pki/root.pem. (Witness cosignatures need the
 // witnesses' keys, which the data directory does not hold: `signet audit
 // verify --witness` checks them.)
-func verifyAudit(ctx context.Context, dir string) (*auditlog.VerifyResult, error) {
+func verifyAudit(ctx context.Context, dir, auditDB string) (*auditlog.VerifyResult, error) {
+	st, err := auditsqlite.Open(auditDB)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return verifyAuditStore(ctx, dir, st)
+}
+
+// auditStore is an audit log's storage with its checkpoints.
+type auditStore interface {
+	auditlog.Storage
+	Checkpoints(ctx context.Context) ([]auditlog.Checkpoint, error)
+}
+
+// verifyAuditStore verifies the audit log st with the files of the data
+// directory dir, as [verifyAudit] does.
+func verifyAuditStore(ctx context.Context, dir string, st auditStore) (*auditlog.VerifyResult, error) {
 	b, err := os.ReadFile(filepath.Join(dir, datadir.AuditPub))
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint verifier keys: %w", err)
@@ -128,11 +155,6 @@ func verifyAudit(ctx context.Context, dir string) (*auditlog.VerifyResult, error
 		}
 		return fmt.Errorf("unknown anchor kind %q", a.Kind)
 	}
-	st, err := auditsqlite.Open(filepath.Join(dir, datadir.AuditDB))
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
 	res, err := auditlog.Verify(ctx, st, opts)
 	var te *auditlog.TamperError
 	if errors.As(err, &te) {

@@ -47,6 +47,11 @@ type CreateOptions struct {
 	// Dir is the data directory to back up. It may be in use by a
 	// running `signet serve`.
 	Dir string
+	// DatabaseURL, for a PostgreSQL deployment, connects to the database
+	// that holds its stores: every table is read in one snapshot, while
+	// the nodes keep serving. The role needs only SELECT (the
+	// application's role will do).
+	DatabaseURL string
 	// Key is the backup key ([KeySize] bytes).
 	Key []byte
 	// Now is the clock of the creation time (nil: time.Now).
@@ -67,7 +72,7 @@ func Create(ctx context.Context, w io.Writer, opts CreateOptions) (*Summary, err
 	if len(opts.Key) != KeySize {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrKey, len(opts.Key), KeySize)
 	}
-	root, err := dataDir(opts.Dir)
+	root, err := dataDir(opts.Dir, opts.DatabaseURL != "")
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +102,13 @@ func Create(ctx context.Context, w io.Writer, opts CreateOptions) (*Summary, err
 	if err := c.addCheckpoints(); err != nil {
 		return nil, err
 	}
-	// 2. The databases, keys.db last.
+	// 2. The databases: a PostgreSQL deployment's, in one snapshot;
+	// SQLite files, keys.db last.
+	if opts.DatabaseURL != "" {
+		if err := c.addPostgres(opts.DatabaseURL); err != nil {
+			return nil, err
+		}
+	}
 	dbs, err := c.findDatabases()
 	if err != nil {
 		return nil, err
@@ -133,8 +144,9 @@ func Create(ctx context.Context, w io.Writer, opts CreateOptions) (*Summary, err
 	return s, nil
 }
 
-// dataDir resolves dir and checks that it is a Signet data directory.
-func dataDir(dir string) (string, error) {
+// dataDir resolves dir and checks that it is a Signet data directory
+// (one of a PostgreSQL deployment, pg, need not hold the audit log).
+func dataDir(dir string, pg bool) (string, error) {
 	if dir == "" {
 		return "", errors.New("backup: no data directory given")
 	}
@@ -145,7 +157,7 @@ func dataDir(dir string) (string, error) {
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return "", fmt.Errorf("backup: data directory %s is not a directory", dir)
 	}
-	if _, err := os.Stat(filepath.Join(root, datadir.AuditDB)); err != nil {
+	if _, err := os.Stat(filepath.Join(root, datadir.AuditDB)); err != nil && !pg {
 		return "", fmt.Errorf("backup: %s holds no Signet data directory (no %s)", dir, datadir.AuditDB)
 	}
 	return root, nil

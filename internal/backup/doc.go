@@ -3,8 +3,8 @@
 //
 // # What a backup holds
 //
-// Everything a data directory needs to serve again, taken while the
-// service runs: a consistent snapshot of every SQLite database of the
+// Everything a data directory (and, on PostgreSQL, its database: see
+// below) needs to serve again, taken while the service runs: a consistent snapshot of every SQLite database of the
 // directory (VACUUM INTO, a read transaction beside the running writer),
 // the sealed key files, the audit secret, the checkpoint copies, the root
 // certificate, the configuration if it sits in the directory, and the
@@ -59,6 +59,38 @@
 // keygen` or SIGNET_BACKUP_KEY (base64). It is never derived from the
 // master key, so a stolen data directory does not open its backups and a
 // stolen backup does not open without the key.
+//
+// # PostgreSQL deployments
+//
+// With [CreateOptions.DatabaseURL], the database that holds a deployment's
+// stores is backed up beside its node's data directory, in the same
+// archive: every table of the current schema, found in pg_catalog, read
+// in one REPEATABLE READ READ ONLY transaction while the nodes write (the
+// checkpoint copies are taken before it, the data directory's other files
+// after it). A relation a backup does not understand (not a plain table,
+// a generated column, a column type it does not encode, a name outside
+// [a-z0-9_]) is refused, never skipped. The encoding, [TableEncoding]:
+//
+//	.signet-postgres/schema.json   JSON: the encoding, the migrations
+//	                               (schema_migrations: version, name) and
+//	                               the tables, each with its columns
+//	                               (name, format_type, type oid), in the
+//	                               order their parts follow (a table after
+//	                               those its foreign keys reference)
+//	.signet-postgres/<table>/<n>   n = 000001, 000002, ...: the table's
+//	                               COPY ... TO STDOUT (FORMAT binary)
+//	                               stream, cut into parts of at most 1 MiB
+//
+// The manifest's "postgres" member repeats the schema with each table's
+// row count, its number of parts and its identity sequences' last values.
+// Verify reads every row (field counts, lengths of fixed-size values),
+// compares the counts, and verifies the audit log from the audit tables'
+// rows, copied into a scratch SQLite audit log (the drivers share table
+// and column names). [Restore] with [RestoreOptions.DatabaseURL] requires
+// a database without tables and, in one transaction, creates the schema
+// at the backup's version with this release's migrations, copies the
+// rows with COPY FROM as they are read, sets the sequences and grants the
+// application role; it commits only after every check, last.
 //
 // # Restore
 //

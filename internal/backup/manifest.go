@@ -22,6 +22,8 @@ const (
 	typeDir      = "dir"
 	typeFile     = "file"
 	typeDatabase = "database"
+	// typeTable is a part of a PostgreSQL table's rows.
+	typeTable = "table"
 )
 
 // manifest is the last entry of a backup archive.
@@ -30,6 +32,9 @@ type manifest struct {
 	ID      string    `json:"id"`
 	Created time.Time `json:"created"`
 	Entries []entry   `json:"entries"`
+	// Postgres describes the database of a PostgreSQL deployment, whose
+	// tables the backup holds (nil for a data directory of SQLite files).
+	Postgres *pgSnapshot `json:"postgres,omitempty"`
 }
 
 // entry is one file, database snapshot or directory of a backup.

@@ -60,6 +60,9 @@ type extraction struct {
 	m *manifest
 	// seen maps every entry's path to the entry as read.
 	seen map[string]entry
+	// pg is what the archive holds of a PostgreSQL deployment's
+	// database (nil if nothing).
+	pg *pgExtraction
 }
 
 // extract reads the archive from ar, checking every entry's path, and
@@ -67,16 +70,26 @@ type extraction struct {
 // 0600 or 0400 as their mode says) except the blobs when blobs is false
 // (they are hashed only). It then checks the manifest against the
 // entries and that the stream ends authentically. Any failure wraps
-// [ErrCorrupt], but for errors of dst's file system.
-func extract(ctx context.Context, ar io.Reader, dst string, blobs bool) (*extraction, error) {
+// [ErrCorrupt], but for errors of dst's file system. The tables of a
+// PostgreSQL deployment's backup go to tables (a backup that holds tables
+// is refused if it is nil).
+func extract(ctx context.Context, ar io.Reader, dst string, blobs bool, tables tableConsumer) (*extraction, error) {
 	tr := tar.NewReader(ar)
 	x := &extraction{seen: map[string]entry{}}
 	var order []string
+	var pending *tar.Header
+	var pendingErr error
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		hdr, err := tr.Next()
+		var hdr *tar.Header
+		var err error
+		if pending != nil || pendingErr != nil {
+			hdr, err, pending, pendingErr = pending, pendingErr, nil, nil
+		} else {
+			hdr, err = tr.Next()
+		}
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -95,6 +108,27 @@ func extract(ctx context.Context, ar io.Reader, dst string, blobs bool) (*extrac
 				return nil, corrupt(err)
 			}
 			if x.m, err = parseManifest(b); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if strings.HasPrefix(hdr.Name, tablePrefix) {
+			if tables == nil {
+				return nil, fmt.Errorf("%w: entry %s", ErrCorrupt, hdr.Name)
+			}
+			if hdr.Name == schemaPath && hdr.Typeflag == tar.TypeReg {
+				e, err := x.readSchema(tr, hdr)
+				if err != nil {
+					return nil, err
+				}
+				if err := tables.schema(ctx, x.pg.schema); err != nil {
+					return nil, err
+				}
+				x.seen[e.Path] = e
+				order = append(order, e.Path)
+				continue
+			}
+			if pending, pendingErr, err = x.readTable(ctx, tr, hdr, tables, &order); err != nil {
 				return nil, err
 			}
 			continue
@@ -139,6 +173,9 @@ func extract(ctx context.Context, ar io.Reader, dst string, blobs bool) (*extrac
 		return nil, corrupt(err)
 	}
 	if err := x.checkManifest(order); err != nil {
+		return nil, err
+	}
+	if err := x.checkTables(); err != nil {
 		return nil, err
 	}
 	return x, nil

@@ -29,11 +29,26 @@ type Summary struct {
 	Checkpoints int
 	// Bytes is the total size of the files and snapshots.
 	Bytes int64
+	// Tables and Rows count a PostgreSQL deployment's tables and their
+	// rows (0 for a data directory of SQLite files); SchemaVersion is the
+	// highest migration version of its schema.
+	Tables        int
+	Rows          int64
+	SchemaVersion int
 }
 
 // summarize counts what the manifest m lists.
 func summarize(m *manifest) *Summary {
 	s := &Summary{ID: m.ID, Created: m.Created, Entries: len(m.Entries)}
+	if pg := m.Postgres; pg != nil {
+		s.Tables = len(pg.Tables)
+		for _, t := range pg.Tables {
+			s.Rows += t.Rows
+		}
+		for _, mg := range pg.Migrations {
+			s.SchemaVersion = max(s.SchemaVersion, mg.Version)
+		}
+	}
 	for _, e := range m.Entries {
 		s.Bytes += e.Size
 		switch {

@@ -156,3 +156,18 @@ func checkAppendOnly(ctx context.Context, q rowQueryer, role string, tables []st
 	}
 	return nil
 }
+
+// GrantAppTx sets the privileges of role as [GrantApp] does, inside the
+// caller's transaction tx (which must be the owner's).
+func GrantAppTx(ctx context.Context, tx pgx.Tx, role string, appendOnly []string) error {
+	if role == "" {
+		return errors.New("pgdb: grant: no application role")
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", MigrationLock); err != nil {
+		return fmt.Errorf("pgdb: grant to %s: %w", role, err)
+	}
+	if err := grantLocked(ctx, tx, role, appendOnly); err != nil {
+		return fmt.Errorf("pgdb: grant to %s: %w", role, err)
+	}
+	return nil
+}

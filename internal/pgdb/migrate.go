@@ -144,3 +144,20 @@ func migrateLocked(ctx context.Context, tx pgx.Tx, ms []Migration) error {
 	}
 	return nil
 }
+
+// MigrateTx applies the migrations ms inside the caller's transaction tx,
+// as [Migrate] does (under [MigrationLock], with the same checks), so that
+// they commit or roll back with the rest of tx: a restore creates the
+// schema and fills it in one transaction.
+func MigrateTx(ctx context.Context, tx pgx.Tx, ms []Migration) error {
+	if err := checkMigrations(ms); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", MigrationLock); err != nil {
+		return fmt.Errorf("pgdb: migrate: %w", err)
+	}
+	if err := migrateLocked(ctx, tx, ms); err != nil {
+		return fmt.Errorf("pgdb: migrate: %w", err)
+	}
+	return nil
+}
