@@ -199,3 +199,27 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// WriteTo lets io.Copy use the WriteTo of a reader that has one (a
+// reader of memory, or one that seals as it goes), which writes what it
+// holds without a copy through io.Copy's buffer; ctx is checked before
+// each write.
+func (c ctxReader) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := c.r.(io.WriterTo); ok {
+		return wt.WriteTo(ctxWriter{c.ctx, w})
+	}
+	return io.Copy(w, struct{ io.Reader }{c})
+}
+
+// ctxWriter stops a long WriteTo when ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
+}
