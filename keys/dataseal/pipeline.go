@@ -281,7 +281,8 @@ const (
 // TLS); when the consumer needs a segment that nobody has started yet, it
 // opens it itself rather than wait for the goroutine, so that a busy
 // machine (no CPU free for the goroutine) costs a sequential read no
-// more than opening the segments in turn. Like [ReaderAt.ReadAt], it
+// more than opening the segments in turn, and while the goroutine opens
+// the one it needs, it opens a later one. Like [ReaderAt.ReadAt], it
 // hands out a segment's bytes only after its tag checks, and returns
 // io.EOF only after the authentic last segment; any other error means
 // the stream is not authentic. Close must be called; it stops the
@@ -423,6 +424,22 @@ func (st *StreamReader) fetch() error {
 				st.next = st.ra.nseg
 			}
 			break
+		}
+		if st.next < st.ra.nseg && st.next < st.head+streamWindow {
+			// The goroutine is opening this one: open a later one
+			// meanwhile rather than wait.
+			i := st.next
+			st.next++
+			o := &st.slots[i%streamWindow]
+			o.state = slotClaimed
+			st.mu.Unlock()
+			st.open(i, o)
+			st.mu.Lock()
+			o.state = slotDone
+			if o.err != nil {
+				st.next = st.ra.nseg
+			}
+			continue
 		}
 		st.consumerWaits = true
 		st.cond.Wait()
