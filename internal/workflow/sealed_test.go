@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -733,5 +734,41 @@ func TestSealedReaderSeeksAndStreams(t *testing.T) {
 	}
 	if _, err := rd.Seek(-1, io.SeekStart); err == nil {
 		t.Fatal("seek to a negative position accepted")
+	}
+}
+
+// TestSealedUploadHashedAsRead: the plaintext's SHA-256, computed on the
+// side while the body is read, names the content whatever pieces the body
+// arrives in (through the buffer's growths), and the content reads back.
+func TestSealedUploadHashedAsRead(t *testing.T) {
+	e, _ := newSealedEnv(t, func(c *workflow.Config) { c.MaxDocumentSize = 4 << 20 })
+	var buf bytes.Buffer
+	if err := pdf.WriteSample(&buf, pdf.SampleOptions{Pages: 1, Title: "Pieces", Padding: 300 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.Bytes()
+	ctx := context.Background()
+	for name, body := range map[string]io.Reader{
+		"whole":    bytes.NewReader(doc),
+		"one byte": iotest.OneByteReader(bytes.NewReader(doc)),
+		"half":     iotest.HalfReader(bytes.NewReader(doc)),
+		"data+EOF": iotest.DataErrReader(bytes.NewReader(doc)),
+	} {
+		d, err := e.svc.Upload(ctx, actor("t1"), "pieces.pdf", body)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d.SHA256 != sum(doc) || d.Size != int64(len(doc)) {
+			t.Fatalf("%s: named %s (%d bytes), want %s", name, d.SHA256, d.Size, sum(doc))
+		}
+		rd, _, err := e.svc.OpenContent(ctx, "t1", d.SHA256)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		back, err := io.ReadAll(rd)
+		rd.Close()
+		if err != nil || !bytes.Equal(back, doc) {
+			t.Fatalf("%s: read back %d bytes, %v", name, len(back), err)
+		}
 	}
 }
