@@ -199,3 +199,42 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// WriteTo lets io.Copy use the WriteTo of a reader that has one (a
+// reader of memory, or one that seals as it goes), which writes what it
+// holds without a copy through io.Copy's buffer; ctx is checked before
+// each write.
+func (c ctxReader) WriteTo(w io.Writer) (int64, error) {
+	if wt, ok := c.r.(io.WriterTo); ok {
+		return wt.WriteTo(ctxWriter{c.ctx, w})
+	}
+	return io.Copy(w, struct{ io.Reader }{c})
+}
+
+// maxWrite bounds the bytes ctxWriter passes on at once: a reader of
+// memory writes all it holds in one call, which the file and the hash are
+// slower to take whole (the bytes leave the CPU's caches between the two)
+// than in pieces, and ctx is checked between pieces.
+const maxWrite = 64 << 10
+
+// ctxWriter stops a long WriteTo when ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		if err := c.ctx.Err(); err != nil {
+			return n, err
+		}
+		k, err := c.w.Write(p[:min(len(p), maxWrite)])
+		n += k
+		if err != nil {
+			return n, err
+		}
+		p = p[k:]
+	}
+	return n, nil
+}

@@ -143,62 +143,43 @@ func (s *Service) sealContent(ctx context.Context, tenant, sum string, h hash.Ha
 	if err != nil {
 		return nil, fmt.Errorf("workflow: seal content: %w", err)
 	}
-	sr := &sealingReader{src: src, atEOF: atEOF, chunk: make([]byte, dataseal.SegmentSize)}
-	if sr.w, err = dataseal.NewWriter(ctx, kek, contentAD(tenant, sum, FieldPDF), &sr.buf, rand.Reader); err != nil {
+	if atEOF != nil {
+		src = &checkAtEOF{r: src, check: atEOF}
+	}
+	// The blob store hashes and writes the ciphertext while the next
+	// segments are sealed, on the sealing reader's goroutine.
+	sr, err := dataseal.NewSealingReader(ctx, kek, contentAD(tenant, sum, FieldPDF), src, rand.Reader)
+	if err != nil {
 		return nil, fmt.Errorf("workflow: seal content: %w", err)
 	}
 	name, _, err := s.cfg.Blobs.Put(ctx, sr)
-	if !sr.closed {
-		sr.w.Close() // forget the data key
-	}
+	sr.Close()
 	if err != nil {
 		return nil, fmt.Errorf("workflow: store content: %w", err)
 	}
 	return &Content{Tenant: tenant, SHA256: sum, Blob: name, Size: size, State: sealedState, Created: now}, nil
 }
 
-// sealingReader yields the sealed stream of what it reads from src, a
-// segment at a time, as the blob store reads it: no goroutine, no more
-// than two segments in memory.
-type sealingReader struct {
-	src    io.Reader
-	atEOF  func() error
-	w      io.WriteCloser // writes the sealed stream into buf
-	buf    bytes.Buffer
-	chunk  []byte
-	closed bool
-	err    error
+// checkAtEOF reads r and, at its end, returns check's error instead of
+// io.EOF if check fails.
+type checkAtEOF struct {
+	r     io.Reader
+	check func() error
+	err   error
 }
 
-func (r *sealingReader) Read(p []byte) (int, error) {
-	for r.buf.Len() == 0 {
-		switch {
-		case r.err != nil:
-			return 0, r.err
-		case r.closed:
-			return 0, io.EOF
-		}
-		n, err := r.src.Read(r.chunk)
-		if n > 0 {
-			if _, werr := r.w.Write(r.chunk[:n]); werr != nil {
-				r.err = werr
-				continue
-			}
-		}
-		switch {
-		case err == io.EOF:
-			if r.atEOF != nil {
-				if r.err = r.atEOF(); r.err != nil {
-					continue
-				}
-			}
-			r.closed = true
-			r.err = r.w.Close()
-		case err != nil:
-			r.err = err
-		}
+func (c *checkAtEOF) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
 	}
-	return r.buf.Read(p)
+	n, err := c.r.Read(p)
+	if err == io.EOF {
+		if cerr := c.check(); cerr != nil {
+			err = cerr
+		}
+		c.err = err
+	}
+	return n, err
 }
 
 // putContent stores the row of c as sealContent returned it: a new one,
@@ -278,17 +259,99 @@ func (s *Service) openSealed(ctx context.Context, c *Content) (blob.Reader, int6
 		raw.Close()
 		return nil, 0, fmt.Errorf("workflow: open document content: %w", err)
 	}
-	return &sealedReader{SectionReader: io.NewSectionReader(ra, 0, c.Size), raw: raw}, c.Size, nil
+	return &sealedReader{ra: ra, raw: raw, size: c.Size}, c.Size, nil
 }
 
-// sealedReader is a [blob.Reader] of a sealed content's plaintext.
+// sealedReader is a [blob.Reader] of a sealed content's plaintext. ReadAt
+// and short runs of Read (a PDF reader's) go through the ReaderAt's
+// segment cache; once Read has read a segment's worth sequentially (a
+// download), it switches to a [dataseal.StreamReader], which decrypts the
+// next segments on its own goroutine while the caller sends these.
 type sealedReader struct {
-	*io.SectionReader
-	raw io.Closer
+	ra   *dataseal.ReaderAt
+	raw  io.Closer
+	size int64
+	pos  int64
+	seq  int64                  // bytes read sequentially since the last move
+	st   *dataseal.StreamReader // reading at pos, once seq reached a segment
 }
 
-// Close closes the ciphertext's reader.
-func (r *sealedReader) Close() error { return r.raw.Close() }
+// Read implements io.Reader.
+func (r *sealedReader) Read(p []byte) (int, error) {
+	if r.pos >= r.size {
+		return 0, io.EOF
+	}
+	if r.st == nil && r.seq >= dataseal.SegmentSize {
+		r.st = r.ra.Stream(r.pos)
+	}
+	var n int
+	var err error
+	if r.st != nil {
+		n, err = r.st.Read(p)
+	} else {
+		if rest := r.size - r.pos; int64(len(p)) > rest {
+			p = p[:rest]
+		}
+		n, err = r.ra.ReadAt(p, r.pos)
+	}
+	r.pos += int64(n)
+	r.seq += int64(n)
+	if err == io.EOF && r.pos < r.size {
+		err = io.ErrUnexpectedEOF
+	}
+	return n, err
+}
+
+// WriteTo implements io.WriterTo: the rest, through a
+// [dataseal.StreamReader].
+func (r *sealedReader) WriteTo(w io.Writer) (int64, error) {
+	if r.pos >= r.size {
+		return 0, nil
+	}
+	if r.st == nil {
+		r.st = r.ra.Stream(r.pos)
+	}
+	n, err := r.st.WriteTo(w)
+	r.pos += n
+	r.seq += n
+	return n, err
+}
+
+// Seek implements io.Seeker.
+func (r *sealedReader) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += r.pos
+	case io.SeekEnd:
+		offset += r.size
+	default:
+		return 0, errors.New("workflow: seek: invalid whence")
+	}
+	if offset < 0 {
+		return 0, errors.New("workflow: seek: negative position")
+	}
+	if offset != r.pos {
+		if r.st != nil {
+			r.st.Close()
+			r.st = nil
+		}
+		r.pos, r.seq = offset, 0
+	}
+	return offset, nil
+}
+
+// ReadAt implements io.ReaderAt.
+func (r *sealedReader) ReadAt(p []byte, off int64) (int, error) { return r.ra.ReadAt(p, off) }
+
+// Close stops the stream, if any, and closes the ciphertext's reader.
+func (r *sealedReader) Close() error {
+	if r.st != nil {
+		r.st.Close()
+		r.st = nil
+	}
+	return r.raw.Close()
+}
 
 // ContentDigest implements [Contents]: the state kept (sealed) with the
 // content, or the blob store's for a plain one.

@@ -45,27 +45,22 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 	if err := checkLabel("the document name", name, maxNameLen, true); err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(body, s.cfg.MaxDocumentSize+1))
+	// A sealed content is named by its plaintext's SHA-256 before it is
+	// sealed: hash it on the side while the body is read and checked.
+	var hashing *sideHash
+	var digest <-chan hash.Hash
+	if s.cfg.Keys != nil {
+		hashing = newSideHash()
+		digest = hashing.sum
+	}
+	data, err := readBody(io.LimitReader(body, s.cfg.MaxDocumentSize+1), hashing)
 	if err != nil {
 		// An *http.MaxBytesError from the server's body limit stays
 		// wrapped; api answers it with 413.
 		return nil, fmt.Errorf("workflow: read upload: %w", err)
 	}
-	if n > s.cfg.MaxDocumentSize {
+	if int64(len(data)) > s.cfg.MaxDocumentSize {
 		return nil, withDetail(ErrTooLarge, "the document exceeds "+strconv.FormatInt(s.cfg.MaxDocumentSize, 10)+" bytes", nil)
-	}
-	data := buf.Bytes()
-	// A sealed content is named by its plaintext's SHA-256 before it is
-	// sealed: hash it while the check runs.
-	var digest chan hash.Hash
-	if s.cfg.Keys != nil {
-		digest = make(chan hash.Hash, 1)
-		go func() {
-			h := sha256.New()
-			h.Write(data)
-			digest <- h
-		}()
 	}
 	// At most cap(s.checks) checks run at once; the others wait here.
 	select {
@@ -212,4 +207,54 @@ func (s *Service) OpenEnvelopeDocument(ctx context.Context, a Actor, envelopeID,
 		return nil, nil, err
 	}
 	return rd, d, nil
+}
+
+// sideHash is a SHA-256 computed on its own goroutine of the pieces given
+// to it, in order; sum yields it once done is called.
+type sideHash struct {
+	pieces chan []byte
+	sum    chan hash.Hash
+}
+
+func newSideHash() *sideHash {
+	h := &sideHash{pieces: make(chan []byte, 64), sum: make(chan hash.Hash, 1)}
+	go func() {
+		d := sha256.New()
+		for p := range h.pieces {
+			d.Write(p)
+		}
+		h.sum <- d
+	}()
+	return h
+}
+
+// readBody reads r into memory and returns its bytes. With h, each piece
+// read goes to h as it arrives (and h is done at the end, error or not):
+// a piece is never written again, since the buffer grows by moving what
+// it holds to a new array, leaving the old one as it was.
+func readBody(r io.Reader, h *sideHash) ([]byte, error) {
+	if h != nil {
+		defer close(h.pieces)
+	}
+	data := make([]byte, 0, 512)
+	for {
+		if len(data) == cap(data) {
+			grown := make([]byte, len(data), 2*cap(data))
+			copy(grown, data)
+			data = grown
+		}
+		n, err := r.Read(data[len(data):cap(data)])
+		if n > 0 {
+			if h != nil {
+				h.pieces <- data[len(data) : len(data)+n : len(data)+n]
+			}
+			data = data[:len(data)+n]
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }

@@ -13,11 +13,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/keys/atrest/atresttest"
@@ -608,5 +610,117 @@ func TestSealedAfterPlain(t *testing.T) {
 	rd.Close()
 	if string(got) != string(plain)+"%signed\n" {
 		t.Fatal("the sealed version does not read back")
+	}
+}
+
+// TestSealedReaderSeeksAndStreams reads a sealed content of many segments
+// the ways its readers do: short reads (the ReaderAt's cache), a long
+// sequential read (which switches to a dataseal.StreamReader), seeks back
+// and forth in between, ReadAt, and WriteTo; every read gives the
+// plaintext at its position.
+func TestSealedReaderSeeksAndStreams(t *testing.T) {
+	e, _ := newSealedEnv(t, func(c *workflow.Config) { c.MaxDocumentSize = 4 << 20 })
+	var buf bytes.Buffer
+	if err := pdf.WriteSample(&buf, pdf.SampleOptions{Pages: 1, Title: "Seek", Padding: 20 * dataseal.SegmentSize}); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.Bytes()
+	ctx := context.Background()
+	d, err := e.svc.Upload(ctx, actor("t1"), "seek.pdf", bytes.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, size, err := e.svc.OpenContent(ctx, "t1", d.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	if size != int64(len(doc)) {
+		t.Fatalf("size %d, want %d", size, len(doc))
+	}
+	at := func(off int64) {
+		t.Helper()
+		if got, err := rd.Seek(off, io.SeekStart); err != nil || got != off {
+			t.Fatalf("seek to %d: %d, %v", off, got, err)
+		}
+	}
+	readN := func(off int64, n, chunk int) {
+		t.Helper()
+		got := make([]byte, 0, n)
+		p := make([]byte, chunk)
+		for len(got) < n {
+			k, err := rd.Read(p[:min(chunk, n-len(got))])
+			got = append(got, p[:k]...)
+			if err != nil {
+				t.Fatalf("read at %d: %v", off+int64(len(got)), err)
+			}
+		}
+		if !bytes.Equal(got, doc[off:off+int64(n)]) {
+			t.Fatalf("%d bytes read at %d differ from the document", n, off)
+		}
+	}
+	seg := int64(dataseal.SegmentSize)
+	readN(0, 100, 7)                     // short reads from the start
+	readN(100, int(3*seg), 32<<10)       // on into a long sequential read
+	at(seg / 2)                          // back, into a segment already read
+	readN(seg/2, int(5*seg)+3, 32<<10)   // and a stream from there
+	at(10*seg + 17)                      // forward
+	readN(10*seg+17, int(2*seg), 4096)   // short reads, then the stream
+	at(int64(len(doc)) - 10)             // near the end
+	readN(int64(len(doc))-10, 10, 1<<20) // the last bytes
+	if k, err := rd.Read(make([]byte, 10)); k != 0 || err != io.EOF {
+		t.Fatalf("read at the end: %d, %v", k, err)
+	}
+	p := make([]byte, 3*seg)
+	if k, err := rd.ReadAt(p, 2*seg+5); k != len(p) || err != nil || !bytes.Equal(p, doc[2*seg+5:5*seg+5]) {
+		t.Fatalf("ReadAt: %d, %v", k, err)
+	}
+	if end, err := rd.Seek(0, io.SeekEnd); err != nil || end != int64(len(doc)) {
+		t.Fatalf("seek to the end: %d, %v", end, err)
+	}
+	at(seg + 1)
+	readN(seg+1, int(seg), 32<<10)
+	var rest bytes.Buffer
+	if n, err := io.Copy(&rest, rd); err != nil || n != int64(len(doc))-2*seg-1 || !bytes.Equal(rest.Bytes(), doc[2*seg+1:]) {
+		t.Fatalf("WriteTo of the rest: %d, %v", n, err)
+	}
+	if _, err := rd.Seek(-1, io.SeekStart); err == nil {
+		t.Fatal("seek to a negative position accepted")
+	}
+}
+
+// TestSealedUploadHashedAsRead: the plaintext's SHA-256, computed on the
+// side while the body is read, names the content whatever pieces the body
+// arrives in (through the buffer's growths), and the content reads back.
+func TestSealedUploadHashedAsRead(t *testing.T) {
+	e, _ := newSealedEnv(t, func(c *workflow.Config) { c.MaxDocumentSize = 4 << 20 })
+	var buf bytes.Buffer
+	if err := pdf.WriteSample(&buf, pdf.SampleOptions{Pages: 1, Title: "Pieces", Padding: 300 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.Bytes()
+	ctx := context.Background()
+	for name, body := range map[string]io.Reader{
+		"whole":    bytes.NewReader(doc),
+		"one byte": iotest.OneByteReader(bytes.NewReader(doc)),
+		"half":     iotest.HalfReader(bytes.NewReader(doc)),
+		"data+EOF": iotest.DataErrReader(bytes.NewReader(doc)),
+	} {
+		d, err := e.svc.Upload(ctx, actor("t1"), "pieces.pdf", body)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d.SHA256 != sum(doc) || d.Size != int64(len(doc)) {
+			t.Fatalf("%s: named %s (%d bytes), want %s", name, d.SHA256, d.Size, sum(doc))
+		}
+		rd, _, err := e.svc.OpenContent(ctx, "t1", d.SHA256)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		back, err := io.ReadAll(rd)
+		rd.Close()
+		if err != nil || !bytes.Equal(back, doc) {
+			t.Fatalf("%s: read back %d bytes, %v", name, len(back), err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"io"
 	"runtime"
 	"testing"
@@ -97,5 +98,83 @@ func TestStreamMemoryBounded(t *testing.T) {
 	t.Logf("allocated %d bytes", alloc)
 	if alloc > 2<<20 {
 		t.Fatalf("allocated %d bytes to stream %d", alloc, total)
+	}
+}
+
+// BenchmarkReaderAtSequential10MB reads a 10 MiB stream from a ReaderAt in
+// 32 KiB reads (net/http's copy buffer), one segment at a time through its
+// cache.
+func BenchmarkReaderAtSequential10MB(b *testing.B) {
+	kek := NewAESKEK("v1", key(1))
+	ra, err := newReaderAt(kek, testAD, sealStream(b, kek, testAD, randBytes(benchSize)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 32<<10)
+	b.SetBytes(benchSize)
+	for b.Loop() {
+		if _, err := io.CopyBuffer(io.Discard, io.NewSectionReader(ra, 0, ra.Size()), buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStream10MB reads the same through a StreamReader (segments
+// opened ahead on another goroutine).
+func BenchmarkStream10MB(b *testing.B) {
+	kek := NewAESKEK("v1", key(1))
+	ra, err := newReaderAt(kek, testAD, sealStream(b, kek, testAD, randBytes(benchSize)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := make([]byte, 32<<10)
+	b.SetBytes(benchSize)
+	for b.Loop() {
+		st := ra.Stream(0)
+		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{st}, buf); err != nil {
+			b.Fatal(err)
+		}
+		st.Close()
+	}
+}
+
+// BenchmarkSealingReader10MB seals 10 MiB through a SealingReader read by
+// a SHA-256 (what a blob store's Put does).
+func BenchmarkSealingReader10MB(b *testing.B) {
+	kek := NewAESKEK("v1", key(1))
+	data := randBytes(benchSize)
+	buf := make([]byte, 32<<10)
+	b.SetBytes(benchSize)
+	for b.Loop() {
+		sr, err := NewSealingReader(context.Background(), kek, testAD, bytes.NewReader(data), rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.CopyBuffer(sha256.New(), struct{ io.Reader }{sr}, buf); err != nil {
+			b.Fatal(err)
+		}
+		sr.Close()
+	}
+}
+
+// BenchmarkWriterHashed10MB seals 10 MiB with a Writer into a buffer read
+// by a SHA-256, one segment at a time (how uploads were sealed before the
+// SealingReader).
+func BenchmarkWriterHashed10MB(b *testing.B) {
+	kek := NewAESKEK("v1", key(1))
+	data := randBytes(benchSize)
+	b.SetBytes(benchSize)
+	for b.Loop() {
+		h := sha256.New()
+		w, err := NewWriter(context.Background(), kek, testAD, h, rand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.CopyBuffer(w, struct{ io.Reader }{bytes.NewReader(data)}, make([]byte, SegmentSize)); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

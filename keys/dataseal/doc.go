@@ -42,7 +42,11 @@
 // (every segment but the last is full), opens the last segment at once,
 // so that a truncated or extended stream is refused before anything is
 // read, and authenticates each segment a read touches before handing
-// out any of its bytes.
+// out any of its bytes. [NewSealingReader] yields the same stream as
+// [NewWriter] to a consumer that reads it (a store's Put), sealing on a
+// goroutine of its own a few segments ahead, and [ReaderAt.Stream] reads
+// a stream's plaintext in order, opening the next segments ahead the same
+// way; neither changes the format.
 //
 // The payload's associated data is the encoded AD preceded by the kind
 // byte; it does not cover the KEK version or the wrapped key, so

@@ -114,7 +114,8 @@ func FuzzNewReader(f *testing.F) {
 
 // FuzzNewReaderAt checks that random access accepts exactly the streams
 // that the sequential reader accepts, with the same plaintext, and that
-// reads at arbitrary windows agree with it.
+// reads at arbitrary windows and a StreamReader from the middle agree
+// with it.
 func FuzzNewReaderAt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		want, werr := openStream(fuzzKEK, testAD, b)
@@ -137,6 +138,13 @@ func FuzzNewReaderAt(f *testing.F) {
 		p := make([]byte, min(len(want)-mid, SegmentSize+3))
 		if n, err := ra.ReadAt(p, int64(mid)); n != len(p) || (err != nil && err != io.EOF) || !bytes.Equal(p, want[mid:mid+len(p)]) {
 			t.Fatalf("window at %d: %d bytes, %v", mid, n, err)
+		}
+		// A sequential read from the middle.
+		st := ra.Stream(int64(mid))
+		rest, err := io.ReadAll(st)
+		st.Close()
+		if err != nil || !bytes.Equal(rest, want[mid:]) {
+			t.Fatalf("stream from %d: %d bytes, %v", mid, len(rest), err)
 		}
 	})
 }
