@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/signet-pki/signet/internal/authz"
-	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/pgtest"
 	"github.com/signet-pki/signet/internal/workflow"
 )
@@ -38,25 +36,8 @@ func TestBackupPostgresWhileServing(t *testing.T) {
 	owner, app := pgtest.NewDatabase(t)
 	listen, pkiListen := freeAddr(t), freeAddr(t)
 	p := startServe(t, processEnv(databaseURLEnv+"="+app, databaseAdminURLEnv+"="+owner), a, listen, "--pki-listen", pkiListen)
-	api, _ := apiFor(t, p)
+	_, sender, doc := senderWithDocument(t, p)
 	ctx := context.Background()
-	tenant, err := api.WithAuth("Bearer "+p.key).CreateTenant(ctx, "Backup Inc.")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, err := api.WithAuth("Bearer "+p.key).CreateKey(ctx, tenant.ID, "backup test", []string{authz.RoleSender}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender := api.WithAuth("Bearer " + secret)
-	var sample bytes.Buffer
-	if err := pdf.WriteSample(&sample, pdf.SampleOptions{Pages: 1, Title: "Backup test agreement"}); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := sender.Upload(ctx, "agreement.pdf", sample.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
 	req := workflow.CreateRequest{Subject: "Backup agreement", Message: "Please sign.", Documents: []string{doc.ID},
 		Recipients: []workflow.RecipientInput{{Role: workflow.RoleSigner, Name: "Alice", Email: "alice@example.com", Order: 1}}}
 	e, err := sender.CreateEnvelope(ctx, req)
@@ -111,7 +92,7 @@ func TestBackupPostgresWhileServing(t *testing.T) {
 		t.Error("the restored deployment printed a new bootstrap key")
 	}
 	api2, _ := apiFor(t, p2)
-	sender2 := api2.WithAuth("Bearer " + secret)
+	sender2 := api2.WithAuth(sender.Authorization)
 	got, err := sender2.Content(ctx, e.ID, doc.ID)
 	if err != nil {
 		t.Fatal(err)

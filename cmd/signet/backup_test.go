@@ -57,25 +57,8 @@ func TestBackupWhileServing(t *testing.T) {
 	})
 	cfg := writeFile(t, dir, "signet.json", string(cfgJSON))
 	p := startServe(t, processEnv(), a, listen, "--pki-listen", pkiListen, "--config", cfg)
-	api, _ := apiFor(t, p)
+	api, sender, doc := senderWithDocument(t, p)
 	ctx := context.Background()
-	tenant, err := api.WithAuth("Bearer "+p.key).CreateTenant(ctx, "Backup Inc.")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, err := api.WithAuth("Bearer "+p.key).CreateKey(ctx, tenant.ID, "backup test", []string{authz.RoleSender}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sender := api.WithAuth("Bearer " + secret)
-	var sample bytes.Buffer
-	if err := pdf.WriteSample(&sample, pdf.SampleOptions{Pages: 1, Title: "Backup test agreement"}); err != nil {
-		t.Fatal(err)
-	}
-	doc, err := sender.Upload(ctx, "agreement.pdf", sample.Bytes())
-	if err != nil {
-		t.Fatal(err)
-	}
 	signers := []string{"alice@example.com", "bob@example.com"}
 	req := workflow.CreateRequest{Subject: "Backup agreement", Message: "Please sign.", Documents: []string{doc.ID}}
 	for i, s := range signers {
@@ -151,7 +134,7 @@ func TestBackupWhileServing(t *testing.T) {
 		t.Error("the restored service printed a new bootstrap key")
 	}
 	api2, roots := apiFor(t, p2)
-	sender2 := api2.WithAuth("Bearer " + secret)
+	sender2 := api2.WithAuth(sender.Authorization)
 	got, err := sender2.Content(ctx, e.ID, doc.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -287,4 +270,29 @@ func TestBackupCLIRefusals(t *testing.T) {
 	if code, stdout, stderr := signetRun(t, "backup", "verify", good); code != 0 || !strings.Contains(stdout, "backup OK") {
 		t.Errorf("verify with %s: exit %d\n%s%s", backupKeyEnv, code, stdout, stderr)
 	}
+}
+
+// senderWithDocument creates a tenant on the node p serves and a sender
+// key of it, and uploads a sample agreement as that sender.
+func senderWithDocument(t *testing.T, p *serveProc) (api, sender *apiclient.Client, doc workflow.Document) {
+	t.Helper()
+	api, _ = apiFor(t, p)
+	ctx := context.Background()
+	tenant, err := api.WithAuth("Bearer "+p.key).CreateTenant(ctx, "Backup Inc.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := api.WithAuth("Bearer "+p.key).CreateKey(ctx, tenant.ID, "backup test", []string{authz.RoleSender}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender = api.WithAuth("Bearer " + secret)
+	var sample bytes.Buffer
+	if err := pdf.WriteSample(&sample, pdf.SampleOptions{Pages: 1, Title: "Backup test agreement"}); err != nil {
+		t.Fatal(err)
+	}
+	if doc, err = sender.Upload(ctx, "agreement.pdf", sample.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	return api, sender, doc
 }
