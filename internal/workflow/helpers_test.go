@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,6 +53,24 @@ type outbox struct {
 	failing atomic.Bool
 	// gate, when set, holds every Notify until it is closed.
 	gate atomic.Pointer[chan struct{}]
+	// purged are the envelopes whose recipients' rows were purged.
+	purged []string
+}
+
+// PurgeRecipients implements workflow.RecipientsPurger.
+func (o *outbox) PurgeRecipients(_ context.Context, envelopeID string) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.purged = append(o.purged, envelopeID)
+	return nil
+}
+
+// wasPurged reports whether the recipients' rows of envelope id were
+// purged.
+func (o *outbox) wasPurged(id string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Contains(o.purged, id)
 }
 
 func (o *outbox) Notify(ctx context.Context, n workflow.Notification) error {

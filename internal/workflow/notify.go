@@ -49,6 +49,13 @@ type Notifier interface {
 	Notify(ctx context.Context, n Notification) error
 }
 
+// A RecipientsPurger deletes what the recipient side keeps about an
+// envelope (its links, sessions and code state); retention calls it, when
+// the [Notifier] is one, before it deletes the envelope's own rows.
+type RecipientsPurger interface {
+	PurgeRecipients(ctx context.Context, envelopeID string) error
+}
+
 // A Completer seals an envelope whose signers and approvers have all
 // acted: the tenant seal, DSS and a document time-stamp (PAdES B-LTA).
 //

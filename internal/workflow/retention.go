@@ -175,6 +175,12 @@ func (s *Service) purge(ctx context.Context, id string) (bool, error) {
 	}); err != nil {
 		return false, err
 	}
+	if p, ok := s.cfg.Notifier.(RecipientsPurger); ok {
+		// First, so that a failure leaves the envelope to the next purge.
+		if err := p.PurgeRecipients(ctx, id); err != nil {
+			return false, fmt.Errorf("workflow: purge %s: %w", id, err)
+		}
+	}
 	if err := s.contents.DeleteEnvelope(ctx, id); err != nil {
 		return false, fmt.Errorf("workflow: purge %s: %w", id, err)
 	}

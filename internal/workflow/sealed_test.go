@@ -417,6 +417,9 @@ func TestRetentionPurge(t *testing.T) {
 	if !ring.Shredded("t1", workflow.EnvelopeObject(env.ID)) || !ring.Shredded("t1", workflow.RecipientObject(env.ID, env.Recipients[0].ID)) {
 		t.Fatal("envelope fields not shredded")
 	}
+	if !e.outbox.wasPurged(env.ID) || e.outbox.wasPurged(open.ID) {
+		t.Fatal("the recipient side's rows of the purged envelope (only) were not purged")
+	}
 	// The upload is still a document: its content stays readable; the
 	// signed and sealed versions are shredded.
 	if _, err := e.readContent("t1", d.SHA256); err != nil {

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) signing.Store) {
 		s := open(t)
 		testRacingReissues(t, s, s)
 	})
+	t.Run("PurgeEnvelope", func(t *testing.T) { testPurgeEnvelope(t, open(t)) })
 }
 
 // RunNodes runs the checks of two nodes sharing one database: open
@@ -557,5 +558,41 @@ func testRacingReissues(t *testing.T, a, b signing.Store) {
 		case len(live) != 1 || live[0] != st.WindowSends:
 			t.Fatalf("round %d: live links %v, want exactly the one of the stored state (%d)", round, live, st.WindowSends)
 		}
+	}
+}
+
+// testPurgeEnvelope: purging an envelope deletes its recipients' links,
+// sessions and code state, and nothing of another envelope.
+func testPurgeEnvelope(t *testing.T, s signing.Store) {
+	ctx := t.Context()
+	p, ok := s.(signing.EnvelopePurger)
+	if !ok {
+		t.Fatalf("%T cannot purge an envelope", s)
+	}
+	gone, kept := link("gone", "env_1", "rcp_1", base), link("kept", "env_2", "rcp_1", base)
+	create(t, s, gone, kept)
+	goneSess, keptSess := session("gone-session", "env_1", "rcp_1", base), session("kept-session", "env_2", "rcp_1", base)
+	for _, ss := range []signing.Session{goneSess, keptSess} {
+		if err := s.CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keptState := signing.AuthState{EnvelopeID: "env_2", RecipientID: "rcp_1", Failures: 2, WindowStart: base, WindowSends: 1}
+	for _, st := range []signing.AuthState{{EnvelopeID: "env_1", RecipientID: "rcp_1", Failures: 1, WindowStart: base, WindowSends: 1}, keptState} {
+		if err := s.PutAuthState(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.PurgeEnvelope(ctx, "env_1"); err != nil {
+		t.Fatal(err)
+	}
+	wantNoLink(t, s, "the purged envelope's link", gone.Hash)
+	wantNoSession(t, s, "the purged envelope's session", goneSess.Hash)
+	wantState(t, s, "the purged envelope's code state", signing.AuthState{EnvelopeID: "env_1", RecipientID: "rcp_1"})
+	wantLink(t, s, "another envelope's link", kept)
+	wantSession(t, s, "another envelope's session", keptSess)
+	wantState(t, s, "another envelope's code state", keptState)
+	if err := p.PurgeEnvelope(ctx, "env_1"); err != nil {
+		t.Errorf("purging again: %v", err)
 	}
 }
