@@ -2,11 +2,9 @@ package signing
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys/dataseal"
@@ -49,11 +47,9 @@ func (s *sealedStore) CreateSession(ctx context.Context, ss Session) error {
 		if err != nil {
 			return fmt.Errorf("signing: key of %s: %w", ad.Object, err)
 		}
-		b, err := dataseal.Seal(ctx, kek, ad, []byte(ss.Email), s.rand)
-		if err != nil {
+		if ss.Email, err = dataseal.SealText(ctx, kek, ad, []byte(ss.Email), s.rand); err != nil {
 			return fmt.Errorf("signing: sealing the session's address: %w", err)
 		}
-		ss.Email = workflow.SealedPrefix + base64.RawURLEncoding.EncodeToString(b)
 	}
 	return s.Store.CreateSession(ctx, ss)
 }
@@ -63,20 +59,15 @@ func (s *sealedStore) SessionByHash(ctx context.Context, hash [32]byte) (Session
 	if err != nil || ss.Email == "" {
 		return ss, err
 	}
-	enc, ok := strings.CutPrefix(ss.Email, workflow.SealedPrefix)
-	if !ok {
+	if !dataseal.IsText(ss.Email) {
 		return Session{}, ErrUnsealedSession
-	}
-	b, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
-		return Session{}, errors.New("signing: a session's sealed address is not base64url")
 	}
 	ad := sessionAD(&ss)
 	kek, err := s.keys.ObjectKEK(ctx, ad.Tenant, ad.Object, false)
 	if err != nil {
 		return Session{}, fmt.Errorf("signing: key of %s: %w", ad.Object, err)
 	}
-	pt, err := dataseal.Open(ctx, kek, ad, b)
+	pt, err := dataseal.OpenText(ctx, kek, ad, ss.Email)
 	if err != nil {
 		return Session{}, fmt.Errorf("signing: opening the session's address: %w", err)
 	}

@@ -3,12 +3,10 @@ package workflow
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/signet-pki/signet/keys/dataseal"
 )
@@ -16,7 +14,7 @@ import (
 // SealedPrefix starts every sealed text column: "sealed:" followed by the
 // [dataseal] value in base64url without padding, so that the schemas keep
 // their column types.
-const SealedPrefix = "sealed:"
+const SealedPrefix = dataseal.TextPrefix
 
 // ErrUnsealedField means a stored free-text field that must be sealed
 // was read in clear: the stores hold a row written without keys that
@@ -70,17 +68,17 @@ func (o *objectSeal) seal(ctx context.Context, field string, v *string) error {
 	if err != nil {
 		return err
 	}
-	b, err := dataseal.Seal(ctx, kek, dataseal.AD{Tenant: o.tenant, Object: o.object, Field: field}, []byte(*v), o.rand)
+	sealed, err := dataseal.SealText(ctx, kek, dataseal.AD{Tenant: o.tenant, Object: o.object, Field: field}, []byte(*v), o.rand)
 	if err != nil {
 		return fmt.Errorf("workflow: sealing %s of %s: %w", field, o.object, err)
 	}
-	*v = SealedPrefix + base64.RawURLEncoding.EncodeToString(b)
+	*v = sealed
 	return nil
 }
 
 // sealClear seals *v only if it is not sealed yet (for [SealStoredFields]).
 func (o *objectSeal) sealClear(ctx context.Context, field string, v *string, changed *bool) error {
-	if *v == "" || strings.HasPrefix(*v, SealedPrefix) {
+	if *v == "" || dataseal.IsText(*v) {
 		return nil
 	}
 	*changed = true
@@ -93,19 +91,14 @@ func (o *objectSeal) open(ctx context.Context, field string, v *string) error {
 	if *v == "" {
 		return nil
 	}
-	enc, ok := strings.CutPrefix(*v, SealedPrefix)
-	if !ok {
+	if !dataseal.IsText(*v) {
 		return fmt.Errorf("%w: %s of %s", ErrUnsealedField, field, o.object)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
-		return fmt.Errorf("workflow: %s of %s: sealed value is not base64url", field, o.object)
 	}
 	kek, err := o.key(ctx)
 	if err != nil {
 		return err
 	}
-	pt, err := dataseal.Open(ctx, kek, dataseal.AD{Tenant: o.tenant, Object: o.object, Field: field}, b)
+	pt, err := dataseal.OpenText(ctx, kek, dataseal.AD{Tenant: o.tenant, Object: o.object, Field: field}, *v)
 	if err != nil {
 		return fmt.Errorf("workflow: opening %s of %s: %w", field, o.object, err)
 	}

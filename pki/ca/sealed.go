@@ -3,11 +3,9 @@ package ca
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	"github.com/signet-pki/signet/keys/dataseal"
@@ -31,7 +29,7 @@ const (
 // by the sealed subject in base64url without padding. No RFC 4514 string
 // starts so (an attribute type holds no ':'), which tells a sealed record
 // from one stored in clear.
-const SealedPrefix = "sealed:"
+const SealedPrefix = dataseal.TextPrefix
 
 // ErrSealed wraps the errors of sealing and opening records.
 var ErrSealed = errors.New("ca: sealed certificate record")
@@ -142,9 +140,7 @@ type sealedStore struct {
 
 // IsSealed reports whether r's subject and DER are sealed (as
 // [SealedStore] writes them) rather than in clear.
-func IsSealed(r Record) bool { return strings.HasPrefix(r.Subject, SealedPrefix) }
-
-var b64 = base64.RawURLEncoding
+func IsSealed(r Record) bool { return dataseal.IsText(r.Subject) }
 
 func (s *sealedStore) seal(ctx context.Context, r Record) (Record, error) {
 	if r.Serial == nil {
@@ -161,7 +157,7 @@ func (s *sealedStore) seal(ctx context.Context, r Record) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	r.Subject, r.DER = SealedPrefix+b64.EncodeToString(subj), der
+	r.Subject, r.DER = dataseal.EncodeText(subj), der
 	return r, nil
 }
 
@@ -169,7 +165,7 @@ func (s *sealedStore) open(ctx context.Context, r Record) (Record, error) {
 	if !IsSealed(r) {
 		return r, nil
 	}
-	enc, err := b64.DecodeString(r.Subject[len(SealedPrefix):])
+	enc, err := dataseal.DecodeText(r.Subject)
 	if err != nil {
 		return Record{}, fmt.Errorf("%w: %s: malformed sealed subject", ErrSealed, serialKey(r.Serial))
 	}

@@ -1,11 +1,9 @@
 package login
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -106,9 +104,6 @@ type TOTPKeys struct {
 	Keys   identity.KeyRing
 }
 
-// keyringPrefix starts a TOTP secret sealed under the key ring.
-const keyringPrefix = "sealed:"
-
 // totpAD binds a TOTP secret sealed under the key ring to its tenant,
 // user and field.
 func totpAD(u identity.User) dataseal.AD {
@@ -130,32 +125,27 @@ func (t TOTPKeys) SealTOTP(ctx context.Context, u identity.User, k totp.Key) ([]
 	}
 	plain := append([]byte{sealedKeyVersion, byte(k.Algorithm), byte(k.Digits)}, k.Secret...)
 	defer clear(plain)
-	b, err := dataseal.Seal(ctx, kek, ad, plain, rand.Reader)
+	sealed, err := dataseal.SealText(ctx, kek, ad, plain, rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("login: seal TOTP secret: %w", err)
 	}
-	return []byte(keyringPrefix + base64.RawURLEncoding.EncodeToString(b)), nil
+	return []byte(sealed), nil
 }
 
 // OpenTOTP opens u's sealed TOTP secret, sealed under Keys or by Sealer.
 func (t TOTPKeys) OpenTOTP(ctx context.Context, u identity.User, sealed []byte) (totp.Key, error) {
-	enc, ok := bytes.CutPrefix(sealed, []byte(keyringPrefix))
-	if !ok {
+	if !dataseal.IsText(string(sealed)) {
 		return OpenTOTPKey(t.Sealer, u, sealed)
 	}
 	if t.Keys == nil {
 		return totp.Key{}, errors.New("login: a TOTP secret sealed under the key ring, and no key ring")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(string(enc))
-	if err != nil {
-		return totp.Key{}, errors.New("login: sealed TOTP secret is not base64url")
 	}
 	ad := totpAD(u)
 	kek, err := t.Keys.ObjectKEK(ctx, ad.Tenant, ad.Object, false)
 	if err != nil {
 		return totp.Key{}, fmt.Errorf("login: key of %s: %w", ad.Object, err)
 	}
-	plain, err := dataseal.Open(ctx, kek, ad, b)
+	plain, err := dataseal.OpenText(ctx, kek, ad, string(sealed))
 	if err != nil {
 		return totp.Key{}, fmt.Errorf("login: open TOTP secret: %w", err)
 	}
