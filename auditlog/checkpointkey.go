@@ -120,3 +120,24 @@ func ParseNoteKey(skey string) (string, ed25519.PrivateKey, error) {
 	}
 	return s.Name(), priv, nil
 }
+
+// ParseVerifiers parses checkpoint verifier keys, one per line (the
+// format of audit.pub: the current key first, then keys of earlier
+// versions); blank lines are skipped. No key at all is an error.
+func ParseVerifiers(text string) ([]note.Verifier, error) {
+	var vs []note.Verifier
+	for _, line := range strings.Split(text, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		v, err := note.NewVerifier(line)
+		if err != nil {
+			return nil, err
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) == 0 {
+		return nil, errors.New("no verifier key")
+	}
+	return vs, nil
+}

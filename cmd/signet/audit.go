@@ -134,19 +134,9 @@ func loadVerifiers(key, data string) ([]note.Verifier, error) {
 		}
 		text = string(b)
 	}
-	var vs []note.Verifier
-	for _, line := range strings.Split(text, "\n") {
-		if line = strings.TrimSpace(line); line == "" {
-			continue
-		}
-		v, err := note.NewVerifier(line)
-		if err != nil {
-			return nil, usageErrorf("public key: %v", err)
-		}
-		vs = append(vs, v)
-	}
-	if len(vs) == 0 {
-		return nil, usageErrorf("public key: %s holds no verifier key", key)
+	vs, err := auditlog.ParseVerifiers(text)
+	if err != nil {
+		return nil, usageErrorf("public key: %s: %v", key, err)
 	}
 	return vs, nil
 }
@@ -223,22 +213,8 @@ func cmdAuditVerify(args []string, env *environment) error {
 		cosigners[k.Name] = k
 	}
 	unchecked := 0
-	opts.CheckAnchor = func(a auditlog.Anchor, cp auditlog.Checkpoint) error {
-		switch a.Kind {
-		case anchor.KindRFC3161:
-			return anchor.VerifyTimestampAnchor(a, cp, roots)
-		case anchor.KindWitness:
-			k, ok := cosigners[a.Name]
-			if !ok {
-				unchecked++
-				return nil
-			}
-			return anchor.VerifyCosignatureAnchor(a, cp, k)
-		case anchor.KindSink:
-			return nil // compared with the sink itself below
-		}
-		return fmt.Errorf("unknown anchor kind %q", a.Kind)
-	}
+	// Sink anchors are compared with the sink itself below.
+	opts.CheckAnchor = anchor.Checker(roots, cosigners, &unchecked)
 	st, err := sf.open(ctx)
 	if err != nil {
 		return err

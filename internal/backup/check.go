@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/anchor"
 	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
@@ -117,19 +115,9 @@ func verifyAuditStore(ctx context.Context, dir string, st auditStore) (*auditlog
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint verifier keys: %w", err)
 	}
-	var vs []note.Verifier
-	for _, line := range strings.Split(string(b), "\n") {
-		if line = strings.TrimSpace(line); line == "" {
-			continue
-		}
-		v, err := note.NewVerifier(line)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", datadir.AuditPub, err)
-		}
-		vs = append(vs, v)
-	}
-	if len(vs) == 0 {
-		return nil, fmt.Errorf("%s holds no verifier key", datadir.AuditPub)
+	vs, err := auditlog.ParseVerifiers(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", datadir.AuditPub, err)
 	}
 	opts := auditlog.VerifyOptions{Verifier: vs[0], Retired: vs[1:]}
 	var sink *anchor.FileSink
@@ -146,15 +134,8 @@ func verifyAuditStore(ctx context.Context, dir string, st auditStore) (*auditlog
 			return nil, fmt.Errorf("%s holds no certificate", datadir.RootCert)
 		}
 	}
-	opts.CheckAnchor = func(a auditlog.Anchor, cp auditlog.Checkpoint) error {
-		switch a.Kind {
-		case anchor.KindRFC3161:
-			return anchor.VerifyTimestampAnchor(a, cp, roots)
-		case anchor.KindWitness, anchor.KindSink:
-			return nil
-		}
-		return fmt.Errorf("unknown anchor kind %q", a.Kind)
-	}
+	// The data directory holds no witness keys: cosignatures pass.
+	opts.CheckAnchor = anchor.Checker(roots, nil, nil)
 	res, err := auditlog.Verify(ctx, st, opts)
 	var te *auditlog.TamperError
 	if errors.As(err, &te) {
