@@ -28,10 +28,11 @@
 //  4. Service: internal/api, internal/authz, internal/identity,
 //     internal/accounts, internal/blob,
 //     internal/mail, internal/workflow, internal/signing, internal/datadir,
-//     internal/apiclient, internal/transfer, internal/backup, internal/server and their
+//     internal/apiclient, internal/evidence, internal/verify, internal/archive,
+//     internal/transfer, internal/backup, internal/server and their
 //     sub-packages. Layers 1-4, with an order inside the layer:
 //
-//     api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient) < (transfer, backup, server)
+//     api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient, evidence, verify, archive) < (transfer, backup, server)
 //
 //     A package imports only packages earlier in that order, plus packages
 //     of its own group (internal/workflow/sqlite imports internal/workflow).

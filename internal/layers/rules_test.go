@@ -15,7 +15,7 @@ const (
 	ruleRemote      = "keys/remote imports no key backend (keys/soft, keys/pkcs11): the api role's backend carries calls to the signer, never key material"
 	ruleLayer3      = "layer 3 (PKI) imports layers 1-3 only"
 	ruleLayer4      = "layer 4 (service) imports layers 1-4 only"
-	ruleOrder       = "layer 4 order api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient) < server: a service package imports only earlier ones and its own sub-packages"
+	ruleOrder       = "layer 4 order api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient, evidence, verify, archive) < server: a service package imports only earlier ones and its own sub-packages"
 	ruleServer      = "nothing but cmd/signet, bench/ and e2e imports internal/server"
 	ruleTestSupport = "test support is imported only by tests, test support, bench/ and e2e"
 	ruleLinked      = "the release binary links no test support (go list -deps ./cmd/signet)"
@@ -42,7 +42,7 @@ func under(p, root string) bool { return p == root || strings.HasPrefix(p, root+
 // to their root's layer.
 var (
 	layer1 = []string{"internal/pdf", "cms", "tsa", "ltv", "pades", "keyref"}
-	layer2 = []string{"internal/sqldb", "internal/tokenbucket", "internal/pgdb", "internal/cluster", "auditlog", "keys"}
+	layer2 = []string{"internal/sqldb", "internal/tokenbucket", "internal/pgdb", "internal/cluster", "auditlog", "keys", "evidence"}
 	layer3 = []string{"pki"}
 	// layer4 lists the service groups in import order: a group imports
 	// only groups of a lower rank. blob and mail share a rank, as do
@@ -62,6 +62,9 @@ var (
 		{"internal/signing", 6},
 		{"internal/datadir", 7},
 		{"internal/apiclient", 7},
+		{"internal/evidence", 7},
+		{"internal/verify", 7},
+		{"internal/archive", 7},
 		{"internal/transfer", 8},
 		{"internal/backup", 8},
 		{"internal/server", 8},
