@@ -194,10 +194,13 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		return nil, fmt.Errorf("server: identity.webauthn: %w", err)
 	}
 	s.passkeys = passkeys
+	s.timestamper = &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP}
+	s.archiveTimestamper = s.timestamper
+	s.fetcher = &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}}
 	cfg := signing.Config{
 		Store: st.Signing, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
-		Timestamper: &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP},
-		Fetcher:     &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}},
+		Timestamper: s.timestamper,
+		Fetcher:     s.fetcher,
 		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		Now: o.now, Logger: o.logger, Locks: s.locks,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
@@ -218,6 +221,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	if err != nil {
 		return nil, err
 	}
+	s.sealer = sealer
 	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
 		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil, Keys: s.keyRing,

@@ -19,10 +19,13 @@ import (
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail"
+	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/keys/remote"
+	"github.com/signet-pki/signet/ltv"
+	"github.com/signet-pki/signet/pades"
 )
 
 // An Option adjusts [New].
@@ -146,6 +149,15 @@ type Server struct {
 	// atRest is the key custody's key ring behind keyRing; it also
 	// crypto-shreds deleted tenants.
 	atRest *atrest.Service
+	// timestamper gets signature time-stamps; archiveTimestamper gets
+	// document and archive time-stamps (B-LTA, archive renewal, evidence
+	// manifests), which must outlive the signatures they protect; fetcher
+	// collects validation data (certificates, OCSP, CRLs). Set by
+	// openSigning.
+	timestamper, archiveTimestamper pades.Timestamper
+	fetcher                         *ltv.Fetcher
+	// sealer seals completed documents with the tenants' seal keys.
+	sealer *signing.Sealer
 	// outbox is the spool e-mail goes to without an SMTP server (nil
 	// with one).
 	outbox *mail.Spool

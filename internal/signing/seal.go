@@ -27,17 +27,13 @@ var _ workflow.Completer = (*Sealer)(nil)
 // returns the sealed versions by document id. The workflow holds the
 // document locks.
 func (s *Sealer) Complete(ctx context.Context, e *workflow.Envelope, contents workflow.Contents) (map[string]string, error) {
-	signer, cert, err := s.seal(ctx, e.Tenant)
-	if err != nil {
-		return nil, err
-	}
-	chain, err := caChain(s.cfg.CA, e.Tenant)
+	signer, certs, err := s.SealKey(ctx, e.Tenant)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]string, len(e.Documents))
 	for _, d := range e.Documents {
-		sum, err := s.sealDocument(ctx, contents, e.Tenant, signer, append([]*x509.Certificate{cert}, chain...), d.SHA256)
+		sum, err := s.sealDocument(ctx, contents, e.Tenant, signer, certs, d.SHA256)
 		if err != nil {
 			return nil, fmt.Errorf("signing: seal document %s: %w", d.DocumentID, err)
 		}
@@ -106,4 +102,41 @@ func (s *Sealer) seal(ctx context.Context, tenant string) (crypto.Signer, *x509.
 func samePublicKey(a, b crypto.PublicKey) bool {
 	ea, ok := a.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && ea.Equal(b)
+}
+
+// SealKey returns tenant's seal key with its current seal certificate
+// followed by the chain (issuing CA, root): what evidence manifests are
+// signed with.
+func (s *Sealer) SealKey(ctx context.Context, tenant string) (crypto.Signer, []*x509.Certificate, error) {
+	signer, cert, err := s.seal(ctx, tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	chain, err := caChain(s.cfg.CA, tenant)
+	if err != nil {
+		return nil, nil, err
+	}
+	return signer, append([]*x509.Certificate{cert}, chain...), nil
+}
+
+// SealPDF returns doc sealed by tenant's seal key at PAdES B-LTA, as
+// completed documents are (the certificate of completion is sealed so).
+func (s *Sealer) SealPDF(ctx context.Context, tenant string, doc []byte) ([]byte, error) {
+	signer, certs, err := s.SealKey(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	src := bytes.NewReader(doc)
+	f := newOverlay(src, int64(len(doc)))
+	err = pades.Sign(ctx, f, src, int64(len(doc)), pades.Options{
+		Signer: signer, Certificates: certs,
+		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, Fetcher: s.cfg.Fetcher,
+		Name: certs[0].Subject.CommonName, Reason: "Sealed by Signet",
+		Time: s.now(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing: seal: %w", err)
+	}
+	out := make([]byte, 0, len(doc)+len(f.tail))
+	return append(append(out, doc...), f.tail...), nil
 }
