@@ -175,3 +175,17 @@ func ParseLeafHeader(leaf []byte) (LeafHeader, error) {
 	}
 	return h, nil
 }
+
+// LeafEnvelope returns the envelope a leaf's event is about (its
+// subject.envelope_id), or "".
+func LeafEnvelope(leaf []byte) (string, error) {
+	var l struct {
+		Subject struct {
+			EnvelopeID string `json:"envelope_id"`
+		} `json:"subject"`
+	}
+	if err := json.Unmarshal(leaf, &l); err != nil {
+		return "", fmt.Errorf("%w leaf: %v", ErrMalformed, err)
+	}
+	return l.Subject.EnvelopeID, nil
+}

@@ -238,3 +238,28 @@ func (s *MemStore) Close() error {
 	s.closed = true
 	return nil
 }
+
+// EnvelopeRecords implements [Storage].
+func (s *MemStore) EnvelopeRecords(ctx context.Context, tenant, envelopeID string) ([]Record, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	out := []Record{}
+	for _, r := range s.recs {
+		if r.Tenant != tenant {
+			continue
+		}
+		env, err := LeafEnvelope(r.Leaf)
+		if err != nil {
+			return nil, err
+		}
+		if env == envelopeID {
+			r.Leaf = bytes.Clone(r.Leaf)
+			r.Sealed = bytes.Clone(r.Sealed)
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

@@ -101,6 +101,10 @@ type Storage interface {
 	Records(ctx context.Context, start, end int64) ([]Record, error)
 	// RecordByID returns the record with the given event ID, or ErrNotFound.
 	RecordByID(ctx context.Context, id string) (Record, error)
+	// EnvelopeRecords returns tenant's records whose event names envelope
+	// envelopeID as its subject (the leaf's subject.envelope_id), in
+	// index order; none is an empty result, not an error.
+	EnvelopeRecords(ctx context.Context, tenant, envelopeID string) ([]Record, error)
 	// AddCheckpoint stores a checkpoint. Storing a second, different
 	// checkpoint for the same size MUST fail.
 	AddCheckpoint(ctx context.Context, c Checkpoint) error

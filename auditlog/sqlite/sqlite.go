@@ -210,3 +210,31 @@ func fromNanos(n sql.NullInt64) time.Time {
 	}
 	return time.Unix(0, n.Int64).UTC()
 }
+
+// EnvelopeRecords implements [auditlog.Storage]: it reads tenant's
+// records and keeps those whose leaf names the envelope.
+func (s *Store) EnvelopeRecords(ctx context.Context, tenant, envelopeID string) ([]auditlog.Record, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+recordColumns+" FROM records WHERE tenant = ? ORDER BY idx", tenant)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: envelope records: %w", err)
+	}
+	defer rows.Close()
+	out := []auditlog.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: envelope records: %w", err)
+		}
+		env, err := auditlog.LeafEnvelope(r.Leaf)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: envelope records: record %d: %w", r.Index, err)
+		}
+		if env == envelopeID {
+			out = append(out, r)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: envelope records: %w", err)
+	}
+	return out, nil
+}
