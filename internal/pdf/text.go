@@ -119,11 +119,19 @@ func WriteText(w io.Writer, doc TextDocument) error {
 	}
 	obj(Marshal(nil, info))
 	id := sha256.New()
+	var z bytes.Buffer
+	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
+	if err != nil {
+		return err
+	}
 	for i, p := range pages {
-		content, err := p.content(i+1, len(pages), doc.Title, width)
-		if err != nil {
+		z.Reset()
+		zw.Reset(&z)
+		zw.Write(p.content(i+1, len(pages), doc.Title, width))
+		if err := zw.Close(); err != nil {
 			return err
 		}
+		content := z.Bytes()
 		id.Write(content)
 		obj(fmt.Appendf(nil, "<</Type /Page /Parent 2 0 R /MediaBox [0 0 %s %s] /Resources <</Font <</F1 3 0 R /F2 4 0 R /F3 5 0 R>>>> /Contents %d 0 R>>",
 			num(width), num(height), firstPage+2*i+1))
@@ -380,8 +388,8 @@ func fit(f font, size float64, s []byte, width float64) int {
 	return n
 }
 
-// content is page n's content stream (of total pages), compressed.
-func (p *textPage) content(n, total int, title string, pageWidth float64) ([]byte, error) {
+// content is page n's content stream (of total pages).
+func (p *textPage) content(n, total int, title string, pageWidth float64) []byte {
 	var c []byte
 	for _, r := range p.rules {
 		c = fmt.Appendf(c, "0.6 G 0.5 w %s %s m %s %s l S\n", num(r.x0), num(r.y), num(r.x1), num(r.y))
@@ -404,19 +412,7 @@ func (p *textPage) content(n, total int, title string, pageWidth float64) ([]byt
 		c = Marshal(c, String(l.text))
 		c = append(c, " Tj\n"...)
 	}
-	c = append(c, "ET\n"...)
-	var z bytes.Buffer
-	zw, err := zlib.NewWriterLevel(&z, zlib.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(c); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return z.Bytes(), nil
+	return append(c, "ET\n"...)
 }
 
 // num formats a coordinate with at most two decimals.
