@@ -38,10 +38,10 @@ type ltvPKI struct {
 	archive    *x509.Certificate
 	archiveURL string
 	srv        *httptest.Server
-	mu      sync.Mutex
-	revoked map[string]time.Time // serial → revocation time
-	invalid map[string]time.Time // serial → invalidity date (key compromise time)
-	down    bool
+	mu         sync.Mutex
+	revoked    map[string]time.Time // serial → revocation time
+	invalid    map[string]time.Time // serial → invalidity date (key compromise time)
+	down       bool
 }
 
 func newLTVPKI(t *testing.T) *ltvPKI {
