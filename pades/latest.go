@@ -10,21 +10,27 @@ import (
 
 // latestTimestamp returns the index in rep.Signatures of the document's
 // latest time-stamp: of the signatures and document time-stamps whose
-// time-stamp is intact, the last in file order (a B-LTA document's last
-// document time-stamp; without one, the last signature time-stamp). It
-// covers everything before it. -1 when there is none.
+// time-stamp is intact and chains to the trust anchors, the last in file
+// order (a B-LTA document's last document time-stamp; without one, the
+// last signature time-stamp). It covers everything before it. A
+// time-stamp that does not chain proves nothing and is passed over; when
+// none chains (no trust anchors), the last intact one is returned, for
+// the renewal state only. -1 when there is none.
 func latestTimestamp(rep *Report) int {
+	last := -1
 	for i := len(rep.Signatures) - 1; i >= 0; i-- {
 		s := rep.Signatures[i]
-		if s.TimestampTime == nil || s.tsCert == nil {
+		if s.TimestampTime == nil || s.tsCert == nil || (s.Kind == "document-timestamp" && len(s.failed) > 0) {
 			continue
 		}
-		if s.Kind == "document-timestamp" && len(s.failed) > 0 {
-			continue
+		if s.tsChain != nil {
+			return i
 		}
-		return i
+		if last < 0 {
+			last = i
+		}
 	}
-	return -1
+	return last
 }
 
 // checkLatest applies the validation model of ETSI EN 319 102-1 to the

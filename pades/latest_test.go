@@ -2,11 +2,13 @@ package pades
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/signet-pki/signet/internal/testpki"
 	"github.com/signet-pki/signet/tsa"
 )
 
@@ -132,5 +134,45 @@ func TestLatestSignatureTimestamp(t *testing.T) {
 	bb := verifyFile(t, signFile(t, corpusPath("classic.pdf"), p.options(LevelBB)), p.roots)
 	if bb.Renewal != nil {
 		t.Errorf("B-B renewal %+v, want none", bb.Renewal)
+	}
+}
+
+// TestUntrustedLatestTimestampPassedOver: a document time-stamp whose
+// authority does not chain to the trust anchors proves nothing; the
+// latest time-stamp is then the signature time-stamp before it.
+func TestUntrustedLatestTimestampPassedOver(t *testing.T) {
+	p := sharedPKI(t)
+	signed := signFile(t, corpusPath("classic.pdf"), p.options(LevelBT))
+	foreign, err := testpki.NewRoot("Foreign Root", testpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := foreign.IssueTSA("Foreign TSA", testpki.ECDSAP256, testpki.LeafOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(&tsa.Server{Signer: key, Certificate: cert, Policy: testPolicy})
+	defer srv.Close()
+	f, err := os.OpenFile(signed, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	if _, err := AddDocumentTimestamp(context.Background(), f, st.Size(), LTVOptions{Timestamper: &tsa.Client{URLs: []string{srv.URL}}}); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	rep := verifyFile(t, signed, p.roots)
+	if len(rep.Signatures) != 2 {
+		t.Fatalf("%d signatures, want 2", len(rep.Signatures))
+	}
+	if s := rep.Signatures[1]; s.Indication != Indeterminate || s.SubIndication != NoCertificateChainFound {
+		t.Errorf("foreign document time-stamp: %s/%s, want INDETERMINATE/NO_CERTIFICATE_CHAIN_FOUND", s.Indication, s.SubIndication)
+	}
+	if s := rep.Signatures[0]; s.Indication != TotalPassed {
+		t.Errorf("signature: %s/%s (%s), want TOTAL-PASSED", s.Indication, s.SubIndication, s.Reason)
+	}
+	if r := rep.Renewal; r == nil || r.Field != "Signature1" || !strings.Contains(r.Authority, "Signet Test TSA") {
+		t.Errorf("renewal %+v, want the signature time-stamp of Signature1", r)
 	}
 }
