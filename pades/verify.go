@@ -240,7 +240,9 @@ type signatureField struct {
 }
 
 // Verify validates every signature and document time-stamp of the PDF in
-// src. It returns an error only when the input cannot be read as a PDF;
+// src at the validation time opts.Now, following ETSI EN 319 102-1 (see
+// the package documentation and docs/VERIFY-JSON.md, "Validation model").
+// It returns an error only when the input cannot be read as a PDF;
 // problems with signatures are reported in the Report.
 func Verify(src io.ReaderAt, size int64, opts VerifyOptions) (*Report, error) {
 	now := time.Now
