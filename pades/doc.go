@@ -21,4 +21,12 @@
 // ETSI EN 319 102-1 (TOTAL-PASSED, TOTAL-FAILED, INDETERMINATE), a
 // sub-indication, the checks made, the PAdES level reached and what later
 // revisions changed.
+//
+// The latest time-stamp of the document (its last document time-stamp, or
+// else its last signature time-stamp) is validated at the validation time;
+// everything before it gets proof of existence from the later time-stamps
+// that cover it and is validated at the times they prove. Once the latest
+// time-stamp's authority has expired or been revoked, the signatures it
+// protects are INDETERMINATE until an archive time-stamp ([Archive]) is
+// added in time; [Report.Renewal] says when that is due.
 package pades

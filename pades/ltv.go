@@ -33,7 +33,9 @@ type ValidationFetcher interface {
 type LTVOptions struct {
 	// Fetcher gathers validation data online.
 	Fetcher ValidationFetcher
-	// Timestamper provides document time-stamps (B-LTA).
+	// Timestamper provides document time-stamps (B-LTA): the archive
+	// time-stamp authority, whose certificate should outlive the signature
+	// time-stamps' (see [Verify]).
 	Timestamper Timestamper
 	// Hash is the digest for document time-stamps; zero means SHA-256.
 	Hash crypto.Hash

@@ -26,25 +26,29 @@ import (
 )
 
 // ltvPKI is a root that answers OCSP and serves a CRL over HTTP, with a
-// signer and a TSA whose certificates point at them.
+// signer, a TSA for signature time-stamps (two years) and an archive TSA
+// for document time-stamps (fifteen years), whose certificates point at
+// them. The root lives twenty years.
 type ltvPKI struct {
-	root    *testpki.CA
-	roots   *x509.CertPool
-	signer  crypto.Signer
-	cert    *x509.Certificate
-	tsaURL  string
-	srv     *httptest.Server
-	mu      sync.Mutex
-	revoked map[string]time.Time // serial → revocation time
-	invalid map[string]time.Time // serial → invalidity date (key compromise time)
-	down    bool
+	root       *testpki.CA
+	roots      *x509.CertPool
+	signer     crypto.Signer
+	cert       *x509.Certificate
+	tsaURL     string
+	archive    *x509.Certificate
+	archiveURL string
+	srv        *httptest.Server
+	mu         sync.Mutex
+	revoked    map[string]time.Time // serial → revocation time
+	invalid    map[string]time.Time // serial → invalidity date (key compromise time)
+	down       bool
 }
 
 func newLTVPKI(t *testing.T) *ltvPKI {
 	t.Helper()
 	p := &ltvPKI{revoked: map[string]time.Time{}, invalid: map[string]time.Time{}}
 	var err error
-	if p.root, err = testpki.NewRoot("LTV Root", testpki.ECDSAP256); err != nil {
+	if p.root, err = testpki.NewRootValidFor("LTV Root", testpki.ECDSAP256, 20*365*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	p.roots = x509.NewCertPool()
@@ -63,14 +67,27 @@ func newLTVPKI(t *testing.T) *ltvPKI {
 	if p.cert, p.signer, err = p.root.IssueSigner("Long Term Signer", testpki.ECDSAP256, lo); err != nil {
 		t.Fatal(err)
 	}
-	tsaCert, tsaKey, err := p.root.IssueTSA("Long Term TSA", testpki.ECDSAP256, lo)
+	_, p.tsaURL = p.newTSA(t, "Long Term TSA", time.Time{})
+	p.archive, p.archiveURL = p.newTSA(t, "Archive TSA", time.Now().AddDate(15, 0, 0))
+	return p
+}
+
+// newTSA starts a TSA whose certificate, under the root, expires at
+// notAfter (zero: in two years), and returns the certificate and URL.
+func (p *ltvPKI) newTSA(t *testing.T, name string, notAfter time.Time) (*x509.Certificate, string) {
+	t.Helper()
+	cert, key, err := p.root.IssueTSA(name, testpki.ECDSAP256, testpki.LeafOptions{
+		NotAfter:              notAfter,
+		OCSPServer:            []string{p.srv.URL + "/ocsp"},
+		CRLDistributionPoints: []string{p.srv.URL + "/crl"},
+		IssuingCertificateURL: []string{p.srv.URL + "/root.crt"},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(&tsa.Server{Signer: tsaKey, Certificate: tsaCert, Policy: testPolicy})
+	ts := httptest.NewServer(&tsa.Server{Signer: key, Certificate: cert, Policy: testPolicy})
 	t.Cleanup(ts.Close)
-	p.tsaURL = ts.URL
-	return p
+	return cert, ts.URL
 }
 
 func (p *ltvPKI) ocsp(w http.ResponseWriter, r *http.Request) {
@@ -131,8 +148,9 @@ func (p *ltvPKI) crl(w http.ResponseWriter, r *http.Request) {
 
 func (p *ltvPKI) options(level Level) Options {
 	return Options{Signer: p.signer, Certificates: []*x509.Certificate{p.cert}, Level: level,
-		Timestamper: &tsa.Client{URLs: []string{p.tsaURL}},
-		Fetcher:     &ltv.Fetcher{Roots: []*x509.Certificate{p.root.Cert}}}
+		Timestamper:        &tsa.Client{URLs: []string{p.tsaURL}},
+		ArchiveTimestamper: &tsa.Client{URLs: []string{p.archiveURL}},
+		Fetcher:            &ltv.Fetcher{Roots: []*x509.Certificate{p.root.Cert}}}
 }
 
 // signToFile signs in at an LT level straight into a file (B-LT and B-LTA
@@ -169,12 +187,14 @@ func verifyAt(t *testing.T, path string, roots *x509.CertPool, at time.Time) *Re
 }
 
 // TestLongTermLevels signs at B-LT and B-LTA and validates offline, now and
-// with the clock moved ten years forward, after every certificate expired.
+// with the clock moved ten years forward, after every certificate but the
+// root's and the archive TSA's expired: B-LTA stays valid, B-LT (whose
+// latest time-stamp is the two-year TSA's) does not.
 func TestLongTermLevels(t *testing.T) {
 	p := newLTVPKI(t)
 	future := time.Now().AddDate(10, 0, 2)
-	if !future.After(p.root.Cert.NotAfter) {
-		t.Fatalf("the future clock %v is not after the root's expiry %v", future, p.root.Cert.NotAfter)
+	if !future.After(p.cert.NotAfter) {
+		t.Fatalf("the future clock %v is not after the signer's expiry %v", future, p.cert.NotAfter)
 	}
 	for _, level := range []Level{LevelBLT, LevelBLTA} {
 		t.Run(string(level), func(t *testing.T) {
@@ -200,6 +220,11 @@ func TestLongTermLevels(t *testing.T) {
 				if later.Signatures[1].Kind != "document-timestamp" {
 					t.Errorf("second entry is %s, want document-timestamp", later.Signatures[1].Kind)
 				}
+			} else {
+				s := later.Signatures[0]
+				if s.Indication != Indeterminate || s.SubIndication != OutOfBoundsNoPOE || later.Renewal == nil || !later.Renewal.Needed {
+					t.Errorf("B-LT in ten years: %s/%s (%s), renewal %+v; want INDETERMINATE/OUT_OF_BOUNDS_NO_POE, renewal needed", s.Indication, s.SubIndication, s.Reason, later.Renewal)
+				}
 			}
 		})
 	}
@@ -222,7 +247,7 @@ func TestArchiveRenewal(t *testing.T) {
 	}
 	st, _ := f.Stat()
 	o := p.options(LevelBLTA)
-	if _, err := Archive(context.Background(), f, st.Size(), LTVOptions{Fetcher: o.Fetcher, Timestamper: o.Timestamper}); err != nil {
+	if _, err := Archive(context.Background(), f, st.Size(), LTVOptions{Fetcher: o.Fetcher, Timestamper: o.ArchiveTimestamper}); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()

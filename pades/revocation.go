@@ -62,12 +62,9 @@ func hasDSS(src io.ReaderAt, end int64) bool {
 // checkRevocation establishes, from the embedded DSS data only, the
 // revocation status of every certificate of every verified chain (the
 // trust anchor excepted) at the time the chain was validated at, and sets
-// the B-LT and B-LTA levels.
-func checkRevocation(r *pdf.Reader, src io.ReaderAt, rep *Report, now time.Time) {
-	dss := readDSS(r)
-	if dss == nil {
-		dss = &ltv.Data{}
-	}
+// the B-LT and B-LTA levels. The latest time-stamp's chain is only counted
+// here: [checkLatest] judges it at the validation time.
+func checkRevocation(src io.ReaderAt, rep *Report, dss *ltv.Data, now time.Time) {
 	for _, s := range rep.Signatures {
 		if len(s.chains) == 0 {
 			continue
@@ -80,6 +77,14 @@ func checkRevocation(r *pdf.Reader, src io.ReaderAt, rep *Report, now time.Time)
 				cert, issuer := tc.chain[i], tc.chain[i+1]
 				total++
 				res, err := dss.Status(cert, issuer)
+				if tc.latest {
+					if err != nil {
+						missing = append(missing, cert.Subject.CommonName)
+					} else {
+						covered++
+					}
+					continue
+				}
 				if err != nil {
 					missing = append(missing, cert.Subject.CommonName)
 					if now.After(cert.NotAfter) {

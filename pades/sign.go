@@ -90,8 +90,14 @@ type Options struct {
 	// Timestamper; B-LT and B-LTA also Fetcher, and a dst that is a [File].
 	Level Level
 	// Timestamper provides the signature time-stamp at level B-T and above,
-	// and the document time-stamp at B-LTA.
+	// and the document time-stamp at B-LTA unless ArchiveTimestamper is set.
 	Timestamper Timestamper
+	// ArchiveTimestamper, if set, provides the document time-stamp of
+	// B-LTA: the latest time-stamp of the document, validated at every
+	// later validation time, so best from an authority whose certificate
+	// outlives the signature time-stamps' (see [Verify]). nil means
+	// Timestamper.
+	ArchiveTimestamper Timestamper
 	// Fetcher gathers validation data at levels B-LT and B-LTA.
 	Fetcher ValidationFetcher
 	// Certify, when 1, 2 or 3, makes a certification signature with DocMDP
@@ -204,6 +210,9 @@ func Sign(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64, opts 
 	n, err := AddValidationData(ctx, file, size+int64(len(p.built.Data)), lo)
 	if err != nil || opts.Level == LevelBLT {
 		return err
+	}
+	if opts.ArchiveTimestamper != nil {
+		lo.Timestamper = opts.ArchiveTimestamper
 	}
 	n, err = AddDocumentTimestamp(ctx, file, n, lo)
 	if err != nil {

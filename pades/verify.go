@@ -15,6 +15,7 @@ import (
 
 	"github.com/signet-pki/signet/cms"
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/ltv"
 	"github.com/signet-pki/signet/tsa"
 )
 
@@ -39,6 +40,15 @@ const (
 	ChainConstraintsFailure = "CHAIN_CONSTRAINTS_FAILURE"
 	SigConstraintsFailure   = "SIG_CONSTRAINTS_FAILURE"
 	ModifiedAfterSigning    = "MODIFIED_AFTER_SIGNING"
+	// RevokedNoPOE: a certificate was revoked at the validation time and
+	// nothing proves that what it signed existed before the revocation.
+	// Given when the latest time-stamp's authority was revoked.
+	RevokedNoPOE = "REVOKED_NO_POE"
+	// CryptoConstraintsFailureNoPOE: an algorithm is no longer reliable at
+	// the validation time and nothing proves the signed data existed while
+	// it was. Reserved for an algorithm policy with sunset dates: today
+	// the algorithms Signet refuses (SHA-1) are refused at every time.
+	CryptoConstraintsFailureNoPOE = "CRYPTO_CONSTRAINTS_FAILURE_NO_POE"
 )
 
 // Check statuses.
@@ -54,8 +64,9 @@ type VerifyOptions struct {
 	// Roots are the trust anchors. With none, no chain can be trusted and
 	// every signature is at best INDETERMINATE.
 	Roots *x509.CertPool
-	// Now returns the validation time used when no time-stamp proves an
-	// earlier one; nil means time.Now.
+	// Now returns the validation time; nil means time.Now. The latest
+	// time-stamp of the document is validated at it (ETSI EN 319 102-1);
+	// so is every signature no time-stamp proves an earlier time for.
 	Now func() time.Time
 }
 
@@ -72,6 +83,33 @@ type Report struct {
 	// Valid is true when there is at least one signature and every one is
 	// TOTAL-PASSED.
 	Valid bool `json:"valid"`
+	// Renewal is the state of the latest time-stamp, on which the proof
+	// of every earlier signature and time-stamp rests; nil when the
+	// document has no valid time-stamp.
+	Renewal *Renewal `json:"renewal,omitempty"`
+}
+
+// Renewal describes the latest time-stamp of a document: the one validated
+// at the validation time, which must be renewed by a newer archive
+// time-stamp (a document time-stamp, [Archive]) before its authority's
+// certificate chain expires or is revoked.
+type Renewal struct {
+	// Field is the field of the latest time-stamp: a document time-stamp,
+	// or the signature whose signature time-stamp it is.
+	Field string `json:"field"`
+	// Time is the time-stamp's genTime.
+	Time time.Time `json:"time"`
+	// Authority is the subject of the time-stamp authority's certificate.
+	Authority string `json:"authority"`
+	// NotAfter is the date by which renewal is due: the earliest NotAfter
+	// of the authority's certificate chain, or the time a certificate of
+	// the chain was revoked (effective) if that is earlier.
+	NotAfter time.Time `json:"not_after"`
+	// Needed is true when the validation time is past NotAfter: the
+	// signatures the time-stamp protects are INDETERMINATE until a newer
+	// archive time-stamp is added, which only a copy renewed in time can
+	// get.
+	Needed bool `json:"needed"`
 }
 
 // CertInfo describes a certificate in a report.
@@ -158,6 +196,11 @@ type SignatureReport struct {
 	// ltv is set when embedded data established the revocation status of
 	// every certificate of every chain.
 	ltv bool
+	// tsCert is the authority certificate of the time-stamp (the document
+	// time-stamp itself, or the signature time-stamp) and tsChain its
+	// verified chain, nil when it did not chain to the trust anchors.
+	tsCert  *x509.Certificate
+	tsChain []*x509.Certificate
 }
 
 // timedChain is a verified chain and the time its validity was checked at.
@@ -165,6 +208,9 @@ type timedChain struct {
 	chain []*x509.Certificate
 	at    time.Time
 	what  string
+	// latest marks the chain of the document's latest time-stamp, whose
+	// validity at the validation time [checkLatest] judges.
+	latest bool
 }
 
 type finding struct{ sub, reason string }
@@ -194,7 +240,9 @@ type signatureField struct {
 }
 
 // Verify validates every signature and document time-stamp of the PDF in
-// src. It returns an error only when the input cannot be read as a PDF;
+// src at the validation time opts.Now, following ETSI EN 319 102-1 (see
+// the package documentation and docs/VERIFY-JSON.md, "Validation model").
+// It returns an error only when the input cannot be read as a PDF;
 // problems with signatures are reported in the Report.
 func Verify(src io.ReaderAt, size int64, opts VerifyOptions) (*Report, error) {
 	now := time.Now
@@ -221,13 +269,18 @@ func Verify(src io.ReaderAt, size int64, opts VerifyOptions) (*Report, error) {
 			continue
 		}
 		for _, t := range rep.Signatures[i+1:] {
-			if t.Kind == "document-timestamp" && t.Indication == TotalPassed && t.TimestampTime != nil {
+			if t.Kind == "document-timestamp" && len(t.failed) == 0 && t.TimestampTime != nil {
 				s.check("document-timestamp", Passed, "covered by the document time-stamp of revision "+fmt.Sprint(t.Revision))
 				break
 			}
 		}
 	}
-	checkRevocation(r, src, rep, now())
+	dss := readDSS(r)
+	if dss == nil {
+		dss = &ltv.Data{}
+	}
+	checkLatest(rep, dss, now())
+	checkRevocation(src, rep, dss, now())
 	analyseChanges(r, src, rep)
 	rep.Valid = len(rep.Signatures) > 0
 	for _, s := range rep.Signatures {
@@ -491,6 +544,7 @@ func verifyCMS(s *SignatureReport, src io.ReaderAt, br []int64, contents []byte,
 			t := tok.Info.Time
 			s.TimestampTime = &t
 			s.TimestampAuthority = certInfo(tsaCert)
+			s.tsCert = tsaCert
 			hasTS = true
 			if trusted {
 				valTime = t
@@ -542,6 +596,7 @@ func checkToken(s *SignatureReport, name string, der, data []byte, roots *x509.C
 		return tok, cert, false, true
 	}
 	s.chains = append(s.chains, timedChain{chain: chains[0], at: tok.Info.Time, what: "time-stamp authority"})
+	s.tsChain = chains[0]
 	s.check(name, Passed, fmt.Sprintf("%s by %s", tok.Info.Time.UTC().Format(time.RFC3339), cert.Subject.String()))
 	return tok, cert, true, true
 }
@@ -575,6 +630,7 @@ func verifyDocTimestamp(s *SignatureReport, src io.ReaderAt, br []int64, content
 	s.TimestampTime = &t
 	s.Signer = certInfo(cert)
 	s.TimestampAuthority = certInfo(cert)
+	s.tsCert = cert
 	checkChain(s, cert, tok.SignedData.Certificates, roots, t, true)
 }
 
@@ -594,6 +650,7 @@ func checkChain(s *SignatureReport, cert *x509.Certificate, certs []*x509.Certif
 		what := "signer"
 		if s.Kind == "document-timestamp" {
 			what = "time-stamp authority"
+			s.tsChain = chains[0]
 		}
 		s.chains = append(s.chains, timedChain{chain: chains[0], at: at, what: what})
 	}

@@ -493,7 +493,7 @@ func TestSimultaneousFirstStart(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"ca/root", "ca/platform", "ocsp/platform", "tsa", "ca/acme", "ocsp/acme"} {
+	for _, name := range []string{"ca/root", "ca/platform", "ocsp/platform", "tsa", "tsa-archive", "ca/acme", "ocsp/acme"} {
 		stored, err := a.roles.Certificate(ctx, name)
 		if err != nil {
 			t.Fatal(err)
@@ -511,9 +511,9 @@ func TestSimultaneousFirstStart(t *testing.T) {
 				active++
 			}
 		}
-		// root, platform CA, platform OCSP, TSA
-		if active != 4 {
-			t.Errorf("%d active platform keys, want 4", active)
+		// root, platform CA, platform OCSP, TSA, archive TSA
+		if active != 5 {
+			t.Errorf("%d active platform keys, want 5", active)
 		}
 	}
 }

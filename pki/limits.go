@@ -162,7 +162,7 @@ const (
 
 func classify(path string) (class string, maxBody int64) {
 	switch {
-	case path == "/tsa":
+	case path == "/tsa" || path == ArchiveTSAPath:
 		return classTSA, tsa.MaxRequestSize
 	case path == "/ocsp" || strings.HasPrefix(path, "/ocsp/"):
 		return classOCSP, ocsp.MaxRequestSize

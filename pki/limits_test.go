@@ -164,6 +164,18 @@ func TestRateLimits(t *testing.T) {
 			t.Errorf("%s: another client got %d", c.name, r.status)
 		}
 	}
+	// The archive TSA draws on the same budget as the TSA: after one /tsa
+	// request, two more of the three.
+	q := cases[0].body
+	for i := range 3 {
+		r := do(t, b, http.MethodPost, url+pki.ArchiveTSAPath, tsa.ContentTypeQuery, bytes.NewReader(q))
+		if i < 2 && r.status != http.StatusOK {
+			t.Fatalf("archive TSA request %d: %d %s", i+1, r.status, r.body)
+		}
+		if i == 2 {
+			checkProblem(t, r, http.StatusTooManyRequests)
+		}
+	}
 }
 
 // TestInFlightBound: a /tsa or /ocsp request beyond MaxInFlight at once

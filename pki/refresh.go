@@ -50,6 +50,7 @@ func (p *PKI) Refresh(ctx context.Context, tenants []string) error {
 	step(issuingSlot(ca.PlatformName, ""))
 	step(ocspSlot(ca.PlatformName, ""))
 	step(tsaSlot())
+	step(archiveTSASlot())
 	delete(cas, ca.PlatformName)
 	for _, name := range slices.Sorted(maps.Keys(cas)) {
 		tenant := cas[name]

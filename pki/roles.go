@@ -52,6 +52,9 @@ import (
 	"github.com/signet-pki/signet/tsa"
 )
 
+// ArchiveTSAPath is the archive TSA's path on the PKI listener.
+const ArchiveTSAPath = "/tsa/archive"
+
 // TSAPolicy is the policy OID of Signet's time-stamp tokens.
 var TSAPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 1, 2}
 
@@ -59,8 +62,18 @@ var TSAPolicy = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 1, 2}
 // renewed at start.
 const tsaRenewBefore = 30 * 24 * time.Hour
 
+// ArchiveTSAKeepFor is the certificate life the archive TSA keeps ahead
+// of every token it signs: its certificate is renewed (at start and by the
+// renewer) once less than this remains, so that a document or bundle
+// time-stamped by it on any day verifies for at least this long before
+// it needs an archive renewal. With [ca.DefaultArchiveTSAValidity] (15
+// years) each certificate is used for its first five years. A certificate
+// the root's own expiry cuts short is not renewed for this reason (a
+// successor could not last longer); the root's renewal is its own matter.
+const ArchiveTSAKeepFor = 10 * 365 * 24 * time.Hour
+
 // A Role is a key the PKI uses, by name ("ca/NAME", "ocsp/NAME", "tsa",
-// or a caller's own such as "tls"), with the purpose and algorithm of a
+// "tsa-archive", or a caller's own such as "tls"), with the purpose and algorithm of a
 // key created for it.
 type Role struct {
 	Name, Tenant string
@@ -91,6 +104,13 @@ func (r Role) SignerOptions() []keys.SignerOption {
 var (
 	RootRole = Role{Name: "ca/" + ca.RootName, Purpose: keys.PurposeRootCA, Algorithm: keys.ECDSAP384}
 	TSARole  = Role{Name: "tsa", Purpose: keys.PurposeTimestamping, Algorithm: keys.ECDSAP256, Anonymous: true}
+	// ArchiveTSARole is the archive time-stamp authority's: a key of its
+	// own (one purpose per key), certified by the root for
+	// [ca.DefaultArchiveTSAValidity], that signs the document time-stamps
+	// of sealed documents and archive renewals and the time-stamps of
+	// evidence manifests, at /tsa/archive. P-384, like the root: its
+	// signatures must hold for as long.
+	ArchiveTSARole = Role{Name: "tsa-archive", Purpose: keys.PurposeTimestamping, Algorithm: keys.ECDSAP384, Anonymous: true}
 )
 
 // IssuingRole is the role of issuing CA name of tenant ("" for the
@@ -172,6 +192,7 @@ type PKI struct {
 	signers map[string]crypto.Signer     // the keys of certs, for the PKI's own roles
 	cas     map[string]string            // issuing CAs in use: name → tenant
 	tsa     *tsa.Server
+	archive *tsa.Server
 }
 
 // New returns a PKI over cfg; [PKI.SetUp] loads or creates its roles. It
@@ -191,7 +212,8 @@ func New(cfg Config) (*PKI, error) {
 }
 
 // SetUp loads or creates the root, the platform issuing CA, the issuing
-// CAs of tenants with their OCSP responders, and the TSA, renewing what is
+// CAs of tenants with their OCSP responders, the TSA and the archive TSA,
+// renewing what is
 // due, and puts them under renewal. What another process sharing the
 // store created is loaded, not created again.
 func (p *PKI) SetUp(ctx context.Context, tenants []string) error {
@@ -206,10 +228,12 @@ func (p *PKI) SetUp(ctx context.Context, tenants []string) error {
 			return err
 		}
 	}
-	if err := p.ensure(ctx, tsaSlot()); err != nil {
-		return err
+	for _, sl := range []slot{tsaSlot(), archiveTSASlot()} {
+		if err := p.ensure(ctx, sl); err != nil {
+			return err
+		}
+		p.watch(sl)
 	}
-	p.watch(tsaSlot())
 	return nil
 }
 
@@ -246,11 +270,21 @@ func (p *PKI) SetCert(ctx context.Context, role string, c *x509.Certificate) err
 	return nil
 }
 
-// TSA returns the built-in time-stamp authority.
+// TSA returns the built-in time-stamp authority of signature time-stamps.
 func (p *PKI) TSA() *tsa.Server {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.tsa
+}
+
+// ArchiveTSA returns the built-in archive time-stamp authority: document
+// time-stamps (B-LTA, archive renewal) and evidence manifests, under a
+// certificate from the root that outlives the TSA's (see
+// [ArchiveTSARole]).
+func (p *PKI) ArchiveTSA() *tsa.Server {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.archive
 }
 
 // certifies reports whether c is for signer's public key.
@@ -279,7 +313,8 @@ func (p *PKI) Issuing(ctx context.Context, name, tenant string) error {
 
 // ServeHTTP serves the endpoints certificates point to: the OCSP
 // responder (RFC 6960) at /ocsp, CRLs at /crl/NAME.crl, CA certificates at
-// /ca/NAME.crt and the TSA (RFC 3161) at /tsa. /ocsp is matched by prefix
+// /ca/NAME.crt, the TSA (RFC 3161) at /tsa and the archive TSA at
+// /tsa/archive. /ocsp is matched by prefix
 // before any path cleaning, since a GET request's base64 may contain "//".
 // A CRL or certificate of an issuing CA that another process created is
 // loaded from the store on first request.
@@ -309,6 +344,8 @@ func (p *PKI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(c.Raw)
 	case path == "/tsa":
 		p.TSA().ServeHTTP(w, r)
+	case path == ArchiveTSAPath:
+		p.ArchiveTSA().ServeHTTP(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -163,7 +163,15 @@ func newEnv(t *testing.T) *env {
 // a process start does.
 func (e *env) start(t *testing.T, tenants ...string) *pki.PKI {
 	t.Helper()
+	p, _ := e.startWithRenewer(t, tenants...)
+	return p
+}
+
+// startWithRenewer is [env.start] that also returns the PKI's renewer.
+func (e *env) startWithRenewer(t *testing.T, tenants ...string) (*pki.PKI, *ca.Renewer) {
+	t.Helper()
 	now := func() time.Time { return e.now }
+	renewer := &ca.Renewer{Now: now}
 	a, err := ca.New(ca.Config{Store: e.caStore, Recorder: e.audit, BaseURL: "http://pki.example", Now: now})
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +180,7 @@ func (e *env) start(t *testing.T, tenants ...string) *pki.PKI {
 		Store: e.store, Authority: a, Now: now,
 		CRLs:    &crl.Publisher{Source: e.caStore, Now: now},
 		OCSP:    &ocsp.Responder{Store: e.caStore, Now: now},
-		Renewer: &ca.Renewer{Now: now},
+		Renewer: renewer,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +188,7 @@ func (e *env) start(t *testing.T, tenants ...string) *pki.PKI {
 	if err := p.SetUp(context.Background(), tenants); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return p, renewer
 }
 
 // TestRestartKeepsCertificates: a second start over the same roles reuses

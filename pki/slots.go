@@ -14,15 +14,20 @@ import (
 )
 
 // A slot is one role of the PKI's own, with what its certificate is: the
-// root, an issuing CA, a CA's OCSP responder or the TSA.
+// root, an issuing CA, a CA's OCSP responder, the TSA or the archive TSA.
 type slot struct {
 	role Role
 	kind ca.Kind
 	ca   string // the CA's name (issuing CAs and OCSP responders)
+	// archive marks the archive TSA (kind TSA, certified by the root).
+	archive bool
 }
 
 func rootSlot() slot { return slot{role: RootRole, kind: ca.KindRoot, ca: ca.RootName} }
 func tsaSlot() slot  { return slot{role: TSARole, kind: ca.KindTSA} }
+func archiveTSASlot() slot {
+	return slot{role: ArchiveTSARole, kind: ca.KindTSA, archive: true}
+}
 
 func issuingSlot(name, tenant string) slot {
 	return slot{role: IssuingRole(name, tenant), kind: ca.KindIssuing, ca: name}
@@ -44,12 +49,12 @@ func (p *PKI) lock(ctx context.Context) (context.Context, func()) {
 // parent returns the certificate in use that must have issued sl's: nil
 // for the root.
 func (p *PKI) parent(sl slot) *x509.Certificate {
-	switch sl.kind {
-	case ca.KindRoot:
+	switch {
+	case sl.kind == ca.KindRoot:
 		return nil
-	case ca.KindIssuing:
+	case sl.kind == ca.KindIssuing, sl.archive:
 		return p.Cert(RootRole.Name)
-	case ca.KindOCSP:
+	case sl.kind == ca.KindOCSP:
 		return p.Cert("ca/" + sl.ca)
 	default:
 		return p.Cert("ca/" + ca.PlatformName)
@@ -73,17 +78,36 @@ func (p *PKI) usable(sl slot, s crypto.Signer, c *x509.Certificate) bool {
 	return p.cfg.Now().Before(c.NotAfter) && par != nil && c.CheckSignatureFrom(par) == nil
 }
 
-// dueAtStart reports whether set-up renews c: never the root; the TSA
-// within [tsaRenewBefore] of its expiry; the others as the renewer would.
+// dueAtStart reports whether set-up renews c: never the root; the archive
+// TSA as [PKI.archiveDue] says; the TSA within [tsaRenewBefore] of its
+// expiry; the others as the renewer would.
 func (p *PKI) dueAtStart(sl slot, c *x509.Certificate) bool {
-	switch sl.kind {
-	case ca.KindRoot:
+	switch {
+	case sl.kind == ca.KindRoot:
 		return false
-	case ca.KindTSA:
+	case sl.archive:
+		return p.archiveDue(c)
+	case sl.kind == ca.KindTSA:
 		return c.NotAfter.Before(p.cfg.Now().Add(tsaRenewBefore))
 	default:
 		return p.cfg.Renewer.Due(c, p.cfg.Now())
 	}
+}
+
+// archiveDue reports whether the archive TSA's certificate c has less than
+// [ArchiveTSAKeepFor] left and a successor would last longer, that is, c
+// ends before the root does.
+func (p *PKI) archiveDue(c *x509.Certificate) bool {
+	root := p.Cert(RootRole.Name)
+	return c.NotAfter.Before(p.cfg.Now().Add(ArchiveTSAKeepFor)) && root != nil && c.NotAfter.Before(root.NotAfter)
+}
+
+// due reports whether the renewer renews sl's certificate c.
+func (p *PKI) due(sl slot, c *x509.Certificate) bool {
+	if sl.archive {
+		return p.archiveDue(c)
+	}
+	return p.cfg.Renewer.Due(c, p.cfg.Now())
 }
 
 // issue has the authority issue sl's certificate for s.
@@ -97,6 +121,12 @@ func (p *PKI) issue(ctx context.Context, sl slot, s crypto.Signer, ref ca.KeyRef
 		c, err = p.cfg.Authority.IssueIssuing(ctx, ca.IssuingRequest{Name: sl.ca, Tenant: sl.role.Tenant, Signer: s, Key: ref})
 	case ca.KindOCSP:
 		c, err = p.cfg.Authority.IssueOCSPResponder(ctx, sl.ca, s.Public(), ref, 0)
+	case ca.KindTSA:
+		if sl.archive {
+			c, err = p.cfg.Authority.IssueArchiveTSA(ctx, s.Public(), ref, 0)
+			break
+		}
+		c, err = p.cfg.Authority.IssueTSA(ctx, ca.PlatformName, s.Public(), ref, 0)
 	default:
 		c, err = p.cfg.Authority.IssueTSA(ctx, ca.PlatformName, s.Public(), ref, 0)
 	}
@@ -144,7 +174,7 @@ func (p *PKI) renew(ctx context.Context, sl slot) error {
 	if err != nil {
 		return err
 	}
-	if p.usable(sl, s, stored) && !p.cfg.Renewer.Due(stored, p.cfg.Now()) {
+	if p.usable(sl, s, stored) && !p.due(sl, stored) {
 		return p.apply(sl, s, stored)
 	}
 	return p.replace(ctx, sl, s, ref, stored)
@@ -234,6 +264,8 @@ func (p *PKI) apply(sl slot, s crypto.Signer, c *x509.Certificate) error {
 	switch {
 	case sl.kind == ca.KindIssuing:
 		p.cas[sl.ca] = sl.role.Tenant
+	case sl.archive:
+		p.archive = &tsa.Server{Signer: s, Certificate: c, Policy: TSAPolicy, Hash: crypto.SHA384, Now: p.cfg.Now}
 	case sl.kind == ca.KindTSA:
 		p.tsa = p.newTSA(s, c, p.certs["ca/"+ca.PlatformName])
 	}
@@ -295,10 +327,12 @@ func (p *PKI) watch(sl slot) {
 // current returns sl's certificate in use if it is still usable: for the
 // active version of the role's key (a rotated key needs a new
 // certificate) and issued by the CA in use above it; for the renewer.
+// The archive TSA's certificate counts as unusable once [PKI.archiveDue]:
+// the renewer's own rule (two thirds of the life) would come too late.
 func (p *PKI) current(sl slot) func() *x509.Certificate {
 	return func() *x509.Certificate {
 		c := p.Cert(sl.role.Name)
-		if c == nil {
+		if c == nil || (sl.archive && p.archiveDue(c)) {
 			return nil
 		}
 		s, _, err := p.cfg.Store.Key(context.Background(), sl.role)

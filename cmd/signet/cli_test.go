@@ -12,6 +12,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/pdfsigtest"
 	"github.com/signet-pki/signet/internal/testpki"
+	"github.com/signet-pki/signet/pades"
 )
 
 // signetRun runs the CLI in-process and returns exit code, stdout, stderr.
@@ -247,6 +248,49 @@ func TestQuickstart(t *testing.T) {
 	}
 	if code, out, _ := signetRun(t, "verify", "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf")); code != 0 {
 		t.Errorf("verify of the quickstart output: exit %d\n%s", code, out)
+	}
+	// Years later: the seal's document time-stamp, from the archive TSA,
+	// is the latest and is validated at the clock given; it holds ten
+	// years on and needs renewal once its certificate has expired.
+	now := time.Now()
+	for _, c := range []struct {
+		name   string
+		at     time.Time
+		code   int
+		text   string
+		needed bool
+	}{
+		{"in ten years", now.AddDate(10, 0, 0), 0, "archive time-stamp renewal due by ", false},
+		{"in sixteen years", now.AddDate(16, 0, 0), 1, "renewal needed since ", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			at := c.at.UTC().Format(time.RFC3339)
+			code, out, _ := signetRun(t, "verify", "--at", at, "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf"))
+			if code != c.code || !strings.Contains(out, c.text) {
+				t.Errorf("verify --at %s: exit %d, want %d and %q\n%s", at, code, c.code, c.text, out)
+			}
+			code, out, _ = signetRun(t, "verify", "--json", "--at", at, "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf"))
+			var rep pades.Report
+			if err := json.Unmarshal([]byte(out), &rep); err != nil || code != c.code {
+				t.Fatalf("verify --json --at %s: exit %d, %v", at, code, err)
+			}
+			r := rep.Renewal
+			if r == nil || r.Needed != c.needed || !strings.Contains(r.Authority, "Signet Archive Time-Stamping Authority") || !strings.HasPrefix(r.Field, "DocumentTimestamp") {
+				t.Fatalf("renewal %+v, want the archive TSA's document time-stamp, needed %v", r, c.needed)
+			}
+			for _, s := range rep.Signatures {
+				want := pades.TotalPassed
+				if c.needed {
+					want = pades.Indeterminate
+				}
+				if s.Indication != want || (c.needed && s.SubIndication != pades.OutOfBoundsNoPOE) {
+					t.Errorf("%s: %s/%s (%s), want %s", s.Field, s.Indication, s.SubIndication, s.Reason, want)
+				}
+			}
+		})
+	}
+	if code, _, stderr := signetRun(t, "verify", "--at", "next year", "--trust", filepath.Join(dir, "root.pem"), filepath.Join(dir, "signed.pdf")); code != 2 || !strings.Contains(stderr, "--at") {
+		t.Errorf("verify --at 'next year': exit %d, %q; want 2 naming --at", code, stderr)
 	}
 }
 

@@ -25,7 +25,7 @@ import (
 const pkiUsage = `Usage:
   signet pki serve [--data DIR] [--listen ADDR] [--base-url URL] [--tenant NAME]...
       initialize the internal PKI (first run) and serve /ocsp, /crl/CA.crl,
-      /ca/CA.crt, /tsa and /metrics over HTTP, with per-client rate limits
+      /ca/CA.crt, /tsa, /tsa/archive and /metrics over HTTP, with per-client rate limits
   signet pki issue-signer [--data DIR] --name NAME --email ADDR [--tenant NAME]
       [--amr pwd,otp] [--aal aal2] [--validity 10m] --key-out KEY.pem --cert-out CERT.pem
       issue an identity-bound signer certificate for a new key (demo and tests)

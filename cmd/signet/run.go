@@ -14,7 +14,7 @@ Usage:
   signet serve [--data DIR] [--listen ADDR] [--pki-listen ADDR] [--config FILE]
                [--database-url URL]         run the signing service (HTTPS API)
   signet sign [flags] IN.pdf OUT.pdf        add a PAdES signature (B-B, B-T, B-LT, B-LTA)
-  signet verify [--trust ROOTS.pem] [--json] FILE.pdf
+  signet verify [--trust ROOTS.pem] [--json] [--at TIME] FILE.pdf
                                             validate every signature
   signet timestamp --tsa URL IN.pdf OUT.pdf  renew long-term validity (DSS + document time-stamp)
   signet quickstart [--dir DIR]             sign and verify a sample end to end

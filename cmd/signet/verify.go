@@ -17,6 +17,7 @@ func cmdVerify(args []string, env *environment) error {
 	fs := newFlagSet("verify", env)
 	trust := fs.String("trust", "", "PEM file of trusted root certificates")
 	asJSON := fs.Bool("json", false, "print the report as JSON (docs/VERIFY-JSON.md)")
+	at := fs.String("at", "", "validate as of this RFC 3339 time instead of now")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -25,6 +26,13 @@ func cmdVerify(args []string, env *environment) error {
 		return usageErrorf("verify needs exactly one FILE.pdf")
 	}
 	opts := pades.VerifyOptions{}
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usageErrorf("--at: %v", err)
+		}
+		opts.Now = func() time.Time { return t }
+	}
 	if *trust != "" {
 		p, err := loadPool(*trust)
 		if err != nil {
@@ -118,9 +126,24 @@ func printReport(w io.Writer, name string, rep *pades.Report) {
 			fmt.Fprintf(w, "  later, NOT permitted: %s\n", m)
 		}
 	}
+	printRenewal(w, rep.Renewal)
 	if rep.Valid {
 		fmt.Fprintln(w, "\nall signatures are valid")
 	}
+}
+
+// printRenewal prints the state of the latest time-stamp, which proves the
+// time of everything before it until its authority's certificate expires.
+func printRenewal(w io.Writer, r *pades.Renewal) {
+	if r == nil {
+		return
+	}
+	fmt.Fprintf(w, "\nlatest time-stamp: %q, %s by %s\n", r.Field, r.Time.UTC().Format(time.RFC3339), r.Authority)
+	if r.Needed {
+		fmt.Fprintf(w, "renewal needed since %s: re-time-stamp with signet timestamp\n", r.NotAfter.UTC().Format(time.RFC3339))
+		return
+	}
+	fmt.Fprintf(w, "archive time-stamp renewal due by %s\n", r.NotAfter.UTC().Format(time.RFC3339))
 }
 
 // loadPool reads PEM certificates into a pool.

@@ -89,7 +89,8 @@ type Config struct {
 	// SMTP is the mail server for recipients' one-time codes.
 	SMTP SMTPConfig `json:"smtp"`
 	// TSAURLs are RFC 3161 authorities tried in order for signature and
-	// document time-stamps; empty means the built-in TSA.
+	// document time-stamps; empty means the built-in TSA for signature
+	// time-stamps and the built-in archive TSA for document time-stamps.
 	TSAURLs []string `json:"tsa_urls"`
 	// TSARootsFile names a PEM file with the trust anchors of the TSAs in
 	// TSAURLs; their tokens are accepted only if the TSA certificate

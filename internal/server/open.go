@@ -196,12 +196,17 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	s.passkeys = passkeys
 	s.timestamper = &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP}
 	s.archiveTimestamper = s.timestamper
+	if len(s.cfg.TSAURLs) == 0 {
+		// The built-in archive TSA, whose certificate from the root
+		// outlives the TSA's: the latest time-stamp of sealed documents.
+		s.archiveTimestamper = &tsa.Client{URLs: []string{s.pkiURL() + pki.ArchiveTSAPath}, Roots: tsaRoots, HTTPClient: tsaHTTP}
+	}
 	s.fetcher = &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}}
 	cfg := signing.Config{
 		Store: st.Signing, Mailer: mailer, Audit: s.audit.log, CA: p.authority, Seal: p,
-		Timestamper: s.timestamper,
-		Fetcher:     s.fetcher,
-		LinkURL:     "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
+		Timestamper: s.timestamper, ArchiveTimestamper: s.archiveTimestamper,
+		Fetcher: s.fetcher,
+		LinkURL: "https://" + s.ln.Addr().String() + "/sign", CodeKey: codeKey,
 		Now: o.now, Logger: o.logger, Locks: s.locks,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
 		Passkeys:      passkeys, Users: st.Identity,

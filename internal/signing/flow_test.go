@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/signing"
@@ -86,6 +87,18 @@ func TestFlow(t *testing.T) {
 		}
 		if approvals != 3 || stamps < 1 {
 			t.Fatalf("document %s: %d approval signatures and %d document time-stamps, want 3 and ≥1 (%v)", d.DocumentID, approvals, stamps, signers)
+		}
+		// The seal's document time-stamp, the document's latest, is the
+		// archive TSA's, whose certificate from the root lasts 15 years:
+		// the document verifies ten years on, and needs renewal after.
+		if r := rep.Renewal; r == nil || !strings.Contains(r.Authority, "Archive") || r.Needed {
+			t.Errorf("document %s: renewal %+v, want the archive TSA's time-stamp, not needed", d.DocumentID, r)
+		}
+		if later := e.verifyPDFAt(b, time.Now().AddDate(10, 0, 0)); !later.Valid {
+			t.Errorf("document %s not valid in ten years: %+v", d.DocumentID, later.Signatures[len(later.Signatures)-1])
+		}
+		if later := e.verifyPDFAt(b, time.Now().AddDate(16, 0, 0)); later.Valid || later.Renewal == nil || !later.Renewal.Needed {
+			t.Errorf("document %s in sixteen years: valid %v, renewal %+v; want a renewal needed", d.DocumentID, later.Valid, later.Renewal)
 		}
 		for _, s := range rep.Signatures {
 			if s.Kind == "approval" && s.Level != "PAdES-"+string(pades.LevelBLTA) {

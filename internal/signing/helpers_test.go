@@ -332,6 +332,11 @@ func newEnvOptions(t *testing.T, o envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	archiveKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	archiveCert, err := auth.IssueArchiveTSA(ctx, archiveKey.Public(), ca.KeyRef{ID: "tsa-archive", Version: "1"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	crls := &crl.Publisher{Source: caStore, Now: clk.Now}
 	for _, iss := range []*ca.Issuer{root, plat, ten} {
 		if err := crls.SetIssuer(iss.Name, iss.Certificate, iss.Signer); err != nil {
@@ -344,6 +349,8 @@ func newEnvOptions(t *testing.T, o envOptions) *env {
 	mux := http.NewServeMux()
 	mux.Handle("/crl/", http.StripPrefix("/crl", crls))
 	mux.Handle("/tsa", tsaSrv)
+	mux.Handle("/tsa/archive", &tsa.Server{Signer: archiveKey, Certificate: archiveCert,
+		Policy: asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 32473, 1, 2}, Hash: crypto.SHA384, Now: clk.Now})
 	mux.HandleFunc("/ca/{file}", func(w http.ResponseWriter, r *http.Request) {
 		c := byName[strings.TrimSuffix(r.PathValue("file"), ".crt")]
 		if c == nil {
@@ -401,8 +408,9 @@ func newEnvOptions(t *testing.T, o envOptions) *env {
 	cfg := signing.Config{
 		Store: st, Mailer: mailer, Audit: audit, CA: auth,
 		Seal: &seals{m: km, id: map[string]string{}}, Timestamper: ts,
-		Fetcher: &ltv.Fetcher{Roots: []*x509.Certificate{root.Certificate}},
-		LinkURL: "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now,
+		ArchiveTimestamper: &tsa.Client{URLs: []string{pkiSrv.URL + "/tsa/archive"}, Roots: roots},
+		Fetcher:            &ltv.Fetcher{Roots: []*x509.Certificate{root.Certificate}},
+		LinkURL:            "https://signet.example/sign", CodeKey: codeKey, Now: clk.Now,
 		Locks: locks, Logger: logger, Passkeys: pks, Users: users,
 		TOTPSecrets: login.TOTPKeys{Sealer: totpSealer}, TOTPEnrolments: users,
 	}
@@ -630,9 +638,15 @@ func (e *env) signAs(ss string) signing.SignResult {
 // verifyPDF checks b with pades.Verify against the test root.
 func (e *env) verifyPDF(b []byte) *pades.Report {
 	e.t.Helper()
+	return e.verifyPDFAt(b, time.Now())
+}
+
+// verifyPDFAt is verifyPDF with the validation time at.
+func (e *env) verifyPDFAt(b []byte, at time.Time) *pades.Report {
+	e.t.Helper()
 	roots := x509.NewCertPool()
 	roots.AddCert(e.root)
-	rep, err := pades.Verify(bytes.NewReader(b), int64(len(b)), pades.VerifyOptions{Roots: roots})
+	rep, err := pades.Verify(bytes.NewReader(b), int64(len(b)), pades.VerifyOptions{Roots: roots, Now: func() time.Time { return at }})
 	if err != nil {
 		e.t.Fatal(err)
 	}

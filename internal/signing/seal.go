@@ -57,7 +57,7 @@ func (s *Sealer) sealDocument(ctx context.Context, contents workflow.Contents, t
 	f := newOverlay(rd, size)
 	err = pades.Sign(ctx, f, rd, size, pades.Options{
 		Signer: signer, Certificates: certs,
-		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, Fetcher: s.cfg.Fetcher,
+		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, ArchiveTimestamper: s.cfg.ArchiveTimestamper, Fetcher: s.cfg.Fetcher,
 		Name: certs[0].Subject.CommonName, Reason: "Sealed by Signet on completion",
 		Time: s.now(),
 	})
@@ -130,7 +130,7 @@ func (s *Sealer) SealPDF(ctx context.Context, tenant string, doc []byte) ([]byte
 	f := newOverlay(src, int64(len(doc)))
 	err = pades.Sign(ctx, f, src, int64(len(doc)), pades.Options{
 		Signer: signer, Certificates: certs,
-		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, Fetcher: s.cfg.Fetcher,
+		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, ArchiveTimestamper: s.cfg.ArchiveTimestamper, Fetcher: s.cfg.Fetcher,
 		Name: certs[0].Subject.CommonName, Reason: "Sealed by Signet",
 		Time: s.now(),
 	})

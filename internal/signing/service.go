@@ -107,11 +107,16 @@ type Config struct {
 	// certificates; Seal provides the seal keys.
 	CA   Authority
 	Seal SealKeys
-	// Timestamper is the time-stamp authority of signatures and document
-	// time-stamps (the built-in TSA); Fetcher gathers validation data for
-	// the seal's B-LTA.
+	// Timestamper is the time-stamp authority of signature time-stamps
+	// (the built-in TSA); Fetcher gathers validation data for the seal's
+	// B-LTA.
 	Timestamper pades.Timestamper
 	Fetcher     pades.ValidationFetcher
+	// ArchiveTimestamper is the authority of the seal's document
+	// time-stamp, the document's latest time-stamp, which must outlive
+	// the signature time-stamps (the built-in archive TSA); nil means
+	// Timestamper.
+	ArchiveTimestamper pades.Timestamper
 	// LinkURL is the address recipients open, e.g.
 	// "https://sign.example.org/sign"; the token is appended as the URL
 	// fragment.
@@ -325,8 +330,8 @@ type Sealer struct {
 	certs map[string]*x509.Certificate
 }
 
-// NewSealer returns the sealer of cfg (CA, Seal, Timestamper, Fetcher and
-// Now are used).
+// NewSealer returns the sealer of cfg (CA, Seal, Timestamper,
+// ArchiveTimestamper, Fetcher and Now are used).
 func NewSealer(cfg Config) (*Sealer, error) {
 	if err := cfg.validateSealer(); err != nil {
 		return nil, err

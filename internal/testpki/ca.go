@@ -49,6 +49,12 @@ var (
 // basicConstraints CA:TRUE and keyUsage keyCertSign|cRLSign
 // (RFC 5280 §4.2.1.9, §4.2.1.3).
 func NewRoot(commonName string, alg KeyAlg) (*CA, error) {
+	return NewRootValidFor(commonName, alg, validityCA)
+}
+
+// NewRootValidFor is [NewRoot] with a validity of its own, for tests that
+// move the clock further than ten years.
+func NewRootValidFor(commonName string, alg KeyAlg, validity time.Duration) (*CA, error) {
 	key, err := NewKey(alg)
 	if err != nil {
 		return nil, err
@@ -57,7 +63,7 @@ func NewRoot(commonName string, alg KeyAlg) (*CA, error) {
 	tmpl := &x509.Certificate{
 		Subject:               pkix.Name{CommonName: commonName},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(validityCA),
+		NotAfter:              now.Add(validity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,

@@ -271,6 +271,32 @@ func TestLeafOptions(t *testing.T) {
 	}
 }
 
+// TestRootValidity: NewRoot lives ten years, NewRootValidFor as long as
+// asked, both self-signed CAs.
+func TestRootValidity(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		new      func() (*CA, error)
+		validity time.Duration
+	}{
+		{"default", func() (*CA, error) { return NewRoot("Root", ECDSAP256) }, validityCA},
+		{"twenty years", func() (*CA, error) { return NewRootValidFor("Root", ECDSAP256, 20*365*24*time.Hour) }, 20 * 365 * 24 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ca, err := tc.new()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ca.Cert.NotAfter.Sub(time.Now()); got > tc.validity || got < tc.validity-time.Hour {
+				t.Errorf("valid for %v more, want %v", got, tc.validity)
+			}
+			if !ca.Cert.IsCA || ca.Cert.CheckSignatureFrom(ca.Cert) != nil {
+				t.Error("not a self-signed CA")
+			}
+		})
+	}
+}
+
 func TestWriteKeyPEM(t *testing.T) {
 	dir := t.TempDir()
 	for _, alg := range []KeyAlg{ECDSAP256, RSA2048} {

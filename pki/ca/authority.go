@@ -34,7 +34,12 @@ const (
 	DefaultEphemeralValidity = 10 * time.Minute
 	DefaultSignerValidity    = 365 * 24 * time.Hour
 	DefaultTSAValidity       = 2 * 365 * 24 * time.Hour
-	DefaultOCSPValidity      = 30 * 24 * time.Hour
+	// DefaultArchiveTSAValidity is the lifetime of the archive TSA's
+	// certificate ([Authority.IssueArchiveTSA]): long enough that a
+	// document time-stamped near the end of the certificate's use still
+	// verifies ten years later (see pki's archive TSA renewal).
+	DefaultArchiveTSAValidity = 15 * 365 * 24 * time.Hour
+	DefaultOCSPValidity       = 30 * 24 * time.Hour
 	// DefaultBackdate is how far before issuance NotBefore is set, to
 	// tolerate relying parties whose clocks run behind.
 	DefaultBackdate = time.Minute

@@ -48,6 +48,34 @@ func (a *Authority) IssueTSA(ctx context.Context, issuerName string, pub crypto.
 	return a.issue(ctx, tmpl, iss, nil, pub, KindTSA, iss.Tenant, key)
 }
 
+// IssueArchiveTSA has the root issue the archive time-stamping
+// certificate for pub: the authority of document time-stamps (PAdES B-LTA,
+// archive renewal) and evidence manifests, whose tokens are the latest
+// time-stamp of a document and are validated at every later validation
+// time, so its certificate must last far longer than an issuing CA's. It
+// is the root's one end-entity certificate: keyUsage digitalSignature and
+// a critical extended key usage holding only id-kp-timeStamping
+// (RFC 3161 §2.3), its revocation published in the root's CRL (no OCSP
+// URL: the root has no responder). Zero validity means
+// [DefaultArchiveTSAValidity]; it never extends beyond the root's.
+func (a *Authority) IssueArchiveTSA(ctx context.Context, pub crypto.PublicKey, key KeyRef, validity time.Duration) (*x509.Certificate, error) {
+	root, err := a.issuer(ctx, RootName)
+	if err != nil {
+		return nil, err
+	}
+	if validity == 0 {
+		validity = DefaultArchiveTSAValidity
+	}
+	nb, na := a.validity(validity, root.Certificate)
+	tmpl, err := tsa.NewCertificateTemplate(pkix.Name{CommonName: "Signet Archive Time-Stamping Authority", Organization: []string{"Signet"}}, placeholderSerial, nb, na)
+	if err != nil {
+		return nil, fmt.Errorf("ca: %w", err)
+	}
+	tmpl.IssuingCertificateURL = []string{a.urls.Issuer(RootName)}
+	tmpl.CRLDistributionPoints = []string{a.urls.CRL(RootName)}
+	return a.issue(ctx, tmpl, root, nil, pub, KindTSA, "", key)
+}
+
 // IssueOCSPResponder has issuer issuerName issue a delegated OCSP responder
 // certificate for pub (RFC 6960 §4.2.2.2): extended key usage
 // id-kp-OCSPSigning and id-pkix-ocsp-nocheck, so clients do not check the
