@@ -574,3 +574,6 @@ func (fx *fixture) otherVerifierKey(t testing.TB) string {
 	}
 	return vkey
 }
+
+// eventPath returns the bundle path of the event recorded under key.
+func (fx *fixture) eventPath(key string) string { return eventPath(fx.indexes[key]) }

@@ -2,9 +2,11 @@ package evidence
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -294,5 +296,29 @@ func TestVerifyRefusesUnsafeArchives(t *testing.T) {
 				t.Fatalf("got %v, %v; want %v", rep, err, tc.is)
 			}
 		})
+	}
+}
+
+// TestVerifyMemoryFlat: a large file is hashed as it streams, never held
+// (the bound is generous; the file is 32 MiB and incompressible).
+func TestVerifyMemoryFlat(t *testing.T) {
+	fx := sharedFixture(t, 1, 30)
+	big := make([]byte, 32<<20)
+	if _, err := rand.Read(big); err != nil {
+		t.Fatal(err)
+	}
+	bundle := fx.write(t, fx.with(PathValidation+"large.bin", big))
+	big = nil
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rep := verify(t, fx, bundle, time.Now())
+	runtime.ReadMemStats(&after)
+	if !rep.Valid() {
+		t.Fatalf("not VALID:\n%s", describe(rep))
+	}
+	t.Logf("allocated %d KiB", (after.TotalAlloc-before.TotalAlloc)>>10)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 12<<20 {
+		t.Fatalf("Verify allocated %d MiB for a bundle holding a 32 MiB file", grew>>20)
 	}
 }
