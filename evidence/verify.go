@@ -189,7 +189,7 @@ type verifier struct {
 	manifest *Manifest
 	// poe is the manifest time-stamp's genTime, zero when there is none
 	// that verifies; what the manifest covers existed then.
-	poe time.Time
+	poe  time.Time
 	env  *Envelope
 	docs []*docState
 

@@ -144,7 +144,9 @@ func TestVerifyTampering(t *testing.T) {
 		}, []string{"file-unlisted", "event-foreign-envelope"}, Invalid},
 		{"extra file", func() []byte { return rezip(t, fx.bundle, map[string][]byte{"notes.txt": []byte("hi")}) }, []string{"file-unlisted"}, Invalid},
 		{"no consistency proof to the latest checkpoint", func() []byte { return fx.write(t, drop(PathLatestCheckpoint, PathConsistency)) }, []string{"consistency-missing"}, Indeterminate},
-		{"latest checkpoint of another history", func() []byte { return fx.write(t, fx.with(PathConsistency, []byte("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"))) }, []string{"consistency"}, Invalid},
+		{"latest checkpoint of another history", func() []byte {
+			return fx.write(t, fx.with(PathConsistency, []byte("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n")))
+		}, []string{"consistency"}, Invalid},
 		{"certificate of completion missing", func() []byte { return fx.write(t, drop(PathCertificate)) }, []string{"certificate-missing"}, Invalid},
 		{"duplicate entry", func() []byte { return recompress(t, fx.bundle, eventOf("auth-r1")) }, []string{"archive-duplicate"}, Invalid},
 		{"compressed, same content", func() []byte { return deflateAll(t, fx.bundle) }, nil, Valid},

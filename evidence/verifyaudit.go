@@ -72,7 +72,11 @@ func (v *verifier) logKey() {
 	}
 	ver, err := note.NewVerifier(key)
 	if err != nil {
-		v.invalid("log-key", PathLogKey, "the audit log key is not a note verifier key: %v", err)
+		path := PathLogKey
+		if v.opts.LogKey != "" {
+			path = ""
+		}
+		v.invalid("log-key", path, "the audit log key (%s) is not a note verifier key: %v", from, err)
 		v.check("log-key", pades.Failed, "malformed")
 		return
 	}
@@ -332,4 +336,3 @@ func (v *verifier) checkConsistency() {
 	}
 	v.check("consistency", pades.Passed, fmt.Sprintf("the checkpoint of size %d is extended by the latest, of size %d", a.head.Size, th.Size))
 }
-
