@@ -20,6 +20,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,41 +181,71 @@ var (
 	fixturesMu sync.Mutex
 )
 
-// sharedFixture returns the fixture of recipients recipients and a TSA of
-// tsaYears, built once per test binary.
+// fixtureOptions shape a fixture's envelope.
+type fixtureOptions struct {
+	// Recipients sign every one of Documents documents (default 1).
+	Recipients, Documents int
+	// TSAYears is the life of the time-stamp authority's certificate.
+	TSAYears int
+	// JumpBefore, when positive, moves the audit log's clock an hour
+	// forward just before that recipient (1-based) authenticates: their
+	// authentication is then recorded an hour after the time-stamps of
+	// their signatures.
+	JumpBefore int
+	// KeyUsedAfter, when positive, records that recipient's key.used
+	// event after their signature.created event.
+	KeyUsedAfter int
+}
+
+// sharedFixture returns the fixture of recipients recipients, one
+// document and a TSA of tsaYears, built once per test binary.
 func sharedFixture(t testing.TB, recipients, tsaYears int) *fixture {
+	return sharedFixtureWith(t, fixtureOptions{Recipients: recipients, Documents: 1, TSAYears: tsaYears})
+}
+
+// mainFixture is the envelope of three recipients who sign two documents.
+func mainFixture(t testing.TB) *fixture {
+	return sharedFixtureWith(t, fixtureOptions{Recipients: 3, Documents: 2, TSAYears: 30})
+}
+
+// sharedFixtureWith returns the fixture of o, built once per test binary.
+func sharedFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
 	fixturesMu.Lock()
 	defer fixturesMu.Unlock()
-	k := fmt.Sprint(recipients, "/", tsaYears)
+	k := fmt.Sprintf("%+v", o)
 	if f := fixtures[k]; f != nil {
 		return f
 	}
-	f := buildFixture(t, recipients, tsaYears)
+	f := buildFixture(t, o)
 	fixtures[k] = f
 	return f
 }
 
-// buildFixture runs an envelope with the given number of signers through
-// the real components: an audit log in memory with a note-signed
+// buildFixture runs an envelope with the given signers and documents
+// through the real components: an audit log in memory with a note-signed
 // checkpoint and an RFC 3161 anchor, B-T signatures by certificates of the
 // tenant CA, a B-LTA seal, a sealed certificate of completion, and writes
 // the bundle.
-func buildFixture(t testing.TB, recipients, tsaYears int) *fixture {
+func buildFixture(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
 	ctx := context.Background()
+	if o.Documents == 0 {
+		o.Documents = 1
+	}
 	// Shared by every test of the binary: its TSA server and log stay up
 	// until the process ends.
-	p := newTestPKI(t, tsaYears)
+	p := newTestPKI(t, o.TSAYears)
 	fx := &fixture{pki: p, eventIDs: map[string]string{}, indexes: map[string]int64{}}
 
-	// The audit log.
+	// The audit log, with a clock the builder can move forward.
+	var skew atomic.Int64
 	store := auditlog.NewMemStore()
 	keys, err := auditlog.NewDerivedKeys(bytes.Repeat([]byte{7}, 32))
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, err := auditlog.New(ctx, auditlog.Config{Storage: store, Keys: keys})
+	log, err := auditlog.New(ctx, auditlog.Config{Storage: store, Keys: keys, Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,20 +294,26 @@ func buildFixture(t testing.TB, recipients, tsaYears int) *fixture {
 		t.Fatal(err)
 	}
 	origSum := sha256Hex(orig)
-	env := Envelope{ID: testEnvelope, Tenant: testTenant, Subject: "Employment contract", Status: "completed", Sender: "u-sender",
-		CreatedAt: time.Now().UTC(), Documents: []Document{{ID: testDocument, Name: "contract.pdf", OriginalSHA256: origSum}}}
+	env := Envelope{ID: testEnvelope, Tenant: testTenant, Subject: "Employment contract", Status: "completed", Sender: "u-sender", CreatedAt: time.Now().UTC()}
+	docs := make([][]byte, o.Documents)
+	for d := range docs {
+		docs[d] = orig
+		env.Documents = append(env.Documents, Document{ID: docID(d), Name: fmt.Sprintf("contract-%d.pdf", d+1), OriginalSHA256: origSum})
+	}
 	transition := func(from, to, action string, a auditlog.Actor, id string) {
 		env.Transitions = append(env.Transitions, Transition{From: from, To: to, Action: action, ActorKind: string(a.Kind), ActorID: a.ID, At: time.Now().UTC(), AuditEventID: id})
 	}
 	noise(0)
 	transition("", "draft", "create", sender, record("created", auditlog.Event{Type: auditlog.EnvelopeCreated, Tenant: testTenant, Actor: sender, Subject: auditlog.Subject{EnvelopeID: testEnvelope}}))
-	record("", auditlog.Event{Type: auditlog.DocumentUploaded, Tenant: testTenant, Actor: sender, Subject: auditlog.Subject{EnvelopeID: testEnvelope, DocumentSHA256: origSum}, Details: map[string]string{"document_id": testDocument}})
+	for d := range docs {
+		record("", auditlog.Event{Type: auditlog.DocumentUploaded, Tenant: testTenant, Actor: sender, Subject: auditlog.Subject{EnvelopeID: testEnvelope, DocumentSHA256: origSum}, Details: map[string]string{"document_id": docID(d)}})
+	}
 	transition("draft", "sent", "send", sender, record("sent", auditlog.Event{Type: auditlog.EnvelopeSent, Tenant: testTenant, Actor: sender, Subject: auditlog.Subject{EnvelopeID: testEnvelope}, Details: map[string]string{"notified": "1"}}))
 	sent := time.Now().UTC()
 	env.SentAt = &sent
 
-	doc := orig
-	for i := 1; i <= recipients; i++ {
+	started := false
+	for i := 1; i <= o.Recipients; i++ {
 		rid := fmt.Sprintf("r%d", i)
 		ra := auditlog.Actor{Kind: auditlog.ActorRecipient, ID: rid, AuthMethods: []string{"otp"}, AuthStrength: "aal1"}
 		noise(i)
@@ -284,31 +321,45 @@ func buildFixture(t testing.TB, recipients, tsaYears int) *fixture {
 		// A failed attempt first: only a success counts.
 		record("", auditlog.Event{Type: auditlog.RecipientAuthenticated, Tenant: testTenant, Actor: ra, Outcome: auditlog.OutcomeFailure, Reason: "wrong code",
 			Subject: auditlog.Subject{EnvelopeID: testEnvelope, RecipientEmail: rid + "@example.com"}, Details: map[string]string{"recipient_id": rid, "method": "email_code"}})
+		if i == o.JumpBefore {
+			skew.Store(int64(time.Hour))
+		}
 		record("auth-"+rid, auditlog.Event{Type: auditlog.RecipientAuthenticated, Tenant: testTenant, Actor: ra,
 			Subject: auditlog.Subject{EnvelopeID: testEnvelope, RecipientEmail: rid + "@example.com"}, Details: map[string]string{"recipient_id": rid, "method": "email_code"}})
 		record("consent-"+rid, auditlog.Event{Type: auditlog.RecipientViewed, Tenant: testTenant, Actor: ra, Subject: auditlog.Subject{EnvelopeID: testEnvelope},
 			Details: map[string]string{"recipient_id": rid, "event": "recipient.consented"}})
-		cert, key, err := p.issuer.IssueSigner("Recipient "+rid, testpki.ECDSAP256, testpki.LeafOptions{Email: rid + "@example.com"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		prev := sha256Hex(doc)
-		record("key-"+rid, auditlog.Event{Type: auditlog.KeyUsed, Tenant: testTenant, Actor: ra,
-			Subject: auditlog.Subject{EnvelopeID: testEnvelope, DocumentSHA256: prev, CertificateSerial: cert.SerialNumber.Text(16)},
-			Details: map[string]string{"purpose": "ephemeral-signer", "operation": "sign"}})
-		var out bytes.Buffer
-		if err := pades.Sign(ctx, &out, bytes.NewReader(doc), int64(len(doc)), pades.Options{
-			Signer: key, Certificates: []*x509.Certificate{cert, p.issuer.Cert, p.root.Cert},
-			Level: pades.LevelBT, Timestamper: p.client, Name: "Recipient " + rid, FieldName: "Signature-" + rid,
-		}); err != nil {
-			t.Fatal(err)
-		}
-		doc = out.Bytes()
-		id := record("signed-"+rid, auditlog.Event{Type: auditlog.SignatureCreated, Tenant: testTenant, Actor: ra,
-			Subject: auditlog.Subject{EnvelopeID: testEnvelope, DocumentSHA256: sha256Hex(doc)},
-			Details: map[string]string{"recipient_id": rid, "role": "signer", "document_id": testDocument, "previous_sha256": prev}})
-		if i == 1 {
-			transition("sent", "in_progress", "start", ra, id)
+		for d := range docs {
+			cert, key, err := p.issuer.IssueSigner("Recipient "+rid, testpki.ECDSAP256, testpki.LeafOptions{Email: rid + "@example.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prev := sha256Hex(docs[d])
+			keyUsed := func() {
+				record(fmt.Sprintf("key-%s-%d", rid, d), auditlog.Event{Type: auditlog.KeyUsed, Tenant: testTenant, Actor: ra,
+					Subject: auditlog.Subject{EnvelopeID: testEnvelope, DocumentSHA256: prev, CertificateSerial: cert.SerialNumber.Text(16)},
+					Details: map[string]string{"purpose": "ephemeral-signer", "operation": "sign"}})
+			}
+			if i != o.KeyUsedAfter {
+				keyUsed()
+			}
+			var out bytes.Buffer
+			if err := pades.Sign(ctx, &out, bytes.NewReader(docs[d]), int64(len(docs[d])), pades.Options{
+				Signer: key, Certificates: []*x509.Certificate{cert, p.issuer.Cert, p.root.Cert},
+				Level: pades.LevelBT, Timestamper: p.client, Name: "Recipient " + rid, FieldName: "Signature-" + rid,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			docs[d] = out.Bytes()
+			id := record(fmt.Sprintf("signed-%s-%d", rid, d), auditlog.Event{Type: auditlog.SignatureCreated, Tenant: testTenant, Actor: ra,
+				Subject: auditlog.Subject{EnvelopeID: testEnvelope, DocumentSHA256: sha256Hex(docs[d])},
+				Details: map[string]string{"recipient_id": rid, "role": "signer", "document_id": docID(d), "previous_sha256": prev}})
+			if i == o.KeyUsedAfter {
+				keyUsed()
+			}
+			if !started {
+				transition("sent", "in_progress", "start", ra, id)
+				started = true
+			}
 		}
 		done := time.Now().UTC()
 		env.Recipients = append(env.Recipients, Recipient{ID: rid, Name: "Recipient " + rid, Email: rid + "@example.com", Role: "signer", Order: i, Auth: "email_code",
@@ -329,11 +380,14 @@ func buildFixture(t testing.TB, recipients, tsaYears int) *fixture {
 		}
 		return f.b
 	}
-	final := seal(doc)
-	env.Documents[0].FinalSHA256 = sha256Hex(final)
+	finals := make([][]byte, len(docs))
+	for d := range docs {
+		finals[d] = seal(docs[d])
+		env.Documents[d].FinalSHA256 = sha256Hex(finals[d])
+	}
 	system := auditlog.Actor{Kind: auditlog.ActorSystem}
 	transition("in_progress", "completed", "complete", system, record("completed", auditlog.Event{Type: auditlog.EnvelopeCompleted, Tenant: testTenant, Actor: system,
-		Subject: auditlog.Subject{EnvelopeID: testEnvelope}, Details: map[string]string{"documents": "1"}}))
+		Subject: auditlog.Subject{EnvelopeID: testEnvelope}, Details: map[string]string{"documents": fmt.Sprint(len(docs))}}))
 	completed := time.Now().UTC()
 	env.CompletedAt = &completed
 	other, err := os.ReadFile("../testdata/pdf/mupdf.pdf")
@@ -371,10 +425,11 @@ func buildFixture(t testing.TB, recipients, tsaYears int) *fixture {
 	files := []File{
 		{Path: PathReadme, Data: []byte("How to check this bundle by hand.\n")},
 		{Path: PathEnvelope, Data: envJSON},
-		{Path: PathDocuments + testDocument + "/original.pdf", Data: orig},
-		{Path: PathDocuments + testDocument + "/final.pdf", Data: final},
-		{Path: PathCertificate, Data: certificate},
 	}
+	for d := range docs {
+		files = append(files, File{Path: PathDocuments + docID(d) + "/original.pdf", Data: orig}, File{Path: PathDocuments + docID(d) + "/final.pdf", Data: finals[d]})
+	}
+	files = append(files, File{Path: PathCertificate, Data: certificate})
 	recs, err := store.EnvelopeRecords(ctx, testTenant, testEnvelope)
 	if err != nil {
 		t.Fatal(err)
@@ -574,6 +629,10 @@ func (fx *fixture) otherVerifierKey(t testing.TB) string {
 	}
 	return vkey
 }
+
+// docID names the envelope's document d (0-based); the first is
+// testDocument.
+func docID(d int) string { return fmt.Sprintf("doc-%d", d+1) }
 
 // eventPath returns the bundle path of the event recorded under key.
 func (fx *fixture) eventPath(key string) string { return eventPath(fx.indexes[key]) }

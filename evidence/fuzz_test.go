@@ -35,7 +35,7 @@ func TestSeeds(t *testing.T) {
 			"testdata/truncated.zip":          deflateAll(t, fx.bundle)[:30000],
 			"testdata/no-manifest.zip":        deflateAll(t, rezip(t, fx.bundle, map[string][]byte{PathManifest: nil})),
 			"testdata/manifest-changed.zip":   deflateAll(t, rezip(t, fx.bundle, map[string][]byte{PathManifest: append(readZip(t, fx.bundle, PathManifest), ' ')})),
-			"testdata/event-dropped.zip":      deflateAll(t, fx.write(t, fx.with(fx.eventPath("signed-r1"), nil))),
+			"testdata/event-dropped.zip":      deflateAll(t, fx.write(t, fx.with(fx.eventPath("signed-r1-0"), nil))),
 			"testdata/checkpoint-swapped.zip": deflateAll(t, rezip(t, fx.bundle, map[string][]byte{PathCheckpoint: fx.later})),
 		}
 		for name, data := range seeds {

@@ -42,7 +42,7 @@ func describe(rep *Report) string {
 }
 
 func TestVerifyValidBundle(t *testing.T) {
-	fx := sharedFixture(t, 3, 30)
+	fx := mainFixture(t)
 	rep := verify(t, fx, fx.bundle, time.Now())
 	if !rep.Valid() || len(rep.Findings) != 0 {
 		t.Fatalf("the bundle of a three-recipient envelope is not VALID:\n%s", describe(rep))
@@ -51,7 +51,7 @@ func TestVerifyValidBundle(t *testing.T) {
 		t.Errorf("envelope %q tenant %q", rep.EnvelopeID, rep.Tenant)
 	}
 	for _, want := range []string{"archive", "manifest-signature", "manifest-timestamp", "seal-certificate", "manifest-files", "envelope",
-		"document " + testDocument, "certificate-of-completion", "log-key", "checkpoint", "events", "anchors", "consistency", "story"} {
+		"document doc-1", "document doc-2", "certificate-of-completion", "log-key", "checkpoint", "events", "anchors", "consistency", "story"} {
 		found := false
 		for _, c := range rep.Checks {
 			if c.Name == want {
@@ -62,8 +62,8 @@ func TestVerifyValidBundle(t *testing.T) {
 			t.Errorf("check %q did not pass:\n%s", want, describe(rep))
 		}
 	}
-	if len(rep.Documents) != 2 {
-		t.Errorf("%d PDF reports, want the final document and the certificate of completion", len(rep.Documents))
+	if len(rep.Documents) != 3 {
+		t.Errorf("%d PDF reports, want the two final documents and the certificate of completion", len(rep.Documents))
 	}
 	if r := rep.Documents[PathDocuments+testDocument+"/final.pdf"]; r == nil || len(r.Signatures) != 5 {
 		t.Errorf("final PDF report %+v: want 3 signatures, the seal and a document time-stamp", r)
@@ -79,12 +79,12 @@ func TestVerifyValidBundle(t *testing.T) {
 // the seal key and writes a new, validly signed manifest (the deeper
 // checks name it).
 func TestVerifyTampering(t *testing.T) {
-	fx := sharedFixture(t, 3, 30)
+	fx := mainFixture(t)
 	final := PathDocuments + testDocument + "/final.pdf"
 	eventOf := func(key string) string { return fmt.Sprintf("%s%d.json", PathEvents, fx.indexes[key]) }
 	proofOf := func(key string) string { return fmt.Sprintf("%s%d.tlog-proof", PathEvents, fx.indexes[key]) }
-	altered := bytes.Replace(fx.file(eventOf("key-r2")), []byte(`"certificate_serial":"`), []byte(`"certificate_serial":"1`), 1)
-	if bytes.Equal(altered, fx.file(eventOf("key-r2"))) {
+	altered := bytes.Replace(fx.file(eventOf("key-r2-0")), []byte(`"certificate_serial":"`), []byte(`"certificate_serial":"1`), 1)
+	if bytes.Equal(altered, fx.file(eventOf("key-r2-0"))) {
 		t.Fatal("the key.used event has no certificate serial to alter")
 	}
 	resigned, err := auditlog.SignTreeHead(mustHead(t, fx.file(PathCheckpoint)), fx.otherKey)
@@ -125,11 +125,11 @@ func TestVerifyTampering(t *testing.T) {
 		{"replaced PDF, same manifest", func() []byte { return rezip(t, fx.bundle, map[string][]byte{final: fx.other}) }, []string{"file-modified"}, Invalid},
 		{"replaced PDF, manifest signed again", func() []byte { return fx.write(t, fx.with(final, fx.other)) }, []string{"document-hash", "signature-missing"}, Invalid},
 		{"final PDF of another document", func() []byte { return fx.write(t, fx.with(final, fx.file(PathCertificate))) }, []string{"document-hash", "document-not-prefix", "signature-missing"}, Invalid},
-		{"dropped event, same manifest", func() []byte { return rezip(t, fx.bundle, map[string][]byte{eventOf("signed-r2"): nil}) }, []string{"file-missing", "story-not-signed"}, Invalid},
-		{"dropped event, manifest signed again", func() []byte { return fx.write(t, drop(eventOf("signed-r2"), proofOf("signed-r2"))) }, []string{"story-not-signed", "signature-unmatched"}, Invalid},
+		{"dropped event, same manifest", func() []byte { return rezip(t, fx.bundle, map[string][]byte{eventOf("signed-r2-0"): nil}) }, []string{"file-missing", "story-not-signed"}, Invalid},
+		{"dropped event, manifest signed again", func() []byte { return fx.write(t, drop(eventOf("signed-r2-0"), proofOf("signed-r2-0"))) }, []string{"story-not-signed", "signature-unmatched"}, Invalid},
 		{"dropped transition event", func() []byte { return fx.write(t, drop(eventOf("sent"), proofOf("sent"))) }, []string{"event-missing", "story-not-sent"}, Invalid},
-		{"altered event, same manifest", func() []byte { return rezip(t, fx.bundle, map[string][]byte{eventOf("key-r2"): altered}) }, []string{"file-modified", "event-receipt"}, Invalid},
-		{"altered event, manifest signed again", func() []byte { return fx.write(t, fx.with(eventOf("key-r2"), altered)) }, []string{"event-receipt", "signature-certificate"}, Invalid},
+		{"altered event, same manifest", func() []byte { return rezip(t, fx.bundle, map[string][]byte{eventOf("key-r2-0"): altered}) }, []string{"file-modified", "event-receipt"}, Invalid},
+		{"altered event, manifest signed again", func() []byte { return fx.write(t, fx.with(eventOf("key-r2-0"), altered)) }, []string{"event-receipt", "signature-certificate"}, Invalid},
 		{"swapped checkpoint", func() []byte { return fx.write(t, fx.with(PathCheckpoint, fx.later)) }, []string{"receipt-checkpoint", "anchor-invalid"}, Invalid},
 		{"re-signed checkpoint", func() []byte { return fx.write(t, fx.with(PathCheckpoint, resigned)) }, []string{"checkpoint-signature"}, Invalid},
 		{"checkpoint and events under another log key", func() []byte {
@@ -170,6 +170,32 @@ func TestVerifyTampering(t *testing.T) {
 	}
 }
 
+// TestVerifyStoryContradictions: events that contradict the documents'
+// signatures in time or order are named, though every proof holds.
+func TestVerifyStoryContradictions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    fixtureOptions
+		want string
+	}{
+		{"signed an hour before authenticating", fixtureOptions{Recipients: 2, Documents: 1, TSAYears: 30, JumpBefore: 2}, "signature-time"},
+		{"key used after the signature", fixtureOptions{Recipients: 2, Documents: 1, TSAYears: 30, KeyUsedAfter: 2}, "story-order"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fx := sharedFixtureWith(t, tc.o)
+			rep := verify(t, fx, fx.bundle, time.Now())
+			if rep.Indication != Invalid || !rep.Has(tc.want) {
+				t.Fatalf("want INVALID naming %s:\n%s", tc.want, describe(rep))
+			}
+			for _, c := range rep.Checks {
+				if c.Name != "story" && c.Status != pades.Passed {
+					t.Errorf("check %s: %s (%s): only the story should fail", c.Name, c.Status, c.Detail)
+				}
+			}
+		})
+	}
+}
+
 func mustHead(t *testing.T, cp []byte) auditlog.TreeHead {
 	t.Helper()
 	th, err := auditlog.ParseCheckpointUnverified(cp)
@@ -183,7 +209,7 @@ func mustHead(t *testing.T, cp []byte) auditlog.TreeHead {
 // validated at the validation time: VALID ten years on while its
 // authority lives, INDETERMINATE past its end, naming the renewal date.
 func TestVerifyTime(t *testing.T) {
-	fx := sharedFixture(t, 3, 30)
+	fx := mainFixture(t)
 	later := time.Now().AddDate(10, 0, 0)
 	if rep := verify(t, fx, fx.bundle, later); !rep.Valid() {
 		t.Fatalf("ten years on, the bundle is not VALID:\n%s", describe(rep))
@@ -216,7 +242,7 @@ func TestVerifyTime(t *testing.T) {
 // TestVerifyNoTrust: without roots nothing is contradicted, but nothing is
 // trusted either.
 func TestVerifyNoTrust(t *testing.T) {
-	fx := sharedFixture(t, 3, 30)
+	fx := mainFixture(t)
 	rep, err := Verify(bytes.NewReader(fx.bundle), int64(len(fx.bundle)), VerifyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +270,7 @@ func (f *failingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 // signer (the verifier is given none; the signers' keys are gone), and a
 // caller-given log key works like the bundle's.
 func TestVerifyOffline(t *testing.T) {
-	fx := sharedFixture(t, 3, 30)
+	fx := mainFixture(t)
 	ft := &failingTransport{}
 	saved := http.DefaultTransport
 	http.DefaultTransport = ft

@@ -108,35 +108,55 @@ func (v *verifier) checkStory() {
 				continue
 			}
 			prev := sc.Details["previous_sha256"]
-			var ku *Event
+			path := PathDocuments + d.ID + "/final.pdf"
+			ds := docs[d.ID]
+			var sig *pades.SignatureReport
+			if ds != nil {
+				if i := indexOf(ds.revision, sc.Subject.DocumentSHA256); i >= 0 {
+					sig = ds.report.Signatures[i]
+					if matched[ds] == nil {
+						matched[ds] = map[int]bool{}
+					}
+					matched[ds][i] = true
+				} else {
+					v.invalid("signature-missing", path, "recipient %s's signature of document %s (version %s, event %d) is not in the final PDF", r.ID, d.ID, short(sc.Subject.DocumentSHA256), sc.Index)
+				}
+			}
+			// The key.used event of this signature: the recipient's, for
+			// the version signed. key.used names no document, so two
+			// documents of equal content share candidates: the one whose
+			// certificate signed the PDF is it, else the last before the
+			// signature event.
+			var ku, before, first *Event
 			for i := range events {
 				e := &events[i]
-				if kind(e) != evKeyUsed || e.Actor.ID != r.ID || e.Index > sc.Index || (prev != "" && !strings.EqualFold(e.Subject.DocumentSHA256, prev)) {
+				if kind(e) != evKeyUsed || e.Actor.ID != r.ID || (prev != "" && !strings.EqualFold(e.Subject.DocumentSHA256, prev)) {
 					continue
 				}
-				if ku == nil || ku.Subject.CertificateSerial == "" {
+				if ku == nil && sig != nil && sig.Signer != nil && sameSerial(sig.Signer.Serial, e.Subject.CertificateSerial) {
 					ku = e
 				}
+				if e.Index < sc.Index {
+					before = e
+				}
+				if first == nil {
+					first = e
+				}
+			}
+			if ku == nil {
+				ku = before
+			}
+			if ku == nil {
+				ku = first
 			}
 			if ku == nil {
 				v.invalid("story-no-key-used", PathEvents, "no key.used event records the signing key of recipient %s for document %s", r.ID, d.ID)
 			}
 			v.order3(r.ID, d.ID, sent, auth, ku, sc, completed)
-			ds := docs[d.ID]
-			if ds == nil {
+			if sig == nil {
 				continue
 			}
-			i := indexOf(ds.revision, sc.Subject.DocumentSHA256)
-			if i < 0 {
-				v.invalid("signature-missing", PathDocuments+d.ID+"/final.pdf", "recipient %s's signature of document %s (version %s, event %d) is not in the final PDF", r.ID, d.ID, short(sc.Subject.DocumentSHA256), sc.Index)
-				continue
-			}
-			if matched[ds] == nil {
-				matched[ds] = map[int]bool{}
-			}
-			matched[ds][i] = true
-			s := ds.report.Signatures[i]
-			path := PathDocuments + d.ID + "/final.pdf"
+			s := sig
 			if ku != nil && (s.Signer == nil || !sameSerial(s.Signer.Serial, ku.Subject.CertificateSerial)) {
 				got := "none"
 				if s.Signer != nil {
