@@ -275,3 +275,38 @@ func FuzzVerifyBody(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifyConcurrencyBound: beyond MaxConcurrent verifications at once,
+// a request is answered 503 with Retry-After, not queued in memory.
+func TestVerifyConcurrencyBound(t *testing.T) {
+	_, pdf, roots := sample(t)
+	h := New(Config{Roots: roots, MaxConcurrent: 1})
+	m := http.NewServeMux()
+	h.Register(m)
+	pr, pw := io.Pipe()
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		r := httptest.NewRequest(http.MethodPost, "/v1/verify", pr)
+		r.RemoteAddr = "192.0.2.10:1"
+		w := httptest.NewRecorder()
+		m.ServeHTTP(w, r)
+		done <- w
+	}()
+	// The first request holds the only slot while its body arrives.
+	if _, err := pw.Write(pdf[:10]); err != nil {
+		t.Fatal(err)
+	}
+	w := post(m, pdf, "", "192.0.2.11")
+	problem(t, w, http.StatusServiceUnavailable)
+	if w.Header().Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	pw.Write(pdf[10:])
+	pw.Close()
+	if w := <-done; w.Code != http.StatusOK {
+		t.Fatalf("the first request: %d %s", w.Code, w.Body)
+	}
+	if w := post(m, pdf, "", "192.0.2.11"); w.Code != http.StatusOK {
+		t.Fatalf("once the slot is free: %d", w.Code)
+	}
+}
