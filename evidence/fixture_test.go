@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -170,6 +171,10 @@ type fixture struct {
 	otherKey note.Signer
 	// base is a PDF signed by the same PKI that is not the envelope's.
 	other []byte
+	// witness is the vkey of the witness that cosigned the checkpoint,
+	// cosignature its anchor file.
+	witness     string
+	cosignature []byte
 	// eventIDs by kind ("sent", "completed", "signed-<recipient>").
 	eventIDs map[string]string
 	// indexes of events by kind.
@@ -452,11 +457,27 @@ func buildFixture(t testing.TB, o fixtureOptions) *fixture {
 		t.Fatal(err)
 	}
 	fx.foreign, fx.foreignProof, fx.foreignIndex = fr.Leaf, frc.Marshal(), fr.Index
-	index, _ := json.Marshal([]AnchorEntry{{File: "0.tst", Kind: anchors[0].Kind, Name: anchors[0].Name, Time: anchors[0].Time}})
+	// A witness cosigns the checkpoint (C2SP tlog-cosignature).
+	wpub, wpriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wkey, err := anchor.NewCosignerKey("witness.test/w1", wpub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.witness = wkey.String()
+	body, _, _ := strings.Cut(string(cp.Note), "\n\n")
+	ts := uint64(time.Now().Unix())
+	cosig := anchor.Cosignature{Name: wkey.Name, KeyID: wkey.KeyID(), Timestamp: ts, Signature: ed25519.Sign(wpriv, anchor.CosignedMessage([]byte(body+"\n"), ts))}
+	fx.cosignature = []byte(cosig.String() + "\n")
+	index, _ := json.Marshal([]AnchorEntry{{File: "0.tst", Kind: anchors[0].Kind, Name: anchors[0].Name, Time: anchors[0].Time},
+		{File: "1.cosignature", Kind: anchor.KindWitness, Name: wkey.Name, Time: cosig.Time()}})
 	rootPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.root.Cert.Raw})
 	files = append(files,
 		File{Path: PathCheckpoint, Data: cp.Note},
 		File{Path: PathAnchors + "0.tst", Data: anchors[0].Data},
+		File{Path: PathAnchors + "1.cosignature", Data: fx.cosignature},
 		File{Path: PathAnchorIndex, Data: index},
 		File{Path: PathLatestCheckpoint, Data: latest.Note},
 		File{Path: PathConsistency, Data: []byte(proofText.String())},

@@ -135,7 +135,9 @@ func TestVerifyTampering(t *testing.T) {
 		{"checkpoint and events under another log key", func() []byte {
 			return fx.write(t, fx.with(PathLogKey, []byte(fx.otherKey.Name()+"+00000000+AAAA\n")))
 		}, []string{"log-key"}, Invalid},
-		{"stripped anchor", func() []byte { return fx.write(t, drop(PathAnchors+"0.tst", PathAnchorIndex)) }, []string{"anchor-missing"}, Indeterminate},
+		{"stripped anchor", func() []byte {
+			return fx.write(t, drop(PathAnchors+"0.tst", PathAnchors+"1.cosignature", PathAnchorIndex))
+		}, []string{"anchor-missing"}, Indeterminate},
 		{"anchor listed but removed", func() []byte { return fx.write(t, drop(PathAnchors+"0.tst")) }, []string{"anchor-file-missing"}, Invalid},
 		{"changed manifest entry", manifestChanged, []string{"manifest-signature"}, Invalid},
 		{"event of another envelope inserted", func() []byte { return fx.write(t, foreign) }, []string{"event-foreign-envelope"}, Invalid},
@@ -190,6 +192,47 @@ func TestVerifyStoryContradictions(t *testing.T) {
 			for _, c := range rep.Checks {
 				if c.Name != "story" && c.Status != pades.Passed {
 					t.Errorf("check %s: %s (%s): only the story should fail", c.Name, c.Status, c.Detail)
+				}
+			}
+		})
+	}
+}
+
+// TestVerifyWitness: a cosignature is checked when the witness's key is
+// given, counted otherwise; a forged one is named.
+func TestVerifyWitness(t *testing.T) {
+	fx := mainFixture(t)
+	forged := bytes.Clone(fx.cosignature)
+	forged[len(forged)-5] ^= 'A' ^ 'B'
+	for _, tc := range []struct {
+		name      string
+		bundle    []byte
+		witnesses []string
+		detail    string
+		finding   string
+	}{
+		{"key given", fx.bundle, []string{fx.witness}, "1 witness cosignature(s) checked, 0 unchecked", ""},
+		{"key not given", fx.bundle, nil, "0 witness cosignature(s) checked, 1 unchecked", ""},
+		{"malformed key given", fx.bundle, []string{"not a key"}, "1 witness key(s) given are not cosigner keys", ""},
+		{"forged cosignature", fx.write(t, fx.with(PathAnchors+"1.cosignature", forged)), []string{fx.witness}, "", "anchor-invalid"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Verify(bytes.NewReader(tc.bundle), int64(len(tc.bundle)), VerifyOptions{Roots: fx.pki.roots, Witnesses: tc.witnesses})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.finding != "" {
+				if rep.Indication != Invalid || !rep.Has(tc.finding) {
+					t.Fatalf("want %s:\n%s", tc.finding, describe(rep))
+				}
+				return
+			}
+			if !rep.Valid() {
+				t.Fatalf("not VALID:\n%s", describe(rep))
+			}
+			for _, c := range rep.Checks {
+				if c.Name == "anchors" && !strings.Contains(c.Detail, tc.detail) {
+					t.Errorf("anchors: %q, want %q", c.Detail, tc.detail)
 				}
 			}
 		})

@@ -220,10 +220,14 @@ func (v *verifier) checkAnchors() {
 		return
 	}
 	witnesses := map[string]anchor.CosignerKey{}
+	badKeys := 0
 	for _, w := range v.opts.Witnesses {
-		if k, err := anchor.ParseCosignerKey(strings.TrimSpace(w)); err == nil {
-			witnesses[k.Name] = k
+		k, err := anchor.ParseCosignerKey(strings.TrimSpace(w))
+		if err != nil {
+			badKeys++
+			continue
 		}
+		witnesses[k.Name] = k
 	}
 	at, what := v.poe, "the manifest's time-stamp"
 	if at.IsZero() {
@@ -291,6 +295,9 @@ func (v *verifier) checkAnchors() {
 	}
 	detail := fmt.Sprintf("%d time-stamp(s) trusted at %s, %d witness cosignature(s) checked, %d unchecked (witness key not given), %d write-once cop(ies) (informational)",
 		stamps, what, cosigned, unchecked, sinks)
+	if badKeys > 0 {
+		detail += fmt.Sprintf("; %d witness key(s) given are not cosigner keys and were ignored", badKeys)
+	}
 	if bad > 0 {
 		v.check("anchors", pades.Failed, detail)
 		return

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/signet-pki/signet/pades"
 )
 
 // open reads the ZIP's central directory, enforces the bounds and path
@@ -85,9 +87,9 @@ func (v *verifier) open(size int64) error {
 		v.sums[name] = sum
 	}
 	if bad {
-		v.check("archive", "failed", fmt.Sprintf("%d entries; see the findings", len(zr.File)))
+		v.check("archive", pades.Failed, fmt.Sprintf("%d entries; see the findings", len(zr.File)))
 	} else {
-		v.check("archive", "passed", fmt.Sprintf("%d entries, %d bytes uncompressed, names safe and unique", len(zr.File), total))
+		v.check("archive", pades.Passed, fmt.Sprintf("%d entries, %d bytes uncompressed, names safe and unique", len(zr.File), total))
 	}
 	return nil
 }
