@@ -4,7 +4,7 @@
 // Usage:
 //
 //	signet sign [flags] IN.pdf OUT.pdf
-//	signet verify [--trust ROOTS.pem] [--json] FILE.pdf
+//	signet verify [--trust ROOTS.pem] [--json] [--at TIME] [--log-key KEY] FILE.pdf|BUNDLE.zip
 //	signet quickstart [--dir DIR]
 package main
 

@@ -14,8 +14,8 @@ Usage:
   signet serve [--data DIR] [--listen ADDR] [--pki-listen ADDR] [--config FILE]
                [--database-url URL]         run the signing service (HTTPS API)
   signet sign [flags] IN.pdf OUT.pdf        add a PAdES signature (B-B, B-T, B-LT, B-LTA)
-  signet verify [--trust ROOTS.pem] [--json] [--at TIME] FILE.pdf
-                                            validate every signature
+  signet verify [--trust ROOTS.pem] [--json] [--at TIME] [--log-key KEY] FILE.pdf|BUNDLE.zip
+                                            validate a PDF's signatures or an evidence bundle
   signet timestamp --tsa URL IN.pdf OUT.pdf  renew long-term validity (DSS + document time-stamp)
   signet quickstart [--dir DIR]             sign and verify a sample end to end
   signet audit verify|proof|verify-receipt|export|append

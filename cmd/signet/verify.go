@@ -18,12 +18,13 @@ func cmdVerify(args []string, env *environment) error {
 	trust := fs.String("trust", "", "PEM file of trusted root certificates")
 	asJSON := fs.Bool("json", false, "print the report as JSON (docs/VERIFY-JSON.md)")
 	at := fs.String("at", "", "validate as of this RFC 3339 time instead of now")
+	logKey := fs.String("log-key", "", "an evidence bundle's audit log key (note verifier key, or a file holding it) to trust instead of the bundle's own")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageErrorf("verify needs exactly one FILE.pdf")
+		return usageErrorf("verify needs exactly one FILE.pdf or BUNDLE.zip")
 	}
 	opts := pades.VerifyOptions{}
 	if *at != "" {
@@ -48,6 +49,9 @@ func cmdVerify(args []string, env *environment) error {
 	st, err := f.Stat()
 	if err != nil {
 		return usageErrorf("%v", err)
+	}
+	if isZip(f) {
+		return verifyBundle(env, f, st.Size(), pos[0], bundleFlags{roots: opts.Roots, asJSON: *asJSON, logKey: *logKey, at: *at})
 	}
 	rep, err := pades.Verify(f, st.Size(), opts)
 	if err != nil {

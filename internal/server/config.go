@@ -98,6 +98,10 @@ type Config struct {
 	TSARootsFile string `json:"tsa_roots_file"`
 	// RateLimits bound requests per IP and per API key.
 	RateLimits *api.RateLimits `json:"rate_limits"`
+	// VerifyRateLimit bounds the public verifications (POST /v1/verify)
+	// per client IP, besides RateLimits (default a burst of 10, then one
+	// every 2 s).
+	VerifyRateLimit *api.Rate `json:"verify_rate_limit"`
 	// MaxUploadSize bounds document uploads in bytes (default 25 MB).
 	MaxUploadSize int64 `json:"max_upload_size"`
 	// MaxDecodedSize is the decoding budget of one uploaded document in
@@ -395,6 +399,11 @@ func (c *Config) Validate() error {
 			if err := r.Validate(); err != nil {
 				errs = append(errs, fmt.Errorf("rate_limits: %w", err))
 			}
+		}
+	}
+	if r := c.VerifyRateLimit; r != nil {
+		if err := r.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("verify_rate_limit: %w", err))
 		}
 	}
 	if c.PKILimits != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/mail/sms"
 	"github.com/signet-pki/signet/internal/signing"
+	"github.com/signet-pki/signet/internal/verify"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/ltv"
@@ -269,7 +270,8 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	(&api.Health{Checks: s.checks()}).Register(s.router)
 	(&workflow.Handler{Service: s.workflow}).Register(s.router)
 	(&signing.Handler{Service: sg}).Register(s.router)
-	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI}
+	s.openVerify(o)
+	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI}
 	var err error
 	var more [][]byte
 	if s.people, more, err = s.openPeople(ctx, o); err != nil {
@@ -322,6 +324,20 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	s.pkiHTTP = pki.HTTPServer(s.pki, *cfg.PKILimits)
 	s.pkiHTTP.ErrorLog = errLog
 	return nil
+}
+
+// openVerify mounts the public verification (POST /v1/verify), trusting
+// what the server trusts: its root and the configured TSAs' roots.
+func (s *Server) openVerify(o options) {
+	roots := x509.NewCertPool()
+	for _, c := range s.fetcher.Roots {
+		roots.AddCert(c)
+	}
+	cfg := verify.Config{Roots: roots, MaxBody: s.cfg.MaxUploadSize, Now: o.now}
+	if r := s.cfg.VerifyRateLimit; r != nil {
+		cfg.Rate = *r
+	}
+	verify.New(cfg).Register(s.router)
 }
 
 // logBound marks the built-in TSA's anchorer: each time-stamp is a use of
