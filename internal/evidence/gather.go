@@ -72,8 +72,16 @@ func (g *gathering) audit() error {
 	if len(recs) == 0 {
 		return &api.Error{Kind: api.KindConflict, Detail: "the envelope has no audit events yet"}
 	}
-	g.records = recs
+	// The last event of the envelope's story decides the checkpoint;
+	// exports of its evidence recorded since (audit.exported) wait for a
+	// later bundle, so that downloading twice does not wait for the log.
 	last := recs[len(recs)-1].Index
+	for i := len(recs) - 1; i >= 0; i-- {
+		if recs[i].Type != string(auditlog.AuditExported) {
+			last = recs[i].Index
+			break
+		}
+	}
 	cps, err := g.s.cfg.Audit.Checkpoints(g.ctx)
 	if err != nil {
 		return fmt.Errorf("evidence: checkpoints: %w", err)
@@ -94,6 +102,11 @@ func (g *gathering) audit() error {
 	}
 	if !found {
 		return &api.RetryAfterError{Seconds: retryPending, Err: ErrCheckpointPending}
+	}
+	for _, r := range recs {
+		if r.Index < g.cp.Size {
+			g.records = append(g.records, r)
+		}
 	}
 	g.latest = cps[len(cps)-1]
 	return nil

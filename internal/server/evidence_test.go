@@ -53,7 +53,7 @@ func (r *running) party(ctx context.Context, name string) party {
 
 // envelope uploads a document titled title and creates an envelope to
 // signers (name, e-mail pairs) in sequence; send sends it.
-func (p party) envelope(t *testing.T, ctx context.Context, title string, signers [][2]string, send bool) (workflow.Envelope, workflow.Document) {
+func (p party) envelope(t testing.TB, ctx context.Context, title string, signers [][2]string, send bool) (workflow.Envelope, workflow.Document) {
 	t.Helper()
 	var sample bytes.Buffer
 	if err := pdf.WriteSample(&sample, pdf.SampleOptions{Pages: 1, Title: title}); err != nil {
@@ -273,6 +273,12 @@ func TestEvidenceBundle(t *testing.T) {
 	var ev evidence.Envelope
 	if err := json.Unmarshal(files[evidence.PathEnvelope], &ev); err != nil || len(ev.Recipients) != 3 || ev.Status != "completed" {
 		t.Errorf("envelope.json: %v %+v", err, ev)
+	}
+
+	// A second download needs no new checkpoint: the first one's
+	// audit.exported waits for a later bundle.
+	if again := r.evidence(a.sender.Authorization, e.ID); again.status != http.StatusOK {
+		t.Errorf("second download: %d %s", again.status, again.body)
 	}
 
 	// The other tenant cannot fetch it; the export was recorded.
