@@ -3,6 +3,7 @@ package pades
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/signet-pki/signet/tsa"
@@ -67,4 +68,37 @@ func TestValidationData(t *testing.T) {
 	if _, err := ValidationData(bytes.NewReader([]byte("not a pdf")), 9); err == nil {
 		t.Error("not a PDF: no error")
 	}
+}
+
+// FuzzValidationData runs ValidationData on arbitrary bytes: material or
+// an error, never a panic or a hang; every token it returns parses.
+// Seeds are the sample corpus (one file signed by pdfsig).
+func FuzzValidationData(f *testing.F) {
+	paths, err := filepath.Glob(corpusPath("*.pdf"))
+	if err != nil || len(paths) == 0 {
+		f.Fatalf("no sample PDFs: %v", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := ValidationData(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return
+		}
+		for i, der := range v.Timestamps {
+			if _, err := tsa.ParseToken(der); err != nil {
+				t.Errorf("token %d does not parse: %v", i, err)
+			}
+		}
+		for i, c := range v.Certs {
+			if c == nil || len(c.Raw) == 0 {
+				t.Errorf("certificate %d is empty", i)
+			}
+		}
+	})
 }

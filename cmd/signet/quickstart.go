@@ -225,7 +225,7 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 	if err != nil {
 		return err
 	}
-	step("wrote the evidence bundle (documents, certificate of completion, %s) and verified it offline: %s", "audit events with their proofs, signed manifest", brep.Indication)
+	step("wrote the evidence bundle (documents, certificate of completion, audit events with their proofs, signed manifest) and verified it offline: %s", brep.Indication)
 	if !brep.Valid() {
 		for _, f := range brep.Findings {
 			step("finding %s: %s", f.Code, f.Detail)
