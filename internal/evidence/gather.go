@@ -18,6 +18,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/evidence"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -269,11 +270,11 @@ func (g *gathering) anchorFiles() ([]evidence.File, error) {
 	for i, a := range g.anchors {
 		var ext string
 		switch a.Kind {
-		case "rfc3161":
+		case anchor.KindRFC3161:
 			ext = ".tst"
-		case "witness":
+		case anchor.KindWitness:
 			ext = ".cosignature"
-		case "sink":
+		case anchor.KindSink:
 			ext = ".sink"
 		default:
 			return nil, fmt.Errorf("evidence: checkpoint %d has an anchor of unknown kind %q", g.cp.Size, a.Kind)

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/signet-pki/signet/auditlog"
 	auditsqlite "github.com/signet-pki/signet/auditlog/sqlite"
@@ -334,6 +335,36 @@ func opensslChecks(t *testing.T, files map[string][]byte) {
 	}
 	run("anchor", "ts", "-verify", "-in", "audit/anchors/0.tst", "-token_in", "-data", "checkpoint-body.txt",
 		"-CAfile", "trust/root.pem", "-untrusted", "chain.pem")
+	n := 0
+	for name := range files {
+		switch {
+		case strings.HasPrefix(name, "validation/ocsp/"):
+			cmd := exec.Command("openssl", "ocsp", "-respin", name, "-CAfile", "trust/root.pem", "-verify_other", "chain.pem")
+			cmd.Dir = d
+			if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Response verify OK") {
+				t.Errorf("openssl ocsp %s: %v\n%s", name, err, out)
+			}
+			n++
+		case strings.HasPrefix(name, "validation/crl/"):
+			run("crl", "crl", "-inform", "DER", "-in", name, "-noout", "-text")
+			n++
+		case strings.HasPrefix(name, "validation/timestamps/"):
+			run("token", "ts", "-reply", "-in", name, "-token_in", "-text")
+			n++
+		case strings.HasPrefix(name, evidence.PathEvents) && strings.HasSuffix(name, ".json"):
+			// The leaf hash by hand, as README.txt shows it.
+			cmd := exec.Command("sh", "-c", `printf '\0' | cat - "$1" | openssl dgst -sha256 -r`, "sh", name)
+			cmd.Dir = d
+			out, err := cmd.Output()
+			want := tlog.RecordHash(files[name])
+			if err != nil || !strings.HasPrefix(string(out), hex.EncodeToString(want[:])) {
+				t.Errorf("leaf hash of %s by hand: %q %v", name, out, err)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no validation data to check by hand")
+	}
 }
 
 // TestEvidenceNeedsAudit: while the audit log cannot record the export,
