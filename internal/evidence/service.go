@@ -164,7 +164,7 @@ func (s *Service) Prepare(ctx context.Context, a workflow.Actor, id string) (*Bu
 	g.facts = envelopeFacts(e, hist)
 	signer, certs, err := s.cfg.Sealer.SealKey(ctx, e.Tenant)
 	if err != nil {
-		return nil, fmt.Errorf("evidence: the tenant's seal key: %w", err)
+		return nil, &api.Error{Kind: api.KindUnavailable, Detail: "the tenant's seal key is not available", Err: err}
 	}
 	g.sealCerts = certs
 	files, err := g.files()
