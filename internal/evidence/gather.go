@@ -29,6 +29,11 @@ import (
 // of completion shows; free text (reasons) stays sealed.
 var disclosed = []string{"actor.email", "actor.name", "subject.recipient_email", "request.ip"}
 
+// maxEvents bounds the events of one bundle (held in memory with their
+// proofs while it is made: a few KB each). An envelope's own events are
+// a few per recipient and reminder; this is far beyond any.
+const maxEvents = 100_000
+
 // gathering is one bundle being gathered.
 type gathering struct {
 	s     *Service
@@ -72,6 +77,9 @@ func (g *gathering) audit() error {
 	slices.SortFunc(recs, func(a, b auditlog.Record) int { return int(a.Index - b.Index) })
 	if len(recs) == 0 {
 		return &api.Error{Kind: api.KindConflict, Detail: "the envelope has no audit events yet"}
+	}
+	if len(recs) > maxEvents {
+		return &api.Error{Kind: api.KindConflict, Detail: fmt.Sprintf("the envelope has %d audit events, more than a bundle holds (%d)", len(recs), maxEvents)}
 	}
 	// The last event of the envelope's story decides the checkpoint;
 	// exports of its evidence recorded since (audit.exported) wait for a
