@@ -52,13 +52,19 @@ func (h *Handler) bundle(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, r, err)
 		return
 	}
+	send(w, r, b)
+}
+
+// send answers with b; a failure part-way aborts the response.
+func send(w http.ResponseWriter, r *http.Request, b *Bundle) {
+	ctx := r.Context()
 	hd := w.Header()
 	hd.Set("Content-Type", "application/zip")
 	hd.Set("Content-Disposition", `attachment; filename="`+b.Filename()+`"`)
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	if err := b.Write(ctx, w); err != nil {
-		api.Logger(ctx).ErrorContext(ctx, "evidence bundle failed while streaming", "envelope", id, "error", err.Error())
+		api.Logger(ctx).ErrorContext(ctx, "evidence bundle failed while streaming", "envelope", b.EnvelopeID, "error", err.Error())
 		panic(http.ErrAbortHandler)
 	}
 }
