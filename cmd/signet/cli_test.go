@@ -195,7 +195,7 @@ func TestQuickstart(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("quickstart: exit %d\n%s%s", code, stdout, stderr)
 	}
-	for _, n := range []string{"root.pem", "signed.pdf"} {
+	for _, n := range []string{"root.pem", "signed.pdf", "evidence.zip"} {
 		if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
 			t.Errorf("missing %s", n)
 		}
@@ -213,7 +213,7 @@ func TestQuickstart(t *testing.T) {
 	}
 	// What quickstart writes is owner-only: the signed document and its
 	// trust anchor in a 0700 directory.
-	for p, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "signed.pdf"): 0o600, filepath.Join(dir, "root.pem"): 0o600} {
+	for p, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, "signed.pdf"): 0o600, filepath.Join(dir, "root.pem"): 0o600, filepath.Join(dir, "evidence.zip"): 0o600} {
 		if st, err := os.Stat(p); err != nil || st.Mode().Perm() != want {
 			t.Errorf("%s: %v, %v (want %04o)", p, st, err, want)
 		}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/signet-pki/signet/evidence"
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/authz"
 	"github.com/signet-pki/signet/internal/datadir"
@@ -64,7 +65,8 @@ func cmdQuickstart(args []string, env *environment) error {
 // server has no SMTP server configured, so it spools its e-mail there,
 // and the binary links no SMTP server), their signatures,
 // the sealed B-LTA result in DIR/signed.pdf, verified against the
-// tenant's root in DIR/root.pem. masterKey is SIGNET_MASTER_KEY's value, as
+// tenant's root in DIR/root.pem, and the envelope's evidence bundle in
+// DIR/evidence.zip, verified offline against the same root. masterKey is SIGNET_MASTER_KEY's value, as
 // for every command that opens a data directory.
 func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) error {
 	step := func(format string, a ...any) { fmt.Fprintf(out, "• "+format+"\n", a...) }
@@ -210,7 +212,41 @@ func runQuickstart(ctx context.Context, dir, masterKey string, out io.Writer) er
 	if !rep.Valid {
 		return errors.New("the completed document did not verify")
 	}
-	fmt.Fprintf(out, "\nWrote %s (the signed, sealed document) and %s (the tenant's root CA).\n", signedPath, rootPath)
-	fmt.Fprintf(out, "Try:\n  signet verify --trust %s %s\n  pdfsig %s\n", rootPath, signedPath, signedPath)
+
+	// 6. The envelope's evidence bundle, verified offline against the root.
+	bundlePath := filepath.Join(dir, "evidence.zip")
+	if err := os.Remove(bundlePath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := writeNewFile(bundlePath, func(w io.Writer) error { return fetchEvidence(ctx, sender, e.ID, w, time.Minute) }); err != nil {
+		return fmt.Errorf("the evidence bundle: %w", err)
+	}
+	brep, err := verifyBundleFile(bundlePath, roots)
+	if err != nil {
+		return err
+	}
+	step("wrote the evidence bundle (documents, certificate of completion, audit events with their proofs, signed manifest) and verified it offline: %s", brep.Indication)
+	if !brep.Valid() {
+		for _, f := range brep.Findings {
+			step("finding %s: %s", f.Code, f.Detail)
+		}
+		return fmt.Errorf("the evidence bundle did not verify: %s %s", brep.Indication, brep.SubIndication)
+	}
+	fmt.Fprintf(out, "\nWrote %s (the signed, sealed document), %s (its evidence bundle) and %s (the tenant's root CA).\n", signedPath, bundlePath, rootPath)
+	fmt.Fprintf(out, "Try:\n  signet verify --trust %s %s\n  signet verify --trust %s %s\n  pdfsig %s\n", rootPath, signedPath, rootPath, bundlePath, signedPath)
 	return nil
+}
+
+// verifyBundleFile verifies the evidence bundle at path offline against roots.
+func verifyBundleFile(path string, roots *x509.CertPool) (*evidence.Report, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return evidence.Verify(f, st.Size(), evidence.VerifyOptions{Roots: roots})
 }

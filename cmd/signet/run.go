@@ -18,6 +18,8 @@ Usage:
                                             validate a PDF's signatures or an evidence bundle
   signet timestamp --tsa URL IN.pdf OUT.pdf  renew long-term validity (DSS + document time-stamp)
   signet quickstart [--dir DIR]             sign and verify a sample end to end
+  signet evidence ENVELOPE_ID --out FILE [--server URL] [--trust ROOTS.pem]
+                                            download an envelope's evidence bundle (SIGNET_API_KEY)
   signet audit verify|proof|verify-receipt|export|append
                                             check and query the audit log
   signet keys list|create|show|rotate|revoke|export-public
@@ -61,6 +63,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		"access":     cmdAccess,
 		"backup":     cmdBackup,
 		"outbox":     cmdOutbox,
+		"evidence":   cmdEvidence,
 	}
 	name := args[0]
 	if name == "-h" || name == "--help" || name == "help" {

@@ -286,3 +286,38 @@ func (c *Client) RecipientDocument(ctx context.Context, id string) ([]byte, erro
 	_, err := c.Do(ctx, "GET", "/v1/recipient/documents/"+url.PathEscape(id), nil, "", &b)
 	return b, err
 }
+
+// Evidence streams the evidence bundle of envelope id to w. A refusal is
+// a *Problem (503 checkpoint-pending with RetryAfter while the audit log
+// has not yet published a checkpoint covering the envelope). A response
+// that ends early is an error: w then holds an incomplete bundle, which
+// the caller must discard.
+func (c *Client) Evidence(ctx context.Context, id string, w io.Writer) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", c.Base+"/v1/envelopes/"+url.PathEscape(id)+"/evidence", nil)
+	if err != nil {
+		return err
+	}
+	if c.Authorization != "" {
+		req.Header.Set("Authorization", c.Authorization)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		p := &Problem{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), RetryAfter: resp.Header.Get("Retry-After")}
+		if err := json.Unmarshal(data, p); err != nil {
+			p.Detail = strings.TrimSpace(string(data))
+		}
+		return p
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/zip" {
+		return fmt.Errorf("apiclient: evidence: answered %q, not application/zip", ct)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("apiclient: evidence: the bundle ended early: %w", err)
+	}
+	return nil
+}

@@ -171,6 +171,7 @@ type Dir struct {
 
 	auditStore auditlog.Storage
 	audit      *auditlog.Log
+	auditKeys  auditlog.TenantKeys
 	backend    *soft.Backend
 	// svcKey holds the secrets derived from the master key, or in the
 	// api role read from service.key.

@@ -112,8 +112,18 @@ func (d *Dir) AuditLog(ctx context.Context) (*auditlog.Log, error) {
 		return nil, err
 	}
 	d.onClose(func() error { return l.Shutdown(context.Background()) })
-	d.audit = l
+	d.audit, d.auditKeys = l, tk
 	return l, nil
+}
+
+// AuditKeys returns the tenant keys of the audit log [Dir.AuditLog]
+// opened (it opens the log if need be): what unseals the clear values
+// of its events, for an evidence bundle's certificate of completion.
+func (d *Dir) AuditKeys(ctx context.Context) (auditlog.TenantKeys, error) {
+	if _, err := d.AuditLog(ctx); err != nil {
+		return nil, err
+	}
+	return d.auditKeys, nil
 }
 
 // AuditWritable returns the check that the audit log accepts writes now:

@@ -1,6 +1,10 @@
 package server
 
-import "github.com/signet-pki/signet/internal/identity"
+import (
+	"context"
+
+	"github.com/signet-pki/signet/internal/identity"
+)
 
 // IdentityStore returns the server's identity store, so that tests can
 // set up users, grants and sessions without going through every login.
@@ -10,3 +14,10 @@ func (s *Server) IdentityStore() identity.Store { return s.stores.Identity }
 // seals under the tenants' keys, as versions before encryption at rest
 // did, so that tests can make such a data directory.
 func WithoutKeysAtRest() Option { return func(o *options) { o.clearAtRest = true } }
+
+// PublishCheckpoint has the audit log's publisher sign a checkpoint of
+// the log now, as its timer would within seconds.
+func (s *Server) PublishCheckpoint(ctx context.Context) error {
+	_, err := s.audit.publisher.Publish(ctx)
+	return err
+}

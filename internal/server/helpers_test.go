@@ -39,7 +39,7 @@ func (s *syncBuffer) String() string {
 
 // running is a server started in a temporary data directory.
 type running struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *server.Server
 	dir      string
 	logs     *syncBuffer
@@ -51,7 +51,7 @@ type running struct {
 
 var keyRE = regexp.MustCompile(`sk_[A-Za-z0-9_-]{43}`)
 
-func start(t *testing.T, dir string, mod func(*server.Config), opts ...server.Option) *running {
+func start(t testing.TB, dir string, mod func(*server.Config), opts ...server.Option) *running {
 	t.Helper()
 	cfg := server.Config{Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0", DataDir: dir}
 	if mod != nil {

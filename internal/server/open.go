@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/datadir"
+	"github.com/signet-pki/signet/internal/evidence"
 	"github.com/signet-pki/signet/internal/identity/login"
 	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail"
@@ -271,8 +273,12 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	(&workflow.Handler{Service: s.workflow}).Register(s.router)
 	(&signing.Handler{Service: sg}).Register(s.router)
 	s.openVerify(o)
-	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI}
-	var err error
+	ev, err := s.openEvidence(ctx, o)
+	if err != nil {
+		return err
+	}
+	(&evidence.Handler{Service: ev}).Register(s.router)
+	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI, evidence.OpenAPI}
 	var more [][]byte
 	if s.people, more, err = s.openPeople(ctx, o); err != nil {
 		return err
@@ -338,6 +344,27 @@ func (s *Server) openVerify(o options) {
 		cfg.Rate = *r
 	}
 	verify.New(cfg).Register(s.router)
+}
+
+// openEvidence builds the evidence bundles' service: the workflow, the
+// audit log's storage and tenant keys, the tenants' seal, the archive
+// time-stamp authority, the root and the log's verifier keys (audit.pub,
+// which the checkpoint key's opening keeps current).
+func (s *Server) openEvidence(ctx context.Context, o options) (*evidence.Service, error) {
+	keys, err := s.dir.AuditKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pub := s.dir.File(datadir.AuditPub)
+	return evidence.New(evidence.Config{
+		Workflow: s.workflow, Audit: s.audit.store, Recorder: s.audit.log, AuditKeys: keys,
+		Sealer: s.sealer, Timestamper: s.archiveTimestamper, Root: s.pki.Cert("ca/" + ca.RootName),
+		LogKeys: func(context.Context) (string, error) {
+			b, err := os.ReadFile(pub)
+			return string(b), err
+		},
+		Now: o.now,
+	})
 }
 
 // logBound marks the built-in TSA's anchorer: each time-stamp is a use of
