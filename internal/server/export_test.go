@@ -1,6 +1,11 @@
 package server
 
-import "github.com/signet-pki/signet/internal/identity"
+import (
+	"context"
+
+	"github.com/signet-pki/signet/internal/archive"
+	"github.com/signet-pki/signet/internal/identity"
+)
 
 // IdentityStore returns the server's identity store, so that tests can
 // set up users, grants and sessions without going through every login.
@@ -10,3 +15,8 @@ func (s *Server) IdentityStore() identity.Store { return s.stores.Identity }
 // seals under the tenants' keys, as versions before encryption at rest
 // did, so that tests can make such a data directory.
 func WithoutKeysAtRest() Option { return func(o *options) { o.clearAtRest = true } }
+
+// RunArchiveOnce runs one archive renewal pass (see archive.Service.RunOnce).
+func (s *Server) RunArchiveOnce(ctx context.Context) (archive.Result, error) {
+	return s.archive.RunOnce(ctx)
+}

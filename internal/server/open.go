@@ -18,6 +18,7 @@ import (
 	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/archive"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity/login"
 	"github.com/signet-pki/signet/internal/identity/passkey"
@@ -194,7 +195,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		return nil, fmt.Errorf("server: identity.webauthn: %w", err)
 	}
 	s.passkeys = passkeys
-	s.timestamper = &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP}
+	s.timestamper = &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP, Now: o.now}
 	s.archiveTimestamper = s.timestamper
 	s.fetcher = &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}}
 	cfg := signing.Config{
@@ -264,7 +265,8 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	(&api.Health{Checks: s.checks()}).Register(s.router)
 	(&workflow.Handler{Service: s.workflow}).Register(s.router)
 	(&signing.Handler{Service: sg}).Register(s.router)
-	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI}
+	(&archive.Handler{Service: s.archive}).Register(s.router)
+	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, archive.OpenAPI}
 	var err error
 	var more [][]byte
 	if s.people, more, err = s.openPeople(ctx, o); err != nil {
