@@ -23,21 +23,23 @@ import (
 	"github.com/signet-pki/signet/pades"
 )
 
-// settableClock is a clock the test moves.
-type settableClock struct {
-	mu sync.Mutex
-	t  time.Time
+// movedClock runs at the pace of real time, moved by an offset the test
+// sets (the outbox orders messages by their time, so it must advance).
+type movedClock struct {
+	mu     sync.Mutex
+	offset time.Duration
 }
 
-func (c *settableClock) Now() time.Time {
+func (c *movedClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.t
+	return time.Now().Add(c.offset)
 }
 
-func (c *settableClock) Set(t time.Time) {
+// Set moves the clock so that it reads t now.
+func (c *movedClock) Set(t time.Time) {
 	c.mu.Lock()
-	c.t = t
+	c.offset = time.Until(t)
 	c.mu.Unlock()
 }
 
@@ -52,7 +54,7 @@ func (c *settableClock) Set(t time.Time) {
 func TestArchiveRenewal(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
-	clk := &settableClock{t: time.Now()}
+	clk := &movedClock{}
 	// The certificates name the PKI listener's address (OCSP, CRLs), which
 	// the restarted server must keep, as a deployment does.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
