@@ -8,11 +8,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/signet-pki/signet/internal/archive"
+	"github.com/signet-pki/signet/internal/blob"
 	"github.com/signet-pki/signet/internal/testpki"
+	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/pades"
 )
 
@@ -270,5 +273,53 @@ func qpdfCheck(t *testing.T, doc []byte) {
 	}
 	if out, err := exec.Command(qpdf, "--check", path).CombinedOutput(); err != nil {
 		t.Fatalf("qpdf --check: %v\n%s", err, out)
+	}
+}
+
+// counting is the workflow, counting the contents opened.
+type counting struct {
+	*workflow.Service
+	opened atomic.Int32
+}
+
+func (c *counting) OpenContent(ctx context.Context, tenant, sum string) (blob.Reader, int64, error) {
+	c.opened.Add(1)
+	return c.Service.OpenContent(ctx, tenant, sum)
+}
+
+// TestPassReadsOnlyNewVersions: due dates are cached by version, so a
+// second pass over unchanged documents opens none; a new envelope's
+// document is read once. Documents of every tenant are checked.
+func TestPassReadsOnlyNewVersions(t *testing.T) {
+	f := newFixture(t)
+	f.completed("t1")
+	f.completed("t2")
+	wf := &counting{Service: f.wf}
+	s := f.service(func(c *archive.Config) { c.Workflow = wf })
+	f.runOnce(s, archive.Result{Checked: 2})
+	if n := wf.opened.Load(); n != 2 {
+		t.Fatalf("first pass opened %d contents, want 2", n)
+	}
+	f.runOnce(s, archive.Result{Checked: 2})
+	if n := wf.opened.Load(); n != 2 {
+		t.Fatalf("second pass opened %d more contents", n-2)
+	}
+	f.completed("t1")
+	f.runOnce(s, archive.Result{Checked: 3})
+	if n := wf.opened.Load(); n != 3 {
+		t.Fatalf("a pass after a new envelope opened %d contents, want 1", n-2)
+	}
+}
+
+// TestRunStops: Run makes a pass and returns once its context ends.
+func TestRunStops(t *testing.T) {
+	f := newFixture(t)
+	f.completed("t1")
+	s := f.service(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.Run(ctx)
+	if st := s.Status(); st.LastRun.IsZero() {
+		t.Fatal("Run made no pass")
 	}
 }
