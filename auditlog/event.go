@@ -69,6 +69,15 @@ const (
 // content.
 const EnvelopePurged EventType = "envelope.purged"
 
+// DocumentArchiveRenewed: archive renewal added validation data and a new
+// document time-stamp to a completed envelope's document before the
+// latest time-stamp's authority certificate expired (or its algorithms
+// weakened); the envelope's document now names the renewed version. The
+// subject names the envelope and the new version's SHA-256; the details
+// name the document, the previous version, the authority whose
+// time-stamp was due and when.
+const DocumentArchiveRenewed EventType = "document.archive_renewed"
+
 // Event types of recipient one-time-code lockouts and link re-issues.
 const (
 	// RecipientLockedOut: repeated wrong one-time codes locked a
@@ -184,7 +193,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
 		EnvelopeCreated: true, EnvelopeSent: true, EnvelopeCompleted: true, EnvelopeVoided: true,
-		EnvelopeStarted: true, EnvelopeExpired: true, EnvelopePurged: true,
+		EnvelopeStarted: true, EnvelopeExpired: true, EnvelopePurged: true, DocumentArchiveRenewed: true,
 		RecipientViewed: true, RecipientAuthenticated: true, RecipientDeclined: true, RecipientConsented: true,
 		RecipientLockedOut: true, RecipientLinkReissued: true,
 		SignatureCreated: true, SignatureVerified: true,

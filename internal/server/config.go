@@ -14,6 +14,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/archive"
 	blobs3 "github.com/signet-pki/signet/internal/blob/s3"
 	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -142,6 +143,9 @@ type Config struct {
 	Signer *SignerConfig `json:"signer"`
 	// Retention says how long what Signet keeps is kept.
 	Retention RetentionConfig `json:"retention"`
+	// Archive configures the renewal of completed documents' time-stamps
+	// (see [ArchiveConfig]).
+	Archive ArchiveConfig `json:"archive"`
 	// PKCS11 names a PKCS#11 token (an HSM) that key custody uses beside
 	// the sealed software backend; see [PKCS11Config].
 	PKCS11 *PKCS11Config `json:"pkcs11,omitempty"`
@@ -156,6 +160,21 @@ type RetentionConfig struct {
 	// ones are purged and the keys of their data destroyed (see
 	// workflow.Config.Retention). At least 1 h when set.
 	FinishedEnvelopes Duration `json:"finished_envelopes"`
+}
+
+// ArchiveConfig configures archive renewal (package internal/archive):
+// completed documents are time-stamped again before their latest
+// time-stamp's authority certificate expires or its algorithms weaken.
+type ArchiveConfig struct {
+	// RenewalMargin is how long before then a document is renewed
+	// (default 4320h, 180 days; between 24h and 87840h, ten years).
+	RenewalMargin Duration `json:"renewal_margin"`
+	// CheckInterval is the time between two passes over the completed
+	// documents (default 24h; at least 1m and shorter than the margin).
+	CheckInterval Duration `json:"check_interval"`
+	// Disabled turns renewal off: documents then lapse to INDETERMINATE
+	// once their latest time-stamp's authority certificate expires.
+	Disabled bool `json:"disabled"`
 }
 
 // Duration is a [time.Duration] written in JSON as a Go duration string,
@@ -309,6 +328,12 @@ func (c *Config) Defaults() {
 	if c.BlobGCGrace == 0 {
 		c.BlobGCGrace = Duration(DefaultBlobGCGrace)
 	}
+	if c.Archive.RenewalMargin == 0 {
+		c.Archive.RenewalMargin = Duration(archive.DefaultMargin)
+	}
+	if c.Archive.CheckInterval == 0 {
+		c.Archive.CheckInterval = Duration(archive.DefaultInterval)
+	}
 	c.Signer.defaults()
 }
 
@@ -430,6 +455,7 @@ func (c *Config) Validate() error {
 	if t := time.Duration(c.Retention.FinishedEnvelopes); t < 0 || (t > 0 && t < time.Hour) {
 		errs = append(errs, fmt.Errorf("retention.finished_envelopes %v is shorter than 1h", t))
 	}
+	errs = append(errs, c.Archive.validate()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)
 	}
@@ -495,4 +521,19 @@ func (c *Config) documentsS3(o options) *blobs3.Config {
 	}
 	d := c.DocumentsS3
 	return &blobs3.Config{Endpoint: d.Endpoint, Region: d.Region, Bucket: d.Bucket, Prefix: d.Prefix, AccessKey: o.s3Access, SecretKey: o.s3Secret}
+}
+
+// validate reports what is wrong with c (after the defaults).
+func (c *ArchiveConfig) validate() []error {
+	var errs []error
+	m, i := time.Duration(c.RenewalMargin), time.Duration(c.CheckInterval)
+	if m < 24*time.Hour || m > archive.MaxMargin {
+		errs = append(errs, fmt.Errorf("archive.renewal_margin %v is outside 24h–%v", m, archive.MaxMargin))
+	}
+	if i < time.Minute {
+		errs = append(errs, fmt.Errorf("archive.check_interval %v is shorter than 1m", i))
+	} else if i >= m {
+		errs = append(errs, fmt.Errorf("archive.check_interval %v is not shorter than archive.renewal_margin %v: a document could lapse between two passes", i, m))
+	}
+	return errs
 }

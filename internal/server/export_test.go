@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/signet-pki/signet/internal/archive"
 	"github.com/signet-pki/signet/internal/identity"
 )
 
@@ -20,4 +21,9 @@ func WithoutKeysAtRest() Option { return func(o *options) { o.clearAtRest = true
 func (s *Server) PublishCheckpoint(ctx context.Context) error {
 	_, err := s.audit.publisher.Publish(ctx)
 	return err
+}
+
+// RunArchiveOnce runs one archive renewal pass (see archive.Service.RunOnce).
+func (s *Server) RunArchiveOnce(ctx context.Context) (archive.Result, error) {
+	return s.archive.RunOnce(ctx)
 }

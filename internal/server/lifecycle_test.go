@@ -187,6 +187,15 @@ func TestConfigValidate(t *testing.T) {
 		{"negative retention", `{"retention":{"finished_envelopes":"-24h"}}`, false},
 		{"retention not a duration", `{"retention":{"finished_envelopes":90}}`, false},
 		{"unknown retention field", `{"retention":{"documents":"24h"}}`, false},
+		{"archive", `{"archive":{"renewal_margin":"4320h","check_interval":"24h","disabled":false}}`, true},
+		{"archive disabled", `{"archive":{"disabled":true}}`, true},
+		{"archive margin too short", `{"archive":{"renewal_margin":"12h","check_interval":"1h"}}`, false},
+		{"archive margin too long", `{"archive":{"renewal_margin":"100000h"}}`, false},
+		{"archive interval too short", `{"archive":{"check_interval":"30s"}}`, false},
+		{"archive interval not under margin", `{"archive":{"renewal_margin":"48h","check_interval":"48h"}}`, false},
+		{"negative archive margin", `{"archive":{"renewal_margin":"-24h"}}`, false},
+		{"archive margin not a duration", `{"archive":{"renewal_margin":180}}`, false},
+		{"unknown archive field", `{"archive":{"margin":"24h"}}`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 	"github.com/signet-pki/signet/auditlog/anchor"
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/archive"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/evidence"
 	"github.com/signet-pki/signet/internal/identity/login"
@@ -197,12 +198,12 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		return nil, fmt.Errorf("server: identity.webauthn: %w", err)
 	}
 	s.passkeys = passkeys
-	s.timestamper = &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP}
+	s.timestamper = &tsa.Client{URLs: tsaURLs, Roots: tsaRoots, HTTPClient: tsaHTTP, Now: o.now}
 	s.archiveTimestamper = s.timestamper
 	if len(s.cfg.TSAURLs) == 0 {
 		// The built-in archive TSA, whose certificate from the root
 		// outlives the TSA's: the latest time-stamp of sealed documents.
-		s.archiveTimestamper = &tsa.Client{URLs: []string{s.pkiURL() + pki.ArchiveTSAPath}, Roots: tsaRoots, HTTPClient: tsaHTTP}
+		s.archiveTimestamper = &tsa.Client{URLs: []string{s.pkiURL() + pki.ArchiveTSAPath}, Roots: tsaRoots, HTTPClient: tsaHTTP, Now: o.now}
 	}
 	s.fetcher = &ltv.Fetcher{Roots: validationRoots, HTTPClient: &http.Client{Transport: ownPKI{[]string{s.pkiLn.Addr().String(), strings.TrimPrefix(s.pkiURL(), "http://")}, localTransport{p}, http.DefaultTransport}}}
 	cfg := signing.Config{
@@ -278,7 +279,8 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 		return err
 	}
 	(&evidence.Handler{Service: ev}).Register(s.router)
-	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI, evidence.OpenAPI}
+	(&archive.Handler{Service: s.archive}).Register(s.router)
+	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI, evidence.OpenAPI, archive.OpenAPI}
 	var more [][]byte
 	if s.people, more, err = s.openPeople(ctx, o); err != nil {
 		return err

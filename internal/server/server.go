@@ -16,6 +16,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/archive"
 	"github.com/signet-pki/signet/internal/datadir"
 	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail"
@@ -158,6 +159,9 @@ type Server struct {
 	fetcher                         *ltv.Fetcher
 	// sealer seals completed documents with the tenants' seal keys.
 	sealer *signing.Sealer
+	// archive renews completed documents' time-stamps (nil when
+	// archive.disabled).
+	archive *archive.Service
 	// outbox is the spool e-mail goes to without an SMTP server (nil
 	// with one).
 	outbox *mail.Spool
@@ -320,6 +324,9 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
+	if err := s.openArchive(o); err != nil {
+		return err
+	}
 	if err := s.openHTTP(ctx, tlsCfg, sg, o); err != nil {
 		return err
 	}
@@ -434,6 +441,12 @@ func (s *Server) Run(ctx context.Context) error {
 		{"workflow-scheduler", func(ctx context.Context) { s.workflow.RunScheduler(ctx, workflow.DefaultTick) }},
 		{"blob-gc", s.collectBlobs},
 		{"pki-renewals", func(ctx context.Context) { renewer.Run(ctx, time.Hour) }},
+	}
+	if s.archive != nil {
+		singles = append(singles, struct {
+			name string
+			run  func(context.Context)
+		}{"archive-renewal", s.archive.Run})
 	}
 	for _, single := range singles {
 		s.background.Go(func() { s.leases.Run(s.backgroundCtx, single.name, single.run) })

@@ -40,6 +40,11 @@
 // group whose members act in any order; cc recipients are notified at
 // completion. Each recipient's turn, reminder and the end of an envelope
 // go through a [Notifier]; the completion seal through a [Completer].
+// Once completed, an envelope's documents change only by archive renewal
+// (package internal/archive): [Service.RenewDocument] moves a document to
+// its re-time-stamped version, recording document.archive_renewed first,
+// without a transition; [Service.CompletedEnvelopes] pages over the
+// completed envelopes of every tenant for it.
 //
 // # Recipient authentication
 //

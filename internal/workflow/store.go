@@ -67,4 +67,8 @@ type EnvelopeStore interface {
 	DueEnvelopes(ctx context.Context, now time.Time, limit int) ([]string, error)
 	// Transitions returns the transitions of envelope id, oldest first.
 	Transitions(ctx context.Context, id string) ([]Transition, error)
+	// CompletedEnvelopes returns the ids of at most limit completed
+	// envelopes of every tenant whose id sorts after after (byte order),
+	// in that order: a page of a walk over them (archive renewal).
+	CompletedEnvelopes(ctx context.Context, after string, limit int) ([]string, error)
 }

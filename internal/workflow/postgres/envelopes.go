@@ -294,6 +294,22 @@ func (s *Store) DueEnvelopes(ctx context.Context, now time.Time, limit int) ([]s
 	return ids, nil
 }
 
+// CompletedEnvelopes implements [workflow.EnvelopeStore]; a limit below
+// 1 returns none. Ids compare byte by byte (COLLATE "C"), as on SQLite.
+func (s *Store) CompletedEnvelopes(ctx context.Context, after string, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id FROM workflow_envelopes
+		WHERE status = $1 AND id COLLATE "C" > $2 ORDER BY id COLLATE "C" LIMIT $3`,
+		string(workflow.StatusCompleted), after, max(limit, 0))
+	if err != nil {
+		return nil, wrap(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, wrap(err)
+	}
+	return ids, nil
+}
+
 // Transitions implements [workflow.EnvelopeStore].
 func (s *Store) Transitions(ctx context.Context, id string) ([]workflow.Transition, error) {
 	rows, err := s.pool.Query(ctx, `SELECT seq, from_status, to_status, action, actor_kind, actor_id,

@@ -262,6 +262,26 @@ func (s *Store) DueEnvelopes(ctx context.Context, now time.Time, limit int) ([]s
 	return ids, rows.Err()
 }
 
+// CompletedEnvelopes implements [workflow.EnvelopeStore]; a limit below
+// 1 returns none.
+func (s *Store) CompletedEnvelopes(ctx context.Context, after string, limit int) ([]string, error) {
+	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT id FROM workflow_envelopes
+		WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, string(workflow.StatusCompleted), after, max(limit, 0))
+	if err != nil {
+		return nil, fmt.Errorf("workflow/sqlite: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("workflow/sqlite: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
 // Transitions implements [workflow.EnvelopeStore].
 func (s *Store) Transitions(ctx context.Context, id string) ([]workflow.Transition, error) {
 	rows, err := s.pool.Reader().QueryContext(ctx, `SELECT seq, from_status, to_status, action, actor_kind, actor_id,

@@ -18,9 +18,11 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("Transitions", func(t *testing.T) { testTransitions(t, open(t)) })
 	t.Run("ListEnvelopes", func(t *testing.T) { testListEnvelopes(t, open(t)) })
 	t.Run("DueEnvelopes", func(t *testing.T) { testDueEnvelopes(t, open(t)) })
+	t.Run("CompletedEnvelopes", func(t *testing.T) { testCompletedEnvelopes(t, open(t)) })
 	t.Run("ConcurrentUpdate", func(t *testing.T) {
 		s := open(t)
 		testRacingUpdates(t, s, s)
@@ -681,5 +684,49 @@ func testRacingUpdates(t *testing.T, a, b Store) {
 			t.Fatalf("round %d: transitions %+v, %v", round, ts, err)
 		}
 		cur = next[winner]
+	}
+}
+
+// testCompletedEnvelopes: completed envelopes of every tenant are walked
+// in id order (byte order), a page at a time; other states are left out.
+func testCompletedEnvelopes(t *testing.T, s Store) {
+	ctx := t.Context()
+	statuses := map[string]workflow.Status{
+		"env_B": workflow.StatusCompleted, "env_a": workflow.StatusCompleted, "env_c": workflow.StatusVoided,
+		"env_d": workflow.StatusCompleted, "env_e": workflow.StatusSent, "env_f": workflow.StatusCompleted,
+		"env_g": workflow.StatusDeclined, "env_h": workflow.StatusExpired,
+	}
+	i := 0
+	for _, id := range slices.Sorted(maps.Keys(statuses)) {
+		e := envelope("t"+strconv.Itoa(1+i%3), id, base)
+		e.Status = statuses[id]
+		insert(t, s, e)
+		i++
+	}
+	var walked []string
+	after := ""
+	for range 10 {
+		page, err := s.CompletedEnvelopes(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 2 {
+			t.Fatalf("CompletedEnvelopes(%q, 2) = %q: more than the limit", after, page)
+		}
+		if len(page) == 0 {
+			break
+		}
+		walked = append(walked, page...)
+		after = page[len(page)-1]
+	}
+	// Byte order: upper case before lower case.
+	if want := []string{"env_B", "env_a", "env_d", "env_f"}; !slices.Equal(walked, want) {
+		t.Fatalf("walk over completed envelopes = %q, want %q", walked, want)
+	}
+	if got, err := s.CompletedEnvelopes(ctx, "env_a", 100); err != nil || !slices.Equal(got, []string{"env_d", "env_f"}) {
+		t.Fatalf("CompletedEnvelopes after env_a = %q, %v", got, err)
+	}
+	if got, err := s.CompletedEnvelopes(ctx, "", 0); err != nil || len(got) != 0 {
+		t.Fatalf("CompletedEnvelopes limit 0 = %q, %v", got, err)
 	}
 }
