@@ -179,6 +179,22 @@ func TestArchiveRenewal(t *testing.T) {
 	if res := r2.do("GET", "/v1/archive/status", secret, nil); res.status != http.StatusForbidden {
 		t.Fatalf("status for a tenant's key: %d %s", res.status, res.body)
 	}
+
+	// The evidence bundle carries the renewed version and the renewal
+	// event, and tells a consistent story with them.
+	if err := r2.srv.PublishCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bundle := r2.evidence(secret, e.ID)
+	if bundle.status != http.StatusOK {
+		t.Fatalf("evidence: %d %s", bundle.status, bundle.body)
+	}
+	if final := unzip(t, bundle.body)["documents/"+doc.ID+"/final.pdf"]; !bytes.Equal(final, renewed) {
+		t.Error("the bundle's final.pdf is not the renewed version")
+	}
+	if rep := verifyBundle(t, r2.roots(), bundle.body, clk.Now()); !rep.Valid() {
+		t.Errorf("bundle after renewal: %s %s %+v", rep.Indication, rep.SubIndication, rep.Findings)
+	}
 	r2.stop()
 
 	// The audit log holds the renewal, once.
