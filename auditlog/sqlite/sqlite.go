@@ -213,7 +213,7 @@ func fromNanos(n sql.NullInt64) time.Time {
 }
 
 // envelopeQuery reads an envelope's records through the partial index
-// records_envelope; "envelope <> ''" lets the planner use it whatever the
+// records_envelope; "envelope <> ”" lets the planner use it whatever the
 // bound value.
 const envelopeQuery = "SELECT " + recordColumns + " FROM records INDEXED BY records_envelope" +
 	" WHERE tenant = ? AND envelope = ? AND envelope <> '' ORDER BY idx"
