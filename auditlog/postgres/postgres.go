@@ -234,8 +234,9 @@ func fromNanos(n *int64) time.Time {
 }
 
 // envelopeQuery reads an envelope's records through the partial index
-// records_envelope; "envelope <> ”" lets the planner use it in a generic
-// plan, whatever the bound value.
+// records_envelope; the condition that envelope is not empty lets the
+// planner use that partial index in a generic plan, whatever the bound
+// value.
 const envelopeQuery = "SELECT " + recordColumns + " FROM records" +
 	" WHERE tenant = $1 AND envelope = $2 AND envelope <> '' ORDER BY idx"
 

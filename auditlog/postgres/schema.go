@@ -8,13 +8,13 @@ import "github.com/signet-pki/signet/internal/pgdb"
 // tables and columns are the SQLite driver's (auditlog/sqlite), with
 // INTEGER as bigint, TEXT as text and BLOB as bytea.
 //
-// Version 2 adds records.envelope (the leaf's subject.envelope_id, ” for
-// none), fills it for the records already stored from their leaves, and
+// Version 2 adds records.envelope (the leaf's subject.envelope_id, empty
+// for none), fills it for the records already stored from their leaves, and
 // indexes (tenant, envelope, idx) where envelope is not empty, so that
 // [Store.EnvelopeRecords] is one index range scan. It runs as the owner
 // (the application role keeps SELECT and INSERT only). The leaves are not
 // touched, so the log verifies as before; a leaf that is not UTF-8 JSON
-// gets ” (verification reports it as modified, as it would have before).
+// gets none (verification reports it as modified, as it would have before).
 var Migrations = []pgdb.Migration{
 	{
 		Version: 1,

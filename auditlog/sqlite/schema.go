@@ -8,11 +8,11 @@ import "github.com/signet-pki/signet/internal/sqldb"
 // the zero time); hashes are 32-byte BLOBs. records.idx and hashes.idx are
 // rowid aliases, so range scans and MAX(idx) walk the table's own B-tree.
 //
-// Version 2 adds records.envelope (the leaf's subject.envelope_id, ” for
-// none), fills it for the records already stored from their leaves, and
+// Version 2 adds records.envelope (the leaf's subject.envelope_id, empty
+// for none), fills it for the records already stored from their leaves, and
 // indexes (tenant, envelope, idx) where envelope is not empty:
 // [Store.EnvelopeRecords] is one index range scan. The leaves are not
-// touched, so the log verifies as before; a leaf that is not JSON gets ”
+// touched, so the log verifies as before; a leaf that is not JSON gets none
 // (verification reports it as modified, as it would have before).
 // CAST(leaf AS TEXT) matters: since SQLite 3.45 the JSON functions read a
 // BLOB argument as JSONB, not as JSON text.

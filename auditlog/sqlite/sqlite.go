@@ -213,8 +213,8 @@ func fromNanos(n sql.NullInt64) time.Time {
 }
 
 // envelopeQuery reads an envelope's records through the partial index
-// records_envelope; "envelope <> ”" lets the planner use it whatever the
-// bound value.
+// records_envelope; the condition that envelope is not empty lets the
+// planner use that partial index whatever the bound value.
 const envelopeQuery = "SELECT " + recordColumns + " FROM records INDEXED BY records_envelope" +
 	" WHERE tenant = ? AND envelope = ? AND envelope <> '' ORDER BY idx"
 
