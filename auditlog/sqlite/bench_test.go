@@ -102,10 +102,10 @@ func BenchmarkAtMillion(b *testing.B) {
 // Store.EnvelopeRecords (one range scan of records_envelope); "scan" is
 // the previous implementation (read every record of the tenant and parse
 // its leaf); "scan-read" only reads the tenant's leaves, the floor of any
-// method without an index. Building the log takes about a minute, once
-// per run; run it on its own:
+// method without an index. Building the log takes a minute or two, once
+// per run (in the benchmark's temporary directory); run it on its own:
 //
-//	go test -run '^$' -bench EnvelopeRecords -benchtime 20x ./auditlog/sqlite
+//	go test -run '^$' -bench EnvelopeRecords -v ./auditlog/sqlite
 func BenchmarkEnvelopeRecords(b *testing.B) {
 	const n = 1_000_000
 	s, err := Open(filepath.Join(b.TempDir(), "audit.db"))
@@ -115,6 +115,14 @@ func BenchmarkEnvelopeRecords(b *testing.B) {
 	defer s.Close()
 	env := logbench.FillEnvelopes(b, s, n)
 	ctx := context.Background()
+	var table, index int64
+	err = s.r.QueryRowContext(ctx, `SELECT
+		(SELECT SUM(pgsize) FROM dbstat WHERE name = 'records'),
+		(SELECT SUM(pgsize) FROM dbstat WHERE name = 'records_envelope')`).Scan(&table, &index)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("records: %d MiB, records_envelope: %d MiB", table>>20, index>>20)
 	methods := []struct {
 		name string
 		read func() (int, error)
