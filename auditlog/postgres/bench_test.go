@@ -10,6 +10,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/internal/logbench"
+	"github.com/signet-pki/signet/internal/pgtest"
 )
 
 // BenchmarkAppend measures durable appends/s through auditlog.Log with 1, 8
@@ -132,4 +133,42 @@ func scanLeaves(ctx context.Context, s *Store, tenant string) (int, error) {
 		n++
 	}
 	return n, rows.Err()
+}
+
+// BenchmarkMigrateEnvelope measures audit migration 2 (the envelope
+// column filled from the leaves, then indexed) through Migrate as the
+// owner, on a log of 1,000,000 events (logbench.FillEnvelopes) taken back
+// to version 1 (index and column dropped, table rewritten by VACUUM FULL)
+// before each timed run:
+//
+//	go test -run '^$' -bench MigrateEnvelope -v ./auditlog/postgres
+func BenchmarkMigrateEnvelope(b *testing.B) {
+	ctx := context.Background()
+	s, owner := openTemp(b)
+	env := logbench.FillEnvelopes(b, s, 1_000_000)
+	conn, err := pgx.Connect(ctx, owner)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		for _, q := range []string{"DROP INDEX records_envelope", "ALTER TABLE records DROP COLUMN envelope", "DELETE FROM schema_migrations WHERE version = 2", "VACUUM FULL records"} {
+			if _, err := conn.Exec(ctx, q); err != nil {
+				b.Fatalf("%s: %v", q, err)
+			}
+		}
+		s.pool.Reset() // statements prepared against the dropped column
+		b.StartTimer()
+		if err := Migrate(ctx, owner, pgtest.AppRole); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		recs, err := s.EnvelopeRecords(ctx, env.Tenant, env.Envelope)
+		if err != nil || len(recs) != env.Events {
+			b.Fatalf("after the migration: %d records, %v; want %d", len(recs), err, env.Events)
+		}
+		b.StartTimer()
+	}
 }

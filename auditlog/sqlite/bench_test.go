@@ -12,6 +12,7 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/internal/logbench"
 	"github.com/signet-pki/signet/auditlog/storetest"
+	"github.com/signet-pki/signet/internal/sqldb"
 )
 
 // BenchmarkAppend measures durable appends/s through auditlog.Log with 1, 8
@@ -194,4 +195,47 @@ func scanLeaves(ctx context.Context, s *Store, tenant string) (int, error) {
 		n++
 	}
 	return n, rows.Err()
+}
+
+// BenchmarkMigrateEnvelope measures audit migration 2 (the envelope
+// column filled from the leaves, then indexed) on a log of 1,000,000
+// events (logbench.FillEnvelopes) taken back to version 1 (index and
+// column dropped, which rewrites the table) before each timed Open:
+//
+//	go test -run '^$' -bench MigrateEnvelope -v ./auditlog/sqlite
+func BenchmarkMigrateEnvelope(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "audit.db")
+	s, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := logbench.FillEnvelopes(b, s, 1_000_000)
+	s.Close()
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db, err := sqldb.OpenDB(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range []string{"DROP INDEX records_envelope", "ALTER TABLE records DROP COLUMN envelope", "DELETE FROM schema_migrations WHERE version = 2"} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				b.Fatalf("%s: %v", q, err)
+			}
+		}
+		db.Close()
+		b.StartTimer()
+		s, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		recs, err := s.EnvelopeRecords(ctx, env.Tenant, env.Envelope)
+		s.Close()
+		if err != nil || len(recs) != env.Events {
+			b.Fatalf("after the migration: %d records, %v; want %d", len(recs), err, env.Events)
+		}
+		b.StartTimer()
+	}
 }
