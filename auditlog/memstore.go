@@ -90,6 +90,9 @@ func (s *MemStore) append(ctx context.Context, recs []Record, hashes []HashEntry
 		if _, dup := s.byID[r.ID]; dup || r.ID == "" {
 			return fmt.Errorf("auditlog: memstore: append: duplicate or empty event id %q", r.ID)
 		}
+		if err := CheckEnvelopeID(r.Envelope); err != nil {
+			return fmt.Errorf("auditlog: memstore: append: record %d: %w", r.Index, err)
+		}
 	}
 	h := int64(len(s.hashes))
 	for i, e := range hashes {

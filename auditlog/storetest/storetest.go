@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -469,5 +470,21 @@ func testEnvelopeRecords(t *testing.T, s auditlog.Storage) {
 	}
 	if found != withEnvelope || found == 0 {
 		t.Fatalf("the queries covered %d records, want all %d with an envelope", found, withEnvelope)
+	}
+	// An envelope ID that not every backend can store (PostgreSQL text
+	// refuses NUL) is refused by all, and nothing is stored.
+	for _, bad := range []string{"env\x00", "env\xff", strings.Repeat("e", auditlog.MaxEnvelopeID+1)} {
+		rec := record(int64(len(all)), "bad")
+		rec.Envelope = bad
+		hs, err := hashesFor(ctx, s, []auditlog.Record{rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Append(ctx, []auditlog.Record{rec}, hs); err == nil || errors.Is(err, auditlog.ErrConflict) {
+			t.Fatalf("Append with envelope %q = %v, want a refusal", bad, err)
+		}
+		if n, err := s.Size(ctx); err != nil || n != int64(len(all)) {
+			t.Fatalf("Size after a refused append = %d, %v; want %d", n, err, len(all))
+		}
 	}
 }
