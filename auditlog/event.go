@@ -4,8 +4,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrInvalidEvent reports an event that the log refuses: an unknown type,
@@ -346,6 +348,25 @@ func (e *Event) Validate() error {
 	}
 	if len(e.ID) > 128 {
 		return fmt.Errorf("%w: id longer than 128 bytes", ErrInvalidEvent)
+	}
+	if err := CheckEnvelopeID(e.Subject.EnvelopeID); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidEvent, err)
+	}
+	return nil
+}
+
+// MaxEnvelopeID bounds the length in bytes of Subject.EnvelopeID, which
+// the stores index ([Record].Envelope).
+const MaxEnvelopeID = 128
+
+// CheckEnvelopeID reports whether id can be an indexed envelope ID: at
+// most [MaxEnvelopeID] bytes of valid UTF-8 without NUL ("" is none).
+func CheckEnvelopeID(id string) error {
+	if len(id) > MaxEnvelopeID {
+		return fmt.Errorf("envelope id longer than %d bytes", MaxEnvelopeID)
+	}
+	if !utf8.ValidString(id) || strings.IndexByte(id, 0) >= 0 {
+		return fmt.Errorf("envelope id %q is not UTF-8 text without NUL", id)
 	}
 	return nil
 }

@@ -26,6 +26,11 @@ func (m MemTamperer) SetLeaf(t *testing.T, st Storage, index int64, leaf []byte)
 	s.recs[m.pos(t, s, index)].Leaf = leaf
 }
 
+func (m MemTamperer) SetEnvelope(t *testing.T, st Storage, index int64, envelope string) {
+	s := st.(*MemStore)
+	s.recs[m.pos(t, s, index)].Envelope = envelope
+}
+
 func (m MemTamperer) DeleteRecord(t *testing.T, st Storage, index int64) {
 	s := st.(*MemStore)
 	s.recs = slices.Delete(s.recs, m.pos(t, s, index), m.pos(t, s, index)+1)

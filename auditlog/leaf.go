@@ -16,11 +16,12 @@ const LeafVersion = 1
 // A prepared event has everything of its leaf but the index and time,
 // which the sequencer assigns.
 type prepared struct {
-	obj    map[string]any
-	id     string
-	tenant string
-	typ    string
-	sealed []byte
+	obj      map[string]any
+	id       string
+	tenant   string
+	typ      string
+	envelope string
+	sealed   []byte
 }
 
 // prepare validates e, computes the HMACs of its sensitive values and
@@ -114,7 +115,7 @@ func prepare(ctx context.Context, e Event, keys TenantKeys, r io.Reader) (*prepa
 		}
 		replaceHidden(obj, clear, mac)
 	}
-	p := &prepared{obj: obj, id: e.ID, tenant: e.Tenant, typ: string(e.Type)}
+	p := &prepared{obj: obj, id: e.ID, tenant: e.Tenant, typ: string(e.Type), envelope: e.Subject.EnvelopeID}
 	if len(clear) > 0 {
 		var err error
 		if p.sealed, err = seal(data, e.ID, clear, r); err != nil {
@@ -154,7 +155,8 @@ func (p *prepared) leaf(index int64, t time.Time) ([]byte, error) {
 	return jcs.Marshal(p.obj)
 }
 
-// A LeafHeader is the part of a leaf that verification and export read.
+// A LeafHeader is the part of a leaf that verification and export read:
+// the members a [Record] repeats as stored, indexed fields.
 type LeafHeader struct {
 	V      int       `json:"v"`
 	Index  int64     `json:"index"`
@@ -162,14 +164,23 @@ type LeafHeader struct {
 	Type   string    `json:"type"`
 	Tenant string    `json:"tenant"`
 	Time   time.Time `json:"time"`
+	// Envelope is the leaf's subject.envelope_id, "" for none.
+	Envelope string `json:"-"`
 }
 
 // ParseLeafHeader decodes the header members of a leaf.
 func ParseLeafHeader(leaf []byte) (LeafHeader, error) {
-	var h LeafHeader
-	if err := json.Unmarshal(leaf, &h); err != nil {
-		return h, fmt.Errorf("%w leaf: %v", ErrMalformed, err)
+	var l struct {
+		LeafHeader
+		Subject struct {
+			EnvelopeID string `json:"envelope_id"`
+		} `json:"subject"`
 	}
+	if err := json.Unmarshal(leaf, &l); err != nil {
+		return l.LeafHeader, fmt.Errorf("%w leaf: %v", ErrMalformed, err)
+	}
+	h := l.LeafHeader
+	h.Envelope = l.Subject.EnvelopeID
 	if h.V != LeafVersion {
 		return h, fmt.Errorf("%w leaf: version %d", ErrMalformed, h.V)
 	}

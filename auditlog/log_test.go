@@ -181,6 +181,10 @@ func TestEventValidation(t *testing.T) {
 		{"unknown outcome", func(e *auditlog.Event) { e.Outcome = "maybe" }, false},
 		{"bad decision", func(e *auditlog.Event) { e.Policy.Decision = "perhaps" }, false},
 		{"bad document hash", func(e *auditlog.Event) { e.Subject.DocumentSHA256 = "abc" }, false},
+		{"longest envelope id", func(e *auditlog.Event) { e.Subject.EnvelopeID = strings.Repeat("e", auditlog.MaxEnvelopeID) }, true},
+		{"envelope id too long", func(e *auditlog.Event) { e.Subject.EnvelopeID = strings.Repeat("e", auditlog.MaxEnvelopeID+1) }, false},
+		{"envelope id with NUL", func(e *auditlog.Event) { e.Subject.EnvelopeID = "env\x00" }, false},
+		{"envelope id not UTF-8", func(e *auditlog.Event) { e.Subject.EnvelopeID = "env\xff" }, false},
 	}
 	s := auditlog.NewMemStore()
 	l := newLog(t, s, auditlog.Config{})

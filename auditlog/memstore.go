@@ -90,6 +90,9 @@ func (s *MemStore) append(ctx context.Context, recs []Record, hashes []HashEntry
 		if _, dup := s.byID[r.ID]; dup || r.ID == "" {
 			return fmt.Errorf("auditlog: memstore: append: duplicate or empty event id %q", r.ID)
 		}
+		if err := CheckEnvelopeID(r.Envelope); err != nil {
+			return fmt.Errorf("auditlog: memstore: append: record %d: %w", r.Index, err)
+		}
 	}
 	h := int64(len(s.hashes))
 	for i, e := range hashes {
@@ -239,7 +242,8 @@ func (s *MemStore) Close() error {
 	return nil
 }
 
-// EnvelopeRecords implements [Storage].
+// EnvelopeRecords implements [Storage]: it scans the records for the
+// stored Envelope field, as the SQL stores' index does.
 func (s *MemStore) EnvelopeRecords(ctx context.Context, tenant, envelopeID string) ([]Record, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -247,15 +251,11 @@ func (s *MemStore) EnvelopeRecords(ctx context.Context, tenant, envelopeID strin
 		return nil, err
 	}
 	out := []Record{}
+	if envelopeID == "" {
+		return out, nil
+	}
 	for _, r := range s.recs {
-		if r.Tenant != tenant {
-			continue
-		}
-		env, err := LeafEnvelope(r.Leaf)
-		if err != nil {
-			return nil, err
-		}
-		if env == envelopeID {
+		if r.Tenant == tenant && r.Envelope == envelopeID {
 			r.Leaf = bytes.Clone(r.Leaf)
 			r.Sealed = bytes.Clone(r.Sealed)
 			out = append(out, r)

@@ -212,7 +212,7 @@ func (s *sequencer) encode(ctx context.Context, r StorageReader, batch []*pendin
 			return encoded{}, fmt.Errorf("auditlog: tree hashes: %w", err)
 		}
 		added = append(added, hs...)
-		recs[i] = Record{Index: idx, ID: pe.p.id, Tenant: pe.p.tenant, Type: pe.p.typ, Time: t, Leaf: leaf, Sealed: pe.p.sealed}
+		recs[i] = Record{Index: idx, ID: pe.p.id, Tenant: pe.p.tenant, Type: pe.p.typ, Envelope: pe.p.envelope, Time: t, Leaf: leaf, Sealed: pe.p.sealed}
 		pe.index = idx
 	}
 	entries := make([]HashEntry, len(added))

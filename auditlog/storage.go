@@ -30,6 +30,11 @@ type Record struct {
 	Tenant string
 	// Type is the normalized event name, e.g. "document.uploaded".
 	Type string
+	// Envelope is the envelope the event is about (the leaf's
+	// subject.envelope_id), "" for none. The SQL stores index it with the
+	// tenant ((tenant, envelope, idx)), so [Storage.EnvelopeRecords] reads
+	// an envelope's events without scanning the log.
+	Envelope string
 	// Time is the event time.
 	Time time.Time
 	// Leaf is the canonical encoding of the event: the Merkle tree leaf data
@@ -102,8 +107,10 @@ type Storage interface {
 	// RecordByID returns the record with the given event ID, or ErrNotFound.
 	RecordByID(ctx context.Context, id string) (Record, error)
 	// EnvelopeRecords returns tenant's records whose event names envelope
-	// envelopeID as its subject (the leaf's subject.envelope_id), in
-	// index order; none is an empty result, not an error.
+	// envelopeID as its subject (the leaf's subject.envelope_id, stored as
+	// Record.Envelope), in index order; none is an empty, non-nil result,
+	// not an error. No event names the empty envelope ID: "" has no
+	// records. The SQL stores answer it from an index.
 	EnvelopeRecords(ctx context.Context, tenant, envelopeID string) ([]Record, error)
 	// AddCheckpoint stores a checkpoint. Storing a second, different
 	// checkpoint for the same size MUST fail.

@@ -247,7 +247,7 @@ func (v *verifier) walk(size int64) (*TamperError, error) {
 			if hd.err != nil {
 				return tampered(Modified, rec.Index, "leaf: %v", hd.err), nil
 			}
-			if hd.h.Index != rec.Index || hd.h.ID != rec.ID || hd.h.Type != rec.Type || hd.h.Tenant != rec.Tenant {
+			if hd.h.Index != rec.Index || hd.h.ID != rec.ID || hd.h.Type != rec.Type || hd.h.Tenant != rec.Tenant || hd.h.Envelope != rec.Envelope {
 				return v.classify(rec.Index)
 			}
 			if i > 0 && hd.h.Time.Before(hdrs[i-1].h.Time) {
@@ -366,6 +366,10 @@ func (v *verifier) classify(p int64) (*TamperError, error) {
 	}
 	if err == nil && hd.ID != recs[0].ID {
 		return tampered(Modified, p, "record id %s differs from the leaf's %s", recs[0].ID, hd.ID), nil
+	}
+	if r := recs[0]; err == nil && (hd.Tenant != r.Tenant || hd.Type != r.Type || hd.Envelope != r.Envelope) {
+		return tampered(Modified, p, "stored tenant %q, type %q, envelope %q differ from the leaf's %q, %q, %q",
+			r.Tenant, r.Type, r.Envelope, hd.Tenant, hd.Type, hd.Envelope), nil
 	}
 	return tampered(Modified, p, "leaf hash differs from the tree"), nil
 }

@@ -77,18 +77,18 @@ func (s *Store) Append(ctx context.Context, recs []auditlog.Record, hashes []aud
 	return nil
 }
 
-// conditionalInsert inserts a batch's records ($1–$7, one array per
-// column) if the log's size is $8, and its hashes ($9, $10) if the
+// conditionalInsert inserts a batch's records ($1–$8, one array per
+// column) if the log's size is $9, and its hashes ($10, $11) if the
 // records were inserted; it returns how many of each it inserted.
 const conditionalInsert = `
 WITH r AS (
-	INSERT INTO records (idx, id, tenant, type, time_ns, leaf, sealed)
-	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $7::bytea[])
-	WHERE (SELECT COALESCE(MAX(idx) + 1, 0) FROM records) = $8
+	INSERT INTO records (idx, id, tenant, type, envelope, time_ns, leaf, sealed)
+	SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[])
+	WHERE (SELECT COALESCE(MAX(idx) + 1, 0) FROM records) = $9
 	RETURNING 1
 ), h AS (
 	INSERT INTO hashes (idx, hash)
-	SELECT * FROM unnest($9::bigint[], $10::bytea[])
+	SELECT * FROM unnest($10::bigint[], $11::bytea[])
 	WHERE EXISTS (SELECT FROM r)
 	RETURNING 1
 )
@@ -97,7 +97,7 @@ SELECT (SELECT count(*) FROM r), (SELECT count(*) FROM h)`
 // appendArgs returns conditionalInsert's arguments for recs and hashes.
 func appendArgs(recs []auditlog.Record, hashes []auditlog.HashEntry) ([]any, error) {
 	n := len(recs)
-	idx, ids, tenants, types := make([]int64, n), make([]string, n), make([]string, n), make([]string, n)
+	idx, ids, tenants, types, envs := make([]int64, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	times, leaves, sealed := make([]*int64, n), make([][]byte, n), make([][]byte, n)
 	for i := range recs {
 		r := &recs[i]
@@ -105,13 +105,13 @@ func appendArgs(recs []auditlog.Record, hashes []auditlog.HashEntry) ([]any, err
 		if err != nil {
 			return nil, err
 		}
-		idx[i], ids[i], tenants[i], types[i], times[i], leaves[i], sealed[i] = r.Index, r.ID, r.Tenant, r.Type, t, r.Leaf, r.Sealed
+		idx[i], ids[i], tenants[i], types[i], envs[i], times[i], leaves[i], sealed[i] = r.Index, r.ID, r.Tenant, r.Type, r.Envelope, t, r.Leaf, r.Sealed
 	}
 	hidx, hs := make([]int64, len(hashes)), make([][]byte, len(hashes))
 	for i := range hashes {
 		hidx[i], hs[i] = hashes[i].Index, hashes[i].Hash[:]
 	}
-	return []any{idx, ids, tenants, types, times, leaves, sealed, recs[0].Index, hidx, hs}, nil
+	return []any{idx, ids, tenants, types, envs, times, leaves, sealed, recs[0].Index, hidx, hs}, nil
 }
 
 // AppendLocked implements [auditlog.LockingStorage]: build reads the log

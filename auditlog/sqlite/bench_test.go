@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/auditlog/internal/logbench"
 	"github.com/signet-pki/signet/auditlog/storetest"
+	"github.com/signet-pki/signet/internal/sqldb"
 )
 
 // BenchmarkAppend measures durable appends/s through auditlog.Log with 1, 8
@@ -93,4 +95,147 @@ func BenchmarkAtMillion(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkEnvelopeRecords reads the 60 events of one envelope, spread
+// through a SQLite log of 1,000,000 events (four tenants, 50,000 other
+// envelopes; logbench.FillEnvelopes), three ways: "index" is
+// Store.EnvelopeRecords (one range scan of records_envelope); "scan" is
+// the previous implementation (read every record of the tenant and parse
+// its leaf); "scan-read" only reads the tenant's leaves, the floor of any
+// method without an index. Building the log takes a minute or two, once
+// per run (in the benchmark's temporary directory); run it on its own:
+//
+//	go test -run '^$' -bench EnvelopeRecords -v ./auditlog/sqlite
+func BenchmarkEnvelopeRecords(b *testing.B) {
+	const n = 1_000_000
+	s, err := Open(filepath.Join(b.TempDir(), "audit.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	env := logbench.FillEnvelopes(b, s, n)
+	ctx := context.Background()
+	var table, index int64
+	err = s.r.QueryRowContext(ctx, `SELECT
+		(SELECT SUM(pgsize) FROM dbstat WHERE name = 'records'),
+		(SELECT SUM(pgsize) FROM dbstat WHERE name = 'records_envelope')`).Scan(&table, &index)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("records: %d MiB, records_envelope: %d MiB", table>>20, index>>20)
+	methods := []struct {
+		name string
+		read func() (int, error)
+	}{
+		{"index", func() (int, error) {
+			recs, err := s.EnvelopeRecords(ctx, env.Tenant, env.Envelope)
+			return len(recs), err
+		}},
+		{"scan", func() (int, error) {
+			recs, err := scanEnvelope(ctx, s, env.Tenant, env.Envelope)
+			return len(recs), err
+		}},
+		{"scan-read", func() (int, error) { return scanLeaves(ctx, s, env.Tenant) }},
+	}
+	for _, m := range methods {
+		b.Run(m.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				got, err := m.read()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if m.name != "scan-read" && got != env.Events {
+					b.Fatalf("%d records, want %d", got, env.Events)
+				}
+			}
+		})
+	}
+}
+
+// scanEnvelope is EnvelopeRecords without the index: every record of the
+// tenant, its leaf parsed.
+func scanEnvelope(ctx context.Context, s *Store, tenant, envelopeID string) ([]auditlog.Record, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+recordColumns+" FROM records WHERE tenant = ? ORDER BY idx", tenant)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []auditlog.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		env, err := auditlog.LeafEnvelope(r.Leaf)
+		if err != nil {
+			return nil, err
+		}
+		if env == envelopeID {
+			out = append(out, r)
+		}
+	}
+	return out, rows.Err()
+}
+
+// scanLeaves reads the leaf of every record of the tenant and returns how
+// many there are.
+func scanLeaves(ctx context.Context, s *Store, tenant string) (int, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT leaf FROM records WHERE tenant = ?", tenant)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	var leaf sql.RawBytes
+	for rows.Next() {
+		if err := rows.Scan(&leaf); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+// BenchmarkMigrateEnvelope measures audit migration 2 (the envelope
+// column filled from the leaves, then indexed) on a log of 1,000,000
+// events (logbench.FillEnvelopes) taken back to version 1 (index and
+// column dropped, which rewrites the table) before each timed Open:
+//
+//	go test -run '^$' -bench MigrateEnvelope -v ./auditlog/sqlite
+func BenchmarkMigrateEnvelope(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "audit.db")
+	s, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := logbench.FillEnvelopes(b, s, 1_000_000)
+	s.Close()
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		db, err := sqldb.OpenDB(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, q := range []string{"DROP INDEX records_envelope", "ALTER TABLE records DROP COLUMN envelope", "DELETE FROM schema_migrations WHERE version = 2"} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				b.Fatalf("%s: %v", q, err)
+			}
+		}
+		db.Close()
+		b.StartTimer()
+		s, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		recs, err := s.EnvelopeRecords(ctx, env.Tenant, env.Envelope)
+		s.Close()
+		if err != nil || len(recs) != env.Events {
+			b.Fatalf("after the migration: %d records, %v; want %d", len(recs), err, env.Events)
+		}
+		b.StartTimer()
+	}
 }

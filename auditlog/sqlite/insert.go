@@ -12,7 +12,7 @@ import (
 // Rows per multi-row INSERT: one statement per chunk instead of one per row
 // cuts the per-statement cost of database/sql and the SQLite VM.
 const (
-	recordChunk = 64  // 7 columns: 448 placeholders
+	recordChunk = 64  // 8 columns: 512 placeholders
 	hashChunk   = 200 // 2 columns: 400 placeholders
 )
 
@@ -22,7 +22,7 @@ func insertSQL(table, cols string, ncols, nrows int) string {
 }
 
 func insertRecords(ctx context.Context, tx *sql.Tx, recs []auditlog.Record) error {
-	args := make([]any, 0, 7*min(len(recs), recordChunk))
+	args := make([]any, 0, 8*min(len(recs), recordChunk))
 	for lo := 0; lo < len(recs); lo += recordChunk {
 		chunk := recs[lo:min(lo+recordChunk, len(recs))]
 		args = args[:0]
@@ -36,9 +36,9 @@ func insertRecords(ctx context.Context, tx *sql.Tx, recs []auditlog.Record) erro
 			if r.Sealed != nil {
 				sealed = r.Sealed
 			}
-			args = append(args, r.Index, r.ID, r.Tenant, r.Type, t, r.Leaf, sealed)
+			args = append(args, r.Index, r.ID, r.Tenant, r.Type, r.Envelope, t, r.Leaf, sealed)
 		}
-		q := insertSQL("records", "idx, id, tenant, type, time_ns, leaf, sealed", 7, len(chunk))
+		q := insertSQL("records", recordColumns, 8, len(chunk))
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("sqlite: append records at %d: %w", chunk[0].Index, err)
 		}

@@ -7,6 +7,15 @@ import "github.com/signet-pki/signet/internal/sqldb"
 // Integers are SQLite's 64-bit INTEGER; times are Unix nanoseconds (NULL for
 // the zero time); hashes are 32-byte BLOBs. records.idx and hashes.idx are
 // rowid aliases, so range scans and MAX(idx) walk the table's own B-tree.
+//
+// Version 2 adds records.envelope (the leaf's subject.envelope_id, empty
+// for none), fills it for the records already stored from their leaves, and
+// indexes (tenant, envelope, idx) where envelope is not empty:
+// [Store.EnvelopeRecords] is one index range scan. The leaves are not
+// touched, so the log verifies as before; a leaf that is not JSON gets none
+// (verification reports it as modified, as it would have before).
+// CAST(leaf AS TEXT) matters: since SQLite 3.45 the JSON functions read a
+// BLOB argument as JSONB, not as JSON text.
 var logMigrations = []sqldb.Migration{
 	{
 		Version: 1,
@@ -39,6 +48,17 @@ CREATE TABLE anchors (
 	time_ns INTEGER
 ) STRICT;
 CREATE INDEX anchors_size ON anchors (size, seq);
+`,
+	},
+	{
+		Version: 2,
+		Name:    "audit records envelope index",
+		SQL: `
+ALTER TABLE records ADD COLUMN envelope TEXT NOT NULL DEFAULT '';
+UPDATE records SET envelope = CAST(json_extract(CAST(leaf AS TEXT), '$.subject.envelope_id') AS TEXT)
+	WHERE json_valid(CAST(leaf AS TEXT))
+	AND json_type(CAST(leaf AS TEXT), '$.subject.envelope_id') = 'text';
+CREATE INDEX records_envelope ON records (tenant, envelope, idx) WHERE envelope <> '';
 `,
 	},
 }

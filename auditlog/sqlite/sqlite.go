@@ -14,8 +14,9 @@
 // # Schema
 //
 // [sqldb.Migrate] applies versioned migrations recorded in a schema_migrations
-// table; the audit log's tables are version 1. The log only ever inserts
-// and reads rows, as [auditlog.Storage] requires.
+// table; the audit log's tables are version 1, the envelope column and its
+// index version 2 (see logMigrations). The log only ever inserts and reads
+// rows, as [auditlog.Storage] requires.
 package sqlite
 
 import (
@@ -87,14 +88,14 @@ func size(ctx context.Context, q querier) (int64, error) {
 	return n, nil
 }
 
-const recordColumns = "idx, id, tenant, type, time_ns, leaf, sealed"
+const recordColumns = "idx, id, tenant, type, envelope, time_ns, leaf, sealed"
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanRecord(sc scanner) (auditlog.Record, error) {
 	var r auditlog.Record
 	var t sql.NullInt64
-	if err := sc.Scan(&r.Index, &r.ID, &r.Tenant, &r.Type, &t, &r.Leaf, &r.Sealed); err != nil {
+	if err := sc.Scan(&r.Index, &r.ID, &r.Tenant, &r.Type, &r.Envelope, &t, &r.Leaf, &r.Sealed); err != nil {
 		return auditlog.Record{}, err
 	}
 	r.Time = fromNanos(t)
@@ -211,27 +212,30 @@ func fromNanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-// EnvelopeRecords implements [auditlog.Storage]: it reads tenant's
-// records and keeps those whose leaf names the envelope.
+// envelopeQuery reads an envelope's records through the partial index
+// records_envelope; the condition that envelope is not empty lets the
+// planner use that partial index whatever the bound value.
+const envelopeQuery = "SELECT " + recordColumns + " FROM records INDEXED BY records_envelope" +
+	" WHERE tenant = ? AND envelope = ? AND envelope <> '' ORDER BY idx"
+
+// EnvelopeRecords implements [auditlog.Storage]: one range scan of the
+// index on (tenant, envelope, idx), read from one snapshot.
 func (s *Store) EnvelopeRecords(ctx context.Context, tenant, envelopeID string) ([]auditlog.Record, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+recordColumns+" FROM records WHERE tenant = ? ORDER BY idx", tenant)
+	out := []auditlog.Record{}
+	if envelopeID == "" {
+		return out, nil
+	}
+	rows, err := s.r.QueryContext(ctx, envelopeQuery, tenant, envelopeID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: envelope records: %w", err)
 	}
 	defer rows.Close()
-	out := []auditlog.Record{}
 	for rows.Next() {
 		r, err := scanRecord(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: envelope records: %w", err)
 		}
-		env, err := auditlog.LeafEnvelope(r.Leaf)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: envelope records: record %d: %w", r.Index, err)
-		}
-		if env == envelopeID {
-			out = append(out, r)
-		}
+		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: envelope records: %w", err)

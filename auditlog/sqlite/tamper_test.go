@@ -47,8 +47,12 @@ func (tm tamperer) InsertRecord(t *testing.T, s auditlog.Storage, r auditlog.Rec
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm.exec(t, s, "INSERT INTO records (idx, id, tenant, type, time_ns, leaf, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)")(
-		r.Index, r.ID, r.Tenant, r.Type, tn, r.Leaf, r.Sealed)
+	tm.exec(t, s, "INSERT INTO records (idx, id, tenant, type, envelope, time_ns, leaf, sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")(
+		r.Index, r.ID, r.Tenant, r.Type, r.Envelope, tn, r.Leaf, r.Sealed)
+}
+
+func (tm tamperer) SetEnvelope(t *testing.T, s auditlog.Storage, index int64, envelope string) {
+	tm.exec(t, s, "UPDATE records SET envelope = ?2 WHERE idx = ?1")(index, envelope)
 }
 
 func (tm tamperer) SwapRecords(t *testing.T, s auditlog.Storage, i, j int64) {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) auditlog.Storage) {
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"Checkpoints", testCheckpoints},
 		{"Anchors", testAnchors},
+		{"EnvelopeRecords", testEnvelopeRecords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,6 +65,9 @@ func record(i int64, tag string) auditlog.Record {
 	}
 	if i%5 == 0 {
 		r.Tenant = ""
+	}
+	if i%7 != 3 {
+		r.Envelope = fmt.Sprintf("env-%d", i%4)
 	}
 	return r
 }
@@ -139,7 +144,7 @@ func appendN(t *testing.T, s auditlog.Storage, count, batch int, tag string) []a
 }
 
 func sameRecord(a, b auditlog.Record) bool {
-	return a.Index == b.Index && a.ID == b.ID && a.Tenant == b.Tenant && a.Type == b.Type &&
+	return a.Index == b.Index && a.ID == b.ID && a.Tenant == b.Tenant && a.Type == b.Type && a.Envelope == b.Envelope &&
 		a.Time.Equal(b.Time) && bytes.Equal(a.Leaf, b.Leaf) && bytes.Equal(a.Sealed, b.Sealed)
 }
 
@@ -413,6 +418,73 @@ func testAnchors(t *testing.T, s auditlog.Storage) {
 			if !found {
 				t.Fatalf("Anchors(%d) lacks %+v", tc.size, w)
 			}
+		}
+	}
+}
+
+// testEnvelopeRecords checks that EnvelopeRecords returns exactly the
+// tenant's records of the envelope, in index order, across batches: not
+// another tenant's envelope of the same ID, not the records without an
+// envelope, and an empty (non-nil) result when there are none.
+func testEnvelopeRecords(t *testing.T, s auditlog.Storage) {
+	ctx := context.Background()
+	if got, err := s.EnvelopeRecords(ctx, "tenant-1", "env-1"); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("EnvelopeRecords on an empty store = %v, %v; want an empty slice", got, err)
+	}
+	var all []auditlog.Record
+	for _, batch := range []int{1, 3, 64, 17, 2} {
+		all = append(all, appendN(t, s, batch, batch, "env")...)
+	}
+	tenants := []string{"", "tenant-0", "tenant-1", "tenant-2", "tenant-9"}
+	envelopes := []string{"env-0", "env-1", "env-2", "env-3", "env-9", ""}
+	found := 0
+	for _, tenant := range tenants {
+		for _, env := range envelopes {
+			want := []auditlog.Record{}
+			for _, r := range all {
+				if r.Tenant == tenant && r.Envelope == env && env != "" {
+					want = append(want, r)
+				}
+			}
+			found += len(want)
+			got, err := s.EnvelopeRecords(ctx, tenant, env)
+			if err != nil {
+				t.Fatalf("EnvelopeRecords(%q, %q): %v", tenant, env, err)
+			}
+			if got == nil || len(got) != len(want) {
+				t.Fatalf("EnvelopeRecords(%q, %q) = %d records (nil: %t), want %d", tenant, env, len(got), got == nil, len(want))
+			}
+			for i := range want {
+				if !sameRecord(got[i], want[i]) {
+					t.Fatalf("EnvelopeRecords(%q, %q)[%d] = %+v, want %+v", tenant, env, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	// Every record with an envelope was returned once.
+	withEnvelope := 0
+	for _, r := range all {
+		if r.Envelope != "" {
+			withEnvelope++
+		}
+	}
+	if found != withEnvelope || found == 0 {
+		t.Fatalf("the queries covered %d records, want all %d with an envelope", found, withEnvelope)
+	}
+	// An envelope ID that not every backend can store (PostgreSQL text
+	// refuses NUL) is refused by all, and nothing is stored.
+	for _, bad := range []string{"env\x00", "env\xff", strings.Repeat("e", auditlog.MaxEnvelopeID+1)} {
+		rec := record(int64(len(all)), "bad")
+		rec.Envelope = bad
+		hs, err := hashesFor(ctx, s, []auditlog.Record{rec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Append(ctx, []auditlog.Record{rec}, hs); err == nil || errors.Is(err, auditlog.ErrConflict) {
+			t.Fatalf("Append with envelope %q = %v, want a refusal", bad, err)
+		}
+		if n, err := s.Size(ctx); err != nil || n != int64(len(all)) {
+			t.Fatalf("Size after a refused append = %d, %v; want %d", n, err, len(all))
 		}
 	}
 }

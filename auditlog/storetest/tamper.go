@@ -18,6 +18,9 @@ import (
 type Tamperer interface {
 	// SetLeaf overwrites the leaf of the record at index.
 	SetLeaf(t *testing.T, s auditlog.Storage, index int64, leaf []byte)
+	// SetEnvelope overwrites the indexed envelope of the record at index,
+	// leaving its leaf as it was.
+	SetEnvelope(t *testing.T, s auditlog.Storage, index int64, envelope string)
 	// DeleteRecord removes the record at index, leaving a gap.
 	DeleteRecord(t *testing.T, s auditlog.Storage, index int64)
 	// InsertRecord inserts rec at rec.Index, moving the records at and
@@ -87,6 +90,15 @@ func newPublisher(t *testing.T, s auditlog.Storage, signer note.Signer) *auditlo
 	return pub
 }
 
+// fixtureEnvelope is the envelope of the fixture's n-th event: env-0,
+// env-1 or env-2, and none for every fifth.
+func fixtureEnvelope(n int64) string {
+	if n%5 == 4 {
+		return ""
+	}
+	return fmt.Sprintf("env-%d", n%3)
+}
+
 // appendEvents appends events through a Log until s holds upto records.
 func appendEvents(t *testing.T, s auditlog.Storage, upto int64) {
 	t.Helper()
@@ -104,7 +116,7 @@ func appendEvents(t *testing.T, s auditlog.Storage, upto int64) {
 			Type:    auditlog.DocumentUploaded,
 			Tenant:  "acme",
 			Actor:   auditlog.Actor{Kind: auditlog.ActorUser, ID: fmt.Sprintf("u%d", n%4), Email: fmt.Sprintf("user%d@acme.example", n%4), AuthStrength: "aal2", AuthMethods: []string{"pwd", "otp"}},
-			Subject: auditlog.Subject{DocumentSHA256: fmt.Sprintf("%064x", n)},
+			Subject: auditlog.Subject{DocumentSHA256: fmt.Sprintf("%064x", n), EnvelopeID: fixtureEnvelope(n)},
 			Request: auditlog.Request{CorrelationID: fmt.Sprintf("req-%d", n), IP: "192.0.2.7"},
 			Outcome: auditlog.OutcomeSuccess,
 			Policy:  auditlog.Policy{Decision: "allow", Policy: "default", Rule: "owner-upload"},
@@ -141,6 +153,11 @@ func RunTamper(t *testing.T, open func(t *testing.T) auditlog.Storage, tam Tampe
 			leaf := bytes.Replace(recs[0].Leaf, []byte(`"success"`), []byte(`"failure"`), 1)
 			tam.SetLeaf(t, f.Store, 20, leaf)
 		}, false, &result{auditlog.Modified, 20}},
+		// Moving a record out of its envelope's index (hiding it from the
+		// envelope's evidence), or into another envelope's.
+		{"envelope moved", func(t *testing.T, f *TamperFixture) { tam.SetEnvelope(t, f.Store, 20, "env-other") }, false, &result{auditlog.Modified, 20}},
+		{"envelope cleared", func(t *testing.T, f *TamperFixture) { tam.SetEnvelope(t, f.Store, 21, "") }, false, &result{auditlog.Modified, 21}},
+		{"envelope added", func(t *testing.T, f *TamperFixture) { tam.SetEnvelope(t, f.Store, 24, "env-1") }, false, &result{auditlog.Modified, 24}},
 		{"delete", func(t *testing.T, f *TamperFixture) { tam.DeleteRecord(t, f.Store, 20) }, false, &result{auditlog.Deleted, 20}},
 		{"insert", func(t *testing.T, f *TamperFixture) {
 			recs, err := f.Store.Records(context.Background(), 20, 21)

@@ -15,7 +15,10 @@ import (
 // indexes tlog.StoredHashCount(recs[0].Index) up to
 // tlog.StoredHashCount(recs[0].Index+len(recs)), in order, with each
 // record's leaf hash (RFC 6962 section 2.1) at its tlog.StoredHashIndex(0, i).
-// recs must not be empty.
+// recs must not be empty. Each record's indexed Envelope must pass
+// [auditlog.CheckEnvelopeID], so that every backend (PostgreSQL text
+// refuses NUL) stores the same values. That Envelope agrees with the leaf
+// is what [auditlog.Verify] checks.
 func Check(recs []auditlog.Record, hashes []auditlog.HashEntry) error {
 	if len(recs) == 0 {
 		return fmt.Errorf("no records")
@@ -30,6 +33,9 @@ func Check(recs []auditlog.Record, hashes []auditlog.HashEntry) error {
 		}
 		if recs[i].ID == "" {
 			return fmt.Errorf("record %d has no ID", recs[i].Index)
+		}
+		if err := auditlog.CheckEnvelopeID(recs[i].Envelope); err != nil {
+			return fmt.Errorf("record %d: %w", recs[i].Index, err)
 		}
 	}
 	lo := tlog.StoredHashCount(start)

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -70,6 +71,22 @@ func TestCheck(t *testing.T) {
 		}, false},
 		{"leaf changed", 3, 4, func(r []auditlog.Record, h []auditlog.HashEntry) ([]auditlog.Record, []auditlog.HashEntry) {
 			r[1].Leaf = []byte(`{"i":-1}`)
+			return r, h
+		}, false},
+		{"envelope", 3, 2, func(r []auditlog.Record, h []auditlog.HashEntry) ([]auditlog.Record, []auditlog.HashEntry) {
+			r[1].Envelope = "env-1"
+			return r, h
+		}, true},
+		{"envelope with NUL", 3, 2, func(r []auditlog.Record, h []auditlog.HashEntry) ([]auditlog.Record, []auditlog.HashEntry) {
+			r[1].Envelope = "env\x00"
+			return r, h
+		}, false},
+		{"envelope not UTF-8", 3, 2, func(r []auditlog.Record, h []auditlog.HashEntry) ([]auditlog.Record, []auditlog.HashEntry) {
+			r[1].Envelope = "env\xff"
+			return r, h
+		}, false},
+		{"envelope too long", 3, 2, func(r []auditlog.Record, h []auditlog.HashEntry) ([]auditlog.Record, []auditlog.HashEntry) {
+			r[1].Envelope = strings.Repeat("e", auditlog.MaxEnvelopeID+1)
 			return r, h
 		}, false},
 		{"no id", 3, 1, func(r []auditlog.Record, h []auditlog.HashEntry) ([]auditlog.Record, []auditlog.HashEntry) {
