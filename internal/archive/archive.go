@@ -368,7 +368,7 @@ func (s *Service) renew(ctx context.Context, e *workflow.Envelope, d workflow.En
 		return state{}, err
 	}
 	defer rd.Close()
-	f := newOverlay(rd, size)
+	f := pades.NewOverlay(rd, size)
 	n, err := pades.Archive(ctx, f, size, pades.LTVOptions{Fetcher: s.cfg.Fetcher, Timestamper: s.cfg.Timestamper})
 	if err != nil {
 		return state{}, err
@@ -391,7 +391,7 @@ func (s *Service) renew(ctx context.Context, e *workflow.Envelope, d workflow.En
 		return state{}, fmt.Errorf("archive: renewing does not help: the new time-stamp of %s is due itself on %s (%s)",
 			next.authority, next.due.Format(time.DateOnly), next.reason)
 	}
-	sum, _, err := s.cfg.Workflow.AppendContent(ctx, e.Tenant, d.SHA256, bytes.NewReader(f.tail))
+	sum, _, err := s.cfg.Workflow.AppendContent(ctx, e.Tenant, d.SHA256, bytes.NewReader(f.Tail()))
 	if err != nil {
 		return state{}, err
 	}

@@ -19,7 +19,7 @@
 // its algorithms weaken ([DefaultWeakenings]), less the renewal margin
 // ([Config.Margin]). Due dates are cached in memory by version, so a pass
 // re-verifies only new versions. A due document is renewed under its
-// document lock: the renewal is written to an in-memory overlay over the
+// document lock: the renewal is written to an in-memory pades.Overlay over the
 // sealed content (nothing of the document is copied), verified (the new
 // latest time-stamp must move the due date past now, else nothing is
 // stored: renewing with an authority whose own certificate is inside the

@@ -44,7 +44,7 @@ func (s *Sealer) Complete(ctx context.Context, e *workflow.Envelope, contents wo
 
 // sealDocument seals tenant's content sum. B-LT and B-LTA append to what
 // they wrote and read it back, so pades writes to a working file: an
-// [overlay] that reads the document from its content and keeps only
+// [pades.Overlay] that reads the document from its content and keeps only
 // what the seal appends, in memory. No copy of the document is made,
 // in memory or on disk; the new version is stored as the document
 // followed by the appended bytes ([workflow.Contents.AppendContent]).
@@ -54,7 +54,7 @@ func (s *Sealer) sealDocument(ctx context.Context, contents workflow.Contents, t
 		return "", err
 	}
 	defer rd.Close()
-	f := newOverlay(rd, size)
+	f := pades.NewOverlay(rd, size)
 	err = pades.Sign(ctx, f, rd, size, pades.Options{
 		Signer: signer, Certificates: certs,
 		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, ArchiveTimestamper: s.cfg.ArchiveTimestamper, Fetcher: s.cfg.Fetcher,
@@ -64,10 +64,10 @@ func (s *Sealer) sealDocument(ctx context.Context, contents workflow.Contents, t
 	if err != nil {
 		return "", err
 	}
-	if err := f.check(sum); err != nil {
+	if err := f.Check(sum); err != nil {
 		return "", err
 	}
-	name, _, err := contents.AppendContent(ctx, tenant, sum, bytes.NewReader(f.tail))
+	name, _, err := contents.AppendContent(ctx, tenant, sum, bytes.NewReader(f.Tail()))
 	return name, err
 }
 
@@ -127,7 +127,7 @@ func (s *Sealer) SealPDF(ctx context.Context, tenant string, doc []byte) ([]byte
 		return nil, err
 	}
 	src := bytes.NewReader(doc)
-	f := newOverlay(src, int64(len(doc)))
+	f := pades.NewOverlay(src, int64(len(doc)))
 	err = pades.Sign(ctx, f, src, int64(len(doc)), pades.Options{
 		Signer: signer, Certificates: certs,
 		Level: pades.LevelBLTA, Timestamper: s.cfg.Timestamper, ArchiveTimestamper: s.cfg.ArchiveTimestamper, Fetcher: s.cfg.Fetcher,
@@ -137,6 +137,6 @@ func (s *Sealer) SealPDF(ctx context.Context, tenant string, doc []byte) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("signing: seal: %w", err)
 	}
-	out := make([]byte, 0, len(doc)+len(f.tail))
-	return append(append(out, doc...), f.tail...), nil
+	out := make([]byte, 0, len(doc)+len(f.Tail()))
+	return append(append(out, doc...), f.Tail()...), nil
 }
