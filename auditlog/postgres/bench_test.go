@@ -65,33 +65,11 @@ func BenchmarkEnvelopeRecords(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("records: %d MiB, records_envelope: %d MiB", table>>20, index>>20)
-	methods := []struct {
-		name string
-		read func() (int, error)
-	}{
-		{"index", func() (int, error) {
-			recs, err := s.EnvelopeRecords(ctx, env.Tenant, env.Envelope)
-			return len(recs), err
-		}},
-		{"scan", func() (int, error) {
-			recs, err := scanEnvelope(ctx, s, env.Tenant, env.Envelope)
-			return len(recs), err
-		}},
-		{"scan-read", func() (int, error) { return scanLeaves(ctx, s, env.Tenant) }},
-	}
-	for _, m := range methods {
-		b.Run(m.name, func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				got, err := m.read()
-				if err != nil {
-					b.Fatal(err)
-				}
-				if m.name != "scan-read" && got != env.Events {
-					b.Fatalf("%d records, want %d", got, env.Events)
-				}
-			}
-		})
-	}
+	logbench.RunEnvelopeLookups(b, s, env,
+		func(ctx context.Context, tenant, envelope string) ([]auditlog.Record, error) {
+			return scanEnvelope(ctx, s, tenant, envelope)
+		},
+		func(ctx context.Context, tenant string) (int, error) { return scanLeaves(ctx, s, tenant) })
 }
 
 // scanEnvelope is EnvelopeRecords without the index: every record of the

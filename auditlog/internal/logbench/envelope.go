@@ -114,3 +114,41 @@ func leafFormat(tb testing.TB, envelope bool) (string, []byte) {
 	}
 	return f, rec.Sealed
 }
+
+// RunEnvelopeLookups runs, as sub-benchmarks of b, the ways a store can
+// find env's events: through its index (EnvelopeRecords), by scan, which
+// returns the records found, and by scanLeaves, which reads every leaf of
+// the tenant (the floor of any scan) and returns how many it read.
+func RunEnvelopeLookups(b *testing.B, s auditlog.Storage, env EnvelopeLog,
+	scan func(ctx context.Context, tenant, envelope string) ([]auditlog.Record, error),
+	scanLeaves func(ctx context.Context, tenant string) (int, error)) {
+	ctx := context.Background()
+	methods := []struct {
+		name   string
+		counts bool // the result is the envelope's events
+		read   func() (int, error)
+	}{
+		{"index", true, func() (int, error) {
+			recs, err := s.EnvelopeRecords(ctx, env.Tenant, env.Envelope)
+			return len(recs), err
+		}},
+		{"scan", true, func() (int, error) {
+			recs, err := scan(ctx, env.Tenant, env.Envelope)
+			return len(recs), err
+		}},
+		{"scan-read", false, func() (int, error) { return scanLeaves(ctx, env.Tenant) }},
+	}
+	for _, m := range methods {
+		b.Run(m.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				got, err := m.read()
+				if err != nil {
+					b.Fatal(err)
+				}
+				if m.counts && got != env.Events {
+					b.Fatalf("%d records, want %d", got, env.Events)
+				}
+			}
+		})
+	}
+}
