@@ -15,7 +15,7 @@ const (
 	ruleRemote      = "keys/remote imports no key backend (keys/soft, keys/pkcs11): the api role's backend carries calls to the signer, never key material"
 	ruleLayer3      = "layer 3 (PKI) imports layers 1-3 only"
 	ruleLayer4      = "layer 4 (service) imports layers 1-4 only"
-	ruleOrder       = "layer 4 order api < authz < identity < (accounts, access) < (blob, mail) < workflow < signing < (datadir, apiclient, evidence, verify, archive) < server: a service package imports only earlier ones and its own sub-packages"
+	ruleOrder       = "layer 4 order api < authz < identity < (accounts, access) < (blob, mail, webhook) < workflow < signing < (datadir, apiclient, evidence, verify, archive, metrics, alert) < server: a service package imports only earlier ones and its own sub-packages"
 	ruleServer      = "nothing but cmd/signet, bench/ and e2e imports internal/server"
 	ruleTestSupport = "test support is imported only by tests, test support, bench/ and e2e"
 	ruleLinked      = "the release binary links no test support (go list -deps ./cmd/signet)"
@@ -58,6 +58,7 @@ var (
 		{"internal/access", 3},
 		{"internal/blob", 4},
 		{"internal/mail", 4},
+		{"internal/webhook", 4},
 		{"internal/workflow", 5},
 		{"internal/signing", 6},
 		{"internal/datadir", 7},
@@ -65,6 +66,8 @@ var (
 		{"internal/evidence", 7},
 		{"internal/verify", 7},
 		{"internal/archive", 7},
+		{"internal/metrics", 7},
+		{"internal/alert", 7},
 		{"internal/transfer", 8},
 		{"internal/backup", 8},
 		{"internal/server", 8},
