@@ -94,8 +94,9 @@ func New() *Metrics {
 	m.webhooks = f.counterVec("webhook_deliveries_total", "Webhook delivery attempts, by outcome.", "outcome")
 	m.webhookBacklog = f.gauge("webhook_backlog", "Webhook deliveries waiting to be sent.")
 	m.alerts = f.counterVec("alerts_total", "Alerts raised, by rule and severity.", "rule", "severity")
+	// The Go runtime's metrics too carry the prefix (signet_go_...).
+	prometheus.WrapRegistererWithPrefix(Namespace+"_", m.reg).MustRegister(collectors.NewGoCollector())
 	m.reg.MustRegister(
-		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: Namespace}),
 		certCollector{m},
 	)
