@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -54,8 +52,9 @@ type Tracer struct {
 	tr trace.Tracer
 }
 
-// NewTracer returns a tracer exporting to cfg's collector in batches.
-func NewTracer(ctx context.Context, cfg TracingConfig, version string) (*Tracer, error) {
+// NewTracer returns a tracer exporting to cfg's collector in batches
+// (OTLP/HTTP, binary protobuf).
+func NewTracer(cfg TracingConfig, version string) (*Tracer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
@@ -63,11 +62,7 @@ func NewTracer(ctx context.Context, cfg TracingConfig, version string) (*Tracer,
 	if u.Path == "" || u.Path == "/" {
 		u.Path = "/v1/traces"
 	}
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(u.String()), otlptracehttp.WithTimeout(10*time.Second))
-	if err != nil {
-		return nil, fmt.Errorf("metrics: OTLP exporter: %w", err)
-	}
-	return NewTracerWith(sdktrace.NewBatchSpanProcessor(exp), cfg.SampleRatio, version), nil
+	return NewTracerWith(sdktrace.NewBatchSpanProcessor(newOTLPExporter(u.String())), cfg.SampleRatio, version), nil
 }
 
 // NewTracerWith returns a tracer whose spans go to sp, sampling ratio of

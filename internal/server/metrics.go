@@ -74,7 +74,7 @@ func isLoopback(host string) bool {
 
 // openObservability builds the metrics (binding their listener) and the
 // tracer as configured, and observes the audit log's appends.
-func (s *Server) openObservability(ctx context.Context) error {
+func (s *Server) openObservability() error {
 	ob := &s.obs
 	if s.cfg.MetricsListen != "" {
 		ln, err := listen("metrics_listen", s.cfg.MetricsListen)
@@ -88,7 +88,7 @@ func (s *Server) openObservability(ctx context.Context) error {
 		s.closers = append(s.closers, ignoreServerClosed(ob.srv.Close))
 	}
 	if s.cfg.Tracing != nil {
-		t, err := metrics.NewTracer(ctx, *s.cfg.Tracing, "")
+		t, err := metrics.NewTracer(*s.cfg.Tracing, "")
 		if err != nil {
 			return fmt.Errorf("server: tracing: %w", err)
 		}

@@ -281,7 +281,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if s.audit, err = openAudit(ctx, s.dir); err != nil {
 		return err
 	}
-	if err := s.openObservability(ctx); err != nil {
+	if err := s.openObservability(); err != nil {
 		return err
 	}
 	var locks locker
