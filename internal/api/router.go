@@ -132,8 +132,8 @@ func observe(rt *Router, o RequestObserver, next http.Handler) http.Handler {
 	})
 }
 
-// Chain wraps rt in s, from the outside in: the observer, panic recovery, request id and
-// logger, access log, security headers ([SecurityHeaders]), refusal of
+// Chain wraps rt in s, from the outside in: the observer (if any), panic
+// recovery, request id and logger, access log, security headers ([SecurityHeaders]), refusal of
 // repeated singleton fields, body limit, per-IP rate limit, authentication,
 // per-principal rate limit, the action gate, idempotency, the router.
 func Chain(rt *Router, s Stack) http.Handler {
