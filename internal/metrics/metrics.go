@@ -216,15 +216,29 @@ func (m *Metrics) RateLimited(scope string) {
 }
 
 // WebhookDelivered records a webhook delivery attempt (nil err: the
-// receiver accepted it).
-func (m *Metrics) WebhookDelivered(err error) { m.webhooks.WithLabelValues(outcome(err)).Inc() }
+// receiver accepted it). Like [Metrics.WebhookBacklog] and
+// [Metrics.AlertRaised], it does nothing on a nil *Metrics (metrics off),
+// so that the webhook and alert services can call it unconditionally.
+func (m *Metrics) WebhookDelivered(err error) {
+	if m != nil {
+		m.webhooks.WithLabelValues(outcome(err)).Inc()
+	}
+}
 
 // WebhookBacklog sets the number of webhook deliveries waiting.
-func (m *Metrics) WebhookBacklog(n int) { m.webhookBacklog.Set(float64(n)) }
+func (m *Metrics) WebhookBacklog(n int) {
+	if m != nil {
+		m.webhookBacklog.Set(float64(n))
+	}
+}
 
 // AlertRaised records an alert of rule at severity. Both come from the
 // alert engine's fixed rules, never from requests.
-func (m *Metrics) AlertRaised(rule, severity string) { m.alerts.WithLabelValues(rule, severity).Inc() }
+func (m *Metrics) AlertRaised(rule, severity string) {
+	if m != nil {
+		m.alerts.WithLabelValues(rule, severity).Inc()
+	}
+}
 
 // CheckpointTime exports signet_audit_checkpoint_age_seconds: the time
 // since the latest audit checkpoint, as latest reports it at each scrape
