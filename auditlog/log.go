@@ -78,6 +78,23 @@ type Log struct {
 	seq *sequencer
 
 	publisher atomic.Pointer[Publisher]
+	observer  atomic.Pointer[Observer]
+}
+
+// An Observer is told of every append to a [Log] as it starts, with the
+// event (read only); the context it returns carries the append (a trace
+// span may ride in it) and the function it returns is called once with
+// the append's outcome (nil once durable). Metrics and traces use it.
+type Observer func(ctx context.Context, e Event) (context.Context, func(err error))
+
+// SetObserver makes o the observer of every later append; nil stops
+// observing.
+func (l *Log) SetObserver(o Observer) {
+	if o == nil {
+		l.observer.Store(nil)
+		return
+	}
+	l.observer.Store(&o)
 }
 
 var _ Recorder = (*Log)(nil)
@@ -124,6 +141,16 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 // On error the event may or may not have been stored (a storage failure
 // can be ambiguous), but it was never acknowledged.
 func (l *Log) Append(ctx context.Context, e Event) (int64, error) {
+	if o := l.observer.Load(); o != nil {
+		ctx, done := (*o)(ctx, e)
+		i, err := l.append(ctx, e)
+		done(err)
+		return i, err
+	}
+	return l.append(ctx, e)
+}
+
+func (l *Log) append(ctx context.Context, e Event) (int64, error) {
 	if e.ID == "" {
 		l.randM.Lock()
 		id, err := newUUIDv7(l.cfg.Now(), l.rand)

@@ -92,6 +92,23 @@ type Fetcher struct {
 	// Roots are the trust anchors: a chain stops at a root, which needs no
 	// revocation data.
 	Roots []*x509.Certificate
+	// Observe, if set, is called as each fetch starts, with what it
+	// fetches: "ocsp", "crl" or "certificate"; the context it returns
+	// carries the fetch (a trace span may ride in it), and the function
+	// it returns is called once with the outcome (nil for data that
+	// verified). Metrics and traces use it; nil costs nothing.
+	Observe func(ctx context.Context, kind string) (context.Context, func(err error))
+}
+
+// observed runs fetch under Observe as a fetch of kind.
+func observed[T any](ctx context.Context, f *Fetcher, kind string, fetch func(context.Context) (T, error)) (T, error) {
+	if f.Observe == nil {
+		return fetch(ctx)
+	}
+	ctx, done := f.Observe(ctx, kind)
+	v, err := fetch(ctx)
+	done(err)
+	return v, err
 }
 
 // Collect completes the chain of leaf from pool (and the issuers named by
@@ -234,43 +251,49 @@ func (f *Fetcher) get(ctx context.Context, method, url, ctype string, body []byt
 }
 
 func (f *Fetcher) fetchCert(ctx context.Context, url string) (*x509.Certificate, error) {
-	b, err := f.get(ctx, http.MethodGet, url, "", nil)
-	if err != nil {
-		return nil, err
-	}
-	return x509.ParseCertificate(b)
+	return observed(ctx, f, "certificate", func(ctx context.Context) (*x509.Certificate, error) {
+		b, err := f.get(ctx, http.MethodGet, url, "", nil)
+		if err != nil {
+			return nil, err
+		}
+		return x509.ParseCertificate(b)
+	})
 }
 
 // fetchOCSP asks the responder and keeps the response only if it verifies
 // and answers for cert.
 func (f *Fetcher) fetchOCSP(ctx context.Context, url string, cert, issuer *x509.Certificate) ([]byte, error) {
-	req, err := ocsp.CreateRequest(cert, issuer, &ocsp.RequestOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("ltv: OCSP request: %w", err)
-	}
-	b, err := f.get(ctx, http.MethodPost, url, "application/ocsp-request", req)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := ocsp.ParseResponseForCert(b, cert, issuer); err != nil {
-		return nil, fmt.Errorf("ltv: OCSP response from %s: %w", url, err)
-	}
-	return b, nil
+	return observed(ctx, f, "ocsp", func(ctx context.Context) ([]byte, error) {
+		req, err := ocsp.CreateRequest(cert, issuer, &ocsp.RequestOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("ltv: OCSP request: %w", err)
+		}
+		b, err := f.get(ctx, http.MethodPost, url, "application/ocsp-request", req)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := ocsp.ParseResponseForCert(b, cert, issuer); err != nil {
+			return nil, fmt.Errorf("ltv: OCSP response from %s: %w", url, err)
+		}
+		return b, nil
+	})
 }
 
 func (f *Fetcher) fetchCRL(ctx context.Context, url string, issuer *x509.Certificate) ([]byte, error) {
-	b, err := f.get(ctx, http.MethodGet, url, "", nil)
-	if err != nil {
-		return nil, err
-	}
-	crl, err := x509.ParseRevocationList(b)
-	if err != nil {
-		return nil, fmt.Errorf("ltv: CRL from %s: %w", url, err)
-	}
-	if err := crl.CheckSignatureFrom(issuer); err != nil {
-		return nil, fmt.Errorf("ltv: CRL from %s is not signed by %q: %w", url, issuer.Subject.CommonName, err)
-	}
-	return b, nil
+	return observed(ctx, f, "crl", func(ctx context.Context) ([]byte, error) {
+		b, err := f.get(ctx, http.MethodGet, url, "", nil)
+		if err != nil {
+			return nil, err
+		}
+		crl, err := x509.ParseRevocationList(b)
+		if err != nil {
+			return nil, fmt.Errorf("ltv: CRL from %s: %w", url, err)
+		}
+		if err := crl.CheckSignatureFrom(issuer); err != nil {
+			return nil, fmt.Errorf("ltv: CRL from %s is not signed by %q: %w", url, issuer.Subject.CommonName, err)
+		}
+		return b, nil
+	})
 }
 
 // Status values of a [Result].

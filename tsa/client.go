@@ -47,6 +47,12 @@ type Client struct {
 	Rand io.Reader
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Observe, if set, is called as each exchange with an authority
+	// starts, with its URL; the context it returns carries the exchange
+	// (a trace span may ride in it), and the function it returns is
+	// called once with the exchange's outcome (nil for a token that
+	// passed every check). Metrics and traces use it; nil costs nothing.
+	Observe func(ctx context.Context, url string) (context.Context, func(err error))
 
 	// chains remembers the TSA certificate chains already validated to
 	// Roots, so that each token costs one signature check rather than a
@@ -85,13 +91,24 @@ func (c *Client) TimestampFrom(ctx context.Context, h crypto.Hash, digest []byte
 			failures = append(failures, fmt.Errorf("tsa: %s: not tried: %w", u, err))
 			continue
 		}
-		tok, err := c.ask(ctx, u, h, digest)
+		tok, err := c.observedAsk(ctx, u, h, digest)
 		if err == nil {
 			return tok, u, nil
 		}
 		failures = append(failures, fmt.Errorf("tsa: %s: %w", u, err))
 	}
 	return nil, "", fmt.Errorf("%w: %w", ErrNoToken, errors.Join(failures...))
+}
+
+// observedAsk is ask under Observe.
+func (c *Client) observedAsk(ctx context.Context, url string, h crypto.Hash, digest []byte) (*Token, error) {
+	if c.Observe == nil {
+		return c.ask(ctx, url, h, digest)
+	}
+	ctx, done := c.Observe(ctx, url)
+	tok, err := c.ask(ctx, url, h, digest)
+	done(err)
+	return tok, err
 }
 
 // ask performs one exchange with url and checks the answer.

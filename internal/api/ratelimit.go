@@ -46,6 +46,10 @@ type RateLimiter struct {
 	cfg RateLimits
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Rejected, if set, is called for every request refused with 429,
+	// with the scope of the bucket that refused it: "ip", "principal",
+	// "ip_sensitive" or "principal_sensitive" (metrics).
+	Rejected func(scope string)
 
 	buckets *tokenbucket.Set
 }
@@ -65,6 +69,7 @@ type decision struct {
 	remaining int
 	reset     int // seconds until the bucket is full again
 	retry     int // seconds until a token is available (when !ok)
+	sensitive bool
 }
 
 // take removes a token from the bucket key of rate r.
@@ -89,13 +94,13 @@ func (l *RateLimiter) Len() int { return l.buckets.Len() }
 // ByIP returns middleware limiting requests per client IP. mux is the
 // router whose routes may be marked [Sensitive].
 func (l *RateLimiter) ByIP(mux *http.ServeMux) func(http.Handler) http.Handler {
-	return l.middleware(mux, l.cfg.PerIP, l.cfg.SensitiveIP, func(r *http.Request) string { return "ip:" + ClientIP(r) })
+	return l.middleware(mux, "ip", l.cfg.PerIP, l.cfg.SensitiveIP, func(r *http.Request) string { return "ip:" + ClientIP(r) })
 }
 
 // ByPrincipal returns middleware limiting requests per authenticated
 // principal; requests without one pass.
 func (l *RateLimiter) ByPrincipal(mux *http.ServeMux) func(http.Handler) http.Handler {
-	return l.middleware(mux, l.cfg.PerKey, l.cfg.SensitiveKey, func(r *http.Request) string {
+	return l.middleware(mux, "principal", l.cfg.PerKey, l.cfg.SensitiveKey, func(r *http.Request) string {
 		if p, ok := PrincipalFrom(r.Context()); ok {
 			return "p:" + string(p.Kind) + ":" + p.ID
 		}
@@ -103,7 +108,7 @@ func (l *RateLimiter) ByPrincipal(mux *http.ServeMux) func(http.Handler) http.Ha
 	})
 }
 
-func (l *RateLimiter) middleware(mux *http.ServeMux, normal, strict Rate, id func(*http.Request) string) func(http.Handler) http.Handler {
+func (l *RateLimiter) middleware(mux *http.ServeMux, scope string, normal, strict Rate, id func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			key := id(r)
@@ -117,7 +122,9 @@ func (l *RateLimiter) middleware(mux *http.ServeMux, normal, strict Rate, id fun
 			}
 			if strict.PerSecond > 0 && mux != nil {
 				if h, _ := mux.Handler(r); IsSensitive(h) {
-					ds = append(ds, l.take("!"+key, strict))
+					d := l.take("!"+key, strict)
+					d.sensitive = true
+					ds = append(ds, d)
 				}
 			}
 			if len(ds) == 0 {
@@ -137,6 +144,13 @@ func (l *RateLimiter) middleware(mux *http.ServeMux, normal, strict Rate, id fun
 			h.Set("RateLimit-Reset", strconv.Itoa(worst.reset))
 			h.Set("RateLimit-Policy", strconv.Itoa(worst.rate.Burst)+";w="+strconv.Itoa(int(math.Ceil(float64(worst.rate.Burst)/worst.rate.PerSecond))))
 			if !worst.ok {
+				if l.Rejected != nil {
+					if worst.sensitive {
+						l.Rejected(scope + "_sensitive")
+					} else {
+						l.Rejected(scope)
+					}
+				}
 				WriteProblem(w, r, &RetryAfterError{Err: &Error{Kind: KindRateLimited, Detail: "rate limit exceeded; retry later"}, Seconds: max(1, worst.retry)})
 				return
 			}

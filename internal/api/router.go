@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 )
 
 // A Mux is where handler packages register their routes, with Go 1.22
@@ -47,6 +49,16 @@ func (rt *Router) HandleFunc(pattern string, handler func(http.ResponseWriter, *
 	rt.Handle(pattern, http.HandlerFunc(handler))
 }
 
+// ServeHTTP dispatches r (see [http.ServeMux.ServeHTTP]) and, under a
+// [RequestObserver], notes the pattern of the route that served it.
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt.ServeMux.ServeHTTP(w, r)
+	// The mux sets r.Pattern on the request it was given.
+	if n, ok := r.Context().Value(routeNoteKey{}).(*routeNote); ok {
+		n.route = r.Pattern
+	}
+}
+
 // Patterns returns the registered patterns, sorted.
 func (rt *Router) Patterns() []string {
 	rt.mu.Lock()
@@ -72,10 +84,56 @@ type Stack struct {
 	Gate *Gate
 	// Idempotency handles Idempotency-Key.
 	Idempotency *Idempotency
+	// Observer, if set, watches every request from outside all the
+	// rest (metrics, traces).
+	Observer RequestObserver
 }
 
-// Chain wraps rt in s, from the outside in: panic recovery, request id and
-// logger, access log, security headers ([SecurityHeaders]), refusal of
+// A RequestObserver watches the requests a [Chain] serves. StartRequest
+// is called first, before any other middleware; the context it returns
+// becomes the request's (a trace span may ride in it). EndRequest is
+// called once the handler returned, with that context, the pattern of the
+// route that matched ("" when none did, e.g. a 404), the response
+// status, and the time taken. Route patterns, unlike paths, never carry
+// identifiers or tokens.
+type RequestObserver interface {
+	StartRequest(r *http.Request) context.Context
+	EndRequest(ctx context.Context, route string, status int, elapsed time.Duration)
+}
+
+// routeNoteKey holds, in a request context, where the router leaves the
+// pattern of the route it dispatched to.
+type routeNoteKey struct{}
+
+type routeNote struct{ route string }
+
+// observe wraps next in o.
+func observe(rt *Router, o RequestObserver, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := o.StartRequest(r)
+		note := new(routeNote)
+		r = r.WithContext(context.WithValue(ctx, routeNoteKey{}, note))
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			route := note.route
+			if route == "" {
+				// Refused before routing (authentication, rate
+				// limits) or by a panic: the route it was meant for.
+				_, route = rt.ServeMux.Handler(r)
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			o.EndRequest(ctx, route, status, time.Since(start))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// Chain wraps rt in s, from the outside in: the observer (if any), panic
+// recovery, request id and logger, access log, security headers ([SecurityHeaders]), refusal of
 // repeated singleton fields, body limit, per-IP rate limit, authentication,
 // per-principal rate limit, the action gate, idempotency, the router.
 func Chain(rt *Router, s Stack) http.Handler {
@@ -108,5 +166,9 @@ func Chain(rt *Router, s Stack) http.Handler {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return RequestIDs(logger)(h)
+	h = RequestIDs(logger)(h)
+	if s.Observer != nil {
+		h = observe(rt, s.Observer, h)
+	}
+	return h
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/archive"
 	blobs3 "github.com/signet-pki/signet/internal/blob/s3"
+	"github.com/signet-pki/signet/internal/metrics"
 	"github.com/signet-pki/signet/internal/pgdb"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keyref"
@@ -56,6 +57,11 @@ type Config struct {
 	// front of every node's pki_listen; each node answers requests for
 	// it in process when it fetches revocation data itself.
 	PKIURL string `json:"pki_url"`
+	// MetricsListen, MetricsAllowRemote and Tracing turn on metrics and
+	// traces (see metrics.go); all off by default.
+	MetricsListen      string                 `json:"metrics_listen"`
+	MetricsAllowRemote bool                   `json:"metrics_allow_remote"`
+	Tracing            *metrics.TracingConfig `json:"tracing"`
 	// DataDir holds the databases, keys, blobs and PKI (default
 	// ./signet-data).
 	DataDir string `json:"data_dir"`
@@ -452,6 +458,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateKeys()...)
+	errs = append(errs, c.validateObservability()...)
 	if t := time.Duration(c.Retention.FinishedEnvelopes); t < 0 || (t > 0 && t < time.Hour) {
 		errs = append(errs, fmt.Errorf("retention.finished_envelopes %v is shorter than 1h", t))
 	}

@@ -98,7 +98,7 @@ func (s *Server) openPublisher(signer note.Signer, o options) (*auditlog.Publish
 	}
 	// The service's own requests to its PKI are answered in process,
 	// outside the listener's per-client limits.
-	anchorTSA := &tsa.Client{URLs: []string{s.pkiURL() + "/tsa"}, HTTPClient: &http.Client{Transport: localTransport{s.pki}}}
+	anchorTSA := s.obs.tsaClient(&tsa.Client{URLs: []string{s.pkiURL() + "/tsa"}, HTTPClient: &http.Client{Transport: localTransport{s.pki}}})
 	anchorers := []auditlog.Anchorer{logBound{&anchor.Timestamper{Client: anchorTSA, Now: o.now}}}
 	if !s.dir.Postgres() {
 		// The write-once copies are the node's own: with several nodes
@@ -215,7 +215,8 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients,
 		Passkeys:      passkeys, Users: st.Identity,
 		TOTPEnrolments: st.Identity, TOTPSecrets: login.TOTPKeys{Sealer: s.identitySealer, Keys: s.keyRing},
-		Keys: s.keyRing,
+		Keys:        s.keyRing,
+		ObserveSign: s.obs.signHook(),
 	}
 	if gateway != nil {
 		cfg.SMS = gateway
@@ -309,7 +310,7 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	s.handler = api.Chain(s.router, api.Stack{
 		Logger:  o.logger,
 		MaxBody: cfg.MaxUploadSize + 1<<20,
-		Limiter: api.NewRateLimiter(*cfg.RateLimits),
+		Limiter: s.obs.limiter(api.NewRateLimiter(*cfg.RateLimits)),
 		Auth: &api.Authenticator{Credentials: s.accounts.Verifier(), Sessions: s.people.login,
 			Public: func(r *http.Request) bool {
 				// The routes the OpenAPI document declares public, and
@@ -321,6 +322,7 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 		Gate: &api.Gate{Router: s.router, Access: declared, Authorizer: s.people.authorizer,
 			SelfAuthenticated: selfAuthenticated, PendingAllowed: login.PendingAllowed},
 		Idempotency: &api.Idempotency{Store: s.stores.Idempotency, MaxBody: cfg.MaxUploadSize + 1<<20, Now: o.now, HashKey: idemKey, BodyKey: idemBodyKey},
+		Observer:    s.obs.requestObserver(),
 	})
 	errLog := slog.NewLogLogger(o.logger.Handler(), slog.LevelWarn)
 	s.https = &http.Server{

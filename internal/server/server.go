@@ -172,6 +172,9 @@ type Server struct {
 	stopBackground context.CancelFunc
 	backgroundCtx  context.Context
 
+	// obs holds the metrics and the tracer (metrics.go).
+	obs observability
+
 	router  *api.Router
 	handler http.Handler
 	openapi []byte
@@ -278,6 +281,9 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if s.audit, err = openAudit(ctx, s.dir); err != nil {
 		return err
 	}
+	if err := s.openObservability(); err != nil {
+		return err
+	}
 	var locks locker
 	if locks, s.leases, err = s.dir.Coordination(ctx); err != nil {
 		return err
@@ -320,6 +326,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err != nil {
 		return err
 	}
+	mailer = s.obs.mailer(mailer)
 	sg, err := s.openSigning(ctx, mailer, files.tsaRoots, o)
 	if err != nil {
 		return err
@@ -330,6 +337,7 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err := s.openHTTP(ctx, tlsCfg, sg, o); err != nil {
 		return err
 	}
+	s.connectObservability()
 	// Bootstrap administrator, last: the key is printed only by a start
 	// that succeeds, so a failed first start leaves it for the next one.
 	if err := s.bootstrap(ctx, o.terminal); err != nil {
@@ -421,9 +429,10 @@ func (s *Server) OpenAPI() []byte { return s.openapi }
 // [Server.Shutdown] is called, then shuts down gracefully (with a 30 s
 // deadline when ctx ended). It returns nil after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- s.https.ServeTLS(s.ln, "", "") }()
 	go func() { errc <- s.pkiHTTP.Serve(s.pkiLn) }()
+	s.serveMetrics(errc)
 	// What must run once per deployment runs under a lease: on SQLite
 	// this process holds them all; on PostgreSQL one node at a time
 	// holds each, and another takes over when it stops or dies.

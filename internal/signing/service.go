@@ -85,6 +85,12 @@ type SealKeys interface {
 type Config struct {
 	// Store keeps links, sessions and code state.
 	Store Store
+	// ObserveSign, if set, is called as each [Service.Sign] starts; the
+	// context it returns carries the signing (a trace span may ride in
+	// it) and the function it returns is called once with the outcome
+	// (nil when the recipient's signatures were made). Metrics and traces
+	// use it; nil costs nothing.
+	ObserveSign func(ctx context.Context) (context.Context, func(err error))
 	// Keys seals what the recipient side stores at rest under the owning
 	// tenant's keys (nil: nothing is sealed; the service always sets it).
 	Keys workflow.KeyRing

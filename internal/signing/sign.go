@@ -41,6 +41,16 @@ type SignResult struct {
 // it was. When the last signer is done, the envelope is completed (the
 // seal); a failure there leaves it for the workflow scheduler to retry.
 func (s *Service) Sign(ctx context.Context, ss Session, req auditlog.Request) (SignResult, error) {
+	if s.cfg.ObserveSign == nil {
+		return s.sign(ctx, ss, req)
+	}
+	ctx, done := s.cfg.ObserveSign(ctx)
+	res, err := s.sign(ctx, ss, req)
+	done(err)
+	return res, err
+}
+
+func (s *Service) sign(ctx context.Context, ss Session, req auditlog.Request) (SignResult, error) {
 	wf := s.wf
 	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
 	if err != nil {

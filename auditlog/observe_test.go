@@ -1,0 +1,37 @@
+package auditlog_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/signet-pki/signet/auditlog"
+)
+
+func TestLogObserver(t *testing.T) {
+	l := newLog(t, auditlog.NewMemStore(), auditlog.Config{})
+	type seen struct {
+		typ    auditlog.EventType
+		failed bool
+	}
+	var got []seen
+	l.SetObserver(func(ctx context.Context, e auditlog.Event) (context.Context, func(error)) {
+		return ctx, func(err error) { got = append(got, seen{e.Type, err != nil}) }
+	})
+	ctx := context.Background()
+	if _, err := l.Append(ctx, event(1)); err != nil {
+		t.Fatal(err)
+	}
+	bad := event(2)
+	bad.Type = "no.such-event"
+	if _, err := l.Append(ctx, bad); err == nil {
+		t.Fatal("an unknown event type was appended")
+	}
+	l.SetObserver(nil)
+	if _, err := l.Append(ctx, event(3)); err != nil {
+		t.Fatal(err)
+	}
+	want := []seen{{auditlog.SignatureCreated, false}, {"no.such-event", true}}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("observed %v, want %v", got, want)
+	}
+}
