@@ -78,6 +78,7 @@ type Log struct {
 	seq *sequencer
 
 	publisher atomic.Pointer[Publisher]
+	observer  atomic.Pointer[AppendObserver]
 }
 
 var _ Recorder = (*Log)(nil)
@@ -124,6 +125,18 @@ func New(ctx context.Context, cfg Config) (*Log, error) {
 // On error the event may or may not have been stored (a storage failure
 // can be ambiguous), but it was never acknowledged.
 func (l *Log) Append(ctx context.Context, e Event) (int64, error) {
+	o := l.observe()
+	if o == nil {
+		return l.append(ctx, e)
+	}
+	o.AppendStarted()
+	i, err := l.append(ctx, e)
+	o.AppendDone(ctx, e, err)
+	return i, err
+}
+
+// append is [Log.Append] without the observer.
+func (l *Log) append(ctx context.Context, e Event) (int64, error) {
 	if e.ID == "" {
 		l.randM.Lock()
 		id, err := newUUIDv7(l.cfg.Now(), l.rand)
