@@ -15,6 +15,7 @@ type auditState struct {
 	pending      int
 	pendingSince time.Time // when pending last rose from zero
 	lastSuccess  time.Time
+	failing      bool // the last append ended in failure
 	lastFailure  time.Time
 	lastError    string
 }
@@ -49,7 +50,7 @@ func (e *Engine) AppendDone(ctx context.Context, ev auditlog.Event, err error) {
 	e.mu.Lock()
 	e.audit.pending--
 	if err == nil {
-		e.audit.lastSuccess = now
+		e.audit.lastSuccess, e.audit.failing = now, false
 		e.mu.Unlock()
 		e.Observe(ctx, ev)
 		return
@@ -58,7 +59,7 @@ func (e *Engine) AppendDone(ctx context.Context, ev auditlog.Event, err error) {
 		e.mu.Unlock()
 		return
 	}
-	e.audit.lastFailure, e.audit.lastError = now, truncate(err.Error(), 200)
+	e.audit.failing, e.audit.lastFailure, e.audit.lastError = true, now, truncate(err.Error(), 200)
 	e.mu.Unlock()
 	e.raise(ctx, Alert{Rule: RuleAuditAppend, Severity: Critical, Subject: "audit log",
 		Summary: "the audit log failed to record an event: actions that must be audited are refused",
@@ -157,7 +158,7 @@ func (e *Engine) AuditHealth() error {
 	defer e.mu.Unlock()
 	var errs []error
 	au := e.audit
-	if au.lastFailure.After(au.lastSuccess) && now.Sub(au.lastFailure) <= e.rules.AuditStall {
+	if au.failing && now.Sub(au.lastFailure) <= e.rules.AuditStall {
 		errs = append(errs, fmt.Errorf("%w: the last append failed (%s)", errUnhealthy, au.lastError))
 	}
 	if stalled, since := e.stalled(now); stalled {
