@@ -92,6 +92,10 @@ type Fetcher struct {
 	// Roots are the trust anchors: a chain stops at a root, which needs no
 	// revocation data.
 	Roots []*x509.Certificate
+	// OnOCSPResult, if set, is told the outcome of each request to an
+	// OCSP responder (err nil: a response that verifies), unless the
+	// caller's context ended first; it MUST return promptly.
+	OnOCSPResult func(url string, err error)
 }
 
 // Collect completes the chain of leaf from pool (and the issuers named by
@@ -115,6 +119,9 @@ func (f *Fetcher) Collect(ctx context.Context, leaf *x509.Certificate, pool []*x
 		var errs []error
 		for _, url := range cert.OCSPServer {
 			resp, err := f.fetchOCSP(ctx, url, cert, issuer)
+			if f.OnOCSPResult != nil && ctx.Err() == nil {
+				f.OnOCSPResult(url, err)
+			}
 			if err != nil {
 				errs = append(errs, err)
 				continue

@@ -47,6 +47,10 @@ type Client struct {
 	Rand io.Reader
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// OnAuthorityResult, if set, is told the outcome of each exchange
+	// with a URL (err nil: a token that passed every check), unless the
+	// caller's context ended first; it MUST return promptly.
+	OnAuthorityResult func(url string, err error)
 
 	// chains remembers the TSA certificate chains already validated to
 	// Roots, so that each token costs one signature check rather than a
@@ -86,6 +90,9 @@ func (c *Client) TimestampFrom(ctx context.Context, h crypto.Hash, digest []byte
 			continue
 		}
 		tok, err := c.ask(ctx, u, h, digest)
+		if c.OnAuthorityResult != nil && ctx.Err() == nil {
+			c.OnAuthorityResult(u, err)
+		}
 		if err == nil {
 			return tok, u, nil
 		}
