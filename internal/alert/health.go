@@ -72,8 +72,10 @@ type AnchorStatus struct {
 	// Failures is the publisher's count of failed anchorings since it
 	// started ([auditlog.Publisher.AnchorFailures]).
 	Failures int64
-	// LogSize is the log's size; CheckpointSize and CheckpointTime are
-	// the latest checkpoint's (zero: none yet).
+	// LogSize is the log's size; CheckpointSize is what the latest
+	// checkpoint covers (with the events its own anchoring appended, see
+	// [auditlog.Publisher.SettledSize]) and CheckpointTime when it was
+	// published (zero: none yet).
 	LogSize        int64
 	CheckpointSize int64
 	CheckpointTime time.Time
