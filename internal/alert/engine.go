@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,11 +258,12 @@ func (e *Engine) CheckCertificates(ctx context.Context, due []Certificate) {
 	e.raise(ctx, alerts...)
 }
 
+// truncate bounds s to n bytes of valid UTF-8.
 func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+	if len(s) > n {
+		s = s[:n]
 	}
-	return s[:n]
+	return strings.ToValidUTF8(s, "")
 }
 
 // errUnhealthy is wrapped by the errors of [Engine.AuditHealth].

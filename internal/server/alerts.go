@@ -141,23 +141,30 @@ func (s *Server) startAlerts() {
 	if every <= 0 {
 		every = DefaultAlertCheckInterval
 	}
-	s.background.Go(func() { tick(s.backgroundCtx, every, s.checkAuditHealth) })
+	s.background.Go(func() { tick(s.backgroundCtx, every, s.checkAuditHealth, s.checkAuditHealth) })
+	// Certificates are first checked one interval after start: the
+	// renewer, started at the same time, renews what came due while the
+	// service was down.
 	s.background.Go(func() {
-		s.leases.Run(s.backgroundCtx, "alert-certificates", func(ctx context.Context) { tick(ctx, every, s.checkCertificates) })
+		s.leases.Run(s.backgroundCtx, "alert-certificates", func(ctx context.Context) { tick(ctx, every, nil, s.checkCertificates) })
 	})
 }
 
-// tick calls fn now and every interval until ctx is done.
-func tick(ctx context.Context, every time.Duration, fn func(context.Context)) {
+// tick calls first (if set) now and fn every interval until ctx is
+// done.
+func tick(ctx context.Context, every time.Duration, first, fn func(context.Context)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	if first != nil {
+		first(ctx)
+	}
 	for {
-		fn(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		fn(ctx)
 	}
 }
 
