@@ -226,3 +226,38 @@ func TestAlertAuditLogFailing(t *testing.T) {
 		t.Fatalf("readyz after a successful append: %d %v", status, failing)
 	}
 }
+
+// TestAlertCheckpointsAndCertificates: an idle log whose latest
+// checkpoint's own anchoring appended events is not late however old the
+// checkpoint; a certificate in use past its renewal point (the renewer
+// has not run since) raises certificate-renewal-due, once.
+func TestAlertCheckpointsAndCertificates(t *testing.T) {
+	ctx := context.Background()
+	clk := &movedClock{}
+	r := start(t, filepath.Join(t.TempDir(), "data"), nil, server.WithClock(clk.Now))
+	if res := r.do("POST", "/v1/tenants", r.bootstrapKey(), map[string]string{"name": "Idle Corp"}); res.status != http.StatusCreated {
+		t.Fatalf("create tenant: %d %s", res.status, res.body)
+	}
+	if err := r.srv.PublishCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(time.Now().Add(2 * time.Hour))
+	r.srv.CheckAlerts(ctx)
+	if got := alertLines(r.logs.String(), "audit-anchoring"); len(got) != 0 {
+		t.Fatalf("an idle log alerted: %v", got)
+	}
+	if status, failing := readiness(t, r); status != http.StatusOK {
+		t.Fatalf("readyz of an idle log: %d %v", status, failing)
+	}
+	if got := alertLines(r.logs.String(), "certificate-renewal-due"); len(got) != 0 {
+		t.Fatalf("fresh certificates alerted: %v", got)
+	}
+	tsaCert := r.srv.PKICert("tsa")
+	clk.Set(tsaCert.NotAfter.Add(-24 * time.Hour))
+	r.srv.CheckAlerts(ctx)
+	r.srv.CheckAlerts(ctx)
+	lines := alertLines(r.logs.String(), "certificate-renewal-due")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"certificate":"tsa"`) || !strings.Contains(lines[0], tsaCert.SerialNumber.Text(16)) {
+		t.Fatalf("certificate alerts: %v", lines)
+	}
+}
