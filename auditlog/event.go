@@ -191,6 +191,11 @@ const (
 	ElevationDenied EventType = "elevation.denied"
 )
 
+// AlertRaised: the service's alert engine raised an alert (package
+// internal/alert). The details name the rule, the severity and the ids of
+// what it concerns; the tenant is set when the alert concerns one.
+const AlertRaised EventType = "alert.raised"
+
 var knownTypes = sync.OnceValue(func() map[EventType]bool {
 	return map[EventType]bool{
 		DocumentUploaded: true, DocumentDownloaded: true, DocumentDeleted: true,
@@ -211,7 +216,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		APIKeyRotated: true, APIKeyRefused: true, APIKeyTokenIssued: true,
 		UserCreated: true, UserInvited: true, UserInvitationRedeemed: true, UserDisabled: true, UserOffboarded: true,
 		RoleGranted: true, RoleRevoked: true, ElevationRequested: true, ElevationDenied: true,
-		UserRolesSynced: true,
+		UserRolesSynced: true, AlertRaised: true,
 	}
 })
 

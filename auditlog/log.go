@@ -87,6 +87,35 @@ type Log struct {
 // the append's outcome (nil once durable). Metrics and traces use it.
 type Observer func(ctx context.Context, e Event) (context.Context, func(err error))
 
+// JoinObservers returns one observer that tells each of os in turn (nil
+// ones skipped; nil if none is left): the contexts they return are
+// chained, and the outcome goes to each.
+func JoinObservers(os ...Observer) Observer {
+	var live []Observer
+	for _, o := range os {
+		if o != nil {
+			live = append(live, o)
+		}
+	}
+	switch len(live) {
+	case 0:
+		return nil
+	case 1:
+		return live[0]
+	}
+	return func(ctx context.Context, e Event) (context.Context, func(error)) {
+		dones := make([]func(error), len(live))
+		for i, o := range live {
+			ctx, dones[i] = o(ctx, e)
+		}
+		return ctx, func(err error) {
+			for i := len(dones) - 1; i >= 0; i-- {
+				dones[i](err)
+			}
+		}
+	}
+}
+
 // SetObserver makes o the observer of every later append; nil stops
 // observing.
 func (l *Log) SetObserver(o Observer) {

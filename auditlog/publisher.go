@@ -100,6 +100,12 @@ func NewPublisher(store Storage, cfg PublisherConfig) (*Publisher, error) {
 // AnchorFailures returns how many Anchor calls failed so far.
 func (p *Publisher) AnchorFailures() int64 { return p.anchorFailures.Load() }
 
+// SettledSize returns the log's size right after the last publication's
+// anchoring: the events the latest checkpoint covers, with those its own
+// anchoring appended (which wait for the next checkpoint without
+// prompting one).
+func (p *Publisher) SettledSize() int64 { return p.settled.Load() }
+
 // Latest returns the last checkpoint published or found in storage, and
 // false if there is none.
 func (p *Publisher) Latest(ctx context.Context) (Checkpoint, bool, error) {

@@ -93,19 +93,20 @@ type Fetcher struct {
 	// revocation data.
 	Roots []*x509.Certificate
 	// Observe, if set, is called as each fetch starts, with what it
-	// fetches: "ocsp", "crl" or "certificate"; the context it returns
+	// fetches ("ocsp", "crl" or "certificate") and from where; the
+	// context it returns
 	// carries the fetch (a trace span may ride in it), and the function
 	// it returns is called once with the outcome (nil for data that
 	// verified). Metrics and traces use it; nil costs nothing.
-	Observe func(ctx context.Context, kind string) (context.Context, func(err error))
+	Observe func(ctx context.Context, kind, url string) (context.Context, func(err error))
 }
 
-// observed runs fetch under Observe as a fetch of kind.
-func observed[T any](ctx context.Context, f *Fetcher, kind string, fetch func(context.Context) (T, error)) (T, error) {
+// observed runs fetch under Observe as a fetch of kind from url.
+func observed[T any](ctx context.Context, f *Fetcher, kind, url string, fetch func(context.Context) (T, error)) (T, error) {
 	if f.Observe == nil {
 		return fetch(ctx)
 	}
-	ctx, done := f.Observe(ctx, kind)
+	ctx, done := f.Observe(ctx, kind, url)
 	v, err := fetch(ctx)
 	done(err)
 	return v, err
@@ -251,7 +252,7 @@ func (f *Fetcher) get(ctx context.Context, method, url, ctype string, body []byt
 }
 
 func (f *Fetcher) fetchCert(ctx context.Context, url string) (*x509.Certificate, error) {
-	return observed(ctx, f, "certificate", func(ctx context.Context) (*x509.Certificate, error) {
+	return observed(ctx, f, "certificate", url, func(ctx context.Context) (*x509.Certificate, error) {
 		b, err := f.get(ctx, http.MethodGet, url, "", nil)
 		if err != nil {
 			return nil, err
@@ -263,7 +264,7 @@ func (f *Fetcher) fetchCert(ctx context.Context, url string) (*x509.Certificate,
 // fetchOCSP asks the responder and keeps the response only if it verifies
 // and answers for cert.
 func (f *Fetcher) fetchOCSP(ctx context.Context, url string, cert, issuer *x509.Certificate) ([]byte, error) {
-	return observed(ctx, f, "ocsp", func(ctx context.Context) ([]byte, error) {
+	return observed(ctx, f, "ocsp", url, func(ctx context.Context) ([]byte, error) {
 		req, err := ocsp.CreateRequest(cert, issuer, &ocsp.RequestOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("ltv: OCSP request: %w", err)
@@ -280,7 +281,7 @@ func (f *Fetcher) fetchOCSP(ctx context.Context, url string, cert, issuer *x509.
 }
 
 func (f *Fetcher) fetchCRL(ctx context.Context, url string, issuer *x509.Certificate) ([]byte, error) {
-	return observed(ctx, f, "crl", func(ctx context.Context) ([]byte, error) {
+	return observed(ctx, f, "crl", url, func(ctx context.Context) ([]byte, error) {
 		b, err := f.get(ctx, http.MethodGet, url, "", nil)
 		if err != nil {
 			return nil, err

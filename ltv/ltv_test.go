@@ -1,9 +1,15 @@
 package ltv
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"io"
 	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -78,5 +84,55 @@ func TestVRIKey(t *testing.T) {
 	// SHA-1("abc") = a9993e364706816aba3e25717850c26c9cd0d89d
 	if got := VRIKey([]byte("abc")); got != "A9993E364706816ABA3E25717850C26C9CD0D89D" {
 		t.Errorf("VRIKey = %s", got)
+	}
+}
+
+// TestFetcherObserveOCSP: each request to an OCSP responder is observed
+// with its URL and outcome: a good response as a success, a responder
+// that answers garbage or is down as a failure.
+func TestFetcherObserveOCSP(t *testing.T) {
+	root, err := testpki.NewRoot("Hook Root", testpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		req, err := ocsp.ParseRequest(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		now := time.Now()
+		der, err := ocsp.CreateResponse(root.Cert, root.Cert, ocsp.Response{Status: ocsp.Good, SerialNumber: req.SerialNumber,
+			ThisUpdate: now, NextUpdate: now.Add(time.Hour)}, root.Key)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write(der)
+	}))
+	defer good.Close()
+	garbage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("no")) }))
+	defer garbage.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	leaf, _, err := root.IssueSigner("Hook Leaf", testpki.ECDSAP256, testpki.LeafOptions{OCSPServer: []string{down.URL, garbage.URL, good.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	f := &Fetcher{Roots: []*x509.Certificate{root.Cert}, Observe: func(ctx context.Context, kind, url string) (context.Context, func(error)) {
+		return ctx, func(err error) {
+			if kind == "ocsp" {
+				got = append(got, fmt.Sprintf("%s %v", url, err == nil))
+			}
+		}
+	}}
+	if _, err := f.Collect(context.Background(), leaf, []*x509.Certificate{root.Cert}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{down.URL + " false", garbage.URL + " false", good.URL + " true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("reported %q, want %q", got, want)
 	}
 }

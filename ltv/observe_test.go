@@ -38,7 +38,7 @@ func TestFetcherObserve(t *testing.T) {
 	}
 	var got []seen
 	f := &Fetcher{Roots: []*x509.Certificate{root.Cert},
-		Observe: func(ctx context.Context, kind string) (context.Context, func(error)) {
+		Observe: func(ctx context.Context, kind, _ string) (context.Context, func(error)) {
 			return ctx, func(err error) { got = append(got, seen{kind, err != nil}) }
 		}}
 	if _, err := f.Collect(context.Background(), leaf, []*x509.Certificate{root.Cert}); err != nil {

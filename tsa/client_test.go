@@ -6,10 +6,12 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -203,10 +205,25 @@ func TestClientFallback(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			badHits.Store(0)
 			goodHits.Store(0)
-			c := &Client{URLs: tc.urls, Roots: p.rootPool, Policy: testPolicy, Now: func() time.Time { return testNow }}
+			var results []string
+			c := &Client{URLs: tc.urls, Roots: p.rootPool, Policy: testPolicy, Now: func() time.Time { return testNow },
+				Observe: func(ctx context.Context, url string) (context.Context, func(error)) {
+					return ctx, func(err error) { results = append(results, fmt.Sprintf("%s %v", url, err == nil)) }
+				}}
 			tok, err := c.Timestamp(context.Background(), crypto.SHA384, digest)
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Each URL asked is reported once, the failing ones as such.
+			var want []string
+			for _, u := range tc.urls {
+				want = append(want, fmt.Sprintf("%s %v", u, u == good))
+				if u == good {
+					break
+				}
+			}
+			if !slices.Equal(results, want) {
+				t.Errorf("reported %q, want %q", results, want)
 			}
 			if err := tok.CheckImprint(crypto.SHA384, digest); err != nil {
 				t.Error(err)

@@ -102,7 +102,7 @@ func (h *Hooks) TSA(ctx context.Context, url string) (context.Context, func(err 
 }
 
 // Fetch is the validation data fetcher's hook (ltv.Fetcher.Observe).
-func (h *Hooks) Fetch(ctx context.Context, kind string) (context.Context, func(err error)) {
+func (h *Hooks) Fetch(ctx context.Context, kind, _ string) (context.Context, func(err error)) {
 	return h.observe(ctx, "ltv.fetch."+kind, trace.SpanKindClient, func(err error, _ time.Duration) { h.m.ValidationFetch(kind, err) })
 }
 

@@ -157,6 +157,8 @@ type Config struct {
 	PKCS11 *PKCS11Config `json:"pkcs11,omitempty"`
 	// KeysAtRest says where the tenants' key-encryption keys are made.
 	KeysAtRest KeysAtRestConfig `json:"keys_at_rest"`
+	// Alerts holds the alert rules' thresholds (see [AlertsConfig]).
+	Alerts AlertsConfig `json:"alerts"`
 }
 
 // RetentionConfig is how long finished work is kept.
@@ -463,6 +465,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("retention.finished_envelopes %v is shorter than 1h", t))
 	}
 	errs = append(errs, c.Archive.validate()...)
+	if err := c.Alerts.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)
 	}

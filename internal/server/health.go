@@ -8,7 +8,8 @@ import (
 )
 
 // checks are the readiness conditions: the service database answers, the
-// key manager can read the TLS key, and the audit log accepts writes.
+// key manager can read the TLS key, the audit log accepts writes, and
+// its appends and checkpoints are healthy (see [alert.Engine.AuditHealth]).
 func (s *Server) checks() []api.Check {
 	return []api.Check{
 		{Name: "database", Func: func(ctx context.Context) error {
@@ -19,6 +20,7 @@ func (s *Server) checks() []api.Check {
 			return err
 		}},
 		{Name: "audit-log", Func: s.auditWritable},
+		{Name: "audit-health", Func: s.auditHealth},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/metrics"
@@ -118,6 +119,14 @@ func ignoreServerClosed(f func() error) func() error {
 		}
 		return nil
 	}
+}
+
+// auditObserver is the audit log's observer, nil when off.
+func (ob *observability) auditObserver() auditlog.Observer {
+	if ob.hooks == nil {
+		return nil
+	}
+	return ob.hooks.Audit
 }
 
 // requestObserver is the API's observer, nil when off.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/internal/accounts"
+	"github.com/signet-pki/signet/internal/alert"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/archive"
 	"github.com/signet-pki/signet/internal/datadir"
@@ -137,6 +138,8 @@ type Server struct {
 	workflow *workflow.Service
 	people   *people
 	passkeys *passkey.Service
+	// alerts evaluates the alert rules (nil when alerts.disabled).
+	alerts *alert.Engine
 	// signer is the api role's key backend, nil in one process.
 	signer *remote.Client
 	// identitySealer seals users' second-factor secrets; the login
@@ -284,6 +287,9 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 	if err := s.openObservability(); err != nil {
 		return err
 	}
+	if err := s.openAlerts(o); err != nil {
+		return err
+	}
 	var locks locker
 	if locks, s.leases, err = s.dir.Coordination(ctx); err != nil {
 		return err
@@ -338,6 +344,8 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 		return err
 	}
 	s.connectObservability()
+	// After the metrics' hooks, which the alerts' hooks chain onto.
+	s.watchAuthorities()
 	// Bootstrap administrator, last: the key is printed only by a start
 	// that succeeds, so a failed first start leaves it for the next one.
 	if err := s.bootstrap(ctx, o.terminal); err != nil {
@@ -465,6 +473,7 @@ func (s *Server) Run(ctx context.Context) error {
 		certs := s.signer.Certificates()
 		s.background.Go(func() { certs.Run(s.backgroundCtx, certs.Interval()) })
 	}
+	s.startAlerts()
 	// Every node sends the notifications its own requests hand over.
 	s.background.Go(func() { s.workflow.RunNotifiers(s.backgroundCtx) })
 	if s.dir.Postgres() {

@@ -129,3 +129,27 @@ func (r *Renewer) Run(ctx context.Context, interval time.Duration) {
 		}
 	}
 }
+
+// A DueCertificate is a watched certificate in use that is due for
+// renewal.
+type DueCertificate struct {
+	Name        string
+	Certificate *x509.Certificate
+}
+
+// DueCertificates returns the watched certificates in use that are due
+// for renewal at now ([Renewer.Due]): right after [Renewer.Check], those
+// whose renewal failed. A watched item without a usable certificate is
+// left out (Check issues it).
+func (r *Renewer) DueCertificates(now time.Time) []DueCertificate {
+	r.mu.Lock()
+	items := append([]Renewable(nil), r.items...)
+	r.mu.Unlock()
+	var due []DueCertificate
+	for _, it := range items {
+		if c := it.Current(); c != nil && r.Due(c, now) {
+			due = append(due, DueCertificate{Name: it.Name, Certificate: c})
+		}
+	}
+	return due
+}

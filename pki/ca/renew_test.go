@@ -102,3 +102,20 @@ func TestRenewerDue(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewerDueCertificates: the certificates in use past their renewal
+// point are listed (a failed renewal leaves them there); fresh ones and
+// items without a certificate are not.
+func TestRenewerDueCertificates(t *testing.T) {
+	old := &x509.Certificate{NotBefore: t0, NotAfter: t0.Add(90 * time.Hour)}
+	fresh := &x509.Certificate{NotBefore: t0.Add(70 * time.Hour), NotAfter: t0.Add(160 * time.Hour)}
+	r := &ca.Renewer{}
+	none := func(context.Context) error { return nil }
+	r.Add(ca.Renewable{Name: "old", Current: func() *x509.Certificate { return old }, Renew: none})
+	r.Add(ca.Renewable{Name: "fresh", Current: func() *x509.Certificate { return fresh }, Renew: none})
+	r.Add(ca.Renewable{Name: "missing", Current: func() *x509.Certificate { return nil }, Renew: none})
+	due := r.DueCertificates(t0.Add(72 * time.Hour))
+	if len(due) != 1 || due[0].Name != "old" || due[0].Certificate != old {
+		t.Fatalf("due %+v", due)
+	}
+}
