@@ -8,6 +8,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/alert"
+	"github.com/signet-pki/signet/internal/metrics"
 	"github.com/signet-pki/signet/tsa"
 )
 
@@ -111,6 +112,9 @@ func (s *Server) openAlerts(o options) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	s.alerts = e
+	if m := s.obs.metrics; m != nil {
+		e.AddSink(alertCounter{m})
+	}
 	s.audit.log.SetObserver(auditlog.JoinObservers(s.obs.auditObserver(), e.ObserveAppend))
 	return nil
 }
@@ -241,4 +245,14 @@ func chainStart(ctx context.Context, prev func(context.Context, string) (context
 		return ctx, func(error) {}
 	}
 	return prev(ctx, url)
+}
+
+// alertCounter counts raised alerts in the metrics
+// (signet_alerts_total by rule and severity).
+type alertCounter struct{ m *metrics.Metrics }
+
+// Deliver implements alert.Sink.
+func (c alertCounter) Deliver(_ context.Context, a alert.Alert) error {
+	c.m.AlertRaised(string(a.Rule), string(a.Severity))
+	return nil
 }

@@ -64,6 +64,7 @@ func TestAlertAuthenticationFailures(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	r := start(t, dir, func(c *server.Config) {
 		c.Alerts.AuthFailuresRecipient = server.AlertThreshold{Count: 3, Window: server.Duration(time.Hour)}
+		c.MetricsListen = "127.0.0.1:0"
 	})
 	a := r.party(ctx, "Guessed Corp")
 	const email = "victim@guessed.example"
@@ -93,6 +94,10 @@ func TestAlertAuthenticationFailures(t *testing.T) {
 		if _, err := rc.Verify(ctx, wrong); err == nil {
 			t.Fatal("a wrong code was accepted")
 		}
+	}
+	// The alert is counted in the metrics too.
+	if n := sum(r.scrape(), "signet_alerts_total", map[string]string{"rule": "authentication-failures"}); n != 1 {
+		t.Errorf("signet_alerts_total{rule=authentication-failures} = %v, want 1", n)
 	}
 	lines := alertLines(r.logs.String(), "authentication-failures")
 	if len(lines) != 1 || !strings.Contains(lines[0], `"level":"ERROR"`) || !strings.Contains(lines[0], "recipient") {
