@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -407,4 +408,15 @@ func TestRegistrationChecks(t *testing.T) {
 			t.Errorf("unknown event: %v", err)
 		}
 	}
+}
+
+// publicResolver answers a public address for every name but
+// loopback.example.
+type publicResolver struct{}
+
+func (publicResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if host == "loopback.example" {
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
+	return []netip.Addr{netip.MustParseAddr("93.184.215.14")}, nil
 }
