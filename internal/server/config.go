@@ -151,6 +151,9 @@ type Config struct {
 	PKCS11 *PKCS11Config `json:"pkcs11,omitempty"`
 	// KeysAtRest says where the tenants' key-encryption keys are made.
 	KeysAtRest KeysAtRestConfig `json:"keys_at_rest"`
+	// Webhooks configures the delivery of events to the tenants'
+	// endpoints (see [WebhookConfig]).
+	Webhooks WebhookConfig `json:"webhooks"`
 }
 
 // RetentionConfig is how long finished work is kept.

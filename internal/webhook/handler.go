@@ -46,7 +46,10 @@ func (h *Handler) Register(mux api.Mux) {
 }
 
 // tenant returns the caller's tenant ("" for the platform administrator).
-func tenant(r *http.Request) (string, error) {
+func (h *Handler) tenant(r *http.Request) (string, error) {
+	if h.Service == nil {
+		return "", &api.Error{Kind: api.KindNotFound, Type: "not-configured", Detail: "webhooks need the keys at rest, which this server runs without"}
+	}
 	p, ok := api.PrincipalFrom(r.Context())
 	if !ok {
 		return "", &api.Error{Kind: api.KindUnauthorized, Detail: "authentication is required"}
@@ -94,7 +97,7 @@ type createdEndpoint struct {
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -116,7 +119,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -136,7 +139,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) get(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -156,7 +159,7 @@ type patchRequest struct {
 }
 
 func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -175,7 +178,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -188,7 +191,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) rotate(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -206,7 +209,7 @@ func (h *Handler) rotate(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) publicKey(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -243,7 +246,7 @@ type DeliveryView struct {
 }
 
 func (h *Handler) deliveries(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -281,7 +284,7 @@ func (h *Handler) deliveries(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) retry(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	t, err := h.tenant(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
