@@ -221,6 +221,9 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	if gateway != nil {
 		cfg.SMS = gateway
 	}
+	if s.webhooks != nil {
+		cfg.Webhooks = s.webhooks
+	}
 	// The workflow calls the notifier and the sealer, which need nothing
 	// of it; the service calls the workflow.
 	notifier, err := signing.NewNotifier(cfg)
