@@ -22,7 +22,7 @@ import (
 )
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	path  string
 	pool  *sqldb.Pool
 	store *webhooksqlite.Store
@@ -31,7 +31,7 @@ type env struct {
 	now   atomic.Int64 // offset from the real clock, ns
 }
 
-func newEnv(t *testing.T, mod func(*webhook.Config)) *env {
+func newEnv(t testing.TB, mod func(*webhook.Config)) *env {
 	t.Helper()
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "signet.db"), keys: &atresttest.KeyRing{}}
 	e.open(mod)

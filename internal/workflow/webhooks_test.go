@@ -18,7 +18,7 @@ import (
 )
 
 // webhookService opens a webhook service on the env's signet.db.
-func webhookService(t *testing.T, e *env, keys *atresttest.KeyRing) (*webhook.Service, *sqldb.Pool) {
+func webhookService(t testing.TB, e *env, keys *atresttest.KeyRing) (*webhook.Service, *sqldb.Pool) {
 	t.Helper()
 	pool, err := sqldb.OpenPool(context.Background(), filepath.Join(e.dir, "signet.db"), nil, 2)
 	if err != nil {
@@ -139,4 +139,66 @@ func TestWebhooksOffWritesNothing(t *testing.T) {
 	if err != nil || n != 0 {
 		t.Fatalf("webhook tables created without webhooks (%d, %v)", n, err)
 	}
+}
+
+// BenchmarkRecipientSignedWebhooks measures the state change of a
+// recipient's signature (RecipientSigned: the audit record and the
+// envelope's transaction) without webhooks and with them (an endpoint
+// subscribed to every event, so that each signature writes its
+// recipient.signed and envelope.completed deliveries as outbox rows of
+// the same transaction), side by side: each iteration signs one envelope
+// in each of two services, alternating which goes first, so that both
+// see the same machine. It reports the mean of each (off-ns/sig,
+// on-ns/sig) and the difference (overhead-%).
+func BenchmarkRecipientSignedWebhooks(b *testing.B) {
+	ctx := context.Background()
+	off := newEnvConfig(b, nil)
+	on := newEnvConfig(b, nil)
+	wh, _ := webhookService(b, on, &atresttest.KeyRing{})
+	on.cfg.Webhooks = wh
+	svc, err := workflow.New(on.cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	on.svc = svc
+	if _, _, err := wh.Create(ctx, "t1", "https://receiver.example/hook", nil, true); err != nil {
+		b.Fatal(err)
+	}
+	docs := map[*env]string{off: off.upload("t1", "bench").ID, on: on.upload("t1", "bench").ID}
+	var spent [2]time.Duration
+	sign := func(e *env) time.Duration {
+		d := docs[e]
+		env := e.draft("t1", []string{d}, "signer:1")
+		if _, err := e.svc.Send(ctx, actor("t1"), env.ID); err != nil {
+			b.Fatal(err)
+		}
+		r := env.Recipients[0].ID
+		if _, err := e.svc.MarkViewed(ctx, recipientActor(r), env.ID); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.svc.ConsentRecorded(ctx, recipientActor(r), env.ID); err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := e.svc.RecipientSigned(ctx, recipientActor(r), env.ID, d, strings.Repeat("ab", 32)); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			spent[0] += sign(off)
+			spent[1] += sign(on)
+		} else {
+			spent[1] += sign(on)
+			spent[0] += sign(off)
+		}
+	}
+	b.StopTimer()
+	offNs, onNs := float64(spent[0].Nanoseconds())/float64(b.N), float64(spent[1].Nanoseconds())/float64(b.N)
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(offNs, "off-ns/sig")
+	b.ReportMetric(onNs, "on-ns/sig")
+	b.ReportMetric(100*(onNs-offNs)/offNs, "overhead-%")
 }
