@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -139,4 +140,45 @@ func TestGuardNoRedirects(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || target.Load() != 0 {
 		t.Fatalf("status %d, redirect target reached %d times", resp.StatusCode, target.Load())
 	}
+}
+
+// FuzzGuardURL: whatever the URL, an accepted one has https (or http when
+// allowed) and a host whose addresses all pass CheckAddr.
+func FuzzGuardURL(f *testing.F) {
+	b, err := os.ReadFile("testdata/urls.txt")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" {
+			f.Add(l)
+		}
+	}
+	res := fakeResolver{"receiver.example": {"93.184.215.14"}, "rebind.example": {"127.0.0.1"}}
+	g := &Guard{Resolver: res}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, err := g.CheckURL(context.Background(), raw)
+		if err != nil {
+			return
+		}
+		if u.Scheme != "https" {
+			t.Fatalf("%q accepted with scheme %q", raw, u.Scheme)
+		}
+		host := u.Hostname()
+		if a, perr := netip.ParseAddr(host); perr == nil {
+			if g.CheckAddr(a) != nil {
+				t.Fatalf("%q accepted with address %s", raw, a)
+			}
+			return
+		}
+		addrs, lerr := res.LookupNetIP(context.Background(), "ip", host)
+		if lerr != nil {
+			t.Fatalf("%q accepted with an unresolvable host", raw)
+		}
+		for _, a := range addrs {
+			if g.CheckAddr(a) != nil {
+				t.Fatalf("%q accepted, resolving to %s", raw, a)
+			}
+		}
+	})
 }
