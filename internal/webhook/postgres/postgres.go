@@ -68,7 +68,6 @@ var Migrations = []pgdb.Migration{{
 	);
 	CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ns);
 	CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_ns);
-	CREATE INDEX webhook_deliveries_message ON webhook_deliveries (message_id);
 	CREATE TABLE webhook_attempts (
 		endpoint_id text   NOT NULL,
 		message_id  text   NOT NULL,
@@ -431,8 +430,8 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 			return err
 		}
 		n = tag.RowsAffected()
-		_, err = tx.Exec(ctx, `DELETE FROM webhook_messages m WHERE NOT EXISTS
-			(SELECT 1 FROM webhook_deliveries d WHERE d.message_id = m.id)`)
+		_, err = tx.Exec(ctx, `DELETE FROM webhook_messages WHERE id NOT IN
+			(SELECT message_id FROM webhook_deliveries)`)
 		return err
 	})
 	return int(n), err

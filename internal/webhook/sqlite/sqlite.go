@@ -63,7 +63,6 @@ var Migrations = []sqldb.Migration{{
 	) STRICT;
 	CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ns);
 	CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_ns);
-	CREATE INDEX webhook_deliveries_message ON webhook_deliveries (message_id);
 	CREATE TABLE webhook_attempts (
 		endpoint_id TEXT    NOT NULL,
 		message_id  TEXT    NOT NULL,
@@ -470,8 +469,8 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
 			return err
 		}
 		n, _ = res.RowsAffected()
-		_, err = tx.ExecContext(ctx, `DELETE FROM webhook_messages WHERE NOT EXISTS
-			(SELECT 1 FROM webhook_deliveries d WHERE d.message_id = webhook_messages.id)`)
+		_, err = tx.ExecContext(ctx, `DELETE FROM webhook_messages WHERE id NOT IN
+			(SELECT message_id FROM webhook_deliveries)`)
 		return err
 	})
 	return int(n), err
