@@ -3,6 +3,7 @@ package webhook
 import (
 	"crypto/rand"
 	"encoding/base32"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -75,8 +76,25 @@ func NewMessage(tenant, eventType string, at time.Time, data any) (Message, erro
 	if len(b) > maxPayload {
 		return Message{}, fmt.Errorf("webhook: event payload of %d bytes exceeds %d", len(b), maxPayload)
 	}
-	return Message{ID: newID("msg_"), Tenant: tenant, Type: eventType, Payload: b, CreatedAt: at}, nil
+	return Message{ID: messageID(at), Tenant: tenant, Type: eventType, Payload: b, CreatedAt: at}, nil
 }
+
+// messageID returns "msg_" and, in an encoding that sorts as its bytes
+// do, the creation time in nanoseconds (big-endian) and 64 random bits:
+// message ids sort by creation, so the outbox's tables grow at their end
+// and list newest first by id, without an index of their own.
+func messageID(at time.Time) string {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint64(b, uint64(at.UnixNano()))
+	if _, err := rand.Read(b[8:]); err != nil {
+		panic("webhook: no randomness: " + err.Error())
+	}
+	return "msg_" + sortedEncoding.EncodeToString(b)
+}
+
+// sortedEncoding is base32 with the extended hex alphabet, whose order
+// is the bytes' order.
+var sortedEncoding = base32.HexEncoding.WithPadding(base32.NoPadding)
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 

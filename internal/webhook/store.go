@@ -110,7 +110,8 @@ type Store interface {
 	// and was taken over is [ErrLostClaim].
 	Record(ctx context.Context, claim string, a Attempt, o Outcome) error
 	// Deliveries returns the deliveries of tenant's endpoint, newest
-	// first, at most limit, each with its attempts (oldest first).
+	// first (by message id, which begins with the message's creation
+	// time), at most limit, each with its attempts (oldest first).
 	Deliveries(ctx context.Context, tenant, endpoint string, limit int) ([]Delivery, map[string][]Attempt, error)
 	// Retry makes tenant's delivery (endpoint, message) pending again,
 	// due at now.

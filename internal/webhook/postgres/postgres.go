@@ -67,7 +67,6 @@ var Migrations = []pgdb.Migration{{
 		PRIMARY KEY (endpoint_id, message_id)
 	);
 	CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ns);
-	CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_ns);
 	CREATE TABLE webhook_attempts (
 		endpoint_id text   NOT NULL,
 		message_id  text   NOT NULL,
@@ -355,7 +354,7 @@ func (s *Store) Deliveries(ctx context.Context, tenant, endpoint string, limit i
 	err := wrap(pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{AccessMode: pgx.ReadOnly, IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT endpoint_id, message_id, tenant, type, status, attempts,
 			next_attempt_ns, created_ns, updated_ns FROM webhook_deliveries
-			WHERE tenant = $1 AND endpoint_id = $2 ORDER BY created_ns DESC, message_id DESC LIMIT $3`, tenant, endpoint, max(limit, 1))
+			WHERE tenant = $1 AND endpoint_id = $2 ORDER BY message_id DESC LIMIT $3`, tenant, endpoint, max(limit, 1))
 		if err != nil {
 			return err
 		}

@@ -62,7 +62,6 @@ var Migrations = []sqldb.Migration{{
 		PRIMARY KEY (endpoint_id, message_id)
 	) STRICT;
 	CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_ns);
-	CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_ns);
 	CREATE TABLE webhook_attempts (
 		endpoint_id TEXT    NOT NULL,
 		message_id  TEXT    NOT NULL,
@@ -393,7 +392,7 @@ func (s *Store) Deliveries(ctx context.Context, tenant, endpoint string, limit i
 	err := wrap(s.pool.View(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT endpoint_id, message_id, tenant, type, status, attempts,
 			next_attempt_ns, created_ns, updated_ns FROM webhook_deliveries
-			WHERE tenant = ? AND endpoint_id = ? ORDER BY created_ns DESC, message_id DESC LIMIT ?`, tenant, endpoint, max(limit, 1))
+			WHERE tenant = ? AND endpoint_id = ? ORDER BY message_id DESC LIMIT ?`, tenant, endpoint, max(limit, 1))
 		if err != nil {
 			return err
 		}

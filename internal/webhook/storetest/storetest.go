@@ -184,6 +184,10 @@ func testOutbox(t *testing.T, s webhook.Store) {
 	} else if ds2, _, _ := s.Deliveries(ctx, "t2", c.EndpointID, 10); len(ds2) != 0 {
 		t.Fatal("another tenant sees the deliveries")
 	}
+	// Newest first.
+	if all, _, err := s.Deliveries(ctx, "t1", "wh_all", 10); err != nil || len(all) != 2 || all[0].MessageID != done.ID || all[1].MessageID != sent.ID {
+		t.Fatalf("wh_all's deliveries, newest first: %+v %v", all, err)
+	}
 	// Dead-lettering marks the endpoint failing.
 	other := claimed[1]
 	if other.MessageID == c.MessageID && other.EndpointID == c.EndpointID {
