@@ -14,6 +14,18 @@
 // the tenant's published public key (whpk_<base64>). [Verify] checks such
 // headers in constant time within a timestamp tolerance.
 //
+// # Outbox and delivery
+//
+// A [Message] ({"type","timestamp","data"}, ids and states only) goes to
+// the outbox as one pending delivery per matching enabled endpoint of its
+// tenant, in the transaction of the change it announces when the change
+// has one (the workflow's envelope stores call the driver's
+// InsertMessages), else right after the change is recorded
+// ([Service.Notify]). [Service.Run] claims due deliveries under a lease
+// (no two workers hold one delivery), signs and posts each, and records
+// the attempt: at least once, retried on [DefaultSchedule] with jitter,
+// then dead-lettered with the endpoint marked failing.
+//
 // # SSRF guard
 //
 // [Guard] refuses URLs that are not https (http only when allowed), and
