@@ -20,7 +20,16 @@ FUZZTIME ?= 30000x
 # (internal/pgtest); no system cluster is created or started for it.
 # gcc and libc6-dev: cgo, for the PKCS#11 backend (keys/pkcs11); without a C
 # compiler go builds without cgo and the SoftHSM2 tests would not be compiled.
-DEB_PACKAGES := gcc libc6-dev poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-tools libnss3-tools time hyperfine postgresql
+# nodejs: the Standard Webhooks authors' implementation (npm standardwebhooks,
+# NPM_PACKAGES) verifies the webhook signatures in the tests. Debian's npm
+# package is installed only when no npm command exists (a nodejs build that
+# bundles npm conflicts with it).
+DEB_PACKAGES := gcc libc6-dev poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-tools libnss3-tools time hyperfine postgresql nodejs
+
+# npm packages the tests call out to, installed into SIGNET_NODE_DIR (a cache
+# outside the tree; internal/webhook's tests look there).
+NPM_PACKAGES := standardwebhooks@1.1.1
+export SIGNET_NODE_DIR ?= $(HOME)/.cache/signet-node
 
 # Every Fuzz* function in a _test.go file is a fuzz target; `make fuzz`
 # finds them all, so a new target runs in CI without being listed here.
@@ -47,6 +56,16 @@ deps:
 		apt-get update && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
+	@command -v npm >/dev/null 2>&1 || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm; }
+	@for p in $(NPM_PACKAGES); do \
+		name="$${p%@*}"; version="$${p##*@}"; \
+		have=$$(node -p "require('$(SIGNET_NODE_DIR)/node_modules/$$name/package.json').version" 2>/dev/null || true); \
+		if [ "$$have" != "$$version" ]; then \
+			echo "installing npm $$p into $(SIGNET_NODE_DIR)"; \
+			mkdir -p "$(SIGNET_NODE_DIR)" && \
+			npm install --no-audit --no-fund --prefix "$(SIGNET_NODE_DIR)" "$$p" || exit 1; \
+		fi; \
+	done
 
 vet:
 	$(GO) vet ./...

@@ -19,6 +19,7 @@ import (
 	identitypostgres "github.com/signet-pki/signet/internal/identity/postgres"
 	"github.com/signet-pki/signet/internal/pgdb"
 	signingpostgres "github.com/signet-pki/signet/internal/signing/postgres"
+	webhookpostgres "github.com/signet-pki/signet/internal/webhook/postgres"
 	workflowpostgres "github.com/signet-pki/signet/internal/workflow/postgres"
 	atrestpostgres "github.com/signet-pki/signet/keys/atrest/postgres"
 	keyspostgres "github.com/signet-pki/signet/keys/postgres"
@@ -62,6 +63,7 @@ func Migrations() [][]pgdb.Migration {
 		secretMigrations,
 		identitypostgres.Migrations,
 		atrestpostgres.Migrations,
+		webhookpostgres.Migrations,
 	}
 }
 
@@ -260,6 +262,10 @@ func (d *Dir) pgServices(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
+	wh, err := webhookpostgres.New(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
 	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Tokens: acc, Documents: wf, Envelopes: wf,
-		Signing: sg, Identity: id, Ping: idem.Ping}, nil
+		Signing: sg, Identity: id, Webhooks: wh, Ping: idem.Ping}, nil
 }

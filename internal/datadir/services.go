@@ -14,6 +14,8 @@ import (
 	identitysqlite "github.com/signet-pki/signet/internal/identity/sqlite"
 	"github.com/signet-pki/signet/internal/signing"
 	signingsqlite "github.com/signet-pki/signet/internal/signing/sqlite"
+	"github.com/signet-pki/signet/internal/webhook"
+	webhooksqlite "github.com/signet-pki/signet/internal/webhook/sqlite"
 	"github.com/signet-pki/signet/internal/workflow"
 	workflowsqlite "github.com/signet-pki/signet/internal/workflow/sqlite"
 )
@@ -32,6 +34,9 @@ type Services struct {
 	Signing     signing.Store
 	Identity    identity.Store
 	Blobs       workflow.BlobCollector
+	// Webhooks holds the webhook endpoints and the outbox, in the
+	// database of the envelopes (whose changes write to the outbox).
+	Webhooks webhook.Store
 	// Ping checks that the service database answers.
 	Ping func(ctx context.Context) error
 }
@@ -90,8 +95,12 @@ func (d *Dir) sqliteServices(ctx context.Context) (*Services, error) {
 	if err != nil {
 		return nil, err
 	}
+	wh, err := webhooksqlite.New(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
 	return &Services{Idempotency: idem, Tenants: acc, APIKeys: acc, Tokens: acc, Documents: wf, Envelopes: wf,
-		Signing: sg, Identity: id, Ping: func(ctx context.Context) error {
+		Signing: sg, Identity: id, Webhooks: wh, Ping: func(ctx context.Context) error {
 			var one int
 			return pool.Writer().QueryRowContext(ctx, "SELECT 1 FROM schema_migrations LIMIT 1").Scan(&one)
 		}}, nil

@@ -159,6 +159,9 @@ type Config struct {
 	KeysAtRest KeysAtRestConfig `json:"keys_at_rest"`
 	// Alerts holds the alert rules' thresholds (see [AlertsConfig]).
 	Alerts AlertsConfig `json:"alerts"`
+	// Webhooks configures the delivery of events to the tenants'
+	// endpoints (see [WebhookConfig]).
+	Webhooks WebhookConfig `json:"webhooks"`
 }
 
 // RetentionConfig is how long finished work is kept.

@@ -28,6 +28,7 @@ import (
 	"github.com/signet-pki/signet/internal/mail/sms"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/verify"
+	"github.com/signet-pki/signet/internal/webhook"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys/atrest"
 	"github.com/signet-pki/signet/ltv"
@@ -221,6 +222,9 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	if gateway != nil {
 		cfg.SMS = gateway
 	}
+	if s.webhooks != nil {
+		cfg.Webhooks = s.webhooks
+	}
 	// The workflow calls the notifier and the sealer, which need nothing
 	// of it; the service calls the workflow.
 	notifier, err := signing.NewNotifier(cfg)
@@ -235,7 +239,7 @@ func (s *Server) openSigning(ctx context.Context, mailer mail.Mailer, tsaRootCer
 	if s.workflow, err = workflow.New(workflow.Config{Documents: st.Documents, Envelopes: st.Envelopes, Blobs: st.Blobs, Audit: s.audit.log,
 		Locks: s.locks, Notifier: notifier, Completer: sealer, MaxDocumentSize: s.cfg.MaxUploadSize, MaxDecodedSize: s.cfg.MaxDecodedSize, Now: o.now, Logger: o.logger,
 		AllowLinkOnly: s.cfg.AllowLinkOnlyRecipients, SMSGateway: gateway != nil, Keys: s.keyRing,
-		Retention: time.Duration(s.cfg.Retention.FinishedEnvelopes)}); err != nil {
+		Retention: time.Duration(s.cfg.Retention.FinishedEnvelopes), Webhooks: s.workflowWebhooks()}); err != nil {
 		return nil, err
 	}
 	// Rows stored in clear (before the service had keys) are sealed
@@ -281,7 +285,8 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	}
 	(&evidence.Handler{Service: ev}).Register(s.router)
 	(&archive.Handler{Service: s.archive}).Register(s.router)
-	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI, evidence.OpenAPI, archive.OpenAPI}
+	(&webhook.Handler{Service: s.webhooks}).Register(s.router)
+	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI, evidence.OpenAPI, archive.OpenAPI, webhook.OpenAPI}
 	var more [][]byte
 	if s.people, more, err = s.openPeople(ctx, o); err != nil {
 		return err

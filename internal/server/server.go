@@ -22,6 +22,7 @@ import (
 	"github.com/signet-pki/signet/internal/identity/passkey"
 	"github.com/signet-pki/signet/internal/mail"
 	"github.com/signet-pki/signet/internal/signing"
+	"github.com/signet-pki/signet/internal/webhook"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/keys"
 	"github.com/signet-pki/signet/keys/atrest"
@@ -165,6 +166,9 @@ type Server struct {
 	// archive renews completed documents' time-stamps (nil when
 	// archive.disabled).
 	archive *archive.Service
+	// webhooks delivers events to the tenants' endpoints (nil without
+	// keys at rest).
+	webhooks *webhook.Service
 	// outbox is the spool e-mail goes to without an SMTP server (nil
 	// with one).
 	outbox *mail.Spool
@@ -333,6 +337,9 @@ func (s *Server) open(ctx context.Context, o options, files configFiles) (err er
 		return err
 	}
 	mailer = s.obs.mailer(mailer)
+	if err := s.openWebhooks(o); err != nil {
+		return err
+	}
 	sg, err := s.openSigning(ctx, mailer, files.tsaRoots, o)
 	if err != nil {
 		return err
@@ -474,6 +481,8 @@ func (s *Server) Run(ctx context.Context) error {
 		s.background.Go(func() { certs.Run(s.backgroundCtx, certs.Interval()) })
 	}
 	s.startAlerts()
+	// Every node delivers webhooks (each delivery claimed by one).
+	s.background.Go(func() { s.runWebhooks(s.backgroundCtx) })
 	// Every node sends the notifications its own requests hand over.
 	s.background.Go(func() { s.workflow.RunNotifiers(s.backgroundCtx) })
 	if s.dir.Postgres() {

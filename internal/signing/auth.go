@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/webhook"
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
@@ -397,6 +398,13 @@ func (s *Service) wrongCode(ctx context.Context, st *AuthState, ev auditlog.Even
 	ev.Outcome, ev.Reason = auditlog.OutcomeFailure, reason
 	if err := s.cfg.Audit.Record(ctx, ev); err != nil {
 		return withDetail(ErrUnavailable, "the attempt could not be recorded", err)
+	}
+	if s.cfg.Webhooks != nil {
+		// After the record: an event never announces an unrecorded failure.
+		data := map[string]any{"envelope_id": st.EnvelopeID, "recipient_id": st.RecipientID, "reason": reason, "locked_out": locked}
+		if err := s.cfg.Webhooks.Notify(ctx, ev.Tenant, webhook.EventRecipientAuthenticationFailed, data); err != nil {
+			s.log.WarnContext(ctx, "signing: webhook event not enqueued", "envelope", st.EnvelopeID, "error", err)
+		}
 	}
 	if !locked {
 		return withDetail(ErrWrongCode, "the code is wrong or expired", nil)

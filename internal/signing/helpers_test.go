@@ -147,7 +147,7 @@ func (s *seals) SealKey(ctx context.Context, t string) (crypto.Signer, ca.KeyRef
 // backend, TSA over HTTP, CRLs over HTTP, SQLite stores, blob store,
 // workflow and SMTP to a capturing server.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	clock    *clock
 	audit    *countingLog
 	mailbox  *mailtest.Server
@@ -265,7 +265,7 @@ func newEnvLocks(t *testing.T, locks workflow.Locker) *env {
 }
 
 // newEnvOptions is newEnv adjusted by o.
-func newEnvOptions(t *testing.T, o envOptions) *env {
+func newEnvOptions(t testing.TB, o envOptions) *env {
 	t.Helper()
 	locks := o.locks
 	ctx := context.Background()

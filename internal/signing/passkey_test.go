@@ -345,7 +345,7 @@ func (c *countingLog) byType(typ auditlog.EventType) []auditlog.Event {
 }
 
 // mutateOptions rewrites WebAuthn options JSON with fn.
-func mutateOptions(t *testing.T, b []byte, fn func(pk map[string]any)) []byte {
+func mutateOptions(t testing.TB, b []byte, fn func(pk map[string]any)) []byte {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {

@@ -148,6 +148,13 @@ type Config struct {
 	// Logger receives failures that are not returned (nil: discard). It
 	// never receives tokens or codes.
 	Logger *slog.Logger
+	// Webhooks, if set, is told of recipients' failed authentications
+	// (recipient.authentication_failed: the envelope, the recipient, the
+	// reason and whether it locked them out; never the code), after the
+	// failure is recorded (*webhook.Service implements it).
+	Webhooks interface {
+		Notify(ctx context.Context, tenant, eventType string, data any) error
+	}
 	// Locks holds the recipients' locks, under which their one-time-code
 	// state is read and replaced (nil: in-process locks of the service's
 	// own). Nodes that share the Store MUST share it.

@@ -28,7 +28,7 @@ import (
 // random nonce before the ciphertext, authenticating the associated data.
 type gcmSealer struct{ aead cipher.AEAD }
 
-func newGCMSealer(t *testing.T) gcmSealer {
+func newGCMSealer(t testing.TB) gcmSealer {
 	key := make([]byte, 32)
 	rand.Read(key)
 	b, err := aes.NewCipher(key)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/webhook"
 )
 
 // maxNameLen bounds document names, subjects and similar labels.
@@ -129,6 +130,7 @@ func (s *Service) Upload(ctx context.Context, a Actor, name string, body io.Read
 		return nil, fmt.Errorf("workflow: insert document: %w", err)
 	}
 	stored = true
+	s.notifyWebhook(ctx, a.Tenant, webhook.EventDocumentUploaded, map[string]any{"document_id": d.ID, "pages": d.Pages, "size": d.Size})
 	return d, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/signet-pki/signet/internal/webhook"
 	"github.com/signet-pki/signet/keys/dataseal"
 )
 
@@ -248,12 +249,12 @@ func (s *sealedEnvelopes) InsertEnvelope(ctx context.Context, e *Envelope, t Tra
 	return s.EnvelopeStore.InsertEnvelope(ctx, c, *tc)
 }
 
-func (s *sealedEnvelopes) UpdateEnvelope(ctx context.Context, e *Envelope, prev int64, t *Transition) error {
+func (s *sealedEnvelopes) UpdateEnvelope(ctx context.Context, e *Envelope, prev int64, t *Transition, out ...webhook.Message) error {
 	c, tc, err := s.sealed(ctx, e, t, false)
 	if err != nil {
 		return err
 	}
-	return s.EnvelopeStore.UpdateEnvelope(ctx, c, prev, tc)
+	return s.EnvelopeStore.UpdateEnvelope(ctx, c, prev, tc, out...)
 }
 
 func (s *sealedEnvelopes) Envelope(ctx context.Context, id string) (*Envelope, error) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/webhook"
 )
 
 // A change is what a mutation of an envelope did: the action (if its state
@@ -82,7 +83,7 @@ func (s *Service) mutate(ctx context.Context, a Actor, id string, fn func(e *Env
 			At: now, CorrelationID: a.CorrelationID, AuditEventID: evID,
 		}
 	}
-	if err := s.store(ctx, e, prev, t); err != nil {
+	if err := s.store(ctx, e, prev, t, s.webhookMessages(e, from, ch)...); err != nil {
 		return nil, err
 	}
 	if ch.notifyLater && len(ch.notify) > 0 && s.running.Load() > 0 {
@@ -98,8 +99,8 @@ func (s *Service) mutate(ctx context.Context, a Actor, id string, fn func(e *Env
 	return e, nil
 }
 
-func (s *Service) store(ctx context.Context, e *Envelope, prev int64, t *Transition) error {
-	err := s.cfg.Envelopes.UpdateEnvelope(ctx, e, prev, t)
+func (s *Service) store(ctx context.Context, e *Envelope, prev int64, t *Transition, out ...webhook.Message) error {
+	err := s.cfg.Envelopes.UpdateEnvelope(ctx, e, prev, t, out...)
 	if errors.Is(err, ErrStale) {
 		return withDetail(ErrBusy, "the envelope changed concurrently; retry", err)
 	}

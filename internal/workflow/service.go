@@ -101,6 +101,9 @@ type Config struct {
 	// AllowLinkOnly is the service option that permits [AuthLinkOnly]
 	// recipients, in envelopes that allow them too (off by default).
 	AllowLinkOnly bool
+	// Webhooks, if set, announces changes to the tenants' webhook
+	// endpoints (see [WebhookEvents]); nil sends none.
+	Webhooks WebhookEvents
 }
 
 // Validate reports whether the configuration is usable.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/signet-pki/signet/internal/webhook"
 )
 
 // Errors the stores return.
@@ -59,7 +61,11 @@ type EnvelopeStore interface {
 	// UpdateEnvelope replaces the stored envelope e.ID, whose version must
 	// be prev (else [ErrStale]), with e (whose Version is prev+1), and
 	// appends t if it is not nil. It stores e.NextDue() for [DueEnvelopes].
-	UpdateEnvelope(ctx context.Context, e *Envelope, prev int64, t *Transition) error
+	// It writes out, the webhook messages announcing the change, to the
+	// webhook outbox in the same transaction (the driver's
+	// InsertMessages of internal/webhook/sqlite or /postgres), so that a
+	// stored change is announced and a change not stored is not.
+	UpdateEnvelope(ctx context.Context, e *Envelope, prev int64, t *Transition, out ...webhook.Message) error
 	// ListEnvelopes returns tenant's envelopes matching f, newest first.
 	ListEnvelopes(ctx context.Context, tenant string, f ListFilter) ([]*Envelope, error)
 	// DueEnvelopes returns the ids of envelopes whose NextDue is set and

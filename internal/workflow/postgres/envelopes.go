@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/signet-pki/signet/internal/pgdb"
+	"github.com/signet-pki/signet/internal/webhook"
+	webhookpostgres "github.com/signet-pki/signet/internal/webhook/postgres"
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
@@ -64,11 +66,13 @@ func queueTransition(b *pgx.Batch, t workflow.Transition) {
 // UpdateEnvelope implements [workflow.EnvelopeStore]. Documents and
 // recipients are fixed when the draft is created; their mutable columns
 // are updated in place. The envelope row is updated first: if its version
-// is not prev, nothing else is written.
+// is not prev, nothing else is written. The webhook messages out go to
+// the webhook outbox (internal/webhook/postgres's tables) in the same
+// transaction.
 //
 // The transaction costs two round trips, and holds the envelope's row
 // lock across one.
-func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev int64, t *workflow.Transition) error {
+func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev int64, t *workflow.Transition, out ...webhook.Message) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return wrap(err)
@@ -115,6 +119,7 @@ func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev i
 	if t != nil {
 		queueTransition(b, *t)
 	}
+	webhookpostgres.QueueMessages(b, out)
 	b.Queue("COMMIT")
 	return wrap(conn.SendBatch(ctx, b).Close())
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-pki/signet/internal/webhook"
+	webhooksqlite "github.com/signet-pki/signet/internal/webhook/sqlite"
 	"github.com/signet-pki/signet/internal/workflow"
 )
 
@@ -61,8 +63,10 @@ func insertTransition(ctx context.Context, tx *sql.Tx, t workflow.Transition) er
 
 // UpdateEnvelope implements [workflow.EnvelopeStore]. Documents and
 // recipients are fixed when the draft is created; their mutable columns
-// are updated in place.
-func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev int64, t *workflow.Transition) error {
+// are updated in place. The webhook messages out go to the webhook outbox
+// (internal/webhook/sqlite's tables, in the same database) in the same
+// transaction.
+func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev int64, t *workflow.Transition, out ...webhook.Message) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE workflow_envelopes SET
 			status = ?, updated_ns = ?, sent_ns = ?, completed_ns = ?, reason = ?, version = ?, next_due_ns = ?
@@ -95,7 +99,12 @@ func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev i
 			}
 		}
 		if t != nil {
-			return insertTransition(ctx, tx, *t)
+			if err := insertTransition(ctx, tx, *t); err != nil {
+				return err
+			}
+		}
+		if len(out) > 0 {
+			return webhooksqlite.InsertMessages(ctx, tx, out)
 		}
 		return nil
 	})
