@@ -319,6 +319,7 @@ func (p *PKI) newTSA(s crypto.Signer, c, plat *x509.Certificate) *tsa.Server {
 func (p *PKI) watch(sl slot) {
 	p.cfg.Renewer.Add(ca.Renewable{
 		Name:    sl.role.Name,
+		Tenant:  sl.role.Tenant,
 		Current: p.current(sl),
 		Renew:   func(ctx context.Context) error { return p.renew(ctx, sl) },
 	})

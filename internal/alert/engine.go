@@ -237,6 +237,8 @@ type Certificate struct {
 	Name     string
 	Serial   string
 	NotAfter time.Time
+	// Tenant is the tenant whose certificate it is, "" for the platform's.
+	Tenant string
 }
 
 // CheckCertificates raises an alert for each certificate still in use
@@ -250,7 +252,7 @@ func (e *Engine) CheckCertificates(ctx context.Context, due []Certificate) {
 		if !now.Before(c.NotAfter) {
 			sev = Critical
 		}
-		alerts = append(alerts, Alert{Rule: RuleCertificateRenewal, Severity: sev, Subject: c.Name + " " + c.Serial,
+		alerts = append(alerts, Alert{Rule: RuleCertificateRenewal, Severity: sev, Tenant: c.Tenant, Subject: c.Name + " " + c.Serial,
 			Summary: fmt.Sprintf("the certificate %s is within its renewal margin", c.Name),
 			Details: map[string]string{"certificate": c.Name, "serial": c.Serial, "not_after": c.NotAfter.UTC().Format(time.RFC3339),
 				"remaining": c.NotAfter.Sub(now).Round(time.Second).String()}})

@@ -65,7 +65,6 @@ type Metrics struct {
 	mails           *prometheus.CounterVec
 	rateLimited     *prometheus.CounterVec
 	webhooks        *prometheus.CounterVec
-	webhookBacklog  prometheus.Gauge
 	alerts          *prometheus.CounterVec
 
 	// certs gives the certificates whose expiry is exported.
@@ -92,7 +91,6 @@ func New() *Metrics {
 	m.mails = f.counterVec("mail_sends_total", "E-mails handed to the mailer, by outcome.", "outcome")
 	m.rateLimited = f.counterVec("rate_limited_total", "API requests refused by a rate limit, by scope (ip, principal, ip_sensitive, principal_sensitive).", "scope")
 	m.webhooks = f.counterVec("webhook_deliveries_total", "Webhook delivery attempts, by outcome.", "outcome")
-	m.webhookBacklog = f.gauge("webhook_backlog", "Webhook deliveries waiting to be sent.")
 	m.alerts = f.counterVec("alerts_total", "Alerts raised, by rule and severity.", "rule", "severity")
 	// The Go runtime's metrics too carry the prefix (signet_go_...).
 	prometheus.WrapRegistererWithPrefix(Namespace+"_", m.reg).MustRegister(collectors.NewGoCollector())
@@ -225,10 +223,28 @@ func (m *Metrics) WebhookDelivered(err error) {
 	}
 }
 
-// WebhookBacklog sets the number of webhook deliveries waiting.
-func (m *Metrics) WebhookBacklog(n int) {
+// WebhookBacklog exports signet_webhook_backlog: the webhook deliveries
+// waiting to be sent or retried, as backlog reports it at each scrape (no
+// sample when it fails).
+func (m *Metrics) WebhookBacklog(backlog func(ctx context.Context) (int, error)) {
 	if m != nil {
-		m.webhookBacklog.Set(float64(n))
+		m.reg.MustRegister(&backlogCollector{backlog: backlog,
+			desc: prometheus.NewDesc(Namespace+"_webhook_backlog", "Webhook deliveries waiting to be sent or retried.", nil, nil)})
+	}
+}
+
+type backlogCollector struct {
+	backlog func(context.Context) (int, error)
+	desc    *prometheus.Desc
+}
+
+func (c *backlogCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *backlogCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if n, err := c.backlog(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n))
 	}
 }
 

@@ -76,7 +76,7 @@ func TestLabelsBounded(t *testing.T) {
 	// The integrators' entry points are safe with metrics off.
 	var off *Metrics
 	off.WebhookDelivered(nil)
-	off.WebhookBacklog(1)
+	off.WebhookBacklog(func(context.Context) (int, error) { return 1, nil })
 	off.AlertRaised("r", "s")
 
 	m := New()
@@ -93,7 +93,7 @@ func TestLabelsBounded(t *testing.T) {
 	m.Signature(&api.Error{Kind: api.KindConflict, Type: "invented"}, time.Second)
 	m.WebhookDelivered(nil)
 	m.WebhookDelivered(errors.New("503"))
-	m.WebhookBacklog(7)
+	m.WebhookBacklog(func(context.Context) (int, error) { return 7, nil })
 	m.AlertRaised("tsa_unreachable", "critical")
 	got := gather(t, m)
 	want := map[string]float64{

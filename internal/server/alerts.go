@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/alert"
 	"github.com/signet-pki/signet/internal/metrics"
 	"github.com/signet-pki/signet/tsa"
@@ -115,7 +114,7 @@ func (s *Server) openAlerts(o options) error {
 	if m := s.obs.metrics; m != nil {
 		e.AddSink(alertCounter{m})
 	}
-	s.audit.log.SetObserver(auditlog.JoinObservers(s.obs.auditObserver(), e.ObserveAppend))
+	s.observeAudit()
 	return nil
 }
 
@@ -224,7 +223,7 @@ func (s *Server) checkAuditHealth(ctx context.Context) {
 func (s *Server) checkCertificates(ctx context.Context) {
 	var due []alert.Certificate
 	for _, d := range s.pki.renewer.DueCertificates(s.pki.now()) {
-		due = append(due, alert.Certificate{Name: d.Name, Serial: d.Certificate.SerialNumber.Text(16), NotAfter: d.Certificate.NotAfter})
+		due = append(due, alert.Certificate{Name: d.Name, Tenant: d.Tenant, Serial: d.Certificate.SerialNumber.Text(16), NotAfter: d.Certificate.NotAfter})
 	}
 	s.alerts.CheckCertificates(ctx, due)
 }

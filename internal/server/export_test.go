@@ -27,3 +27,10 @@ func (s *Server) PublishCheckpoint(ctx context.Context) error {
 func (s *Server) RunArchiveOnce(ctx context.Context) (archive.Result, error) {
 	return s.archive.RunOnce(ctx)
 }
+
+// RotateTenantKEK rotates tenant's key-encryption key, as
+// `signet keys rotate-kek` does.
+func (s *Server) RotateTenantKEK(ctx context.Context, tenant string) error {
+	_, err := s.atRest.RotateTenantKEK(ctx, tenant)
+	return err
+}

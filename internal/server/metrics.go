@@ -106,9 +106,7 @@ func (s *Server) openObservability() error {
 		})
 	}
 	ob.hooks = metrics.NewHooks(ob.metrics, ob.tracer)
-	if ob.hooks != nil {
-		s.audit.log.SetObserver(ob.hooks.Audit)
-	}
+	s.observeAudit()
 	return nil
 }
 

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"log/slog"
 
+	"github.com/signet-pki/signet/auditlog"
+	"github.com/signet-pki/signet/internal/alert"
 	"github.com/signet-pki/signet/internal/webhook"
 	"github.com/signet-pki/signet/internal/workflow"
 )
@@ -43,8 +46,77 @@ func (s *Server) openWebhooks(o options) error {
 		},
 		Asymmetric: s.cfg.Webhooks.Asymmetric,
 		Now:        o.now, Logger: o.logger,
+		OnAttempt: s.obs.metrics.WebhookDelivered,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if m := s.obs.metrics; m != nil {
+		m.WebhookBacklog(s.webhooks.Backlog)
+	}
+	if s.alerts != nil {
+		s.alerts.AddSink(webhookAlerts{s.webhooks})
+	}
+	s.observeAudit()
+	return nil
+}
+
+// observeAudit (re)sets the audit log's observer: the metrics', the
+// alert engine's and the webhooks' of the audited events they announce,
+// each of those that is open.
+func (s *Server) observeAudit() {
+	var alerts, webhooks auditlog.Observer
+	if s.alerts != nil {
+		alerts = s.alerts.ObserveAppend
+	}
+	if s.webhooks != nil {
+		webhooks = announceAudited(s.webhooks, s.logger)
+	}
+	s.audit.log.SetObserver(auditlog.JoinObservers(s.obs.auditObserver(), alerts, webhooks))
+}
+
+// announceAudited is the audit log observer that announces, once an
+// event is durable, what only the audit log sees: a tenant's key rotated
+// (key.rotated, by the key manager). Like recipient.viewed, the message
+// is queued after the fact: a crash between the record and the queue
+// loses the announcement, never the record.
+func announceAudited(w *webhook.Service, logger *slog.Logger) auditlog.Observer {
+	return func(ctx context.Context, e auditlog.Event) (context.Context, func(error)) {
+		if e.Type != auditlog.KeyRotated || e.Outcome != auditlog.OutcomeSuccess || e.Tenant == "" {
+			return ctx, func(error) {}
+		}
+		return ctx, func(err error) {
+			if err != nil {
+				return
+			}
+			data := map[string]string{"key_id": e.Subject.KeyID, "key_version": e.Subject.KeyVersion, "purpose": e.Details["purpose"]}
+			if err := w.Notify(context.WithoutCancel(ctx), e.Tenant, webhook.EventKeyRotated, data); err != nil {
+				logger.Warn("webhook: key.rotated not queued", "tenant", e.Tenant, "error", err)
+			}
+		}
+	}
+}
+
+// webhookAlerts delivers a tenant's alerts to its webhook endpoints
+// (alert.raised; certificate.expiring as well for its certificates
+// within their renewal margin). The platform's alerts have no endpoints:
+// they are logged, audited and counted.
+type webhookAlerts struct{ w *webhook.Service }
+
+// Deliver implements alert.Sink.
+func (d webhookAlerts) Deliver(ctx context.Context, a alert.Alert) error {
+	if a.Tenant == "" {
+		return nil
+	}
+	data := map[string]any{"rule": string(a.Rule), "severity": string(a.Severity), "subject": a.Subject,
+		"summary": a.Summary, "details": a.Details, "time": a.Time.UTC()}
+	if err := d.w.Notify(ctx, a.Tenant, webhook.EventAlert, data); err != nil {
+		return err
+	}
+	if a.Rule == alert.RuleCertificateRenewal {
+		return d.w.Notify(ctx, a.Tenant, webhook.EventCertificateExpiring, a.Details)
+	}
+	return nil
 }
 
 // runWebhooks delivers the outbox until ctx ends (nil service: nothing).

@@ -74,6 +74,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives delivery failures (never payloads or secrets).
 	Logger *slog.Logger
+	// OnAttempt, if set, is told the outcome of every delivery attempt
+	// (nil: delivered); metrics count them. It MUST return promptly.
+	OnAttempt func(err error)
 }
 
 // A Service manages endpoints and delivers the outbox.
@@ -408,3 +411,6 @@ func (s *Service) PublicKey(ctx context.Context, tenant string) (ed25519.PublicK
 	}
 	return k.Public().(ed25519.PublicKey), nil
 }
+
+// Backlog returns how many deliveries wait to be sent or retried.
+func (s *Service) Backlog(ctx context.Context) (int, error) { return s.cfg.Store.Backlog(ctx) }

@@ -119,6 +119,8 @@ type Store interface {
 	// Prune deletes delivered and dead deliveries last updated before
 	// before, with their attempts and messages no delivery refers to.
 	Prune(ctx context.Context, before time.Time) (int, error)
+	// Backlog returns how many deliveries wait to be sent or retried.
+	Backlog(ctx context.Context) (int, error)
 
 	// SigningKey returns tenant's sealed Ed25519 key, or [ErrNoRecord].
 	SigningKey(ctx context.Context, tenant string) ([]byte, error)

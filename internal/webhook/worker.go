@@ -138,6 +138,9 @@ func (s *Service) deliver(ctx context.Context, c *Claimed) {
 		}
 		s.stats.failed.Add(1)
 	}
+	if s.cfg.OnAttempt != nil {
+		s.cfg.OnAttempt(err)
+	}
 	if ctx.Err() != nil && err != nil {
 		// Stopping: leave the claim to lapse; the delivery is retried.
 		return

@@ -18,6 +18,9 @@ const DefaultRenewAt = 2.0 / 3.0
 type Renewable struct {
 	// Name identifies it in logs, e.g. "tsa" or "ocsp/acme".
 	Name string
+	// Tenant is the tenant whose certificate it is (a tenant's issuing
+	// CA or OCSP responder), "" for the platform's.
+	Tenant string
 	// Current returns the certificate in use.
 	Current func() *x509.Certificate
 	// Renew obtains and installs a successor, so that Current returns it
@@ -134,6 +137,7 @@ func (r *Renewer) Run(ctx context.Context, interval time.Duration) {
 // renewal.
 type DueCertificate struct {
 	Name        string
+	Tenant      string
 	Certificate *x509.Certificate
 }
 
@@ -148,7 +152,7 @@ func (r *Renewer) DueCertificates(now time.Time) []DueCertificate {
 	var due []DueCertificate
 	for _, it := range items {
 		if c := it.Current(); c != nil && r.Due(c, now) {
-			due = append(due, DueCertificate{Name: it.Name, Certificate: c})
+			due = append(due, DueCertificate{Name: it.Name, Tenant: it.Tenant, Certificate: c})
 		}
 	}
 	return due

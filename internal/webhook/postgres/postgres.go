@@ -454,3 +454,10 @@ func (s *Store) InsertSigningKey(ctx context.Context, tenant string, sealed []by
 	}
 	return s.SigningKey(ctx, tenant)
 }
+
+// Backlog implements [webhook.Store].
+func (s *Store) Backlog(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'`).Scan(&n)
+	return n, wrap(err)
+}

@@ -497,3 +497,10 @@ func (s *Store) InsertSigningKey(ctx context.Context, tenant string, sealed []by
 	})
 	return b, err
 }
+
+// Backlog implements [webhook.Store].
+func (s *Store) Backlog(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.Writer().QueryRowContext(ctx, `SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'`).Scan(&n)
+	return n, wrap(err)
+}

@@ -311,8 +311,14 @@ func testRetryPrune(t *testing.T, s webhook.Store) {
 		t.Fatal(err)
 	}
 	m := message(t, "t1", webhook.EventEnvelopeExpired, base)
+	if n, err := s.Backlog(ctx); err != nil || n != 0 {
+		t.Fatalf("backlog before enqueueing: %d, %v", n, err)
+	}
 	if err := s.Enqueue(ctx, []webhook.Message{m}); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := s.Backlog(ctx); err != nil || n != 1 {
+		t.Fatalf("backlog after enqueueing: %d, %v", n, err)
 	}
 	cs, _ := s.Claim(ctx, base, base.Add(time.Minute), 1)
 	if len(cs) != 1 {
@@ -321,6 +327,9 @@ func testRetryPrune(t *testing.T, s webhook.Store) {
 	if err := s.Record(ctx, cs[0].Claim, webhook.Attempt{EndpointID: "wh_1", MessageID: m.ID, At: base, Error: "timeout"},
 		webhook.Outcome{Status: webhook.StatusDead}); err != nil {
 		t.Fatal(err)
+	}
+	if n, err := s.Backlog(ctx); err != nil || n != 0 {
+		t.Fatalf("backlog with the delivery dead: %d, %v", n, err)
 	}
 	if err := s.Retry(ctx, "t2", "wh_1", m.ID, base.Add(time.Hour)); !errors.Is(err, webhook.ErrNoRecord) {
 		t.Fatalf("retry by another tenant: %v", err)
