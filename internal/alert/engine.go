@@ -152,8 +152,12 @@ func dedupKey(a Alert) string {
 }
 
 // emit logs, records and delivers a.
-func (e *Engine) emit(ctx context.Context, a Alert, sinks []Sink) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliverTimeout)
+func (e *Engine) emit(parent context.Context, a Alert, sinks []Sink) {
+	// Recording and delivering each get their own time: an audit log
+	// that hangs (the very thing an audit-append alert reports) must not
+	// use up the time of the deliveries that report it elsewhere.
+	parent = context.WithoutCancel(parent)
+	ctx, cancel := context.WithTimeout(parent, deliverTimeout)
 	defer cancel()
 	attrs := []any{"rule", string(a.Rule), "severity", string(a.Severity), "tenant", a.Tenant, "subject", a.Subject, "summary", a.Summary}
 	for _, k := range sortedKeys(a.Details) {
@@ -167,8 +171,10 @@ func (e *Engine) emit(ctx context.Context, a Alert, sinks []Sink) {
 	}
 	d := a
 	d.Sensitive = nil
+	dctx, dcancel := context.WithTimeout(parent, deliverTimeout)
+	defer dcancel()
 	for _, s := range sinks {
-		if err := s.Deliver(ctx, d); err != nil {
+		if err := s.Deliver(dctx, d); err != nil {
 			e.logger.WarnContext(ctx, "alert: delivery failed", "rule", string(a.Rule), "err", err)
 		}
 	}

@@ -471,6 +471,7 @@ func (c *Config) Validate() error {
 	if err := c.Alerts.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Webhooks.validate()...)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("server: config: %w", err)
 	}

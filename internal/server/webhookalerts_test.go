@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -92,6 +94,86 @@ func TestWebhooksAnnounceKeysAndAlerts(t *testing.T) {
 	for _, got := range rcv.Accepted() {
 		if strings.Contains(string(got.Body), email) || strings.Contains(string(got.Body), "Gus Essed") {
 			t.Errorf("a delivery names the recipient: %s", got.Body)
+		}
+	}
+}
+
+// TestPlatformAlertsToPlatformEndpoint: the platform's own alerts go to
+// the endpoint its configuration names (secret from the environment):
+// when the audit log cannot record, the operator's receiver hears of it
+// (alert.raised, rule audit-append), signed with that secret.
+func TestPlatformAlertsToPlatformEndpoint(t *testing.T) {
+	ctx := context.Background()
+	rcv := webhooktest.New("")
+	defer rcv.Close()
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv.SetSecrets(secret.String())
+	dir := filepath.Join(t.TempDir(), "data")
+	r := start(t, dir, func(c *server.Config) {
+		c.Webhooks = server.WebhookConfig{AllowPrivateNetworks: true, AllowHTTP: true,
+			PlatformEndpoints: []server.PlatformEndpoint{{Name: "ops", URL: rcv.URL(), SecretEnv: "OPS_WEBHOOK_SECRET"}}}
+	}, server.WithSecrets(func(name string) string {
+		if name == "OPS_WEBHOOK_SECRET" {
+			return secret.String()
+		}
+		return ""
+	}))
+	admin := r.bootstrapKey()
+	res := r.do("POST", "/v1/tenants", admin, map[string]string{"name": "Blind Corp"})
+	if res.status != http.StatusCreated {
+		t.Fatalf("create tenant: %d %s", res.status, res.body)
+	}
+	var tenant struct{ ID string }
+	if err := json.Unmarshal(res.body, &tenant); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	if res := r.do("POST", "/v1/tenants/"+tenant.ID+"/api-keys", admin, map[string]any{"name": "k", "roles": []string{"sender"}}); res.status != http.StatusServiceUnavailable {
+		t.Fatalf("an API key created while the audit log cannot record: %d %s", res.status, res.body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, d := range rcv.Accepted() {
+			if strings.Contains(string(d.Body), `"type":"alert.raised"`) && strings.Contains(string(d.Body), `"rule":"audit-append"`) {
+				conn.ExecContext(ctx, "ROLLBACK")
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	conn.ExecContext(ctx, "ROLLBACK")
+	t.Fatalf("the platform endpoint heard no audit-append alert (accepted %d, rejected %v)\n%s", len(rcv.Accepted()), rcv.Rejected(), r.logs.String())
+}
+
+// TestPlatformEndpointNeedsItsSecret: a platform endpoint whose secret is
+// missing or malformed stops the start with one line naming it.
+func TestPlatformEndpointNeedsItsSecret(t *testing.T) {
+	for _, v := range []string{"", "not-a-secret"} {
+		cfg := server.Config{Listen: "127.0.0.1:0", PKIListen: "127.0.0.1:0", DataDir: filepath.Join(t.TempDir(), "data"),
+			Webhooks: server.WebhookConfig{AllowPrivateNetworks: true, AllowHTTP: true,
+				PlatformEndpoints: []server.PlatformEndpoint{{Name: "ops", URL: "http://127.0.0.1:9/hook", SecretEnv: "OPS_WEBHOOK_SECRET"}}}}
+		srv, err := server.New(context.Background(), cfg, server.WithSecrets(func(string) string { return v }))
+		if err == nil {
+			srv.Shutdown(context.Background())
+			t.Fatalf("secret %q: the server started", v)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "platform_endpoints ops") || !strings.Contains(msg, "OPS_WEBHOOK_SECRET") || strings.Contains(msg, "\n") {
+			t.Errorf("secret %q: %q", v, msg)
 		}
 	}
 }

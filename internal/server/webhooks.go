@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/alert"
@@ -25,6 +27,67 @@ type WebhookConfig struct {
 	// tenant's key, published at GET /v1/webhooks/public-key. Off by
 	// default.
 	Asymmetric bool `json:"asymmetric"`
+	// PlatformEndpoints are the platform's own endpoints, for the alerts
+	// that concern no tenant (its authorities, certificates, audit log).
+	PlatformEndpoints []PlatformEndpoint `json:"platform_endpoints,omitempty"`
+}
+
+// A PlatformEndpoint is an endpoint of the platform's operator.
+type PlatformEndpoint struct {
+	// Name identifies it (1-32 of a-z, 0-9, -); its id is wh_platform_NAME.
+	Name string `json:"name"`
+	URL  string `json:"url"`
+	// Events it receives; empty means alert.raised.
+	Events []string `json:"events,omitempty"`
+	// SecretEnv names the environment variable holding its signing
+	// secret (whsec_…), never the configuration file.
+	SecretEnv string `json:"secret_env"`
+}
+
+// validate checks the platform endpoints' settings.
+func (c WebhookConfig) validate() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, p := range c.PlatformEndpoints {
+		at := fmt.Sprintf("webhooks.platform_endpoints[%d]", i)
+		switch {
+		case p.Name == "" || len(p.Name) > 32 || strings.Trim(p.Name, "abcdefghijklmnopqrstuvwxyz0123456789-") != "":
+			errs = append(errs, fmt.Errorf("%s.name %q: 1-32 of a-z, 0-9 and -", at, p.Name))
+		case seen[p.Name]:
+			errs = append(errs, fmt.Errorf("%s.name %q given twice", at, p.Name))
+		}
+		seen[p.Name] = true
+		if p.URL == "" {
+			errs = append(errs, fmt.Errorf("%s.url is empty", at))
+		}
+		if p.SecretEnv == "" {
+			errs = append(errs, fmt.Errorf("%s.secret_env is empty: the secret comes from the environment", at))
+		}
+	}
+	return errs
+}
+
+// platformEndpoints creates or updates the configured platform
+// endpoints, each with the secret from its environment variable.
+func (s *Server) platformEndpoints(ctx context.Context, o options) error {
+	for _, p := range s.cfg.Webhooks.PlatformEndpoints {
+		v := o.secretOf(p.SecretEnv)
+		if v == "" {
+			return fmt.Errorf("server: webhooks.platform_endpoints %s: $%s is empty", p.Name, p.SecretEnv)
+		}
+		sec, err := webhook.ParseSecret(v)
+		if err != nil {
+			return fmt.Errorf("server: webhooks.platform_endpoints %s: $%s is not a whsec_ secret", p.Name, p.SecretEnv)
+		}
+		events := p.Events
+		if len(events) == 0 {
+			events = []string{webhook.EventAlert}
+		}
+		if _, err := s.webhooks.EnsurePlatformEndpoint(ctx, p.Name, p.URL, events, sec); err != nil {
+			return fmt.Errorf("server: webhooks.platform_endpoints %s: %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 // openWebhooks builds the webhook service over the store beside the
@@ -53,6 +116,9 @@ func (s *Server) openWebhooks(o options) error {
 	}
 	if m := s.obs.metrics; m != nil {
 		m.WebhookBacklog(s.webhooks.Backlog)
+	}
+	if err := s.platformEndpoints(context.Background(), o); err != nil {
+		return err
 	}
 	if s.alerts != nil {
 		s.alerts.AddSink(webhookAlerts{s.webhooks})
@@ -97,17 +163,14 @@ func announceAudited(w *webhook.Service, logger *slog.Logger) auditlog.Observer 
 	}
 }
 
-// webhookAlerts delivers a tenant's alerts to its webhook endpoints
-// (alert.raised; certificate.expiring as well for its certificates
-// within their renewal margin). The platform's alerts have no endpoints:
-// they are logged, audited and counted.
+// webhookAlerts delivers alerts to webhook endpoints: a tenant's to its
+// endpoints, the platform's (tenant "") to the configured platform
+// endpoints (alert.raised; certificate.expiring as well for certificates
+// within their renewal margin).
 type webhookAlerts struct{ w *webhook.Service }
 
 // Deliver implements alert.Sink.
 func (d webhookAlerts) Deliver(ctx context.Context, a alert.Alert) error {
-	if a.Tenant == "" {
-		return nil
-	}
 	data := map[string]any{"rule": string(a.Rule), "severity": string(a.Severity), "subject": a.Subject,
 		"summary": a.Summary, "details": a.Details, "time": a.Time.UTC()}
 	if err := d.w.Notify(ctx, a.Tenant, webhook.EventAlert, data); err != nil {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -219,6 +220,55 @@ func (s *Service) Get(ctx context.Context, tenant, id string) (*Endpoint, error)
 // List returns tenant's endpoints.
 func (s *Service) List(ctx context.Context, tenant string) ([]*Endpoint, error) {
 	return s.cfg.Store.Endpoints(ctx, tenant, MaxEndpoints)
+}
+
+// PlatformIDPrefix starts the ids of the platform's endpoints, which the
+// operator configures by name (see [Service.EnsurePlatformEndpoint]).
+const PlatformIDPrefix = "wh_platform_"
+
+// EnsurePlatformEndpoint makes the platform's endpoint named name (its id
+// is PlatformIDPrefix + name) deliver events to rawURL, signed with
+// secret: it is created, or updated to the configuration and re-enabled.
+// The platform's events (tenant "") are its alerts; its endpoints come
+// from the server's configuration, never from a tenant's request.
+func (s *Service) EnsurePlatformEndpoint(ctx context.Context, name, rawURL string, events []string, secret Secret) (*Endpoint, error) {
+	if name == "" || len(name) > 32 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+		return nil, fmt.Errorf("webhook: platform endpoint name %q: 1-32 of a-z, 0-9 and -", name)
+	}
+	if err := s.checkEvents(events); err != nil {
+		return nil, err
+	}
+	if len(secret) == 0 {
+		return nil, errors.New("webhook: platform endpoint " + name + " has no secret")
+	}
+	u, err := s.checkURL(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	id := PlatformIDPrefix + name
+	now := s.cfg.Now()
+	e, err := s.cfg.Store.Endpoint(ctx, "", id)
+	fresh := errors.Is(err, ErrNoRecord)
+	if err != nil && !fresh {
+		return nil, err
+	}
+	if fresh {
+		e = &Endpoint{ID: id, Tenant: "", CreatedAt: now}
+	}
+	e.URL, e.Events, e.Enabled, e.Failing, e.UpdatedAt = u, slices.Compact(slices.Sorted(slices.Values(events))), true, false, now
+	e.PreviousSecret, e.PreviousUntil = nil, time.Time{}
+	if e.Secret, err = s.seal(ctx, "", id, "secret", secret); err != nil {
+		return nil, err
+	}
+	if fresh {
+		err = s.cfg.Store.InsertEndpoint(ctx, e)
+	} else {
+		err = s.cfg.Store.UpdateEndpoint(ctx, e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 // A Patch changes an endpoint; nil members are left as they are.
