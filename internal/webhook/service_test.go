@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -419,4 +420,46 @@ func (publicResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Ad
 		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 	}
 	return []netip.Addr{netip.MustParseAddr("93.184.215.14")}, nil
+}
+
+// TestPlatformEndpoint: the configured platform endpoint is created,
+// then updated in place (new URL, new secret, re-enabled) on the next
+// start; it receives the platform's events, signed with the configured
+// secret, and no tenant's; a bad name is refused.
+func TestPlatformEndpoint(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	old, _ := webhook.NewSecret()
+	if _, err := e.svc.EnsurePlatformEndpoint(ctx, "ops", "http://127.0.0.1:9/old", []string{webhook.EventAlert}, old); err != nil {
+		t.Fatal(err)
+	}
+	rcv := webhooktest.New("")
+	defer rcv.Close()
+	secret, _ := webhook.NewSecret()
+	rcv.SetSecrets(secret.String())
+	ep, err := e.svc.EnsurePlatformEndpoint(ctx, "ops", rcv.URL(), []string{webhook.EventAlert}, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.ID != webhook.PlatformIDPrefix+"ops" || ep.Tenant != "" {
+		t.Fatalf("endpoint %+v", ep)
+	}
+	if eps, _ := e.svc.List(ctx, ""); len(eps) != 1 || eps[0].URL != rcv.URL() {
+		t.Fatalf("platform endpoints %+v", eps)
+	}
+	if err := e.svc.Notify(ctx, "t1", webhook.EventAlert, map[string]string{"rule": "tenant-rule"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Notify(ctx, "", webhook.EventAlert, map[string]string{"rule": "audit-append"}); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(func() bool { return len(rcv.Accepted()) == 1 })
+	if got := rcv.Accepted(); len(got) != 1 || !strings.Contains(string(got[0].Body), "audit-append") {
+		t.Fatalf("accepted %+v (rejected %v)", got, rcv.Rejected())
+	}
+	for _, name := range []string{"", "Ops", "a/b", strings.Repeat("x", 33)} {
+		if _, err := e.svc.EnsurePlatformEndpoint(ctx, name, rcv.URL(), nil, secret); err == nil {
+			t.Errorf("name %q accepted", name)
+		}
+	}
 }
