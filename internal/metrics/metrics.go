@@ -133,12 +133,6 @@ func (f factory) histogram(name, help string, buckets []float64) prometheus.Hist
 	return h
 }
 
-func (f factory) gauge(name, help string) prometheus.Gauge {
-	g := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help})
-	f.reg.MustRegister(g)
-	return g
-}
-
 // RouteUnmatched is the route label of requests no route matched.
 const RouteUnmatched = "unmatched"
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,32 +70,11 @@ func TestAlertAuthenticationFailures(t *testing.T) {
 	a := r.party(ctx, "Guessed Corp")
 	const email = "victim@guessed.example"
 	a.envelope(t, ctx, "Target", [][2]string{{"Vic Tim", email}}, true)
-	c := &apiclient.Client{Base: r.base, HTTP: r.client}
-	mb := &apiclient.Mailbox{Inbox: r.srv.Outbox()}
-	link, err := mb.Link(ctx, email, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := c.Recipient(link)
-	if err := rc.SendCode(ctx); err != nil {
-		t.Fatal(err)
-	}
-	code, err := mb.Code(ctx, email, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
-	for i := 1; i <= 3; i++ {
+	code := r.wrongCodes(ctx, email, 3, func(i int) {
 		if got := alertLines(r.logs.String(), "authentication-failures"); len(got) != 0 {
-			t.Fatalf("alert after %d wrong codes: %v", i-1, got)
+			t.Fatalf("alert after %d wrong codes: %v", i, got)
 		}
-		if _, err := rc.Verify(ctx, wrong); err == nil {
-			t.Fatal("a wrong code was accepted")
-		}
-	}
+	})
 	// The alert is counted in the metrics too.
 	if n := sum(r.scrape(), "signet_alerts_total", map[string]string{"rule": "authentication-failures"}); n != 1 {
 		t.Errorf("signet_alerts_total{rule=authentication-failures} = %v, want 1", n)
@@ -168,7 +148,6 @@ func readiness(t *testing.T, r *running) (int, []string) {
 // logged although it cannot itself be recorded, and /readyz reports
 // audit logging unhealthy until an append succeeds again.
 func TestAlertAuditLogFailing(t *testing.T) {
-	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "data")
 	r := start(t, dir, nil)
 	admin := r.bootstrapKey()
@@ -183,19 +162,7 @@ func TestAlertAuditLogFailing(t *testing.T) {
 	if status, failing := readiness(t, r); status != http.StatusOK {
 		t.Fatalf("readyz %d %v", status, failing)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "audit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	release := lockAudit(t, dir)
 	createKey := func() resp {
 		return r.do("POST", "/v1/tenants/"+tenant.ID+"/api-keys", admin, map[string]any{"name": "k", "roles": []string{"sender"}})
 	}
@@ -215,10 +182,7 @@ func TestAlertAuditLogFailing(t *testing.T) {
 	if !strings.Contains(r.logs.String(), "the last append failed") {
 		t.Error("the readiness log does not say why audit logging is unhealthy")
 	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		t.Fatal(err)
-	}
-	conn.Close()
+	release()
 	// The log accepts writes again, but no append proved it yet.
 	status, failing = readiness(t, r)
 	if status != http.StatusServiceUnavailable || !slices.Equal(failing, []string{"audit-health"}) {
@@ -265,4 +229,68 @@ func TestAlertCheckpointsAndCertificates(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], `"certificate":"tsa"`) || !strings.Contains(lines[0], tsaCert.SerialNumber.Text(16)) {
 		t.Fatalf("certificate alerts: %v", lines)
 	}
+}
+
+// wrongCodes has the recipient at email (whose link is the first e-mail
+// sent to it) ask for a code and enter n wrong ones, calling before(i)
+// before the (i+1)th; it returns the right code.
+func (r *running) wrongCodes(ctx context.Context, email string, n int, before func(i int)) string {
+	r.t.Helper()
+	c := &apiclient.Client{Base: r.base, HTTP: r.client}
+	mb := &apiclient.Mailbox{Inbox: r.srv.Outbox()}
+	link, err := mb.Link(ctx, email, 1)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	rc := c.Recipient(link)
+	if err := rc.SendCode(ctx); err != nil {
+		r.t.Fatal(err)
+	}
+	code, err := mb.Code(ctx, email, 2)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	wrong := "000000"
+	if code == wrong {
+		wrong = "111111"
+	}
+	for i := 0; i < n; i++ {
+		if before != nil {
+			before(i)
+		}
+		if _, err := rc.Verify(ctx, wrong); err == nil {
+			r.t.Fatal("a wrong code was accepted")
+		}
+	}
+	return code
+}
+
+// lockAudit holds an exclusive lock on the data directory's audit log
+// until release is called (or the test ends): its appends fail.
+func lockAudit(t *testing.T, dir string) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "audit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+				t.Error(err)
+			}
+			conn.Close()
+			db.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
 }

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/webhook"
 	"github.com/signet-pki/signet/internal/webhook/webhooktest"
@@ -64,29 +62,7 @@ func TestWebhooksAnnounceKeysAndAlerts(t *testing.T) {
 	}
 
 	// Three wrong codes: the authentication-failures alert, delivered.
-	c := &apiclient.Client{Base: r.base, HTTP: r.client}
-	mb := &apiclient.Mailbox{Inbox: r.srv.Outbox()}
-	link, err := mb.Link(ctx, email, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := c.Recipient(link)
-	if err := rc.SendCode(ctx); err != nil {
-		t.Fatal(err)
-	}
-	code, err := mb.Code(ctx, email, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
-	}
-	for i := 0; i < 3; i++ {
-		if _, err := rc.Verify(ctx, wrong); err == nil {
-			t.Fatal("a wrong code was accepted")
-		}
-	}
+	r.wrongCodes(ctx, email, 3, nil)
 	d := waitFor(webhook.EventAlert)
 	if d["rule"] != "authentication-failures" {
 		t.Errorf("alert.raised %v", d)
@@ -103,7 +79,6 @@ func TestWebhooksAnnounceKeysAndAlerts(t *testing.T) {
 // when the audit log cannot record, the operator's receiver hears of it
 // (alert.raised, rule audit-append), signed with that secret.
 func TestPlatformAlertsToPlatformEndpoint(t *testing.T) {
-	ctx := context.Background()
 	rcv := webhooktest.New("")
 	defer rcv.Close()
 	secret, err := webhook.NewSecret()
@@ -130,19 +105,7 @@ func TestPlatformAlertsToPlatformEndpoint(t *testing.T) {
 	if err := json.Unmarshal(res.body, &tenant); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "audit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	lockAudit(t, dir)
 	if res := r.do("POST", "/v1/tenants/"+tenant.ID+"/api-keys", admin, map[string]any{"name": "k", "roles": []string{"sender"}}); res.status != http.StatusServiceUnavailable {
 		t.Fatalf("an API key created while the audit log cannot record: %d %s", res.status, res.body)
 	}
@@ -150,13 +113,11 @@ func TestPlatformAlertsToPlatformEndpoint(t *testing.T) {
 	for time.Now().Before(deadline) {
 		for _, d := range rcv.Accepted() {
 			if strings.Contains(string(d.Body), `"type":"alert.raised"`) && strings.Contains(string(d.Body), `"rule":"audit-append"`) {
-				conn.ExecContext(ctx, "ROLLBACK")
 				return
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	conn.ExecContext(ctx, "ROLLBACK")
 	t.Fatalf("the platform endpoint heard no audit-append alert (accepted %d, rejected %v)\n%s", len(rcv.Accepted()), rcv.Rejected(), r.logs.String())
 }
 
