@@ -207,6 +207,10 @@ func TestWriteTextPageLimit(t *testing.T) {
 // fail or panic, and its output must open with this package's reader,
 // every page's content decoding and showing only WinAnsi codes the fonts
 // define. Seeds: testdata/fuzz/FuzzWriteText.
+//
+// Every input lays out and compresses whole pages and is read back: the
+// short pass in make test runs fewer of them.
+// fuzz-count: 3000x
 func FuzzWriteText(f *testing.F) {
 	f.Add("Title", "Heading", "Some text\nnext line", "Key", "Value", false)
 	f.Fuzz(func(t *testing.T, title, heading, text, key, value string, mono bool) {
