@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/archive"
 	"github.com/signet-pki/signet/internal/blob"
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
 	"github.com/signet-pki/signet/internal/testpki"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/pades"
@@ -267,13 +267,7 @@ func qpdfCheck(t *testing.T, doc []byte) {
 	if err := os.WriteFile(path, doc, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	qpdf, err := exec.LookPath("qpdf")
-	if err != nil {
-		t.Fatal("qpdf is not installed; run make test, which installs it")
-	}
-	if out, err := exec.Command(qpdf, "--check", path).CombinedOutput(); err != nil {
-		t.Fatalf("qpdf --check: %v\n%s", err, out)
-	}
+	pdftest.Tool(t, "qpdf", "--check", path)
 }
 
 // counting is the workflow, counting the contents opened.

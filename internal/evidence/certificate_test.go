@@ -7,7 +7,6 @@ import (
 	"encoding/asn1"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/signet-pki/signet/evidence"
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
 	"github.com/signet-pki/signet/internal/testpki"
 	"github.com/signet-pki/signet/pades"
 	"github.com/signet-pki/signet/tsa"
@@ -248,19 +248,6 @@ func writeCertificateFile(t *testing.T, in CertificateInput) (string, []byte) {
 	return path, buf.Bytes()
 }
 
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is not installed; run make test, which installs it", name)
-	}
-	out, err := exec.Command(p, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return string(out)
-}
-
 // words is text with its whitespace collapsed to single spaces.
 func words(s string) string { return strings.Join(strings.Fields(s), " ") }
 
@@ -269,10 +256,10 @@ func words(s string) string { return strings.Join(strings.Fields(s), " ") }
 // and in the order of testdata/certificate/three-recipients.txt.
 func TestWriteCertificate(t *testing.T) {
 	path, _ := writeCertificateFile(t, testInput())
-	if out := run(t, "qpdf", "--check", path); strings.Contains(strings.ToLower(out), "warning") {
+	if out := pdftest.Tool(t, "qpdf", "--check", path); strings.Contains(strings.ToLower(out), "warning") {
 		t.Errorf("qpdf --check: %s", out)
 	}
-	text := words(run(t, "pdftotext", "-layout", "-enc", "UTF-8", path, "-"))
+	text := words(pdftest.Tool(t, "pdftotext", "-layout", "-enc", "UTF-8", path, "-"))
 	for _, want := range []string{
 		// Recipients: names, e-mails, methods, serials; both hashes of each document.
 		"Alice Ångström", "alice@example.com", "Bob Lukasz", "bob@example.org", "Carol Dupont", "carol@example.net",
@@ -346,7 +333,7 @@ func TestCertificateStructure(t *testing.T) {
 	if n < 3 {
 		t.Fatalf("%d pages, want at least 3", n)
 	}
-	text := words(run(t, "pdftotext", "-layout", "-enc", "UTF-8", path, "-"))
+	text := words(pdftest.Tool(t, "pdftotext", "-layout", "-enc", "UTF-8", path, "-"))
 	for p := 1; p <= int(n); p++ {
 		if want := "page " + strconv.Itoa(p) + " of " + strconv.Itoa(int(n)); !strings.Contains(text, want) {
 			t.Errorf("no %q", want)
@@ -399,10 +386,10 @@ func TestSealCertificate(t *testing.T) {
 	if err := os.WriteFile(path, sealed.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if out := run(t, "pdfsig", path); !strings.Contains(out, "Signature Validation: Signature is Valid.") {
+	if out := pdftest.Tool(t, "pdfsig", path); !strings.Contains(out, "Signature Validation: Signature is Valid.") {
 		t.Errorf("pdfsig:\n%s", out)
 	}
-	if out := run(t, "qpdf", "--check", path); strings.Contains(strings.ToLower(out), "warning") {
+	if out := pdftest.Tool(t, "qpdf", "--check", path); strings.Contains(strings.ToLower(out), "warning") {
 		t.Errorf("qpdf --check: %s", out)
 	}
 }

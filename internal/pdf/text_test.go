@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
 )
 
 func TestWinAnsi(t *testing.T) {
@@ -124,19 +125,6 @@ func writeTextFile(t *testing.T, doc TextDocument) (string, []byte) {
 	return path, buf.Bytes()
 }
 
-func runTool(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s is not installed; run make test, which installs it", name)
-	}
-	out, err := exec.Command(p, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
-	}
-	return string(out)
-}
-
 // TestWriteText checks the output with qpdf, pdftotext and this package's
 // reader: structure, page size, numbering, /Info and the text itself.
 func TestWriteText(t *testing.T) {
@@ -144,7 +132,7 @@ func TestWriteText(t *testing.T) {
 		t.Run(fmt.Sprint(size), func(t *testing.T) {
 			doc := sampleText(size)
 			path, data := writeTextFile(t, doc)
-			if out := runTool(t, "qpdf", "--check", path); strings.Contains(strings.ToLower(out), "warning") {
+			if out := pdftest.Tool(t, "qpdf", "--check", path); strings.Contains(strings.ToLower(out), "warning") {
 				t.Errorf("qpdf --check: %s", out)
 			}
 			r, err := Open(bytes.NewReader(data), int64(len(data)))
@@ -172,10 +160,10 @@ func TestWriteText(t *testing.T) {
 			if string(info["Producer"].(String)) != "Signet" || string(info["CreationDate"].(String)) != "D:20261206100000Z" {
 				t.Errorf("/Info %v", info)
 			}
-			if got := runTool(t, "pdfinfo", path); !strings.Contains(got, "Certificate – Ünïcode title") {
+			if got := pdftest.Tool(t, "pdfinfo", path); !strings.Contains(got, "Certificate – Ünïcode title") {
 				t.Errorf("pdfinfo does not show the title:\n%s", got)
 			}
-			text := runTool(t, "pdftotext", "-enc", "UTF-8", path, "-")
+			text := pdftest.Tool(t, "pdftotext", "-enc", "UTF-8", path, "-")
 			for _, want := range []string{
 				"Certificate – Ünïcode title", "Section 6", "Block 6.4", "Zoë Lukasiewicz 6.4",
 				strings.Repeat("64", 32), fmt.Sprintf("page 1 of %d", n), fmt.Sprintf("page %d of %d", n, n),
