@@ -30,7 +30,7 @@ func cmdVerify(args []string, env *environment) error {
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {
-			return usageErrorf("--at: %v", err)
+			return usageErrorf("--at %q is not an RFC 3339 time (e.g. 2036-01-02T15:04:05Z)", *at)
 		}
 		opts.Now = func() time.Time { return t }
 	}
@@ -51,7 +51,7 @@ func cmdVerify(args []string, env *environment) error {
 		return usageErrorf("%v", err)
 	}
 	if isZip(f) {
-		return verifyBundle(env, f, st.Size(), pos[0], bundleFlags{roots: opts.Roots, asJSON: *asJSON, logKey: *logKey, at: *at})
+		return verifyBundle(env, f, st.Size(), pos[0], bundleFlags{roots: opts.Roots, asJSON: *asJSON, logKey: *logKey, now: opts.Now})
 	}
 	rep, err := pades.Verify(f, st.Size(), opts)
 	if err != nil {

@@ -28,8 +28,8 @@ type bundleFlags struct {
 	asJSON bool
 	// logKey is a note verifier key, or a file holding one.
 	logKey string
-	// at is the validation time (RFC 3339); empty means now.
-	at string
+	// now is the validation time; nil means now.
+	now func() time.Time
 }
 
 // verifyBundle checks the evidence bundle name (size bytes in r) offline
@@ -37,14 +37,7 @@ type bundleFlags struct {
 // the report as JSON). Exit 0 when VALID, 1 when INVALID or
 // INDETERMINATE, 2 when the file is not a bundle.
 func verifyBundle(env *environment, r io.ReaderAt, size int64, name string, fl bundleFlags) error {
-	opts := evidence.VerifyOptions{Roots: fl.roots}
-	if fl.at != "" {
-		t, err := time.Parse(time.RFC3339, fl.at)
-		if err != nil {
-			return usageErrorf("--at %q is not an RFC 3339 time (e.g. 2036-01-02T15:04:05Z)", fl.at)
-		}
-		opts.Now = func() time.Time { return t }
-	}
+	opts := evidence.VerifyOptions{Roots: fl.roots, Now: fl.now}
 	if fl.logKey != "" {
 		key := fl.logKey
 		if b, err := os.ReadFile(key); err == nil {
