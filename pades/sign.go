@@ -76,6 +76,32 @@ type Visible struct {
 	X, Y, W, H float64
 }
 
+// A Widget is a filled field shown on a page as part of a signature: a
+// drawn or typed signature, initials, a date or a text. The widgets of one
+// signature are the visible widgets of its signature field, added in the
+// same revision as the signature, so the signature covers them and later
+// signatures keep them.
+type Widget struct {
+	// Page is the 1-based page number.
+	Page int
+	// X, Y, W and H are the lower-left corner, width and height of the
+	// box in points, in the page's default user space.
+	X, Y, W, H float64
+	// Text is typed text drawn in the box, scaled to fit on one line
+	// (WinAnsi; characters outside it are replaced).
+	Text string
+	// Script draws Text in an italic serif face, as a typed signature.
+	Script bool
+	// Strokes is a drawing: polylines whose points are fractions of the
+	// box (0..1), measured from its top-left corner as drawn on screen.
+	// A drawing replaces Text.
+	Strokes [][]Point
+}
+
+// A Point is a position in a [Widget]'s box as fractions of its width
+// (X, from the left) and height (Y, from the top).
+type Point struct{ X, Y float64 }
+
 // Options configures [Sign].
 type Options struct {
 	// Signer is the signing key; Certificates[0] is its certificate and the
@@ -109,6 +135,9 @@ type Options struct {
 	Time time.Time
 	// Visible, if set, gives the signature a visible text appearance.
 	Visible *Visible
+	// Widgets, if any, are the filled fields shown with this signature;
+	// they need no Visible, which they replace.
+	Widgets []Widget
 	// FieldName names the new signature field; empty picks "SignatureN".
 	FieldName string
 	// ContentsSize is the capacity reserved for the CMS in bytes; zero

@@ -29,11 +29,11 @@
 //     internal/accounts, internal/blob,
 //     internal/mail, internal/workflow, internal/signing, internal/datadir,
 //     internal/apiclient, internal/evidence, internal/verify, internal/archive,
-//     internal/metrics, internal/alert, internal/webhook,
+//     internal/auditview, internal/keyadmin, internal/web, internal/metrics, internal/alert, internal/webhook,
 //     internal/transfer, internal/backup, internal/server and their
 //     sub-packages. Layers 1-4, with an order inside the layer:
 //
-//     api < authz < identity < (accounts, access) < (blob, mail, webhook) < workflow < signing < (datadir, apiclient, evidence, verify, archive, metrics, alert) < (transfer, backup, server)
+//     api < authz < identity < (accounts, access) < (blob, mail, webhook) < workflow < signing < (datadir, apiclient, evidence, verify, archive, auditview, keyadmin, web, metrics, alert) < (transfer, backup, server)
 //
 //     A package imports only packages earlier in that order, plus packages
 //     of its own group (internal/workflow/sqlite imports internal/workflow).

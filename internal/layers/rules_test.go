@@ -15,7 +15,7 @@ const (
 	ruleRemote      = "keys/remote imports no key backend (keys/soft, keys/pkcs11): the api role's backend carries calls to the signer, never key material"
 	ruleLayer3      = "layer 3 (PKI) imports layers 1-3 only"
 	ruleLayer4      = "layer 4 (service) imports layers 1-4 only"
-	ruleOrder       = "layer 4 order api < authz < identity < (accounts, access) < (blob, mail, webhook) < workflow < signing < (datadir, apiclient, evidence, verify, archive, metrics, alert) < server: a service package imports only earlier ones and its own sub-packages"
+	ruleOrder       = "layer 4 order api < authz < identity < (accounts, access) < (blob, mail, webhook) < workflow < signing < (datadir, apiclient, evidence, verify, archive, auditview, keyadmin, web, metrics, alert) < server: a service package imports only earlier ones and its own sub-packages"
 	ruleServer      = "nothing but cmd/signet, bench/ and e2e imports internal/server"
 	ruleTestSupport = "test support is imported only by tests, test support, bench/ and e2e"
 	ruleLinked      = "the release binary links no test support (go list -deps ./cmd/signet)"
@@ -66,6 +66,9 @@ var (
 		{"internal/evidence", 7},
 		{"internal/verify", 7},
 		{"internal/archive", 7},
+		{"internal/auditview", 7},
+		{"internal/keyadmin", 7},
+		{"internal/web", 7},
 		{"internal/metrics", 7},
 		{"internal/alert", 7},
 		{"internal/transfer", 8},
@@ -76,6 +79,7 @@ var (
 	// testSupportRoots lists test support; any package whose last element
 	// is storetest is test support too.
 	testSupportRoots = []string{
+		"internal/web/webtest",
 		"internal/testpki", "internal/pgtest", "internal/authz/authztest", "internal/pdfsigtest", "internal/cluster/clustertest",
 		"internal/secretscan", "internal/pdf/pdftest", "internal/mail/mailtest", "internal/identity/passkey/passkeytest",
 		"auditlog/anchor/witnesstest", "keys/soft/vaulttest", "keys/atrest/atresttest", "keys/pkcs11/softhsmtest",
