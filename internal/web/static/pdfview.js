@@ -22,6 +22,7 @@ export async function renderPDF(container, data, {width} = {}) {
   const doc = await pdfjsLib.getDocument({
     data: bytes,
     isEvalSupported: false, // no eval: the CSP forbids it
+    useWasm: false, // no WebAssembly either: the JavaScript PostScript interpreter
     enableXfa: false,
     stopAtErrors: false,
   }).promise;
