@@ -235,3 +235,6 @@ function renderBundle(r) {
       pdfSection(rep, `doc-${i + 1}`)));
   });
 }
+
+// The page is ready: its handlers are attached.
+document.documentElement.dataset.ready = 'verify';

@@ -213,3 +213,30 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	t.Logf("screenshot %s", path)
 	return path
 }
+
+// WaitTimeout bounds [Wait].
+const WaitTimeout = 30 * time.Second
+
+// Wait evaluates the JavaScript expression js in the tab every 50 ms until
+// it is truthy, and fails the test if it is not within [WaitTimeout] (or
+// the context ends). Use it instead of chromedp.Poll, which builds its
+// predicate with new Function and so is refused by the pages'
+// Content-Security-Policy (and reported as a violation); an expression
+// evaluated over the DevTools protocol is not subject to it.
+func Wait(t testing.TB, ctx context.Context, js string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, WaitTimeout)
+	defer cancel()
+	expr := fmt.Sprintf("Boolean(%s)", js)
+	for {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("webtest: waiting for %s: %v (last error: %v)", js, ctx.Err(), err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
