@@ -5,6 +5,7 @@
 #   make build   build bin/signet
 #   make bench   run the benchmarks of BENCHMARKS.md (bench/run.sh)
 #   make fuzz    run every fuzz target for $(FUZZTIME)
+#   make web-vendor  copy PDF.js (npm pdfjs-dist) into internal/web/static/vendor/pdfjs
 
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
