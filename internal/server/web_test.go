@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -69,6 +70,16 @@ try {
 } catch (err) {
   document.body.dataset.error = String(err);
 }`))
+		mux.Handle("GET /webtest/signet", page(`<div id="out"></div><script type="module" src="/webtest/signet.js"></script>`))
+		mux.Handle("GET /webtest/signet.js", script(signetChecks))
+		mux.Handle("POST /webtest/echo", web.Headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			api.WriteJSON(w, http.StatusOK, map[string]string{
+				"method": r.Method, "content_type": r.Header.Get("Content-Type"), "body": string(body),
+				"csrf": r.Header.Get("X-CSRF-Token"), "authorization": r.Header.Get("Authorization"),
+				"idempotency_key": r.Header.Get("Idempotency-Key"),
+			})
+		})))
 		mux.Handle("GET /webtest/doc.pdf", web.Headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -81,7 +92,10 @@ try {
 		"/webtest/control.js": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
 		"/webtest/pdf": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
 		"/webtest/pdf.js": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
-		"/webtest/doc.pdf": {"get": {"security": [], "responses": {"200": {"description": "test"}}}}
+		"/webtest/doc.pdf": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
+		"/webtest/signet": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
+		"/webtest/signet.js": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
+		"/webtest/echo": {"post": {"security": [], "responses": {"200": {"description": "test"}}}}
 	}}`)
 	return server.WithRoutes(register, frag)
 }
@@ -392,4 +406,123 @@ func TestWebVerifyPage(t *testing.T) {
 		t.Errorf("the page is %d px wide at 360 px", w)
 	}
 	webtest.Screenshot(t, ctx, "verify-360")
+}
+
+// signetChecks exercises static/signet.js in the browser against the real
+// server and the echo route, and leaves {check: "ok" | failure} in
+// document.body.dataset.results.
+const signetChecks = `import {api, Problem, h, setCSRF, clearCSRF, showProblem, fmtTime} from '/static/signet.js';
+const results = {};
+const check = async (name, fn) => {
+  try { await fn(); results[name] = 'ok'; } catch (err) { results[name] = String(err && err.stack || err); }
+};
+const assert = (cond, msg) => { if (!cond) throw new Error(msg); };
+await check('get-json', async () => {
+  const v = await api('GET', '/healthz');
+  assert(v.status === 'ok', JSON.stringify(v));
+});
+await check('get-text', async () => {
+  const v = await api('GET', '/healthz', {accept: 'text'});
+  assert(typeof v === 'string' && v.includes('ok'), v);
+});
+await check('get-blob', async () => {
+  const v = await api('GET', '/webtest/doc.pdf', {accept: 'blob'});
+  assert(v instanceof Blob && v.size > 1000 && v.type === 'application/pdf', String(v.type));
+});
+await check('post-json-csrf-idempotency', async () => {
+  setCSRF('csrf-123');
+  const v = await api('POST', '/webtest/echo', {json: {a: 1}});
+  assert(v.content_type === 'application/json', v.content_type);
+  assert(v.body === '{"a":1}', v.body);
+  assert(v.csrf === 'csrf-123', 'csrf ' + v.csrf);
+  assert(v.authorization === '', 'authorization ' + v.authorization);
+  assert(/^[0-9a-f-]{36}$/.test(v.idempotency_key), 'key ' + v.idempotency_key);
+  const w = await api('POST', '/webtest/echo', {json: {a: 1}});
+  assert(w.idempotency_key !== v.idempotency_key, 'the same key twice');
+});
+await check('token-instead-of-csrf', async () => {
+  setCSRF('csrf-123');
+  const v = await api('POST', '/webtest/echo', {json: {}, token: 'tok-9'});
+  assert(v.authorization === 'Bearer tok-9', v.authorization);
+  assert(v.csrf === '', 'csrf sent with a token: ' + v.csrf);
+});
+await check('clear-csrf', async () => {
+  clearCSRF();
+  const v = await api('POST', '/webtest/echo', {json: {}});
+  assert(v.csrf === '', v.csrf);
+  assert(sessionStorage.getItem('signet.csrf') === null, 'still stored');
+});
+await check('raw-body', async () => {
+  const v = await api('POST', '/webtest/echo', {body: new Blob(['%PDF-raw'], {type: 'application/pdf'})});
+  assert(v.content_type === 'application/pdf' && v.body === '%PDF-raw', JSON.stringify(v));
+});
+await check('problem', async () => {
+  let p;
+  try { await api('POST', '/v1/verify', {body: new Blob(['not a pdf'], {type: 'application/pdf'})}); } catch (err) { p = err; }
+  assert(p instanceof Problem && p instanceof Error, 'no Problem thrown');
+  assert(p.status === 415 && p.title && p.type, JSON.stringify({status: p.status, type: p.type, title: p.title}));
+  const box = document.getElementById('out');
+  showProblem(box, p);
+  const alert = box.querySelector('[role="alert"]');
+  assert(alert && alert.textContent.includes(p.title), 'no alert');
+  showProblem(box, null);
+  assert(box.childElementCount === 0 && box.classList.contains('hidden'), 'not cleared');
+});
+await check('unauthorized', async () => {
+  let p;
+  try { await api('GET', '/v1/envelopes'); } catch (err) { p = err; }
+  assert(p instanceof Problem && p.status === 401, 'status ' + (p && p.status));
+});
+await check('h', async () => {
+  let clicked = 0;
+  const el = h('button', {class: 'primary', id: 'b1', type: 'button', 'aria-label': 'Go', 'data-x': '7', onclick: () => clicked++, disabled: false},
+    '<img src=x onerror=alert(1)>', 3, null, [h('span', {}, 'in')]);
+  document.body.appendChild(el);
+  assert(el.className === 'primary' && el.id === 'b1' && el.type === 'button', el.outerHTML);
+  assert(el.getAttribute('aria-label') === 'Go' && el.dataset.x === '7' && !el.disabled, el.outerHTML);
+  assert(el.querySelector('img') === null && el.textContent === '<img src=x onerror=alert(1)>3in', el.textContent);
+  el.click();
+  assert(clicked === 1, 'clicks ' + clicked);
+  const l = h('label', {for: 'b1'}, 'L');
+  assert(l.htmlFor === 'b1', 'for');
+  let refused = false;
+  try { h('div', {style: 'color: red'}); } catch (_) { refused = true; }
+  assert(refused, 'an inline style attribute was accepted');
+});
+await check('fmtTime', async () => {
+  assert(fmtTime('') === '' && fmtTime(null) === '', 'empty');
+  assert(fmtTime('not a time') === 'not a time', 'garbage');
+  assert(fmtTime('2026-12-06T10:22:38Z').includes('2026'), fmtTime('2026-12-06T10:22:38Z'));
+});
+document.body.dataset.results = JSON.stringify(results);
+`
+
+// TestWebSignetJS: the shared page helpers in a browser, against the
+// server: JSON, text and blob answers; a JSON or raw body; the CSRF token
+// on unsafe methods unless a bearer token is given; a fresh
+// Idempotency-Key on each POST; problems thrown as Problem and shown as an
+// alert; h() never turning text into markup and refusing inline styles.
+func TestWebSignetJS(t *testing.T) {
+	f := startWeb(t)
+	ctx := webtest.Start(t)
+	navigate(t, ctx, f.base+"/webtest/signet")
+	webtest.Wait(t, ctx, `document.body.dataset.results`)
+	var results map[string]string
+	if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.body.dataset.results`)), &results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 11 {
+		t.Errorf("%d checks ran, want 11: %v", len(results), results)
+	}
+	for name, r := range results {
+		if r != "ok" {
+			t.Errorf("%s: %s", name, r)
+		}
+	}
+	// The 415 and 401 answers are failed loads on the console; nothing else.
+	for _, e := range webtest.ConsoleErrors(ctx) {
+		if !strings.Contains(e, "status of 415") && !strings.Contains(e, "status of 401") {
+			t.Errorf("console: %s", e)
+		}
+	}
 }
