@@ -66,7 +66,7 @@ try {
     return dark;
   });
   document.body.dataset.pages = JSON.stringify(pages.map((p, i) => ({number: p.number, width: p.width, height: p.height,
-    scale: p.scale, wrapped: p.wrapper.contains(p.canvas) && p.wrapper.classList.contains('pdf-page'), ink: ink[i]})));
+    scale: p.scale, rotate: p.rotate, wrapped: p.wrapper.contains(p.canvas) && p.wrapper.classList.contains('pdf-page'), ink: ink[i]})));
 } catch (err) {
   document.body.dataset.error = String(err);
 }`))
@@ -190,7 +190,11 @@ func TestWebPages(t *testing.T) {
 		if title := eval[string](t, ctx, `document.title`); !strings.HasPrefix(title, "Signet") {
 			t.Errorf("%s: title %q", path, title)
 		}
-		webtest.Screenshot(t, ctx, "page"+strings.ReplaceAll(path, "/", "-"))
+		name := "page-console"
+		if path != "/" {
+			name = "page" + strings.ReplaceAll(path, "/", "-")
+		}
+		webtest.Screenshot(t, ctx, name)
 		noConsoleErrors(t, ctx, path)
 	}
 }
@@ -273,6 +277,7 @@ func TestWebPDFView(t *testing.T) {
 		Number        int
 		Width, Height float64
 		Scale         float64
+		Rotate        int
 		Wrapped       bool
 		Ink           int
 	}
@@ -283,7 +288,7 @@ func TestWebPDFView(t *testing.T) {
 		t.Fatal("no page rendered")
 	}
 	for i, p := range pages {
-		if p.Number != i+1 || p.Width <= 0 || p.Height <= 0 || !p.Wrapped || p.Ink == 0 {
+		if p.Number != i+1 || p.Width <= 0 || p.Height <= 0 || p.Rotate != 0 || !p.Wrapped || p.Ink == 0 {
 			t.Errorf("page %d: %+v", i+1, p)
 		}
 		if got := p.Width * p.Scale; got < 599 || got > 601 {
