@@ -135,8 +135,10 @@ type Options struct {
 	Time time.Time
 	// Visible, if set, gives the signature a visible text appearance.
 	Visible *Visible
-	// Widgets, if any, are the filled fields shown with this signature;
-	// they need no Visible, which they replace.
+	// Widgets, if any, are the filled fields shown with this signature:
+	// the widgets of its signature field, in its own revision (at most
+	// [MaxWidgets], each inside its page). They replace Visible; setting
+	// both is an error.
 	Widgets []Widget
 	// FieldName names the new signature field; empty picks "SignatureN".
 	FieldName string
@@ -175,6 +177,9 @@ func (o *Options) validate(now time.Time) error {
 	}
 	if o.Certify < 0 || o.Certify > 3 {
 		return fmt.Errorf("pades: certification permission P must be 1, 2 or 3, not %d", o.Certify)
+	}
+	if err := o.validateWidgets(); err != nil {
+		return err
 	}
 	c := o.Certificates[0]
 	if now.Before(c.NotBefore) || now.After(c.NotAfter) {
