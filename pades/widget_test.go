@@ -318,7 +318,7 @@ func TestWidgetAppearance(t *testing.T) {
 		{
 			name: "strokes flipped, clamped and inset",
 			// pen 0.04 × 50 = 2; x = 1 + f × 98, y = 1 + (1 - f) × 48
-			w: Widget{W: 100, H: 50, Text: "ignored", Strokes: [][]Point{{{0, 0}, {1, 1}}, {{0.5, 0.5}}, {{-1, 2}}}},
+			w:    Widget{W: 100, H: 50, Text: "ignored", Strokes: [][]Point{{{0, 0}, {1, 1}}, {{0.5, 0.5}}, {{-1, 2}}}},
 			want: []string{"0.08 0.16 0.47 RG 2 w 1 J 1 j\n", "1 49 m 99 1 l S\n", "50 25 m 50 25 l S\n", "1 1 m 1 1 l S\n"},
 		},
 	} {
