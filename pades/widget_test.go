@@ -51,6 +51,9 @@ func TestSignWidgets(t *testing.T) {
 		{"classic.pdf", LevelBT},
 		{"xrefstream.pdf", LevelBT},
 		{"incremental.pdf", LevelBB},
+		{"linearized.pdf", LevelBB},
+		{"ghostscript.pdf", LevelBB},
+		{"cairo.pdf", LevelBB},
 	} {
 		t.Run(tc.fixture+"/"+string(tc.level), func(t *testing.T) {
 			o := p.options(tc.level)
@@ -106,6 +109,26 @@ func checkPdfsigFields(t *testing.T, path string, names ...string) {
 	}
 }
 
+// TestWidgetsCertified: a certification with DocMDP P=2 may show widgets,
+// and a later approval signature's widgets are permitted changes for it.
+func TestWidgetsCertified(t *testing.T) {
+	p := sharedPKI(t)
+	o := p.options(LevelBB)
+	o.Certify = 2
+	o.Widgets = firstWidgets()
+	one := signFile(t, corpusPath("classic.pdf"), o)
+	o = p.options(LevelBB)
+	o.Widgets = secondWidgets()
+	two := signFile(t, one, o)
+	rep := verifyFile(t, two, p.roots)
+	requireValid(t, rep, 2)
+	if s := rep.Signatures[0]; s.Kind != "certification" || s.DocMDP != 2 || len(s.Modifications) != 0 {
+		t.Errorf("certification: kind %s, P=%d, modifications %q", s.Kind, s.DocMDP, s.Modifications)
+	}
+	checkPdfsigFields(t, two, "Signature1", "Signature2")
+	checkQpdf(t, two)
+}
+
 func findCheck(s *SignatureReport, name string) *Check {
 	for i := range s.Checks {
 		if s.Checks[i].Name == name {
@@ -129,13 +152,16 @@ func checkWidgetFields(t *testing.T, path string, want map[string][]Widget) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := map[string]bool{}
+	found := map[string]int{}
 	err = scanFields(r, func(f formField) {
 		ws, ok := want[f.name]
 		if !ok {
 			return
 		}
-		found[f.name] = true
+		if found[f.name]++; found[f.name] > 1 {
+			t.Errorf("%s found %d times", f.name, found[f.name])
+			return
+		}
 		if !f.inForm || f.dict.Name("FT") != "Sig" || f.dict["V"] == nil {
 			t.Errorf("%s: in /Fields %v, /FT %v, /V %v", f.name, f.inForm, f.dict["FT"], f.dict["V"])
 		}
@@ -184,7 +210,7 @@ func checkWidgetFields(t *testing.T, path string, want map[string][]Widget) {
 		t.Fatal(err)
 	}
 	for name := range want {
-		if !found[name] {
+		if found[name] == 0 {
 			t.Errorf("field %s not found", name)
 		}
 	}
@@ -198,7 +224,24 @@ func checkTextInBox(t *testing.T, path string, page int, word string, w Widget) 
 	t.Helper()
 	n := strconv.Itoa(page)
 	out := pdftest.Tool(t, "pdftotext", "-bbox", "-f", n, "-l", n, path, "-")
-	pageH := 842.0 // A4, the fixtures' size
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := pdf.Open(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, pd, err := r.Page(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := pageBox(r, pd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pdftotext measures from the top-left corner of the visible area.
+	x0, top := w.X-box[0], box[3]-w.Y-w.H
 	for _, m := range bboxWord.FindAllStringSubmatch(out, -1) {
 		if m[5] != word {
 			continue
@@ -208,7 +251,7 @@ func checkTextInBox(t *testing.T, path string, page int, word string, w Widget) 
 			v[i], _ = strconv.ParseFloat(m[i+1], 64)
 		}
 		const tol = 1.5
-		if v[0] < w.X-tol || v[2] > w.X+w.W+tol || v[1] < pageH-w.Y-w.H-tol || v[3] > pageH-w.Y+tol {
+		if v[0] < x0-tol || v[2] > x0+w.W+tol || v[1] < top-tol || v[3] > top+w.H+tol {
 			t.Errorf("%q on page %d at [%v %v %v %v] (from the top), outside the box %+v", word, page, v[0], v[1], v[2], v[3], w)
 		}
 		return
