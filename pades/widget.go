@@ -320,19 +320,22 @@ func appendStrokes(b []byte, w Widget) []byte {
 	b = fmt.Appendf(b, "%s RG 0.3 w %s %s m %s %s l S\n",
 		rule, num3(w.W*0.05), num3(w.H*0.18), num3(w.W*0.95), num3(w.H*0.18))
 	b = fmt.Appendf(b, "%s RG %s w 1 J 1 j\n", ink, num3(lw))
-	x := func(f float64) string { return num3(lw/2 + clamp01(f)*(w.W-lw)) }
-	y := func(f float64) string { return num3(lw/2 + (1-clamp01(f))*(w.H-lw)) }
+	point := func(b []byte, p Point) []byte {
+		b = appendNum3(b, lw/2+clamp01(p.X)*(w.W-lw))
+		b = append(b, ' ')
+		return appendNum3(b, lw/2+(1-clamp01(p.Y))*(w.H-lw))
+	}
 	for _, s := range w.Strokes {
 		if len(s) == 0 {
 			continue
 		}
-		b = fmt.Appendf(b, "%s %s m", x(s[0].X), y(s[0].Y))
+		b = append(point(b, s[0]), " m"...)
 		rest := s[1:]
 		if len(rest) == 0 {
 			rest = s // a dot: a zero-length segment shows as a round cap
 		}
 		for _, p := range rest {
-			b = fmt.Appendf(b, " %s %s l", x(p.X), y(p.Y))
+			b = append(point(append(b, ' '), p), " l"...)
 		}
 		b = append(b, " S\n"...)
 	}
@@ -342,21 +345,21 @@ func appendStrokes(b []byte, w Widget) []byte {
 func clamp01(f float64) float64 { return min(max(f, 0), 1) }
 
 // num3 formats a content stream operand with at most three decimals.
-func num3(v float64) string {
-	s := strconv.FormatFloat(v, 'f', 3, 64)
-	for len(s) > 1 && s[len(s)-1] == '0' {
-		s = s[:len(s)-1]
-	}
-	s = trimPoint(s)
-	if s == "-0" {
-		return "0"
-	}
-	return s
-}
+func num3(v float64) string { return string(appendNum3(nil, v)) }
 
-func trimPoint(s string) string {
-	if len(s) > 0 && s[len(s)-1] == '.' {
-		return s[:len(s)-1]
+// appendNum3 appends v with at most three decimals, without trailing
+// zeros.
+func appendNum3(b []byte, v float64) []byte {
+	start := len(b)
+	b = strconv.AppendFloat(b, v, 'f', 3, 64)
+	for b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
 	}
-	return s
+	if b[len(b)-1] == '.' {
+		b = b[:len(b)-1]
+	}
+	if string(b[start:]) == "-0" {
+		b = append(b[:start], '0')
+	}
+	return b
 }
