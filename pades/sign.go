@@ -85,7 +85,9 @@ type Widget struct {
 	// Page is the 1-based page number.
 	Page int
 	// X, Y, W and H are the lower-left corner, width and height of the
-	// box in points, in the page's default user space.
+	// box in points, in the page's default user space. On a page shown
+	// rotated (/Rotate) the box turns with the page and its content is
+	// drawn upright as the page is shown.
 	X, Y, W, H float64
 	// Text is typed text drawn in the box, scaled to fit on one line
 	// (WinAnsi; characters outside it are replaced).

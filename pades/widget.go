@@ -122,7 +122,11 @@ func addWidgetField(r *pdf.Reader, upd *pdf.Update, name string, sigRef pdf.Ref,
 				ErrInvalidWidget, i+1, fmtNum(w.X), fmtNum(w.Y), fmtNum(w.X+w.W), fmtNum(w.Y+w.H), w.Page,
 				fmtNum(box[0]), fmtNum(box[1]), fmtNum(box[2]), fmtNum(box[3]))
 		}
-		annot := upd.Add(pdf.Dict{
+		rotate, err := pageRotation(r, page)
+		if err != nil {
+			return pdf.Ref{}, nil, fmt.Errorf("pades: page %d: %w", w.Page, err)
+		}
+		annot := pdf.Dict{
 			"Type":    pdf.Name("Annot"),
 			"Subtype": pdf.Name("Widget"),
 			"Parent":  fieldRef,
@@ -130,12 +134,16 @@ func addWidgetField(r *pdf.Reader, upd *pdf.Update, name string, sigRef pdf.Ref,
 			"P":       pageRef,
 			"Rect":    pdf.Array{pdfReal(w.X), pdfReal(w.Y), pdfReal(w.X + w.W), pdfReal(w.Y + w.H)},
 			"F":       pdf.Integer(132), // Print | Locked
-			"AP":      pdf.Dict{"N": upd.Add(widgetAppearance(w))},
-		})
-		if err := addAnnot(upd, pageRef, annot); err != nil {
+			"AP":      pdf.Dict{"N": upd.Add(widgetAppearance(w, rotate))},
+		}
+		if rotate != 0 {
+			annot["MK"] = pdf.Dict{"R": pdf.Integer(rotate)}
+		}
+		annotRef := upd.Add(annot)
+		if err := addAnnot(upd, pageRef, annotRef); err != nil {
 			return pdf.Ref{}, nil, err
 		}
-		kids = append(kids, annot)
+		kids = append(kids, annotRef)
 		if !seen[pageRef] {
 			seen[pageRef] = true
 			pages = append(pages, pageRef)
@@ -212,6 +220,35 @@ func pageBox(r *pdf.Reader, page pdf.Dict) ([4]float64, error) {
 	return box, nil
 }
 
+// pageRotation returns the page's /Rotate, inherited from the page tree:
+// 0, 90, 180 or 270 degrees clockwise. A value that is not a multiple of
+// 90 is an error, as viewers disagree on it.
+func pageRotation(r *pdf.Reader, page pdf.Dict) (int, error) {
+	d := page
+	for depth := 0; d != nil && depth <= maxPageTreeDepth; depth++ {
+		if v, ok := d["Rotate"]; ok {
+			o, err := r.Resolve(v)
+			if err != nil {
+				return 0, fmt.Errorf("reading /Rotate: %w", err)
+			}
+			n, ok := o.(pdf.Integer)
+			if !ok || n%90 != 0 {
+				return 0, fmt.Errorf("the page's /Rotate %s is not a multiple of 90", pdf.Marshal(nil, o))
+			}
+			return int((n%360 + 360) % 360), nil
+		}
+		if d["Parent"] == nil {
+			break
+		}
+		p, err := r.Dict(d["Parent"])
+		if err != nil {
+			return 0, fmt.Errorf("reading the page tree: %w", err)
+		}
+		d = p
+	}
+	return 0, nil
+}
+
 // rectangle reads a rectangle (§7.9.5), normalized so that the first
 // corner is the lower left; nil when o is not a rectangle of positive
 // area.
@@ -255,12 +292,27 @@ const (
 )
 
 // widgetAppearance is the normal appearance of one widget: its drawing,
-// or else its text on one line, clipped to its box.
-func widgetAppearance(w Widget) *pdf.Stream {
+// or else its text on one line, clipped to its box. On a page shown
+// rotated (/Rotate, degrees clockwise) it is drawn upright as the page is
+// seen, in a box of the size seen, and turned back by the form's /Matrix
+// (§12.5.5 then fits the turned box to /Rect).
+func widgetAppearance(w Widget, rotate int) *pdf.Stream {
+	if rotate == 90 || rotate == 270 {
+		w.W, w.H = w.H, w.W
+	}
 	d := pdf.Dict{
 		"Type":    pdf.Name("XObject"),
 		"Subtype": pdf.Name("Form"),
 		"BBox":    pdf.Array{pdf.Integer(0), pdf.Integer(0), pdfReal(w.W), pdfReal(w.H)},
+	}
+	// Counter-clockwise by rotate, translated back into the first quadrant.
+	switch rotate {
+	case 90:
+		d["Matrix"] = pdf.Array{pdf.Integer(0), pdf.Integer(1), pdf.Integer(-1), pdf.Integer(0), pdfReal(w.H), pdf.Integer(0)}
+	case 180:
+		d["Matrix"] = pdf.Array{pdf.Integer(-1), pdf.Integer(0), pdf.Integer(0), pdf.Integer(-1), pdfReal(w.W), pdfReal(w.H)}
+	case 270:
+		d["Matrix"] = pdf.Array{pdf.Integer(0), pdf.Integer(-1), pdf.Integer(1), pdf.Integer(0), pdf.Integer(0), pdfReal(w.W)}
 	}
 	var b []byte
 	b = fmt.Appendf(b, "q 0 0 %s %s re W n\n", pdfReal(w.W), pdfReal(w.H))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -79,9 +80,9 @@ func TestSignWidgets(t *testing.T) {
 			}
 
 			checkWidgetFields(t, two, map[string][]Widget{"Signature1": firstWidgets(), "Signature2": secondWidgets()})
-			checkTextInBox(t, two, 1, "2026-12-06", firstWidgets()[0])
-			checkTextInBox(t, two, 1, "Alice", firstWidgets()[1])
-			checkTextInBox(t, two, 2, "Approver", secondWidgets()[0])
+			checkTextInBox(t, two, 1, "2026-12-06", firstWidgets()[0], 0)
+			checkTextInBox(t, two, 1, "Alice", firstWidgets()[1], 0)
+			checkTextInBox(t, two, 2, "Approver", secondWidgets()[0], 0)
 		})
 	}
 }
@@ -106,6 +107,26 @@ func checkPdfsigFields(t *testing.T, path string, names ...string) {
 	}
 	if strings.Join(got, " ") != strings.Join(names, " ") {
 		t.Errorf("pdfsig lists the signatures of %q, want %q:\n%s", got, names, out)
+	}
+}
+
+// TestWidgetsRotated signs pages shown rotated (/Rotate): the widgets'
+// texts read upright, inside their boxes as the pages are shown.
+func TestWidgetsRotated(t *testing.T) {
+	p := sharedPKI(t)
+	for _, rotate := range []int{90, 180, 270} {
+		t.Run(strconv.Itoa(rotate), func(t *testing.T) {
+			in := filepath.Join(t.TempDir(), "rotated.pdf")
+			pdftest.Tool(t, "qpdf", corpusPath("classic.pdf"), "--rotate=+"+strconv.Itoa(rotate)+":1-2", in)
+			o := p.options(LevelBB)
+			o.Widgets = firstWidgets()
+			out := signFile(t, in, o)
+			checkPdfsigFields(t, out, "Signature1")
+			checkQpdf(t, out)
+			requireValid(t, verifyFile(t, out, p.roots), 1)
+			checkTextInBox(t, out, 1, "2026-12-06", firstWidgets()[0], rotate)
+			checkTextInBox(t, out, 1, "Alice", firstWidgets()[1], rotate)
+		})
 	}
 }
 
@@ -218,9 +239,11 @@ func checkWidgetFields(t *testing.T, path string, want map[string][]Widget) {
 
 var bboxWord = regexp.MustCompile(`<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>`)
 
-// checkTextInBox requires pdftotext to find word on page, inside the box
-// of w (pdftotext measures from the page's top-left corner).
-func checkTextInBox(t *testing.T, path string, page int, word string, w Widget) {
+// checkTextInBox requires pdftotext to find word on page, upright and
+// inside the box of w as the page is shown, rotated by rotate degrees
+// clockwise (pdftotext measures from the top-left corner of the page as
+// shown).
+func checkTextInBox(t *testing.T, path string, page int, word string, w Widget, rotate int) {
 	t.Helper()
 	n := strconv.Itoa(page)
 	out := pdftest.Tool(t, "pdftotext", "-bbox", "-f", n, "-l", n, path, "-")
@@ -240,8 +263,18 @@ func checkTextInBox(t *testing.T, path string, page int, word string, w Widget) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	// pdftotext measures from the top-left corner of the visible area.
-	x0, top := w.X-box[0], box[3]-w.Y-w.H
+	// The box as shown: from the top-left corner of the visible area.
+	var want [4]float64
+	switch rotate {
+	case 0:
+		want = [4]float64{w.X - box[0], box[3] - w.Y - w.H, w.X + w.W - box[0], box[3] - w.Y}
+	case 90:
+		want = [4]float64{w.Y - box[1], w.X - box[0], w.Y + w.H - box[1], w.X + w.W - box[0]}
+	case 180:
+		want = [4]float64{box[2] - w.X - w.W, w.Y - box[1], box[2] - w.X, w.Y + w.H - box[1]}
+	case 270:
+		want = [4]float64{box[3] - w.Y - w.H, box[2] - w.X - w.W, box[3] - w.Y, box[2] - w.X}
+	}
 	for _, m := range bboxWord.FindAllStringSubmatch(out, -1) {
 		if m[5] != word {
 			continue
@@ -251,8 +284,11 @@ func checkTextInBox(t *testing.T, path string, page int, word string, w Widget) 
 			v[i], _ = strconv.ParseFloat(m[i+1], 64)
 		}
 		const tol = 1.5
-		if v[0] < x0-tol || v[2] > x0+w.W+tol || v[1] < top-tol || v[3] > top+w.H+tol {
-			t.Errorf("%q on page %d at [%v %v %v %v] (from the top), outside the box %+v", word, page, v[0], v[1], v[2], v[3], w)
+		if v[0] < want[0]-tol || v[1] < want[1]-tol || v[2] > want[2]+tol || v[3] > want[3]+tol {
+			t.Errorf("%q on page %d at %v (from the top), outside the box %v as shown", word, page, v, want)
+		}
+		if v[2]-v[0] <= v[3]-v[1] {
+			t.Errorf("%q on page %d at %v is not upright", word, page, v)
 		}
 		return
 	}
@@ -366,7 +402,7 @@ func TestWidgetAppearance(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := widgetAppearance(tc.w)
+			s := widgetAppearance(tc.w, 0)
 			got := string(s.Data)
 			for _, w := range tc.want {
 				if !strings.Contains(got, w) {
@@ -382,7 +418,7 @@ func TestWidgetAppearance(t *testing.T) {
 			if tc.font == "" && strings.Contains(got, "Tj") {
 				t.Errorf("a drawing shows text:\n%s", got)
 			}
-			if again := widgetAppearance(tc.w); !bytes.Equal(again.Data, s.Data) {
+			if again := widgetAppearance(tc.w, 0); !bytes.Equal(again.Data, s.Data) {
 				t.Errorf("appearance differs between runs")
 			}
 		})
