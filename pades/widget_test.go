@@ -130,6 +130,103 @@ func TestWidgetsRotated(t *testing.T) {
 	}
 }
 
+// TestWidgetsChangedAfterSigning: the widgets of a signed signature field,
+// and the field itself, are covered by its signature; a later revision
+// that changes them is a modification, whoever signs it.
+func TestWidgetsChangedAfterSigning(t *testing.T) {
+	p := sharedPKI(t)
+	o := p.options(LevelBB)
+	o.Widgets = firstWidgets()
+	withWidgets := signFile(t, corpusPath("classic.pdf"), o)
+	o.Widgets = nil
+	o.Visible = &Visible{Page: 1, X: 72, Y: 72, W: 200, H: 50}
+	visible := signFile(t, corpusPath("classic.pdf"), o)
+
+	// kid returns the i-th widget of the first signature field.
+	kid := func(t *testing.T, r *pdf.Reader, i int) (pdf.Ref, pdf.Dict) {
+		var ref pdf.Ref
+		if err := scanFields(r, func(f formField) {
+			if f.name == "Signature1" {
+				kids, _ := r.Resolve(f.dict["Kids"])
+				ref = kids.(pdf.Array)[i].(pdf.Ref)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := r.Dict(ref)
+		if err != nil || d == nil {
+			t.Fatalf("widget %d: %v", i, err)
+		}
+		return ref, d.Clone()
+	}
+	field := func(t *testing.T, r *pdf.Reader) (pdf.Ref, pdf.Dict) {
+		var ref pdf.Ref
+		var d pdf.Dict
+		if err := scanFields(r, func(f formField) {
+			if f.name == "Signature1" {
+				ref, d = f.ref, f.dict.Clone()
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ref, d
+	}
+	other := &pdf.Stream{Dict: pdf.Dict{"Type": pdf.Name("XObject"), "Subtype": pdf.Name("Form"),
+		"BBox": pdf.Array{pdf.Integer(0), pdf.Integer(0), pdf.Integer(150), pdf.Integer(30)}},
+		Data: []byte("BT /Helv 12 Tf 2 10 Td (1999-01-01) Tj ET")}
+	for _, tc := range []struct {
+		name    string
+		base    string
+		change  func(t *testing.T, r *pdf.Reader, u *pdf.Update)
+		mention string
+	}{
+		{"a widget's appearance replaced", withWidgets, func(t *testing.T, r *pdf.Reader, u *pdf.Update) {
+			ref, d := kid(t, r, 0)
+			d["AP"] = pdf.Dict{"N": u.Add(other)}
+			u.Set(ref, d)
+		}, "/AP changed"},
+		{"a widget's appearance stream rewritten", withWidgets, func(t *testing.T, r *pdf.Reader, u *pdf.Update) {
+			_, d := kid(t, r, 0)
+			ap, _ := r.Dict(d["AP"])
+			u.Set(ap["N"].(pdf.Ref), other)
+		}, "changed"},
+		{"a widget moved", withWidgets, func(t *testing.T, r *pdf.Reader, u *pdf.Update) {
+			ref, d := kid(t, r, 1)
+			d["Rect"] = pdf.Array{pdf.Integer(0), pdf.Integer(0), pdf.Integer(10), pdf.Integer(10)}
+			u.Set(ref, d)
+		}, "/Rect changed"},
+		{"a widget hidden", withWidgets, func(t *testing.T, r *pdf.Reader, u *pdf.Update) {
+			ref, d := kid(t, r, 2)
+			d["F"] = pdf.Integer(2)
+			u.Set(ref, d)
+		}, "/F changed"},
+		{"a widget dropped from the field", withWidgets, func(t *testing.T, r *pdf.Reader, u *pdf.Update) {
+			ref, d := field(t, r)
+			d["Kids"] = d["Kids"].(pdf.Array)[:2]
+			u.Set(ref, d)
+		}, "/Kids changed"},
+		{"a widget dropped from the page", withWidgets, func(t *testing.T, r *pdf.Reader, u *pdf.Update) {
+			setAnnots(t, r, u, 1)
+		}, "annotations changed"},
+		{"a visible signature's appearance replaced", visible, func(t *testing.T, r *pdf.Reader, u *pdf.Update) {
+			ref, d := field(t, r)
+			d["AP"] = pdf.Dict{"N": u.Add(other)}
+			u.Set(ref, d)
+		}, "/AP changed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			edited := appendRevision(t, tc.base, func(r *pdf.Reader, u *pdf.Update) { tc.change(t, r, u) })
+			s := verifyFile(t, edited, p.roots).Signatures[0]
+			if s.Indication != TotalFailed || s.SubIndication != ModifiedAfterSigning {
+				t.Fatalf("got %s/%s, modifications %q; want MODIFIED_AFTER_SIGNING", s.Indication, s.SubIndication, s.Modifications)
+			}
+			if !strings.Contains(strings.Join(s.Modifications, "; "), tc.mention) {
+				t.Errorf("modifications %q do not mention %q", s.Modifications, tc.mention)
+			}
+		})
+	}
+}
+
 // TestWidgetsCertified: a certification with DocMDP P=2 may show widgets,
 // and a later approval signature's widgets are permitted changes for it.
 func TestWidgetsCertified(t *testing.T) {
