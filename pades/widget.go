@@ -28,6 +28,11 @@ const (
 // drawing, too many widgets, or widgets together with [Options.Visible].
 var ErrInvalidWidget = errors.New("pades: invalid widget")
 
+// minWidgetSize is the smallest width and height of a widget's box, in
+// points: the box is written with two decimals, and a smaller one shows
+// nothing legible.
+const minWidgetSize = 1.0
+
 // boxTolerance is how far, in points, a widget's box may reach past its
 // page's visible area (rounding in the caller's coordinates).
 const boxTolerance = 1.0
@@ -53,8 +58,8 @@ func (o *Options) validateWidgets() error {
 		if !finite(w.X, w.Y, w.W, w.H) {
 			return fmt.Errorf("%w: widget %d: its box is not a finite number of points", ErrInvalidWidget, i+1)
 		}
-		if w.W <= 0 || w.H <= 0 {
-			return fmt.Errorf("%w: widget %d: needs a positive width and height, not %s x %s", ErrInvalidWidget, i+1, fmtNum(w.W), fmtNum(w.H))
+		if w.W < minWidgetSize || w.H < minWidgetSize {
+			return fmt.Errorf("%w: widget %d: needs a width and height of at least 1 point, not %s x %s", ErrInvalidWidget, i+1, fmtNum(w.W), fmtNum(w.H))
 		}
 		if n := utf8.RuneCountInString(w.Text); n > MaxWidgetText {
 			return fmt.Errorf("%w: widget %d: %d characters of text, at most %d", ErrInvalidWidget, i+1, n, MaxWidgetText)

@@ -429,8 +429,9 @@ func TestWidgetErrors(t *testing.T) {
 	}{
 		{"page 0", with(func(w *Widget) { w.Page = 0 }), nil, "page 0 does not exist"},
 		{"missing page", with(func(w *Widget) { w.Page = 3 }), nil, "page 3 does not exist"},
-		{"negative width", with(func(w *Widget) { w.W = -5 }), nil, "positive width and height"},
-		{"zero height", with(func(w *Widget) { w.H = 0 }), nil, "positive width and height"},
+		{"negative width", with(func(w *Widget) { w.W = -5 }), nil, "at least 1 point, not -5 x 30"},
+		{"zero height", with(func(w *Widget) { w.H = 0 }), nil, "at least 1 point, not 100 x 0"},
+		{"too small", with(func(w *Widget) { w.W = 0.5 }), nil, "at least 1 point"},
 		{"not a number", with(func(w *Widget) { w.X = math.NaN() }), nil, "not a finite number"},
 		{"left of the page", with(func(w *Widget) { w.X = -10 }), nil, "is not inside page 1 [0 0 595 842]"},
 		{"above the page", with(func(w *Widget) { w.Y = 830 }), nil, "is not inside page 1"},
