@@ -380,9 +380,9 @@ func TestKeyAdministration(t *testing.T) {
 	// What the service needs is not revoked.
 	root := caCert(t, r, "root")
 	refuse := map[string]string{
-		"root":                       root.SerialNumber.Text(16),
-		"TSA":                        tsaCert(t, r).SerialNumber.Text(16),
-		"tenant CA":                  caCertView.Serial,
+		"root":                      root.SerialNumber.Text(16),
+		"TSA":                       tsaCert(t, r).SerialNumber.Text(16),
+		"tenant CA":                 caCertView.Serial,
 		"seal key's active version": sealSerial,
 	}
 	for what, serial := range refuse {
