@@ -403,7 +403,8 @@ func TestKeyAdministration(t *testing.T) {
 		t.Fatalf("after the rotation: %+v", rotated.Keys)
 	}
 	seal = findKey(t, auditor.keyList(t), "platform-seal")
-	if len(seal) != 2 || seal[0].Status != keyadmin.StatusActive || seal[1].Status != keyadmin.StatusRetired || seal[1].Certificate.Serial != sealSerial {
+	if len(seal) != 2 || seal[0].Status != keyadmin.StatusActive || seal[1].Status != keyadmin.StatusRetired || seal[1].Certificate.Serial != sealSerial ||
+		seal[0].Certificate == nil || seal[0].Certificate.Serial == sealSerial || seal[0].Certificate.Status != keyadmin.StatusActive {
 		t.Fatalf("seal key after the rotation: %+v", seal)
 	}
 	events := auditor.allEvents(t, auditview.MaxLimit, "")
