@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/pdf/pdftest"
+	"github.com/signet-pki/signet/internal/secretscan"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
 	"github.com/signet-pki/signet/pades"
@@ -57,7 +60,8 @@ func signatureWidgets(t *testing.T, b []byte) int {
 // pdfsig.
 func TestPlacedFields(t *testing.T) {
 	ctx := context.Background()
-	r := start(t, filepath.Join(t.TempDir(), "data"), nil)
+	dir := filepath.Join(t.TempDir(), "data")
+	r := start(t, dir, nil)
 	p := r.party(ctx, "Fields Corp")
 	c := &apiclient.Client{Base: r.base, HTTP: r.client}
 
@@ -121,10 +125,13 @@ func TestPlacedFields(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Bob's city is a marker: the signed document shows it, and nothing
+	// else keeps it.
+	const marker = "Lausanne-7Q9XK"
 	mb := &apiclient.Mailbox{Inbox: r.srv.Outbox()}
 	values := map[string][]map[string]any{
 		e.Recipients[0].ID: {{"id": e.Fields[0].ID, "strokes": [][][]float64{{{0.1, 0.8}, {0.4, 0.2}, {0.9, 0.7}}}}},
-		e.Recipients[1].ID: {{"id": e.Fields[2].ID, "text": "Lausanne"}, {"id": e.Fields[3].ID, "text": "Bob Fields"}},
+		e.Recipients[1].ID: {{"id": e.Fields[2].ID, "text": marker}, {"id": e.Fields[3].ID, "text": "Bob Fields"}},
 	}
 	for i, s := range signers {
 		link, err := mb.Link(ctx, s[1], 1)
@@ -162,9 +169,14 @@ func TestPlacedFields(t *testing.T) {
 			!strings.HasSuffix(err.(*apiclient.Problem).Type, "/fields-incomplete") {
 			t.Fatalf("%s signs without values: %v", s[0], err)
 		}
-		var res signing.SignResult
-		if _, err := rc.Do(ctx, "POST", "/v1/recipient/sign", map[string]any{"fields": values[e.Recipients[i].ID]}, "", &res); err != nil {
-			t.Fatalf("%s: sign: %v", s[0], err)
+		// Signed with an Idempotency-Key, and repeated: the repeat is
+		// the stored answer, which holds no value.
+		body := map[string]any{"fields": values[e.Recipients[i].ID]}
+		first := r.doSession("/v1/recipient/sign", rc.Authorization, "sign-"+s[1], body)
+		again := r.doSession("/v1/recipient/sign", rc.Authorization, "sign-"+s[1], body)
+		if first.status != http.StatusOK || again.status != http.StatusOK || again.header.Get("Idempotent-Replayed") != "true" ||
+			!bytes.Equal(first.body, again.body) || bytes.Contains(first.body, []byte(marker)) {
+			t.Fatalf("%s: sign: %d %s; again %d %s", s[0], first.status, first.body, again.status, again.body)
 		}
 	}
 	final, err := p.sender.Envelope(ctx, e.ID)
@@ -190,11 +202,47 @@ func TestPlacedFields(t *testing.T) {
 		t.Errorf("pdfsig:\n%s", out)
 	}
 	out := pdftest.Tool(t, "pdftotext", path, "-")
-	for _, want := range []string{"Lausanne", "Bob Fields", time.Now().UTC().Format(signing.DateFormat)} {
+	for _, want := range []string{marker, "Bob Fields", time.Now().UTC().Format(signing.DateFormat)} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the signed document does not show %q:\n%s", want, out)
 		}
 	}
+	// Nothing under the data directory (databases, idempotency records,
+	// audit log, sealed contents) holds the value, nor do the logs.
+	r.stop()
+	if n := secretscan.Check(t, dir, marker); n < 5 {
+		t.Fatalf("read only %d files", n)
+	}
+	if strings.Contains(r.logs.String(), marker) {
+		t.Error("a filled value reached the logs")
+	}
+}
+
+// doSession posts body to path with a recipient's authorization and an
+// Idempotency-Key.
+func (r *running) doSession(path, authorization, key string, body any) resp {
+	r.t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", r.base+path, bytes.NewReader(b))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", authorization)
+	req.Header.Set("Idempotency-Key", key)
+	res, err := r.client.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return resp{status: res.StatusCode, header: res.Header, body: out}
 }
 
 // isStatus reports whether err is an API problem with status.
