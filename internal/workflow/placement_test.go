@@ -267,7 +267,16 @@ func TestPlaceFieldsAndPages(t *testing.T) {
 }
 
 func TestSettingsAndConsentText(t *testing.T) {
-	e := newEnv(t)
+	t.Run("plain", func(t *testing.T) { testSettingsAndConsentText(t, newEnv(t)) })
+	// With keys, the stores are wrapped by the sealing ones; the
+	// settings are still the driver's.
+	t.Run("sealed", func(t *testing.T) {
+		e, _ := newSealedEnv(t, nil)
+		testSettingsAndConsentText(t, e)
+	})
+}
+
+func testSettingsAndConsentText(t *testing.T, e *env) {
 	ctx := context.Background()
 	get := func(tenant string) workflow.SettingsView {
 		resp, body := e.do(tenant, http.MethodGet, "/v1/settings", "", nil)
