@@ -191,6 +191,17 @@ const (
 	ElevationDenied EventType = "elevation.denied"
 )
 
+// Envelope events of the web console's workflow.
+const (
+	// EnvelopeFieldsPlaced: the sender placed (or replaced) the fields of
+	// a draft envelope; the details give their count and the SHA-256 of
+	// the placement, never their labels.
+	EnvelopeFieldsPlaced EventType = "envelope.fields_placed"
+	// EnvelopeReminded: the sender re-notified the recipients whose turn
+	// it is; the details name the recipients by id.
+	EnvelopeReminded EventType = "envelope.reminded"
+)
+
 // AlertRaised: the service's alert engine raised an alert (package
 // internal/alert). The details name the rule, the severity and the ids of
 // what it concerns; the tenant is set when the alert concerns one.
@@ -216,7 +227,7 @@ var knownTypes = sync.OnceValue(func() map[EventType]bool {
 		APIKeyRotated: true, APIKeyRefused: true, APIKeyTokenIssued: true,
 		UserCreated: true, UserInvited: true, UserInvitationRedeemed: true, UserDisabled: true, UserOffboarded: true,
 		RoleGranted: true, RoleRevoked: true, ElevationRequested: true, ElevationDenied: true,
-		UserRolesSynced: true, AlertRaised: true,
+		UserRolesSynced: true, AlertRaised: true, EnvelopeFieldsPlaced: true, EnvelopeReminded: true,
 	}
 })
 

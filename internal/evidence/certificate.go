@@ -372,6 +372,8 @@ var eventWords = map[string]string{
 	"envelope.approved":       "Envelope approved",
 	"envelope.rejected":       "Envelope rejected",
 	"envelope.sent":           "Envelope sent",
+	"envelope.fields_placed":  "Fields placed",
+	"envelope.reminded":       "Recipients reminded",
 	"envelope.started":        "Signing started",
 	"envelope.completed":      "Envelope completed",
 	"envelope.voided":         "Envelope voided",

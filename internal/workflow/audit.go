@@ -20,11 +20,9 @@ const (
 
 var fallbackType = sync.OnceValue(func() map[auditlog.EventType]auditlog.EventType {
 	return map[auditlog.EventType]auditlog.EventType{
-		EventEnvelopeExpired:      auditlog.EnvelopeVoided,
-		EventEnvelopeStarted:      auditlog.RecipientViewed,
-		EventRecipientConsented:   auditlog.RecipientViewed,
-		EventEnvelopeFieldsPlaced: auditlog.EnvelopeCreated,
-		EventEnvelopeReminded:     auditlog.EnvelopeSent,
+		EventEnvelopeExpired:    auditlog.EnvelopeVoided,
+		EventEnvelopeStarted:    auditlog.RecipientViewed,
+		EventRecipientConsented: auditlog.RecipientViewed,
 	}
 })
 

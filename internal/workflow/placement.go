@@ -393,4 +393,4 @@ func (s *Service) WithPageSizes(ctx context.Context, e *Envelope) error {
 
 // EventEnvelopeFieldsPlaced is recorded when a draft's fields are
 // replaced ([Service.PlaceFields]).
-const EventEnvelopeFieldsPlaced auditlog.EventType = "envelope.fields_placed"
+const EventEnvelopeFieldsPlaced = auditlog.EnvelopeFieldsPlaced

@@ -208,7 +208,7 @@ func TestPlaceFieldsAndPages(t *testing.T) {
 		t.Fatalf("documents = %s", body)
 	}
 	evs := e.eventDetails(from)
-	if len(evs) != 1 || evs[0].Details["event"] != "envelope.fields_placed" || evs[0].Details["fields"] != "2" ||
+	if len(evs) != 1 || evs[0].Type != "envelope.fields_placed" || evs[0].Details["fields"] != "2" ||
 		evs[0].Details["fields_sha256"] != workflow.PlacementDigest(got.Fields) {
 		t.Fatalf("events %+v", evs)
 	}
@@ -401,7 +401,7 @@ func TestRemind(t *testing.T) {
 		t.Fatalf("reminders sent: %+v", sent)
 	}
 	evs := e.eventDetails(from)
-	if len(evs) != 1 || evs[0].Details["event"] != "envelope.reminded" || evs[0].Details["reminded"] != "2" ||
+	if len(evs) != 1 || evs[0].Type != "envelope.reminded" || evs[0].Details["reminded"] != "2" ||
 		evs[0].Details["recipient_ids"] != env.Recipients[0].ID+","+env.Recipients[1].ID {
 		t.Fatalf("events %+v", evs)
 	}

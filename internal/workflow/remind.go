@@ -12,7 +12,7 @@ import (
 
 // EventEnvelopeReminded is recorded when the sender re-notifies the
 // recipients whose turn it is ([Service.Remind]).
-const EventEnvelopeReminded auditlog.EventType = "envelope.reminded"
+const EventEnvelopeReminded = auditlog.EnvelopeReminded
 
 // MinReminderInterval is how long after a recipient was last contacted
 // [Service.Remind] may contact them again: a sender cannot flood a
