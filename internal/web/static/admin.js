@@ -302,16 +302,16 @@ async function onLogout() {
 
 /** Reads the session: signed in and complete → the console. */
 async function enter() {
+  if (!sessionStorage.getItem(CSRF_KEY)) {
+    // Without this tab's CSRF token a session cannot change anything:
+    // sign in here (a session the browser had then ends).
+    showSignIn();
+    return;
+  }
   let s;
   try {
     s = await api('GET', '/v1/auth/session');
   } catch (err) {
-    showSignIn();
-    return;
-  }
-  if (!sessionStorage.getItem(CSRF_KEY)) {
-    // A session cookie without this tab's CSRF token cannot change
-    // anything: sign in again here (the old session then ends).
     showSignIn();
     return;
   }
@@ -518,7 +518,7 @@ function renderUsers(tbody, users, details) {
       h('td', {}, status),
       h('td', {}, mfa),
       h('td', {class: 'roles-cell'}, roles),
-      h('td', {class: 'actions'}, actions));
+      h('td', {class: 'row-actions'}, actions));
   }));
 }
 
@@ -650,7 +650,7 @@ async function loadAPIKeys() {
       h('td', {}, k.expires_at ? fmtTime(k.expires_at) : 'never'),
       h('td', {}, k.last_used_at ? fmtTime(k.last_used_at) : 'never'),
       h('td', {}, keyStatus(k)),
-      h('td', {class: 'actions'}, usable(k) ? [
+      h('td', {class: 'row-actions'}, usable(k) ? [
         h('button', {type: 'button', class: 'secondary', id: `rotate-apikey-${idPart(k.id)}`, 'aria-label': `Rotate ${k.name}`,
           onclick: (ev) => rotateAPIKey(ev.currentTarget, k)}, 'Rotate'),
         h('button', {type: 'button', class: 'danger', id: `revoke-apikey-${idPart(k.id)}`, 'aria-label': `Revoke ${k.name}`,
@@ -753,9 +753,14 @@ async function loadElevations() {
     refused = err;
   }
   const byID = new Map(listed.map((e) => [e.id, e]));
-  // This session's own requests stay visible (to break glass) even when
-  // the list cannot be read without role.admin.
-  for (const [id, e] of state.mine) if (!byID.has(id) && e.status === 'pending') byID.set(id, e);
+  if (!refused) {
+    // The list is complete: an own request missing from it was decided.
+    for (const id of [...state.mine.keys()]) if (!byID.has(id)) state.mine.delete(id);
+  } else {
+    // This session's own requests stay visible (to break glass) when the
+    // list cannot be read without role.admin.
+    for (const [id, e] of state.mine) if (e.status === 'pending') byID.set(id, e);
+  }
   renderElevations([...byID.values()]);
   if (refused && !byID.size) {
     fail('elevations-alert', refused);
@@ -775,14 +780,14 @@ function renderElevations(list) {
     const own = state.me && e.requested_by === state.me.id;
     const pending = e.status === 'pending';
     const st = pending ? badge('pending', 'warn') : badge(e.status, e.status === 'approved' ? 'ok' : 'bad');
-    return h('tr', {'data-elevation-id': e.id, 'data-requester': e.requested_by},
+    return h('tr', {'data-elevation-id': e.id, 'data-requester': e.requested_by, 'data-role': e.role},
       h('td', {}, userLabel(e.requested_by), own ? h('span', {class: 'muted'}, ' (you)') : null),
       h('td', {}, badge(e.role, 'neutral')),
       h('td', {class: 'reason'}, e.reason),
       h('td', {}, duration(e.duration_seconds)),
       h('td', {}, fmtTime(e.requested_at)),
       h('td', {}, st),
-      h('td', {class: 'actions'}, pending ? [
+      h('td', {class: 'row-actions'}, pending ? [
         h('button', {type: 'button', class: 'primary', id: `approve-${idPart(e.id)}`, 'aria-label': `Approve ${e.role} for ${userLabel(e.requested_by)}`,
           onclick: (ev) => approve(ev.currentTarget, e)}, 'Approve'),
         h('button', {type: 'button', class: 'secondary', id: `deny-${idPart(e.id)}`, 'aria-label': `Deny ${e.role} for ${userLabel(e.requested_by)}`,
@@ -822,10 +827,13 @@ async function decided(e, status) {
 
 async function approve(button, e) {
   clearAlert('elevations-alert');
+  const own = state.me && e.requested_by === state.me.id;
   const ok = await confirmAction({
     title: `Approve ${e.role} for ${userLabel(e.requested_by)}?`,
-    text: `They hold ${e.role} for ${duration(e.duration_seconds)} from now. Reason given: “${e.reason}”.`,
-    ok: 'Approve', danger: false,
+    text: own
+      ? `This is your own request. Separation of duties refuses it unless you are on the break-glass list, and then it raises an alert. Reason given: “${e.reason}”.`
+      : `They hold ${e.role} for ${duration(e.duration_seconds)} from now. Reason given: “${e.reason}”.`,
+    ok: 'Approve', danger: own,
   });
   if (!ok) return;
   try {
@@ -918,7 +926,7 @@ async function loadKeys() {
         h('td', {}, c ? [h('div', {}, c.subject || ''), h('div', {class: 'muted mono small'}, `serial ${c.serial}`),
           c.status ? statusBadge(c.status) : null] : h('span', {class: 'muted'}, 'none')),
         h('td', {}, expiry(c && c.not_after)),
-        h('td', {class: 'actions'}, acts));
+        h('td', {class: 'row-actions'}, acts));
     }));
   } catch (err) {
     empty(tbody, 8, 'The keys cannot be listed.');

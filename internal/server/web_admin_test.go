@@ -1,0 +1,383 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+
+	"github.com/signet-pki/signet/internal/accounts"
+	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/web/webtest"
+)
+
+// page drives the administration console in one browser tab.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// do runs the actions, failing the test with what was being done.
+func (p page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval returns the value of a JavaScript expression.
+func eval[T any](p page, expr string) T {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// wait waits until a JavaScript expression is true (bounded by the
+// browser's timeout), failing with what was awaited and the page's
+// alerts.
+func (p page) wait(what, expr string) {
+	p.t.Helper()
+	_, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		alerts, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](
+			`[...document.querySelectorAll('[role=alert], #notice')].map(e => e.textContent.trim()).join(' | ')`))
+		p.t.Fatalf("waiting for %s: %v (alerts: %q)", what, err, alerts)
+	}
+}
+
+// text is the visible text of the element with the given CSS selector.
+func (p page) text(sel string) string {
+	p.t.Helper()
+	return eval[string](p, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ''}).innerText`, sel))
+}
+
+// fill replaces the value of the input with id.
+func (p page) fill(id, value string) {
+	p.t.Helper()
+	p.do("fill #"+id, chromedp.Clear(chromedp.ID(id)), chromedp.SendKeys(chromedp.ID(id), value))
+}
+
+// tab opens a section of the console.
+func (p page) tab(name string) {
+	p.t.Helper()
+	p.do("open "+name, chromedp.Click(chromedp.ID("tab-"+name)))
+	p.wait(name+" shown", fmt.Sprintf(`!document.getElementById('section-%s').classList.contains('hidden')`, name))
+}
+
+// confirm accepts the confirmation dialog.
+func (p page) confirm() {
+	p.t.Helper()
+	p.wait("the confirmation dialog", `document.getElementById('confirm-dialog').open`)
+	p.do("confirm", chromedp.Click(chromedp.ID("confirm-ok")))
+}
+
+// clean fails the test on any console error or CSP violation so far.
+func (p page) clean(when string) {
+	p.t.Helper()
+	if errs := webtest.ConsoleErrors(p.ctx); len(errs) > 0 {
+		p.t.Fatalf("%s: the page reported errors: %q", when, errs)
+	}
+}
+
+// sealPurpose is the purpose GET /v1/keys names the tenant's seal key by.
+const sealPurpose = "platform-seal"
+
+// expect fails the test unless the page reported exactly one error so
+// far, a failed load whose message holds status and whose URL ends with
+// path (an answer the flow expects, such as a refusal).
+func (p page) expect(when, status, path string) {
+	p.t.Helper()
+	errs := webtest.ConsoleErrors(p.ctx)
+	if len(errs) != 1 || !strings.Contains(errs[0], status) || !strings.Contains(errs[0], path+":") {
+		p.t.Fatalf("%s: the page reported %q, want only the %s of %s", when, errs, status, path)
+	}
+}
+
+var nonID = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// idPart is admin.js's element id of a datum.
+func idPart(s string) string { return nonID.ReplaceAllString(strings.ToLower(s), "-") }
+
+// TestAdminConsole: a tenant's first administrator signs in at /admin
+// with a password and a TOTP code and, in the browser, elevates herself
+// by break-glass, invites a colleague (whose invitation link works) and
+// grants him a role, and approves his elevation; once he has approved
+// hers and taken her off the break-glass list, her approval of her own
+// request is refused with a visible message. She creates an API key whose secret is shown
+// once and never again after a reload, sees the tenant's keys with their
+// expiry, rotates the seal key after the TOTP step-up that the API asks
+// for, reads the audit events and the checkpoint, and downloads the
+// access review as CSV; the pages report no error and no CSP violation.
+func TestAdminConsole(t *testing.T) {
+	clk := &movedClock{}
+	r := start(t, filepath.Join(t.TempDir(), "data"), nil, server.WithClock(clk.Now))
+	platform := r.bootstrapKey()
+	res := r.do("POST", "/v1/tenants", platform, map[string]string{"name": "Console Ltd"})
+	var tn accounts.Tenant
+	if res.status != http.StatusCreated || json.Unmarshal(res.body, &tn) != nil {
+		t.Fatalf("tenant: %d %s", res.status, res.body)
+	}
+	var first struct {
+		UserID     string `json:"user_id"`
+		Invitation struct{ Token string }
+	}
+	res = r.do("POST", "/v1/tenants/"+tn.ID+"/first-admin", platform, map[string]string{"email": "ada@example.com", "name": "Ada"})
+	if res.status != http.StatusCreated || json.Unmarshal(res.body, &first) != nil {
+		t.Fatalf("first admin: %d %s", res.status, res.body)
+	}
+	const adaPassword, bobPassword = "correct horse battery staple 1917", "a long passphrase nobody guesses 42"
+	// Ada accepts her invitation and enrols TOTP through the API (the
+	// console at / does that); the administration console starts at the
+	// sign-in.
+	setup := r.browser(t)
+	setup.must(http.StatusNoContent, "POST", "/v1/invitations/redeem", map[string]string{"token": first.Invitation.Token, "password": adaPassword}, nil)
+	setup.must(http.StatusOK, "POST", "/v1/auth/login", map[string]string{"tenant": tn.ID, "email": "ada@example.com", "password": adaPassword}, nil)
+	adaKey := setup.enrolTOTP(clk.Now().Add(-30 * time.Second))
+	// Her standing tenant-admin grant does not count: being on the
+	// break-glass list, she elevates herself (which alerts).
+	var boot struct{ ID string }
+	setup.must(http.StatusCreated, "POST", "/v1/elevations", map[string]any{"role": "tenant-admin", "reason": "bootstrap the tenant", "duration_seconds": 3600}, &boot)
+	setup.must(http.StatusOK, "POST", "/v1/elevations/"+boot.ID+"/break-glass", nil, nil)
+
+	p := page{t: t, ctx: webtest.Start(t)}
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(p.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Sign in: password, then the TOTP code.
+	p.do("open /admin", chromedp.Navigate(r.base+"/admin"))
+	p.wait("the sign-in form", `!document.getElementById('section-login').classList.contains('hidden')`)
+	p.fill("login-tenant", tn.ID)
+	p.fill("login-email", "ada@example.com")
+	p.fill("login-password", adaPassword)
+	p.do("sign in", chromedp.Click(chromedp.ID("login-submit")))
+	p.wait("the code form", `!document.getElementById('totp-form').classList.contains('hidden')`)
+	code, _ := adaKey.CodeAt(clk.Now())
+	p.fill("login-totp", code)
+	p.do("send the code", chromedp.Click(chromedp.ID("totp-submit")))
+	p.wait("the console", `!document.getElementById('section-users').classList.contains('hidden')`)
+	if who := p.text("#whoami-name"); !strings.Contains(who, "ada@example.com") {
+		t.Errorf("the header names %q, want Ada", who)
+	}
+	p.clean("sign-in")
+
+	// Invite Bob with the sender role; the link is shown once and works.
+	p.tab("users")
+	p.wait("Ada listed", `document.querySelector('#users-table tr[data-email="ada@example.com"]') !== null`)
+	p.fill("invite-email", "bob@example.com")
+	p.fill("invite-name", "Bob")
+	p.do("check sender", chromedp.Click(chromedp.ID("invite-role-sender")))
+	p.do("invite", chromedp.Click(chromedp.ID("invite-submit")))
+	p.wait("the invitation link", `!document.getElementById('invite-result').classList.contains('hidden')`)
+	link := eval[string](p, `document.getElementById('invite-link').value`)
+	prefix := r.base + "/admin#invitation="
+	if !strings.HasPrefix(link, prefix) {
+		t.Fatalf("invitation link %q, want %s…", link, prefix)
+	}
+	bobToken, err := url.QueryUnescape(strings.TrimPrefix(link, prefix))
+	if err != nil || !strings.HasPrefix(bobToken, "sgi_") {
+		t.Fatalf("invitation token %q: %v", bobToken, err)
+	}
+	p.wait("Bob listed", `document.querySelector('#users-table tr[data-email="bob@example.com"]') !== null`)
+	bobID := eval[string](p, `document.querySelector('#users-table tr[data-email="bob@example.com"]').dataset.userId`)
+
+	// Grant Bob the auditor role.
+	p.do("choose Bob", chromedp.SetValue(chromedp.ID("grant-user"), bobID))
+	p.do("choose auditor", chromedp.SetValue(chromedp.ID("grant-role"), "auditor"))
+	p.do("grant", chromedp.Click(chromedp.ID("grant-submit")))
+	p.wait("Bob's roles", `(() => { const c = document.querySelector('#users-table tr[data-email="bob@example.com"] .roles-cell');
+		return c && c.textContent.includes('auditor') && c.textContent.includes('sender'); })()`)
+	webtest.Screenshot(t, p.ctx, "admin-users")
+	p.clean("users")
+
+	// Bob accepts the invitation from the link, enrols TOTP and asks to
+	// be a tenant administrator.
+	bob := r.browser(t)
+	bob.must(http.StatusNoContent, "POST", "/v1/invitations/redeem", map[string]string{"token": bobToken, "password": bobPassword}, nil)
+	bob.must(http.StatusOK, "POST", "/v1/auth/login", map[string]string{"tenant": tn.ID, "email": "bob@example.com", "password": bobPassword}, nil)
+	bob.enrolTOTP(clk.Now().Add(-30 * time.Second))
+	var bobReq struct{ ID string }
+	bob.must(http.StatusCreated, "POST", "/v1/elevations", map[string]any{"role": "tenant-admin", "reason": "manage the integration keys", "duration_seconds": 1800}, &bobReq)
+
+	// Ada approves Bob's request.
+	p.tab("elevations")
+	p.do("refresh", chromedp.Click(chromedp.ID("elevations-refresh")))
+	approveBob := "approve-" + idPart(bobReq.ID)
+	p.wait("Bob's request", fmt.Sprintf(`document.getElementById(%q) !== null`, approveBob))
+	if req := p.text(fmt.Sprintf(`tr[data-elevation-id=%q]`, bobReq.ID)); !strings.Contains(req, "bob@example.com") || !strings.Contains(req, "manage the integration keys") {
+		t.Errorf("Bob's request reads %q", req)
+	}
+	p.do("approve Bob", chromedp.Click(chromedp.ID(approveBob)))
+	p.confirm()
+	p.wait("the approval", `document.getElementById('notice').textContent.includes('Approved')`)
+
+	// Ada asks to stay a tenant administrator without break-glass; Bob
+	// approves, makes her an auditor (nobody grants a role to themselves)
+	// and takes her off the break-glass list.
+	p.do("choose tenant-admin", chromedp.SetValue(chromedp.ID("elevation-role"), "tenant-admin"))
+	p.fill("elevation-reason", "administer the tenant")
+	p.do("request", chromedp.Click(chromedp.ID("elevation-submit")))
+	mine := func(role string) string {
+		return `document.querySelector('#elevations-table tr[data-requester="` + first.UserID + `"][data-role="` + role + `"]')`
+	}
+	p.wait("her request", mine("tenant-admin")+` !== null`)
+	adaReq := eval[string](p, mine("tenant-admin")+`.dataset.elevationId`)
+	bob.must(http.StatusOK, "POST", "/v1/elevations/"+adaReq+"/approve", nil, nil)
+	bob.must(http.StatusCreated, "POST", "/v1/users/"+first.UserID+"/grants", map[string]any{"role": "auditor"}, nil)
+	bob.putPolicy(func(pol map[string]any) { pol["break_glass"] = []string{} })
+	p.clean("elevation request")
+
+	// Her own request cannot be approved by herself: the refusal shows.
+	p.do("choose key-custodian", chromedp.SetValue(chromedp.ID("elevation-role"), "key-custodian"))
+	p.fill("elevation-reason", "rotate the seal key")
+	p.do("request", chromedp.Click(chromedp.ID("elevation-submit")))
+	p.wait("her own request", mine("key-custodian")+` !== null`)
+	ownID := eval[string](p, mine("key-custodian")+`.dataset.elevationId`)
+	p.do("approve her own", chromedp.Click(chromedp.ID("approve-"+idPart(ownID))))
+	p.confirm()
+	p.wait("the refusal", `(document.querySelector('#elevations-alert [role=alert]') || {textContent: ''}).textContent.includes('separation of duties')`)
+	if msg := p.text("#elevations-alert"); !strings.Contains(msg, "nobody approves their own elevation") {
+		t.Errorf("refusal reads %q", msg)
+	}
+	// The browser reports the refused request; nothing else.
+	p.expect("elevations", "status of 403", "/v1/elevations/"+ownID+"/approve")
+	// Bob approves it.
+	bob.must(http.StatusOK, "POST", "/v1/elevations/"+ownID+"/approve", nil, nil)
+	p.do("refresh", chromedp.Click(chromedp.ID("elevations-refresh")))
+	p.wait("her request decided", fmt.Sprintf(`document.querySelector('tr[data-elevation-id=%q]') === null`, ownID))
+
+	// An API key: the secret is shown once, with a copy button.
+	p.tab("api-keys")
+	p.fill("apikey-name", "review export")
+	p.do("check auditor", chromedp.Click(chromedp.ID("apikey-role-auditor")))
+	p.fill("apikey-actions", "access.review")
+	p.do("create the key", chromedp.Click(chromedp.ID("apikey-submit")))
+	p.wait("the secret", `!document.getElementById('apikey-secret-panel').classList.contains('hidden')`)
+	secret := eval[string](p, `document.getElementById('apikey-secret').value`)
+	if !keyRE.MatchString(secret) {
+		t.Fatalf("secret %q is not an API key", secret)
+	}
+	if n := eval[int](p, `document.querySelectorAll('#apikey-copy').length`); n != 1 {
+		t.Error("no copy button beside the secret")
+	}
+	p.wait("the key listed", `document.querySelector('#apikeys-table tr[data-name="review export"]') !== null`)
+	if got := r.do("GET", "/v1/access-review", secret, nil); got.status != http.StatusOK {
+		t.Errorf("the new key reads the access review: %d %s", got.status, got.body)
+	}
+	// After a reload the key is listed, its secret nowhere.
+	p.do("reload", chromedp.Reload())
+	p.wait("the key listed again", `document.querySelector('#apikeys-table tr[data-name="review export"]') !== null`)
+	if eval[bool](p, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q) || [...document.querySelectorAll('input')].some(i => i.value.includes(%q))`, secret, secret)) {
+		t.Error("the secret is still on the page after a reload")
+	}
+	p.clean("API keys")
+
+	// Keys and certificates, with their expiry.
+	p.tab("keys")
+	p.wait("the keys", `document.querySelector('#keys-table tr[data-key-id]') !== null`)
+	if txt := p.text("#keys-table"); !strings.Contains(txt, "expires in") {
+		t.Errorf("no expiry shown: %q", txt)
+	}
+	webtest.Screenshot(t, p.ctx, "admin-keys")
+	// Rotating the seal key is a risky action: once her last strong
+	// authentication is older than the step-up window, the API asks for
+	// a new one, the console asks for a code and tries again.
+	seal := `document.querySelector('#keys-table tr[data-purpose="` + sealPurpose + `"][data-status="active"]')`
+	p.wait("the seal key", seal+` !== null`)
+	oldSeal := eval[string](p, seal+`.dataset.keyId`)
+	clk.Set(time.Now().Add(11 * time.Minute))
+	p.do("rotate the seal key", chromedp.Click(chromedp.ID("rotate-key-"+idPart(oldSeal))))
+	p.confirm()
+	p.wait("the step-up dialog", `document.getElementById('stepup-dialog').open`)
+	code, _ = adaKey.CodeAt(clk.Now())
+	p.fill("stepup-code", code)
+	p.do("step up", chromedp.Click(chromedp.ID("stepup-submit")))
+	p.wait("the new seal key", fmt.Sprintf(`(() => { const r = %s; return r !== null && r.dataset.keyId !== %q; })()`, seal, oldSeal))
+	if eval[bool](p, `document.getElementById('stepup-dialog').open`) {
+		t.Error("the step-up dialog stays open")
+	}
+	// The browser reports the first attempt, answered "step-up required".
+	p.expect("keys", "status of 401", "/v1/keys/"+oldSeal+"/rotate")
+
+	// The audit log: events (with the elevation approvals) and the
+	// checkpoint.
+	p.tab("audit")
+	p.wait("the events", `document.querySelector('#audit-table tr[data-type="admin.elevated"]') !== null`)
+	p.wait("the checkpoint", `document.getElementById('checkpoint-text').textContent.trim() !== ''`)
+	if size := p.text("#checkpoint-size"); size == "" || size == "0" {
+		t.Errorf("checkpoint size %q", size)
+	}
+	webtest.Screenshot(t, p.ctx, "admin-audit")
+	p.clean("audit")
+
+	// The access review lists both people; its CSV is downloaded.
+	p.tab("review")
+	p.wait("the review", `document.querySelector('#review-table tr[data-principal-id="`+bobID+`"]') !== null`)
+	p.do("export", chromedp.Click(chromedp.ID("review-export")))
+	csv := string(downloaded(t, downloads, "access-review-*.csv"))
+	if !strings.HasPrefix(csv, "kind,id,name,email,") || !strings.Contains(csv, first.UserID) || !strings.Contains(csv, bobID) {
+		t.Errorf("exported CSV:\n%s", csv)
+	}
+	p.clean("access review")
+}
+
+// putPolicy reads the tenant policy, changes it with mod and stores it.
+func (b *browser) putPolicy(mod func(map[string]any)) {
+	b.t.Helper()
+	var pol map[string]any
+	b.must(http.StatusOK, "GET", "/v1/policy", nil, &pol)
+	version := fmt.Sprint(pol["version"])
+	for _, k := range []string{"version", "updated_by", "updated_at"} {
+		delete(pol, k)
+	}
+	mod(pol)
+	body, _ := json.Marshal(pol)
+	req, _ := http.NewRequest("PUT", b.r.base+"/v1/policy", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", b.csrf)
+	req.Header.Set("If-Match", `"`+version+`"`)
+	res, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(res.Body)
+		b.t.Fatalf("PUT /v1/policy: %d %s", res.StatusCode, raw)
+	}
+}
+
+// downloaded waits for a file matching pattern in dir and returns its
+// contents.
+func downloaded(t *testing.T, dir, pattern string) []byte {
+	t.Helper()
+	for range 300 {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		if len(m) == 1 {
+			b, err := os.ReadFile(m[0])
+			if err == nil && len(b) > 0 {
+				return b
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no download matching %s in %s", pattern, dir)
+	return nil
+}
