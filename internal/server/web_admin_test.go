@@ -23,22 +23,22 @@ import (
 	"github.com/signet-pki/signet/internal/web/webtest"
 )
 
-// page drives the administration console in one browser tab.
-type page struct {
+// adminPage drives the administration console in one browser tab.
+type adminPage struct {
 	t   *testing.T
 	ctx context.Context
 }
 
 // do runs the actions, failing the test with what was being done.
-func (p page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+func (p adminPage) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	if err := chromedp.Do(p.ctx, actions...); err != nil {
 		p.t.Fatalf("%s: %v", what, err)
 	}
 }
 
-// eval returns the value of a JavaScript expression.
-func eval[T any](p page, expr string) T {
+// adminEval returns the value of a JavaScript expression.
+func adminEval[T any](p adminPage, expr string) T {
 	p.t.Helper()
 	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[T](expr))
 	if err != nil {
@@ -50,7 +50,7 @@ func eval[T any](p page, expr string) T {
 // wait waits until a JavaScript expression is true (bounded by the
 // browser's timeout), failing with what was awaited and the page's
 // alerts.
-func (p page) wait(what, expr string) {
+func (p adminPage) wait(what, expr string) {
 	p.t.Helper()
 	_, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(30*time.Second)))
 	if err != nil {
@@ -61,46 +61,46 @@ func (p page) wait(what, expr string) {
 }
 
 // text is the visible text of the element with the given CSS selector.
-func (p page) text(sel string) string {
+func (p adminPage) text(sel string) string {
 	p.t.Helper()
-	return eval[string](p, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ''}).innerText`, sel))
+	return adminEval[string](p, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ''}).innerText`, sel))
 }
 
 // fill replaces the value of the input with id.
-func (p page) fill(id, value string) {
+func (p adminPage) fill(id, value string) {
 	p.t.Helper()
 	p.do("fill #"+id, chromedp.Clear(chromedp.ID(id)), chromedp.SendKeys(chromedp.ID(id), value))
 }
 
 // tab opens a section of the console.
-func (p page) tab(name string) {
+func (p adminPage) tab(name string) {
 	p.t.Helper()
 	p.do("open "+name, chromedp.Click(chromedp.ID("tab-"+name)))
 	p.wait(name+" shown", fmt.Sprintf(`!document.getElementById('section-%s').classList.contains('hidden')`, name))
 }
 
 // confirm accepts the confirmation dialog.
-func (p page) confirm() {
+func (p adminPage) confirm() {
 	p.t.Helper()
 	p.wait("the confirmation dialog", `document.getElementById('confirm-dialog').open`)
 	p.do("confirm", chromedp.Click(chromedp.ID("confirm-ok")))
 }
 
 // clean fails the test on any console error or CSP violation so far.
-func (p page) clean(when string) {
+func (p adminPage) clean(when string) {
 	p.t.Helper()
 	if errs := webtest.ConsoleErrors(p.ctx); len(errs) > 0 {
 		p.t.Fatalf("%s: the page reported errors: %q", when, errs)
 	}
 }
 
-// sealPurpose is the purpose GET /v1/keys names the tenant's seal key by.
-const sealPurpose = "platform-seal"
+// adminSealPurpose is the purpose GET /v1/keys names the tenant's seal key by.
+const adminSealPurpose = "platform-seal"
 
 // expect fails the test unless the page reported exactly one error so
 // far, a failed load whose message holds status and whose URL ends with
 // path (an answer the flow expects, such as a refusal).
-func (p page) expect(when, status, path string) {
+func (p adminPage) expect(when, status, path string) {
 	p.t.Helper()
 	errs := webtest.ConsoleErrors(p.ctx)
 	if len(errs) != 1 || !strings.Contains(errs[0], status) || !strings.Contains(errs[0], path+":") {
@@ -108,10 +108,10 @@ func (p page) expect(when, status, path string) {
 	}
 }
 
-var nonID = regexp.MustCompile(`[^a-z0-9-]+`)
+var adminNonID = regexp.MustCompile(`[^a-z0-9-]+`)
 
-// idPart is admin.js's element id of a datum.
-func idPart(s string) string { return nonID.ReplaceAllString(strings.ToLower(s), "-") }
+// adminIDPart is admin.js's element id of a datum.
+func adminIDPart(s string) string { return adminNonID.ReplaceAllString(strings.ToLower(s), "-") }
 
 // TestAdminConsole: a tenant's first administrator signs in at /admin
 // with a password and a TOTP code and, in the browser, elevates herself
@@ -154,7 +154,7 @@ func TestAdminConsole(t *testing.T) {
 	setup.must(http.StatusCreated, "POST", "/v1/elevations", map[string]any{"role": "tenant-admin", "reason": "bootstrap the tenant", "duration_seconds": 3600}, &boot)
 	setup.must(http.StatusOK, "POST", "/v1/elevations/"+boot.ID+"/break-glass", nil, nil)
 
-	p := page{t: t, ctx: webtest.Start(t)}
+	p := adminPage{t: t, ctx: webtest.Start(t)}
 	downloads := t.TempDir()
 	if _, err := chromedp.CallBrowser(p.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
 		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
@@ -186,7 +186,7 @@ func TestAdminConsole(t *testing.T) {
 	p.do("check sender", chromedp.Click(chromedp.ID("invite-role-sender")))
 	p.do("invite", chromedp.Click(chromedp.ID("invite-submit")))
 	p.wait("the invitation link", `!document.getElementById('invite-result').classList.contains('hidden')`)
-	link := eval[string](p, `document.getElementById('invite-link').value`)
+	link := adminEval[string](p, `document.getElementById('invite-link').value`)
 	prefix := r.base + "/admin#invitation="
 	if !strings.HasPrefix(link, prefix) {
 		t.Fatalf("invitation link %q, want %s…", link, prefix)
@@ -196,7 +196,7 @@ func TestAdminConsole(t *testing.T) {
 		t.Fatalf("invitation token %q: %v", bobToken, err)
 	}
 	p.wait("Bob listed", `document.querySelector('#users-table tr[data-email="bob@example.com"]') !== null`)
-	bobID := eval[string](p, `document.querySelector('#users-table tr[data-email="bob@example.com"]').dataset.userId`)
+	bobID := adminEval[string](p, `document.querySelector('#users-table tr[data-email="bob@example.com"]').dataset.userId`)
 
 	// Grant Bob the auditor role.
 	p.do("choose Bob", chromedp.SetValue(chromedp.ID("grant-user"), bobID))
@@ -219,7 +219,7 @@ func TestAdminConsole(t *testing.T) {
 	// Ada approves Bob's request.
 	p.tab("elevations")
 	p.do("refresh", chromedp.Click(chromedp.ID("elevations-refresh")))
-	approveBob := "approve-" + idPart(bobReq.ID)
+	approveBob := "approve-" + adminIDPart(bobReq.ID)
 	p.wait("Bob's request", fmt.Sprintf(`document.getElementById(%q) !== null`, approveBob))
 	if req := p.text(fmt.Sprintf(`tr[data-elevation-id=%q]`, bobReq.ID)); !strings.Contains(req, "bob@example.com") || !strings.Contains(req, "manage the integration keys") {
 		t.Errorf("Bob's request reads %q", req)
@@ -238,10 +238,10 @@ func TestAdminConsole(t *testing.T) {
 		return `document.querySelector('#elevations-table tr[data-requester="` + first.UserID + `"][data-role="` + role + `"]')`
 	}
 	p.wait("her request", mine("tenant-admin")+` !== null`)
-	adaReq := eval[string](p, mine("tenant-admin")+`.dataset.elevationId`)
+	adaReq := adminEval[string](p, mine("tenant-admin")+`.dataset.elevationId`)
 	bob.must(http.StatusOK, "POST", "/v1/elevations/"+adaReq+"/approve", nil, nil)
 	bob.must(http.StatusCreated, "POST", "/v1/users/"+first.UserID+"/grants", map[string]any{"role": "auditor"}, nil)
-	bob.putPolicy(func(pol map[string]any) { pol["break_glass"] = []string{} })
+	bob.adminPutPolicy(func(pol map[string]any) { pol["break_glass"] = []string{} })
 	p.clean("elevation request")
 
 	// Her own request cannot be approved by herself: the refusal shows.
@@ -249,8 +249,8 @@ func TestAdminConsole(t *testing.T) {
 	p.fill("elevation-reason", "rotate the seal key")
 	p.do("request", chromedp.Click(chromedp.ID("elevation-submit")))
 	p.wait("her own request", mine("key-custodian")+` !== null`)
-	ownID := eval[string](p, mine("key-custodian")+`.dataset.elevationId`)
-	p.do("approve her own", chromedp.Click(chromedp.ID("approve-"+idPart(ownID))))
+	ownID := adminEval[string](p, mine("key-custodian")+`.dataset.elevationId`)
+	p.do("approve her own", chromedp.Click(chromedp.ID("approve-"+adminIDPart(ownID))))
 	p.confirm()
 	p.wait("the refusal", `(document.querySelector('#elevations-alert [role=alert]') || {textContent: ''}).textContent.includes('separation of duties')`)
 	if msg := p.text("#elevations-alert"); !strings.Contains(msg, "nobody approves their own elevation") {
@@ -270,11 +270,11 @@ func TestAdminConsole(t *testing.T) {
 	p.fill("apikey-actions", "access.review")
 	p.do("create the key", chromedp.Click(chromedp.ID("apikey-submit")))
 	p.wait("the secret", `!document.getElementById('apikey-secret-panel').classList.contains('hidden')`)
-	secret := eval[string](p, `document.getElementById('apikey-secret').value`)
+	secret := adminEval[string](p, `document.getElementById('apikey-secret').value`)
 	if !keyRE.MatchString(secret) {
 		t.Fatalf("secret %q is not an API key", secret)
 	}
-	if n := eval[int](p, `document.querySelectorAll('#apikey-copy').length`); n != 1 {
+	if n := adminEval[int](p, `document.querySelectorAll('#apikey-copy').length`); n != 1 {
 		t.Error("no copy button beside the secret")
 	}
 	p.wait("the key listed", `document.querySelector('#apikeys-table tr[data-name="review export"]') !== null`)
@@ -284,7 +284,7 @@ func TestAdminConsole(t *testing.T) {
 	// After a reload the key is listed, its secret nowhere.
 	p.do("reload", chromedp.Reload())
 	p.wait("the key listed again", `document.querySelector('#apikeys-table tr[data-name="review export"]') !== null`)
-	if eval[bool](p, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q) || [...document.querySelectorAll('input')].some(i => i.value.includes(%q))`, secret, secret)) {
+	if adminEval[bool](p, fmt.Sprintf(`document.documentElement.outerHTML.includes(%q) || [...document.querySelectorAll('input')].some(i => i.value.includes(%q))`, secret, secret)) {
 		t.Error("the secret is still on the page after a reload")
 	}
 	p.clean("API keys")
@@ -299,18 +299,18 @@ func TestAdminConsole(t *testing.T) {
 	// Rotating the seal key is a risky action: once her last strong
 	// authentication is older than the step-up window, the API asks for
 	// a new one, the console asks for a code and tries again.
-	seal := `document.querySelector('#keys-table tr[data-purpose="` + sealPurpose + `"][data-status="active"]')`
+	seal := `document.querySelector('#keys-table tr[data-purpose="` + adminSealPurpose + `"][data-status="active"]')`
 	p.wait("the seal key", seal+` !== null`)
-	oldSeal := eval[string](p, seal+`.dataset.keyId`)
+	oldSeal := adminEval[string](p, seal+`.dataset.keyId`)
 	clk.Set(time.Now().Add(11 * time.Minute))
-	p.do("rotate the seal key", chromedp.Click(chromedp.ID("rotate-key-"+idPart(oldSeal))))
+	p.do("rotate the seal key", chromedp.Click(chromedp.ID("rotate-key-"+adminIDPart(oldSeal))))
 	p.confirm()
 	p.wait("the step-up dialog", `document.getElementById('stepup-dialog').open`)
 	code, _ = adaKey.CodeAt(clk.Now())
 	p.fill("stepup-code", code)
 	p.do("step up", chromedp.Click(chromedp.ID("stepup-submit")))
 	p.wait("the new seal key", fmt.Sprintf(`(() => { const r = %s; return r !== null && r.dataset.keyId !== %q; })()`, seal, oldSeal))
-	if eval[bool](p, `document.getElementById('stepup-dialog').open`) {
+	if adminEval[bool](p, `document.getElementById('stepup-dialog').open`) {
 		t.Error("the step-up dialog stays open")
 	}
 	// The browser reports the first attempt, answered "step-up required".
@@ -331,15 +331,15 @@ func TestAdminConsole(t *testing.T) {
 	p.tab("review")
 	p.wait("the review", `document.querySelector('#review-table tr[data-principal-id="`+bobID+`"]') !== null`)
 	p.do("export", chromedp.Click(chromedp.ID("review-export")))
-	csv := string(downloaded(t, downloads, "access-review-*.csv"))
+	csv := string(adminDownloaded(t, downloads, "access-review-*.csv"))
 	if !strings.HasPrefix(csv, "kind,id,name,email,") || !strings.Contains(csv, first.UserID) || !strings.Contains(csv, bobID) {
 		t.Errorf("exported CSV:\n%s", csv)
 	}
 	p.clean("access review")
 }
 
-// putPolicy reads the tenant policy, changes it with mod and stores it.
-func (b *browser) putPolicy(mod func(map[string]any)) {
+// adminPutPolicy reads the tenant policy, changes it with mod and stores it.
+func (b *browser) adminPutPolicy(mod func(map[string]any)) {
 	b.t.Helper()
 	var pol map[string]any
 	b.must(http.StatusOK, "GET", "/v1/policy", nil, &pol)
@@ -364,9 +364,9 @@ func (b *browser) putPolicy(mod func(map[string]any)) {
 	}
 }
 
-// downloaded waits for a file matching pattern in dir and returns its
+// adminDownloaded waits for a file matching pattern in dir and returns its
 // contents.
-func downloaded(t *testing.T, dir, pattern string) []byte {
+func adminDownloaded(t *testing.T, dir, pattern string) []byte {
 	t.Helper()
 	for range 300 {
 		m, _ := filepath.Glob(filepath.Join(dir, pattern))
