@@ -301,20 +301,25 @@ func TestAdminConsole(t *testing.T) {
 	// a new one, the console asks for a code and tries again.
 	seal := `document.querySelector('#keys-table tr[data-purpose="` + adminSealPurpose + `"][data-status="active"]')`
 	p.wait("the seal key", seal+` !== null`)
-	oldSeal := adminEval[string](p, seal+`.dataset.keyId`)
+	sealID := adminEval[string](p, seal+`.dataset.keyId`)
+	oldVersion := adminEval[string](p, seal+`.dataset.version`)
 	clk.Set(time.Now().Add(11 * time.Minute))
-	p.do("rotate the seal key", chromedp.Click(chromedp.ID("rotate-key-"+adminIDPart(oldSeal))))
+	p.do("rotate the seal key", chromedp.Click(chromedp.ID("rotate-key-"+adminIDPart(sealID))))
 	p.confirm()
 	p.wait("the step-up dialog", `document.getElementById('stepup-dialog').open`)
 	code, _ = adaKey.CodeAt(clk.Now())
 	p.fill("stepup-code", code)
 	p.do("step up", chromedp.Click(chromedp.ID("stepup-submit")))
-	p.wait("the new seal key", fmt.Sprintf(`(() => { const r = %s; return r !== null && r.dataset.keyId !== %q; })()`, seal, oldSeal))
+	p.wait("the new seal key version", fmt.Sprintf(`(() => { const r = %s; return r !== null && r.dataset.version !== %q; })()`, seal, oldVersion))
+	retired := fmt.Sprintf(`#keys-table tr[data-key-id=%q][data-version=%q]`, sealID, oldVersion)
+	if st := adminEval[string](p, fmt.Sprintf(`document.querySelector(%q).dataset.status`, retired)); st != "retired" {
+		t.Errorf("the old seal key version is %q, want retired", st)
+	}
 	if adminEval[bool](p, `document.getElementById('stepup-dialog').open`) {
 		t.Error("the step-up dialog stays open")
 	}
 	// The browser reports the first attempt, answered "step-up required".
-	p.expect("keys", "status of 401", "/v1/keys/"+oldSeal+"/rotate")
+	p.expect("keys", "status of 401", "/v1/keys/"+sealID+"/rotate")
 
 	// The audit log: events (with the elevation approvals) and the
 	// checkpoint.

@@ -891,9 +891,13 @@ function expiry(notAfter) {
 
 function statusBadge(s) {
   const v = String(s || 'unknown');
-  const kind = ['active', 'good', 'valid', 'current'].includes(v) ? 'ok'
-    : ['revoked', 'destroyed', 'expired', 'compromised', 'shredded'].includes(v) ? 'bad' : 'warn';
+  const kind = v === 'active' ? 'ok' : ['revoked', 'expired'].includes(v) ? 'bad' : 'neutral';
   return badge(v, kind);
+}
+
+/** Whether revoking c is offered: an unrevoked certificate still valid. */
+function revocable(c) {
+  return c && c.serial && (c.status === 'active' || c.status === 'retired');
 }
 
 async function loadKeys() {
@@ -906,26 +910,31 @@ async function loadKeys() {
       empty(tbody, 8, 'No key.');
       return;
     }
+    // One row per key version, newest first within each key.
     tbody.replaceChildren(...keys.map((k) => {
       const c = k.certificate || null;
       const acts = [];
-      if (k.status === 'active') {
+      if (k.rotatable) {
         acts.push(h('button', {type: 'button', class: 'secondary', id: `rotate-key-${idPart(k.id)}`, 'aria-label': `Rotate the ${k.purpose} key`,
           onclick: (ev) => rotateKey(ev.currentTarget, k)}, 'Rotate'));
       }
-      if (c && c.serial && c.status !== 'revoked') {
-        acts.push(h('button', {type: 'button', class: 'danger', id: `revoke-cert-${idPart(c.serial)}`, 'aria-label': `Revoke the ${k.purpose} certificate`,
+      if (revocable(c)) {
+        acts.push(h('button', {type: 'button', class: 'danger', id: `revoke-cert-${idPart(c.serial)}`, 'aria-label': `Revoke the certificate of the ${k.purpose} key, version ${k.version}`,
           onclick: (ev) => revokeCert(ev.currentTarget, k, c)}, 'Revoke certificate'));
       }
-      return h('tr', {'data-key-id': k.id, 'data-purpose': k.purpose, 'data-status': k.status},
-        h('td', {}, h('div', {}, k.purpose), h('div', {class: 'muted mono small'}, k.id)),
+      const status = [statusBadge(k.status)];
+      if (k.revocation_reason) status.push(h('div', {class: 'muted small'}, k.revocation_reason));
+      return h('tr', {'data-key-id': k.id, 'data-version': String(k.version), 'data-purpose': k.purpose, 'data-status': k.status},
+        h('td', {}, h('div', {}, k.label ? `${k.purpose} (${k.label})` : k.purpose),
+          h('div', {class: 'muted mono small'}, `${k.id} · version ${k.version}`)),
         h('td', {}, k.algorithm),
         h('td', {}, k.backend),
-        h('td', {}, statusBadge(k.status)),
+        h('td', {}, status),
         h('td', {}, fmtTime(k.created_at)),
         h('td', {}, c ? [h('div', {}, c.subject || ''), h('div', {class: 'muted mono small'}, `serial ${c.serial}`),
-          c.status ? statusBadge(c.status) : null] : h('span', {class: 'muted'}, 'none')),
-        h('td', {}, expiry(c && c.not_after)),
+          statusBadge(c.status), c.revocation_reason ? h('span', {class: 'muted small'}, ` ${c.revocation_reason}`) : null]
+          : h('span', {class: 'muted'}, 'none (not certified)')),
+        h('td', {}, c && c.status !== 'revoked' ? expiry(c.not_after) : h('span', {class: 'muted'}, '—')),
         h('td', {class: 'row-actions'}, acts));
     }));
   } catch (err) {
@@ -938,14 +947,14 @@ async function rotateKey(button, k) {
   clearAlert('keys-alert');
   const ok = await confirmAction({
     title: `Rotate the ${k.purpose} key?`,
-    text: 'A new key version (and certificate, where it has one) takes over for new operations; signatures and data made with the old one stay verifiable.',
+    text: 'A new version of the key takes over for new operations; what the old version signed or sealed stays verifiable and readable.',
     ok: 'Rotate key', danger: false,
   });
   if (!ok) return;
   try {
     const res = await busy(button, () => withStepUp(() => api('POST', `/v1/keys/${encodeURIComponent(k.id)}/rotate`, {json: {}})));
-    const nid = res && (res.id || (res.key && res.key.id));
-    notice(`The ${k.purpose} key is rotated${nid ? `: the new key is ${nid}` : ''}.`);
+    const active = ((res && res.keys) || []).find((v) => v.status === 'active');
+    notice(`The ${k.purpose} key is rotated${active ? `: version ${active.version} is now active` : ''}.`);
     await loadKeys();
   } catch (err) {
     fail('keys-alert', err);
