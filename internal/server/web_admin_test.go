@@ -17,6 +17,7 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/signet-pki/signet/internal/accounts"
 	"github.com/signet-pki/signet/internal/server"
@@ -209,8 +210,20 @@ func TestAdminConsole(t *testing.T) {
 
 	// Bob accepts the invitation from the link, enrols TOTP and asks to
 	// be a tenant administrator.
+	// Bob opens the link in his own browser and sets his password; the
+	// token leaves the address bar.
+	bp := adminPage{t: t, ctx: webtest.Start(t)}
+	bp.do("open the invitation", chromedp.Navigate(link))
+	bp.wait("the password form", `!document.getElementById('section-redeem').classList.contains('hidden')`)
+	if loc := adminEval[string](bp, `location.href`); strings.Contains(loc, "sgi_") {
+		t.Errorf("the invitation token stays in the address bar: %s", loc)
+	}
+	bp.fill("redeem-password", bobPassword)
+	bp.fill("redeem-password2", bobPassword)
+	bp.do("set the password", chromedp.Click(chromedp.ID("redeem-submit")))
+	bp.wait("the sign-in form", `!document.getElementById('section-login').classList.contains('hidden')`)
+	bp.clean("invitation")
 	bob := r.browser(t)
-	bob.must(http.StatusNoContent, "POST", "/v1/invitations/redeem", map[string]string{"token": bobToken, "password": bobPassword}, nil)
 	bob.must(http.StatusOK, "POST", "/v1/auth/login", map[string]string{"tenant": tn.ID, "email": "bob@example.com", "password": bobPassword}, nil)
 	bob.enrolTOTP(clk.Now().Add(-30 * time.Second))
 	var bobReq struct{ ID string }
@@ -295,7 +308,6 @@ func TestAdminConsole(t *testing.T) {
 	if txt := p.text("#keys-table"); !strings.Contains(txt, "expires in") {
 		t.Errorf("no expiry shown: %q", txt)
 	}
-	webtest.Screenshot(t, p.ctx, "admin-keys")
 	// Rotating the seal key is a risky action: once her last strong
 	// authentication is older than the step-up window, the API asks for
 	// a new one, the console asks for a code and tries again.
@@ -311,6 +323,7 @@ func TestAdminConsole(t *testing.T) {
 	p.fill("stepup-code", code)
 	p.do("step up", chromedp.Click(chromedp.ID("stepup-submit")))
 	p.wait("the new seal key version", fmt.Sprintf(`(() => { const r = %s; return r !== null && r.dataset.version !== %q; })()`, seal, oldVersion))
+	webtest.Screenshot(t, p.ctx, "admin-keys")
 	retired := fmt.Sprintf(`#keys-table tr[data-key-id=%q][data-version=%q]`, sealID, oldVersion)
 	if st := adminEval[string](p, fmt.Sprintf(`document.querySelector(%q).dataset.status`, retired)); st != "retired" {
 		t.Errorf("the old seal key version is %q, want retired", st)
@@ -341,6 +354,23 @@ func TestAdminConsole(t *testing.T) {
 		t.Errorf("exported CSV:\n%s", csv)
 	}
 	p.clean("access review")
+
+	// The tabs answer the arrow keys.
+	p.do("focus the tab", chromedp.Focus(chromedp.ID("tab-review")))
+	p.do("arrow left", chromedp.KeyEvent(kb.ArrowLeft))
+	p.wait("the audit tab", `location.hash === '#audit' && document.activeElement.id === 'tab-audit'`)
+
+	// Disabling Bob asks for confirmation and ends his session.
+	p.tab("users")
+	disable := "disable-" + adminIDPart(bobID)
+	p.wait("Bob's disable button", fmt.Sprintf(`document.getElementById(%q) !== null`, disable))
+	p.do("disable Bob", chromedp.Click(chromedp.ID(disable)))
+	p.confirm()
+	p.wait("Bob disabled", `(document.querySelector('#users-table tr[data-email="bob@example.com"]') || {textContent: ''}).textContent.includes('disabled')`)
+	if got := bob.call("GET", "/v1/auth/session", "", nil, nil); got != http.StatusUnauthorized {
+		t.Errorf("the disabled user's session: %d, want 401", got)
+	}
+	p.clean("disable")
 }
 
 // adminPutPolicy reads the tenant policy, changes it with mod and stores it.

@@ -13,6 +13,7 @@ const PRIVILEGED = new Set(['key-custodian', 'tenant-admin']);
 const DAY = 24 * 60 * 60 * 1000;
 const CSRF_KEY = 'signet.csrf';
 const TENANT_KEY = 'signet.tenant';
+const AUDIT_PAGE = 25;
 
 const state = {
   me: null, // GET /v1/auth/session's user
@@ -371,6 +372,7 @@ function current() {
 function route() {
   if (!state.me) return;
   const name = current();
+  $('notice').classList.add('hidden');
   for (const n of SECTIONS) {
     const tab = $(`tab-${n}`);
     const on = n === name;
@@ -489,6 +491,7 @@ function renderUsers(tbody, users, details) {
   }
   tbody.replaceChildren(...users.map((u) => {
     const d = details.get(u.id) || {grants: [], mfa: null};
+    const own = state.me && u.id === state.me.id;
     const live = d.grants.filter((g) => g.active);
     const status = u.status === 'active'
       ? (u.has_password ? badge('active', 'ok') : badge('invited', 'warn'))
@@ -500,7 +503,8 @@ function renderUsers(tbody, users, details) {
       h('span', {class: ['badge', g.effective ? 'ok' : 'warn'], title: g.effective ? 'in force' : 'not in force under the policy'}, g.role),
       g.not_after ? h('span', {class: 'muted'}, ` until ${fmtTime(g.not_after)}`) : null,
       g.elevation_id ? h('span', {class: 'muted'}, g.break_glass ? ' (break-glass)' : ' (elevation)') : null,
-      u.status === 'active' && !g.elevation_id ? h('button', {
+      g.effective ? null : h('span', {class: 'muted'}, ' (not in force)'),
+      u.status === 'active' && !g.elevation_id && !own ? h('button', {
         type: 'button', class: 'link revoke-grant', id: `revoke-${idPart(g.id)}`,
         'aria-label': `Revoke ${g.role} from ${u.email}`, onclick: (ev) => revokeGrant(ev.currentTarget, u, g),
       }, 'Revoke') : null))) : h('span', {class: 'muted'}, 'none');
@@ -907,7 +911,7 @@ async function loadKeys() {
     const res = await api('GET', '/v1/keys');
     const keys = res.keys || [];
     if (!keys.length) {
-      empty(tbody, 8, 'No key.');
+      empty(tbody, 6, 'No key.');
       return;
     }
     // One row per key version, newest first within each key.
@@ -925,12 +929,11 @@ async function loadKeys() {
       const status = [statusBadge(k.status)];
       if (k.revocation_reason) status.push(h('div', {class: 'muted small'}, k.revocation_reason));
       return h('tr', {'data-key-id': k.id, 'data-version': String(k.version), 'data-purpose': k.purpose, 'data-status': k.status},
-        h('td', {}, h('div', {}, k.label ? `${k.purpose} (${k.label})` : k.purpose),
-          h('div', {class: 'muted mono small'}, `${k.id} · version ${k.version}`)),
-        h('td', {}, k.algorithm),
-        h('td', {}, k.backend),
+        h('td', {}, h('div', {class: 'key-purpose'}, k.purpose), k.label ? h('div', {class: 'small'}, k.label) : null,
+          h('div', {class: 'muted mono small'}, `${k.id} · v${k.version}`),
+          h('div', {class: 'muted small'}, `created ${fmtTime(k.created_at)}`)),
+        h('td', {}, h('div', {}, k.algorithm), h('div', {class: 'muted small'}, `${k.backend} backend`)),
         h('td', {}, status),
-        h('td', {}, fmtTime(k.created_at)),
         h('td', {}, c ? [h('div', {}, c.subject || ''), h('div', {class: 'muted mono small'}, `serial ${c.serial}`),
           statusBadge(c.status), c.revocation_reason ? h('span', {class: 'muted small'}, ` ${c.revocation_reason}`) : null]
           : h('span', {class: 'muted'}, 'none (not certified)')),
@@ -938,7 +941,7 @@ async function loadKeys() {
         h('td', {class: 'row-actions'}, acts));
     }));
   } catch (err) {
-    empty(tbody, 8, 'The keys cannot be listed.');
+    empty(tbody, 6, 'The keys cannot be listed.');
     fail('keys-alert', err);
   }
 }
@@ -1014,10 +1017,10 @@ function eventRow(e) {
   const outcome = e.outcome === 'success' ? badge('success', 'ok') : badge(e.outcome || '—', e.outcome ? 'bad' : 'neutral');
   return h('tr', {'data-index': String(e.index), 'data-type': e.type},
     h('td', {class: 'num'}, String(e.index)),
-    h('td', {}, fmtTime(e.time)),
-    h('td', {class: 'mono'}, e.type),
-    h('td', {}, actorText(e.actor)),
-    h('td', {class: 'small'}, subjectText(e.subject)),
+    h('td', {class: 'nowrap'}, fmtTime(e.time)),
+    h('td', {class: 'mono nowrap'}, e.type),
+    h('td', {class: 'mono small'}, actorText(e.actor)),
+    h('td', {class: 'mono small'}, subjectText(e.subject)),
     h('td', {}, outcome),
     h('td', {}, e.anchored ? badge('anchored', 'ok') : badge('not yet', 'warn')));
 }
@@ -1025,7 +1028,7 @@ function eventRow(e) {
 async function loadEvents(more) {
   clearAlert('audit-alert');
   const tbody = $('audit-table').querySelector('tbody');
-  const q = new URLSearchParams({limit: '100'});
+  const q = new URLSearchParams({limit: String(AUDIT_PAGE)});
   if (more && state.audit.next !== null) q.set('after', String(state.audit.next));
   if (state.audit.envelope) q.set('envelope', state.audit.envelope);
   try {
