@@ -23,6 +23,7 @@ const state = {
   mine: new Map(), // this session's own elevation requests, by id
   audit: {next: null, envelope: ''},
   loaded: new Set(),
+  usersTried: false,
 };
 
 // ---- small helpers ------------------------------------------------------
@@ -737,14 +738,20 @@ async function revokeAPIKey(button, k) {
 
 // ---- (3) elevations ---------------------------------------------------------
 
+/** Reads the users once (for names), if the principal may; people are
+ *  shown by id otherwise. */
+async function ensureUsers() {
+  if (state.usersByID.size || state.usersTried) return;
+  state.usersTried = true;
+  try {
+    const page = await api('GET', '/v1/users');
+    state.usersByID = new Map(page.users.map((u) => [u.id, u]));
+  } catch (_) { /* shown by id */ }
+}
+
 async function loadElevations() {
   clearAlert('elevations-alert');
-  if (!state.usersByID.size) {
-    try {
-      const page = await api('GET', '/v1/users');
-      state.usersByID = new Map(page.users.map((u) => [u.id, u]));
-    } catch (_) { /* requesters shown by id */ }
-  }
+  await ensureUsers();
   let listed = [];
   let refused = null;
   try {
@@ -999,11 +1006,15 @@ async function loadCheckpoint() {
   }
 }
 
-function actorText(a) {
-  if (!a) return '';
-  const who = a.email || a.Email || a.name || a.Name || a.id || a.ID || '';
-  const kind = a.kind || a.Kind || '';
-  return kind ? `${who} (${kind})` : who;
+/** An event's actor: a known user by e-mail address, else its id, and
+ *  its kind. */
+function actorCell(a) {
+  if (!a) return h('td', {});
+  const id = a.id || '';
+  const u = state.usersByID.get(id);
+  return h('td', {class: 'wide'},
+    h('div', {class: u ? '' : 'mono small'}, u ? u.email : id),
+    a.kind ? h('div', {class: 'muted small'}, a.kind) : null);
 }
 
 function subjectText(s) {
@@ -1017,10 +1028,10 @@ function eventRow(e) {
   const outcome = e.outcome === 'success' ? badge('success', 'ok') : badge(e.outcome || '—', e.outcome ? 'bad' : 'neutral');
   return h('tr', {'data-index': String(e.index), 'data-type': e.type},
     h('td', {class: 'num'}, String(e.index)),
-    h('td', {class: 'nowrap'}, fmtTime(e.time)),
+    h('td', {class: 'time'}, fmtTime(e.time)),
     h('td', {class: 'mono nowrap'}, e.type),
-    h('td', {class: 'mono small'}, actorText(e.actor)),
-    h('td', {class: 'mono small'}, subjectText(e.subject)),
+    actorCell(e.actor),
+    h('td', {class: 'mono small wide'}, subjectText(e.subject)),
     h('td', {}, outcome),
     h('td', {}, e.anchored ? badge('anchored', 'ok') : badge('not yet', 'warn')));
 }
@@ -1047,6 +1058,7 @@ async function loadEvents(more) {
 
 async function loadAudit() {
   clearAlert('audit-alert');
+  await ensureUsers();
   await Promise.all([loadCheckpoint(), loadEvents(false)]);
 }
 
