@@ -126,7 +126,9 @@ func adminIDPart(s string) string { return adminNonID.ReplaceAllString(strings.T
 // access review as CSV; the pages report no error and no CSP violation.
 func TestAdminConsole(t *testing.T) {
 	clk := &movedClock{}
-	r := start(t, filepath.Join(t.TempDir(), "data"), nil, server.WithClock(clk.Now))
+	// Webhook endpoints may be local: the test's endpoint is loopback.
+	local := func(c *server.Config) { c.Webhooks = server.WebhookConfig{AllowPrivateNetworks: true} }
+	r := start(t, filepath.Join(t.TempDir(), "data"), local, server.WithClock(clk.Now))
 	platform := r.bootstrapKey()
 	res := r.do("POST", "/v1/tenants", platform, map[string]string{"name": "Console Ltd"})
 	var tn accounts.Tenant
@@ -371,6 +373,18 @@ func TestAdminConsole(t *testing.T) {
 		t.Errorf("the disabled user's session: %d, want 401", got)
 	}
 	p.clean("disable")
+
+	// A webhook endpoint: its signing secret is shown once.
+	p.tab("webhooks")
+	p.fill("webhook-url", "https://127.0.0.1:9/signet")
+	p.do("choose key.rotated", chromedp.Click(chromedp.ID("webhook-event-key-rotated")))
+	p.do("add the endpoint", chromedp.Click(chromedp.ID("webhook-submit")))
+	p.wait("the webhook secret", `!document.getElementById('webhook-secret-panel').classList.contains('hidden')`)
+	if s := adminEval[string](p, `document.getElementById('webhook-secret').value`); !strings.HasPrefix(s, "whsec_") {
+		t.Errorf("webhook secret %q", s)
+	}
+	p.wait("the endpoint listed", `document.querySelector('#webhooks-table tr[data-webhook-id]') !== null`)
+	p.clean("webhooks")
 }
 
 // adminPutPolicy reads the tenant policy, changes it with mod and stores it.

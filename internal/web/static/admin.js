@@ -7,7 +7,12 @@ import {api, h, setCSRF, clearCSRF, showProblem, saveBlob, fmtTime, Problem} fro
 
 const $ = (id) => document.getElementById(id);
 
-const SECTIONS = ['users', 'api-keys', 'elevations', 'keys', 'audit', 'review'];
+const SECTIONS = ['users', 'api-keys', 'elevations', 'keys', 'audit', 'review', 'webhooks'];
+const WEBHOOK_EVENTS = [
+  'envelope.sent', 'envelope.completed', 'envelope.declined', 'envelope.voided', 'envelope.expired',
+  'recipient.viewed', 'recipient.signed', 'recipient.authentication_failed', 'document.uploaded',
+  'key.rotated', 'certificate.expiring', 'alert.raised',
+];
 const BUILTIN_ROLES = ['sender', 'approver', 'auditor', 'key-custodian', 'tenant-admin'];
 const PRIVILEGED = new Set(['key-custodian', 'tenant-admin']);
 const DAY = 24 * 60 * 60 * 1000;
@@ -1102,6 +1107,131 @@ async function exportReview() {
   }
 }
 
+// ---- (7) webhooks -----------------------------------------------------------
+
+function fillWebhookEvents() {
+  const fs = $('webhook-events');
+  if (fs.querySelector('input')) return;
+  for (const ev of WEBHOOK_EVENTS) {
+    const id = `webhook-event-${idPart(ev)}`;
+    fs.appendChild(h('span', {class: 'check'}, h('input', {type: 'checkbox', id, value: ev}), h('label', {for: id}, ev)));
+  }
+}
+
+function showWebhookSecret(text, secret) {
+  $('webhook-secret-text').textContent = text;
+  $('webhook-secret').value = secret;
+  $('webhook-secret-panel').classList.remove('hidden');
+  $('webhook-secret').focus();
+  $('webhook-secret').select();
+}
+
+function hideWebhookSecret() {
+  $('webhook-secret').value = '';
+  $('webhook-secret-panel').classList.add('hidden');
+}
+
+async function loadWebhooks() {
+  fillWebhookEvents();
+  clearAlert('webhooks-alert');
+  const tbody = $('webhooks-table').querySelector('tbody');
+  try {
+    const res = await api('GET', '/v1/webhooks');
+    const list = res.webhooks || [];
+    if (!list.length) {
+      empty(tbody, 5, 'No endpoint yet.');
+      return;
+    }
+    tbody.replaceChildren(...list.map((e) => h('tr', {'data-webhook-id': e.id},
+      h('td', {class: 'mono small wide'}, e.url),
+      h('td', {class: 'small'}, (e.events || []).join(', ')),
+      h('td', {}, e.enabled ? badge('enabled', 'ok') : badge('disabled', 'neutral'), ' ', e.failing ? badge('failing', 'bad') : null,
+        e.rotation_ends_at ? h('div', {class: 'muted small'}, `previous secret valid until ${fmtTime(e.rotation_ends_at)}`) : null),
+      h('td', {}, fmtTime(e.created_at)),
+      h('td', {class: 'row-actions'},
+        h('button', {type: 'button', class: 'secondary', id: `deliveries-${idPart(e.id)}`, onclick: (ev) => loadDeliveries(ev.currentTarget, e)}, 'Deliveries'),
+        h('button', {type: 'button', class: 'secondary', id: `rotate-webhook-${idPart(e.id)}`, onclick: (ev) => rotateWebhook(ev.currentTarget, e)}, 'New secret'),
+        h('button', {type: 'button', class: 'danger', id: `delete-webhook-${idPart(e.id)}`, onclick: (ev) => deleteWebhook(ev.currentTarget, e)}, 'Delete')))));
+  } catch (err) {
+    empty(tbody, 5, 'The endpoints cannot be listed.');
+    fail('webhooks-alert', err);
+  }
+}
+
+async function onCreateWebhook(ev) {
+  ev.preventDefault();
+  clearAlert('webhooks-alert');
+  hideWebhookSecret();
+  const url = $('webhook-url').value.trim();
+  const events = checkedValues($('webhook-events'));
+  if (!url || !events.length) {
+    fail('webhooks-alert', new Problem({title: 'Missing details', detail: 'Give the HTTPS address and at least one event.'}));
+    return;
+  }
+  try {
+    const e = await busy($('webhook-submit'), () => withStepUp(() => api('POST', '/v1/webhooks', {json: {url, events}})));
+    $('webhook-form').reset();
+    showWebhookSecret(`Store this secret with the receiver of ${e.url}: it verifies the signatures of the deliveries (Standard Webhooks). It is shown this once.`, e.secret);
+    notice('The endpoint is added.');
+    await loadWebhooks();
+  } catch (err) {
+    fail('webhooks-alert', err);
+  }
+}
+
+async function rotateWebhook(button, e) {
+  clearAlert('webhooks-alert');
+  const ok = await confirmAction({title: 'Give the endpoint a new secret?', text: `Deliveries to ${e.url} are signed with both secrets for a while, then with the new one only.`, ok: 'New secret', danger: false});
+  if (!ok) return;
+  try {
+    const r = await busy(button, () => withStepUp(() => api('POST', `/v1/webhooks/${encodeURIComponent(e.id)}/rotate-secret`)));
+    showWebhookSecret(`The new secret of ${e.url}, shown this once. The previous one stays valid until ${fmtTime(r.previous_valid_until)}.`, r.secret);
+    await loadWebhooks();
+  } catch (err) {
+    fail('webhooks-alert', err);
+  }
+}
+
+async function deleteWebhook(button, e) {
+  clearAlert('webhooks-alert');
+  const ok = await confirmAction({title: 'Delete the endpoint?', text: `${e.url} receives no more events.`, ok: 'Delete'});
+  if (!ok) return;
+  try {
+    await busy(button, () => withStepUp(() => api('DELETE', `/v1/webhooks/${encodeURIComponent(e.id)}`)));
+    notice('The endpoint is deleted.');
+    $('deliveries').classList.add('hidden');
+    await loadWebhooks();
+  } catch (err) {
+    fail('webhooks-alert', err);
+  }
+}
+
+async function loadDeliveries(button, e) {
+  clearAlert('webhooks-alert');
+  try {
+    const res = await busy(button, () => api('GET', `/v1/webhooks/${encodeURIComponent(e.id)}/deliveries?limit=50`));
+    const ds = res.deliveries || [];
+    $('deliveries-title').textContent = `Deliveries to ${e.url}`;
+    const tbody = $('deliveries-table').querySelector('tbody');
+    if (!ds.length) empty(tbody, 5, 'No delivery yet.');
+    else {
+      tbody.replaceChildren(...ds.map((d) => {
+        const last = (d.attempts || [])[d.attempts.length - 1];
+        return h('tr', {'data-delivery-id': d.id},
+          h('td', {class: 'mono small'}, d.id),
+          h('td', {}, d.type),
+          h('td', {}, badge(d.status, d.status === 'delivered' ? 'ok' : d.status === 'dead' ? 'bad' : 'warn'),
+            d.next_attempt_at ? h('div', {class: 'muted small'}, `next try ${fmtTime(d.next_attempt_at)}`) : null),
+          h('td', {}, fmtTime(d.created_at)),
+          h('td', {class: 'small'}, last ? `#${last.n} ${fmtTime(last.at)}${last.status_code ? ` · HTTP ${last.status_code}` : ''}${last.error ? ` · ${last.error}` : ''}` : '—'));
+      }));
+    }
+    $('deliveries').classList.remove('hidden');
+  } catch (err) {
+    fail('webhooks-alert', err);
+  }
+}
+
 // ---- wiring -------------------------------------------------------------
 
 const LOADERS = {
@@ -1114,6 +1244,7 @@ const LOADERS = {
   keys: loadKeys,
   audit: loadAudit,
   review: loadReview,
+  webhooks: loadWebhooks,
 };
 
 function wire() {
@@ -1164,6 +1295,11 @@ function wire() {
 
   $('review-refresh').addEventListener('click', loadReview);
   $('review-export').addEventListener('click', exportReview);
+
+  $('webhook-form').addEventListener('submit', onCreateWebhook);
+  $('webhook-copy').addEventListener('click', () => copy($('webhook-secret')));
+  $('webhook-secret-done').addEventListener('click', hideWebhookSecret);
+  $('webhooks-refresh').addEventListener('click', loadWebhooks);
 }
 
 wire();
