@@ -183,7 +183,7 @@ func TestAdminConsole(t *testing.T) {
 
 	// Invite Bob with the sender role; the link is shown once and works.
 	p.tab("users")
-	p.wait("Ada listed", `document.querySelector('#users-table tr[data-email="ada@example.com"]') !== null`)
+	p.wait("Ada listed", `!document.getElementById('users-refresh').disabled && document.querySelector('#users-table tr[data-email="ada@example.com"]') !== null`)
 	p.fill("invite-email", "bob@example.com")
 	p.fill("invite-name", "Bob")
 	p.do("check sender", chromedp.Click(chromedp.ID("invite-role-sender")))
@@ -233,9 +233,8 @@ func TestAdminConsole(t *testing.T) {
 
 	// Ada approves Bob's request.
 	p.tab("elevations")
-	p.do("refresh", chromedp.Click(chromedp.ID("elevations-refresh")))
 	approveBob := "approve-" + adminIDPart(bobReq.ID)
-	p.wait("Bob's request", fmt.Sprintf(`document.getElementById(%q) !== null`, approveBob))
+	p.wait("Bob's request", fmt.Sprintf(`!document.getElementById('elevations-refresh').disabled && document.getElementById(%q) !== null`, approveBob))
 	if req := p.text(fmt.Sprintf(`tr[data-elevation-id=%q]`, bobReq.ID)); !strings.Contains(req, "bob@example.com") || !strings.Contains(req, "manage the integration keys") {
 		t.Errorf("Bob's request reads %q", req)
 	}
@@ -345,6 +344,16 @@ func TestAdminConsole(t *testing.T) {
 		t.Errorf("checkpoint size %q", size)
 	}
 	webtest.Screenshot(t, p.ctx, "admin-audit")
+	// Filtered by an envelope that has no event, the list is empty; all
+	// events come back after.
+	p.fill("audit-envelope", "env_none")
+	p.do("filter", chromedp.Click(chromedp.ID("audit-filter-submit")))
+	p.wait("no event", `!document.getElementById('audit-empty').classList.contains('hidden') && document.querySelector('#audit-table tbody tr') === null`)
+	p.do("show all", chromedp.Click(chromedp.ID("audit-filter-clear")))
+	p.wait("the events again", `document.querySelector('#audit-table tr[data-type="admin.elevated"]') !== null`)
+	// More events page in after the first page.
+	p.do("load more", chromedp.Click(chromedp.ID("audit-more")))
+	p.wait("the next page", `document.querySelectorAll('#audit-table tbody tr').length > 25`)
 	p.clean("audit")
 
 	// The access review lists both people; its CSV is downloaded.
@@ -365,7 +374,7 @@ func TestAdminConsole(t *testing.T) {
 	// Disabling Bob asks for confirmation and ends his session.
 	p.tab("users")
 	disable := "disable-" + adminIDPart(bobID)
-	p.wait("Bob's disable button", fmt.Sprintf(`document.getElementById(%q) !== null`, disable))
+	p.wait("Bob's disable button", fmt.Sprintf(`!document.getElementById('users-refresh').disabled && document.getElementById(%q) !== null`, disable))
 	p.do("disable Bob", chromedp.Click(chromedp.ID(disable)))
 	p.confirm()
 	p.wait("Bob disabled", `(document.querySelector('#users-table tr[data-email="bob@example.com"]') || {textContent: ''}).textContent.includes('disabled')`)

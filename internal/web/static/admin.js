@@ -421,10 +421,13 @@ async function loadRoles() {
 }
 
 function roleCheckboxes(fieldset, prefix, filter) {
+  const roles = state.roles.filter(filter);
+  const have = [...fieldset.querySelectorAll('input[type=checkbox]')].map((i) => i.value);
+  if (have.join(' ') === roles.join(' ')) return; // unchanged: keep the person's choices as they are
   const legend = fieldset.querySelector('legend');
   const checked = new Set([...fieldset.querySelectorAll('input:checked')].map((i) => i.value));
   fieldset.replaceChildren(legend);
-  for (const r of state.roles.filter(filter)) {
+  for (const r of roles) {
     const id = `${prefix}-${idPart(r)}`;
     fieldset.appendChild(h('span', {class: 'check'},
       h('input', {type: 'checkbox', id, value: r, checked: checked.has(r)}),
@@ -452,7 +455,12 @@ function checkedValues(fieldset) {
 
 // ---- (1) users and roles ----------------------------------------------
 
-async function loadUsers() {
+/** Reads the users; the refresh button is disabled meanwhile. */
+function loadUsers() {
+  return busy($('users-refresh'), readUsers);
+}
+
+async function readUsers() {
   clearAlert('users-alert');
   const tbody = $('users-table').querySelector('tbody');
   try {
@@ -754,7 +762,12 @@ async function ensureUsers() {
   } catch (_) { /* shown by id */ }
 }
 
-async function loadElevations() {
+/** Reads the pending requests; the refresh button is disabled meanwhile. */
+function loadElevations() {
+  return busy($('elevations-refresh'), readElevations);
+}
+
+async function readElevations() {
   clearAlert('elevations-alert');
   await ensureUsers();
   let listed = [];
