@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -65,10 +66,20 @@ try {
     return dark;
   });
   document.body.dataset.pages = JSON.stringify(pages.map((p, i) => ({number: p.number, width: p.width, height: p.height,
-    scale: p.scale, wrapped: p.wrapper.contains(p.canvas) && p.wrapper.classList.contains('pdf-page'), ink: ink[i]})));
+    scale: p.scale, rotate: p.rotate, wrapped: p.wrapper.contains(p.canvas) && p.wrapper.classList.contains('pdf-page'), ink: ink[i]})));
 } catch (err) {
   document.body.dataset.error = String(err);
 }`))
+		mux.Handle("GET /webtest/signet", page(`<div id="out"></div><script type="module" src="/webtest/signet.js"></script>`))
+		mux.Handle("GET /webtest/signet.js", script(signetChecks))
+		mux.Handle("POST /webtest/echo", web.Headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			api.WriteJSON(w, http.StatusOK, map[string]string{
+				"method": r.Method, "content_type": r.Header.Get("Content-Type"), "body": string(body),
+				"csrf": r.Header.Get("X-CSRF-Token"), "authorization": r.Header.Get("Authorization"),
+				"idempotency_key": r.Header.Get("Idempotency-Key"),
+			})
+		})))
 		mux.Handle("GET /webtest/doc.pdf", web.Headers(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -81,7 +92,10 @@ try {
 		"/webtest/control.js": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
 		"/webtest/pdf": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
 		"/webtest/pdf.js": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
-		"/webtest/doc.pdf": {"get": {"security": [], "responses": {"200": {"description": "test"}}}}
+		"/webtest/doc.pdf": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
+		"/webtest/signet": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
+		"/webtest/signet.js": {"get": {"security": [], "responses": {"200": {"description": "test"}}}},
+		"/webtest/echo": {"post": {"security": [], "responses": {"200": {"description": "test"}}}}
 	}}`)
 	return server.WithRoutes(register, frag)
 }
@@ -176,7 +190,11 @@ func TestWebPages(t *testing.T) {
 		if title := eval[string](t, ctx, `document.title`); !strings.HasPrefix(title, "Signet") {
 			t.Errorf("%s: title %q", path, title)
 		}
-		webtest.Screenshot(t, ctx, "page"+strings.ReplaceAll(path, "/", "-"))
+		name := "page-console"
+		if path != "/" {
+			name = "page" + strings.ReplaceAll(path, "/", "-")
+		}
+		webtest.Screenshot(t, ctx, name)
 		noConsoleErrors(t, ctx, path)
 	}
 }
@@ -259,6 +277,7 @@ func TestWebPDFView(t *testing.T) {
 		Number        int
 		Width, Height float64
 		Scale         float64
+		Rotate        int
 		Wrapped       bool
 		Ink           int
 	}
@@ -269,7 +288,7 @@ func TestWebPDFView(t *testing.T) {
 		t.Fatal("no page rendered")
 	}
 	for i, p := range pages {
-		if p.Number != i+1 || p.Width <= 0 || p.Height <= 0 || !p.Wrapped || p.Ink == 0 {
+		if p.Number != i+1 || p.Width <= 0 || p.Height <= 0 || p.Rotate != 0 || !p.Wrapped || p.Ink == 0 {
 			t.Errorf("page %d: %+v", i+1, p)
 		}
 		if got := p.Width * p.Scale; got < 599 || got > 601 {
@@ -284,7 +303,8 @@ func TestWebPDFView(t *testing.T) {
 // would: a PDF the server sealed is chosen, verified and shown as valid
 // with its signature; the same PDF with one byte changed is shown as
 // invalid (keyboard only: Tab to the button, Enter); an evidence bundle
-// is shown with its findings; the page fits a 360 px wide screen.
+// is shown with its findings; a dropped file is verified too; a file that
+// is neither is refused with an alert; the page fits a 360 px wide screen.
 func TestWebVerifyPage(t *testing.T) {
 	f := startWeb(t)
 	dir := t.TempDir()
@@ -384,6 +404,43 @@ func TestWebVerifyPage(t *testing.T) {
 		t.Error("no finding listed")
 	}
 
+	// A file dropped on the page is verified like a chosen one.
+	eval[chromedp.Void](t, ctx, `(async () => {
+  const bytes = await (await fetch("/webtest/doc.pdf")).arrayBuffer();
+  const dt = new DataTransfer();
+  dt.items.add(new File([bytes], "dropped.pdf", {type: "application/pdf"}));
+  document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+})()`)
+	webtest.Wait(t, ctx, `document.getElementById("verify-status").textContent.includes("dropped.pdf")`)
+	eval[chromedp.Void](t, ctx, `document.getElementById("verify-verdict").replaceChildren()`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("verify-submit"))); err != nil {
+		t.Fatal(err)
+	}
+	webtest.Wait(t, ctx, `document.getElementById("verdict")`)
+	if v := eval[string](t, ctx, `document.getElementById("verdict").dataset.verdict`); v != "valid" {
+		t.Errorf("dropped.pdf: verdict %q", v)
+	}
+	noConsoleErrors(t, ctx, "verifying a dropped file")
+
+	// Neither a PDF nor a bundle: the service's problem, as an alert.
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("just some notes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("verify-file"), []string{filepath.Join(dir, "notes.txt")}),
+		chromedp.Click(chromedp.ID("verify-submit"))); err != nil {
+		t.Fatal(err)
+	}
+	webtest.Wait(t, ctx, `document.querySelector("#verify-error [role=alert]")`)
+	if !eval[bool](t, ctx, `document.getElementById("verify-report").classList.contains("hidden")`) {
+		t.Error("a report is shown for a refused file")
+	}
+	webtest.Screenshot(t, ctx, "verify-refused")
+	for _, e := range webtest.ConsoleErrors(ctx) {
+		if !strings.Contains(e, "status of 415") {
+			t.Errorf("console: %s", e)
+		}
+	}
+
 	// Narrow screens: nothing wider than the viewport.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(360, 800)); err != nil {
 		t.Fatal(err)
@@ -392,4 +449,123 @@ func TestWebVerifyPage(t *testing.T) {
 		t.Errorf("the page is %d px wide at 360 px", w)
 	}
 	webtest.Screenshot(t, ctx, "verify-360")
+}
+
+// signetChecks exercises static/signet.js in the browser against the real
+// server and the echo route, and leaves {check: "ok" | failure} in
+// document.body.dataset.results.
+const signetChecks = `import {api, Problem, h, setCSRF, clearCSRF, showProblem, fmtTime} from '/static/signet.js';
+const results = {};
+const check = async (name, fn) => {
+  try { await fn(); results[name] = 'ok'; } catch (err) { results[name] = String(err && err.stack || err); }
+};
+const assert = (cond, msg) => { if (!cond) throw new Error(msg); };
+await check('get-json', async () => {
+  const v = await api('GET', '/healthz');
+  assert(v.status === 'ok', JSON.stringify(v));
+});
+await check('get-text', async () => {
+  const v = await api('GET', '/healthz', {accept: 'text'});
+  assert(typeof v === 'string' && v.includes('ok'), v);
+});
+await check('get-blob', async () => {
+  const v = await api('GET', '/webtest/doc.pdf', {accept: 'blob'});
+  assert(v instanceof Blob && v.size > 1000 && v.type === 'application/pdf', String(v.type));
+});
+await check('post-json-csrf-idempotency', async () => {
+  setCSRF('csrf-123');
+  const v = await api('POST', '/webtest/echo', {json: {a: 1}});
+  assert(v.content_type === 'application/json', v.content_type);
+  assert(v.body === '{"a":1}', v.body);
+  assert(v.csrf === 'csrf-123', 'csrf ' + v.csrf);
+  assert(v.authorization === '', 'authorization ' + v.authorization);
+  assert(/^[0-9a-f-]{36}$/.test(v.idempotency_key), 'key ' + v.idempotency_key);
+  const w = await api('POST', '/webtest/echo', {json: {a: 1}});
+  assert(w.idempotency_key !== v.idempotency_key, 'the same key twice');
+});
+await check('token-instead-of-csrf', async () => {
+  setCSRF('csrf-123');
+  const v = await api('POST', '/webtest/echo', {json: {}, token: 'tok-9'});
+  assert(v.authorization === 'Bearer tok-9', v.authorization);
+  assert(v.csrf === '', 'csrf sent with a token: ' + v.csrf);
+});
+await check('clear-csrf', async () => {
+  clearCSRF();
+  const v = await api('POST', '/webtest/echo', {json: {}});
+  assert(v.csrf === '', v.csrf);
+  assert(sessionStorage.getItem('signet.csrf') === null, 'still stored');
+});
+await check('raw-body', async () => {
+  const v = await api('POST', '/webtest/echo', {body: new Blob(['%PDF-raw'], {type: 'application/pdf'})});
+  assert(v.content_type === 'application/pdf' && v.body === '%PDF-raw', JSON.stringify(v));
+});
+await check('problem', async () => {
+  let p;
+  try { await api('POST', '/v1/verify', {body: new Blob(['not a pdf'], {type: 'application/pdf'})}); } catch (err) { p = err; }
+  assert(p instanceof Problem && p instanceof Error, 'no Problem thrown');
+  assert(p.status === 415 && p.title && p.type, JSON.stringify({status: p.status, type: p.type, title: p.title}));
+  const box = document.getElementById('out');
+  showProblem(box, p);
+  const alert = box.querySelector('[role="alert"]');
+  assert(alert && alert.textContent.includes(p.title), 'no alert');
+  showProblem(box, null);
+  assert(box.childElementCount === 0 && box.classList.contains('hidden'), 'not cleared');
+});
+await check('unauthorized', async () => {
+  let p;
+  try { await api('GET', '/v1/envelopes'); } catch (err) { p = err; }
+  assert(p instanceof Problem && p.status === 401, 'status ' + (p && p.status));
+});
+await check('h', async () => {
+  let clicked = 0;
+  const el = h('button', {class: 'primary', id: 'b1', type: 'button', 'aria-label': 'Go', 'data-x': '7', onclick: () => clicked++, disabled: false},
+    '<img src=x onerror=alert(1)>', 3, null, [h('span', {}, 'in')]);
+  document.body.appendChild(el);
+  assert(el.className === 'primary' && el.id === 'b1' && el.type === 'button', el.outerHTML);
+  assert(el.getAttribute('aria-label') === 'Go' && el.dataset.x === '7' && !el.disabled, el.outerHTML);
+  assert(el.querySelector('img') === null && el.textContent === '<img src=x onerror=alert(1)>3in', el.textContent);
+  el.click();
+  assert(clicked === 1, 'clicks ' + clicked);
+  const l = h('label', {for: 'b1'}, 'L');
+  assert(l.htmlFor === 'b1', 'for');
+  let refused = false;
+  try { h('div', {style: 'color: red'}); } catch (_) { refused = true; }
+  assert(refused, 'an inline style attribute was accepted');
+});
+await check('fmtTime', async () => {
+  assert(fmtTime('') === '' && fmtTime(null) === '', 'empty');
+  assert(fmtTime('not a time') === 'not a time', 'garbage');
+  assert(fmtTime('2026-12-06T10:22:38Z').includes('2026'), fmtTime('2026-12-06T10:22:38Z'));
+});
+document.body.dataset.results = JSON.stringify(results);
+`
+
+// TestWebSignetJS: the shared page helpers in a browser, against the
+// server: JSON, text and blob answers; a JSON or raw body; the CSRF token
+// on unsafe methods unless a bearer token is given; a fresh
+// Idempotency-Key on each POST; problems thrown as Problem and shown as an
+// alert; h() never turning text into markup and refusing inline styles.
+func TestWebSignetJS(t *testing.T) {
+	f := startWeb(t)
+	ctx := webtest.Start(t)
+	navigate(t, ctx, f.base+"/webtest/signet")
+	webtest.Wait(t, ctx, `document.body.dataset.results`)
+	var results map[string]string
+	if err := json.Unmarshal([]byte(eval[string](t, ctx, `document.body.dataset.results`)), &results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 11 {
+		t.Errorf("%d checks ran, want 11: %v", len(results), results)
+	}
+	for name, r := range results {
+		if r != "ok" {
+			t.Errorf("%s: %s", name, r)
+		}
+	}
+	// The 415 and 401 answers are failed loads on the console; nothing else.
+	for _, e := range webtest.ConsoleErrors(ctx) {
+		if !strings.Contains(e, "status of 415") && !strings.Contains(e, "status of 401") {
+			t.Errorf("console: %s", e)
+		}
+	}
 }

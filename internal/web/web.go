@@ -52,8 +52,8 @@ var OpenAPI []byte
 //go:embed static
 var embedded embed.FS
 
-// Pages maps each page's route to its file under static/.
-var Pages = map[string]string{
+// pages maps each page's route to its file under static/.
+var pages = map[string]string{
 	"GET /{$}":    "index.html",
 	"GET /admin":  "admin.html",
 	"GET /sign":   "sign.html",
@@ -110,7 +110,7 @@ func NewFS(fsys fs.FS) (*Handler, error) {
 // Register mounts the pages (GET /, /admin, /sign, /verify) and the static
 // files (GET /static/{file...}) on mux, each wrapped in [Headers].
 func (h *Handler) Register(mux api.Mux) {
-	for pattern, name := range Pages {
+	for pattern, name := range pages {
 		mux.Handle(pattern, Headers(h.serve(func(*http.Request) string { return name })))
 	}
 	mux.Handle("GET /static/{file...}", Headers(h.serve(func(r *http.Request) string { return r.PathValue("file") })))
@@ -122,12 +122,12 @@ var errNotFound = &api.Error{Kind: api.KindNotFound, Detail: "no such file"}
 // serve returns a handler of the file that name picks.
 func (h *Handler) serve(name func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := name(r)
-		// The tree holds only valid, clean names; anything else (dot
-		// segments, backslashes, empty segments) is refused before the
-		// lookup, which finds regular files only (never a directory).
-		f, ok := h.files[n]
-		if !ok || !fs.ValidPath(n) || strings.Contains(n, `\`) {
+		// The table holds the regular files of the tree under their
+		// clean, slash-separated names (fs.WalkDir's): a directory, a
+		// name with dot or empty segments, a backslash or any other
+		// spelling finds nothing.
+		f, ok := h.files[name(r)]
+		if !ok {
 			api.WriteProblem(w, r, errNotFound)
 			return
 		}
