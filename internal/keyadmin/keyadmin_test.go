@@ -222,3 +222,24 @@ func isType(err error, typ string) bool {
 	var e *api.Error
 	return errors.As(err, &e) && e.Type == typ
 }
+
+// FuzzParseSerial: any path segment either parses to a positive serial of
+// at most 20 octets that prints back to the same hex, or is refused with
+// a 422 problem.
+func FuzzParseSerial(f *testing.F) {
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseSerial(s)
+		if err != nil {
+			if !isKind(err, api.KindInvalid) {
+				t.Fatalf("ParseSerial(%q): %v, want a 422 problem", s, err)
+			}
+			return
+		}
+		if n.Sign() <= 0 || n.BitLen() > 160 {
+			t.Fatalf("ParseSerial(%q) = %v", s, n)
+		}
+		if m, err := ParseSerial(n.Text(16)); err != nil || m.Cmp(n) != 0 {
+			t.Fatalf("ParseSerial(%q) does not round-trip: %v, %v", s, m, err)
+		}
+	})
+}
