@@ -270,6 +270,7 @@ func TestAdminConsole(t *testing.T) {
 	if msg := p.text("#elevations-alert"); !strings.Contains(msg, "nobody approves their own elevation") {
 		t.Errorf("refusal reads %q", msg)
 	}
+	webtest.Screenshot(t, p.ctx, "admin-elevations")
 	// The browser reports the refused request; nothing else.
 	p.expect("elevations", "status of 403", "/v1/elevations/"+ownID+"/approve")
 	// Bob approves it.
@@ -285,6 +286,8 @@ func TestAdminConsole(t *testing.T) {
 	p.do("create the key", chromedp.Click(chromedp.ID("apikey-submit")))
 	p.wait("the secret", `!document.getElementById('apikey-secret-panel').classList.contains('hidden')`)
 	secret := adminEval[string](p, `document.getElementById('apikey-secret').value`)
+	p.wait("the key listed", `document.querySelector('#apikeys-table tr[data-name="review export"]') !== null`)
+	webtest.Screenshot(t, p.ctx, "admin-api-keys")
 	if !keyRE.MatchString(secret) {
 		t.Fatalf("secret %q is not an API key", secret)
 	}
@@ -359,6 +362,7 @@ func TestAdminConsole(t *testing.T) {
 	// The access review lists both people; its CSV is downloaded.
 	p.tab("review")
 	p.wait("the review", `document.querySelector('#review-table tr[data-principal-id="`+bobID+`"]') !== null`)
+	webtest.Screenshot(t, p.ctx, "admin-review")
 	p.do("export", chromedp.Click(chromedp.ID("review-export")))
 	csv := string(adminDownloaded(t, downloads, "access-review-*.csv"))
 	if !strings.HasPrefix(csv, "kind,id,name,email,") || !strings.Contains(csv, first.UserID) || !strings.Contains(csv, bobID) {
