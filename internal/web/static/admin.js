@@ -1099,7 +1099,8 @@ async function loadReview() {
       h('td', {}, p.email || ''),
       h('td', {}, badge(p.status, p.status === 'active' ? 'ok' : 'bad')),
       h('td', {}, (p.roles || []).length ? p.roles.map((r) => badge(r, 'neutral')) : h('span', {class: 'muted'}, 'none')),
-      h('td', {}, p.mfa ? (p.mfa.status === 'none' ? badge('none', 'warn') : p.mfa.status) : ''),
+      h('td', {}, !p.mfa || p.mfa.status === 'not-applicable' ? h('span', {class: 'muted'}, '—')
+        : p.mfa.status === 'none' ? badge('none', 'warn') : p.mfa.status),
       h('td', {}, p.last_used ? fmtTime(p.last_used) : 'never'),
       h('td', {}, fmtTime(p.created_at)))));
   } catch (err) {
