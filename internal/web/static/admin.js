@@ -1,6 +1,6 @@
-// admin.js: the administration console at /admin. Six sections behind
+// admin.js: the administration console at /admin. Seven sections behind
 // tabs with hash routing (#users, #api-keys, #elevations, #keys, #audit,
-// #review); every datum comes from the JSON API and becomes text, never
+// #review, #webhooks); every datum comes from the JSON API and becomes text, never
 // markup. A risky action the API answers with a "step-up-required" problem
 // asks for a TOTP code (POST /v1/auth/step-up/totp) and is tried again.
 import {api, h, setCSRF, clearCSRF, showProblem, saveBlob, fmtTime, Problem} from '/static/signet.js';
@@ -66,9 +66,8 @@ let noticeTimer = null;
 function notice(text) {
   const n = $('notice');
   n.textContent = text;
-  n.classList.remove('hidden');
   clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => n.classList.add('hidden'), 15000);
+  noticeTimer = setTimeout(() => { n.textContent = ''; }, 15000);
 }
 
 /** Shows an error in a section's alert box; a signed-out session goes
@@ -378,7 +377,7 @@ function current() {
 function route() {
   if (!state.me) return;
   const name = current();
-  $('notice').classList.add('hidden');
+  $('notice').textContent = '';
   for (const n of SECTIONS) {
     const tab = $(`tab-${n}`);
     const on = n === name;
