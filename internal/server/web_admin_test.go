@@ -398,6 +398,18 @@ func TestAdminConsole(t *testing.T) {
 	}
 	p.wait("the endpoint listed", `document.querySelector('#webhooks-table tr[data-webhook-id]') !== null`)
 	p.clean("webhooks")
+
+	// On a phone's width every section fits: wide tables scroll inside
+	// their own box, never the page.
+	p.do("phone width", chromedp.EmulateViewport(390, 844))
+	for _, name := range []string{"users", "api-keys", "elevations", "keys", "audit", "review", "webhooks"} {
+		p.tab(name)
+		if w := adminEval[int](p, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+			t.Errorf("%s: the page is %d px wider than a phone's screen", name, w)
+		}
+	}
+	webtest.Screenshot(t, p.ctx, "admin-phone")
+	p.clean("phone")
 }
 
 // adminPutPolicy reads the tenant policy, changes it with mod and stores it.
