@@ -114,16 +114,20 @@ var adminNonID = regexp.MustCompile(`[^a-z0-9-]+`)
 // adminIDPart is admin.js's element id of a datum.
 func adminIDPart(s string) string { return adminNonID.ReplaceAllString(strings.ToLower(s), "-") }
 
-// TestAdminConsole: a tenant's first administrator signs in at /admin
-// with a password and a TOTP code and, in the browser, elevates herself
-// by break-glass, invites a colleague (whose invitation link works) and
-// grants him a role, and approves his elevation; once he has approved
-// hers and taken her off the break-glass list, her approval of her own
-// request is refused with a visible message. She creates an API key whose secret is shown
-// once and never again after a reload, sees the tenant's keys with their
-// expiry, rotates the seal key after the TOTP step-up that the API asks
-// for, reads the audit events and the checkpoint, and downloads the
-// access review as CSV; the pages report no error and no CSP violation.
+// TestAdminConsole: a tenant's first administrator, elevated by
+// break-glass, signs in at /admin with a password and a TOTP code and, in
+// the browser, invites a colleague (whose invitation link sets his
+// password in his own browser), grants him a role and approves his
+// elevation; once he has approved hers and taken her off the break-glass
+// list, her approval of her own request is refused with a visible
+// message. She creates an API key whose secret is shown once and never
+// again after a reload, sees the tenant's keys with their expiry, rotates
+// the seal key after the TOTP step-up the API asks for, reads, filters
+// and pages the audit events and the checkpoint, downloads the access
+// review as CSV, moves between tabs with the arrow keys, disables the
+// colleague (whose session ends) and adds a webhook endpoint; every
+// section fits a phone's width, and the pages report no error and no CSP
+// violation beyond the refusals the flow expects.
 func TestAdminConsole(t *testing.T) {
 	clk := &movedClock{}
 	// Webhook endpoints may be local: the test's endpoint is loopback.
