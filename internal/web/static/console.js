@@ -1,0 +1,1 @@
+// console.js: the page script (its owner writes it).
