@@ -175,6 +175,11 @@ function retryText(p) {
 // An ended session sends the recipient back to step 1 (the link is still
 // in memory), keeping what they filled in.
 function fail(p, box) {
+  if (!(p instanceof Problem)) {
+    // A bug of this page, not an answer of the API: reported to the
+    // browser's console, never shown as a stack trace.
+    console.error(p);
+  }
   const kind = problemKind(p);
   const type = p instanceof Problem ? (p.type || '').split('/').pop() : '';
   if (type === 'invalid-session' && state.link) {
