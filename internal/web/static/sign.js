@@ -42,6 +42,7 @@ const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 // Bounds of a drawing, far above any signature and well under the API's limits.
 const MAX_STROKES = 64;
 const MAX_POINTS = 4000;
+const MAX_REQUEST_POINTS = 16000;
 const MAX_DOCUMENT_WIDTH = 900;
 
 const $ = (id) => document.getElementById(id);
@@ -444,12 +445,13 @@ async function loadEnvelope() {
 async function renderDocuments() {
   const box = $('documents');
   clear(box);
-  const width = Math.min(MAX_DOCUMENT_WIDTH, Math.max(240, box.clientWidth || document.documentElement.clientWidth - 32));
   for (const d of state.view.documents || []) {
     const holder = h('div', { class: 'pdf-pages' });
     const section = h('section', { class: 'document card', 'aria-label': d.name || 'Document' },
       h('h2', { class: 'document-name' }, d.name || 'Document'), holder);
     box.append(section);
+    // The pages fit the card they are drawn in.
+    const width = Math.min(MAX_DOCUMENT_WIDTH, Math.max(200, holder.clientWidth || document.documentElement.clientWidth - 48));
     status(`Loading ${d.name || 'the document'}…`);
     let data;
     try {
@@ -462,8 +464,10 @@ async function renderDocuments() {
     const pages = await renderPDF(holder, data, { width });
     for (const pg of pages) {
       pg.wrapper.setAttribute('aria-label', `${d.name || 'Document'}, page ${pg.number}`);
+      const size = (d.page_sizes || []).find((ps) => ps.number === pg.number);
+      const rotate = size ? ((Number(size.rotate) % 360) + 360) % 360 : 0;
       for (const f of state.fields) {
-        if (f.document_id === d.document_id && Number(f.page) === pg.number) placeBox(f, pg);
+        if (f.document_id === d.document_id && Number(f.page) === pg.number) placeBox(f, pg, rotate);
       }
     }
   }
@@ -482,7 +486,25 @@ function isFilled(f) {
   return !!v && ((v.text && v.text.trim() !== '') || (v.strokes && v.strokes.length > 0));
 }
 
-function placeBox(f, pg) {
+// shownBox returns field f's box as the page is shown (rotated by
+// rotate degrees clockwise, its /Rotate), in points from the shown
+// page's top-left corner: {left, top, width, height}. Fields are placed
+// in the unrotated page's coordinates, from its lower-left corner.
+function shownBox(f, pg, rotate) {
+  // The unrotated page's size; pg's is the shown one.
+  const turned = rotate === 90 || rotate === 270;
+  const W = turned ? pg.height : pg.width;
+  const H = turned ? pg.width : pg.height;
+  const top = H - f.y - f.height; // from the unrotated top
+  switch (rotate) {
+    case 90: return { left: f.y, top: f.x, width: f.height, height: f.width };
+    case 180: return { left: W - f.x - f.width, top: f.y, width: f.width, height: f.height };
+    case 270: return { left: top, top: W - f.x - f.width, width: f.height, height: f.width };
+    default: return { left: f.x, top, width: f.width, height: f.height };
+  }
+}
+
+function placeBox(f, pg, rotate) {
   const box = h('button', {
     type: 'button', id: 'field-box-' + f.id, class: `field-box kind-${f.kind}`,
     'data-field': f.id, 'aria-label': `${fieldName(f)}${f.required ? ' (required)' : ''}`,
@@ -491,10 +513,13 @@ function placeBox(f, pg) {
   if (f.kind === 'date') {
     box.disabled = true;
   }
-  box.style.left = f.x * pg.scale + 'px';
-  box.style.top = (pg.height - f.y - f.height) * pg.scale + 'px';
-  box.style.width = f.width * pg.scale + 'px';
-  box.style.height = f.height * pg.scale + 'px';
+  const b = shownBox(f, pg, rotate);
+  // What is drawn in the box is drawn upright, in the box as shown.
+  f.shown = { width: b.width, height: b.height };
+  box.style.left = b.left * pg.scale + 'px';
+  box.style.top = b.top * pg.scale + 'px';
+  box.style.width = b.width * pg.scale + 'px';
+  box.style.height = b.height * pg.scale + 'px';
   pg.wrapper.append(box);
   paintBox(f);
 }
@@ -508,7 +533,8 @@ function paintBox(f) {
   box.dataset.filled = String(isFilled(f));
   box.classList.toggle('filled', isFilled(f) && f.kind !== 'date');
   if (f.kind === 'date') {
-    box.append(h('span', { class: 'field-hint' }, 'Date: filled on signing'));
+    box.title = 'The date is filled in when you sign';
+    box.append(h('span', { class: 'field-hint field-date' }, 'filled on signing'));
   } else if (v && v.strokes && v.strokes.length) {
     const c = h('canvas', { class: 'field-ink', 'aria-hidden': 'true' });
     box.append(c);
@@ -552,7 +578,7 @@ function goToField(f, open) {
   const box = $('field-box-' + f.id);
   lastField = state.fields.indexOf(f);
   if (box) {
-    box.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    box.scrollIntoView({ block: 'center' });
     box.focus({ preventScroll: true });
   }
   if (open && f.kind !== 'date') openField(f);
@@ -630,7 +656,8 @@ function sizePad() {
   if (!f) return;
   const pad = $('draw-pad');
   const avail = Math.max(200, Math.min(560, pad.parentElement.clientWidth || 320));
-  const ratio = f.width > 0 && f.height > 0 ? f.height / f.width : 0.25;
+  const shown = f.shown || { width: f.width, height: f.height };
+  const ratio = shown.width > 0 && shown.height > 0 ? shown.height / shown.width : 0.25;
   const w = avail;
   const hgt = Math.max(60, Math.min(320, w * ratio));
   pad.style.width = w + 'px';
@@ -818,6 +845,15 @@ async function onConsent() {
   }
 }
 
+// thin returns strokes with at most max points in all: every k-th point
+// of each stroke, keeping its ends.
+function thin(strokes, max) {
+  const n = strokes.reduce((a, st) => a + st.length, 0);
+  if (n <= max) return strokes;
+  const k = Math.ceil(n / max) + 1;
+  return strokes.map((st) => st.filter((_, i) => i % k === 0 || i === st.length - 1));
+}
+
 function fieldValues() {
   const out = [];
   for (const f of state.fields) {
@@ -826,6 +862,16 @@ function fieldValues() {
     if (!v) continue;
     if (v.strokes && v.strokes.length) out.push({ id: f.id, strokes: v.strokes });
     else if (v.text) out.push({ id: f.id, text: v.text });
+  }
+  // One request carries at most MAX_REQUEST_POINTS points in all.
+  const drawn = out.filter((v) => v.strokes);
+  const total = drawn.reduce((a, v) => a + v.strokes.reduce((b, st) => b + st.length, 0), 0);
+  if (total > MAX_REQUEST_POINTS) {
+    const share = MAX_REQUEST_POINTS / total;
+    for (const v of drawn) {
+      const n = v.strokes.reduce((a, st) => a + st.length, 0);
+      v.strokes = thin(v.strokes, Math.floor(n * share));
+    }
   }
   return out;
 }
