@@ -81,6 +81,9 @@ type signSpec struct {
 	// signers; "document" is filled in).
 	fields    []map[string]any
 	expiresAt *time.Time
+	// accessCode, if set, is every signer's access code (auth
+	// access_code).
+	accessCode string
 }
 
 // createSignEnvelope uploads a one-page document and creates and sends
@@ -101,7 +104,11 @@ func (p party) createSignEnvelope(t *testing.T, ctx context.Context, spec signSp
 		if spec.orders != nil {
 			order = spec.orders[i]
 		}
-		recipients = append(recipients, map[string]any{"role": "signer", "name": s[0], "email": s[1], "routing_order": order})
+		rc := map[string]any{"role": "signer", "name": s[0], "email": s[1], "routing_order": order}
+		if spec.accessCode != "" {
+			rc["auth"], rc["access_code"] = "access_code", spec.accessCode
+		}
+		recipients = append(recipients, rc)
 	}
 	body := map[string]any{"subject": spec.title, "message": spec.message, "documents": []string{doc.ID}, "recipients": recipients}
 	if len(spec.fields) > 0 {
@@ -435,6 +442,7 @@ func TestWebSignCeremony(t *testing.T) {
 		if n := signEval[int](b, `document.querySelectorAll('#documents .field-box').length`); n != len(bobFields) {
 			t.Errorf("%d field boxes, want %d", n, len(bobFields))
 		}
+		webtest.Screenshot(t, b.ctx, "sign-review-360px")
 		if w := signEval[int](b, `document.documentElement.scrollWidth`); w > 360 {
 			t.Errorf("the page is %d px wide at a 360 px viewport", w)
 		}
@@ -575,6 +583,24 @@ func TestWebSignCeremony(t *testing.T) {
 			t.Logf("  %s %s %s %+v", s.Field, s.Verdict, s.Reason, s.Signer)
 		}
 	}
+	// Her four fields are the widgets of her signature, in their boxes.
+	rects := signWidgetRects(t, signed)
+	for _, f := range signFieldSpecs(2)[:4] {
+		x, y := float64(f["x"].(int)), f["y"].(float64)
+		w, h := float64(f["width"].(int)), float64(f["height"].(int))
+		found := false
+		for _, r := range rects {
+			if near(r[0], x) && near(r[1], y) && near(r[2], x+w) && near(r[3], y+h) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no widget for the %s field at %v, %v: widgets %v", f["kind"], x, y, rects)
+		}
+	}
+	if len(rects) != 4 {
+		t.Errorf("%d widgets, want her 4", len(rects))
+	}
 	a.checkConsole("401 /v1/recipient/verify")
 
 	// The link, used, opens nothing.
@@ -693,6 +719,49 @@ func TestWebSignDecline(t *testing.T) {
 	b.checkConsole()
 }
 
+// TestWebSignAccessCode: a recipient whose sender gave them an access
+// code is asked for it (no code is sent): a wrong one is refused with
+// the API's reason, the right one opens the documents.
+func TestWebSignAccessCode(t *testing.T) {
+	ctx := context.Background()
+	r := start(t, filepath.Join(t.TempDir(), "data"), nil)
+	p := r.party(ctx, "Web Access Corp")
+	ann := [2]string{"Ann Access", "ann@webaccess.example"}
+	p.createSignEnvelope(t, ctx, signSpec{title: "Key handover", signers: [][2]string{ann}, accessCode: "blue-harbour-42"})
+	mb := &apiclient.Mailbox{Inbox: r.srv.Outbox()}
+	link, err := mb.Link(ctx, ann[1], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := r.openSign(t, ann[1], link, 1100, 900)
+	b.click("send-code")
+	b.do(chromedp.WaitVisible(chromedp.ID("code")))
+	if got := b.text("code-label"); got != "Access code" {
+		t.Errorf("label %q", got)
+	}
+	if got := signEval[string](b, `document.getElementById('code').getAttribute('inputmode')`); got != "text" {
+		t.Errorf("an access code is typed with inputmode %q", got)
+	}
+	if n, err := mb.Count(ann[1]); err != nil || n != 1 {
+		t.Errorf("%d messages (%v): a code was sent", n, err)
+	}
+	b.typeInto("code", "red-harbour-41")
+	b.click("verify-code")
+	b.waitFor(`document.getElementById('verify-error').innerText.includes('wrong')`)
+	b.do(chromedp.Clear(chromedp.ID("code")))
+	b.typeInto("code", "blue-harbour-42")
+	b.click("verify-code")
+	b.do(chromedp.WaitVisible(chromedp.ID("review-heading")))
+	if got := b.text("envelope-subject"); got != "Key handover" {
+		t.Errorf("subject %q", got)
+	}
+	// No fields: the list says so, and signing needs only the consent.
+	if got := b.text("fields-summary"); !strings.Contains(got, "nothing to fill") {
+		t.Errorf("fields summary %q", got)
+	}
+	b.checkConsole("409 /v1/recipient/code", "401 /v1/recipient/verify")
+}
+
 // TestWebSignProblemPages: a link that is missing, cut short, unknown,
 // of a voided envelope, of an expired one, or locked after too many wrong
 // codes each ends on its own page, without a script error.
@@ -809,3 +878,48 @@ func randomLinkToken() string {
 	}
 	return string(b)
 }
+
+// signWidgetRects returns the /Rect of every widget of a signature field
+// on page 1 of the PDF b.
+func signWidgetRects(t *testing.T, b []byte) [][4]float64 {
+	t.Helper()
+	r, err := pdf.Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, page, err := r.Page(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annots, _ := r.Resolve(page["Annots"])
+	arr, _ := annots.(pdf.Array)
+	var out [][4]float64
+	for _, a := range arr {
+		d, err := r.Dict(a)
+		if err != nil || d.Name("Subtype") != "Widget" {
+			continue
+		}
+		if parent, _ := r.Dict(d["Parent"]); parent.Name("FT") != "Sig" {
+			continue
+		}
+		rect, _ := r.Resolve(d["Rect"])
+		ra, _ := rect.(pdf.Array)
+		var v [4]float64
+		for i := range min(4, len(ra)) {
+			o, _ := r.Resolve(ra[i])
+			switch n := o.(type) {
+			case pdf.Integer:
+				v[i] = float64(n)
+			case pdf.Real:
+				if err := json.Unmarshal([]byte(n), &v[i]); err != nil {
+					t.Fatalf("rect %v: %v", ra, err)
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// near reports whether a and b are within a hundredth of a point.
+func near(a, b float64) bool { return a-b < 0.01 && b-a < 0.01 }

@@ -520,6 +520,8 @@ function placeBox(f, pg, rotate) {
   box.style.top = b.top * pg.scale + 'px';
   box.style.width = b.width * pg.scale + 'px';
   box.style.height = b.height * pg.scale + 'px';
+  // Its label fits the box as drawn at this scale.
+  box.style.fontSize = Math.max(8, Math.min(13, b.height * pg.scale * 0.45)) + 'px';
   pg.wrapper.append(box);
   paintBox(f);
 }
