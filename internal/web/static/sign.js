@@ -17,19 +17,21 @@
 //	#status                      polite live region for progress messages
 //	#verify, #verify-heading     step 1 section and heading
 //	#send-code                   "Send me a code"
-//	#code-form, #code, #verify-code, #resend-code, #code-sent-to, #code-label
-//	#verify-error                the problem of the last attempt (detail, attempts left if given)
+//	#code-form, #code, #code-label, #code-hint, #verify-code, #resend-code, #code-sent-to
+//	#verify-error                the problem of the last attempt: its detail, and #attempts-left if the API gives it
 //	#passkey-panel, #passkey-confirm   passkey recipients
-//	#review, #review-heading, #envelope-subject, #envelope-message, #documents
+//	#review, #review-heading, #envelope-subject, #envelope-message, #envelope-expiry, #review-error,
+//	#documents (a section per document, its pages .pdf-page), #fields-summary
 //	#field-list                  one <li> per own field; its button is #field-item-<field id>
 //	#field-box-<field id>        the field's box over the page (.field-box.kind-<kind>, data-filled="true" once filled)
 //	#next-field, #to-sign, #decline-open
 //	#field-dialog                the field editor: #mode-draw, #mode-type, #draw-pad (canvas), #draw-undo,
-//	                             #draw-clear, #type-input, #type-preview, #text-input, #field-apply,
+//	                             #draw-clear, #type-input (#type-label), #type-preview, #text-input (#text-label), #field-apply,
 //	                             #field-remove, #field-cancel, #field-dialog-error
 //	#sign-step, #sign-heading, #consent-text, #consent-check, #sign-missing, #sign-button,
 //	#back-to-review, #decline-open-2, #sign-error
-//	#done, #done-heading, #done-text, #done-completed, #download-signed, #done-error
+//	#done, #done-heading, #done-text, #done-completed, #download-panel, #download-signed, #done-error
+//	    (the download is offered while the envelope is still open: once complete, its sessions end)
 //	#decline-dialog, #decline-reason, #decline-confirm, #decline-cancel, #decline-error
 //	#notice, #notice-heading, #notice-text, #notice-detail   the ending pages; #notice has data-kind:
 //	    no-link, malformed-link, wrong-link, expired, used, revoked, voided, completed, declined,
@@ -120,7 +122,7 @@ function notice(kind, extra) {
   state.link = null;
   status('');
   show('notice', 'notice-heading');
-  document.title = title + ' — Signet';
+  document.title = 'Signet — ' + title;
 }
 
 function closeDialogs() {
@@ -131,7 +133,10 @@ function closeDialogs() {
 }
 
 // problemKind maps the recipient API's problems to an ending page, or
-// returns null for a problem the current step shows itself.
+// returns null for a problem the current step shows itself. An unknown,
+// an expired and a used link are all "invalid-link" problems (401), told
+// apart by their detail; an ended envelope ("envelope-ended", 410) names
+// its state in the detail.
 function problemKind(p) {
   if (!(p instanceof Problem)) return 'error';
   const type = (p.type || '').split('/').pop();
@@ -226,9 +231,14 @@ function sessionCall(method, path, opts = {}) {
 
 function startVerify(message) {
   clear($('verify-error'));
+  // Back at the start: ask for a new code (or the passkey) again.
+  const passkey = state.method === 'passkey';
+  $('send-code-panel').classList.toggle('hidden', passkey);
+  $('passkey-panel').classList.toggle('hidden', !passkey);
+  $('code-form').classList.add('hidden');
   if (message) $('verify-error').append(h('p', { class: 'alert', role: 'alert' }, message));
   show('verify', 'verify-heading');
-  document.title = 'Confirm it’s you — Signet';
+  document.title = 'Signet — Confirm it’s you';
 }
 
 const METHOD_TEXT = {
@@ -437,7 +447,7 @@ async function loadEnvelope() {
   $('consent-text').textContent = consent.text || 'By checking the box below you agree that your electronic signature is the legal equivalent of your handwritten signature on these documents, and that you receive these documents and this disclosure electronically.';
   $('consent-check').checked = false;
   show('review', 'review-heading');
-  document.title = (v.subject || 'Review') + ' — Signet';
+  document.title = 'Signet — ' + (v.subject || 'Review');
   renderFieldList();
   await renderDocuments();
 }
@@ -458,6 +468,7 @@ async function renderDocuments() {
       const blob = await sessionCall('GET', '/v1/recipient/documents/' + encodeURIComponent(d.document_id), { accept: 'blob' });
       data = await blob.arrayBuffer();
     } catch (p) {
+      status('');
       fail(p, holder);
       return;
     }
@@ -926,7 +937,7 @@ function showDone() {
   $('download-signed').textContent = n > 1 ? 'Download signed documents' : 'Download signed document';
   clear($('done-error'));
   show('done', 'done-heading');
-  document.title = 'Done — Signet';
+  document.title = 'Signet — Done';
 }
 
 async function download() {
