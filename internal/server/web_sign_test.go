@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/pdf"
@@ -695,6 +696,27 @@ func TestWebSignDecline(t *testing.T) {
 	}
 	b := r.openSign(t, dora[1], link, 1100, 900)
 	b.verify(false)
+
+	// The keyboard alone fills a signature: "Next field" to the box,
+	// Enter opens it, Tab to "Type", Enter, the name, Enter applies.
+	sig := e.fieldsOf(t, dora[1])["signature"]
+	b.do(chromedp.Focus(chromedp.ID("next-field")), chromedp.KeyEvent(kb.Enter))
+	if focused := signEval[string](b, `document.activeElement.id`); focused != "field-box-"+sig {
+		t.Fatalf("next field focused %q", focused)
+	}
+	b.do(chromedp.KeyEvent(kb.Enter))
+	b.waitFor(`document.getElementById('field-dialog').open && document.activeElement.id === 'mode-draw'`)
+	b.do(chromedp.KeyEvent(kb.Tab), chromedp.KeyEvent(kb.Enter))
+	b.waitFor(`document.activeElement.id === 'type-input'`)
+	b.do(chromedp.KeyEvent("Dora Decliner"), chromedp.KeyEvent(kb.Enter))
+	b.waitFor(fmt.Sprintf(`!document.getElementById('field-dialog').open && document.getElementById('field-box-%s').dataset.filled === 'true'`, sig))
+	if got := b.text("field-box-" + sig); got != "Dora Decliner" {
+		t.Errorf("typed signature shows %q", got)
+	}
+	if focused := signEval[string](b, `document.activeElement.id`); focused != "field-box-"+sig {
+		t.Errorf("focus after the editor: %q", focused)
+	}
+
 	b.click("decline-open")
 	b.click("decline-confirm")
 	if got := b.text("decline-error"); !strings.Contains(got, "reason") {

@@ -1034,11 +1034,10 @@ function bind() {
   $('mode-draw').addEventListener('click', () => setMode('draw'));
   $('mode-type').addEventListener('click', () => setMode('type'));
   $('type-input').addEventListener('input', updatePreview);
-  $('type-input').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); applyField(); } });
-  $('text-input').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); applyField(); } });
   $('draw-undo').addEventListener('click', () => { editor.strokes.pop(); redrawPad(); });
   $('draw-clear').addEventListener('click', () => { editor.strokes = []; redrawPad(); });
-  $('field-apply').addEventListener('click', applyField);
+  // Enter in the editor's inputs submits it, as "Apply" does.
+  $('field-form').addEventListener('submit', (ev) => { ev.preventDefault(); applyField(); });
   $('field-remove').addEventListener('click', removeField);
   $('field-cancel').addEventListener('click', closeField);
   $('field-dialog').addEventListener('cancel', (ev) => { ev.preventDefault(); closeField(); });
