@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
 	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/web/webtest"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -32,7 +34,10 @@ import (
 // signEnvelope is an envelope made for the signing page's tests: its
 // recipients and placed fields as the API returned them.
 type signEnvelope struct {
-	ID         string `json:"id"`
+	ID        string `json:"id"`
+	Documents []struct {
+		DocumentID string `json:"document_id"`
+	} `json:"documents"`
 	Recipients []struct {
 		ID    string `json:"id"`
 		Name  string `json:"name"`
@@ -85,6 +90,9 @@ type signSpec struct {
 	// accessCode, if set, is every signer's access code (auth
 	// access_code).
 	accessCode string
+	// rotate turns the document's page this many degrees clockwise
+	// (/Rotate, with qpdf).
+	rotate int
 }
 
 // createSignEnvelope uploads a one-page document and creates and sends
@@ -95,7 +103,20 @@ func (p party) createSignEnvelope(t *testing.T, ctx context.Context, spec signSp
 	if err := pdf.WriteSample(&sample, pdf.SampleOptions{Pages: 1, Title: spec.title, Lines: []string{"Signed on the web."}}); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := p.sender.Upload(ctx, spec.title+".pdf", sample.Bytes())
+	data := sample.Bytes()
+	if spec.rotate != 0 {
+		dir := t.TempDir()
+		in, out := filepath.Join(dir, "in.pdf"), filepath.Join(dir, "out.pdf")
+		if err := os.WriteFile(in, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pdftest.Tool(t, "qpdf", in, "--rotate=+"+strconv.Itoa(spec.rotate)+":1", out)
+		var err error
+		if data, err = os.ReadFile(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc, err := p.sender.Upload(ctx, spec.title+".pdf", data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -782,6 +803,73 @@ func TestWebSignAccessCode(t *testing.T) {
 		t.Errorf("fields summary %q", got)
 	}
 	b.checkConsole("409 /v1/recipient/code", "401 /v1/recipient/verify")
+}
+
+// TestWebSignRotatedPage: on a page shown turned a quarter clockwise
+// (/Rotate 90) the signature box is drawn where the field lies on the
+// page as shown, upright (tall), and the drawing signed into it becomes
+// the widget at the field's place on the unrotated page.
+func TestWebSignRotatedPage(t *testing.T) {
+	ctx := context.Background()
+	r := start(t, filepath.Join(t.TempDir(), "data"), nil)
+	p := r.party(ctx, "Web Rotated Corp")
+	rui := [2]string{"Rui Rotated", "rui@webrotated.example"}
+	e := p.createSignEnvelope(t, ctx, signSpec{title: "Landscape plan", signers: [][2]string{rui}, rotate: 90,
+		fields: []map[string]any{{"recipient": 0, "kind": "signature", "page": 1, "x": 72, "y": 600, "width": 200, "height": 50, "required": true}}})
+	sig := e.fieldsOf(t, rui[1])["signature"]
+	mb := &apiclient.Mailbox{Inbox: r.srv.Outbox()}
+	link, err := mb.Link(ctx, rui[1], 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := r.openSign(t, rui[1], link, 1100, 900)
+	b.verify(false)
+	// The 595 × 842 page is shown 842 wide and 595 high; the field's box
+	// (x 72, y 600, 200 × 50 from the lower left) turns with it: 600 from
+	// the shown page's left, 72 from its top, 50 wide and 200 high.
+	geo := signEval[[]float64](b, fmt.Sprintf(`(() => {
+		const p = document.querySelector('#documents .pdf-page').getBoundingClientRect();
+		const f = document.getElementById('field-box-%s').getBoundingClientRect();
+		return [p.width, p.height, f.left - p.left, f.top - p.top, f.width, f.height];
+	})()`, sig))
+	scale := geo[0] / 842
+	if d := geo[1] - 595*scale; d > 1.5 || d < -1.5 {
+		t.Errorf("page shown %v × %v", geo[0], geo[1])
+	}
+	for i, want := range []float64{600, 72, 50, 200} {
+		if d := geo[2+i] - want*scale; d > 1.5 || d < -1.5 {
+			t.Errorf("box %v, want %v at scale %v", geo[2:], []float64{600, 72, 50, 200}, scale)
+			break
+		}
+	}
+	b.click("field-box-" + sig)
+	b.do(chromedp.WaitVisible(chromedp.ID("draw-pad")))
+	pad := signEval[[]float64](b, `(() => { const r = document.getElementById('draw-pad').getBoundingClientRect(); return [r.width, r.height]; })()`)
+	if ratio := pad[1] / pad[0]; ratio < 3.9 || ratio > 4.1 {
+		t.Errorf("drawing area %v: not the box's proportions as shown (4:1 tall)", pad)
+	}
+	b.stroke("mouse", [2]float64{0.2, 0.1}, [2]float64{0.8, 0.9})
+	b.click("field-apply")
+	b.click("to-sign")
+	b.click("consent-check")
+	b.waitFor(`!document.getElementById('sign-button').disabled`)
+	b.click("sign-button")
+	b.do(chromedp.WaitVisible(chromedp.ID("done-heading")))
+	if b.visible("download-signed") {
+		t.Error("a download is offered after the last signature ended the envelope's sessions")
+	}
+	if got := b.text("done-completed"); !strings.Contains(got, "complete") {
+		t.Errorf("done says %q", got)
+	}
+	b.checkConsole()
+	final, err := p.sender.Content(ctx, e.ID, e.Documents[0].DocumentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rects := signWidgetRects(t, final)
+	if len(rects) != 1 || !near(rects[0][0], 72) || !near(rects[0][1], 600) || !near(rects[0][2], 272) || !near(rects[0][3], 650) {
+		t.Errorf("widgets %v", rects)
+	}
 }
 
 // TestWebSignProblemPages: a link that is missing, cut short, unknown,

@@ -475,8 +475,9 @@ async function renderDocuments() {
     const pages = await renderPDF(holder, data, { width });
     for (const pg of pages) {
       pg.wrapper.setAttribute('aria-label', `${d.name || 'Document'}, page ${pg.number}`);
+      // The page's /Rotate as PDF.js read it, else as the API gives it.
       const size = (d.page_sizes || []).find((ps) => ps.number === pg.number);
-      const rotate = size ? ((Number(size.rotate) % 360) + 360) % 360 : 0;
+      const rotate = ((Number(pg.rotate ?? (size ? size.rotate : 0)) % 360) + 360) % 360;
       for (const f of state.fields) {
         if (f.document_id === d.document_id && Number(f.page) === pg.number) placeBox(f, pg, rotate);
       }
@@ -671,8 +672,11 @@ function sizePad() {
   const avail = Math.max(200, Math.min(560, pad.parentElement.clientWidth || 320));
   const shown = f.shown || { width: f.width, height: f.height };
   const ratio = shown.width > 0 && shown.height > 0 ? shown.height / shown.width : 0.25;
-  const w = avail;
-  const hgt = Math.max(60, Math.min(320, w * ratio));
+  // As wide as there is room for, at most 320 px high, in the box's
+  // proportions (a box shown upright on a turned page is tall).
+  let w = avail;
+  if (w * ratio > 320) w = Math.max(40, 320 / ratio);
+  const hgt = Math.max(24, w * ratio);
   pad.style.width = w + 'px';
   pad.style.height = hgt + 'px';
   drawStrokes(pad, editor.strokes, w, hgt);
