@@ -35,7 +35,7 @@
 //	#decline-dialog, #decline-reason, #decline-confirm, #decline-cancel, #decline-error
 //	#notice, #notice-heading, #notice-text, #notice-detail   the ending pages; #notice has data-kind:
 //	    no-link, malformed-link, wrong-link, expired, used, revoked, voided, completed, declined,
-//	    not-your-turn, too-many-attempts, passkey-unavailable, unavailable, you-declined, error
+//	    not-your-turn, too-many-attempts, passkey-unavailable, method-unavailable, unavailable, you-declined, error
 import { api, h, Problem, showProblem, saveBlob } from '/static/signet.js';
 import { renderPDF } from '/static/pdfview.js';
 
@@ -106,7 +106,8 @@ const NOTICES = {
   'not-your-turn': ['It is not your turn yet', 'Others sign before you. You will receive an e-mail with a link when it is your turn.'],
   'too-many-attempts': ['Too many attempts', 'For your security, this link is paused after several wrong codes or too many requests.'],
   'passkey-unavailable': ['Your passkey cannot be used', 'This envelope asks for the passkey of your Signet account, and none can be used.'],
-  unavailable: ['Signing is not available right now', 'The service could not complete the request. Nothing was signed. Please try again in a few minutes.'],
+  'method-unavailable': ['You cannot confirm who you are this way', 'This envelope asks for a way of confirming who you are that is not available to you. Ask the sender.'],
+  unavailable: ['The service is not available right now', 'The request could not be completed. Please try again in a few minutes.'],
   'you-declined': ['You declined to sign', 'The sender has been told, with your reason. The envelope has ended: nobody can sign it any more. You can close this page.'],
   error: ['Something went wrong', 'The request could not be completed. Open the link from your e-mail again.'],
 };
@@ -158,9 +159,10 @@ function problemKind(p) {
     case 'rate-limited':
       return 'too-many-attempts';
     case 'passkey-unavailable':
+      return 'passkey-unavailable';
     case 'totp-unavailable':
     case 'link-only-disabled':
-      return 'passkey-unavailable';
+      return 'method-unavailable';
   }
   if (p.status === 429) return 'too-many-attempts';
   if (p.status === 410) return 'expired';
@@ -198,16 +200,12 @@ function fail(p, box) {
     return;
   }
   if (kind) {
-    notice(kind, kind === 'passkey-unavailable' || kind === 'not-your-turn' ? p.detail : '');
+    notice(kind, kind === 'passkey-unavailable' || kind === 'method-unavailable' ? p.detail : '');
     return;
   }
-  if (p instanceof Problem && p.status >= 500 && !box) {
+  if (p.status >= 500 && !box) {
     notice('unavailable');
     return;
-  }
-  if (!(p instanceof Problem)) {
-    // A network failure or a bug: never a stack trace on screen.
-    p = new Problem({ status: 0, title: 'The request could not be completed', detail: 'Check your connection and try again.' });
   }
   if (box) {
     clear(box);
@@ -297,6 +295,14 @@ async function sendCode() {
       if (d.includes('needs no code')) return verifyCode('');
       if (d.includes('authenticator')) return showCodeForm('totp', 'Enter a code from the authenticator app of your Signet account.');
       return showCodeForm('access', 'Enter the access code the sender gave you.');
+    }
+    if (type === 'too-many-codes') {
+      // Codes were asked for too often: the last one still works.
+      const box = $('verify-error');
+      clear(box);
+      showProblem(box, p);
+      box.append(h('p', {}, retryText(p) + ' The last code you received still works until it expires.'));
+      return;
     }
     if (type === 'passkey-required') {
       state.method = 'passkey';
@@ -914,7 +920,7 @@ async function sign() {
     } else if (type === 'consent-required') {
       state.consented = false;
       $('consent-check').checked = false;
-      fail(p, $('sign-error'));
+      $('sign-error').append(h('p', { class: 'alert', role: 'alert' }, 'Check “I agree to sign electronically” first.'));
     } else {
       fail(p, $('sign-error'));
     }
