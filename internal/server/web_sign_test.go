@@ -957,6 +957,35 @@ func TestWebSignProblemPages(t *testing.T) {
 		b.checkConsole("401 /v1/recipient/verify", "429 /v1/recipient/verify")
 	})
 
+	t.Run("session ends", func(t *testing.T) {
+		sam := [2]string{"Sam Session", "sam@webproblems.example"}
+		e := p.createSignEnvelope(t, ctx, signSpec{title: "Slow reader", signers: [][2]string{sam}, fields: signFieldSpecs(1)})
+		link, err := mb.Link(ctx, sam[1], 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := e.fieldsOf(t, sam[1])["text"]
+		b := r.openSign(t, sam[1], link, 1100, 900)
+		b.verify(false)
+		b.click("field-box-" + text)
+		b.typeInto("text-input", "Room 12")
+		b.click("field-apply")
+		// Half an hour later the session has ended: consenting sends the
+		// recipient back to step 1, and what they filled in stays.
+		clk.Set(time.Now().Add(31 * time.Minute))
+		b.click("to-sign")
+		b.click("consent-check")
+		b.do(chromedp.WaitVisible(chromedp.ID("verify-heading")))
+		if got := b.text("verify-error"); !strings.Contains(got, "session has ended") {
+			t.Errorf("step 1 says %q", got)
+		}
+		b.verify(false)
+		if got := b.text("field-box-" + text); got != "Room 12" {
+			t.Errorf("after verifying again the text field shows %q", got)
+		}
+		b.checkConsole("401 /v1/recipient/consent")
+	})
+
 	t.Run("expired", func(t *testing.T) {
 		exp := time.Now().Add(2 * time.Hour)
 		eve := [2]string{"Eve Expired", "eve@webproblems.example"}
