@@ -44,6 +44,9 @@ const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 // Bounds of a drawing, far above any signature and well under the API's limits.
 const MAX_STROKES = 64;
 const MAX_POINTS = 4000;
+// Points of the drawings of one document together (a signature shows them
+// all: the API's limit is 4096), and of one request (16384).
+const MAX_DOCUMENT_POINTS = 4000;
 const MAX_REQUEST_POINTS = 16000;
 const MAX_DOCUMENT_WIDTH = 900;
 
@@ -877,6 +880,19 @@ function thin(strokes, max) {
   return strokes.map((st) => st.filter((_, i) => i % k === 0 || i === st.length - 1));
 }
 
+function points(strokes) {
+  return strokes.reduce((a, st) => a + st.length, 0);
+}
+
+// fitPoints thins the drawings of values so that they have at most limit
+// points together.
+function fitPoints(values, limit) {
+  const total = values.reduce((a, v) => a + points(v.strokes), 0);
+  if (total <= limit) return;
+  const share = limit / total;
+  for (const v of values) v.strokes = thin(v.strokes, Math.floor(points(v.strokes) * share));
+}
+
 function fieldValues() {
   const out = [];
   for (const f of state.fields) {
@@ -886,16 +902,16 @@ function fieldValues() {
     if (v.strokes && v.strokes.length) out.push({ id: f.id, strokes: v.strokes });
     else if (v.text) out.push({ id: f.id, text: v.text });
   }
-  // One request carries at most MAX_REQUEST_POINTS points in all.
+  // The drawings of one document share one signature's budget, and one
+  // request has its own: thinned to fit, each in proportion.
   const drawn = out.filter((v) => v.strokes);
-  const total = drawn.reduce((a, v) => a + v.strokes.reduce((b, st) => b + st.length, 0), 0);
-  if (total > MAX_REQUEST_POINTS) {
-    const share = MAX_REQUEST_POINTS / total;
-    for (const v of drawn) {
-      const n = v.strokes.reduce((a, st) => a + st.length, 0);
-      v.strokes = thin(v.strokes, Math.floor(n * share));
-    }
+  const byDocument = new Map();
+  for (const v of drawn) {
+    const doc = state.fields.find((f) => f.id === v.id).document_id;
+    byDocument.set(doc, [...(byDocument.get(doc) || []), v]);
   }
+  for (const vs of byDocument.values()) fitPoints(vs, MAX_DOCUMENT_POINTS);
+  fitPoints(drawn, MAX_REQUEST_POINTS);
   return out;
 }
 
