@@ -855,16 +855,19 @@ func TestWebSignRotatedPage(t *testing.T) {
 	b.waitFor(`!document.getElementById('sign-button').disabled`)
 	b.click("sign-button")
 	b.do(chromedp.WaitVisible(chromedp.ID("done-heading")))
-	if b.visible("download-signed") {
-		t.Error("a download is offered after the last signature ended the envelope's sessions")
-	}
 	if got := b.text("done-completed"); !strings.Contains(got, "complete") {
 		t.Errorf("done says %q", got)
 	}
+	// The last signature completed the envelope; the signer still
+	// downloads their copy: the completed, sealed document.
+	copied := b.download()
 	b.checkConsole()
 	final, err := p.sender.Content(ctx, e.ID, e.Documents[0].DocumentID)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !bytes.Equal(copied, final) {
+		t.Errorf("the last signer downloaded %d bytes, not the completed document (%d bytes)", len(copied), len(final))
 	}
 	rects := signWidgetRects(t, final)
 	if len(rects) != 1 || !near(rects[0][0], 72) || !near(rects[0][1], 600) || !near(rects[0][2], 272) || !near(rects[0][3], 650) {
@@ -953,6 +956,10 @@ func TestWebSignProblemPages(t *testing.T) {
 		}
 		if kind := b.noticeKind(); kind != "too-many-attempts" {
 			t.Errorf("kind %q", kind)
+		}
+		// The wait comes from the answer's Retry-After.
+		if got := b.text("notice"); !strings.Contains(got, "try again in") {
+			t.Errorf("the locked page says %q, not when to try again", got)
 		}
 		b.checkConsole("401 /v1/recipient/verify", "429 /v1/recipient/verify")
 	})

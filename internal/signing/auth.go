@@ -57,6 +57,21 @@ func revoked() error {
 // state: a re-issue deletes the recipient's sessions from the store, and
 // they end at once on every node that shares it.
 func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
+	return s.session(ctx, hash, false)
+}
+
+// CopySession authenticates a session token's hash as [Service.Session]
+// does, and also once the envelope is completed if the session's
+// recipient completed their part: for the rest of the session's lifetime
+// they may download the completed documents, their copy of what they
+// signed (the last signature completes the envelope, and the ceremony's
+// last page offers the download). Declined, voided and expired envelopes
+// stay closed, and nothing but the documents is served this way.
+func (s *Service) CopySession(ctx context.Context, hash [32]byte) (Session, error) {
+	return s.session(ctx, hash, true)
+}
+
+func (s *Service) session(ctx context.Context, hash [32]byte, copyAfterCompletion bool) (Session, error) {
 	ss, err := s.cfg.Store.SessionByHash(ctx, hash)
 	// A session stored in clear before the service had keys is refused
 	// like a missing one: the recipient authenticates again.
@@ -66,7 +81,7 @@ func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
 	if err != nil {
 		return Session{}, fmt.Errorf("signing: load session: %w", err)
 	}
-	if _, err := s.open(ctx, ss.EnvelopeID, ss.RecipientID); err != nil {
+	if _, err := s.open(ctx, ss.EnvelopeID, ss.RecipientID); err != nil && !(copyAfterCompletion && s.completedBy(ctx, ss)) {
 		if errors.Is(err, ErrInvalidLink) {
 			return Session{}, withDetail(ErrInvalidSession, "the session is not valid", nil)
 		}
@@ -76,6 +91,13 @@ func (s *Service) Session(ctx context.Context, hash [32]byte) (Session, error) {
 		return Session{}, withDetail(ErrInvalidSession, "the session has expired; verify a new code", nil)
 	}
 	return ss, nil
+}
+
+// completedBy reports whether the session's envelope is completed and its
+// recipient completed their part.
+func (s *Service) completedBy(ctx context.Context, ss Session) bool {
+	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
+	return err == nil && v.Envelope.Status == workflow.StatusCompleted && v.Recipient.Status == workflow.RecipientCompleted
 }
 
 // open returns the recipient's view of the envelope if the envelope is

@@ -71,7 +71,8 @@ type party struct {
 // once, for every recipient: no code is emailed, no code is verified, the
 // envelope, its documents, consent, signing and declining are refused
 // with a 410 problem that names the state, and no e-mail reaches the
-// (real) SMTP server.
+// (real) SMTP server. The one exception: once the envelope is completed,
+// a signer's live session still downloads the completed documents.
 func TestFinalStatesCutOffRecipients(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -151,6 +152,19 @@ func TestFinalStatesCutOffRecipients(t *testing.T) {
 				for _, c := range calls {
 					w := e.do(c.method, c.path, c.auth, c.body)
 					body := w.Body.String()
+					if c.name == "document" && tt.state == workflow.StatusCompleted {
+						// Each signer keeps their copy: the completed
+						// document, with their live session only.
+						got, err := e.wf.Envelope(ctx, sender, env.ID)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if w.Code != http.StatusOK || w.Header().Get("ETag") != `"`+got.Documents[0].SHA256+`"` || !strings.HasPrefix(body, "%PDF") {
+							t.Errorf("%s: the completed document with the signer's session: %d %s, want 200 and the final version",
+								p.addr, w.Code, w.Header().Get("ETag"))
+						}
+						continue
+					}
 					if w.Code != http.StatusGone || w.Header().Get("Content-Type") != api.ContentTypeProblem ||
 						!strings.Contains(body, `"type":"https://signet.dev/problems/envelope-ended"`) ||
 						!strings.Contains(body, "the envelope is "+string(tt.state)) {

@@ -79,7 +79,12 @@
 //
 // Every link and session authentication reads the envelope's state: once
 // the envelope is completed, declined, voided or expired, all its links
-// and sessions answer 410 (envelope-ended) and nothing is sent or shown.
+// and sessions answer 410 (envelope-ended) and nothing is sent or shown,
+// with one exception: a recipient who completed their part keeps, for the
+// rest of their session's lifetime, the download of a completed
+// envelope's documents (GET /v1/recipient/documents/{id},
+// [Service.CopySession]): their copy of what they signed, which the
+// ceremony's last page offers even when their signature completed it.
 //
 // # Passkey confirmation
 //

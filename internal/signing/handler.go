@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -43,7 +44,7 @@ func (h *Handler) Register(mux api.Mux) {
 	mux.Handle("POST /v1/recipient/passkey/begin", api.Sensitive(http.HandlerFunc(h.passkeyBegin)))
 	mux.Handle("POST /v1/recipient/passkey/finish", api.Sensitive(http.HandlerFunc(h.passkeyFinish)))
 	mux.Handle("GET /v1/recipient/envelope", h.withSession(actionEnvelopeRead, h.envelope))
-	mux.Handle("GET /v1/recipient/documents/{id}", h.withSession(actionDocumentRead, h.document))
+	mux.Handle("GET /v1/recipient/documents/{id}", h.withCopySession(actionDocumentRead, h.document))
 	mux.Handle("POST /v1/recipient/consent", h.withSession(actionEnvelopeSign, h.consent))
 	mux.Handle("POST /v1/recipient/sign", api.Sensitive(h.withSession(actionEnvelopeSign, h.sign)))
 	mux.Handle("POST /v1/recipient/decline", h.withSession(actionEnvelopeSign, h.decline))
@@ -196,13 +197,24 @@ func (ss Session) Principal() api.Principal {
 // before fn. Without an authorizer the request is refused (500): the
 // check is never skipped.
 func (h *Handler) withSession(action string, fn func(w http.ResponseWriter, r *http.Request, ss Session)) http.Handler {
+	return h.authenticated(action, h.Service.Session, fn)
+}
+
+// withCopySession is withSession for the documents, which a recipient who
+// completed their part may still download once the envelope is completed
+// ([Service.CopySession]).
+func (h *Handler) withCopySession(action string, fn func(w http.ResponseWriter, r *http.Request, ss Session)) http.Handler {
+	return h.authenticated(action, h.Service.CopySession, fn)
+}
+
+func (h *Handler) authenticated(action string, session func(context.Context, [32]byte) (Session, error), fn func(w http.ResponseWriter, r *http.Request, ss Session)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hash, ok := tokenFrom(r, SchemeSession)
 		if !ok {
 			unauthorized(w, r, SchemeSession, withDetail(ErrInvalidSession, "send the session token as Authorization: Session <token>", nil))
 			return
 		}
-		ss, err := h.Service.Session(r.Context(), hash)
+		ss, err := session(r.Context(), hash)
 		if err != nil {
 			problem(w, r, err)
 			return

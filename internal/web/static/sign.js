@@ -18,7 +18,7 @@
 //	#verify, #verify-heading     step 1 section and heading
 //	#send-code                   "Send me a code"
 //	#code-form, #code, #code-label, #code-hint, #verify-code, #resend-code, #code-sent-to
-//	#verify-error                the problem of the last attempt: its detail, and #attempts-left if the API gives it
+//	#verify-error                the problem of the last attempt, with its detail
 //	#passkey-panel, #passkey-confirm   passkey recipients
 //	#review, #review-heading, #envelope-subject, #envelope-message, #envelope-expiry, #review-error,
 //	#documents (a section per document, its pages .pdf-page), #fields-summary
@@ -174,8 +174,7 @@ function problemKind(p) {
 
 // retryText says when to try again, from the problem's Retry-After.
 function retryText(p) {
-  let secs = Number(p && (p.retryAfter ?? p.retry_after));
-  if (!secs && p && p.headers && typeof p.headers.get === 'function') secs = Number(p.headers.get('Retry-After'));
+  const secs = Number(p && p.retryAfter);
   if (!Number.isFinite(secs) || secs <= 0) return 'Please try again later.';
   if (secs < 90) return `Please try again in ${Math.ceil(secs)} seconds.`;
   if (secs < 90 * 60) return `Please try again in ${Math.ceil(secs / 60)} minutes.`;
@@ -341,10 +340,6 @@ async function verifyCode(code) {
       const box = $('verify-error');
       clear(box);
       showProblem(box, p);
-      const left = p.remaining_attempts ?? p.attempts_remaining ?? p.remaining;
-      if (Number.isFinite(Number(left)) && left !== null && left !== undefined) {
-        box.append(h('p', { id: 'attempts-left' }, `Attempts left: ${Number(left)}.`));
-      }
       input.select();
       input.focus();
       return;
@@ -955,12 +950,14 @@ function showDone() {
   const completed = !!res.completed;
   $('done-completed').classList.remove('hidden');
   $('done-completed').textContent = completed
-    ? 'Every party has now signed: the envelope is complete and sealed. You will receive an e-mail saying so; the sender can share the final documents with you.'
+    ? 'Every party has now signed: the envelope is complete and sealed. Download your copy of the completed documents now; you will also receive an e-mail saying so.'
     : 'Others still have to sign. You will receive an e-mail when everyone has signed.';
-  // Once the envelope is complete, its links and sessions close: the
-  // documents come from the sender then.
-  $('download-panel').classList.toggle('hidden', completed || n === 0);
-  $('download-signed').textContent = n > 1 ? 'Download signed documents' : 'Download signed document';
+  // Once the envelope is complete, its links close; this session may still
+  // download the completed documents until it expires.
+  $('download-panel').classList.toggle('hidden', n === 0);
+  $('download-signed').textContent = completed
+    ? (n > 1 ? 'Download completed documents' : 'Download completed document')
+    : (n > 1 ? 'Download signed documents' : 'Download signed document');
   clear($('done-error'));
   show('done', 'done-heading');
   document.title = 'Signet — Done';

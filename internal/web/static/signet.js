@@ -9,7 +9,7 @@ const CSRF_KEY = 'signet.csrf';
 /** An API error: the RFC 9457 problem the server answered (or one made up
  *  for a network failure, status 0). */
 export class Problem extends Error {
-  constructor({status = 0, type = 'about:blank', title = '', detail = '', errors = null} = {}) {
+  constructor({status = 0, type = 'about:blank', title = '', detail = '', errors = null, retryAfter = null, extensions = {}} = {}) {
     super(detail || title || `request failed (${status})`);
     this.name = 'Problem';
     this.status = status;
@@ -17,6 +17,10 @@ export class Problem extends Error {
     this.title = title;
     this.detail = detail;
     this.errors = errors;
+    // Seconds from the Retry-After header (429, 503), or null.
+    this.retryAfter = retryAfter;
+    // RFC 9457 extension members other than the standard ones.
+    this.extensions = extensions;
   }
 }
 
@@ -87,12 +91,19 @@ async function problemFrom(res) {
   if (type.includes('json')) {
     try { p = await res.json(); } catch (_) { p = {}; }
   }
+  const extensions = {};
+  for (const [k, v] of Object.entries(p)) {
+    if (!['type', 'title', 'status', 'detail', 'instance', 'errors'].includes(k)) extensions[k] = v;
+  }
+  const ra = Number.parseInt(res.headers.get('Retry-After') || '', 10);
   return new Problem({
     status: res.status,
     type: p.type || 'about:blank',
     title: p.title || res.statusText || 'Request failed',
     detail: p.detail || '',
     errors: p.errors || null,
+    retryAfter: Number.isFinite(ra) && ra >= 0 ? ra : null,
+    extensions,
   });
 }
 
