@@ -113,8 +113,9 @@ var (
 	// matrixPlatform: what the platform administrator does.
 	matrixPlatform = "tenant.admin"
 	// matrixPublic: the routes open to anyone.
-	matrixPublic = []string{"GET /healthz", "GET /readyz", "GET /v1/auth/oidc/{provider}/callback", "GET /v1/auth/oidc/{provider}/start",
-		"GET /v1/openapi.json", "POST /v1/auth/login", "POST /v1/invitations/redeem", "POST /v1/tokens", "POST /v1/verify"}
+	matrixPublic = []string{"GET /admin", "GET /healthz", "GET /readyz", "GET /sign", "GET /static/{file...}",
+		"GET /v1/auth/oidc/{provider}/callback", "GET /v1/auth/oidc/{provider}/start",
+		"GET /v1/openapi.json", "GET /verify", "GET /{$}", "POST /v1/auth/login", "POST /v1/invitations/redeem", "POST /v1/tokens", "POST /v1/verify"}
 	// matrixPrincipals: the built-in roles, then a recipient of the
 	// envelope acted on, a recipient of another envelope and the platform
 	// administrator.

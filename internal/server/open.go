@@ -286,7 +286,7 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	(&evidence.Handler{Service: ev}).Register(s.router)
 	(&archive.Handler{Service: s.archive}).Register(s.router)
 	(&webhook.Handler{Service: s.webhooks}).Register(s.router)
-	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI, evidence.OpenAPI, archive.OpenAPI, webhook.OpenAPI}
+	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI, evidence.OpenAPI, archive.OpenAPI, webhook.OpenAPI, s.openWeb()}
 	var more [][]byte
 	if s.people, more, err = s.openPeople(ctx, o); err != nil {
 		return err

@@ -1,0 +1,1 @@
+// admin.js: the page script (its owner writes it).

@@ -1,0 +1,1 @@
+// sign.js: the page script (its owner writes it).

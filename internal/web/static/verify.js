@@ -1,0 +1,1 @@
+// verify.js: the public verification page.
