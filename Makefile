@@ -5,6 +5,7 @@
 #   make build   build bin/signet
 #   make bench   run the benchmarks of BENCHMARKS.md (bench/run.sh)
 #   make fuzz    run every fuzz target for $(FUZZTIME)
+#   make web-vendor  copy PDF.js (npm pdfjs-dist) into internal/web/static/vendor/pdfjs
 
 SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
@@ -26,11 +27,16 @@ FUZZTIME ?= 10000x
 # NPM_PACKAGES) verifies the webhook signatures in the tests. Debian's npm
 # package is installed only when no npm command exists (a nodejs build that
 # bundles npm conflicts with it).
-DEB_PACKAGES := gcc libc6-dev poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-tools libnss3-tools time hyperfine postgresql nodejs
+# chromium: the web interface's browser tests (internal/web/webtest drives
+# /usr/bin/chromium headless over the DevTools protocol).
+DEB_PACKAGES := gcc libc6-dev poppler-utils qpdf openssl softhsm2 opensc ghostscript mupdf-tools libnss3-tools time hyperfine postgresql nodejs chromium
 
 # npm packages the tests call out to, installed into SIGNET_NODE_DIR (a cache
-# outside the tree; internal/webhook's tests look there).
-NPM_PACKAGES := standardwebhooks@1.1.1
+# outside the tree; internal/webhook's tests look there). pdfjs-dist is the
+# PDF.js that internal/web vendors (PDFJS_VERSION): internal/web's tests
+# check that the committed copy is byte for byte the package's.
+PDFJS_VERSION := 6.5.438
+NPM_PACKAGES := standardwebhooks@1.1.1 pdfjs-dist@$(PDFJS_VERSION)
 export SIGNET_NODE_DIR ?= $(HOME)/.cache/signet-node
 
 # Every Fuzz* function in a _test.go file is a fuzz target; `make fuzz`
@@ -38,7 +44,7 @@ export SIGNET_NODE_DIR ?= $(HOME)/.cache/signet-node
 # A target whose every input costs public-key work may set its own count
 # with a comment on the line above it: `// fuzz-count: 3000x`.
 
-.PHONY: all test deps vet fmtcheck treecheck corpus unit fuzz build bench
+.PHONY: all test deps vet fmtcheck treecheck corpus unit fuzz build bench web-vendor
 
 all: build
 
@@ -127,3 +133,15 @@ build:
 # with pdfsig and sha256sum, then the Go benchmarks) and prints a table.
 bench: deps
 	bash bench/run.sh
+
+# web-vendor copies PDF.js (npm pdfjs-dist, PDFJS_VERSION, as make deps
+# installs it) into internal/web/static/vendor/pdfjs/: the module, its
+# worker and the licence, committed so that the binary is self-contained.
+PDFJS_VENDOR := internal/web/static/vendor/pdfjs
+web-vendor: deps
+	@src="$(SIGNET_NODE_DIR)/node_modules/pdfjs-dist"; \
+	have=$$(node -p "require('$$src/package.json').version"); \
+	[ "$$have" = "$(PDFJS_VERSION)" ] || { echo "pdfjs-dist $$have in $$src, want $(PDFJS_VERSION)" >&2; exit 1; }; \
+	mkdir -p $(PDFJS_VENDOR) && \
+	cp "$$src/build/pdf.min.mjs" "$$src/build/pdf.worker.min.mjs" "$$src/LICENSE" $(PDFJS_VENDOR)/ && \
+	echo "copied pdfjs-dist $(PDFJS_VERSION) into $(PDFJS_VENDOR)"

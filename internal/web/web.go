@@ -52,8 +52,8 @@ var OpenAPI []byte
 //go:embed static
 var embedded embed.FS
 
-// Pages maps each page's route to its file under static/.
-var Pages = map[string]string{
+// pages maps each page's route to its file under static/.
+var pages = map[string]string{
 	"GET /{$}":    "index.html",
 	"GET /admin":  "admin.html",
 	"GET /sign":   "sign.html",
@@ -110,7 +110,7 @@ func NewFS(fsys fs.FS) (*Handler, error) {
 // Register mounts the pages (GET /, /admin, /sign, /verify) and the static
 // files (GET /static/{file...}) on mux, each wrapped in [Headers].
 func (h *Handler) Register(mux api.Mux) {
-	for pattern, name := range Pages {
+	for pattern, name := range pages {
 		mux.Handle(pattern, Headers(h.serve(func(*http.Request) string { return name })))
 	}
 	mux.Handle("GET /static/{file...}", Headers(h.serve(func(r *http.Request) string { return r.PathValue("file") })))

@@ -19,12 +19,14 @@ pdfjsLib.GlobalWorkerOptions.workerSrc = '/static/vendor/pdfjs/pdf.worker.min.mj
 export async function renderPDF(container, data, {width} = {}) {
   // PDF.js takes ownership of the buffer it is given: hand it a copy.
   const bytes = new Uint8Array(data.slice(0));
-  const doc = await pdfjsLib.getDocument({
+  const task = pdfjsLib.getDocument({
     data: bytes,
     isEvalSupported: false, // no eval: the CSP forbids it
+    useWasm: false, // no WebAssembly either: the JavaScript PostScript interpreter
     enableXfa: false,
     stopAtErrors: false,
-  }).promise;
+  });
+  const doc = await task.promise;
   container.replaceChildren();
   const target = width || container.clientWidth || 800;
   const ratio = window.devicePixelRatio || 1;
@@ -55,7 +57,7 @@ export async function renderPDF(container, data, {width} = {}) {
     }
   } finally {
     // The pages are drawn; the document and its worker are no longer needed.
-    await doc.destroy();
+    await task.destroy();
   }
   return pages;
 }
