@@ -77,9 +77,48 @@ function problemType(p) {
 
 // retryAfter returns the Retry-After seconds a problem carries, if any.
 function retryAfter(p) {
-  const v = p && (p.retryAfter ?? p.retry_after ?? (p.headers && p.headers.get && p.headers.get('Retry-After')));
-  const n = Number.parseInt(v, 10);
+  const n = Number.parseInt(p && p.retryAfter, 10);
   return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+// timed performs one request as api() does and, when it fails, adds the
+// answer's Retry-After (seconds) to the Problem as retryAfter, so that the
+// page can say how long a lockout or a pending checkpoint lasts (the
+// shared Problem keeps no headers). Only the login and the evidence
+// bundle use it.
+async function timed(method, path, { json, accept = 'json' } = {}) {
+  const headers = new Headers({ Accept: accept === 'json' ? 'application/json, application/problem+json' : '*/*' });
+  let body;
+  if (json !== undefined) {
+    headers.set('Content-Type', 'application/json');
+    body = JSON.stringify(json);
+  }
+  if (method !== 'GET') {
+    const csrf = sessionStorage.getItem('signet.csrf');
+    if (csrf) headers.set('X-CSRF-Token', csrf);
+    if (method === 'POST') headers.set('Idempotency-Key', crypto.randomUUID());
+  }
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    throw new Problem({ status: 0, title: 'Network error', detail: 'The service could not be reached. Check your connection and try again.' });
+  }
+  if (!res.ok) {
+    let p = {};
+    if ((res.headers.get('Content-Type') || '').includes('json')) {
+      try {
+        p = await res.json();
+      } catch {
+        p = {};
+      }
+    }
+    const e = new Problem({ status: res.status, type: p.type || 'about:blank', title: p.title || res.statusText || 'Request failed',
+      detail: p.detail || '', errors: p.errors || null });
+    e.retryAfter = res.headers.get('Retry-After');
+    throw e;
+  }
+  return accept === 'blob' ? res.blob() : res.json();
 }
 
 function inWords(secs) {
@@ -154,6 +193,8 @@ function loginProblem(err) {
     return;
   }
   if (err instanceof Problem && problemType(err) === 'invalid-credentials') {
+    $('login-password').value = '';
+    $('login-password').focus();
     message(box, 'The organization, e-mail address or password is wrong.');
     return;
   }
@@ -177,7 +218,7 @@ async function onLogin(ev) {
   }
   $('login-submit').disabled = true;
   try {
-    const s = await api('POST', '/v1/auth/login', { json: { tenant, email, password } });
+    const s = await timed('POST', '/v1/auth/login', { json: { tenant, email, password } });
     setCSRF(s.csrf_token);
     localStorage.setItem('signet.tenant', tenant);
     $('login-password').value = '';
@@ -207,7 +248,7 @@ async function onMFA(ev) {
   const path = $('mfa-recovery').checked ? '/v1/auth/mfa/recovery' : '/v1/auth/mfa/totp';
   $('mfa-submit').disabled = true;
   try {
-    const s = await api('POST', path, { json: { code } });
+    const s = await timed('POST', path, { json: { code } });
     setCSRF(s.csrf_token);
     $('mfa-code').value = '';
     await loggedIn();
@@ -1096,11 +1137,15 @@ async function downloadEvidence(e) {
   out.textContent = 'Preparing the evidence bundle…';
   $('download-evidence').disabled = true;
   try {
-    const blob = await call('GET', `/v1/envelopes/${e.id}/evidence`, { accept: 'blob' });
+    const blob = await timed('GET', `/v1/envelopes/${e.id}/evidence`, { accept: 'blob' });
     saveBlob(blob, `evidence-${e.id}.zip`);
     out.textContent = 'Evidence bundle downloaded. Check it with “signet verify”.';
   } catch (err) {
     out.textContent = '';
+    if (err instanceof Problem && err.status === 401) {
+      sessionEnded();
+      return;
+    }
     if (err instanceof Problem && problemType(err) === 'checkpoint-pending') {
       const secs = retryAfter(err);
       message($('detail-error'), 'The evidence is being anchored; try again shortly' + (secs ? ` (in about ${inWords(secs)}).` : '.'));
@@ -1114,6 +1159,7 @@ async function downloadEvidence(e) {
 
 function wireDetail() {
   $('remind').addEventListener('click', () => current && remind(current));
+  $('detail-refresh').addEventListener('click', () => current && loadDetail(current.id));
   $('send-draft').addEventListener('click', () => current && sendDraft(current));
   $('download-evidence').addEventListener('click', () => current && downloadEvidence(current));
   const dlg = $('void-dialog');
@@ -1160,11 +1206,15 @@ async function boot() {
   wireNew();
   wireDetail();
   window.addEventListener('hashchange', route);
+  // Without the CSRF token of this tab's login there is no session to
+  // resume (its unsafe requests would be refused): log in.
   let s = null;
-  try {
-    s = await api('GET', '/v1/auth/session');
-  } catch {
-    s = null;
+  if (sessionStorage.getItem('signet.csrf')) {
+    try {
+      s = await api('GET', '/v1/auth/session');
+    } catch {
+      s = null;
+    }
   }
   if (!s) {
     clearCSRF();

@@ -1,0 +1,630 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/signet-pki/signet/evidence"
+	"github.com/signet-pki/signet/internal/accounts"
+	"github.com/signet-pki/signet/internal/apiclient"
+	"github.com/signet-pki/signet/internal/authz"
+	"github.com/signet-pki/signet/internal/identity"
+	"github.com/signet-pki/signet/internal/identity/password"
+	"github.com/signet-pki/signet/internal/identity/totp"
+	"github.com/signet-pki/signet/internal/mail/mailtest"
+	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/internal/pdf/pdftest"
+	"github.com/signet-pki/signet/internal/server"
+	"github.com/signet-pki/signet/internal/web/webtest"
+	"github.com/signet-pki/signet/pades"
+)
+
+// updateScreenshots, when set to 1, makes TestWebJourney copy its key
+// screenshots into docs/screenshots (the README shows them); otherwise
+// the test never writes into the tree.
+const updateScreenshots = "SIGNET_UPDATE_SCREENSHOTS"
+
+// webSender creates a tenant and a user of it with the sender role, a
+// password and a confirmed TOTP authenticator (enrolled through the API,
+// as the user would), and returns the tenant id and the TOTP key.
+func webSender(t *testing.T, r *running, email, pw string) (string, totp.Key) {
+	t.Helper()
+	res := r.do("POST", "/v1/tenants", r.bootstrapKey(), map[string]string{"name": "Web Journey"})
+	var tn accounts.Tenant
+	if res.status != http.StatusCreated || json.Unmarshal(res.body, &tn) != nil {
+		t.Fatalf("tenant: %d %s", res.status, res.body)
+	}
+	hash, err := password.Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, now := r.srv.IdentityStore(), time.Now().UTC()
+	if err := st.CreateUser(t.Context(), identity.User{ID: "u-sam", Tenant: tn.ID, Email: email, Name: "Sam Sender",
+		Status: identity.StatusActive, CreatedAt: now, PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddGrant(t.Context(), identity.Grant{ID: "g-sam", Tenant: tn.ID, UserID: "u-sam", Role: authz.RoleSender,
+		GrantedBy: "u-boss", GrantedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	b := r.browser(t)
+	b.must(http.StatusOK, "POST", "/v1/auth/login", map[string]string{"tenant": tn.ID, "email": email, "password": pw}, nil)
+	// Confirmed with the previous time step, so that the browser's code
+	// (the current step) is a new one.
+	key := b.enrolTOTP(time.Now().Add(-30 * time.Second))
+	b.must(http.StatusNoContent, "POST", "/v1/auth/logout", nil, nil)
+	return tn.ID, key
+}
+
+// rect is an element's box in the viewport, in CSS pixels.
+type rect struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+	W float64 `json:"w"`
+	H float64 `json:"h"`
+}
+
+func (r rect) at(fx, fy float64) (float64, float64) { return r.X + fx*r.W, r.Y + fy*r.H }
+
+// placed is a field box of the console as its data attributes state it
+// (PDF points, lower-left origin).
+type placed struct {
+	ID        string  `json:"id"`
+	Kind      string  `json:"kind"`
+	Recipient int     `json:"recipient"`
+	Page      int     `json:"page"`
+	X         float64 `json:"x"`
+	Y         float64 `json:"y"`
+	Width     float64 `json:"width"`
+	Height    float64 `json:"height"`
+}
+
+// journey drives one browser tab through the console and the signing
+// page.
+type journey struct {
+	t    *testing.T
+	ctx  context.Context
+	r    *running
+	dir  string // downloads
+	mu   sync.Mutex
+	done map[string]bool // completed download GUIDs
+	keep map[string]string
+}
+
+func (j *journey) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	j.t.Helper()
+	ctx, cancel := context.WithTimeout(j.ctx, time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		j.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		j.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// poll waits until the expression is true in the page.
+func (j *journey) poll(what, expr string) {
+	j.t.Helper()
+	ctx, cancel := context.WithTimeout(j.ctx, 60*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr)); err != nil {
+		j.shot("failed-" + what)
+		j.t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+func eval[T any](j *journey, expr string) T {
+	j.t.Helper()
+	v, err := chromedp.Run(j.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		j.t.Fatalf("%s: %v", expr, err)
+	}
+	return v
+}
+
+// shot takes a screenshot and fails on any error the page reported.
+func (j *journey) shot(name string) {
+	j.t.Helper()
+	path := webtest.Screenshot(j.t, j.ctx, name)
+	j.keep[name] = path
+	if errs := webtest.ConsoleErrors(j.ctx); len(errs) > 0 {
+		j.t.Fatalf("the page reported errors by %s:\n%s", name, strings.Join(errs, "\n"))
+	}
+}
+
+func (j *journey) rectOf(sel string) rect {
+	j.t.Helper()
+	return eval[rect](j, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect();
+		return {x: r.left, y: r.top, w: r.width, h: r.height}; })()`, sel))
+}
+
+func (j *journey) fields() []placed {
+	j.t.Helper()
+	return eval[[]placed](j, `[...document.querySelectorAll('#pdf-pages .field-box')].map(b => ({id: b.id, kind: b.dataset.kind,
+		recipient: +b.dataset.recipient, page: +b.dataset.page, x: +b.dataset.x, y: +b.dataset.y, width: +b.dataset.width, height: +b.dataset.height}))`)
+}
+
+func (j *journey) field(recipient int, kind string) placed {
+	j.t.Helper()
+	for _, f := range j.fields() {
+		if f.Recipient == recipient && f.Kind == kind {
+			return f
+		}
+	}
+	j.t.Fatalf("no %s field of recipient %d", kind, recipient)
+	return placed{}
+}
+
+// download clicks sel and returns the bytes of the file the browser saved.
+func (j *journey) download(sel string) []byte {
+	j.t.Helper()
+	j.mu.Lock()
+	before := len(j.done)
+	j.mu.Unlock()
+	j.run("download "+sel, chromedp.Click(chromedp.ID(sel)))
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		j.mu.Lock()
+		if len(j.done) > before {
+			for guid, fresh := range j.done {
+				if fresh {
+					j.done[guid] = false
+					j.mu.Unlock()
+					b, err := os.ReadFile(filepath.Join(j.dir, guid))
+					if err != nil {
+						j.t.Fatal(err)
+					}
+					return b
+				}
+			}
+		}
+		j.mu.Unlock()
+		time.Sleep(100 * time.Millisecond)
+	}
+	j.shot("failed-download")
+	j.t.Fatalf("%s: no download", sel)
+	return nil
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1.5 }
+
+// TestWebJourney is the web interface's acceptance test, in headless
+// Chromium against a real server: a sender logs in with a password and a
+// TOTP code, uploads a PDF, places fields for two recipients by dragging
+// them from the palette onto the rendered page (then moves one, resizes
+// one with the pointer and moves one with the keyboard), and sends; each
+// recipient opens the e-mailed link, proves the address with the e-mailed
+// code, fills their fields (one draws, one types) and signs; the sender
+// sees the envelope completed with its timeline, downloads the signed PDF
+// (valid in pades.Verify and pdfsig, with the filled fields) and the
+// evidence bundle, which `signet verify`'s check accepts. No page reports
+// an error or a Content-Security-Policy violation.
+func TestWebJourney(t *testing.T) {
+	box, err := mailtest.New(mailtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { box.Close() })
+	r := start(t, filepath.Join(t.TempDir(), "data"), func(c *server.Config) {
+		c.SMTP = server.SMTPConfig{Addr: box.Addr(), From: "signet@web.invalid"}
+	})
+	const email, pw = "sam@sender.example", "a sender's long passphrase 2026"
+	tenant, key := webSender(t, r, email, pw)
+	mb := &apiclient.Mailbox{Inbox: box.Sent()}
+
+	j := &journey{t: t, ctx: webtest.Start(t), r: r, dir: t.TempDir(), done: map[string]bool{}, keep: map[string]string{}}
+	progress := chromedp.Events(j.ctx, cdpbrowser.DownloadProgress)
+	go func() {
+		for ev, err := range progress {
+			if err != nil {
+				return
+			}
+			if ev.State == cdpbrowser.DownloadProgressStateCompleted {
+				j.mu.Lock()
+				j.done[ev.GUID] = true
+				j.mu.Unlock()
+			}
+		}
+	}()
+	j.run("allow downloads", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		yes := true
+		_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: j.dir, EventsEnabled: &yes})
+		return err
+	}))
+
+	// Log in: a wrong password is refused with a clear message, then the
+	// password and the TOTP code open the console.
+	j.run("open the console", chromedp.Navigate(r.base+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
+	j.shot("console-login")
+	j.run("wrong password",
+		chromedp.SendKeys(chromedp.ID("login-tenant"), tenant),
+		chromedp.SendKeys(chromedp.ID("login-email"), email),
+		chromedp.SendKeys(chromedp.ID("login-password"), "not the password at all"),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#login-error [role=alert]")))
+	if msg := eval[string](j, `document.getElementById('login-error').textContent`); !strings.Contains(msg, "wrong") {
+		t.Errorf("wrong password: %q", msg)
+	}
+	// The browser reports the refused login as a failed load, and nothing else.
+	if errs := webtest.ConsoleErrors(j.ctx); len(errs) != 1 || !strings.Contains(errs[0], "401") || !strings.Contains(errs[0], "/v1/auth/login") {
+		t.Errorf("after a wrong password the page reported %q", errs)
+	}
+	j.run("password",
+		chromedp.SendKeys(chromedp.ID("login-password"), pw),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("mfa-code")))
+	j.shot("console-login-code")
+	code, err := key.CodeAt(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.run("second factor",
+		chromedp.SendKeys(chromedp.ID("mfa-code"), code),
+		chromedp.Click(chromedp.ID("mfa-submit")),
+		chromedp.WaitVisible(chromedp.ID("view-envelopes")))
+	if who := eval[string](j, `document.getElementById('user-email').textContent`); who != email {
+		t.Errorf("logged in as %q", who)
+	}
+	if eval[bool](j, `!document.getElementById('nav-admin').classList.contains('hidden')`) {
+		t.Error("a sender is offered the administration console")
+	}
+	j.shot("console-envelopes-empty")
+
+	// Upload.
+	var sample bytes.Buffer
+	if err := pdf.WriteSample(&sample, pdf.SampleOptions{Pages: 1, Title: "Consulting agreement",
+		Lines: []string{"The parties agree on the terms below.", "Signed by both parties."}}); err != nil {
+		t.Fatal(err)
+	}
+	pdfPath := filepath.Join(t.TempDir(), "Consulting agreement.pdf")
+	if err := os.WriteFile(pdfPath, sample.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	j.run("upload",
+		chromedp.Click(chromedp.ID("nav-new")),
+		chromedp.WaitVisible(chromedp.ID("upload-drop")),
+		chromedp.SetUploadFiles(chromedp.ID("upload-file"), []string{pdfPath}),
+		chromedp.WaitEnabled(chromedp.ID("step-1-next")))
+	j.shot("console-new-upload")
+
+	// Recipients.
+	signers := [][2]string{{"Alice Client", "alice@client.example"}, {"Bob Partner", "bob@partner.example"}}
+	j.run("recipients",
+		chromedp.Click(chromedp.ID("step-1-next")),
+		chromedp.WaitVisible(chromedp.ID("env-subject")),
+		chromedp.SendKeys(chromedp.ID("env-message"), "Please sign the consulting agreement."),
+		chromedp.SendKeys(chromedp.ID("recipient-name-0"), signers[0][0]),
+		chromedp.SendKeys(chromedp.ID("recipient-email-0"), signers[0][1]),
+		chromedp.Click(chromedp.ID("add-recipient")),
+		chromedp.SendKeys(chromedp.ID("recipient-name-1"), signers[1][0]),
+		chromedp.SendKeys(chromedp.ID("recipient-email-1"), signers[1][1]))
+	if subject := eval[string](j, `document.getElementById('env-subject').value`); subject != "Consulting agreement" {
+		t.Errorf("subject %q, want the document's name", subject)
+	}
+	j.shot("console-new-recipients")
+
+	// Fields: dragged from the palette onto page 1.
+	j.run("render the pages",
+		chromedp.Click(chromedp.ID("step-2-next")),
+		chromedp.WaitVisible(chromedp.CSS("#page-1 canvas")),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('page-1').scrollIntoView({block: 'start'})`))
+	drops := []struct {
+		recipient int
+		kind      string
+		fx, fy    float64 // the drop point, as fractions of the page
+		w, h      float64 // the default size, points
+	}{
+		{0, "signature", 0.30, 0.32, 180, 40},
+		{0, "date", 0.30, 0.45, 100, 20},
+		{1, "signature", 0.70, 0.32, 180, 40},
+		{1, "initials", 0.70, 0.45, 60, 36},
+	}
+	for _, d := range drops {
+		from := j.rectOf(fmt.Sprintf("#palette-%d-%s", d.recipient, d.kind))
+		pageBox := j.rectOf("#page-1")
+		fx, fy := from.at(0.5, 0.5)
+		tx, ty := pageBox.at(d.fx, d.fy)
+		j.run("drag "+d.kind, chromedp.DragAndDropXY(fx, fy, tx, ty, 12))
+	}
+	fs := j.fields()
+	if len(fs) != len(drops) {
+		t.Fatalf("%d fields placed, want %d: %+v", len(fs), len(drops), fs)
+	}
+	// The page in points: the field boxes give its scale.
+	pageBox := j.rectOf("#page-1")
+	scale := eval[float64](j, `(() => { const b = document.querySelector('#pdf-pages .field-box'); return b.getBoundingClientRect().width / +b.dataset.width; })()`)
+	pw0, ph0 := pageBox.W/scale, pageBox.H/scale
+	for _, d := range drops {
+		f := j.field(d.recipient, d.kind)
+		wantX := d.fx*pw0 - d.w/2
+		wantY := ph0 - d.fy*ph0 - d.h/2
+		if f.Page != 1 || !near(f.X, wantX) || !near(f.Y, wantY) || !near(f.Width, d.w) || !near(f.Height, d.h) {
+			t.Errorf("%s of recipient %d at %+v, want (%.1f, %.1f) %gx%g on page 1", d.kind, d.recipient, f, wantX, wantY, d.w, d.h)
+		}
+	}
+
+	// Move Bob's initials 40 px down with the pointer.
+	ini := j.field(1, "initials")
+	b := j.rectOf("#" + ini.ID)
+	cx, cy := b.at(0.3, 0.6)
+	j.run("move initials", chromedp.DragAndDropXY(cx, cy, cx, cy+40, 8))
+	if got := j.field(1, "initials"); !near(got.X, ini.X) || !near(got.Y, ini.Y-40/scale) {
+		t.Errorf("moved initials at (%.1f, %.1f), want (%.1f, %.1f)", got.X, got.Y, ini.X, ini.Y-40/scale)
+	}
+	// Resize Alice's signature by its handle: 30 px wider, 10 px taller,
+	// its top-left corner staying.
+	sig := j.field(0, "signature")
+	hb := j.rectOf("#" + sig.ID + " .resize-handle")
+	hx, hy := hb.at(0.5, 0.5)
+	j.run("resize signature", chromedp.DragAndDropXY(hx, hy, hx+30, hy+10, 8))
+	if got := j.field(0, "signature"); !near(got.Width, sig.Width+30/scale) || !near(got.Height, sig.Height+10/scale) ||
+		!near(got.X, sig.X) || !near(got.Y+got.Height, sig.Y+sig.Height) {
+		t.Errorf("resized signature %+v, from %+v by (30, 10) px at scale %.3f", got, sig, scale)
+	}
+	// Move Bob's signature 5 points left with the keyboard.
+	bs := j.field(1, "signature")
+	j.run("keyboard move", chromedp.Focus(chromedp.ID(bs.ID)),
+		chromedp.SendKeys(chromedp.ID(bs.ID), kb.ArrowLeft+kb.ArrowLeft+kb.ArrowLeft+kb.ArrowLeft+kb.ArrowLeft))
+	if got := j.field(1, "signature"); !near(got.X, bs.X-5) || !near(got.Y, bs.Y) {
+		t.Errorf("keyboard-moved signature at (%.1f, %.1f), want (%.1f, %.1f)", got.X, got.Y, bs.X-5, bs.Y)
+	}
+	j.run("scroll up", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	j.shot("console-fields")
+	placedFields := j.fields()
+
+	// Review and send.
+	j.run("review", chromedp.Click(chromedp.ID("step-3-next")), chromedp.WaitVisible(chromedp.ID("send-envelope")))
+	j.shot("console-new-review")
+	j.run("send", chromedp.Click(chromedp.ID("send-envelope")), chromedp.WaitVisible(chromedp.ID("view-detail")))
+	j.poll("sent", `document.getElementById('detail-status').dataset.status === 'sent'`)
+	envID := strings.TrimPrefix(eval[string](j, `location.hash`), "#/envelopes/")
+	j.shot("console-sent")
+
+	// The envelope holds the fields as placed, in points.
+	type apiField struct {
+		ID          string  `json:"id"`
+		DocumentID  string  `json:"document_id"`
+		RecipientID string  `json:"recipient_id"`
+		Kind        string  `json:"kind"`
+		Page        int     `json:"page"`
+		X           float64 `json:"x"`
+		Y           float64 `json:"y"`
+		Width       float64 `json:"width"`
+		Height      float64 `json:"height"`
+	}
+	type apiEnvelope struct {
+		Status     string `json:"status"`
+		Recipients []struct {
+			ID    string `json:"id"`
+			Email string `json:"email"`
+		} `json:"recipients"`
+		Documents []struct {
+			DocumentID string `json:"document_id"`
+		} `json:"documents"`
+		Fields []apiField `json:"fields"`
+	}
+	envelope := func() apiEnvelope {
+		return eval[apiEnvelope](j, fmt.Sprintf(`fetch('/v1/envelopes/%s').then(r => r.json())`, envID))
+	}
+	env := envelope()
+	if len(env.Fields) != len(placedFields) || len(env.Recipients) != 2 {
+		t.Fatalf("envelope has %d fields and %d recipients, want %d and 2: %+v", len(env.Fields), len(env.Recipients), len(placedFields), env)
+	}
+	for _, p := range placedFields {
+		found := false
+		for _, f := range env.Fields {
+			if f.Kind == p.Kind && f.RecipientID == env.Recipients[p.Recipient].ID && f.Page == p.Page &&
+				math.Abs(f.X-p.X) < 0.02 && math.Abs(f.Y-p.Y) < 0.02 && math.Abs(f.Width-p.Width) < 0.02 && math.Abs(f.Height-p.Height) < 0.02 {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("placed %+v is not in the envelope's fields %+v", p, env.Fields)
+		}
+	}
+
+	// Each recipient signs in the browser, in routing order.
+	for i, s := range signers {
+		signIn(j, mb, i, s[0], s[1])
+	}
+
+	// The sender sees the envelope completed.
+	j.run("back to the console", chromedp.Navigate(r.base+"/#/envelopes/"+envID), chromedp.WaitVisible(chromedp.ID("view-detail")))
+	deadline := time.Now().Add(90 * time.Second)
+	for eval[string](j, `document.getElementById('detail-status').dataset.status || ''`) != "completed" {
+		if time.Now().After(deadline) {
+			j.shot("failed-completion")
+			t.Fatal("the envelope did not complete")
+		}
+		time.Sleep(500 * time.Millisecond)
+		j.run("refresh", chromedp.Click(chromedp.ID("detail-refresh")))
+	}
+	if err := r.srv.PublishCheckpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	j.run("refresh", chromedp.Click(chromedp.ID("detail-refresh")),
+		chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-action="complete"]`)))
+	type entry struct {
+		Action   string `json:"action"`
+		Text     string `json:"text"`
+		Anchored string `json:"anchored"`
+	}
+	timeline := eval[[]entry](j, `[...document.querySelectorAll('#timeline li')].map(li => ({action: li.dataset.action, text: li.textContent, anchored: li.dataset.anchored}))`)
+	var actions []string
+	for _, e := range timeline {
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, " "); !strings.HasPrefix(got, "send") || !strings.HasSuffix(got, "complete") {
+		t.Errorf("timeline %q, want send … complete", got)
+	}
+	j.shot("console-timeline")
+
+	// The signed PDF: every signature valid, and the filled fields shown.
+	var docID string
+	if e := envelope(); e.Status != "completed" || len(e.Documents) != 1 {
+		t.Fatalf("envelope %+v", e)
+	} else {
+		docID = e.Documents[0].DocumentID
+	}
+	signed := j.download("download-" + docID)
+	checkSignedPDF(t, r, signed, len(placedFields))
+
+	// The evidence bundle, as `signet verify` checks it.
+	bundle := j.download("download-evidence")
+	rep, err := evidence.Verify(bytes.NewReader(bundle), int64(len(bundle)), evidence.VerifyOptions{Roots: r.roots(), Now: time.Now})
+	if err != nil {
+		t.Fatalf("verify the bundle: %v", err)
+	}
+	if !rep.Valid() || rep.EnvelopeID != envID {
+		t.Fatalf("bundle of %s: %s %s %+v", rep.EnvelopeID, rep.Indication, rep.SubIndication, rep.Findings)
+	}
+	j.shot("console-evidence")
+
+	// Log out: the console is closed again.
+	j.run("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	if got := eval[int](j, `fetch('/v1/auth/session').then(r => r.status)`); got != http.StatusUnauthorized {
+		t.Errorf("session after logout: %d", got)
+	}
+	// The probe's 401 is reported by the browser as a failed load.
+	webtest.ConsoleErrors(j.ctx)
+	keepScreenshots(t, j.keep)
+}
+
+// signIn has recipient i sign on the signing page: open the link, get a
+// code by e-mail, fill their fields (the first recipient draws the
+// signature, the others type it) and sign.
+func signIn(j *journey, mb *apiclient.Mailbox, i int, name, addr string) {
+	t := j.t
+	t.Helper()
+	link, err := mb.Link(j.ctx, addr, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := mb.Count(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.run(addr+" opens the link", chromedp.Navigate(j.r.base+"/sign#"+link), chromedp.WaitVisible(chromedp.ID("send-code")))
+	if i == 0 {
+		j.shot("sign-verify")
+	}
+	j.run(addr+" asks for a code", chromedp.Click(chromedp.ID("send-code")), chromedp.WaitVisible(chromedp.ID("code")))
+	code, err := mb.Code(j.ctx, addr, n+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.run(addr+" enters the code", chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Click(chromedp.ID("verify-code")),
+		chromedp.WaitVisible(chromedp.ID("review")), chromedp.WaitVisible(chromedp.CSS("#documents canvas")))
+	type item struct {
+		ID   string `json:"id"`
+		Kind string `json:"kind"`
+	}
+	items := eval[[]item](j, `[...document.querySelectorAll('#field-list button[id^="field-item-"]')].map(b => {
+		const id = b.id.slice('field-item-'.length); const box = document.getElementById('field-box-' + id);
+		return {id, kind: ['signature', 'initials', 'date', 'text'].find(k => box.classList.contains('kind-' + k))}; })`)
+	if len(items) != 2 {
+		t.Fatalf("%s sees %d fields, want their own 2: %+v", addr, len(items), items)
+	}
+	for _, f := range items {
+		if f.Kind == "date" {
+			continue // filled by the server when they sign
+		}
+		j.run(addr+" opens "+f.Kind, chromedp.Click(chromedp.ID("field-item-"+f.ID)), chromedp.WaitVisible(chromedp.ID("field-dialog")))
+		switch {
+		case f.Kind == "signature" && i == 0:
+			j.run("draw mode", chromedp.Click(chromedp.ID("mode-draw")), chromedp.WaitVisible(chromedp.ID("draw-pad")))
+			pad := j.rectOf("#draw-pad")
+			for _, s := range [][4]float64{{0.1, 0.7, 0.35, 0.2}, {0.35, 0.2, 0.55, 0.75}, {0.55, 0.75, 0.9, 0.3}} {
+				x0, y0 := pad.at(s[0], s[1])
+				x1, y1 := pad.at(s[2], s[3])
+				j.run("draw a stroke", chromedp.DragAndDropXY(x0, y0, x1, y1, 10))
+			}
+		default:
+			text := name
+			if f.Kind == "initials" {
+				text = "BP"
+			}
+			j.run("type mode", chromedp.Click(chromedp.ID("mode-type")), chromedp.SendKeys(chromedp.ID("type-input"), text))
+		}
+		j.run(addr+" applies "+f.Kind, chromedp.Click(chromedp.ID("field-apply")), chromedp.WaitNotVisible(chromedp.ID("field-dialog")))
+	}
+	if i == 0 {
+		j.shot("sign-review")
+	}
+	j.run(addr+" goes to sign", chromedp.Click(chromedp.ID("to-sign")), chromedp.WaitVisible(chromedp.ID("consent-check")),
+		chromedp.Click(chromedp.ID("consent-check")), chromedp.WaitEnabled(chromedp.ID("sign-button")))
+	if i == 0 {
+		j.shot("sign-consent")
+	}
+	j.run(addr+" signs", chromedp.Click(chromedp.ID("sign-button")), chromedp.WaitVisible(chromedp.ID("done")))
+	j.shot(fmt.Sprintf("sign-done-%d", i+1))
+}
+
+// checkSignedPDF verifies the final PDF with pades.Verify and pdfsig and
+// checks that it shows the filled fields: one widget each.
+func checkSignedPDF(t *testing.T, r *running, b []byte, fields int) {
+	t.Helper()
+	rep, err := pades.Verify(bytes.NewReader(b), int64(len(b)), pades.VerifyOptions{Roots: r.roots()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	approvals := 0
+	for _, s := range rep.Signatures {
+		if s.Kind == "approval" {
+			approvals++
+		}
+	}
+	if !rep.Valid || approvals < 2 {
+		js, _ := json.MarshalIndent(rep, "", "  ")
+		t.Fatalf("signed PDF (%d approval signatures):\n%s", approvals, js)
+	}
+	path := filepath.Join(t.TempDir(), "signed.pdf")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := pdftest.Tool(t, "pdfsig", "-nocert", path)
+	if strings.Count(out, "Signature Validation: Signature is Valid.") < 2 || strings.Contains(out, "Invalid") {
+		t.Errorf("pdfsig:\n%s", out)
+	}
+	widgets := strings.Count(pdftest.Tool(t, "qpdf", "--qdf", "--object-streams=disable", path, "-"), "/Subtype /Widget")
+	// Each filled field is a widget, besides those of the signatures.
+	if widgets < fields {
+		t.Errorf("the signed PDF has %d widgets, want at least the %d filled fields", widgets, fields)
+	}
+}
+
+// keepScreenshots copies the README's screenshots into docs/screenshots
+// when SIGNET_UPDATE_SCREENSHOTS=1.
+func keepScreenshots(t *testing.T, shots map[string]string) {
+	t.Helper()
+	if os.Getenv(updateScreenshots) != "1" {
+		return
+	}
+	dir := filepath.Join("..", "..", "docs", "screenshots")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"console-login", "console-fields", "sign-review", "sign-done-1", "console-timeline"} {
+		b, err := os.ReadFile(shots[name])
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".png"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
