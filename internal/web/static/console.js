@@ -507,12 +507,12 @@ function renderRecipients() {
     });
     const who = `recipient ${i + 1}`;
     list.append(h('li', { class: 'recipient ' + colourOf(r.key), 'data-index': String(i) },
-      h('div', { class: 'row' }, h('label', { for: `recipient-name-${i}` }, 'Name'),
+      h('div', { class: 'form-row' }, h('label', { for: `recipient-name-${i}` }, 'Name'),
         input('name', { autocomplete: 'off', maxlength: '200' }, r.name)),
-      h('div', { class: 'row' }, h('label', { for: `recipient-email-${i}` }, 'E-mail address'),
+      h('div', { class: 'form-row' }, h('label', { for: `recipient-email-${i}` }, 'E-mail address'),
         input('email', { type: 'email', autocomplete: 'off', maxlength: '254' }, r.email)),
-      h('div', { class: 'row narrow-field' }, h('label', { for: `recipient-role-${i}` }, 'Role'), role),
-      h('div', { class: 'row narrow-field' }, h('label', { for: `recipient-order-${i}` }, 'Routing order'),
+      h('div', { class: 'form-row narrow-field' }, h('label', { for: `recipient-role-${i}` }, 'Role'), role),
+      h('div', { class: 'form-row narrow-field' }, h('label', { for: `recipient-order-${i}` }, 'Routing order'),
         input('order', { type: 'number', min: '1', max: '100' }, String(r.order))),
       h('div', { class: 'recipient-tools' },
         h('button', { type: 'button', class: 'secondary small', id: `recipient-up-${i}`, 'aria-label': `Move ${who} up`,
@@ -689,7 +689,7 @@ function drawField(f) {
   const remove = h('button', { type: 'button', class: 'field-delete', id: `field-${f.id}-delete`, 'aria-label': 'Remove ' + fieldLabel(f) }, '×');
   const handle = h('span', { class: 'resize-handle', 'aria-hidden': 'true' });
   const el = h('div', {
-    class: `field-box kind-${f.kind} ${colourOf(f.rkey)}`, id: `field-${f.id}`, tabindex: '0', role: 'group',
+    class: `field-box placed kind-${f.kind} ${colourOf(f.rkey)}`, id: `field-${f.id}`, tabindex: '0', role: 'group',
     'aria-label': fieldLabel(f) + '. Arrow keys move, Alt and arrow keys resize, Delete removes.',
     'data-kind': f.kind, 'data-recipient': String(draft.recipients.findIndex((r) => r.key === f.rkey)),
     'data-page': String(f.page),
