@@ -252,15 +252,24 @@ func (c *changeSet) changedObject(n int, oldObj, newObj pdf.Object, roles map[in
 			}
 		}
 	case od.Name("FT") == "Sig" || nd.Name("FT") == "Sig":
+		if od["V"] != nil {
+			// A signed field, its appearance included, stays as signed.
+			for _, k := range diffKeys(od, nd) {
+				if k == "V" {
+					c.modify("signature field %q: its signature was replaced", fieldName(nd))
+				} else {
+					c.modify("signed signature field %q: /%s changed", fieldName(nd), k)
+				}
+			}
+			return
+		}
 		for _, k := range diffKeys(od, nd) {
 			if !sigFieldKeys(k) {
 				c.modify("signature field object %d: /%s changed", n, k)
 			}
 		}
-		if od["V"] == nil && nd["V"] != nil {
+		if nd["V"] != nil {
 			c.allow("existing empty signature field %q signed", fieldName(nd))
-		} else if !pdf.Equal(od["V"], nd["V"]) {
-			c.modify("signature field %q: its signature was replaced", fieldName(nd))
 		}
 	case od["FT"] != nil:
 		for _, k := range diffKeys(od, nd) {
@@ -269,6 +278,12 @@ func (c *changeSet) changedObject(n int, oldObj, newObj pdf.Object, roles map[in
 			}
 		}
 		c.filling("form field %q filled in", fieldName(nd))
+	case od.Name("Subtype") == "Widget" && c.signedWidget(od):
+		// A widget of a signed signature field (its filled fields) is
+		// covered by that signature and stays as signed.
+		for _, k := range diffKeys(od, nd) {
+			c.modify("widget object %d of a signed signature field: /%s changed", n, k)
+		}
 	case od.Name("Subtype") == "Widget":
 		for _, k := range diffKeys(od, nd) {
 			if k != "AS" && k != "AP" {
@@ -279,6 +294,32 @@ func (c *changeSet) changedObject(n int, oldObj, newObj pdf.Object, roles map[in
 	default:
 		c.modify("object %d (%s) changed", n, describe(oldObj))
 	}
+}
+
+// signedWidget reports whether the widget w belonged, in the signed
+// revision, to a signature field that held a signature: /FT /Sig and a /V,
+// each on w or inherited through /Parent.
+func (c *changeSet) signedWidget(w pdf.Dict) bool {
+	var ft, v pdf.Object
+	d := w
+	for depth := 0; d != nil && depth <= maxFieldDepth; depth++ {
+		if ft == nil {
+			ft = d["FT"]
+		}
+		if v == nil {
+			v = d["V"]
+		}
+		if d["Parent"] == nil {
+			break
+		}
+		var err error
+		if d, err = optionalDict(c.old, d["Parent"]); err != nil {
+			return false
+		}
+	}
+	name, _ := ft.(pdf.Name)
+	_, null := v.(pdf.Null)
+	return name == "Sig" && v != nil && !null
 }
 
 func (c *changeSet) acroForm(od, nd pdf.Dict) {

@@ -4,7 +4,7 @@
 // # Signing
 //
 // [Sign] appends one incremental update holding a signature field, its
-// widget and a signature dictionary with SubFilter ETSI.CAdES.detached. The
+// widgets and a signature dictionary with SubFilter ETSI.CAdES.detached. The
 // /ByteRange and /Contents are written as fixed-width slots whose offsets are
 // recorded while the update is serialized; the digest is streamed over the
 // original bytes as they are copied, so memory use does not grow with the
@@ -13,6 +13,22 @@
 // (baseline B-B). At level B-T an RFC 3161 signature time-stamp is added as
 // an unsigned attribute; if no time-stamp authority returns a valid token the
 // signing fails.
+//
+// # Widgets
+//
+// [Options.Widgets] are the filled fields a signer's signature shows: a
+// drawn or typed signature, initials, a date, a text. They become the
+// widget annotations of the signature's own field (one /Kids entry per
+// widget, each with its own appearance stream, listed in its page's
+// /Annots), written in the signature's revision and so covered by its
+// /ByteRange. Text is set on one line in Helvetica, or Times-Italic for a
+// typed signature (standard 14 fonts, WinAnsiEncoding), sized to fit the
+// box; a drawing's strokes are round-capped polylines scaled to the box.
+// Later signatures keep them: adding a signature field with widgets is a
+// change that [Verify] permits after an approval signature or a DocMDP
+// P=2 or P=3 certification. The widgets of one signature are bounded by
+// [MaxWidgets], [MaxWidgetPoints] and [MaxWidgetText], and each must lie
+// on its page; [ErrInvalidWidget] wraps every refusal.
 //
 // # Validation
 //

@@ -156,8 +156,11 @@ func walkFields(r *pdf.Reader, fields pdf.Array, prefix string, depth int, fn fu
 	return nil
 }
 
-// addField adds the signature field, merged with its widget, to the page,
-// the AcroForm and (for a certification) the catalog's /Perms.
+// addField adds the signature field to the AcroForm and its widgets to
+// their pages' /Annots, and (for a certification) the signature to the
+// catalog's /Perms. With opts.Widgets the field's kids are one widget per
+// filled field (see addWidgetField); otherwise the field is merged with a
+// single widget, hidden or showing opts.Visible.
 func addField(r *pdf.Reader, upd *pdf.Update, doc *document, sigRef pdf.Ref, opts Options, ap appearance) error {
 	name := opts.FieldName
 	if name == "" {
@@ -170,50 +173,20 @@ func addField(r *pdf.Reader, upd *pdf.Update, doc *document, sigRef pdf.Ref, opt
 	} else if doc.fieldNames[name] {
 		return fmt.Errorf("pades: the document already has a field named %q", name)
 	}
-	pageNum := 1
-	rect := pdf.Array{pdf.Integer(0), pdf.Integer(0), pdf.Integer(0), pdf.Integer(0)}
-	var apStream *pdf.Stream
-	if v := opts.Visible; v != nil {
-		if v.W <= 0 || v.H <= 0 {
-			return fmt.Errorf("pades: visible signature needs a positive width and height")
+	var fieldRef pdf.Ref
+	var pages []pdf.Ref
+	if len(opts.Widgets) > 0 {
+		var err error
+		if fieldRef, pages, err = addWidgetField(r, upd, name, sigRef, opts.Widgets); err != nil {
+			return err
 		}
-		pageNum = v.Page
-		rect = pdf.Array{pdfReal(v.X), pdfReal(v.Y), pdfReal(v.X + v.W), pdfReal(v.Y + v.H)}
-		apStream = ap.stream(v.W, v.H)
 	} else {
-		apStream = emptyAppearance()
-	}
-	pageRef, page, err := r.Page(pageNum)
-	if err != nil {
-		return fmt.Errorf("pades: %w", err)
-	}
-	field := pdf.Dict{
-		"FT":      pdf.Name("Sig"),
-		"T":       textString(name),
-		"V":       sigRef,
-		"Type":    pdf.Name("Annot"),
-		"Subtype": pdf.Name("Widget"),
-		"Rect":    rect,
-		"F":       pdf.Integer(132), // Print | Locked
-		"P":       pageRef,
-		"AP":      pdf.Dict{"N": upd.Add(apStream)},
-	}
-	fieldRef := upd.Add(field)
-
-	// The page's /Annots: direct in the page, or an indirect array.
-	switch a := page["Annots"].(type) {
-	case pdf.Ref:
-		cur, err := upd.Get(a)
-		if err != nil {
-			return fmt.Errorf("pades: reading /Annots: %w", err)
+		var pageRef pdf.Ref
+		var err error
+		if fieldRef, pageRef, err = addMergedField(r, upd, name, sigRef, opts.Visible, ap); err != nil {
+			return err
 		}
-		arr, _ := cur.(pdf.Array)
-		upd.Set(a, append(append(pdf.Array{}, arr...), fieldRef))
-	default:
-		arr, _ := a.(pdf.Array)
-		p := page.Clone()
-		p["Annots"] = append(append(pdf.Array{}, arr...), fieldRef)
-		upd.Set(pageRef, p)
+		pages = []pdf.Ref{pageRef}
 	}
 
 	cat := doc.cat.Clone()
@@ -252,14 +225,54 @@ func addField(r *pdf.Reader, upd *pdf.Update, doc *document, sigRef pdf.Ref, opt
 		catChanged = true
 	}
 	if catChanged {
-		// The catalog may be the page's own object only in broken files; the
-		// page update above used Set on a different number.
-		if doc.catRef == pageRef {
-			return fmt.Errorf("pades: the catalog and the page are the same object")
+		// The catalog may be a page's own object only in broken files; the
+		// page updates above used Set on different numbers.
+		for _, pageRef := range pages {
+			if doc.catRef == pageRef {
+				return fmt.Errorf("pades: the catalog and the page are the same object")
+			}
 		}
 		upd.Set(doc.catRef, cat)
 	}
 	return nil
+}
+
+// addMergedField adds a signature field merged with its one widget, on
+// the page of visible (page 1 with an empty rectangle when visible is
+// nil), and returns the field and its page.
+func addMergedField(r *pdf.Reader, upd *pdf.Update, name string, sigRef pdf.Ref, visible *Visible, ap appearance) (field, page pdf.Ref, err error) {
+	pageNum := 1
+	rect := pdf.Array{pdf.Integer(0), pdf.Integer(0), pdf.Integer(0), pdf.Integer(0)}
+	var apStream *pdf.Stream
+	if v := visible; v != nil {
+		if v.W <= 0 || v.H <= 0 {
+			return pdf.Ref{}, pdf.Ref{}, fmt.Errorf("pades: visible signature needs a positive width and height")
+		}
+		pageNum = v.Page
+		rect = pdf.Array{pdfReal(v.X), pdfReal(v.Y), pdfReal(v.X + v.W), pdfReal(v.Y + v.H)}
+		apStream = ap.stream(v.W, v.H)
+	} else {
+		apStream = emptyAppearance()
+	}
+	pageRef, _, err := r.Page(pageNum)
+	if err != nil {
+		return pdf.Ref{}, pdf.Ref{}, fmt.Errorf("pades: %w", err)
+	}
+	fieldRef := upd.Add(pdf.Dict{
+		"FT":      pdf.Name("Sig"),
+		"T":       textString(name),
+		"V":       sigRef,
+		"Type":    pdf.Name("Annot"),
+		"Subtype": pdf.Name("Widget"),
+		"Rect":    rect,
+		"F":       pdf.Integer(132), // Print | Locked
+		"P":       pageRef,
+		"AP":      pdf.Dict{"N": upd.Add(apStream)},
+	})
+	if err := addAnnot(upd, pageRef, fieldRef); err != nil {
+		return pdf.Ref{}, pdf.Ref{}, err
+	}
+	return fieldRef, pageRef, nil
 }
 
 func pdfReal(f float64) pdf.Real {

@@ -292,6 +292,16 @@ var fieldShapes = []struct {
 		setFields(t, r, u, f)
 		setAnnots(t, r, u, 1, w)
 	}}, []string{"S true 0"}, ""},
+	{fieldShape{"several widget kids on two pages, /V repeated", "classic.pdf", func(t testing.TB, r *pdf.Reader, u *pdf.Update) {
+		f, sig := u.Reserve(), u.Add(fakeSig())
+		w1 := u.Add(widget(pdf.Dict{"Parent": f, "V": sig}))
+		w2 := u.Add(widget(pdf.Dict{"Parent": f, "V": sig}))
+		w3 := u.Add(widget(pdf.Dict{"Parent": f, "V": sig}))
+		u.Set(f, pdf.Dict{"FT": pdf.Name("Sig"), "T": pdf.String("S"), "V": sig, "Kids": pdf.Array{w1, w2, w3}})
+		setFields(t, r, u, f)
+		setAnnots(t, r, u, 1, w1, w2)
+		setAnnots(t, r, u, 2, w3)
+	}}, []string{"S true 0"}, ""},
 	{fieldShape{"widget kid of an unlisted nested field", "emptyform.pdf", func(t testing.TB, r *pdf.Reader, u *pdf.Update) {
 		top, f := u.Reserve(), u.Reserve()
 		w := u.Add(widget(pdf.Dict{"Parent": f}))

@@ -85,7 +85,9 @@ type Widget struct {
 	// Page is the 1-based page number.
 	Page int
 	// X, Y, W and H are the lower-left corner, width and height of the
-	// box in points, in the page's default user space.
+	// box in points, in the page's default user space. On a page shown
+	// rotated (/Rotate) the box turns with the page and its content is
+	// drawn upright as the page is shown.
 	X, Y, W, H float64
 	// Text is typed text drawn in the box, scaled to fit on one line
 	// (WinAnsi; characters outside it are replaced).
@@ -135,8 +137,10 @@ type Options struct {
 	Time time.Time
 	// Visible, if set, gives the signature a visible text appearance.
 	Visible *Visible
-	// Widgets, if any, are the filled fields shown with this signature;
-	// they need no Visible, which they replace.
+	// Widgets, if any, are the filled fields shown with this signature:
+	// the widgets of its signature field, in its own revision (at most
+	// [MaxWidgets], each inside its page). They replace Visible; setting
+	// both is an error.
 	Widgets []Widget
 	// FieldName names the new signature field; empty picks "SignatureN".
 	FieldName string
@@ -175,6 +179,9 @@ func (o *Options) validate(now time.Time) error {
 	}
 	if o.Certify < 0 || o.Certify > 3 {
 		return fmt.Errorf("pades: certification permission P must be 1, 2 or 3, not %d", o.Certify)
+	}
+	if err := o.validateWidgets(); err != nil {
+		return err
 	}
 	c := o.Certificates[0]
 	if now.Before(c.NotBefore) || now.After(c.NotAfter) {

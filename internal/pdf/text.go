@@ -190,20 +190,7 @@ var fontNames = [...]string{"Helvetica", "Helvetica-Bold", "Courier"}
 
 // textWidth is the width in points of WinAnsi text s in font f at size.
 func textWidth(f font, size float64, s []byte) float64 {
-	if f == mono {
-		return float64(len(s)) * 600 * size / 1000
-	}
-	tbl := &helveticaWidths
-	if f == bold {
-		tbl = &helveticaBoldWidths
-	}
-	var w int
-	for _, c := range s {
-		if c >= 32 {
-			w += int(tbl[c-32])
-		}
-	}
-	return float64(w) * size / 1000
+	return StandardFont(fontNames[f]).Width(size, s)
 }
 
 // Layout, in points.

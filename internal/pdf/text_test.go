@@ -3,6 +3,7 @@ package pdf
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,9 +46,36 @@ func TestWinAnsiDefined(t *testing.T) {
 			if c == '\n' {
 				continue
 			}
-			if c < 32 || helveticaWidths[c-32] == 0 || helveticaBoldWidths[c-32] == 0 {
+			if c < 32 || helveticaWidths[c-32] == 0 || helveticaBoldWidths[c-32] == 0 || timesItalicWidths[c-32] == 0 {
 				t.Fatalf("WinAnsi(%U) emits undefined code %#x", r, c)
 			}
+		}
+	}
+}
+
+// TestStandardFontWidth checks widths against the AFM values of a few
+// glyphs, summed by hand.
+func TestStandardFontWidth(t *testing.T) {
+	for _, tc := range []struct {
+		f    StandardFont
+		text string
+		want float64 // at 10 points
+	}{
+		{Helvetica, "Signet", (667 + 222 + 556 + 556 + 556 + 278) / 100.0},
+		{HelveticaBold, "Signet", (667 + 278 + 611 + 611 + 556 + 333) / 100.0},
+		{TimesItalic, "Signet", (500 + 278 + 500 + 500 + 444 + 278) / 100.0},
+		{TimesItalic, "Zoë €", (556 + 500 + 444 + 250 + 500) / 100.0},
+		{Courier, "Signet", 36},
+		{StandardFont("Unknown"), "ab", 12},
+		{Helvetica, "a\nb", (556 + 556) / 100.0},
+	} {
+		if got := tc.f.Width(10, WinAnsi(tc.text)); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%s.Width(10, %q) = %v, want %v", tc.f, tc.text, got, tc.want)
+		}
+	}
+	for _, f := range []StandardFont{Helvetica, HelveticaBold, Courier, TimesItalic} {
+		if a, d := f.Extent(); a <= 0 || d >= 0 {
+			t.Errorf("%s.Extent() = %v, %v", f, a, d)
 		}
 	}
 }

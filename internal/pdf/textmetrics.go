@@ -1,9 +1,59 @@
 package pdf
 
+// A StandardFont is one of the standard 14 fonts (ISO 32000-1 §9.6.2.2)
+// whose metrics this package holds, for text in WinAnsiEncoding (see
+// [WinAnsi]); its value is the font's /BaseFont name.
+type StandardFont string
+
+// The standard fonts this package measures.
+const (
+	Helvetica     StandardFont = "Helvetica"
+	HelveticaBold StandardFont = "Helvetica-Bold"
+	Courier       StandardFont = "Courier"
+	TimesItalic   StandardFont = "Times-Italic"
+)
+
+// Width returns the advance width in points of the WinAnsi text s (as
+// [WinAnsi] returns it) set in f at size points. Codes below 32 have no
+// width. A font other than the constants above is measured as Courier.
+func (f StandardFont) Width(size float64, s []byte) float64 {
+	var tbl *[224]uint16
+	switch f {
+	case Helvetica:
+		tbl = &helveticaWidths
+	case HelveticaBold:
+		tbl = &helveticaBoldWidths
+	case TimesItalic:
+		tbl = &timesItalicWidths
+	default:
+		return float64(len(s)) * 600 * size / 1000
+	}
+	var w int
+	for _, c := range s {
+		if c >= 32 {
+			w += int(tbl[c-32])
+		}
+	}
+	return float64(w) * size / 1000
+}
+
+// Extent returns the font's ascender and descender in 1/1000 em (the
+// descender is negative), from its AFM metrics: the vertical room a line
+// of its text takes, for centring it.
+func (f StandardFont) Extent() (ascender, descender float64) {
+	switch f {
+	case Helvetica, HelveticaBold:
+		return 718, -207
+	case TimesItalic:
+		return 683, -217
+	}
+	return 629, -157
+}
+
 // Advance widths, in 1/1000 em, of the WinAnsiEncoding codes 32..255 in
-// the standard 14 fonts Helvetica and Helvetica-Bold, taken from Adobe's
-// Core 14 AFM metrics (the "WX" of each glyph the code names in
-// ISO 32000-1 Annex D.2). A zero marks a code WinAnsiEncoding leaves
+// the standard 14 fonts Helvetica, Helvetica-Bold and Times-Italic, taken
+// from Adobe's Core 14 AFM metrics (the "WX" of each glyph the code names
+// in ISO 32000-1 Annex D.2). A zero marks a code WinAnsiEncoding leaves
 // undefined (127, 129, 141, 143, 144, 157) or that [WinAnsi] never emits
 // (160, 173): text is mapped away from them. Courier's glyphs are all 600.
 
@@ -39,4 +89,21 @@ var helveticaBoldWidths = [224]uint16{
 	722, 722, 778, 778, 778, 778, 778, 584, 778, 722, 722, 722, 722, 667, 667, 611,
 	556, 556, 556, 556, 556, 556, 889, 556, 556, 556, 556, 556, 278, 278, 278, 278,
 	611, 611, 611, 611, 611, 611, 611, 584, 611, 611, 611, 611, 611, 556, 611, 556,
+}
+
+var timesItalicWidths = [224]uint16{
+	250, 333, 420, 500, 500, 833, 778, 214, 333, 333, 500, 675, 250, 333, 250, 278,
+	500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 333, 333, 675, 675, 675, 500,
+	920, 611, 611, 667, 722, 611, 611, 722, 722, 333, 444, 667, 556, 833, 667, 722,
+	611, 722, 611, 500, 556, 722, 611, 833, 611, 556, 556, 389, 278, 389, 422, 500,
+	333, 500, 500, 444, 500, 444, 278, 500, 500, 278, 278, 444, 278, 722, 500, 500,
+	500, 500, 389, 389, 278, 500, 444, 667, 444, 444, 389, 400, 275, 400, 541, 0,
+	500, 0, 333, 500, 556, 889, 500, 500, 333, 1000, 500, 333, 944, 0, 556, 0,
+	0, 333, 333, 556, 556, 350, 500, 889, 333, 980, 389, 333, 667, 0, 389, 556,
+	0, 389, 500, 500, 500, 500, 275, 500, 333, 760, 276, 500, 675, 0, 760, 333,
+	400, 675, 300, 300, 333, 500, 523, 250, 333, 300, 310, 500, 750, 750, 750, 500,
+	611, 611, 611, 611, 611, 611, 889, 667, 611, 611, 611, 611, 333, 333, 333, 333,
+	722, 667, 722, 722, 722, 722, 722, 675, 722, 722, 722, 722, 722, 556, 611, 500,
+	500, 500, 500, 500, 500, 500, 667, 444, 444, 444, 444, 444, 278, 278, 278, 278,
+	500, 500, 500, 500, 500, 500, 500, 675, 500, 500, 500, 500, 500, 444, 500, 444,
 }

@@ -310,6 +310,9 @@ func (h *Handler) document(w http.ResponseWriter, r *http.Request, ss Session) {
 
 type consentRequest struct {
 	Consent bool `json:"consent"`
+	// ConsentSHA256 is the SHA-256 of the consent text the recipient
+	// read (View.Consent.SHA256), if the client confirms it.
+	ConsentSHA256 string `json:"consent_sha256,omitempty"`
 }
 
 func (h *Handler) consent(w http.ResponseWriter, r *http.Request, ss Session) {
@@ -322,7 +325,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request, ss Session) {
 		api.WriteProblem(w, r, withDetail(ErrInvalid, `consent must be true; to refuse, decline the envelope`, nil))
 		return
 	}
-	v, err := h.Service.Consent(r.Context(), ss, api.AuditRequest(r))
+	v, err := h.Service.ConsentText(r.Context(), ss, req.ConsentSHA256, api.AuditRequest(r))
 	if err != nil {
 		problem(w, r, err)
 		return
@@ -331,12 +334,20 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request, ss Session) {
 }
 
 func (h *Handler) sign(w http.ResponseWriter, r *http.Request, ss Session) {
-	var req struct{}
-	if err := decodeOptional(w, r, &req); err != nil {
+	// The body is read as any JSON body is, within maxSignBody, and then
+	// checked as decodeSignRequest checks it.
+	var req signRequest
+	if r.ContentLength != 0 || r.Header.Get("Content-Type") != "" {
+		if err := api.DecodeJSONLimit(w, r, &req, maxSignBody); err != nil {
+			api.WriteProblem(w, r, err)
+			return
+		}
+	}
+	if err := checkFieldValues(req.Fields); err != nil {
 		api.WriteProblem(w, r, err)
 		return
 	}
-	res, err := h.Service.Sign(r.Context(), ss, api.AuditRequest(r))
+	res, err := h.Service.SignFields(r.Context(), ss, req.Fields, api.AuditRequest(r))
 	if err != nil {
 		problem(w, r, err)
 		return

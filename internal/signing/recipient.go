@@ -47,8 +47,9 @@ func intentDetails(ss Session) map[string]string {
 }
 
 // A View is what a verified recipient sees: the envelope's subject,
-// message, state and documents, and their own entry. Other recipients'
-// addresses are not shown.
+// message, state and documents (with their page sizes), their own entry
+// and their own fields, and the consent text they accept before signing.
+// Other recipients' names, addresses and fields are not shown.
 type View struct {
 	EnvelopeID string                      `json:"envelope_id"`
 	Subject    string                      `json:"subject"`
@@ -59,14 +60,35 @@ type View struct {
 	Recipient  workflow.Recipient          `json:"recipient"`
 	// CanAct reports whether it is the recipient's turn.
 	CanAct bool `json:"can_act"`
+	// Fields are the fields placed for this recipient to fill.
+	Fields []workflow.Field `json:"fields"`
+	// Consent is the text the recipient consents to before signing, with
+	// its SHA-256, which POST /v1/recipient/consent may confirm.
+	Consent workflow.ConsentText `json:"consent"`
 }
 
-func toView(v *workflow.RecipientView) View {
+// toView returns v as its recipient sees it. A document whose page sizes
+// cannot be read is shown without them.
+func (s *Service) toView(ctx context.Context, v *workflow.RecipientView) (View, error) {
 	e := v.Envelope
+	ct, err := s.wf.ConsentText(ctx, e.Tenant)
+	if err != nil {
+		return View{}, err
+	}
+	docs := slices.Clone(e.Documents)
+	for i := range docs {
+		if ps, err := s.wf.PageSizes(ctx, e.Tenant, docs[i].OriginalSHA256); err == nil {
+			docs[i].PageSizes = ps
+		}
+	}
+	fs := e.FieldsOf(v.Recipient.ID)
+	if fs == nil {
+		fs = []workflow.Field{}
+	}
 	return View{
 		EnvelopeID: e.ID, Subject: e.Subject, Message: e.Message, Status: e.Status, ExpiresAt: e.ExpiresAt,
-		Documents: e.Documents, Recipient: v.Recipient, CanAct: v.CanAct,
-	}
+		Documents: docs, Recipient: v.Recipient, CanAct: v.CanAct, Fields: fs, Consent: ct,
+	}, nil
 }
 
 // View returns the session's envelope as its recipient may see it, and
@@ -85,7 +107,7 @@ func (s *Service) View(ctx context.Context, ss Session, req auditlog.Request) (V
 			return View{}, err
 		}
 	}
-	return toView(v), nil
+	return s.toView(ctx, v)
 }
 
 // Document opens the current version of document id of the session's
@@ -102,15 +124,22 @@ func (s *Service) Document(ctx context.Context, ss Session, id string, req audit
 
 // Consent records the recipient's consent to sign electronically.
 func (s *Service) Consent(ctx context.Context, ss Session, req auditlog.Request) (View, error) {
-	wf := s.wf
-	if _, err := wf.ConsentRecorded(ctx, actor(ss, req), ss.EnvelopeID); err != nil {
+	return s.ConsentText(ctx, ss, "", req)
+}
+
+// ConsentText records the recipient's consent to sign electronically
+// under the consent text whose SHA-256 (hex) is textSHA256, as shown to
+// them (View.Consent); empty: not confirmed. A digest of any other text
+// than the tenant's current one is [workflow.ErrConsentTextChanged].
+func (s *Service) ConsentText(ctx context.Context, ss Session, textSHA256 string, req auditlog.Request) (View, error) {
+	if _, err := s.wf.ConsentRecordedText(ctx, actor(ss, req), ss.EnvelopeID, textSHA256); err != nil {
 		return View{}, err
 	}
 	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
 	if err != nil {
 		return View{}, err
 	}
-	return toView(v), nil
+	return s.toView(ctx, v)
 }
 
 // Decline records that the recipient declines with reason, which ends the
@@ -127,5 +156,5 @@ func (s *Service) Decline(ctx context.Context, ss Session, reason string, req au
 	if err != nil {
 		return View{}, fmt.Errorf("signing: reload envelope: %w", err)
 	}
-	return toView(v), nil
+	return s.toView(ctx, v)
 }

@@ -41,17 +41,32 @@ type SignResult struct {
 // it was. When the last signer is done, the envelope is completed (the
 // seal); a failure there leaves it for the workflow scheduler to retry.
 func (s *Service) Sign(ctx context.Context, ss Session, req auditlog.Request) (SignResult, error) {
+	return s.SignFields(ctx, ss, nil, req)
+}
+
+// SignFields is [Service.Sign] with the values the recipient fills their
+// placed fields with ([workflow.Field]): each value names one of the
+// recipient's own fields; a date field shows the signing date (UTC,
+// [DateFormat]) whatever was sent; a required field left empty is
+// [ErrFieldsIncomplete], before anything is signed. Each document's
+// signature shows the recipient's filled fields of that document as its
+// widgets ([pades.Options.Widgets]), typed signatures and initials in the
+// script face. The values are kept nowhere but in the signed documents.
+func (s *Service) SignFields(ctx context.Context, ss Session, values []FieldValue, req auditlog.Request) (SignResult, error) {
 	if s.cfg.ObserveSign == nil {
-		return s.sign(ctx, ss, req)
+		return s.sign(ctx, ss, values, req)
 	}
 	ctx, done := s.cfg.ObserveSign(ctx)
-	res, err := s.sign(ctx, ss, req)
+	res, err := s.sign(ctx, ss, values, req)
 	done(err)
 	return res, err
 }
 
-func (s *Service) sign(ctx context.Context, ss Session, req auditlog.Request) (SignResult, error) {
+func (s *Service) sign(ctx context.Context, ss Session, values []FieldValue, req auditlog.Request) (SignResult, error) {
 	wf := s.wf
+	if err := checkFieldValues(values); err != nil {
+		return SignResult{}, err
+	}
 	v, err := s.view(ctx, ss.EnvelopeID, ss.RecipientID)
 	if err != nil {
 		return SignResult{}, err
@@ -60,6 +75,10 @@ func (s *Service) sign(ctx context.Context, ss Session, req auditlog.Request) (S
 		return SignResult{}, err
 	}
 	if err := checkIntent(v, ss); err != nil {
+		return SignResult{}, err
+	}
+	fills, err := fillFields(v.Envelope.FieldsOf(ss.RecipientID), values, s.now())
+	if err != nil {
 		return SignResult{}, err
 	}
 	a := actor(ss, req)
@@ -73,7 +92,7 @@ func (s *Service) sign(ctx context.Context, ss Session, req auditlog.Request) (S
 	var res SignResult
 	var p workflow.Progress
 	for _, id := range ids {
-		sd, prog, err := s.signDocument(ctx, wf, ss, a, id)
+		sd, prog, err := s.signDocument(ctx, wf, ss, a, id, fills)
 		if err != nil {
 			return SignResult{}, err
 		}
@@ -150,7 +169,7 @@ func checkIntent(v *workflow.RecipientView, ss Session) error {
 
 // signDocument signs document id under its lock. It returns nil if the
 // recipient signed it meanwhile.
-func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a workflow.Actor, id string) (*SignedDocument, workflow.Progress, error) {
+func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a workflow.Actor, id string, fills []filled) (*SignedDocument, workflow.Progress, error) {
 	lctx, unlock, err := wf.LockDocument(ctx, id)
 	if err != nil {
 		return nil, workflow.Progress{}, err
@@ -171,7 +190,15 @@ func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a w
 	if d == nil || slices.Contains(v.Recipient.Signed, id) {
 		return nil, workflow.Progress{}, nil
 	}
-	update, err := s.signVersion(lctx, ss, v.Envelope.Tenant, v.Recipient, d.SHA256)
+	var widgets []pades.Widget
+	if slices.ContainsFunc(fills, func(f filled) bool { return f.field.DocumentID == id }) {
+		pages, err := wf.PageSizes(lctx, v.Envelope.Tenant, d.OriginalSHA256)
+		if err != nil {
+			return nil, workflow.Progress{}, fmt.Errorf("signing: page sizes: %w", err)
+		}
+		widgets = widgetsOf(fills, id, pages)
+	}
+	update, err := s.signVersion(lctx, ss, v.Envelope.Tenant, v.Recipient, d.SHA256, widgets)
 	if err != nil {
 		return nil, workflow.Progress{}, err
 	}
@@ -192,7 +219,7 @@ func (s *Service) signDocument(ctx context.Context, wf Workflow, ss Session, a w
 // B-T signature to tenant's content sum. Thanks to the content's digest
 // state, the document is not hashed again, and only the parts of it the
 // update needs are read.
-func (s *Service) signVersion(ctx context.Context, ss Session, tenant string, r workflow.Recipient, sum string) ([]byte, error) {
+func (s *Service) signVersion(ctx context.Context, ss Session, tenant string, r workflow.Recipient, sum string, widgets []pades.Widget) ([]byte, error) {
 	rd, size, err := s.wf.OpenContent(ctx, tenant, sum)
 	if err != nil {
 		return nil, fmt.Errorf("signing: open document: %w", err)
@@ -244,7 +271,7 @@ func (s *Service) signVersion(ctx context.Context, ss Session, tenant string, r 
 		Signer: signer, Certificates: append([]*x509.Certificate{cert}, chain...),
 		Level: pades.LevelBT, Timestamper: s.cfg.Timestamper,
 		Name: r.Name, Reason: "Signed by " + r.Name + " (" + string(r.Role) + ")",
-		Time: s.now(),
+		Time: s.now(), Widgets: widgets,
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

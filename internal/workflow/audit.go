@@ -20,9 +20,11 @@ const (
 
 var fallbackType = sync.OnceValue(func() map[auditlog.EventType]auditlog.EventType {
 	return map[auditlog.EventType]auditlog.EventType{
-		EventEnvelopeExpired:    auditlog.EnvelopeVoided,
-		EventEnvelopeStarted:    auditlog.RecipientViewed,
-		EventRecipientConsented: auditlog.RecipientViewed,
+		EventEnvelopeExpired:      auditlog.EnvelopeVoided,
+		EventEnvelopeStarted:      auditlog.RecipientViewed,
+		EventRecipientConsented:   auditlog.RecipientViewed,
+		EventEnvelopeFieldsPlaced: auditlog.EnvelopeCreated,
+		EventEnvelopeReminded:     auditlog.EnvelopeSent,
 	}
 })
 

@@ -120,6 +120,10 @@ type EnvelopeDocument struct {
 	Pages          int    `json:"pages"`
 	OriginalSHA256 string `json:"original_sha256"`
 	SHA256         string `json:"sha256"`
+	// PageSizes are the sizes of the document's pages, set when the
+	// envelope is shown ([Service.WithPageSizes]); the stores do not
+	// keep them.
+	PageSizes []PageSize `json:"page_sizes,omitempty"`
 }
 
 // An Envelope is documents, recipients, routing and expiry, with a state
@@ -132,6 +136,9 @@ type Envelope struct {
 	Message    string             `json:"message,omitempty"`
 	Documents  []EnvelopeDocument `json:"documents"`
 	Recipients []Recipient        `json:"recipients"`
+	// Fields are the boxes placed on the documents for the signers to
+	// fill; they change only while the envelope is a draft.
+	Fields []Field `json:"fields"`
 	// ExpiresAt is when a sent envelope expires if not completed.
 	ExpiresAt time.Time `json:"expires_at"`
 	// ReminderEvery is the interval between reminders to recipients whose

@@ -46,6 +46,9 @@ type CreateRequest struct {
 	ApprovalRequired bool `json:"approval_required,omitempty"`
 	// HighAssurance: see [Envelope.HighAssurance].
 	HighAssurance bool `json:"high_assurance,omitempty"`
+	// Fields are placed on the documents for the signers to fill (at
+	// most [MaxFields]); [Service.PlaceFields] replaces them later.
+	Fields []FieldInput `json:"fields,omitempty"`
 }
 
 // A RecipientInput is one recipient of a [CreateRequest].
@@ -203,10 +206,16 @@ func (s *Service) CreateEnvelope(ctx context.Context, a Actor, req CreateRequest
 	if !acting {
 		return nil, invalid("an envelope needs at least one signer or approver")
 	}
+	fs, err := s.fieldsFromCreate(ctx, e, req.Fields)
+	if err != nil {
+		return nil, err
+	}
+	e.Fields = fs
 	details := map[string]string{
 		"documents": strconv.Itoa(len(e.Documents)), "recipients": strconv.Itoa(len(e.Recipients)),
 		"recipient_auth": authSummary(e.Recipients),
 	}
+	placementDetails(e.Fields, details)
 	if e.AllowLinkOnly {
 		details["allow_link_only"] = "true"
 	}
@@ -298,6 +307,7 @@ func (s *Service) release(e *Envelope, action Action, typ auditlog.EventType, de
 		details = map[string]string{}
 	}
 	details["notified"] = strconv.Itoa(len(idx))
+	placementDetails(e.Fields, details)
 	return &change{
 		action: action,
 		audit:  audit{typ: typ, details: details},

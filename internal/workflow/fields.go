@@ -37,6 +37,7 @@ const (
 	fieldRecipPhone    = "phone/"
 	fieldDeclineReason = "decline_reason/"
 	fieldTransReason   = "transition_reason/"
+	fieldPlacedLabel   = "field_label/"
 )
 
 // objectSeal seals and opens the fields of one object of a tenant, asking
@@ -139,6 +140,12 @@ func envelopeFields(e *Envelope, f func(field string, v *string) error) error {
 			}
 		}
 	}
+	for i := range e.Fields {
+		pf := &e.Fields[i]
+		if err := f(fieldPlacedLabel+pf.ID, &pf.Label); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -150,6 +157,7 @@ func copyEnvelope(e *Envelope) *Envelope {
 	c := *e
 	c.Documents = slices.Clone(e.Documents)
 	c.Recipients = slices.Clone(e.Recipients)
+	c.Fields = slices.Clone(e.Fields)
 	return &c
 }
 
@@ -203,7 +211,8 @@ func (s *sealedDocuments) Document(ctx context.Context, tenant, id string) (*Doc
 // object "envelope:<id>" of the envelope's tenant, its subject, message
 // and reason, its documents' names, its recipients' names, e-mail
 // addresses, phone numbers and decline reasons, and its transitions'
-// reasons before storing them, and opens them after loading them. [New]
+// reasons and its placed fields' labels before storing them, and opens
+// them after loading them. [New]
 // wraps [Config.Envelopes] with it when [Config.Keys] is set.
 func SealEnvelopes(s EnvelopeStore, keys KeyRing, rand io.Reader) EnvelopeStore {
 	return &sealedEnvelopes{EnvelopeStore: s, keys: keys, rand: rand}
@@ -323,7 +332,8 @@ type FieldStore interface {
 	// SetEnvelopeFields stores, if the stored version of envelope e.ID is
 	// still e.Version (else [ErrStale]), the free-text fields of e (its
 	// subject, message and reason, its documents' names, its recipients'
-	// names, e-mail addresses, phone numbers and decline reasons) and the
+	// names, e-mail addresses, phone numbers and decline reasons, its
+	// placed fields' labels) and the
 	// reasons of ts (by Seq), in one transaction, changing nothing else.
 	SetEnvelopeFields(ctx context.Context, e *Envelope, ts []Transition) error
 	// ScrubFreed erases, as far as the database allows, the former

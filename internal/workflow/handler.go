@@ -17,6 +17,7 @@ import (
 //	GET  /v1/documents/{id}                                 document metadata
 //	DELETE /v1/documents/{id}                               delete (409 while an unfinished envelope has it)
 //	GET  /v1/documents/{id}/content                         download as uploaded
+//	GET  /v1/documents/{id}/pages                           page sizes
 //	POST /v1/envelopes                                      create a draft
 //	GET  /v1/envelopes                                      list (cursor, status filter)
 //	GET  /v1/envelopes/{id}                                 get
@@ -26,6 +27,10 @@ import (
 //	POST /v1/envelopes/{id}/reject                          return it to draft with a reason
 //	GET  /v1/envelopes/{id}/history                         the recorded transitions
 //	GET  /v1/envelopes/{id}/documents/{document}/content    current version
+//	PUT  /v1/envelopes/{id}/fields                          replace a draft's placed fields
+//	POST /v1/envelopes/{id}/remind                          re-notify the recipients whose turn it is
+//	GET  /v1/settings                                       the tenant's settings (consent text)
+//	PUT  /v1/settings                                       replace them
 //
 // Every route declares its action in [OpenAPI] (the action gate checks
 // it); the tenant is the principal's, and a principal without a tenant
@@ -49,6 +54,11 @@ func (h *Handler) Register(mux api.Mux) {
 	mux.HandleFunc("POST /v1/envelopes/{id}/reject", h.reject)
 	mux.HandleFunc("GET /v1/envelopes/{id}/history", h.history)
 	mux.HandleFunc("GET /v1/envelopes/{id}/documents/{document}/content", h.envelopeContent)
+	mux.HandleFunc("GET /v1/documents/{id}/pages", h.documentPages)
+	mux.HandleFunc("PUT /v1/envelopes/{id}/fields", h.placeFields)
+	mux.HandleFunc("POST /v1/envelopes/{id}/remind", h.remind)
+	mux.HandleFunc("GET /v1/settings", h.getSettings)
+	mux.HandleFunc("PUT /v1/settings", h.putSettings)
 }
 
 // actor returns the acting principal of r.
@@ -74,7 +84,22 @@ type envelopeJSON struct {
 }
 
 func toJSON(e *Envelope) envelopeJSON {
+	if e.Fields == nil {
+		e.Fields = []Field{}
+	}
 	return envelopeJSON{Envelope: e, ReminderEveryHours: int(e.ReminderEvery.Hours())}
+}
+
+// shown is e as GET shows it: with its documents' page sizes. A document
+// whose sizes cannot be read is shown without them.
+func (h *Handler) shown(r *http.Request, e *Envelope) envelopeJSON {
+	for i := range e.Documents {
+		d := &e.Documents[i]
+		if ps, err := h.Service.PageSizes(r.Context(), e.Tenant, d.OriginalSHA256); err == nil {
+			d.PageSizes = ps
+		}
+	}
+	return toJSON(e)
 }
 
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +201,7 @@ func (h *Handler) createEnvelope(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/envelopes/"+e.ID)
-	api.WriteJSON(w, http.StatusCreated, toJSON(e))
+	api.WriteJSON(w, http.StatusCreated, h.shown(r, e))
 }
 
 func (h *Handler) getEnvelope(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +215,7 @@ func (h *Handler) getEnvelope(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, r, err)
 		return
 	}
-	api.WriteJSON(w, http.StatusOK, toJSON(e))
+	api.WriteJSON(w, http.StatusOK, h.shown(r, e))
 }
 
 func (h *Handler) listEnvelopes(w http.ResponseWriter, r *http.Request) {
@@ -339,6 +364,95 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 		out.Transitions = append(out.Transitions, item{t, t.Explain()})
 	}
 	api.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) documentPages(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	ps, err := h.Service.DocumentPages(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, struct {
+		Pages []PageSize `json:"pages"`
+	}{ps})
+}
+
+func (h *Handler) placeFields(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	var req struct {
+		Fields []PlacedFieldInput `json:"fields"`
+	}
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	e, err := h.Service.PlaceFields(r.Context(), a, r.PathValue("id"), req.Fields)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, h.shown(r, e))
+}
+
+func (h *Handler) remind(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	var req struct{}
+	if err := decodeOptional(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	e, err := h.Service.Remind(r.Context(), a, r.PathValue("id"))
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, toJSON(e))
+}
+
+func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	v, err := h.Service.TenantSettings(r.Context(), a)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) putSettings(w http.ResponseWriter, r *http.Request) {
+	a, err := actor(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	var req Settings
+	if err := api.DecodeJSON(w, r, &req); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	v, err := h.Service.SetTenantSettings(r.Context(), a, req)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	api.WriteJSON(w, http.StatusOK, v)
 }
 
 // servePDF answers with the PDF in rd, supporting Range and conditional

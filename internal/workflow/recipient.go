@@ -92,7 +92,27 @@ func (s *Service) MarkViewed(ctx context.Context, a Actor, envelopeID string) (*
 // ConsentRecorded records that recipient a consented to sign envelope
 // envelopeID electronically (recipient.consented). Signing requires it.
 func (s *Service) ConsentRecorded(ctx context.Context, a Actor, envelopeID string) (*Envelope, error) {
+	return s.ConsentRecordedText(ctx, a, envelopeID, "")
+}
+
+// ConsentRecordedText is [Service.ConsentRecorded] for a recipient who
+// confirms which consent text they read by its SHA-256 textSHA256 (hex;
+// empty: not confirmed). A digest other than that of the tenant's
+// current text ([Service.ConsentText]) is [ErrConsentTextChanged]. The
+// event records the current text's digest as consent_sha256, and
+// consent_confirmed when the recipient confirmed it.
+func (s *Service) ConsentRecordedText(ctx context.Context, a Actor, envelopeID, textSHA256 string) (*Envelope, error) {
+	if textSHA256 != "" && !checkDigest(textSHA256) {
+		return nil, invalid("consent_sha256 must be a lowercase hex SHA-256")
+	}
 	return s.mutate(ctx, a, envelopeID, func(e *Envelope) (*change, error) {
+		ct, err := s.ConsentText(ctx, e.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		if textSHA256 != "" && textSHA256 != ct.SHA256 {
+			return nil, withDetail(ErrConsentTextChanged, "the consent text changed since it was shown; read the current one (GET /v1/recipient/envelope) and consent again", nil)
+		}
 		r, started, err := recipientAction(e, a)
 		if err != nil {
 			return nil, err
@@ -103,9 +123,13 @@ func (s *Service) ConsentRecorded(ctx context.Context, a Actor, envelopeID strin
 		if r.ConsentedAt.IsZero() {
 			r.ConsentedAt = s.now()
 		}
+		details := map[string]string{"recipient_id": r.ID, "consent_sha256": ct.SHA256}
+		if textSHA256 != "" {
+			details["consent_confirmed"] = "true"
+		}
 		return &change{
 			action: startAction(started),
-			audit:  audit{typ: EventRecipientConsented, details: map[string]string{"recipient_id": r.ID}},
+			audit:  audit{typ: EventRecipientConsented, details: details},
 		}, nil
 	})
 }

@@ -65,6 +65,10 @@ type Config struct {
 	// [ContentStore], as both drivers' stores do). Keys, Retention and
 	// [Service.DeleteDocument] need it.
 	Contents ContentStore
+	// Settings keeps the tenants' settings (their consent text); nil:
+	// Documents, if it implements [SettingsStore], as both drivers'
+	// stores do. Without one, every tenant has the defaults.
+	Settings SettingsStore
 	// Retention is how long finished (completed, declined, voided or
 	// expired) envelopes are kept: the scheduler purges those finished
 	// longer ago ([Service.PurgeFinished]). Zero keeps them forever.
@@ -164,6 +168,9 @@ type Service struct {
 	// bounds how many run at once, and so the memory they take together
 	// (each stays within its decoding budget).
 	checks chan struct{}
+
+	// pages remembers the page sizes of contents ([Service.PageSizes]).
+	pages pageCache
 }
 
 // New returns a service over cfg.

@@ -52,8 +52,8 @@ type ListFilter struct {
 // that an envelope row and the transition explaining it are stored
 // together or not at all.
 type EnvelopeStore interface {
-	// InsertEnvelope stores a new envelope (Version 1) and its first
-	// transition.
+	// InsertEnvelope stores a new envelope (Version 1), with its
+	// documents, recipients and placed fields, and its first transition.
 	InsertEnvelope(ctx context.Context, e *Envelope, t Transition) error
 	// Envelope returns the envelope id of any tenant, or [ErrNoRecord];
 	// callers check the tenant.
@@ -61,6 +61,8 @@ type EnvelopeStore interface {
 	// UpdateEnvelope replaces the stored envelope e.ID, whose version must
 	// be prev (else [ErrStale]), with e (whose Version is prev+1), and
 	// appends t if it is not nil. It stores e.NextDue() for [DueEnvelopes].
+	// When e is a draft, its placed fields (e.Fields) replace the stored
+	// ones; once it is sent they no longer change.
 	// It writes out, the webhook messages announcing the change, to the
 	// webhook outbox in the same transaction (the driver's
 	// InsertMessages of internal/webhook/sqlite or /postgres), so that a

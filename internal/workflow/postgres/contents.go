@@ -172,7 +172,7 @@ func (s *Store) FinishedEnvelopes(ctx context.Context, before time.Time, limit i
 // DeleteEnvelope implements [workflow.ContentStore].
 func (s *Store) DeleteEnvelope(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx pgx.Tx) error {
-		for _, table := range []string{"workflow_transitions", "workflow_recipients", "workflow_envelope_documents", "workflow_envelopes"} {
+		for _, table := range []string{"workflow_transitions", "workflow_recipients", "workflow_envelope_documents", "workflow_placed_fields", "workflow_envelopes"} {
 			col := "envelope_id"
 			if table == "workflow_envelopes" {
 				col = "id"

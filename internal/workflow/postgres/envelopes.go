@@ -46,9 +46,20 @@ func (s *Store) InsertEnvelope(ctx context.Context, e *workflow.Envelope, t work
 				nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt), r.DeclineReason,
 				r.Phone, r.AccessCodeHash)
 		}
+		queueFields(b, e)
 		queueTransition(b, t)
 		return tx.SendBatch(ctx, b).Close()
 	})
+}
+
+// queueFields queues the inserts of e's placed fields.
+func queueFields(b *pgx.Batch, e *workflow.Envelope) {
+	for i, f := range e.Fields {
+		b.Queue(`INSERT INTO workflow_placed_fields
+			(envelope_id, position, id, document_id, recipient_id, kind, page, x, y, width, height, required, label)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			e.ID, i, f.ID, f.DocumentID, f.RecipientID, string(f.Kind), f.Page, f.X, f.Y, f.W, f.H, f.Required, f.Label)
+	}
 }
 
 // queueTransition queues the insert of t as the envelope's next seq. The
@@ -65,7 +76,8 @@ func queueTransition(b *pgx.Batch, t workflow.Transition) {
 
 // UpdateEnvelope implements [workflow.EnvelopeStore]. Documents and
 // recipients are fixed when the draft is created; their mutable columns
-// are updated in place. The envelope row is updated first: if its version
+// are updated in place; the placed fields of a draft are replaced. The
+// envelope row is updated first: if its version
 // is not prev, nothing else is written. The webhook messages out go to
 // the webhook outbox (internal/webhook/postgres's tables) in the same
 // transaction.
@@ -116,6 +128,10 @@ func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev i
 			nanos(r.ViewedAt), nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt),
 			r.DeclineReason, e.ID, r.ID)
 	}
+	if e.Status == workflow.StatusDraft {
+		b.Queue(`DELETE FROM workflow_placed_fields WHERE envelope_id = $1`, e.ID)
+		queueFields(b, e)
+	}
 	if t != nil {
 		queueTransition(b, *t)
 	}
@@ -148,7 +164,8 @@ func scanEnvelope(row pgx.Row) (*workflow.Envelope, error) {
 	return e, nil
 }
 
-// queueParts queues the reads of the documents and recipients of the
+// queueParts queues the reads of the documents, recipients and placed
+// fields of the
 // envelopes in byID, whose ids are ids, appending them to their envelopes
 // in position order.
 //
@@ -206,6 +223,23 @@ func queueParts(b *pgx.Batch, ids []string, byID map[string]*workflow.Envelope) 
 			}
 			return rows.Err()
 		})
+	b.Queue(`SELECT envelope_id, id, document_id, recipient_id, kind, page, x, y, width, height, required, label
+		FROM workflow_placed_fields WHERE `+match+` ORDER BY envelope_id, position`, arg).
+		Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id, kind string
+				var f workflow.Field
+				if err := rows.Scan(&id, &f.ID, &f.DocumentID, &f.RecipientID, &kind, &f.Page, &f.X, &f.Y, &f.W, &f.H,
+					&f.Required, &f.Label); err != nil {
+					return err
+				}
+				f.Kind = workflow.FieldKind(kind)
+				if e := byID[id]; e != nil {
+					e.Fields = append(e.Fields, f)
+				}
+			}
+			return rows.Err()
+		})
 }
 
 // Envelope implements [workflow.EnvelopeStore]. The envelope row, its
@@ -229,7 +263,7 @@ func (s *Store) Envelope(ctx context.Context, id string) (*workflow.Envelope, er
 	if err := pgdb.Snapshot(ctx, s.pool, b); err != nil {
 		return nil, wrap(err)
 	}
-	e.Documents, e.Recipients = parts.Documents, parts.Recipients
+	e.Documents, e.Recipients, e.Fields = parts.Documents, parts.Recipients, parts.Fields
 	return e, nil
 }
 

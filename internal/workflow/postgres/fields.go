@@ -75,6 +75,9 @@ func (s *Store) SetEnvelopeFields(ctx context.Context, e *workflow.Envelope, ts 
 			b.Queue(`UPDATE workflow_recipients SET name = $1, email = $2, phone = $3, decline_reason = $4
 				WHERE envelope_id = $5 AND id = $6`, r.Name, r.Email, r.Phone, r.DeclineReason, e.ID, r.ID)
 		}
+		for _, f := range e.Fields {
+			b.Queue(`UPDATE workflow_placed_fields SET label = $1 WHERE envelope_id = $2 AND id = $3`, f.Label, e.ID, f.ID)
+		}
 		for _, t := range ts {
 			b.Queue(`UPDATE workflow_transitions SET reason = $1 WHERE envelope_id = $2 AND seq = $3`, t.Reason, e.ID, t.Seq)
 		}

@@ -11,9 +11,13 @@
 // ([pgdb.Migrate]); version 200 creates the final shape of the SQLite
 // history and version 201 adds the recipients' authentication fields as
 // SQLite's 201 does; 202 and 203 (workflow_contents, the sealed contents
-// of [workflow.ContentStore]) are SQLite's. Types map as follows: TEXT is text; the 0/1 flag
-// allow_link_only and, from version 202, approval_required and
-// high_assurance are boolean; INTEGER is bigint and BLOB bytea,
+// of [workflow.ContentStore]) are SQLite's, and so is 204
+// (workflow_placed_fields, the fields placed on envelopes' documents, and
+// workflow_settings, each tenant's consent text). Types map as follows:
+// TEXT is text; the 0/1 flag allow_link_only and, from version 202,
+// approval_required and high_assurance, and from 204 required, are
+// boolean; REAL (a field's box) is double precision; INTEGER is bigint
+// and BLOB bytea,
 // including every time, which both drivers keep as integer nanoseconds
 // since the Unix epoch (the columns named *_ns), so a time round-trips to
 // the nanosecond and is read back in UTC. Envelope ids are compared
@@ -164,6 +168,30 @@ CREATE INDEX workflow_contents_blob ON workflow_contents (blob);
 CREATE INDEX workflow_contents_created ON workflow_contents (created_ns);
 CREATE INDEX workflow_envelopes_finished ON workflow_envelopes (updated_ns)
 	WHERE status IN ('completed', 'declined', 'voided', 'expired');`,
+}, {
+	Version: 204,
+	Name:    "placed fields and tenant settings",
+	SQL: `CREATE TABLE workflow_placed_fields (
+	envelope_id  TEXT             COLLATE "C" NOT NULL REFERENCES workflow_envelopes (id),
+	position     BIGINT           NOT NULL,
+	id           TEXT             NOT NULL,
+	document_id  TEXT             NOT NULL,
+	recipient_id TEXT             NOT NULL,
+	kind         TEXT             NOT NULL,
+	page         BIGINT           NOT NULL,
+	x            DOUBLE PRECISION NOT NULL,
+	y            DOUBLE PRECISION NOT NULL,
+	width        DOUBLE PRECISION NOT NULL,
+	height       DOUBLE PRECISION NOT NULL,
+	required     BOOLEAN          NOT NULL,
+	label        TEXT             NOT NULL,
+	PRIMARY KEY (envelope_id, id)
+);
+CREATE TABLE workflow_settings (
+	tenant       TEXT   PRIMARY KEY,
+	consent_text TEXT   NOT NULL,
+	updated_ns   BIGINT NOT NULL
+);`,
 }}
 
 // Store implements the workflow repositories over one database.
@@ -174,6 +202,7 @@ type Store struct {
 var (
 	_ workflow.DocumentStore = (*Store)(nil)
 	_ workflow.EnvelopeStore = (*Store)(nil)
+	_ workflow.SettingsStore = (*Store)(nil)
 )
 
 // New applies [Migrations] to the database behind pool (see
@@ -261,4 +290,25 @@ func (s *Store) BlobReferenced(ctx context.Context, sha256 string) (bool, error)
 		EXISTS (SELECT 1 FROM workflow_envelope_documents WHERE sha256 = $1) OR
 		EXISTS (SELECT 1 FROM workflow_envelope_documents WHERE original_sha256 = $1)`, sha256).Scan(&ok)
 	return ok, wrap(err)
+}
+
+// TenantSettings implements [workflow.SettingsStore].
+func (s *Store) TenantSettings(ctx context.Context, tenant string) (workflow.Settings, error) {
+	var st workflow.Settings
+	err := s.pool.QueryRow(ctx, `SELECT consent_text FROM workflow_settings WHERE tenant = $1`, tenant).Scan(&st.ConsentText)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return workflow.Settings{}, nil
+	}
+	if err != nil {
+		return workflow.Settings{}, wrap(err)
+	}
+	return st, nil
+}
+
+// PutTenantSettings implements [workflow.SettingsStore].
+func (s *Store) PutTenantSettings(ctx context.Context, tenant string, st workflow.Settings, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO workflow_settings (tenant, consent_text, updated_ns) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant) DO UPDATE SET consent_text = excluded.consent_text, updated_ns = excluded.updated_ns`,
+		tenant, st.ConsentText, at.UnixNano())
+	return wrap(err)
 }

@@ -96,9 +96,10 @@ func TestSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	types := map[string]string{"TEXT": "text", "INTEGER": "bigint", "BLOB": "bytea"}
+	types := map[string]string{"TEXT": "text", "INTEGER": "bigint", "BLOB": "bytea", "REAL": "double precision"}
 	// The 0/1 flags SQLite keeps as INTEGER are boolean here.
-	flags := map[string]bool{"workflow_envelopes.allow_link_only": true, "workflow_envelopes.approval_required": true, "workflow_envelopes.high_assurance": true}
+	flags := map[string]bool{"workflow_envelopes.allow_link_only": true, "workflow_envelopes.approval_required": true, "workflow_envelopes.high_assurance": true,
+		"workflow_placed_fields.required": true}
 	var want []string
 	for rows.Next() {
 		var table, col, typ string

@@ -206,7 +206,7 @@ func (s *Store) FinishedEnvelopes(ctx context.Context, before time.Time, limit i
 // DeleteEnvelope implements [workflow.ContentStore].
 func (s *Store) DeleteEnvelope(ctx context.Context, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"workflow_transitions", "workflow_recipients", "workflow_envelope_documents"} {
+		for _, table := range []string{"workflow_transitions", "workflow_recipients", "workflow_envelope_documents", "workflow_placed_fields"} {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE envelope_id = ?`, id); err != nil {
 				return err
 			}

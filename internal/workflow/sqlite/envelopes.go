@@ -48,8 +48,24 @@ func (s *Store) InsertEnvelope(ctx context.Context, e *workflow.Envelope, t work
 				return err
 			}
 		}
+		if err := insertFields(ctx, tx, e); err != nil {
+			return err
+		}
 		return insertTransition(ctx, tx, t)
 	})
+}
+
+// insertFields inserts e's placed fields.
+func insertFields(ctx context.Context, tx *sql.Tx, e *workflow.Envelope) error {
+	for i, f := range e.Fields {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_placed_fields
+			(envelope_id, position, id, document_id, recipient_id, kind, page, x, y, width, height, required, label)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, i, f.ID, f.DocumentID, f.RecipientID, string(f.Kind), f.Page, f.X, f.Y, f.W, f.H, f.Required, f.Label); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func insertTransition(ctx context.Context, tx *sql.Tx, t workflow.Transition) error {
@@ -63,7 +79,7 @@ func insertTransition(ctx context.Context, tx *sql.Tx, t workflow.Transition) er
 
 // UpdateEnvelope implements [workflow.EnvelopeStore]. Documents and
 // recipients are fixed when the draft is created; their mutable columns
-// are updated in place. The webhook messages out go to the webhook outbox
+// are updated in place. The placed fields of a draft are replaced. The webhook messages out go to the webhook outbox
 // (internal/webhook/sqlite's tables, in the same database) in the same
 // transaction.
 func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev int64, t *workflow.Transition, out ...webhook.Message) error {
@@ -95,6 +111,14 @@ func (s *Store) UpdateEnvelope(ctx context.Context, e *workflow.Envelope, prev i
 				string(r.Status), strings.Join(r.Signed, ","), nanos(r.NotifiedAt), nanos(r.RemindedAt),
 				nanos(r.ViewedAt), nanos(r.ConsentedAt), nanos(r.CompletedAt), nanos(r.DeclinedAt),
 				r.DeclineReason, e.ID, r.ID); err != nil {
+				return err
+			}
+		}
+		if e.Status == workflow.StatusDraft {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM workflow_placed_fields WHERE envelope_id = ?`, e.ID); err != nil {
+				return err
+			}
+			if err := insertFields(ctx, tx, e); err != nil {
 				return err
 			}
 		}
@@ -182,6 +206,25 @@ func fill(ctx context.Context, q querier, e *workflow.Envelope) error {
 		r.NotifiedAt, r.RemindedAt, r.ViewedAt = fromNanos(notified), fromNanos(reminded), fromNanos(viewed)
 		r.ConsentedAt, r.CompletedAt, r.DeclinedAt = fromNanos(consented), fromNanos(completed), fromNanos(declined)
 		e.Recipients = append(e.Recipients, r)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	rows, err = q.QueryContext(ctx, `SELECT id, document_id, recipient_id, kind, page, x, y, width, height, required, label
+		FROM workflow_placed_fields WHERE envelope_id = ? ORDER BY position`, e.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f workflow.Field
+		var kind string
+		if err := rows.Scan(&f.ID, &f.DocumentID, &f.RecipientID, &kind, &f.Page, &f.X, &f.Y, &f.W, &f.H,
+			&f.Required, &f.Label); err != nil {
+			return err
+		}
+		f.Kind = workflow.FieldKind(kind)
+		e.Fields = append(e.Fields, f)
 	}
 	return rows.Err()
 }

@@ -101,6 +101,12 @@ func (s *Store) SetEnvelopeFields(ctx context.Context, e *workflow.Envelope, ts 
 				return err
 			}
 		}
+		for _, f := range e.Fields {
+			if _, err := tx.ExecContext(ctx, `UPDATE workflow_placed_fields SET label = ? WHERE envelope_id = ? AND id = ?`,
+				f.Label, e.ID, f.ID); err != nil {
+				return err
+			}
+		}
 		for _, t := range ts {
 			if _, err := tx.ExecContext(ctx, `UPDATE workflow_transitions SET reason = ? WHERE envelope_id = ? AND seq = ?`,
 				t.Reason, e.ID, t.Seq); err != nil {

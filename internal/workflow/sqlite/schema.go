@@ -123,4 +123,31 @@ var migrations = []sqldb.Migration{{
 	CREATE INDEX workflow_envelope_documents_original ON workflow_envelope_documents (original_sha256);
 	CREATE INDEX workflow_envelopes_finished ON workflow_envelopes (updated_ns)
 		WHERE status IN ('completed', 'declined', 'voided', 'expired');`,
+}, {
+	Version: 204,
+	Name:    "placed fields and tenant settings",
+	// The boxes placed on an envelope's documents for its signers (their
+	// labels sealed like the envelope's other free text), and each
+	// tenant's consent text.
+	SQL: `CREATE TABLE workflow_placed_fields (
+		envelope_id  TEXT    NOT NULL REFERENCES workflow_envelopes (id),
+		position     INTEGER NOT NULL,
+		id           TEXT    NOT NULL,
+		document_id  TEXT    NOT NULL,
+		recipient_id TEXT    NOT NULL,
+		kind         TEXT    NOT NULL,
+		page         INTEGER NOT NULL,
+		x            REAL    NOT NULL,
+		y            REAL    NOT NULL,
+		width        REAL    NOT NULL,
+		height       REAL    NOT NULL,
+		required     INTEGER NOT NULL,
+		label        TEXT    NOT NULL,
+		PRIMARY KEY (envelope_id, id)
+	) STRICT;
+	CREATE TABLE workflow_settings (
+		tenant       TEXT    PRIMARY KEY,
+		consent_text TEXT    NOT NULL,
+		updated_ns   INTEGER NOT NULL
+	) STRICT;`,
 }}

@@ -27,6 +27,7 @@ type Store struct {
 var (
 	_ workflow.DocumentStore = (*Store)(nil)
 	_ workflow.EnvelopeStore = (*Store)(nil)
+	_ workflow.SettingsStore = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the database at path as a store of
@@ -141,4 +142,28 @@ func (s *Store) BlobReferenced(ctx context.Context, sha256 string) (bool, error)
 		return false, fmt.Errorf("workflow/sqlite: %w", err)
 	}
 	return n > 0, nil
+}
+
+// TenantSettings implements [workflow.SettingsStore].
+func (s *Store) TenantSettings(ctx context.Context, tenant string) (workflow.Settings, error) {
+	var st workflow.Settings
+	err := s.pool.Reader().QueryRowContext(ctx, `SELECT consent_text FROM workflow_settings WHERE tenant = ?`, tenant).
+		Scan(&st.ConsentText)
+	if errors.Is(err, sql.ErrNoRows) {
+		return workflow.Settings{}, nil
+	}
+	if err != nil {
+		return workflow.Settings{}, fmt.Errorf("workflow/sqlite: %w", err)
+	}
+	return st, nil
+}
+
+// PutTenantSettings implements [workflow.SettingsStore].
+func (s *Store) PutTenantSettings(ctx context.Context, tenant string, st workflow.Settings, at time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO workflow_settings (tenant, consent_text, updated_ns) VALUES (?, ?, ?)
+			ON CONFLICT (tenant) DO UPDATE SET consent_text = excluded.consent_text, updated_ns = excluded.updated_ns`,
+			tenant, st.ConsentText, at.UnixNano())
+		return err
+	})
 }

@@ -71,6 +71,9 @@ func markedEnvelope(tenant, id string) (*workflow.Envelope, []string) {
 		mark(&r.Email, "email")
 		mark(&r.Phone, "phone")
 	}
+	for i := range e.Fields {
+		mark(&e.Fields[i].Label, "fieldlabel")
+	}
 	return e, ms
 }
 

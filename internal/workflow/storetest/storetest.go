@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of the workflow stores
-// ([workflow.DocumentStore], [workflow.EnvelopeStore] and
-// [workflow.ContentStore]): every driver
+// ([workflow.DocumentStore], [workflow.EnvelopeStore],
+// [workflow.ContentStore] and [workflow.SettingsStore]): every driver
 // (internal/workflow/sqlite, internal/workflow/postgres) runs [Run] from a
 // test named TestConformance, and [RunNodes] on two stores over one
 // database from a test named TestNodes.
@@ -35,6 +35,7 @@ type Store interface {
 	workflow.DocumentStore
 	workflow.EnvelopeStore
 	workflow.ContentStore
+	workflow.SettingsStore
 }
 
 // Run runs the suite; open returns a new, empty store for each subtest.
@@ -49,6 +50,8 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("ListEnvelopes", func(t *testing.T) { testListEnvelopes(t, open(t)) })
 	t.Run("DueEnvelopes", func(t *testing.T) { testDueEnvelopes(t, open(t)) })
 	t.Run("CompletedEnvelopes", func(t *testing.T) { testCompletedEnvelopes(t, open(t)) })
+	t.Run("PlacedFields", func(t *testing.T) { testPlacedFields(t, open(t)) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("ConcurrentUpdate", func(t *testing.T) {
 		s := open(t)
 		testRacingUpdates(t, s, s)
@@ -96,6 +99,12 @@ func envelope(tenant, id string, created time.Time) *workflow.Envelope {
 			{ID: "r4", Role: workflow.RoleSigner, Name: "D", Email: "d@example.com", Auth: workflow.AuthEmailCode, Order: 4,
 				Status: workflow.RecipientWaiting},
 		},
+		Fields: []workflow.Field{
+			{ID: "fld_2", DocumentID: "doc_a", RecipientID: "r4", Kind: workflow.FieldSignature, Page: 7,
+				X: 72.125, Y: 0.1, W: 180, H: 36.75, Required: true, Label: "Signature «D»"},
+			{ID: "fld_1", DocumentID: "doc_b", RecipientID: "r2", Kind: workflow.FieldDate, Page: 1,
+				X: 0, Y: 1e-3, W: 4, H: 1000.5},
+		},
 		AllowLinkOnly: true,
 		ExpiresAt:     created.Add(time.Hour), CreatedBy: "key_1",
 		CreatedAt: created, UpdatedAt: created, SentAt: created, Version: 1,
@@ -116,6 +125,7 @@ func inUTC(e *workflow.Envelope) *workflow.Envelope {
 	c := *e
 	c.Documents = slices.Clone(e.Documents)
 	c.Recipients = slices.Clone(e.Recipients)
+	c.Fields = slices.Clone(e.Fields)
 	c.ExpiresAt, c.CreatedAt, c.UpdatedAt = c.ExpiresAt.UTC(), c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	c.SentAt, c.CompletedAt = c.SentAt.UTC(), c.CompletedAt.UTC()
 	for i := range c.Recipients {
@@ -235,7 +245,7 @@ func testEnvelopeRoundTrip(t *testing.T, s Store) {
 	wantEnvelope(t, "envelope after a refused duplicate", get(t, s, "env_1"), e)
 	// An envelope with no recipients or documents yet (a bare draft).
 	bare := envelope("t1", "env_2", base)
-	bare.Status, bare.SentAt, bare.Documents, bare.Recipients = workflow.StatusDraft, time.Time{}, nil, nil
+	bare.Status, bare.SentAt, bare.Documents, bare.Recipients, bare.Fields = workflow.StatusDraft, time.Time{}, nil, nil, nil
 	insert(t, s, bare)
 	wantEnvelope(t, "bare draft", get(t, s, "env_2"), bare)
 	if _, err := s.Envelope(ctx, "ENV_1"); !errors.Is(err, workflow.ErrNoRecord) {
@@ -728,5 +738,97 @@ func testCompletedEnvelopes(t *testing.T, s Store) {
 	}
 	if got, err := s.CompletedEnvelopes(ctx, "", 0); err != nil || len(got) != 0 {
 		t.Fatalf("CompletedEnvelopes limit 0 = %q, %v", got, err)
+	}
+}
+
+// testPlacedFields: a draft's update replaces its placed fields (their
+// order kept); the update of a sent envelope leaves them as they are.
+func testPlacedFields(t *testing.T, s Store) {
+	ctx := t.Context()
+	e := envelope("t1", "env_1", base)
+	e.Status, e.SentAt = workflow.StatusDraft, time.Time{}
+	insert(t, s, e)
+	wantEnvelope(t, "draft with fields", get(t, s, "env_1"), e)
+
+	e2 := inUTC(e)
+	e2.Version = 2
+	e2.Fields = []workflow.Field{
+		{ID: "fld_9", DocumentID: "doc_b", RecipientID: "r2", Kind: workflow.FieldText, Page: 2, X: 10, Y: 20, W: 30, H: 40, Label: "Ort"},
+		{ID: "fld_3", DocumentID: "doc_b", RecipientID: "r4", Kind: workflow.FieldInitials, Page: 1, X: 1.5, Y: 2.5, W: 5, H: 6, Required: true},
+		e.Fields[0],
+	}
+	if err := s.UpdateEnvelope(ctx, e2, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantEnvelope(t, "draft after its fields were replaced", get(t, s, "env_1"), e2)
+
+	e3 := inUTC(e2)
+	e3.Version = 3
+	e3.Fields = nil
+	if err := s.UpdateEnvelope(ctx, e3, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantEnvelope(t, "draft after its fields were removed", get(t, s, "env_1"), e3)
+
+	// Sent: the fields no longer change.
+	e4 := inUTC(e2)
+	e4.Version, e4.Status, e4.SentAt = 4, workflow.StatusSent, base.Add(time.Minute)
+	e4.Fields = nil
+	if err := s.UpdateEnvelope(ctx, e4, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	e5 := inUTC(e4)
+	e5.Version = 5
+	e5.Fields = e2.Fields
+	if err := s.UpdateEnvelope(ctx, e5, 4, nil); err != nil {
+		t.Fatal(err)
+	}
+	e5.Fields = nil
+	wantEnvelope(t, "sent envelope whose update names other fields", get(t, s, "env_1"), e5)
+
+	// Lists carry the fields too, each envelope its own.
+	other := envelope("t1", "env_2", base.Add(time.Second))
+	insert(t, s, other)
+	es, err := s.ListEnvelopes(ctx, "t1", workflow.ListFilter{Limit: 10})
+	if err != nil || len(es) != 2 {
+		t.Fatalf("ListEnvelopes = %v, %v", es, err)
+	}
+	wantEnvelope(t, "listed envelope with fields", es[0], other)
+	wantEnvelope(t, "listed envelope without fields", es[1], e5)
+
+	// Deleting the envelope deletes its fields.
+	if err := s.DeleteEnvelope(ctx, "env_2"); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, s, envelope("t1", "env_2", base))
+	wantEnvelope(t, "envelope inserted again after its deletion", get(t, s, "env_2"), envelope("t1", "env_2", base))
+}
+
+// testSettings: each tenant's settings, replaced as a whole.
+func testSettings(t *testing.T, s Store) {
+	ctx := t.Context()
+	if st, err := s.TenantSettings(ctx, "t1"); err != nil || st != (workflow.Settings{}) {
+		t.Fatalf("settings of a tenant that set none = %+v, %v", st, err)
+	}
+	text := "Einwilligung «elektronisch»\n\nZweiter Absatz."
+	if err := s.PutTenantSettings(ctx, "t1", workflow.Settings{ConsentText: text}, base); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.TenantSettings(ctx, "t1"); err != nil || st.ConsentText != text {
+		t.Fatalf("settings = %+v, %v; want %q", st, err, text)
+	}
+	if st, err := s.TenantSettings(ctx, "t2"); err != nil || st != (workflow.Settings{}) {
+		t.Fatalf("another tenant's settings = %+v, %v", st, err)
+	}
+	if err := s.PutTenantSettings(ctx, "t1", workflow.Settings{ConsentText: "v2"}, base.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutTenantSettings(ctx, "t2", workflow.Settings{}, base); err != nil {
+		t.Fatal(err)
+	}
+	for tenant, want := range map[string]string{"t1": "v2", "t2": ""} {
+		if st, err := s.TenantSettings(ctx, tenant); err != nil || st.ConsentText != want {
+			t.Errorf("settings of %s = %+v, %v; want %q", tenant, st, err, want)
+		}
 	}
 }
