@@ -263,3 +263,26 @@ func (s *MemStore) EnvelopeRecords(ctx context.Context, tenant, envelopeID strin
 	}
 	return out, nil
 }
+
+// TenantRecords implements [Storage]: it scans the records after after
+// for the tenant's.
+func (s *MemStore) TenantRecords(ctx context.Context, tenant string, after int64, limit int) ([]Record, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("auditlog: tenant records: limit %d is not positive", limit)
+	}
+	out := []Record{}
+	i := sort.Search(len(s.recs), func(i int) bool { return s.recs[i].Index > after })
+	for ; i < len(s.recs) && len(out) < limit; i++ {
+		if r := s.recs[i]; r.Tenant == tenant {
+			r.Leaf = bytes.Clone(r.Leaf)
+			r.Sealed = bytes.Clone(r.Sealed)
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

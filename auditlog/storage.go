@@ -112,6 +112,11 @@ type Storage interface {
 	// not an error. No event names the empty envelope ID: "" has no
 	// records. The SQL stores answer it from an index.
 	EnvelopeRecords(ctx context.Context, tenant, envelopeID string) ([]Record, error)
+	// TenantRecords returns at most limit of tenant's records (Record.Tenant)
+	// whose Index is greater than after (-1 for the first), in index order;
+	// none is an empty, non-nil result. limit must be positive. The SQL
+	// stores answer it from an index on (tenant, idx).
+	TenantRecords(ctx context.Context, tenant string, after int64, limit int) ([]Record, error)
 	// AddCheckpoint stores a checkpoint. Storing a second, different
 	// checkpoint for the same size MUST fail.
 	AddCheckpoint(ctx context.Context, c Checkpoint) error

@@ -264,3 +264,33 @@ func (s *Store) EnvelopeRecords(ctx context.Context, tenant, envelopeID string) 
 	}
 	return out, nil
 }
+
+// tenantQuery reads a page of a tenant's records through the index
+// records_tenant.
+const tenantQuery = "SELECT " + recordColumns + " FROM records" +
+	" WHERE tenant = $1 AND idx > $2 ORDER BY idx LIMIT $3"
+
+// TenantRecords implements [auditlog.Storage]: one range scan of the index
+// on (tenant, idx), in one statement.
+func (s *Store) TenantRecords(ctx context.Context, tenant string, after int64, limit int) ([]auditlog.Record, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("postgres: tenant records: limit %d is not positive", limit)
+	}
+	rows, err := s.pool.Query(ctx, tenantQuery, tenant, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: tenant records: %w", err)
+	}
+	defer rows.Close()
+	out := []auditlog.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: tenant records: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: tenant records: %w", err)
+	}
+	return out, nil
+}

@@ -66,7 +66,7 @@ func TestOpenUnmigrated(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES (3, 'future')"); err != nil {
+	if _, err := conn.Exec(ctx, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'future')", Migrations[len(Migrations)-1].Version+1); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(ctx, app); !errors.Is(err, ErrSchemaTooNew) {

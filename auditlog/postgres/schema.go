@@ -15,6 +15,9 @@ import "github.com/signet-pki/signet/internal/pgdb"
 // (the application role keeps SELECT and INSERT only). The leaves are not
 // touched, so the log verifies as before; a leaf that is not UTF-8 JSON
 // gets none (verification reports it as modified, as it would have before).
+//
+// Version 3 indexes (tenant, idx): [Store.TenantRecords], a tenant's page of
+// the log, is one index range scan.
 var Migrations = []pgdb.Migration{
 	{
 		Version: 1,
@@ -77,6 +80,11 @@ END
 $$;
 CREATE INDEX records_envelope ON records (tenant, envelope, idx) WHERE envelope <> '';
 `,
+	},
+	{
+		Version: 3,
+		Name:    "audit records tenant index",
+		SQL:     `CREATE INDEX records_tenant ON records (tenant, idx);`,
 	},
 }
 

@@ -16,6 +16,9 @@ import "github.com/signet-pki/signet/internal/sqldb"
 // (verification reports it as modified, as it would have before).
 // CAST(leaf AS TEXT) matters: since SQLite 3.45 the JSON functions read a
 // BLOB argument as JSONB, not as JSON text.
+//
+// Version 3 indexes (tenant, idx): [Store.TenantRecords], a tenant's page of
+// the log, is one index range scan.
 var logMigrations = []sqldb.Migration{
 	{
 		Version: 1,
@@ -60,5 +63,10 @@ UPDATE records SET envelope = CAST(json_extract(CAST(leaf AS TEXT), '$.subject.e
 	AND json_type(CAST(leaf AS TEXT), '$.subject.envelope_id') = 'text';
 CREATE INDEX records_envelope ON records (tenant, envelope, idx) WHERE envelope <> '';
 `,
+	},
+	{
+		Version: 3,
+		Name:    "audit records tenant index",
+		SQL:     `CREATE INDEX records_tenant ON records (tenant, idx);`,
 	},
 }

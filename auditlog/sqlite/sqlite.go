@@ -15,7 +15,7 @@
 //
 // [sqldb.Migrate] applies versioned migrations recorded in a schema_migrations
 // table; the audit log's tables are version 1, the envelope column and its
-// index version 2 (see logMigrations). The log only ever inserts and reads
+// index version 2, the tenant index version 3 (see logMigrations). The log only ever inserts and reads
 // rows, as [auditlog.Storage] requires.
 package sqlite
 
@@ -239,6 +239,36 @@ func (s *Store) EnvelopeRecords(ctx context.Context, tenant, envelopeID string) 
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: envelope records: %w", err)
+	}
+	return out, nil
+}
+
+// tenantQuery reads a page of a tenant's records through the index
+// records_tenant.
+const tenantQuery = "SELECT " + recordColumns + " FROM records INDEXED BY records_tenant" +
+	" WHERE tenant = ? AND idx > ? ORDER BY idx LIMIT ?"
+
+// TenantRecords implements [auditlog.Storage]: one range scan of the index
+// on (tenant, idx).
+func (s *Store) TenantRecords(ctx context.Context, tenant string, after int64, limit int) ([]auditlog.Record, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("sqlite: tenant records: limit %d is not positive", limit)
+	}
+	rows, err := s.r.QueryContext(ctx, tenantQuery, tenant, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: tenant records: %w", err)
+	}
+	defer rows.Close()
+	out := []auditlog.Record{}
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: tenant records: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: tenant records: %w", err)
 	}
 	return out, nil
 }

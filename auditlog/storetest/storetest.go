@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) auditlog.Storage) {
 		{"Checkpoints", testCheckpoints},
 		{"Anchors", testAnchors},
 		{"EnvelopeRecords", testEnvelopeRecords},
+		{"TenantRecords", testTenantRecords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -485,6 +486,73 @@ func testEnvelopeRecords(t *testing.T, s auditlog.Storage) {
 		}
 		if n, err := s.Size(ctx); err != nil || n != int64(len(all)) {
 			t.Fatalf("Size after a refused append = %d, %v; want %d", n, err, len(all))
+		}
+	}
+}
+
+// testTenantRecords checks that TenantRecords pages through exactly one
+// tenant's records, in index order, across batches, for every page size:
+// never another tenant's, none twice, none skipped, and an empty (non-nil)
+// result past the end or for an unknown tenant. A limit that is not
+// positive is refused.
+func testTenantRecords(t *testing.T, s auditlog.Storage) {
+	ctx := context.Background()
+	if got, err := s.TenantRecords(ctx, "tenant-1", -1, 10); err != nil || got == nil || len(got) != 0 {
+		t.Fatalf("TenantRecords on an empty store = %v, %v; want an empty slice", got, err)
+	}
+	var all []auditlog.Record
+	for _, batch := range []int{1, 3, 64, 17, 2} {
+		all = append(all, appendN(t, s, batch, batch, "tenant")...)
+	}
+	for _, tenant := range []string{"", "tenant-0", "tenant-1", "tenant-2", "tenant-9"} {
+		want := []auditlog.Record{}
+		for _, r := range all {
+			if r.Tenant == tenant {
+				want = append(want, r)
+			}
+		}
+		for _, limit := range []int{1, 7, 200} {
+			got := []auditlog.Record{}
+			after := int64(-1)
+			for pages := 0; ; pages++ {
+				if pages > len(all)+1 {
+					t.Fatalf("TenantRecords(%q, limit %d) does not reach the end", tenant, limit)
+				}
+				page, err := s.TenantRecords(ctx, tenant, after, limit)
+				if err != nil {
+					t.Fatalf("TenantRecords(%q, %d, %d): %v", tenant, after, limit, err)
+				}
+				if page == nil || len(page) > limit {
+					t.Fatalf("TenantRecords(%q, %d, %d) = %d records (nil: %t)", tenant, after, limit, len(page), page == nil)
+				}
+				if len(page) == 0 {
+					break
+				}
+				got = append(got, page...)
+				after = page[len(page)-1].Index
+			}
+			if len(got) != len(want) {
+				t.Fatalf("TenantRecords(%q, limit %d) gave %d records, want %d", tenant, limit, len(got), len(want))
+			}
+			for i := range want {
+				if !sameRecord(got[i], want[i]) {
+					t.Fatalf("TenantRecords(%q, limit %d)[%d] = %+v, want %+v", tenant, limit, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	// A page starts after the given index, not at it.
+	first, err := s.TenantRecords(ctx, "tenant-1", -1, 2)
+	if err != nil || len(first) != 2 {
+		t.Fatalf("TenantRecords(tenant-1, -1, 2) = %d records, %v", len(first), err)
+	}
+	next, err := s.TenantRecords(ctx, "tenant-1", first[0].Index, 1)
+	if err != nil || len(next) != 1 || next[0].Index != first[1].Index {
+		t.Fatalf("TenantRecords(tenant-1, %d, 1) = %+v, %v; want index %d", first[0].Index, next, err, first[1].Index)
+	}
+	for _, limit := range []int{0, -1} {
+		if _, err := s.TenantRecords(ctx, "tenant-1", -1, limit); err == nil {
+			t.Fatalf("TenantRecords with limit %d succeeded", limit)
 		}
 	}
 }

@@ -95,23 +95,14 @@ func (g *gathering) audit() error {
 	if err != nil {
 		return fmt.Errorf("evidence: checkpoints: %w", err)
 	}
-	found := false
-	for _, cp := range cps {
-		if cp.Size <= last {
-			continue
-		}
-		as, err := g.s.cfg.Audit.Anchors(g.ctx, cp.Size)
-		if err != nil {
-			return fmt.Errorf("evidence: anchors of checkpoint %d: %w", cp.Size, err)
-		}
-		if len(as) > 0 {
-			g.cp, g.anchors, found = cp, as, true
-			break
-		}
+	cp, anchors, found, err := auditlog.FirstAnchored(g.ctx, g.s.cfg.Audit, cps, last)
+	if err != nil {
+		return fmt.Errorf("evidence: %w", err)
 	}
 	if !found {
 		return &api.RetryAfterError{Seconds: retryPending, Err: ErrCheckpointPending}
 	}
+	g.cp, g.anchors = cp, anchors
 	for _, r := range recs {
 		if r.Index < g.cp.Size {
 			g.records = append(g.records, r)

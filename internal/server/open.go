@@ -276,7 +276,11 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	}
 	(&accounts.Handler{Service: s.accounts}).Register(s.router)
 	(&api.Health{Checks: s.checks()}).Register(s.router)
-	(&workflow.Handler{Service: s.workflow}).Register(s.router)
+	av, adminAPIs, err := s.openAdmin(ctx, o)
+	if err != nil {
+		return err
+	}
+	(&workflow.Handler{Service: s.workflow, Audit: av}).Register(s.router)
 	(&signing.Handler{Service: sg}).Register(s.router)
 	s.openVerify(o)
 	ev, err := s.openEvidence(ctx, o)
@@ -287,6 +291,7 @@ func (s *Server) openHTTP(ctx context.Context, tlsCfg *tls.Config, sg *signing.S
 	(&archive.Handler{Service: s.archive}).Register(s.router)
 	(&webhook.Handler{Service: s.webhooks}).Register(s.router)
 	fragments := [][]byte{api.OpenAPI, accounts.OpenAPI, workflow.OpenAPI, signing.OpenAPI, verify.OpenAPI, evidence.OpenAPI, archive.OpenAPI, webhook.OpenAPI, s.openWeb()}
+	fragments = append(fragments, adminAPIs...)
 	var more [][]byte
 	if s.people, more, err = s.openPeople(ctx, o); err != nil {
 		return err

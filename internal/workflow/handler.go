@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"context"
 	"io"
 	"mime"
 	"net/http"
@@ -37,6 +38,24 @@ import (
 // (the platform administrator) is refused.
 type Handler struct {
 	Service *Service
+	// Audit, if set, gives the history's entries their audit events'
+	// positions in the log ("audit_index", "anchored"); nil omits them.
+	Audit AuditPositions
+}
+
+// AuditPositions tells where an envelope's audit events sit in the audit
+// log (internal/auditview implements it).
+type AuditPositions interface {
+	// Positions returns, by audit event ID, the position of tenant's
+	// events about envelope.
+	Positions(ctx context.Context, tenant, envelope string) (map[string]AuditPosition, error)
+}
+
+// An AuditPosition is an audit event's index in the log and whether a
+// checkpoint covering it has been anchored.
+type AuditPosition struct {
+	Index    int64
+	Anchored bool
 }
 
 // Register mounts the endpoints on mux.
@@ -356,12 +375,25 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 	type item struct {
 		Transition
 		Explanation string `json:"explanation"`
+		AuditIndex  *int64 `json:"audit_index,omitempty"`
+		Anchored    *bool  `json:"anchored,omitempty"`
+	}
+	var pos map[string]AuditPosition
+	if h.Audit != nil && len(ts) > 0 {
+		if pos, err = h.Audit.Positions(r.Context(), a.Tenant, r.PathValue("id")); err != nil {
+			api.WriteProblem(w, r, err)
+			return
+		}
 	}
 	out := struct {
 		Transitions []item `json:"transitions"`
 	}{Transitions: []item{}}
 	for _, t := range ts {
-		out.Transitions = append(out.Transitions, item{t, t.Explain()})
+		it := item{Transition: t, Explanation: t.Explain()}
+		if p, ok := pos[t.AuditEventID]; ok {
+			it.AuditIndex, it.Anchored = &p.Index, &p.Anchored
+		}
+		out.Transitions = append(out.Transitions, it)
 	}
 	api.WriteJSON(w, http.StatusOK, out)
 }

@@ -1,0 +1,93 @@
+package auditview
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/signet-pki/signet/internal/api"
+)
+
+// Handler serves
+//
+//	GET /v1/audit/events        the principal's tenant's events, a page at a time
+//	GET /v1/audit/checkpoint    the latest checkpoint and its anchors
+//
+// Both declare the action audit.read in [OpenAPI]; the tenant is the
+// principal's, and a principal without one (the platform administrator)
+// is refused.
+type Handler struct {
+	Service *Service
+}
+
+// Register mounts the endpoints on mux.
+func (h *Handler) Register(mux api.Mux) {
+	mux.HandleFunc("GET /v1/audit/events", h.events)
+	mux.HandleFunc("GET /v1/audit/checkpoint", h.checkpoint)
+}
+
+// tenant returns the principal's tenant.
+func tenant(r *http.Request) (string, error) {
+	p, ok := api.PrincipalFrom(r.Context())
+	if !ok {
+		return "", api.ErrUnauthorized
+	}
+	if p.Tenant == "" {
+		return "", &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"}
+	}
+	return p.Tenant, nil
+}
+
+func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
+	t, err := tenant(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	q, err := parseQuery(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	page, err := h.Service.Events(r.Context(), t, q)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, page)
+}
+
+// parseQuery reads after, limit and envelope.
+func parseQuery(r *http.Request) (Query, error) {
+	v := r.URL.Query()
+	q := Query{After: -1, Limit: DefaultLimit, Envelope: v.Get("envelope")}
+	if s := v.Get("after"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return q, api.Errorf(api.KindInvalid, "after must be an event index (a non-negative integer)")
+		}
+		q.After = n
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > MaxLimit {
+			return q, api.Errorf(api.KindInvalid, "limit must be 1 to %d", MaxLimit)
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+func (h *Handler) checkpoint(w http.ResponseWriter, r *http.Request) {
+	if _, err := tenant(r); err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	v, err := h.Service.Checkpoint(r.Context())
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, v)
+}
