@@ -126,7 +126,7 @@ func (j *journey) poll(what, expr string) {
 	}
 }
 
-func eval[T any](j *journey, expr string) T {
+func jsEval[T any](j *journey, expr string) T {
 	j.t.Helper()
 	v, err := chromedp.Run(j.ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
@@ -147,13 +147,13 @@ func (j *journey) shot(name string) {
 
 func (j *journey) rectOf(sel string) rect {
 	j.t.Helper()
-	return eval[rect](j, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect();
+	return jsEval[rect](j, fmt.Sprintf(`(() => { const r = document.querySelector(%q).getBoundingClientRect();
 		return {x: r.left, y: r.top, w: r.width, h: r.height}; })()`, sel))
 }
 
 func (j *journey) fields() []placed {
 	j.t.Helper()
-	return eval[[]placed](j, `[...document.querySelectorAll('#pdf-pages .field-box')].map(b => ({id: b.id, kind: b.dataset.kind,
+	return jsEval[[]placed](j, `[...document.querySelectorAll('#pdf-pages .field-box')].map(b => ({id: b.id, kind: b.dataset.kind,
 		recipient: +b.dataset.recipient, page: +b.dataset.page, x: +b.dataset.x, y: +b.dataset.y, width: +b.dataset.width, height: +b.dataset.height}))`)
 }
 
@@ -256,7 +256,7 @@ func TestWebJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("login-password"), "not the password at all"),
 		chromedp.Click(chromedp.ID("login-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#login-error [role=alert]")))
-	if msg := eval[string](j, `document.getElementById('login-error').textContent`); !strings.Contains(msg, "wrong") {
+	if msg := jsEval[string](j, `document.getElementById('login-error').textContent`); !strings.Contains(msg, "wrong") {
 		t.Errorf("wrong password: %q", msg)
 	}
 	// The browser reports the refused login as a failed load, and nothing else.
@@ -276,10 +276,10 @@ func TestWebJourney(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("mfa-code"), code),
 		chromedp.Click(chromedp.ID("mfa-submit")),
 		chromedp.WaitVisible(chromedp.ID("view-envelopes")))
-	if who := eval[string](j, `document.getElementById('user-email').textContent`); who != email {
+	if who := jsEval[string](j, `document.getElementById('user-email').textContent`); who != email {
 		t.Errorf("logged in as %q", who)
 	}
-	if eval[bool](j, `!document.getElementById('nav-admin').classList.contains('hidden')`) {
+	if jsEval[bool](j, `!document.getElementById('nav-admin').classList.contains('hidden')`) {
 		t.Error("a sender is offered the administration console")
 	}
 	j.shot("console-envelopes-empty")
@@ -312,7 +312,7 @@ func TestWebJourney(t *testing.T) {
 		chromedp.Click(chromedp.ID("add-recipient")),
 		chromedp.SendKeys(chromedp.ID("recipient-name-1"), signers[1][0]),
 		chromedp.SendKeys(chromedp.ID("recipient-email-1"), signers[1][1]))
-	if subject := eval[string](j, `document.getElementById('env-subject').value`); subject != "Consulting agreement" {
+	if subject := jsEval[string](j, `document.getElementById('env-subject').value`); subject != "Consulting agreement" {
 		t.Errorf("subject %q, want the document's name", subject)
 	}
 	j.shot("console-new-recipients")
@@ -346,7 +346,7 @@ func TestWebJourney(t *testing.T) {
 	}
 	// The page in points: the field boxes give its scale.
 	pageBox := j.rectOf("#page-1")
-	scale := eval[float64](j, `(() => { const b = document.querySelector('#pdf-pages .field-box'); return b.getBoundingClientRect().width / +b.dataset.width; })()`)
+	scale := jsEval[float64](j, `(() => { const b = document.querySelector('#pdf-pages .field-box'); return b.getBoundingClientRect().width / +b.dataset.width; })()`)
 	pw0, ph0 := pageBox.W/scale, pageBox.H/scale
 	for _, d := range drops {
 		f := j.field(d.recipient, d.kind)
@@ -391,7 +391,7 @@ func TestWebJourney(t *testing.T) {
 	j.shot("console-new-review")
 	j.run("send", chromedp.Click(chromedp.ID("send-envelope")), chromedp.WaitVisible(chromedp.ID("view-detail")))
 	j.poll("sent", `document.getElementById('detail-status').dataset.status === 'sent'`)
-	envID := strings.TrimPrefix(eval[string](j, `location.hash`), "#/envelopes/")
+	envID := strings.TrimPrefix(jsEval[string](j, `location.hash`), "#/envelopes/")
 	j.shot("console-sent")
 
 	// The envelope holds the fields as placed, in points.
@@ -418,7 +418,7 @@ func TestWebJourney(t *testing.T) {
 		Fields []apiField `json:"fields"`
 	}
 	envelope := func() apiEnvelope {
-		return eval[apiEnvelope](j, fmt.Sprintf(`fetch('/v1/envelopes/%s').then(r => r.json())`, envID))
+		return jsEval[apiEnvelope](j, fmt.Sprintf(`fetch('/v1/envelopes/%s').then(r => r.json())`, envID))
 	}
 	env := envelope()
 	if len(env.Fields) != len(placedFields) || len(env.Recipients) != 2 {
@@ -445,7 +445,7 @@ func TestWebJourney(t *testing.T) {
 	// The sender sees the envelope completed.
 	j.run("back to the console", chromedp.Navigate(r.base+"/#/envelopes/"+envID), chromedp.WaitVisible(chromedp.ID("view-detail")))
 	deadline := time.Now().Add(90 * time.Second)
-	for eval[string](j, `document.getElementById('detail-status').dataset.status || ''`) != "completed" {
+	for jsEval[string](j, `document.getElementById('detail-status').dataset.status || ''`) != "completed" {
 		if time.Now().After(deadline) {
 			j.shot("failed-completion")
 			t.Fatal("the envelope did not complete")
@@ -463,7 +463,7 @@ func TestWebJourney(t *testing.T) {
 		Text     string `json:"text"`
 		Anchored string `json:"anchored"`
 	}
-	timeline := eval[[]entry](j, `[...document.querySelectorAll('#timeline li')].map(li => ({action: li.dataset.action, text: li.textContent, anchored: li.dataset.anchored}))`)
+	timeline := jsEval[[]entry](j, `[...document.querySelectorAll('#timeline li')].map(li => ({action: li.dataset.action, text: li.textContent, anchored: li.dataset.anchored}))`)
 	var actions []string
 	for _, e := range timeline {
 		actions = append(actions, e.Action)
@@ -496,7 +496,7 @@ func TestWebJourney(t *testing.T) {
 
 	// Log out: the console is closed again.
 	j.run("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
-	if got := eval[int](j, `fetch('/v1/auth/session').then(r => r.status)`); got != http.StatusUnauthorized {
+	if got := jsEval[int](j, `fetch('/v1/auth/session').then(r => r.status)`); got != http.StatusUnauthorized {
 		t.Errorf("session after logout: %d", got)
 	}
 	// The probe's 401 is reported by the browser as a failed load.
@@ -533,7 +533,7 @@ func signIn(j *journey, mb *apiclient.Mailbox, i int, name, addr string) {
 		ID   string `json:"id"`
 		Kind string `json:"kind"`
 	}
-	items := eval[[]item](j, `[...document.querySelectorAll('#field-list button[id^="field-item-"]')].map(b => {
+	items := jsEval[[]item](j, `[...document.querySelectorAll('#field-list button[id^="field-item-"]')].map(b => {
 		const id = b.id.slice('field-item-'.length); const box = document.getElementById('field-box-' + id);
 		return {id, kind: ['signature', 'initials', 'date', 'text'].find(k => box.classList.contains('kind-' + k))}; })`)
 	if len(items) != 2 {
