@@ -15,6 +15,8 @@ import (
 	"time"
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -171,27 +173,37 @@ func (j *journey) field(recipient int, kind string) placed {
 // download clicks sel and returns the bytes of the file the browser saved.
 func (j *journey) download(sel string) []byte {
 	j.t.Helper()
-	j.mu.Lock()
-	before := len(j.done)
-	j.mu.Unlock()
+	b := j.tryDownload(sel, "false")
+	if b == nil {
+		j.shot("failed-download")
+		j.t.Fatalf("%s: no download", sel)
+	}
+	return b
+}
+
+// tryDownload clicks sel and returns the bytes of the file the browser
+// saved, or nil once the expression refused is true in the page.
+func (j *journey) tryDownload(sel, refused string) []byte {
+	j.t.Helper()
 	j.run("download "+sel, chromedp.Click(chromedp.ID(sel)))
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		j.mu.Lock()
-		if len(j.done) > before {
-			for guid, fresh := range j.done {
-				if fresh {
-					j.done[guid] = false
-					j.mu.Unlock()
-					b, err := os.ReadFile(filepath.Join(j.dir, guid))
-					if err != nil {
-						j.t.Fatal(err)
-					}
-					return b
+		for guid, fresh := range j.done {
+			if fresh {
+				j.done[guid] = false
+				j.mu.Unlock()
+				b, err := os.ReadFile(filepath.Join(j.dir, guid))
+				if err != nil {
+					j.t.Fatal(err)
 				}
+				return b
 			}
 		}
 		j.mu.Unlock()
+		if jsEval[bool](j, refused) {
+			return nil
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	j.shot("failed-download")
@@ -468,8 +480,8 @@ func TestWebJourney(t *testing.T) {
 	for _, e := range timeline {
 		actions = append(actions, e.Action)
 	}
-	if got := strings.Join(actions, " "); !strings.HasPrefix(got, "send") || !strings.HasSuffix(got, "complete") {
-		t.Errorf("timeline %q, want send … complete", got)
+	if got := strings.Join(actions, " "); !strings.HasPrefix(got, "create send") || !strings.HasSuffix(got, "complete") {
+		t.Errorf("timeline %q, want create, send … complete", got)
 	}
 	j.shot("console-timeline")
 
@@ -484,7 +496,26 @@ func TestWebJourney(t *testing.T) {
 	checkSignedPDF(t, r, signed, len(placedFields))
 
 	// The evidence bundle, as `signet verify` checks it.
-	bundle := j.download("download-evidence")
+	// Until a checkpoint covers the envelope's last events the bundle is
+	// refused (503 checkpoint-pending) and the page says to try again
+	// shortly; then a checkpoint is published, as the log's timer does.
+	var bundle []byte
+	for attempt := 1; bundle == nil; attempt++ {
+		if attempt > 5 {
+			t.Fatal("no evidence bundle after 5 checkpoints")
+		}
+		bundle = j.tryDownload("download-evidence", `document.getElementById('detail-error').textContent.includes('being anchored')`)
+		if bundle != nil {
+			break
+		}
+		if errs := webtest.ConsoleErrors(j.ctx); len(errs) != 1 || !strings.Contains(errs[0], "503") {
+			t.Fatalf("a pending checkpoint reported %q", errs)
+		}
+		j.shot("console-evidence-pending")
+		if err := r.srv.PublishCheckpoint(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rep, err := evidence.Verify(bytes.NewReader(bundle), int64(len(bundle)), evidence.VerifyOptions{Roots: r.roots(), Now: time.Now})
 	if err != nil {
 		t.Fatalf("verify the bundle: %v", err)
@@ -518,7 +549,10 @@ func signIn(j *journey, mb *apiclient.Mailbox, i int, name, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.run(addr+" opens the link", chromedp.Navigate(j.r.base+"/sign#"+link), chromedp.WaitVisible(chromedp.ID("send-code")))
+	// A link opens a fresh page, as from the e-mail (the tab may be on
+	// /sign already, where a new fragment alone would load nothing).
+	j.run(addr+" opens the link", chromedp.Navigate("about:blank"), chromedp.Navigate(j.r.base+"/sign#"+link),
+		chromedp.WaitVisible(chromedp.ID("send-code")))
 	if i == 0 {
 		j.shot("sign-verify")
 	}
@@ -529,6 +563,8 @@ func signIn(j *journey, mb *apiclient.Mailbox, i int, name, addr string) {
 	}
 	j.run(addr+" enters the code", chromedp.SendKeys(chromedp.ID("code"), code), chromedp.Click(chromedp.ID("verify-code")),
 		chromedp.WaitVisible(chromedp.ID("review")), chromedp.WaitVisible(chromedp.CSS("#documents canvas")))
+	j.poll(addr+"'s fields drawn", `(() => { const bs = [...document.querySelectorAll('#field-list button[id^="field-item-"]')];
+		return bs.length > 0 && bs.every(b => document.getElementById('field-box-' + b.id.slice('field-item-'.length))); })()`)
 	type item struct {
 		ID   string `json:"id"`
 		Kind string `json:"kind"`
@@ -548,10 +584,8 @@ func signIn(j *journey, mb *apiclient.Mailbox, i int, name, addr string) {
 		case f.Kind == "signature" && i == 0:
 			j.run("draw mode", chromedp.Click(chromedp.ID("mode-draw")), chromedp.WaitVisible(chromedp.ID("draw-pad")))
 			pad := j.rectOf("#draw-pad")
-			for _, s := range [][4]float64{{0.1, 0.7, 0.35, 0.2}, {0.35, 0.2, 0.55, 0.75}, {0.55, 0.75, 0.9, 0.3}} {
-				x0, y0 := pad.at(s[0], s[1])
-				x1, y1 := pad.at(s[2], s[3])
-				j.run("draw a stroke", chromedp.DragAndDropXY(x0, y0, x1, y1, 10))
+			for _, s := range signatureStrokes() {
+				j.run("draw a stroke", stroke(pad, s))
 			}
 		default:
 			text := name
@@ -572,6 +606,43 @@ func signIn(j *journey, mb *apiclient.Mailbox, i int, name, addr string) {
 	}
 	j.run(addr+" signs", chromedp.Click(chromedp.ID("sign-button")), chromedp.WaitVisible(chromedp.ID("done")))
 	j.shot(fmt.Sprintf("sign-done-%d", i+1))
+}
+
+// signatureStrokes is a hand-drawn signature: a flourish and an
+// underline, as fractions of the pad from its top-left.
+func signatureStrokes() [][][2]float64 {
+	var flourish, underline [][2]float64
+	for i := 0; i <= 48; i++ {
+		u := float64(i) / 48
+		flourish = append(flourish, [2]float64{0.08 + 0.8*u + 0.05*math.Sin(u*6*math.Pi),
+			0.5 - 0.3*math.Sin(u*5*math.Pi)*(1-0.6*u) + 0.1*math.Cos(u*6*math.Pi)})
+	}
+	for i := 0; i <= 12; i++ {
+		u := float64(i) / 12
+		underline = append(underline, [2]float64{0.15 + 0.7*u, 0.82 - 0.05*u})
+	}
+	return [][][2]float64{flourish, underline}
+}
+
+// stroke draws one stroke through points (fractions of box) with the
+// mouse: press, moves with the button held, release.
+func stroke(box rect, points [][2]float64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for i, p := range points {
+			x, y := box.at(p[0], p[1])
+			ev := input.DispatchMouseEventParams{Type: chromedp.MouseMoved, X: x, Y: y, Button: input.MouseButtonLeft, Buttons: 1}
+			switch i {
+			case 0:
+				ev.Type, ev.ClickCount = chromedp.MousePressed, 1
+			case len(points) - 1:
+				ev.Type, ev.ClickCount, ev.Buttons = chromedp.MouseReleased, 1, 0
+			}
+			if _, err := cdp.Call(ctx, t, input.DispatchMouseEvent, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // checkSignedPDF verifies the final PDF with pades.Verify and pdfsig and

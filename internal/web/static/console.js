@@ -1045,21 +1045,29 @@ function renderDetail(e, transitions) {
       h('span', { class: 'muted hash' }, ` SHA-256 ${d.sha256.slice(0, 16)}…`)));
   }
 
-  renderTimeline(transitions);
+  renderTimeline(e, transitions);
 }
 
-function actorText(t) {
-  const kinds = { user: 'User', service: 'API key', api_key: 'API key', recipient: 'Recipient', system: 'Signet' };
-  const k = kinds[t.actor_kind] || t.actor_kind || 'Unknown';
+// actorText names who made a transition: a recipient by their name, the
+// logged-in user as "you", Signet's scheduler, else the kind and id.
+function actorText(t, e) {
+  if (t.actor_kind === 'recipient') {
+    const r = e.recipients.find((x) => x.id === t.actor_id);
+    if (r) return r.name;
+  }
+  if (t.actor_kind === 'user' && me && me.user && t.actor_id === me.user.id) return 'you';
+  if (t.actor_kind === 'system') return 'Signet';
+  const kinds = { user: 'user', service: 'API key', api_key: 'API key', recipient: 'recipient', system: 'Signet' };
+  const k = kinds[t.actor_kind] || t.actor_kind || 'unknown';
   return t.actor_id ? `${k} ${t.actor_id}` : k;
 }
 
 const EVENT_TEXT = {
-  send: 'Sent', submit: 'Submitted for approval', approve: 'Approved', reject: 'Returned to draft', start: 'First recipient acted',
+  create: 'Created', send: 'Sent', submit: 'Submitted for approval', approve: 'Approved', reject: 'Returned to draft', start: 'First recipient acted',
   sign: 'Signed', complete: 'Completed', decline: 'Declined', void: 'Voided', expire: 'Expired',
 };
 
-function renderTimeline(transitions) {
+function renderTimeline(e, transitions) {
   const ol = $('timeline');
   clear(ol);
   if (!transitions.length) {
@@ -1079,7 +1087,7 @@ function renderTimeline(transitions) {
     ol.append(h('li', { id: 'timeline-' + t.seq, 'data-action': t.action || '', 'data-anchored': String(t.anchored === true) },
       h('time', { datetime: t.at }, fmtTime(t.at)),
       h('span', { class: 'event' }, EVENT_TEXT[t.action] || t.action || t.to),
-      h('span', { class: 'actor' }, 'by ' + actorText(t)),
+      h('span', { class: 'actor' }, 'by ' + actorText(t, e)),
       t.reason ? h('span', { class: 'reason' }, '“' + t.reason + '”') : '',
       marks));
   }
