@@ -525,6 +525,53 @@ func TestWebJourney(t *testing.T) {
 	}
 	j.shot("console-evidence")
 
+	// The session ends on the server (as when it expires): the next
+	// request brings the login back, with a word why; logging in again
+	// returns to the same envelope.
+	if _, err := r.srv.IdentityStore().DeleteSessions(t.Context(), tenant, "u-sam"); err != nil {
+		t.Fatal(err)
+	}
+	j.run("session ended", chromedp.Click(chromedp.ID("detail-refresh")), chromedp.WaitVisible(chromedp.ID("login-form")))
+	if msg := jsEval[string](j, `document.getElementById('flash').textContent`); !strings.Contains(msg, "session has ended") {
+		t.Errorf("after the session ended: %q", msg)
+	}
+	if errs := webtest.ConsoleErrors(j.ctx); len(errs) == 0 || !strings.Contains(errs[0], "401") {
+		t.Errorf("the ended session's refusals: %q", errs)
+	}
+	j.shot("console-session-ended")
+	// The next time step's code: the previous one was used at the first
+	// login, and a code is accepted once.
+	code, err = key.CodeAt(time.Now().Add(30 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.run("log in again",
+		chromedp.SendKeys(chromedp.ID("login-password"), pw),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("mfa-code")),
+		chromedp.SendKeys(chromedp.ID("mfa-code"), code),
+		chromedp.Click(chromedp.ID("mfa-submit")),
+		chromedp.WaitVisible(chromedp.ID("view-detail")))
+	j.poll("the envelope again", `document.getElementById('detail-status').dataset.status === 'completed'`)
+
+	// 360 CSS pixels wide (a small phone): every view fits, nothing
+	// scrolls sideways.
+	j.run("narrow", chromedp.EmulateViewport(360, 740))
+	for _, v := range []struct{ name, hash, ready string }{
+		{"console-360-detail", "#/envelopes/" + envID, "#timeline li"},
+		{"console-360-list", "#/envelopes", "#envelope-rows tr"},
+		{"console-360-new", "#/new", "#upload-drop"},
+	} {
+		j.run(v.name, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("location.hash = %q", v.hash)), chromedp.WaitVisible(chromedp.CSS(v.ready)))
+		if w := jsEval[int](j, `document.documentElement.scrollWidth`); w > 360 {
+			wide := jsEval[[]string](j, `[...document.querySelectorAll('body *')].filter(el => el.getBoundingClientRect().right > 361 &&
+				el.getClientRects().length).slice(0, 8).map(el => el.tagName + '#' + el.id + '.' + el.className)`)
+			t.Errorf("%s is %d px wide at 360 px: %q", v.name, w, wide)
+		}
+		j.shot(v.name)
+	}
+	j.run("wide", chromedp.EmulateViewport(webtest.Width, webtest.Height))
+
 	// Log out: the console is closed again.
 	j.run("log out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("login-form")))
 	if got := jsEval[int](j, `fetch('/v1/auth/session').then(r => r.status)`); got != http.StatusUnauthorized {

@@ -180,8 +180,15 @@ function showLogin(step = 'password') {
 
 function sessionEnded() {
   clearCSRF();
-  if (me) flash('Your session has ended. Please log in again.');
+  if (me) {
+    flash('Your session has ended. Please log in again.');
+    if (me.user) {
+      $('login-email').value = me.user.email;
+      $('login-tenant').value = me.user.tenant;
+    }
+  }
   showLogin();
+  if ($('login-email').value) $('login-password').focus();
 }
 
 function loginProblem(err) {
