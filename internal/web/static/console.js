@@ -140,10 +140,15 @@ function message(container, text) {
   container.append(h('div', { class: 'alert', role: 'alert' }, text));
 }
 
+// flash shows a short message until the next view after the one it was
+// shown on.
+let flashShown = false;
+
 function flash(text) {
   const f = $('flash');
   f.textContent = text;
   show(f, !!text);
+  flashShown = !!text;
 }
 
 // call is api() for a logged-in page: a 401 other than a step-up demand
@@ -339,6 +344,8 @@ function showView(id) {
 
 function route() {
   if (!me) return;
+  if (flashShown) flashShown = false;
+  else flash('');
   const hash = location.hash || '#/envelopes';
   let m;
   if (hash === '#/new') {
@@ -397,6 +404,7 @@ async function loadList(more = false) {
 // ---------------------------------------------------------------- new envelope
 
 let draft = null;
+let draftOwner = ''; // the user whose draft it is
 let nextKey = 1;
 
 function newDraft() {
@@ -408,7 +416,11 @@ function newDraft() {
 }
 
 function startNew() {
-  if (!draft) draft = newDraft();
+  if (draft && draftOwner !== me.user.id) draft = null;
+  if (!draft) {
+    draft = newDraft();
+    draftOwner = me.user.id;
+  }
   clear($('new-error'));
   renderRecipients();
   step(draft.doc ? Math.max(currentStep, 1) : 1);
@@ -501,7 +513,7 @@ function renderRecipients() {
       const el = h('input', { id: `recipient-${field}-${i}`, ...attrs });
       el.value = value;
       el.addEventListener('input', () => {
-        r[field === 'order' ? 'order' : field] = field === 'order' ? Number.parseInt(el.value, 10) || 0 : el.value;
+        r[field] = field === 'order' ? Number.parseInt(el.value, 10) || 0 : el.value;
       });
       return el;
     };
@@ -550,7 +562,9 @@ function moveRecipient(i, d) {
   [rs[i], rs[j]] = [rs[j], rs[i]];
   [rs[i].order, rs[j].order] = [rs[j].order, rs[i].order];
   renderRecipients();
-  $(`recipient-${d < 0 ? 'up' : 'down'}-${j}`).disabled ? $(`recipient-name-${j}`).focus() : $(`recipient-${d < 0 ? 'up' : 'down'}-${j}`).focus();
+  // The focus follows the moved recipient: its same button, else its name.
+  const same = $(`recipient-${d < 0 ? 'up' : 'down'}-${j}`);
+  (same.disabled ? $(`recipient-name-${j}`) : same).focus();
 }
 
 function removeRecipient(i) {
