@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -213,6 +214,52 @@ func (j *journey) tryDownload(sel, refused string) []byte {
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1.5 }
 
+// startJourney starts a browser whose downloads land in a temporary
+// directory.
+func startJourney(t *testing.T, r *running) *journey {
+	t.Helper()
+	j := &journey{t: t, ctx: webtest.Start(t), r: r, dir: t.TempDir(), done: map[string]bool{}, keep: map[string]string{}}
+	progress := chromedp.Events(j.ctx, cdpbrowser.DownloadProgress)
+	go func() {
+		for ev, err := range progress {
+			if err != nil {
+				return
+			}
+			if ev.State == cdpbrowser.DownloadProgressStateCompleted {
+				j.mu.Lock()
+				j.done[ev.GUID] = true
+				j.mu.Unlock()
+			}
+		}
+	}()
+	j.run("allow downloads", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		yes := true
+		_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: j.dir, EventsEnabled: &yes})
+		return err
+	}))
+	return j
+}
+
+// login logs in on the console's login page with a password and a TOTP
+// code of the time step at.
+func (j *journey) login(tenant, email, pw string, key totp.Key, at time.Time) {
+	j.t.Helper()
+	code, err := key.CodeAt(at)
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	j.run("log in",
+		chromedp.SendKeys(chromedp.ID("login-tenant"), tenant),
+		chromedp.SendKeys(chromedp.ID("login-email"), email),
+		chromedp.SendKeys(chromedp.ID("login-password"), pw),
+		chromedp.Click(chromedp.ID("login-submit")),
+		chromedp.WaitVisible(chromedp.ID("mfa-code")),
+		chromedp.SendKeys(chromedp.ID("mfa-code"), code),
+		chromedp.Click(chromedp.ID("mfa-submit")),
+		chromedp.WaitVisible(chromedp.ID("top-nav")))
+}
+
 // TestWebJourney is the web interface's acceptance test, in headless
 // Chromium against a real server: a sender logs in with a password and a
 // TOTP code, uploads a PDF, places fields for two recipients by dragging
@@ -237,26 +284,7 @@ func TestWebJourney(t *testing.T) {
 	tenant, key := webSender(t, r, email, pw)
 	mb := &apiclient.Mailbox{Inbox: box.Sent()}
 
-	j := &journey{t: t, ctx: webtest.Start(t), r: r, dir: t.TempDir(), done: map[string]bool{}, keep: map[string]string{}}
-	progress := chromedp.Events(j.ctx, cdpbrowser.DownloadProgress)
-	go func() {
-		for ev, err := range progress {
-			if err != nil {
-				return
-			}
-			if ev.State == cdpbrowser.DownloadProgressStateCompleted {
-				j.mu.Lock()
-				j.done[ev.GUID] = true
-				j.mu.Unlock()
-			}
-		}
-	}()
-	j.run("allow downloads", chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		yes := true
-		_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
-			Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: j.dir, EventsEnabled: &yes})
-		return err
-	}))
+	j := startJourney(t, r)
 
 	// Log in: a wrong password is refused with a clear message, then the
 	// password and the TOTP code open the console.
@@ -745,4 +773,112 @@ func keepScreenshots(t *testing.T, shots map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// TestWebConsoleManage: the console's lockout message, the envelopes
+// list and its status filter, and an envelope's management: a reminder
+// too soon is refused with the reason, a recipient's link is re-issued
+// (a new e-mail), and voiding asks for a reason in a dialog and shows the
+// voided envelope with the reason in its timeline.
+func TestWebConsoleManage(t *testing.T) {
+	box, err := mailtest.New(mailtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { box.Close() })
+	r := start(t, filepath.Join(t.TempDir(), "data"), func(c *server.Config) {
+		c.SMTP = server.SMTPConfig{Addr: box.Addr(), From: "signet@web.invalid"}
+	})
+	const email, pw = "sam@sender.example", "a sender's long passphrase 2026"
+	tenant, key := webSender(t, r, email, pw)
+	mb := &apiclient.Mailbox{Inbox: box.Sent()}
+	j := startJourney(t, r)
+
+	// Repeated wrong passwords for an address lock it: the page says for
+	// how long.
+	j.run("open the console", chromedp.Navigate(r.base+"/"), chromedp.WaitVisible(chromedp.ID("login-form")),
+		chromedp.SendKeys(chromedp.ID("login-tenant"), tenant),
+		chromedp.SendKeys(chromedp.ID("login-email"), "mallory@sender.example"))
+	locked := ""
+	for attempt := 0; attempt < 8 && !strings.Contains(locked, "locked"); attempt++ {
+		j.run("wrong password", chromedp.SendKeys(chromedp.ID("login-password"), "guess number "+fmt.Sprint(attempt)),
+			chromedp.Click(chromedp.ID("login-submit")), chromedp.WaitVisible(chromedp.CSS("#login-error [role=alert]")))
+		locked = jsEval[string](j, `document.getElementById('login-error').textContent`)
+		j.run("clear", chromedp.Evaluate[chromedp.Void](`document.getElementById('login-error').replaceChildren()`))
+	}
+	if !strings.Contains(locked, "locked") || !strings.Contains(locked, "Try again in 15 minutes") {
+		t.Fatalf("after repeated wrong passwords: %q", locked)
+	}
+	for _, e := range webtest.ConsoleErrors(j.ctx) {
+		if !strings.Contains(e, "/v1/auth/login") {
+			t.Errorf("the page reported %s", e)
+		}
+	}
+	j.run("other address", chromedp.Evaluate[chromedp.Void](`for (const id of ['login-tenant', 'login-email', 'login-password']) document.getElementById(id).value = ''`))
+	j.login(tenant, email, pw, key, time.Now())
+	j.run("list", chromedp.WaitVisible(chromedp.ID("view-envelopes")))
+
+	// An envelope sent to one signer, made through the API in the page's
+	// own session.
+	var sample bytes.Buffer
+	if err := pdf.WriteSample(&sample, pdf.SampleOptions{Pages: 1, Title: "Supplier contract"}); err != nil {
+		t.Fatal(err)
+	}
+	envID := jsEval[string](j, fmt.Sprintf(`(async () => {
+		const csrf = {'X-CSRF-Token': sessionStorage.getItem('signet.csrf')};
+		const bytes = Uint8Array.from(atob(%q), (c) => c.charCodeAt(0));
+		const doc = await (await fetch('/v1/documents?name=contract.pdf', {method: 'POST', headers: {...csrf, 'Content-Type': 'application/pdf'}, body: bytes})).json();
+		const env = await (await fetch('/v1/envelopes', {method: 'POST', headers: {...csrf, 'Content-Type': 'application/json'}, body: JSON.stringify({
+			subject: 'Supplier contract', documents: [doc.id], recipients: [{role: 'signer', name: 'Carol Supplier', email: 'carol@supplier.example', routing_order: 1}]})})).json();
+		await fetch('/v1/envelopes/' + env.id + '/send', {method: 'POST', headers: csrf});
+		return env.id; })()`, base64.StdEncoding.EncodeToString(sample.Bytes())))
+	const carol = "carol@supplier.example"
+	if _, err := mb.Link(j.ctx, carol, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	// The list shows it as sent, 0 of 1 signed; filtering on completed
+	// hides it.
+	j.run("refresh the list", chromedp.Click(chromedp.ID("refresh-list")), chromedp.WaitVisible(chromedp.ID("open-"+envID)))
+	if row := jsEval[string](j, fmt.Sprintf(`document.querySelector('tr[data-id=%q]').textContent`, envID)); !strings.Contains(row, "Sent") || !strings.Contains(row, "0 of 1 signed") {
+		t.Errorf("list row %q", row)
+	}
+	j.shot("console-envelopes")
+	j.run("filter", chromedp.SetValue(chromedp.ID("envelope-filter"), "completed"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('envelope-filter').dispatchEvent(new Event('change'))`),
+		chromedp.WaitNotPresent(chromedp.ID("open-"+envID)), chromedp.WaitVisible(chromedp.ID("envelope-empty")))
+
+	// Detail: a reminder right after sending is refused with the reason.
+	j.run("open", chromedp.Navigate(r.base+"/#/envelopes/"+envID), chromedp.WaitVisible(chromedp.ID("remind")))
+	j.run("remind", chromedp.Click(chromedp.ID("remind")), chromedp.WaitVisible(chromedp.CSS("#detail-error [role=alert]")))
+	if msg := jsEval[string](j, `document.getElementById('detail-error').textContent`); !strings.Contains(msg, "less than") {
+		t.Errorf("reminder too soon: %q", msg)
+	}
+	if errs := webtest.ConsoleErrors(j.ctx); len(errs) != 1 || !strings.Contains(errs[0], "409") {
+		t.Errorf("reminder too soon reported %q", errs)
+	}
+
+	// Re-issue the signer's link: a new e-mail.
+	rid := jsEval[string](j, `document.querySelector('#recipient-rows tr').id.slice('recipient-'.length)`)
+	n, _ := mb.Count(carol)
+	j.run("reissue", chromedp.Click(chromedp.ID("reissue-"+rid)))
+	j.poll("reissued", `document.getElementById('detail-status-message').textContent.includes('new link')`)
+	if _, err := mb.Link(j.ctx, carol, n+1); err != nil {
+		t.Errorf("no new link after the re-issue: %v", err)
+	}
+
+	// Void: the dialog wants a reason, then the envelope is voided.
+	j.run("void dialog", chromedp.Click(chromedp.ID("void-open")), chromedp.WaitVisible(chromedp.ID("void-reason")),
+		chromedp.Click(chromedp.ID("void-confirm")), chromedp.WaitVisible(chromedp.CSS("#void-error [role=alert]")))
+	j.shot("console-void")
+	j.run("void", chromedp.SendKeys(chromedp.ID("void-reason"), "the supplier withdrew"), chromedp.Click(chromedp.ID("void-confirm")),
+		chromedp.WaitNotVisible(chromedp.ID("void-dialog")))
+	j.poll("voided", `document.getElementById('detail-status').dataset.status === 'voided' && !!document.querySelector('#timeline li[data-action="void"]')`)
+	if entry := jsEval[string](j, `document.querySelector('#timeline li[data-action="void"]').textContent`); !strings.Contains(entry, "the supplier withdrew") || !strings.Contains(entry, "by you") {
+		t.Errorf("void in the timeline: %q", entry)
+	}
+	if jsEval[bool](j, `!document.getElementById('remind').classList.contains('hidden') || !document.getElementById('void-open').classList.contains('hidden')`) {
+		t.Error("a voided envelope still offers remind or void")
+	}
+	j.shot("console-voided")
 }

@@ -199,6 +199,7 @@ function sessionEnded() {
 function loginProblem(err) {
   const box = $('login-error');
   if (err instanceof Problem && err.status === 429) {
+    $('login-password').value = '';
     const secs = retryAfter(err);
     message(box, 'Too many failed attempts: this account is locked for now.' +
       (secs ? ` Try again in ${inWords(secs)}.` : ' Try again later.'));
