@@ -21,7 +21,8 @@ const (
 	// MaxStrokes bounds the strokes of one drawn field.
 	MaxStrokes = 64
 	// MaxStrokePoints bounds the points of one drawn field, all strokes
-	// together.
+	// together, and of the drawn fields of one document together
+	// (pades.MaxWidgetPoints).
 	MaxStrokePoints = 4096
 	// MaxRequestPoints bounds the points of one sign request, all fields
 	// together.
@@ -185,6 +186,17 @@ func fillFields(fs []workflow.Field, vs []FieldValue, at time.Time) ([]filled, e
 	}
 	if len(missing) > 0 {
 		return nil, withDetail(ErrFieldsIncomplete, "fill the required fields: "+strings.Join(missing, ", "), nil)
+	}
+	// One signature shows the drawings of one document: at most
+	// pades.MaxWidgetPoints points together.
+	points := map[string]int{}
+	for _, f := range out {
+		for _, s := range f.widget.Strokes {
+			points[f.field.DocumentID] += len(s)
+		}
+		if points[f.field.DocumentID] > pades.MaxWidgetPoints {
+			return nil, withDetail(ErrInvalid, fmt.Sprintf("the drawings on one document have at most %d points together", pades.MaxWidgetPoints), nil)
+		}
 	}
 	return out, nil
 }

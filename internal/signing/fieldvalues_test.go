@@ -94,3 +94,39 @@ func FuzzFieldValues(f *testing.F) {
 		}
 	})
 }
+
+// TestFillFieldsDocumentPoints: the drawings of one document, which one
+// signature shows, keep within pades.MaxWidgetPoints together; the same
+// drawings on two documents are fine.
+func TestFillFieldsDocumentPoints(t *testing.T) {
+	drawing := func(id string, n int) FieldValue {
+		s := make([][]float64, n)
+		for i := range s {
+			s[i] = []float64{0.5, 0.5}
+		}
+		return FieldValue{ID: id, Strokes: [][][]float64{s}}
+	}
+	fs := []workflow.Field{
+		{ID: "a", DocumentID: "d1", Kind: workflow.FieldSignature, Page: 1, W: 10, H: 10},
+		{ID: "b", DocumentID: "d1", Kind: workflow.FieldInitials, Page: 1, W: 10, H: 10},
+		{ID: "c", DocumentID: "d2", Kind: workflow.FieldInitials, Page: 1, W: 10, H: 10},
+	}
+	at := time.Now()
+	for _, tc := range []struct {
+		name string
+		vs   []FieldValue
+		ok   bool
+	}{
+		{"two documents", []FieldValue{drawing("a", 4000), drawing("c", 4000)}, true},
+		{"one document, at the limit", []FieldValue{drawing("a", 2048), drawing("b", 2048)}, true},
+		{"one document, over", []FieldValue{drawing("a", 2048), drawing("b", 2049)}, false},
+	} {
+		if err := checkFieldValues(tc.vs); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		fills, err := fillFields(fs, tc.vs, at)
+		if tc.ok != (err == nil) || (err != nil && !errors.Is(err, ErrInvalid)) {
+			t.Errorf("%s: %d widgets, %v", tc.name, len(fills), err)
+		}
+	}
+}

@@ -46,6 +46,18 @@
 // without a transition; [Service.CompletedEnvelopes] pages over the
 // completed envelopes of every tenant for it.
 //
+// # Placed fields and consent text
+//
+// A draft's [Field]s are boxes on a page of one of its documents for one
+// of its signers to fill when signing (a signature, initials, a date, a
+// text), given with [CreateRequest.Fields] or replaced by
+// [Service.PlaceFields] while the envelope is a draft, and checked
+// against the page's visible box ([Service.PageSizes], read from the
+// stored PDF). [Service.Remind] re-notifies the recipients whose turn it
+// is. Each tenant's consent text ([Service.ConsentText], set by
+// [Service.SetTenantSettings]) is what its recipients consent to before
+// they sign; [Service.ConsentRecordedText] records the text's digest.
+//
 // # Recipient authentication
 //
 // Each recipient has an authentication level, fixed when the envelope is

@@ -15,6 +15,7 @@ import (
 
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/pdf"
+	"github.com/signet-pki/signet/pades"
 )
 
 // A FieldKind is what a placed field asks its recipient for.
@@ -192,6 +193,19 @@ func checkField(i int, e *Envelope, f *Field, sizes func(docID string) ([]PageSi
 	return nil
 }
 
+// checkFieldCounts refuses more fields of one signer on one document
+// than one signature shows ([pades.MaxWidgets]).
+func checkFieldCounts(fs []Field) error {
+	n := map[[2]string]int{}
+	for i, f := range fs {
+		k := [2]string{f.DocumentID, f.RecipientID}
+		if n[k]++; n[k] > pades.MaxWidgets {
+			return invalid("fields[%d]: a signer has at most %d fields on one document", i, pades.MaxWidgets)
+		}
+	}
+	return nil
+}
+
 // fieldsFromCreate resolves and checks the fields of a create request
 // against the new envelope e.
 func (s *Service) fieldsFromCreate(ctx context.Context, e *Envelope, in []FieldInput) ([]Field, error) {
@@ -218,6 +232,9 @@ func (s *Service) fieldsFromCreate(ctx context.Context, e *Envelope, in []FieldI
 		}
 		f.ID = id
 		out = append(out, f)
+	}
+	if err := checkFieldCounts(out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -252,6 +269,9 @@ func (s *Service) PlaceFields(ctx context.Context, a Actor, id string, in []Plac
 			}
 			f.ID = fid
 			fs = append(fs, f)
+		}
+		if err := checkFieldCounts(fs); err != nil {
+			return nil, err
 		}
 		e.Fields = fs
 		details := map[string]string{}

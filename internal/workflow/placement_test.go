@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,10 @@ func TestCreateEnvelopeFields(t *testing.T) {
 	for i := range many {
 		many[i] = ok
 	}
+	// 64 fields of one signer on one document, and one more on another
+	// document and of another signer, are fine; 65 are not.
+	full := slices.Clone(many[:64])
+	full = append(full, with(func(f *workflow.FieldInput) { f.Document = d2.ID }), with(func(f *workflow.FieldInput) { f.Recipient = intp(3) }))
 	tests := []struct {
 		name   string
 		fields []workflow.FieldInput
@@ -105,6 +110,8 @@ func TestCreateEnvelopeFields(t *testing.T) {
 		{"long label", []workflow.FieldInput{with(func(f *workflow.FieldInput) { f.Label = strings.Repeat("x", 101) })}, "fields[0].label"},
 		{"label on two lines", []workflow.FieldInput{with(func(f *workflow.FieldInput) { f.Label = "a\nb" })}, "fields[0].label"},
 		{"too many", many, "an envelope holds at most 200 fields"},
+		{"64 a signer and document", full, ""},
+		{"65 a signer and document", append(slices.Clone(full), ok), "fields[66]: a signer has at most 64 fields on one document"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,7 +267,16 @@ func TestPlaceFieldsAndPages(t *testing.T) {
 }
 
 func TestSettingsAndConsentText(t *testing.T) {
-	e := newEnv(t)
+	t.Run("plain", func(t *testing.T) { testSettingsAndConsentText(t, newEnv(t)) })
+	// With keys, the stores are wrapped by the sealing ones; the
+	// settings are still the driver's.
+	t.Run("sealed", func(t *testing.T) {
+		e, _ := newSealedEnv(t, nil)
+		testSettingsAndConsentText(t, e)
+	})
+}
+
+func testSettingsAndConsentText(t *testing.T, e *env) {
 	ctx := context.Background()
 	get := func(tenant string) workflow.SettingsView {
 		resp, body := e.do(tenant, http.MethodGet, "/v1/settings", "", nil)

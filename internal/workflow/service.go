@@ -151,7 +151,9 @@ func (c *Config) contentStore() ContentStore {
 type Service struct {
 	cfg      Config
 	contents ContentStore // nil if there is none (see Config.Contents)
-	randMu   sync.Mutex
+	// settingsStore is nil if there is none (see Config.Settings).
+	settingsStore SettingsStore
+	randMu        sync.Mutex
 	// rawDocs and rawEnvs are the stores as configured; cfg holds them
 	// wrapped by [SealDocuments] and [SealEnvelopes] when Keys is set.
 	rawDocs DocumentStore
@@ -202,12 +204,12 @@ func New(cfg Config) (*Service, error) {
 		locks = cluster.NewLocalLocks()
 	}
 	rawDocs, rawEnvs := cfg.Documents, cfg.Envelopes
-	contents := cfg.contentStore()
+	contents, settings := cfg.contentStore(), cfg.settingsStore()
 	if cfg.Keys != nil {
 		cfg.Documents = SealDocuments(rawDocs, cfg.Keys, rand.Reader)
 		cfg.Envelopes = SealEnvelopes(rawEnvs, cfg.Keys, rand.Reader)
 	}
-	return &Service{cfg: cfg, contents: contents, rawDocs: rawDocs, rawEnvs: rawEnvs, log: log, locks: locks, turns: make(chan string, turnQueue),
+	return &Service{cfg: cfg, contents: contents, settingsStore: settings, rawDocs: rawDocs, rawEnvs: rawEnvs, log: log, locks: locks, turns: make(chan string, turnQueue),
 		checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}, nil
 }
 

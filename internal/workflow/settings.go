@@ -85,7 +85,7 @@ func (c *Config) settingsStore() SettingsStore {
 }
 
 func (s *Service) settings(ctx context.Context, tenant string) (Settings, error) {
-	st := s.cfg.settingsStore()
+	st := s.settingsStore
 	if st == nil {
 		return Settings{}, nil
 	}
@@ -145,7 +145,7 @@ func (s *Service) SetTenantSettings(ctx context.Context, a Actor, st Settings) (
 	if err := checkText("consent_text", st.ConsentText, MaxConsentText, false); err != nil {
 		return SettingsView{}, err
 	}
-	store := s.cfg.settingsStore()
+	store := s.settingsStore
 	if store == nil {
 		return SettingsView{}, errors.New("workflow: no settings store")
 	}
