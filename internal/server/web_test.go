@@ -66,7 +66,7 @@ try {
     return dark;
   });
   document.body.dataset.pages = JSON.stringify(pages.map((p, i) => ({number: p.number, width: p.width, height: p.height,
-    scale: p.scale, wrapped: p.wrapper.contains(p.canvas) && p.wrapper.classList.contains('pdf-page'), ink: ink[i]})));
+    scale: p.scale, rotate: p.rotate, wrapped: p.wrapper.contains(p.canvas) && p.wrapper.classList.contains('pdf-page'), ink: ink[i]})));
 } catch (err) {
   document.body.dataset.error = String(err);
 }`))
@@ -190,7 +190,11 @@ func TestWebPages(t *testing.T) {
 		if title := eval[string](t, ctx, `document.title`); !strings.HasPrefix(title, "Signet") {
 			t.Errorf("%s: title %q", path, title)
 		}
-		webtest.Screenshot(t, ctx, "page"+strings.ReplaceAll(path, "/", "-"))
+		name := "page-console"
+		if path != "/" {
+			name = "page" + strings.ReplaceAll(path, "/", "-")
+		}
+		webtest.Screenshot(t, ctx, name)
 		noConsoleErrors(t, ctx, path)
 	}
 }
@@ -273,6 +277,7 @@ func TestWebPDFView(t *testing.T) {
 		Number        int
 		Width, Height float64
 		Scale         float64
+		Rotate        int
 		Wrapped       bool
 		Ink           int
 	}
@@ -283,7 +288,7 @@ func TestWebPDFView(t *testing.T) {
 		t.Fatal("no page rendered")
 	}
 	for i, p := range pages {
-		if p.Number != i+1 || p.Width <= 0 || p.Height <= 0 || !p.Wrapped || p.Ink == 0 {
+		if p.Number != i+1 || p.Width <= 0 || p.Height <= 0 || p.Rotate != 0 || !p.Wrapped || p.Ink == 0 {
 			t.Errorf("page %d: %+v", i+1, p)
 		}
 		if got := p.Width * p.Scale; got < 599 || got > 601 {
@@ -298,7 +303,8 @@ func TestWebPDFView(t *testing.T) {
 // would: a PDF the server sealed is chosen, verified and shown as valid
 // with its signature; the same PDF with one byte changed is shown as
 // invalid (keyboard only: Tab to the button, Enter); an evidence bundle
-// is shown with its findings; the page fits a 360 px wide screen.
+// is shown with its findings; a dropped file is verified too; a file that
+// is neither is refused with an alert; the page fits a 360 px wide screen.
 func TestWebVerifyPage(t *testing.T) {
 	f := startWeb(t)
 	dir := t.TempDir()
@@ -396,6 +402,43 @@ func TestWebVerifyPage(t *testing.T) {
 	}
 	if n := eval[int](t, ctx, `document.querySelectorAll("#bundle-findings li").length`); n == 0 {
 		t.Error("no finding listed")
+	}
+
+	// A file dropped on the page is verified like a chosen one.
+	eval[chromedp.Void](t, ctx, `(async () => {
+  const bytes = await (await fetch("/webtest/doc.pdf")).arrayBuffer();
+  const dt = new DataTransfer();
+  dt.items.add(new File([bytes], "dropped.pdf", {type: "application/pdf"}));
+  document.getElementById("drop-zone").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+})()`)
+	webtest.Wait(t, ctx, `document.getElementById("verify-status").textContent.includes("dropped.pdf")`)
+	eval[chromedp.Void](t, ctx, `document.getElementById("verify-verdict").replaceChildren()`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("verify-submit"))); err != nil {
+		t.Fatal(err)
+	}
+	webtest.Wait(t, ctx, `document.getElementById("verdict")`)
+	if v := eval[string](t, ctx, `document.getElementById("verdict").dataset.verdict`); v != "valid" {
+		t.Errorf("dropped.pdf: verdict %q", v)
+	}
+	noConsoleErrors(t, ctx, "verifying a dropped file")
+
+	// Neither a PDF nor a bundle: the service's problem, as an alert.
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("just some notes"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.SetUploadFiles(chromedp.ID("verify-file"), []string{filepath.Join(dir, "notes.txt")}),
+		chromedp.Click(chromedp.ID("verify-submit"))); err != nil {
+		t.Fatal(err)
+	}
+	webtest.Wait(t, ctx, `document.querySelector("#verify-error [role=alert]")`)
+	if !eval[bool](t, ctx, `document.getElementById("verify-report").classList.contains("hidden")`) {
+		t.Error("a report is shown for a refused file")
+	}
+	webtest.Screenshot(t, ctx, "verify-refused")
+	for _, e := range webtest.ConsoleErrors(ctx) {
+		if !strings.Contains(e, "status of 415") {
+			t.Errorf("console: %s", e)
+		}
 	}
 
 	// Narrow screens: nothing wider than the viewport.

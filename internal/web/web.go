@@ -122,12 +122,12 @@ var errNotFound = &api.Error{Kind: api.KindNotFound, Detail: "no such file"}
 // serve returns a handler of the file that name picks.
 func (h *Handler) serve(name func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := name(r)
-		// The tree holds only valid, clean names; anything else (dot
-		// segments, backslashes, empty segments) is refused before the
-		// lookup, which finds regular files only (never a directory).
-		f, ok := h.files[n]
-		if !ok || !fs.ValidPath(n) || strings.Contains(n, `\`) {
+		// The table holds the regular files of the tree under their
+		// clean, slash-separated names (fs.WalkDir's): a directory, a
+		// name with dot or empty segments, a backslash or any other
+		// spelling finds nothing.
+		f, ok := h.files[name(r)]
+		if !ok {
 			api.WriteProblem(w, r, errNotFound)
 			return
 		}

@@ -9,10 +9,11 @@ pdfjsLib.GlobalWorkerOptions.workerSrc = '/static/vendor/pdfjs/pdf.worker.min.mj
  * Renders every page of the PDF in data (an ArrayBuffer) into container,
  * replacing what was there, each page scaled to fit width CSS pixels
  * (default: the container's width). Returns, per page,
- * {number, wrapper, canvas, width, height, scale}: width and height are the
- * page's size in PDF points (as displayed, after its /Rotate), scale is CSS
- * pixels per point. To overlay a PDF box (x, y, w, h; points, lower-left
- * origin) put an absolutely positioned element in wrapper at
+ * {number, wrapper, canvas, width, height, scale, rotate}: width and height
+ * are the page's size in PDF points (as displayed, after its /Rotate), scale
+ * is CSS pixels per point, rotate the page's /Rotate (0, 90, 180, 270). To
+ * overlay a PDF box (x, y, w, h; points, lower-left origin) on a page with
+ * rotate 0, put an absolutely positioned element in wrapper at
  * left = x*scale, top = (height - y - h)*scale, width = w*scale,
  * height = h*scale.
  */
@@ -52,7 +53,7 @@ export async function renderPDF(container, data, {width} = {}) {
       wrapper.appendChild(canvas);
       container.appendChild(wrapper);
       await page.render({canvasContext: canvas.getContext('2d'), canvas, viewport}).promise;
-      pages.push({number, wrapper, canvas, width: base.width, height: base.height, scale});
+      pages.push({number, wrapper, canvas, width: base.width, height: base.height, scale, rotate: page.rotate});
       page.cleanup();
     }
   } finally {

@@ -168,7 +168,7 @@ function signatureItem(s, id) {
     h('li', {}, badge(c.status, STATUS), ' ', h('span', {class: 'mono'}, c.name), c.detail ? h('span', {class: 'muted'}, ` — ${c.detail}`) : null)));
   return h('li', {class: 'card signature', id, 'data-verdict': s.verdict},
     h('div', {class: 'signature-head'},
-      badge(s.verdict, VERDICTS, {class: `badge ${(VERDICTS[s.verdict] || {}).cls || ''}`, 'data-role': 'verdict'}),
+      badge(s.verdict, VERDICTS, {'data-role': 'verdict'}),
       h('h3', {}, `${kind}: ${s.field}`)),
     facts(
       fact(isTS ? 'Authority' : 'Signed by', who || 'unknown'),
