@@ -17,23 +17,25 @@
 //	#status                      polite live region for progress messages
 //	#verify, #verify-heading     step 1 section and heading
 //	#send-code                   "Send me a code"
-//	#code-form, #code, #verify-code, #resend-code, #code-sent-to, #code-label
-//	#verify-error                the problem of the last attempt (detail, attempts left if given)
+//	#code-form, #code, #code-label, #code-hint, #verify-code, #resend-code, #code-sent-to
+//	#verify-error                the problem of the last attempt: its detail, and #attempts-left if the API gives it
 //	#passkey-panel, #passkey-confirm   passkey recipients
-//	#review, #review-heading, #envelope-subject, #envelope-message, #documents
+//	#review, #review-heading, #envelope-subject, #envelope-message, #envelope-expiry, #review-error,
+//	#documents (a section per document, its pages .pdf-page), #fields-summary
 //	#field-list                  one <li> per own field; its button is #field-item-<field id>
 //	#field-box-<field id>        the field's box over the page (.field-box.kind-<kind>, data-filled="true" once filled)
 //	#next-field, #to-sign, #decline-open
 //	#field-dialog                the field editor: #mode-draw, #mode-type, #draw-pad (canvas), #draw-undo,
-//	                             #draw-clear, #type-input, #type-preview, #text-input, #field-apply,
+//	                             #draw-clear, #type-input (#type-label), #type-preview, #text-input (#text-label), #field-apply,
 //	                             #field-remove, #field-cancel, #field-dialog-error
 //	#sign-step, #sign-heading, #consent-text, #consent-check, #sign-missing, #sign-button,
 //	#back-to-review, #decline-open-2, #sign-error
-//	#done, #done-heading, #done-text, #done-completed, #download-signed, #done-error
+//	#done, #done-heading, #done-text, #done-completed, #download-panel, #download-signed, #done-error
+//	    (the download is offered while the envelope is still open: once complete, its sessions end)
 //	#decline-dialog, #decline-reason, #decline-confirm, #decline-cancel, #decline-error
 //	#notice, #notice-heading, #notice-text, #notice-detail   the ending pages; #notice has data-kind:
 //	    no-link, malformed-link, wrong-link, expired, used, revoked, voided, completed, declined,
-//	    not-your-turn, too-many-attempts, passkey-unavailable, unavailable, you-declined, error
+//	    not-your-turn, too-many-attempts, passkey-unavailable, method-unavailable, unavailable, you-declined, error
 import { api, h, Problem, showProblem, saveBlob } from '/static/signet.js';
 import { renderPDF } from '/static/pdfview.js';
 
@@ -42,6 +44,10 @@ const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 // Bounds of a drawing, far above any signature and well under the API's limits.
 const MAX_STROKES = 64;
 const MAX_POINTS = 4000;
+// Points of the drawings of one document together (a signature shows them
+// all: the API's limit is 4096), and of one request (16384).
+const MAX_DOCUMENT_POINTS = 4000;
+const MAX_REQUEST_POINTS = 16000;
 const MAX_DOCUMENT_WIDTH = 900;
 
 const $ = (id) => document.getElementById(id);
@@ -103,7 +109,8 @@ const NOTICES = {
   'not-your-turn': ['It is not your turn yet', 'Others sign before you. You will receive an e-mail with a link when it is your turn.'],
   'too-many-attempts': ['Too many attempts', 'For your security, this link is paused after several wrong codes or too many requests.'],
   'passkey-unavailable': ['Your passkey cannot be used', 'This envelope asks for the passkey of your Signet account, and none can be used.'],
-  unavailable: ['Signing is not available right now', 'The service could not complete the request. Nothing was signed. Please try again in a few minutes.'],
+  'method-unavailable': ['You cannot confirm who you are this way', 'This envelope asks for a way of confirming who you are that is not available to you. Ask the sender.'],
+  unavailable: ['The service is not available right now', 'The request could not be completed. Please try again in a few minutes.'],
   'you-declined': ['You declined to sign', 'The sender has been told, with your reason. The envelope has ended: nobody can sign it any more. You can close this page.'],
   error: ['Something went wrong', 'The request could not be completed. Open the link from your e-mail again.'],
 };
@@ -119,7 +126,7 @@ function notice(kind, extra) {
   state.link = null;
   status('');
   show('notice', 'notice-heading');
-  document.title = title + ' — Signet';
+  document.title = 'Signet — ' + title;
 }
 
 function closeDialogs() {
@@ -130,7 +137,10 @@ function closeDialogs() {
 }
 
 // problemKind maps the recipient API's problems to an ending page, or
-// returns null for a problem the current step shows itself.
+// returns null for a problem the current step shows itself. An unknown,
+// an expired and a used link are all "invalid-link" problems (401), told
+// apart by their detail; an ended envelope ("envelope-ended", 410) names
+// its state in the detail.
 function problemKind(p) {
   if (!(p instanceof Problem)) return 'error';
   const type = (p.type || '').split('/').pop();
@@ -152,9 +162,10 @@ function problemKind(p) {
     case 'rate-limited':
       return 'too-many-attempts';
     case 'passkey-unavailable':
+      return 'passkey-unavailable';
     case 'totp-unavailable':
     case 'link-only-disabled':
-      return 'passkey-unavailable';
+      return 'method-unavailable';
   }
   if (p.status === 429) return 'too-many-attempts';
   if (p.status === 410) return 'expired';
@@ -175,6 +186,11 @@ function retryText(p) {
 // An ended session sends the recipient back to step 1 (the link is still
 // in memory), keeping what they filled in.
 function fail(p, box) {
+  if (!(p instanceof Problem)) {
+    // A bug of this page, not an answer of the API: reported to the
+    // browser's console, never shown as a stack trace.
+    console.error(p);
+  }
   const kind = problemKind(p);
   const type = p instanceof Problem ? (p.type || '').split('/').pop() : '';
   if (type === 'invalid-session' && state.link) {
@@ -187,16 +203,12 @@ function fail(p, box) {
     return;
   }
   if (kind) {
-    notice(kind, kind === 'passkey-unavailable' || kind === 'not-your-turn' ? p.detail : '');
+    notice(kind, kind === 'passkey-unavailable' || kind === 'method-unavailable' ? p.detail : '');
     return;
   }
-  if (p instanceof Problem && p.status >= 500 && !box) {
+  if (p.status >= 500 && !box) {
     notice('unavailable');
     return;
-  }
-  if (!(p instanceof Problem)) {
-    // A network failure or a bug: never a stack trace on screen.
-    p = new Problem({ status: 0, title: 'The request could not be completed', detail: 'Check your connection and try again.' });
   }
   if (box) {
     clear(box);
@@ -220,9 +232,14 @@ function sessionCall(method, path, opts = {}) {
 
 function startVerify(message) {
   clear($('verify-error'));
+  // Back at the start: ask for a new code (or the passkey) again.
+  const passkey = state.method === 'passkey';
+  $('send-code-panel').classList.toggle('hidden', passkey);
+  $('passkey-panel').classList.toggle('hidden', !passkey);
+  $('code-form').classList.add('hidden');
   if (message) $('verify-error').append(h('p', { class: 'alert', role: 'alert' }, message));
   show('verify', 'verify-heading');
-  document.title = 'Confirm it’s you — Signet';
+  document.title = 'Signet — Confirm it’s you';
 }
 
 const METHOD_TEXT = {
@@ -281,6 +298,14 @@ async function sendCode() {
       if (d.includes('needs no code')) return verifyCode('');
       if (d.includes('authenticator')) return showCodeForm('totp', 'Enter a code from the authenticator app of your Signet account.');
       return showCodeForm('access', 'Enter the access code the sender gave you.');
+    }
+    if (type === 'too-many-codes') {
+      // Codes were asked for too often: the last one still works.
+      const box = $('verify-error');
+      clear(box);
+      showProblem(box, p);
+      box.append(h('p', {}, retryText(p) + ' The last code you received still works until it expires.'));
+      return;
     }
     if (type === 'passkey-required') {
       state.method = 'passkey';
@@ -431,7 +456,7 @@ async function loadEnvelope() {
   $('consent-text').textContent = consent.text || 'By checking the box below you agree that your electronic signature is the legal equivalent of your handwritten signature on these documents, and that you receive these documents and this disclosure electronically.';
   $('consent-check').checked = false;
   show('review', 'review-heading');
-  document.title = (v.subject || 'Review') + ' — Signet';
+  document.title = 'Signet — ' + (v.subject || 'Review');
   renderFieldList();
   await renderDocuments();
 }
@@ -439,26 +464,31 @@ async function loadEnvelope() {
 async function renderDocuments() {
   const box = $('documents');
   clear(box);
-  const width = Math.min(MAX_DOCUMENT_WIDTH, Math.max(240, box.clientWidth || document.documentElement.clientWidth - 32));
   for (const d of state.view.documents || []) {
     const holder = h('div', { class: 'pdf-pages' });
     const section = h('section', { class: 'document card', 'aria-label': d.name || 'Document' },
       h('h2', { class: 'document-name' }, d.name || 'Document'), holder);
     box.append(section);
+    // The pages fit the card they are drawn in.
+    const width = Math.min(MAX_DOCUMENT_WIDTH, Math.max(200, holder.clientWidth || document.documentElement.clientWidth - 48));
     status(`Loading ${d.name || 'the document'}…`);
     let data;
     try {
       const blob = await sessionCall('GET', '/v1/recipient/documents/' + encodeURIComponent(d.document_id), { accept: 'blob' });
       data = await blob.arrayBuffer();
     } catch (p) {
+      status('');
       fail(p, holder);
       return;
     }
     const pages = await renderPDF(holder, data, { width });
     for (const pg of pages) {
       pg.wrapper.setAttribute('aria-label', `${d.name || 'Document'}, page ${pg.number}`);
+      // The page's /Rotate as PDF.js read it, else as the API gives it.
+      const size = (d.page_sizes || []).find((ps) => ps.number === pg.number);
+      const rotate = ((Number(pg.rotate ?? (size ? size.rotate : 0)) % 360) + 360) % 360;
       for (const f of state.fields) {
-        if (f.document_id === d.document_id && Number(f.page) === pg.number) placeBox(f, pg);
+        if (f.document_id === d.document_id && Number(f.page) === pg.number) placeBox(f, pg, rotate);
       }
     }
   }
@@ -477,7 +507,25 @@ function isFilled(f) {
   return !!v && ((v.text && v.text.trim() !== '') || (v.strokes && v.strokes.length > 0));
 }
 
-function placeBox(f, pg) {
+// shownBox returns field f's box as the page is shown (rotated by
+// rotate degrees clockwise, its /Rotate), in points from the shown
+// page's top-left corner: {left, top, width, height}. Fields are placed
+// in the unrotated page's coordinates, from its lower-left corner.
+function shownBox(f, pg, rotate) {
+  // The unrotated page's size; pg's is the shown one.
+  const turned = rotate === 90 || rotate === 270;
+  const W = turned ? pg.height : pg.width;
+  const H = turned ? pg.width : pg.height;
+  const top = H - f.y - f.height; // from the unrotated top
+  switch (rotate) {
+    case 90: return { left: f.y, top: f.x, width: f.height, height: f.width };
+    case 180: return { left: W - f.x - f.width, top: f.y, width: f.width, height: f.height };
+    case 270: return { left: top, top: W - f.x - f.width, width: f.height, height: f.width };
+    default: return { left: f.x, top, width: f.width, height: f.height };
+  }
+}
+
+function placeBox(f, pg, rotate) {
   const box = h('button', {
     type: 'button', id: 'field-box-' + f.id, class: `field-box kind-${f.kind}`,
     'data-field': f.id, 'aria-label': `${fieldName(f)}${f.required ? ' (required)' : ''}`,
@@ -486,10 +534,15 @@ function placeBox(f, pg) {
   if (f.kind === 'date') {
     box.disabled = true;
   }
-  box.style.left = f.x * pg.scale + 'px';
-  box.style.top = (pg.height - f.y - f.height) * pg.scale + 'px';
-  box.style.width = f.width * pg.scale + 'px';
-  box.style.height = f.height * pg.scale + 'px';
+  const b = shownBox(f, pg, rotate);
+  // What is drawn in the box is drawn upright, in the box as shown.
+  f.shown = { width: b.width, height: b.height };
+  box.style.left = b.left * pg.scale + 'px';
+  box.style.top = b.top * pg.scale + 'px';
+  box.style.width = b.width * pg.scale + 'px';
+  box.style.height = b.height * pg.scale + 'px';
+  // Its label fits the box as drawn at this scale.
+  box.style.fontSize = Math.max(8, Math.min(13, b.height * pg.scale * 0.45)) + 'px';
   pg.wrapper.append(box);
   paintBox(f);
 }
@@ -503,7 +556,8 @@ function paintBox(f) {
   box.dataset.filled = String(isFilled(f));
   box.classList.toggle('filled', isFilled(f) && f.kind !== 'date');
   if (f.kind === 'date') {
-    box.append(h('span', { class: 'field-hint' }, 'Date: filled on signing'));
+    box.title = 'The date is filled in when you sign';
+    box.append(h('span', { class: 'field-hint field-date' }, 'filled on signing'));
   } else if (v && v.strokes && v.strokes.length) {
     const c = h('canvas', { class: 'field-ink', 'aria-hidden': 'true' });
     box.append(c);
@@ -547,7 +601,7 @@ function goToField(f, open) {
   const box = $('field-box-' + f.id);
   lastField = state.fields.indexOf(f);
   if (box) {
-    box.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    box.scrollIntoView({ block: 'center' });
     box.focus({ preventScroll: true });
   }
   if (open && f.kind !== 'date') openField(f);
@@ -625,9 +679,13 @@ function sizePad() {
   if (!f) return;
   const pad = $('draw-pad');
   const avail = Math.max(200, Math.min(560, pad.parentElement.clientWidth || 320));
-  const ratio = f.width > 0 && f.height > 0 ? f.height / f.width : 0.25;
-  const w = avail;
-  const hgt = Math.max(60, Math.min(320, w * ratio));
+  const shown = f.shown || { width: f.width, height: f.height };
+  const ratio = shown.width > 0 && shown.height > 0 ? shown.height / shown.width : 0.25;
+  // As wide as there is room for, at most 320 px high, in the box's
+  // proportions (a box shown upright on a turned page is tall).
+  let w = avail;
+  if (w * ratio > 320) w = Math.max(40, 320 / ratio);
+  const hgt = Math.max(24, w * ratio);
   pad.style.width = w + 'px';
   pad.style.height = hgt + 'px';
   drawStrokes(pad, editor.strokes, w, hgt);
@@ -813,6 +871,28 @@ async function onConsent() {
   }
 }
 
+// thin returns strokes with at most max points in all: every k-th point
+// of each stroke, keeping its ends.
+function thin(strokes, max) {
+  const n = strokes.reduce((a, st) => a + st.length, 0);
+  if (n <= max) return strokes;
+  const k = Math.ceil(n / max) + 1;
+  return strokes.map((st) => st.filter((_, i) => i % k === 0 || i === st.length - 1));
+}
+
+function points(strokes) {
+  return strokes.reduce((a, st) => a + st.length, 0);
+}
+
+// fitPoints thins the drawings of values so that they have at most limit
+// points together.
+function fitPoints(values, limit) {
+  const total = values.reduce((a, v) => a + points(v.strokes), 0);
+  if (total <= limit) return;
+  const share = limit / total;
+  for (const v of values) v.strokes = thin(v.strokes, Math.floor(points(v.strokes) * share));
+}
+
 function fieldValues() {
   const out = [];
   for (const f of state.fields) {
@@ -822,6 +902,16 @@ function fieldValues() {
     if (v.strokes && v.strokes.length) out.push({ id: f.id, strokes: v.strokes });
     else if (v.text) out.push({ id: f.id, text: v.text });
   }
+  // The drawings of one document share one signature's budget, and one
+  // request has its own: thinned to fit, each in proportion.
+  const drawn = out.filter((v) => v.strokes);
+  const byDocument = new Map();
+  for (const v of drawn) {
+    const doc = state.fields.find((f) => f.id === v.id).document_id;
+    byDocument.set(doc, [...(byDocument.get(doc) || []), v]);
+  }
+  for (const vs of byDocument.values()) fitPoints(vs, MAX_DOCUMENT_POINTS);
+  fitPoints(drawn, MAX_REQUEST_POINTS);
   return out;
 }
 
@@ -846,7 +936,7 @@ async function sign() {
     } else if (type === 'consent-required') {
       state.consented = false;
       $('consent-check').checked = false;
-      fail(p, $('sign-error'));
+      $('sign-error').append(h('p', { class: 'alert', role: 'alert' }, 'Check “I agree to sign electronically” first.'));
     } else {
       fail(p, $('sign-error'));
     }
@@ -873,7 +963,7 @@ function showDone() {
   $('download-signed').textContent = n > 1 ? 'Download signed documents' : 'Download signed document';
   clear($('done-error'));
   show('done', 'done-heading');
-  document.title = 'Done — Signet';
+  document.title = 'Signet — Done';
 }
 
 async function download() {
@@ -970,11 +1060,10 @@ function bind() {
   $('mode-draw').addEventListener('click', () => setMode('draw'));
   $('mode-type').addEventListener('click', () => setMode('type'));
   $('type-input').addEventListener('input', updatePreview);
-  $('type-input').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); applyField(); } });
-  $('text-input').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); applyField(); } });
   $('draw-undo').addEventListener('click', () => { editor.strokes.pop(); redrawPad(); });
   $('draw-clear').addEventListener('click', () => { editor.strokes = []; redrawPad(); });
-  $('field-apply').addEventListener('click', applyField);
+  // Enter in the editor's inputs submits it, as "Apply" does.
+  $('field-form').addEventListener('submit', (ev) => { ev.preventDefault(); applyField(); });
   $('field-remove').addEventListener('click', removeField);
   $('field-cancel').addEventListener('click', closeField);
   $('field-dialog').addEventListener('cancel', (ev) => { ev.preventDefault(); closeField(); });
