@@ -43,6 +43,11 @@ type Config struct {
 	// RotateKEK rotates tenant's key-encryption key of data at rest
 	// (atrest.Service.RotateTenantKEK); nil refuses its rotation.
 	RotateKEK func(ctx context.Context, tenant string) (keys.KeyVersionRef, error)
+	// CertifySeal issues the certificate of tenant's seal key's active
+	// version (signing.Sealer.SealKey), called after the seal key's
+	// rotation so that the new version is listed with its certificate;
+	// nil leaves it to the next seal.
+	CertifySeal func(ctx context.Context, tenant string) error
 	// InUse returns the role (e.g. "ca/root", "tsa", "ocsp/t1") of the
 	// platform's PKI or of tenant's CA whose current certificate has
 	// serial, or "" if none: such a certificate is never revoked here.
@@ -294,6 +299,11 @@ func (s *Service) Rotate(ctx context.Context, tenant, id string) ([]KeyView, err
 	default:
 		if _, err := s.cfg.Keys.Rotate(ctx, id); err != nil {
 			return nil, fmt.Errorf("keyadmin: rotate %s: %w", id, err)
+		}
+		if s.cfg.CertifySeal != nil {
+			if err := s.cfg.CertifySeal(ctx, tenant); err != nil {
+				return nil, fmt.Errorf("keyadmin: the certificate of %s's new version: %w", id, err)
+			}
 		}
 	}
 	if k, err = s.tenantKey(ctx, tenant, id); err != nil {

@@ -39,6 +39,12 @@ func (s *Server) openAdmin(ctx context.Context, o options) (*auditview.Service, 
 	if s.atRest != nil {
 		cfg.RotateKEK = s.atRest.RotateTenantKEK
 	}
+	if s.sealer != nil {
+		cfg.CertifySeal = func(ctx context.Context, tenant string) error {
+			_, _, err := s.sealer.SealKey(ctx, tenant)
+			return err
+		}
+	}
 	ka, err := keyadmin.New(cfg)
 	if err != nil {
 		return nil, nil, err

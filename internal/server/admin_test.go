@@ -403,20 +403,33 @@ func TestKeyAdministration(t *testing.T) {
 		t.Fatalf("after the rotation: %+v", rotated.Keys)
 	}
 	seal = findKey(t, auditor.keyList(t), "platform-seal")
-	if len(seal) != 2 || seal[0].Status != keyadmin.StatusActive || seal[1].Status != keyadmin.StatusRetired || seal[1].Certificate.Serial != sealSerial {
+	if len(seal) != 2 || seal[0].Status != keyadmin.StatusActive || seal[1].Status != keyadmin.StatusRetired || seal[1].Certificate.Serial != sealSerial ||
+		seal[0].Certificate == nil || seal[0].Certificate.Serial == sealSerial || seal[0].Certificate.Status != keyadmin.StatusActive {
 		t.Fatalf("seal key after the rotation: %+v", seal)
 	}
-	events := auditor.allEvents(t, auditview.MaxLimit, "")
-	if !slices.ContainsFunc(events, func(e auditview.Event) bool {
-		return e.Type == "key.rotated" && e.Subject.KeyID == sealID && e.Subject.KeyVersion == "2"
-	}) {
-		t.Error("no key.rotated event of the seal key")
+	// Rotating the KEK: data sealed under the old version still opens.
+	kek := findKey(t, auditor.keyList(t), "data-key-wrapping")
+	custodian.must(t, http.StatusOK, "POST", "/v1/keys/"+kek[0].ID+"/rotate", nil, &rotated)
+	if len(rotated.Keys) != 2 || rotated.Keys[0].Status != keyadmin.StatusActive || rotated.Keys[1].Status != keyadmin.StatusRetired {
+		t.Fatalf("KEK after the rotation: %+v", rotated.Keys)
+	}
+	if e, err := a.sender.Envelope(ctx, env.ID); err != nil || len(e.Recipients) != 1 || e.Recipients[0].Email != "ann@example.com" {
+		t.Fatalf("the envelope after the KEK's rotation: %+v, %v", e.Recipients, err)
 	}
 	// The retired version's certificate may now be revoked.
 	var rc keyadmin.CertificateView
 	custodian.must(t, http.StatusOK, "POST", "/v1/certificates/"+sealSerial+"/revoke", map[string]string{"reason": "superseded"}, &rc)
 	if rc.Status != keyadmin.StatusRevoked || rc.RevocationReason != "superseded" {
 		t.Errorf("revoked seal certificate: %+v", rc)
+	}
+
+	events := auditor.allEvents(t, auditview.MaxLimit, "")
+	for _, id := range []string{sealID, kek[0].ID} {
+		if !slices.ContainsFunc(events, func(e auditview.Event) bool {
+			return e.Type == "key.rotated" && e.Subject.KeyID == id && e.Subject.KeyVersion == "2"
+		}) {
+			t.Errorf("no key.rotated event of key %s", id)
+		}
 	}
 
 	// Revoking the signer's certificate: find it among the tenant's
