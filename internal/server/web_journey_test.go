@@ -212,7 +212,7 @@ func (j *journey) tryDownload(sel, refused string) []byte {
 	return nil
 }
 
-func near(a, b float64) bool { return math.Abs(a-b) <= 1.5 }
+func nearPt(a, b float64) bool { return math.Abs(a-b) <= 1.5 }
 
 // startJourney starts a browser whose downloads land in a temporary
 // directory.
@@ -392,7 +392,7 @@ func TestWebJourney(t *testing.T) {
 		f := j.field(d.recipient, d.kind)
 		wantX := d.fx*pw0 - d.w/2
 		wantY := ph0 - d.fy*ph0 - d.h/2
-		if f.Page != 1 || !near(f.X, wantX) || !near(f.Y, wantY) || !near(f.Width, d.w) || !near(f.Height, d.h) {
+		if f.Page != 1 || !nearPt(f.X, wantX) || !nearPt(f.Y, wantY) || !nearPt(f.Width, d.w) || !nearPt(f.Height, d.h) {
 			t.Errorf("%s of recipient %d at %+v, want (%.1f, %.1f) %gx%g on page 1", d.kind, d.recipient, f, wantX, wantY, d.w, d.h)
 		}
 	}
@@ -402,7 +402,7 @@ func TestWebJourney(t *testing.T) {
 	b := j.rectOf("#" + ini.ID)
 	cx, cy := b.at(0.3, 0.6)
 	j.run("move initials", chromedp.DragAndDropXY(cx, cy, cx, cy+40, 8))
-	if got := j.field(1, "initials"); !near(got.X, ini.X) || !near(got.Y, ini.Y-40/scale) {
+	if got := j.field(1, "initials"); !nearPt(got.X, ini.X) || !nearPt(got.Y, ini.Y-40/scale) {
 		t.Errorf("moved initials at (%.1f, %.1f), want (%.1f, %.1f)", got.X, got.Y, ini.X, ini.Y-40/scale)
 	}
 	// Resize Alice's signature by its handle: 30 px wider, 10 px taller,
@@ -411,15 +411,15 @@ func TestWebJourney(t *testing.T) {
 	hb := j.rectOf("#" + sig.ID + " .resize-handle")
 	hx, hy := hb.at(0.5, 0.5)
 	j.run("resize signature", chromedp.DragAndDropXY(hx, hy, hx+30, hy+10, 8))
-	if got := j.field(0, "signature"); !near(got.Width, sig.Width+30/scale) || !near(got.Height, sig.Height+10/scale) ||
-		!near(got.X, sig.X) || !near(got.Y+got.Height, sig.Y+sig.Height) {
+	if got := j.field(0, "signature"); !nearPt(got.Width, sig.Width+30/scale) || !nearPt(got.Height, sig.Height+10/scale) ||
+		!nearPt(got.X, sig.X) || !nearPt(got.Y+got.Height, sig.Y+sig.Height) {
 		t.Errorf("resized signature %+v, from %+v by (30, 10) px at scale %.3f", got, sig, scale)
 	}
 	// Move Bob's signature 5 points left with the keyboard.
 	bs := j.field(1, "signature")
 	j.run("keyboard move", chromedp.Focus(chromedp.ID(bs.ID)),
 		chromedp.SendKeys(chromedp.ID(bs.ID), kb.ArrowLeft+kb.ArrowLeft+kb.ArrowLeft+kb.ArrowLeft+kb.ArrowLeft))
-	if got := j.field(1, "signature"); !near(got.X, bs.X-5) || !near(got.Y, bs.Y) {
+	if got := j.field(1, "signature"); !nearPt(got.X, bs.X-5) || !nearPt(got.Y, bs.Y) {
 		t.Errorf("keyboard-moved signature at (%.1f, %.1f), want (%.1f, %.1f)", got.X, got.Y, bs.X-5, bs.Y)
 	}
 	j.run("scroll up", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
