@@ -422,6 +422,16 @@ func TestWebJourney(t *testing.T) {
 	if got := j.field(1, "signature"); !nearPt(got.X, bs.X-5) || !nearPt(got.Y, bs.Y) {
 		t.Errorf("keyboard-moved signature at (%.1f, %.1f), want (%.1f, %.1f)", got.X, got.Y, bs.X-5, bs.Y)
 	}
+	// Keyboard only: Enter on a palette item places the field (and
+	// focuses it), Delete removes it again.
+	j.run("keyboard place", chromedp.Focus(chromedp.ID("palette-1-text")), chromedp.KeyEvent(kb.Enter))
+	if n := len(j.fields()); n != len(drops)+1 || jsEval[string](j, `document.activeElement.dataset.kind || ''`) != "text" {
+		t.Fatalf("after Enter on the palette: %d fields, focus on %q", n, jsEval[string](j, `document.activeElement.id`))
+	}
+	j.run("keyboard delete", chromedp.KeyEvent(kb.Delete))
+	if n := len(j.fields()); n != len(drops) {
+		t.Fatalf("after Delete: %d fields, want %d", n, len(drops))
+	}
 	j.run("scroll up", chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	j.shot("console-fields")
 	placedFields := j.fields()
