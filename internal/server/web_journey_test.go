@@ -517,6 +517,11 @@ func TestWebJourney(t *testing.T) {
 	var actions []string
 	for _, e := range timeline {
 		actions = append(actions, e.Action)
+		// A checkpoint published after the envelope completed covers
+		// every transition, and publishing anchors it (time-stamp).
+		if e.Anchored != "true" || !strings.Contains(e.Text, "anchored") || !strings.Contains(e.Text, "audit event #") {
+			t.Errorf("timeline entry %q is not shown anchored", e.Text)
+		}
 	}
 	if got := strings.Join(actions, " "); !strings.HasPrefix(got, "create send") || !strings.HasSuffix(got, "complete") {
 		t.Errorf("timeline %q, want create, send … complete", got)
