@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/signet-pki/signet/auditlog"
@@ -390,15 +391,19 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 
 // sessionInfo is the answer of GET /v1/auth/session.
 type sessionInfo struct {
-	User          userBody    `json:"user"`
-	MFA           string      `json:"mfa"`
-	Factors       []string    `json:"factors"`
-	Pending       bool        `json:"pending"`
-	AuthMethods   []string    `json:"auth_methods"`
-	StrongAuth    *strongBody `json:"strong_auth,omitempty"`
-	CreatedAt     time.Time   `json:"created_at"`
-	ExpiresAt     time.Time   `json:"expires_at"`
-	IdleExpiresAt time.Time   `json:"idle_expires_at"`
+	User        userBody    `json:"user"`
+	MFA         string      `json:"mfa"`
+	Factors     []string    `json:"factors"`
+	Pending     bool        `json:"pending"`
+	AuthMethods []string    `json:"auth_methods"`
+	StrongAuth  *strongBody `json:"strong_auth,omitempty"`
+	// Roles are the roles of the user's grants in force now (standing or
+	// elevated), so that a page can offer what they may use; the server
+	// still decides every request.
+	Roles         []string  `json:"roles"`
+	CreatedAt     time.Time `json:"created_at"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	IdleExpiresAt time.Time `json:"idle_expires_at"`
 }
 
 func (s *Service) session(w http.ResponseWriter, r *http.Request) {
@@ -429,6 +434,11 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) {
 	if f.recovery {
 		factors = append(factors, methodRecovery)
 	}
+	roles, err := s.currentRoles(r.Context(), u)
+	if err != nil {
+		s.problem(w, r, err)
+		return
+	}
 	last := sess.LastSeen
 	if now := s.cfg.Now(); now.After(last) {
 		last = now // this request counts as activity
@@ -436,8 +446,26 @@ func (s *Service) session(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	api.WriteJSON(w, http.StatusOK, sessionInfo{
 		User: userOf(u), MFA: state, Factors: factors, Pending: p.Pending, AuthMethods: authMethods(sess), StrongAuth: strongOf(sess),
-		CreatedAt: sess.CreatedAt.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), IdleExpiresAt: minTime(last.Add(sess.IdleTimeout), sess.ExpiresAt).UTC(),
+		Roles: roles, CreatedAt: sess.CreatedAt.UTC(), ExpiresAt: sess.ExpiresAt.UTC(), IdleExpiresAt: minTime(last.Add(sess.IdleTimeout), sess.ExpiresAt).UTC(),
 	})
+}
+
+// currentRoles returns the roles of u's grants in force now, sorted,
+// each once.
+func (s *Service) currentRoles(ctx context.Context, u identity.User) ([]string, error) {
+	grants, err := s.cfg.Store.Grants(ctx, u.Tenant, u.ID)
+	if err != nil {
+		return nil, fmt.Errorf("login: grants: %w", err)
+	}
+	now := s.cfg.Now()
+	roles := []string{}
+	for _, g := range grants {
+		if (g.NotBefore.IsZero() || !now.Before(g.NotBefore)) && (g.NotAfter.IsZero() || now.Before(g.NotAfter)) && !slices.Contains(roles, g.Role) {
+			roles = append(roles, g.Role)
+		}
+	}
+	slices.Sort(roles)
+	return roles, nil
 }
 
 func minTime(a, b time.Time) time.Time {

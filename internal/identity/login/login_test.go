@@ -721,3 +721,38 @@ func TestNoSecretsAtRest(t *testing.T) {
 		t.Fatalf("only %d secrets collected", len(e.secrets))
 	}
 }
+
+// TestSessionRoles: GET /v1/auth/session names the roles of the user's
+// grants in force now, each once and sorted: not an expired grant, not
+// one that starts later, not a revoked one.
+func TestSessionRoles(t *testing.T) {
+	e := newEnv(t)
+	e.policy.MFAOptional = true
+	e.user("u-ann", false)
+	now := e.clock()
+	for _, g := range []identity.Grant{
+		{ID: "g-1", Role: "sender"},
+		{ID: "g-2", Role: "sender", NotAfter: now.Add(time.Hour)},
+		{ID: "g-3", Role: "auditor", NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)},
+		{ID: "g-4", Role: "tenant-admin", NotBefore: now.Add(-2 * time.Hour), NotAfter: now.Add(-time.Hour)},
+		{ID: "g-5", Role: "key-custodian", NotBefore: now.Add(time.Hour)},
+		{ID: "g-6", Role: "approver"},
+	} {
+		g.Tenant, g.UserID, g.GrantedBy, g.GrantedAt = tenant, "u-ann", "u-boss", now.Add(-3*time.Hour)
+		if err := e.store.AddGrant(t.Context(), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.store.RevokeGrant(t.Context(), tenant, "g-6", "u-boss", now); err != nil {
+		t.Fatal(err)
+	}
+	s := e.mustLogin("u-ann@example.org", "none")
+	var info struct {
+		Roles []string `json:"roles"`
+	}
+	r := e.do(s, "GET", "/v1/auth/session", nil, true)
+	r.json(t, &info)
+	if r.status != 200 || strings.Join(info.Roles, ",") != "auditor,sender" {
+		t.Fatalf("session: %d %s", r.status, r.body)
+	}
+}
