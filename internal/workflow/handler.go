@@ -275,6 +275,16 @@ func decodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
 }
 
 func (h *Handler) send(w http.ResponseWriter, r *http.Request) {
+	h.envelopeAction(w, r, h.Service.Send)
+}
+
+func (h *Handler) remind(w http.ResponseWriter, r *http.Request) {
+	h.envelopeAction(w, r, h.Service.Remind)
+}
+
+// envelopeAction serves a POST on /v1/envelopes/{id}/… without a body
+// (an empty JSON object is accepted) that answers the envelope.
+func (h *Handler) envelopeAction(w http.ResponseWriter, r *http.Request, do func(context.Context, Actor, string) (*Envelope, error)) {
 	a, err := actor(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
@@ -285,7 +295,7 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, r, err)
 		return
 	}
-	e, err := h.Service.Send(r.Context(), a, r.PathValue("id"))
+	e, err := do(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -433,25 +443,6 @@ func (h *Handler) placeFields(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	api.WriteJSON(w, http.StatusOK, h.shown(r, e))
-}
-
-func (h *Handler) remind(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
-	if err != nil {
-		api.WriteProblem(w, r, err)
-		return
-	}
-	var req struct{}
-	if err := decodeOptional(w, r, &req); err != nil {
-		api.WriteProblem(w, r, err)
-		return
-	}
-	e, err := h.Service.Remind(r.Context(), a, r.PathValue("id"))
-	if err != nil {
-		api.WriteProblem(w, r, err)
-		return
-	}
-	api.WriteJSON(w, http.StatusOK, toJSON(e))
 }
 
 func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request) {

@@ -212,25 +212,34 @@ func (s *Service) fieldsFromCreate(ctx context.Context, e *Envelope, in []FieldI
 	if len(in) > MaxFields {
 		return nil, invalid("an envelope holds at most %d fields", MaxFields)
 	}
-	sizes := s.sizesOf(ctx, e)
-	out := make([]Field, 0, len(in))
-	for i, fi := range in {
-		f := Field{
-			DocumentID: fi.Document, Kind: fi.Kind, Page: fi.Page, X: fi.X, Y: fi.Y, W: fi.Width, H: fi.Height,
-			Required: fi.Required, Label: strings.TrimSpace(fi.Label),
-		}
+	return s.placed(ctx, e, len(in), func(i int) (Field, error) {
+		fi := in[i]
 		if fi.Recipient == nil || *fi.Recipient < 0 || *fi.Recipient >= len(e.Recipients) {
-			return nil, invalid("fields[%d]: recipient must be the index (from 0) of one of the recipients", i)
+			return Field{}, invalid("fields[%d]: recipient must be the index (from 0) of one of the recipients", i)
 		}
-		f.RecipientID = e.Recipients[*fi.Recipient].ID
-		if err := checkField(i, e, &f, sizes); err != nil {
-			return nil, err
-		}
-		id, err := s.newID("fld_")
+		return Field{
+			DocumentID: fi.Document, RecipientID: e.Recipients[*fi.Recipient].ID, Kind: fi.Kind, Page: fi.Page,
+			X: fi.X, Y: fi.Y, W: fi.Width, H: fi.Height, Required: fi.Required, Label: strings.TrimSpace(fi.Label),
+		}, nil
+	})
+}
+
+// placed builds the n fields of e that field(i) describes, checks each
+// against e and its pages, gives each an id and checks the counts.
+func (s *Service) placed(ctx context.Context, e *Envelope, n int, field func(i int) (Field, error)) ([]Field, error) {
+	sizes := s.sizesOf(ctx, e)
+	out := make([]Field, 0, n)
+	for i := range n {
+		f, err := field(i)
 		if err != nil {
 			return nil, err
 		}
-		f.ID = id
+		if err := checkField(i, e, &f, sizes); err != nil {
+			return nil, err
+		}
+		if f.ID, err = s.newID("fld_"); err != nil {
+			return nil, err
+		}
 		out = append(out, f)
 	}
 	if err := checkFieldCounts(out); err != nil {
@@ -253,24 +262,14 @@ func (s *Service) PlaceFields(ctx context.Context, a Actor, id string, in []Plac
 		if e.Status != StatusDraft {
 			return nil, withDetail(ErrInvalidTransition, "fields are placed on draft envelopes only; this one is "+string(e.Status), nil)
 		}
-		sizes := s.sizesOf(ctx, e)
-		fs := make([]Field, 0, len(in))
-		for i, fi := range in {
-			f := Field{
+		fs, err := s.placed(ctx, e, len(in), func(i int) (Field, error) {
+			fi := in[i]
+			return Field{
 				DocumentID: fi.DocumentID, RecipientID: fi.RecipientID, Kind: fi.Kind, Page: fi.Page,
 				X: fi.X, Y: fi.Y, W: fi.Width, H: fi.Height, Required: fi.Required, Label: strings.TrimSpace(fi.Label),
-			}
-			if err := checkField(i, e, &f, sizes); err != nil {
-				return nil, err
-			}
-			fid, err := s.newID("fld_")
-			if err != nil {
-				return nil, err
-			}
-			f.ID = fid
-			fs = append(fs, f)
-		}
-		if err := checkFieldCounts(fs); err != nil {
+			}, nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		e.Fields = fs
