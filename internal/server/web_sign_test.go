@@ -25,6 +25,7 @@ import (
 	"github.com/signet-pki/signet/internal/apiclient"
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/pdf/pdftest"
+	"github.com/signet-pki/signet/internal/pdfsigtest"
 	"github.com/signet-pki/signet/internal/server"
 	"github.com/signet-pki/signet/internal/web/webtest"
 	"github.com/signet-pki/signet/internal/workflow"
@@ -606,7 +607,7 @@ func TestWebSignCeremony(t *testing.T) {
 		}
 	}
 	// Her four fields are the widgets of her signature, in their boxes.
-	rects := signWidgetRects(t, signed)
+	rects := pdfsigtest.WidgetRects(t, signed)
 	for _, f := range signFieldSpecs(2)[:4] {
 		x, y := float64(f["x"].(int)), f["y"].(float64)
 		w, h := float64(f["width"].(int)), float64(f["height"].(int))
@@ -869,7 +870,7 @@ func TestWebSignRotatedPage(t *testing.T) {
 	if !bytes.Equal(copied, final) {
 		t.Errorf("the last signer downloaded %d bytes, not the completed document (%d bytes)", len(copied), len(final))
 	}
-	rects := signWidgetRects(t, final)
+	rects := pdfsigtest.WidgetRects(t, final)
 	if len(rects) != 1 || !near(rects[0][0], 72) || !near(rects[0][1], 600) || !near(rects[0][2], 272) || !near(rects[0][3], 650) {
 		t.Errorf("widgets %v", rects)
 	}
@@ -1023,48 +1024,6 @@ func randomLinkToken() string {
 		b[i] = alphabet[rand.IntN(len(alphabet))]
 	}
 	return string(b)
-}
-
-// signWidgetRects returns the /Rect of every widget of a signature field
-// on page 1 of the PDF b.
-func signWidgetRects(t *testing.T, b []byte) [][4]float64 {
-	t.Helper()
-	r, err := pdf.Open(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, page, err := r.Page(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	annots, _ := r.Resolve(page["Annots"])
-	arr, _ := annots.(pdf.Array)
-	var out [][4]float64
-	for _, a := range arr {
-		d, err := r.Dict(a)
-		if err != nil || d.Name("Subtype") != "Widget" {
-			continue
-		}
-		if parent, _ := r.Dict(d["Parent"]); parent.Name("FT") != "Sig" {
-			continue
-		}
-		rect, _ := r.Resolve(d["Rect"])
-		ra, _ := rect.(pdf.Array)
-		var v [4]float64
-		for i := range min(4, len(ra)) {
-			o, _ := r.Resolve(ra[i])
-			switch n := o.(type) {
-			case pdf.Integer:
-				v[i] = float64(n)
-			case pdf.Real:
-				if err := json.Unmarshal([]byte(n), &v[i]); err != nil {
-					t.Fatalf("rect %v: %v", ra, err)
-				}
-			}
-		}
-		out = append(out, v)
-	}
-	return out
 }
 
 // near reports whether a and b are within a hundredth of a point.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/signet-pki/signet/internal/pdf"
 	"github.com/signet-pki/signet/internal/pdf/pdftest"
+	"github.com/signet-pki/signet/internal/pdfsigtest"
 	"github.com/signet-pki/signet/internal/signing"
 	"github.com/signet-pki/signet/internal/workflow"
 )
@@ -63,47 +64,6 @@ func (e *env) fieldsEnvelope() *workflow.Envelope {
 		e.t.Fatal(err)
 	}
 	return env
-}
-
-// widgets returns the /Rect of every widget kid of a signature field in
-// pdf b, by page.
-func widgetRects(t *testing.T, b []byte) [][4]float64 {
-	t.Helper()
-	r, err := pdf.Open(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, page, err := r.Page(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	annots, _ := r.Resolve(page["Annots"])
-	arr, _ := annots.(pdf.Array)
-	var out [][4]float64
-	for _, a := range arr {
-		d, err := r.Dict(a)
-		if err != nil || d.Name("Subtype") != "Widget" {
-			continue
-		}
-		parent, _ := r.Dict(d["Parent"])
-		if parent.Name("FT") != "Sig" {
-			continue
-		}
-		rect, _ := r.Resolve(d["Rect"])
-		ra, _ := rect.(pdf.Array)
-		var v [4]float64
-		for i := range min(4, len(ra)) {
-			o, _ := r.Resolve(ra[i])
-			switch n := o.(type) {
-			case pdf.Integer:
-				v[i] = float64(n)
-			case pdf.Real:
-				json.Unmarshal([]byte(n), &v[i])
-			}
-		}
-		out = append(out, v)
-	}
-	return out
 }
 
 // TestSignFields: a recipient sees only their own fields (never another
@@ -260,7 +220,7 @@ func TestSignFields(t *testing.T) {
 		if !rep.Valid || len(rep.Signatures) < 2 {
 			t.Fatalf("document %d: %+v", i, rep)
 		}
-		rects := widgetRects(t, b)
+		rects := pdfsigtest.WidgetRects(t, b)
 		var want [][4]float64
 		for _, f := range env.Fields {
 			// Alice's fields, filled or dated, and Bob's signature: his
