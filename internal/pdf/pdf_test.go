@@ -187,7 +187,8 @@ func TestObjectSyntax(t *testing.T) {
 }
 
 // FuzzOpen feeds arbitrary bytes to the reader: it must never panic, and
-// whatever it opens must resolve its catalog and pages without panicking.
+// whatever it opens must resolve its catalog, pages and page boxes without
+// panicking.
 // Every object it visits stays within the budget. Seeds: every sample in
 // testdata/pdf and small decompression bombs.
 func FuzzOpen(f *testing.F) {
@@ -212,6 +213,13 @@ func FuzzOpen(f *testing.F) {
 		for i := 1; i <= 3; i++ {
 			if _, _, err := r.Page(i); err != nil {
 				break
+			}
+		}
+		if boxes, err := r.PageBoxes(16); err == nil {
+			for _, b := range boxes {
+				if !(b.Width() >= 0 && b.Height() >= 0) || b.Rotate%90 != 0 {
+					t.Fatalf("page box %+v", b)
+				}
 			}
 		}
 		for n := 0; n < 50; n++ {
