@@ -1115,11 +1115,14 @@ function timelineEntry(ev, e, reason) {
   }
   marks.append(h('span', { class: 'muted' }, ` audit event #${ev.index}`));
   const actor = ev.actor || {};
+  const who = actorText(actor, e);
+  const kind = ACTOR_KIND[actor.kind] || actor.kind || 'unknown';
   return h('li', { id: 'timeline-' + ev.index, 'data-action': ev.type, 'data-anchored': String(ev.anchored === true) },
     h('time', { datetime: ev.time }, fmtTime(ev.time)),
     h('span', { class: 'event' }, EVENT_TEXT[ev.type] || ev.type),
-    h('span', { class: 'actor' }, 'by ' + actorText(actor, e)),
-    h('span', { class: 'muted kind' }, `(${ACTOR_KIND[actor.kind] || actor.kind || 'unknown'})`),
+    h('span', { class: 'actor' }, 'by ' + who),
+    // The actor's kind, unless the name already says it.
+    who.startsWith(kind) ? '' : h('span', { class: 'muted kind' }, `(${kind})`),
     h('span', { class: ev.outcome === 'success' ? 'outcome muted' : 'outcome badge bad' }, OUTCOME_TEXT[ev.outcome] || ev.outcome),
     reason ? h('span', { class: 'reason' }, '“' + reason + '”') : '',
     marks);
