@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -813,7 +814,8 @@ func keepScreenshots(t *testing.T, shots map[string]string) {
 // list and its status filter, and an envelope's management: a reminder
 // too soon is refused with the reason, a recipient's link is re-issued
 // (a new e-mail), and voiding asks for a reason in a dialog and shows the
-// voided envelope with the reason in its timeline.
+// voided envelope with the reason in its timeline; the timeline, in pages
+// of 2, loads more until it shows every audit event of the envelope.
 func TestWebConsoleManage(t *testing.T) {
 	box, err := mailtest.New(mailtest.Options{})
 	if err != nil {
@@ -915,4 +917,30 @@ func TestWebConsoleManage(t *testing.T) {
 		t.Error("a voided envelope still offers remind or void")
 	}
 	j.shot("console-voided")
+
+	// The timeline in pages of 2: "Load more" until the last page gives
+	// the envelope's audit events as the API lists them, in order.
+	want := jsEval[[]string](j, fmt.Sprintf(`(async () => (await (await fetch('/v1/envelopes/%s/events?limit=200')).json()).events.map(e => e.type + '#' + e.index))()`, envID))
+	if len(want) < 3 {
+		t.Fatalf("the envelope's events %q", want)
+	}
+	j.run("pages of 2", chromedp.Evaluate[chromedp.Void](`document.getElementById('timeline').dataset.pageSize = '2'`),
+		chromedp.Click(chromedp.ID("detail-refresh")))
+	j.poll("first page", `document.querySelectorAll('#timeline li').length === 2 && !document.getElementById('timeline-more').classList.contains('hidden')`)
+	shown := func() []string {
+		return jsEval[[]string](j, `[...document.querySelectorAll('#timeline li')].map(li => li.dataset.action + '#' + li.id.slice('timeline-'.length))`)
+	}
+	for pages := 1; jsEval[bool](j, `!document.getElementById('timeline-more').classList.contains('hidden')`); pages++ {
+		if pages > len(want) {
+			t.Fatalf("Load more does not end: %q", shown())
+		}
+		j.run("load more", chromedp.Click(chromedp.ID("timeline-more")))
+		j.poll("next page", fmt.Sprintf(`document.querySelectorAll('#timeline li').length > %d`, 2*pages))
+	}
+	if got := shown(); !slices.Equal(got, want) {
+		t.Errorf("the timeline in pages of 2 shows %q, want %q", got, want)
+	}
+	if entry := jsEval[string](j, `document.querySelector('#timeline li[data-action="envelope.voided"]').textContent`); !strings.Contains(entry, "the supplier withdrew") {
+		t.Errorf("void in the paged timeline: %q", entry)
+	}
 }

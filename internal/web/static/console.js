@@ -959,7 +959,7 @@ async function loadDetail(id) {
     const [e, hist, events] = await Promise.all([
       call('GET', '/v1/envelopes/' + id),
       call('GET', `/v1/envelopes/${id}/history`),
-      call('GET', `/v1/envelopes/${id}/events?limit=${EVENTS_PAGE}`),
+      call('GET', `/v1/envelopes/${id}/events?limit=${eventsPage()}`),
     ]);
     current = e;
     renderDetail(e, hist.transitions || [], events);
@@ -1067,8 +1067,12 @@ const EVENT_TEXT = {
 };
 const OUTCOME_TEXT = { success: 'succeeded', failure: 'failed', denied: 'refused' };
 
-// Events of one timeline page (the API allows up to 200).
-const EVENTS_PAGE = 100;
+// eventsPage is the number of events of one timeline page: the
+// timeline's data-page-size (1 to 200, the API's bound), else 100.
+function eventsPage() {
+  const n = Number.parseInt($('timeline').dataset.pageSize, 10);
+  return Number.isInteger(n) && n >= 1 && n <= 200 ? n : 100;
+}
 
 // renderTimeline lists the envelope's audit events (a page of GET
 // /v1/envelopes/{id}/events) with their anchoring; "Load more" fetches
@@ -1090,7 +1094,7 @@ function renderTimeline(e, transitions, page) {
       more.disabled = true;
       clear($('detail-error'));
       try {
-        add(await call('GET', `/v1/envelopes/${e.id}/events?limit=${EVENTS_PAGE}&after=${p.next}`));
+        add(await call('GET', `/v1/envelopes/${e.id}/events?limit=${eventsPage()}&after=${p.next}`));
       } catch (err) {
         report($('detail-error'), err);
       } finally {
