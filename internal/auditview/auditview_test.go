@@ -17,6 +17,7 @@ import (
 	"github.com/signet-pki/signet/auditlog"
 	"github.com/signet-pki/signet/internal/api"
 	"github.com/signet-pki/signet/internal/auditview"
+	"github.com/signet-pki/signet/internal/workflow"
 )
 
 // anchorer anchors each checkpoint with a sink anchor while on is set.
@@ -27,6 +28,20 @@ func (a *anchorer) Anchor(ctx context.Context, cp, prev auditlog.Checkpoint, pro
 		return nil, nil
 	}
 	return []auditlog.Anchor{{Size: cp.Size, Kind: "sink", Name: "test", Data: []byte(fmt.Sprintf("file:/sink/%d", cp.Size)), Time: time.Now()}}, nil
+}
+
+// envelopes is the fixture's envelopes: the tenant of each envelope id.
+var envelopes = envelopeTenants{"env-a": "t1", "env-b": "t1", "env-c": "t2"}
+
+// envelopeTenants finds an envelope of the acting tenant as the workflow
+// service does.
+type envelopeTenants map[string]string
+
+func (m envelopeTenants) Envelope(ctx context.Context, a workflow.Actor, id string) (*workflow.Envelope, error) {
+	if t, ok := m[id]; !ok || t != a.Tenant {
+		return nil, workflow.ErrNotFound
+	}
+	return &workflow.Envelope{ID: id, Tenant: a.Tenant}, nil
 }
 
 // fixture is a log in memory with its publisher and a handler over it.
@@ -65,7 +80,7 @@ func newFixture(t *testing.T) *fixture {
 	if f.pub, err = auditlog.NewPublisher(f.store, auditlog.PublisherConfig{Origin: "test.local/audit", Signer: signer, Anchorers: []auditlog.Anchorer{f.anchor}}); err != nil {
 		t.Fatal(err)
 	}
-	if f.svc, err = auditview.New(auditview.Config{Store: f.store, SettledSize: f.pub.SettledSize}); err != nil {
+	if f.svc, err = auditview.New(auditview.Config{Store: f.store, SettledSize: f.pub.SettledSize, Envelopes: envelopes}); err != nil {
 		t.Fatal(err)
 	}
 	(&auditview.Handler{Service: f.svc}).Register(f.mux)
@@ -182,6 +197,84 @@ func TestEvents(t *testing.T) {
 	}
 	if code, _ := f.get("", "/v1/audit/events"); code != http.StatusForbidden {
 		t.Errorf("platform administrator: %d, want 403", code)
+	}
+}
+
+// TestEnvelopeEvents: GET /v1/envelopes/{id}/events gives the events of
+// one of the tenant's envelopes, paged, as the log listing shows them; an
+// envelope of another tenant, or none, is not found; without an envelope
+// reader the route fails closed.
+func TestEnvelopeEvents(t *testing.T) {
+	f := newFixture(t)
+	for i := range 9 {
+		f.record([]string{"t1", "t1", "t2"}[i%3], []string{"env-a", "env-b", "env-c"}[i%3], i)
+	}
+	f.anchor.on = true
+	if _, err := f.pub.Publish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.record("t1", "env-a", 9)
+	want := f.pageAll("t1", 200, "env-a")
+	var got []auditview.Event
+	after := ""
+	for range 10 {
+		p := f.page("t1", "/v1/envelopes/env-a/events?limit=2&envelope=env-b"+after)
+		if len(p.Events) > 2 {
+			t.Fatalf("a page of %d events, limit 2", len(p.Events))
+		}
+		got = append(got, p.Events...)
+		if p.Next == nil {
+			break
+		}
+		after = fmt.Sprintf("&after=%d", *p.Next)
+	}
+	gotJSON, _ := json.Marshal(got)
+	wantJSON, _ := json.Marshal(want)
+	if len(want) != 4 || string(gotJSON) != string(wantJSON) {
+		t.Fatalf("the envelope's events %s, want %s (4)", gotJSON, wantJSON)
+	}
+	for _, e := range got {
+		if e.Anchored != (e.Index < 9) {
+			t.Errorf("event %d anchored %v", e.Index, e.Anchored)
+		}
+	}
+	_, body := f.get("t1", "/v1/envelopes/env-a/events")
+	for _, secret := range []string{"secret-", "Secret Name", "203.0.113.77", "+15550100"} {
+		if strings.Contains(body, secret) {
+			t.Errorf("the envelope's events show %q: %s", secret, body)
+		}
+	}
+	for _, c := range []struct {
+		tenant, path string
+		code         int
+	}{
+		{"t1", "/v1/envelopes/env-c/events", http.StatusNotFound},
+		{"t2", "/v1/envelopes/env-a/events", http.StatusNotFound},
+		{"t1", "/v1/envelopes/env-x/events", http.StatusNotFound},
+		{"t2", "/v1/envelopes/env-c/events", http.StatusOK},
+		{"t1", "/v1/envelopes/env-a/events?limit=0", http.StatusUnprocessableEntity},
+		{"t1", "/v1/envelopes/env-a/events?limit=201", http.StatusUnprocessableEntity},
+		{"t1", "/v1/envelopes/env-a/events?after=x", http.StatusUnprocessableEntity},
+		{"", "/v1/envelopes/env-a/events", http.StatusForbidden},
+	} {
+		if code, body := f.get(c.tenant, c.path); code != c.code {
+			t.Errorf("GET %s as %q: %d %s, want %d", c.path, c.tenant, code, body, c.code)
+		}
+	}
+
+	// Without an envelope reader the route refuses to answer.
+	svc, err := auditview.New(auditview.Config{Store: f.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	(&auditview.Handler{Service: svc}).Register(mux)
+	req := httptest.NewRequest("GET", "/v1/envelopes/env-a/events", nil)
+	req = req.WithContext(api.WithPrincipal(req.Context(), api.Principal{Kind: api.PrincipalUser, ID: "u1", Tenant: "t1"}))
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	if w.Code != http.StatusInternalServerError || strings.Contains(w.Body.String(), "recipient.viewed") {
+		t.Errorf("without an envelope reader: %d %s", w.Code, w.Body.String())
 	}
 }
 

@@ -5,16 +5,19 @@ import (
 	"strconv"
 
 	"github.com/signet-pki/signet/internal/api"
+	"github.com/signet-pki/signet/internal/workflow"
 )
 
 // Handler serves
 //
 //	GET /v1/audit/events        the principal's tenant's events, a page at a time
 //	GET /v1/audit/checkpoint    the latest checkpoint and its anchors
+//	GET /v1/envelopes/{id}/events  one envelope's events, a page at a time
 //
-// Both declare the action audit.read in [OpenAPI]; the tenant is the
-// principal's, and a principal without one (the platform administrator)
-// is refused.
+// The first two declare the action audit.read in [OpenAPI], the last
+// envelope.read (a sender reads their envelope's events without reading
+// the log); the tenant is the principal's, and a principal without one
+// (the platform administrator) is refused.
 type Handler struct {
 	Service *Service
 }
@@ -23,6 +26,7 @@ type Handler struct {
 func (h *Handler) Register(mux api.Mux) {
 	mux.HandleFunc("GET /v1/audit/events", h.events)
 	mux.HandleFunc("GET /v1/audit/checkpoint", h.checkpoint)
+	mux.HandleFunc("GET /v1/envelopes/{id}/events", h.envelopeEvents)
 }
 
 // tenant returns the principal's tenant.
@@ -49,6 +53,33 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, err := h.Service.Events(r.Context(), t, q)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	api.WriteJSON(w, http.StatusOK, page)
+}
+
+func (h *Handler) envelopeEvents(w http.ResponseWriter, r *http.Request) {
+	p, ok := api.PrincipalFrom(r.Context())
+	if !ok {
+		api.WriteProblem(w, r, api.ErrUnauthorized)
+		return
+	}
+	if p.Tenant == "" {
+		api.WriteProblem(w, r, &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"})
+		return
+	}
+	q, err := parseQuery(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
+		return
+	}
+	// The envelope is the path's; an "envelope" parameter is ignored.
+	q.Envelope = r.PathValue("id")
+	aa := api.AuditActor(p)
+	page, err := h.Service.EnvelopeEvents(r.Context(), workflow.Actor{Tenant: p.Tenant, Kind: aa.Kind, ID: aa.ID}, q)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return

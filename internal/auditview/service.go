@@ -41,6 +41,16 @@ type Config struct {
 	// publication's anchoring (auditlog.Publisher.SettledSize); nil
 	// answers 0 (this node has not published).
 	SettledSize func() int64
+	// Envelopes reads the tenant's envelopes, for [Service.EnvelopeEvents]
+	// (the workflow service); without it that method fails.
+	Envelopes Envelopes
+}
+
+// Envelopes reads an acting tenant's envelope (*workflow.Service
+// implements it): an envelope that is not the actor's answers
+// workflow.ErrNotFound.
+type Envelopes interface {
+	Envelope(ctx context.Context, a workflow.Actor, id string) (*workflow.Envelope, error)
 }
 
 // A Service reads a tenant's audit events and the log's checkpoints.
@@ -176,6 +186,26 @@ func (s *Service) Events(ctx context.Context, tenant string, q Query) (*Page, er
 		page.Events = append(page.Events, e)
 	}
 	return page, nil
+}
+
+// EnvelopeEvents returns a page of the events about the acting tenant's
+// envelope q.Envelope in index order, as [Service.Events] does, after
+// checking that the envelope is the actor's (workflow.ErrNotFound, a 404
+// problem, when it is not).
+func (s *Service) EnvelopeEvents(ctx context.Context, a workflow.Actor, q Query) (*Page, error) {
+	if a.Tenant == "" {
+		return nil, &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"}
+	}
+	if s.cfg.Envelopes == nil {
+		return nil, errors.New("auditview: no envelope reader configured")
+	}
+	if q.Envelope == "" {
+		return nil, api.Errorf(api.KindInvalid, "no envelope")
+	}
+	if _, err := s.cfg.Envelopes.Envelope(ctx, a, q.Envelope); err != nil {
+		return nil, err
+	}
+	return s.Events(ctx, a.Tenant, q)
 }
 
 // anchoredSize is the size below which every record is anchored.

@@ -11,12 +11,13 @@ import (
 )
 
 // openAdmin mounts the administration APIs of the audit log
-// (internal/auditview) and of the tenants' keys and certificates
+// (internal/auditview; the workflow service tells it whose an envelope
+// is) and of the tenants' keys and certificates
 // (internal/keyadmin), and returns the audit view, which gives the
 // envelope history its events' positions in the log, and the OpenAPI
 // fragments.
 func (s *Server) openAdmin(ctx context.Context, o options) (*auditview.Service, [][]byte, error) {
-	av, err := auditview.New(auditview.Config{Store: s.audit.store, SettledSize: s.audit.publisher.SettledSize})
+	av, err := auditview.New(auditview.Config{Store: s.audit.store, SettledSize: s.audit.publisher.SettledSize, Envelopes: s.workflow})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -267,7 +268,9 @@ func (j *journey) login(tenant, email, pw string, key totp.Key, at time.Time) {
 // one with the pointer and moves one with the keyboard), and sends; each
 // recipient opens the e-mailed link, proves the address with the e-mailed
 // code, fills their fields (one draws, one types) and signs; the sender
-// sees the envelope completed with its timeline, downloads the signed PDF
+// sees the envelope completed with its timeline of audit events (each
+// recipient's authentication and signature among them, every one anchored
+// once a checkpoint is published), downloads the signed PDF
 // (valid in pades.Verify and pdfsig, with the filled fields) and the
 // evidence bundle, which `signet verify`'s check accepts. No page reports
 // an error or a Content-Security-Policy violation.
@@ -507,7 +510,7 @@ func TestWebJourney(t *testing.T) {
 		t.Fatal(err)
 	}
 	j.run("refresh", chromedp.Click(chromedp.ID("detail-refresh")),
-		chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-action="complete"]`)))
+		chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-action="envelope.completed"]`)))
 	type entry struct {
 		Action   string `json:"action"`
 		Text     string `json:"text"`
@@ -515,16 +518,33 @@ func TestWebJourney(t *testing.T) {
 	}
 	timeline := jsEval[[]entry](j, `[...document.querySelectorAll('#timeline li')].map(li => ({action: li.dataset.action, text: li.textContent, anchored: li.dataset.anchored}))`)
 	var actions []string
+	signedBy := map[string]int{}
 	for _, e := range timeline {
 		actions = append(actions, e.Action)
 		// A checkpoint published after the envelope completed covers
-		// every transition, and publishing anchors it (time-stamp).
-		if e.Anchored != "true" || !strings.Contains(e.Text, "anchored") || !strings.Contains(e.Text, "audit event #") {
+		// every audit event of it, and publishing anchors it (time-stamp).
+		if e.Anchored != "true" || !strings.Contains(e.Text, "anchored") || strings.Contains(e.Text, "not yet anchored") || !strings.Contains(e.Text, "audit event #") {
 			t.Errorf("timeline entry %q is not shown anchored", e.Text)
 		}
+		if e.Action == "signature.created" {
+			for _, s := range signers {
+				if strings.Contains(e.Text, "by "+s[0]) {
+					signedBy[s[0]]++
+				}
+			}
+		}
 	}
-	if got := strings.Join(actions, " "); !strings.HasPrefix(got, "create send") || !strings.HasSuffix(got, "complete") {
-		t.Errorf("timeline %q, want create, send … complete", got)
+	// Each audit event of the envelope, not only its transitions: both
+	// recipients' authentications and signatures are in the timeline.
+	got := strings.Join(actions, " ")
+	if !strings.HasPrefix(got, "envelope.created") || !strings.Contains(got, "envelope.sent") || !strings.Contains(got, "envelope.completed") ||
+		strings.Count(got, "recipient.authenticated") < len(signers) || strings.Count(got, "signature.created") != len(signers) {
+		t.Errorf("timeline %q, want envelope.created, envelope.sent, each recipient's authentication and signature, envelope.completed", got)
+	}
+	for _, s := range signers {
+		if signedBy[s[0]] != 1 {
+			t.Errorf("the timeline shows %d signatures by %s: %q", signedBy[s[0]], s[0], got)
+		}
 	}
 	j.shot("console-timeline")
 
@@ -794,7 +814,8 @@ func keepScreenshots(t *testing.T, shots map[string]string) {
 // list and its status filter, and an envelope's management: a reminder
 // too soon is refused with the reason, a recipient's link is re-issued
 // (a new e-mail), and voiding asks for a reason in a dialog and shows the
-// voided envelope with the reason in its timeline.
+// voided envelope with the reason in its timeline; the timeline, in pages
+// of 2, loads more until it shows every audit event of the envelope.
 func TestWebConsoleManage(t *testing.T) {
 	box, err := mailtest.New(mailtest.Options{})
 	if err != nil {
@@ -888,12 +909,38 @@ func TestWebConsoleManage(t *testing.T) {
 	j.shot("console-void")
 	j.run("void", chromedp.SendKeys(chromedp.ID("void-reason"), "the supplier withdrew"), chromedp.Click(chromedp.ID("void-confirm")),
 		chromedp.WaitNotVisible(chromedp.ID("void-dialog")))
-	j.poll("voided", `document.getElementById('detail-status').dataset.status === 'voided' && !!document.querySelector('#timeline li[data-action="void"]')`)
-	if entry := jsEval[string](j, `document.querySelector('#timeline li[data-action="void"]').textContent`); !strings.Contains(entry, "the supplier withdrew") || !strings.Contains(entry, "by you") {
+	j.poll("voided", `document.getElementById('detail-status').dataset.status === 'voided' && !!document.querySelector('#timeline li[data-action="envelope.voided"]')`)
+	if entry := jsEval[string](j, `document.querySelector('#timeline li[data-action="envelope.voided"]').textContent`); !strings.Contains(entry, "the supplier withdrew") || !strings.Contains(entry, "by you") {
 		t.Errorf("void in the timeline: %q", entry)
 	}
 	if jsEval[bool](j, `!document.getElementById('remind').classList.contains('hidden') || !document.getElementById('void-open').classList.contains('hidden')`) {
 		t.Error("a voided envelope still offers remind or void")
 	}
 	j.shot("console-voided")
+
+	// The timeline in pages of 2: "Load more" until the last page gives
+	// the envelope's audit events as the API lists them, in order.
+	want := jsEval[[]string](j, fmt.Sprintf(`(async () => (await (await fetch('/v1/envelopes/%s/events?limit=200')).json()).events.map(e => e.type + '#' + e.index))()`, envID))
+	if len(want) < 3 {
+		t.Fatalf("the envelope's events %q", want)
+	}
+	j.run("pages of 2", chromedp.Evaluate[chromedp.Void](`document.getElementById('timeline').dataset.pageSize = '2'`),
+		chromedp.Click(chromedp.ID("detail-refresh")))
+	j.poll("first page", `document.querySelectorAll('#timeline li').length === 2 && !document.getElementById('timeline-more').classList.contains('hidden')`)
+	shown := func() []string {
+		return jsEval[[]string](j, `[...document.querySelectorAll('#timeline li')].map(li => li.dataset.action + '#' + li.id.slice('timeline-'.length))`)
+	}
+	for pages := 1; jsEval[bool](j, `!document.getElementById('timeline-more').classList.contains('hidden')`); pages++ {
+		if pages > len(want) {
+			t.Fatalf("Load more does not end: %q", shown())
+		}
+		j.run("load more", chromedp.Click(chromedp.ID("timeline-more")))
+		j.poll("next page", fmt.Sprintf(`document.querySelectorAll('#timeline li').length > %d`, 2*pages))
+	}
+	if got := shown(); !slices.Equal(got, want) {
+		t.Errorf("the timeline in pages of 2 shows %q, want %q", got, want)
+	}
+	if entry := jsEval[string](j, `document.querySelector('#timeline li[data-action="envelope.voided"]').textContent`); !strings.Contains(entry, "the supplier withdrew") {
+		t.Errorf("void in the paged timeline: %q", entry)
+	}
 }

@@ -75,50 +75,11 @@ function problemType(p) {
   return p && typeof p.type === 'string' ? p.type.slice(p.type.lastIndexOf('/') + 1) : '';
 }
 
-// retryAfter returns the Retry-After seconds a problem carries, if any.
+// retryAfter returns the Retry-After seconds a problem carries (signet.js
+// reads the header into Problem.retryAfter), 0 if none.
 function retryAfter(p) {
-  const n = Number.parseInt(p && p.retryAfter, 10);
-  return Number.isFinite(n) && n > 0 ? n : 0;
-}
-
-// timed performs one request as api() does and, when it fails, adds the
-// answer's Retry-After (seconds) to the Problem as retryAfter, so that the
-// page can say how long a lockout or a pending checkpoint lasts (the
-// shared Problem keeps no headers). Only the login and the evidence
-// bundle use it.
-async function timed(method, path, { json, accept = 'json' } = {}) {
-  const headers = new Headers({ Accept: accept === 'json' ? 'application/json, application/problem+json' : '*/*' });
-  let body;
-  if (json !== undefined) {
-    headers.set('Content-Type', 'application/json');
-    body = JSON.stringify(json);
-  }
-  if (method !== 'GET') {
-    const csrf = sessionStorage.getItem('signet.csrf');
-    if (csrf) headers.set('X-CSRF-Token', csrf);
-    if (method === 'POST') headers.set('Idempotency-Key', crypto.randomUUID());
-  }
-  let res;
-  try {
-    res = await fetch(path, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
-  } catch {
-    throw new Problem({ status: 0, title: 'Network error', detail: 'The service could not be reached. Check your connection and try again.' });
-  }
-  if (!res.ok) {
-    let p = {};
-    if ((res.headers.get('Content-Type') || '').includes('json')) {
-      try {
-        p = await res.json();
-      } catch {
-        p = {};
-      }
-    }
-    const e = new Problem({ status: res.status, type: p.type || 'about:blank', title: p.title || res.statusText || 'Request failed',
-      detail: p.detail || '', errors: p.errors || null });
-    e.retryAfter = res.headers.get('Retry-After');
-    throw e;
-  }
-  return accept === 'blob' ? res.blob() : res.json();
+  const n = p instanceof Problem ? p.retryAfter : null;
+  return Number.isInteger(n) && n > 0 ? n : 0;
 }
 
 function inWords(secs) {
@@ -231,7 +192,7 @@ async function onLogin(ev) {
   }
   $('login-submit').disabled = true;
   try {
-    const s = await timed('POST', '/v1/auth/login', { json: { tenant, email, password } });
+    const s = await api('POST', '/v1/auth/login', { json: { tenant, email, password } });
     setCSRF(s.csrf_token);
     localStorage.setItem('signet.tenant', tenant);
     $('login-password').value = '';
@@ -261,7 +222,7 @@ async function onMFA(ev) {
   const path = $('mfa-recovery').checked ? '/v1/auth/mfa/recovery' : '/v1/auth/mfa/totp';
   $('mfa-submit').disabled = true;
   try {
-    const s = await timed('POST', path, { json: { code } });
+    const s = await api('POST', path, { json: { code } });
     setCSRF(s.csrf_token);
     $('mfa-code').value = '';
     await loggedIn();
@@ -991,22 +952,24 @@ async function loadDetail(id) {
   if (!current || current.id !== id) {
     $('detail-subject').textContent = 'Loading…';
     for (const el of ['detail-facts', 'recipient-rows', 'detail-documents', 'timeline']) clear($(el));
+    show($('timeline-more'), false);
     $('detail-status').className = 'hidden';
   }
   try {
-    const [e, hist] = await Promise.all([
+    const [e, hist, events] = await Promise.all([
       call('GET', '/v1/envelopes/' + id),
       call('GET', `/v1/envelopes/${id}/history`),
+      call('GET', `/v1/envelopes/${id}/events?limit=${eventsPage()}`),
     ]);
     current = e;
-    renderDetail(e, hist.transitions || []);
+    renderDetail(e, hist.transitions || [], events);
   } catch (e) {
     $('detail-subject').textContent = 'Envelope';
     report(box, e);
   }
 }
 
-function renderDetail(e, transitions) {
+function renderDetail(e, transitions, events) {
   $('detail-subject').textContent = e.subject || '(no subject)';
   const st = $('detail-status');
   st.className = badgeClass(e.status);
@@ -1067,52 +1030,106 @@ function renderDetail(e, transitions) {
       h('span', { class: 'muted hash' }, ` SHA-256 ${d.sha256.slice(0, 16)}…`)));
   }
 
-  renderTimeline(e, transitions);
+  renderTimeline(e, transitions, events);
 }
 
-// actorText names who made a transition: a recipient by their name, the
-// logged-in user as "you", Signet's scheduler, else the kind and id.
-function actorText(t, e) {
-  if (t.actor_kind === 'recipient') {
-    const r = e.recipients.find((x) => x.id === t.actor_id);
+// How an audit event's actor kind reads.
+const ACTOR_KIND = { user: 'user', service: 'API key', recipient: 'recipient', system: 'Signet' };
+
+// actorText names who acted (an audit event's actor {kind, id}): a
+// recipient by their name, the logged-in user as "you", Signet itself,
+// else the kind and id.
+function actorText(a, e) {
+  if (a.kind === 'recipient') {
+    const r = e.recipients.find((x) => x.id === a.id);
     if (r) return r.name;
   }
-  if (t.actor_kind === 'user' && me && me.user && t.actor_id === me.user.id) return 'you';
-  if (t.actor_kind === 'system') return 'Signet';
-  const kinds = { user: 'user', service: 'API key', api_key: 'API key', recipient: 'recipient', system: 'Signet' };
-  const k = kinds[t.actor_kind] || t.actor_kind || 'unknown';
-  return t.actor_id ? `${k} ${t.actor_id}` : k;
+  if (a.kind === 'user' && me && me.user && a.id === me.user.id) return 'you';
+  if (a.kind === 'system') return 'Signet';
+  const k = ACTOR_KIND[a.kind] || a.kind || 'unknown';
+  return a.id ? `${k} ${a.id}` : k;
 }
 
+// The audit events an envelope's timeline names; others show their type.
 const EVENT_TEXT = {
-  create: 'Created', send: 'Sent', submit: 'Submitted for approval', approve: 'Approved', reject: 'Returned to draft', start: 'First recipient acted',
-  sign: 'Signed', complete: 'Completed', decline: 'Declined', void: 'Voided', expire: 'Expired',
+  'envelope.created': 'Created', 'envelope.fields_placed': 'Fields placed', 'envelope.submitted': 'Submitted for approval',
+  'envelope.approved': 'Approved', 'envelope.rejected': 'Returned to draft', 'envelope.sent': 'Sent',
+  'envelope.reminded': 'Reminded', 'envelope.started': 'First recipient acted', 'envelope.completed': 'Completed',
+  'envelope.voided': 'Voided', 'envelope.expired': 'Expired', 'envelope.purged': 'Deleted by retention',
+  'recipient.viewed': 'Opened the envelope', 'recipient.authenticated': 'Verified their identity',
+  'recipient.consented': 'Agreed to sign electronically', 'recipient.declined': 'Declined',
+  'recipient.link_reissued': 'New link sent', 'recipient.locked_out': 'Locked out after failed codes',
+  'signature.created': 'Signed', 'signature.verified': 'Signature verified',
+  'document.uploaded': 'Document uploaded', 'document.downloaded': 'Document downloaded',
+  'document.deleted': 'Document deleted', 'document.archive_renewed': 'Archive time-stamp renewed',
+  'key.used': 'Signing key used', 'certificate.issued': 'Certificate issued', 'data.shredded': 'Data shredded',
+  'access.denied': 'Access refused',
 };
+const OUTCOME_TEXT = { success: 'succeeded', failure: 'failed', denied: 'refused' };
 
-function renderTimeline(e, transitions) {
+// eventsPage is the number of events of one timeline page: the
+// timeline's data-page-size (1 to 200, the API's bound), else 100.
+function eventsPage() {
+  const n = Number.parseInt($('timeline').dataset.pageSize, 10);
+  return Number.isInteger(n) && n >= 1 && n <= 200 ? n : 100;
+}
+
+// renderTimeline lists the envelope's audit events (a page of GET
+// /v1/envelopes/{id}/events) with their anchoring; "Load more" fetches
+// the next page. The reasons (void, decline, rejection) are sealed in the
+// log, so they come from the transitions (GET .../history) that name the
+// event.
+function renderTimeline(e, transitions, page) {
   const ol = $('timeline');
   clear(ol);
-  if (!transitions.length) {
+  const reasons = new Map();
+  for (const t of transitions) {
+    if (t.reason && t.audit_event_id) reasons.set(t.audit_event_id, t.reason);
+  }
+  const more = $('timeline-more');
+  const add = (p) => {
+    for (const ev of p.events || []) ol.append(timelineEntry(ev, e, reasons.get(ev.id)));
+    show(more, p.next !== null && p.next !== undefined);
+    more.onclick = async () => {
+      more.disabled = true;
+      clear($('detail-error'));
+      try {
+        add(await call('GET', `/v1/envelopes/${e.id}/events?limit=${eventsPage()}&after=${p.next}`));
+      } catch (err) {
+        report($('detail-error'), err);
+      } finally {
+        more.disabled = false;
+      }
+    };
+  };
+  if (!page.events || !page.events.length) {
     ol.append(h('li', { class: 'muted' }, 'Nothing has happened yet.'));
+    show(more, false);
     return;
   }
-  for (const t of transitions) {
-    const marks = h('span', { class: 'marks' });
-    if (t.anchored === true) {
-      marks.append(h('span', { class: 'badge ok anchored', title: 'Included in a checkpoint anchored outside Signet' }, 'anchored'));
-    } else if (t.anchored === false) {
-      marks.append(h('span', { class: 'badge warn', title: 'Recorded; the checkpoint that covers it is not anchored yet' }, 'not yet anchored'));
-    }
-    if (t.audit_index !== undefined && t.audit_index !== null) {
-      marks.append(h('span', { class: 'muted' }, ` audit event #${t.audit_index}`));
-    }
-    ol.append(h('li', { id: 'timeline-' + t.seq, 'data-action': t.action || '', 'data-anchored': String(t.anchored === true) },
-      h('time', { datetime: t.at }, fmtTime(t.at)),
-      h('span', { class: 'event' }, EVENT_TEXT[t.action] || t.action || t.to),
-      h('span', { class: 'actor' }, 'by ' + actorText(t, e)),
-      t.reason ? h('span', { class: 'reason' }, '“' + t.reason + '”') : '',
-      marks));
+  add(page);
+}
+
+function timelineEntry(ev, e, reason) {
+  const marks = h('span', { class: 'marks' });
+  if (ev.anchored) {
+    marks.append(h('span', { class: 'badge ok anchored', title: 'Included in a checkpoint anchored outside Signet' }, 'anchored'));
+  } else {
+    marks.append(h('span', { class: 'badge warn', title: 'Recorded; the checkpoint that covers it is not anchored yet' }, 'not yet anchored'));
   }
+  marks.append(h('span', { class: 'muted' }, ` audit event #${ev.index}`));
+  const actor = ev.actor || {};
+  const who = actorText(actor, e);
+  const kind = ACTOR_KIND[actor.kind] || actor.kind || 'unknown';
+  return h('li', { id: 'timeline-' + ev.index, 'data-action': ev.type, 'data-anchored': String(ev.anchored === true) },
+    h('time', { datetime: ev.time }, fmtTime(ev.time)),
+    h('span', { class: 'event' }, EVENT_TEXT[ev.type] || ev.type),
+    h('span', { class: 'actor' }, 'by ' + who),
+    // The actor's kind, unless the name already says it.
+    who.startsWith(kind) ? '' : h('span', { class: 'muted kind' }, `(${kind})`),
+    h('span', { class: ev.outcome === 'success' ? 'outcome muted' : 'outcome badge bad' }, OUTCOME_TEXT[ev.outcome] || ev.outcome),
+    reason ? h('span', { class: 'reason' }, '“' + reason + '”') : '',
+    marks);
 }
 
 async function remind(e) {
@@ -1167,7 +1184,7 @@ async function downloadEvidence(e) {
   out.textContent = 'Preparing the evidence bundle…';
   $('download-evidence').disabled = true;
   try {
-    const blob = await timed('GET', `/v1/envelopes/${e.id}/evidence`, { accept: 'blob' });
+    const blob = await api('GET', `/v1/envelopes/${e.id}/evidence`, { accept: 'blob' });
     saveBlob(blob, `evidence-${e.id}.zip`);
     out.textContent = 'Evidence bundle downloaded. Check it with “signet verify”.';
   } catch (err) {
