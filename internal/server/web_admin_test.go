@@ -212,6 +212,7 @@ func TestAdminConsole(t *testing.T) {
 	p.wait("Bob's roles", `(() => { const c = document.querySelector('#users-table tr[data-email="bob@example.com"] .roles-cell');
 		return c && c.textContent.includes('auditor') && c.textContent.includes('sender'); })()`)
 	webtest.Screenshot(t, p.ctx, "admin-users")
+	webtest.Audit(t, p.ctx, "admin-users")
 	p.clean("users")
 
 	// Bob accepts the invitation from the link, enrols TOTP and asks to
@@ -275,6 +276,7 @@ func TestAdminConsole(t *testing.T) {
 		t.Errorf("refusal reads %q", msg)
 	}
 	webtest.Screenshot(t, p.ctx, "admin-elevations")
+	webtest.Audit(t, p.ctx, "admin-elevations")
 	// The browser reports the refused request; nothing else.
 	p.expect("elevations", "status of 403", "/v1/elevations/"+ownID+"/approve")
 	// Bob approves it.
@@ -292,6 +294,7 @@ func TestAdminConsole(t *testing.T) {
 	secret := adminEval[string](p, `document.getElementById('apikey-secret').value`)
 	p.wait("the key listed", `document.querySelector('#apikeys-table tr[data-name="review export"]') !== null`)
 	webtest.Screenshot(t, p.ctx, "admin-api-keys")
+	webtest.Audit(t, p.ctx, "admin-api-keys")
 	if !keyRE.MatchString(secret) {
 		t.Fatalf("secret %q is not an API key", secret)
 	}
@@ -332,6 +335,7 @@ func TestAdminConsole(t *testing.T) {
 	p.do("step up", chromedp.Click(chromedp.ID("stepup-submit")))
 	p.wait("the new seal key version", fmt.Sprintf(`(() => { const r = %s; return r !== null && r.dataset.version !== %q; })()`, seal, oldVersion))
 	webtest.Screenshot(t, p.ctx, "admin-keys")
+	webtest.Audit(t, p.ctx, "admin-keys")
 	retired := fmt.Sprintf(`#keys-table tr[data-key-id=%q][data-version=%q]`, sealID, oldVersion)
 	if st := adminEval[string](p, fmt.Sprintf(`document.querySelector(%q).dataset.status`, retired)); st != "retired" {
 		t.Errorf("the old seal key version is %q, want retired", st)
@@ -343,7 +347,10 @@ func TestAdminConsole(t *testing.T) {
 	p.expect("keys", "status of 401", "/v1/keys/"+sealID+"/rotate")
 
 	// The audit log: events (with the elevation approvals) and the
-	// checkpoint.
+	// checkpoint, published now rather than by the publisher's timer.
+	if err := r.srv.PublishCheckpoint(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	p.tab("audit")
 	p.wait("the events", `document.querySelector('#audit-table tr[data-type="admin.elevated"]') !== null`)
 	p.wait("the checkpoint", `document.getElementById('checkpoint-text').textContent.trim() !== ''`)
@@ -351,6 +358,7 @@ func TestAdminConsole(t *testing.T) {
 		t.Errorf("checkpoint size %q", size)
 	}
 	webtest.Screenshot(t, p.ctx, "admin-audit")
+	webtest.Audit(t, p.ctx, "admin-audit")
 	// Filtered by an envelope that has no event, the list is empty; all
 	// events come back after.
 	p.fill("audit-envelope", "env_none")
@@ -367,6 +375,7 @@ func TestAdminConsole(t *testing.T) {
 	p.tab("review")
 	p.wait("the review", `document.querySelector('#review-table tr[data-principal-id="`+bobID+`"]') !== null`)
 	webtest.Screenshot(t, p.ctx, "admin-review")
+	webtest.Audit(t, p.ctx, "admin-review")
 	p.do("export", chromedp.Click(chromedp.ID("review-export")))
 	csv := string(adminDownloaded(t, downloads, "access-review-*.csv"))
 	if !strings.HasPrefix(csv, "kind,id,name,email,") || !strings.Contains(csv, first.UserID) || !strings.Contains(csv, bobID) {
@@ -413,6 +422,7 @@ func TestAdminConsole(t *testing.T) {
 		}
 	}
 	webtest.Screenshot(t, p.ctx, "admin-phone")
+	webtest.Audit(t, p.ctx, "admin-phone")
 	p.clean("phone")
 }
 

@@ -139,10 +139,12 @@ func jsEval[T any](j *journey, expr string) T {
 	return v
 }
 
-// shot takes a screenshot and fails on any error the page reported.
+// shot takes a screenshot, audits the page's accessibility and fails on
+// any error the page reported.
 func (j *journey) shot(name string) {
 	j.t.Helper()
 	path := webtest.Screenshot(j.t, j.ctx, name)
+	webtest.Audit(j.t, j.ctx, name)
 	j.keep[name] = path
 	if errs := webtest.ConsoleErrors(j.ctx); len(errs) > 0 {
 		j.t.Fatalf("the page reported errors by %s:\n%s", name, strings.Join(errs, "\n"))
@@ -509,8 +511,10 @@ func TestWebJourney(t *testing.T) {
 	if err := r.srv.PublishCheckpoint(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	// The timeline drawn before the checkpoint shows envelope.completed
+	// too: wait for the redrawn one, in which the last event is anchored.
 	j.run("refresh", chromedp.Click(chromedp.ID("detail-refresh")),
-		chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-action="envelope.completed"]`)))
+		chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-action="envelope.completed"][data-anchored="true"]`)))
 	type entry struct {
 		Action   string `json:"action"`
 		Text     string `json:"text"`

@@ -466,6 +466,7 @@ func TestWebSignCeremony(t *testing.T) {
 			t.Errorf("%d field boxes, want %d", n, len(bobFields))
 		}
 		webtest.Screenshot(t, b.ctx, "sign-review-360px")
+		webtest.Audit(t, b.ctx, "sign-review-360px")
 		if w := signEval[int](b, `document.documentElement.scrollWidth`); w > 360 {
 			t.Errorf("the page is %d px wide at a 360 px viewport", w)
 		}
@@ -484,6 +485,7 @@ func TestWebSignCeremony(t *testing.T) {
 		t.Errorf("current step %q", cur)
 	}
 	webtest.Screenshot(t, a.ctx, "sign-1-verify")
+	webtest.Audit(t, a.ctx, "sign-1-verify")
 	a.verify(true)
 
 	if got := a.text("envelope-subject"); got != "Lease agreement" {
@@ -509,6 +511,7 @@ func TestWebSignCeremony(t *testing.T) {
 		t.Errorf("date box says %q", got)
 	}
 	webtest.Screenshot(t, a.ctx, "sign-2-review")
+	webtest.Audit(t, a.ctx, "sign-2-review")
 
 	// "Next field" goes to the first required field left.
 	a.click("next-field")
@@ -545,6 +548,7 @@ func TestWebSignCeremony(t *testing.T) {
 		t.Errorf("text box shows %q", got)
 	}
 	webtest.Screenshot(t, a.ctx, "sign-3-fields")
+	webtest.Audit(t, a.ctx, "sign-3-fields")
 
 	a.click("to-sign")
 	a.do(chromedp.WaitVisible(chromedp.ID("sign-heading")))
@@ -557,6 +561,7 @@ func TestWebSignCeremony(t *testing.T) {
 	a.click("consent-check")
 	a.waitFor(`!document.getElementById('sign-button').disabled`)
 	webtest.Screenshot(t, a.ctx, "sign-4-consent")
+	webtest.Audit(t, a.ctx, "sign-4-consent")
 
 	a.click("sign-button")
 	a.do(chromedp.WaitVisible(chromedp.ID("done-heading")))
@@ -564,6 +569,7 @@ func TestWebSignCeremony(t *testing.T) {
 		t.Errorf("done says %q", got)
 	}
 	webtest.Screenshot(t, a.ctx, "sign-5-done")
+	webtest.Audit(t, a.ctx, "sign-5-done")
 
 	// What the page sent: the drawn strokes (three, after the undo), the
 	// typed initials and the text; the date is the server's.
@@ -753,6 +759,7 @@ func TestWebSignDecline(t *testing.T) {
 		t.Errorf("focus on %q", focused)
 	}
 	webtest.Screenshot(t, b.ctx, "sign-declined")
+	webtest.Audit(t, b.ctx, "sign-declined")
 	got, err := p.sender.Envelope(ctx, e.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -1012,6 +1019,7 @@ func TestWebSignProblemPages(t *testing.T) {
 			t.Errorf("heading %q", got)
 		}
 		webtest.Screenshot(t, b.ctx, "sign-expired")
+		webtest.Audit(t, b.ctx, "sign-expired")
 		b.checkConsole("410 /v1/recipient/code")
 	})
 }

@@ -195,6 +195,7 @@ func TestWebPages(t *testing.T) {
 			name = "page" + strings.ReplaceAll(path, "/", "-")
 		}
 		webtest.Screenshot(t, ctx, name)
+		webtest.Audit(t, ctx, path)
 		noConsoleErrors(t, ctx, path)
 	}
 }
@@ -356,6 +357,7 @@ func TestWebVerifyPage(t *testing.T) {
 		}
 		webtest.Wait(t, ctx, `document.getElementById("verdict")`)
 		webtest.Screenshot(t, ctx, "verify-"+strings.TrimSuffix(name, filepath.Ext(name)))
+		webtest.Audit(t, ctx, "verify report of "+name)
 		noConsoleErrors(t, ctx, "verifying "+name)
 		return eval[string](t, ctx, `document.getElementById("verdict").dataset.verdict`)
 	}

@@ -240,3 +240,99 @@ func Wait(t testing.TB, ctx context.Context, js string) {
 		}
 	}
 }
+
+// auditJS lists the accessibility problems of what the tab shows: a
+// document without a language or title; a visible form control without a
+// label (a <label for>, a wrapping label, aria-label or
+// aria-labelledby); a visible button or link without an accessible name;
+// an image without alt text; duplicate ids; and visible text whose
+// contrast with its background is below WCAG 2.2 AA (4.5:1, or 3:1 for
+// large text), the background being the nearest opaque one behind it.
+const auditJS = `(() => {
+  const out = [];
+  const visible = (el) => {
+    if (el.closest('[hidden], [aria-hidden="true"], .hidden')) return false;
+    const r = el.getBoundingClientRect();
+    const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+  };
+  const name = (el) => {
+    const d = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\s+/).join('.') : '');
+    return d;
+  };
+  const labelled = (el) => (el.labels && el.labels.length > 0 && [...el.labels].some((l) => l.textContent.trim() !== '')) ||
+    (el.getAttribute('aria-label') || '').trim() !== '' ||
+    (el.getAttribute('aria-labelledby') || '').split(/\s+/).some((id) => id && document.getElementById(id) && document.getElementById(id).textContent.trim() !== '') ||
+    (el.getAttribute('title') || '').trim() !== '';
+  if (!document.documentElement.lang) out.push('html has no lang');
+  if (!document.title.trim()) out.push('document has no title');
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden' || !visible(el)) continue;
+    if (!labelled(el)) out.push('control without a label: ' + name(el));
+  }
+  for (const el of document.querySelectorAll('button, a[href], [role="button"], [role="tab"]')) {
+    if (!visible(el)) continue;
+    const text = (el.textContent || '').trim() || (el.getAttribute('aria-label') || '').trim() || (el.getAttribute('title') || '').trim() ||
+      [...el.querySelectorAll('img[alt]')].map((i) => i.alt).join('').trim();
+    if (!text && !labelled(el)) out.push('control without a name: ' + name(el));
+  }
+  for (const el of document.querySelectorAll('img')) {
+    if (visible(el) && !el.hasAttribute('alt')) out.push('image without alt: ' + name(el));
+  }
+  const ids = new Map();
+  for (const el of document.querySelectorAll('[id]')) ids.set(el.id, (ids.get(el.id) || 0) + 1);
+  for (const [id, n] of ids) if (n > 1) out.push('duplicate id: ' + id + ' (' + n + ')');
+  const rgba = (c) => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.backgroundImage && s.backgroundImage !== 'none') return null;
+      const c = rgba(s.backgroundColor);
+      if (c && c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+    }
+    let bg = [255, 255, 255];
+    for (const c of layers.reverse()) bg = [0, 1, 2].map((i) => c[i] * c[3] + bg[i] * (1 - c[3]));
+    return bg;
+  };
+  const seen = new Set();
+  const walker = document.createTreeWalker(document.body, NodeFilter.TEXT_NODE);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const el = n.parentElement;
+    if (!el || seen.has(el) || !n.textContent.trim() || !visible(el)) continue;
+    seen.add(el);
+    if (el.closest('canvas, .pdf-page, [disabled], :disabled')) continue;
+    const s = getComputedStyle(el);
+    const fg = rgba(s.color);
+    const bg = background(el);
+    if (!fg || !bg) continue;
+    const f = [0, 1, 2].map((i) => fg[i] * fg[3] + bg[i] * (1 - fg[3]));
+    const l1 = lum(f), l2 = lum(bg);
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(s.fontSize), bold = Number(s.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) out.push('contrast ' + ratio.toFixed(2) + ':1 < ' + need + ':1: ' + name(el) + ' "' + n.textContent.trim().slice(0, 40) + '"');
+  }
+  return out;
+})()`
+
+// Accessibility returns the accessibility problems of what the tab shows
+// (see auditJS: language and title, labels of form controls, names of
+// buttons and links, alt text, unique ids, text contrast to WCAG 2.2 AA).
+func Accessibility(ctx context.Context) ([]string, error) {
+	return chromedp.Run(ctx, chromedp.Evaluate[[]string](auditJS))
+}
+
+// Audit fails the test for each accessibility problem of what the tab
+// shows ([Accessibility]), naming where (what).
+func Audit(t testing.TB, ctx context.Context, what string) {
+	t.Helper()
+	problems, err := Accessibility(ctx)
+	if err != nil {
+		t.Fatalf("webtest: accessibility audit of %s: %v", what, err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: accessibility: %s", what, p)
+	}
+}

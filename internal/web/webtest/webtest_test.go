@@ -89,3 +89,51 @@ func TestScreenshot(t *testing.T) {
 		t.Errorf("screenshot %v, want the whole %d px wide, 2000+ px tall page", b, webtest.Width)
 	}
 }
+
+// TestAccessibility: the audit names each kind of problem it looks for on
+// a page that has them, and none on a page that avoids them.
+func TestAccessibility(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /poor", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><title>poor</title>
+<body style="background:#fff"><input id="nameless"><button id="empty"></button><img src="data:," width="4" height="4">
+<p style="color:#aaa">faint text</p><p id="twice">a</p><p id="twice">b</p>
+<p style="color:#aaa;font-size:30px">large faint text</p></body>`))
+	})
+	mux.HandleFunc("GET /fine", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte(`<!doctype html><html lang="en"><title>fine</title>
+<body style="background:#fff"><label for="n">Name</label><input id="n"><button>Send</button>
+<img src="data:," alt="" width="4" height="4"><p style="color:#595959">readable grey text</p>
+<p style="color:#767676;font-size:30px">large grey text</p><input aria-label="Search"><p class="x" hidden><input></p></body></html>`))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	ctx := webtest.Start(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/poor")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := webtest.Accessibility(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(got, "\n")
+	for _, want := range []string{"html has no lang", "control without a label: input#nameless", "control without a name: button#empty",
+		"image without alt", "duplicate id: twice", `"faint text"`} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("audit of a poor page missed %q:\n%s", want, joined)
+		}
+	}
+	// #aaa on white is 2.32:1: too faint even for large text (3:1).
+	if !strings.Contains(joined, `"large faint text"`) {
+		t.Errorf("large text below 3:1 not reported:\n%s", joined)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/fine")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := webtest.Accessibility(ctx); err != nil || len(got) != 0 {
+		t.Errorf("a page without problems: %q, %v", got, err)
+	}
+}
