@@ -1,4 +1,5 @@
-// The sender console: log in (password, then a second factor), the
+// The sender console: log in (password, then a second factor, or the
+// enrolment of an authenticator app and recovery codes), the
 // envelopes list, a new envelope (upload, recipients, fields placed on
 // the rendered pages, send) and one envelope's detail (recipients,
 // remind, void, re-issue, downloads, the timeline with anchoring).
@@ -131,8 +132,12 @@ function showLoginStep(step) {
   show($('login-form'), step === 'password');
   show($('mfa-form'), step === 'mfa');
   show($('mfa-enrol'), step === 'enrol');
+  show($('enrol-recovery'), step === 'recovery');
+  forgetEnrolment();
+  if (step !== 'recovery') clear($('recovery-codes'));
   if (step === 'password') $(localStorage.getItem('signet.tenant') ? 'login-email' : 'login-tenant').focus();
   if (step === 'mfa') $('mfa-code').focus();
+  if (step === 'enrol') beginEnrol();
 }
 
 function showLogin(step = 'password') {
@@ -255,6 +260,131 @@ async function onMFACancel() {
   clearCSRF();
   clear($('login-error'));
   showLoginStep('password');
+}
+
+// ---------------------------------------------------------------- enrolment
+
+// parseOTPAuth reads the account, issuer and base32 secret of a TOTP
+// provisioning URI (otpauth://totp/ISSUER:ACCOUNT?secret=...&issuer=...).
+function parseOTPAuth(uri) {
+  const u = new URL(uri);
+  if (u.protocol !== 'otpauth:') throw new Error('the enrolment is not an otpauth URI');
+  const label = decodeURIComponent(u.pathname.replace(/^\/+/, ''));
+  const i = label.indexOf(':');
+  return {
+    secret: u.searchParams.get('secret') || '',
+    issuer: u.searchParams.get('issuer') || (i >= 0 ? label.slice(0, i) : ''),
+    account: i >= 0 ? label.slice(i + 1) : label,
+  };
+}
+
+// groupSecret writes a base32 secret in groups of four characters, as
+// authenticator apps accept it typed in.
+function groupSecret(secret) {
+  return secret.replace(/\s+/g, '').replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+// forgetEnrolment removes a shown TOTP secret from the page.
+function forgetEnrolment() {
+  show($('enrol-setup'), false);
+  $('totp-secret').textContent = '';
+  $('totp-account').textContent = '';
+  $('totp-issuer').textContent = '';
+  $('totp-uri').setAttribute('href', '#mfa-enrol');
+  $('enrol-code').value = '';
+}
+
+let enrolling = false;
+
+// beginEnrol starts a TOTP enrolment (replacing an unconfirmed one) and
+// shows its secret for the authenticator app.
+async function beginEnrol() {
+  const box = $('login-error');
+  $('enrol-title').focus();
+  if (enrolling) return;
+  enrolling = true;
+  try {
+    const e = await api('POST', '/v1/me/mfa/totp');
+    const t = parseOTPAuth(e.otpauth_uri);
+    if (!t.secret) throw new Error('the enrolment carries no secret');
+    $('totp-account').textContent = t.account;
+    $('totp-issuer').textContent = t.issuer;
+    $('totp-secret').textContent = groupSecret(t.secret);
+    $('totp-uri').setAttribute('href', e.otpauth_uri);
+    show($('enrol-setup'), true);
+    $('enrol-title').focus();
+  } catch (e) {
+    if (e instanceof Problem && e.status === 401) {
+      clearCSRF();
+      showLoginStep('password');
+      message(box, 'Your login has expired. Please start again.');
+      return;
+    }
+    report(box, e);
+  } finally {
+    enrolling = false;
+  }
+}
+
+// onEnrol confirms the enrolment with a first code (which completes the
+// login under a new session), then issues recovery codes.
+async function onEnrol(ev) {
+  ev.preventDefault();
+  const box = $('login-error');
+  clear(box);
+  const code = $('enrol-code').value.replace(/\s+/g, '');
+  if (!/^[0-9]{6,8}$/.test(code)) {
+    message(box, 'Enter the 6-digit code from your authenticator app.');
+    $('enrol-code').focus();
+    return;
+  }
+  $('enrol-submit').disabled = true;
+  try {
+    const s = await api('POST', '/v1/me/mfa/totp/confirm', { json: { code } });
+    setCSRF(s.csrf_token);
+    showLoginStep('recovery');
+    await issueRecoveryCodes();
+  } catch (e) {
+    if (e instanceof Problem && e.status === 401 && problemType(e) !== 'invalid-code') {
+      clearCSRF();
+      showLoginStep('password');
+      message(box, 'Your login has expired. Please start again.');
+      return;
+    }
+    loginProblem(e);
+    $('enrol-code').focus();
+  } finally {
+    $('enrol-submit').disabled = false;
+  }
+}
+
+// issueRecoveryCodes shows new recovery codes, this once: the login just
+// authenticated strongly, as issuing them requires.
+async function issueRecoveryCodes() {
+  const list = $('recovery-codes');
+  const box = $('recovery-error');
+  clear(list);
+  clear(box);
+  $('recovery-done').textContent = 'I have saved these codes';
+  $('recovery-title').focus();
+  try {
+    const r = await api('POST', '/v1/me/recovery-codes');
+    for (const c of r.codes || []) list.append(h('li', { class: 'mono' }, c));
+  } catch (e) {
+    report(box, e);
+    $('recovery-done').textContent = 'Continue';
+  }
+}
+
+async function onRecoveryDone() {
+  clear($('recovery-codes'));
+  clear($('recovery-error'));
+  try {
+    await loggedIn();
+  } catch (e) {
+    if (!(e instanceof Problem && e.status === 401)) report($('login-error'), e);
+    showLogin();
+  }
 }
 
 function canAdmin(s) {
@@ -1246,6 +1376,9 @@ async function boot() {
   $('mfa-form').addEventListener('submit', onMFA);
   $('mfa-recovery').addEventListener('change', onRecoveryToggle);
   $('mfa-cancel').addEventListener('click', onMFACancel);
+  $('mfa-enrol').addEventListener('submit', onEnrol);
+  $('enrol-cancel').addEventListener('click', onMFACancel);
+  $('recovery-done').addEventListener('click', onRecoveryDone);
   $('logout').addEventListener('click', onLogout);
   $('envelope-filter').addEventListener('change', () => loadList());
   $('refresh-list').addEventListener('click', () => loadList());
