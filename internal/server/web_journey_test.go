@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -47,6 +48,21 @@ const updateScreenshots = "SIGNET_UPDATE_SCREENSHOTS"
 // as the user would), and returns the tenant id and the TOTP key.
 func webSender(t *testing.T, r *running, email, pw string) (string, totp.Key) {
 	t.Helper()
+	tenant := webNewSender(t, r, email, pw)
+	b := r.browser(t)
+	b.must(http.StatusOK, "POST", "/v1/auth/login", map[string]string{"tenant": tenant, "email": email, "password": pw}, nil)
+	// Confirmed with the previous time step, so that the browser's code
+	// (the current step) is a new one.
+	key := b.enrolTOTP(time.Now().Add(-30 * time.Second))
+	b.must(http.StatusNoContent, "POST", "/v1/auth/logout", nil, nil)
+	return tenant, key
+}
+
+// webNewSender creates a tenant and a user of it with the sender role
+// and a password but no second factor yet (their first login enrols
+// one), and returns the tenant id.
+func webNewSender(t *testing.T, r *running, email, pw string) string {
+	t.Helper()
 	res := r.do("POST", "/v1/tenants", r.bootstrapKey(), map[string]string{"name": "Web Journey"})
 	var tn accounts.Tenant
 	if res.status != http.StatusCreated || json.Unmarshal(res.body, &tn) != nil {
@@ -65,13 +81,39 @@ func webSender(t *testing.T, r *running, email, pw string) (string, totp.Key) {
 		GrantedBy: "u-boss", GrantedAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	b := r.browser(t)
-	b.must(http.StatusOK, "POST", "/v1/auth/login", map[string]string{"tenant": tn.ID, "email": email, "password": pw}, nil)
-	// Confirmed with the previous time step, so that the browser's code
-	// (the current step) is a new one.
-	key := b.enrolTOTP(time.Now().Add(-30 * time.Second))
-	b.must(http.StatusNoContent, "POST", "/v1/auth/logout", nil, nil)
-	return tn.ID, key
+	return tn.ID
+}
+
+// enrolledKey reads the TOTP secret key the console's enrolment step
+// shows (in groups of four) and checks it against the provisioning URI
+// of its "Open in authenticator app" link and the account shown.
+func enrolledKey(t *testing.T, j *journey, email string) totp.Key {
+	t.Helper()
+	shown := jsEval[string](j, `document.getElementById('totp-secret').textContent`)
+	groups := strings.Fields(shown)
+	for i, g := range groups {
+		if len(g) != 4 && (i < len(groups)-1 || len(g) > 4) {
+			t.Errorf("secret key %q is not in groups of four", shown)
+		}
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.Join(groups, ""))
+	if err != nil {
+		t.Fatalf("secret key %q: %v", shown, err)
+	}
+	uriKey, issuer, account, err := totp.ParseURI(jsEval[string](j, `document.getElementById('totp-uri').getAttribute('href')`))
+	if err != nil {
+		t.Fatalf("otpauth link: %v", err)
+	}
+	if !bytes.Equal(secret, uriKey.Secret) {
+		t.Errorf("the secret key shown %q is not the otpauth link's", shown)
+	}
+	if got := jsEval[string](j, `document.getElementById('totp-account').textContent`); got != email || account != email {
+		t.Errorf("account shown %q, in the link %q, want %q", got, account, email)
+	}
+	if got := jsEval[string](j, `document.getElementById('totp-issuer').textContent`); got != issuer || issuer == "" {
+		t.Errorf("issuer shown %q, in the link %q", got, issuer)
+	}
+	return totp.Key{Algorithm: totp.SHA1, Digits: 6, Secret: secret}
 }
 
 // rect is an element's box in the viewport, in CSS pixels.
@@ -286,13 +328,15 @@ func TestWebJourney(t *testing.T) {
 		c.SMTP = server.SMTPConfig{Addr: box.Addr(), From: "signet@web.invalid"}
 	})
 	const email, pw = "sam@sender.example", "a sender's long passphrase 2026"
-	tenant, key := webSender(t, r, email, pw)
+	tenant := webNewSender(t, r, email, pw)
 	mb := &apiclient.Mailbox{Inbox: box.Sent()}
 
 	j := startJourney(t, r)
 
-	// Log in: a wrong password is refused with a clear message, then the
-	// password and the TOTP code open the console.
+	// Log in: a wrong password is refused with a clear message; the
+	// password of a user without a second factor leads to the enrolment
+	// of an authenticator app, whose first code opens the console after
+	// the recovery codes.
 	j.run("open the console", chromedp.Navigate(r.base+"/"), chromedp.WaitVisible(chromedp.ID("login-form")))
 	j.shot("console-login")
 	j.run("wrong password",
@@ -311,16 +355,46 @@ func TestWebJourney(t *testing.T) {
 	j.run("password",
 		chromedp.SendKeys(chromedp.ID("login-password"), pw),
 		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("mfa-code")))
-	j.shot("console-login-code")
+		chromedp.WaitVisible(chromedp.ID("enrol-code")))
+	j.poll("the secret key", `document.getElementById('totp-secret').textContent !== ''`)
+	j.shot("console-enrol")
+	if focused := jsEval[string](j, `document.activeElement.id`); focused != "enrol-title" {
+		t.Errorf("the enrolment step focuses %q", focused)
+	}
+	key := enrolledKey(t, j, email)
 	code, err := key.CodeAt(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	j.run("second factor",
-		chromedp.SendKeys(chromedp.ID("mfa-code"), code),
-		chromedp.Click(chromedp.ID("mfa-submit")),
+	j.run("first code",
+		chromedp.SendKeys(chromedp.ID("enrol-code"), code),
+		chromedp.Click(chromedp.ID("enrol-submit")),
+		chromedp.WaitVisible(chromedp.ID("recovery-done")))
+	j.poll("the recovery codes", `document.querySelectorAll('#recovery-codes li').length > 0`)
+	codes := jsEval[[]string](j, `[...document.querySelectorAll('#recovery-codes li')].map((li) => li.textContent)`)
+	if len(codes) < 8 || slices.Contains(codes, "") {
+		t.Errorf("recovery codes shown: %q", codes)
+	}
+	if s := jsEval[string](j, `document.getElementById('totp-secret').textContent`); s != "" {
+		t.Errorf("the secret key stays on the page after the enrolment: %q", s)
+	}
+	j.shot("console-recovery-codes")
+	j.run("codes saved",
+		chromedp.Click(chromedp.ID("recovery-done")),
 		chromedp.WaitVisible(chromedp.ID("view-envelopes")))
+	if n := jsEval[int](j, `document.querySelectorAll('#recovery-codes li').length`); n != 0 {
+		t.Errorf("%d recovery codes stay on the page", n)
+	}
+	// After a reload the console opens logged in: neither the secret key
+	// nor the recovery codes come back.
+	j.run("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("view-envelopes")))
+	j.poll("the reloaded console", `document.body.dataset.ready === 'true'`)
+	if s := jsEval[string](j, `document.getElementById('totp-secret').textContent + document.getElementById('recovery-codes').textContent`); s != "" {
+		t.Errorf("after a reload the page shows %q", s)
+	}
+	if jsEval[bool](j, `!document.getElementById('view-login').classList.contains('hidden')`) {
+		t.Error("after a reload the login view is shown")
+	}
 	if who := jsEval[string](j, `document.getElementById('user-email').textContent`); who != email {
 		t.Errorf("logged in as %q", who)
 	}
@@ -606,8 +680,8 @@ func TestWebJourney(t *testing.T) {
 		t.Errorf("the ended session's refusals: %q", errs)
 	}
 	j.shot("console-session-ended")
-	// The next time step's code: the previous one was used at the first
-	// login, and a code is accepted once.
+	// The next time step's code: the previous one confirmed the
+	// enrolment, and a code is accepted once.
 	code, err = key.CodeAt(time.Now().Add(30 * time.Second))
 	if err != nil {
 		t.Fatal(err)
@@ -615,7 +689,9 @@ func TestWebJourney(t *testing.T) {
 	j.run("log in again",
 		chromedp.SendKeys(chromedp.ID("login-password"), pw),
 		chromedp.Click(chromedp.ID("login-submit")),
-		chromedp.WaitVisible(chromedp.ID("mfa-code")),
+		chromedp.WaitVisible(chromedp.ID("mfa-code")))
+	j.shot("console-login-code")
+	j.run("second factor",
 		chromedp.SendKeys(chromedp.ID("mfa-code"), code),
 		chromedp.Click(chromedp.ID("mfa-submit")),
 		chromedp.WaitVisible(chromedp.ID("view-detail")))
