@@ -366,6 +366,20 @@ func TestWebJourney(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A wrong first code is refused with a clear message, and the field
+	// is emptied for the next one.
+	wrong := []byte(code)
+	wrong[0] = '0' + (wrong[0]-'0'+5)%10
+	j.run("wrong first code",
+		chromedp.SendKeys(chromedp.ID("enrol-code"), string(wrong)),
+		chromedp.Click(chromedp.ID("enrol-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#login-error [role=alert]")))
+	if msg := jsEval[string](j, `document.getElementById('login-error').textContent`); !strings.Contains(msg, "wrong") {
+		t.Errorf("wrong first code: %q", msg)
+	}
+	if errs := webtest.ConsoleErrors(j.ctx); len(errs) != 1 || !strings.Contains(errs[0], "/v1/me/mfa/totp/confirm") {
+		t.Errorf("after a wrong first code the page reported %q", errs)
+	}
 	j.run("first code",
 		chromedp.SendKeys(chromedp.ID("enrol-code"), code),
 		chromedp.Click(chromedp.ID("enrol-submit")),

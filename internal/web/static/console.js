@@ -352,6 +352,7 @@ async function onEnrol(ev) {
       return;
     }
     loginProblem(e);
+    $('enrol-code').value = '';
     $('enrol-code').focus();
   } finally {
     $('enrol-submit').disabled = false;
