@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -678,6 +679,7 @@ func TestWebJourney(t *testing.T) {
 	if !rep.Valid() || rep.EnvelopeID != envID {
 		t.Fatalf("bundle of %s: %s %s %+v", rep.EnvelopeID, rep.Indication, rep.SubIndication, rep.Findings)
 	}
+	signetVerify(t, bundle, filepath.Join(r.dir, "pki", "root.pem"))
 	j.shot("console-evidence")
 
 	// The session ends on the server (as when it expires): the next
@@ -1037,4 +1039,25 @@ func TestWebConsoleManage(t *testing.T) {
 	if entry := jsEval[string](j, `document.querySelector('#timeline li[data-action="envelope.voided"]').textContent`); !strings.Contains(entry, "the supplier withdrew") {
 		t.Errorf("void in the paged timeline: %q", entry)
 	}
+}
+
+// signetVerify runs the signet command itself, built from this module,
+// as `signet verify --trust ROOT BUNDLE.zip` on the downloaded bundle, and
+// fails the test unless it accepts it (exit status 0, indication VALID).
+func signetVerify(t *testing.T, bundle []byte, root string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "signet")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/signet-pki/signet/cmd/signet").CombinedOutput(); err != nil {
+		t.Fatalf("go build signet: %v\n%s", err, out)
+	}
+	path := filepath.Join(dir, "evidence.zip")
+	if err := os.WriteFile(path, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "verify", "--trust", root, path).CombinedOutput()
+	if err != nil || !strings.HasSuffix(strings.TrimSpace(string(out)), "\nVALID") {
+		t.Fatalf("signet verify of the downloaded bundle: %v\n%s", err, out)
+	}
+	t.Logf("signet verify: %s", strings.TrimSpace(string(out)))
 }
