@@ -102,18 +102,25 @@ func (u adminUser) must(t *testing.T, want int, method, path string, body, out a
 // empty) limit at a time.
 func (u adminUser) allEvents(t *testing.T, limit int, envelope string) []auditview.Event {
 	t.Helper()
+	path := fmt.Sprintf("/v1/audit/events?limit=%d", limit)
+	if envelope != "" {
+		path += "&envelope=" + envelope
+	}
+	return u.eventPages(t, path, limit)
+}
+
+// eventPages pages through a list of audit events at path (whose query
+// sets limit), following each page's next.
+func (u adminUser) eventPages(t *testing.T, path string, limit int) []auditview.Event {
+	t.Helper()
 	var all []auditview.Event
 	after := ""
 	for pages := 0; ; pages++ {
 		if pages > 1000 {
 			t.Fatal("the pages do not end")
 		}
-		path := fmt.Sprintf("/v1/audit/events?limit=%d%s", limit, after)
-		if envelope != "" {
-			path += "&envelope=" + envelope
-		}
 		var page auditview.Page
-		u.must(t, http.StatusOK, "GET", path, nil, &page)
+		u.must(t, http.StatusOK, "GET", path+after, nil, &page)
 		if len(page.Events) > limit {
 			t.Fatalf("a page of %d events, limit %d", len(page.Events), limit)
 		}

@@ -17,26 +17,7 @@ import (
 // limit at a time.
 func (u adminUser) envelopeEvents(t *testing.T, id string, limit int) []auditview.Event {
 	t.Helper()
-	var all []auditview.Event
-	after := ""
-	for pages := 0; ; pages++ {
-		if pages > 1000 {
-			t.Fatal("the pages do not end")
-		}
-		var page auditview.Page
-		u.must(t, http.StatusOK, "GET", fmt.Sprintf("/v1/envelopes/%s/events?limit=%d%s", id, limit, after), nil, &page)
-		if len(page.Events) > limit {
-			t.Fatalf("a page of %d events, limit %d", len(page.Events), limit)
-		}
-		all = append(all, page.Events...)
-		if page.Next == nil {
-			return all
-		}
-		if len(page.Events) == 0 || *page.Next != page.Events[len(page.Events)-1].Index {
-			t.Fatalf("next %d does not follow the page's last event", *page.Next)
-		}
-		after = fmt.Sprintf("&after=%d", *page.Next)
-	}
+	return u.eventPages(t, fmt.Sprintf("/v1/envelopes/%s/events?limit=%d", id, limit), limit)
 }
 
 // TestEnvelopeEventsForTheSender: the sender (an API key and a console
