@@ -29,20 +29,8 @@ func (h *Handler) Register(mux api.Mux) {
 	mux.HandleFunc("GET /v1/envelopes/{id}/events", h.envelopeEvents)
 }
 
-// tenant returns the principal's tenant.
-func tenant(r *http.Request) (string, error) {
-	p, ok := api.PrincipalFrom(r.Context())
-	if !ok {
-		return "", api.ErrUnauthorized
-	}
-	if p.Tenant == "" {
-		return "", &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"}
-	}
-	return p.Tenant, nil
-}
-
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
-	t, err := tenant(r)
+	a, err := workflow.ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -52,7 +40,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		api.WriteProblem(w, r, err)
 		return
 	}
-	page, err := h.Service.Events(r.Context(), t, q)
+	page, err := h.Service.Events(r.Context(), a.Tenant, q)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -62,13 +50,9 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) envelopeEvents(w http.ResponseWriter, r *http.Request) {
-	p, ok := api.PrincipalFrom(r.Context())
-	if !ok {
-		api.WriteProblem(w, r, api.ErrUnauthorized)
-		return
-	}
-	if p.Tenant == "" {
-		api.WriteProblem(w, r, &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"})
+	a, err := workflow.ActorFrom(r)
+	if err != nil {
+		api.WriteProblem(w, r, err)
 		return
 	}
 	q, err := parseQuery(r)
@@ -78,8 +62,7 @@ func (h *Handler) envelopeEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	// The envelope is the path's; an "envelope" parameter is ignored.
 	q.Envelope = r.PathValue("id")
-	aa := api.AuditActor(p)
-	page, err := h.Service.EnvelopeEvents(r.Context(), workflow.Actor{Tenant: p.Tenant, Kind: aa.Kind, ID: aa.ID}, q)
+	page, err := h.Service.EnvelopeEvents(r.Context(), a, q)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -110,7 +93,7 @@ func parseQuery(r *http.Request) (Query, error) {
 }
 
 func (h *Handler) checkpoint(w http.ResponseWriter, r *http.Request) {
-	if _, err := tenant(r); err != nil {
+	if _, err := workflow.ActorFrom(r); err != nil {
 		api.WriteProblem(w, r, err)
 		return
 	}

@@ -137,10 +137,13 @@ type Page struct {
 	Next   *int64  `json:"next"`
 }
 
+// errPlatform refuses the platform administrator, who acts in no tenant.
+var errPlatform = &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"}
+
 // Events returns a page of tenant's events in index order.
 func (s *Service) Events(ctx context.Context, tenant string, q Query) (*Page, error) {
 	if tenant == "" {
-		return nil, &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"}
+		return nil, errPlatform
 	}
 	if q.Limit < 1 || q.Limit > MaxLimit {
 		return nil, api.Errorf(api.KindInvalid, "limit must be 1 to %d", MaxLimit)
@@ -194,7 +197,7 @@ func (s *Service) Events(ctx context.Context, tenant string, q Query) (*Page, er
 // problem, when it is not).
 func (s *Service) EnvelopeEvents(ctx context.Context, a workflow.Actor, q Query) (*Page, error) {
 	if a.Tenant == "" {
-		return nil, &api.Error{Kind: api.KindForbidden, Detail: "the platform administrator does not act inside tenants"}
+		return nil, errPlatform
 	}
 	if s.cfg.Envelopes == nil {
 		return nil, errors.New("auditview: no envelope reader configured")

@@ -80,8 +80,11 @@ func (h *Handler) Register(mux api.Mux) {
 	mux.HandleFunc("PUT /v1/settings", h.putSettings)
 }
 
-// actor returns the acting principal of r.
-func actor(r *http.Request) (Actor, error) {
+// ActorFrom returns the acting principal of r as a workflow actor, with
+// the request's audit facts: 401 without a principal, 403 for the platform
+// administrator, who acts in no tenant. Other handlers that call the
+// workflow for a request use it too.
+func ActorFrom(r *http.Request) (Actor, error) {
 	p, ok := api.PrincipalFrom(r.Context())
 	if !ok {
 		return Actor{}, api.ErrUnauthorized
@@ -122,7 +125,7 @@ func (h *Handler) shown(r *http.Request, e *Envelope) envelopeJSON {
 }
 
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -147,7 +150,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) getDocument(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -161,7 +164,7 @@ func (h *Handler) getDocument(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) documentContent(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -176,7 +179,7 @@ func (h *Handler) documentContent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteDocument(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -189,7 +192,7 @@ func (h *Handler) deleteDocument(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) envelopeContent(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -204,7 +207,7 @@ func (h *Handler) envelopeContent(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) createEnvelope(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -224,7 +227,7 @@ func (h *Handler) createEnvelope(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) getEnvelope(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -238,7 +241,7 @@ func (h *Handler) getEnvelope(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) listEnvelopes(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -285,7 +288,7 @@ func (h *Handler) remind(w http.ResponseWriter, r *http.Request) {
 // envelopeAction serves a POST on /v1/envelopes/{id}/… without a body
 // (an empty JSON object is accepted) that answers the envelope.
 func (h *Handler) envelopeAction(w http.ResponseWriter, r *http.Request, do func(context.Context, Actor, string) (*Envelope, error)) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -304,7 +307,7 @@ func (h *Handler) envelopeAction(w http.ResponseWriter, r *http.Request, do func
 }
 
 func (h *Handler) void(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -335,7 +338,7 @@ func approvalCheck(r *http.Request, a Actor, id string) ApprovalCheck {
 }
 
 func (h *Handler) approve(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -350,7 +353,7 @@ func (h *Handler) approve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -372,7 +375,7 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -409,7 +412,7 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) documentPages(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -425,7 +428,7 @@ func (h *Handler) documentPages(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) placeFields(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -446,7 +449,7 @@ func (h *Handler) placeFields(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
@@ -460,7 +463,7 @@ func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) putSettings(w http.ResponseWriter, r *http.Request) {
-	a, err := actor(r)
+	a, err := ActorFrom(r)
 	if err != nil {
 		api.WriteProblem(w, r, err)
 		return
