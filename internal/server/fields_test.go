@@ -5,9 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -216,33 +214,6 @@ func TestPlacedFields(t *testing.T) {
 	if strings.Contains(r.logs.String(), marker) {
 		t.Error("a filled value reached the logs")
 	}
-}
-
-// doSession posts body to path with a recipient's authorization and an
-// Idempotency-Key.
-func (r *running) doSession(path, authorization, key string, body any) resp {
-	r.t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	req, err := http.NewRequest("POST", r.base+path, bytes.NewReader(b))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", authorization)
-	req.Header.Set("Idempotency-Key", key)
-	res, err := r.client.Do(req)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, err := io.ReadAll(res.Body)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	return resp{status: res.StatusCode, header: res.Header, body: out}
 }
 
 // isStatus reports whether err is an API problem with status.

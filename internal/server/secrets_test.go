@@ -16,6 +16,13 @@ import (
 // doIdem is r.do with an Idempotency-Key.
 func (r *running) doIdem(path, secret, key string, body any) resp {
 	r.t.Helper()
+	return r.doSession(path, "Bearer "+secret, key, body)
+}
+
+// doSession posts body to path with the Authorization header
+// authorization and an Idempotency-Key.
+func (r *running) doSession(path, authorization, key string, body any) resp {
+	r.t.Helper()
 	b, err := json.Marshal(body)
 	if err != nil {
 		r.t.Fatal(err)
@@ -25,7 +32,7 @@ func (r *running) doIdem(path, secret, key string, body any) resp {
 		r.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+secret)
+	req.Header.Set("Authorization", authorization)
 	req.Header.Set("Idempotency-Key", key)
 	res, err := r.client.Do(req)
 	if err != nil {
